@@ -1,0 +1,214 @@
+// End to end, the deploy pipeline of issue 4: secrets, verified traffic with rollback, private
+// services, tags, pinned traffic, regions, preflight failures, conflicts and deploy-cloudrun
+// compatibility. Every test asserts what serves afterwards by requesting the service's URLs.
+import { admin, env } from '../helpers/emulator.js';
+import { authInputs, runAction, type ActionRun } from '../helpers/action.js';
+import { appContext, type AppOptions } from '../helpers/app-context.js';
+import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+
+const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
+
+async function deploy(service: string, body: string, inputs: Record<string, string> = {}, app: AppOptions = {}): Promise<ActionRun> {
+  return runAction({
+    ...authInputs(),
+    service,
+    context: appContext(body, app),
+    repository: repository(),
+    allow_unauthenticated: 'true',
+    health_check_timeout: '20s',
+    health_check_successes: '2',
+    ...inputs,
+  });
+}
+
+function expectSuccess(run: ActionRun): void {
+  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+}
+
+/** The last ::error:: the action printed (what a user sees first). */
+function errorOf(run: ActionRun): string {
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  return (errors.pop() ?? '').replace(/%0A/g, '\n');
+}
+
+async function text(url: string): Promise<string> {
+  const res = await fetch(url);
+  return `${res.status} ${(await res.text()).trim()}`;
+}
+
+describe('env vars and secrets reach the running container', () => {
+  it('sets env vars and secrets (as env and as a mounted file); merge keeps, overwrite replaces', async () => {
+    await admin.seed({ secrets: [{ project: env('RUNWAY_EMULATOR_PROJECT'), name: 'e2e-api-key', versions: [{ data: 'key-v1' }, { data: 'key-v2' }] }] });
+    const first = await deploy('e2e-env', 'env', {
+      env_vars: 'MODE=production,GREETING="hello, world"',
+      secrets: 'API_KEY=e2e-api-key:1\n/secrets/app/key=e2e-api-key:latest',
+    });
+    expectSuccess(first);
+    const envText = await text(`${first.outputs.url}/cgi-bin/env`);
+    expect(envText).toContain('MODE=production');
+    expect(envText).toContain('GREETING=hello, world');
+    expect(envText).toContain('API_KEY=key-v1');
+    expect(await text(`${first.outputs.url}/cgi-bin/file?/secrets/app/key`)).toBe('200 key-v2');
+
+    const merged = await deploy('e2e-env', 'env', { env_vars: 'EXTRA=1' });
+    expectSuccess(merged);
+    const mergedEnv = await text(`${merged.outputs.url}/cgi-bin/env`);
+    expect(mergedEnv).toContain('MODE=production');
+    expect(mergedEnv).toContain('EXTRA=1');
+    expect(mergedEnv).toContain('API_KEY=key-v1');
+
+    const overwritten = await deploy('e2e-env', 'env', { env_vars: 'ONLY=1', env_vars_update_strategy: 'overwrite' });
+    expectSuccess(overwritten);
+    const overwrittenEnv = await text(`${overwritten.outputs.url}/cgi-bin/env`);
+    expect(overwrittenEnv).toContain('ONLY=1');
+    expect(overwrittenEnv).not.toContain('MODE=production');
+    expect(overwrittenEnv).toContain('API_KEY=key-v1');
+  });
+
+  it('fails before deploying when a secret does not exist, naming it', async () => {
+    const before = (await admin.requests()).length;
+    const run = await deploy('e2e-nosecret', 'x', { secrets: 'TOKEN=e2e-missing-secret:latest' });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('Secret e2e-missing-secret:latest (for TOKEN) does not exist');
+    const calls = (await admin.requests()).slice(before);
+    expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
+    expect(await getService('e2e-nosecret')).toBeUndefined();
+  });
+});
+
+describe('verified traffic and rollback', () => {
+  it('a revision whose container never starts fails with Cloud Run\'s reason; the old one keeps 100%', async () => {
+    const good = await deploy('e2e-crash', 'stable');
+    expectSuccess(good);
+    const bad = await deploy('e2e-crash', 'never', {}, { crash: true });
+    expect(bad.exitCode).toBe(1);
+    expect(errorOf(bad)).toMatch(/Cloud Run could not start revision e2e-crash-\d{5}-[a-z]{3}/);
+    expect(errorOf(bad)).toMatch(/failed to start and listen on the port/);
+    const service = (await getService('e2e-crash'))!;
+    expect(servingSplit(service)).toEqual({ [good.outputs.revision!]: 100 });
+    expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
+  });
+
+  it('a revision that fails its health check is rolled back: old revision serves, healthy=false, exit 1', async () => {
+    const good = await deploy('e2e-unhealthy', 'stable', { health_check_path: '/health' });
+    expectSuccess(good);
+    const bad = await deploy('e2e-unhealthy', 'broken', { health_check_path: '/health' }, { health: 'missing' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.outputs.healthy).toBe('false');
+    expect(errorOf(bad)).toMatch(/on its tag URL, before taking traffic\) failed its health check \(\/health: HTTP 404/);
+    expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
+    const service = (await getService('e2e-unhealthy'))!;
+    expect(servingSplit(service)).toEqual({ [good.outputs.revision!]: 100 });
+    expect(service.traffic?.some((t) => t.tag?.startsWith('rw-'))).toBe(false);
+  });
+
+  it('a revision healthy on its tag URL but failing once it takes traffic is rolled back', async () => {
+    const good = await deploy('e2e-late', 'stable', { health_check_path: '/health' });
+    expectSuccess(good);
+    // Passes the two checks on its tag URL, then fails every request.
+    const bad = await deploy('e2e-late', 'late', { health_check_path: '/cgi-bin/flaky' }, { flakyPasses: 2 });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.outputs.healthy).toBe('false');
+    expect(errorOf(bad)).toMatch(/after taking traffic\) failed its health check \(\/cgi-bin\/flaky: HTTP 503/);
+    expect(bad.stdout).toContain('rolling back');
+    expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
+  });
+
+  it('verifies a private service with an ID token', async () => {
+    const run = await runAction({
+      ...authInputs(),
+      service: 'e2e-private',
+      context: appContext('private'),
+      repository: repository(),
+      health_check_successes: '2',
+    });
+    expectSuccess(run);
+    expect(run.outputs.healthy).toBe('true');
+    expect((await fetch(run.outputs.url!)).status).toBe(403);
+  });
+
+  it('traffic: none with a tag leaves traffic untouched and outputs the tag URL', async () => {
+    const good = await deploy('e2e-none', 'stable');
+    expectSuccess(good);
+    const preview = await deploy('e2e-none', 'preview', { traffic: 'none', tag: 'pr-7' });
+    expectSuccess(preview);
+    expect(preview.outputs.tag_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(preview.outputs.tag_url).not.toBe(preview.outputs.url);
+    expect(await text(preview.outputs.tag_url!)).toBe('200 preview');
+    expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
+    expect(JSON.parse(preview.outputs.traffic!)).toEqual({ [good.outputs.revision!]: 100 });
+  });
+
+  it('no_traffic (deploy-cloudrun\'s name) means traffic: none', async () => {
+    const good = await deploy('e2e-notraffic', 'stable');
+    expectSuccess(good);
+    const next = await deploy('e2e-notraffic', 'next', { no_traffic: 'true' });
+    expectSuccess(next);
+    expect(await sample(good.outputs.url!, 4)).toEqual(new Map([['200 stable', 4]]));
+  });
+
+  it('a service pinned to an old revision gets the new one as asked, and the log says so', async () => {
+    const first = await deploy('e2e-pinned', 'one');
+    expectSuccess(first);
+    const second = await deploy('e2e-pinned', 'two');
+    expectSuccess(second);
+    await patchService('e2e-pinned', (s) => ({
+      ...s,
+      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: first.outputs.revision!, percent: 100 }],
+    }));
+    expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 one', 3]]));
+    const third = await deploy('e2e-pinned', 'three');
+    expectSuccess(third);
+    expect(third.stdout).toMatch(/had its traffic pinned \(.*100%\), not following the latest revision/);
+    expect(await sample(third.outputs.url!, 4)).toEqual(new Map([['200 three', 4]]));
+    expect(third.stdout).toMatch(new RegExp(`us-central1: healthy; serving ${third.outputs.revision} 100%`));
+  });
+
+  it('revision_traffic splits traffic between the new revision and an old one', async () => {
+    const first = await deploy('e2e-split', 'old');
+    expectSuccess(first);
+    const canary = await deploy('e2e-split', 'new', { revision_traffic: `LATEST=50,${first.outputs.revision}=50` });
+    expectSuccess(canary);
+    expect(JSON.parse(canary.outputs.traffic!)).toEqual({ [canary.outputs.revision!]: 50, [first.outputs.revision!]: 50 });
+    const seen = await sample(canary.outputs.url!, 20);
+    expect(seen.get('200 old')).toBeGreaterThan(0);
+    expect(seen.get('200 new')).toBeGreaterThan(0);
+  });
+});
+
+describe('regions', () => {
+  it('deploys three regions in parallel; a failing region is rolled back and reported, the step fails', async () => {
+    const regions = 'us-central1,europe-west1,asia-east1';
+    const first = await deploy('e2e-regions', 'v1', { region: regions, health_check_path: '/cgi-bin/health' });
+    expectSuccess(first);
+    const before = JSON.parse(first.outputs.regions!) as Record<string, { url: string; revision: string; healthy: boolean }>;
+    expect(Object.keys(before).sort()).toEqual(['asia-east1', 'europe-west1', 'us-central1']);
+    for (const r of Object.values(before)) expect(await text(r.url)).toBe('200 v1');
+
+    // Drift in one region: europe-west1's spec gained BROKEN=1 (on a revision with no traffic), so the
+    // next deploy there keeps it (env_vars merge) and that region's new revision is unhealthy.
+    await patchService(
+      'e2e-regions',
+      (s) => {
+        const template = s.template as { containers: Array<{ env?: Array<{ name: string; value: string }> }>; revision?: string };
+        const [container] = template.containers;
+        return {
+          ...s,
+          template: { ...template, revision: '', containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }] },
+          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: before['europe-west1']!.revision, percent: 100 }],
+        };
+      },
+      'europe-west1',
+    );
+    const second = await deploy('e2e-regions', 'v2', { region: regions, health_check_path: '/cgi-bin/health' });
+    expect(second.exitCode).toBe(1);
+    const after = JSON.parse(second.outputs.regions!) as Record<string, { url: string; healthy: boolean; rolled_back: boolean }>;
+    expect(after['us-central1']).toMatchObject({ healthy: true, rolled_back: false });
+    expect(after['asia-east1']).toMatchObject({ healthy: true, rolled_back: false });
+    expect(after['europe-west1']).toMatchObject({ healthy: false, rolled_back: true });
+    expect(errorOf(second)).toMatch(/europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*; rolled back/);
+    expect(await text(after['us-central1']!.url)).toBe('200 v2');
+    expect(await text(after['asia-east1']!.url)).toBe('200 v2');
+    expect(await text(after['europe-west1']!.url)).toBe('200 v1');
+  });
+});

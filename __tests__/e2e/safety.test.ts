@@ -1,0 +1,154 @@
+// End to end: failures that must happen before anything changes (or change nothing), concurrent
+// changes that must be re-planned rather than clobbered, and a deploy-cloudrun step switched to
+// Runway by changing only `uses:`.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { admin, emulatorEnv, env } from '../helpers/emulator.js';
+import { authInputs, runAction, type ActionRun } from '../helpers/action.js';
+import { appContext } from '../helpers/app-context.js';
+import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+
+const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
+const pool = (): string => env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
+const repoPrincipals = (): string => `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
+
+function errorOf(run: ActionRun): string {
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  return (errors.pop() ?? '').replace(/%0A/g, '\n');
+}
+
+async function deploy(service: string, body: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
+  return runAction({
+    ...authInputs(),
+    service,
+    context: appContext(body),
+    repository: env('RUNWAY_EMULATOR_REPOSITORY'),
+    allow_unauthenticated: 'true',
+    health_check_successes: '2',
+    health_check_timeout: '20s',
+    ...inputs,
+  });
+}
+
+describe('permission failures change nothing and name the fix', () => {
+  it('a missing actAs on the runtime service account fails before deploying', async () => {
+    const nobody = `nobody@${project()}.iam.gserviceaccount.com`;
+    await admin.seed({ serviceAccounts: [nobody] });
+    const before = (await admin.requests()).length;
+    const run = await deploy('e2e-actas', 'x', { runtime_service_account: nobody });
+    expect(run.exitCode).toBe(1);
+    const error = errorOf(run);
+    expect(error).toContain(`may not deploy revisions that run as ${nobody}`);
+    expect(error).toContain('roles/iam.serviceAccountUser');
+    expect(error).toContain(`gcloud iam service-accounts add-iam-policy-binding ${nobody}`);
+    const changes = (await admin.requests()).slice(before).filter((r) => r.api === 'run' && r.method !== 'GET' && !r.path.includes('validateOnly'));
+    expect(changes).toEqual([]);
+    expect(await getService('e2e-actas')).toBeUndefined();
+  });
+
+  it('a denied setIamPolicy (allow_unauthenticated without run.admin) fails before changing the service', async () => {
+    const first = await deploy('e2e-iam', 'stable');
+    expect(first.exitCode).toBe(0);
+    const limited = `limited@${project()}.iam.gserviceaccount.com`;
+    await admin.seed({
+      serviceAccounts: [limited],
+      bindings: [
+        { resource: `projects/${project()}/serviceAccounts/${limited}`, role: 'roles/iam.workloadIdentityUser', members: [repoPrincipals()] },
+        { resource: `projects/${project()}`, role: 'roles/run.developer', members: [`serviceAccount:${limited}`] },
+        { resource: `projects/${project()}`, role: 'roles/artifactregistry.writer', members: [`serviceAccount:${limited}`] },
+        { resource: `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`, role: 'roles/iam.serviceAccountUser', members: [`serviceAccount:${limited}`] },
+      ],
+    });
+    const run = await deploy('e2e-iam', 'changed', { service_account: limited, allow_unauthenticated: 'false' });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('run.services.setIamPolicy');
+    expect(errorOf(run)).toContain('roles/run.admin');
+    const service = (await getService('e2e-iam'))!;
+    expect(service.latestCreatedRevision?.split('/').pop()).toBe(first.outputs.revision);
+    expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 stable', 3]]));
+  });
+});
+
+describe('concurrent changes', () => {
+  it('re-plans on an etag conflict instead of clobbering the other change', async () => {
+    const first = await deploy('e2e-etag', 'one');
+    expect(first.exitCode).toBe(0);
+    // Hold Runway's deploy PATCH for a while; meanwhile someone else changes the service.
+    await admin.faults([{ api: 'run', method: 'PATCH', path: 'services/e2e-etag$', latencyMs: 3000, count: 1 }]);
+    const mark = (await admin.requests()).length;
+    const running = deploy('e2e-etag', 'two');
+    for (let i = 0; i < 300; i++) {
+      const seen = (await admin.requests()).slice(mark);
+      if (seen.some((r) => r.method === 'PATCH' && r.path.includes('e2e-etag?validateOnly'))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    await patchService('e2e-etag', (s) => ({ ...s, labels: { ...(s.labels ?? {}), 'changed-by': 'someone-else' } }));
+    const run = await running;
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('changed while Runway was deploying');
+    const service = (await getService('e2e-etag'))!;
+    expect(service.labels?.['changed-by']).toBe('someone-else');
+    expect(servingSplit(service)).toEqual({ [run.outputs.revision!]: 100 });
+    expect(await sample(run.outputs.url!, 3)).toEqual(new Map([['200 two', 3]]));
+  });
+});
+
+describe('deploy-cloudrun compatibility', () => {
+  it("runs a deploy-cloudrun step's inputs unchanged after google-github-actions/auth", async () => {
+    // An image pushed earlier (tagged with the commit), as deploy-cloudrun users deploy it.
+    const built = await deploy('e2e-compat-src', 'from deploy-cloudrun');
+    expect(built.exitCode).toBe(0);
+    const image = `${env('RUNWAY_EMULATOR_REPOSITORY')}/e2e-compat-src:${env('GITHUB_SHA')}`;
+
+    // What google-github-actions/auth leaves behind: an external_account credentials file (ADC).
+    const e = emulatorEnv();
+    const dir = mkdtempSync(join(tmpdir(), 'runway-adc-'));
+    const credentials = join(dir, 'gha-creds.json');
+    const provider = e.RUNWAY_EMULATOR_WIF_PROVIDER!;
+    writeFileSync(
+      credentials,
+      JSON.stringify({
+        type: 'external_account',
+        audience: `//iam.googleapis.com/${provider}`,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        token_url: `${e.CLOUDSDK_API_ENDPOINT_OVERRIDES_STS}v1/token`,
+        credential_source: {
+          url: `${e.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`,
+          headers: { Authorization: `Bearer ${e.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
+          format: { type: 'json', subject_token_field_name: 'value' },
+        },
+        service_account_impersonation_url: `${e.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS}v1/projects/-/serviceAccounts/${e.RUNWAY_EMULATOR_SERVICE_ACCOUNT}:generateAccessToken`,
+      }),
+    );
+
+    const run = await runAction(
+      {
+        service: 'e2e-compat',
+        image,
+        region: 'us-central1',
+        env_vars: 'MODE=prod\nFEATURE=on',
+        labels: 'team=web',
+        timeout: '300s',
+        flags: '--cpu=1 --memory=512Mi --max-instances=3 --allow-unauthenticated --port=8080',
+      },
+      { GOOGLE_APPLICATION_CREDENTIALS: credentials, GOOGLE_CLOUD_PROJECT: project(), CLOUDSDK_CORE_PROJECT: project() },
+    );
+    if (run.exitCode !== 0) throw new Error(run.stdout + run.stderr);
+    expect(await sample(run.outputs.url!, 2)).toEqual(new Map([['200 from deploy-cloudrun', 2]]));
+    const service = (await getService('e2e-compat'))!;
+    const template = service.template as {
+      timeout?: string;
+      scaling?: { maxInstanceCount?: number };
+      containers: Array<{ image: string; resources?: { limits?: Record<string, string> }; env?: Array<{ name: string; value?: string }> }>;
+    };
+    expect(template.containers[0]!.image).toBe(run.outputs.image);
+    expect(run.outputs.image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(template.containers[0]!.resources?.limits).toMatchObject({ cpu: '1', memory: '512Mi' });
+    expect(template.scaling?.maxInstanceCount).toBe(3);
+    expect(template.timeout).toBe('300s');
+    expect(template.containers[0]!.env).toEqual(expect.arrayContaining([{ name: 'MODE', value: 'prod' }, { name: 'FEATURE', value: 'on' }]));
+    expect(service.labels).toMatchObject({ team: 'web', 'managed-by': 'github-actions' });
+  });
+});

@@ -1,0 +1,68 @@
+// Runs the bundled action (dist/index.js) the way the runner does: inputs as INPUT_* variables,
+// outputs through $GITHUB_OUTPUT, a job summary file, and the emulator's environment.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { emulatorEnv } from './emulator.js';
+
+const root = resolve(import.meta.dirname ?? '.', '..', '..');
+
+export interface ActionRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** Parses the `name<<DELIMITER\nvalue\nDELIMITER` records @actions/core writes to GITHUB_OUTPUT. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text))) outputs[m[1]!] = m[3]!;
+  return outputs;
+}
+
+export async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'runway-action-'));
+  const outputFile = join(dir, 'output');
+  const summaryFile = join(dir, 'summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const env: Record<string, string> = {
+    PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME ?? '/root',
+    ...emulatorEnv(),
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_WORKSPACE: root,
+    RUNNER_TEMP: dir,
+    ...extraEnv,
+  };
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], { cwd: root, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exitCode = await new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+    summary: existsSync(summaryFile) ? readFileSync(summaryFile, 'utf8') : '',
+  };
+}
+
+/** The inputs every emulator deploy needs: project, Workload Identity provider, deployer account. */
+export function authInputs(): Record<string, string> {
+  const e = emulatorEnv();
+  return {
+    project_id: e.RUNWAY_EMULATOR_PROJECT!,
+    workload_identity_provider: e.RUNWAY_EMULATOR_WIF_PROVIDER!,
+    service_account: e.RUNWAY_EMULATOR_SERVICE_ACCOUNT!,
+  };
+}

@@ -1,0 +1,73 @@
+// Reads (and, to set up scenarios, writes) Cloud Run services in the emulator directly, as another
+// actor would — e.g. someone pinning traffic by hand, or changing the service mid-run.
+import { accessTokenFor } from './auth.js';
+import { env } from './emulator.js';
+
+export interface ServiceJson {
+  name: string;
+  etag: string;
+  generation: string;
+  uri: string;
+  labels?: Record<string, string>;
+  traffic?: Array<{ type?: string | number; revision?: string; percent?: number; tag?: string }>;
+  trafficStatuses?: Array<{ type?: string | number; revision?: string; percent?: number; tag?: string; uri?: string }>;
+  latestReadyRevision?: string;
+  latestCreatedRevision?: string;
+  terminalCondition?: { state?: string; reason?: string; message?: string };
+  template: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+function serviceUrl(service: string, region = 'us-central1'): string {
+  return `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/${region}/services/${service}`;
+}
+
+export async function getService(service: string, region = 'us-central1'): Promise<ServiceJson | undefined> {
+  const res = await fetch(serviceUrl(service, region), { headers: { authorization: `Bearer ${await accessTokenFor()}` } });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`get ${service}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as ServiceJson;
+}
+
+/** PATCHes the service with `change` applied to its current spec, and waits for the operation. */
+export async function patchService(service: string, change: (s: ServiceJson) => ServiceJson, region = 'us-central1'): Promise<ServiceJson> {
+  const token = await accessTokenFor();
+  const current = await getService(service, region);
+  if (!current) throw new Error(`${service} does not exist`);
+  const res = await fetch(serviceUrl(service, region), {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(change(current)),
+  });
+  if (!res.ok) throw new Error(`patch ${service}: ${res.status} ${await res.text()}`);
+  const op = (await res.json()) as { name: string; done?: boolean };
+  await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ timeout: '60s' }),
+  });
+  return (await getService(service, region))!;
+}
+
+/** Percent per revision, from trafficStatuses (LATEST resolved to the latest ready revision). */
+export function servingSplit(s: ServiceJson): Record<string, number> {
+  const latest = s.latestReadyRevision?.split('/').pop();
+  const split: Record<string, number> = {};
+  for (const t of s.trafficStatuses ?? []) {
+    const isLatest = t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1;
+    const revision = isLatest ? latest : t.revision;
+    if (revision && t.percent) split[revision] = (split[revision] ?? 0) + t.percent;
+  }
+  return split;
+}
+
+/** Bodies answered by `n` sequential GETs (what actually serves). */
+export async function sample(url: string, n = 10, headers: Record<string, string> = {}): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(url, { headers });
+    const key = `${res.status} ${(await res.text()).trim()}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return seen;
+}

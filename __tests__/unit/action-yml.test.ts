@@ -1,0 +1,44 @@
+// action.yml is the Marketplace face: every input it declares is read, nothing undeclared is read,
+// and deploy-cloudrun's names are all there so its users can switch by changing `uses:`.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { readSettings } from '../../src/inputs.js';
+
+const root = resolve(import.meta.dirname ?? '.', '..', '..');
+const action = parse(readFileSync(resolve(root, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { default?: string; required?: boolean }>;
+  outputs: Record<string, unknown>;
+  runs: { using: string; main: string };
+};
+
+describe('action.yml', () => {
+  it('runs on node24 from dist/', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+  });
+
+  it('declares exactly the inputs readSettings reads', () => {
+    const read = new Set<string>();
+    readSettings((name) => {
+      read.add(name);
+      const defaults: Record<string, string> = { service: 'svc', context: '.', repository: 'h.io/p/r' };
+      return defaults[name] ?? action.inputs[name]?.default ?? '';
+    });
+    expect([...read].sort()).toEqual(Object.keys(action.inputs).sort());
+  });
+
+  it("keeps deploy-cloudrun's input names", () => {
+    const deployCloudrun = [
+      'service', 'image', 'region', 'project_id', 'env_vars', 'env_vars_file', 'env_vars_update_strategy', 'secrets',
+      'secrets_update_strategy', 'labels', 'skip_default_labels', 'tag', 'suffix', 'timeout', 'no_traffic',
+      'revision_traffic', 'tag_traffic', 'flags',
+    ];
+    for (const name of deployCloudrun) expect(Object.keys(action.inputs)).toContain(name);
+  });
+
+  it('declares the outputs the action sets', () => {
+    expect(Object.keys(action.outputs).sort()).toEqual(
+      ['url', 'revision', 'previous_revision', 'image', 'digest', 'tag_url', 'healthy', 'traffic', 'regions'].sort(),
+    );
+  });
+});

@@ -1,0 +1,91 @@
+import { readSettings, parseRegions, parseDurationSeconds } from '../../src/inputs.js';
+import { InputError } from '../../src/errors.js';
+
+const provider = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/runway';
+
+function reader(values: Record<string, string>): (name: string) => string {
+  return (name) => values[name] ?? '';
+}
+
+const minimal = { service: 'hello', image: 'us-docker.pkg.dev/p/r/app:1' };
+
+describe('readSettings', () => {
+  it('reads a minimal configuration with defaults', () => {
+    const s = readSettings(reader(minimal));
+    expect(s.service).toBe('hello');
+    expect(s.regions).toEqual(['us-central1']);
+    expect(s.image).toEqual({ kind: 'prebuilt', ref: 'us-docker.pkg.dev/p/r/app:1' });
+    expect(s.envVarsUpdateStrategy).toBe('merge');
+    expect(s.deployTimeoutSeconds).toBe(600);
+    expect(s.spec).toEqual({});
+    expect(s.traffic).toBe('verified');
+    expect(s.rollback).toBe(true);
+    expect(s.healthCheck).toMatchObject({ path: '/', expectedStatus: [[200, 299]], successes: 3, timeoutSeconds: 120 });
+  });
+
+  it('reads a build configuration', () => {
+    const s = readSettings(
+      reader({ service: 'hello', context: '.', repository: 'us-docker.pkg.dev/p/r', build_args: 'A=1\nB=2' }),
+    );
+    expect(s.image).toEqual({
+      kind: 'build', context: '.', dockerfile: undefined, repository: 'us-docker.pkg.dev/p/r', buildArgs: { A: '1', B: '2' },
+      target: undefined, platform: undefined, cache: true,
+    });
+  });
+
+  it.each([
+    [{ ...minimal, service: 'Hello' }, 'service'],
+    [{ ...minimal, service: '' }, 'service'],
+    [{ ...minimal, region: 'us central' }, 'region'],
+    [{ ...minimal, project_id: 'X' }, 'project_id'],
+    [{ ...minimal, workload_identity_provider: 'my-pool' }, 'workload_identity_provider'],
+    [{ ...minimal, workload_identity_provider: provider, service_account: 'deployer' }, 'service_account'],
+    [{ ...minimal, service_account: 'd@p.iam.gserviceaccount.com' }, 'workload_identity_provider'],
+    [{ ...minimal, env_vars_update_strategy: 'replace' }, 'env_vars_update_strategy'],
+    [{ ...minimal, allow_unauthenticated: 'yes' }, 'allow_unauthenticated'],
+    [{ ...minimal, port: '70000' }, 'port'],
+    [{ ...minimal, deploy_timeout: 'soon' }, 'deploy_timeout'],
+    [{ ...minimal, suffix: 'Bad_Suffix' }, 'suffix'],
+    [{ ...minimal, context: '.' }, 'image'],
+    [{ service: 'hello', context: '.' }, 'repository'],
+    [{ service: 'hello' }, 'image'],
+    [{ ...minimal, env_vars: '=x' }, 'env_vars'],
+  ])('rejects %j naming input %s', (values, input) => {
+    let error: unknown;
+    try {
+      readSettings(reader(values as Record<string, string>));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).input).toBe(input);
+    expect((error as InputError).message).toContain(`'${input}'`);
+    expect((error as InputError).fix).toMatch(/^Accepted: /);
+  });
+
+  it('never echoes env_vars values in its error', () => {
+    expect(() => readSettings(reader({ ...minimal, env_vars: '=s3cr3t' }))).toThrow(/\*\*\*/);
+    try {
+      readSettings(reader({ ...minimal, env_vars: '=s3cr3t' }));
+    } catch (err) {
+      expect(String((err as Error).message)).not.toContain('s3cr3t');
+    }
+  });
+});
+
+describe('parseRegions', () => {
+  it('reads comma and newline lists and drops duplicates', () => {
+    expect(parseRegions('us-central1, europe-west1\nus-central1')).toEqual(['us-central1', 'europe-west1']);
+  });
+});
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    ['90', 90],
+    ['90s', 90],
+    ['10m', 600],
+    ['1h', 3600],
+  ])('%s is %d seconds', (text, seconds) => {
+    expect(parseDurationSeconds('deploy_timeout', text)).toBe(seconds);
+  });
+});

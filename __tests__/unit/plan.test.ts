@@ -1,0 +1,180 @@
+import { planService, defaultLabels, type ServiceChanges } from '../../src/deploy/plan.js';
+import type { Service } from '../../src/gcp/run-types.js';
+import type { ServiceSpec } from '../../src/spec.js';
+
+const image = 'h/p/r/app@sha256:1111';
+
+function changes(over: Partial<ServiceChanges> = {}, spec: ServiceSpec = {}): ServiceChanges {
+  return {
+    project: 'p',
+    region: 'r',
+    service: 'hello',
+    image,
+    revisionName: '',
+    spec,
+    envVarsUpdateStrategy: 'merge',
+    secretsUpdateStrategy: 'merge',
+    labels: {},
+    traffic: undefined,
+    ...over,
+  };
+}
+
+const live: Service = {
+  name: 'projects/p/locations/r/services/hello',
+  uid: 'u',
+  generation: '3',
+  etag: '"e3"',
+  labels: { team: 'a', 'commit-sha': 'old' },
+  template: {
+    revision: 'hello-00003-abc',
+    serviceAccount: 'rt@p.iam.gserviceaccount.com',
+    containers: [
+      {
+        image: 'h/p/r/app@sha256:0000',
+        env: [
+          { name: 'KEEP', value: '1' },
+          { name: 'CHANGE', value: 'old' },
+          { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
+        ],
+        ports: [{ name: 'http1', containerPort: 9000 }],
+      },
+    ],
+  },
+  traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-aaa', percent: 100 }],
+  latestReadyRevision: 'projects/p/locations/r/services/hello/revisions/hello-00003-abc',
+  uri: 'https://hello',
+};
+
+describe('planService', () => {
+  it('creates a new service running the image by digest with 100% to the latest revision', () => {
+    const planned = planService(undefined, changes({ labels: defaultLabels('ABC/def') }));
+    expect(planned.template.containers?.[0]?.image).toBe(image);
+    expect(planned.template.revision).toBe('');
+    expect(planned.labels).toEqual({ 'managed-by': 'github-actions', 'commit-sha': 'abc_def' });
+    expect(planned.traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
+  });
+
+  it('keeps the live traffic unless told, so a deploy never moves traffic by accident', () => {
+    expect(planService(live, changes()).traffic).toEqual(live.traffic);
+    const traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const, revision: 'x', percent: 100 }];
+    expect(planService(live, changes({ traffic })).traffic).toEqual(traffic);
+  });
+
+  it('keeps live settings the inputs leave unset, and drops output-only fields but keeps the etag', () => {
+    const planned = planService(live, changes());
+    expect(planned.template.serviceAccount).toBe('rt@p.iam.gserviceaccount.com');
+    expect(planned.template.containers?.[0]?.ports).toEqual([{ name: 'http1', containerPort: 9000 }]);
+    expect(planned.template.containers?.[0]?.env).toEqual(live.template.containers?.[0]?.env);
+    expect(planned.etag).toBe('"e3"');
+    for (const field of ['name', 'uid', 'generation', 'latestReadyRevision', 'uri']) expect(planned).not.toHaveProperty(field);
+  });
+
+  it('merges env vars over the live ones', () => {
+    const env = planService(live, changes({}, { envVars: { CHANGE: 'new', ADD: 'x' } })).template.containers?.[0]?.env;
+    expect(env).toEqual([
+      { name: 'KEEP', value: '1' },
+      { name: 'CHANGE', value: 'new' },
+      { name: 'ADD', value: 'x' },
+      { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
+    ]);
+  });
+
+  it('overwrite replaces plain env vars but keeps secret-backed ones', () => {
+    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: { ONLY: 'y' } })).template.containers?.[0]?.env;
+    expect(env).toEqual([
+      { name: 'ONLY', value: 'y' },
+      { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
+    ]);
+  });
+
+  it('{} with overwrite clears the plain env vars', () => {
+    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: {} })).template.containers?.[0]?.env;
+    expect(env?.map((e) => e.name)).toEqual(['SECRET']);
+  });
+
+  it('names the revision, sets port and runtime service account', () => {
+    const planned = planService(live, changes({ revisionName: 'hello-pr-7' }, { port: 8081, runtimeServiceAccount: 'x@p.iam.gserviceaccount.com' }));
+    expect(planned.template.revision).toBe('hello-pr-7');
+    expect(planned.template.containers?.[0]?.ports).toEqual([{ name: 'http1', containerPort: 8081 }]);
+    expect(planned.template.serviceAccount).toBe('x@p.iam.gserviceaccount.com');
+  });
+
+  it('overrides live labels with given ones and keeps the rest', () => {
+    const planned = planService(live, changes({ labels: { 'commit-sha': 'new' } }));
+    expect(planned.labels).toEqual({ team: 'a', 'commit-sha': 'new' });
+    expect(planned.template.labels).toEqual({ 'commit-sha': 'new' });
+  });
+
+  it('does not mutate the live service', () => {
+    const before = JSON.stringify(live);
+    planService(live, changes({}, { envVars: { A: 'b' }, port: 1, secrets: { env: { S: { secret: 'x', version: '1' } }, files: { '/etc/x/y': { secret: 'x', version: '2' } } } }));
+    expect(JSON.stringify(live)).toBe(before);
+  });
+});
+
+describe('planService: secrets and resources', () => {
+  it('adds secret env vars and merges with live secrets', () => {
+    const env = planService(live, changes({}, { secrets: { env: { API: { secret: 'api', version: '3' } }, files: {} } })).template.containers?.[0]?.env;
+    expect(env).toEqual([
+      { name: 'KEEP', value: '1' },
+      { name: 'CHANGE', value: 'old' },
+      { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
+      { name: 'API', valueSource: { secretKeyRef: { secret: 'api', version: '3' } } },
+    ]);
+  });
+
+  it('overwrite replaces live secret env vars, and a name turns from plain to secret', () => {
+    const env = planService(
+      live,
+      changes({ secretsUpdateStrategy: 'overwrite' }, { secrets: { env: { KEEP: { secret: 'k', version: 'latest' } }, files: {} } }),
+    ).template.containers?.[0]?.env;
+    expect(env).toEqual([
+      { name: 'CHANGE', value: 'old' },
+      { name: 'KEEP', valueSource: { secretKeyRef: { secret: 'k', version: 'latest' } } },
+    ]);
+  });
+
+  it('mounts secret files as one volume per directory', () => {
+    const planned = planService(
+      undefined,
+      changes({}, { secrets: { env: {}, files: { '/etc/app/key': { secret: 'app', version: '1' }, '/etc/app/cert': { secret: 'app', version: '2' } } } }),
+    );
+    const [volume] = planned.template.volumes ?? [];
+    expect(volume?.secret).toEqual({ secret: 'app', items: [{ path: 'key', version: '1' }, { path: 'cert', version: '2' }] });
+    expect(planned.template.containers?.[0]?.volumeMounts).toEqual([{ name: volume?.name, mountPath: '/etc/app' }]);
+  });
+
+  it('refuses two secrets in one directory', () => {
+    expect(() =>
+      planService(undefined, changes({}, { secrets: { env: {}, files: { '/d/a': { secret: 'a', version: '1' }, '/d/b': { secret: 'b', version: '1' } } } })),
+    ).toThrow(/mounts two secrets \(a, b\) in \/d/);
+  });
+
+  it('sets resources, scaling, timeout, concurrency, ingress, vpc, cloud sql and generation', () => {
+    const planned = planService(
+      live,
+      changes({}, {
+        cpu: '2', memory: '1Gi', cpuBoost: true, cpuThrottling: false, minInstances: 1, maxInstances: 5, timeoutSeconds: 120,
+        concurrency: 40, ingress: 'internal', vpcConnector: 'conn', vpcEgress: 'all-traffic', cloudsqlInstances: ['p:r:db'],
+        executionEnvironment: 'gen2', command: ['/app'], args: ['--serve'],
+      }),
+    );
+    const t = planned.template;
+    expect(t.containers?.[0]?.resources).toEqual({ limits: { cpu: '2', memory: '1Gi' }, startupCpuBoost: true, cpuIdle: false });
+    expect(t.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 5 });
+    expect(t.timeout).toBe('120s');
+    expect(t.maxInstanceRequestConcurrency).toBe(40);
+    expect(planned.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
+    expect(t.vpcAccess).toEqual({ connector: 'projects/p/locations/r/connectors/conn', egress: 'ALL_TRAFFIC' });
+    expect(t.volumes).toContainEqual({ name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:db'] } });
+    expect(t.containers?.[0]?.volumeMounts).toContainEqual({ name: 'cloudsql', mountPath: '/cloudsql' });
+    expect(t.executionEnvironment).toBe('EXECUTION_ENVIRONMENT_GEN2');
+    expect(t.containers?.[0]?.command).toEqual(['/app']);
+    expect(t.containers?.[0]?.args).toEqual(['--serve']);
+  });
+
+  it('keeps cpuIdle true when only limits change (Cloud Run resets it otherwise)', () => {
+    expect(planService(undefined, changes({}, { memory: '512Mi' })).template.containers?.[0]?.resources).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true });
+  });
+});

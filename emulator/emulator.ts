@@ -1,0 +1,150 @@
+// Starts every emulated API on its own 127.0.0.1 port, seeds the default world, and tears it all
+// down (containers included) on stop.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EmulatorContext, EmulatorUrls } from './context.js';
+import { startApiServer, Traffic, type StartedServer } from './http.js';
+import { SigningKey } from './keys.js';
+import { World, type Seed } from './state.js';
+import { defaultSeed, DEFAULTS } from './seed.js';
+import { oidcRoutes } from './apis/oidc.js';
+import { stsRoutes } from './apis/sts.js';
+import { iamCredentialsRoutes } from './apis/iamcredentials.js';
+import { secretManagerRoutes } from './apis/secretmanager.js';
+import { githubRoutes } from './apis/github.js';
+import { adminRoutes } from './apis/admin.js';
+import { CloudRun } from './run/cloudrun.js';
+import { Registry } from './registry/registry.js';
+
+export interface EmulatorOptions {
+  /** Seconds a new revision's container gets to start listening before the revision fails. */
+  startupTimeoutSeconds?: number;
+}
+
+export class Emulator {
+  readonly ctx: EmulatorContext;
+  readonly run: CloudRun;
+  private readonly registry: Registry;
+  private readonly servers: StartedServer[];
+
+  private constructor(ctx: EmulatorContext, run: CloudRun, registry: Registry, servers: StartedServer[]) {
+    this.ctx = ctx;
+    this.run = run;
+    this.registry = registry;
+    this.servers = servers;
+  }
+
+  static async start(options: EmulatorOptions = {}): Promise<Emulator> {
+    const workDir = await mkdtemp(join(tmpdir(), 'runway-emulator-'));
+    const traffic = new Traffic();
+    const urls = {} as EmulatorUrls;
+    const ctx: EmulatorContext = {
+      world: new World(),
+      traffic,
+      githubOidcKey: await SigningKey.generate(),
+      googleKey: await SigningKey.generate(),
+      urls,
+      registryHost: '',
+      workDir,
+    };
+
+    const registry = await Registry.start(ctx);
+    ctx.registryHost = registry.host;
+    urls.registry = `http://${registry.host}`;
+
+    const run = new CloudRun(ctx, { startupTimeoutSeconds: options.startupTimeoutSeconds ?? 20 });
+    const emulator = new Emulator(ctx, run, registry, []);
+
+    const servers: Array<[keyof EmulatorUrls, Parameters<typeof startApiServer>[0]]> = [
+      ['oidc', { api: 'oidc', format: 'github', routes: oidcRoutes(ctx), traffic }],
+      ['sts', { api: 'sts', format: 'oauth', routes: stsRoutes(ctx), traffic }],
+      ['iamcredentials', { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic }],
+      ['run', { api: 'run', format: 'google', routes: run.routes(), traffic }],
+      ['secretmanager', { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic }],
+      ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
+      ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],
+    ];
+    for (const [name, options] of servers) {
+      const started = await startApiServer(options);
+      urls[name] = started.url;
+      emulator.servers.push(started);
+    }
+    await emulator.reset();
+    return emulator;
+  }
+
+  /** Back to the default world: every service and container removed, logs and faults cleared. */
+  async reset(): Promise<void> {
+    await this.run.reset();
+    this.ctx.traffic.clear();
+    const world = new World();
+    this.ctx.world = world;
+    world.apply(defaultSeed(this.ctx));
+  }
+
+  async seed(seed: Seed): Promise<void> {
+    this.ctx.world.apply(seed);
+    if (seed.services?.length) await this.run.seedServices(seed.services);
+  }
+
+  /** Everything a process needs to point the action at this emulator, as environment variables. */
+  environment(eventPath: string): Record<string, string> {
+    const { urls } = this.ctx;
+    const d = DEFAULTS;
+    return {
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${urls.oidc}/_apis/actions/idtoken?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: d.oidcRequestToken,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iamcredentials}/`,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: `${urls.run}/`,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${urls.secretmanager}/`,
+      GITHUB_API_URL: urls.github,
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_TOKEN: d.githubToken,
+      GITHUB_REPOSITORY: d.repository,
+      GITHUB_REPOSITORY_OWNER: d.repository.split('/')[0]!,
+      GITHUB_SHA: d.sha,
+      GITHUB_REF: `refs/pull/${d.pullRequest}/merge`,
+      GITHUB_HEAD_REF: 'feature',
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: eventPath,
+      GITHUB_RUN_ID: d.runId,
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_WORKFLOW: 'deploy',
+      GITHUB_ACTOR: 'octocat',
+      GITHUB_JOB: 'deploy',
+      RUNWAY_EMULATOR_URL: `${urls.admin}/__admin`,
+      RUNWAY_EMULATOR_PROJECT: d.projectId,
+      RUNWAY_EMULATOR_PROJECT_NUMBER: d.projectNumber,
+      RUNWAY_EMULATOR_WIF_PROVIDER: d.providerName,
+      RUNWAY_EMULATOR_SERVICE_ACCOUNT: d.deployer,
+      RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT: d.runtime,
+      RUNWAY_EMULATOR_REPOSITORY: `${this.ctx.registryHost}/${d.projectId}/${d.repositoryName}`,
+    };
+  }
+
+  /** The pull_request event payload GitHub would write to GITHUB_EVENT_PATH. */
+  pullRequestEvent(): unknown {
+    const d = DEFAULTS;
+    const [owner, name] = d.repository.split('/');
+    return {
+      action: 'synchronize',
+      number: d.pullRequest,
+      pull_request: {
+        number: d.pullRequest,
+        head: { sha: d.sha, ref: 'feature' },
+        base: { ref: 'main' },
+        html_url: `https://github.com/${d.repository}/pull/${d.pullRequest}`,
+      },
+      repository: { name, owner: { login: owner }, full_name: d.repository },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.run.shutdown();
+    await Promise.all(this.servers.map((s) => s.close()));
+    await this.registry.stop();
+    await rm(this.ctx.workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,292 @@
+// The emulator's one HTTP layer: every emulated API is a list of routes served by `startApiServer`,
+// which parses bodies, records each request, applies injected faults and renders errors in the
+// API's own wire format.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
+
+export type ApiName =
+  | 'oidc'
+  | 'sts'
+  | 'iamcredentials'
+  | 'run'
+  | 'secretmanager'
+  | 'github'
+  | 'registry'
+  | 'admin';
+
+export type ErrorFormat = 'google' | 'oauth' | 'github';
+
+export interface ApiRequest {
+  method: string;
+  /** Path without the query string, percent-decoded. */
+  path: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  /** JSON or form bodies become objects; anything else stays a Buffer. */
+  body: unknown;
+  rawBody: Buffer;
+  /** Named groups of the route's pattern. */
+  params: Record<string, string>;
+  /** Set by handlers once the caller is known, for the request log. */
+  caller?: string;
+  /** Base URL this server answers on (http://127.0.0.1:PORT). */
+  baseUrl: string;
+}
+
+export interface ApiResponse {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export interface RequestRecord {
+  api: ApiName;
+  method: string;
+  path: string;
+  status: number;
+  caller: string | null;
+  time: string;
+  durationMs: number;
+}
+
+export interface Fault {
+  api?: ApiName;
+  method?: string;
+  /** A regular expression matched against the path (query included). */
+  path: string;
+  status?: number;
+  message?: string;
+  latencyMs?: number;
+  drop?: boolean;
+  /** How many matching requests this fault applies to. */
+  count: number;
+}
+
+/** Shared between all API servers: the request log and the pending faults. */
+export class Traffic {
+  readonly requests: RequestRecord[] = [];
+  faults: Fault[] = [];
+
+  takeFault(api: ApiName, method: string, pathWithQuery: string): Fault | undefined {
+    const fault = this.faults.find(
+      (f) =>
+        f.count > 0 &&
+        (!f.api || f.api === api) &&
+        (!f.method || f.method.toUpperCase() === method) &&
+        new RegExp(f.path).test(pathWithQuery),
+    );
+    if (fault) fault.count -= 1;
+    this.faults = this.faults.filter((f) => f.count > 0);
+    return fault;
+  }
+
+  clear(): void {
+    this.requests.length = 0;
+    this.faults = [];
+  }
+}
+
+export interface StartedServer {
+  server: http.Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+  if (raw.length === 0) return undefined;
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+  }
+  if (type === 'application/json' || type === '' || type === 'text/plain') {
+    try {
+      return JSON.parse(raw.toString('utf8'));
+    } catch {
+      if (type === 'application/json') throw new GoogleApiError('INVALID_ARGUMENT', 'Invalid JSON payload received.');
+      return raw;
+    }
+  }
+  return raw;
+}
+
+export function renderError(format: ErrorFormat, err: unknown): { status: number; body: unknown } {
+  if (err instanceof GoogleApiError || err instanceof OAuthError || err instanceof GitHubApiError) {
+    return { status: err.httpStatus, body: err.toBody() };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (format === 'oauth') return { status: 500, body: { error: 'server_error', error_description: message } };
+  if (format === 'github') return { status: 500, body: { message } };
+  return { status: 500, body: new GoogleApiError('INTERNAL', message).toBody() };
+}
+
+function faultError(format: ErrorFormat, status: number, message: string): { status: number; body: unknown } {
+  if (format === 'oauth') return { status, body: { error: 'temporarily_unavailable', error_description: message } };
+  if (format === 'github') return { status, body: { message } };
+  return { status, body: new GoogleApiError(canonicalForHttp(status), message).toBody() };
+}
+
+export async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function listen(server: http.Server, port = 0): Promise<StartedServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const { port: actual } = server.address() as AddressInfo;
+      resolve({
+        server,
+        port: actual,
+        url: `http://127.0.0.1:${actual}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+export interface ApiServerOptions {
+  api: ApiName;
+  format: ErrorFormat;
+  routes: Route[];
+  traffic: Traffic;
+  /** Answers requests no route matched; defaults to a 404 in the API's format. */
+  fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+}
+
+export async function startApiServer(options: ApiServerOptions, port = 0): Promise<StartedServer> {
+  const { api, format, routes, traffic } = options;
+  let baseUrl = '';
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', baseUrl);
+    const pathWithQuery = `${url.pathname}${url.search}`;
+    const record: RequestRecord = {
+      api,
+      method,
+      path: pathWithQuery,
+      status: 0,
+      caller: null,
+      time: new Date(started).toISOString(),
+      durationMs: 0,
+    };
+    const finish = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      record.status = status;
+      record.durationMs = Date.now() - started;
+      traffic.requests.push(record);
+      if (body instanceof Buffer || typeof body === 'string') {
+        res.writeHead(status, headers);
+        res.end(body);
+        return;
+      }
+      const text = body === undefined ? '' : JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
+      res.end(text);
+    };
+
+    const fault = traffic.takeFault(api, method, pathWithQuery);
+    if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault?.drop) {
+      record.status = 0;
+      record.durationMs = Date.now() - started;
+      traffic.requests.push(record);
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.status) {
+      const rendered = faultError(format, fault.status, fault.message ?? 'Injected fault.');
+      finish(rendered.status, rendered.body);
+      return;
+    }
+
+    const path = decodeURIComponent(url.pathname);
+    let matched: { route: Route; params: Record<string, string> } | undefined;
+    let pathMatched = false;
+    for (const route of routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      matched = { route, params: { ...(m.groups ?? {}) } };
+      break;
+    }
+    if (!matched) {
+      if (options.fallback) {
+        record.status = -1;
+        res.on('finish', () => {
+          record.status = res.statusCode;
+          record.durationMs = Date.now() - started;
+          traffic.requests.push(record);
+        });
+        options.fallback(req, res);
+        return;
+      }
+      const status = pathMatched ? 405 : 404;
+      const message = pathMatched ? `Method ${method} not allowed for ${path}.` : `The requested URL ${path} was not found.`;
+      const rendered =
+        format === 'google'
+          ? { status, body: new GoogleApiError(status === 404 ? 'NOT_FOUND' : 'UNIMPLEMENTED', message).toBody() }
+          : renderError(format, format === 'github' ? new GitHubApiError(status, 'Not Found') : new OAuthError('invalid_request', message, status));
+      finish(rendered.status, rendered.body);
+      return;
+    }
+
+    try {
+      const rawBody = await readBody(req);
+      const apiReq: ApiRequest = {
+        method,
+        path,
+        query: url.searchParams,
+        headers: req.headers,
+        body: parseBody(rawBody, req.headers['content-type']),
+        rawBody,
+        params: matched.params,
+        baseUrl,
+      };
+      try {
+        const out = await matched.route.handler(apiReq);
+        record.caller = apiReq.caller ?? null;
+        finish(out.status ?? 200, out.body, out.headers);
+      } catch (err) {
+        record.caller = apiReq.caller ?? null;
+        const rendered = renderError(format, err);
+        finish(rendered.status, rendered.body);
+      }
+    } catch (err) {
+      const rendered = renderError(format, err);
+      finish(rendered.status, rendered.body);
+    }
+  }
+
+  const started = await listen(server, port);
+  baseUrl = started.url;
+  return started;
+}
+
+/** `Authorization: Bearer X` (any case) → X. */
+export function bearerToken(headers: http.IncomingHttpHeaders): string | undefined {
+  const value = headers.authorization;
+  if (!value) return undefined;
+  const m = /^(bearer|token)\s+(.+)$/i.exec(value.trim());
+  return m?.[2];
+}

@@ -1,0 +1,115 @@
+// Who may do what: principals, the members they match, the roles the emulator knows, and the
+// permission check every emulated API calls before it acts.
+
+export type Principal =
+  | { kind: 'serviceAccount'; email: string }
+  | {
+      kind: 'federated';
+      /** projects/NUM/locations/global/workloadIdentityPools/POOL */
+      pool: string;
+      subject: string;
+      attributes: Record<string, string>;
+    }
+  | { kind: 'user'; email: string }
+  | { kind: 'anonymous' };
+
+export function describePrincipal(p: Principal): string {
+  switch (p.kind) {
+    case 'serviceAccount':
+      return `serviceAccount:${p.email}`;
+    case 'federated':
+      return `principal://iam.googleapis.com/${p.pool}/subject/${p.subject}`;
+    case 'user':
+      return `user:${p.email}`;
+    case 'anonymous':
+      return 'allUsers';
+  }
+}
+
+/** Every IAM member string that matches this principal. */
+export function membersOf(p: Principal): string[] {
+  switch (p.kind) {
+    case 'serviceAccount':
+      return [`serviceAccount:${p.email}`, 'allAuthenticatedUsers', 'allUsers'];
+    case 'user':
+      return [`user:${p.email}`, 'allAuthenticatedUsers', 'allUsers'];
+    case 'anonymous':
+      return ['allUsers'];
+    case 'federated': {
+      const base = `iam.googleapis.com/${p.pool}`;
+      return [
+        `principal://${base}/subject/${p.subject}`,
+        `principalSet://${base}/*`,
+        ...Object.entries(p.attributes).map(([k, v]) => `principalSet://${base}/attribute.${k}/${v}`),
+        'allAuthenticatedUsers',
+        'allUsers',
+      ];
+    }
+  }
+}
+
+/** The predefined roles the emulator understands, by the permissions they grant. */
+export const ROLES: Record<string, string[]> = {
+  'roles/owner': ['*'],
+  'roles/editor': ['run.*', 'secretmanager.*', 'artifactregistry.*', 'iam.serviceAccounts.actAs'],
+  'roles/run.admin': ['run.*'],
+  'roles/run.developer': [
+    'run.services.get',
+    'run.services.list',
+    'run.services.create',
+    'run.services.update',
+    'run.services.delete',
+    'run.services.getIamPolicy',
+    'run.revisions.*',
+    'run.operations.*',
+    'run.routes.invoke',
+  ],
+  'roles/run.viewer': ['run.services.get', 'run.services.list', 'run.revisions.get', 'run.revisions.list', 'run.operations.get'],
+  'roles/run.invoker': ['run.routes.invoke'],
+  'roles/iam.serviceAccountUser': ['iam.serviceAccounts.actAs', 'iam.serviceAccounts.get'],
+  'roles/iam.workloadIdentityUser': [
+    'iam.serviceAccounts.getAccessToken',
+    'iam.serviceAccounts.getOpenIdToken',
+    'iam.serviceAccounts.get',
+  ],
+  'roles/iam.serviceAccountTokenCreator': [
+    'iam.serviceAccounts.getAccessToken',
+    'iam.serviceAccounts.getOpenIdToken',
+    'iam.serviceAccounts.signBlob',
+    'iam.serviceAccounts.signJwt',
+  ],
+  'roles/iam.serviceAccountOpenIdTokenCreator': ['iam.serviceAccounts.getOpenIdToken'],
+  'roles/secretmanager.secretAccessor': ['secretmanager.versions.access'],
+  'roles/secretmanager.viewer': [
+    'secretmanager.secrets.get',
+    'secretmanager.secrets.list',
+    'secretmanager.versions.get',
+    'secretmanager.versions.list',
+  ],
+  'roles/secretmanager.admin': ['secretmanager.*'],
+  'roles/artifactregistry.reader': ['artifactregistry.repositories.downloadArtifacts'],
+  'roles/artifactregistry.writer': [
+    'artifactregistry.repositories.downloadArtifacts',
+    'artifactregistry.repositories.uploadArtifacts',
+  ],
+  'roles/artifactregistry.admin': ['artifactregistry.*'],
+};
+
+export function roleGrants(role: string, permission: string): boolean {
+  const granted = ROLES[role];
+  if (!granted) return false;
+  return granted.some(
+    (g) => g === '*' || g === permission || (g.endsWith('.*') && permission.startsWith(g.slice(0, -1))),
+  );
+}
+
+export interface Binding {
+  role: string;
+  members: string[];
+}
+
+/** Bindings in force for a resource: its own, then its ancestors' (the caller passes them in order). */
+export function isAllowed(principal: Principal, permission: string, bindingsInScope: Binding[]): boolean {
+  const members = new Set(membersOf(principal));
+  return bindingsInScope.some((b) => roleGrants(b.role, permission) && b.members.some((m) => members.has(m)));
+}

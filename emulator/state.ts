@@ -1,0 +1,276 @@
+// The emulator's world: projects, service accounts, IAM bindings, Workload Identity pools,
+// secrets, issued tokens and GitHub data. Seeded at start and through POST /__admin/seed.
+import { randomBytes } from 'node:crypto';
+import type { Binding, Principal } from './iam.js';
+import { isAllowed } from './iam.js';
+
+export interface ProjectSeed {
+  projectId: string;
+  projectNumber: string;
+}
+
+export interface ProviderSeed {
+  projectNumber: string;
+  pool: string;
+  provider: string;
+  issuerUri: string;
+  /** Allowed audiences; empty means the default https://iam.googleapis.com/<provider name>. */
+  allowedAudiences?: string[];
+  attributeMapping: Record<string, string>;
+  attributeCondition?: string;
+  disabled?: boolean;
+}
+
+export interface SecretVersionSeed {
+  data: string;
+  state?: 'ENABLED' | 'DISABLED' | 'DESTROYED';
+}
+
+export interface SecretSeed {
+  project: string;
+  name: string;
+  versions: SecretVersionSeed[];
+}
+
+export interface BindingSeed {
+  /** projects/P, projects/P/serviceAccounts/EMAIL, projects/P/secrets/S, projects/P/locations/L/repositories/R */
+  resource: string;
+  role: string;
+  members: string[];
+}
+
+export interface GitHubSeed {
+  repository?: string;
+  tokens?: string[];
+  pullRequest?: number;
+}
+
+export interface Seed {
+  projects?: ProjectSeed[];
+  serviceAccounts?: string[];
+  providers?: ProviderSeed[];
+  bindings?: BindingSeed[];
+  /** Removes members from bindings (same shape as bindings). */
+  revoke?: BindingSeed[];
+  secrets?: SecretSeed[];
+  github?: GitHubSeed;
+  /** Claims to set (or override) in GitHub OIDC tokens issued from now on, e.g. {repository_owner: 'evil'}. */
+  oidcClaims?: Record<string, string>;
+  /** Cloud Run services to create as if deployed earlier (handled by the Run API). */
+  services?: unknown[];
+}
+
+export interface SecretVersion {
+  number: number;
+  data: Buffer;
+  state: 'ENABLED' | 'DISABLED' | 'DESTROYED';
+  createTime: string;
+  destroyTime?: string;
+}
+
+export interface Secret {
+  project: string;
+  name: string;
+  createTime: string;
+  versions: SecretVersion[];
+}
+
+export interface IssuedToken {
+  principal: Principal;
+  expiresAt: number;
+  /** sts = a federated token, access = an OAuth2 access token for a service account. */
+  kind: 'sts' | 'access';
+}
+
+export interface GitHubComment {
+  id: number;
+  node_id: string;
+  body: string;
+  user: { login: string; type: string };
+  created_at: string;
+  updated_at: string;
+  html_url: string;
+  url: string;
+}
+
+export interface GitHubDeployment {
+  id: number;
+  ref: string;
+  sha: string;
+  environment: string;
+  description: string | null;
+  transient_environment: boolean;
+  production_environment: boolean;
+  payload: unknown;
+  created_at: string;
+  statuses: GitHubDeploymentStatus[];
+}
+
+export interface GitHubDeploymentStatus {
+  id: number;
+  state: string;
+  environment_url: string;
+  log_url: string;
+  description: string;
+  environment: string;
+  created_at: string;
+}
+
+export interface GitHubCommitStatus {
+  id: number;
+  sha: string;
+  state: string;
+  context: string;
+  description: string | null;
+  target_url: string | null;
+  created_at: string;
+}
+
+export class World {
+  projects = new Map<string, ProjectSeed>();
+  serviceAccounts = new Set<string>();
+  providers: ProviderSeed[] = [];
+  /** resource name → bindings on it. */
+  bindings = new Map<string, Binding[]>();
+  secrets = new Map<string, Secret>();
+  tokens = new Map<string, IssuedToken>();
+  oidcClaimOverrides: Record<string, string> = {};
+  github = {
+    repository: 'octo-org/octo-repo',
+    tokens: new Set<string>(),
+    pullRequest: 7,
+    comments: new Map<number, GitHubComment[]>(),
+    deployments: [] as GitHubDeployment[],
+    commitStatuses: [] as GitHubCommitStatus[],
+    nextId: 1000,
+  };
+
+  apply(seed: Seed): void {
+    for (const p of seed.projects ?? []) this.projects.set(p.projectId, p);
+    for (const sa of seed.serviceAccounts ?? []) this.serviceAccounts.add(sa);
+    for (const p of seed.providers ?? []) {
+      this.providers = this.providers.filter((x) => providerName(x) !== providerName(p));
+      this.providers.push(p);
+    }
+    for (const b of seed.bindings ?? []) this.addBinding(this.canonicalResource(b.resource), b.role, b.members);
+    for (const b of seed.revoke ?? []) this.removeBinding(this.canonicalResource(b.resource), b.role, b.members);
+    for (const s of seed.secrets ?? []) this.putSecret(s);
+    if (seed.github?.repository) this.github.repository = seed.github.repository;
+    for (const t of seed.github?.tokens ?? []) this.github.tokens.add(t);
+    if (seed.github?.pullRequest) this.github.pullRequest = seed.github.pullRequest;
+    if (seed.oidcClaims) this.oidcClaimOverrides = { ...this.oidcClaimOverrides, ...seed.oidcClaims };
+  }
+
+  putSecret(s: SecretSeed): void {
+    const project = this.projectId(s.project) ?? s.project;
+    const now = new Date().toISOString();
+    const key = `projects/${project}/secrets/${s.name}`;
+    const existing = this.secrets.get(key);
+    const secret: Secret = existing ?? { project, name: s.name, createTime: now, versions: [] };
+    for (const v of s.versions) {
+      const state = v.state ?? 'ENABLED';
+      secret.versions.push({
+        number: secret.versions.length + 1,
+        data: Buffer.from(v.data, 'utf8'),
+        state,
+        createTime: now,
+        ...(state === 'DESTROYED' ? { destroyTime: now } : {}),
+      });
+    }
+    this.secrets.set(key, secret);
+  }
+
+  addBinding(resource: string, role: string, members: string[]): void {
+    const list = this.bindings.get(resource) ?? [];
+    const existing = list.find((b) => b.role === role);
+    if (existing) {
+      for (const m of members) if (!existing.members.includes(m)) existing.members.push(m);
+    } else {
+      list.push({ role, members: [...members] });
+    }
+    this.bindings.set(resource, list);
+  }
+
+  removeBinding(resource: string, role: string, members: string[]): void {
+    const list = this.bindings.get(resource) ?? [];
+    for (const b of list) if (b.role === role) b.members = b.members.filter((m) => !members.includes(m));
+    this.bindings.set(
+      resource,
+      list.filter((b) => b.members.length > 0),
+    );
+  }
+
+  /** Project ID for an ID or a number; undefined when unknown. */
+  projectId(idOrNumber: string): string | undefined {
+    if (this.projects.has(idOrNumber)) return idOrNumber;
+    for (const p of this.projects.values()) if (p.projectNumber === idOrNumber) return p.projectId;
+    return undefined;
+  }
+
+  /** Rewrites projects/NUMBER/... to projects/ID/... so bindings and lookups agree. */
+  canonicalResource(resource: string): string {
+    const m = /^projects\/([^/]+)(\/.*)?$/.exec(resource);
+    if (!m) return resource;
+    const id = this.projectId(m[1]!) ?? m[1]!;
+    return `projects/${id}${m[2] ?? ''}`;
+  }
+
+  /** Bindings that apply to a resource: on it, and on its project. */
+  bindingsInScope(resource: string, extra: Binding[] = []): Binding[] {
+    const canonical = this.canonicalResource(resource);
+    const project = /^projects\/[^/]+/.exec(canonical)?.[0];
+    return [
+      ...extra,
+      ...(this.bindings.get(canonical) ?? []),
+      ...(project && project !== canonical ? (this.bindings.get(project) ?? []) : []),
+    ];
+  }
+
+  allowed(principal: Principal, permission: string, resource: string, extra: Binding[] = []): boolean {
+    return isAllowed(principal, permission, this.bindingsInScope(resource, extra));
+  }
+
+  issueToken(principal: Principal, kind: IssuedToken['kind'], lifetimeSeconds: number): { token: string; expiresAt: number } {
+    const token = `ya29.emu-${kind}-${randomBytes(24).toString('base64url')}`;
+    const expiresAt = Date.now() + lifetimeSeconds * 1000;
+    this.tokens.set(token, { principal, expiresAt, kind });
+    return { token, expiresAt };
+  }
+
+  /** The principal behind a live access token, or undefined for unknown/expired tokens. */
+  lookupToken(token: string | undefined): IssuedToken | undefined {
+    if (!token) return undefined;
+    const issued = this.tokens.get(token);
+    if (!issued || issued.expiresAt <= Date.now()) return undefined;
+    return issued;
+  }
+
+  snapshot(): unknown {
+    return {
+      projects: [...this.projects.values()],
+      serviceAccounts: [...this.serviceAccounts],
+      providers: this.providers,
+      bindings: Object.fromEntries(this.bindings),
+      secrets: [...this.secrets.values()].map((s) => ({
+        project: s.project,
+        name: s.name,
+        versions: s.versions.map((v) => ({ number: v.number, state: v.state })),
+      })),
+      github: {
+        repository: this.github.repository,
+        pullRequest: this.github.pullRequest,
+        comments: Object.fromEntries(this.github.comments),
+        deployments: this.github.deployments,
+        commitStatuses: this.github.commitStatuses,
+      },
+    };
+  }
+}
+
+export function providerName(p: Pick<ProviderSeed, 'projectNumber' | 'pool' | 'provider'>): string {
+  return `projects/${p.projectNumber}/locations/global/workloadIdentityPools/${p.pool}/providers/${p.provider}`;
+}
+
+export function poolName(p: Pick<ProviderSeed, 'projectNumber' | 'pool'>): string {
+  return `projects/${p.projectNumber}/locations/global/workloadIdentityPools/${p.pool}`;
+}

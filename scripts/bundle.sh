@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Bundles src/index.ts and its dependencies into dist/ (committed; CI checks it is fresh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-dist}"
+export PATH="$PWD/node_modules/.bin:$PATH"
+rm -rf "$out"
+ncc build src/index.ts --out "$out" --license licenses.txt --quiet

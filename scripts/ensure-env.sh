@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs and starts what the tests and the demo need, on a fresh machine or an old one:
+# npm packages (Node 24 comes from the node@24 devDependency), Docker engine, the registry and a
+# static busybox (from Debian's packages), and a running Docker engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[runway] %s\n' "$*"; }
+
+if [ ! -x node_modules/.bin/node ] || [ ! -x node_modules/.bin/jest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+[ -x /bin/busybox ] || missing+=(busybox-static)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { log "need root (or sudo) to apt-get install ${missing[*]}"; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The Debian docker-registry package starts its own htpasswd-protected service; Runway runs its own.
+systemctl disable --now docker-registry >/dev/null 2>&1 || true
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting the Docker engine"
+  mkdir -p /var/log
+  nohup dockerd --storage-driver=vfs >/var/log/runway-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { log "the Docker engine did not start; see /var/log/runway-dockerd.log"; tail -20 /var/log/runway-dockerd.log; exit 1; }
+fi

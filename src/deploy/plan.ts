@@ -1,0 +1,241 @@
+// Planning the new service spec: a pure function of the settings and the live service (if any).
+// Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
+import { createHash } from 'node:crypto';
+import { RunwayError } from '../errors.js';
+import type { Container, EnvVar, RevisionTemplate, Service, TrafficTarget, Volume, VolumeMount } from '../gcp/run-types.js';
+import type { KeyValues } from '../kv.js';
+import type { SecretRef, ServiceSpec } from '../spec.js';
+
+export interface ServiceChanges {
+  project: string;
+  region: string;
+  service: string;
+  /** The image to run, by digest. */
+  image: string;
+  /** The new revision's name; '' lets Cloud Run choose one. */
+  revisionName: string;
+  spec: ServiceSpec;
+  envVarsUpdateStrategy: 'merge' | 'overwrite';
+  secretsUpdateStrategy: 'merge' | 'overwrite';
+  /** Labels to set on the service and the revision (defaults already merged in). */
+  labels: KeyValues;
+  /** The traffic split to ask for; undefined keeps the live one (100% latest for a new service). */
+  traffic: TrafficTarget[] | undefined;
+}
+
+/** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
+export function defaultLabels(sha: string): KeyValues {
+  return { 'managed-by': 'github-actions', 'commit-sha': sanitizeLabelValue(sha) };
+}
+
+/** Label values must be lowercase letters, digits, '_' and '-', at most 63 characters. */
+export function sanitizeLabelValue(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 63);
+}
+
+const INGRESS = {
+  all: 'INGRESS_TRAFFIC_ALL',
+  internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+  'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+} as const;
+
+const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' } as const;
+
+const EXECUTION_ENVIRONMENT = { gen1: 'EXECUTION_ENVIRONMENT_GEN1', gen2: 'EXECUTION_ENVIRONMENT_GEN2' } as const;
+
+const CLOUDSQL_VOLUME = 'cloudsql';
+
+/** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
+function upsertByName<T extends { name: string }>(live: T[], updates: T[], strategy: 'merge' | 'overwrite'): T[] {
+  const merged = new Map((strategy === 'overwrite' ? [] : live).map((e) => [e.name, e] as const));
+  for (const e of updates) merged.set(e.name, e);
+  return [...merged.values()];
+}
+
+function secretEnvVar(name: string, ref: SecretRef): EnvVar {
+  return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
+}
+
+function planEnv(live: EnvVar[], changes: ServiceChanges): EnvVar[] {
+  const { envVars, secrets } = changes.spec;
+  const plainLive = live.filter((e) => !e.valueSource);
+  const secretLive = live.filter((e) => e.valueSource);
+  const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
+  const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
+  let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
+  let secret = secrets === undefined ? secretLive : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+  // A name set explicitly one way replaces a live entry of the other kind.
+  plain = plain.filter((e) => !(secrets && e.name in secrets.env));
+  secret = secret.filter((e) => !(envVars && e.name in envVars));
+  return [...plain, ...secret];
+}
+
+function secretVolumeName(directory: string): string {
+  return `secret-${createHash('sha256').update(directory).digest('hex').slice(0, 10)}`;
+}
+
+/** Secret files become one volume per directory; Cloud Run mounts a volume at a directory. */
+function planSecretFiles(
+  liveVolumes: Volume[],
+  liveMounts: VolumeMount[],
+  files: Record<string, SecretRef>,
+  strategy: 'merge' | 'overwrite',
+): { volumes: Volume[]; mounts: VolumeMount[] } {
+  const byDirectory = new Map<string, { secret: string; items: Array<{ path: string; version: string }> }>();
+  for (const [path, ref] of Object.entries(files)) {
+    const slash = path.lastIndexOf('/');
+    const directory = path.slice(0, slash);
+    const file = path.slice(slash + 1);
+    const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
+    if (entry.secret !== ref.secret) {
+      throw new RunwayError(
+        `Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
+        'Cloud Run mounts one secret per directory: put each secret in its own directory.',
+      );
+    }
+    entry.items.push({ path: file, version: ref.version });
+    byDirectory.set(directory, entry);
+  }
+  const isSecretVolume = (name: string): boolean => liveVolumes.some((v) => v.name === name && v.secret);
+  const replacedDirectories = new Set(byDirectory.keys());
+  const keptMounts = liveMounts.filter(
+    (m) => !(isSecretVolume(m.name) && (strategy === 'overwrite' || replacedDirectories.has(m.mountPath))),
+  );
+  const keptVolumeNames = new Set(keptMounts.map((m) => m.name));
+  const keptVolumes = liveVolumes.filter((v) => !v.secret || keptVolumeNames.has(v.name));
+  const newVolumes: Volume[] = [];
+  const newMounts: VolumeMount[] = [];
+  for (const [directory, { secret, items }] of byDirectory) {
+    const name = secretVolumeName(directory);
+    newVolumes.push({ name, secret: { secret, items } });
+    newMounts.push({ name, mountPath: directory });
+  }
+  return {
+    volumes: [...keptVolumes.filter((v) => !newVolumes.some((n) => n.name === v.name)), ...newVolumes],
+    mounts: [...keptMounts, ...newMounts],
+  };
+}
+
+function planContainer(live: Container | undefined, changes: ServiceChanges): Container {
+  const { spec } = changes;
+  const container: Container = { ...(live ?? {}), image: changes.image };
+  const env = planEnv(live?.env ?? [], changes);
+  if (env.length) container.env = env;
+  else delete container.env;
+  if (spec.port !== undefined) container.ports = [{ name: 'http1', containerPort: spec.port }];
+  if (spec.command !== undefined) container.command = spec.command;
+  if (spec.args !== undefined) container.args = spec.args;
+  if (spec.cpu !== undefined || spec.memory !== undefined || spec.cpuBoost !== undefined || spec.cpuThrottling !== undefined) {
+    const resources = { ...(live?.resources ?? {}) };
+    const limits = { ...(resources.limits ?? {}) };
+    if (spec.cpu !== undefined) limits.cpu = spec.cpu;
+    if (spec.memory !== undefined) limits.memory = spec.memory;
+    if (Object.keys(limits).length) resources.limits = limits;
+    if (spec.cpuBoost !== undefined) resources.startupCpuBoost = spec.cpuBoost;
+    // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
+    resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
+    container.resources = resources;
+  }
+  return container;
+}
+
+function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
+  const { spec } = changes;
+  const [firstContainer, ...sidecars] = live.containers ?? [];
+  const container = planContainer(firstContainer, changes);
+  const template: RevisionTemplate = { ...live, containers: [container, ...sidecars], revision: changes.revisionName };
+  template.labels = { ...(live.labels ?? {}), ...changes.labels };
+
+  let volumes = live.volumes ?? [];
+  let mounts = container.volumeMounts ?? [];
+  if (spec.secrets) {
+    ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
+  }
+  if (spec.cloudsqlInstances !== undefined) {
+    volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
+    mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
+    if (spec.cloudsqlInstances.length) {
+      volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances: spec.cloudsqlInstances } });
+      mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
+    }
+  }
+  if (volumes.length) template.volumes = volumes;
+  else delete template.volumes;
+  if (mounts.length) container.volumeMounts = mounts;
+  else delete container.volumeMounts;
+
+  if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;
+  if (spec.concurrency !== undefined) template.maxInstanceRequestConcurrency = spec.concurrency;
+  if (spec.timeoutSeconds !== undefined) template.timeout = `${spec.timeoutSeconds}s`;
+  if (spec.minInstances !== undefined || spec.maxInstances !== undefined) {
+    template.scaling = {
+      ...(live.scaling ?? {}),
+      ...(spec.minInstances !== undefined ? { minInstanceCount: spec.minInstances } : {}),
+      ...(spec.maxInstances !== undefined ? { maxInstanceCount: spec.maxInstances } : {}),
+    };
+  }
+  if (spec.executionEnvironment !== undefined) template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+  if (spec.vpcConnector !== undefined || spec.vpcEgress !== undefined) {
+    const connector = spec.vpcConnector?.includes('/')
+      ? spec.vpcConnector
+      : spec.vpcConnector !== undefined
+        ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
+        : live.vpcAccess?.connector;
+    template.vpcAccess = {
+      ...(live.vpcAccess ?? {}),
+      ...(connector ? { connector } : {}),
+      ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
+    };
+  }
+  return template;
+}
+
+export function planService(live: Service | undefined, changes: ServiceChanges): Service {
+  const planned: Service = {
+    ...(live ?? {}),
+    labels: { ...(live?.labels ?? {}), ...changes.labels },
+    template: planTemplate(live?.template ?? {}, changes),
+  };
+  if (changes.spec.ingress !== undefined) planned.ingress = INGRESS[changes.spec.ingress];
+  if (changes.traffic !== undefined) planned.traffic = changes.traffic;
+  else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
+  return withoutOutputFields(planned);
+}
+
+/** The live spec with only its traffic changed: a traffic move must not create a revision. */
+export function planTrafficChange(live: Service, traffic: TrafficTarget[]): Service {
+  return withoutOutputFields({ ...live, traffic });
+}
+
+const OUTPUT_FIELDS = [
+  // The name comes from the URL path; the body does not repeat it.
+  'name',
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'deleteTime',
+  'expireTime',
+  'creator',
+  'lastModifier',
+  'observedGeneration',
+  'terminalCondition',
+  'conditions',
+  'latestReadyRevision',
+  'latestCreatedRevision',
+  'trafficStatuses',
+  'uri',
+  'urls',
+  'reconciling',
+  'satisfiesPzs',
+] as const;
+
+/** Output-only fields are the server's; sending them back is noise at best. The etag stays: it guards the update. */
+function withoutOutputFields(service: Service): Service {
+  const copy: Service = { ...service };
+  for (const field of OUTPUT_FIELDS) delete copy[field];
+  return copy;
+}

@@ -1,0 +1,85 @@
+// Traffic planning, pure: pinning the live split so a new revision starts with none, giving the
+// candidate its tag, promoting it, and describing a split in words for the log.
+import { shortName, type Service, type TrafficTarget } from '../gcp/run-types.js';
+
+const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+function isLatest(t: TrafficTarget): boolean {
+  // Enums may come back as names or numbers (1 = LATEST) depending on the client's encoding.
+  return t.type === LATEST || (t.type as unknown) === 1;
+}
+
+/**
+ * The live split with LATEST replaced by the revision it currently means, so that creating a new
+ * revision does not move any traffic to it. A service with no ready revision has nothing to pin.
+ */
+export function pinTraffic(live: Service): TrafficTarget[] {
+  const latestReady = shortName(live.latestReadyRevision);
+  const targets = live.traffic?.length ? live.traffic : [{ type: LATEST, percent: 100 } as TrafficTarget];
+  const pinned: TrafficTarget[] = [];
+  for (const t of targets) {
+    if (isLatest(t)) {
+      if (!latestReady) continue;
+      pinned.push({ type: REVISION, revision: latestReady, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+    } else {
+      pinned.push({ type: REVISION, revision: t.revision!, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+    }
+  }
+  return mergeUntagged(pinned);
+}
+
+/** Untagged entries for the same revision add up; Cloud Run rejects duplicates. */
+function mergeUntagged(targets: TrafficTarget[]): TrafficTarget[] {
+  const out: TrafficTarget[] = [];
+  for (const t of targets) {
+    const same = !t.tag && out.find((o) => !o.tag && o.revision === t.revision);
+    if (same) same.percent = (same.percent ?? 0) + (t.percent ?? 0);
+    else out.push({ ...t });
+  }
+  return out.filter((t) => t.tag || (t.percent ?? 0) > 0);
+}
+
+/** Adds the candidate revision with 0% and its own tag (replacing any entry holding that tag). */
+export function withCandidate(targets: TrafficTarget[], revision: string, tag: string): TrafficTarget[] {
+  return [...targets.filter((t) => t.tag !== tag), { type: REVISION, revision, percent: 0, tag }];
+}
+
+/** Drops a tag, keeping its revision's share of traffic. */
+export function withoutTag(targets: TrafficTarget[], tag: string): TrafficTarget[] {
+  return mergeUntagged(targets.map((t) => (t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision!, percent: t.percent ?? 0 } : t)));
+}
+
+/**
+ * Sends `split` (revision → percent) and keeps every other tag as a 0% entry so tag URLs keep
+ * working. All of it to the newest revision is written as LATEST, so the service follows later
+ * deploys as Cloud Run users expect instead of staying pinned.
+ */
+export function promote(current: TrafficTarget[], split: Record<string, number>, newest?: string): TrafficTarget[] {
+  const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+  if (newest && split[newest] === 100) return [{ type: LATEST, percent: 100 }, ...tagged];
+  const weighted = Object.entries(split)
+    .filter(([, percent]) => percent > 0)
+    .map(([revision, percent]) => ({ type: REVISION, revision, percent }) as TrafficTarget);
+  return [...weighted, ...tagged];
+}
+
+/** "my-svc-00002-abc 100%" or "a 90%, b 10% (tags: pr-7 → a)". */
+export function describeTraffic(statuses: TrafficTarget[] | undefined): string {
+  if (!statuses?.length) return 'no traffic';
+  const weighted = statuses.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision ?? 'LATEST'} ${t.percent}%`);
+  const tags = statuses.filter((t) => t.tag).map((t) => `${t.tag} → ${t.revision ?? 'LATEST'}`);
+  return `${weighted.join(', ') || 'no traffic'}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`;
+}
+
+/** Percent of traffic each revision serves, from the service's trafficStatuses. */
+export function servingSplit(service: Service): Record<string, number> {
+  const split: Record<string, number> = {};
+  const latest = shortName(service.latestReadyRevision);
+  for (const t of service.trafficStatuses ?? []) {
+    const revision = isLatest(t) ? latest : t.revision;
+    if (!revision || !t.percent) continue;
+    split[revision] = (split[revision] ?? 0) + t.percent;
+  }
+  return split;
+}

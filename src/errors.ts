@@ -1,0 +1,28 @@
+// Errors a user can act on: what went wrong, and what to change so it works.
+
+export class RunwayError extends Error {
+  /** What the user should do, printed after the message. */
+  readonly fix: string | undefined;
+  constructor(message: string, fix?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RunwayError';
+    this.fix = fix;
+  }
+}
+
+/** A bad input value: names the input, shows what was given (masked when secret) and what is accepted. */
+export class InputError extends RunwayError {
+  readonly input: string;
+  constructor(input: string, given: string, accepted: string, options: { secret?: boolean } = {}) {
+    const shown = options.secret ? '***' : JSON.stringify(given);
+    super(`Input '${input}' is invalid: got ${shown}.`, `Accepted: ${accepted}`);
+    this.name = 'InputError';
+    this.input = input;
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof RunwayError) return err.fix ? `${err.message}\nFix: ${err.fix}` : err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

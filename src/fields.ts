@@ -1,0 +1,116 @@
+// Parsers for single setting values, shared by the typed inputs and deploy-cloudrun's `flags`.
+// Each takes the name to blame (an input, or "flags (--cpu)") and throws InputError.
+import { InputError } from './errors.js';
+import type { ExecutionEnvironment, Ingress, SecretRef, SecretRefs, VpcEgress } from './spec.js';
+import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
+
+export function parseBool(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InputError(name, raw, '`true` or `false`');
+}
+
+export function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const value = raw.trim();
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InputError(name, raw, `a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
+
+/** "10m", "90s", "1h", or a bare number of seconds. */
+export function parseDurationSeconds(name: string, raw: string): number {
+  const m = /^(\d+)(s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new InputError(name, raw, 'a duration such as `300`, `90s`, `10m` or `1h`');
+  const n = Number(m[1]);
+  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
+}
+
+export function parseKeyValueList(name: string, raw: string, options: { secret?: boolean } = {}): KeyValues {
+  try {
+    return parseKeyValues(raw);
+  } catch (err) {
+    if (err instanceof KeyValueSyntaxError) {
+      throw new InputError(name, raw, `comma- or newline-separated KEY=VALUE pairs (${err.message})`, options);
+    }
+    throw err;
+  }
+}
+
+/** Cloud Run CPU limits: 1, 2, 4, 6, 8, or fractions below 1 (e.g. 0.5, 500m). */
+export function parseCpu(name: string, raw: string): string {
+  const value = raw.trim();
+  if (/^(1|2|4|6|8)$/.test(value) || /^0?\.\d+$/.test(value) || /^\d{2,3}m$/.test(value)) return value;
+  throw new InputError(name, raw, '`1`, `2`, `4`, `6` or `8` CPUs, or a fraction below 1 such as `0.5` or `500m`');
+}
+
+/** Memory limits as Kubernetes quantities: 512Mi, 1Gi, 2G. */
+export function parseMemory(name: string, raw: string): string {
+  const value = raw.trim();
+  if (/^\d+(Mi|Gi|M|G)$/.test(value)) return value;
+  throw new InputError(name, raw, 'a size such as `512Mi`, `1Gi` or `2Gi`');
+}
+
+export function parseEnum<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  const value = raw.trim();
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new InputError(name, raw, allowed.map((a) => `\`${a}\``).join(', '));
+  }
+  return value as T;
+}
+
+export const INGRESS_VALUES: readonly Ingress[] = ['all', 'internal', 'internal-and-cloud-load-balancing'];
+export const VPC_EGRESS_VALUES: readonly VpcEgress[] = ['all-traffic', 'private-ranges-only'];
+export const EXECUTION_ENVIRONMENTS: readonly ExecutionEnvironment[] = ['gen1', 'gen2'];
+
+const SECRET_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const SECRET_PATH = /^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
+const SECRET_VERSION = /^(latest|\d+)$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function parseSecretRef(name: string, key: string, raw: string): SecretRef {
+  const value = raw.trim();
+  const colon = value.lastIndexOf(':');
+  const secret = colon > 0 ? value.slice(0, colon) : value;
+  const version = colon > 0 ? value.slice(colon + 1) : 'latest';
+  if (!(SECRET_NAME.test(secret) || SECRET_PATH.test(secret))) {
+    // The commonest mistake (deploy-cloudrun #524, #471): a secret's value where its name belongs.
+    throw new InputError(
+      name,
+      `${key}=${value}`,
+      `KEY=SECRET_NAME:VERSION, where SECRET_NAME is the Secret Manager secret's name (letters, digits, '-', '_'), not its value — e.g. \`${key}=my-secret:latest\``,
+      { secret: true },
+    );
+  }
+  if (!SECRET_VERSION.test(version)) {
+    throw new InputError(name, `${key}=${secret}:${version}`, 'a version that is `latest` or a number');
+  }
+  return { secret, version };
+}
+
+/** `ENV=secret:version` entries become env vars, `/path/file=secret:version` entries files. */
+export function parseSecrets(name: string, raw: string): SecretRefs {
+  const pairs = parseKeyValueList(name, raw, { secret: true });
+  const refs: SecretRefs = { env: {}, files: {} };
+  for (const [key, value] of Object.entries(pairs)) {
+    if (key.startsWith('/')) {
+      if (key.endsWith('/') || key.includes(':') || key.split('/').length < 3) {
+        throw new InputError(name, key, 'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`');
+      }
+      refs.files[key] = parseSecretRef(name, key, value);
+    } else if (ENV_NAME.test(key)) {
+      refs.env[key] = parseSecretRef(name, key, value);
+    } else {
+      throw new InputError(name, key, 'an environment variable name (letters, digits, _) or an absolute file path');
+    }
+  }
+  return refs;
+}
+
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}

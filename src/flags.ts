@@ -1,0 +1,154 @@
+// deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
+// `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
+// rejected with the input to use instead.
+import { InputError, RunwayError } from './errors.js';
+import {
+  EXECUTION_ENVIRONMENTS,
+  INGRESS_VALUES,
+  VPC_EGRESS_VALUES,
+  parseBool,
+  parseCpu,
+  parseDurationSeconds,
+  parseEnum,
+  parseInteger,
+  parseKeyValueList,
+  parseList,
+  parseMemory,
+} from './fields.js';
+import type { ServiceSpec } from './spec.js';
+
+/** Splits like a POSIX shell: whitespace separates words, quotes group, backslash escapes. */
+export function shellWords(text: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let inWord = false;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\' && i + 1 < text.length) {
+      current += text[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`);
+  if (inWord) words.push(current);
+  return words;
+}
+
+type FlagHandler = (spec: ServiceSpec, value: string, name: string) => void;
+
+const VALUED: Record<string, FlagHandler> = {
+  '--cpu': (s, v, n) => (s.cpu = parseCpu(n, v)),
+  '--memory': (s, v, n) => (s.memory = parseMemory(n, v)),
+  '--min-instances': (s, v, n) => (s.minInstances = parseInteger(n, v, 0, 1000)),
+  '--max-instances': (s, v, n) => (s.maxInstances = parseInteger(n, v, 1, 1000)),
+  '--concurrency': (s, v, n) => (s.concurrency = parseInteger(n, v, 1, 1000)),
+  '--port': (s, v, n) => (s.port = parseInteger(n, v, 1, 65535)),
+  '--timeout': (s, v, n) => (s.timeoutSeconds = parseDurationSeconds(n, v)),
+  '--service-account': (s, v) => (s.runtimeServiceAccount = v),
+  '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
+  '--vpc-connector': (s, v) => (s.vpcConnector = v),
+  '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
+  '--add-cloudsql-instances': (s, v) => (s.cloudsqlInstances = [...(s.cloudsqlInstances ?? []), ...parseList(v)]),
+  '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
+  '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
+  '--command': (s, v) => (s.command = parseList(v)),
+  '--args': (s, v) => (s.args = parseList(v)),
+  '--set-env-vars': (s, v, n) => (s.envVars = parseKeyValueList(n, v, { secret: true })),
+  '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+};
+
+const SWITCHES: Record<string, FlagHandler> = {
+  '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
+  '--no-allow-unauthenticated': (s) => (s.allowUnauthenticated = false),
+  '--cpu-boost': (s) => (s.cpuBoost = true),
+  '--no-cpu-boost': (s) => (s.cpuBoost = false),
+  '--cpu-throttling': (s) => (s.cpuThrottling = true),
+  '--no-cpu-throttling': (s) => (s.cpuThrottling = false),
+};
+
+/** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
+const USE_INSTEAD: Record<string, string> = {
+  '--image': 'the `image` input',
+  '--source': 'the `context` input',
+  '--region': 'the `region` input',
+  '--project': 'the `project_id` input',
+  '--tag': 'the `tag` input',
+  '--no-traffic': 'the `no_traffic` (or `traffic: none`) input',
+  '--revision-suffix': 'the `suffix` input',
+  '--update-env-vars': 'the `env_vars` input (with `env_vars_update_strategy: merge`)',
+  '--env-vars-file': 'the `env_vars_file` input',
+  '--set-secrets': 'the `secrets` input with `secrets_update_strategy: overwrite`',
+  '--update-secrets': 'the `secrets` input',
+  '--labels': 'the `labels` input',
+  '--set-labels': 'the `labels` input',
+  '--async': 'nothing: Runway always waits and verifies',
+  '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
+};
+
+export function parseFlags(raw: string): ServiceSpec {
+  const spec: ServiceSpec = {};
+  const words = shellWords(raw);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const eq = word.indexOf('=');
+    const flag = eq > 0 ? word.slice(0, eq) : word;
+    const name = `flags (${flag})`;
+    if (SWITCHES[flag]) {
+      if (eq > 0) {
+        // gcloud accepts --allow-unauthenticated=false style too.
+        if (!parseBool(name, word.slice(eq + 1))) {
+          const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
+          SWITCHES[negated]?.(spec, '', name);
+          continue;
+        }
+      }
+      SWITCHES[flag](spec, '', name);
+    } else if (VALUED[flag]) {
+      const value = eq > 0 ? word.slice(eq + 1) : words[++i];
+      if (value === undefined || (eq < 0 && value.startsWith('--'))) {
+        throw new InputError(name, word, `${flag} VALUE`);
+      }
+      VALUED[flag](spec, value, name);
+    } else if (USE_INSTEAD[flag]) {
+      throw new RunwayError(`The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`, `Use ${USE_INSTEAD[flag]} instead.`);
+    } else {
+      throw new RunwayError(
+        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`,
+        'Use the typed input for this setting if there is one (see the README\'s inputs table), or remove the flag.',
+      );
+    }
+  }
+  return spec;
+}
+
+/** Typed inputs and flags together; the same setting given two different ways is an error. */
+export function mergeSpecs(typed: ServiceSpec, fromFlags: ServiceSpec, inputNames: Record<keyof ServiceSpec, string>): ServiceSpec {
+  const merged: ServiceSpec = { ...typed };
+  for (const key of Object.keys(fromFlags) as Array<keyof ServiceSpec>) {
+    const flagValue = fromFlags[key];
+    const typedValue = typed[key];
+    if (typedValue !== undefined && JSON.stringify(typedValue) !== JSON.stringify(flagValue)) {
+      throw new RunwayError(
+        `Input '${inputNames[key]}' and \`flags\` disagree about the same setting.`,
+        `Keep one of them: remove the flag from \`flags\`, or the \`${inputNames[key]}\` input.`,
+      );
+    }
+    (merged as Record<string, unknown>)[key] = flagValue;
+  }
+  return merged;
+}

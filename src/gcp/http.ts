@@ -1,0 +1,119 @@
+// The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
+// transient failures, and Google's error bodies turned into typed errors.
+import * as core from '@actions/core';
+
+export interface GoogleErrorBody {
+  error?: {
+    code?: number;
+    message?: string;
+    status?: string;
+    details?: Array<{ '@type'?: string; reason?: string; metadata?: Record<string, string> }>;
+  };
+}
+
+/** An error answer from a Google API, with the bits callers branch on. */
+export class GoogleApiError extends Error {
+  readonly httpStatus: number;
+  /** Canonical status, e.g. PERMISSION_DENIED, NOT_FOUND, ABORTED. */
+  readonly status: string;
+  /** The IAM permission named by an ErrorInfo detail, if any. */
+  readonly permission: string | undefined;
+  readonly method: string;
+  readonly url: string;
+  constructor(method: string, url: string, httpStatus: number, body: GoogleErrorBody | string) {
+    const parsed = typeof body === 'string' ? undefined : body.error;
+    const message = parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
+    super(message);
+    this.name = 'GoogleApiError';
+    this.httpStatus = httpStatus;
+    this.status = parsed?.status ?? `HTTP_${httpStatus}`;
+    this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
+    this.method = method;
+    this.url = url;
+  }
+}
+
+export interface RetryOptions {
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 5, initialDelayMs: 500, maxDelayMs: 8000 };
+
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof GoogleApiError) return RETRYABLE_STATUS.has(err.httpStatus);
+  // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
+  return err instanceof TypeError;
+}
+
+/** Exponential backoff with full jitter; the delay before attempt n (1-based) after a failure. */
+export function backoffDelay(attempt: number, options: RetryOptions, random = Math.random): number {
+  const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Runs fn, retrying transient failures; the last error is rethrown. */
+export async function withRetry<T>(
+  what: string,
+  fn: () => Promise<T>,
+  options: RetryOptions = DEFAULT_RETRY,
+  retryable: (err: unknown) => boolean = isRetryable,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= options.attempts || !retryable(err)) throw err;
+      const delay = backoffDelay(attempt, options);
+      const reason = err instanceof Error ? err.message : String(err);
+      core.info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  body?: unknown;
+  /** Returns the bearer token; called per attempt so refreshed tokens are used. */
+  token?: () => Promise<string>;
+  query?: Record<string, string | undefined>;
+  retry?: RetryOptions;
+  /** Abort one attempt after this long. */
+  timeoutMs?: number;
+}
+
+export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? 'GET';
+  const target = new URL(url);
+  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, v);
+  return withRetry(
+    `${method} ${target.pathname}`,
+    async () => {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      if (options.token) headers.authorization = `Bearer ${await options.token()}`;
+      const res = await fetch(target, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+      });
+      const text = await res.text();
+      if (!res.ok) {
+        let body: GoogleErrorBody | string = text;
+        try {
+          body = JSON.parse(text) as GoogleErrorBody;
+        } catch {
+          // Not JSON (a proxy's HTML page): keep the text.
+        }
+        throw new GoogleApiError(method, target.toString(), res.status, body);
+      }
+      return (text ? JSON.parse(text) : {}) as T;
+    },
+    options.retry ?? DEFAULT_RETRY,
+  );
+}

@@ -1,0 +1,132 @@
+// The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
+// Runway reads or writes are typed; everything else is carried through untouched.
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueSource?: { secretKeyRef: { secret: string; version?: string } };
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+}
+
+export interface Volume {
+  name: string;
+  secret?: { secret: string; items?: Array<{ path: string; version?: string; mode?: number }>; defaultMode?: number };
+  cloudSqlInstance?: { instances: string[] };
+  [key: string]: unknown;
+}
+
+export interface Container {
+  name?: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  resources?: { limits?: Record<string, string>; cpuIdle?: boolean; startupCpuBoost?: boolean };
+  ports?: Array<{ name?: string; containerPort?: number }>;
+  volumeMounts?: VolumeMount[];
+  startupProbe?: unknown;
+  [key: string]: unknown;
+}
+
+export interface RevisionTemplate {
+  revision?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  scaling?: { minInstanceCount?: number; maxInstanceCount?: number };
+  vpcAccess?: { connector?: string; egress?: string };
+  timeout?: string;
+  serviceAccount?: string;
+  containers?: Container[];
+  volumes?: Volume[];
+  executionEnvironment?: string;
+  maxInstanceRequestConcurrency?: number;
+  [key: string]: unknown;
+}
+
+export type TrafficType = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' | 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+export interface TrafficTarget {
+  type?: TrafficType;
+  revision?: string;
+  percent?: number;
+  tag?: string;
+}
+
+export interface TrafficTargetStatus extends TrafficTarget {
+  uri?: string;
+}
+
+export type ConditionState =
+  | 'STATE_UNSPECIFIED'
+  | 'CONDITION_PENDING'
+  | 'CONDITION_RECONCILING'
+  | 'CONDITION_FAILED'
+  | 'CONDITION_SUCCEEDED';
+
+export interface Condition {
+  type?: string;
+  state?: ConditionState;
+  message?: string;
+  reason?: string;
+  revisionReason?: string;
+  severity?: string;
+  lastTransitionTime?: string;
+}
+
+export interface Service {
+  name?: string;
+  uid?: string;
+  generation?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ingress?: string;
+  template: RevisionTemplate;
+  traffic?: TrafficTarget[];
+  scaling?: { minInstanceCount?: number };
+  invokerIamDisabled?: boolean;
+  observedGeneration?: string;
+  terminalCondition?: Condition;
+  conditions?: Condition[];
+  latestReadyRevision?: string;
+  latestCreatedRevision?: string;
+  trafficStatuses?: TrafficTargetStatus[];
+  uri?: string;
+  urls?: string[];
+  reconciling?: boolean;
+  etag?: string;
+  [key: string]: unknown;
+}
+
+export interface Revision {
+  name: string;
+  service?: string;
+  conditions?: Condition[];
+  containers?: Container[];
+  createTime?: string;
+  reconciling?: boolean;
+  [key: string]: unknown;
+}
+
+export interface Operation<T = Service> {
+  name: string;
+  done?: boolean;
+  metadata?: T;
+  response?: T;
+  error?: { code: number; message: string; details?: unknown[] };
+}
+
+export interface IamPolicy {
+  version?: number;
+  bindings?: Array<{ role: string; members: string[]; condition?: unknown }>;
+  etag?: string;
+}
+
+/** `projects/p/locations/l/services/s/revisions/r` → `r`. */
+export function shortName(resourceName: string | undefined): string | undefined {
+  if (!resourceName) return undefined;
+  return resourceName.split('/').pop();
+}

@@ -1,0 +1,109 @@
+// A small typed client for the Cloud Run Admin API v2 (REST): the calls Runway makes, over the
+// shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
+import { endpoint } from './endpoints.js';
+import { GoogleApiError, requestJson } from './http.js';
+import type { IamPolicy, Operation, Revision, Service } from './run-types.js';
+
+export interface ServiceRef {
+  project: string;
+  region: string;
+  service: string;
+}
+
+export function serviceName(ref: ServiceRef): string {
+  return `projects/${ref.project}/locations/${ref.region}/services/${ref.service}`;
+}
+
+export class CloudRunClient {
+  private readonly base: string;
+  private readonly token: () => Promise<string>;
+
+  constructor(token: () => Promise<string>, base = endpoint('run')) {
+    this.base = base;
+    this.token = token;
+  }
+
+  private url(path: string): string {
+    return `${this.base}v2/${path}`;
+  }
+
+  /** The service, or undefined when it does not exist yet. */
+  async getService(ref: ServiceRef): Promise<Service | undefined> {
+    try {
+      return await requestJson<Service>(this.url(serviceName(ref)), { token: this.token });
+    } catch (err) {
+      if (err instanceof GoogleApiError && err.httpStatus === 404) return undefined;
+      throw err;
+    }
+  }
+
+  createService(ref: ServiceRef, service: Service, validateOnly = false): Promise<Operation> {
+    return requestJson<Operation>(this.url(`projects/${ref.project}/locations/${ref.region}/services`), {
+      method: 'POST',
+      token: this.token,
+      query: { serviceId: ref.service, ...(validateOnly ? { validateOnly: 'true' } : {}) },
+      body: service,
+    });
+  }
+
+  /** Replaces the service's spec; the etag in `service` makes a concurrent change fail with 409 ABORTED. */
+  updateService(ref: ServiceRef, service: Service, validateOnly = false): Promise<Operation> {
+    return requestJson<Operation>(this.url(serviceName(ref)), {
+      method: 'PATCH',
+      token: this.token,
+      query: validateOnly ? { validateOnly: 'true' } : {},
+      body: service,
+    });
+  }
+
+  /** Waits for an operation with operations.wait, re-issuing it until done or the deadline passes. */
+  async waitOperation(operation: Operation, deadline: number): Promise<Operation> {
+    let op = operation;
+    while (!op.done) {
+      const remaining = Math.floor((deadline - Date.now()) / 1000);
+      if (remaining <= 0) return op;
+      op = await requestJson<Operation>(this.url(`${op.name}:wait`), {
+        method: 'POST',
+        token: this.token,
+        body: { timeout: `${Math.min(remaining, 30)}s` },
+        timeoutMs: (Math.min(remaining, 30) + 30) * 1000,
+      });
+    }
+    return op;
+  }
+
+  /** Deletes the service and waits for it to be gone. */
+  async deleteService(ref: ServiceRef, deadline = Date.now() + 120_000): Promise<void> {
+    const op = await requestJson<Operation>(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+    await this.waitOperation(op, deadline);
+  }
+
+  getRevision(name: string): Promise<Revision> {
+    return requestJson<Revision>(this.url(name), { token: this.token });
+  }
+
+  getIamPolicy(ref: ServiceRef): Promise<IamPolicy> {
+    return requestJson<IamPolicy>(this.url(`${serviceName(ref)}:getIamPolicy`), {
+      token: this.token,
+      query: { 'options.requestedPolicyVersion': '3' },
+    });
+  }
+
+  /** The subset of `permissions` the caller holds on the service. */
+  async testIamPermissions(ref: ServiceRef, permissions: string[]): Promise<string[]> {
+    const res = await requestJson<{ permissions?: string[] }>(this.url(`${serviceName(ref)}:testIamPermissions`), {
+      method: 'POST',
+      token: this.token,
+      body: { permissions },
+    });
+    return res.permissions ?? [];
+  }
+
+  setIamPolicy(ref: ServiceRef, policy: IamPolicy): Promise<IamPolicy> {
+    return requestJson<IamPolicy>(this.url(`${serviceName(ref)}:setIamPolicy`), {
+      method: 'POST',
+      token: this.token,
+      body: { policy },
+    });
+  }
+}

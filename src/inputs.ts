@@ -1,0 +1,329 @@
+// Every input is read here, once, into one typed Settings object; nothing else calls getInput.
+// A bad value fails before anything changes, naming the input, what was given and what is accepted.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { InputError, RunwayError } from './errors.js';
+import {
+  EXECUTION_ENVIRONMENTS,
+  INGRESS_VALUES,
+  VPC_EGRESS_VALUES,
+  parseBool,
+  parseCpu,
+  parseDurationSeconds,
+  parseEnum,
+  parseInteger,
+  parseKeyValueList,
+  parseList,
+  parseMemory,
+  parseSecrets,
+} from './fields.js';
+import { mergeSpecs, parseFlags } from './flags.js';
+import type { KeyValues } from './kv.js';
+import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
+import { parseExpectedStatus, type HealthCheck } from './verify/health.js';
+
+export { parseDurationSeconds };
+
+export type InputReader = (name: string) => string;
+
+export type ImageSource =
+  | { kind: 'prebuilt'; ref: string }
+  | {
+      kind: 'build';
+      context: string;
+      dockerfile: string | undefined;
+      /** Artifact Registry path: HOST/PROJECT/REPOSITORY[/IMAGE]. */
+      repository: string;
+      buildArgs: KeyValues;
+      target: string | undefined;
+      platform: string | undefined;
+      cache: boolean;
+    };
+
+export type TrafficMode = 'verified' | 'immediate' | 'none';
+
+export interface Settings {
+  service: string;
+  regions: string[];
+  projectId: string | undefined;
+  suffix: string | undefined;
+  deployTimeoutSeconds: number;
+  workloadIdentityProvider: string | undefined;
+  serviceAccount: string | undefined;
+  audience: string | undefined;
+  image: ImageSource;
+  spec: ServiceSpec;
+  envVarsUpdateStrategy: 'merge' | 'overwrite';
+  secretsUpdateStrategy: 'merge' | 'overwrite';
+  skipDefaultLabels: boolean;
+  traffic: TrafficMode;
+  tag: string | undefined;
+  /** revision (or LATEST) → percent, from revision_traffic. */
+  revisionTraffic: Record<string, number> | undefined;
+  /** tag → percent, from tag_traffic. */
+  tagTraffic: Record<string, number> | undefined;
+  healthCheck: HealthCheck;
+  rollback: boolean;
+}
+
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
+const REGION = /^[a-z]+-[a-z]+\d+$/;
+const WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
+const SERVICE_ACCOUNT = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
+const PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+const SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** Cloud Run's limit for a tag's URL prefix: tag + service name. */
+const MAX_TAG_AND_SERVICE = 46;
+
+class Reader {
+  constructor(private readonly read: InputReader) {}
+
+  optional(name: string): string | undefined {
+    const value = this.read(name).trim();
+    return value === '' ? undefined : value;
+  }
+
+  raw(name: string): string {
+    return this.read(name);
+  }
+
+  /** Parses the input when set; undefined when empty. */
+  map<T>(name: string, parse: (name: string, raw: string) => T): T | undefined {
+    const value = this.optional(name);
+    return value === undefined ? undefined : parse(name, value);
+  }
+}
+
+export function parseRegions(raw: string): string[] {
+  const list = parseList(raw);
+  const regions = list.length ? list : ['us-central1'];
+  for (const r of regions) {
+    if (!REGION.test(r)) throw new InputError('region', r, 'a Cloud Run region such as `us-central1`, or a comma-separated list');
+  }
+  return [...new Set(regions)];
+}
+
+/** "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100. */
+export function parseTrafficSplit(name: string, raw: string): Record<string, number> {
+  const pairs = parseKeyValueList(name, raw);
+  const split: Record<string, number> = {};
+  let total = 0;
+  for (const [target, percent] of Object.entries(pairs)) {
+    split[target] = parseInteger(name, percent, 0, 100);
+    total += split[target];
+  }
+  if (total !== 100) throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
+  return split;
+}
+
+function parseServiceAccount(name: string, raw: string): string {
+  if (!SERVICE_ACCOUNT.test(raw)) throw new InputError(name, raw, 'a service account email, NAME@PROJECT.iam.gserviceaccount.com');
+  return raw;
+}
+
+/** env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats). */
+export function readEnvVarsFile(path: string): KeyValues {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError('env_vars_file', path, `a readable file (${(err as Error).message})`);
+  }
+  const trimmed = text.trim();
+  if (trimmed === '') return {};
+  if (!trimmed.startsWith('{') && /^[^:\n]+=/m.test(trimmed) && !/^[^=\n]+:\s/m.test(trimmed)) {
+    return parseKeyValueList('env_vars_file', trimmed, { secret: true });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(trimmed);
+  } catch (err) {
+    throw new InputError('env_vars_file', path, `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${(err as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InputError('env_vars_file', path, 'a mapping of KEY: VALUE strings');
+  }
+  const out: KeyValues = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw new InputError('env_vars_file', path, `string values (${k} is not a string)`);
+    }
+    out[k] = String(v);
+  }
+  return out;
+}
+
+function imageSource(r: Reader): ImageSource {
+  const image = r.optional('image');
+  const context = r.optional('context');
+  if (image && context) {
+    throw new InputError('image', image, 'either `image` (deploy an existing image) or `context` (build one), not both');
+  }
+  if (image) return { kind: 'prebuilt', ref: image };
+  if (!context) throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
+  const repository = r.optional('repository');
+  if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
+    throw new InputError(
+      'repository',
+      repository ?? '',
+      'an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. `us-central1-docker.pkg.dev/my-project/my-repo` (required with `context`)',
+    );
+  }
+  const platform = r.optional('platform');
+  if (platform && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(platform)) {
+    throw new InputError('platform', platform, 'an OS/ARCH platform such as `linux/amd64`');
+  }
+  return {
+    kind: 'build',
+    context,
+    dockerfile: r.optional('dockerfile'),
+    repository,
+    buildArgs: r.map('build_args', (n, v) => parseKeyValueList(n, v, { secret: true })) ?? {},
+    target: r.optional('target'),
+    platform,
+    cache: r.map('cache', parseBool) ?? true,
+  };
+}
+
+function typedSpec(r: Reader): ServiceSpec {
+  const spec: ServiceSpec = {};
+  const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
+    if (value !== undefined) spec[key] = value;
+  };
+  const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
+  const inlineVars = r.raw('env_vars').trim() !== '' ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true }) : undefined;
+  if (fileVars || inlineVars) spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
+  set('secrets', r.map('secrets', parseSecrets));
+  set('labels', r.map('labels', (n, v) => parseKeyValueList(n, v)));
+  set('port', r.map('port', (n, v) => parseInteger(n, v, 1, 65535)));
+  set('cpu', r.map('cpu', parseCpu));
+  set('memory', r.map('memory', parseMemory));
+  set('minInstances', r.map('min_instances', (n, v) => parseInteger(n, v, 0, 1000)));
+  set('maxInstances', r.map('max_instances', (n, v) => parseInteger(n, v, 1, 1000)));
+  set('concurrency', r.map('concurrency', (n, v) => parseInteger(n, v, 1, 1000)));
+  set('timeoutSeconds', r.map('timeout', parseDurationSeconds));
+  set('runtimeServiceAccount', r.map('runtime_service_account', parseServiceAccount));
+  set('allowUnauthenticated', r.map('allow_unauthenticated', parseBool));
+  set('ingress', r.map('ingress', (n, v) => parseEnum(n, v, INGRESS_VALUES)));
+  set('vpcConnector', r.optional('vpc_connector'));
+  set('vpcEgress', r.map('vpc_egress', (n, v) => parseEnum(n, v, VPC_EGRESS_VALUES)));
+  set('cloudsqlInstances', r.map('cloudsql_instances', (_n, v) => parseList(v)));
+  set('cpuBoost', r.map('cpu_boost', parseBool));
+  set('executionEnvironment', r.map('execution_environment', (n, v) => parseEnum(n, v, EXECUTION_ENVIRONMENTS)));
+  if (spec.timeoutSeconds !== undefined && (spec.timeoutSeconds < 1 || spec.timeoutSeconds > 3600)) {
+    throw new InputError('timeout', String(spec.timeoutSeconds), 'a request timeout from 1s to 60m');
+  }
+  if (spec.minInstances !== undefined && spec.maxInstances !== undefined && spec.minInstances > spec.maxInstances) {
+    throw new InputError('min_instances', String(spec.minInstances), `at most max_instances (${spec.maxInstances})`);
+  }
+  return spec;
+}
+
+function healthCheck(r: Reader): HealthCheck {
+  const path = r.optional('health_check_path') ?? '/';
+  if (!path.startsWith('/')) throw new InputError('health_check_path', path, 'a path starting with `/`, e.g. `/healthz`');
+  const expectedRaw = r.optional('health_check_expected_status') ?? '2xx';
+  const expectedStatus = parseExpectedStatus(expectedRaw);
+  if (!expectedStatus) {
+    throw new InputError('health_check_expected_status', expectedRaw, 'status codes or classes, e.g. `200`, `2xx` or `200,204`');
+  }
+  const bodyRaw = r.optional('health_check_body');
+  let bodyPattern: RegExp | undefined;
+  if (bodyRaw) {
+    try {
+      bodyPattern = new RegExp(bodyRaw);
+    } catch (err) {
+      throw new InputError('health_check_body', bodyRaw, `a regular expression (${(err as Error).message})`);
+    }
+  }
+  return {
+    path,
+    expectedStatus,
+    bodyPattern,
+    timeoutSeconds: r.map('health_check_timeout', parseDurationSeconds) ?? 120,
+    successes: r.map('health_check_successes', (n, v) => parseInteger(n, v, 1, 100)) ?? 3,
+    intervalMs: 1000,
+  };
+}
+
+function trafficMode(r: Reader): TrafficMode {
+  const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
+  const noTraffic = r.map('no_traffic', parseBool);
+  if (noTraffic && mode && mode !== 'none') {
+    throw new InputError('no_traffic', 'true', `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`);
+  }
+  return noTraffic ? 'none' : (mode ?? 'verified');
+}
+
+export function readSettings(read: InputReader): Settings {
+  const r = new Reader(read);
+  const service = r.optional('service');
+  if (!service || !SERVICE_NAME.test(service)) {
+    throw new InputError(
+      'service',
+      service ?? '',
+      'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters',
+    );
+  }
+  const projectId = r.optional('project_id');
+  if (projectId && !PROJECT_ID.test(projectId)) {
+    throw new InputError('project_id', projectId, 'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)');
+  }
+  const workloadIdentityProvider = r.optional('workload_identity_provider');
+  if (workloadIdentityProvider && !WIF_PROVIDER.test(workloadIdentityProvider)) {
+    throw new InputError(
+      'workload_identity_provider',
+      workloadIdentityProvider,
+      "the provider's full resource name: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+    );
+  }
+  const serviceAccount = r.map('service_account', parseServiceAccount);
+  if (serviceAccount && !workloadIdentityProvider) {
+    throw new InputError(
+      'workload_identity_provider',
+      '',
+      'a Workload Identity provider when `service_account` is set (Runway impersonates the account through it)',
+    );
+  }
+  const suffix = r.optional('suffix');
+  if (suffix && (!SUFFIX.test(suffix) || suffix.length + service.length + 1 > 63)) {
+    throw new InputError('suffix', suffix, 'lowercase letters, digits and hyphens; service name + suffix at most 62 characters');
+  }
+  const tag = r.optional('tag');
+  if (tag && (!TAG.test(tag) || tag.length + service.length > MAX_TAG_AND_SERVICE)) {
+    throw new InputError(
+      'tag',
+      tag,
+      `lowercase letters, digits and hyphens, starting with a letter; tag + service name at most ${MAX_TAG_AND_SERVICE} characters (here at most ${MAX_TAG_AND_SERVICE - service.length})`,
+    );
+  }
+  const flagsRaw = r.optional('flags');
+  const spec = flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r);
+  const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
+  const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
+  if (revisionTraffic && tagTraffic) {
+    throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
+  }
+  return {
+    service,
+    regions: parseRegions(r.raw('region')),
+    projectId,
+    suffix,
+    deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
+    workloadIdentityProvider,
+    serviceAccount,
+    audience: r.optional('audience'),
+    image: imageSource(r),
+    spec,
+    envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+    secretsUpdateStrategy: r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+    skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
+    traffic: trafficMode(r),
+    tag,
+    revisionTraffic,
+    tagTraffic,
+    healthCheck: healthCheck(r),
+    rollback: r.map('rollback', parseBool) ?? true,
+  };
+}

@@ -1,0 +1,154 @@
+// run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
+// logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
+import * as core from '@actions/core';
+import { authenticate, type Credentials } from './auth/credentials.js';
+import { describeError, RunwayError } from './errors.js';
+import { CloudRunClient } from './gcp/run.js';
+import { SecretManagerClient } from './gcp/secrets.js';
+import { checkSecrets } from './deploy/preflight.js';
+import { cacheReference, Docker, resolveDigest } from './image/docker.js';
+import { buildImageReference, formatImage, parseImageReference, type ImageReference } from './image/reference.js';
+import { readSettings, type Settings } from './inputs.js';
+import { defaultLabels } from './deploy/plan.js';
+import { explainRunError } from './deploy/apply.js';
+import { rolloutRegion, type RegionOutcome } from './verify/rollout.js';
+import { writeOutputs } from './report/outputs.js';
+
+function githubContext(): { sha: string; repository: string; runId: string } {
+  return {
+    sha: process.env.GITHUB_SHA ?? 'unknown',
+    repository: process.env.GITHUB_REPOSITORY ?? 'unknown/unknown',
+    runId: process.env.GITHUB_RUN_ID ?? String(Date.now()),
+  };
+}
+
+async function prepareImage(settings: Settings, credentials: Credentials, sha: string): Promise<ImageReference> {
+  const token = await credentials.accessToken();
+  if (settings.image.kind === 'prebuilt') {
+    const image = parseImageReference(settings.image.ref);
+    return { ...image, digest: await resolveDigest(image, token) };
+  }
+  const image = buildImageReference(settings.image.repository, settings.service, sha);
+  const docker = await Docker.create();
+  try {
+    await docker.login(image.host, token);
+    const digest = await docker.buildAndPush({
+      context: settings.image.context,
+      dockerfile: settings.image.dockerfile,
+      buildArgs: settings.image.buildArgs,
+      target: settings.image.target,
+      platform: settings.image.platform,
+      image,
+      cacheRef: settings.image.cache ? cacheReference(image) : undefined,
+    });
+    return { ...image, digest };
+  } finally {
+    await docker.dispose();
+  }
+}
+
+function resolveProject(settings: Settings, credentials: Credentials): string {
+  const project = settings.projectId ?? credentials.projectId;
+  if (!project) {
+    throw new RunwayError(
+      'No Google Cloud project: `project_id` is not set and the credentials do not name one.',
+      'Set the `project_id` input.',
+    );
+  }
+  return project;
+}
+
+/** Candidate tags must fit Cloud Run's 46-character tag+service limit. */
+function candidateTag(service: string, runId: string): string {
+  const tag = `rw-${runId}`.slice(0, Math.max(4, 46 - service.length));
+  return tag.replace(/-+$/, '');
+}
+
+async function deployAll(
+  settings: Settings,
+  credentials: Credentials,
+  project: string,
+  image: string,
+  sha: string,
+  runId: string,
+): Promise<PromiseSettledResult<RegionOutcome>[]> {
+  const client = new CloudRunClient(credentials.accessToken);
+  const labels = { ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)), ...(settings.spec.labels ?? {}) };
+  const deadline = Date.now() + settings.deployTimeoutSeconds * 1000;
+  return Promise.allSettled(
+    settings.regions.map(async (region) => {
+      const ref = { project, region, service: settings.service };
+      try {
+        return await rolloutRegion(
+          {
+            client,
+            identity: credentials.identity,
+            idToken: (audience) => credentials.idToken(audience),
+            log: (line) => core.info(`[${region}] ${line}`),
+          },
+          ref,
+          {
+            image,
+            spec: settings.spec,
+            envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+            secretsUpdateStrategy: settings.secretsUpdateStrategy,
+            labels,
+          },
+          {
+            traffic: settings.traffic,
+            tag: settings.tag,
+            revisionTraffic: settings.revisionTraffic,
+            tagTraffic: settings.tagTraffic,
+            healthCheck: settings.healthCheck,
+            rollback: settings.rollback,
+            allowUnauthenticated: settings.spec.allowUnauthenticated,
+            deadline,
+            candidateTag: candidateTag(settings.service, runId),
+          },
+          settings.suffix,
+        );
+      } catch (err) {
+        throw explainRunError(err, ref, credentials.identity);
+      }
+    }),
+  );
+}
+
+export async function run(): Promise<void> {
+  try {
+    const settings = await core.group('Inputs', async () => {
+      const parsed = readSettings((name) => core.getInput(name));
+      core.info(`service ${parsed.service} in ${parsed.regions.join(', ')}; traffic: ${parsed.traffic}`);
+      return parsed;
+    });
+    const { sha, repository, runId } = githubContext();
+
+    const credentials = await core.group('Authenticate', async () => {
+      const creds = await authenticate(settings, repository);
+      core.info(`authenticated as ${creds.identity}`);
+      return creds;
+    });
+    const project = resolveProject(settings, credentials);
+
+    const image = await core.group(settings.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
+      const ref = await prepareImage(settings, credentials, sha);
+      core.info(`image ${formatImage(ref, 'digest')}`);
+      return ref;
+    });
+    const imageByDigest = formatImage(image, 'digest');
+
+    await core.group('Preflight', async () => {
+      const secrets = new SecretManagerClient(credentials.accessToken);
+      await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
+      core.info('secrets: every referenced version exists and is enabled');
+    });
+
+    const results = await core.group(`Deploy and verify (${settings.regions.join(', ')})`, () =>
+      deployAll(settings, credentials, project, imageByDigest, sha, runId),
+    );
+    const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
+    if (failed) core.setFailed(failed);
+  } catch (err) {
+    core.setFailed(describeError(err));
+  }
+}

@@ -1,0 +1,69 @@
+// The service settings a deploy may change, shared by the typed inputs, deploy-cloudrun's `flags`
+// and the planner. Every field is optional: unset means "leave the live service alone".
+import type { KeyValues } from './kv.js';
+
+export interface SecretRef {
+  /** A secret name in the service's project, or projects/P/secrets/NAME. */
+  secret: string;
+  version: string;
+}
+
+export interface SecretRefs {
+  /** Environment variable name → secret. */
+  env: Record<string, SecretRef>;
+  /** Absolute file path in the container → secret. */
+  files: Record<string, SecretRef>;
+}
+
+export type Ingress = 'all' | 'internal' | 'internal-and-cloud-load-balancing';
+export type VpcEgress = 'all-traffic' | 'private-ranges-only';
+export type ExecutionEnvironment = 'gen1' | 'gen2';
+
+export interface ServiceSpec {
+  envVars?: KeyValues;
+  secrets?: SecretRefs;
+  port?: number;
+  cpu?: string;
+  memory?: string;
+  minInstances?: number;
+  maxInstances?: number;
+  concurrency?: number;
+  timeoutSeconds?: number;
+  runtimeServiceAccount?: string;
+  allowUnauthenticated?: boolean;
+  ingress?: Ingress;
+  vpcConnector?: string;
+  vpcEgress?: VpcEgress;
+  cloudsqlInstances?: string[];
+  cpuBoost?: boolean;
+  /** false = CPU always allocated (gcloud's --no-cpu-throttling). */
+  cpuThrottling?: boolean;
+  executionEnvironment?: ExecutionEnvironment;
+  command?: string[];
+  args?: string[];
+  labels?: KeyValues;
+}
+
+export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
+  envVars: 'env_vars',
+  secrets: 'secrets',
+  port: 'port',
+  cpu: 'cpu',
+  memory: 'memory',
+  minInstances: 'min_instances',
+  maxInstances: 'max_instances',
+  concurrency: 'concurrency',
+  timeoutSeconds: 'timeout',
+  runtimeServiceAccount: 'runtime_service_account',
+  allowUnauthenticated: 'allow_unauthenticated',
+  ingress: 'ingress',
+  vpcConnector: 'vpc_connector',
+  vpcEgress: 'vpc_egress',
+  cloudsqlInstances: 'cloudsql_instances',
+  cpuBoost: 'cpu_boost',
+  cpuThrottling: 'flags (--[no-]cpu-throttling)',
+  executionEnvironment: 'execution_environment',
+  command: 'flags (--command)',
+  args: 'flags (--args)',
+  labels: 'labels',
+};
