@@ -1,18 +1,18 @@
-// `npm run emulator -- --env-file PATH`: runs the emulator in the foreground until SIGINT/SIGTERM,
-// writing PATH (a dotenv file pointing the action at it) once every API is ready.
+// `npm run emulator -- --env-file PATH` (scripts/emulator.sh passes PATH as RUNWAY_EMULATOR_ENV_OUT):
+// runs the emulator in the foreground until SIGINT/SIGTERM, writing PATH (a dotenv file pointing
+// the action at it) once every API is ready.
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Emulator } from './emulator.js';
 
-function parseArgs(argv: string[]): { envFile: string } {
-  const i = argv.indexOf('--env-file');
-  const envFile = i >= 0 ? argv[i + 1] : undefined;
+function envFilePath(): string {
+  const envFile = process.env.RUNWAY_EMULATOR_ENV_OUT;
   if (!envFile) {
     console.error('usage: npm run emulator -- --env-file PATH');
     process.exit(2);
   }
-  return { envFile: resolve(envFile) };
+  return resolve(envFile);
 }
 
 /** Single-quoted so `set -a; . PATH; set +a` and dotenv readers both take values verbatim. */
@@ -23,7 +23,7 @@ function dotenv(env: Record<string, string>): string {
 }
 
 async function main(): Promise<void> {
-  const { envFile } = parseArgs(process.argv.slice(2));
+  const envFile = envFilePath();
   const startupTimeoutSeconds = Number(process.env.RUNWAY_EMULATOR_STARTUP_TIMEOUT ?? '20');
   const emulator = await Emulator.start({ startupTimeoutSeconds });
 

@@ -1,0 +1,154 @@
+// Pure pieces of the Cloud Run emulation: enum decoding, template defaults and comparison, names,
+// validation, and traffic resolution. No I/O here.
+import { invalidArgument } from '../errors.js';
+
+export type Json = Record<string, unknown>;
+
+export const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+export const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+const ENUMS: Record<string, string[]> = {
+  type: ['TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED', LATEST, REVISION],
+  ingress: ['INGRESS_TRAFFIC_UNSPECIFIED', 'INGRESS_TRAFFIC_ALL', 'INGRESS_TRAFFIC_INTERNAL_ONLY', 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER', 'INGRESS_TRAFFIC_NONE'],
+  executionEnvironment: ['EXECUTION_ENVIRONMENT_UNSPECIFIED', 'EXECUTION_ENVIRONMENT_GEN1', 'EXECUTION_ENVIRONMENT_GEN2'],
+  egress: ['VPC_EGRESS_UNSPECIFIED', 'ALL_TRAFFIC', 'PRIVATE_RANGES_ONLY'],
+  launchStage: ['LAUNCH_STAGE_UNSPECIFIED', 'UNIMPLEMENTED', 'PRELAUNCH', 'EARLY_ACCESS', 'ALPHA', 'BETA', 'GA', 'DEPRECATED'],
+};
+
+/** The Node client sends enums as numbers ($alt=json;enum-encoding=int); store them as names. */
+export function decodeEnums(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodeEnums);
+  if (!value || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value as Json)) {
+    const names = ENUMS[k];
+    out[k] = names && typeof v === 'number' ? (names[v] ?? v) : decodeEnums(v);
+  }
+  return out;
+}
+
+/** Drops empty maps/arrays and undefined, so `labels: {}` from the Node client equals no labels. */
+export function compact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(compact);
+  if (!value || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value as Json)) {
+    const c = compact(v);
+    if (c === undefined || c === null || c === '') continue;
+    if (typeof c === 'object' && !Array.isArray(c) && Object.keys(c as Json).length === 0) continue;
+    if (Array.isArray(c) && c.length === 0) continue;
+    out[k] = c;
+  }
+  return out;
+}
+
+/** JSON with sorted keys: equal templates give equal strings. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as Json)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Json)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The defaults Cloud Run fills into a revision template (what GET shows back). */
+export function withTemplateDefaults(template: Json, defaultServiceAccount: string): Json {
+  const t = compact(decodeEnums(template)) as Json;
+  const containers = ((t.containers as Json[] | undefined) ?? []).map((c, i) => {
+    const container: Json = { ...c };
+    if (i === 0 && !container.ports) container.ports = [{ name: 'http1', containerPort: 8080 }];
+    const resources = (container.resources as Json | undefined) ?? {};
+    container.resources = { ...resources, limits: { cpu: '1000m', memory: '512Mi', ...((resources.limits as Json | undefined) ?? {}) } };
+    return container;
+  });
+  return {
+    ...t,
+    containers,
+    serviceAccount: t.serviceAccount ?? defaultServiceAccount,
+    timeout: t.timeout ?? '300s',
+    maxInstanceRequestConcurrency: t.maxInstanceRequestConcurrency ?? 80,
+    scaling: { maxInstanceCount: 100, ...((t.scaling as Json | undefined) ?? {}) },
+  };
+}
+
+/** Two templates describe the same revision when they are equal apart from the revision name. */
+export function sameTemplate(a: Json, b: Json): boolean {
+  const strip = (t: Json): Json => {
+    const { revision: _revision, ...rest } = t;
+    return rest;
+  };
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+export function validateServiceId(id: string): void {
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(id) || id.length >= 50) {
+    throw invalidArgument(
+      `service_id "${id}" is invalid: it must begin with a letter, contain only lowercase letters, digits and hyphens, not end with a hyphen, and be less than 50 characters.`,
+      'service_id',
+    );
+  }
+}
+
+const RESERVED_PREFIXES = ['run.googleapis.com', 'cloud.googleapis.com', 'serving.knative.dev', 'autoscaling.knative.dev'];
+
+export function validateMetadata(field: string, map: unknown): void {
+  for (const key of Object.keys((map as Json | undefined) ?? {})) {
+    if (RESERVED_PREFIXES.some((p) => key.startsWith(`${p}/`) || key === p)) {
+      throw invalidArgument(`${field}: the key "${key}" is in a reserved namespace (${RESERVED_PREFIXES.join(', ')}).`, field);
+    }
+  }
+}
+
+export interface Target {
+  type: string;
+  revision?: string;
+  percent: number;
+  tag?: string;
+}
+
+export function readTraffic(traffic: unknown): Target[] {
+  const list = (decodeEnums(traffic) as Json[] | undefined) ?? [];
+  return list.map((t) => ({
+    type: (t.type as string | undefined) ?? (t.revision ? REVISION : LATEST),
+    ...(t.revision ? { revision: String(t.revision) } : {}),
+    percent: Number(t.percent ?? 0),
+    ...(t.tag ? { tag: String(t.tag) } : {}),
+  }));
+}
+
+/** Checks a traffic spec: percentages add to 100, tags are unique and well-formed, revisions exist. */
+export function validateTraffic(targets: Target[], revisionExists: (name: string) => boolean, serviceId: string): void {
+  if (targets.length === 0) return;
+  const total = targets.reduce((sum, t) => sum + t.percent, 0);
+  if (total !== 100) throw invalidArgument(`Traffic percentages must add up to 100, got ${total}.`, 'traffic');
+  const tags = new Set<string>();
+  for (const t of targets) {
+    if (t.percent < 0 || t.percent > 100) throw invalidArgument(`Traffic percent ${t.percent} is out of range.`, 'traffic.percent');
+    if (t.type === REVISION && !t.revision) throw invalidArgument('A REVISION traffic target must name a revision.', 'traffic.revision');
+    if (t.type === REVISION && t.revision && !revisionExists(t.revision)) {
+      throw invalidArgument(`Revision '${t.revision}' referenced in traffic not found.`, 'traffic.revision');
+    }
+    if (t.tag) {
+      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(t.tag)) throw invalidArgument(`Tag "${t.tag}" is invalid.`, 'traffic.tag');
+      if (t.tag.length + serviceId.length > 46) {
+        throw invalidArgument(`Tag "${t.tag}" is too long: tag and service name together may have at most 46 characters.`, 'traffic.tag');
+      }
+      if (tags.has(t.tag)) throw invalidArgument(`Tag "${t.tag}" is used more than once.`, 'traffic.tag');
+      tags.add(t.tag);
+    }
+  }
+}
+
+/** Duration "300s" → seconds. */
+export function seconds(duration: unknown, fallback: number): number {
+  const m = /^(\d+(?:\.\d+)?)s$/.exec(String(duration ?? ''));
+  return m ? Number(m[1]) : fallback;
+}
+
+export function revisionName(serviceId: string, counter: number, random: () => number = Math.random): string {
+  const letters = Array.from({ length: 3 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+  return `${serviceId}-${String(counter).padStart(5, '0')}-${letters}`;
+}
