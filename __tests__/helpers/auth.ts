@@ -41,3 +41,30 @@ export async function accessTokenFor(serviceAccount = env('RUNWAY_EMULATOR_SERVI
   if (!res.ok) throw new Error(`generateAccessToken: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
+
+/**
+ * Seeds a service account the emulated repository may impersonate, with the given project roles,
+ * and returns its email. Tests use their own accounts so they never change the default world.
+ */
+export async function seedServiceAccount(name: string, projectRoles: string[]): Promise<string> {
+  const project = env('RUNWAY_EMULATOR_PROJECT');
+  const email = `${name}@${project}.iam.gserviceaccount.com`;
+  const pool = env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
+  const res = await fetch(`${env('RUNWAY_EMULATOR_URL')}/seed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      serviceAccounts: [email],
+      bindings: [
+        {
+          resource: `projects/${project}/serviceAccounts/${email}`,
+          role: 'roles/iam.workloadIdentityUser',
+          members: [`principalSet://iam.googleapis.com/${pool}/attribute.repository/octo-org/octo-repo`],
+        },
+        ...projectRoles.map((role) => ({ resource: `projects/${project}`, role, members: [`serviceAccount:${email}`] })),
+      ],
+    }),
+  });
+  if (!res.ok) throw new Error(`seed ${email}: ${res.status} ${await res.text()}`);
+  return email;
+}

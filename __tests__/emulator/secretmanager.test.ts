@@ -1,0 +1,68 @@
+// Conformance of the emulated Secret Manager with api-facts §7.
+import { admin, env } from '../helpers/emulator.js';
+import { accessTokenFor, seedServiceAccount } from '../helpers/auth.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
+const number = (): string => env('RUNWAY_EMULATOR_PROJECT_NUMBER');
+
+async function get(path: string, serviceAccount?: string): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER')}v1/${path}`, {
+    headers: { authorization: `Bearer ${await accessTokenFor(serviceAccount)}` },
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+let reader: string;
+
+beforeAll(async () => {
+  reader = await seedServiceAccount('conf-secret-reader', ['roles/secretmanager.secretAccessor']);
+  await admin.seed({
+    secrets: [{ project: project(), name: 'conf-db', versions: [{ data: 'one' }, { data: 'two', state: 'DISABLED' }, { data: 'three', state: 'DESTROYED' }] }],
+  });
+});
+
+describe('Secret Manager', () => {
+  it('returns version metadata with the project number in names; latest is the newest whatever its state', async () => {
+    const v1 = await get(`projects/${project()}/secrets/conf-db/versions/1`);
+    expect(v1.status).toBe(200);
+    expect(v1.body).toMatchObject({ name: `projects/${number()}/secrets/conf-db/versions/1`, state: 'ENABLED' });
+    expect(v1.body.destroyTime).toBeUndefined();
+    const latest = await get(`projects/${project()}/secrets/conf-db/versions/latest`);
+    expect(latest.body).toMatchObject({ name: `projects/${number()}/secrets/conf-db/versions/3`, state: 'DESTROYED' });
+    expect(latest.body.destroyTime).toEqual(expect.any(String));
+    const list = await get(`projects/${project()}/secrets/conf-db/versions`);
+    expect(list.body.versions.map((v: Json) => v.state)).toEqual(['DESTROYED', 'DISABLED', 'ENABLED']);
+  });
+
+  it('accesses an enabled version (base64 payload with CRC32C); refuses disabled and destroyed ones', async () => {
+    const access = await get(`projects/${project()}/secrets/conf-db/versions/1:access`, reader);
+    expect(access.status).toBe(200);
+    expect(Buffer.from(access.body.payload.data, 'base64').toString()).toBe('one');
+    expect(access.body.payload.dataCrc32c).toMatch(/^\d+$/);
+    const disabled = await get(`projects/${project()}/secrets/conf-db/versions/2:access`, reader);
+    expect(disabled.body.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION', message: `Secret Version [projects/${number()}/secrets/conf-db/versions/2] is in DISABLED state.` });
+    const destroyed = await get(`projects/${project()}/secrets/conf-db/versions/3:access`, reader);
+    expect(destroyed.body.error.message).toBe(`Secret Version [projects/${number()}/secrets/conf-db/versions/3] is in DESTROYED state.`);
+  });
+
+  it('answers 404 for missing secrets and versions', async () => {
+    expect((await get(`projects/${project()}/secrets/conf-nope/versions/latest`)).body.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+    expect((await get(`projects/${project()}/secrets/conf-db/versions/9`)).body.error.message).toBe(
+      `Secret Version [projects/${number()}/secrets/conf-db/versions/9] not found.`,
+    );
+  });
+
+  it('checks permission before existence, with ErrorInfo', async () => {
+    // The deployer may read metadata (viewer) but not payloads (no secretAccessor).
+    for (const secret of ['conf-db', 'conf-nope']) {
+      const denied = await get(`projects/${project()}/secrets/${secret}/versions/1:access`);
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.message).toBe(
+        `Permission 'secretmanager.versions.access' denied for resource 'projects/${project()}/secrets/${secret}/versions/1' (or it may not exist).`,
+      );
+      expect(denied.body.error.details[0]).toMatchObject({ reason: 'IAM_PERMISSION_DENIED', metadata: { permission: 'secretmanager.versions.access' } });
+    }
+  });
+});
