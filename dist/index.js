@@ -56185,7 +56185,6 @@ async function workloadIdentityCredentials(settings, repository) {
     if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
         throw noOidcToken();
     const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-    let subjectToken;
     const client = new src.IdentityPoolClient({
         type: 'external_account',
         audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
@@ -56200,9 +56199,9 @@ async function workloadIdentityCredentials(settings, repository) {
         subject_token_supplier: {
             // The supplier is not cached by the library; a job's OIDC token lives ~5 minutes, so fetch fresh.
             getSubjectToken: async () => {
-                subjectToken = await getIDToken(audience);
-                setSecret(subjectToken);
-                return subjectToken;
+                const token = await getIDToken(audience);
+                mask(token);
+                return token;
             },
         },
     });
@@ -56232,13 +56231,21 @@ async function workloadIdentityCredentials(settings, repository) {
         },
     };
 }
+/** Masks a value in the job log once; every later mention prints as ***. */
+const masked = new Set();
+function mask(value) {
+    if (masked.has(value))
+        return;
+    masked.add(value);
+    setSecret(value);
+}
 async function tokenFrom(client, settings, repository) {
     const get = async () => {
         try {
             const { token } = await client.getAccessToken();
             if (!token)
                 throw new Error('the credentials returned no access token');
-            setSecret(token);
+            mask(token);
             return token;
         }
         catch (err) {
@@ -56270,7 +56277,7 @@ async function applicationDefaultCredentials(settings, repository) {
         idToken: async (audience) => {
             const idClient = await auth.getIdTokenClient(audience);
             const token = await idClient.idTokenProvider.fetchIdToken(audience);
-            setSecret(token);
+            mask(token);
             return token;
         },
     };
@@ -56285,7 +56292,7 @@ async function authenticate(settings, repository) {
 async function generateIdToken(callerToken, caller, serviceAccount, audience) {
     try {
         const { token } = await requestJson(`${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateIdToken`, { method: 'POST', token: callerToken, body: { audience, includeEmail: true } });
-        setSecret(token);
+        mask(token);
         return token;
     }
     catch (err) {
@@ -56372,12 +56379,84 @@ class CloudRunClient {
             query: { 'options.requestedPolicyVersion': '3' },
         });
     }
+    /** The subset of `permissions` the caller holds on the service. */
+    async testIamPermissions(ref, permissions) {
+        const res = await requestJson(this.url(`${serviceName(ref)}:testIamPermissions`), {
+            method: 'POST',
+            token: this.token,
+            body: { permissions },
+        });
+        return res.permissions ?? [];
+    }
     setIamPolicy(ref, policy) {
         return requestJson(this.url(`${serviceName(ref)}:setIamPolicy`), {
             method: 'POST',
             token: this.token,
             body: { policy },
         });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/secrets.ts
+// A small Secret Manager client: only version metadata, never a secret's payload — Runway checks
+// that what the service will reference exists, and leaves reading values to Cloud Run.
+
+
+class SecretManagerClient {
+    base;
+    token;
+    constructor(token, base = endpoint('secretmanager')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** `secret` is a name in `project` or projects/P/secrets/NAME. */
+    getVersion(project, secret, version) {
+        const path = secret.startsWith('projects/') ? secret : `projects/${project}/secrets/${secret}`;
+        return requestJson(`${this.base}v1/${path}/versions/${version}`, { token: this.token });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/deploy/preflight.ts
+// Checks made before anything changes: every referenced secret version exists and is enabled, and
+// Cloud Run accepts the planned spec (validateOnly), which also proves the deployer may act as the
+// runtime service account; and, for allow_unauthenticated, that the IAM policy may be set.
+
+
+async function checkSecrets(secrets, project, refs, identity) {
+    const all = [...Object.entries(refs?.env ?? {}), ...Object.entries(refs?.files ?? {})];
+    await Promise.all(all.map(async ([where, ref]) => {
+        const label = `${ref.secret}:${ref.version} (for ${where})`;
+        try {
+            const version = await secrets.getVersion(project, ref.secret, ref.version);
+            if (version.state !== 'ENABLED') {
+                throw new RunwayError(`Secret ${label} is ${version.state}: the new revision could not read it.`, `Enable the version, or point \`secrets\` at an enabled one (gcloud secrets versions list ${ref.secret}).`);
+            }
+        }
+        catch (err) {
+            if (!(err instanceof GoogleApiError))
+                throw err;
+            if (err.httpStatus === 404) {
+                throw new RunwayError(`Secret ${label} does not exist in project ${project}: ${err.message}`, `Create it (gcloud secrets create ${ref.secret} --data-file=-), or fix the name in \`secrets\` — it takes the secret's NAME, not its value.`);
+            }
+            if (err.httpStatus === 403) {
+                throw new RunwayError(`${identity} may not see secret ${label}: ${err.message}`, `Grant roles/secretmanager.viewer on the secret (or project) to the deployer so Runway can check it before deploying; the runtime service account needs roles/secretmanager.secretAccessor.`);
+            }
+            throw err;
+        }
+    }));
+}
+/** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
+async function validateSpec(client, ref, planned, exists) {
+    if (exists)
+        await client.updateService(ref, planned, true);
+    else
+        await client.createService(ref, planned, true);
+}
+/** Before changing a live service, make sure its IAM policy may be changed as asked. */
+async function checkCanSetIamPolicy(client, ref, identity) {
+    const granted = await client.testIamPermissions(ref, ['run.services.setIamPolicy']);
+    if (!granted.includes('run.services.setIamPolicy')) {
+        throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (run.services.setIamPolicy), which \`allow_unauthenticated\` needs.`, `Grant roles/run.admin to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself. Nothing was deployed.`);
     }
 }
 
@@ -56454,13 +56533,39 @@ const MANIFEST_TYPES = [
     'application/vnd.oci.image.manifest.v1+json',
     'application/vnd.docker.distribution.manifest.v2+json',
 ].join(', ');
-/** The `docker build` argument list: a pure function, so it is tested without Docker. */
-function dockerBuildArgs(plan) {
-    const args = ['build', '--tag', formatImage(plan.image, 'tag')];
+/** Where the layer cache of an image lives: the same repository, tag `buildcache`. */
+function cacheReference(image) {
+    return formatImage({ ...image, tag: 'buildcache', digest: undefined }, 'tag');
+}
+/**
+ * The build command's arguments — a pure function, tested without Docker. With buildx the cache is
+ * exported to the registry (`--cache-to type=registry`) and the image pushed by the build itself;
+ * without it (no buildx plugin), the cache is an inline-cache image pulled before and pushed after.
+ */
+function dockerBuildArgs(plan, builder, metadataFile) {
+    const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
+    args.push('--tag', formatImage(plan.image, 'tag'));
     if (plan.dockerfile)
         args.push('--file', plan.dockerfile);
+    if (plan.target)
+        args.push('--target', plan.target);
+    if (plan.platform)
+        args.push('--platform', plan.platform);
     for (const [k, v] of Object.entries(plan.buildArgs))
         args.push('--build-arg', `${k}=${v}`);
+    if (plan.cacheRef) {
+        if (builder === 'buildx') {
+            args.push('--cache-from', `type=registry,ref=${plan.cacheRef}`, '--cache-to', `type=registry,ref=${plan.cacheRef},mode=max`);
+        }
+        else {
+            args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
+        }
+    }
+    if (builder === 'buildx') {
+        args.push('--push');
+        if (metadataFile)
+            args.push('--metadata-file', metadataFile);
+    }
     args.push(plan.context);
     return args;
 }
@@ -56496,14 +56601,44 @@ class Docker {
     }
     async login(host, accessToken) {
         try {
-            await withRetry(`docker login ${host}`, () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], { input: accessToken, silent: true }), (undefined), (err) => err instanceof RunwayError && /timeout|connection|5\d\d/i.test(err.message));
+            await withRetry(`docker login ${host}`, () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], { input: accessToken, silent: true }), DEFAULT_RETRY, (err) => err instanceof RunwayError && /timeout|connection refused|connection reset|5\d\d/i.test(err.message));
         }
         catch (err) {
             throw new RunwayError(`Could not log in to ${host}: ${err instanceof Error ? err.message : String(err)}`, 'Grant the deploying identity roles/artifactregistry.writer on the repository.', { cause: err });
         }
     }
-    async build(plan) {
-        await this.run(dockerBuildArgs(plan));
+    async hasBuildx() {
+        try {
+            await this.run(['buildx', 'version'], { silent: true });
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    /** Builds and pushes; returns the digest the registry stored. */
+    async buildAndPush(plan) {
+        if (await this.hasBuildx()) {
+            const metadataFile = (0,external_node_path_.join)(this.configDir, 'build-metadata.json');
+            await this.run(dockerBuildArgs(plan, 'buildx', metadataFile));
+            const metadata = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8'));
+            const digest = metadata['containerimage.digest'];
+            if (typeof digest !== 'string')
+                throw new RunwayError('docker buildx did not report the pushed digest.');
+            return digest;
+        }
+        info('docker buildx is not available: building with the classic builder and an inline layer cache');
+        if (plan.cacheRef) {
+            // A missing cache image is normal on the first build.
+            await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => info(`no layer cache at ${plan.cacheRef} yet`));
+        }
+        await this.run(dockerBuildArgs(plan, 'classic'));
+        const digest = await this.push(plan.image);
+        if (plan.cacheRef) {
+            await this.run(['tag', formatImage(plan.image, 'tag'), plan.cacheRef], { silent: true });
+            await this.run(['push', plan.cacheRef], { silent: true }).catch((err) => warning(`could not update the layer cache ${plan.cacheRef}: ${err instanceof Error ? err.message : String(err)}`));
+        }
+        return digest;
     }
     /** Pushes the tag and returns the digest the registry stored. */
     async push(image) {
@@ -57462,7 +57597,7 @@ function explainRunError(err, ref, identity) {
     if (err.httpStatus === 403) {
         const permission = err.permission ?? /Permission '([^']+)'/.exec(err.message)?.[1];
         if (permission && /actAs/i.test(permission)) {
-            const runtime = /service account (\S+?)[ .(]/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
+            const runtime = /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
             return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
         }
         return new RunwayError(`Cloud Run denied ${permission ?? 'the request'} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
@@ -57608,11 +57743,14 @@ function withoutTag(targets, tag) {
     return mergeUntagged(targets.map((t) => (t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t)));
 }
 /**
- * Sends `percentages` (revision → percent, '' for the new one when not given) and keeps every other
- * tag as a 0% entry so tag URLs keep working.
+ * Sends `split` (revision → percent) and keeps every other tag as a 0% entry so tag URLs keep
+ * working. All of it to the newest revision is written as LATEST, so the service follows later
+ * deploys as Cloud Run users expect instead of staying pinned.
  */
-function promote(current, split) {
+function promote(current, split, newest) {
     const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+    if (newest && split[newest] === 100)
+        return [{ type: LATEST, percent: 100 }, ...tagged];
     const weighted = Object.entries(split)
         .filter(([, percent]) => percent > 0)
         .map(([revision, percent]) => ({ type: REVISION, revision, percent }));
@@ -57643,6 +57781,7 @@ function servingSplit(service) {
 // One region's rollout: deploy the new revision with no traffic and a candidate tag, check it
 // through its tag URL, move traffic, check the service URL, and on any failure put the split back
 // exactly as it was. The outcome says truthfully what serves afterwards.
+
 
 
 
@@ -57701,7 +57840,7 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
         log(`note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
     }
     // 1. The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
-    const deployed = await applyChange(client, ref, (live) => {
+    const plan = (live) => {
         const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
         let traffic;
         if (!serving) {
@@ -57710,13 +57849,18 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
                 traffic = withCandidate(traffic, revision, settings.tag);
         }
         else if (settings.traffic === 'immediate') {
-            traffic = withCandidate(promote(serving, resolveSplit(settings, revision, serving)), revision, checkTag);
+            traffic = withCandidate(promote(serving, resolveSplit(settings, revision, serving), revision), revision, checkTag);
         }
         else {
             traffic = withCandidate(serving, revision, checkTag);
         }
         return planService(live, { ...changes, project: ref.project, region: ref.region, service: ref.service, revisionName: revision, traffic });
-    }, settings.deadline).catch(async (err) => {
+    };
+    // 0. Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
+    await validateSpec(client, ref, plan(initial), initial !== undefined);
+    if (settings.allowUnauthenticated !== undefined && initial)
+        await checkCanSetIamPolicy(client, ref, deps.identity);
+    const deployed = await applyChange(client, ref, plan, settings.deadline).catch(async (err) => {
         // A failed revision leaves the spec naming it; put the previous split back so nothing dangles.
         if (servedBefore)
             await restore(deps, ref, servedBefore, settings.deadline).catch(() => undefined);
@@ -57763,7 +57907,7 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
             await fail(`Revision ${revision} (on its tag URL, before taking traffic)`, onTag);
         }
         else {
-            service = (await applyChange(client, ref, (live) => planTrafficChange(live, promote(withoutTag(live.traffic ?? [], settings.candidateTag), resolveSplit(settings, revision, live.traffic ?? []))), settings.deadline)).after;
+            service = (await applyChange(client, ref, (live) => planTrafficChange(live, promote(withoutTag(live.traffic ?? [], settings.candidateTag), resolveSplit(settings, revision, live.traffic ?? []), revision)), settings.deadline)).after;
             const live = await check(url, 'the service URL');
             healthy = live.healthy;
             if (!live.healthy)
@@ -57868,6 +58012,8 @@ function writeOutputs(regions, results, image, digest) {
 
 
 
+
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -57885,13 +58031,16 @@ async function prepareImage(settings, credentials, sha) {
     const docker = await Docker.create();
     try {
         await docker.login(image.host, token);
-        await docker.build({
+        const digest = await docker.buildAndPush({
             context: settings.image.context,
             dockerfile: settings.image.dockerfile,
             buildArgs: settings.image.buildArgs,
+            target: settings.image.target,
+            platform: settings.image.platform,
             image,
+            cacheRef: settings.image.cache ? cacheReference(image) : undefined,
         });
-        return { ...image, digest: await docker.push(image) };
+        return { ...image, digest };
     }
     finally {
         await docker.dispose();
@@ -57964,6 +58113,11 @@ async function run() {
             return ref;
         });
         const imageByDigest = formatImage(image, 'digest');
+        await group('Preflight', async () => {
+            const secrets = new SecretManagerClient(credentials.accessToken);
+            await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
+            info('secrets: every referenced version exists and is enabled');
+        });
         const results = await group(`Deploy and verify (${settings.regions.join(', ')})`, () => deployAll(settings, credentials, project, imageByDigest, sha, runId));
         const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
         if (failed)

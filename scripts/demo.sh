@@ -18,7 +18,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== starting the emulator"
-tsx emulator/main.ts --env-file "$work/emulator.env" > "$work/emulator.log" 2>&1 &
+bash scripts/emulator.sh --env-file "$work/emulator.env" > "$work/emulator.log" 2>&1 &
 emulator_pid=$!
 for _ in $(seq 1 120); do
   [ -f "$work/emulator.env" ] && break

@@ -83,7 +83,6 @@ export function explainAuthFailure(err: unknown, settings: AuthSettings, reposit
 async function workloadIdentityCredentials(settings: AuthSettings & { workloadIdentityProvider: string }, repository: string): Promise<Credentials> {
   if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) throw noOidcToken();
   const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-  let subjectToken: string | undefined;
   const client = new IdentityPoolClient({
     type: 'external_account',
     audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
@@ -98,9 +97,9 @@ async function workloadIdentityCredentials(settings: AuthSettings & { workloadId
     subject_token_supplier: {
       // The supplier is not cached by the library; a job's OIDC token lives ~5 minutes, so fetch fresh.
       getSubjectToken: async () => {
-        subjectToken = await core.getIDToken(audience);
-        core.setSecret(subjectToken);
-        return subjectToken;
+        const token = await core.getIDToken(audience);
+        mask(token);
+        return token;
       },
     },
   });
@@ -134,12 +133,20 @@ async function workloadIdentityCredentials(settings: AuthSettings & { workloadId
   };
 }
 
+/** Masks a value in the job log once; every later mention prints as ***. */
+const masked = new Set<string>();
+export function mask(value: string): void {
+  if (masked.has(value)) return;
+  masked.add(value);
+  core.setSecret(value);
+}
+
 async function tokenFrom(client: AuthClient, settings: AuthSettings, repository: string): Promise<() => Promise<string>> {
   const get = async (): Promise<string> => {
     try {
       const { token } = await client.getAccessToken();
       if (!token) throw new Error('the credentials returned no access token');
-      core.setSecret(token);
+      mask(token);
       return token;
     } catch (err) {
       if (err instanceof RunwayError) throw err;
@@ -173,7 +180,7 @@ async function applicationDefaultCredentials(settings: AuthSettings, repository:
     idToken: async (audience) => {
       const idClient = await auth.getIdTokenClient(audience);
       const token = await idClient.idTokenProvider.fetchIdToken(audience);
-      core.setSecret(token);
+      mask(token);
       return token;
     },
   };
@@ -198,7 +205,7 @@ async function generateIdToken(
       `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateIdToken`,
       { method: 'POST', token: callerToken, body: { audience, includeEmail: true } },
     );
-    core.setSecret(token);
+    mask(token);
     return token;
   } catch (err) {
     if (err instanceof GoogleApiError && err.httpStatus === 403) {

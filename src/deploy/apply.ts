@@ -30,7 +30,7 @@ export function explainRunError(err: unknown, ref: ServiceRef, identity: string)
   if (err.httpStatus === 403) {
     const permission = err.permission ?? /Permission '([^']+)'/.exec(err.message)?.[1];
     if (permission && /actAs/i.test(permission)) {
-      const runtime = /service account (\S+?)[ .(]/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
+      const runtime = /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
       return new RunwayError(
         `${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`,
         `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`,
