@@ -56367,7 +56367,10 @@ class CloudRunClient {
     }
     /** Deletes the service and waits for it to be gone. */
     async deleteService(ref, deadline = Date.now() + 120_000) {
-        const op = await requestJson(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+        const op = await requestJson(this.url(serviceName(ref)), {
+            method: 'DELETE',
+            token: this.token,
+        });
         await this.waitOperation(op, deadline);
     }
     getRevision(name) {
@@ -56423,7 +56426,10 @@ class SecretManagerClient {
 
 
 async function checkSecrets(secrets, project, refs, identity) {
-    const all = [...Object.entries(refs?.env ?? {}), ...Object.entries(refs?.files ?? {})];
+    const all = [
+        ...Object.entries(refs?.env ?? {}),
+        ...Object.entries(refs?.files ?? {}),
+    ];
     await Promise.all(all.map(async ([where, ref]) => {
         const label = `${ref.secret}:${ref.version} (for ${where})`;
         try {
@@ -56601,7 +56607,11 @@ class Docker {
     }
     async login(host, accessToken) {
         try {
-            await withRetry(`docker login ${host}`, () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], { input: accessToken, silent: true }), DEFAULT_RETRY, (err) => err instanceof RunwayError && /timeout|connection refused|connection reset|5\d\d/i.test(err.message));
+            await withRetry(`docker login ${host}`, () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], {
+                input: accessToken,
+                silent: true,
+            }), DEFAULT_RETRY, (err) => err instanceof RunwayError &&
+                /timeout|connection refused|connection reset|5\d\d/i.test(err.message));
         }
         catch (err) {
             throw new RunwayError(`Could not log in to ${host}: ${err instanceof Error ? err.message : String(err)}`, 'Grant the deploying identity roles/artifactregistry.writer on the repository.', { cause: err });
@@ -56668,7 +56678,10 @@ async function resolveDigest(image, accessToken) {
     const url = `${registryBaseUrl(image.host)}/v2/${image.path}/manifests/${image.tag ?? 'latest'}`;
     const basic = Buffer.from(`oauth2accesstoken:${accessToken}`).toString('base64');
     const res = await withRetry(`resolve ${formatImage(image, 'tag')}`, async () => {
-        const r = await fetch(url, { method: 'HEAD', headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` } });
+        const r = await fetch(url, {
+            method: 'HEAD',
+            headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` },
+        });
         if (r.status >= 500)
             throw new TypeError(`registry answered ${r.status}`);
         return r;
@@ -56995,7 +57008,7 @@ function parseFlags(raw) {
             throw new RunwayError(`The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`, `Use ${USE_INSTEAD[flag]} instead.`);
         }
         else {
-            throw new RunwayError(`The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`, 'Use the typed input for this setting if there is one (see the README\'s inputs table), or remove the flag.');
+            throw new RunwayError(`The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`, "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.");
         }
     }
     return spec;
@@ -57045,7 +57058,10 @@ const SPEC_INPUT_NAMES = {
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
 function parseExpectedStatus(text) {
     const ranges = [];
-    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const wildcard = /^([1-5])xx$/i.exec(part);
         if (wildcard)
             ranges.push([Number(wildcard[1]) * 100, Number(wildcard[1]) * 100 + 99]);
@@ -57075,11 +57091,21 @@ async function probeOnce(url, check, idToken) {
             signal: AbortSignal.timeout(10_000),
         });
         const body = await res.text();
-        return { ok: judge(check, res.status, body), status: res.status, bodyExcerpt: body.trim().slice(0, 200), error: undefined };
+        return {
+            ok: judge(check, res.status, body),
+            status: res.status,
+            bodyExcerpt: body.trim().slice(0, 200),
+            error: undefined,
+        };
     }
     catch (err) {
         const cause = err.cause?.code;
-        return { ok: false, status: undefined, bodyExcerpt: '', error: cause ?? (err instanceof Error ? err.message : String(err)) };
+        return {
+            ok: false,
+            status: undefined,
+            bodyExcerpt: '',
+            error: cause ?? (err instanceof Error ? err.message : String(err)),
+        };
     }
 }
 /** Probes until `successes` consecutive passes, or until the time limit. */
@@ -57235,7 +57261,9 @@ function typedSpec(r) {
             spec[key] = value;
     };
     const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
-    const inlineVars = r.raw('env_vars').trim() !== '' ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true }) : undefined;
+    const inlineVars = r.raw('env_vars').trim() !== ''
+        ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
+        : undefined;
     if (fileVars || inlineVars)
         spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
     set('secrets', r.map('secrets', parseSecrets));
@@ -57258,7 +57286,9 @@ function typedSpec(r) {
     if (spec.timeoutSeconds !== undefined && (spec.timeoutSeconds < 1 || spec.timeoutSeconds > 3600)) {
         throw new InputError('timeout', String(spec.timeoutSeconds), 'a request timeout from 1s to 60m');
     }
-    if (spec.minInstances !== undefined && spec.maxInstances !== undefined && spec.minInstances > spec.maxInstances) {
+    if (spec.minInstances !== undefined &&
+        spec.maxInstances !== undefined &&
+        spec.minInstances > spec.maxInstances) {
         throw new InputError('min_instances', String(spec.minInstances), `at most max_instances (${spec.maxInstances})`);
     }
     return spec;
@@ -57343,7 +57373,8 @@ function readSettings(read) {
         audience: r.optional('audience'),
         image: imageSource(r),
         spec,
-        envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ?? 'merge',
+        envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ??
+            'merge',
         secretsUpdateStrategy: r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ?? 'merge',
         skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
         traffic: trafficMode(r),
@@ -57379,7 +57410,10 @@ const INGRESS = {
     'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
 };
 const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' };
-const EXECUTION_ENVIRONMENT = { gen1: 'EXECUTION_ENVIRONMENT_GEN1', gen2: 'EXECUTION_ENVIRONMENT_GEN2' };
+const EXECUTION_ENVIRONMENT = {
+    gen1: 'EXECUTION_ENVIRONMENT_GEN1',
+    gen2: 'EXECUTION_ENVIRONMENT_GEN2',
+};
 const CLOUDSQL_VOLUME = 'cloudsql';
 /** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
 function upsertByName(live, updates, strategy) {
@@ -57398,7 +57432,9 @@ function planEnv(live, changes) {
     const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
     const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
     let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
-    let secret = secrets === undefined ? secretLive : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+    let secret = secrets === undefined
+        ? secretLive
+        : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
     // A name set explicitly one way replaces a live entry of the other kind.
     plain = plain.filter((e) => !(secrets && e.name in secrets.env));
     secret = secret.filter((e) => !(envVars && e.name in envVars));
@@ -57452,7 +57488,10 @@ function planContainer(live, changes) {
         container.command = spec.command;
     if (spec.args !== undefined)
         container.args = spec.args;
-    if (spec.cpu !== undefined || spec.memory !== undefined || spec.cpuBoost !== undefined || spec.cpuThrottling !== undefined) {
+    if (spec.cpu !== undefined ||
+        spec.memory !== undefined ||
+        spec.cpuBoost !== undefined ||
+        spec.cpuThrottling !== undefined) {
         const resources = { ...(live?.resources ?? {}) };
         const limits = { ...(resources.limits ?? {}) };
         if (spec.cpu !== undefined)
@@ -57473,7 +57512,11 @@ function planTemplate(live, changes) {
     const { spec } = changes;
     const [firstContainer, ...sidecars] = live.containers ?? [];
     const container = planContainer(firstContainer, changes);
-    const template = { ...live, containers: [container, ...sidecars], revision: changes.revisionName };
+    const template = {
+        ...live,
+        containers: [container, ...sidecars],
+        revision: changes.revisionName,
+    };
     template.labels = { ...(live.labels ?? {}), ...changes.labels };
     let volumes = live.volumes ?? [];
     let mounts = container.volumeMounts ?? [];
@@ -57620,7 +57663,9 @@ async function applyChange(client, ref, build, deadline) {
         debug(`spec for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
         let operation;
         try {
-            operation = before ? await client.updateService(ref, planned) : await client.createService(ref, planned);
+            operation = before
+                ? await client.updateService(ref, planned)
+                : await client.createService(ref, planned);
         }
         catch (err) {
             if (isConflict(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
@@ -57714,10 +57759,20 @@ function pinTraffic(live) {
         if (isLatest(t)) {
             if (!latestReady)
                 continue;
-            pinned.push({ type: REVISION, revision: latestReady, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+            pinned.push({
+                type: REVISION,
+                revision: latestReady,
+                percent: t.percent ?? 0,
+                ...(t.tag ? { tag: t.tag } : {}),
+            });
         }
         else {
-            pinned.push({ type: REVISION, revision: t.revision, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+            pinned.push({
+                type: REVISION,
+                revision: t.revision,
+                percent: t.percent ?? 0,
+                ...(t.tag ? { tag: t.tag } : {}),
+            });
         }
     }
     return mergeUntagged(pinned);
@@ -57740,7 +57795,7 @@ function withCandidate(targets, revision, tag) {
 }
 /** Drops a tag, keeping its revision's share of traffic. */
 function withoutTag(targets, tag) {
-    return mergeUntagged(targets.map((t) => (t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t)));
+    return mergeUntagged(targets.map((t) => t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t));
 }
 /**
  * Sends `split` (revision → percent) and keeps every other tag as a 0% entry so tag URLs keep
@@ -57760,7 +57815,9 @@ function promote(current, split, newest) {
 function describeTraffic(statuses) {
     if (!statuses?.length)
         return 'no traffic';
-    const weighted = statuses.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision ?? 'LATEST'} ${t.percent}%`);
+    const weighted = statuses
+        .filter((t) => (t.percent ?? 0) > 0)
+        .map((t) => `${t.revision ?? 'LATEST'} ${t.percent}%`);
     const tags = statuses.filter((t) => t.tag).map((t) => `${t.tag} → ${t.revision ?? 'LATEST'}`);
     return `${weighted.join(', ') || 'no traffic'}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`;
 }
@@ -57813,7 +57870,7 @@ function resolveSplit(settings, newRevision, current) {
         for (const [tag, percent] of Object.entries(settings.tagTraffic)) {
             const revision = current.find((t) => t.tag === tag)?.revision;
             if (!revision)
-                throw new RunwayError(`Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`, 'Use a tag listed in the service\'s traffic, or `revision_traffic`.');
+                throw new RunwayError(`Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`, "Use a tag listed in the service's traffic, or `revision_traffic`.");
             add(revision, percent);
         }
     }
@@ -57835,7 +57892,8 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
     const previousRevision = shortName(initial?.latestReadyRevision);
     const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
     const checkTag = settings.tag ?? settings.candidateTag;
-    const pinnedByHand = initial?.traffic?.length && !initial.traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1);
+    const pinnedByHand = initial?.traffic?.length &&
+        !initial.traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1);
     if (pinnedByHand && settings.traffic !== 'none') {
         log(`note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
     }
@@ -57854,7 +57912,14 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
         else {
             traffic = withCandidate(serving, revision, checkTag);
         }
-        return planService(live, { ...changes, project: ref.project, region: ref.region, service: ref.service, revisionName: revision, traffic });
+        return planService(live, {
+            ...changes,
+            project: ref.project,
+            region: ref.region,
+            service: ref.service,
+            revisionName: revision,
+            traffic,
+        });
     };
     // 0. Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
     await validateSpec(client, ref, plan(initial), initial !== undefined);
@@ -57975,7 +58040,7 @@ function summaryLine(o) {
  */
 function writeOutputs(regions, results, image, digest) {
     const outcomes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : []));
+    const errors = results.flatMap((r, i) => r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : []);
     const first = outcomes.find((o) => o.region === regions[0]) ?? outcomes[0];
     setOutput('image', image);
     setOutput('digest', digest);
@@ -57989,12 +58054,28 @@ function writeOutputs(regions, results, image, digest) {
     const allHealthy = errors.length === 0 && outcomes.every((o) => o.healthy !== false);
     setOutput('healthy', String(allHealthy));
     setOutput('regions', JSON.stringify(Object.fromEntries([
-        ...outcomes.map((o) => [o.region, { url: o.url, revision: o.revision, healthy: o.healthy ?? null, traffic: o.traffic, rolled_back: o.rolledBack }]),
-        ...results.flatMap((r, i) => (r.status === 'rejected' ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]] : [])),
+        ...outcomes.map((o) => [
+            o.region,
+            {
+                url: o.url,
+                revision: o.revision,
+                healthy: o.healthy ?? null,
+                traffic: o.traffic,
+                rolled_back: o.rolledBack,
+            },
+        ]),
+        ...results.flatMap((r, i) => r.status === 'rejected'
+            ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]]
+            : []),
     ])));
     for (const o of outcomes)
         info(summaryLine(o));
-    const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`), ...errors];
+    const failures = [
+        ...outcomes
+            .filter((o) => o.failure)
+            .map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`),
+        ...errors,
+    ];
     return failures.length ? failures.join('\n') : undefined;
 }
 
@@ -58060,7 +58141,10 @@ function candidateTag(service, runId) {
 }
 async function deployAll(settings, credentials, project, image, sha, runId) {
     const client = new CloudRunClient(credentials.accessToken);
-    const labels = { ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)), ...(settings.spec.labels ?? {}) };
+    const labels = {
+        ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)),
+        ...(settings.spec.labels ?? {}),
+    };
     const deadline = Date.now() + settings.deployTimeoutSeconds * 1000;
     return Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };

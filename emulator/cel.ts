@@ -3,10 +3,7 @@
 // parentheses, `in [..]`, and the string methods startsWith / endsWith / contains.
 type Value = string | boolean | string[] | undefined;
 
-type Token =
-  | { t: 'id'; v: string }
-  | { t: 'str'; v: string }
-  | { t: 'op'; v: string };
+type Token = { t: 'id'; v: string } | { t: 'str'; v: string } | { t: 'op'; v: string };
 
 function tokenize(src: string): Token[] {
   const out: Token[] = [];
@@ -81,7 +78,8 @@ export function evaluateCel(src: string, vars: Record<string, Record<string, unk
       const method = peek()?.v === '(' ? parts.pop() : undefined;
       const [root, ...path] = parts;
       let value: unknown = root !== undefined ? vars[root] : undefined;
-      for (const p of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[p] : undefined;
+      for (const p of path)
+        value = value && typeof value === 'object' ? (value as Record<string, unknown>)[p] : undefined;
       const str = value === undefined || value === null ? undefined : String(value);
       if (method) {
         eat('(');

@@ -26,7 +26,7 @@ export interface EmulatorContext {
 /** Resolves the caller of a Google API request from its access token; 401 otherwise. */
 export function requireCaller(ctx: EmulatorContext, req: ApiRequest): Principal {
   const issued = ctx.world.lookupToken(bearerToken(req.headers));
-  if (!issued || issued.kind !== 'access' && issued.kind !== 'sts') throw unauthenticated();
+  if (!issued || (issued.kind !== 'access' && issued.kind !== 'sts')) throw unauthenticated();
   req.caller = describePrincipal(issued.principal);
   return issued.principal;
 }

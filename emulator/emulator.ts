@@ -59,9 +59,15 @@ export class Emulator {
     const servers: Array<[keyof EmulatorUrls, Parameters<typeof startApiServer>[0]]> = [
       ['oidc', { api: 'oidc', format: 'github', routes: oidcRoutes(ctx), traffic }],
       ['sts', { api: 'sts', format: 'oauth', routes: stsRoutes(ctx), traffic }],
-      ['iamcredentials', { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic }],
+      [
+        'iamcredentials',
+        { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic },
+      ],
       ['run', { api: 'run', format: 'google', routes: run.routes(), traffic }],
-      ['secretmanager', { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic }],
+      [
+        'secretmanager',
+        { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic },
+      ],
       ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
       ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],
     ];

@@ -48,7 +48,11 @@ export class GoogleApiError extends Error {
 }
 
 /** The ErrorInfo detail Google attaches to IAM denials. */
-export function permissionDenied(permission: string, message: string, domain = 'iam.googleapis.com'): GoogleApiError {
+export function permissionDenied(
+  permission: string,
+  message: string,
+  domain = 'iam.googleapis.com',
+): GoogleApiError {
   return new GoogleApiError('PERMISSION_DENIED', message, [
     {
       '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
@@ -105,7 +109,11 @@ export class GitHubApiError extends Error {
     this.httpStatus = httpStatus;
   }
   toBody(): unknown {
-    return { message: this.message, documentation_url: 'https://docs.github.com/rest', status: String(this.httpStatus) };
+    return {
+      message: this.message,
+      documentation_url: 'https://docs.github.com/rest',
+      status: String(this.httpStatus),
+    };
   }
 }
 

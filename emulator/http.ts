@@ -6,14 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
 
 export type ApiName =
-  | 'oidc'
-  | 'sts'
-  | 'iamcredentials'
-  | 'run'
-  | 'secretmanager'
-  | 'github'
-  | 'registry'
-  | 'admin';
+  'oidc' | 'sts' | 'iamcredentials' | 'run' | 'secretmanager' | 'github' | 'registry' | 'admin';
 
 export type ErrorFormat = 'google' | 'oauth' | 'github';
 
@@ -112,7 +105,8 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
     try {
       return JSON.parse(raw.toString('utf8'));
     } catch {
-      if (type === 'application/json') throw new GoogleApiError('INVALID_ARGUMENT', 'Invalid JSON payload received.');
+      if (type === 'application/json')
+        throw new GoogleApiError('INVALID_ARGUMENT', 'Invalid JSON payload received.');
       return raw;
     }
   }
@@ -130,7 +124,8 @@ export function renderError(format: ErrorFormat, err: unknown): { status: number
 }
 
 function faultError(format: ErrorFormat, status: number, message: string): { status: number; body: unknown } {
-  if (format === 'oauth') return { status, body: { error: 'temporarily_unavailable', error_description: message } };
+  if (format === 'oauth')
+    return { status, body: { error: 'temporarily_unavailable', error_description: message } };
   if (format === 'github') return { status, body: { message } };
   return { status, body: new GoogleApiError(canonicalForHttp(status), message).toBody() };
 }
@@ -242,11 +237,21 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
         return;
       }
       const status = pathMatched ? 405 : 404;
-      const message = pathMatched ? `Method ${method} not allowed for ${path}.` : `The requested URL ${path} was not found.`;
+      const message = pathMatched
+        ? `Method ${method} not allowed for ${path}.`
+        : `The requested URL ${path} was not found.`;
       const rendered =
         format === 'google'
-          ? { status, body: new GoogleApiError(status === 404 ? 'NOT_FOUND' : 'UNIMPLEMENTED', message).toBody() }
-          : renderError(format, format === 'github' ? new GitHubApiError(status, 'Not Found') : new OAuthError('invalid_request', message, status));
+          ? {
+              status,
+              body: new GoogleApiError(status === 404 ? 'NOT_FOUND' : 'UNIMPLEMENTED', message).toBody(),
+            }
+          : renderError(
+              format,
+              format === 'github'
+                ? new GitHubApiError(status, 'Not Found')
+                : new OAuthError('invalid_request', message, status),
+            );
       finish(rendered.status, rendered.body);
       return;
     }

@@ -64,7 +64,13 @@ export const ROLES: Record<string, string[]> = {
     'run.operations.*',
     'run.routes.invoke',
   ],
-  'roles/run.viewer': ['run.services.get', 'run.services.list', 'run.revisions.get', 'run.revisions.list', 'run.operations.get'],
+  'roles/run.viewer': [
+    'run.services.get',
+    'run.services.list',
+    'run.revisions.get',
+    'run.revisions.list',
+    'run.operations.get',
+  ],
   'roles/run.invoker': ['run.routes.invoke'],
   'roles/iam.serviceAccountUser': ['iam.serviceAccounts.actAs', 'iam.serviceAccounts.get'],
   'roles/iam.workloadIdentityUser': [

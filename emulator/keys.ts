@@ -35,7 +35,10 @@ export class SigningKey {
   }
 
   /** Verifies signature, expiry, and (when given) issuer and audience. Throws jose errors. */
-  async verify(token: string, options: { issuer?: string; audience?: string | string[] } = {}): Promise<JWTPayload> {
+  async verify(
+    token: string,
+    options: { issuer?: string; audience?: string | string[] } = {},
+  ): Promise<JWTPayload> {
     const jwks = createLocalJWKSet(this.jwks());
     const { payload } = await jwtVerify(token, jwks, options);
     return payload;

@@ -49,7 +49,9 @@ async function main(): Promise<void> {
   await writeFile(partial, `${dotenv(emulator.environment(eventPath))}\n`);
   await rename(partial, envFile);
   const { urls } = emulator.ctx;
-  console.log(`emulator: ready; admin ${urls.admin}/__admin, run ${urls.run}, registry ${emulator.ctx.registryHost}`);
+  console.log(
+    `emulator: ready; admin ${urls.admin}/__admin, run ${urls.run}, registry ${emulator.ctx.registryHost}`,
+  );
   console.log(`emulator: environment written to ${envFile}`);
 }
 

@@ -152,8 +152,10 @@ export class World {
       this.providers = this.providers.filter((x) => providerName(x) !== providerName(p));
       this.providers.push(p);
     }
-    for (const b of seed.bindings ?? []) this.addBinding(this.canonicalResource(b.resource), b.role, b.members);
-    for (const b of seed.revoke ?? []) this.removeBinding(this.canonicalResource(b.resource), b.role, b.members);
+    for (const b of seed.bindings ?? [])
+      this.addBinding(this.canonicalResource(b.resource), b.role, b.members);
+    for (const b of seed.revoke ?? [])
+      this.removeBinding(this.canonicalResource(b.resource), b.role, b.members);
     for (const s of seed.secrets ?? []) this.putSecret(s);
     if (seed.github?.repository) this.github.repository = seed.github.repository;
     for (const t of seed.github?.tokens ?? []) this.github.tokens.add(t);
@@ -230,7 +232,11 @@ export class World {
     return isAllowed(principal, permission, this.bindingsInScope(resource, extra));
   }
 
-  issueToken(principal: Principal, kind: IssuedToken['kind'], lifetimeSeconds: number): { token: string; expiresAt: number } {
+  issueToken(
+    principal: Principal,
+    kind: IssuedToken['kind'],
+    lifetimeSeconds: number,
+  ): { token: string; expiresAt: number } {
     const token = `ya29.emu-${kind}-${randomBytes(24).toString('base64url')}`;
     const expiresAt = Date.now() + lifetimeSeconds * 1000;
     this.tokens.set(token, { principal, expiresAt, kind });

@@ -15,7 +15,8 @@ export function renderTables(action: ActionYaml): { inputs: string; outputs: str
     '| input | required | default | description |',
     '| --- | --- | --- | --- |',
     ...Object.entries(action.inputs).map(
-      ([name, i]) => `| \`${name}\` | ${i.required ? 'yes' : 'no'} | ${i.default !== undefined ? `\`${cell(String(i.default))}\`` : ''} | ${cell(i.description)} |`,
+      ([name, i]) =>
+        `| \`${name}\` | ${i.required ? 'yes' : 'no'} | ${i.default !== undefined ? `\`${cell(String(i.default))}\`` : ''} | ${cell(i.description)} |`,
     ),
   ].join('\n');
   const outputs = [

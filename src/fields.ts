@@ -32,7 +32,12 @@ export function parseKeyValueList(name: string, raw: string, options: { secret?:
     return parseKeyValues(raw);
   } catch (err) {
     if (err instanceof KeyValueSyntaxError) {
-      throw new InputError(name, raw, `comma- or newline-separated KEY=VALUE pairs (${err.message})`, options);
+      throw new InputError(
+        name,
+        raw,
+        `comma- or newline-separated KEY=VALUE pairs (${err.message})`,
+        options,
+      );
     }
     throw err;
   }
@@ -42,7 +47,11 @@ export function parseKeyValueList(name: string, raw: string, options: { secret?:
 export function parseCpu(name: string, raw: string): string {
   const value = raw.trim();
   if (/^(1|2|4|6|8)$/.test(value) || /^0?\.\d+$/.test(value) || /^\d{2,3}m$/.test(value)) return value;
-  throw new InputError(name, raw, '`1`, `2`, `4`, `6` or `8` CPUs, or a fraction below 1 such as `0.5` or `500m`');
+  throw new InputError(
+    name,
+    raw,
+    '`1`, `2`, `4`, `6` or `8` CPUs, or a fraction below 1 such as `0.5` or `500m`',
+  );
 }
 
 /** Memory limits as Kubernetes quantities: 512Mi, 1Gi, 2G. */
@@ -96,13 +105,21 @@ export function parseSecrets(name: string, raw: string): SecretRefs {
   for (const [key, value] of Object.entries(pairs)) {
     if (key.startsWith('/')) {
       if (key.endsWith('/') || key.includes(':') || key.split('/').length < 3) {
-        throw new InputError(name, key, 'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`');
+        throw new InputError(
+          name,
+          key,
+          'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`',
+        );
       }
       refs.files[key] = parseSecretRef(name, key, value);
     } else if (ENV_NAME.test(key)) {
       refs.env[key] = parseSecretRef(name, key, value);
     } else {
-      throw new InputError(name, key, 'an environment variable name (letters, digits, _) or an absolute file path');
+      throw new InputError(
+        name,
+        key,
+        'an environment variable name (letters, digits, _) or an absolute file path',
+      );
     }
   }
   return refs;

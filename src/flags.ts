@@ -63,7 +63,8 @@ const VALUED: Record<string, FlagHandler> = {
   '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
   '--vpc-connector': (s, v) => (s.vpcConnector = v),
   '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
-  '--add-cloudsql-instances': (s, v) => (s.cloudsqlInstances = [...(s.cloudsqlInstances ?? []), ...parseList(v)]),
+  '--add-cloudsql-instances': (s, v) =>
+    (s.cloudsqlInstances = [...(s.cloudsqlInstances ?? []), ...parseList(v)]),
   '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
   '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
   '--command': (s, v) => (s.command = parseList(v)),
@@ -125,11 +126,14 @@ export function parseFlags(raw: string): ServiceSpec {
       }
       VALUED[flag](spec, value, name);
     } else if (USE_INSTEAD[flag]) {
-      throw new RunwayError(`The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`, `Use ${USE_INSTEAD[flag]} instead.`);
+      throw new RunwayError(
+        `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
+        `Use ${USE_INSTEAD[flag]} instead.`,
+      );
     } else {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`,
-        'Use the typed input for this setting if there is one (see the README\'s inputs table), or remove the flag.',
+        "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.",
       );
     }
   }
@@ -137,7 +141,11 @@ export function parseFlags(raw: string): ServiceSpec {
 }
 
 /** Typed inputs and flags together; the same setting given two different ways is an error. */
-export function mergeSpecs(typed: ServiceSpec, fromFlags: ServiceSpec, inputNames: Record<keyof ServiceSpec, string>): ServiceSpec {
+export function mergeSpecs(
+  typed: ServiceSpec,
+  fromFlags: ServiceSpec,
+  inputNames: Record<keyof ServiceSpec, string>,
+): ServiceSpec {
   const merged: ServiceSpec = { ...typed };
   for (const key of Object.keys(fromFlags) as Array<keyof ServiceSpec>) {
     const flagValue = fromFlags[key];

@@ -99,7 +99,12 @@ export function parseRegions(raw: string): string[] {
   const list = parseList(raw);
   const regions = list.length ? list : ['us-central1'];
   for (const r of regions) {
-    if (!REGION.test(r)) throw new InputError('region', r, 'a Cloud Run region such as `us-central1`, or a comma-separated list');
+    if (!REGION.test(r))
+      throw new InputError(
+        'region',
+        r,
+        'a Cloud Run region such as `us-central1`, or a comma-separated list',
+      );
   }
   return [...new Set(regions)];
 }
@@ -118,7 +123,8 @@ export function parseTrafficSplit(name: string, raw: string): Record<string, num
 }
 
 function parseServiceAccount(name: string, raw: string): string {
-  if (!SERVICE_ACCOUNT.test(raw)) throw new InputError(name, raw, 'a service account email, NAME@PROJECT.iam.gserviceaccount.com');
+  if (!SERVICE_ACCOUNT.test(raw))
+    throw new InputError(name, raw, 'a service account email, NAME@PROJECT.iam.gserviceaccount.com');
   return raw;
 }
 
@@ -139,7 +145,11 @@ export function readEnvVarsFile(path: string): KeyValues {
   try {
     parsed = parseYaml(trimmed);
   } catch (err) {
-    throw new InputError('env_vars_file', path, `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${(err as Error).message})`);
+    throw new InputError(
+      'env_vars_file',
+      path,
+      `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${(err as Error).message})`,
+    );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InputError('env_vars_file', path, 'a mapping of KEY: VALUE strings');
@@ -158,10 +168,15 @@ function imageSource(r: Reader): ImageSource {
   const image = r.optional('image');
   const context = r.optional('context');
   if (image && context) {
-    throw new InputError('image', image, 'either `image` (deploy an existing image) or `context` (build one), not both');
+    throw new InputError(
+      'image',
+      image,
+      'either `image` (deploy an existing image) or `context` (build one), not both',
+    );
   }
   if (image) return { kind: 'prebuilt', ref: image };
-  if (!context) throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
+  if (!context)
+    throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
   const repository = r.optional('repository');
   if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
     throw new InputError(
@@ -192,41 +207,84 @@ function typedSpec(r: Reader): ServiceSpec {
     if (value !== undefined) spec[key] = value;
   };
   const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
-  const inlineVars = r.raw('env_vars').trim() !== '' ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true }) : undefined;
+  const inlineVars =
+    r.raw('env_vars').trim() !== ''
+      ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
+      : undefined;
   if (fileVars || inlineVars) spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
   set('secrets', r.map('secrets', parseSecrets));
-  set('labels', r.map('labels', (n, v) => parseKeyValueList(n, v)));
-  set('port', r.map('port', (n, v) => parseInteger(n, v, 1, 65535)));
+  set(
+    'labels',
+    r.map('labels', (n, v) => parseKeyValueList(n, v)),
+  );
+  set(
+    'port',
+    r.map('port', (n, v) => parseInteger(n, v, 1, 65535)),
+  );
   set('cpu', r.map('cpu', parseCpu));
   set('memory', r.map('memory', parseMemory));
-  set('minInstances', r.map('min_instances', (n, v) => parseInteger(n, v, 0, 1000)));
-  set('maxInstances', r.map('max_instances', (n, v) => parseInteger(n, v, 1, 1000)));
-  set('concurrency', r.map('concurrency', (n, v) => parseInteger(n, v, 1, 1000)));
+  set(
+    'minInstances',
+    r.map('min_instances', (n, v) => parseInteger(n, v, 0, 1000)),
+  );
+  set(
+    'maxInstances',
+    r.map('max_instances', (n, v) => parseInteger(n, v, 1, 1000)),
+  );
+  set(
+    'concurrency',
+    r.map('concurrency', (n, v) => parseInteger(n, v, 1, 1000)),
+  );
   set('timeoutSeconds', r.map('timeout', parseDurationSeconds));
   set('runtimeServiceAccount', r.map('runtime_service_account', parseServiceAccount));
   set('allowUnauthenticated', r.map('allow_unauthenticated', parseBool));
-  set('ingress', r.map('ingress', (n, v) => parseEnum(n, v, INGRESS_VALUES)));
+  set(
+    'ingress',
+    r.map('ingress', (n, v) => parseEnum(n, v, INGRESS_VALUES)),
+  );
   set('vpcConnector', r.optional('vpc_connector'));
-  set('vpcEgress', r.map('vpc_egress', (n, v) => parseEnum(n, v, VPC_EGRESS_VALUES)));
-  set('cloudsqlInstances', r.map('cloudsql_instances', (_n, v) => parseList(v)));
+  set(
+    'vpcEgress',
+    r.map('vpc_egress', (n, v) => parseEnum(n, v, VPC_EGRESS_VALUES)),
+  );
+  set(
+    'cloudsqlInstances',
+    r.map('cloudsql_instances', (_n, v) => parseList(v)),
+  );
   set('cpuBoost', r.map('cpu_boost', parseBool));
-  set('executionEnvironment', r.map('execution_environment', (n, v) => parseEnum(n, v, EXECUTION_ENVIRONMENTS)));
+  set(
+    'executionEnvironment',
+    r.map('execution_environment', (n, v) => parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
+  );
   if (spec.timeoutSeconds !== undefined && (spec.timeoutSeconds < 1 || spec.timeoutSeconds > 3600)) {
     throw new InputError('timeout', String(spec.timeoutSeconds), 'a request timeout from 1s to 60m');
   }
-  if (spec.minInstances !== undefined && spec.maxInstances !== undefined && spec.minInstances > spec.maxInstances) {
-    throw new InputError('min_instances', String(spec.minInstances), `at most max_instances (${spec.maxInstances})`);
+  if (
+    spec.minInstances !== undefined &&
+    spec.maxInstances !== undefined &&
+    spec.minInstances > spec.maxInstances
+  ) {
+    throw new InputError(
+      'min_instances',
+      String(spec.minInstances),
+      `at most max_instances (${spec.maxInstances})`,
+    );
   }
   return spec;
 }
 
 function healthCheck(r: Reader): HealthCheck {
   const path = r.optional('health_check_path') ?? '/';
-  if (!path.startsWith('/')) throw new InputError('health_check_path', path, 'a path starting with `/`, e.g. `/healthz`');
+  if (!path.startsWith('/'))
+    throw new InputError('health_check_path', path, 'a path starting with `/`, e.g. `/healthz`');
   const expectedRaw = r.optional('health_check_expected_status') ?? '2xx';
   const expectedStatus = parseExpectedStatus(expectedRaw);
   if (!expectedStatus) {
-    throw new InputError('health_check_expected_status', expectedRaw, 'status codes or classes, e.g. `200`, `2xx` or `200,204`');
+    throw new InputError(
+      'health_check_expected_status',
+      expectedRaw,
+      'status codes or classes, e.g. `200`, `2xx` or `200,204`',
+    );
   }
   const bodyRaw = r.optional('health_check_body');
   let bodyPattern: RegExp | undefined;
@@ -268,7 +326,11 @@ export function readSettings(read: InputReader): Settings {
   }
   const projectId = r.optional('project_id');
   if (projectId && !PROJECT_ID.test(projectId)) {
-    throw new InputError('project_id', projectId, 'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)');
+    throw new InputError(
+      'project_id',
+      projectId,
+      'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)',
+    );
   }
   const workloadIdentityProvider = r.optional('workload_identity_provider');
   if (workloadIdentityProvider && !WIF_PROVIDER.test(workloadIdentityProvider)) {
@@ -288,7 +350,11 @@ export function readSettings(read: InputReader): Settings {
   }
   const suffix = r.optional('suffix');
   if (suffix && (!SUFFIX.test(suffix) || suffix.length + service.length + 1 > 63)) {
-    throw new InputError('suffix', suffix, 'lowercase letters, digits and hyphens; service name + suffix at most 62 characters');
+    throw new InputError(
+      'suffix',
+      suffix,
+      'lowercase letters, digits and hyphens; service name + suffix at most 62 characters',
+    );
   }
   const tag = r.optional('tag');
   if (tag && (!TAG.test(tag) || tag.length + service.length > MAX_TAG_AND_SERVICE)) {
@@ -303,7 +369,10 @@ export function readSettings(read: InputReader): Settings {
   const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
   const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
   if (revisionTraffic && tagTraffic) {
-    throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
+    throw new RunwayError(
+      'Inputs `revision_traffic` and `tag_traffic` were both given.',
+      'Give one of them.',
+    );
   }
   return {
     service,
@@ -316,8 +385,11 @@ export function readSettings(read: InputReader): Settings {
     audience: r.optional('audience'),
     image: imageSource(r),
     spec,
-    envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
-    secretsUpdateStrategy: r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+    envVarsUpdateStrategy:
+      r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
+      'merge',
+    secretsUpdateStrategy:
+      r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
     traffic: trafficMode(r),
     tag,

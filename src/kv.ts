@@ -50,7 +50,8 @@ export function parseKeyValues(input: string): KeyValues {
       inValue = false;
       quotedValue = false;
     } else if (inValue) {
-      if (quotedValue && ch.trim() !== '') throw new KeyValueSyntaxError(`unexpected "${ch}" after a quoted value`);
+      if (quotedValue && ch.trim() !== '')
+        throw new KeyValueSyntaxError(`unexpected "${ch}" after a quoted value`);
       if (!quotedValue) value += ch;
     } else {
       key += ch;

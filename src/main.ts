@@ -7,7 +7,12 @@ import { CloudRunClient } from './gcp/run.js';
 import { SecretManagerClient } from './gcp/secrets.js';
 import { checkSecrets } from './deploy/preflight.js';
 import { cacheReference, Docker, resolveDigest } from './image/docker.js';
-import { buildImageReference, formatImage, parseImageReference, type ImageReference } from './image/reference.js';
+import {
+  buildImageReference,
+  formatImage,
+  parseImageReference,
+  type ImageReference,
+} from './image/reference.js';
 import { readSettings, type Settings } from './inputs.js';
 import { defaultLabels } from './deploy/plan.js';
 import { explainRunError } from './deploy/apply.js';
@@ -22,7 +27,11 @@ function githubContext(): { sha: string; repository: string; runId: string } {
   };
 }
 
-async function prepareImage(settings: Settings, credentials: Credentials, sha: string): Promise<ImageReference> {
+async function prepareImage(
+  settings: Settings,
+  credentials: Credentials,
+  sha: string,
+): Promise<ImageReference> {
   const token = await credentials.accessToken();
   if (settings.image.kind === 'prebuilt') {
     const image = parseImageReference(settings.image.ref);
@@ -73,7 +82,10 @@ async function deployAll(
   runId: string,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
   const client = new CloudRunClient(credentials.accessToken);
-  const labels = { ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)), ...(settings.spec.labels ?? {}) };
+  const labels = {
+    ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)),
+    ...(settings.spec.labels ?? {}),
+  };
   const deadline = Date.now() + settings.deployTimeoutSeconds * 1000;
   return Promise.allSettled(
     settings.regions.map(async (region) => {
@@ -130,11 +142,14 @@ export async function run(): Promise<void> {
     });
     const project = resolveProject(settings, credentials);
 
-    const image = await core.group(settings.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
-      const ref = await prepareImage(settings, credentials, sha);
-      core.info(`image ${formatImage(ref, 'digest')}`);
-      return ref;
-    });
+    const image = await core.group(
+      settings.image.kind === 'build' ? 'Build and push' : 'Resolve image',
+      async () => {
+        const ref = await prepareImage(settings, credentials, sha);
+        core.info(`image ${formatImage(ref, 'digest')}`);
+        return ref;
+      },
+    );
     const imageByDigest = formatImage(image, 'digest');
 
     await core.group('Preflight', async () => {

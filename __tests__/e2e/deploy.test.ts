@@ -24,7 +24,9 @@ describe('deploying with the bundled action', () => {
     expect(first.outputs.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(first.outputs.revision).toMatch(/^e2e-first-\d{5}-[a-z]{3}$/);
     expect(first.outputs.previous_revision).toBe('');
-    expect(first.outputs.image).toMatch(new RegExp(`^${env('RUNWAY_EMULATOR_REPOSITORY')}/e2e-first@sha256:[a-f0-9]{64}$`));
+    expect(first.outputs.image).toMatch(
+      new RegExp(`^${env('RUNWAY_EMULATOR_REPOSITORY')}/e2e-first@sha256:[a-f0-9]{64}$`),
+    );
     expect(first.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(await body(first.outputs.url!)).toBe('version one');
 
@@ -58,11 +60,14 @@ describe('deploying with the bundled action', () => {
     ]);
     const runCalls = calls.filter((r) => r.api === 'run');
     expect(runCalls.length).toBeGreaterThan(0);
-    for (const r of runCalls) expect(r.caller).toBe(`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`);
+    for (const r of runCalls)
+      expect(r.caller).toBe(`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`);
     expect(runCalls.some((r) => r.path.includes(':wait'))).toBe(true);
     // `::add-mask::` lines are the runner's masking commands, never shown; everything else must be clean.
     const lines = `${result.stdout}\n${result.stderr}`.split('\n');
-    const masked = lines.filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
+    const masked = lines
+      .filter((l) => l.startsWith('::add-mask::'))
+      .map((l) => l.slice('::add-mask::'.length));
     expect(masked.some((t) => t.startsWith('ya29.'))).toBe(true);
     expect(masked.some((t) => t.startsWith('eyJ'))).toBe(true);
     const shown = lines.filter((l) => !l.startsWith('::add-mask::')).join('\n');

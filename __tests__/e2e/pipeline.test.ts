@@ -8,7 +8,12 @@ import { getService, patchService, sample, servingSplit } from '../helpers/cloud
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
 
-async function deploy(service: string, body: string, inputs: Record<string, string> = {}, app: AppOptions = {}): Promise<ActionRun> {
+async function deploy(
+  service: string,
+  body: string,
+  inputs: Record<string, string> = {},
+  app: AppOptions = {},
+): Promise<ActionRun> {
   return runAction({
     ...authInputs(),
     service,
@@ -38,7 +43,15 @@ async function text(url: string): Promise<string> {
 
 describe('env vars and secrets reach the running container', () => {
   it('sets env vars and secrets (as env and as a mounted file); merge keeps, overwrite replaces', async () => {
-    await admin.seed({ secrets: [{ project: env('RUNWAY_EMULATOR_PROJECT'), name: 'e2e-api-key', versions: [{ data: 'key-v1' }, { data: 'key-v2' }] }] });
+    await admin.seed({
+      secrets: [
+        {
+          project: env('RUNWAY_EMULATOR_PROJECT'),
+          name: 'e2e-api-key',
+          versions: [{ data: 'key-v1' }, { data: 'key-v2' }],
+        },
+      ],
+    });
     const first = await deploy('e2e-env', 'env', {
       env_vars: 'MODE=production,GREETING="hello, world"',
       secrets: 'API_KEY=e2e-api-key:1\n/secrets/app/key=e2e-api-key:latest',
@@ -57,7 +70,10 @@ describe('env vars and secrets reach the running container', () => {
     expect(mergedEnv).toContain('EXTRA=1');
     expect(mergedEnv).toContain('API_KEY=key-v1');
 
-    const overwritten = await deploy('e2e-env', 'env', { env_vars: 'ONLY=1', env_vars_update_strategy: 'overwrite' });
+    const overwritten = await deploy('e2e-env', 'env', {
+      env_vars: 'ONLY=1',
+      env_vars_update_strategy: 'overwrite',
+    });
     expectSuccess(overwritten);
     const overwrittenEnv = await text(`${overwritten.outputs.url}/cgi-bin/env`);
     expect(overwrittenEnv).toContain('ONLY=1');
@@ -77,7 +93,7 @@ describe('env vars and secrets reach the running container', () => {
 });
 
 describe('verified traffic and rollback', () => {
-  it('a revision whose container never starts fails with Cloud Run\'s reason; the old one keeps 100%', async () => {
+  it("a revision whose container never starts fails with Cloud Run's reason; the old one keeps 100%", async () => {
     const good = await deploy('e2e-crash', 'stable');
     expectSuccess(good);
     const bad = await deploy('e2e-crash', 'never', {}, { crash: true });
@@ -92,10 +108,17 @@ describe('verified traffic and rollback', () => {
   it('a revision that fails its health check is rolled back: old revision serves, healthy=false, exit 1', async () => {
     const good = await deploy('e2e-unhealthy', 'stable', { health_check_path: '/health' });
     expectSuccess(good);
-    const bad = await deploy('e2e-unhealthy', 'broken', { health_check_path: '/health' }, { health: 'missing' });
+    const bad = await deploy(
+      'e2e-unhealthy',
+      'broken',
+      { health_check_path: '/health' },
+      { health: 'missing' },
+    );
     expect(bad.exitCode).toBe(1);
     expect(bad.outputs.healthy).toBe('false');
-    expect(errorOf(bad)).toMatch(/on its tag URL, before taking traffic\) failed its health check \(\/health: HTTP 404/);
+    expect(errorOf(bad)).toMatch(
+      /on its tag URL, before taking traffic\) failed its health check \(\/health: HTTP 404/,
+    );
     expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
     const service = (await getService('e2e-unhealthy'))!;
     expect(servingSplit(service)).toEqual({ [good.outputs.revision!]: 100 });
@@ -109,7 +132,9 @@ describe('verified traffic and rollback', () => {
     const bad = await deploy('e2e-late', 'late', { health_check_path: '/cgi-bin/flaky' }, { flakyPasses: 2 });
     expect(bad.exitCode).toBe(1);
     expect(bad.outputs.healthy).toBe('false');
-    expect(errorOf(bad)).toMatch(/after taking traffic\) failed its health check \(\/cgi-bin\/flaky: HTTP 503/);
+    expect(errorOf(bad)).toMatch(
+      /after taking traffic\) failed its health check \(\/cgi-bin\/flaky: HTTP 503/,
+    );
     expect(bad.stdout).toContain('rolling back');
     expect(await sample(good.outputs.url!, 6)).toEqual(new Map([['200 stable', 6]]));
   });
@@ -139,7 +164,7 @@ describe('verified traffic and rollback', () => {
     expect(JSON.parse(preview.outputs.traffic!)).toEqual({ [good.outputs.revision!]: 100 });
   });
 
-  it('no_traffic (deploy-cloudrun\'s name) means traffic: none', async () => {
+  it("no_traffic (deploy-cloudrun's name) means traffic: none", async () => {
     const good = await deploy('e2e-notraffic', 'stable');
     expectSuccess(good);
     const next = await deploy('e2e-notraffic', 'next', { no_traffic: 'true' });
@@ -154,7 +179,9 @@ describe('verified traffic and rollback', () => {
     expectSuccess(second);
     await patchService('e2e-pinned', (s) => ({
       ...s,
-      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: first.outputs.revision!, percent: 100 }],
+      traffic: [
+        { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: first.outputs.revision!, percent: 100 },
+      ],
     }));
     expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 one', 3]]));
     const third = await deploy('e2e-pinned', 'three');
@@ -167,9 +194,14 @@ describe('verified traffic and rollback', () => {
   it('revision_traffic splits traffic between the new revision and an old one', async () => {
     const first = await deploy('e2e-split', 'old');
     expectSuccess(first);
-    const canary = await deploy('e2e-split', 'new', { revision_traffic: `LATEST=50,${first.outputs.revision}=50` });
+    const canary = await deploy('e2e-split', 'new', {
+      revision_traffic: `LATEST=50,${first.outputs.revision}=50`,
+    });
     expectSuccess(canary);
-    expect(JSON.parse(canary.outputs.traffic!)).toEqual({ [canary.outputs.revision!]: 50, [first.outputs.revision!]: 50 });
+    expect(JSON.parse(canary.outputs.traffic!)).toEqual({
+      [canary.outputs.revision!]: 50,
+      [first.outputs.revision!]: 50,
+    });
     const seen = await sample(canary.outputs.url!, 20);
     expect(seen.get('200 old')).toBeGreaterThan(0);
     expect(seen.get('200 new')).toBeGreaterThan(0);
@@ -179,9 +211,15 @@ describe('verified traffic and rollback', () => {
 describe('regions', () => {
   it('deploys three regions in parallel; a failing region is rolled back and reported, the step fails', async () => {
     const regions = 'us-central1,europe-west1,asia-east1';
-    const first = await deploy('e2e-regions', 'v1', { region: regions, health_check_path: '/cgi-bin/health' });
+    const first = await deploy('e2e-regions', 'v1', {
+      region: regions,
+      health_check_path: '/cgi-bin/health',
+    });
     expectSuccess(first);
-    const before = JSON.parse(first.outputs.regions!) as Record<string, { url: string; revision: string; healthy: boolean }>;
+    const before = JSON.parse(first.outputs.regions!) as Record<
+      string,
+      { url: string; revision: string; healthy: boolean }
+    >;
     expect(Object.keys(before).sort()).toEqual(['asia-east1', 'europe-west1', 'us-central1']);
     for (const r of Object.values(before)) expect(await text(r.url)).toBe('200 v1');
 
@@ -190,23 +228,44 @@ describe('regions', () => {
     await patchService(
       'e2e-regions',
       (s) => {
-        const template = s.template as { containers: Array<{ env?: Array<{ name: string; value: string }> }>; revision?: string };
+        const template = s.template as {
+          containers: Array<{ env?: Array<{ name: string; value: string }> }>;
+          revision?: string;
+        };
         const [container] = template.containers;
         return {
           ...s,
-          template: { ...template, revision: '', containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }] },
-          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: before['europe-west1']!.revision, percent: 100 }],
+          template: {
+            ...template,
+            revision: '',
+            containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }],
+          },
+          traffic: [
+            {
+              type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
+              revision: before['europe-west1']!.revision,
+              percent: 100,
+            },
+          ],
         };
       },
       'europe-west1',
     );
-    const second = await deploy('e2e-regions', 'v2', { region: regions, health_check_path: '/cgi-bin/health' });
+    const second = await deploy('e2e-regions', 'v2', {
+      region: regions,
+      health_check_path: '/cgi-bin/health',
+    });
     expect(second.exitCode).toBe(1);
-    const after = JSON.parse(second.outputs.regions!) as Record<string, { url: string; healthy: boolean; rolled_back: boolean }>;
+    const after = JSON.parse(second.outputs.regions!) as Record<
+      string,
+      { url: string; healthy: boolean; rolled_back: boolean }
+    >;
     expect(after['us-central1']).toMatchObject({ healthy: true, rolled_back: false });
     expect(after['asia-east1']).toMatchObject({ healthy: true, rolled_back: false });
     expect(after['europe-west1']).toMatchObject({ healthy: false, rolled_back: true });
-    expect(errorOf(second)).toMatch(/europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*; rolled back/);
+    expect(errorOf(second)).toMatch(
+      /europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*; rolled back/,
+    );
     expect(await text(after['us-central1']!.url)).toBe('200 v2');
     expect(await text(after['asia-east1']!.url)).toBe('200 v2');
     expect(await text(after['europe-west1']!.url)).toBe('200 v1');

@@ -11,14 +11,19 @@ import { getService, patchService, sample, servingSplit } from '../helpers/cloud
 
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
 const pool = (): string => env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
-const repoPrincipals = (): string => `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
+const repoPrincipals = (): string =>
+  `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
 
 function errorOf(run: ActionRun): string {
   const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
   return (errors.pop() ?? '').replace(/%0A/g, '\n');
 }
 
-async function deploy(service: string, body: string, inputs: Record<string, string> = {}): Promise<ActionRun> {
+async function deploy(
+  service: string,
+  body: string,
+  inputs: Record<string, string> = {},
+): Promise<ActionRun> {
   return runAction({
     ...authInputs(),
     service,
@@ -42,7 +47,9 @@ describe('permission failures change nothing and name the fix', () => {
     expect(error).toContain(`may not deploy revisions that run as ${nobody}`);
     expect(error).toContain('roles/iam.serviceAccountUser');
     expect(error).toContain(`gcloud iam service-accounts add-iam-policy-binding ${nobody}`);
-    const changes = (await admin.requests()).slice(before).filter((r) => r.api === 'run' && r.method !== 'GET' && !r.path.includes('validateOnly'));
+    const changes = (await admin.requests())
+      .slice(before)
+      .filter((r) => r.api === 'run' && r.method !== 'GET' && !r.path.includes('validateOnly'));
     expect(changes).toEqual([]);
     expect(await getService('e2e-actas')).toBeUndefined();
   });
@@ -54,13 +61,32 @@ describe('permission failures change nothing and name the fix', () => {
     await admin.seed({
       serviceAccounts: [limited],
       bindings: [
-        { resource: `projects/${project()}/serviceAccounts/${limited}`, role: 'roles/iam.workloadIdentityUser', members: [repoPrincipals()] },
-        { resource: `projects/${project()}`, role: 'roles/run.developer', members: [`serviceAccount:${limited}`] },
-        { resource: `projects/${project()}`, role: 'roles/artifactregistry.writer', members: [`serviceAccount:${limited}`] },
-        { resource: `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`, role: 'roles/iam.serviceAccountUser', members: [`serviceAccount:${limited}`] },
+        {
+          resource: `projects/${project()}/serviceAccounts/${limited}`,
+          role: 'roles/iam.workloadIdentityUser',
+          members: [repoPrincipals()],
+        },
+        {
+          resource: `projects/${project()}`,
+          role: 'roles/run.developer',
+          members: [`serviceAccount:${limited}`],
+        },
+        {
+          resource: `projects/${project()}`,
+          role: 'roles/artifactregistry.writer',
+          members: [`serviceAccount:${limited}`],
+        },
+        {
+          resource: `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${limited}`],
+        },
       ],
     });
-    const run = await deploy('e2e-iam', 'changed', { service_account: limited, allow_unauthenticated: 'false' });
+    const run = await deploy('e2e-iam', 'changed', {
+      service_account: limited,
+      allow_unauthenticated: 'false',
+    });
     expect(run.exitCode).toBe(1);
     expect(errorOf(run)).toContain('run.services.setIamPolicy');
     expect(errorOf(run)).toContain('roles/run.admin');
@@ -75,7 +101,9 @@ describe('concurrent changes', () => {
     const first = await deploy('e2e-etag', 'one');
     expect(first.exitCode).toBe(0);
     // Hold Runway's deploy PATCH for a while; meanwhile someone else changes the service.
-    await admin.faults([{ api: 'run', method: 'PATCH', path: 'services/e2e-etag$', latencyMs: 3000, count: 1 }]);
+    await admin.faults([
+      { api: 'run', method: 'PATCH', path: 'services/e2e-etag$', latencyMs: 3000, count: 1 },
+    ]);
     const mark = (await admin.requests()).length;
     const running = deploy('e2e-etag', 'two');
     for (let i = 0; i < 300; i++) {
@@ -84,7 +112,10 @@ describe('concurrent changes', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 500));
-    await patchService('e2e-etag', (s) => ({ ...s, labels: { ...(s.labels ?? {}), 'changed-by': 'someone-else' } }));
+    await patchService('e2e-etag', (s) => ({
+      ...s,
+      labels: { ...(s.labels ?? {}), 'changed-by': 'someone-else' },
+    }));
     const run = await running;
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain('changed while Runway was deploying');
@@ -133,7 +164,11 @@ describe('deploy-cloudrun compatibility', () => {
         timeout: '300s',
         flags: '--cpu=1 --memory=512Mi --max-instances=3 --allow-unauthenticated --port=8080',
       },
-      { GOOGLE_APPLICATION_CREDENTIALS: credentials, GOOGLE_CLOUD_PROJECT: project(), CLOUDSDK_CORE_PROJECT: project() },
+      {
+        GOOGLE_APPLICATION_CREDENTIALS: credentials,
+        GOOGLE_CLOUD_PROJECT: project(),
+        CLOUDSDK_CORE_PROJECT: project(),
+      },
     );
     if (run.exitCode !== 0) throw new Error(run.stdout + run.stderr);
     expect(await sample(run.outputs.url!, 2)).toEqual(new Map([['200 from deploy-cloudrun', 2]]));
@@ -141,14 +176,23 @@ describe('deploy-cloudrun compatibility', () => {
     const template = service.template as {
       timeout?: string;
       scaling?: { maxInstanceCount?: number };
-      containers: Array<{ image: string; resources?: { limits?: Record<string, string> }; env?: Array<{ name: string; value?: string }> }>;
+      containers: Array<{
+        image: string;
+        resources?: { limits?: Record<string, string> };
+        env?: Array<{ name: string; value?: string }>;
+      }>;
     };
     expect(template.containers[0]!.image).toBe(run.outputs.image);
     expect(run.outputs.image).toMatch(/@sha256:[a-f0-9]{64}$/);
     expect(template.containers[0]!.resources?.limits).toMatchObject({ cpu: '1', memory: '512Mi' });
     expect(template.scaling?.maxInstanceCount).toBe(3);
     expect(template.timeout).toBe('300s');
-    expect(template.containers[0]!.env).toEqual(expect.arrayContaining([{ name: 'MODE', value: 'prod' }, { name: 'FEATURE', value: 'on' }]));
+    expect(template.containers[0]!.env).toEqual(
+      expect.arrayContaining([
+        { name: 'MODE', value: 'prod' },
+        { name: 'FEATURE', value: 'on' },
+      ]),
+    );
     expect(service.labels).toMatchObject({ team: 'web', 'managed-by': 'github-actions' });
   });
 });

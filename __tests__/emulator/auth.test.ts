@@ -10,10 +10,16 @@ const iam = () => env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS');
 const provider = () => env('RUNWAY_EMULATOR_WIF_PROVIDER');
 const deployer = () => env('RUNWAY_EMULATOR_SERVICE_ACCOUNT');
 
-async function exchange(fields: Record<string, string>, encoding: 'json' | 'form' = 'json'): Promise<Response> {
+async function exchange(
+  fields: Record<string, string>,
+  encoding: 'json' | 'form' = 'json',
+): Promise<Response> {
   return fetch(sts(), {
     method: 'POST',
-    headers: { 'content-type': encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded;charset=UTF-8' },
+    headers: {
+      'content-type':
+        encoding === 'json' ? 'application/json' : 'application/x-www-form-urlencoded;charset=UTF-8',
+    },
     body: encoding === 'json' ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
   });
 }
@@ -34,7 +40,12 @@ describe('GitHub OIDC issuer', () => {
     const token = await githubOidcToken('my-audience');
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'RS256', typ: 'JWT' });
     const claims = decodeJwt(token);
-    expect(claims).toMatchObject({ aud: 'my-audience', repository: 'octo-org/octo-repo', repository_owner: 'octo-org', event_name: 'pull_request' });
+    expect(claims).toMatchObject({
+      aud: 'my-audience',
+      repository: 'octo-org/octo-repo',
+      repository_owner: 'octo-org',
+      event_name: 'pull_request',
+    });
     expect(claims.sub).toBe('repo:octo-org/octo-repo:pull_request');
     expect(claims.iss).toBe(new URL(env('ACTIONS_ID_TOKEN_REQUEST_URL')).origin);
     expect(Number(claims.exp) - Number(claims.iat)).toBe(300);
@@ -45,9 +56,14 @@ describe('GitHub OIDC issuer', () => {
   });
   it('publishes discovery and JWKS', async () => {
     const issuer = new URL(env('ACTIONS_ID_TOKEN_REQUEST_URL')).origin;
-    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     expect(discovery.issuer).toBe(issuer);
-    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<{ kty: string; alg: string }> };
+    const jwks = (await (await fetch(discovery.jwks_uri)).json()) as {
+      keys: Array<{ kty: string; alg: string }>;
+    };
     expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
   });
 });
@@ -57,15 +73,23 @@ describe('STS token exchange', () => {
     const res = await exchange(await validExchange());
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: 3599 });
+    expect(body).toMatchObject({
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3599,
+    });
     expect(typeof body.access_token).toBe('string');
   });
   it('accepts the form encoding google-auth-library sends', async () => {
     const f = await validExchange();
     const res = await exchange(
       {
-        grant_type: f.grantType!, audience: f.audience!, scope: f.scope!, requested_token_type: f.requestedTokenType!,
-        subject_token: f.subjectToken!, subject_token_type: f.subjectTokenType!,
+        grant_type: f.grantType!,
+        audience: f.audience!,
+        scope: f.scope!,
+        requested_token_type: f.requestedTokenType!,
+        subject_token: f.subjectToken!,
+        subject_token_type: f.subjectTokenType!,
       },
       'form',
     );
@@ -74,7 +98,10 @@ describe('STS token exchange', () => {
   it('rejects a malformed audience with invalid_request', async () => {
     const res = await exchange({ ...(await validExchange()), audience: 'projects/123/pools/x' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('full resource name of the Identity Provider') });
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('full resource name of the Identity Provider'),
+    });
   });
   it('rejects an unknown provider with invalid_target', async () => {
     const audience = `//iam.googleapis.com/${provider().replace(/providers\/.*/, 'providers/nope')}`;
@@ -84,19 +111,27 @@ describe('STS token exchange', () => {
   it('rejects a token for another audience with invalid_grant', async () => {
     const res = await exchange(await validExchange(await githubOidcToken('https://example.com')));
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('audience') });
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_grant',
+      error_description: expect.stringContaining('audience'),
+    });
   });
   it('rejects a forged signature with invalid_grant', async () => {
     const token = await githubOidcToken();
     const [h, p] = token.split('.');
-    const res = await exchange(await validExchange(`${h}.${p}.${Buffer.from('forged').toString('base64url')}`));
+    const res = await exchange(
+      await validExchange(`${h}.${p}.${Buffer.from('forged').toString('base64url')}`),
+    );
     expect(await res.json()).toMatchObject({ error: 'invalid_grant' });
   });
   it('enforces the attribute condition with unauthorized_client', async () => {
     await admin.seed({ oidcClaims: { repository_owner: 'someone-else' } });
     try {
       const res = await exchange(await validExchange());
-      expect(await res.json()).toEqual({ error: 'unauthorized_client', error_description: 'The given credential is rejected by the attribute condition.' });
+      expect(await res.json()).toEqual({
+        error: 'unauthorized_client',
+        error_description: 'The given credential is rejected by the attribute condition.',
+      });
     } finally {
       await admin.seed({ oidcClaims: { repository_owner: 'octo-org' } });
     }
@@ -129,7 +164,12 @@ describe('IAM Credentials', () => {
         message: "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
         status: 'PERMISSION_DENIED',
         details: [
-          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'IAM_PERMISSION_DENIED', domain: 'iam.googleapis.com', metadata: { permission: 'iam.serviceAccounts.getAccessToken' } },
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'IAM_PERMISSION_DENIED',
+            domain: 'iam.googleapis.com',
+            metadata: { permission: 'iam.serviceAccounts.getAccessToken' },
+          },
         ],
       },
     });
@@ -142,8 +182,14 @@ describe('IAM Credentials', () => {
       body: JSON.stringify({ scope: ['x'], lifetime: '7200s' }),
     });
     expect(long.status).toBe(400);
-    expect(((await long.json()) as { error: { message: string } }).error.message).toBe('The access token lifetime cannot exceed 3600 seconds.');
-    const anonymous = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(((await long.json()) as { error: { message: string } }).error.message).toBe(
+      'The access token lifetime cannot exceed 3600 seconds.',
+    );
+    const anonymous = await fetch(url, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { error: { status: string } }).error.status).toBe('UNAUTHENTICATED');
   });
@@ -155,7 +201,12 @@ describe('IAM Credentials', () => {
     });
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
-    expect(decodeJwt(token)).toMatchObject({ iss: 'https://accounts.google.com', aud: 'https://svc.example', email: deployer(), email_verified: true });
+    expect(decodeJwt(token)).toMatchObject({
+      iss: 'https://accounts.google.com',
+      aud: 'https://svc.example',
+      email: deployer(),
+      email_verified: true,
+    });
   });
 });
 

@@ -3,10 +3,19 @@ import { env } from '../helpers/emulator.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function gh(method: string, path: string, body?: unknown, token = env('GITHUB_TOKEN')): Promise<{ status: number; body: Json; headers: Headers }> {
+async function gh(
+  method: string,
+  path: string,
+  body?: unknown,
+  token = env('GITHUB_TOKEN'),
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const res = await fetch(`${env('GITHUB_API_URL')}/repos/${env('GITHUB_REPOSITORY')}${path}`, {
     method,
-    headers: { authorization: `token ${token}`, accept: 'application/vnd.github+json', 'content-type': 'application/json' },
+    headers: {
+      authorization: `token ${token}`,
+      accept: 'application/vnd.github+json',
+      'content-type': 'application/json',
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -18,14 +27,19 @@ describe('GitHub REST', () => {
     const bad = await gh('GET', '/issues/1/comments', undefined, 'ghs_wrong');
     expect(bad.status).toBe(401);
     expect(bad.body.message).toBe('Bad credentials');
-    const res = await fetch(`${env('GITHUB_API_URL')}/repos/someone/else/issues/1/comments`, { headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}` } });
+    const res = await fetch(`${env('GITHUB_API_URL')}/repos/someone/else/issues/1/comments`, {
+      headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}` },
+    });
     expect(res.status).toBe(404);
   });
 
   it('creates, lists (paginated), updates and deletes issue comments', async () => {
     const created = await gh('POST', '/issues/71/comments', { body: '<!-- runway -->\nfirst' });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ body: '<!-- runway -->\nfirst', user: { login: 'github-actions[bot]', type: 'Bot' } });
+    expect(created.body).toMatchObject({
+      body: '<!-- runway -->\nfirst',
+      user: { login: 'github-actions[bot]', type: 'Bot' },
+    });
     await gh('POST', '/issues/71/comments', { body: 'second' });
     const page1 = await gh('GET', '/issues/71/comments?per_page=1');
     expect(page1.body).toHaveLength(1);
@@ -40,11 +54,23 @@ describe('GitHub REST', () => {
 
   it('records deployments, their statuses (earlier ones go inactive) and commit statuses', async () => {
     const sha = env('GITHUB_SHA');
-    const first = await gh('POST', '/deployments', { ref: 'feature', sha, environment: 'pr-71', transient_environment: true, required_contexts: [] });
+    const first = await gh('POST', '/deployments', {
+      ref: 'feature',
+      sha,
+      environment: 'pr-71',
+      transient_environment: true,
+      required_contexts: [],
+    });
     expect(first.status).toBe(201);
-    await gh('POST', `/deployments/${first.body.id}/statuses`, { state: 'success', environment_url: 'http://one' });
+    await gh('POST', `/deployments/${first.body.id}/statuses`, {
+      state: 'success',
+      environment_url: 'http://one',
+    });
     const second = await gh('POST', '/deployments', { ref: 'feature', sha, environment: 'pr-71' });
-    const status = await gh('POST', `/deployments/${second.body.id}/statuses`, { state: 'success', environment_url: 'http://two' });
+    const status = await gh('POST', `/deployments/${second.body.id}/statuses`, {
+      state: 'success',
+      environment_url: 'http://two',
+    });
     expect(status.body).toMatchObject({ state: 'success', environment_url: 'http://two' });
     const firstStatuses = await gh('GET', `/deployments/${first.body.id}/statuses`);
     expect(firstStatuses.body[0].state).toBe('inactive');
@@ -52,7 +78,11 @@ describe('GitHub REST', () => {
     const listed = await gh('GET', '/deployments?environment=pr-71');
     expect(listed.body.map((d: Json) => d.id)).toEqual([second.body.id, first.body.id]);
 
-    const commit = await gh('POST', `/statuses/${sha}`, { state: 'success', context: 'runway/health', target_url: 'http://two' });
+    const commit = await gh('POST', `/statuses/${sha}`, {
+      state: 'success',
+      context: 'runway/health',
+      target_url: 'http://two',
+    });
     expect(commit.status).toBe(201);
     const statuses = await gh('GET', `/commits/${sha}/statuses`);
     expect(statuses.body[0]).toMatchObject({ state: 'success', context: 'runway/health' });

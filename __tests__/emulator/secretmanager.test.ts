@@ -19,7 +19,17 @@ let reader: string;
 beforeAll(async () => {
   reader = await seedServiceAccount('conf-secret-reader', ['roles/secretmanager.secretAccessor']);
   await admin.seed({
-    secrets: [{ project: project(), name: 'conf-db', versions: [{ data: 'one' }, { data: 'two', state: 'DISABLED' }, { data: 'three', state: 'DESTROYED' }] }],
+    secrets: [
+      {
+        project: project(),
+        name: 'conf-db',
+        versions: [
+          { data: 'one' },
+          { data: 'two', state: 'DISABLED' },
+          { data: 'three', state: 'DESTROYED' },
+        ],
+      },
+    ],
   });
 });
 
@@ -27,10 +37,16 @@ describe('Secret Manager', () => {
   it('returns version metadata with the project number in names; latest is the newest whatever its state', async () => {
     const v1 = await get(`projects/${project()}/secrets/conf-db/versions/1`);
     expect(v1.status).toBe(200);
-    expect(v1.body).toMatchObject({ name: `projects/${number()}/secrets/conf-db/versions/1`, state: 'ENABLED' });
+    expect(v1.body).toMatchObject({
+      name: `projects/${number()}/secrets/conf-db/versions/1`,
+      state: 'ENABLED',
+    });
     expect(v1.body.destroyTime).toBeUndefined();
     const latest = await get(`projects/${project()}/secrets/conf-db/versions/latest`);
-    expect(latest.body).toMatchObject({ name: `projects/${number()}/secrets/conf-db/versions/3`, state: 'DESTROYED' });
+    expect(latest.body).toMatchObject({
+      name: `projects/${number()}/secrets/conf-db/versions/3`,
+      state: 'DESTROYED',
+    });
     expect(latest.body.destroyTime).toEqual(expect.any(String));
     const list = await get(`projects/${project()}/secrets/conf-db/versions`);
     expect(list.body.versions.map((v: Json) => v.state)).toEqual(['DESTROYED', 'DISABLED', 'ENABLED']);
@@ -42,13 +58,22 @@ describe('Secret Manager', () => {
     expect(Buffer.from(access.body.payload.data, 'base64').toString()).toBe('one');
     expect(access.body.payload.dataCrc32c).toMatch(/^\d+$/);
     const disabled = await get(`projects/${project()}/secrets/conf-db/versions/2:access`, reader);
-    expect(disabled.body.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION', message: `Secret Version [projects/${number()}/secrets/conf-db/versions/2] is in DISABLED state.` });
+    expect(disabled.body.error).toMatchObject({
+      code: 400,
+      status: 'FAILED_PRECONDITION',
+      message: `Secret Version [projects/${number()}/secrets/conf-db/versions/2] is in DISABLED state.`,
+    });
     const destroyed = await get(`projects/${project()}/secrets/conf-db/versions/3:access`, reader);
-    expect(destroyed.body.error.message).toBe(`Secret Version [projects/${number()}/secrets/conf-db/versions/3] is in DESTROYED state.`);
+    expect(destroyed.body.error.message).toBe(
+      `Secret Version [projects/${number()}/secrets/conf-db/versions/3] is in DESTROYED state.`,
+    );
   });
 
   it('answers 404 for missing secrets and versions', async () => {
-    expect((await get(`projects/${project()}/secrets/conf-nope/versions/latest`)).body.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+    expect((await get(`projects/${project()}/secrets/conf-nope/versions/latest`)).body.error).toMatchObject({
+      code: 404,
+      status: 'NOT_FOUND',
+    });
     expect((await get(`projects/${project()}/secrets/conf-db/versions/9`)).body.error.message).toBe(
       `Secret Version [projects/${number()}/secrets/conf-db/versions/9] not found.`,
     );
@@ -62,7 +87,10 @@ describe('Secret Manager', () => {
       expect(denied.body.error.message).toBe(
         `Permission 'secretmanager.versions.access' denied for resource 'projects/${project()}/secrets/${secret}/versions/1' (or it may not exist).`,
       );
-      expect(denied.body.error.details[0]).toMatchObject({ reason: 'IAM_PERMISSION_DENIED', metadata: { permission: 'secretmanager.versions.access' } });
+      expect(denied.body.error.details[0]).toMatchObject({
+        reason: 'IAM_PERMISSION_DENIED',
+        metadata: { permission: 'secretmanager.versions.access' },
+      });
     }
   });
 });

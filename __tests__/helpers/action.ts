@@ -25,7 +25,10 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs;
 }
 
-export async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
+export async function runAction(
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'runway-action-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -42,7 +45,10 @@ export async function runAction(inputs: Record<string, string>, extraEnv: Record
     ...extraEnv,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
-  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], { cwd: root, env });
+  const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], {
+    cwd: root,
+    env,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -28,7 +28,9 @@ export async function federatedToken(): Promise<string> {
 }
 
 /** An access token for a service account the emulated repository may impersonate (the deployer by default). */
-export async function accessTokenFor(serviceAccount = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')): Promise<string> {
+export async function accessTokenFor(
+  serviceAccount = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT'),
+): Promise<string> {
   const sts = await federatedToken();
   const res = await fetch(
     `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
@@ -61,7 +63,11 @@ export async function seedServiceAccount(name: string, projectRoles: string[]): 
           role: 'roles/iam.workloadIdentityUser',
           members: [`principalSet://iam.googleapis.com/${pool}/attribute.repository/octo-org/octo-repo`],
         },
-        ...projectRoles.map((role) => ({ resource: `projects/${project}`, role, members: [`serviceAccount:${email}`] })),
+        ...projectRoles.map((role) => ({
+          resource: `projects/${project}`,
+          role,
+          members: [`serviceAccount:${email}`],
+        })),
       ],
     }),
   });

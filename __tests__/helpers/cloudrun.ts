@@ -10,7 +10,13 @@ export interface ServiceJson {
   uri: string;
   labels?: Record<string, string>;
   traffic?: Array<{ type?: string | number; revision?: string; percent?: number; tag?: string }>;
-  trafficStatuses?: Array<{ type?: string | number; revision?: string; percent?: number; tag?: string; uri?: string }>;
+  trafficStatuses?: Array<{
+    type?: string | number;
+    revision?: string;
+    percent?: number;
+    tag?: string;
+    uri?: string;
+  }>;
   latestReadyRevision?: string;
   latestCreatedRevision?: string;
   terminalCondition?: { state?: string; reason?: string; message?: string };
@@ -23,14 +29,20 @@ function serviceUrl(service: string, region = 'us-central1'): string {
 }
 
 export async function getService(service: string, region = 'us-central1'): Promise<ServiceJson | undefined> {
-  const res = await fetch(serviceUrl(service, region), { headers: { authorization: `Bearer ${await accessTokenFor()}` } });
+  const res = await fetch(serviceUrl(service, region), {
+    headers: { authorization: `Bearer ${await accessTokenFor()}` },
+  });
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`get ${service}: ${res.status} ${await res.text()}`);
   return (await res.json()) as ServiceJson;
 }
 
 /** PATCHes the service with `change` applied to its current spec, and waits for the operation. */
-export async function patchService(service: string, change: (s: ServiceJson) => ServiceJson, region = 'us-central1'): Promise<ServiceJson> {
+export async function patchService(
+  service: string,
+  change: (s: ServiceJson) => ServiceJson,
+  region = 'us-central1',
+): Promise<ServiceJson> {
   const token = await accessTokenFor();
   const current = await getService(service, region);
   if (!current) throw new Error(`${service} does not exist`);
@@ -62,7 +74,11 @@ export function servingSplit(s: ServiceJson): Record<string, number> {
 }
 
 /** Bodies answered by `n` sequential GETs (what actually serves). */
-export async function sample(url: string, n = 10, headers: Record<string, string> = {}): Promise<Map<string, number>> {
+export async function sample(
+  url: string,
+  n = 10,
+  headers: Record<string, string> = {},
+): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const res = await fetch(url, { headers });

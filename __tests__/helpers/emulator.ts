@@ -7,7 +7,10 @@ let cached: Record<string, string> | undefined;
 export function emulatorEnv(): Record<string, string> {
   if (cached) return cached;
   const file = process.env.RUNWAY_EMULATOR_ENV_FILE;
-  if (!file) throw new Error('RUNWAY_EMULATOR_ENV_FILE is not set: run tests through jest (global setup starts the emulator)');
+  if (!file)
+    throw new Error(
+      'RUNWAY_EMULATOR_ENV_FILE is not set: run tests through jest (global setup starts the emulator)',
+    );
   cached = readEnvFile(file);
   return cached;
 }

@@ -14,11 +14,15 @@ export default async function globalSetup(): Promise<void> {
   const child = spawn('bash', [join(root, 'scripts/emulator.sh'), '--env-file', envFile], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, RUNWAY_EMULATOR_STARTUP_TIMEOUT: process.env.RUNWAY_EMULATOR_STARTUP_TIMEOUT ?? '15' },
+    env: {
+      ...process.env,
+      RUNWAY_EMULATOR_STARTUP_TIMEOUT: process.env.RUNWAY_EMULATOR_STARTUP_TIMEOUT ?? '15',
+    },
   });
   const deadline = Date.now() + 60_000;
   while (!existsSync(envFile)) {
-    if (child.exitCode !== null) throw new Error(`emulator exited with ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null)
+      throw new Error(`emulator exited with ${child.exitCode} before it was ready`);
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
       throw new Error('emulator did not become ready in time');

@@ -29,16 +29,41 @@ describe('action.yml', () => {
 
   it("keeps deploy-cloudrun's input names", () => {
     const deployCloudrun = [
-      'service', 'image', 'region', 'project_id', 'env_vars', 'env_vars_file', 'env_vars_update_strategy', 'secrets',
-      'secrets_update_strategy', 'labels', 'skip_default_labels', 'tag', 'suffix', 'timeout', 'no_traffic',
-      'revision_traffic', 'tag_traffic', 'flags',
+      'service',
+      'image',
+      'region',
+      'project_id',
+      'env_vars',
+      'env_vars_file',
+      'env_vars_update_strategy',
+      'secrets',
+      'secrets_update_strategy',
+      'labels',
+      'skip_default_labels',
+      'tag',
+      'suffix',
+      'timeout',
+      'no_traffic',
+      'revision_traffic',
+      'tag_traffic',
+      'flags',
     ];
     for (const name of deployCloudrun) expect(Object.keys(action.inputs)).toContain(name);
   });
 
   it('declares the outputs the action sets', () => {
     expect(Object.keys(action.outputs).sort()).toEqual(
-      ['url', 'revision', 'previous_revision', 'image', 'digest', 'tag_url', 'healthy', 'traffic', 'regions'].sort(),
+      [
+        'url',
+        'revision',
+        'previous_revision',
+        'image',
+        'digest',
+        'tag_url',
+        'healthy',
+        'traffic',
+        'regions',
+      ].sort(),
     );
   });
 });

@@ -1,6 +1,8 @@
 import { evaluateCel } from '../../emulator/cel.js';
 
-const vars = { assertion: { repository: 'octo-org/octo-repo', ref: 'refs/heads/main', repository_owner: 'octo-org' } };
+const vars = {
+  assertion: { repository: 'octo-org/octo-repo', ref: 'refs/heads/main', repository_owner: 'octo-org' },
+};
 
 describe('the emulator CEL subset for attribute conditions', () => {
   it.each([

@@ -21,7 +21,8 @@ describe('dist/', () => {
     expect(files(committed)).toEqual(files(fresh));
     for (const file of files(fresh)) {
       const same = readFileSync(join(committed, file)).equals(readFileSync(join(fresh, file)));
-      if (!same) throw new Error(`dist/${file} differs from a fresh bundle: run \`npm run bundle\` and commit dist/`);
+      if (!same)
+        throw new Error(`dist/${file} differs from a fresh bundle: run \`npm run bundle\` and commit dist/`);
     }
   });
 });

@@ -3,8 +3,16 @@ import { InputError } from '../../src/errors.js';
 
 describe('parseSecrets (deploy-cloudrun syntax)', () => {
   it('reads env and file secrets with versions, latest by default', () => {
-    expect(parseSecrets('secrets', 'API_KEY=api-key:3\nDB=projects/p/secrets/db\n/etc/cfg/app.json=app-config:latest')).toEqual({
-      env: { API_KEY: { secret: 'api-key', version: '3' }, DB: { secret: 'projects/p/secrets/db', version: 'latest' } },
+    expect(
+      parseSecrets(
+        'secrets',
+        'API_KEY=api-key:3\nDB=projects/p/secrets/db\n/etc/cfg/app.json=app-config:latest',
+      ),
+    ).toEqual({
+      env: {
+        API_KEY: { secret: 'api-key', version: '3' },
+        DB: { secret: 'projects/p/secrets/db', version: 'latest' },
+      },
       files: { '/etc/cfg/app.json': { secret: 'app-config', version: 'latest' } },
     });
   });
@@ -17,7 +25,7 @@ describe('parseSecrets (deploy-cloudrun syntax)', () => {
     }
     expect(error).toBeInstanceOf(InputError);
     expect(error?.message).not.toContain('hunter2');
-    expect(error?.fix).toContain("not its value");
+    expect(error?.fix).toContain('not its value');
   });
   it('rejects bad versions, bad env names and directory mount paths', () => {
     expect(() => parseSecrets('secrets', 'A=s:v2')).toThrow(InputError);
@@ -31,5 +39,7 @@ describe('resource values', () => {
   it.each(['1', '2', '4', '8', '0.5', '500m'])('cpu %s is valid', (v) => expect(parseCpu('cpu', v)).toBe(v));
   it.each(['3', 'two', '1.5'])('cpu %s is not', (v) => expect(() => parseCpu('cpu', v)).toThrow(InputError));
   it.each(['512Mi', '1Gi', '2G'])('memory %s is valid', (v) => expect(parseMemory('memory', v)).toBe(v));
-  it.each(['512', '1 Gi', 'lots'])('memory %s is not', (v) => expect(() => parseMemory('memory', v)).toThrow(InputError));
+  it.each(['512', '1 Gi', 'lots'])('memory %s is not', (v) =>
+    expect(() => parseMemory('memory', v)).toThrow(InputError),
+  );
 });

@@ -5,7 +5,12 @@ import { InputError, RunwayError } from '../../src/errors.js';
 describe('shellWords', () => {
   it('splits on whitespace and honours quotes and escapes', () => {
     expect(shellWords(`--cpu 2 --set-env-vars "A=1,B=two words" --args='a b' x\\ y`)).toEqual([
-      '--cpu', '2', '--set-env-vars', 'A=1,B=two words', '--args=a b', 'x y',
+      '--cpu',
+      '2',
+      '--set-env-vars',
+      'A=1,B=two words',
+      '--args=a b',
+      'x y',
     ]);
   });
   it('rejects unbalanced quotes', () => {
@@ -23,14 +28,33 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
           '--execution-environment=gen2 --command=/bin/app --args=serve,--verbose --set-env-vars=A=1,B=2 --update-labels=team=web',
       ),
     ).toEqual({
-      cpu: '2', memory: '1Gi', minInstances: 1, maxInstances: 10, concurrency: 80, port: 9090, timeoutSeconds: 300,
-      runtimeServiceAccount: 'rt@p.iam.gserviceaccount.com', allowUnauthenticated: true, ingress: 'internal', vpcConnector: 'c1',
-      vpcEgress: 'all-traffic', cloudsqlInstances: ['p:r:a', 'p:r:b'], cpuBoost: true, cpuThrottling: false,
-      executionEnvironment: 'gen2', command: ['/bin/app'], args: ['serve', '--verbose'], envVars: { A: '1', B: '2' }, labels: { team: 'web' },
+      cpu: '2',
+      memory: '1Gi',
+      minInstances: 1,
+      maxInstances: 10,
+      concurrency: 80,
+      port: 9090,
+      timeoutSeconds: 300,
+      runtimeServiceAccount: 'rt@p.iam.gserviceaccount.com',
+      allowUnauthenticated: true,
+      ingress: 'internal',
+      vpcConnector: 'c1',
+      vpcEgress: 'all-traffic',
+      cloudsqlInstances: ['p:r:a', 'p:r:b'],
+      cpuBoost: true,
+      cpuThrottling: false,
+      executionEnvironment: 'gen2',
+      command: ['/bin/app'],
+      args: ['serve', '--verbose'],
+      envVars: { A: '1', B: '2' },
+      labels: { team: 'web' },
     });
   });
   it('reads negations and --flag=false', () => {
-    expect(parseFlags('--no-allow-unauthenticated --cpu-boost=false')).toEqual({ allowUnauthenticated: false, cpuBoost: false });
+    expect(parseFlags('--no-allow-unauthenticated --cpu-boost=false')).toEqual({
+      allowUnauthenticated: false,
+      cpuBoost: false,
+    });
   });
   it('names the flag in a bad value', () => {
     expect(() => parseFlags('--cpu=lots')).toThrow("Input 'flags (--cpu)' is invalid");
@@ -51,10 +75,15 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
 
 describe('mergeSpecs', () => {
   it('combines typed inputs and flags', () => {
-    expect(mergeSpecs({ cpu: '1' }, { memory: '1Gi' }, SPEC_INPUT_NAMES)).toEqual({ cpu: '1', memory: '1Gi' });
+    expect(mergeSpecs({ cpu: '1' }, { memory: '1Gi' }, SPEC_INPUT_NAMES)).toEqual({
+      cpu: '1',
+      memory: '1Gi',
+    });
   });
   it('accepts the same value both ways and rejects a disagreement, naming the input', () => {
     expect(mergeSpecs({ cpu: '1' }, { cpu: '1' }, SPEC_INPUT_NAMES)).toEqual({ cpu: '1' });
-    expect(() => mergeSpecs({ cpu: '1' }, { cpu: '2' }, SPEC_INPUT_NAMES)).toThrow("Input 'cpu' and `flags` disagree");
+    expect(() => mergeSpecs({ cpu: '1' }, { cpu: '2' }, SPEC_INPUT_NAMES)).toThrow(
+      "Input 'cpu' and `flags` disagree",
+    );
   });
 });

@@ -20,7 +20,12 @@ describe('readSettings', () => {
     expect(s.spec).toEqual({});
     expect(s.traffic).toBe('verified');
     expect(s.rollback).toBe(true);
-    expect(s.healthCheck).toMatchObject({ path: '/', expectedStatus: [[200, 299]], successes: 3, timeoutSeconds: 120 });
+    expect(s.healthCheck).toMatchObject({
+      path: '/',
+      expectedStatus: [[200, 299]],
+      successes: 3,
+      timeoutSeconds: 120,
+    });
   });
 
   it('reads a build configuration', () => {
@@ -28,8 +33,14 @@ describe('readSettings', () => {
       reader({ service: 'hello', context: '.', repository: 'us-docker.pkg.dev/p/r', build_args: 'A=1\nB=2' }),
     );
     expect(s.image).toEqual({
-      kind: 'build', context: '.', dockerfile: undefined, repository: 'us-docker.pkg.dev/p/r', buildArgs: { A: '1', B: '2' },
-      target: undefined, platform: undefined, cache: true,
+      kind: 'build',
+      context: '.',
+      dockerfile: undefined,
+      repository: 'us-docker.pkg.dev/p/r',
+      buildArgs: { A: '1', B: '2' },
+      target: undefined,
+      platform: undefined,
+      cache: true,
     });
   });
 

@@ -8,7 +8,11 @@ describe('parseKeyValues (deploy-cloudrun compatible)', () => {
     expect(parseKeyValues('URL=https://x.test/?a=b&c=d')).toEqual({ URL: 'https://x.test/?a=b&c=d' });
   });
   it('lets a backslash escape separators, "=" and itself', () => {
-    expect(parseKeyValues('LIST=a\\,b\\,c,K\\=EY=v,P=C:\\\\dir')).toEqual({ LIST: 'a,b,c', 'K=EY': 'v', P: 'C:\\dir' });
+    expect(parseKeyValues('LIST=a\\,b\\,c,K\\=EY=v,P=C:\\\\dir')).toEqual({
+      LIST: 'a,b,c',
+      'K=EY': 'v',
+      P: 'C:\\dir',
+    });
   });
   it('keeps whitespace and separators inside a quoted value', () => {
     expect(parseKeyValues(`MSG="  hello, world  "\nQ='a=b'`)).toEqual({ MSG: '  hello, world  ', Q: 'a=b' });

@@ -57,7 +57,9 @@ describe('planService', () => {
 
   it('keeps the live traffic unless told, so a deploy never moves traffic by accident', () => {
     expect(planService(live, changes()).traffic).toEqual(live.traffic);
-    const traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const, revision: 'x', percent: 100 }];
+    const traffic = [
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const, revision: 'x', percent: 100 },
+    ];
     expect(planService(live, changes({ traffic })).traffic).toEqual(traffic);
   });
 
@@ -67,11 +69,13 @@ describe('planService', () => {
     expect(planned.template.containers?.[0]?.ports).toEqual([{ name: 'http1', containerPort: 9000 }]);
     expect(planned.template.containers?.[0]?.env).toEqual(live.template.containers?.[0]?.env);
     expect(planned.etag).toBe('"e3"');
-    for (const field of ['name', 'uid', 'generation', 'latestReadyRevision', 'uri']) expect(planned).not.toHaveProperty(field);
+    for (const field of ['name', 'uid', 'generation', 'latestReadyRevision', 'uri'])
+      expect(planned).not.toHaveProperty(field);
   });
 
   it('merges env vars over the live ones', () => {
-    const env = planService(live, changes({}, { envVars: { CHANGE: 'new', ADD: 'x' } })).template.containers?.[0]?.env;
+    const env = planService(live, changes({}, { envVars: { CHANGE: 'new', ADD: 'x' } })).template
+      .containers?.[0]?.env;
     expect(env).toEqual([
       { name: 'KEEP', value: '1' },
       { name: 'CHANGE', value: 'new' },
@@ -81,7 +85,8 @@ describe('planService', () => {
   });
 
   it('overwrite replaces plain env vars but keeps secret-backed ones', () => {
-    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: { ONLY: 'y' } })).template.containers?.[0]?.env;
+    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: { ONLY: 'y' } }))
+      .template.containers?.[0]?.env;
     expect(env).toEqual([
       { name: 'ONLY', value: 'y' },
       { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
@@ -89,12 +94,19 @@ describe('planService', () => {
   });
 
   it('{} with overwrite clears the plain env vars', () => {
-    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: {} })).template.containers?.[0]?.env;
+    const env = planService(live, changes({ envVarsUpdateStrategy: 'overwrite' }, { envVars: {} })).template
+      .containers?.[0]?.env;
     expect(env?.map((e) => e.name)).toEqual(['SECRET']);
   });
 
   it('names the revision, sets port and runtime service account', () => {
-    const planned = planService(live, changes({ revisionName: 'hello-pr-7' }, { port: 8081, runtimeServiceAccount: 'x@p.iam.gserviceaccount.com' }));
+    const planned = planService(
+      live,
+      changes(
+        { revisionName: 'hello-pr-7' },
+        { port: 8081, runtimeServiceAccount: 'x@p.iam.gserviceaccount.com' },
+      ),
+    );
     expect(planned.template.revision).toBe('hello-pr-7');
     expect(planned.template.containers?.[0]?.ports).toEqual([{ name: 'http1', containerPort: 8081 }]);
     expect(planned.template.serviceAccount).toBe('x@p.iam.gserviceaccount.com');
@@ -108,14 +120,30 @@ describe('planService', () => {
 
   it('does not mutate the live service', () => {
     const before = JSON.stringify(live);
-    planService(live, changes({}, { envVars: { A: 'b' }, port: 1, secrets: { env: { S: { secret: 'x', version: '1' } }, files: { '/etc/x/y': { secret: 'x', version: '2' } } } }));
+    planService(
+      live,
+      changes(
+        {},
+        {
+          envVars: { A: 'b' },
+          port: 1,
+          secrets: {
+            env: { S: { secret: 'x', version: '1' } },
+            files: { '/etc/x/y': { secret: 'x', version: '2' } },
+          },
+        },
+      ),
+    );
     expect(JSON.stringify(live)).toBe(before);
   });
 });
 
 describe('planService: secrets and resources', () => {
   it('adds secret env vars and merges with live secrets', () => {
-    const env = planService(live, changes({}, { secrets: { env: { API: { secret: 'api', version: '3' } }, files: {} } })).template.containers?.[0]?.env;
+    const env = planService(
+      live,
+      changes({}, { secrets: { env: { API: { secret: 'api', version: '3' } }, files: {} } }),
+    ).template.containers?.[0]?.env;
     expect(env).toEqual([
       { name: 'KEEP', value: '1' },
       { name: 'CHANGE', value: 'old' },
@@ -127,7 +155,10 @@ describe('planService: secrets and resources', () => {
   it('overwrite replaces live secret env vars, and a name turns from plain to secret', () => {
     const env = planService(
       live,
-      changes({ secretsUpdateStrategy: 'overwrite' }, { secrets: { env: { KEEP: { secret: 'k', version: 'latest' } }, files: {} } }),
+      changes(
+        { secretsUpdateStrategy: 'overwrite' },
+        { secrets: { env: { KEEP: { secret: 'k', version: 'latest' } }, files: {} } },
+      ),
     ).template.containers?.[0]?.env;
     expect(env).toEqual([
       { name: 'CHANGE', value: 'old' },
@@ -138,35 +169,87 @@ describe('planService: secrets and resources', () => {
   it('mounts secret files as one volume per directory', () => {
     const planned = planService(
       undefined,
-      changes({}, { secrets: { env: {}, files: { '/etc/app/key': { secret: 'app', version: '1' }, '/etc/app/cert': { secret: 'app', version: '2' } } } }),
+      changes(
+        {},
+        {
+          secrets: {
+            env: {},
+            files: {
+              '/etc/app/key': { secret: 'app', version: '1' },
+              '/etc/app/cert': { secret: 'app', version: '2' },
+            },
+          },
+        },
+      ),
     );
     const [volume] = planned.template.volumes ?? [];
-    expect(volume?.secret).toEqual({ secret: 'app', items: [{ path: 'key', version: '1' }, { path: 'cert', version: '2' }] });
-    expect(planned.template.containers?.[0]?.volumeMounts).toEqual([{ name: volume?.name, mountPath: '/etc/app' }]);
+    expect(volume?.secret).toEqual({
+      secret: 'app',
+      items: [
+        { path: 'key', version: '1' },
+        { path: 'cert', version: '2' },
+      ],
+    });
+    expect(planned.template.containers?.[0]?.volumeMounts).toEqual([
+      { name: volume?.name, mountPath: '/etc/app' },
+    ]);
   });
 
   it('refuses two secrets in one directory', () => {
     expect(() =>
-      planService(undefined, changes({}, { secrets: { env: {}, files: { '/d/a': { secret: 'a', version: '1' }, '/d/b': { secret: 'b', version: '1' } } } })),
+      planService(
+        undefined,
+        changes(
+          {},
+          {
+            secrets: {
+              env: {},
+              files: { '/d/a': { secret: 'a', version: '1' }, '/d/b': { secret: 'b', version: '1' } },
+            },
+          },
+        ),
+      ),
     ).toThrow(/mounts two secrets \(a, b\) in \/d/);
   });
 
   it('sets resources, scaling, timeout, concurrency, ingress, vpc, cloud sql and generation', () => {
     const planned = planService(
       live,
-      changes({}, {
-        cpu: '2', memory: '1Gi', cpuBoost: true, cpuThrottling: false, minInstances: 1, maxInstances: 5, timeoutSeconds: 120,
-        concurrency: 40, ingress: 'internal', vpcConnector: 'conn', vpcEgress: 'all-traffic', cloudsqlInstances: ['p:r:db'],
-        executionEnvironment: 'gen2', command: ['/app'], args: ['--serve'],
-      }),
+      changes(
+        {},
+        {
+          cpu: '2',
+          memory: '1Gi',
+          cpuBoost: true,
+          cpuThrottling: false,
+          minInstances: 1,
+          maxInstances: 5,
+          timeoutSeconds: 120,
+          concurrency: 40,
+          ingress: 'internal',
+          vpcConnector: 'conn',
+          vpcEgress: 'all-traffic',
+          cloudsqlInstances: ['p:r:db'],
+          executionEnvironment: 'gen2',
+          command: ['/app'],
+          args: ['--serve'],
+        },
+      ),
     );
     const t = planned.template;
-    expect(t.containers?.[0]?.resources).toEqual({ limits: { cpu: '2', memory: '1Gi' }, startupCpuBoost: true, cpuIdle: false });
+    expect(t.containers?.[0]?.resources).toEqual({
+      limits: { cpu: '2', memory: '1Gi' },
+      startupCpuBoost: true,
+      cpuIdle: false,
+    });
     expect(t.scaling).toEqual({ minInstanceCount: 1, maxInstanceCount: 5 });
     expect(t.timeout).toBe('120s');
     expect(t.maxInstanceRequestConcurrency).toBe(40);
     expect(planned.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_ONLY');
-    expect(t.vpcAccess).toEqual({ connector: 'projects/p/locations/r/connectors/conn', egress: 'ALL_TRAFFIC' });
+    expect(t.vpcAccess).toEqual({
+      connector: 'projects/p/locations/r/connectors/conn',
+      egress: 'ALL_TRAFFIC',
+    });
     expect(t.volumes).toContainEqual({ name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:db'] } });
     expect(t.containers?.[0]?.volumeMounts).toContainEqual({ name: 'cloudsql', mountPath: '/cloudsql' });
     expect(t.executionEnvironment).toBe('EXECUTION_ENVIRONMENT_GEN2');
@@ -175,6 +258,8 @@ describe('planService: secrets and resources', () => {
   });
 
   it('keeps cpuIdle true when only limits change (Cloud Run resets it otherwise)', () => {
-    expect(planService(undefined, changes({}, { memory: '512Mi' })).template.containers?.[0]?.resources).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true });
+    expect(
+      planService(undefined, changes({}, { memory: '512Mi' })).template.containers?.[0]?.resources,
+    ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true });
   });
 });

@@ -1,39 +1,79 @@
-import { describeTraffic, pinTraffic, promote, servingSplit, withCandidate, withoutTag } from '../../src/deploy/traffic.js';
+import {
+  describeTraffic,
+  pinTraffic,
+  promote,
+  servingSplit,
+  withCandidate,
+  withoutTag,
+} from '../../src/deploy/traffic.js';
 import { nextRevisionName, resolveSplit } from '../../src/verify/rollout.js';
 import { judge, parseExpectedStatus } from '../../src/verify/health.js';
 import type { Service } from '../../src/gcp/run-types.js';
 
 const REV = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
-const base = (over: Partial<Service>): Service => ({ template: {}, latestReadyRevision: 'projects/p/locations/r/services/s/revisions/s-00002-bbb', ...over });
+const base = (over: Partial<Service>): Service => ({
+  template: {},
+  latestReadyRevision: 'projects/p/locations/r/services/s/revisions/s-00002-bbb',
+  ...over,
+});
 
 describe('pinTraffic', () => {
   it('replaces LATEST with the revision it means now, so a new revision gets nothing', () => {
-    expect(pinTraffic(base({ traffic: [{ type: LATEST, percent: 100 }] }))).toEqual([{ type: REV, revision: 's-00002-bbb', percent: 100 }]);
+    expect(pinTraffic(base({ traffic: [{ type: LATEST, percent: 100 }] }))).toEqual([
+      { type: REV, revision: 's-00002-bbb', percent: 100 },
+    ]);
   });
   it('treats an empty split as 100% LATEST and keeps tags and pinned revisions', () => {
     expect(pinTraffic(base({}))).toEqual([{ type: REV, revision: 's-00002-bbb', percent: 100 }]);
     expect(
-      pinTraffic(base({ traffic: [{ type: REV, revision: 's-00001-aaa', percent: 100 }, { type: REV, revision: 's-00002-bbb', percent: 0, tag: 'pr-1' }] })),
-    ).toEqual([{ type: REV, revision: 's-00001-aaa', percent: 100 }, { type: REV, revision: 's-00002-bbb', percent: 0, tag: 'pr-1' }]);
+      pinTraffic(
+        base({
+          traffic: [
+            { type: REV, revision: 's-00001-aaa', percent: 100 },
+            { type: REV, revision: 's-00002-bbb', percent: 0, tag: 'pr-1' },
+          ],
+        }),
+      ),
+    ).toEqual([
+      { type: REV, revision: 's-00001-aaa', percent: 100 },
+      { type: REV, revision: 's-00002-bbb', percent: 0, tag: 'pr-1' },
+    ]);
   });
   it('merges untagged entries for the same revision (enum given as a number, as the Node client sends)', () => {
-    expect(pinTraffic(base({ traffic: [{ type: 1 as never, percent: 50 }, { type: REV, revision: 's-00002-bbb', percent: 50 }] }))).toEqual([
-      { type: REV, revision: 's-00002-bbb', percent: 100 },
-    ]);
+    expect(
+      pinTraffic(
+        base({
+          traffic: [
+            { type: 1 as never, percent: 50 },
+            { type: REV, revision: 's-00002-bbb', percent: 50 },
+          ],
+        }),
+      ),
+    ).toEqual([{ type: REV, revision: 's-00002-bbb', percent: 100 }]);
   });
 });
 
 describe('candidate tags and promotion', () => {
   const pinned = [{ type: REV, revision: 'old', percent: 100 }] as const;
   it('adds the candidate at 0% with its tag, replacing an old holder of the tag', () => {
-    expect(withCandidate([...pinned, { type: REV, revision: 'older', percent: 0, tag: 'c' }], 'new', 'c')).toEqual([
+    expect(
+      withCandidate([...pinned, { type: REV, revision: 'older', percent: 0, tag: 'c' }], 'new', 'c'),
+    ).toEqual([
       { type: REV, revision: 'old', percent: 100 },
       { type: REV, revision: 'new', percent: 0, tag: 'c' },
     ]);
   });
   it('promotes with the split and keeps other tags at 0%', () => {
-    expect(promote([{ type: REV, revision: 'old', percent: 100 }, { type: REV, revision: 'x', percent: 0, tag: 'pr-1' }], { new: 90, old: 10 })).toEqual([
+    expect(
+      promote(
+        [
+          { type: REV, revision: 'old', percent: 100 },
+          { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
+        ],
+        { new: 90, old: 10 },
+      ),
+    ).toEqual([
       { type: REV, revision: 'new', percent: 90 },
       { type: REV, revision: 'old', percent: 10 },
       { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
@@ -46,28 +86,55 @@ describe('candidate tags and promotion', () => {
     ]);
   });
   it('drops a tag but keeps its traffic', () => {
-    expect(withoutTag([{ type: REV, revision: 'a', percent: 100, tag: 't' }], 't')).toEqual([{ type: REV, revision: 'a', percent: 100 }]);
-    expect(withoutTag([{ type: REV, revision: 'a', percent: 0, tag: 't' }, { type: REV, revision: 'b', percent: 100 }], 't')).toEqual([
-      { type: REV, revision: 'b', percent: 100 },
+    expect(withoutTag([{ type: REV, revision: 'a', percent: 100, tag: 't' }], 't')).toEqual([
+      { type: REV, revision: 'a', percent: 100 },
     ]);
+    expect(
+      withoutTag(
+        [
+          { type: REV, revision: 'a', percent: 0, tag: 't' },
+          { type: REV, revision: 'b', percent: 100 },
+        ],
+        't',
+      ),
+    ).toEqual([{ type: REV, revision: 'b', percent: 100 }]);
   });
   it('resolves revision_traffic (LATEST = the new revision) and tag_traffic', () => {
-    expect(resolveSplit({ revisionTraffic: { LATEST: 90, old: 10 }, tagTraffic: undefined }, 'new', [])).toEqual({ new: 90, old: 10 });
-    expect(resolveSplit({ revisionTraffic: undefined, tagTraffic: { blue: 100 } }, 'new', [{ revision: 'b1', tag: 'blue' }])).toEqual({ b1: 100 });
-    expect(() => resolveSplit({ revisionTraffic: undefined, tagTraffic: { nope: 100 } }, 'new', [])).toThrow(/tag 'nope'/);
-    expect(resolveSplit({ revisionTraffic: undefined, tagTraffic: undefined }, 'new', [])).toEqual({ new: 100 });
+    expect(
+      resolveSplit({ revisionTraffic: { LATEST: 90, old: 10 }, tagTraffic: undefined }, 'new', []),
+    ).toEqual({ new: 90, old: 10 });
+    expect(
+      resolveSplit({ revisionTraffic: undefined, tagTraffic: { blue: 100 } }, 'new', [
+        { revision: 'b1', tag: 'blue' },
+      ]),
+    ).toEqual({ b1: 100 });
+    expect(() => resolveSplit({ revisionTraffic: undefined, tagTraffic: { nope: 100 } }, 'new', [])).toThrow(
+      /tag 'nope'/,
+    );
+    expect(resolveSplit({ revisionTraffic: undefined, tagTraffic: undefined }, 'new', [])).toEqual({
+      new: 100,
+    });
   });
   it('describes and reads back the serving split', () => {
-    const service = base({ trafficStatuses: [{ type: LATEST, percent: 100 }, { type: REV, revision: 'x', percent: 0, tag: 'pr-1', uri: 'http://t' }] });
+    const service = base({
+      trafficStatuses: [
+        { type: LATEST, percent: 100 },
+        { type: REV, revision: 'x', percent: 0, tag: 'pr-1', uri: 'http://t' },
+      ],
+    });
     expect(servingSplit(service)).toEqual({ 's-00002-bbb': 100 });
     expect(describeTraffic(service.trafficStatuses)).toBe('LATEST 100% (tags: pr-1 → x)');
   });
 });
 
 describe('revision names', () => {
-  it('follows Cloud Run\'s SERVICE-NNNNN-xyz form, or SERVICE-SUFFIX', () => {
-    expect(nextRevisionName('hello', base({ generation: '4' }), undefined, () => Buffer.from([0, 1, 25]))).toBe('hello-00005-abz');
-    expect(nextRevisionName('hello', undefined, undefined, () => Buffer.from([2, 2, 2]))).toBe('hello-00001-ccc');
+  it("follows Cloud Run's SERVICE-NNNNN-xyz form, or SERVICE-SUFFIX", () => {
+    expect(
+      nextRevisionName('hello', base({ generation: '4' }), undefined, () => Buffer.from([0, 1, 25])),
+    ).toBe('hello-00005-abz');
+    expect(nextRevisionName('hello', undefined, undefined, () => Buffer.from([2, 2, 2]))).toBe(
+      'hello-00001-ccc',
+    );
     expect(nextRevisionName('hello', undefined, 'pr-7')).toBe('hello-pr-7');
   });
 });
@@ -75,7 +142,10 @@ describe('revision names', () => {
 describe('health check judgement', () => {
   it('parses status classes and lists', () => {
     expect(parseExpectedStatus('2xx')).toEqual([[200, 299]]);
-    expect(parseExpectedStatus('200, 301')).toEqual([[200, 200], [301, 301]]);
+    expect(parseExpectedStatus('200, 301')).toEqual([
+      [200, 200],
+      [301, 301],
+    ]);
     expect(parseExpectedStatus('ok')).toBeUndefined();
   });
   it('needs the status and, when given, the body pattern', () => {

@@ -16,7 +16,8 @@ function parseFaults(body: unknown): Fault[] {
   if (!Array.isArray(list)) throw invalidArgument('Expected {"faults": [...]}.', 'faults');
   return list.map((raw, i) => {
     const f = raw as Partial<Fault>;
-    if (typeof f.path !== 'string') throw invalidArgument(`faults[${i}].path must be a regular expression string.`);
+    if (typeof f.path !== 'string')
+      throw invalidArgument(`faults[${i}].path must be a regular expression string.`);
     try {
       new RegExp(f.path);
     } catch {

@@ -19,7 +19,9 @@ function authorize(ctx: EmulatorContext, req: ApiRequest): string {
 }
 
 function body(req: ApiRequest): Record<string, unknown> {
-  return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer) ? (req.body as Record<string, unknown>) : {};
+  return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer)
+    ? (req.body as Record<string, unknown>)
+    : {};
 }
 
 function validation(message: string): GitHubApiError {
@@ -56,7 +58,8 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         const last = Math.max(1, Math.ceil(list.length / perPage));
         const url = `${req.baseUrl}/repos/${repository}/issues/${req.params.number}/comments?per_page=${perPage}`;
         const headers: Record<string, string> = {};
-        if (page < last) headers.link = `<${url}&page=${page + 1}>; rel="next", <${url}&page=${last}>; rel="last"`;
+        if (page < last)
+          headers.link = `<${url}&page=${page + 1}>; rel="next", <${url}&page=${last}>; rel="last"`;
         return { body: slice, headers };
       },
     },
@@ -102,7 +105,11 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       handler: (req) => {
         authorize(ctx, req);
         const comment = findComment(req.params.id!);
-        for (const [number, list] of gh.comments) gh.comments.set(number, list.filter((c) => c !== comment));
+        for (const [number, list] of gh.comments)
+          gh.comments.set(
+            number,
+            list.filter((c) => c !== comment),
+          );
         return { status: 204 };
       },
     },
@@ -128,7 +135,10 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         };
         gh.deployments.push(deployment);
         const { statuses: _statuses, ...shown } = deployment;
-        return { status: 201, body: { ...shown, url: `${req.baseUrl}/repos/${gh.repository}/deployments/${id}`, creator: bot } };
+        return {
+          status: 201,
+          body: { ...shown, url: `${req.baseUrl}/repos/${gh.repository}/deployments/${id}`, creator: bot },
+        };
       },
     },
     {
@@ -166,8 +176,17 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         if (b.auto_inactive !== false && status.state === 'success') {
           // GitHub marks earlier successful deployments of the environment inactive.
           for (const other of gh.deployments) {
-            if (other !== deployment && other.environment === deployment.environment && other.statuses.at(-1)?.state === 'success') {
-              other.statuses.push({ ...other.statuses.at(-1)!, id: gh.nextId++, state: 'inactive', created_at: now() });
+            if (
+              other !== deployment &&
+              other.environment === deployment.environment &&
+              other.statuses.at(-1)?.state === 'success'
+            ) {
+              other.statuses.push({
+                ...other.statuses.at(-1)!,
+                id: gh.nextId++,
+                state: 'inactive',
+                created_at: now(),
+              });
             }
           }
         }

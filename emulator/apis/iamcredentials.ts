@@ -12,7 +12,11 @@ const MAX_LIFETIME_SECONDS = 3600;
 export function serviceAccountResource(ctx: EmulatorContext, email: string): string | undefined {
   const user = /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email);
   const compute = /^(\d+)-compute@developer\.gserviceaccount\.com$/.exec(email);
-  const project = user ? ctx.world.projectId(user[1]!) : compute ? ctx.world.projectId(compute[1]!) : undefined;
+  const project = user
+    ? ctx.world.projectId(user[1]!)
+    : compute
+      ? ctx.world.projectId(compute[1]!)
+      : undefined;
   return project ? `projects/${project}/serviceAccounts/${email}` : undefined;
 }
 
@@ -27,17 +31,29 @@ function authorize(ctx: EmulatorContext, req: ApiRequest, permission: string): s
   const caller = requireCaller(ctx, req);
   const { project, email } = req.params as { project: string; email: string };
   if (project !== '-') {
-    throw invalidArgument(`The project ID must be "-" (got "${project}"): projects/-/serviceAccounts/${email}.`, 'name');
+    throw invalidArgument(
+      `The project ID must be "-" (got "${project}"): projects/-/serviceAccounts/${email}.`,
+      'name',
+    );
   }
   const resource = serviceAccountResource(ctx, email);
-  if (!resource || !ctx.world.serviceAccounts.has(email) || !ctx.world.allowed(caller, permission, resource)) {
-    throw permissionDenied(permission, `Permission '${permission}' denied on resource (or it may not exist).`);
+  if (
+    !resource ||
+    !ctx.world.serviceAccounts.has(email) ||
+    !ctx.world.allowed(caller, permission, resource)
+  ) {
+    throw permissionDenied(
+      permission,
+      `Permission '${permission}' denied on resource (or it may not exist).`,
+    );
   }
   return email;
 }
 
 function bodyOf(req: ApiRequest): Record<string, unknown> {
-  return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer) ? (req.body as Record<string, unknown>) : {};
+  return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer)
+    ? (req.body as Record<string, unknown>)
+    : {};
 }
 
 export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
@@ -57,7 +73,11 @@ export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
         if (lifetime > MAX_LIFETIME_SECONDS) {
           throw invalidArgument('The access token lifetime cannot exceed 3600 seconds.', 'lifetime');
         }
-        const { token, expiresAt } = ctx.world.issueToken({ kind: 'serviceAccount', email }, 'access', lifetime);
+        const { token, expiresAt } = ctx.world.issueToken(
+          { kind: 'serviceAccount', email },
+          'access',
+          lifetime,
+        );
         return { body: { accessToken: token, expireTime: new Date(expiresAt).toISOString() } };
       },
     },
@@ -70,7 +90,9 @@ export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
         if (typeof body.audience !== 'string' || body.audience === '') {
           throw invalidArgument('Audience required.', 'audience');
         }
-        const uniqueId = BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 15)}`).toString();
+        const uniqueId = BigInt(
+          `0x${createHash('sha256').update(email).digest('hex').slice(0, 15)}`,
+        ).toString();
         const claims: Record<string, unknown> = {
           iss: 'https://accounts.google.com',
           aud: body.audience,

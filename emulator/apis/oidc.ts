@@ -49,7 +49,8 @@ export function oidcRoutes(ctx: EmulatorContext): Route[] {
           throw new GitHubApiError(401, 'Bad credentials');
         }
         req.caller = 'actions-runner';
-        const audience = req.query.get('audience') ?? `https://github.com/${ctx.world.github.repository.split('/')[0]}`;
+        const audience =
+          req.query.get('audience') ?? `https://github.com/${ctx.world.github.repository.split('/')[0]}`;
         const claims = githubClaims(ctx, audience);
         // GitHub: 5 minute lifetime; nbf ten minutes back to tolerate clock skew.
         const nbf = Math.floor(Date.now() / 1000) - 600;
@@ -66,7 +67,22 @@ export function oidcRoutes(ctx: EmulatorContext): Route[] {
           jwks_uri: `${req.baseUrl}/.well-known/jwks`,
           subject_types_supported: ['public', 'pairwise'],
           response_types_supported: ['id_token'],
-          claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'repository_owner', 'sha', 'workflow', 'actor', 'event_name'],
+          claims_supported: [
+            'sub',
+            'aud',
+            'exp',
+            'iat',
+            'iss',
+            'jti',
+            'nbf',
+            'ref',
+            'repository',
+            'repository_owner',
+            'sha',
+            'workflow',
+            'actor',
+            'event_name',
+          ],
           id_token_signing_alg_values_supported: ['RS256'],
           scopes_supported: ['openid'],
         },

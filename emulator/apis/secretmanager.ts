@@ -44,8 +44,10 @@ function locate(ctx: EmulatorContext, req: ApiRequest, permission: string, resou
 
 function pickVersion(located: Located, version: string): SecretVersion {
   const { secret, projectNumber, secretName } = located;
-  if (!secret) throw notFound(`Secret [projects/${projectNumber}/secrets/${secretName}] not found or has no versions.`);
-  const found = version === 'latest' ? secret.versions.at(-1) : secret.versions.find((v) => String(v.number) === version);
+  if (!secret)
+    throw notFound(`Secret [projects/${projectNumber}/secrets/${secretName}] not found or has no versions.`);
+  const found =
+    version === 'latest' ? secret.versions.at(-1) : secret.versions.find((v) => String(v.number) === version);
   if (!found) {
     throw notFound(
       version === 'latest'
@@ -75,7 +77,10 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${PREFIX}$`),
       handler: (req) => {
         const located = locate(ctx, req, 'secretmanager.secrets.get');
-        if (!located.secret) throw notFound(`Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`);
+        if (!located.secret)
+          throw notFound(
+            `Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`,
+          );
         return {
           body: {
             name: `projects/${located.projectNumber}/secrets/${located.secretName}`,
@@ -91,7 +96,10 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${PREFIX}\\/versions$`),
       handler: (req) => {
         const located = locate(ctx, req, 'secretmanager.versions.list');
-        if (!located.secret) throw notFound(`Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`);
+        if (!located.secret)
+          throw notFound(
+            `Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`,
+          );
         const versions = [...located.secret.versions].reverse().map((v) => versionJson(located, v));
         return { body: { versions, totalSize: versions.length } };
       },
@@ -116,7 +124,9 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
         if (v.state !== 'ENABLED') {
           throw new GoogleApiError('FAILED_PRECONDITION', `Secret Version [${name}] is in ${v.state} state.`);
         }
-        return { body: { name, payload: { data: v.data.toString('base64'), dataCrc32c: String(crc32c(v.data)) } } };
+        return {
+          body: { name, payload: { data: v.data.toString('base64'), dataCrc32c: String(crc32c(v.data)) } },
+        };
       },
     },
   ];

@@ -10,7 +10,10 @@ import { poolName, providerName, type ProviderSeed } from '../state.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
+const SUBJECT_TOKEN_TYPES = [
+  'urn:ietf:params:oauth:token-type:jwt',
+  'urn:ietf:params:oauth:token-type:id_token',
+];
 const AUDIENCE_PATTERN =
   /^\/\/iam\.googleapis\.com\/projects\/(?<number>[^/]+)\/locations\/global\/workloadIdentityPools\/(?<pool>[^/]+)\/providers\/(?<provider>[^/]+)$/;
 
@@ -55,14 +58,18 @@ async function issuerKeys(issuer: string): Promise<ReturnType<typeof createRemot
   const cached = jwksByIssuer.get(issuer);
   if (cached) return cached;
   const res = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
-  if (!res.ok) throw new OAuthError('invalid_grant', `Unable to fetch the OpenID configuration of issuer ${issuer}.`);
+  if (!res.ok)
+    throw new OAuthError('invalid_grant', `Unable to fetch the OpenID configuration of issuer ${issuer}.`);
   const { jwks_uri: jwksUri } = (await res.json()) as { jwks_uri: string };
   const keys = createRemoteJWKSet(new URL(jwksUri));
   jwksByIssuer.set(issuer, keys);
   return keys;
 }
 
-function mapAttributes(provider: ProviderSeed, claims: Record<string, unknown>): { subject: string; attributes: Record<string, string> } {
+function mapAttributes(
+  provider: ProviderSeed,
+  claims: Record<string, unknown>,
+): { subject: string; attributes: Record<string, string> } {
   const attributes: Record<string, string> = {};
   let subject: string | undefined;
   for (const [target, expression] of Object.entries(provider.attributeMapping)) {
@@ -75,7 +82,10 @@ function mapAttributes(provider: ProviderSeed, claims: Record<string, unknown>):
     else if (target.startsWith('attribute.')) attributes[target.slice('attribute.'.length)] = value;
   }
   if (!subject) {
-    throw new OAuthError('invalid_request', 'The mapped attribute google.subject must be set by the attribute mapping.');
+    throw new OAuthError(
+      'invalid_request',
+      'The mapped attribute google.subject must be set by the attribute mapping.',
+    );
   }
   return { subject, attributes };
 }
@@ -88,7 +98,10 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
       handler: async (req) => {
         const r = readExchange(req.body);
         if (r.grantType !== TOKEN_EXCHANGE) {
-          throw new OAuthError('unsupported_grant_type', `Unsupported grant type: ${r.grantType ?? '(none)'}.`);
+          throw new OAuthError(
+            'unsupported_grant_type',
+            `Unsupported grant type: ${r.grantType ?? '(none)'}.`,
+          );
         }
         if (r.requestedTokenType !== ACCESS_TOKEN_TYPE) {
           throw new OAuthError('invalid_request', 'Invalid value for "requested_token_type".');
@@ -103,7 +116,11 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
             'Invalid value for "audience". This value should be the full resource name of the Identity Provider. See https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token for the list of possible formats.',
           );
         }
-        const { number, pool, provider: providerId } = m.groups as { number: string; pool: string; provider: string };
+        const {
+          number,
+          pool,
+          provider: providerId,
+        } = m.groups as { number: string; pool: string; provider: string };
         const provider = ctx.world.providers.find(
           (p) => p.projectNumber === number && p.pool === pool && p.provider === providerId && !p.disabled,
         );
@@ -137,8 +154,12 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
             algorithms: ['RS256', 'ES256'],
           }));
         } catch (err) {
-          if (err instanceof joseErrors.JWTExpired) throw new OAuthError('invalid_grant', 'The ID Token has expired.');
-          throw new OAuthError('invalid_grant', `Invalid ID Token: ${err instanceof Error ? err.message : String(err)}.`);
+          if (err instanceof joseErrors.JWTExpired)
+            throw new OAuthError('invalid_grant', 'The ID Token has expired.');
+          throw new OAuthError(
+            'invalid_grant',
+            `Invalid ID Token: ${err instanceof Error ? err.message : String(err)}.`,
+          );
         }
         const tokenAudiences = Array.isArray(claims.aud) ? claims.aud.map(String) : [String(claims.aud)];
         if (!tokenAudiences.some((a) => expectedAudiences.includes(a))) {
@@ -151,9 +172,16 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
         const { subject, attributes } = mapAttributes(provider, claims);
         if (provider.attributeCondition) {
           const google = { subject };
-          const allowed = evaluateCel(provider.attributeCondition, { assertion: claims, attribute: attributes, google });
+          const allowed = evaluateCel(provider.attributeCondition, {
+            assertion: claims,
+            attribute: attributes,
+            google,
+          });
           if (allowed !== true) {
-            throw new OAuthError('unauthorized_client', 'The given credential is rejected by the attribute condition.');
+            throw new OAuthError(
+              'unauthorized_client',
+              'The given credential is rejected by the attribute condition.',
+            );
           }
         }
         const principal = { kind: 'federated' as const, pool: poolName(provider), subject, attributes };

@@ -44,12 +44,20 @@ export function registryToken(header: string | undefined): string | undefined {
   if (basic) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon > 0 && decoded.slice(0, colon) === 'oauth2accesstoken' ? decoded.slice(colon + 1) : undefined;
+    return colon > 0 && decoded.slice(0, colon) === 'oauth2accesstoken'
+      ? decoded.slice(colon + 1)
+      : undefined;
   }
   return /^bearer\s+(.+)$/i.exec(header.trim())?.[1];
 }
 
-function dockerError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function dockerError(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'application/json',
     'docker-distribution-api-version': 'registry/2.0',
@@ -75,14 +83,20 @@ export class Registry {
     const backendPort = await freePort();
     const config = join(dir, 'config.yml');
     await writeFile(config, registryConfig(join(dir, 'storage'), backendPort));
-    const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/docker-registry', ['serve', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr}`);
-      const ok = await fetch(`http://127.0.0.1:${backendPort}/v2/`).then((r) => r.ok, () => false);
+      if (child.exitCode !== null)
+        throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr}`);
+      const ok = await fetch(`http://127.0.0.1:${backendPort}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -108,11 +122,24 @@ export class Registry {
   }
 }
 
-function handle(ctx: EmulatorContext, backendPort: number, req: http.IncomingMessage, res: http.ServerResponse): void {
+function handle(
+  ctx: EmulatorContext,
+  backendPort: number,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
   const started = Date.now();
   const method = (req.method ?? 'GET').toUpperCase();
   const path = req.url ?? '/';
-  const record: RequestRecord = { api: 'registry', method, path, status: 0, caller: null, time: new Date(started).toISOString(), durationMs: 0 };
+  const record: RequestRecord = {
+    api: 'registry',
+    method,
+    path,
+    status: 0,
+    caller: null,
+    time: new Date(started).toISOString(),
+    durationMs: 0,
+  };
   res.on('finish', () => {
     record.status = res.statusCode;
     record.durationMs = Date.now() - started;
@@ -125,7 +152,8 @@ function handle(ctx: EmulatorContext, backendPort: number, req: http.IncomingMes
       req.socket.destroy();
       return;
     }
-    if (fault?.status) return dockerError(res, fault.status, 'UNAVAILABLE', fault.message ?? 'Injected fault.');
+    if (fault?.status)
+      return dockerError(res, fault.status, 'UNAVAILABLE', fault.message ?? 'Injected fault.');
 
     const challenge = { 'www-authenticate': 'Basic realm="Artifact Registry"' };
     const issued = ctx.world.lookupToken(registryToken(req.headers.authorization));
@@ -138,10 +166,17 @@ function handle(ctx: EmulatorContext, backendPort: number, req: http.IncomingMes
     const projectId = ctx.world.projectId(repo.project!);
     if (!projectId) return dockerError(res, 404, 'NAME_UNKNOWN', `Project '${repo.project}' not found`);
     const write = !['GET', 'HEAD'].includes(method);
-    const permission = write ? 'artifactregistry.repositories.uploadArtifacts' : 'artifactregistry.repositories.downloadArtifacts';
+    const permission = write
+      ? 'artifactregistry.repositories.uploadArtifacts'
+      : 'artifactregistry.repositories.downloadArtifacts';
     const resource = `projects/${projectId}/locations/-/repositories/${repo.repository}`;
     if (!ctx.world.allowed(issued.principal, permission, resource)) {
-      return dockerError(res, 403, 'DENIED', `Permission "${permission}" denied on resource "${resource}" (or it may not exist)`);
+      return dockerError(
+        res,
+        403,
+        'DENIED',
+        `Permission "${permission}" denied on resource "${resource}" (or it may not exist)`,
+      );
     }
     forward(backendPort, req, res);
   };

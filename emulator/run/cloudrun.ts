@@ -28,7 +28,8 @@ import {
 import { ContainerRuntime, LaunchFailure } from './runtime.js';
 import { ServiceRouter, type Gate } from './router.js';
 
-type ConditionState = 'CONDITION_PENDING' | 'CONDITION_RECONCILING' | 'CONDITION_FAILED' | 'CONDITION_SUCCEEDED';
+type ConditionState =
+  'CONDITION_PENDING' | 'CONDITION_RECONCILING' | 'CONDITION_FAILED' | 'CONDITION_SUCCEEDED';
 
 interface Condition {
   type: string;
@@ -119,7 +120,12 @@ export class CloudRun {
 
   private projectOf(raw: string): { id: string; number: string } {
     const id = this.ctx.world.projectId(raw);
-    if (!id) throw permissionDenied('run.services.get', `Permission denied on resource project ${raw}.`, 'run.googleapis.com');
+    if (!id)
+      throw permissionDenied(
+        'run.services.get',
+        `Permission denied on resource project ${raw}.`,
+        'run.googleapis.com',
+      );
     return { id, number: this.ctx.world.projects.get(id)!.projectNumber };
   }
 
@@ -133,7 +139,11 @@ export class CloudRun {
 
   private check(caller: Principal, permission: string, resource: string, record?: ServiceRecord): void {
     if (!this.ctx.world.allowed(caller, permission, resource, record?.policy.bindings ?? [])) {
-      throw permissionDenied(permission, `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`, 'run.googleapis.com');
+      throw permissionDenied(
+        permission,
+        `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`,
+        'run.googleapis.com',
+      );
     }
   }
 
@@ -142,7 +152,10 @@ export class CloudRun {
     const user = /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(account);
     const saProject = user ? (this.ctx.world.projectId(user[1]!) ?? user[1]!) : project;
     const resource = `projects/${saProject}/serviceAccounts/${account}`;
-    if (!this.ctx.world.serviceAccounts.has(account) || !this.ctx.world.allowed(caller, 'iam.serviceAccounts.actAs', resource)) {
+    if (
+      !this.ctx.world.serviceAccounts.has(account) ||
+      !this.ctx.world.allowed(caller, 'iam.serviceAccounts.actAs', resource)
+    ) {
       throw permissionDenied(
         'iam.serviceaccounts.actAs',
         `Permission 'iam.serviceaccounts.actAs' denied on service account ${account} (or it may not exist).`,
@@ -150,7 +163,10 @@ export class CloudRun {
     }
   }
 
-  private find(req: ApiRequest, permission: string): { record: ServiceRecord; caller: Principal; name: string } {
+  private find(
+    req: ApiRequest,
+    permission: string,
+  ): { record: ServiceRecord; caller: Principal; name: string } {
     const caller = requireCaller(this.ctx, req);
     const { id: project } = this.projectOf(req.params.project!);
     const name = this.key(project, req.params.location!, req.params.service!);
@@ -183,14 +199,20 @@ export class CloudRun {
       launchStage: r.spec.launchStage ?? 'GA',
       invokerIamDisabled: r.spec.invokerIamDisabled,
       scaling: r.spec.scaling,
-      template: { ...(r.spec.template as Json), revision: (r.spec.template as Json).revision || latestRevisionRecord?.name },
+      template: {
+        ...(r.spec.template as Json),
+        revision: (r.spec.template as Json).revision || latestRevisionRecord?.name,
+      },
       traffic: r.spec.traffic,
       observedGeneration: String(r.observedGeneration),
       terminalCondition: r.terminal,
       conditions: r.conditions,
       latestReadyRevision: r.latestReady ? this.fullRevision(r, r.latestReady) : undefined,
       latestCreatedRevision: r.latestCreated ? this.fullRevision(r, r.latestCreated) : undefined,
-      trafficStatuses: r.trafficStatuses.map((t) => ({ ...t, ...(t.tag && r.tagUrls[t.tag] ? { uri: r.tagUrls[t.tag] } : {}) })),
+      trafficStatuses: r.trafficStatuses.map((t) => ({
+        ...t,
+        ...(t.tag && r.tagUrls[t.tag] ? { uri: r.tagUrls[t.tag] } : {}),
+      })),
       uri: r.router.url,
       urls: r.router.url ? [r.router.url] : [],
       // proto3 JSON omits default values: `reconciling` appears only while true.
@@ -207,7 +229,9 @@ export class CloudRun {
         : rev.state === 'failed'
           ? condition('Ready', 'CONDITION_FAILED', {
               message: rev.failure?.message ?? '',
-              ...(rev.failure?.reason === 'CONTAINER_MISSING' ? { reason: 'CONTAINER_MISSING' } : { revisionReason: 'HEALTH_CHECK_CONTAINER_ERROR' }),
+              ...(rev.failure?.reason === 'CONTAINER_MISSING'
+                ? { reason: 'CONTAINER_MISSING' }
+                : { revisionReason: 'HEALTH_CHECK_CONTAINER_ERROR' }),
               severity: 'ERROR',
             })
           : condition('Ready', 'CONDITION_RECONCILING', { revisionReason: 'PENDING' });
@@ -230,7 +254,14 @@ export class CloudRun {
       volumes: t.volumes,
       executionEnvironment: t.executionEnvironment,
       reconciling: rev.state === 'pending' || undefined,
-      conditions: [ready, condition('ContainerHealthy', ready.state), condition('ResourcesAvailable', rev.state === 'pending' ? 'CONDITION_RECONCILING' : 'CONDITION_SUCCEEDED')],
+      conditions: [
+        ready,
+        condition('ContainerHealthy', ready.state),
+        condition(
+          'ResourcesAvailable',
+          rev.state === 'pending' ? 'CONDITION_RECONCILING' : 'CONDITION_SUCCEEDED',
+        ),
+      ],
       observedGeneration: '1',
       logUri: `https://console.cloud.google.com/logs/viewer?project=${r.project}&resource=cloud_run_revision/service_name/${r.id}/revision_name/${rev.name}`,
       etag: `"${rev.uid.slice(0, 12)}"`,
@@ -260,7 +291,10 @@ export class CloudRun {
     return op;
   }
 
-  private finish(op: OperationRecord, outcome: { response: Json } | { error: { code: number; message: string } }): void {
+  private finish(
+    op: OperationRecord,
+    outcome: { response: Json } | { error: { code: number; message: string } },
+  ): void {
     op.done = true;
     if ('response' in outcome) op.response = outcome.response;
     else op.error = { ...outcome.error, details: [] };
@@ -277,7 +311,11 @@ export class CloudRun {
       if (isAllowed(anonymous, 'run.routes.invoke', record.policy.bindings)) return { allow: true };
       const token = bearerToken(req.headers);
       if (!token) {
-        return { allow: false, status: 403, message: 'Your client does not have permission to get URL from this server.' };
+        return {
+          allow: false,
+          status: 403,
+          message: 'Your client does not have permission to get URL from this server.',
+        };
       }
       let email: string | undefined;
       try {
@@ -289,7 +327,11 @@ export class CloudRun {
       if (!email) return { allow: false, status: 403, message: 'The ID token has no email claim.' };
       const principal: Principal = { kind: 'serviceAccount', email };
       if (!this.ctx.world.allowed(principal, 'run.routes.invoke', resource, record.policy.bindings)) {
-        return { allow: false, status: 403, message: 'Your client does not have permission to get URL from this server.' };
+        return {
+          allow: false,
+          status: 403,
+          message: 'Your client does not have permission to get URL from this server.',
+        };
       }
       return { allow: true };
     };
@@ -298,7 +340,9 @@ export class CloudRun {
   // ---- reconciliation ---------------------------------------------------------------------
 
   private enqueue(record: ServiceRecord, work: () => Promise<void>): void {
-    record.queue = record.queue.then(work).catch((err: unknown) => console.error('emulator: reconcile failed:', err));
+    record.queue = record.queue
+      .then(work)
+      .catch((err: unknown) => console.error('emulator: reconcile failed:', err));
   }
 
   /** Resolves the spec's traffic into what routes, and points the router at the containers. */
@@ -327,7 +371,10 @@ export class CloudRun {
     }));
   }
 
-  private revisionEnvironment(record: ServiceRecord, rev: RevisionRecord): { env: Record<string, string>; files: Record<string, Buffer>; port: number } {
+  private revisionEnvironment(
+    record: ServiceRecord,
+    rev: RevisionRecord,
+  ): { env: Record<string, string>; files: Record<string, Buffer>; port: number } {
     const container = ((rev.template.containers as Json[] | undefined) ?? [])[0] ?? {};
     const port = Number(((container.ports as Json[] | undefined) ?? [])[0]?.containerPort ?? 8080);
     const runtimeSa = String(rev.template.serviceAccount);
@@ -346,9 +393,13 @@ export class CloudRun {
         );
       }
       const secret = this.ctx.world.secrets.get(resource);
-      const v = version === 'latest' ? secret?.versions.at(-1) : secret?.versions.find((x) => String(x.number) === version);
+      const v =
+        version === 'latest'
+          ? secret?.versions.at(-1)
+          : secret?.versions.find((x) => String(x.number) === version);
       if (!v) throw new LaunchFailure('start', `${where}: Secret ${shown} was not found.`);
-      if (v.state !== 'ENABLED') throw new LaunchFailure('start', `${where}: Secret ${shown} is in ${v.state} state.`);
+      if (v.state !== 'ENABLED')
+        throw new LaunchFailure('start', `${where}: Secret ${shown} is in ${v.state} state.`);
       return v.data;
     };
 
@@ -356,7 +407,11 @@ export class CloudRun {
     ((container.env as Json[] | undefined) ?? []).forEach((e, i) => {
       const ref = (e.valueSource as Json | undefined)?.secretKeyRef as Json | undefined;
       env[String(e.name)] = ref
-        ? readSecret(`spec.template.spec.containers[0].env[${i}].value_from.secret_key_ref.name`, String(ref.secret), String(ref.version ?? 'latest')).toString('utf8')
+        ? readSecret(
+            `spec.template.spec.containers[0].env[${i}].value_from.secret_key_ref.name`,
+            String(ref.secret),
+            String(ref.version ?? 'latest'),
+          ).toString('utf8')
         : String(e.value ?? '');
     });
     const files: Record<string, Buffer> = {};
@@ -365,7 +420,9 @@ export class CloudRun {
       const volume = volumes.find((v) => v.name === mount.name);
       const secret = volume?.secret as Json | undefined;
       if (!secret) continue;
-      const items = (secret.items as Json[] | undefined) ?? [{ path: String(secret.secret).split('/').pop(), version: 'latest' }];
+      const items = (secret.items as Json[] | undefined) ?? [
+        { path: String(secret.secret).split('/').pop(), version: 'latest' },
+      ];
       for (const item of items) {
         files[`${String(mount.mountPath).replace(/\/$/, '')}/${String(item.path)}`] = readSecret(
           `spec.template.spec.volumes[${String(volume!.name)}].secret`,
@@ -374,13 +431,28 @@ export class CloudRun {
         );
       }
     }
-    Object.assign(env, { PORT: String(port), K_SERVICE: record.id, K_REVISION: rev.name, K_CONFIGURATION: record.id });
+    Object.assign(env, {
+      PORT: String(port),
+      K_SERVICE: record.id,
+      K_REVISION: rev.name,
+      K_CONFIGURATION: record.id,
+    });
     return { env, files, port };
   }
 
-  private failureMessage(record: ServiceRecord, rev: RevisionRecord, err: LaunchFailure, port: number, image: string): { reason: string; message: string; code: number } {
+  private failureMessage(
+    record: ServiceRecord,
+    rev: RevisionRecord,
+    err: LaunchFailure,
+    port: number,
+    image: string,
+  ): { reason: string; message: string; code: number } {
     if (err.kind === 'image') {
-      return { reason: 'CONTAINER_MISSING', code: 5, message: `Revision '${rev.name}' is not ready and cannot serve traffic. Image '${image}' not found.` };
+      return {
+        reason: 'CONTAINER_MISSING',
+        code: 5,
+        message: `Revision '${rev.name}' is not ready and cannot serve traffic. Image '${image}' not found.`,
+      };
     }
     if (/Permission denied on secret|Secret .* (was not found|state)/.test(err.message)) {
       return { reason: 'SECRETS_ACCESS_CHECK_FAILED', code: 9, message: err.message };
@@ -403,9 +475,14 @@ export class CloudRun {
       const probe = (container.startupProbe as Json | undefined)?.httpGet as Json | undefined;
       const probeSettings = container.startupProbe as Json | undefined;
       const probeBudget = probeSettings
-        ? Number(probeSettings.initialDelaySeconds ?? 0) + Number(probeSettings.periodSeconds ?? 10) * Number(probeSettings.failureThreshold ?? 3)
+        ? Number(probeSettings.initialDelaySeconds ?? 0) +
+          Number(probeSettings.periodSeconds ?? 10) * Number(probeSettings.failureThreshold ?? 3)
         : this.startupTimeoutSeconds;
-      const { token } = this.ctx.world.issueToken({ kind: 'serviceAccount', email: String(rev.template.serviceAccount) }, 'access', 600);
+      const { token } = this.ctx.world.issueToken(
+        { kind: 'serviceAccount', email: String(rev.template.serviceAccount) },
+        'access',
+        600,
+      );
       const running = await this.runtime.launch({
         revision: rev.name,
         service: record.id,
@@ -432,15 +509,27 @@ export class CloudRun {
   }
 
   /** Brings the service to its spec: a new revision if asked for, then traffic. */
-  private async reconcile(record: ServiceRecord, op: OperationRecord, newRevision: RevisionRecord | undefined): Promise<void> {
+  private async reconcile(
+    record: ServiceRecord,
+    op: OperationRecord,
+    newRevision: RevisionRecord | undefined,
+  ): Promise<void> {
     if (this.services.get(this.key(record.project, record.location, record.id)) !== record) return;
     if (newRevision) await this.startRevision(record, newRevision);
     const generation = record.generation;
     const failed = newRevision?.state === 'failed' ? newRevision : undefined;
     if (failed) {
-      record.terminal = condition('Ready', 'CONDITION_FAILED', { reason: 'REVISION_FAILED', message: failed.failure!.message, severity: 'ERROR' });
+      record.terminal = condition('Ready', 'CONDITION_FAILED', {
+        reason: 'REVISION_FAILED',
+        message: failed.failure!.message,
+        severity: 'ERROR',
+      });
       record.conditions = [
-        condition('ConfigurationsReady', 'CONDITION_FAILED', { reason: 'REVISION_FAILED', message: failed.failure!.message, severity: 'ERROR' }),
+        condition('ConfigurationsReady', 'CONDITION_FAILED', {
+          reason: 'REVISION_FAILED',
+          message: failed.failure!.message,
+          severity: 'ERROR',
+        }),
         condition('RoutesReady', 'CONDITION_SUCCEEDED'),
       ];
       record.reconciling = false;
@@ -449,14 +538,24 @@ export class CloudRun {
     }
     if (newRevision) record.latestReady = newRevision.name;
     await this.applyTraffic(record);
-    const latestFailed = record.revisions.find((x) => x.name === record.latestCreated && x.state === 'failed');
+    const latestFailed = record.revisions.find(
+      (x) => x.name === record.latestCreated && x.state === 'failed',
+    );
     record.terminal = latestFailed
-      ? condition('Ready', 'CONDITION_FAILED', { reason: 'REVISION_FAILED', message: latestFailed.failure!.message, severity: 'ERROR' })
+      ? condition('Ready', 'CONDITION_FAILED', {
+          reason: 'REVISION_FAILED',
+          message: latestFailed.failure!.message,
+          severity: 'ERROR',
+        })
       : condition('Ready', 'CONDITION_SUCCEEDED');
     record.conditions = [
       condition('RoutesReady', 'CONDITION_SUCCEEDED'),
       latestFailed
-        ? condition('ConfigurationsReady', 'CONDITION_FAILED', { reason: 'REVISION_FAILED', message: latestFailed.failure!.message, severity: 'ERROR' })
+        ? condition('ConfigurationsReady', 'CONDITION_FAILED', {
+            reason: 'REVISION_FAILED',
+            message: latestFailed.failure!.message,
+            severity: 'ERROR',
+          })
         : condition('ConfigurationsReady', 'CONDITION_SUCCEEDED'),
     ];
     record.observedGeneration = generation;
@@ -467,12 +566,21 @@ export class CloudRun {
   // ---- writes -----------------------------------------------------------------------------
 
   /** Validates a spec and decides whether it needs a new revision; throws API errors. */
-  private prepare(record: ServiceRecord | undefined, project: string, serviceId: string, body: Json, caller: Principal | undefined): { spec: Json; newRevisionName: string | undefined } {
+  private prepare(
+    record: ServiceRecord | undefined,
+    project: string,
+    serviceId: string,
+    body: Json,
+    caller: Principal | undefined,
+  ): { spec: Json; newRevisionName: string | undefined } {
     const decoded = decodeEnums(body) as Json;
     const template = decoded.template as Json | undefined;
     const container = ((template?.containers as Json[] | undefined) ?? [])[0];
     if (!template || !container?.image) {
-      throw invalidArgument('spec.template.spec.containers[0].image: Required field is missing or empty.', 'template.containers[0].image');
+      throw invalidArgument(
+        'spec.template.spec.containers[0].image: Required field is missing or empty.',
+        'template.containers[0].image',
+      );
     }
     validateMetadata('labels', decoded.labels);
     validateMetadata('annotations', decoded.annotations);
@@ -480,17 +588,24 @@ export class CloudRun {
     const fullTemplate = withTemplateDefaults(template, this.defaultServiceAccount(project));
     if (caller) this.checkActAs(caller, project, fullTemplate);
 
-    const requestedName = typeof template.revision === 'string' && template.revision !== '' ? template.revision : undefined;
+    const requestedName =
+      typeof template.revision === 'string' && template.revision !== '' ? template.revision : undefined;
     const latest = record?.revisions.find((r) => r.name === record.latestCreated);
     let newRevisionName: string | undefined;
     if (requestedName) {
       const existing = record?.revisions.find((r) => r.name === requestedName);
       if (existing && !sameTemplate(existing.template, fullTemplate)) {
-        throw new GoogleApiError('ALREADY_EXISTS', `Revision named '${requestedName}' with different configuration already exists.`);
+        throw new GoogleApiError(
+          'ALREADY_EXISTS',
+          `Revision named '${requestedName}' with different configuration already exists.`,
+        );
       }
       if (!existing) {
         if (!requestedName.startsWith(`${serviceId}-`)) {
-          throw invalidArgument(`Revision name '${requestedName}' must start with the service name followed by '-'.`, 'template.revision');
+          throw invalidArgument(
+            `Revision name '${requestedName}' must start with the service name followed by '-'.`,
+            'template.revision',
+          );
         }
         newRevisionName = requestedName;
       }
@@ -499,15 +614,45 @@ export class CloudRun {
     }
 
     const traffic = readTraffic(decoded.traffic);
-    validateTraffic(traffic, (name) => name === newRevisionName || Boolean(record?.revisions.some((r) => r.name === name)), serviceId);
-    const spec: Json = { ...decoded, template: { ...fullTemplate, revision: requestedName ?? '' }, traffic: traffic.length ? traffic : [{ type: LATEST, percent: 100 }] };
-    for (const output of ['name', 'uid', 'generation', 'etag', 'uri', 'urls', 'trafficStatuses', 'terminalCondition', 'conditions', 'latestReadyRevision', 'latestCreatedRevision', 'observedGeneration', 'reconciling', 'createTime', 'updateTime', 'creator', 'lastModifier']) {
+    validateTraffic(
+      traffic,
+      (name) => name === newRevisionName || Boolean(record?.revisions.some((r) => r.name === name)),
+      serviceId,
+    );
+    const spec: Json = {
+      ...decoded,
+      template: { ...fullTemplate, revision: requestedName ?? '' },
+      traffic: traffic.length ? traffic : [{ type: LATEST, percent: 100 }],
+    };
+    for (const output of [
+      'name',
+      'uid',
+      'generation',
+      'etag',
+      'uri',
+      'urls',
+      'trafficStatuses',
+      'terminalCondition',
+      'conditions',
+      'latestReadyRevision',
+      'latestCreatedRevision',
+      'observedGeneration',
+      'reconciling',
+      'createTime',
+      'updateTime',
+      'creator',
+      'lastModifier',
+    ]) {
       delete spec[output];
     }
     return { spec, newRevisionName };
   }
 
-  private startChange(record: ServiceRecord, spec: Json, newRevisionName: string | undefined): OperationRecord {
+  private startChange(
+    record: ServiceRecord,
+    spec: Json,
+    newRevisionName: string | undefined,
+  ): OperationRecord {
     record.spec = spec;
     record.generation += 1;
     record.etag = newEtag();
@@ -528,7 +673,10 @@ export class CloudRun {
       record.revisions.push(newRevision);
       record.latestCreated = newRevisionName;
     }
-    const op = this.newOperation(record.project, record.location, { '@type': SERVICE_TYPE, ...this.renderService(record) });
+    const op = this.newOperation(record.project, record.location, {
+      '@type': SERVICE_TYPE,
+      ...this.renderService(record),
+    });
     this.enqueue(record, () => this.reconcile(record, op, newRevision));
     return op;
   }
@@ -568,10 +716,21 @@ export class CloudRun {
     const name = this.key(project, location, serviceId);
     this.check(caller, 'run.services.create', name);
     validateServiceId(serviceId);
-    if (this.services.has(name)) throw new GoogleApiError('ALREADY_EXISTS', `Resource '${name}' already exists.`);
-    const { spec, newRevisionName } = this.prepare(undefined, project, serviceId, (req.body ?? {}) as Json, caller);
+    if (this.services.has(name))
+      throw new GoogleApiError('ALREADY_EXISTS', `Resource '${name}' already exists.`);
+    const { spec, newRevisionName } = this.prepare(
+      undefined,
+      project,
+      serviceId,
+      (req.body ?? {}) as Json,
+      caller,
+    );
     if (req.query.get('validateOnly') === 'true') {
-      return { name: `projects/${project}/locations/${location}/operations/${randomUUID()}`, done: true, response: { '@type': SERVICE_TYPE, ...compact({ ...spec, name }) as Json } };
+      return {
+        name: `projects/${project}/locations/${location}/operations/${randomUUID()}`,
+        done: true,
+        response: { '@type': SERVICE_TYPE, ...(compact({ ...spec, name }) as Json) },
+      };
     }
     const record = this.createRecord(project, location, serviceId);
     await record.router.start();
@@ -594,7 +753,10 @@ export class CloudRun {
     } else {
       this.check(caller, 'run.services.update', name, record);
       if (typeof body.etag === 'string' && body.etag !== '' && body.etag !== record.etag) {
-        throw new GoogleApiError('ABORTED', `The service '${name}' was modified concurrently: the etag ${body.etag} does not match the current ${record.etag}. Read it again and retry.`);
+        throw new GoogleApiError(
+          'ABORTED',
+          `The service '${name}' was modified concurrently: the etag ${body.etag} does not match the current ${record.etag}. Read it again and retry.`,
+        );
       }
     }
     const mask = req.query.get('updateMask');
@@ -602,11 +764,19 @@ export class CloudRun {
     if (mask && record) {
       merged = { ...record.spec };
       for (const path of mask.split(',').map((p) => p.trim().split('.')[0]!)) merged[path] = body[path];
-      if (mask.split(',').some((p) => p.trim().startsWith('template.'))) merged.template = { ...(record.spec.template as Json), ...((body.template as Json | undefined) ?? {}) };
+      if (mask.split(',').some((p) => p.trim().startsWith('template.')))
+        merged.template = {
+          ...(record.spec.template as Json),
+          ...((body.template as Json | undefined) ?? {}),
+        };
     }
     const { spec, newRevisionName } = this.prepare(record, project, serviceId, merged, caller);
     if (req.query.get('validateOnly') === 'true') {
-      return { name: `projects/${project}/locations/${location}/operations/${randomUUID()}`, done: true, response: { '@type': SERVICE_TYPE, ...compact({ ...spec, name }) as Json } };
+      return {
+        name: `projects/${project}/locations/${location}/operations/${randomUUID()}`,
+        done: true,
+        response: { '@type': SERVICE_TYPE, ...(compact({ ...spec, name }) as Json) },
+      };
     }
     if (!record) {
       record = this.createRecord(project, location, serviceId);
@@ -618,7 +788,9 @@ export class CloudRun {
 
   private async removeService(record: ServiceRecord): Promise<void> {
     await record.queue;
-    await Promise.all(record.revisions.filter((r) => r.containerId).map((r) => this.runtime.remove(r.containerId!)));
+    await Promise.all(
+      record.revisions.filter((r) => r.containerId).map((r) => this.runtime.remove(r.containerId!)),
+    );
     await record.router.close();
   }
 
@@ -626,9 +798,14 @@ export class CloudRun {
 
   routes(): Route[] {
     const svc = `${BASE}\\/services\\/(?<service>[^/:]+)`;
-    const body = (req: ApiRequest): Json => (req.body && typeof req.body === 'object' && !(req.body instanceof Buffer) ? (req.body as Json) : {});
+    const body = (req: ApiRequest): Json =>
+      req.body && typeof req.body === 'object' && !(req.body instanceof Buffer) ? (req.body as Json) : {};
     return [
-      { method: 'POST', pattern: new RegExp(`${BASE}\\/services$`), handler: async (req) => ({ body: await this.create(req) }) },
+      {
+        method: 'POST',
+        pattern: new RegExp(`${BASE}\\/services$`),
+        handler: async (req) => ({ body: await this.create(req) }),
+      },
       {
         method: 'GET',
         pattern: new RegExp(`${BASE}\\/services$`),
@@ -636,23 +813,42 @@ export class CloudRun {
           const caller = requireCaller(this.ctx, req);
           const { id: project } = this.projectOf(req.params.project!);
           const location = req.params.location!;
-          if (location === '-') throw invalidArgument('Listing services across locations is not supported; name a location.', 'parent');
+          if (location === '-')
+            throw invalidArgument(
+              'Listing services across locations is not supported; name a location.',
+              'parent',
+            );
           this.check(caller, 'run.services.list', `projects/${project}/locations/${location}`);
-          const list = [...this.services.values()].filter((r) => r.project === project && r.location === location).map((r) => this.renderService(r));
+          const list = [...this.services.values()]
+            .filter((r) => r.project === project && r.location === location)
+            .map((r) => this.renderService(r));
           return { body: compact({ services: list }) };
         },
       },
-      { method: 'GET', pattern: new RegExp(`${svc}$`), handler: (req) => ({ body: this.renderService(this.find(req, 'run.services.get').record) }) },
-      { method: 'PATCH', pattern: new RegExp(`${svc}$`), handler: async (req) => ({ body: await this.update(req) }) },
+      {
+        method: 'GET',
+        pattern: new RegExp(`${svc}$`),
+        handler: (req) => ({ body: this.renderService(this.find(req, 'run.services.get').record) }),
+      },
+      {
+        method: 'PATCH',
+        pattern: new RegExp(`${svc}$`),
+        handler: async (req) => ({ body: await this.update(req) }),
+      },
       {
         method: 'DELETE',
         pattern: new RegExp(`${svc}$`),
         handler: async (req) => {
           const { record, name } = this.find(req, 'run.services.delete');
           const etag = req.query.get('etag');
-          if (etag && etag !== record.etag) throw new GoogleApiError('ABORTED', `The etag ${etag} does not match the current ${record.etag}.`);
+          if (etag && etag !== record.etag)
+            throw new GoogleApiError(
+              'ABORTED',
+              `The etag ${etag} does not match the current ${record.etag}.`,
+            );
           const rendered = { '@type': SERVICE_TYPE, ...this.renderService(record) };
-          if (req.query.get('validateOnly') === 'true') return { body: { name: `${name}/operations/validate`, done: true, response: rendered } };
+          if (req.query.get('validateOnly') === 'true')
+            return { body: { name: `${name}/operations/validate`, done: true, response: rendered } };
           this.services.delete(name);
           const op = this.newOperation(record.project, record.location, rendered);
           void this.removeService(record).then(() => this.finish(op, { response: rendered }));
@@ -664,7 +860,13 @@ export class CloudRun {
         pattern: new RegExp(`${svc}:getIamPolicy$`),
         handler: (req) => {
           const { record } = this.find(req, 'run.services.getIamPolicy');
-          return { body: compact({ version: record.policy.version, bindings: record.policy.bindings, etag: record.policy.etag }) };
+          return {
+            body: compact({
+              version: record.policy.version,
+              bindings: record.policy.bindings,
+              etag: record.policy.etag,
+            }),
+          };
         },
       },
       {
@@ -672,19 +874,33 @@ export class CloudRun {
         pattern: new RegExp(`${svc}:setIamPolicy$`),
         handler: (req) => {
           const { record } = this.find(req, 'run.services.setIamPolicy');
-          const policy = (body(req).policy ?? {}) as { bindings?: Binding[]; etag?: string; version?: number };
+          const policy = (body(req).policy ?? {}) as {
+            bindings?: Binding[];
+            etag?: string;
+            version?: number;
+          };
           if (policy.etag && policy.etag !== record.policy.etag) {
-            throw new GoogleApiError('ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+            throw new GoogleApiError(
+              'ABORTED',
+              'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+            );
           }
           for (const b of policy.bindings ?? []) {
-            if (typeof b.role !== 'string' || !Array.isArray(b.members)) throw invalidArgument('Each binding needs a role and members.', 'policy.bindings');
+            if (typeof b.role !== 'string' || !Array.isArray(b.members))
+              throw invalidArgument('Each binding needs a role and members.', 'policy.bindings');
           }
           record.policy = {
             version: policy.version ?? 1,
             bindings: (policy.bindings ?? []).map((b) => ({ role: b.role, members: [...b.members] })),
             etag: Buffer.from(randomUUID()).toString('base64').slice(0, 12),
           };
-          return { body: compact({ version: record.policy.version, bindings: record.policy.bindings, etag: record.policy.etag }) };
+          return {
+            body: compact({
+              version: record.policy.version,
+              bindings: record.policy.bindings,
+              etag: record.policy.etag,
+            }),
+          };
         },
       },
       {
@@ -697,7 +913,9 @@ export class CloudRun {
           const record = this.services.get(name);
           if (!record) throw notFound(`Resource '${name}' was not found`);
           const asked = (body(req).permissions as string[] | undefined) ?? [];
-          const granted = asked.filter((p) => this.ctx.world.allowed(caller, p, name, record.policy.bindings));
+          const granted = asked.filter((p) =>
+            this.ctx.world.allowed(caller, p, name, record.policy.bindings),
+          );
           return { body: compact({ permissions: granted }) };
         },
       },
@@ -706,7 +924,11 @@ export class CloudRun {
         pattern: new RegExp(`${svc}\\/revisions$`),
         handler: (req) => {
           const { record } = this.find(req, 'run.revisions.list');
-          return { body: compact({ revisions: [...record.revisions].reverse().map((r) => this.renderRevision(record, r)) }) };
+          return {
+            body: compact({
+              revisions: [...record.revisions].reverse().map((r) => this.renderRevision(record, r)),
+            }),
+          };
         },
       },
       {
@@ -726,8 +948,14 @@ export class CloudRun {
           const { record, name } = this.find(req, 'run.revisions.delete');
           const rev = record.revisions.find((r) => r.name === req.params.revision);
           if (!rev) throw notFound(`Resource '${name}/revisions/${req.params.revision}' was not found`);
-          const serving = record.trafficStatuses.some((t) => (t.type === LATEST ? record.latestReady : t.revision) === rev.name);
-          if (serving) throw new GoogleApiError('FAILED_PRECONDITION', `Revision ${rev.name} is receiving traffic (or is tagged) and cannot be deleted.`);
+          const serving = record.trafficStatuses.some(
+            (t) => (t.type === LATEST ? record.latestReady : t.revision) === rev.name,
+          );
+          if (serving)
+            throw new GoogleApiError(
+              'FAILED_PRECONDITION',
+              `Revision ${rev.name} is receiving traffic (or is tagged) and cannot be deleted.`,
+            );
           const rendered = { '@type': REVISION_TYPE, ...this.renderRevision(record, rev) };
           record.revisions = record.revisions.filter((r) => r !== rev);
           if (rev.containerId) await this.runtime.remove(rev.containerId);
@@ -743,7 +971,13 @@ export class CloudRun {
           requireCaller(this.ctx, req);
           const { id: project } = this.projectOf(req.params.project!);
           const prefix = `projects/${project}/locations/${req.params.location}/operations/`;
-          return { body: compact({ operations: [...this.operations.values()].filter((o) => o.name.startsWith(prefix)).map((o) => this.renderOperation(o)) }) };
+          return {
+            body: compact({
+              operations: [...this.operations.values()]
+                .filter((o) => o.name.startsWith(prefix))
+                .map((o) => this.renderOperation(o)),
+            }),
+          };
         },
       },
       {
@@ -813,7 +1047,13 @@ export class CloudRun {
     return {
       services: [...this.services.values()].map((r) => ({
         ...this.renderService(r),
-        revisions: r.revisions.map((rev) => ({ name: rev.name, state: rev.state, containerId: rev.containerId, hostPort: rev.hostPort, failure: rev.failure })),
+        revisions: r.revisions.map((rev) => ({
+          name: rev.name,
+          state: rev.state,
+          containerId: rev.containerId,
+          hostPort: rev.hostPort,
+          failure: rev.failure,
+        })),
         iamPolicy: r.policy,
       })),
       operations: [...this.operations.values()].map((o) => ({ name: o.name, done: o.done, error: o.error })),

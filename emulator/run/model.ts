@@ -9,10 +9,29 @@ export const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
 const ENUMS: Record<string, string[]> = {
   type: ['TRAFFIC_TARGET_ALLOCATION_TYPE_UNSPECIFIED', LATEST, REVISION],
-  ingress: ['INGRESS_TRAFFIC_UNSPECIFIED', 'INGRESS_TRAFFIC_ALL', 'INGRESS_TRAFFIC_INTERNAL_ONLY', 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER', 'INGRESS_TRAFFIC_NONE'],
-  executionEnvironment: ['EXECUTION_ENVIRONMENT_UNSPECIFIED', 'EXECUTION_ENVIRONMENT_GEN1', 'EXECUTION_ENVIRONMENT_GEN2'],
+  ingress: [
+    'INGRESS_TRAFFIC_UNSPECIFIED',
+    'INGRESS_TRAFFIC_ALL',
+    'INGRESS_TRAFFIC_INTERNAL_ONLY',
+    'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+    'INGRESS_TRAFFIC_NONE',
+  ],
+  executionEnvironment: [
+    'EXECUTION_ENVIRONMENT_UNSPECIFIED',
+    'EXECUTION_ENVIRONMENT_GEN1',
+    'EXECUTION_ENVIRONMENT_GEN2',
+  ],
   egress: ['VPC_EGRESS_UNSPECIFIED', 'ALL_TRAFFIC', 'PRIVATE_RANGES_ONLY'],
-  launchStage: ['LAUNCH_STAGE_UNSPECIFIED', 'UNIMPLEMENTED', 'PRELAUNCH', 'EARLY_ACCESS', 'ALPHA', 'BETA', 'GA', 'DEPRECATED'],
+  launchStage: [
+    'LAUNCH_STAGE_UNSPECIFIED',
+    'UNIMPLEMENTED',
+    'PRELAUNCH',
+    'EARLY_ACCESS',
+    'ALPHA',
+    'BETA',
+    'GA',
+    'DEPRECATED',
+  ],
 };
 
 /** The Node client sends enums as numbers ($alt=json;enum-encoding=int); store them as names. */
@@ -61,7 +80,10 @@ export function withTemplateDefaults(template: Json, defaultServiceAccount: stri
     const container: Json = { ...c };
     if (i === 0 && !container.ports) container.ports = [{ name: 'http1', containerPort: 8080 }];
     const resources = (container.resources as Json | undefined) ?? {};
-    container.resources = { ...resources, limits: { cpu: '1000m', memory: '512Mi', ...((resources.limits as Json | undefined) ?? {}) } };
+    container.resources = {
+      ...resources,
+      limits: { cpu: '1000m', memory: '512Mi', ...((resources.limits as Json | undefined) ?? {}) },
+    };
     return container;
   });
   return {
@@ -92,12 +114,20 @@ export function validateServiceId(id: string): void {
   }
 }
 
-const RESERVED_PREFIXES = ['run.googleapis.com', 'cloud.googleapis.com', 'serving.knative.dev', 'autoscaling.knative.dev'];
+const RESERVED_PREFIXES = [
+  'run.googleapis.com',
+  'cloud.googleapis.com',
+  'serving.knative.dev',
+  'autoscaling.knative.dev',
+];
 
 export function validateMetadata(field: string, map: unknown): void {
   for (const key of Object.keys((map as Json | undefined) ?? {})) {
     if (RESERVED_PREFIXES.some((p) => key.startsWith(`${p}/`) || key === p)) {
-      throw invalidArgument(`${field}: the key "${key}" is in a reserved namespace (${RESERVED_PREFIXES.join(', ')}).`, field);
+      throw invalidArgument(
+        `${field}: the key "${key}" is in a reserved namespace (${RESERVED_PREFIXES.join(', ')}).`,
+        field,
+      );
     }
   }
 }
@@ -120,21 +150,32 @@ export function readTraffic(traffic: unknown): Target[] {
 }
 
 /** Checks a traffic spec: percentages add to 100, tags are unique and well-formed, revisions exist. */
-export function validateTraffic(targets: Target[], revisionExists: (name: string) => boolean, serviceId: string): void {
+export function validateTraffic(
+  targets: Target[],
+  revisionExists: (name: string) => boolean,
+  serviceId: string,
+): void {
   if (targets.length === 0) return;
   const total = targets.reduce((sum, t) => sum + t.percent, 0);
-  if (total !== 100) throw invalidArgument(`Traffic percentages must add up to 100, got ${total}.`, 'traffic');
+  if (total !== 100)
+    throw invalidArgument(`Traffic percentages must add up to 100, got ${total}.`, 'traffic');
   const tags = new Set<string>();
   for (const t of targets) {
-    if (t.percent < 0 || t.percent > 100) throw invalidArgument(`Traffic percent ${t.percent} is out of range.`, 'traffic.percent');
-    if (t.type === REVISION && !t.revision) throw invalidArgument('A REVISION traffic target must name a revision.', 'traffic.revision');
+    if (t.percent < 0 || t.percent > 100)
+      throw invalidArgument(`Traffic percent ${t.percent} is out of range.`, 'traffic.percent');
+    if (t.type === REVISION && !t.revision)
+      throw invalidArgument('A REVISION traffic target must name a revision.', 'traffic.revision');
     if (t.type === REVISION && t.revision && !revisionExists(t.revision)) {
       throw invalidArgument(`Revision '${t.revision}' referenced in traffic not found.`, 'traffic.revision');
     }
     if (t.tag) {
-      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(t.tag)) throw invalidArgument(`Tag "${t.tag}" is invalid.`, 'traffic.tag');
+      if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(t.tag))
+        throw invalidArgument(`Tag "${t.tag}" is invalid.`, 'traffic.tag');
       if (t.tag.length + serviceId.length > 46) {
-        throw invalidArgument(`Tag "${t.tag}" is too long: tag and service name together may have at most 46 characters.`, 'traffic.tag');
+        throw invalidArgument(
+          `Tag "${t.tag}" is too long: tag and service name together may have at most 46 characters.`,
+          'traffic.tag',
+        );
       }
       if (tags.has(t.tag)) throw invalidArgument(`Tag "${t.tag}" is used more than once.`, 'traffic.tag');
       tags.add(t.tag);
@@ -149,6 +190,8 @@ export function seconds(duration: unknown, fallback: number): number {
 }
 
 export function revisionName(serviceId: string, counter: number, random: () => number = Math.random): string {
-  const letters = Array.from({ length: 3 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
+  const letters = Array.from({ length: 3 }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join(
+    '',
+  );
   return `${serviceId}-${String(counter).padStart(5, '0')}-${letters}`;
 }

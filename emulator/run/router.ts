@@ -15,7 +15,10 @@ export interface WeightedBackend extends Backend {
 }
 
 /** Decides whether a request may reach the service; returns an HTTP status to refuse with. */
-export type Gate = (req: http.IncomingMessage, url: string) => Promise<{ allow: true } | { allow: false; status: number; message: string }>;
+export type Gate = (
+  req: http.IncomingMessage,
+  url: string,
+) => Promise<{ allow: true } | { allow: false; status: number; message: string }>;
 
 /** Smooth weighted round-robin (as nginx does it): deterministic, and exact over every 100 picks. */
 export class WeightedPicker {
@@ -73,7 +76,9 @@ export class ServiceRouter {
 
   async start(): Promise<string> {
     if (!this.main) {
-      this.main = await listen(http.createServer((req, res) => void this.serve(req, res, () => this.picker.pick(), this.main!.url)));
+      this.main = await listen(
+        http.createServer((req, res) => void this.serve(req, res, () => this.picker.pick(), this.main!.url)),
+      );
     }
     return this.main.url;
   }
@@ -82,12 +87,19 @@ export class ServiceRouter {
     return this.main?.url;
   }
 
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse, choose: () => Backend | undefined, url: string): Promise<void> {
+  private async serve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    choose: () => Backend | undefined,
+    url: string,
+  ): Promise<void> {
     try {
       const verdict = await this.gate(req, url);
       if (!verdict.allow) {
         res.writeHead(verdict.status, { 'content-type': 'text/html; charset=UTF-8' });
-        res.end(`<html><head><title>${verdict.status}</title></head><body><h1>Error: ${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}</h1><h2>${verdict.message}</h2></body></html>\n`);
+        res.end(
+          `<html><head><title>${verdict.status}</title></head><body><h1>Error: ${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}</h1><h2>${verdict.message}</h2></body></html>\n`,
+        );
         return;
       }
       proxy(req, res, choose());
@@ -98,7 +110,10 @@ export class ServiceRouter {
   }
 
   /** Replaces the routing table; returns each tag's URL. Tag URLs stay stable while the tag exists. */
-  async route(weighted: WeightedBackend[], tagged: Array<{ tag: string } & Backend>): Promise<Record<string, string>> {
+  async route(
+    weighted: WeightedBackend[],
+    tagged: Array<{ tag: string } & Backend>,
+  ): Promise<Record<string, string>> {
     await this.start();
     this.picker = new WeightedPicker(weighted);
     const urls: Record<string, string> = {};
@@ -109,8 +124,13 @@ export class ServiceRouter {
         urls[t.tag] = existing.server.url;
         continue;
       }
-      const entry: { backend: Backend; server: StartedServer } = { backend: t, server: undefined as unknown as StartedServer };
-      entry.server = await listen(http.createServer((req, res) => void this.serve(req, res, () => entry.backend, entry.server.url)));
+      const entry: { backend: Backend; server: StartedServer } = {
+        backend: t,
+        server: undefined as unknown as StartedServer,
+      };
+      entry.server = await listen(
+        http.createServer((req, res) => void this.serve(req, res, () => entry.backend, entry.server.url)),
+      );
       this.tags.set(t.tag, entry);
       urls[t.tag] = entry.server.url;
     }

@@ -42,7 +42,10 @@ export class LaunchFailure extends Error {
   }
 }
 
-async function docker(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<string> {
+async function docker(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<string> {
   const child = exec('docker', args, { env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
   if (options.input !== undefined) {
     child.child.stdin?.end(options.input);
@@ -100,7 +103,14 @@ export class ContainerRuntime {
 
   /** Removes containers left by emulators whose process is gone (killed without cleaning up). */
   static async removeOrphans(): Promise<void> {
-    const listing = await docker(['ps', '-a', '--filter', `label=${CONTAINER_LABEL}`, '--format', `{{.ID}} {{.Label "${CONTAINER_LABEL}"}}`]).catch(() => '');
+    const listing = await docker([
+      'ps',
+      '-a',
+      '--filter',
+      `label=${CONTAINER_LABEL}`,
+      '--format',
+      `{{.ID}} {{.Label "${CONTAINER_LABEL}"}}`,
+    ]).catch(() => '');
     const orphans = listing
       .split('\n')
       .map((line) => line.trim().split(' '))
@@ -111,7 +121,9 @@ export class ContainerRuntime {
 
   /** Removes every container this emulator process started. */
   static async removeOwn(): Promise<void> {
-    const ids = await docker(['ps', '-aq', '--filter', `label=${CONTAINER_LABEL}=${process.pid}`]).catch(() => '');
+    const ids = await docker(['ps', '-aq', '--filter', `label=${CONTAINER_LABEL}=${process.pid}`]).catch(
+      () => '',
+    );
     if (ids) await docker(['rm', '-f', ...ids.split(/\s+/)]).catch(() => undefined);
   }
 
@@ -119,7 +131,10 @@ export class ContainerRuntime {
     const config = await mkdtemp(join(this.workDir, 'docker-'));
     const env = { ...process.env, DOCKER_CONFIG: config };
     try {
-      await docker(['login', launch.registryHost, '-u', 'oauth2accesstoken', '--password-stdin'], { env, input: launch.registryToken });
+      await docker(['login', launch.registryHost, '-u', 'oauth2accesstoken', '--password-stdin'], {
+        env,
+        input: launch.registryToken,
+      });
       await docker(['pull', '-q', launch.image], { env });
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
@@ -131,7 +146,14 @@ export class ContainerRuntime {
 
   async launch(launch: Launch): Promise<Running> {
     await this.pull(launch);
-    const args = ['run', '-d', '--label', `${CONTAINER_LABEL}=${process.pid}`, '--label', `runway-revision=${launch.revision}`];
+    const args = [
+      'run',
+      '-d',
+      '--label',
+      `${CONTAINER_LABEL}=${process.pid}`,
+      '--label',
+      `runway-revision=${launch.revision}`,
+    ];
     args.push('-p', `127.0.0.1::${launch.port}`);
     for (const [k, v] of Object.entries(launch.env)) args.push('-e', `${k}=${v}`);
     if (Object.keys(launch.files).length) {
@@ -160,7 +182,9 @@ export class ContainerRuntime {
       return { containerId, hostPort };
     } catch (err) {
       const logs = await docker(['logs', '--tail', '20', containerId]).catch(() => '');
-      console.error(`emulator: revision ${launch.revision} failed to start: ${(err as Error).message}\n${logs}`);
+      console.error(
+        `emulator: revision ${launch.revision} failed to start: ${(err as Error).message}\n${logs}`,
+      );
       await this.remove(containerId);
       throw err instanceof LaunchFailure ? err : new LaunchFailure('start', String(err));
     }
@@ -172,11 +196,16 @@ export class ContainerRuntime {
     while (Date.now() < deadline) {
       const state = await docker(['inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', containerId]);
       if (!state.startsWith('true')) throw new LaunchFailure('start', `container exited (${state})`);
-      const ready = launch.httpProbePath ? await httpOk(hostPort, launch.httpProbePath) : await answers(hostPort);
+      const ready = launch.httpProbePath
+        ? await httpOk(hostPort, launch.httpProbePath)
+        : await answers(hostPort);
       if (ready) return;
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new LaunchFailure('start', `did not listen on port ${launch.port} within ${launch.startupTimeoutSeconds}s`);
+    throw new LaunchFailure(
+      'start',
+      `did not listen on port ${launch.port} within ${launch.startupTimeoutSeconds}s`,
+    );
   }
 
   async remove(containerId: string): Promise<void> {

@@ -80,8 +80,12 @@ export function explainAuthFailure(err: unknown, settings: AuthSettings, reposit
   return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
 
-async function workloadIdentityCredentials(settings: AuthSettings & { workloadIdentityProvider: string }, repository: string): Promise<Credentials> {
-  if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) throw noOidcToken();
+async function workloadIdentityCredentials(
+  settings: AuthSettings & { workloadIdentityProvider: string },
+  repository: string,
+): Promise<Credentials> {
+  if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+    throw noOidcToken();
   const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
   const client = new IdentityPoolClient({
     type: 'external_account',
@@ -104,7 +108,8 @@ async function workloadIdentityCredentials(settings: AuthSettings & { workloadId
     },
   });
   const accessToken = await tokenFrom(client, settings, repository);
-  const identity = settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
+  const identity =
+    settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
   const serviceAccount = settings.serviceAccount;
   return {
     accessToken,
@@ -128,7 +133,12 @@ async function workloadIdentityCredentials(settings: AuthSettings & { workloadId
         subject_token_supplier: { getSubjectToken: () => core.getIDToken(audience) },
       });
       const federatedToken = await tokenFrom(federated, settings, repository);
-      return generateIdToken(federatedToken, repositoryPrincipalSet(settings.workloadIdentityProvider, repository), serviceAccount, idAudience);
+      return generateIdToken(
+        federatedToken,
+        repositoryPrincipalSet(settings.workloadIdentityProvider, repository),
+        serviceAccount,
+        idAudience,
+      );
     },
   };
 }
@@ -141,7 +151,11 @@ export function mask(value: string): void {
   core.setSecret(value);
 }
 
-async function tokenFrom(client: AuthClient, settings: AuthSettings, repository: string): Promise<() => Promise<string>> {
+async function tokenFrom(
+  client: AuthClient,
+  settings: AuthSettings,
+  repository: string,
+): Promise<() => Promise<string>> {
   const get = async (): Promise<string> => {
     try {
       const { token } = await client.getAccessToken();
@@ -158,7 +172,10 @@ async function tokenFrom(client: AuthClient, settings: AuthSettings, repository:
   return get;
 }
 
-async function applicationDefaultCredentials(settings: AuthSettings, repository: string): Promise<Credentials> {
+async function applicationDefaultCredentials(
+  settings: AuthSettings,
+  repository: string,
+): Promise<Credentials> {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   let client: AuthClient;
   try {
@@ -188,7 +205,10 @@ async function applicationDefaultCredentials(settings: AuthSettings, repository:
 
 export async function authenticate(settings: AuthSettings, repository: string): Promise<Credentials> {
   if (settings.workloadIdentityProvider) {
-    return workloadIdentityCredentials({ ...settings, workloadIdentityProvider: settings.workloadIdentityProvider }, repository);
+    return workloadIdentityCredentials(
+      { ...settings, workloadIdentityProvider: settings.workloadIdentityProvider },
+      repository,
+    );
   }
   return applicationDefaultCredentials(settings, repository);
 }

@@ -30,7 +30,8 @@ export function explainRunError(err: unknown, ref: ServiceRef, identity: string)
   if (err.httpStatus === 403) {
     const permission = err.permission ?? /Permission '([^']+)'/.exec(err.message)?.[1];
     if (permission && /actAs/i.test(permission)) {
-      const runtime = /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
+      const runtime =
+        /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
       return new RunwayError(
         `${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`,
         `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`,
@@ -44,11 +45,19 @@ export function explainRunError(err: unknown, ref: ServiceRef, identity: string)
     );
   }
   if (err.httpStatus === 409 && /Revision named/.test(err.message)) {
-    return new RunwayError(`Cloud Run refused the revision name: ${err.message}`, 'Use a new `suffix` for every deploy that changes the service (or leave it empty).', {
-      cause: err,
-    });
+    return new RunwayError(
+      `Cloud Run refused the revision name: ${err.message}`,
+      'Use a new `suffix` for every deploy that changes the service (or leave it empty).',
+      {
+        cause: err,
+      },
+    );
   }
-  return new RunwayError(`Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`, undefined, { cause: err });
+  return new RunwayError(
+    `Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`,
+    undefined,
+    { cause: err },
+  );
 }
 
 /**
@@ -67,10 +76,14 @@ export async function applyChange(
     core.debug(`spec for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
     let operation: Operation;
     try {
-      operation = before ? await client.updateService(ref, planned) : await client.createService(ref, planned);
+      operation = before
+        ? await client.updateService(ref, planned)
+        : await client.createService(ref, planned);
     } catch (err) {
       if (isConflict(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
-        core.warning(`${serviceName(ref)} changed while Runway was deploying (${(err as Error).message}); re-reading it and planning again.`);
+        core.warning(
+          `${serviceName(ref)} changed while Runway was deploying (${(err as Error).message}); re-reading it and planning again.`,
+        );
         continue;
       }
       throw err;
@@ -110,7 +123,9 @@ export async function applyPublicAccess(
       invoker.members = invoker.members.filter((m) => m !== 'allUsers');
     }
     await client.setIamPolicy(ref, { ...policy, bindings: bindings.filter((b) => b.members.length > 0) });
-    core.info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
+    core.info(
+      `${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`,
+    );
   } catch (err) {
     if (err instanceof GoogleApiError && err.httpStatus === 403) {
       throw new RunwayError(

@@ -2,7 +2,15 @@
 // Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
 import { createHash } from 'node:crypto';
 import { RunwayError } from '../errors.js';
-import type { Container, EnvVar, RevisionTemplate, Service, TrafficTarget, Volume, VolumeMount } from '../gcp/run-types.js';
+import type {
+  Container,
+  EnvVar,
+  RevisionTemplate,
+  Service,
+  TrafficTarget,
+  Volume,
+  VolumeMount,
+} from '../gcp/run-types.js';
 import type { KeyValues } from '../kv.js';
 import type { SecretRef, ServiceSpec } from '../spec.js';
 
@@ -44,12 +52,19 @@ const INGRESS = {
 
 const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' } as const;
 
-const EXECUTION_ENVIRONMENT = { gen1: 'EXECUTION_ENVIRONMENT_GEN1', gen2: 'EXECUTION_ENVIRONMENT_GEN2' } as const;
+const EXECUTION_ENVIRONMENT = {
+  gen1: 'EXECUTION_ENVIRONMENT_GEN1',
+  gen2: 'EXECUTION_ENVIRONMENT_GEN2',
+} as const;
 
 const CLOUDSQL_VOLUME = 'cloudsql';
 
 /** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
-function upsertByName<T extends { name: string }>(live: T[], updates: T[], strategy: 'merge' | 'overwrite'): T[] {
+function upsertByName<T extends { name: string }>(
+  live: T[],
+  updates: T[],
+  strategy: 'merge' | 'overwrite',
+): T[] {
   const merged = new Map((strategy === 'overwrite' ? [] : live).map((e) => [e.name, e] as const));
   for (const e of updates) merged.set(e.name, e);
   return [...merged.values()];
@@ -65,8 +80,12 @@ function planEnv(live: EnvVar[], changes: ServiceChanges): EnvVar[] {
   const secretLive = live.filter((e) => e.valueSource);
   const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
-  let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
-  let secret = secrets === undefined ? secretLive : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+  let plain =
+    envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
+  let secret =
+    secrets === undefined
+      ? secretLive
+      : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
   // A name set explicitly one way replaces a live entry of the other kind.
   plain = plain.filter((e) => !(secrets && e.name in secrets.env));
   secret = secret.filter((e) => !(envVars && e.name in envVars));
@@ -128,7 +147,12 @@ function planContainer(live: Container | undefined, changes: ServiceChanges): Co
   if (spec.port !== undefined) container.ports = [{ name: 'http1', containerPort: spec.port }];
   if (spec.command !== undefined) container.command = spec.command;
   if (spec.args !== undefined) container.args = spec.args;
-  if (spec.cpu !== undefined || spec.memory !== undefined || spec.cpuBoost !== undefined || spec.cpuThrottling !== undefined) {
+  if (
+    spec.cpu !== undefined ||
+    spec.memory !== undefined ||
+    spec.cpuBoost !== undefined ||
+    spec.cpuThrottling !== undefined
+  ) {
     const resources = { ...(live?.resources ?? {}) };
     const limits = { ...(resources.limits ?? {}) };
     if (spec.cpu !== undefined) limits.cpu = spec.cpu;
@@ -146,13 +170,22 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   const { spec } = changes;
   const [firstContainer, ...sidecars] = live.containers ?? [];
   const container = planContainer(firstContainer, changes);
-  const template: RevisionTemplate = { ...live, containers: [container, ...sidecars], revision: changes.revisionName };
+  const template: RevisionTemplate = {
+    ...live,
+    containers: [container, ...sidecars],
+    revision: changes.revisionName,
+  };
   template.labels = { ...(live.labels ?? {}), ...changes.labels };
 
   let volumes = live.volumes ?? [];
   let mounts = container.volumeMounts ?? [];
   if (spec.secrets) {
-    ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
+    ({ volumes, mounts } = planSecretFiles(
+      volumes,
+      mounts,
+      spec.secrets.files,
+      changes.secretsUpdateStrategy,
+    ));
   }
   if (spec.cloudsqlInstances !== undefined) {
     volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
@@ -177,7 +210,8 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
       ...(spec.maxInstances !== undefined ? { maxInstanceCount: spec.maxInstances } : {}),
     };
   }
-  if (spec.executionEnvironment !== undefined) template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+  if (spec.executionEnvironment !== undefined)
+    template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
   if (spec.vpcConnector !== undefined || spec.vpcEgress !== undefined) {
     const connector = spec.vpcConnector?.includes('/')
       ? spec.vpcConnector

@@ -8,8 +8,16 @@ import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
 import type { SecretRef, SecretRefs } from '../spec.js';
 
-export async function checkSecrets(secrets: SecretManagerClient, project: string, refs: SecretRefs | undefined, identity: string): Promise<void> {
-  const all: Array<[string, SecretRef]> = [...Object.entries(refs?.env ?? {}), ...Object.entries(refs?.files ?? {})];
+export async function checkSecrets(
+  secrets: SecretManagerClient,
+  project: string,
+  refs: SecretRefs | undefined,
+  identity: string,
+): Promise<void> {
+  const all: Array<[string, SecretRef]> = [
+    ...Object.entries(refs?.env ?? {}),
+    ...Object.entries(refs?.files ?? {}),
+  ];
   await Promise.all(
     all.map(async ([where, ref]) => {
       const label = `${ref.secret}:${ref.version} (for ${where})`;
@@ -42,13 +50,22 @@ export async function checkSecrets(secrets: SecretManagerClient, project: string
 }
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
-export async function validateSpec(client: CloudRunClient, ref: ServiceRef, planned: Service, exists: boolean): Promise<void> {
+export async function validateSpec(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  planned: Service,
+  exists: boolean,
+): Promise<void> {
   if (exists) await client.updateService(ref, planned, true);
   else await client.createService(ref, planned, true);
 }
 
 /** Before changing a live service, make sure its IAM policy may be changed as asked. */
-export async function checkCanSetIamPolicy(client: CloudRunClient, ref: ServiceRef, identity: string): Promise<void> {
+export async function checkCanSetIamPolicy(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  identity: string,
+): Promise<void> {
   const granted = await client.testIamPermissions(ref, ['run.services.setIamPolicy']);
   if (!granted.includes('run.services.setIamPolicy')) {
     throw new RunwayError(

@@ -21,9 +21,19 @@ export function pinTraffic(live: Service): TrafficTarget[] {
   for (const t of targets) {
     if (isLatest(t)) {
       if (!latestReady) continue;
-      pinned.push({ type: REVISION, revision: latestReady, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+      pinned.push({
+        type: REVISION,
+        revision: latestReady,
+        percent: t.percent ?? 0,
+        ...(t.tag ? { tag: t.tag } : {}),
+      });
     } else {
-      pinned.push({ type: REVISION, revision: t.revision!, percent: t.percent ?? 0, ...(t.tag ? { tag: t.tag } : {}) });
+      pinned.push({
+        type: REVISION,
+        revision: t.revision!,
+        percent: t.percent ?? 0,
+        ...(t.tag ? { tag: t.tag } : {}),
+      });
     }
   }
   return mergeUntagged(pinned);
@@ -47,7 +57,11 @@ export function withCandidate(targets: TrafficTarget[], revision: string, tag: s
 
 /** Drops a tag, keeping its revision's share of traffic. */
 export function withoutTag(targets: TrafficTarget[], tag: string): TrafficTarget[] {
-  return mergeUntagged(targets.map((t) => (t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision!, percent: t.percent ?? 0 } : t)));
+  return mergeUntagged(
+    targets.map((t) =>
+      t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision!, percent: t.percent ?? 0 } : t,
+    ),
+  );
 }
 
 /**
@@ -55,7 +69,11 @@ export function withoutTag(targets: TrafficTarget[], tag: string): TrafficTarget
  * working. All of it to the newest revision is written as LATEST, so the service follows later
  * deploys as Cloud Run users expect instead of staying pinned.
  */
-export function promote(current: TrafficTarget[], split: Record<string, number>, newest?: string): TrafficTarget[] {
+export function promote(
+  current: TrafficTarget[],
+  split: Record<string, number>,
+  newest?: string,
+): TrafficTarget[] {
   const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
   if (newest && split[newest] === 100) return [{ type: LATEST, percent: 100 }, ...tagged];
   const weighted = Object.entries(split)
@@ -67,7 +85,9 @@ export function promote(current: TrafficTarget[], split: Record<string, number>,
 /** "my-svc-00002-abc 100%" or "a 90%, b 10% (tags: pr-7 → a)". */
 export function describeTraffic(statuses: TrafficTarget[] | undefined): string {
   if (!statuses?.length) return 'no traffic';
-  const weighted = statuses.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision ?? 'LATEST'} ${t.percent}%`);
+  const weighted = statuses
+    .filter((t) => (t.percent ?? 0) > 0)
+    .map((t) => `${t.revision ?? 'LATEST'} ${t.percent}%`);
   const tags = statuses.filter((t) => t.tag).map((t) => `${t.tag} → ${t.revision ?? 'LATEST'}`);
   return `${weighted.join(', ') || 'no traffic'}${tags.length ? ` (tags: ${tags.join(', ')})` : ''}`;
 }

@@ -22,7 +22,8 @@ export class GoogleApiError extends Error {
   readonly url: string;
   constructor(method: string, url: string, httpStatus: number, body: GoogleErrorBody | string) {
     const parsed = typeof body === 'string' ? undefined : body.error;
-    const message = parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
+    const message =
+      parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
     super(message);
     this.name = 'GoogleApiError';
     this.httpStatus = httpStatus;
@@ -69,7 +70,9 @@ export async function withRetry<T>(
       if (attempt >= options.attempts || !retryable(err)) throw err;
       const delay = backoffDelay(attempt, options);
       const reason = err instanceof Error ? err.message : String(err);
-      core.info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
+      core.info(
+        `${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`,
+      );
       await new Promise((r) => setTimeout(r, delay));
     }
   }
@@ -89,7 +92,8 @@ export interface RequestOptions {
 export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
   const target = new URL(url);
-  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, v);
+  for (const [k, v] of Object.entries(options.query ?? {}))
+    if (v !== undefined) target.searchParams.set(k, v);
   return withRetry(
     `${method} ${target.pathname}`,
     async () => {

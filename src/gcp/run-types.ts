@@ -14,7 +14,11 @@ export interface VolumeMount {
 
 export interface Volume {
   name: string;
-  secret?: { secret: string; items?: Array<{ path: string; version?: string; mode?: number }>; defaultMode?: number };
+  secret?: {
+    secret: string;
+    items?: Array<{ path: string; version?: string; mode?: number }>;
+    defaultMode?: number;
+  };
   cloudSqlInstance?: { instances: string[] };
   [key: string]: unknown;
 }

@@ -74,7 +74,10 @@ export class CloudRunClient {
 
   /** Deletes the service and waits for it to be gone. */
   async deleteService(ref: ServiceRef, deadline = Date.now() + 120_000): Promise<void> {
-    const op = await requestJson<Operation>(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+    const op = await requestJson<Operation>(this.url(serviceName(ref)), {
+      method: 'DELETE',
+      token: this.token,
+    });
     await this.waitOperation(op, deadline);
   }
 
@@ -91,11 +94,14 @@ export class CloudRunClient {
 
   /** The subset of `permissions` the caller holds on the service. */
   async testIamPermissions(ref: ServiceRef, permissions: string[]): Promise<string[]> {
-    const res = await requestJson<{ permissions?: string[] }>(this.url(`${serviceName(ref)}:testIamPermissions`), {
-      method: 'POST',
-      token: this.token,
-      body: { permissions },
-    });
+    const res = await requestJson<{ permissions?: string[] }>(
+      this.url(`${serviceName(ref)}:testIamPermissions`),
+      {
+        method: 'POST',
+        token: this.token,
+        body: { permissions },
+      },
+    );
     return res.permissions ?? [];
   }
 

@@ -38,7 +38,11 @@ export function cacheReference(image: ImageReference): string {
  * exported to the registry (`--cache-to type=registry`) and the image pushed by the build itself;
  * without it (no buildx plugin), the cache is an inline-cache image pulled before and pushed after.
  */
-export function dockerBuildArgs(plan: BuildPlan, builder: 'buildx' | 'classic', metadataFile?: string): string[] {
+export function dockerBuildArgs(
+  plan: BuildPlan,
+  builder: 'buildx' | 'classic',
+  metadataFile?: string,
+): string[] {
   const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
   args.push('--tag', formatImage(plan.image, 'tag'));
   if (plan.dockerfile) args.push('--file', plan.dockerfile);
@@ -47,7 +51,12 @@ export function dockerBuildArgs(plan: BuildPlan, builder: 'buildx' | 'classic', 
   for (const [k, v] of Object.entries(plan.buildArgs)) args.push('--build-arg', `${k}=${v}`);
   if (plan.cacheRef) {
     if (builder === 'buildx') {
-      args.push('--cache-from', `type=registry,ref=${plan.cacheRef}`, '--cache-to', `type=registry,ref=${plan.cacheRef},mode=max`);
+      args.push(
+        '--cache-from',
+        `type=registry,ref=${plan.cacheRef}`,
+        '--cache-to',
+        `type=registry,ref=${plan.cacheRef},mode=max`,
+      );
     } else {
       args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
     }
@@ -90,7 +99,9 @@ export class Docker {
       },
     });
     if (code !== 0) {
-      throw new RunwayError(`docker ${args[0]} failed (exit ${code}): ${(stderr || stdout).trim().slice(-1500)}`);
+      throw new RunwayError(
+        `docker ${args[0]} failed (exit ${code}): ${(stderr || stdout).trim().slice(-1500)}`,
+      );
     }
     return stdout;
   }
@@ -99,9 +110,15 @@ export class Docker {
     try {
       await withRetry(
         `docker login ${host}`,
-        () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], { input: accessToken, silent: true }),
+        () =>
+          this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], {
+            input: accessToken,
+            silent: true,
+          }),
         DEFAULT_RETRY,
-        (err) => err instanceof RunwayError && /timeout|connection refused|connection reset|5\d\d/i.test(err.message),
+        (err) =>
+          err instanceof RunwayError &&
+          /timeout|connection refused|connection reset|5\d\d/i.test(err.message),
       );
     } catch (err) {
       throw new RunwayError(
@@ -128,20 +145,25 @@ export class Docker {
       await this.run(dockerBuildArgs(plan, 'buildx', metadataFile));
       const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as Record<string, unknown>;
       const digest = metadata['containerimage.digest'];
-      if (typeof digest !== 'string') throw new RunwayError('docker buildx did not report the pushed digest.');
+      if (typeof digest !== 'string')
+        throw new RunwayError('docker buildx did not report the pushed digest.');
       return digest;
     }
     core.info('docker buildx is not available: building with the classic builder and an inline layer cache');
     if (plan.cacheRef) {
       // A missing cache image is normal on the first build.
-      await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => core.info(`no layer cache at ${plan.cacheRef} yet`));
+      await this.run(['pull', plan.cacheRef], { silent: true }).catch(() =>
+        core.info(`no layer cache at ${plan.cacheRef} yet`),
+      );
     }
     await this.run(dockerBuildArgs(plan, 'classic'));
     const digest = await this.push(plan.image);
     if (plan.cacheRef) {
       await this.run(['tag', formatImage(plan.image, 'tag'), plan.cacheRef], { silent: true });
       await this.run(['push', plan.cacheRef], { silent: true }).catch((err: unknown) =>
-        core.warning(`could not update the layer cache ${plan.cacheRef}: ${err instanceof Error ? err.message : String(err)}`),
+        core.warning(
+          `could not update the layer cache ${plan.cacheRef}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
       );
     }
     return digest;
@@ -163,7 +185,8 @@ export class Docker {
       );
     }
     const digest = digestFromPushOutput(output);
-    if (!digest) throw new RunwayError(`docker push did not report a digest for ${formatImage(image, 'tag')}.`);
+    if (!digest)
+      throw new RunwayError(`docker push did not report a digest for ${formatImage(image, 'tag')}.`);
     return digest;
   }
 
@@ -178,7 +201,10 @@ export async function resolveDigest(image: ImageReference, accessToken: string):
   const url = `${registryBaseUrl(image.host)}/v2/${image.path}/manifests/${image.tag ?? 'latest'}`;
   const basic = Buffer.from(`oauth2accesstoken:${accessToken}`).toString('base64');
   const res = await withRetry(`resolve ${formatImage(image, 'tag')}`, async () => {
-    const r = await fetch(url, { method: 'HEAD', headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` } });
+    const r = await fetch(url, {
+      method: 'HEAD',
+      headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` },
+    });
     if (r.status >= 500) throw new TypeError(`registry answered ${r.status}`);
     return r;
   });

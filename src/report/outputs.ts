@@ -26,7 +26,9 @@ export function writeOutputs(
   digest: string,
 ): string | undefined {
   const outcomes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : []));
+  const errors = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : [],
+  );
   const first = outcomes.find((o) => o.region === regions[0]) ?? outcomes[0];
 
   core.setOutput('image', image);
@@ -44,13 +46,31 @@ export function writeOutputs(
     'regions',
     JSON.stringify(
       Object.fromEntries([
-        ...outcomes.map((o) => [o.region, { url: o.url, revision: o.revision, healthy: o.healthy ?? null, traffic: o.traffic, rolled_back: o.rolledBack }]),
-        ...results.flatMap((r, i) => (r.status === 'rejected' ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]] : [])),
+        ...outcomes.map((o) => [
+          o.region,
+          {
+            url: o.url,
+            revision: o.revision,
+            healthy: o.healthy ?? null,
+            traffic: o.traffic,
+            rolled_back: o.rolledBack,
+          },
+        ]),
+        ...results.flatMap((r, i) =>
+          r.status === 'rejected'
+            ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]]
+            : [],
+        ),
       ]),
     ),
   );
 
   for (const o of outcomes) core.info(summaryLine(o));
-  const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`), ...errors];
+  const failures = [
+    ...outcomes
+      .filter((o) => o.failure)
+      .map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`),
+    ...errors,
+  ];
   return failures.length ? failures.join('\n') : undefined;
 }

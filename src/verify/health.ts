@@ -27,7 +27,10 @@ export interface HealthResult {
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
 export function parseExpectedStatus(text: string): Array<[number, number]> | undefined {
   const ranges: Array<[number, number]> = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const wildcard = /^([1-5])xx$/i.exec(part);
     if (wildcard) ranges.push([Number(wildcard[1]) * 100, Number(wildcard[1]) * 100 + 99]);
     else if (/^[1-5]\d\d$/.test(part)) ranges.push([Number(part), Number(part)]);
@@ -36,7 +39,11 @@ export function parseExpectedStatus(text: string): Array<[number, number]> | und
   return ranges.length ? ranges : undefined;
 }
 
-export function judge(check: Pick<HealthCheck, 'expectedStatus' | 'bodyPattern'>, status: number, body: string): boolean {
+export function judge(
+  check: Pick<HealthCheck, 'expectedStatus' | 'bodyPattern'>,
+  status: number,
+  body: string,
+): boolean {
   const statusOk = check.expectedStatus.some(([lo, hi]) => status >= lo && status <= hi);
   return statusOk && (!check.bodyPattern || check.bodyPattern.test(body));
 }
@@ -47,7 +54,11 @@ export function describeProbe(probe: Probe | undefined): string {
   return `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
 }
 
-export async function probeOnce(url: string, check: HealthCheck, idToken: string | undefined): Promise<Probe> {
+export async function probeOnce(
+  url: string,
+  check: HealthCheck,
+  idToken: string | undefined,
+): Promise<Probe> {
   try {
     const res = await fetch(new URL(check.path, `${url}/`), {
       headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
@@ -55,10 +66,20 @@ export async function probeOnce(url: string, check: HealthCheck, idToken: string
       signal: AbortSignal.timeout(10_000),
     });
     const body = await res.text();
-    return { ok: judge(check, res.status, body), status: res.status, bodyExcerpt: body.trim().slice(0, 200), error: undefined };
+    return {
+      ok: judge(check, res.status, body),
+      status: res.status,
+      bodyExcerpt: body.trim().slice(0, 200),
+      error: undefined,
+    };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return { ok: false, status: undefined, bodyExcerpt: '', error: cause ?? (err instanceof Error ? err.message : String(err)) };
+    return {
+      ok: false,
+      status: undefined,
+      bodyExcerpt: '',
+      error: cause ?? (err instanceof Error ? err.message : String(err)),
+    };
   }
 }
 
@@ -77,7 +98,9 @@ export async function waitHealthy(
     attempts++;
     last = await probeOnce(url, check, await idToken());
     streak = last.ok ? streak + 1 : 0;
-    log(`  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
+    log(
+      `  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`,
+    );
     if (streak >= check.successes) return { healthy: true, attempts, last };
     await new Promise((r) => setTimeout(r, check.intervalMs));
   }

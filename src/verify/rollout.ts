@@ -10,7 +10,14 @@ import type { TrafficMode } from '../inputs.js';
 import { planService, planTrafficChange, type ServiceChanges } from '../deploy/plan.js';
 import { applyChange, applyPublicAccess, isPublic } from '../deploy/apply.js';
 import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
-import { describeTraffic, pinTraffic, promote, servingSplit, withCandidate, withoutTag } from '../deploy/traffic.js';
+import {
+  describeTraffic,
+  pinTraffic,
+  promote,
+  servingSplit,
+  withCandidate,
+  withoutTag,
+} from '../deploy/traffic.js';
 import { describeProbe, waitHealthy, type HealthCheck, type HealthResult } from './health.js';
 
 export interface RolloutSettings {
@@ -49,7 +56,12 @@ export interface RolloutDeps {
 }
 
 /** Cloud Run-style name: SERVICE-NNNNN-xyz, chosen here so the new revision can be tagged in the same update. */
-export function nextRevisionName(service: string, live: Service | undefined, suffix: string | undefined, random = randomBytes): string {
+export function nextRevisionName(
+  service: string,
+  live: Service | undefined,
+  suffix: string | undefined,
+  random = randomBytes,
+): string {
   if (suffix) return `${service}-${suffix}`;
   const generation = Number(live?.generation ?? '0') + 1;
   const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
@@ -67,11 +79,16 @@ export function resolveSplit(
     split[revision] = (split[revision] ?? 0) + percent;
   };
   if (settings.revisionTraffic) {
-    for (const [target, percent] of Object.entries(settings.revisionTraffic)) add(target === 'LATEST' ? newRevision : target, percent);
+    for (const [target, percent] of Object.entries(settings.revisionTraffic))
+      add(target === 'LATEST' ? newRevision : target, percent);
   } else if (settings.tagTraffic) {
     for (const [tag, percent] of Object.entries(settings.tagTraffic)) {
       const revision = current.find((t) => t.tag === tag)?.revision;
-      if (!revision) throw new RunwayError(`Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`, 'Use a tag listed in the service\'s traffic, or `revision_traffic`.');
+      if (!revision)
+        throw new RunwayError(
+          `Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`,
+          "Use a tag listed in the service's traffic, or `revision_traffic`.",
+        );
       add(revision, percent);
     }
   } else {
@@ -99,9 +116,15 @@ export async function rolloutRegion(
   const previousRevision = shortName(initial?.latestReadyRevision);
   const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
   const checkTag = settings.tag ?? settings.candidateTag;
-  const pinnedByHand = initial?.traffic?.length && !initial.traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || (t.type as unknown) === 1);
+  const pinnedByHand =
+    initial?.traffic?.length &&
+    !initial.traffic.some(
+      (t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || (t.type as unknown) === 1,
+    );
   if (pinnedByHand && settings.traffic !== 'none') {
-    log(`note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
+    log(
+      `note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`,
+    );
   }
 
   // 1. The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
@@ -112,23 +135,30 @@ export async function rolloutRegion(
       traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
       if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
     } else if (settings.traffic === 'immediate') {
-      traffic = withCandidate(promote(serving, resolveSplit(settings, revision, serving), revision), revision, checkTag);
+      traffic = withCandidate(
+        promote(serving, resolveSplit(settings, revision, serving), revision),
+        revision,
+        checkTag,
+      );
     } else {
       traffic = withCandidate(serving, revision, checkTag);
     }
-    return planService(live, { ...changes, project: ref.project, region: ref.region, service: ref.service, revisionName: revision, traffic });
+    return planService(live, {
+      ...changes,
+      project: ref.project,
+      region: ref.region,
+      service: ref.service,
+      revisionName: revision,
+      traffic,
+    });
   };
 
   // 0. Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
   await validateSpec(client, ref, plan(initial), initial !== undefined);
-  if (settings.allowUnauthenticated !== undefined && initial) await checkCanSetIamPolicy(client, ref, deps.identity);
+  if (settings.allowUnauthenticated !== undefined && initial)
+    await checkCanSetIamPolicy(client, ref, deps.identity);
 
-  const deployed = await applyChange(
-    client,
-    ref,
-    plan,
-    settings.deadline,
-  ).catch(async (err: unknown) => {
+  const deployed = await applyChange(client, ref, plan, settings.deadline).catch(async (err: unknown) => {
     // A failed revision leaves the spec naming it; put the previous split back so nothing dangles.
     if (servedBefore) await restore(deps, ref, servedBefore, settings.deadline).catch(() => undefined);
     throw err;
@@ -176,7 +206,22 @@ export async function rolloutRegion(
     if (!onTag.healthy) {
       await fail(`Revision ${revision} (on its tag URL, before taking traffic)`, onTag);
     } else {
-      service = (await applyChange(client, ref, (live) => planTrafficChange(live!, promote(withoutTag(live!.traffic ?? [], settings.candidateTag), resolveSplit(settings, revision, live!.traffic ?? []), revision)), settings.deadline)).after;
+      service = (
+        await applyChange(
+          client,
+          ref,
+          (live) =>
+            planTrafficChange(
+              live!,
+              promote(
+                withoutTag(live!.traffic ?? [], settings.candidateTag),
+                resolveSplit(settings, revision, live!.traffic ?? []),
+                revision,
+              ),
+            ),
+          settings.deadline,
+        )
+      ).after;
       const live = await check(url, 'the service URL');
       healthy = live.healthy;
       if (!live.healthy) await fail(`Revision ${revision} (after taking traffic)`, live);
@@ -184,7 +229,8 @@ export async function rolloutRegion(
   } else if (settings.traffic === 'none') {
     const onTag = await check(candidateUrl ?? url, `revision ${revision} on its tag URL`);
     healthy = onTag.healthy;
-    if (!onTag.healthy) failure = `Revision ${revision} failed its health check on its tag URL (${describeProbe(onTag.last)}); it serves no traffic`;
+    if (!onTag.healthy)
+      failure = `Revision ${revision} failed its health check on its tag URL (${describeProbe(onTag.last)}); it serves no traffic`;
   } else {
     const live = await check(url, 'the service URL');
     healthy = live.healthy;
@@ -195,7 +241,14 @@ export async function rolloutRegion(
   if (!settings.tag && !(rolledBack && !servedBefore)) {
     const current = await client.getService(ref);
     if (current?.traffic?.some((t) => t.tag === settings.candidateTag)) {
-      service = (await applyChange(client, ref, (live) => planTrafficChange(live!, withoutTag(live!.traffic ?? [], settings.candidateTag)), settings.deadline)).after;
+      service = (
+        await applyChange(
+          client,
+          ref,
+          (live) => planTrafficChange(live!, withoutTag(live!.traffic ?? [], settings.candidateTag)),
+          settings.deadline,
+        )
+      ).after;
     }
   }
 
@@ -211,13 +264,25 @@ export async function rolloutRegion(
     rolledBack,
     failure,
   };
-  core.info(`${ref.region}: ${deletedNew ? 'nothing serves (the new service was removed)' : describeTraffic(service.trafficStatuses)}`);
+  core.info(
+    `${ref.region}: ${deletedNew ? 'nothing serves (the new service was removed)' : describeTraffic(service.trafficStatuses)}`,
+  );
   return outcome;
 }
 
 /** Puts the traffic split back to `targets` (LATEST already pinned to the revision it meant). */
-async function restore(deps: RolloutDeps, ref: ServiceRef, targets: TrafficTarget[], deadline: number): Promise<Service> {
+async function restore(
+  deps: RolloutDeps,
+  ref: ServiceRef,
+  targets: TrafficTarget[],
+  deadline: number,
+): Promise<Service> {
   deps.log(`rolling back ${serviceName(ref)} to: ${describeTraffic(targets)}`);
-  const { after } = await applyChange(deps.client, ref, (live) => planTrafficChange(live!, targets), deadline);
+  const { after } = await applyChange(
+    deps.client,
+    ref,
+    (live) => planTrafficChange(live!, targets),
+    deadline,
+  );
   return after;
 }
