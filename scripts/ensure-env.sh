@@ -9,7 +9,9 @@ log() { printf '[runway] %s\n' "$*"; }
 
 if [ ! -x node_modules/.bin/node ] || [ ! -x node_modules/.bin/jest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund
+  # Not `npm ci`: npm 11 rejects this lockfile for lacking other platforms' optional binaries
+  # (@unrs/resolver-binding-*), which `npm install` resolves while keeping the locked versions.
+  npm install --no-audit --no-fund
 fi
 
 missing=()
