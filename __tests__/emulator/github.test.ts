@@ -66,7 +66,12 @@ describe('GitHub REST', () => {
       state: 'success',
       environment_url: 'http://one',
     });
-    const second = await gh('POST', '/deployments', { ref: 'feature', sha, environment: 'pr-71' });
+    const second = await gh('POST', '/deployments', {
+      ref: 'feature',
+      sha,
+      environment: 'pr-71',
+      required_contexts: [],
+    });
     const status = await gh('POST', `/deployments/${second.body.id}/statuses`, {
       state: 'success',
       environment_url: 'http://two',
@@ -87,5 +92,51 @@ describe('GitHub REST', () => {
     const statuses = await gh('GET', `/commits/${sha}/statuses`);
     expect(statuses.body[0]).toMatchObject({ state: 'success', context: 'runway/health' });
     expect((await gh('POST', `/statuses/${sha}`, { state: 'green' })).status).toBe(422);
+  });
+
+  it('explains validation failures field by field, as GitHub does', async () => {
+    const empty = await gh('POST', '/issues/72/comments', {});
+    expect(empty.status).toBe(422);
+    expect(empty.body).toMatchObject({
+      message: 'Validation Failed',
+      errors: [{ resource: 'IssueComment', field: 'body', code: 'missing_field' }],
+    });
+    const badState = await gh('POST', `/statuses/${env('GITHUB_SHA')}`, { state: 'green' });
+    expect(badState.body.errors[0]).toMatchObject({ resource: 'Status', field: 'state', code: 'custom' });
+  });
+
+  it('refuses a deployment while the commit has unsuccessful statuses, unless required_contexts is relaxed', async () => {
+    const sha = 'c0ffee0000000000000000000000000000000001';
+    await gh('POST', `/statuses/${sha}`, { state: 'pending', context: 'ci/test' });
+    const refused = await gh('POST', '/deployments', { ref: sha, environment: 'pr-72' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toBe(`Conflict: Commit status checks failed for ${sha}.`);
+    const relaxed = await gh('POST', '/deployments', {
+      ref: sha,
+      environment: 'pr-72',
+      required_contexts: [],
+    });
+    expect(relaxed.status).toBe(201);
+    expect(relaxed.body).toMatchObject({
+      sha,
+      ref: sha,
+      task: 'deploy',
+      creator: { login: 'github-actions[bot]' },
+      statuses_url: expect.stringContaining(`/deployments/${relaxed.body.id}/statuses`),
+    });
+    await gh('POST', `/statuses/${sha}`, { state: 'success', context: 'ci/test' });
+    expect((await gh('POST', '/deployments', { ref: sha, environment: 'pr-72' })).status).toBe(201);
+    const combined = await gh('GET', `/commits/${sha}/status`);
+    expect(combined.body).toMatchObject({ state: 'success', total_count: 1 });
+  });
+
+  it('links comment pages in both directions', async () => {
+    for (const n of [1, 2, 3]) await gh('POST', '/issues/73/comments', { body: `c${n}` });
+    const middle = await gh('GET', '/issues/73/comments?per_page=1&page=2');
+    expect(middle.body.map((c: Json) => c.body)).toEqual(['c2']);
+    const link = middle.headers.get('link') ?? '';
+    expect(link).toContain('page=3>; rel="next"');
+    expect(link).toContain('page=1>; rel="prev"');
+    expect(middle.body[0].issue_url).toMatch(/\/issues\/73$/);
   });
 });

@@ -14,8 +14,15 @@ const host = (): string => env('RUNWAY_EMULATOR_REPOSITORY').split('/')[0]!;
 
 let reader: string;
 
+const basicFor = (token: string): string =>
+  `Basic ${Buffer.from(`oauth2accesstoken:${token}`).toString('base64')}`;
+
 beforeAll(async () => {
   reader = await seedServiceAccount('conf-registry-reader', ['roles/artifactregistry.reader']);
+});
+
+afterEach(async () => {
+  await admin.clearFaults();
 });
 
 describe('Artifact Registry front', () => {
@@ -76,5 +83,54 @@ describe('Artifact Registry front', () => {
         },
       ],
     });
+  });
+
+  it('takes the access token as a Bearer credential too', async () => {
+    const res = await fetch(`http://${host()}/v2/`, {
+      headers: { authorization: `Bearer ${await accessTokenFor()}` },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers NAME_UNKNOWN for a project that does not exist', async () => {
+    const res = await fetch(`http://${host()}/v2/no-such-project/runway/app/tags/list`, {
+      headers: { authorization: basicFor(await accessTokenFor()) },
+    });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe('NAME_UNKNOWN');
+  });
+
+  it('honours a writer binding on the repository in a named location', async () => {
+    const token = await accessTokenFor(reader);
+    const upload = (repository: string): Promise<Response> =>
+      fetch(`http://${host()}/v2/runway-demo/${repository}/conf-app/blobs/uploads/`, {
+        method: 'POST',
+        headers: { authorization: basicFor(token) },
+      });
+    expect((await upload('conf-located')).status).toBe(403);
+    await admin.seed({
+      bindings: [
+        {
+          resource: 'projects/runway-demo/locations/us-central1/repositories/conf-located',
+          role: 'roles/artifactregistry.writer',
+          members: [`serviceAccount:${reader}`],
+        },
+      ],
+    });
+    const allowed = await upload('conf-located');
+    expect(allowed.status).toBe(202);
+    // The registry's Location points back at the front: the Host header went through unchanged.
+    expect(allowed.headers.get('location')).toContain(`http://${host()}/v2/runway-demo/conf-located/`);
+    expect((await upload('runway')).status).toBe(403);
+  });
+
+  it('records requests and honours injected faults', async () => {
+    await admin.faults([{ api: 'registry', path: '^/v2/$', status: 503, count: 1 }]);
+    const headers = { authorization: basicFor(await accessTokenFor()) };
+    expect((await fetch(`http://${host()}/v2/`, { headers })).status).toBe(503);
+    expect((await fetch(`http://${host()}/v2/`, { headers })).status).toBe(200);
+    const calls = (await admin.requests()).filter((r) => r.api === 'registry' && r.path === '/v2/').slice(-2);
+    expect(calls.map((r) => r.status)).toEqual([503, 200]);
+    expect(calls[1]?.caller).toBe(`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`);
   });
 });

@@ -93,4 +93,34 @@ describe('Secret Manager', () => {
       });
     }
   });
+
+  it('keeps the location in names of the regional form', async () => {
+    const v = await get(`projects/${project()}/locations/us-central1/secrets/conf-db/versions/1`);
+    expect(v.body.name).toBe(`projects/${number()}/locations/us-central1/secrets/conf-db/versions/1`);
+  });
+
+  it('reads a secret and pages through its versions, newest first', async () => {
+    const secret = await get(`projects/${project()}/secrets/conf-db`);
+    expect(secret.body.name).toBe(`projects/${number()}/secrets/conf-db`);
+    const first = await get(`projects/${project()}/secrets/conf-db/versions?pageSize=2`);
+    expect(first.body.versions.map((v: Json) => v.name.split('/').pop())).toEqual(['3', '2']);
+    const rest = await get(
+      `projects/${project()}/secrets/conf-db/versions?pageSize=2&pageToken=${first.body.nextPageToken}`,
+    );
+    expect(rest.body.versions.map((v: Json) => v.name.split('/').pop())).toEqual(['1']);
+    expect(rest.body.nextPageToken).toBeUndefined();
+  });
+
+  it('answers a project number like its ID', async () => {
+    const v = await get(`projects/${number()}/secrets/conf-db/versions/1:access`, reader);
+    expect(Buffer.from(v.body.payload.data, 'base64').toString()).toBe('one');
+  });
+
+  it('asks for credentials first', async () => {
+    const res = await fetch(
+      `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER')}v1/projects/${project()}/secrets/conf-db/versions/1`,
+    );
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as Json).error.status).toBe('UNAUTHENTICATED');
+  });
 });

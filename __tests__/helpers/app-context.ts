@@ -15,6 +15,8 @@ export interface AppOptions {
   flakyPasses?: number;
   /** Exit at once instead of serving (a revision that never starts). */
   crash?: boolean;
+  /** Listen on this port whatever $PORT says (a container that misses Cloud Run's port). */
+  listenPort?: number;
 }
 
 function cgi(dir: string, name: string, body: string): void {
@@ -61,7 +63,7 @@ export function appContext(body: string, options: AppOptions = {}): string {
   );
   const command = options.crash
     ? 'echo crashing on purpose >&2; exit 3'
-    : 'exec /bin/busybox httpd -f -p ${PORT:-8080} -h /www';
+    : `exec /bin/busybox httpd -f -p ${options.listenPort ?? '${PORT:-8080}'} -h /www`;
   writeFileSync(
     join(dir, 'Dockerfile'),
     [

@@ -2,47 +2,204 @@
 // statuses, commit statuses. Tokens are checked; errors are GitHub's {"message": ...} bodies.
 import type { EmulatorContext } from '../context.js';
 import { GitHubApiError } from '../errors.js';
-import { bearerToken, type ApiRequest, type Route } from '../http.js';
-import type { GitHubComment, GitHubDeployment } from '../state.js';
+import { bearerToken, type ApiRequest, type ApiResponse, type Route } from '../http.js';
+import type {
+  GitHubCommitStatus,
+  GitHubComment,
+  GitHubDeployment,
+  GitHubDeploymentStatus,
+} from '../state.js';
+import { DEFAULTS } from '../seed.js';
 
 const REPO = String.raw`^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)`;
 const DEPLOYMENT_STATES = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
 const COMMIT_STATES = ['error', 'failure', 'pending', 'success'];
 
+interface FieldError {
+  resource: string;
+  field: string;
+  code: 'missing_field' | 'invalid' | 'custom';
+  message?: string;
+}
+
+/** 422 as GitHub sends it: a fixed message and the offending fields in `errors`. */
+class ValidationFailed extends GitHubApiError {
+  readonly errors: FieldError[];
+  constructor(...errors: FieldError[]) {
+    super(422, 'Validation Failed');
+    this.errors = errors;
+  }
+  override toBody(): unknown {
+    return { ...(super.toBody() as object), errors: this.errors };
+  }
+}
+
+/** 409 when the commit's statuses don't all succeed and required_contexts was not relaxed. */
+class StatusChecksFailed extends GitHubApiError {
+  readonly contexts: Array<{ context: string; state: string }>;
+  constructor(ref: string, contexts: Array<{ context: string; state: string }>) {
+    super(409, `Conflict: Commit status checks failed for ${ref}.`);
+    this.contexts = contexts;
+  }
+  override toBody(): unknown {
+    return {
+      ...(super.toBody() as object),
+      errors: [
+        { contexts: this.contexts, resource: 'Deployment', field: 'required_contexts', code: 'invalid' },
+      ],
+    };
+  }
+}
+
+const BOT_ID = 41898282;
+const bot = {
+  login: 'github-actions[bot]',
+  id: BOT_ID,
+  node_id: 'MDM6Qm90NDE4OTgyODI=',
+  avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+  url: 'https://api.github.com/users/github-actions%5Bbot%5D',
+  html_url: 'https://github.com/apps/github-actions',
+  type: 'Bot',
+  site_admin: false,
+};
+
 function authorize(ctx: EmulatorContext, req: ApiRequest): string {
   const token = bearerToken(req.headers);
   if (!token || !ctx.world.github.tokens.has(token)) throw new GitHubApiError(401, 'Bad credentials');
-  req.caller = 'github-actions[bot]';
+  req.caller = bot.login;
   const repository = `${req.params.owner}/${req.params.repo}`;
   if (repository !== ctx.world.github.repository) throw new GitHubApiError(404, 'Not Found');
   return repository;
 }
 
-function body(req: ApiRequest): Record<string, unknown> {
+function fields(req: ApiRequest): Record<string, unknown> {
   return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer)
     ? (req.body as Record<string, unknown>)
     : {};
 }
 
-function validation(message: string): GitHubApiError {
-  return new GitHubApiError(422, `Validation Failed: ${message}`);
+function optionalString(value: unknown, resource: string, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string')
+    throw new ValidationFailed({ resource, field, code: 'invalid', message: `${field} is not a string` });
+  return value;
 }
 
-const bot = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' };
+function optionalBoolean(value: unknown, resource: string, field: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean')
+    throw new ValidationFailed({ resource, field, code: 'invalid', message: `${field} is not a boolean` });
+  return value;
+}
+
+function requiredState(value: unknown, allowed: string[], resource: string): string {
+  if (value === undefined) throw new ValidationFailed({ resource, field: 'state', code: 'missing_field' });
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new ValidationFailed({
+      resource,
+      field: 'state',
+      code: 'custom',
+      message: 'state is not included in the list',
+    });
+  }
+  return value;
+}
+
+/** per_page (≤100, default 30) and page, with the Link header GitHub's clients follow. */
+function paginate(req: ApiRequest, items: unknown[]): ApiResponse {
+  const perPage = Math.min(Math.max(Number(req.query.get('per_page') ?? 30) || 30, 1), 100);
+  const page = Math.max(Number(req.query.get('page') ?? 1) || 1, 1);
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  const query = new URLSearchParams(req.query);
+  const link = (n: number, rel: string): string => {
+    query.set('per_page', String(perPage));
+    query.set('page', String(n));
+    return `<${req.baseUrl}${req.path}?${query.toString()}>; rel="${rel}"`;
+  };
+  const links = [
+    ...(page > 1 ? [link(page - 1, 'prev')] : []),
+    ...(page < last ? [link(page + 1, 'next'), link(last, 'last')] : []),
+    ...(page > 1 ? [link(1, 'first')] : []),
+  ];
+  return {
+    body: items.slice((page - 1) * perPage, page * perPage),
+    headers: links.length ? { link: links.join(', ') } : {},
+  };
+}
 
 export function githubRoutes(ctx: EmulatorContext): Route[] {
-  const gh = ctx.world.github;
+  const gh = (): EmulatorContext['world']['github'] => ctx.world.github;
   const now = (): string => new Date().toISOString();
-  const allComments = (): GitHubComment[] => [...gh.comments.values()].flat();
+  const api = (req: ApiRequest): string => `${req.baseUrl}/repos/${gh().repository}`;
+
+  const allComments = (): GitHubComment[] => [...gh().comments.values()].flat();
   const findComment = (id: string): GitHubComment => {
     const comment = allComments().find((c) => String(c.id) === id);
     if (!comment) throw new GitHubApiError(404, 'Not Found');
     return comment;
   };
+  const issueOf = (comment: GitHubComment): number => {
+    for (const [number, list] of gh().comments) if (list.includes(comment)) return number;
+    return 0;
+  };
+  const showComment = (req: ApiRequest, c: GitHubComment): unknown => ({
+    ...c,
+    user: bot,
+    issue_url: `${api(req)}/issues/${issueOf(c)}`,
+    author_association: 'NONE',
+    performed_via_github_app: null,
+  });
+
   const findDeployment = (id: string): GitHubDeployment => {
-    const deployment = gh.deployments.find((d) => String(d.id) === id);
+    const deployment = gh().deployments.find((d) => String(d.id) === id);
     if (!deployment) throw new GitHubApiError(404, 'Not Found');
     return deployment;
+  };
+  const showDeployment = (req: ApiRequest, d: GitHubDeployment): unknown => {
+    const { statuses, ...fieldsShown } = d;
+    const url = `${api(req)}/deployments/${d.id}`;
+    return {
+      url,
+      node_id: `DE_${d.id}`,
+      task: 'deploy',
+      original_environment: d.environment,
+      ...fieldsShown,
+      creator: bot,
+      updated_at: statuses.at(-1)?.created_at ?? d.created_at,
+      statuses_url: `${url}/statuses`,
+      repository_url: api(req),
+      performed_via_github_app: null,
+    };
+  };
+  const showDeploymentStatus = (
+    req: ApiRequest,
+    d: GitHubDeployment,
+    s: GitHubDeploymentStatus,
+  ): unknown => ({
+    url: `${api(req)}/deployments/${d.id}/statuses/${s.id}`,
+    node_id: `DES_${s.id}`,
+    ...s,
+    target_url: s.log_url,
+    creator: bot,
+    updated_at: s.created_at,
+    deployment_url: `${api(req)}/deployments/${d.id}`,
+    repository_url: api(req),
+    performed_via_github_app: null,
+  });
+  const showCommitStatus = (req: ApiRequest, s: GitHubCommitStatus): unknown => ({
+    url: `${api(req)}/statuses/${s.sha}`,
+    avatar_url: bot.avatar_url,
+    node_id: `SC_${s.id}`,
+    ...s,
+    updated_at: s.created_at,
+    creator: bot,
+  });
+
+  /** The newest state per context among the commit's statuses. */
+  const latestStates = (sha: string): Map<string, string> => {
+    const latest = new Map<string, string>();
+    for (const s of gh().commitStatuses) if (s.sha === sha) latest.set(s.context, s.state);
+    return latest;
   };
 
   return [
@@ -50,17 +207,12 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
       handler: (req) => {
-        const repository = authorize(ctx, req);
-        const list = gh.comments.get(Number(req.params.number)) ?? [];
-        const perPage = Math.min(Number(req.query.get('per_page') ?? 30), 100);
-        const page = Number(req.query.get('page') ?? 1);
-        const slice = list.slice((page - 1) * perPage, page * perPage);
-        const last = Math.max(1, Math.ceil(list.length / perPage));
-        const url = `${req.baseUrl}/repos/${repository}/issues/${req.params.number}/comments?per_page=${perPage}`;
-        const headers: Record<string, string> = {};
-        if (page < last)
-          headers.link = `<${url}&page=${page + 1}>; rel="next", <${url}&page=${last}>; rel="last"`;
-        return { body: slice, headers };
+        authorize(ctx, req);
+        const list = gh().comments.get(Number(req.params.number)) ?? [];
+        return paginate(
+          req,
+          list.map((c) => showComment(req, c)),
+        );
       },
     },
     {
@@ -68,9 +220,10 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
       handler: (req) => {
         const repository = authorize(ctx, req);
-        const text = body(req).body;
-        if (typeof text !== 'string' || text === '') throw validation('body is missing');
-        const id = gh.nextId++;
+        const text = optionalString(fields(req).body, 'IssueComment', 'body');
+        if (!text)
+          throw new ValidationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
+        const id = gh().nextId++;
         const number = Number(req.params.number);
         const comment: GitHubComment = {
           id,
@@ -80,10 +233,10 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
           created_at: now(),
           updated_at: now(),
           html_url: `https://github.com/${repository}/pull/${number}#issuecomment-${id}`,
-          url: `${req.baseUrl}/repos/${repository}/issues/comments/${id}`,
+          url: `${api(req)}/issues/comments/${id}`,
         };
-        gh.comments.set(number, [...(gh.comments.get(number) ?? []), comment]);
-        return { status: 201, body: comment };
+        gh().comments.set(number, [...(gh().comments.get(number) ?? []), comment]);
+        return { status: 201, body: showComment(req, comment), headers: { location: comment.url } };
       },
     },
     {
@@ -92,11 +245,12 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       handler: (req) => {
         authorize(ctx, req);
         const comment = findComment(req.params.id!);
-        const text = body(req).body;
-        if (typeof text !== 'string' || text === '') throw validation('body is missing');
+        const text = optionalString(fields(req).body, 'IssueComment', 'body');
+        if (!text)
+          throw new ValidationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
         comment.body = text;
         comment.updated_at = now();
-        return { body: comment };
+        return { body: showComment(req, comment) };
       },
     },
     {
@@ -105,11 +259,11 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       handler: (req) => {
         authorize(ctx, req);
         const comment = findComment(req.params.id!);
-        for (const [number, list] of gh.comments)
-          gh.comments.set(
-            number,
-            list.filter((c) => c !== comment),
-          );
+        const number = issueOf(comment);
+        gh().comments.set(
+          number,
+          (gh().comments.get(number) ?? []).filter((c) => c !== comment),
+        );
         return { status: 204 };
       },
     },
@@ -118,27 +272,47 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${REPO}\\/deployments$`),
       handler: (req) => {
         authorize(ctx, req);
-        const b = body(req);
-        if (typeof b.ref !== 'string' || b.ref === '') throw validation('ref is missing');
-        const id = gh.nextId++;
+        const b = fields(req);
+        const ref = optionalString(b.ref, 'Deployment', 'ref');
+        if (!ref) throw new ValidationFailed({ resource: 'Deployment', field: 'ref', code: 'missing_field' });
+        const environment = optionalString(b.environment, 'Deployment', 'environment') ?? 'production';
+        optionalBoolean(b.auto_merge, 'Deployment', 'auto_merge');
+        // The emulator has no git refs: a full SHA names itself, any other ref is the seeded head.
+        const sha =
+          optionalString(b.sha, 'Deployment', 'sha') ?? (/^[0-9a-f]{40}$/.test(ref) ? ref : DEFAULTS.sha);
+        const states = latestStates(sha);
+        const required = b.required_contexts;
+        if (
+          required !== undefined &&
+          !(Array.isArray(required) && required.every((c) => typeof c === 'string'))
+        ) {
+          throw new ValidationFailed({ resource: 'Deployment', field: 'required_contexts', code: 'invalid' });
+        }
+        // Omitted required_contexts means every context on the commit must have succeeded.
+        const contexts = (required as string[] | undefined) ?? [...states.keys()];
+        const failing = contexts
+          .map((context) => ({ context, state: states.get(context) ?? 'pending' }))
+          .filter((c) => c.state !== 'success');
+        if (failing.length) throw new StatusChecksFailed(ref, failing);
+
+        const id = gh().nextId++;
         const deployment: GitHubDeployment = {
           id,
-          ref: b.ref,
-          sha: typeof b.sha === 'string' ? b.sha : b.ref,
-          environment: typeof b.environment === 'string' ? b.environment : 'production',
-          description: typeof b.description === 'string' ? b.description : null,
-          transient_environment: b.transient_environment === true,
-          production_environment: b.production_environment === true,
+          ref,
+          sha,
+          environment,
+          description: optionalString(b.description, 'Deployment', 'description') ?? null,
+          transient_environment:
+            optionalBoolean(b.transient_environment, 'Deployment', 'transient_environment') ?? false,
+          production_environment:
+            optionalBoolean(b.production_environment, 'Deployment', 'production_environment') ??
+            environment === 'production',
           payload: b.payload ?? {},
           created_at: now(),
           statuses: [],
         };
-        gh.deployments.push(deployment);
-        const { statuses: _statuses, ...shown } = deployment;
-        return {
-          status: 201,
-          body: { ...shown, url: `${req.baseUrl}/repos/${gh.repository}/deployments/${id}`, creator: bot },
-        };
+        gh().deployments.push(deployment);
+        return { status: 201, body: showDeployment(req, deployment) };
       },
     },
     {
@@ -147,11 +321,21 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       handler: (req) => {
         authorize(ctx, req);
         const filters = ['sha', 'ref', 'environment'] as const;
-        const list = gh.deployments
-          .filter((d) => filters.every((f) => !req.query.get(f) || d[f] === req.query.get(f)))
+        const task = req.query.get('task');
+        const list = gh()
+          .deployments.filter((d) => filters.every((f) => !req.query.get(f) || d[f] === req.query.get(f)))
+          .filter(() => !task || task === 'deploy')
           .reverse()
-          .map(({ statuses: _s, ...d }) => d);
-        return { body: list };
+          .map((d) => showDeployment(req, d));
+        return paginate(req, list);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)$`),
+      handler: (req) => {
+        authorize(ctx, req);
+        return { body: showDeployment(req, findDeployment(req.params.id!)) };
       },
     },
     {
@@ -160,38 +344,38 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       handler: (req) => {
         authorize(ctx, req);
         const deployment = findDeployment(req.params.id!);
-        const b = body(req);
-        if (typeof b.state !== 'string' || !DEPLOYMENT_STATES.includes(b.state)) {
-          throw validation(`state must be one of ${DEPLOYMENT_STATES.join(', ')}`);
-        }
-        const status = {
-          id: gh.nextId++,
-          state: b.state,
-          environment_url: typeof b.environment_url === 'string' ? b.environment_url : '',
-          log_url: typeof b.log_url === 'string' ? b.log_url : '',
-          description: typeof b.description === 'string' ? b.description : '',
-          environment: typeof b.environment === 'string' ? b.environment : deployment.environment,
+        const b = fields(req);
+        const state = requiredState(b.state, DEPLOYMENT_STATES, 'DeploymentStatus');
+        const logUrl =
+          optionalString(b.log_url, 'DeploymentStatus', 'log_url') ??
+          optionalString(b.target_url, 'DeploymentStatus', 'target_url') ??
+          '';
+        const status: GitHubDeploymentStatus = {
+          id: gh().nextId++,
+          state,
+          environment_url: optionalString(b.environment_url, 'DeploymentStatus', 'environment_url') ?? '',
+          log_url: logUrl,
+          description: optionalString(b.description, 'DeploymentStatus', 'description') ?? '',
+          environment:
+            optionalString(b.environment, 'DeploymentStatus', 'environment') ?? deployment.environment,
           created_at: now(),
         };
-        if (b.auto_inactive !== false && status.state === 'success') {
-          // GitHub marks earlier successful deployments of the environment inactive.
-          for (const other of gh.deployments) {
+        const autoInactive = optionalBoolean(b.auto_inactive, 'DeploymentStatus', 'auto_inactive') ?? true;
+        if (autoInactive && state === 'success') {
+          // GitHub marks earlier successful deployments of the same environment inactive.
+          for (const other of gh().deployments) {
+            const previous = other.statuses.at(-1);
             if (
               other !== deployment &&
               other.environment === deployment.environment &&
-              other.statuses.at(-1)?.state === 'success'
+              previous?.state === 'success'
             ) {
-              other.statuses.push({
-                ...other.statuses.at(-1)!,
-                id: gh.nextId++,
-                state: 'inactive',
-                created_at: now(),
-              });
+              other.statuses.push({ ...previous, id: gh().nextId++, state: 'inactive', created_at: now() });
             }
           }
         }
         deployment.statuses.push(status);
-        return { status: 201, body: { ...status, creator: bot } };
+        return { status: 201, body: showDeploymentStatus(req, deployment, status) };
       },
     },
     {
@@ -199,29 +383,39 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)\\/statuses$`),
       handler: (req) => {
         authorize(ctx, req);
-        return { body: [...findDeployment(req.params.id!).statuses].reverse() };
+        const deployment = findDeployment(req.params.id!);
+        return paginate(
+          req,
+          [...deployment.statuses].reverse().map((s) => showDeploymentStatus(req, deployment, s)),
+        );
       },
     },
     {
       method: 'POST',
-      pattern: new RegExp(`${REPO}\\/statuses\\/(?<sha>[0-9a-f]{7,40})$`),
+      pattern: new RegExp(`${REPO}\\/statuses\\/(?<sha>[^/]+)$`),
       handler: (req) => {
         authorize(ctx, req);
-        const b = body(req);
-        if (typeof b.state !== 'string' || !COMMIT_STATES.includes(b.state)) {
-          throw validation(`state must be one of ${COMMIT_STATES.join(', ')}`);
+        const sha = req.params.sha!;
+        if (!/^[0-9a-f]{40}$/.test(sha)) {
+          throw new ValidationFailed({
+            resource: 'Status',
+            field: 'sha',
+            code: 'custom',
+            message: `No commit found for SHA: ${sha}`,
+          });
         }
-        const status = {
-          id: gh.nextId++,
-          sha: req.params.sha!,
-          state: b.state,
-          context: typeof b.context === 'string' ? b.context : 'default',
-          description: typeof b.description === 'string' ? b.description : null,
-          target_url: typeof b.target_url === 'string' ? b.target_url : null,
+        const b = fields(req);
+        const status: GitHubCommitStatus = {
+          id: gh().nextId++,
+          sha,
+          state: requiredState(b.state, COMMIT_STATES, 'Status'),
+          context: optionalString(b.context, 'Status', 'context') ?? 'default',
+          description: optionalString(b.description, 'Status', 'description') ?? null,
+          target_url: optionalString(b.target_url, 'Status', 'target_url') ?? null,
           created_at: now(),
         };
-        gh.commitStatuses.push(status);
-        return { status: 201, body: { ...status, creator: bot } };
+        gh().commitStatuses.push(status);
+        return { status: 201, body: showCommitStatus(req, status) };
       },
     },
     {
@@ -229,8 +423,47 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/statuses$`),
       handler: (req) => {
         authorize(ctx, req);
-        return { body: gh.commitStatuses.filter((s) => s.sha === req.params.ref).reverse() };
+        const sha = resolveRef(req.params.ref!);
+        return paginate(
+          req,
+          gh()
+            .commitStatuses.filter((s) => s.sha === sha)
+            .reverse()
+            .map((s) => showCommitStatus(req, s)),
+        );
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/status$`),
+      handler: (req) => {
+        authorize(ctx, req);
+        const sha = resolveRef(req.params.ref!);
+        const newestPerContext = new Map<string, GitHubCommitStatus>();
+        for (const s of gh().commitStatuses) if (s.sha === sha) newestPerContext.set(s.context, s);
+        const statuses = [...newestPerContext.values()];
+        const states = statuses.map((s) => s.state);
+        const state = states.some((s) => s === 'error' || s === 'failure')
+          ? 'failure'
+          : states.length > 0 && states.every((s) => s === 'success')
+            ? 'success'
+            : 'pending';
+        return {
+          body: {
+            state,
+            statuses: statuses.map((s) => showCommitStatus(req, s)),
+            sha,
+            total_count: statuses.length,
+            commit_url: `${api(req)}/commits/${sha}`,
+            url: `${api(req)}/commits/${sha}/status`,
+          },
+        };
       },
     },
   ];
+}
+
+/** A full SHA names itself; branch names and tags resolve to the seeded head commit. */
+function resolveRef(ref: string): string {
+  return /^[0-9a-f]{40}$/.test(ref) ? ref : DEFAULTS.sha;
 }

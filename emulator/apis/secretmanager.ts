@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
-import { GoogleApiError, notFound, permissionDenied } from '../errors.js';
+import { GoogleApiError, invalidArgument, notFound } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
 import type { Secret, SecretVersion } from '../state.js';
 
@@ -20,47 +20,69 @@ function crc32c(data: Buffer): number {
 }
 
 interface Located {
-  projectId: string;
   projectNumber: string;
-  secretName: string;
+  /** projects/NUMBER[/locations/L]/secrets/S, as names in responses spell it. */
+  name: string;
   secret: Secret | undefined;
 }
 
+/**
+ * Resolves the caller and checks `permission` on the secret before anything about its existence is
+ * revealed, so a caller without the permission cannot probe which secrets exist. Regional secrets
+ * (the /locations/L/ form) share the seeded store; only their names keep the location.
+ */
 function locate(ctx: EmulatorContext, req: ApiRequest, permission: string, resourceSuffix = ''): Located {
   const caller = requireCaller(ctx, req);
-  const { project, secret: secretName } = req.params as { project: string; secret: string };
+  const project = req.params.project!;
+  const secretName = req.params.secret!;
+  const location = req.params.location;
   const projectId = ctx.world.projectId(project) ?? project;
   const projectNumber = ctx.world.projects.get(projectId)?.projectNumber ?? project;
-  const resource = `projects/${projectId}/secrets/${secretName}`;
-  if (!ctx.world.allowed(caller, permission, resource)) {
-    throw permissionDenied(
-      permission,
-      `Permission '${permission}' denied for resource '${resource}${resourceSuffix}' (or it may not exist).`,
-      'secretmanager.googleapis.com',
+  const where = location ? `/locations/${location}` : '';
+  const resource = `projects/${project}${where}/secrets/${secretName}${resourceSuffix}`;
+  if (!ctx.world.allowed(caller, permission, `projects/${projectId}/secrets/${secretName}`)) {
+    throw new GoogleApiError(
+      'PERMISSION_DENIED',
+      `Permission '${permission}' denied for resource '${resource}' (or it may not exist).`,
+      [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'IAM_PERMISSION_DENIED',
+          domain: 'secretmanager.googleapis.com',
+          metadata: { permission, resource },
+        },
+      ],
     );
   }
-  return { projectId, projectNumber, secretName, secret: ctx.world.secrets.get(resource) };
+  return {
+    projectNumber,
+    name: `projects/${projectNumber}${where}/secrets/${secretName}`,
+    secret: ctx.world.secrets.get(`projects/${projectId}/secrets/${secretName}`),
+  };
+}
+
+function secretNotFound(located: Located): GoogleApiError {
+  return notFound(`Secret [${located.name}] not found or has no versions.`);
 }
 
 function pickVersion(located: Located, version: string): SecretVersion {
-  const { secret, projectNumber, secretName } = located;
-  if (!secret)
-    throw notFound(`Secret [projects/${projectNumber}/secrets/${secretName}] not found or has no versions.`);
+  const { secret } = located;
+  if (!secret) throw secretNotFound(located);
+  if (version !== 'latest' && !/^[1-9]\d*$/.test(version)) {
+    throw invalidArgument(`Invalid resource field value in the request: version [${version}].`);
+  }
   const found =
     version === 'latest' ? secret.versions.at(-1) : secret.versions.find((v) => String(v.number) === version);
   if (!found) {
-    throw notFound(
-      version === 'latest'
-        ? `Secret [projects/${projectNumber}/secrets/${secretName}] not found or has no versions.`
-        : `Secret Version [projects/${projectNumber}/secrets/${secretName}/versions/${version}] not found.`,
-    );
+    if (version === 'latest') throw secretNotFound(located);
+    throw notFound(`Secret Version [${located.name}/versions/${version}] not found.`);
   }
   return found;
 }
 
 function versionJson(located: Located, v: SecretVersion): unknown {
   return {
-    name: `projects/${located.projectNumber}/secrets/${located.secretName}/versions/${v.number}`,
+    name: `${located.name}/versions/${v.number}`,
     createTime: v.createTime,
     ...(v.destroyTime ? { destroyTime: v.destroyTime } : {}),
     state: v.state,
@@ -70,6 +92,17 @@ function versionJson(located: Located, v: SecretVersion): unknown {
   };
 }
 
+/** pageSize/pageToken as AIP-158 describes them; the token is just the next offset here. */
+function page<T>(items: T[], req: ApiRequest): { items: T[]; nextPageToken?: string } {
+  const size = Number(req.query.get('pageSize') ?? '0');
+  const start = Number(req.query.get('pageToken') ?? '0');
+  if (!Number.isInteger(size) || size < 0 || !Number.isInteger(start) || start < 0) {
+    throw invalidArgument('Invalid pageSize or pageToken.');
+  }
+  const end = size > 0 ? start + size : items.length;
+  return { items: items.slice(start, end), ...(end < items.length ? { nextPageToken: String(end) } : {}) };
+}
+
 export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
   return [
     {
@@ -77,13 +110,10 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${PREFIX}$`),
       handler: (req) => {
         const located = locate(ctx, req, 'secretmanager.secrets.get');
-        if (!located.secret)
-          throw notFound(
-            `Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`,
-          );
+        if (!located.secret) throw notFound(`Secret [${located.name}] not found.`);
         return {
           body: {
-            name: `projects/${located.projectNumber}/secrets/${located.secretName}`,
+            name: located.name,
             replication: { automatic: {} },
             createTime: located.secret.createTime,
             etag: '"secret"',
@@ -96,12 +126,13 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
       pattern: new RegExp(`${PREFIX}\\/versions$`),
       handler: (req) => {
         const located = locate(ctx, req, 'secretmanager.versions.list');
-        if (!located.secret)
-          throw notFound(
-            `Secret [projects/${located.projectNumber}/secrets/${located.secretName}] not found.`,
-          );
-        const versions = [...located.secret.versions].reverse().map((v) => versionJson(located, v));
-        return { body: { versions, totalSize: versions.length } };
+        if (!located.secret) throw notFound(`Secret [${located.name}] not found.`);
+        // Newest first, as the real API lists them.
+        const all = [...located.secret.versions].reverse().map((v) => versionJson(located, v));
+        const { items, nextPageToken } = page(all, req);
+        return {
+          body: { versions: items, ...(nextPageToken ? { nextPageToken } : {}), totalSize: all.length },
+        };
       },
     },
     {
@@ -120,7 +151,7 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
         const version = req.params.version!;
         const located = locate(ctx, req, 'secretmanager.versions.access', `/versions/${version}`);
         const v = pickVersion(located, version);
-        const name = `projects/${located.projectNumber}/secrets/${located.secretName}/versions/${v.number}`;
+        const name = `${located.name}/versions/${v.number}`;
         if (v.state !== 'ENABLED') {
           throw new GoogleApiError('FAILED_PRECONDITION', `Secret Version [${name}] is in ${v.state} state.`);
         }

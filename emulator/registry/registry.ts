@@ -8,7 +8,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import type { EmulatorContext } from '../context.js';
 import { listen, type RequestRecord, type StartedServer } from '../http.js';
-import { describePrincipal } from '../iam.js';
+import { describePrincipal, type Binding } from '../iam.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -86,6 +86,12 @@ export class Registry {
     const child = spawn('/usr/bin/docker-registry', ['serve', config], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    // A crashed or killed emulator must not leave the registry holding its port and storage.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
@@ -149,6 +155,8 @@ function handle(
   const fault = ctx.traffic.takeFault('registry', method, path);
   const proceed = (): void => {
     if (fault?.drop) {
+      record.durationMs = Date.now() - started;
+      ctx.traffic.requests.push(record);
       req.socket.destroy();
       return;
     }
@@ -170,7 +178,14 @@ function handle(
       ? 'artifactregistry.repositories.uploadArtifacts'
       : 'artifactregistry.repositories.downloadArtifacts';
     const resource = `projects/${projectId}/locations/-/repositories/${repo.repository}`;
-    if (!ctx.world.allowed(issued.principal, permission, resource)) {
+    if (
+      !ctx.world.allowed(
+        issued.principal,
+        permission,
+        resource,
+        repositoryBindings(ctx, projectId, repo.repository!),
+      )
+    ) {
       return dockerError(
         res,
         403,
@@ -182,6 +197,26 @@ function handle(
   };
   if (fault?.latencyMs) setTimeout(proceed, fault.latencyMs);
   else proceed();
+}
+
+/**
+ * One front serves every location, so a binding seeded on the repository in any location
+ * (projects/P/locations/us-central1/repositories/R) counts, as it would on that location's host.
+ */
+function repositoryBindings(ctx: EmulatorContext, projectId: string, repository: string): Binding[] {
+  return [...ctx.world.bindings]
+    .filter(([name]) => {
+      const parts = name.split('/');
+      return (
+        parts.length === 6 &&
+        parts[1] === projectId &&
+        parts[2] === 'locations' &&
+        parts[3] !== '-' &&
+        parts[4] === 'repositories' &&
+        parts[5] === repository
+      );
+    })
+    .flatMap(([, bindings]) => bindings);
 }
 
 /** Streams the request to the registry unchanged (Host included, so its Location headers stay right). */
