@@ -56181,30 +56181,34 @@ function explainAuthFailure(err, settings, repository) {
     }
     return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
-async function workloadIdentityCredentials(settings, repository) {
-    if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-        throw noOidcToken();
-    const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-    const client = new src.IdentityPoolClient({
+/**
+ * google-auth-library's external-account client for the provider, fed the job's OIDC token; with an
+ * impersonation URL it returns the service account's tokens, without it the federated token.
+ */
+function identityPoolClient(provider, oidcAudience, impersonationUrl) {
+    return new src.IdentityPoolClient({
         type: 'external_account',
-        audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
+        audience: `//iam.googleapis.com/${provider}`,
         subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
         token_url: `${endpoint('sts')}v1/token`,
         scopes: [CLOUD_PLATFORM],
-        ...(settings.serviceAccount
-            ? {
-                service_account_impersonation_url: `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`,
-            }
-            : {}),
+        ...(impersonationUrl ? { service_account_impersonation_url: impersonationUrl } : {}),
         subject_token_supplier: {
-            // The supplier is not cached by the library; a job's OIDC token lives ~5 minutes, so fetch fresh.
+            // The library does not cache what a supplier returns; a job's OIDC token lives ~5 minutes.
             getSubjectToken: async () => {
-                const token = await getIDToken(audience);
+                const token = await getIDToken(oidcAudience);
                 mask(token);
                 return token;
             },
         },
     });
+}
+async function workloadIdentityCredentials(settings, repository) {
+    if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+        throw noOidcToken();
+    const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
+    const client = identityPoolClient(settings.workloadIdentityProvider, audience, settings.serviceAccount &&
+        `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`);
     const accessToken = await tokenFrom(client, settings, repository);
     const identity = settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
     const serviceAccount = settings.serviceAccount;
@@ -56218,14 +56222,7 @@ async function workloadIdentityCredentials(settings, repository) {
             }
             // The pool principal holds roles/iam.workloadIdentityUser on the account, which includes
             // getOpenIdToken; the account itself usually may not mint tokens for itself.
-            const federated = new src.IdentityPoolClient({
-                type: 'external_account',
-                audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
-                subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-                token_url: `${endpoint('sts')}v1/token`,
-                scopes: [CLOUD_PLATFORM],
-                subject_token_supplier: { getSubjectToken: () => getIDToken(audience) },
-            });
+            const federated = identityPoolClient(settings.workloadIdentityProvider, audience, undefined);
             const federatedToken = await tokenFrom(federated, settings, repository);
             return generateIdToken(federatedToken, repositoryPrincipalSet(settings.workloadIdentityProvider, repository), serviceAccount, idAudience);
         },

@@ -196,3 +196,23 @@ describe('deploy-cloudrun compatibility', () => {
     expect(service.labels).toMatchObject({ team: 'web', 'managed-by': 'github-actions' });
   });
 });
+
+describe('transient API errors', () => {
+  it('retries them and deploys anyway, saying so in the log', async () => {
+    const first = await deploy('e2e-retry', 'one');
+    expect(first.exitCode).toBe(0);
+    await admin.faults([
+      { api: 'run', method: 'GET', path: 'services/e2e-retry$', status: 503, count: 2 },
+      { api: 'run', method: 'PATCH', path: 'services/e2e-retry$', status: 429, count: 1 },
+    ]);
+    try {
+      const run = await deploy('e2e-retry', 'two');
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/GET .*services\/e2e-retry failed \(Injected fault\.\); retrying in \d+ ms/);
+      expect(run.stdout).toMatch(/PATCH .*services\/e2e-retry failed \(Injected fault\.\); retrying/);
+      expect(await sample(run.outputs.url!, 3)).toEqual(new Map([['200 two', 3]]));
+    } finally {
+      await admin.clearFaults();
+    }
+  });
+});

@@ -1,5 +1,8 @@
 // Test-side access to the running emulator: its environment and its admin API.
+import type { RequestRecord } from '../../emulator/http.js';
 import { readEnvFile } from './emulator-process.js';
+
+export type { RequestRecord };
 
 let cached: Record<string, string> | undefined;
 
@@ -32,20 +35,12 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
   return text ? JSON.parse(text) : undefined;
 }
 
-export interface RequestRecord {
-  api: string;
-  method: string;
-  path: string;
-  status: number;
-  caller: string | null;
-  time: string;
-  durationMs: number;
-}
 
 export const admin = {
   seed: (seed: unknown) => adminCall('POST', 'seed', seed),
   state: () => adminCall('GET', 'state') as Promise<Record<string, unknown>>,
   requests: () => adminCall('GET', 'requests') as Promise<RequestRecord[]>,
   faults: (faults: unknown[]) => adminCall('POST', 'faults', { faults }),
+  clearFaults: () => adminCall('DELETE', 'faults'),
   reset: () => adminCall('POST', 'reset'),
 };

@@ -1,4 +1,7 @@
-import { readSettings, parseRegions, parseDurationSeconds } from '../../src/inputs.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSettings, parseRegions, parseDurationSeconds, readEnvVarsFile } from '../../src/inputs.js';
 import { InputError } from '../../src/errors.js';
 
 const provider = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/runway';
@@ -98,5 +101,31 @@ describe('parseDurationSeconds', () => {
     ['1h', 3600],
   ])('%s is %d seconds', (text, seconds) => {
     expect(parseDurationSeconds('deploy_timeout', text)).toBe(seconds);
+  });
+});
+
+describe('env_vars_file', () => {
+  const write = (name: string, text: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'runway-envfile-'));
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  it('reads YAML, JSON and KEY=VALUE files; env_vars wins on conflicts', () => {
+    expect(readEnvVarsFile(write('a.yaml', 'MODE: prod\nRETRIES: 3\n'))).toEqual({
+      MODE: 'prod',
+      RETRIES: '3',
+    });
+    expect(readEnvVarsFile(write('a.json', '{"MODE": "prod"}'))).toEqual({ MODE: 'prod' });
+    expect(readEnvVarsFile(write('a.env', 'MODE=prod\nURL=http://x/?a=b'))).toEqual({
+      MODE: 'prod',
+      URL: 'http://x/?a=b',
+    });
+    const path = write('b.yaml', 'MODE: prod\nKEEP: yes-please\n');
+    const s = readSettings(reader({ ...minimal, env_vars_file: path, env_vars: 'MODE=staging' }));
+    expect(s.spec.envVars).toEqual({ MODE: 'staging', KEEP: 'yes-please' });
+  });
+  it('names the input when the file is missing or not a mapping', () => {
+    expect(() => readEnvVarsFile('/nonexistent/env.yaml')).toThrow("Input 'env_vars_file' is invalid");
+    expect(() => readEnvVarsFile(write('c.yaml', '- a\n- b\n'))).toThrow(InputError);
   });
 });

@@ -61,6 +61,14 @@ export function adminRoutes(ctx: EmulatorContext, target: AdminTarget): Route[] 
       },
     },
     {
+      method: 'DELETE',
+      pattern: /^\/__admin\/faults$/,
+      handler: () => {
+        ctx.traffic.faults = [];
+        return { body: { pending: [] } };
+      },
+    },
+    {
       method: 'POST',
       pattern: /^\/__admin\/reset$/,
       handler: async () => {

@@ -80,6 +80,33 @@ export function explainAuthFailure(err: unknown, settings: AuthSettings, reposit
   return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
 
+/**
+ * google-auth-library's external-account client for the provider, fed the job's OIDC token; with an
+ * impersonation URL it returns the service account's tokens, without it the federated token.
+ */
+function identityPoolClient(
+  provider: string,
+  oidcAudience: string,
+  impersonationUrl: string | undefined,
+): IdentityPoolClient {
+  return new IdentityPoolClient({
+    type: 'external_account',
+    audience: `//iam.googleapis.com/${provider}`,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: `${endpoint('sts')}v1/token`,
+    scopes: [CLOUD_PLATFORM],
+    ...(impersonationUrl ? { service_account_impersonation_url: impersonationUrl } : {}),
+    subject_token_supplier: {
+      // The library does not cache what a supplier returns; a job's OIDC token lives ~5 minutes.
+      getSubjectToken: async () => {
+        const token = await core.getIDToken(oidcAudience);
+        mask(token);
+        return token;
+      },
+    },
+  });
+}
+
 async function workloadIdentityCredentials(
   settings: AuthSettings & { workloadIdentityProvider: string },
   repository: string,
@@ -87,26 +114,12 @@ async function workloadIdentityCredentials(
   if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
     throw noOidcToken();
   const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-  const client = new IdentityPoolClient({
-    type: 'external_account',
-    audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
-    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-    token_url: `${endpoint('sts')}v1/token`,
-    scopes: [CLOUD_PLATFORM],
-    ...(settings.serviceAccount
-      ? {
-          service_account_impersonation_url: `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`,
-        }
-      : {}),
-    subject_token_supplier: {
-      // The supplier is not cached by the library; a job's OIDC token lives ~5 minutes, so fetch fresh.
-      getSubjectToken: async () => {
-        const token = await core.getIDToken(audience);
-        mask(token);
-        return token;
-      },
-    },
-  });
+  const client = identityPoolClient(
+    settings.workloadIdentityProvider,
+    audience,
+    settings.serviceAccount &&
+      `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`,
+  );
   const accessToken = await tokenFrom(client, settings, repository);
   const identity =
     settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
@@ -124,14 +137,7 @@ async function workloadIdentityCredentials(
       }
       // The pool principal holds roles/iam.workloadIdentityUser on the account, which includes
       // getOpenIdToken; the account itself usually may not mint tokens for itself.
-      const federated = new IdentityPoolClient({
-        type: 'external_account',
-        audience: `//iam.googleapis.com/${settings.workloadIdentityProvider}`,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-        token_url: `${endpoint('sts')}v1/token`,
-        scopes: [CLOUD_PLATFORM],
-        subject_token_supplier: { getSubjectToken: () => core.getIDToken(audience) },
-      });
+      const federated = identityPoolClient(settings.workloadIdentityProvider, audience, undefined);
       const federatedToken = await tokenFrom(federated, settings, repository);
       return generateIdToken(
         federatedToken,

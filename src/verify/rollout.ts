@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { RunwayError } from '../errors.js';
 import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
 import { shortName, type Service, type TrafficTarget } from '../gcp/run-types.js';
-import type { TrafficMode } from '../inputs.js';
+import type { Settings } from '../inputs.js';
 import { planService, planTrafficChange, type ServiceChanges } from '../deploy/plan.js';
 import { applyChange, applyPublicAccess, isPublic } from '../deploy/apply.js';
 import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
@@ -18,15 +18,12 @@ import {
   withCandidate,
   withoutTag,
 } from '../deploy/traffic.js';
-import { describeProbe, waitHealthy, type HealthCheck, type HealthResult } from './health.js';
+import { describeProbe, waitHealthy, type HealthResult } from './health.js';
 
-export interface RolloutSettings {
-  traffic: TrafficMode;
-  tag: string | undefined;
-  revisionTraffic: Record<string, number> | undefined;
-  tagTraffic: Record<string, number> | undefined;
-  healthCheck: HealthCheck;
-  rollback: boolean;
+export interface RolloutSettings extends Pick<
+  Settings,
+  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback'
+> {
   allowUnauthenticated: boolean | undefined;
   deadline: number;
   /** Tag given to the candidate while it is checked; removed at the end. */
