@@ -6,6 +6,16 @@ import { OAuth2Client } from 'google-auth-library';
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor, federatedToken, seedServiceAccount } from '../helpers/auth.js';
 import { pushTestImage } from '../helpers/images.js';
+import {
+  applyUpdateMask,
+  paginate,
+  readTraffic,
+  revisionName,
+  sameTemplate,
+  startupProbe,
+  validateTraffic,
+} from '../../emulator/run/model.js';
+import { WeightedPicker } from '../../emulator/run/router.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -54,6 +64,37 @@ beforeAll(async () => {
     pushTestImage('conf-crash', 'never', { crash: true }),
   ]);
 });
+
+/** A Google ID token for `serviceAccount`, minted by the IAM Credentials emulator. */
+async function idTokenFor(serviceAccount: string, audience: string): Promise<string> {
+  const res = await fetch(
+    `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS')}v1/projects/-/serviceAccounts/${serviceAccount}:generateIdToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await federatedToken()}` },
+      body: JSON.stringify({ audience, includeEmail: true }),
+    },
+  );
+  expect(res.status).toBe(200);
+  return ((await res.json()) as Json).token as string;
+}
+
+/** A service account the deployer may act as, with the given project roles. */
+async function runtimeAccount(name: string, projectRoles: string[]): Promise<string> {
+  const email = await seedServiceAccount(name, projectRoles);
+  await admin.seed({
+    bindings: [
+      {
+        resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}/serviceAccounts/${email}`,
+        role: 'roles/iam.serviceAccountUser',
+        members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+      },
+    ],
+  });
+  return email;
+}
+
+const shortName = (full: string): string => full.split('/').pop()!;
 
 async function createReady(id: string, image: string, extra: Json = {}): Promise<Json> {
   const created = await call('POST', `/services?serviceId=${id}`, spec(image, extra));
@@ -135,6 +176,95 @@ describe('services and operations', () => {
     expect(res.body.done).toBe(true);
     expect((await call('GET', '/services/conf-dry')).status).toBe(404);
   });
+
+  it('PATCH with allowMissing creates the service; names may use the project number; enums may be ints', async () => {
+    const byNumber = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/locations/europe-west1/services/conf-upsert`;
+    const missing = await call('PATCH', byNumber, spec(imageA));
+    expect(missing.body.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+    const upserted = await call(`PATCH`, `${byNumber}?allowMissing=true&$alt=json%3Benum-encoding%3Dint`, {
+      ...spec(imageA),
+      labels: {},
+      annotations: {},
+      traffic: [{ type: 1, percent: 100 }],
+    });
+    expect(upserted.status).toBe(200);
+    expect(upserted.body.name).toMatch(/^projects\/runway-demo\/locations\/europe-west1\/operations\//);
+    expect((await wait(upserted.body)).response.name).toBe(
+      'projects/runway-demo/locations/europe-west1/services/conf-upsert',
+    );
+    const service = (await call('GET', byNumber)).body;
+    expect(service).toMatchObject({
+      generation: '1',
+      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
+      creator: env('RUNWAY_EMULATOR_SERVICE_ACCOUNT'),
+    });
+    expect(service.labels).toBeUndefined();
+
+    // Only the masked field changes: same template, so no new revision.
+    const relabeled = await call('PATCH', `${byNumber}?updateMask=labels`, { labels: { team: 'a' } });
+    await wait(relabeled.body);
+    const after = (await call('GET', byNumber)).body;
+    expect(after).toMatchObject({ generation: '2', observedGeneration: '2', labels: { team: 'a' } });
+    expect(after.etag).not.toBe(service.etag);
+    expect(after.latestCreatedRevision).toBe(service.latestCreatedRevision);
+    expect(after.template.containers[0].image).toBe(imageA);
+  });
+
+  it('deletes revisions that serve nothing and services by etag; the deleted service stops answering', async () => {
+    const first = await createReady('conf-delete', imageA);
+    const patched = await call('PATCH', '/services/conf-delete', {
+      ...first,
+      template: { ...first.template, revision: 'conf-delete-blue', containers: [{ image: imageB }] },
+    });
+    await wait(patched.body);
+    const service = (await call('GET', '/services/conf-delete')).body;
+    expect(shortName(service.latestReadyRevision)).toBe('conf-delete-blue');
+    expect(service.template.revision).toBe('conf-delete-blue');
+
+    const serving = await call('DELETE', '/services/conf-delete/revisions/conf-delete-blue');
+    expect(serving.body.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    const old = shortName(first.latestReadyRevision);
+    const removed = await call('DELETE', `/services/conf-delete/revisions/${old}`);
+    expect(removed.body.metadata['@type']).toBe('type.googleapis.com/google.cloud.run.v2.Revision');
+    expect((await wait(removed.body)).response.name).toMatch(new RegExp(`/revisions/${old}$`));
+    expect((await call('GET', `/services/conf-delete/revisions/${old}`)).status).toBe(404);
+
+    const stale = await call('DELETE', '/services/conf-delete?etag=%22stale%22');
+    expect(stale.body.error).toMatchObject({ code: 409, status: 'ABORTED' });
+    const deleted = await call('DELETE', `/services/conf-delete?etag=${encodeURIComponent(service.etag)}`);
+    expect(deleted.status).toBe(200);
+    const done = await wait(deleted.body);
+    expect(done.response).toMatchObject({
+      '@type': 'type.googleapis.com/google.cloud.run.v2.Service',
+      name: service.name,
+    });
+    expect((await call('GET', '/services/conf-delete')).status).toBe(404);
+    await expect(fetch(service.uri)).rejects.toThrow();
+  });
+
+  it('lists services, revisions and operations in pages; operations can be read and deleted', async () => {
+    await createReady('conf-list-a', imageA);
+    await createReady('conf-list-b', imageA);
+    const first = (await call('GET', '/services?pageSize=1')).body;
+    expect(first.services).toHaveLength(1);
+    expect(first.nextPageToken).toEqual(expect.any(String));
+    const names: string[] = [];
+    for (let token: string | undefined = ''; token !== undefined;) {
+      const page: Json = (await call('GET', `/services?pageSize=2&pageToken=${token}`)).body;
+      names.push(...(page.services as Json[]).map((x) => shortName(x.name)));
+      token = page.nextPageToken;
+    }
+    expect(names).toEqual(expect.arrayContaining(['conf-list-a', 'conf-list-b']));
+    expect((await call('GET', '/services/conf-list-a/revisions')).body.revisions).toHaveLength(1);
+
+    const operations = (await call('GET', '/operations')).body.operations as Json[];
+    const op = operations.find((o) => o.metadata.name?.endsWith('/services/conf-list-a'))!;
+    expect(op).toMatchObject({ done: true, response: { name: expect.stringMatching(/conf-list-a$/) } });
+    const id = shortName(op.name);
+    expect((await call('GET', `/operations/${id}`)).body.done).toBe(true);
+    expect((await call('DELETE', `/operations/${id}`)).status).toBe(200);
+    expect((await call('GET', `/operations/${id}`)).status).toBe(404);
+  });
 });
 
 describe('failed revisions', () => {
@@ -181,6 +311,156 @@ describe('failed revisions', () => {
     expect(revisions[0]!.conditions[0]).toMatchObject({
       state: 'CONDITION_FAILED',
       reason: 'CONTAINER_MISSING',
+    });
+  });
+
+  it('a container that misses its port fails its configured startup probe, within the probe budget', async () => {
+    const started = Date.now();
+    const created = await call(
+      'POST',
+      '/services?serviceId=conf-port',
+      spec(imageA, {
+        template: {
+          containers: [
+            {
+              image: imageA,
+              command: ['/bin/busybox'],
+              args: ['httpd', '-f', '-p', '9999', '-h', '/www'],
+              startupProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1, failureThreshold: 2 },
+            },
+          ],
+        },
+      }),
+    );
+    const early = await call(
+      'POST',
+      `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${created.body.name}:wait`,
+      {
+        timeout: '0.2s',
+      },
+    );
+    expect(early.body).toMatchObject({ name: created.body.name, done: false });
+    expect((await call('GET', '/services/conf-port')).body).toMatchObject({
+      reconciling: true,
+      terminalCondition: { type: 'Ready', state: 'CONDITION_RECONCILING' },
+    });
+    const done = await wait(created.body);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(done.error).toEqual({
+      code: 9,
+      message: expect.stringMatching(
+        /^Revision 'conf-port-00001-[a-z]{3}' is not ready and cannot serve traffic\. The user-provided container failed the configured startup probe checks\.$/,
+      ),
+      details: [],
+    });
+    // A new service whose first revision fails: it has its URL, but nothing serves there.
+    const service = (await call('GET', '/services/conf-port')).body;
+    expect(service.terminalCondition).toMatchObject({ state: 'CONDITION_FAILED', reason: 'REVISION_FAILED' });
+    expect(service.latestReadyRevision).toBeUndefined();
+    expect(service.trafficStatuses).toBeUndefined();
+    expect(service.observedGeneration).toBe('0');
+    expect((await fetch(service.uri)).status).toBe(503);
+  });
+
+  it('a runtime account without Secret Accessor fails the revision with SECRETS_ACCESS_CHECK_FAILED', async () => {
+    const account = await runtimeAccount('conf-nosecrets', ['roles/artifactregistry.reader']);
+    const created = await call(
+      'POST',
+      '/services?serviceId=conf-secretless',
+      spec(imageA, {
+        template: {
+          serviceAccount: account,
+          containers: [
+            {
+              image: imageA,
+              env: [
+                {
+                  name: 'GREETING',
+                  valueSource: { secretKeyRef: { secret: 'greeting', version: 'latest' } },
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const done = await wait(created.body);
+    expect(done.error).toEqual({
+      code: 9,
+      message: `spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/secrets/greeting/versions/latest for Revision service account ${account}. The service account used must be granted the 'Secret Manager Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher level.`,
+      details: [],
+    });
+    const service = (await call('GET', '/services/conf-secretless')).body;
+    const revision = (
+      await call('GET', `/services/conf-secretless/revisions/${shortName(service.latestCreatedRevision)}`)
+    ).body;
+    expect(revision.conditions[0]).toMatchObject({
+      type: 'Ready',
+      state: 'CONDITION_FAILED',
+      reason: 'SECRETS_ACCESS_CHECK_FAILED',
+    });
+    expect(service.terminalCondition).toMatchObject({
+      state: 'CONDITION_FAILED',
+      reason: 'SECRETS_ACCESS_CHECK_FAILED',
+    });
+  });
+});
+
+describe('the container', () => {
+  it('gets PORT, K_* variables, plain and Secret Manager env vars, and secret files', async () => {
+    const service = await createReady('conf-env', imageA, {
+      template: {
+        serviceAccount: env('RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT'),
+        containers: [
+          {
+            image: imageA,
+            ports: [{ name: 'http1', containerPort: 8081 }],
+            env: [
+              { name: 'MODE', value: 'prod' },
+              { name: 'GREETING', valueSource: { secretKeyRef: { secret: 'greeting', version: '1' } } },
+            ],
+            volumeMounts: [
+              { name: 'cfg', mountPath: '/etc/cfg' },
+              { name: 'whole', mountPath: '/etc/whole' },
+            ],
+          },
+        ],
+        volumes: [
+          {
+            name: 'cfg',
+            secret: { secret: 'greeting', items: [{ path: 'greeting.txt', version: 'latest' }] },
+          },
+          {
+            name: 'whole',
+            secret: { secret: `projects/${env('RUNWAY_EMULATOR_PROJECT')}/secrets/greeting` },
+          },
+        ],
+      },
+    });
+    const revision = shortName(service.latestReadyRevision);
+    const variables = await (await fetch(`${service.uri}/cgi-bin/env`)).text();
+    for (const line of [
+      'PORT=8081',
+      'K_SERVICE=conf-env',
+      `K_REVISION=${revision}`,
+      'K_CONFIGURATION=conf-env',
+      'MODE=prod',
+      'GREETING=hello from Secret Manager',
+    ])
+      expect(variables.split('\n')).toContain(line);
+    expect(await (await fetch(`${service.uri}/cgi-bin/file?/etc/cfg/greeting.txt`)).text()).toBe(
+      'hello from Secret Manager',
+    );
+    expect(await (await fetch(`${service.uri}/cgi-bin/file?/etc/whole/greeting`)).text()).toBe(
+      'hello from Secret Manager',
+    );
+    const state = (await admin.state()) as { run: { services: Json[] } };
+    const seen = state.run.services.find((x) => x.name === service.name)!;
+    expect(seen.revisions[0]).toMatchObject({
+      name: revision,
+      state: 'ready',
+      containerId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      hostPort: expect.any(Number),
     });
   });
 });
@@ -250,6 +530,24 @@ describe('errors', () => {
       traffic: [{ type: 1, percent: 60 }],
     });
     expect(badSplit.body.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    const unknownRevision = await call('PATCH', '/services/conf-create', {
+      ...live,
+      traffic: [{ type: 2, revision: 'conf-create-99999-zzz', percent: 100 }],
+    });
+    expect(unknownRevision.body.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    const twiceTagged = await call('PATCH', '/services/conf-create', {
+      ...live,
+      traffic: [
+        { type: 1, percent: 100, tag: 'same' },
+        { type: 2, revision, percent: 0, tag: 'same' },
+      ],
+    });
+    expect(twiceTagged.body.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    const notOurs = await call('PATCH', '/services/conf-create', {
+      ...live,
+      template: { ...live.template, revision: 'other-name-1' },
+    });
+    expect(notOurs.body.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
     const reserved = await call('PATCH', '/services/conf-create', {
       ...live,
       labels: { 'run.googleapis.com/x': 'y' },
@@ -374,6 +672,47 @@ describe('traffic over real containers', () => {
     });
     expect(stale.body.error).toMatchObject({ code: 409, status: 'ABORTED' });
   });
+
+  it('lets only accounts with run.routes.invoke through, on the service URL and on tag URLs', async () => {
+    const service = await createReady('conf-invoke', imageA, {
+      invokerIamDisabled: false,
+      traffic: [{ type: 1, percent: 100, tag: 'green' }],
+    });
+    const tagUrl = service.trafficStatuses.find((t: Json) => t.tag === 'green').uri as string;
+    const deployer = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT');
+    expect((await fetch(tagUrl)).status).toBe(403);
+    for (const audience of [tagUrl, service.uri]) {
+      const token = await idTokenFor(deployer, audience);
+      const res = await fetch(tagUrl, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('revision A\n');
+    }
+    const elsewhere = await idTokenFor(deployer, 'http://127.0.0.1:1');
+    expect((await fetch(service.uri, { headers: { authorization: `Bearer ${elsewhere}` } })).status).toBe(
+      401,
+    );
+
+    const outsider = await seedServiceAccount('conf-outsider', []);
+    const outsiderToken = await idTokenFor(outsider, service.uri);
+    const refused = await fetch(service.uri, { headers: { authorization: `Bearer ${outsiderToken}` } });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('Your client does not have permission');
+
+    const granted = await call('POST', '/services/conf-invoke:setIamPolicy', {
+      policy: { bindings: [{ role: 'roles/run.invoker', members: [`serviceAccount:${outsider}`] }] },
+    });
+    expect(granted.body.etag).toEqual(expect.any(String));
+    expect((await fetch(service.uri, { headers: { authorization: `Bearer ${outsiderToken}` } })).status).toBe(
+      200,
+    );
+    const tested = await call(
+      'POST',
+      '/services/conf-invoke:testIamPermissions',
+      { permissions: ['run.routes.invoke', 'run.services.setIamPolicy'] },
+      await accessTokenFor(outsider),
+    );
+    expect(tested.body).toEqual({ permissions: ['run.routes.invoke'] });
+  });
 });
 
 describe('the unmodified @google-cloud/run client (REST transport)', () => {
@@ -409,6 +748,77 @@ describe('the unmodified @google-cloud/run client (REST transport)', () => {
     const [updated] = await client.getService({ name: `${parent}/services/conf-gax` });
     expect(updated.generation).toBe('2');
     expect(await (await fetch(updated.uri!)).text()).toBe('revision B\n');
+
+    const [failing] = await client.updateService({
+      service: {
+        ...updated,
+        template: { ...updated.template, revision: '', containers: [{ image: crashing }] },
+      },
+    });
+    await expect(failing.promise()).rejects.toMatchObject({
+      code: 9,
+      message: expect.stringMatching(/is not ready and cannot serve traffic/),
+    });
     await client.close();
+  });
+});
+
+describe('pure pieces', () => {
+  it('smooth weighted round-robin holds any split exactly over every 100 picks', () => {
+    const picker = new WeightedPicker([
+      { revision: 'a', hostPort: 1, percent: 1 },
+      { revision: 'b', hostPort: 2, percent: 99 },
+    ]);
+    const picks = Array.from({ length: 200 }, () => picker.pick()!.revision);
+    expect(picks.filter((r) => r === 'a')).toHaveLength(2);
+    const even = new WeightedPicker([
+      { revision: 'a', hostPort: 1, percent: 50 },
+      { revision: 'b', hostPort: 2, percent: 50 },
+    ]);
+    expect(Array.from({ length: 4 }, () => even.pick()!.revision)).toEqual(['a', 'b', 'a', 'b']);
+  });
+
+  it('applies field masks path by path, and replaces everything without one', () => {
+    const current = { labels: { a: '1' }, template: { timeout: '300s', containers: [{ image: 'x' }] } };
+    expect(applyUpdateMask(current, { template: { timeout: '10s' } }, 'template.timeout')).toEqual({
+      labels: { a: '1' },
+      template: { timeout: '10s', containers: [{ image: 'x' }] },
+    });
+    expect(applyUpdateMask(current, {}, 'labels')).toEqual({ template: current.template });
+    expect(applyUpdateMask(current, { labels: {} }, null)).toEqual({ labels: {} });
+    expect(applyUpdateMask(current, { labels: { b: '2' } }, 'labels,update_time')).toMatchObject({
+      labels: { b: '2' },
+    });
+  });
+
+  it('pages with opaque tokens', () => {
+    const first = paginate([1, 2, 3], new URLSearchParams('pageSize=2'));
+    expect(first.page).toEqual([1, 2]);
+    const second = paginate([1, 2, 3], new URLSearchParams(`pageSize=2&pageToken=${first.nextPageToken}`));
+    expect(second).toEqual({ page: [3], nextPageToken: undefined });
+  });
+
+  it('validates traffic and names revisions like Cloud Run', () => {
+    const exists = (name: string): boolean => name === 'svc-00001-abc';
+    expect(() => validateTraffic(readTraffic([{ type: 1, percent: 100 }]), exists, 'svc')).not.toThrow();
+    expect(() => validateTraffic(readTraffic([{ type: 1, percent: 90 }]), exists, 'svc')).toThrow(/100/);
+    expect(() =>
+      validateTraffic(readTraffic([{ type: 2, revision: 'nope', percent: 100 }]), exists, 'svc'),
+    ).toThrow(/not found/);
+    expect(
+      readTraffic([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'r', percent: 5 }]),
+    ).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'r', percent: 5 }]);
+    expect(revisionName('svc', 7, () => 0)).toBe('svc-00007-aaa');
+    expect(sameTemplate({ revision: 'svc-1', timeout: '1s' }, { revision: '', timeout: '1s' })).toBe(true);
+  });
+
+  it('gives a container the emulator allowance, or what its startup probe asks for', () => {
+    expect(startupProbe(undefined, 15)).toEqual({ httpPath: undefined, budgetSeconds: 15, periodMs: 200 });
+    expect(startupProbe({ tcpSocket: {}, periodSeconds: 1, failureThreshold: 2 }, 15).budgetSeconds).toBe(2);
+    expect(startupProbe({ httpGet: { path: '/ready' } }, 15)).toMatchObject({
+      httpPath: '/ready',
+      budgetSeconds: 30,
+    });
+    expect(startupProbe({ periodSeconds: 240, failureThreshold: 5 }, 15).budgetSeconds).toBe(240);
   });
 });

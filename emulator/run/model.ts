@@ -22,6 +22,9 @@ const ENUMS: Record<string, string[]> = {
     'EXECUTION_ENVIRONMENT_GEN2',
   ],
   egress: ['VPC_EGRESS_UNSPECIFIED', 'ALL_TRAFFIC', 'PRIVATE_RANGES_ONLY'],
+  scalingMode: ['SCALING_MODE_UNSPECIFIED', 'AUTOMATIC', 'MANUAL'],
+  encryptionKeyRevocationAction: ['ENCRYPTION_KEY_REVOCATION_ACTION_UNSPECIFIED', 'PREVENT_NEW', 'SHUTDOWN'],
+  medium: ['MEDIUM_UNSPECIFIED', 'MEMORY'],
   launchStage: [
     'LAUNCH_STAGE_UNSPECIFIED',
     'UNIMPLEMENTED',
@@ -183,10 +186,110 @@ export function validateTraffic(
   }
 }
 
+/** How readiness is judged: an HTTP GET on a path, or the port answering; and how long to wait. */
+export interface StartupProbe {
+  httpPath: string | undefined;
+  budgetSeconds: number;
+  periodMs: number;
+}
+
+/** Cloud Run's longest startup allowance (initialDelaySeconds and periodSeconds are each at most 240). */
+const MAX_STARTUP_SECONDS = 240;
+
+/**
+ * The startup probe a container gets. Without one in the template the emulator's own allowance
+ * applies; a template probe's initialDelaySeconds + periodSeconds × failureThreshold (proto defaults
+ * 0, 10, 3) replaces it, shorter or longer. Checks repeat more often than periodSeconds: an
+ * emulator has no reason to make a ready container wait.
+ */
+export function startupProbe(probe: unknown, defaultSeconds: number): StartupProbe {
+  const p = (probe ?? undefined) as Json | undefined;
+  if (!p || Object.keys(p).length === 0) {
+    return { httpPath: undefined, budgetSeconds: defaultSeconds, periodMs: 200 };
+  }
+  const number = (v: unknown, fallback: number): number => {
+    const n = Number(v);
+    return Number.isFinite(n) && n > 0 ? n : fallback;
+  };
+  const period = number(p.periodSeconds, 10);
+  const budget = number(p.initialDelaySeconds, 0) + period * number(p.failureThreshold, 3);
+  const httpGet = p.httpGet as Json | undefined;
+  return {
+    httpPath: httpGet ? String(httpGet.path || '/') : undefined,
+    budgetSeconds: Math.min(budget, MAX_STARTUP_SECONDS),
+    periodMs: Math.min(200, period * 1000),
+  };
+}
+
 /** Duration "300s" → seconds. */
 export function seconds(duration: unknown, fallback: number): number {
   const m = /^(\d+(?:\.\d+)?)s$/.exec(String(duration ?? ''));
   return m ? Number(m[1]) : fallback;
+}
+
+/** Cloud Run revision names: the service name, a hyphen, a suffix; a DNS label of at most 63 characters. */
+export function validateRevisionName(name: string, serviceId: string): void {
+  if (!name.startsWith(`${serviceId}-`) || name.length > 63 || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    throw invalidArgument(
+      `Revision name '${name}' is invalid: it must start with the service name followed by '-', contain only lowercase letters, digits and hyphens, and have at most 63 characters.`,
+      'template.revision',
+    );
+  }
+}
+
+/** snake_case field-mask paths (AIP-161 allows them) as the lowerCamel names JSON uses. */
+function camelPath(path: string): string {
+  return path.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * An update under a field mask: each named path is copied from the patch (absent there ⇒ cleared),
+ * everything else stays as it is. No mask, or `*`, replaces the whole resource.
+ */
+export function applyUpdateMask(current: Json, patch: Json, mask: string | null): Json {
+  const paths = (mask ?? '')
+    .split(',')
+    .map((p) => camelPath(p.trim()))
+    .filter(Boolean);
+  if (paths.length === 0 || paths.includes('*')) return patch;
+  const out = structuredClone(current);
+  for (const path of paths) {
+    const keys = path.split('.');
+    const last = keys.pop()!;
+    let target = out;
+    let source: Json | undefined = patch;
+    for (const key of keys) {
+      const next = target[key];
+      if (!next || typeof next !== 'object' || Array.isArray(next)) target[key] = {};
+      target = target[key] as Json;
+      const inner: unknown = source?.[key];
+      source = inner && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Json) : undefined;
+    }
+    const value = source?.[last];
+    if (value === undefined) delete target[last];
+    else target[last] = structuredClone(value);
+  }
+  return out;
+}
+
+/**
+ * A page of a list and the token for the next one (an opaque offset). Without pageSize every item
+ * comes in one page.
+ */
+export function paginate<T>(
+  items: T[],
+  query: URLSearchParams,
+): { page: T[]; nextPageToken: string | undefined } {
+  const size = Number(query.get('pageSize') ?? 0);
+  const token = query.get('pageToken');
+  const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0;
+  if (!Number.isInteger(start) || start < 0) throw invalidArgument('Invalid page token.', 'page_token');
+  if (!Number.isInteger(size) || size < 0) throw invalidArgument('Invalid page size.', 'page_size');
+  const end = size > 0 ? start + size : items.length;
+  return {
+    page: items.slice(start, end),
+    nextPageToken: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined,
+  };
 }
 
 export function revisionName(serviceId: string, counter: number, random: () => number = Math.random): string {

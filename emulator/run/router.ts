@@ -49,12 +49,17 @@ function proxy(req: http.IncomingMessage, res: http.ServerResponse, backend: Bac
   const headers = { ...req.headers };
   delete headers.authorization;
   const upstream = http.request(
-    { host: '127.0.0.1', port: backend.hostPort, method: req.method, path: req.url, headers },
+    // A fresh connection per request: no idle keep-alive socket the container may close under us.
+    { host: '127.0.0.1', port: backend.hostPort, method: req.method, path: req.url, headers, agent: false },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     },
   );
+  // A caller that goes away takes its upstream request with it.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
   upstream.on('error', (err) => {
     if (!res.headersSent) {
       res.writeHead(503, { 'content-type': 'text/plain' });
@@ -96,9 +101,15 @@ export class ServiceRouter {
     try {
       const verdict = await this.gate(req, url);
       if (!verdict.allow) {
-        res.writeHead(verdict.status, { 'content-type': 'text/html; charset=UTF-8' });
+        const title = verdict.status === 401 ? 'Unauthorized' : 'Forbidden';
+        res.writeHead(verdict.status, {
+          'content-type': 'text/html; charset=UTF-8',
+          ...(verdict.status === 401
+            ? { 'www-authenticate': `Bearer error="invalid_token" error_description="${verdict.message}"` }
+            : {}),
+        });
         res.end(
-          `<html><head><title>${verdict.status}</title></head><body><h1>Error: ${verdict.status === 401 ? 'Unauthorized' : 'Forbidden'}</h1><h2>${verdict.message}</h2></body></html>\n`,
+          `<html><head><meta charset="utf-8"><title>${verdict.status} ${title}</title></head><body><h1>Error: ${title}</h1><h2>${verdict.message}</h2></body></html>\n`,
         );
         return;
       }

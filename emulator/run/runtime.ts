@@ -5,11 +5,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { StartupProbe } from './model.js';
 
 const exec = promisify(execFile);
 
-/** Every container the emulator starts carries this label, so stale ones can be found and removed. */
+/** Every container the emulator starts carries runway-emulator=1, so stale ones can be found and removed. */
 export const CONTAINER_LABEL = 'runway-emulator';
+/** ...and the pid of the emulator that owns it, so concurrent emulators leave each other's alone. */
+export const OWNER_LABEL = 'runway-emulator-pid';
 
 export interface Launch {
   /** Short revision name, for container names and logs. */
@@ -22,8 +25,7 @@ export interface Launch {
   port: number;
   command: string[] | undefined;
   args: string[] | undefined;
-  startupTimeoutSeconds: number;
-  httpProbePath: string | undefined;
+  startup: StartupProbe;
   /** Registry credentials for the pull (the revision's service account token). */
   registryHost: string;
   registryToken: string;
@@ -34,9 +36,15 @@ export interface Running {
   hostPort: number;
 }
 
+/**
+ * Why a revision could not start: its image could not be pulled, its secrets could not be read,
+ * its container exited or could not be created, or it never became ready within its allowance.
+ */
+export type FailureKind = 'image' | 'image-denied' | 'secrets' | 'exited' | 'timeout';
+
 export class LaunchFailure extends Error {
-  readonly kind: 'image' | 'start';
-  constructor(kind: 'image' | 'start', message: string) {
+  readonly kind: FailureKind;
+  constructor(kind: FailureKind, message: string) {
     super(message);
     this.kind = kind;
   }
@@ -84,6 +92,16 @@ async function httpOk(port: number, path: string): Promise<boolean> {
   }
 }
 
+/** The container's last lines of output, stdout and stderr together (docker logs replays both). */
+async function containerLogs(containerId: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await exec('docker', ['logs', '--tail', '20', containerId]);
+    return `${stdout}${stderr}`.trim();
+  } catch {
+    return '';
+  }
+}
+
 function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -96,6 +114,8 @@ function processAlive(pid: number): boolean {
 
 export class ContainerRuntime {
   private readonly workDir: string;
+  /** Container id → the host directory holding its secret files, removed with the container. */
+  private readonly secretDirs = new Map<string, string>();
 
   constructor(workDir: string) {
     this.workDir = workDir;
@@ -109,19 +129,20 @@ export class ContainerRuntime {
       '--filter',
       `label=${CONTAINER_LABEL}`,
       '--format',
-      `{{.ID}} {{.Label "${CONTAINER_LABEL}"}}`,
+      `{{.ID}} {{.Label "${OWNER_LABEL}"}} {{.Label "${CONTAINER_LABEL}"}}`,
     ]).catch(() => '');
     const orphans = listing
       .split('\n')
       .map((line) => line.trim().split(' '))
-      .filter(([id, pid]) => id && pid && !processAlive(Number(pid)))
+      // Containers from before the owner label carried the pid as runway-emulator's value.
+      .filter(([id, owner, value]) => id && !processAlive(Number(owner || value)))
       .map(([id]) => id!);
     if (orphans.length) await docker(['rm', '-f', ...orphans]).catch(() => undefined);
   }
 
   /** Removes every container this emulator process started. */
   static async removeOwn(): Promise<void> {
-    const ids = await docker(['ps', '-aq', '--filter', `label=${CONTAINER_LABEL}=${process.pid}`]).catch(
+    const ids = await docker(['ps', '-aq', '--filter', `label=${OWNER_LABEL}=${process.pid}`]).catch(
       () => '',
     );
     if (ids) await docker(['rm', '-f', ...ids.split(/\s+/)]).catch(() => undefined);
@@ -138,7 +159,9 @@ export class ContainerRuntime {
       await docker(['pull', '-q', launch.image], { env });
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
-      throw new LaunchFailure('image', detail);
+      // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
+      const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
+      throw new LaunchFailure(denied ? 'image-denied' : 'image', detail);
     } finally {
       await rm(config, { recursive: true, force: true });
     }
@@ -150,14 +173,20 @@ export class ContainerRuntime {
       'run',
       '-d',
       '--label',
-      `${CONTAINER_LABEL}=${process.pid}`,
+      `${CONTAINER_LABEL}=1`,
+      '--label',
+      `${OWNER_LABEL}=${process.pid}`,
+      '--label',
+      `runway-service=${launch.service}`,
       '--label',
       `runway-revision=${launch.revision}`,
     ];
     args.push('-p', `127.0.0.1::${launch.port}`);
     for (const [k, v] of Object.entries(launch.env)) args.push('-e', `${k}=${v}`);
+    let secretsRoot: string | undefined;
     if (Object.keys(launch.files).length) {
       const root = await mkdtemp(join(this.workDir, `secrets-${launch.revision}-`));
+      secretsRoot = root;
       for (const [path, content] of Object.entries(launch.files)) {
         const hostPath = join(root, path);
         await mkdir(dirname(hostPath), { recursive: true });
@@ -172,43 +201,66 @@ export class ContainerRuntime {
     let containerId: string;
     try {
       containerId = await docker(args);
+      if (secretsRoot) this.secretDirs.set(containerId, secretsRoot);
     } catch (err) {
-      throw new LaunchFailure('start', (err as { stderr?: string }).stderr?.trim() ?? String(err));
+      if (secretsRoot) await rm(secretsRoot, { recursive: true, force: true });
+      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err));
     }
     try {
-      const mapping = await docker(['port', containerId, `${launch.port}/tcp`]);
-      const hostPort = Number(/:(\d+)\s*$/m.exec(mapping.split('\n')[0] ?? '')?.[1]);
+      const hostPort = await this.hostPort(containerId, launch.port);
       await this.waitStarted(containerId, hostPort, launch);
       return { containerId, hostPort };
     } catch (err) {
-      const logs = await docker(['logs', '--tail', '20', containerId]).catch(() => '');
+      const logs = await containerLogs(containerId);
       console.error(
         `emulator: revision ${launch.revision} failed to start: ${(err as Error).message}\n${logs}`,
       );
       await this.remove(containerId);
-      throw err instanceof LaunchFailure ? err : new LaunchFailure('start', String(err));
+      throw err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err));
     }
+  }
+
+  /** Throws when the container is no longer running (it exited before it was ready). */
+  private async assertRunning(containerId: string): Promise<void> {
+    const state = await docker(['inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', containerId]);
+    const [running, exitCode] = state.split(' ');
+    if (running !== 'true') throw new LaunchFailure('exited', `container exited with code ${exitCode}`);
+  }
+
+  /** The 127.0.0.1 port Docker published the container port on; a container that already exited has none. */
+  private async hostPort(containerId: string, port: number): Promise<number> {
+    await this.assertRunning(containerId);
+    const mapping = await docker(['port', containerId, `${port}/tcp`]).catch(async (err: unknown) => {
+      await this.assertRunning(containerId);
+      throw err;
+    });
+    const hostPort = Number(/:(\d+)\s*$/m.exec(mapping.split('\n')[0] ?? '')?.[1]);
+    if (!hostPort) throw new LaunchFailure('exited', `no host port published for ${port}/tcp`);
+    return hostPort;
   }
 
   /** Cloud Run's default startup probe checks the port answers; an HTTP probe path overrides it. */
   private async waitStarted(containerId: string, hostPort: number, launch: Launch): Promise<void> {
-    const deadline = Date.now() + launch.startupTimeoutSeconds * 1000;
+    const { httpPath, budgetSeconds, periodMs } = launch.startup;
+    const deadline = Date.now() + budgetSeconds * 1000;
     while (Date.now() < deadline) {
-      const state = await docker(['inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', containerId]);
-      if (!state.startsWith('true')) throw new LaunchFailure('start', `container exited (${state})`);
-      const ready = launch.httpProbePath
-        ? await httpOk(hostPort, launch.httpProbePath)
-        : await answers(hostPort);
+      await this.assertRunning(containerId);
+      const ready = httpPath ? await httpOk(hostPort, httpPath) : await answers(hostPort);
       if (ready) return;
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, periodMs));
     }
     throw new LaunchFailure(
-      'start',
-      `did not listen on port ${launch.port} within ${launch.startupTimeoutSeconds}s`,
+      'timeout',
+      httpPath
+        ? `GET ${httpPath} on port ${launch.port} did not succeed within ${budgetSeconds}s`
+        : `did not listen on port ${launch.port} within ${budgetSeconds}s`,
     );
   }
 
   async remove(containerId: string): Promise<void> {
     await docker(['rm', '-f', containerId]).catch(() => undefined);
+    const secrets = this.secretDirs.get(containerId);
+    this.secretDirs.delete(containerId);
+    if (secrets) await rm(secrets, { recursive: true, force: true });
   }
 }
