@@ -27,7 +27,9 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 async function startEmulator(): Promise<{ env: Env; stop: () => void }> {
   const envFile = join(mkdtempSync(join(tmpdir(), 'runway-bench-')), 'emulator.env');
-  const child = spawn('bash', [join(root, 'scripts/emulator.sh'), '--env-file', envFile], { stdio: 'ignore' });
+  const child = spawn('bash', [join(root, 'scripts/emulator.sh'), '--env-file', envFile], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 600 && !existsSync(envFile); i++) await new Promise((r) => setTimeout(r, 100));
   if (!existsSync(envFile)) throw new Error('the emulator did not start');
   return { env: readEnvFile(envFile), stop: () => child.kill('SIGTERM') };
@@ -42,7 +44,10 @@ async function runAction(env: Env, inputs: Record<string, string>): Promise<{ ms
   for (const [k, v] of Object.entries(inputs)) vars[`INPUT_${k.toUpperCase()}`] = v;
   const started = performance.now();
   try {
-    await exec(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], { env: vars, maxBuffer: 64 * 1024 * 1024 });
+    await exec(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], {
+      env: vars,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
     throw new Error(`the action failed: ${(err as { stdout?: string }).stdout ?? String(err)}`);
   }
@@ -52,9 +57,12 @@ async function runAction(env: Env, inputs: Record<string, string>): Promise<{ ms
 async function token(env: Env): Promise<string> {
   const provider = env.RUNWAY_EMULATOR_WIF_PROVIDER!;
   const oidc = (await (
-    await fetch(`${env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`, {
-      headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-    })
+    await fetch(
+      `${env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`,
+      {
+        headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
+      },
+    )
   ).json()) as { value: string };
   const sts = (await (
     await fetch(`${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_STS}v1/token`, {
@@ -71,17 +79,24 @@ async function token(env: Env): Promise<string> {
     })
   ).json()) as { access_token: string };
   const sa = (await (
-    await fetch(`${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS}v1/projects/-/serviceAccounts/${env.RUNWAY_EMULATOR_SERVICE_ACCOUNT}:generateAccessToken`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${sts.access_token}` },
-      body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'] }),
-    })
+    await fetch(
+      `${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS}v1/projects/-/serviceAccounts/${env.RUNWAY_EMULATOR_SERVICE_ACCOUNT}:generateAccessToken`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sts.access_token}` },
+        body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'] }),
+      },
+    )
   ).json()) as { accessToken: string };
   return sa.accessToken;
 }
 
 /** How long after an operation finishes each waiting strategy notices, for one create. */
-async function measureWaiting(env: Env, image: string, name: string): Promise<{ wait: number; poll: number }> {
+async function measureWaiting(
+  env: Env,
+  image: string,
+  name: string,
+): Promise<{ wait: number; poll: number }> {
   const auth = { authorization: `Bearer ${await token(env)}`, 'content-type': 'application/json' };
   const base = `${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN}v2/projects/${env.RUNWAY_EMULATOR_PROJECT}/locations/us-central1`;
   const started = performance.now();
@@ -95,7 +110,9 @@ async function measureWaiting(env: Env, image: string, name: string): Promise<{ 
   const opUrl = `${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN}v2/${op.name}`;
   const waiting = (async () => {
     for (;;) {
-      const res = (await (await fetch(`${opUrl}:wait`, { method: 'POST', headers: auth, body: '{"timeout":"30s"}' })).json()) as { done?: boolean };
+      const res = (await (
+        await fetch(`${opUrl}:wait`, { method: 'POST', headers: auth, body: '{"timeout":"30s"}' })
+      ).json()) as { done?: boolean };
       if (res.done) return performance.now() - started;
     }
   })();
@@ -115,7 +132,9 @@ async function pushImage(env: Env, body: string): Promise<string> {
   const host = env.RUNWAY_EMULATOR_REPOSITORY!.split('/')[0]!;
   const tag = `${env.RUNWAY_EMULATOR_REPOSITORY}/bench-app:${Date.now()}`;
   const dockerEnv = { ...process.env, DOCKER_CONFIG: config };
-  const login = exec('docker', ['login', host, '-u', 'oauth2accesstoken', '--password-stdin'], { env: dockerEnv });
+  const login = exec('docker', ['login', host, '-u', 'oauth2accesstoken', '--password-stdin'], {
+    env: dockerEnv,
+  });
   login.child.stdin?.end(await token(env));
   await login;
   await exec('docker', ['build', '-q', '-t', tag, appContext(body)], { env: dockerEnv });
@@ -183,12 +202,39 @@ async function main(): Promise<void> {
     const repository = env.RUNWAY_EMULATOR_REPOSITORY!;
     const cold: number[] = [];
     const warm: number[] = [];
-    await runAction(env, { ...auth, service: 'bench-build', context: slowContext('seed'), repository, traffic: 'immediate' });
+    await runAction(env, {
+      ...auth,
+      service: 'bench-build',
+      context: slowContext('seed'),
+      repository,
+      traffic: 'immediate',
+    });
     for (let i = 0; i < RUNS; i++) {
       await forgetLocalImages(repository);
-      cold.push((await runAction(env, { ...auth, service: `bench-cold-${i}`, context: slowContext(`cold ${i}`), repository, cache: 'false', traffic: 'immediate' })).ms);
+      cold.push(
+        (
+          await runAction(env, {
+            ...auth,
+            service: `bench-cold-${i}`,
+            context: slowContext(`cold ${i}`),
+            repository,
+            cache: 'false',
+            traffic: 'immediate',
+          })
+        ).ms,
+      );
       await forgetLocalImages(repository);
-      warm.push((await runAction(env, { ...auth, service: 'bench-build', context: slowContext(`warm ${i}`), repository, traffic: 'immediate' })).ms);
+      warm.push(
+        (
+          await runAction(env, {
+            ...auth,
+            service: 'bench-build',
+            context: slowContext(`warm ${i}`),
+            repository,
+            traffic: 'immediate',
+          })
+        ).ms,
+      );
     }
     lines.push(
       '## A build on a fresh runner (whole step; the Dockerfile has one 5 s dependency layer)',
@@ -206,7 +252,17 @@ async function main(): Promise<void> {
     await runAction(env, { ...auth, service: 'bench-modes', image, traffic: 'immediate' });
     for (let i = 0; i < RUNS; i++) {
       for (const mode of modes) {
-        timings[mode]!.push((await runAction(env, { ...auth, service: 'bench-modes', image, traffic: mode, env_vars: `RUN=${mode}-${i}` })).ms);
+        timings[mode]!.push(
+          (
+            await runAction(env, {
+              ...auth,
+              service: 'bench-modes',
+              image,
+              traffic: mode,
+              env_vars: `RUN=${mode}-${i}`,
+            })
+          ).ms,
+        );
       }
     }
     lines.push(
@@ -214,7 +270,9 @@ async function main(): Promise<void> {
       '',
       '| traffic | median | runs |',
       '| --- | --- | --- |',
-      ...modes.map((m) => `| \`${m}\` | ${seconds(median(timings[m]!))} | ${timings[m]!.map(seconds).join(', ')} |`),
+      ...modes.map(
+        (m) => `| \`${m}\` | ${seconds(median(timings[m]!))} | ${timings[m]!.map(seconds).join(', ')} |`,
+      ),
       '',
     );
   } finally {

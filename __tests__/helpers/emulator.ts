@@ -35,7 +35,6 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
   return text ? JSON.parse(text) : undefined;
 }
 
-
 export const admin = {
   seed: (seed: unknown) => adminCall('POST', 'seed', seed),
   state: () => adminCall('GET', 'state') as Promise<Record<string, unknown>>,
