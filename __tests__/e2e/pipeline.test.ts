@@ -2,7 +2,7 @@
 // services, tags, pinned traffic, regions, preflight failures, conflicts and deploy-cloudrun
 // compatibility. Every test asserts what serves afterwards by requesting the service's URLs.
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, runAction, type ActionRun } from '../helpers/action.js';
+import { authInputs, errorOf, runAction, type ActionRun } from '../helpers/action.js';
 import { appContext, type AppOptions } from '../helpers/app-context.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
@@ -30,11 +30,6 @@ function expectSuccess(run: ActionRun): void {
   if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
 }
 
-/** The last ::error:: the action printed (what a user sees first). */
-function errorOf(run: ActionRun): string {
-  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  return (errors.pop() ?? '').replace(/%0A/g, '\n');
-}
 
 async function text(url: string): Promise<string> {
   const res = await fetch(url);

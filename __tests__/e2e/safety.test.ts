@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { admin, emulatorEnv, env } from '../helpers/emulator.js';
-import { authInputs, runAction, type ActionRun } from '../helpers/action.js';
+import { authInputs, errorOf, runAction, type ActionRun } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
@@ -14,10 +14,6 @@ const pool = (): string => env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/provid
 const repoPrincipals = (): string =>
   `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
 
-function errorOf(run: ActionRun): string {
-  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  return (errors.pop() ?? '').replace(/%0A/g, '\n');
-}
 
 async function deploy(
   service: string,

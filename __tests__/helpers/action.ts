@@ -72,3 +72,9 @@ export function authInputs(): Record<string, string> {
     service_account: e.RUNWAY_EMULATOR_SERVICE_ACCOUNT!,
   };
 }
+
+/** The last ::error:: the action printed — what a user sees first — with its line breaks. */
+export function errorOf(run: ActionRun): string {
+  const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+  return (errors.pop() ?? '').replace(/%0A/g, '\n');
+}
