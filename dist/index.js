@@ -57853,6 +57853,19 @@ function nextRevisionName(service, live, suffix, random = external_node_crypto_.
     const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
     return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
 }
+/** What to change when Cloud Run could not start a revision, from its own message. */
+function fixForRevisionFailure(message, port) {
+    const secret = /Permission denied on secret: projects\/[^/]+\/secrets\/([^/\s]+)\/\S* for Revision service account (\S+?)\.?\s/.exec(message);
+    if (secret) {
+        return `Grant the runtime service account access to the secret:\n  gcloud secrets add-iam-policy-binding ${secret[1]} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${secret[2]}\n`;
+    }
+    if (/Image '.*' not found/.test(message))
+        return 'Check that the image exists in the registry and that the runtime service account may pull it.';
+    if (/PERMISSION_DENIED|denied/i.test(message) && /image|pull/i.test(message)) {
+        return 'Grant the runtime service account roles/artifactregistry.reader on the repository.';
+    }
+    return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
+}
 /** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
 function resolveSplit(settings, newRevision, current) {
     const split = {};
@@ -57931,7 +57944,7 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
     if (deployed.operation.error) {
         if (servedBefore)
             await restore(deps, ref, servedBefore, settings.deadline);
-        throw new RunwayError(`Cloud Run could not start revision ${revision} of ${where}: ${deployed.operation.error.message}`, `The container must listen on $PORT (${changes.spec.port ?? 8080}) and start in time. ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`);
+        throw new RunwayError(`Cloud Run could not start revision ${revision} of ${where}: ${deployed.operation.error.message}`, `${fixForRevisionFailure(deployed.operation.error.message, changes.spec.port ?? 8080)} ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`);
     }
     if (settings.allowUnauthenticated !== undefined) {
         await applyPublicAccess(client, ref, settings.allowUnauthenticated, deps.identity);

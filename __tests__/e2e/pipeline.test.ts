@@ -30,7 +30,6 @@ function expectSuccess(run: ActionRun): void {
   if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
 }
 
-
 async function text(url: string): Promise<string> {
   const res = await fetch(url);
   return `${res.status} ${(await res.text()).trim()}`;

@@ -14,7 +14,6 @@ const pool = (): string => env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/provid
 const repoPrincipals = (): string =>
   `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
 
-
 async function deploy(
   service: string,
   body: string,
@@ -88,6 +87,39 @@ describe('permission failures change nothing and name the fix', () => {
     expect(errorOf(run)).toContain('roles/run.admin');
     const service = (await getService('e2e-iam'))!;
     expect(service.latestCreatedRevision?.split('/').pop()).toBe(first.outputs.revision);
+    expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 stable', 3]]));
+  });
+  it("a runtime account that may not read a secret fails the revision with Cloud Run's reason; nothing else changes", async () => {
+    const first = await deploy('e2e-secret-access', 'stable');
+    expect(first.exitCode).toBe(0);
+    const runtime = `secretless@${project()}.iam.gserviceaccount.com`;
+    await admin.seed({
+      serviceAccounts: [runtime],
+      bindings: [
+        {
+          resource: `projects/${project()}/serviceAccounts/${runtime}`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+        },
+        {
+          resource: `projects/${project()}`,
+          role: 'roles/artifactregistry.reader',
+          members: [`serviceAccount:${runtime}`],
+        },
+      ],
+    });
+    const run = await deploy('e2e-secret-access', 'changed', {
+      runtime_service_account: runtime,
+      secrets: 'GREETING=greeting:latest',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toMatch(/Cloud Run could not start revision e2e-secret-access-\d{5}-[a-z]{3}/);
+    expect(errorOf(run)).toContain(
+      `Permission denied on secret: projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/secrets/greeting/versions/latest for Revision service account ${runtime}`,
+    );
+    expect(errorOf(run)).toContain(
+      `Fix: Grant the runtime service account access to the secret:\n  gcloud secrets add-iam-policy-binding greeting --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime}`,
+    );
     expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 stable', 3]]));
   });
 });

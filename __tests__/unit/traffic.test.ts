@@ -6,7 +6,7 @@ import {
   withCandidate,
   withoutTag,
 } from '../../src/deploy/traffic.js';
-import { nextRevisionName, resolveSplit } from '../../src/verify/rollout.js';
+import { fixForRevisionFailure, nextRevisionName, resolveSplit } from '../../src/verify/rollout.js';
 import { judge, parseExpectedStatus } from '../../src/verify/health.js';
 import type { Service } from '../../src/gcp/run-types.js';
 
@@ -153,5 +153,26 @@ describe('health check judgement', () => {
     expect(judge(check, 200, 'all ready')).toBe(true);
     expect(judge(check, 200, 'starting')).toBe(false);
     expect(judge(check, 503, 'ready')).toBe(false);
+  });
+});
+
+describe('fixes for revisions Cloud Run could not start', () => {
+  it('names the secret and the runtime account for a secret access failure', () => {
+    const message =
+      "spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: projects/123/secrets/db-pass/versions/latest for Revision service account rt@p.iam.gserviceaccount.com. The service account used must be granted the 'Secret Manager Secret Accessor' role";
+    expect(fixForRevisionFailure(message, 8080)).toContain(
+      'gcloud secrets add-iam-policy-binding db-pass --role=roles/secretmanager.secretAccessor --member=serviceAccount:rt@p.iam.gserviceaccount.com',
+    );
+  });
+  it('points at the image for a missing image, and at $PORT otherwise', () => {
+    expect(
+      fixForRevisionFailure(
+        "Revision 'x' is not ready and cannot serve traffic. Image 'h/p/r/i@sha256:0' not found.",
+        8080,
+      ),
+    ).toMatch(/image exists/);
+    expect(
+      fixForRevisionFailure('The user-provided container failed to start and listen on the port', 9090),
+    ).toContain('$PORT (9090)');
   });
 });

@@ -65,6 +65,23 @@ export function nextRevisionName(
   return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
 }
 
+/** What to change when Cloud Run could not start a revision, from its own message. */
+export function fixForRevisionFailure(message: string, port: number): string {
+  const secret =
+    /Permission denied on secret: projects\/[^/]+\/secrets\/([^/\s]+)\/\S* for Revision service account (\S+?)\.?\s/.exec(
+      message,
+    );
+  if (secret) {
+    return `Grant the runtime service account access to the secret:\n  gcloud secrets add-iam-policy-binding ${secret[1]} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${secret[2]}\n`;
+  }
+  if (/Image '.*' not found/.test(message))
+    return 'Check that the image exists in the registry and that the runtime service account may pull it.';
+  if (/PERMISSION_DENIED|denied/i.test(message) && /image|pull/i.test(message)) {
+    return 'Grant the runtime service account roles/artifactregistry.reader on the repository.';
+  }
+  return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
+}
+
 /** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
 export function resolveSplit(
   settings: Pick<RolloutSettings, 'revisionTraffic' | 'tagTraffic'>,
@@ -164,7 +181,7 @@ export async function rolloutRegion(
     if (servedBefore) await restore(deps, ref, servedBefore, settings.deadline);
     throw new RunwayError(
       `Cloud Run could not start revision ${revision} of ${where}: ${deployed.operation.error.message}`,
-      `The container must listen on $PORT (${changes.spec.port ?? 8080}) and start in time. ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`,
+      `${fixForRevisionFailure(deployed.operation.error.message, changes.spec.port ?? 8080)} ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`,
     );
   }
   if (settings.allowUnauthenticated !== undefined) {
