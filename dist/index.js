@@ -56370,9 +56370,6 @@ class CloudRunClient {
         });
         await this.waitOperation(op, deadline);
     }
-    getRevision(name) {
-        return requestJson(this.url(name), { token: this.token });
-    }
     getIamPolicy(ref) {
         return requestJson(this.url(`${serviceName(ref)}:getIamPolicy`), {
             token: this.token,
@@ -57907,7 +57904,10 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
     if (pinnedByHand && settings.traffic !== 'none') {
         log(`note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
     }
-    // 1. The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
+    if (!servedBefore && settings.traffic === 'none') {
+        log(`note: ${where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
+    }
+    // The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
     const plan = (live) => {
         const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
         let traffic;
@@ -57931,7 +57931,7 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
             traffic,
         });
     };
-    // 0. Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
+    // Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
     await validateSpec(client, ref, plan(initial), initial !== undefined);
     if (settings.allowUnauthenticated !== undefined && initial)
         await checkCanSetIamPolicy(client, ref, deps.identity);
@@ -57975,6 +57975,12 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
             log(`deleted ${where}: it was created by this run and its first revision is not healthy`);
         }
     };
+    // The traffic move once the candidate is healthy: the asked split, the candidate tag dropped.
+    const promotion = (live) => {
+        const current = live.traffic ?? [];
+        const split = resolveSplit(settings, revision, current);
+        return planTrafficChange(live, promote(withoutTag(current, settings.candidateTag), split, revision));
+    };
     const candidateUrl = tagUri(service, checkTag);
     if (settings.traffic === 'verified' && servedBefore) {
         const onTag = await check(candidateUrl ?? url, `revision ${revision} on its tag URL`);
@@ -57982,7 +57988,7 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
             await fail(`Revision ${revision} (on its tag URL, before taking traffic)`, onTag);
         }
         else {
-            service = (await applyChange(client, ref, (live) => planTrafficChange(live, promote(withoutTag(live.traffic ?? [], settings.candidateTag), resolveSplit(settings, revision, live.traffic ?? []), revision)), settings.deadline)).after;
+            service = (await applyChange(client, ref, promotion, settings.deadline)).after;
             const live = await check(url, 'the service URL');
             healthy = live.healthy;
             if (!live.healthy)

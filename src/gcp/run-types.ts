@@ -105,16 +105,6 @@ export interface Service {
   [key: string]: unknown;
 }
 
-export interface Revision {
-  name: string;
-  service?: string;
-  conditions?: Condition[];
-  containers?: Container[];
-  createTime?: string;
-  reconciling?: boolean;
-  [key: string]: unknown;
-}
-
 export interface Operation<T = Service> {
   name: string;
   done?: boolean;

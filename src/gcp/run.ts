@@ -2,7 +2,7 @@
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
 import { GoogleApiError, requestJson } from './http.js';
-import type { IamPolicy, Operation, Revision, Service } from './run-types.js';
+import type { IamPolicy, Operation, Service } from './run-types.js';
 
 export interface ServiceRef {
   project: string;
@@ -79,10 +79,6 @@ export class CloudRunClient {
       token: this.token,
     });
     await this.waitOperation(op, deadline);
-  }
-
-  getRevision(name: string): Promise<Revision> {
-    return requestJson<Revision>(this.url(name), { token: this.token });
   }
 
   getIamPolicy(ref: ServiceRef): Promise<IamPolicy> {

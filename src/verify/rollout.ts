@@ -141,7 +141,11 @@ export async function rolloutRegion(
     );
   }
 
-  // 1. The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
+  if (!servedBefore && settings.traffic === 'none') {
+    log(`note: ${where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
+  }
+
+  // The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
   const plan = (live: Service | undefined): Service => {
     const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
     let traffic: TrafficTarget[] | undefined;
@@ -167,7 +171,7 @@ export async function rolloutRegion(
     });
   };
 
-  // 0. Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
+  // Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
   await validateSpec(client, ref, plan(initial), initial !== undefined);
   if (settings.allowUnauthenticated !== undefined && initial)
     await checkCanSetIamPolicy(client, ref, deps.identity);
@@ -214,28 +218,20 @@ export async function rolloutRegion(
     }
   };
 
+  // The traffic move once the candidate is healthy: the asked split, the candidate tag dropped.
+  const promotion = (live: Service | undefined): Service => {
+    const current = live!.traffic ?? [];
+    const split = resolveSplit(settings, revision, current);
+    return planTrafficChange(live!, promote(withoutTag(current, settings.candidateTag), split, revision));
+  };
+
   const candidateUrl = tagUri(service, checkTag);
   if (settings.traffic === 'verified' && servedBefore) {
     const onTag = await check(candidateUrl ?? url, `revision ${revision} on its tag URL`);
     if (!onTag.healthy) {
       await fail(`Revision ${revision} (on its tag URL, before taking traffic)`, onTag);
     } else {
-      service = (
-        await applyChange(
-          client,
-          ref,
-          (live) =>
-            planTrafficChange(
-              live!,
-              promote(
-                withoutTag(live!.traffic ?? [], settings.candidateTag),
-                resolveSplit(settings, revision, live!.traffic ?? []),
-                revision,
-              ),
-            ),
-          settings.deadline,
-        )
-      ).after;
+      service = (await applyChange(client, ref, promotion, settings.deadline)).after;
       const live = await check(url, 'the service URL');
       healthy = live.healthy;
       if (!live.healthy) await fail(`Revision ${revision} (after taking traffic)`, live);
