@@ -2,29 +2,11 @@
 // services, tags, pinned traffic, regions, preflight failures, conflicts and deploy-cloudrun
 // compatibility. Every test asserts what serves afterwards by requesting the service's URLs.
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, errorOf, runAction, type ActionRun } from '../helpers/action.js';
-import { appContext, type AppOptions } from '../helpers/app-context.js';
+import { authInputs, deployApp as deploy, errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import { appContext } from '../helpers/app-context.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
-
-async function deploy(
-  service: string,
-  body: string,
-  inputs: Record<string, string> = {},
-  app: AppOptions = {},
-): Promise<ActionRun> {
-  return runAction({
-    ...authInputs(),
-    service,
-    context: appContext(body, app),
-    repository: repository(),
-    allow_unauthenticated: 'true',
-    health_check_timeout: '20s',
-    health_check_successes: '2',
-    ...inputs,
-  });
-}
 
 function expectSuccess(run: ActionRun): void {
   if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);

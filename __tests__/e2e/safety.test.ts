@@ -5,31 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { admin, emulatorEnv, env } from '../helpers/emulator.js';
-import { authInputs, errorOf, runAction, type ActionRun } from '../helpers/action.js';
-import { appContext } from '../helpers/app-context.js';
+import { deployApp as deploy, errorOf, runAction } from '../helpers/action.js';
+import { seedServiceAccount } from '../helpers/auth.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
-const pool = (): string => env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
-const repoPrincipals = (): string =>
-  `principalSet://iam.googleapis.com/${pool()}/attribute.repository/octo-org/octo-repo`;
-
-async function deploy(
-  service: string,
-  body: string,
-  inputs: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction({
-    ...authInputs(),
-    service,
-    context: appContext(body),
-    repository: env('RUNWAY_EMULATOR_REPOSITORY'),
-    allow_unauthenticated: 'true',
-    health_check_successes: '2',
-    health_check_timeout: '20s',
-    ...inputs,
-  });
-}
 
 describe('permission failures change nothing and name the fix', () => {
   it('a missing actAs on the runtime service account fails before deploying', async () => {
@@ -52,25 +32,13 @@ describe('permission failures change nothing and name the fix', () => {
   it('a denied setIamPolicy (allow_unauthenticated without run.admin) fails before changing the service', async () => {
     const first = await deploy('e2e-iam', 'stable');
     expect(first.exitCode).toBe(0);
-    const limited = `limited@${project()}.iam.gserviceaccount.com`;
+    // May deploy (run.developer) but not set IAM policies (no run.admin).
+    const limited = await seedServiceAccount('limited', [
+      'roles/run.developer',
+      'roles/artifactregistry.writer',
+    ]);
     await admin.seed({
-      serviceAccounts: [limited],
       bindings: [
-        {
-          resource: `projects/${project()}/serviceAccounts/${limited}`,
-          role: 'roles/iam.workloadIdentityUser',
-          members: [repoPrincipals()],
-        },
-        {
-          resource: `projects/${project()}`,
-          role: 'roles/run.developer',
-          members: [`serviceAccount:${limited}`],
-        },
-        {
-          resource: `projects/${project()}`,
-          role: 'roles/artifactregistry.writer',
-          members: [`serviceAccount:${limited}`],
-        },
         {
           resource: `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
           role: 'roles/iam.serviceAccountUser',

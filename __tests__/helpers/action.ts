@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { appContext, type AppOptions } from './app-context.js';
 import { emulatorEnv } from './emulator.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
@@ -77,4 +78,26 @@ export function authInputs(): Record<string, string> {
 export function errorOf(run: ActionRun): string {
   const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
   return (errors.pop() ?? '').replace(/%0A/g, '\n');
+}
+
+/**
+ * Builds the test app from a fresh context and deploys it as a public service with short health
+ * checks (2 passes within 20 s); `inputs` override any of that.
+ */
+export function deployApp(
+  service: string,
+  body: string,
+  inputs: Record<string, string> = {},
+  app: AppOptions = {},
+): Promise<ActionRun> {
+  return runAction({
+    ...authInputs(),
+    service,
+    context: appContext(body, app),
+    repository: emulatorEnv().RUNWAY_EMULATOR_REPOSITORY!,
+    allow_unauthenticated: 'true',
+    health_check_timeout: '20s',
+    health_check_successes: '2',
+    ...inputs,
+  });
 }
