@@ -9,9 +9,8 @@ log() { printf '[runway] %s\n' "$*"; }
 
 if [ ! -x node_modules/.bin/node ] || [ ! -x node_modules/.bin/jest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  # Not `npm ci`: npm 11 rejects this lockfile for lacking other platforms' optional binaries
-  # (@unrs/resolver-binding-*), which `npm install` resolves while keeping the locked versions.
-  npm install --no-audit --no-fund
+  # The lockfile records every platform's optional binaries, so a clean install is exact.
+  npm ci --no-audit --no-fund
 fi
 
 missing=()
