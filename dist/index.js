@@ -56695,7 +56695,7 @@ async function resolveDigest(image, accessToken) {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/kv.ts
+;// CONCATENATED MODULE: ./src/inputs/kv.ts
 // KEY=VALUE lists as deploy-cloudrun reads them (env_vars, secrets, labels): entries separated by
 // commas or newlines, a backslash escapes the next character, the first '=' splits key from value,
 // keys and values are trimmed unless quoted, and the literal '{}' means "clear all".
@@ -56771,7 +56771,7 @@ function parseKeyValues(input) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/fields.ts
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
 // Parsers for single setting values, shared by the typed inputs and deploy-cloudrun's `flags`.
 // Each takes the name to blame (an input, or "flags (--cpu)") and throws InputError.
 
@@ -56879,7 +56879,7 @@ function parseList(raw) {
         .filter((s) => s !== '');
 }
 
-;// CONCATENATED MODULE: ./src/flags.ts
+;// CONCATENATED MODULE: ./src/inputs/flags.ts
 // deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
 // `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
 // rejected with the input to use instead.
@@ -57021,7 +57021,7 @@ function mergeSpecs(typed, fromFlags, inputNames) {
     return merged;
 }
 
-;// CONCATENATED MODULE: ./src/spec.ts
+;// CONCATENATED MODULE: ./src/inputs/spec.ts
 const SPEC_INPUT_NAMES = {
     envVars: 'env_vars',
     secrets: 'secrets',
@@ -57046,7 +57046,7 @@ const SPEC_INPUT_NAMES = {
     labels: 'labels',
 };
 
-;// CONCATENATED MODULE: ./src/verify/health.ts
+;// CONCATENATED MODULE: ./src/rollout/health.ts
 // HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
 // passes within a time limit, each pass judged by status and (optionally) a body pattern.
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
@@ -57120,7 +57120,7 @@ async function waitHealthy(url, check, idToken, log) {
     return { healthy: false, attempts, last };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input is read here, once, into one typed Settings object; nothing else calls getInput.
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 
@@ -57828,7 +57828,7 @@ function servingSplit(service) {
     return split;
 }
 
-;// CONCATENATED MODULE: ./src/verify/rollout.ts
+;// CONCATENATED MODULE: ./src/rollout/rollout.ts
 // One region's rollout: deploy the new revision with no traffic and a candidate tag, check it
 // through its tag URL, move traffic, check the service URL, and on any failure put the split back
 // exactly as it was. The outcome says truthfully what serves afterwards.

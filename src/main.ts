@@ -13,10 +13,10 @@ import {
   parseImageReference,
   type ImageReference,
 } from './image/reference.js';
-import { readSettings, type Settings } from './inputs.js';
+import { readSettings, type Settings } from './inputs/inputs.js';
 import { defaultLabels } from './deploy/plan.js';
 import { explainRunError } from './deploy/apply.js';
-import { rolloutRegion, type RegionOutcome } from './verify/rollout.js';
+import { rolloutRegion, type RegionOutcome } from './rollout/rollout.js';
 import { writeOutputs } from './report/outputs.js';
 
 function githubContext(): { sha: string; repository: string; runId: string } {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { readSettings } from '../../src/inputs.js';
+import { readSettings } from '../../src/inputs/inputs.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 const action = parse(readFileSync(resolve(root, 'action.yml'), 'utf8')) as {

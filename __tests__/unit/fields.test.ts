@@ -1,4 +1,4 @@
-import { parseCpu, parseMemory, parseSecrets } from '../../src/fields.js';
+import { parseCpu, parseMemory, parseSecrets } from '../../src/inputs/fields.js';
 import { InputError } from '../../src/errors.js';
 
 describe('parseSecrets (deploy-cloudrun syntax)', () => {

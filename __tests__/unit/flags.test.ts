@@ -1,5 +1,5 @@
-import { mergeSpecs, parseFlags, shellWords } from '../../src/flags.js';
-import { SPEC_INPUT_NAMES } from '../../src/spec.js';
+import { mergeSpecs, parseFlags, shellWords } from '../../src/inputs/flags.js';
+import { SPEC_INPUT_NAMES } from '../../src/inputs/spec.js';
 import { InputError, RunwayError } from '../../src/errors.js';
 
 describe('shellWords', () => {

@@ -1,4 +1,4 @@
-import { parseKeyValues } from '../../src/kv.js';
+import { parseKeyValues } from '../../src/inputs/kv.js';
 
 describe('parseKeyValues (deploy-cloudrun compatible)', () => {
   it('splits on commas and newlines and trims keys and values', () => {

@@ -1,6 +1,6 @@
 import { planService, defaultLabels, type ServiceChanges } from '../../src/deploy/plan.js';
 import type { Service } from '../../src/gcp/run-types.js';
-import type { ServiceSpec } from '../../src/spec.js';
+import type { ServiceSpec } from '../../src/inputs/spec.js';
 
 const image = 'h/p/r/app@sha256:1111';
 

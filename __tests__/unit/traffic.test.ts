@@ -6,8 +6,8 @@ import {
   withCandidate,
   withoutTag,
 } from '../../src/deploy/traffic.js';
-import { fixForRevisionFailure, nextRevisionName, resolveSplit } from '../../src/verify/rollout.js';
-import { judge, parseExpectedStatus } from '../../src/verify/health.js';
+import { fixForRevisionFailure, nextRevisionName, resolveSplit } from '../../src/rollout/rollout.js';
+import { judge, parseExpectedStatus } from '../../src/rollout/health.js';
 import type { Service } from '../../src/gcp/run-types.js';
 
 const REV = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';

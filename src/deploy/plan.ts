@@ -11,8 +11,8 @@ import type {
   Volume,
   VolumeMount,
 } from '../gcp/run-types.js';
-import type { KeyValues } from '../kv.js';
-import type { SecretRef, ServiceSpec } from '../spec.js';
+import type { KeyValues } from '../inputs/kv.js';
+import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
 
 export interface ServiceChanges {
   project: string;

@@ -6,7 +6,7 @@ import { GoogleApiError } from '../gcp/http.js';
 import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
-import type { SecretRef, SecretRefs } from '../spec.js';
+import type { SecretRef, SecretRefs } from '../inputs/spec.js';
 
 export async function checkSecrets(
   secrets: SecretManagerClient,

@@ -1,6 +1,6 @@
 // Parsers for single setting values, shared by the typed inputs and deploy-cloudrun's `flags`.
 // Each takes the name to blame (an input, or "flags (--cpu)") and throws InputError.
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import type { ExecutionEnvironment, Ingress, SecretRef, SecretRefs, VpcEgress } from './spec.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 

@@ -1,7 +1,7 @@
 // deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
 // `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
 // rejected with the input to use instead.
-import { InputError, RunwayError } from './errors.js';
+import { InputError, RunwayError } from '../errors.js';
 import {
   EXECUTION_ENVIRONMENTS,
   INGRESS_VALUES,

@@ -2,7 +2,7 @@
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { InputError, RunwayError } from './errors.js';
+import { InputError, RunwayError } from '../errors.js';
 import {
   EXECUTION_ENVIRONMENTS,
   INGRESS_VALUES,
@@ -20,7 +20,7 @@ import {
 import { mergeSpecs, parseFlags } from './flags.js';
 import type { KeyValues } from './kv.js';
 import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
-import { parseExpectedStatus, type HealthCheck } from './verify/health.js';
+import { parseExpectedStatus, type HealthCheck } from '../rollout/health.js';
 
 export { parseDurationSeconds };
 

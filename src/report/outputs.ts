@@ -1,7 +1,7 @@
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 import * as core from '@actions/core';
 import { describeError } from '../errors.js';
-import type { RegionOutcome } from '../verify/rollout.js';
+import type { RegionOutcome } from '../rollout/rollout.js';
 
 function splitText(traffic: Record<string, number>): string {
   const parts = Object.entries(traffic).map(([revision, percent]) => `${revision} ${percent}%`);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { RunwayError } from '../errors.js';
 import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
 import { shortName, type Service, type TrafficTarget } from '../gcp/run-types.js';
-import type { Settings } from '../inputs.js';
+import type { Settings } from '../inputs/inputs.js';
 import { planService, planTrafficChange, type ServiceChanges } from '../deploy/plan.js';
 import { applyChange, applyPublicAccess, isPublic } from '../deploy/apply.js';
 import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
