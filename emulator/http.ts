@@ -23,6 +23,8 @@ export interface ApiRequest {
   params: Record<string, string>;
   /** Set by handlers once the caller is known, for the request log. */
   caller?: string;
+  /** A fault that shapes the long-running operation this request starts, for the handler to apply. */
+  operationFault?: OperationFault;
   /** Base URL this server answers on (http://127.0.0.1:PORT). */
   baseUrl: string;
 }
@@ -51,7 +53,15 @@ export interface RequestRecord {
   durationMs: number;
 }
 
-export interface Fault {
+/** What an operation fault does to the operation the matched request starts. */
+export interface OperationFault {
+  /** Finish the operation with this google.rpc.Status instead of applying the change. */
+  operationError?: { code: number; message: string };
+  /** Hold the change this long before applying it (an operation still in flight). */
+  operationDelayMs?: number;
+}
+
+export interface Fault extends OperationFault {
   api?: ApiName;
   method?: string;
   /** A regular expression matched against the path (query included). */
@@ -62,6 +72,8 @@ export interface Fault {
   drop?: boolean;
   /** How many matching requests this fault applies to. */
   count: number;
+  /** How many matching requests pass untouched before the fault applies. */
+  skip?: number;
 }
 
 /** Shared between all API servers: the request log and the pending faults. */
@@ -70,13 +82,16 @@ export class Traffic {
   faults: Fault[] = [];
 
   takeFault(api: ApiName, method: string, pathWithQuery: string): Fault | undefined {
-    const fault = this.faults.find(
+    const matches = this.faults.filter(
       (f) =>
         f.count > 0 &&
         (!f.api || f.api === api) &&
         (!f.method || f.method.toUpperCase() === method) &&
         new RegExp(f.path).test(pathWithQuery),
     );
+    // A matching fault that is still skipping lets this request through, and counts it.
+    const fault = matches.find((f) => !f.skip);
+    for (const f of matches) if (f.skip) f.skip -= 1;
     if (fault) fault.count -= 1;
     this.faults = this.faults.filter((f) => f.count > 0);
     return fault;
@@ -111,6 +126,13 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
     }
   }
   return raw;
+}
+
+function operationFaultOf(fault: Fault): OperationFault {
+  const out: OperationFault = {};
+  if (fault.operationError) out.operationError = fault.operationError;
+  if (fault.operationDelayMs) out.operationDelayMs = fault.operationDelayMs;
+  return out;
 }
 
 export function renderError(format: ErrorFormat, err: unknown): { status: number; body: unknown } {
@@ -267,6 +289,9 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
         rawBody,
         params: matched.params,
         baseUrl,
+        ...(fault && (fault.operationError || fault.operationDelayMs)
+          ? { operationFault: operationFaultOf(fault) }
+          : {}),
       };
       try {
         const out = await matched.route.handler(apiReq);

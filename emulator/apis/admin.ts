@@ -23,8 +23,16 @@ function parseFaults(body: unknown): Fault[] {
     } catch {
       throw invalidArgument(`faults[${i}].path is not a valid regular expression.`);
     }
-    if (f.status === undefined && f.latencyMs === undefined && !f.drop) {
-      throw invalidArgument(`faults[${i}] needs one of status, latencyMs or drop.`);
+    if (
+      f.status === undefined &&
+      f.latencyMs === undefined &&
+      !f.drop &&
+      !f.operationError &&
+      f.operationDelayMs === undefined
+    ) {
+      throw invalidArgument(
+        `faults[${i}] needs one of status, latencyMs, drop, operationError or operationDelayMs.`,
+      );
     }
     return { ...f, path: f.path, count: typeof f.count === 'number' ? f.count : 1 } as Fault;
   });

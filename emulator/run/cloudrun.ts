@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../errors.js';
-import type { ApiRequest, Route } from '../http.js';
+import type { ApiRequest, OperationFault, Route } from '../http.js';
 import { describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
 import { invokerGate } from './invoker.js';
@@ -260,11 +260,29 @@ export class CloudRun {
     record: ServiceRecord,
     op: OperationRecord,
     newRevision: RevisionRecord | undefined,
+    fault: OperationFault | undefined,
   ): Promise<void> {
+    if (fault?.operationDelayMs) await new Promise((r) => setTimeout(r, fault.operationDelayMs));
     if (this.services.get(serviceName(record.project, record.location, record.id)) !== record) {
       this.operations.finish(op, {
         error: { code: 10, message: 'The service was deleted before this change was applied.' },
       });
+      return;
+    }
+    if (fault?.operationError) {
+      // An injected failure: the change is recorded but nothing it asked for takes effect.
+      const failure = {
+        reason: 'UNKNOWN',
+        code: fault.operationError.code,
+        message: fault.operationError.message,
+      };
+      if (newRevision) {
+        newRevision.state = 'failed';
+        newRevision.failure = failure;
+      }
+      this.setFailed(record, failure, 'RoutesReady');
+      record.reconciling = false;
+      this.operations.finish(op, { error: fault.operationError });
       return;
     }
     if (newRevision) await this.startRevision(record, newRevision);
@@ -296,13 +314,18 @@ export class CloudRun {
     this.operations.finish(op, { response: { '@type': SERVICE_TYPE, ...renderService(record) } });
   }
 
-  private setFailed(record: ServiceRecord, failure: RevisionFailure): void {
+  private setFailed(
+    record: ServiceRecord,
+    failure: RevisionFailure,
+    failedCondition: 'RoutesReady' | 'ConfigurationsReady' = 'ConfigurationsReady',
+  ): void {
     const failed = { reason: failure.reason, message: failure.message, severity: 'ERROR' };
     record.terminal = condition('Ready', 'CONDITION_FAILED', failed);
-    record.conditions = [
-      condition('RoutesReady', 'CONDITION_SUCCEEDED'),
-      condition('ConfigurationsReady', 'CONDITION_FAILED', failed),
-    ];
+    record.conditions = ['RoutesReady', 'ConfigurationsReady'].map((type) =>
+      type === failedCondition
+        ? condition(type, 'CONDITION_FAILED', failed)
+        : condition(type, 'CONDITION_SUCCEEDED'),
+    );
   }
 
   // ---- writes -----------------------------------------------------------------------------
@@ -372,6 +395,7 @@ export class CloudRun {
     spec: Json,
     newRevisionName: string | undefined,
     by: Principal | undefined,
+    fault?: OperationFault,
   ): OperationRecord {
     record.spec = spec;
     record.generation += 1;
@@ -400,7 +424,7 @@ export class CloudRun {
       '@type': SERVICE_TYPE,
       ...renderService(record),
     });
-    this.enqueue(record, () => this.reconcile(record, op, newRevision));
+    this.enqueue(record, () => this.reconcile(record, op, newRevision, fault));
     return op;
   }
 
@@ -463,7 +487,7 @@ export class CloudRun {
     const { spec, newRevisionName } = this.prepare(undefined, project, serviceId, bodyOf(req), caller);
     if (req.query.get('validateOnly') === 'true') return this.dryRun(project, location, name, spec);
     const record = await this.newRecord(project, location, serviceId, caller);
-    return renderOperation(this.startChange(record, spec, newRevisionName, caller));
+    return renderOperation(this.startChange(record, spec, newRevisionName, caller, req.operationFault));
   }
 
   private async update(req: ApiRequest): Promise<Json> {
@@ -489,7 +513,7 @@ export class CloudRun {
     const { spec, newRevisionName } = this.prepare(existing, project, serviceId, merged, caller);
     if (req.query.get('validateOnly') === 'true') return this.dryRun(project, location, name, spec);
     const record = existing ?? (await this.newRecord(project, location, serviceId, caller));
-    return renderOperation(this.startChange(record, spec, newRevisionName, caller));
+    return renderOperation(this.startChange(record, spec, newRevisionName, caller, req.operationFault));
   }
 
   private deleteService(req: ApiRequest): Json {

@@ -1,0 +1,43 @@
+// Pure pieces of the emulator: the startup probe budget a revision gets, and which request an
+// injected fault applies to.
+import { startupProbe } from '../../emulator/run/model.js';
+import { Traffic } from '../../emulator/http.js';
+
+describe('startup probe budget', () => {
+  it("is the emulator's allowance without a probe, and the probe's own budget with one", () => {
+    expect(startupProbe(undefined, 20)).toEqual({ httpPath: undefined, budgetSeconds: 20, periodMs: 200 });
+    expect(
+      startupProbe({ tcpSocket: { port: 8080 }, periodSeconds: 1, failureThreshold: 2 }, 20),
+    ).toMatchObject({
+      httpPath: undefined,
+      budgetSeconds: 2,
+    });
+    expect(startupProbe({ httpGet: { path: '/ready' }, initialDelaySeconds: 5 }, 20)).toMatchObject({
+      httpPath: '/ready',
+      budgetSeconds: 35,
+    });
+    expect(startupProbe({ periodSeconds: 240, failureThreshold: 10 }, 20).budgetSeconds).toBe(240);
+  });
+});
+
+describe('fault matching', () => {
+  it('applies a fault to `count` matching requests after skipping `skip` of them', () => {
+    const traffic = new Traffic();
+    traffic.faults.push({
+      api: 'run',
+      method: 'PATCH',
+      path: 'updateMask=traffic',
+      status: 400,
+      skip: 1,
+      count: 1,
+    });
+    const take = (path: string, method = 'PATCH'): number | undefined =>
+      traffic.takeFault('run', method, path)?.status;
+    expect(take('/v2/s?updateMask=traffic', 'GET')).toBeUndefined();
+    expect(take('/v2/s')).toBeUndefined();
+    expect(take('/v2/s?updateMask=traffic')).toBeUndefined();
+    expect(take('/v2/s?updateMask=traffic')).toBe(400);
+    expect(take('/v2/s?updateMask=traffic')).toBeUndefined();
+    expect(traffic.faults).toEqual([]);
+  });
+});
