@@ -46881,7 +46881,7 @@ var visit = __nccwpck_require__(204);
 __webpack_unused_export__ = composer.Composer;
 __webpack_unused_export__ = Document.Document;
 __webpack_unused_export__ = Schema.Schema;
-__webpack_unused_export__ = errors.YAMLError;
+exports.IP = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
@@ -56079,10 +56079,13 @@ class GoogleApiError extends Error {
     }
 }
 const DEFAULT_RETRY = { attempts: 5, initialDelayMs: 500, maxDelayMs: 8000 };
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 function isRetryable(err) {
     if (err instanceof GoogleApiError)
         return RETRYABLE_STATUS.has(err.httpStatus);
+    // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
+    if (err instanceof DOMException)
+        return err.name === 'TimeoutError';
     // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
     return err instanceof TypeError;
 }
@@ -56346,13 +56349,26 @@ class CloudRunClient {
             body: service,
         });
     }
-    /** Waits for an operation with operations.wait, re-issuing it until done or the deadline passes. */
+    /**
+     * Changes only the traffic (updateMask=traffic): the template, and with it the revision name, is
+     * not sent again, so a traffic move can never create or clash with a revision.
+     */
+    updateTraffic(ref, traffic, etag) {
+        return requestJson(this.url(serviceName(ref)), {
+            method: 'PATCH',
+            token: this.token,
+            query: { updateMask: 'traffic' },
+            body: { traffic, ...(etag ? { etag } : {}) },
+        });
+    }
+    /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */
     async waitOperation(operation, deadline) {
         let op = operation;
         while (!op.done) {
-            const remaining = Math.floor((deadline - Date.now()) / 1000);
-            if (remaining <= 0)
+            const remainingMs = deadline - Date.now();
+            if (remainingMs <= 0)
                 return op;
+            const remaining = Math.ceil(remainingMs / 1000);
             op = await requestJson(this.url(`${op.name}:wait`), {
                 method: 'POST',
                 token: this.token,
@@ -56698,7 +56714,8 @@ var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/inputs/kv.ts
 // KEY=VALUE lists as deploy-cloudrun reads them (env_vars, secrets, labels): entries separated by
 // commas or newlines, a backslash escapes the next character, the first '=' splits key from value,
-// keys and values are trimmed unless quoted, and the literal '{}' means "clear all".
+// keys and values are trimmed unless quoted, and the literal '{}' means "clear all". Values may be
+// secrets, so a syntax error says where (entry and line), never what.
 class KeyValueSyntaxError extends Error {
 }
 function parseKeyValues(input) {
@@ -56711,22 +56728,26 @@ function parseKeyValues(input) {
     let inValue = false;
     let quote;
     let quotedValue = false;
+    let line = 1;
+    let entry = 1;
+    const at = () => `entry ${entry} (line ${line})`;
     const commit = () => {
         const k = key.trim();
         if (k === '' && value.trim() === '' && !inValue)
             return;
         if (k === '')
-            throw new KeyValueSyntaxError(`an entry has no key before "=": "=${value}"`);
+            throw new KeyValueSyntaxError(`${at()} has no key before "="`);
         if (!inValue)
-            throw new KeyValueSyntaxError(`"${k}" has no "=VALUE"`);
+            throw new KeyValueSyntaxError(`${at()} has no "=VALUE"`);
         result[k] = quotedValue ? value : value.trim();
+        entry++;
     };
     for (let i = 0; i < text.length; i++) {
         const ch = text[i];
         if (ch === '\\') {
             const next = text[i + 1];
             if (next === undefined)
-                throw new KeyValueSyntaxError(`unterminated escape character at ${i}`);
+                throw new KeyValueSyntaxError(`${at()} ends in an unterminated escape character`);
             if (inValue)
                 value += next;
             else
@@ -56734,6 +56755,8 @@ function parseKeyValues(input) {
             i++;
         }
         else if (quote) {
+            if (ch === '\n')
+                line++;
             if (ch === quote)
                 quote = undefined;
             else
@@ -56750,6 +56773,8 @@ function parseKeyValues(input) {
         }
         else if (ch === ',' || ch === '\n' || ch === '\r') {
             commit();
+            if (ch === '\n')
+                line++;
             key = '';
             value = '';
             inValue = false;
@@ -56757,7 +56782,7 @@ function parseKeyValues(input) {
         }
         else if (inValue) {
             if (quotedValue && ch.trim() !== '')
-                throw new KeyValueSyntaxError(`unexpected "${ch}" after a quoted value`);
+                throw new KeyValueSyntaxError(`${at()} has text after its quoted value`);
             if (!quotedValue)
                 value += ch;
         }
@@ -56766,7 +56791,7 @@ function parseKeyValues(input) {
         }
     }
     if (quote)
-        throw new KeyValueSyntaxError(`unterminated ${quote} quote`);
+        throw new KeyValueSyntaxError(`${at()} has an unterminated ${quote} quote`);
     commit();
     return result;
 }
@@ -57046,9 +57071,19 @@ const SPEC_INPUT_NAMES = {
     labels: 'labels',
 };
 
+;// CONCATENATED MODULE: ./src/gcp/run-types.ts
+// The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
+// Runway reads or writes are typed; everything else is carried through untouched.
+/** Cloud Run's limit for a tag URL's prefix: the tag and the service name together. */
+const MAX_TAG_AND_SERVICE = 46;
+/** `projects/p/locations/l/services/s/revisions/r` → `r`. */
+function shortName(resourceName) {
+    if (!resourceName)
+        return undefined;
+    return resourceName.split('/').pop();
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/health.ts
-// HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
-// passes within a time limit, each pass judged by status and (optionally) a body pattern.
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
 function parseExpectedStatus(text) {
     const ranges = [];
@@ -57077,12 +57112,13 @@ function describeProbe(probe) {
         return probe.error;
     return `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
 }
-async function probeOnce(url, check, idToken) {
+const PROBE_TIMEOUT_MS = 10_000;
+async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
     try {
         const res = await fetch(new URL(check.path, `${url}/`), {
             headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
             redirect: 'manual',
-            signal: AbortSignal.timeout(10_000),
+            signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
         });
         const body = await res.text();
         return {
@@ -57102,20 +57138,20 @@ async function probeOnce(url, check, idToken) {
         };
     }
 }
-/** Probes until `successes` consecutive passes, or until the time limit. */
-async function waitHealthy(url, check, idToken, log) {
-    const deadline = Date.now() + check.timeoutSeconds * 1000;
+/** Probes until `successes` consecutive passes, or until the check's time limit or `stepDeadline`. */
+async function waitHealthy(url, check, idToken, log, stepDeadline) {
+    const deadline = stepDeadline.within(check.timeoutSeconds * 1000);
     let streak = 0;
     let attempts = 0;
     let last;
-    while (Date.now() < deadline) {
+    while (!deadline.expired()) {
         attempts++;
-        last = await probeOnce(url, check, await idToken());
+        last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()));
         streak = last.ok ? streak + 1 : 0;
         log(`  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
         if (streak >= check.successes)
             return { healthy: true, attempts, last };
-        await new Promise((r) => setTimeout(r, check.intervalMs));
+        await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));
     }
     return { healthy: false, attempts, last };
 }
@@ -57131,6 +57167,8 @@ async function waitHealthy(url, check, idToken, log) {
 
 
 
+
+
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 const WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
@@ -57138,8 +57176,6 @@ const SERVICE_ACCOUNT = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
 const PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Cloud Run's limit for a tag's URL prefix: tag + service name. */
-const MAX_TAG_AND_SERVICE = 46;
 class Reader {
     read;
     constructor(read) {
@@ -57185,27 +57221,38 @@ function parseServiceAccount(name, raw) {
         throw new InputError(name, raw, 'a service account email, NAME@PROJECT.iam.gserviceaccount.com');
     return raw;
 }
-/** env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats). */
+/**
+ * env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats).
+ * The file may hold secrets: its errors name the file and the line, never what the line holds.
+ */
 function readEnvVarsFile(path) {
     let text;
     try {
         text = (0,external_node_fs_.readFileSync)(path, 'utf8');
     }
     catch (err) {
-        throw new InputError('env_vars_file', path, `a readable file (${err.message})`);
+        throw new InputError('env_vars_file', path, `a readable file (${err.code ?? 'unreadable'})`);
     }
     const trimmed = text.trim();
     if (trimmed === '')
         return {};
     if (!trimmed.startsWith('{') && /^[^:\n]+=/m.test(trimmed) && !/^[^=\n]+:\s/m.test(trimmed)) {
-        return parseKeyValueList('env_vars_file', trimmed, { secret: true });
+        try {
+            return parseKeyValues(text);
+        }
+        catch (err) {
+            if (!(err instanceof KeyValueSyntaxError))
+                throw err;
+            throw new InputError('env_vars_file', path, `KEY=VALUE lines: ${err.message}`);
+        }
     }
     let parsed;
     try {
-        parsed = (0,dist/* parse */.qg)(trimmed);
+        parsed = (0,dist/* parse */.qg)(text);
     }
     catch (err) {
-        throw new InputError('env_vars_file', path, `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${err.message})`);
+        const where = err instanceof dist/* YAMLError */.IP ? `line ${err.linePos?.[0]?.line ?? '?'}: ${err.code}` : 'unparsable';
+        throw new InputError('env_vars_file', path, `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${where})`);
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
         throw new InputError('env_vars_file', path, 'a mapping of KEY: VALUE strings');
@@ -57213,7 +57260,7 @@ function readEnvVarsFile(path) {
     const out = {};
     for (const [k, v] of Object.entries(parsed)) {
         if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-            throw new InputError('env_vars_file', path, `string values (${k} is not a string)`);
+            throw new InputError('env_vars_file', path, `string values (the value of ${k} is not a string)`);
         }
         out[k] = String(v);
     }
@@ -57610,77 +57657,169 @@ function withoutOutputFields(service) {
     return copy;
 }
 
+;// CONCATENATED MODULE: ./src/rollout/deadline.ts
+// deploy_timeout as one deadline for the whole step: every wait (operations, health checks) is
+// bounded by it, and undoing a change gets a short grace period of its own so that Runway never
+// reports a failure while a traffic change it made is still landing.
+
+/** How long undoing may take once the deadline has passed (or anything else failed). */
+const UNDO_GRACE_SECONDS = 120;
+class Deadline {
+    at;
+    constructor(at) {
+        this.at = at;
+    }
+    static in(seconds, now = Date.now()) {
+        return new Deadline(now + seconds * 1000);
+    }
+    remainingMs(now = Date.now()) {
+        return Math.max(0, this.at - now);
+    }
+    expired(now = Date.now()) {
+        return now >= this.at;
+    }
+    /** The earlier of this deadline and `ms` from now. */
+    within(ms, now = Date.now()) {
+        return new Deadline(Math.min(this.at, now + ms));
+    }
+    /** Fails the step when the deadline has passed, naming what was about to happen. */
+    check(before) {
+        if (this.expired())
+            throw new DeadlineExceeded(before);
+    }
+}
+class DeadlineExceeded extends RunwayError {
+    constructor(during) {
+        super(`deploy_timeout passed ${during}.`, 'Raise `deploy_timeout`, or shorten what it has to cover (the build, `health_check_timeout`, a slow-starting container).');
+        this.name = 'DeadlineExceeded';
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/apply.ts
-// Applying planned specs: create or update the service guarded by its etag (a concurrent change
-// means re-read and re-plan, never clobber), then wait for Cloud Run's operation with
-// operations.wait. Also the IAM change for allow_unauthenticated.
+// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
+// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
+// operation with operations.wait. Also the IAM change for allow_unauthenticated.
 
 
 
 
+
+/** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
+class OperationInFlight extends DeadlineExceeded {
+    operation;
+    constructor(ref, operation) {
+        super(`while Cloud Run was still applying a change to ${serviceName(ref)}`);
+        this.name = 'OperationInFlight';
+        this.operation = operation;
+    }
+}
 const MAX_CONFLICT_RETRIES = 3;
 /** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
-function isConflict(err, existed) {
+function isConcurrentChange(err, existed) {
     if (!(err instanceof GoogleApiError) || err.httpStatus !== 409)
-        return false;
-    if (/Revision named/.test(err.message))
         return false;
     return err.status === 'ABORTED' || (err.status === 'ALREADY_EXISTS' && !existed);
 }
-function explainRunError(err, ref, identity) {
+/**
+ * A 409 ALREADY_EXISTS on a service that exists means the template reuses a revision's name with
+ * other settings: that error explained, else undefined.
+ */
+function revisionNameClash(err, existed) {
+    if (!(err instanceof GoogleApiError) ||
+        err.httpStatus !== 409 ||
+        err.status !== 'ALREADY_EXISTS' ||
+        !existed)
+        return undefined;
+    return new RunwayError(`Cloud Run refused the revision name: ${err.message}`, 'Use a new `suffix` for every deploy that changes the service (or leave it empty).', { cause: err });
+}
+/**
+ * Turns a Cloud Run API error into one that names the permission and the fix. `runtimeAccount` is
+ * the account the planned revision runs as, for actAs denials.
+ */
+function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT') {
     if (!(err instanceof GoogleApiError))
         return err;
     const member = identity.includes('@') ? `serviceAccount:${identity}` : identity;
     if (err.httpStatus === 403) {
-        const permission = err.permission ?? /Permission '([^']+)'/.exec(err.message)?.[1];
-        if (permission && /actAs/i.test(permission)) {
-            const runtime = /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
+        const permission = err.permission ?? 'the request';
+        if (permission.toLowerCase() === 'iam.serviceaccounts.actas') {
+            const runtime = runtimeAccount;
             return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
         }
-        return new RunwayError(`Cloud Run denied ${permission ?? 'the request'} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
-    }
-    if (err.httpStatus === 409 && /Revision named/.test(err.message)) {
-        return new RunwayError(`Cloud Run refused the revision name: ${err.message}`, 'Use a new `suffix` for every deploy that changes the service (or leave it empty).', {
-            cause: err,
-        });
+        return new RunwayError(`Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
     }
     return new RunwayError(`Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`, undefined, { cause: err });
 }
-/**
- * Reads the service, builds the next spec from it, sends it, and waits for the operation.
- * `build` is called again with the fresh service whenever the etag shows a concurrent change.
- */
-async function applyChange(client, ref, build, deadline) {
+/** Env values may be secrets: the debug log shows their names only. */
+function withoutEnvValues(service) {
+    const containers = service.template.containers?.map((c) => c.env ? { ...c, env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : c);
+    return { ...service, template: { ...service.template, ...(containers ? { containers } : {}) } };
+}
+/** The read → plan → send → wait loop shared by spec and traffic changes. */
+async function applyWith(client, ref, prepare, deadline) {
     for (let attempt = 1;; attempt++) {
+        deadline.check(`before changing ${serviceName(ref)}`);
         const before = await client.getService(ref);
-        const planned = build(before);
-        debug(`spec for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
+        const { planned, send } = prepare(before);
+        debug(`change for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
         let operation;
         try {
-            operation = before
-                ? await client.updateService(ref, planned)
-                : await client.createService(ref, planned);
+            operation = await send();
         }
         catch (err) {
-            if (isConflict(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
+            if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
                 warning(`${serviceName(ref)} changed while Runway was deploying (${err.message}); re-reading it and planning again.`);
                 continue;
             }
-            throw err;
+            throw revisionNameClash(err, before !== undefined) ?? err;
         }
-        const done = await client.waitOperation(operation, deadline);
-        if (!done.done) {
-            throw new RunwayError(`Cloud Run did not finish updating ${serviceName(ref)} within deploy_timeout.`, 'Raise `deploy_timeout`; a slow-starting container may also need a longer startup probe.');
-        }
+        const done = await client.waitOperation(operation, deadline.at);
+        if (!done.done)
+            throw new OperationInFlight(ref, done);
         const after = (await client.getService(ref)) ?? done.response;
         if (!after)
             throw new RunwayError(`${serviceName(ref)} disappeared while Runway was deploying it.`);
         return { before, after, operation: done };
     }
 }
+/**
+ * Reads the service, builds the next spec from it, sends it, and waits for the operation.
+ * `build` is called again with the fresh service whenever the etag shows a concurrent change.
+ */
+function applyChange(client, ref, build, deadline) {
+    return applyWith(client, ref, (before) => {
+        const planned = build(before);
+        return {
+            planned: withoutEnvValues(planned),
+            send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
+        };
+    }, deadline);
+}
+/**
+ * Moves traffic only (updateMask=traffic), planned from the live service; a failed operation
+ * throws, because a traffic move that did not land must not be reported as done.
+ */
+async function applyTraffic(client, ref, targets, deadline) {
+    const { after, operation } = await applyWith(client, ref, (before) => {
+        if (!before)
+            throw new RunwayError(`${serviceName(ref)} was deleted while Runway was deploying it.`);
+        const traffic = targets(before);
+        return { planned: { traffic }, send: () => client.updateTraffic(ref, traffic, before.etag) };
+    }, deadline);
+    if (operation.error) {
+        throw new RunwayError(`Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`, undefined);
+    }
+    return after;
+}
 const INVOKER = 'roles/run.invoker';
-/** Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored. */
-async function applyPublicAccess(client, ref, allowUnauthenticated, identity) {
+function invokerBinding(policy) {
+    return policy.bindings?.find((b) => b.role === INVOKER && !b.condition);
+}
+/**
+ * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
+ * `beforeChange` gets the policy as it was, just before it changes, so the change can be undone.
+ */
+async function applyPublicAccess(client, ref, allowUnauthenticated, identity, beforeChange = () => undefined) {
     try {
         const policy = await client.getIamPolicy(ref);
         const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
@@ -57688,6 +57827,7 @@ async function applyPublicAccess(client, ref, allowUnauthenticated, identity) {
         const isPublic = invoker?.members.includes('allUsers') ?? false;
         if (isPublic === allowUnauthenticated)
             return;
+        beforeChange(policy);
         if (allowUnauthenticated) {
             if (invoker)
                 invoker.members.push('allUsers');
@@ -57707,13 +57847,20 @@ async function applyPublicAccess(client, ref, allowUnauthenticated, identity) {
         throw err;
     }
 }
+/** Puts the invoker binding back as it was in `previous`, keeping any other binding changed since. */
+async function restorePublicAccess(client, ref, previous) {
+    const current = await client.getIamPolicy(ref);
+    const others = (current.bindings ?? []).filter((b) => !(b.role === INVOKER && !b.condition));
+    const invoker = invokerBinding(previous);
+    await client.setIamPolicy(ref, { ...current, bindings: invoker ? [...others, invoker] : others });
+}
 /** Whether anyone may invoke the service without an ID token. */
 async function isPublic(client, ref, service) {
     if (service.invokerIamDisabled)
         return true;
     try {
         const policy = await client.getIamPolicy(ref);
-        return (policy.bindings ?? []).some((b) => b.role === INVOKER && b.members.includes('allUsers'));
+        return invokerBinding(policy)?.members.includes('allUsers') ?? false;
     }
     catch {
         // Without getIamPolicy, assume private: an ID token works either way.
@@ -57721,19 +57868,10 @@ async function isPublic(client, ref, service) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gcp/run-types.ts
-// The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
-// Runway reads or writes are typed; everything else is carried through untouched.
-/** `projects/p/locations/l/services/s/revisions/r` → `r`. */
-function shortName(resourceName) {
-    if (!resourceName)
-        return undefined;
-    return resourceName.split('/').pop();
-}
-
 ;// CONCATENATED MODULE: ./src/deploy/traffic.ts
 // Traffic planning, pure: pinning the live split so a new revision starts with none, giving the
 // candidate its tag, promoting it, and describing a split in words for the log.
+
 
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
@@ -57827,14 +57965,138 @@ function servingSplit(service) {
     }
     return split;
 }
+/** The revision with the largest share of a pinned split (the first such, on a tie). */
+function largestShare(targets) {
+    let best;
+    for (const t of targets)
+        if ((t.percent ?? 0) > (best?.percent ?? 0))
+            best = t;
+    return best?.revision;
+}
+function trafficKey(targets) {
+    return JSON.stringify((targets ?? [])
+        .map((t) => [isLatest(t) ? 'LATEST' : (t.revision ?? ''), t.percent ?? 0, t.tag ?? ''])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+}
+/** Whether two traffic specs send the same shares to the same targets under the same tags. */
+function sameTraffic(a, b) {
+    return trafficKey(a) === trafficKey(b);
+}
+/**
+ * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT` when it fits Cloud Run's 46 characters
+ * for tag and service name together, else `r` and a hash of the run (stable for the run, distinct
+ * between runs), as long as room allows; undefined when not even one character fits.
+ */
+function candidateTagFor(service, runId, attempt) {
+    const room = MAX_TAG_AND_SERVICE - service.length;
+    if (room < 1)
+        return undefined;
+    const readable = `rw-${runId}-${attempt}`.toLowerCase();
+    if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable))
+        return readable;
+    const hash = BigInt(`0x${(0,external_node_crypto_.createHash)('sha256').update(`${runId}/${attempt}`).digest('hex').slice(0, 15)}`)
+        .toString(36)
+        .padStart(12, '0');
+    return `r${hash}`.slice(0, Math.min(room, 13));
+}
 
-;// CONCATENATED MODULE: ./src/rollout/rollout.ts
-// One region's rollout: deploy the new revision with no traffic and a candidate tag, check it
-// through its tag URL, move traffic, check the service URL, and on any failure put the split back
-// exactly as it was. The outcome says truthfully what serves afterwards.
+;// CONCATENATED MODULE: ./src/rollout/access.ts
+// Phase 3, public access (allow_unauthenticated): the allUsers invoker binding added or removed.
+// Its undo puts the invoker binding back as it was.
+
+async function setPublicAccess(r) {
+    const allow = r.settings.allowUnauthenticated;
+    if (allow === undefined)
+        return;
+    r.settings.deadline.check('before changing who may invoke the service');
+    const { client, identity } = r.deps;
+    await applyPublicAccess(client, r.ref, allow, identity, (previous) => r.undo.push('who may invoke the service put back as it was', async () => {
+        if (await client.getService(r.ref))
+            await restorePublicAccess(client, r.ref, previous);
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/candidate.ts
+// Phase 2, create the candidate: the update that creates the new revision with no traffic (and a
+// tag to reach it), or the new service. Its undo is registered first: put the pinned split back
+// exactly (which also drops the candidate's tag), or delete the service this run created.
 
 
 
+
+/** The revision did not become ready; `reason` is the Ready condition's reason. */
+class CandidateFailed extends RunwayError {
+}
+/** What to change when Cloud Run could not start a revision, by the Ready condition's reason. */
+function fixForRevisionFailure(reason, template, port) {
+    const runtime = template.serviceAccount ?? "the project's default compute service account";
+    switch (reason) {
+        case 'SECRETS_ACCESS_CHECK_FAILED': {
+            const secrets = new Set();
+            for (const e of template.containers?.[0]?.env ?? [])
+                if (e.valueSource)
+                    secrets.add(e.valueSource.secretKeyRef.secret.split('/').pop());
+            for (const v of template.volumes ?? [])
+                if (v.secret)
+                    secrets.add(v.secret.secret.split('/').pop());
+            const commands = [...secrets].map((s) => `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime}`);
+            return `Grant the runtime service account access to the secret:\n${commands.join('\n')}\n`;
+        }
+        case 'CONTAINER_MISSING':
+            return 'Check that the image exists in the registry and that the runtime service account may pull it.';
+        case 'CONTAINER_PERMISSION_DENIED':
+        case 'CONTAINER_IMAGE_UNAUTHORIZED':
+            return `Grant the runtime service account (${runtime}) roles/artifactregistry.reader on the repository.`;
+        default:
+            return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
+    }
+}
+/** Puts the split back exactly as `plan.servedBefore`, unless it already is. */
+async function restoreTraffic(r, plan, deadline) {
+    const targets = plan.servedBefore;
+    const live = await r.deps.client.getService(r.ref);
+    if (live && sameTraffic(live.traffic, targets))
+        return;
+    r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
+    await applyTraffic(r.deps.client, r.ref, () => targets, deadline);
+}
+async function createCandidate(r, plan) {
+    const { client } = r.deps;
+    if (plan.servedBefore) {
+        r.undo.push('the traffic split put back as it was', (deadline) => restoreTraffic(r, plan, deadline));
+    }
+    else {
+        r.undo.push(`${r.where} deleted (this run created it)`, async (deadline) => {
+            if (!(await client.getService(r.ref)))
+                return;
+            await client.deleteService(r.ref, deadline.at);
+            r.deps.log(`deleted ${r.where}: it was created by this run and did not become healthy`);
+        });
+    }
+    r.settings.deadline.check(`before deploying revision ${plan.revision}`);
+    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline);
+    const error = deployed.operation.error;
+    if (error) {
+        const port = r.changes.spec.port ?? 8080;
+        const template = deployed.after.template;
+        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`);
+    }
+    return deployed.after;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/cleanup.ts
+
+
+async function removeCandidateTag(r, tag, deadline = r.settings.deadline) {
+    const live = await r.deps.client.getService(r.ref);
+    if (!live?.traffic?.some((t) => t.tag === tag))
+        return live;
+    return applyTraffic(r.deps.client, r.ref, (s) => withoutTag(s.traffic ?? [], tag), deadline);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
+// Phase 1, plan (changes nothing): read the live service, name the new revision, pin the split it
+// serves now, choose the tag the candidate is checked on, and let Cloud Run dry-run the spec.
 
 
 
@@ -57849,19 +58111,6 @@ function nextRevisionName(service, live, suffix, random = external_node_crypto_.
     const generation = Number(live?.generation ?? '0') + 1;
     const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
     return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
-}
-/** What to change when Cloud Run could not start a revision, from its own message. */
-function fixForRevisionFailure(message, port) {
-    const secret = /Permission denied on secret: projects\/[^/]+\/secrets\/([^/\s]+)\/\S* for Revision service account (\S+?)\.?\s/.exec(message);
-    if (secret) {
-        return `Grant the runtime service account access to the secret:\n  gcloud secrets add-iam-policy-binding ${secret[1]} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${secret[2]}\n`;
-    }
-    if (/Image '.*' not found/.test(message))
-        return 'Check that the image exists in the registry and that the runtime service account may pull it.';
-    if (/PERMISSION_DENIED|denied/i.test(message) && /image|pull/i.test(message)) {
-        return 'Grant the runtime service account roles/artifactregistry.reader on the repository.';
-    }
-    return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
 }
 /** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
 function resolveSplit(settings, newRevision, current) {
@@ -57886,29 +58135,39 @@ function resolveSplit(settings, newRevision, current) {
     }
     return split;
 }
-function tagUri(service, tag) {
-    if (!tag)
-        return undefined;
-    return service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
+/** Whether the candidate is checked on a tag URL before it takes traffic. */
+function checkedOnTag(settings, servedBefore) {
+    return servedBefore !== undefined && settings.traffic !== 'immediate';
 }
-async function rolloutRegion(deps, ref, changes, settings, suffix) {
-    const { client, log } = deps;
-    const where = `${ref.service} in ${ref.region}`;
-    const initial = await client.getService(ref);
-    const revision = nextRevisionName(ref.service, initial, suffix);
-    const previousRevision = shortName(initial?.latestReadyRevision);
+function logNotes(r, initial, servedBefore) {
+    const pinnedByHand = initial?.traffic?.length && !initial.traffic.some(isLatest);
+    if (pinnedByHand && r.settings.traffic !== 'none') {
+        r.deps.log(`note: ${r.where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
+    }
+    if (!servedBefore && r.settings.traffic === 'none') {
+        r.deps.log(`note: ${r.where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
+    }
+}
+async function planRollout(r) {
+    const { client } = r.deps;
+    const { settings } = r;
+    const initial = await client.getService(r.ref);
+    const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
     const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
-    const checkTag = settings.tag ?? settings.candidateTag;
-    const pinnedByHand = initial?.traffic?.length &&
-        !initial.traffic.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1);
-    if (pinnedByHand && settings.traffic !== 'none') {
-        log(`note: ${where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
+    logNotes(r, initial, servedBefore);
+    let checkTag;
+    let candidateTag;
+    if (checkedOnTag(settings, servedBefore)) {
+        checkTag = settings.tag ?? settings.candidateTag;
+        candidateTag = settings.tag ? undefined : settings.candidateTag;
+        if (!checkTag) {
+            throw new RunwayError(`Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked before it takes traffic. Nothing was changed.`, `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` (checks after traffic moves).`);
+        }
     }
-    if (!servedBefore && settings.traffic === 'none') {
-        log(`note: ${where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
+    else if (!servedBefore && settings.tag) {
+        checkTag = settings.tag;
     }
-    // The new revision: with no traffic and a tag to reach it, unless there is nothing to protect.
-    const plan = (live) => {
+    const spec = (live) => {
         const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
         let traffic;
         if (!serving) {
@@ -57917,123 +58176,234 @@ async function rolloutRegion(deps, ref, changes, settings, suffix) {
                 traffic = withCandidate(traffic, revision, settings.tag);
         }
         else if (settings.traffic === 'immediate') {
-            traffic = withCandidate(promote(serving, resolveSplit(settings, revision, serving), revision), revision, checkTag);
+            traffic = promote(serving, resolveSplit(settings, revision, serving), revision);
+            if (settings.tag)
+                traffic = withCandidate(traffic, revision, settings.tag);
         }
         else {
             traffic = withCandidate(serving, revision, checkTag);
         }
         return planService(live, {
-            ...changes,
-            project: ref.project,
-            region: ref.region,
-            service: ref.service,
+            ...r.changes,
+            project: r.ref.project,
+            region: r.ref.region,
+            service: r.ref.service,
             revisionName: revision,
             traffic,
         });
     };
-    // Preflight: Cloud Run's dry run (permissions, actAs, validation) and the IAM change, before anything changes.
-    await validateSpec(client, ref, plan(initial), initial !== undefined);
+    // Cloud Run's dry run (permissions, actAs, validation) and the IAM check, before anything changes.
+    const planned = spec(initial);
+    try {
+        await validateSpec(client, r.ref, planned, initial !== undefined);
+    }
+    catch (err) {
+        throw (revisionNameClash(err, initial !== undefined) ??
+            explainRunError(err, r.ref, r.deps.identity, planned.template.serviceAccount));
+    }
     if (settings.allowUnauthenticated !== undefined && initial)
-        await checkCanSetIamPolicy(client, ref, deps.identity);
-    const deployed = await applyChange(client, ref, plan, settings.deadline).catch(async (err) => {
-        // A failed revision leaves the spec naming it; put the previous split back so nothing dangles.
-        if (servedBefore)
-            await restore(deps, ref, servedBefore, settings.deadline).catch(() => undefined);
-        throw err;
-    });
-    if (deployed.operation.error) {
-        if (servedBefore)
-            await restore(deps, ref, servedBefore, settings.deadline);
-        throw new RunwayError(`Cloud Run could not start revision ${revision} of ${where}: ${deployed.operation.error.message}`, `${fixForRevisionFailure(deployed.operation.error.message, changes.spec.port ?? 8080)} ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`);
-    }
-    if (settings.allowUnauthenticated !== undefined) {
-        await applyPublicAccess(client, ref, settings.allowUnauthenticated, deps.identity);
-    }
-    let service = deployed.after;
-    const url = service.uri ?? '';
-    const token = (await isPublic(client, ref, service)) ? undefined : await deps.idToken(url);
-    const check = (target, label) => {
-        log(`checking ${label} ${target}${settings.healthCheck.path}`);
-        return waitHealthy(target, settings.healthCheck, async () => token, log);
+        await checkCanSetIamPolicy(client, r.ref, r.deps.identity);
+    return {
+        initial,
+        revision,
+        servedBefore,
+        previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
+        checkTag,
+        candidateTag,
+        spec,
     };
-    let healthy;
-    let failure;
-    let rolledBack = false;
-    const fail = async (what, result) => {
-        healthy = false;
-        failure = `${what} failed its health check (${settings.healthCheck.path}: ${describeProbe(result.last)} after ${result.attempts} attempts)`;
-        if (!settings.rollback)
-            return;
-        if (servedBefore) {
-            service = await restore(deps, ref, servedBefore, settings.deadline);
-            rolledBack = true;
-        }
-        else {
-            // A new service has no earlier split to return to: take it down rather than serve a broken revision.
-            await client.deleteService(ref);
-            rolledBack = true;
-            log(`deleted ${where}: it was created by this run and its first revision is not healthy`);
-        }
-    };
-    // The traffic move once the candidate is healthy: the asked split, the candidate tag dropped.
-    const promotion = (live) => {
+}
+
+;// CONCATENATED MODULE: ./src/rollout/promote.ts
+
+
+
+async function promoteCandidate(r, plan) {
+    r.settings.deadline.check(`before moving traffic to ${plan.revision}`);
+    r.deps.log(`moving traffic to ${plan.revision}`);
+    return applyTraffic(r.deps.client, r.ref, (live) => {
         const current = live.traffic ?? [];
-        const split = resolveSplit(settings, revision, current);
-        return planTrafficChange(live, promote(withoutTag(current, settings.candidateTag), split, revision));
-    };
-    const candidateUrl = tagUri(service, checkTag);
-    if (settings.traffic === 'verified' && servedBefore) {
-        const onTag = await check(candidateUrl ?? url, `revision ${revision} on its tag URL`);
-        if (!onTag.healthy) {
-            await fail(`Revision ${revision} (on its tag URL, before taking traffic)`, onTag);
-        }
-        else {
-            service = (await applyChange(client, ref, promotion, settings.deadline)).after;
-            const live = await check(url, 'the service URL');
-            healthy = live.healthy;
-            if (!live.healthy)
-                await fail(`Revision ${revision} (after taking traffic)`, live);
-        }
+        return promote(current, resolveSplit(r.settings, plan.revision, current), plan.revision);
+    }, r.settings.deadline);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/undo.ts
+class UndoStack {
+    steps = [];
+    push(name, run) {
+        this.steps.push({ name, run });
     }
-    else if (settings.traffic === 'none') {
-        const onTag = await check(candidateUrl ?? url, `revision ${revision} on its tag URL`);
-        healthy = onTag.healthy;
-        if (!onTag.healthy)
-            failure = `Revision ${revision} failed its health check on its tag URL (${describeProbe(onTag.last)}); it serves no traffic`;
+    get empty() {
+        return this.steps.length === 0;
+    }
+    /** Runs every registered undo, newest first, and empties the stack. */
+    async unwind(log, deadline) {
+        const result = { undone: [], failed: [] };
+        while (this.steps.length) {
+            const step = this.steps.pop();
+            try {
+                log(`undo: ${step.name}`);
+                await step.run(deadline);
+                result.undone.push(step.name);
+            }
+            catch (error) {
+                log(`undo failed: ${step.name}: ${error instanceof Error ? error.message : String(error)}`);
+                result.failed.push({ name: step.name, error });
+            }
+        }
+        return result;
+    }
+    /** Forgets the registered undos once the rollout has succeeded. */
+    clear() {
+        this.steps.length = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/verify.ts
+// Phases 4 and 6, verify on the tag and verify live: health checks against the candidate's own tag
+// URL before it takes traffic, and against the service URL after. A check that cannot be made is a
+// failed check: a candidate without a tag URL is never checked through the service URL instead.
+
+
+
+
+class HealthCheckFailed extends RunwayError {
+    result;
+    constructor(message, result) {
+        super(message);
+        this.name = 'HealthCheckFailed';
+        this.result = result;
+    }
+}
+/** The ID token checks of a private service send; undefined for a public one. */
+async function authorizeChecks(r, service) {
+    if (await isPublic(r.deps.client, r.ref, service))
+        return undefined;
+    r.settings.deadline.check('before minting an ID token for the health checks');
+    return r.deps.idToken(service.uri ?? '');
+}
+async function check(r, url, what, token) {
+    const { healthCheck, deadline } = r.settings;
+    r.deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
+    const result = await waitHealthy(url, healthCheck, token, r.deps.log, deadline);
+    if (result.healthy)
+        return;
+    if (deadline.expired())
+        throw new DeadlineExceeded(`while checking ${what}`);
+    throw new HealthCheckFailed(`${what} failed its health check (${healthCheck.path}: ${describeProbe(result.last)} after ${result.attempts} attempts)`, result);
+}
+async function verifyOnTag(r, service, revision, tag, token) {
+    const url = service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
+    if (!url) {
+        throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked before it takes traffic (the service URL still serves the old revision).`);
+    }
+    await check(r, url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
+}
+async function verifyLive(r, service, revision, token) {
+    await check(r, service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/rollout.ts
+// One region's rollout, as its phases: plan (changes nothing), create the candidate, public
+// access, verify on the tag, promote, verify live, clean up. Each phase that changes something
+// registers its undo first; any failure or passed deadline after the first change unwinds them,
+// newest first, so the pinned split serves again and no candidate tag is left. The outcome says
+// truthfully what serves afterwards.
+
+
+
+
+
+
+
+
+
+
+
+
+/** Phases 2–7; returns the service as it stands when they are all done. */
+async function deployAndVerify(r, plan) {
+    let service = await createCandidate(r, plan);
+    await setPublicAccess(r);
+    const token = await authorizeChecks(r, service);
+    const { traffic } = r.settings;
+    if (plan.checkTag && plan.servedBefore) {
+        await verifyOnTag(r, service, plan.revision, plan.checkTag, token);
+        if (traffic === 'verified') {
+            service = await promoteCandidate(r, plan);
+            await verifyLive(r, service, plan.revision, token);
+        }
     }
     else {
-        const live = await check(url, 'the service URL');
-        healthy = live.healthy;
-        if (!live.healthy)
-            await fail(`Revision ${revision}`, live);
+        // A new service (nothing to protect) or `immediate`: the candidate already has its traffic.
+        await verifyLive(r, service, plan.revision, token);
     }
-    // The candidate tag was Runway's, for checking; the user's own `tag` stays.
-    if (!settings.tag && !(rolledBack && !servedBefore)) {
-        const current = await client.getService(ref);
-        if (current?.traffic?.some((t) => t.tag === settings.candidateTag)) {
-            service = (await applyChange(client, ref, (live) => planTrafficChange(live, withoutTag(live.traffic ?? [], settings.candidateTag)), settings.deadline)).after;
+    if (plan.candidateTag)
+        service = (await removeCandidateTag(r, plan.candidateTag)) ?? service;
+    return service;
+}
+function outcomeOf(r, plan, service, result) {
+    const userTagUrl = r.settings.tag
+        ? service?.trafficStatuses?.find((t) => t.tag === r.settings.tag)?.uri
+        : undefined;
+    info(`${r.ref.region}: ${service ? describeTraffic(service.trafficStatuses) : 'nothing serves (the new service was removed)'}`);
+    return {
+        region: r.ref.region,
+        url: service?.uri ?? '',
+        revision: plan.revision,
+        previousRevision: plan.previousRevision,
+        tagUrl: userTagUrl,
+        traffic: service ? servingSplit(service) : {},
+        ...result,
+    };
+}
+/** After a failure: let an in-flight change land, then undo every change, within the grace period. */
+async function compensate(r, plan, err) {
+    const grace = Deadline.in(UNDO_GRACE_SECONDS);
+    const { client, log } = r.deps;
+    if (err instanceof OperationInFlight) {
+        log('waiting for the change Cloud Run is still applying before undoing it');
+        await client.waitOperation(err.operation, grace.at).catch(() => undefined);
+    }
+    let failure = describeError(err);
+    let rolledBack = false;
+    if (err instanceof HealthCheckFailed && !r.settings.rollback) {
+        // rollback: false leaves traffic where it is; Runway's own tag still goes.
+        r.undo.clear();
+        if (plan.candidateTag)
+            await removeCandidateTag(r, plan.candidateTag, grace).catch(() => undefined);
+    }
+    else {
+        const { undone, failed } = await r.undo.unwind(log, grace);
+        rolledBack = undone.length > 0 && failed.length === 0;
+        if (failed.length) {
+            failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
+        }
+        else if (undone.length) {
+            failure += `\nRolled back: ${undone.join(', ')}.`;
         }
     }
-    const deletedNew = rolledBack && !servedBefore;
-    const outcome = {
-        region: ref.region,
-        url: deletedNew ? '' : url,
-        revision,
-        previousRevision,
-        tagUrl: settings.tag ? tagUri(service, settings.tag) : undefined,
-        healthy,
-        traffic: deletedNew ? {} : servingSplit(service),
-        rolledBack,
-        failure,
-    };
-    info(`${ref.region}: ${deletedNew ? 'nothing serves (the new service was removed)' : describeTraffic(service.trafficStatuses)}`);
-    return outcome;
+    const service = await client.getService(r.ref).catch(() => undefined);
+    return outcomeOf(r, plan, service, { healthy: false, rolledBack, failure });
 }
-/** Puts the traffic split back to `targets` (LATEST already pinned to the revision it meant). */
-async function restore(deps, ref, targets, deadline) {
-    deps.log(`rolling back ${serviceName(ref)} to: ${describeTraffic(targets)}`);
-    const { after } = await applyChange(deps.client, ref, (live) => planTrafficChange(live, targets), deadline);
-    return after;
+async function rolloutRegion(deps, ref, changes, settings) {
+    const r = {
+        deps,
+        ref,
+        changes,
+        settings,
+        undo: new UndoStack(),
+        where: `${ref.service} in ${ref.region}`,
+    };
+    const plan = await planRollout(r);
+    try {
+        const service = await deployAndVerify(r, plan);
+        r.undo.clear();
+        return outcomeOf(r, plan, service, { healthy: true, rolledBack: false, failure: undefined });
+    }
+    catch (err) {
+        return compensate(r, plan, err);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -58086,12 +58456,7 @@ function writeOutputs(regions, results, image, digest) {
     ])));
     for (const o of outcomes)
         info(summaryLine(o));
-    const failures = [
-        ...outcomes
-            .filter((o) => o.failure)
-            .map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`),
-        ...errors,
-    ];
+    const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
     return failures.length ? failures.join('\n') : undefined;
 }
 
@@ -58111,11 +58476,14 @@ function writeOutputs(regions, results, image, digest) {
 
 
 
+
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
         repository: process.env.GITHUB_REPOSITORY ?? 'unknown/unknown',
         runId: process.env.GITHUB_RUN_ID ?? String(Date.now()),
+        attempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
     };
 }
 async function prepareImage(settings, credentials, sha) {
@@ -58150,18 +58518,12 @@ function resolveProject(settings, credentials) {
     }
     return project;
 }
-/** Candidate tags must fit Cloud Run's 46-character tag+service limit. */
-function candidateTag(service, runId) {
-    const tag = `rw-${runId}`.slice(0, Math.max(4, 46 - service.length));
-    return tag.replace(/-+$/, '');
-}
-async function deployAll(settings, credentials, project, image, sha, runId) {
+async function deployAll(settings, credentials, project, image, github, deadline) {
     const client = new CloudRunClient(credentials.accessToken);
     const labels = {
-        ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)),
+        ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
         ...(settings.spec.labels ?? {}),
     };
-    const deadline = Date.now() + settings.deployTimeoutSeconds * 1000;
     return Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         try {
@@ -58183,10 +58545,11 @@ async function deployAll(settings, credentials, project, image, sha, runId) {
                 tagTraffic: settings.tagTraffic,
                 healthCheck: settings.healthCheck,
                 rollback: settings.rollback,
+                suffix: settings.suffix,
                 allowUnauthenticated: settings.spec.allowUnauthenticated,
                 deadline,
-                candidateTag: candidateTag(settings.service, runId),
-            }, settings.suffix);
+                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt),
+            });
         }
         catch (err) {
             throw explainRunError(err, ref, credentials.identity);
@@ -58200,7 +58563,9 @@ async function run() {
             info(`service ${parsed.service} in ${parsed.regions.join(', ')}; traffic: ${parsed.traffic}`);
             return parsed;
         });
-        const { sha, repository, runId } = githubContext();
+        const github = githubContext();
+        const { sha, repository } = github;
+        const deadline = Deadline.in(settings.deployTimeoutSeconds);
         const credentials = await group('Authenticate', async () => {
             const creds = await authenticate(settings, repository);
             info(`authenticated as ${creds.identity}`);
@@ -58218,7 +58583,7 @@ async function run() {
             await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
             info('secrets: every referenced version exists and is enabled');
         });
-        const results = await group(`Deploy and verify (${settings.regions.join(', ')})`, () => deployAll(settings, credentials, project, imageByDigest, sha, runId));
+        const results = await group(`Deploy and verify (${settings.regions.join(', ')})`, () => deployAll(settings, credentials, project, imageByDigest, github, deadline));
         const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
         if (failed)
             setFailed(failed);

@@ -17,13 +17,16 @@ import { readSettings, type Settings } from './inputs/inputs.js';
 import { defaultLabels } from './deploy/plan.js';
 import { explainRunError } from './deploy/apply.js';
 import { rolloutRegion, type RegionOutcome } from './rollout/rollout.js';
+import { Deadline } from './rollout/deadline.js';
+import { candidateTagFor } from './deploy/traffic.js';
 import { writeOutputs } from './report/outputs.js';
 
-function githubContext(): { sha: string; repository: string; runId: string } {
+function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
     sha: process.env.GITHUB_SHA ?? 'unknown',
     repository: process.env.GITHUB_REPOSITORY ?? 'unknown/unknown',
     runId: process.env.GITHUB_RUN_ID ?? String(Date.now()),
+    attempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
   };
 }
 
@@ -67,26 +70,19 @@ function resolveProject(settings: Settings, credentials: Credentials): string {
   return project;
 }
 
-/** Candidate tags must fit Cloud Run's 46-character tag+service limit. */
-function candidateTag(service: string, runId: string): string {
-  const tag = `rw-${runId}`.slice(0, Math.max(4, 46 - service.length));
-  return tag.replace(/-+$/, '');
-}
-
 async function deployAll(
   settings: Settings,
   credentials: Credentials,
   project: string,
   image: string,
-  sha: string,
-  runId: string,
+  github: ReturnType<typeof githubContext>,
+  deadline: Deadline,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
   const client = new CloudRunClient(credentials.accessToken);
   const labels = {
-    ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)),
+    ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
     ...(settings.spec.labels ?? {}),
   };
-  const deadline = Date.now() + settings.deployTimeoutSeconds * 1000;
   return Promise.allSettled(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
@@ -113,11 +109,11 @@ async function deployAll(
             tagTraffic: settings.tagTraffic,
             healthCheck: settings.healthCheck,
             rollback: settings.rollback,
+            suffix: settings.suffix,
             allowUnauthenticated: settings.spec.allowUnauthenticated,
             deadline,
-            candidateTag: candidateTag(settings.service, runId),
+            candidateTag: candidateTagFor(settings.service, github.runId, github.attempt),
           },
-          settings.suffix,
         );
       } catch (err) {
         throw explainRunError(err, ref, credentials.identity);
@@ -133,7 +129,9 @@ export async function run(): Promise<void> {
       core.info(`service ${parsed.service} in ${parsed.regions.join(', ')}; traffic: ${parsed.traffic}`);
       return parsed;
     });
-    const { sha, repository, runId } = githubContext();
+    const github = githubContext();
+    const { sha, repository } = github;
+    const deadline = Deadline.in(settings.deployTimeoutSeconds);
 
     const credentials = await core.group('Authenticate', async () => {
       const creds = await authenticate(settings, repository);
@@ -159,7 +157,7 @@ export async function run(): Promise<void> {
     });
 
     const results = await core.group(`Deploy and verify (${settings.regions.join(', ')})`, () =>
-      deployAll(settings, credentials, project, imageByDigest, sha, runId),
+      deployAll(settings, credentials, project, imageByDigest, github, deadline),
     );
     const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
     if (failed) core.setFailed(failed);

@@ -240,7 +240,7 @@ describe('regions', () => {
     expect(after['asia-east1']).toMatchObject({ healthy: true, rolled_back: false });
     expect(after['europe-west1']).toMatchObject({ healthy: false, rolled_back: true });
     expect(errorOf(second)).toMatch(
-      /europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*; rolled back/,
+      /europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*\nRolled back: the traffic split put back as it was\./,
     );
     expect(await text(after['us-central1']!.url)).toBe('200 v2');
     expect(await text(after['asia-east1']!.url)).toBe('200 v2');

@@ -74,3 +74,20 @@ export async function seedServiceAccount(name: string, projectRoles: string[]): 
   if (!res.ok) throw new Error(`seed ${email}: ${res.status} ${await res.text()}`);
   return email;
 }
+
+/** A Google ID token for `serviceAccount` (the deployer by default), minted through IAM Credentials. */
+export async function idTokenFor(
+  audience: string,
+  serviceAccount = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT'),
+): Promise<string> {
+  const res = await fetch(
+    `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS')}v1/projects/-/serviceAccounts/${serviceAccount}:generateIdToken`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await federatedToken()}` },
+      body: JSON.stringify({ audience, includeEmail: true }),
+    },
+  );
+  if (!res.ok) throw new Error(`generateIdToken: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}

@@ -5,8 +5,12 @@ import {
   servingSplit,
   withCandidate,
   withoutTag,
+  candidateTagFor,
+  sameTraffic,
+  largestShare,
 } from '../../src/deploy/traffic.js';
-import { fixForRevisionFailure, nextRevisionName, resolveSplit } from '../../src/rollout/rollout.js';
+import { nextRevisionName, resolveSplit } from '../../src/rollout/plan.js';
+import { fixForRevisionFailure } from '../../src/rollout/candidate.js';
 import { judge, parseExpectedStatus } from '../../src/rollout/health.js';
 import type { Service } from '../../src/gcp/run-types.js';
 
@@ -157,22 +161,61 @@ describe('health check judgement', () => {
 });
 
 describe('fixes for revisions Cloud Run could not start', () => {
-  it('names the secret and the runtime account for a secret access failure', () => {
-    const message =
-      "spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: projects/123/secrets/db-pass/versions/latest for Revision service account rt@p.iam.gserviceaccount.com. The service account used must be granted the 'Secret Manager Secret Accessor' role";
-    expect(fixForRevisionFailure(message, 8080)).toContain(
+  const template = {
+    serviceAccount: 'rt@p.iam.gserviceaccount.com',
+    containers: [
+      {
+        image: 'i',
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'DB', valueSource: { secretKeyRef: { secret: 'db-pass', version: 'latest' } } },
+        ],
+      },
+    ],
+    volumes: [{ name: 'v', secret: { secret: 'projects/p/secrets/tls-key' } }],
+  };
+  it('names every referenced secret and the runtime account for a secret access failure', () => {
+    const fix = fixForRevisionFailure('SECRETS_ACCESS_CHECK_FAILED', template, 8080);
+    expect(fix).toContain(
       'gcloud secrets add-iam-policy-binding db-pass --role=roles/secretmanager.secretAccessor --member=serviceAccount:rt@p.iam.gserviceaccount.com',
     );
+    expect(fix).toContain('gcloud secrets add-iam-policy-binding tls-key ');
   });
-  it('points at the image for a missing image, and at $PORT otherwise', () => {
-    expect(
-      fixForRevisionFailure(
-        "Revision 'x' is not ready and cannot serve traffic. Image 'h/p/r/i@sha256:0' not found.",
-        8080,
-      ),
-    ).toMatch(/image exists/);
-    expect(
-      fixForRevisionFailure('The user-provided container failed to start and listen on the port', 9090),
-    ).toContain('$PORT (9090)');
+  it('points at the image, the pull permission, or $PORT, by the Ready condition reason', () => {
+    expect(fixForRevisionFailure('CONTAINER_MISSING', template, 8080)).toMatch(/image exists/);
+    expect(fixForRevisionFailure('CONTAINER_PERMISSION_DENIED', template, 8080)).toContain(
+      'rt@p.iam.gserviceaccount.com) roles/artifactregistry.reader',
+    );
+    expect(fixForRevisionFailure('REVISION_FAILED', template, 9090)).toContain('$PORT (9090)');
+    expect(fixForRevisionFailure(undefined, {}, 8080)).toContain('$PORT (8080)');
+  });
+});
+
+describe('candidate tags', () => {
+  it('are rw-RUN-ATTEMPT when that fits beside the service name', () => {
+    expect(candidateTagFor('hello', '4242', '1')).toBe('rw-4242-1');
+  });
+  it('shrink to a stable hash for long service names, and are undefined when nothing fits', () => {
+    const service = 'a'.repeat(40);
+    const tag = candidateTagFor(service, '123456789012', '2')!;
+    expect(tag.length + service.length).toBeLessThanOrEqual(46);
+    expect(tag).toMatch(/^r[a-z0-9]+$/);
+    expect(candidateTagFor(service, '123456789012', '2')).toBe(tag);
+    expect(candidateTagFor(service, '123456789012', '3')).not.toBe(tag);
+    expect(candidateTagFor('a'.repeat(45), '1', '1')).toBe('r');
+    expect(candidateTagFor('a'.repeat(46), '1', '1')).toBeUndefined();
+  });
+});
+
+describe('traffic comparison and the previous revision', () => {
+  it('compares splits regardless of order, and picks the largest share', () => {
+    const a = [
+      { type: REV, revision: 'x', percent: 90 },
+      { type: REV, revision: 'y', percent: 10, tag: 't' },
+    ] as const;
+    expect(sameTraffic([...a], [a[1], a[0]])).toBe(true);
+    expect(sameTraffic([...a], [a[0]])).toBe(false);
+    expect(largestShare([...a])).toBe('x');
+    expect(largestShare([])).toBeUndefined();
   });
 });

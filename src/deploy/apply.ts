@@ -1,11 +1,12 @@
-// Applying planned specs: create or update the service guarded by its etag (a concurrent change
-// means re-read and re-plan, never clobber), then wait for Cloud Run's operation with
-// operations.wait. Also the IAM change for allow_unauthenticated.
+// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
+// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
+// operation with operations.wait. Also the IAM change for allow_unauthenticated.
 import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError } from '../gcp/http.js';
 import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
-import type { Operation, Service } from '../gcp/run-types.js';
+import type { IamPolicy, Operation, Service, TrafficTarget } from '../gcp/run-types.js';
+import { DeadlineExceeded, type Deadline } from '../rollout/deadline.js';
 
 export interface AppliedChange {
   /** The service as it was just before this change (undefined: it did not exist). */
@@ -15,23 +16,59 @@ export interface AppliedChange {
   operation: Operation;
 }
 
+/** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
+export class OperationInFlight extends DeadlineExceeded {
+  readonly operation: Operation;
+  constructor(ref: ServiceRef, operation: Operation) {
+    super(`while Cloud Run was still applying a change to ${serviceName(ref)}`);
+    this.name = 'OperationInFlight';
+    this.operation = operation;
+  }
+}
+
 const MAX_CONFLICT_RETRIES = 3;
 
 /** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
-function isConflict(err: unknown, existed: boolean): boolean {
+function isConcurrentChange(err: unknown, existed: boolean): boolean {
   if (!(err instanceof GoogleApiError) || err.httpStatus !== 409) return false;
-  if (/Revision named/.test(err.message)) return false;
   return err.status === 'ABORTED' || (err.status === 'ALREADY_EXISTS' && !existed);
 }
 
-export function explainRunError(err: unknown, ref: ServiceRef, identity: string): unknown {
+/**
+ * A 409 ALREADY_EXISTS on a service that exists means the template reuses a revision's name with
+ * other settings: that error explained, else undefined.
+ */
+export function revisionNameClash(err: unknown, existed: boolean): RunwayError | undefined {
+  if (
+    !(err instanceof GoogleApiError) ||
+    err.httpStatus !== 409 ||
+    err.status !== 'ALREADY_EXISTS' ||
+    !existed
+  )
+    return undefined;
+  return new RunwayError(
+    `Cloud Run refused the revision name: ${err.message}`,
+    'Use a new `suffix` for every deploy that changes the service (or leave it empty).',
+    { cause: err },
+  );
+}
+
+/**
+ * Turns a Cloud Run API error into one that names the permission and the fix. `runtimeAccount` is
+ * the account the planned revision runs as, for actAs denials.
+ */
+export function explainRunError(
+  err: unknown,
+  ref: ServiceRef,
+  identity: string,
+  runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT',
+): unknown {
   if (!(err instanceof GoogleApiError)) return err;
   const member = identity.includes('@') ? `serviceAccount:${identity}` : identity;
   if (err.httpStatus === 403) {
-    const permission = err.permission ?? /Permission '([^']+)'/.exec(err.message)?.[1];
-    if (permission && /actAs/i.test(permission)) {
-      const runtime =
-        /service account (\S+@\S+\.gserviceaccount\.com)/.exec(err.message)?.[1] ?? 'RUNTIME_SERVICE_ACCOUNT';
+    const permission = err.permission ?? 'the request';
+    if (permission.toLowerCase() === 'iam.serviceaccounts.actas') {
+      const runtime = runtimeAccount;
       return new RunwayError(
         `${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`,
         `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`,
@@ -39,18 +76,9 @@ export function explainRunError(err: unknown, ref: ServiceRef, identity: string)
       );
     }
     return new RunwayError(
-      `Cloud Run denied ${permission ?? 'the request'} to ${identity} on ${serviceName(ref)}: ${err.message}`,
+      `Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`,
       `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`,
       { cause: err },
-    );
-  }
-  if (err.httpStatus === 409 && /Revision named/.test(err.message)) {
-    return new RunwayError(
-      `Cloud Run refused the revision name: ${err.message}`,
-      'Use a new `suffix` for every deploy that changes the service (or leave it empty).',
-      {
-        cause: err,
-      },
     );
   }
   return new RunwayError(
@@ -60,55 +88,117 @@ export function explainRunError(err: unknown, ref: ServiceRef, identity: string)
   );
 }
 
-/**
- * Reads the service, builds the next spec from it, sends it, and waits for the operation.
- * `build` is called again with the fresh service whenever the etag shows a concurrent change.
- */
-export async function applyChange(
+/** Env values may be secrets: the debug log shows their names only. */
+function withoutEnvValues(service: Service): Service {
+  const containers = service.template.containers?.map((c) =>
+    c.env ? { ...c, env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : c,
+  );
+  return { ...service, template: { ...service.template, ...(containers ? { containers } : {}) } };
+}
+
+type Send = (before: Service | undefined) => { planned: unknown; send: () => Promise<Operation> };
+
+/** The read → plan → send → wait loop shared by spec and traffic changes. */
+async function applyWith(
   client: CloudRunClient,
   ref: ServiceRef,
-  build: (live: Service | undefined) => Service,
-  deadline: number,
+  prepare: Send,
+  deadline: Deadline,
 ): Promise<AppliedChange> {
   for (let attempt = 1; ; attempt++) {
+    deadline.check(`before changing ${serviceName(ref)}`);
     const before = await client.getService(ref);
-    const planned = build(before);
-    core.debug(`spec for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
+    const { planned, send } = prepare(before);
+    core.debug(`change for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
     let operation: Operation;
     try {
-      operation = before
-        ? await client.updateService(ref, planned)
-        : await client.createService(ref, planned);
+      operation = await send();
     } catch (err) {
-      if (isConflict(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
+      if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
         core.warning(
           `${serviceName(ref)} changed while Runway was deploying (${(err as Error).message}); re-reading it and planning again.`,
         );
         continue;
       }
-      throw err;
+      throw revisionNameClash(err, before !== undefined) ?? err;
     }
-    const done = await client.waitOperation(operation, deadline);
-    if (!done.done) {
-      throw new RunwayError(
-        `Cloud Run did not finish updating ${serviceName(ref)} within deploy_timeout.`,
-        'Raise `deploy_timeout`; a slow-starting container may also need a longer startup probe.',
-      );
-    }
+    const done = await client.waitOperation(operation, deadline.at);
+    if (!done.done) throw new OperationInFlight(ref, done);
     const after = (await client.getService(ref)) ?? done.response;
     if (!after) throw new RunwayError(`${serviceName(ref)} disappeared while Runway was deploying it.`);
     return { before, after, operation: done };
   }
 }
 
+/**
+ * Reads the service, builds the next spec from it, sends it, and waits for the operation.
+ * `build` is called again with the fresh service whenever the etag shows a concurrent change.
+ */
+export function applyChange(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  build: (live: Service | undefined) => Service,
+  deadline: Deadline,
+): Promise<AppliedChange> {
+  return applyWith(
+    client,
+    ref,
+    (before) => {
+      const planned = build(before);
+      return {
+        planned: withoutEnvValues(planned),
+        send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
+      };
+    },
+    deadline,
+  );
+}
+
+/**
+ * Moves traffic only (updateMask=traffic), planned from the live service; a failed operation
+ * throws, because a traffic move that did not land must not be reported as done.
+ */
+export async function applyTraffic(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  targets: (live: Service) => TrafficTarget[],
+  deadline: Deadline,
+): Promise<Service> {
+  const { after, operation } = await applyWith(
+    client,
+    ref,
+    (before) => {
+      if (!before) throw new RunwayError(`${serviceName(ref)} was deleted while Runway was deploying it.`);
+      const traffic = targets(before);
+      return { planned: { traffic }, send: () => client.updateTraffic(ref, traffic, before.etag) };
+    },
+    deadline,
+  );
+  if (operation.error) {
+    throw new RunwayError(
+      `Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`,
+      undefined,
+    );
+  }
+  return after;
+}
+
 const INVOKER = 'roles/run.invoker';
 
-/** Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored. */
+function invokerBinding(policy: IamPolicy): { role: string; members: string[] } | undefined {
+  return policy.bindings?.find((b) => b.role === INVOKER && !b.condition);
+}
+
+/**
+ * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
+ * `beforeChange` gets the policy as it was, just before it changes, so the change can be undone.
+ */
 export async function applyPublicAccess(
   client: CloudRunClient,
   ref: ServiceRef,
   allowUnauthenticated: boolean,
   identity: string,
+  beforeChange: (previous: IamPolicy) => void = () => undefined,
 ): Promise<void> {
   try {
     const policy = await client.getIamPolicy(ref);
@@ -116,6 +206,7 @@ export async function applyPublicAccess(
     const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
     const isPublic = invoker?.members.includes('allUsers') ?? false;
     if (isPublic === allowUnauthenticated) return;
+    beforeChange(policy);
     if (allowUnauthenticated) {
       if (invoker) invoker.members.push('allUsers');
       else bindings.push({ role: INVOKER, members: ['allUsers'] });
@@ -138,12 +229,24 @@ export async function applyPublicAccess(
   }
 }
 
+/** Puts the invoker binding back as it was in `previous`, keeping any other binding changed since. */
+export async function restorePublicAccess(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  previous: IamPolicy,
+): Promise<void> {
+  const current = await client.getIamPolicy(ref);
+  const others = (current.bindings ?? []).filter((b) => !(b.role === INVOKER && !b.condition));
+  const invoker = invokerBinding(previous);
+  await client.setIamPolicy(ref, { ...current, bindings: invoker ? [...others, invoker] : others });
+}
+
 /** Whether anyone may invoke the service without an ID token. */
 export async function isPublic(client: CloudRunClient, ref: ServiceRef, service: Service): Promise<boolean> {
   if (service.invokerIamDisabled) return true;
   try {
     const policy = await client.getIamPolicy(ref);
-    return (policy.bindings ?? []).some((b) => b.role === INVOKER && b.members.includes('allUsers'));
+    return invokerBinding(policy)?.members.includes('allUsers') ?? false;
   } catch {
     // Without getIamPolicy, assume private: an ID token works either way.
     return false;

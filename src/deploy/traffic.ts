@@ -1,11 +1,12 @@
 // Traffic planning, pure: pinning the live split so a new revision starts with none, giving the
 // candidate its tag, promoting it, and describing a split in words for the log.
-import { shortName, type Service, type TrafficTarget } from '../gcp/run-types.js';
+import { createHash } from 'node:crypto';
+import { MAX_TAG_AND_SERVICE, shortName, type Service, type TrafficTarget } from '../gcp/run-types.js';
 
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
-function isLatest(t: TrafficTarget): boolean {
+export function isLatest(t: TrafficTarget): boolean {
   // Enums may come back as names or numbers (1 = LATEST) depending on the client's encoding.
   return t.type === LATEST || (t.type as unknown) === 1;
 }
@@ -102,4 +103,40 @@ export function servingSplit(service: Service): Record<string, number> {
     split[revision] = (split[revision] ?? 0) + t.percent;
   }
   return split;
+}
+
+/** The revision with the largest share of a pinned split (the first such, on a tie). */
+export function largestShare(targets: TrafficTarget[]): string | undefined {
+  let best: TrafficTarget | undefined;
+  for (const t of targets) if ((t.percent ?? 0) > (best?.percent ?? 0)) best = t;
+  return best?.revision;
+}
+
+function trafficKey(targets: TrafficTarget[] | undefined): string {
+  return JSON.stringify(
+    (targets ?? [])
+      .map((t) => [isLatest(t) ? 'LATEST' : (t.revision ?? ''), t.percent ?? 0, t.tag ?? ''])
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+  );
+}
+
+/** Whether two traffic specs send the same shares to the same targets under the same tags. */
+export function sameTraffic(a: TrafficTarget[] | undefined, b: TrafficTarget[] | undefined): boolean {
+  return trafficKey(a) === trafficKey(b);
+}
+
+/**
+ * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT` when it fits Cloud Run's 46 characters
+ * for tag and service name together, else `r` and a hash of the run (stable for the run, distinct
+ * between runs), as long as room allows; undefined when not even one character fits.
+ */
+export function candidateTagFor(service: string, runId: string, attempt: string): string | undefined {
+  const room = MAX_TAG_AND_SERVICE - service.length;
+  if (room < 1) return undefined;
+  const readable = `rw-${runId}-${attempt}`.toLowerCase();
+  if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable)) return readable;
+  const hash = BigInt(`0x${createHash('sha256').update(`${runId}/${attempt}`).digest('hex').slice(0, 15)}`)
+    .toString(36)
+    .padStart(12, '0');
+  return `r${hash}`.slice(0, Math.min(room, 13));
 }

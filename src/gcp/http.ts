@@ -42,10 +42,12 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 5, initialDelayMs: 500, maxDelayMs: 8000 };
 
-const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export function isRetryable(err: unknown): boolean {
   if (err instanceof GoogleApiError) return RETRYABLE_STATUS.has(err.httpStatus);
+  // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
+  if (err instanceof DOMException) return err.name === 'TimeoutError';
   // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
   return err instanceof TypeError;
 }

@@ -119,6 +119,9 @@ export interface IamPolicy {
   etag?: string;
 }
 
+/** Cloud Run's limit for a tag URL's prefix: the tag and the service name together. */
+export const MAX_TAG_AND_SERVICE = 46;
+
 /** `projects/p/locations/l/services/s/revisions/r` → `r`. */
 export function shortName(resourceName: string | undefined): string | undefined {
   if (!resourceName) return undefined;

@@ -2,7 +2,7 @@
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
 import { GoogleApiError, requestJson } from './http.js';
-import type { IamPolicy, Operation, Service } from './run-types.js';
+import type { IamPolicy, Operation, Service, TrafficTarget } from './run-types.js';
 
 export interface ServiceRef {
   project: string;
@@ -56,12 +56,26 @@ export class CloudRunClient {
     });
   }
 
-  /** Waits for an operation with operations.wait, re-issuing it until done or the deadline passes. */
+  /**
+   * Changes only the traffic (updateMask=traffic): the template, and with it the revision name, is
+   * not sent again, so a traffic move can never create or clash with a revision.
+   */
+  updateTraffic(ref: ServiceRef, traffic: TrafficTarget[], etag: string | undefined): Promise<Operation> {
+    return requestJson<Operation>(this.url(serviceName(ref)), {
+      method: 'PATCH',
+      token: this.token,
+      query: { updateMask: 'traffic' },
+      body: { traffic, ...(etag ? { etag } : {}) },
+    });
+  }
+
+  /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */
   async waitOperation(operation: Operation, deadline: number): Promise<Operation> {
     let op = operation;
     while (!op.done) {
-      const remaining = Math.floor((deadline - Date.now()) / 1000);
-      if (remaining <= 0) return op;
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) return op;
+      const remaining = Math.ceil(remainingMs / 1000);
       op = await requestJson<Operation>(this.url(`${op.name}:wait`), {
         method: 'POST',
         token: this.token,

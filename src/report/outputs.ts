@@ -66,11 +66,6 @@ export function writeOutputs(
   );
 
   for (const o of outcomes) core.info(summaryLine(o));
-  const failures = [
-    ...outcomes
-      .filter((o) => o.failure)
-      .map((o) => `${o.region}: ${o.failure}${o.rolledBack ? '; rolled back' : ''}`),
-    ...errors,
-  ];
+  const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
   return failures.length ? failures.join('\n') : undefined;
 }

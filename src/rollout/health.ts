@@ -1,5 +1,6 @@
 // HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
 // passes within a time limit, each pass judged by status and (optionally) a body pattern.
+import type { Deadline } from './deadline.js';
 
 export interface HealthCheck {
   path: string;
@@ -54,16 +55,19 @@ export function describeProbe(probe: Probe | undefined): string {
   return `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
 }
 
+const PROBE_TIMEOUT_MS = 10_000;
+
 export async function probeOnce(
   url: string,
   check: HealthCheck,
   idToken: string | undefined,
+  timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<Probe> {
   try {
     const res = await fetch(new URL(check.path, `${url}/`), {
       headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
       redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
     });
     const body = await res.text();
     return {
@@ -83,26 +87,27 @@ export async function probeOnce(
   }
 }
 
-/** Probes until `successes` consecutive passes, or until the time limit. */
+/** Probes until `successes` consecutive passes, or until the check's time limit or `stepDeadline`. */
 export async function waitHealthy(
   url: string,
   check: HealthCheck,
-  idToken: () => Promise<string | undefined>,
+  idToken: string | undefined,
   log: (line: string) => void,
+  stepDeadline: Deadline,
 ): Promise<HealthResult> {
-  const deadline = Date.now() + check.timeoutSeconds * 1000;
+  const deadline = stepDeadline.within(check.timeoutSeconds * 1000);
   let streak = 0;
   let attempts = 0;
   let last: Probe | undefined;
-  while (Date.now() < deadline) {
+  while (!deadline.expired()) {
     attempts++;
-    last = await probeOnce(url, check, await idToken());
+    last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()));
     streak = last.ok ? streak + 1 : 0;
     log(
       `  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`,
     );
     if (streak >= check.successes) return { healthy: true, attempts, last };
-    await new Promise((r) => setTimeout(r, check.intervalMs));
+    await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));
   }
   return { healthy: false, attempts, last };
 }

@@ -1,0 +1,77 @@
+// Phase 2, create the candidate: the update that creates the new revision with no traffic (and a
+// tag to reach it), or the new service. Its undo is registered first: put the pinned split back
+// exactly (which also drops the candidate's tag), or delete the service this run created.
+import { RunwayError } from '../errors.js';
+import { serviceName } from '../gcp/run.js';
+import type { Service } from '../gcp/run-types.js';
+import { applyChange, applyTraffic } from '../deploy/apply.js';
+import { describeTraffic, sameTraffic } from '../deploy/traffic.js';
+import type { Rollout } from './context.js';
+import type { Deadline } from './deadline.js';
+import type { RolloutPlan } from './plan.js';
+
+/** The revision did not become ready; `reason` is the Ready condition's reason. */
+export class CandidateFailed extends RunwayError {}
+
+/** What to change when Cloud Run could not start a revision, by the Ready condition's reason. */
+export function fixForRevisionFailure(
+  reason: string | undefined,
+  template: Service['template'],
+  port: number,
+): string {
+  const runtime = template.serviceAccount ?? "the project's default compute service account";
+  switch (reason) {
+    case 'SECRETS_ACCESS_CHECK_FAILED': {
+      const secrets = new Set<string>();
+      for (const e of template.containers?.[0]?.env ?? [])
+        if (e.valueSource) secrets.add(e.valueSource.secretKeyRef.secret.split('/').pop()!);
+      for (const v of template.volumes ?? []) if (v.secret) secrets.add(v.secret.secret.split('/').pop()!);
+      const commands = [...secrets].map(
+        (s) =>
+          `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime}`,
+      );
+      return `Grant the runtime service account access to the secret:\n${commands.join('\n')}\n`;
+    }
+    case 'CONTAINER_MISSING':
+      return 'Check that the image exists in the registry and that the runtime service account may pull it.';
+    case 'CONTAINER_PERMISSION_DENIED':
+    case 'CONTAINER_IMAGE_UNAUTHORIZED':
+      return `Grant the runtime service account (${runtime}) roles/artifactregistry.reader on the repository.`;
+    default:
+      return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
+  }
+}
+
+/** Puts the split back exactly as `plan.servedBefore`, unless it already is. */
+export async function restoreTraffic(r: Rollout, plan: RolloutPlan, deadline: Deadline): Promise<void> {
+  const targets = plan.servedBefore!;
+  const live = await r.deps.client.getService(r.ref);
+  if (live && sameTraffic(live.traffic, targets)) return;
+  r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
+  await applyTraffic(r.deps.client, r.ref, () => targets, deadline);
+}
+
+export async function createCandidate(r: Rollout, plan: RolloutPlan): Promise<Service> {
+  const { client } = r.deps;
+  if (plan.servedBefore) {
+    r.undo.push('the traffic split put back as it was', (deadline) => restoreTraffic(r, plan, deadline));
+  } else {
+    r.undo.push(`${r.where} deleted (this run created it)`, async (deadline) => {
+      if (!(await client.getService(r.ref))) return;
+      await client.deleteService(r.ref, deadline.at);
+      r.deps.log(`deleted ${r.where}: it was created by this run and did not become healthy`);
+    });
+  }
+  r.settings.deadline.check(`before deploying revision ${plan.revision}`);
+  const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline);
+  const error = deployed.operation.error;
+  if (error) {
+    const port = r.changes.spec.port ?? 8080;
+    const template = deployed.after.template;
+    throw new CandidateFailed(
+      `Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`,
+      `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`,
+    );
+  }
+  return deployed.after;
+}

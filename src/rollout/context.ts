@@ -1,0 +1,38 @@
+// What every phase of a region's rollout works with: the clients, the service, the settings, the
+// deadline and the undo stack that the phases fill as they change things.
+import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
+import type { ServiceChanges } from '../deploy/plan.js';
+import type { Settings } from '../inputs/inputs.js';
+import type { Deadline } from './deadline.js';
+import type { UndoStack } from './undo.js';
+
+export interface RolloutDeps {
+  client: CloudRunClient;
+  identity: string;
+  /** A Google ID token for a private service's URL. */
+  idToken: (audience: string) => Promise<string>;
+  log: (line: string) => void;
+}
+
+export interface RolloutSettings extends Pick<
+  Settings,
+  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix'
+> {
+  allowUnauthenticated: boolean | undefined;
+  /** deploy_timeout: bounds every phase, health checks included. */
+  deadline: Deadline;
+  /** The tag the candidate is checked on when the user gave none; undefined when none fits. */
+  candidateTag: string | undefined;
+}
+
+export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;
+
+export interface Rollout {
+  deps: RolloutDeps;
+  ref: ServiceRef;
+  changes: SpecChanges;
+  settings: RolloutSettings;
+  undo: UndoStack;
+  /** "SERVICE in REGION", for messages. */
+  where: string;
+}

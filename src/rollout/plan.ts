@@ -1,0 +1,164 @@
+// Phase 1, plan (changes nothing): read the live service, name the new revision, pin the split it
+// serves now, choose the tag the candidate is checked on, and let Cloud Run dry-run the spec.
+import { randomBytes } from 'node:crypto';
+import { RunwayError } from '../errors.js';
+import { MAX_TAG_AND_SERVICE, type Service, type TrafficTarget } from '../gcp/run-types.js';
+import { planService } from '../deploy/plan.js';
+import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
+import { explainRunError, revisionNameClash } from '../deploy/apply.js';
+import {
+  describeTraffic,
+  isLatest,
+  largestShare,
+  pinTraffic,
+  promote,
+  withCandidate,
+} from '../deploy/traffic.js';
+import type { Rollout, RolloutSettings } from './context.js';
+
+export interface RolloutPlan {
+  /** The service before this run; undefined when this run creates it. */
+  initial: Service | undefined;
+  /** The new revision's name, chosen here so the update that creates it can also tag it. */
+  revision: string;
+  /** The split that served before this run, LATEST resolved: what undoing restores exactly. */
+  servedBefore: TrafficTarget[] | undefined;
+  /** The revision that served the largest share before this run. */
+  previousRevision: string | undefined;
+  /** The tag the candidate is checked on before it takes traffic (the user's `tag`, or Runway's own). */
+  checkTag: string | undefined;
+  /** Runway's own tag, removed at the end; undefined when the user's `tag` serves. */
+  candidateTag: string | undefined;
+  /** The spec that creates the candidate, planned from the live service. */
+  spec: (live: Service | undefined) => Service;
+}
+
+/** Cloud Run-style name: SERVICE-NNNNN-xyz, chosen here so the new revision can be tagged in the same update. */
+export function nextRevisionName(
+  service: string,
+  live: Service | undefined,
+  suffix: string | undefined,
+  random = randomBytes,
+): string {
+  if (suffix) return `${service}-${suffix}`;
+  const generation = Number(live?.generation ?? '0') + 1;
+  const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+  return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
+}
+
+/** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
+export function resolveSplit(
+  settings: Pick<RolloutSettings, 'revisionTraffic' | 'tagTraffic'>,
+  newRevision: string,
+  current: TrafficTarget[],
+): Record<string, number> {
+  const split: Record<string, number> = {};
+  const add = (revision: string, percent: number): void => {
+    split[revision] = (split[revision] ?? 0) + percent;
+  };
+  if (settings.revisionTraffic) {
+    for (const [target, percent] of Object.entries(settings.revisionTraffic))
+      add(target === 'LATEST' ? newRevision : target, percent);
+  } else if (settings.tagTraffic) {
+    for (const [tag, percent] of Object.entries(settings.tagTraffic)) {
+      const revision = current.find((t) => t.tag === tag)?.revision;
+      if (!revision)
+        throw new RunwayError(
+          `Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`,
+          "Use a tag listed in the service's traffic, or `revision_traffic`.",
+        );
+      add(revision, percent);
+    }
+  } else {
+    add(newRevision, 100);
+  }
+  return split;
+}
+
+/** Whether the candidate is checked on a tag URL before it takes traffic. */
+function checkedOnTag(settings: RolloutSettings, servedBefore: TrafficTarget[] | undefined): boolean {
+  return servedBefore !== undefined && settings.traffic !== 'immediate';
+}
+
+function logNotes(r: Rollout, initial: Service | undefined, servedBefore: TrafficTarget[] | undefined): void {
+  const pinnedByHand = initial?.traffic?.length && !initial.traffic.some(isLatest);
+  if (pinnedByHand && r.settings.traffic !== 'none') {
+    r.deps.log(
+      `note: ${r.where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`,
+    );
+  }
+  if (!servedBefore && r.settings.traffic === 'none') {
+    r.deps.log(
+      `note: ${r.where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`,
+    );
+  }
+}
+
+export async function planRollout(r: Rollout): Promise<RolloutPlan> {
+  const { client } = r.deps;
+  const { settings } = r;
+  const initial = await client.getService(r.ref);
+  const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
+  const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
+  logNotes(r, initial, servedBefore);
+
+  let checkTag: string | undefined;
+  let candidateTag: string | undefined;
+  if (checkedOnTag(settings, servedBefore)) {
+    checkTag = settings.tag ?? settings.candidateTag;
+    candidateTag = settings.tag ? undefined : settings.candidateTag;
+    if (!checkTag) {
+      throw new RunwayError(
+        `Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked before it takes traffic. Nothing was changed.`,
+        `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` (checks after traffic moves).`,
+      );
+    }
+  } else if (!servedBefore && settings.tag) {
+    checkTag = settings.tag;
+  }
+
+  const spec = (live: Service | undefined): Service => {
+    const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
+    let traffic: TrafficTarget[];
+    if (!serving) {
+      traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
+      if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
+    } else if (settings.traffic === 'immediate') {
+      traffic = promote(serving, resolveSplit(settings, revision, serving), revision);
+      if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
+    } else {
+      traffic = withCandidate(serving, revision, checkTag!);
+    }
+    return planService(live, {
+      ...r.changes,
+      project: r.ref.project,
+      region: r.ref.region,
+      service: r.ref.service,
+      revisionName: revision,
+      traffic,
+    });
+  };
+
+  // Cloud Run's dry run (permissions, actAs, validation) and the IAM check, before anything changes.
+  const planned = spec(initial);
+  try {
+    await validateSpec(client, r.ref, planned, initial !== undefined);
+  } catch (err) {
+    throw (
+      revisionNameClash(err, initial !== undefined) ??
+      explainRunError(err, r.ref, r.deps.identity, planned.template.serviceAccount)
+    );
+  }
+  if (settings.allowUnauthenticated !== undefined && initial)
+    await checkCanSetIamPolicy(client, r.ref, r.deps.identity);
+
+  return {
+    initial,
+    revision,
+    servedBefore,
+    previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
+    checkTag,
+    candidateTag,
+    spec,
+  };
+}
