@@ -10,6 +10,8 @@ import { emulatorEnv } from './emulator.js';
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 
 export interface ActionRun {
+  /** The step's RUNNER_TEMP: whatever the action left there stays for inspection. */
+  tempDir: string;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -56,6 +58,7 @@ export async function runAction(
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exitCode = await new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
   return {
+    tempDir: dir,
     exitCode,
     stdout,
     stderr,
@@ -89,15 +92,19 @@ export function deployApp(
   body: string,
   inputs: Record<string, string> = {},
   app: AppOptions = {},
+  extraEnv: Record<string, string> = {},
 ): Promise<ActionRun> {
-  return runAction({
-    ...authInputs(),
-    service,
-    context: appContext(body, app),
-    repository: emulatorEnv().RUNWAY_EMULATOR_REPOSITORY!,
-    allow_unauthenticated: 'true',
-    health_check_timeout: '20s',
-    health_check_successes: '2',
-    ...inputs,
-  });
+  return runAction(
+    {
+      ...authInputs(),
+      service,
+      context: appContext(body, app),
+      repository: emulatorEnv().RUNWAY_EMULATOR_REPOSITORY!,
+      allow_unauthenticated: 'true',
+      health_check_timeout: '20s',
+      health_check_successes: '2',
+      ...inputs,
+    },
+    extraEnv,
+  );
 }

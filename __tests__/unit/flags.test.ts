@@ -61,6 +61,7 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
     expect(() => parseFlags('--memory')).toThrow(InputError);
   });
   it('rejects flags that have a typed input, naming it', () => {
+    expect.assertions(2);
     expect(() => parseFlags('--region=europe-west1')).toThrow(RunwayError);
     try {
       parseFlags('--update-secrets=A=b:1');

@@ -1,7 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSettings, parseRegions, parseDurationSeconds, readEnvVarsFile } from '../../src/inputs/inputs.js';
+import {
+  readSettings,
+  parseRegions,
+  parseDurationSeconds,
+  readEnvVarsFile,
+} from '../../src/inputs/inputs.js';
 import { InputError } from '../../src/errors.js';
 
 const provider = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/runway';
@@ -77,12 +82,14 @@ describe('readSettings', () => {
     expect((error as InputError).fix).toMatch(/^Accepted: /);
   });
 
-  it('never echoes env_vars values in its error', () => {
+  it('never echoes env_vars values in its error, message or fix', () => {
+    expect.assertions(3);
     expect(() => readSettings(reader({ ...minimal, env_vars: '=s3cr3t' }))).toThrow(/\*\*\*/);
     try {
       readSettings(reader({ ...minimal, env_vars: '=s3cr3t' }));
     } catch (err) {
       expect(String((err as Error).message)).not.toContain('s3cr3t');
+      expect(String((err as InputError).fix)).not.toContain('s3cr3t');
     }
   });
 });
@@ -127,5 +134,20 @@ describe('env_vars_file', () => {
   it('names the input when the file is missing or not a mapping', () => {
     expect(() => readEnvVarsFile('/nonexistent/env.yaml')).toThrow("Input 'env_vars_file' is invalid");
     expect(() => readEnvVarsFile(write('c.yaml', '- a\n- b\n'))).toThrow(InputError);
+  });
+  it.each([
+    ['d.yaml', 'MODE: prod\nTOKEN: "hunter2\n', /line 3: MISSING_CHAR/],
+    ['e.yaml', 'MODE: prod\nTOKEN: a: hunter2\n', /line 2/],
+    ['f.env', 'MODE=prod\nhunter2\n', /entry 2 \(line 2\) has no "=VALUE"/],
+  ])('names the line of a syntax error in %s, never its content', (file, content, where) => {
+    expect.assertions(3);
+    try {
+      readEnvVarsFile(write(file, content));
+    } catch (err) {
+      const shown = `${(err as InputError).message}\n${(err as InputError).fix}`;
+      expect(shown).toMatch(where);
+      expect(shown).not.toContain('hunter2');
+      expect(shown).toContain(file);
+    }
   });
 });

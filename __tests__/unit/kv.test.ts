@@ -30,6 +30,20 @@ describe('parseKeyValues (deploy-cloudrun compatible)', () => {
     expect(() => parseKeyValues('A=b\\')).toThrow(/unterminated escape/);
     expect(() => parseKeyValues('A="open')).toThrow(/unterminated/);
   });
+  it('says where a syntax error is (entry and line), never what the entry holds', () => {
+    const attempt = (text: string): string => {
+      try {
+        parseKeyValues(text);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'no error';
+    };
+    expect(attempt('A=1\nB=2\n=hunter2')).toBe('entry 3 (line 3) has no key before "="');
+    expect(attempt('A=1,hunter2')).toBe('entry 2 (line 1) has no "=VALUE"');
+    expect(attempt('A="x\ny" hunter2')).toBe('entry 1 (line 2) has text after its quoted value');
+    expect(attempt('A=1\nB="hunter2')).toBe('entry 2 (line 2) has an unterminated " quote');
+  });
   it('later duplicates win, as in deploy-cloudrun', () => {
     expect(parseKeyValues('A=1,A=2')).toEqual({ A: '2' });
   });

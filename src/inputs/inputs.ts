@@ -1,7 +1,7 @@
 // Every input is read here, once, into one typed Settings object; nothing else calls getInput.
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError, RunwayError } from '../errors.js';
 import {
   EXECUTION_ENVIRONMENTS,
@@ -18,8 +18,9 @@ import {
   parseSecrets,
 } from './fields.js';
 import { mergeSpecs, parseFlags } from './flags.js';
-import type { KeyValues } from './kv.js';
+import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
+import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { parseExpectedStatus, type HealthCheck } from '../rollout/health.js';
 
 export { parseDurationSeconds };
@@ -73,8 +74,6 @@ const SERVICE_ACCOUNT = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
 const PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Cloud Run's limit for a tag's URL prefix: tag + service name. */
-const MAX_TAG_AND_SERVICE = 46;
 
 class Reader {
   constructor(private readonly read: InputReader) {}
@@ -128,27 +127,41 @@ function parseServiceAccount(name: string, raw: string): string {
   return raw;
 }
 
-/** env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats). */
+/**
+ * env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats).
+ * The file may hold secrets: its errors name the file and the line, never what the line holds.
+ */
 export function readEnvVarsFile(path: string): KeyValues {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new InputError('env_vars_file', path, `a readable file (${(err as Error).message})`);
+    throw new InputError(
+      'env_vars_file',
+      path,
+      `a readable file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
   }
   const trimmed = text.trim();
   if (trimmed === '') return {};
   if (!trimmed.startsWith('{') && /^[^:\n]+=/m.test(trimmed) && !/^[^=\n]+:\s/m.test(trimmed)) {
-    return parseKeyValueList('env_vars_file', trimmed, { secret: true });
+    try {
+      return parseKeyValues(text);
+    } catch (err) {
+      if (!(err instanceof KeyValueSyntaxError)) throw err;
+      throw new InputError('env_vars_file', path, `KEY=VALUE lines: ${err.message}`);
+    }
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(trimmed);
+    parsed = parseYaml(text);
   } catch (err) {
+    const where =
+      err instanceof YAMLError ? `line ${err.linePos?.[0]?.line ?? '?'}: ${err.code}` : 'unparsable';
     throw new InputError(
       'env_vars_file',
       path,
-      `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${(err as Error).message})`,
+      `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${where})`,
     );
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -157,7 +170,7 @@ export function readEnvVarsFile(path: string): KeyValues {
   const out: KeyValues = {};
   for (const [k, v] of Object.entries(parsed)) {
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new InputError('env_vars_file', path, `string values (${k} is not a string)`);
+      throw new InputError('env_vars_file', path, `string values (the value of ${k} is not a string)`);
     }
     out[k] = String(v);
   }
