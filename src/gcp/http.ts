@@ -58,19 +58,26 @@ export function backoffDelay(attempt: number, options: RetryOptions, random = Ma
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** Runs fn, retrying transient failures; the last error is rethrown. */
+/**
+ * Runs fn, retrying transient failures; the last error is rethrown. `waitHint` may ask for a
+ * longer wait than the backoff (a server's Retry-After), up to the backoff's ceiling.
+ */
 export async function withRetry<T>(
   what: string,
   fn: () => Promise<T>,
   options: RetryOptions = DEFAULT_RETRY,
   retryable: (err: unknown) => boolean = isRetryable,
+  waitHint: (err: unknown) => number | undefined = () => undefined,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       if (attempt >= options.attempts || !retryable(err)) throw err;
-      const delay = backoffDelay(attempt, options);
+      const delay = Math.max(
+        backoffDelay(attempt, options),
+        Math.min(waitHint(err) ?? 0, options.maxDelayMs),
+      );
       const reason = err instanceof Error ? err.message : String(err);
       core.info(
         `${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`,
