@@ -56094,8 +56094,11 @@ function backoffDelay(attempt, options, random = Math.random) {
     const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
-/** Runs fn, retrying transient failures; the last error is rethrown. */
-async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetryable) {
+/**
+ * Runs fn, retrying transient failures; the last error is rethrown. `waitHint` may ask for a
+ * longer wait than the backoff (a server's Retry-After), up to the backoff's ceiling.
+ */
+async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetryable, waitHint = () => undefined) {
     for (let attempt = 1;; attempt++) {
         try {
             return await fn();
@@ -56103,7 +56106,7 @@ async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetrya
         catch (err) {
             if (attempt >= options.attempts || !retryable(err))
                 throw err;
-            const delay = backoffDelay(attempt, options);
+            const delay = Math.max(backoffDelay(attempt, options), Math.min(waitHint(err) ?? 0, options.maxDelayMs));
             const reason = err instanceof Error ? err.message : String(err);
             info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
             await new Promise((r) => setTimeout(r, delay));
@@ -57114,6 +57117,7 @@ function describeProbe(probe) {
 }
 const PROBE_TIMEOUT_MS = 10_000;
 async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
+    const started = Date.now();
     try {
         const res = await fetch(new URL(check.path, `${url}/`), {
             headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
@@ -57126,6 +57130,7 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
             status: res.status,
             bodyExcerpt: body.trim().slice(0, 200),
             error: undefined,
+            latencyMs: Date.now() - started,
         };
     }
     catch (err) {
@@ -57135,6 +57140,7 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
             status: undefined,
             bodyExcerpt: '',
             error: cause ?? (err instanceof Error ? err.message : String(err)),
+            latencyMs: Date.now() - started,
         };
     }
 }
@@ -58227,6 +58233,26 @@ async function promoteCandidate(r, plan) {
     }, r.settings.deadline);
 }
 
+;// CONCATENATED MODULE: ./src/rollout/timeline.ts
+// How long each stage or phase took, for the job summary: a list of named, timed steps, each
+// marked with whether it finished.
+class Timeline {
+    steps = [];
+    /** Runs `fn` as the step `name`, recording its duration whether it succeeds or throws. */
+    async time(name, fn) {
+        const started = Date.now();
+        try {
+            const result = await fn();
+            this.steps.push({ name, ms: Date.now() - started, ok: true });
+            return result;
+        }
+        catch (err) {
+            this.steps.push({ name, ms: Date.now() - started, ok: false });
+            throw err;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/undo.ts
 class UndoStack {
     steps = [];
@@ -58282,10 +58308,11 @@ async function authorizeChecks(r, service) {
     r.settings.deadline.check('before minting an ID token for the health checks');
     return r.deps.idToken(service.uri ?? '');
 }
-async function check(r, url, what, token) {
+async function check(r, on, url, what, token) {
     const { healthCheck, deadline } = r.settings;
     r.deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
     const result = await waitHealthy(url, healthCheck, token, r.deps.log, deadline);
+    r.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
     if (result.healthy)
         return;
     if (deadline.expired())
@@ -58295,12 +58322,13 @@ async function check(r, url, what, token) {
 async function verifyOnTag(r, service, revision, tag, token) {
     const url = service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
     if (!url) {
+        r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
         throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked before it takes traffic (the service URL still serves the old revision).`);
     }
-    await check(r, url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
+    await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
 }
 async function verifyLive(r, service, revision, token) {
-    await check(r, service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
+    await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/rollout.ts
@@ -58321,28 +58349,39 @@ async function verifyLive(r, service, revision, token) {
 
 
 
+
 /** Phases 2–7; returns the service as it stands when they are all done. */
-async function deployAndVerify(r, plan) {
-    let service = await createCandidate(r, plan);
-    await setPublicAccess(r);
+async function deployAndVerify(r, plan, timeline) {
+    const phase = timeline.time.bind(timeline);
+    let service = await phase('deploy and ready', () => createCandidate(r, plan));
+    await phase('public access', () => setPublicAccess(r));
     const token = await authorizeChecks(r, service);
     const { traffic } = r.settings;
     if (plan.checkTag && plan.servedBefore) {
-        await verifyOnTag(r, service, plan.revision, plan.checkTag, token);
+        const tag = plan.checkTag;
+        await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, tag, token));
         if (traffic === 'verified') {
-            service = await promoteCandidate(r, plan);
-            await verifyLive(r, service, plan.revision, token);
+            service = await phase('promote', () => promoteCandidate(r, plan));
+            await phase('verify live', () => verifyLive(r, service, plan.revision, token));
         }
     }
     else {
         // A new service (nothing to protect) or `immediate`: the candidate already has its traffic.
-        await verifyLive(r, service, plan.revision, token);
+        await phase('verify live', () => verifyLive(r, service, plan.revision, token));
     }
-    if (plan.candidateTag)
-        service = (await removeCandidateTag(r, plan.candidateTag)) ?? service;
+    const candidateTag = plan.candidateTag;
+    if (candidateTag)
+        service = (await phase('clean up', () => removeCandidateTag(r, candidateTag))) ?? service;
     return service;
 }
-function outcomeOf(r, plan, service, result) {
+function splitOf(targets) {
+    const split = {};
+    for (const t of targets ?? [])
+        if (t.revision && t.percent)
+            split[t.revision] = t.percent;
+    return split;
+}
+function outcomeOf(r, plan, service, timeline, result) {
     const userTagUrl = r.settings.tag
         ? service?.trafficStatuses?.find((t) => t.tag === r.settings.tag)?.uri
         : undefined;
@@ -58354,11 +58393,14 @@ function outcomeOf(r, plan, service, result) {
         previousRevision: plan.previousRevision,
         tagUrl: userTagUrl,
         traffic: service ? servingSplit(service) : {},
+        trafficBefore: splitOf(plan.servedBefore),
+        timeline: timeline.steps,
+        checks: r.checks,
         ...result,
     };
 }
 /** After a failure: let an in-flight change land, then undo every change, within the grace period. */
-async function compensate(r, plan, err) {
+async function compensate(r, plan, timeline, err) {
     const grace = Deadline.in(UNDO_GRACE_SECONDS);
     const { client, log } = r.deps;
     if (err instanceof OperationInFlight) {
@@ -58374,7 +58416,7 @@ async function compensate(r, plan, err) {
             await removeCandidateTag(r, plan.candidateTag, grace).catch(() => undefined);
     }
     else {
-        const { undone, failed } = await r.undo.unwind(log, grace);
+        const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(log, grace));
         rolledBack = undone.length > 0 && failed.length === 0;
         if (failed.length) {
             failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
@@ -58384,7 +58426,7 @@ async function compensate(r, plan, err) {
         }
     }
     const service = await client.getService(r.ref).catch(() => undefined);
-    return outcomeOf(r, plan, service, { healthy: false, rolledBack, failure });
+    return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 async function rolloutRegion(deps, ref, changes, settings) {
     const r = {
@@ -58394,15 +58436,17 @@ async function rolloutRegion(deps, ref, changes, settings) {
         settings,
         undo: new UndoStack(),
         where: `${ref.service} in ${ref.region}`,
+        checks: [],
     };
-    const plan = await planRollout(r);
+    const timeline = new Timeline();
+    const plan = await timeline.time('plan', () => planRollout(r));
     try {
-        const service = await deployAndVerify(r, plan);
+        const service = await deployAndVerify(r, plan, timeline);
         r.undo.clear();
-        return outcomeOf(r, plan, service, { healthy: true, rolledBack: false, failure: undefined });
+        return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
     }
     catch (err) {
-        return compensate(r, plan, err);
+        return compensate(r, plan, timeline, err);
     }
 }
 

@@ -4,6 +4,7 @@ import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
 import type { ServiceChanges } from '../deploy/plan.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { Deadline } from './deadline.js';
+import type { Probe } from './health.js';
 import type { UndoStack } from './undo.js';
 
 export interface RolloutDeps {
@@ -27,6 +28,15 @@ export interface RolloutSettings extends Pick<
 
 export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;
 
+/** One health check as it ended: where, whether it passed, and its last probe. */
+export interface CheckRecord {
+  /** `tag` (before taking traffic) or `live` (the service URL, with traffic). */
+  on: 'tag' | 'live';
+  healthy: boolean;
+  attempts: number;
+  last: Probe | undefined;
+}
+
 export interface Rollout {
   deps: RolloutDeps;
   ref: ServiceRef;
@@ -35,4 +45,6 @@ export interface Rollout {
   undo: UndoStack;
   /** "SERVICE in REGION", for messages. */
   where: string;
+  /** The health checks made so far, in order. */
+  checks: CheckRecord[];
 }

@@ -17,6 +17,8 @@ export interface Probe {
   status: number | undefined;
   bodyExcerpt: string;
   error: string | undefined;
+  /** From sending the request to reading the whole answer. */
+  latencyMs: number;
 }
 
 export interface HealthResult {
@@ -63,6 +65,7 @@ export async function probeOnce(
   idToken: string | undefined,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<Probe> {
+  const started = Date.now();
   try {
     const res = await fetch(new URL(check.path, `${url}/`), {
       headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
@@ -75,6 +78,7 @@ export async function probeOnce(
       status: res.status,
       bodyExcerpt: body.trim().slice(0, 200),
       error: undefined,
+      latencyMs: Date.now() - started,
     };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;
@@ -83,6 +87,7 @@ export async function probeOnce(
       status: undefined,
       bodyExcerpt: '',
       error: cause ?? (err instanceof Error ? err.message : String(err)),
+      latencyMs: Date.now() - started,
     };
   }
 }

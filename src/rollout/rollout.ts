@@ -12,10 +12,11 @@ import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { setPublicAccess } from './access.js';
 import { createCandidate } from './candidate.js';
 import { removeCandidateTag } from './cleanup.js';
-import type { Rollout, RolloutDeps, RolloutSettings, SpecChanges } from './context.js';
+import type { CheckRecord, Rollout, RolloutDeps, RolloutSettings, SpecChanges } from './context.js';
 import { Deadline, UNDO_GRACE_SECONDS } from './deadline.js';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { promoteCandidate } from './promote.js';
+import { Timeline, type TimedStep } from './timeline.js';
 import { UndoStack } from './undo.js';
 import { authorizeChecks, HealthCheckFailed, verifyLive, verifyOnTag } from './verify.js';
 
@@ -30,35 +31,51 @@ export interface RegionOutcome {
   healthy: boolean | undefined;
   /** revision → percent, what serves when Runway is done. */
   traffic: Record<string, number>;
+  /** revision → percent, what served before this run. */
+  trafficBefore: Record<string, number>;
+  /** The phases that ran, in order, with their durations. */
+  timeline: TimedStep[];
+  /** The health checks made, in order (on the tag URL, then live). */
+  checks: CheckRecord[];
   rolledBack: boolean;
   /** Why the region failed, when it did. */
   failure: string | undefined;
 }
 
 /** Phases 2–7; returns the service as it stands when they are all done. */
-async function deployAndVerify(r: Rollout, plan: RolloutPlan): Promise<Service> {
-  let service = await createCandidate(r, plan);
-  await setPublicAccess(r);
+async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline): Promise<Service> {
+  const phase = timeline.time.bind(timeline);
+  let service = await phase('deploy and ready', () => createCandidate(r, plan));
+  await phase('public access', () => setPublicAccess(r));
   const token = await authorizeChecks(r, service);
   const { traffic } = r.settings;
   if (plan.checkTag && plan.servedBefore) {
-    await verifyOnTag(r, service, plan.revision, plan.checkTag, token);
+    const tag = plan.checkTag;
+    await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, tag, token));
     if (traffic === 'verified') {
-      service = await promoteCandidate(r, plan);
-      await verifyLive(r, service, plan.revision, token);
+      service = await phase('promote', () => promoteCandidate(r, plan));
+      await phase('verify live', () => verifyLive(r, service, plan.revision, token));
     }
   } else {
     // A new service (nothing to protect) or `immediate`: the candidate already has its traffic.
-    await verifyLive(r, service, plan.revision, token);
+    await phase('verify live', () => verifyLive(r, service, plan.revision, token));
   }
-  if (plan.candidateTag) service = (await removeCandidateTag(r, plan.candidateTag)) ?? service;
+  const candidateTag = plan.candidateTag;
+  if (candidateTag) service = (await phase('clean up', () => removeCandidateTag(r, candidateTag))) ?? service;
   return service;
+}
+
+function splitOf(targets: RolloutPlan['servedBefore']): Record<string, number> {
+  const split: Record<string, number> = {};
+  for (const t of targets ?? []) if (t.revision && t.percent) split[t.revision] = t.percent;
+  return split;
 }
 
 function outcomeOf(
   r: Rollout,
   plan: RolloutPlan,
   service: Service | undefined,
+  timeline: Timeline,
   result: { healthy: boolean; rolledBack: boolean; failure: string | undefined },
 ): RegionOutcome {
   const userTagUrl = r.settings.tag
@@ -74,12 +91,20 @@ function outcomeOf(
     previousRevision: plan.previousRevision,
     tagUrl: userTagUrl,
     traffic: service ? servingSplit(service) : {},
+    trafficBefore: splitOf(plan.servedBefore),
+    timeline: timeline.steps,
+    checks: r.checks,
     ...result,
   };
 }
 
 /** After a failure: let an in-flight change land, then undo every change, within the grace period. */
-async function compensate(r: Rollout, plan: RolloutPlan, err: unknown): Promise<RegionOutcome> {
+async function compensate(
+  r: Rollout,
+  plan: RolloutPlan,
+  timeline: Timeline,
+  err: unknown,
+): Promise<RegionOutcome> {
   const grace = Deadline.in(UNDO_GRACE_SECONDS);
   const { client, log } = r.deps;
   if (err instanceof OperationInFlight) {
@@ -93,7 +118,7 @@ async function compensate(r: Rollout, plan: RolloutPlan, err: unknown): Promise<
     r.undo.clear();
     if (plan.candidateTag) await removeCandidateTag(r, plan.candidateTag, grace).catch(() => undefined);
   } else {
-    const { undone, failed } = await r.undo.unwind(log, grace);
+    const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(log, grace));
     rolledBack = undone.length > 0 && failed.length === 0;
     if (failed.length) {
       failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
@@ -102,7 +127,7 @@ async function compensate(r: Rollout, plan: RolloutPlan, err: unknown): Promise<
     }
   }
   const service = await client.getService(r.ref).catch(() => undefined);
-  return outcomeOf(r, plan, service, { healthy: false, rolledBack, failure });
+  return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 
 export async function rolloutRegion(
@@ -118,13 +143,15 @@ export async function rolloutRegion(
     settings,
     undo: new UndoStack(),
     where: `${ref.service} in ${ref.region}`,
+    checks: [],
   };
-  const plan = await planRollout(r);
+  const timeline = new Timeline();
+  const plan = await timeline.time('plan', () => planRollout(r));
   try {
-    const service = await deployAndVerify(r, plan);
+    const service = await deployAndVerify(r, plan, timeline);
     r.undo.clear();
-    return outcomeOf(r, plan, service, { healthy: true, rolledBack: false, failure: undefined });
+    return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
   } catch (err) {
-    return compensate(r, plan, err);
+    return compensate(r, plan, timeline, err);
   }
 }

@@ -24,10 +24,17 @@ export async function authorizeChecks(r: Rollout, service: Service): Promise<str
   return r.deps.idToken(service.uri ?? '');
 }
 
-async function check(r: Rollout, url: string, what: string, token: string | undefined): Promise<void> {
+async function check(
+  r: Rollout,
+  on: 'tag' | 'live',
+  url: string,
+  what: string,
+  token: string | undefined,
+): Promise<void> {
   const { healthCheck, deadline } = r.settings;
   r.deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
   const result = await waitHealthy(url, healthCheck, token, r.deps.log, deadline);
+  r.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
   if (result.healthy) return;
   if (deadline.expired()) throw new DeadlineExceeded(`while checking ${what}`);
   throw new HealthCheckFailed(
@@ -45,11 +52,12 @@ export async function verifyOnTag(
 ): Promise<void> {
   const url = service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
   if (!url) {
+    r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
     throw new HealthCheckFailed(
       `Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked before it takes traffic (the service URL still serves the old revision).`,
     );
   }
-  await check(r, url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
+  await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
 }
 
 export async function verifyLive(
@@ -58,5 +66,5 @@ export async function verifyLive(
   revision: string,
   token: string | undefined,
 ): Promise<void> {
-  await check(r, service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
+  await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
 }

@@ -1,0 +1,87 @@
+// The Markdown every report shares: the region table, what failed and what was rolled back, the
+// traffic before and after, and the timeline.
+import { buildReport, type RunFacts } from '../../src/report/report.js';
+import { renderReport } from '../../src/report/summary.js';
+import type { RegionOutcome } from '../../src/rollout/rollout.js';
+
+const facts: RunFacts = {
+  service: 'hello',
+  project: 'p',
+  image: 'r/p/hello@sha256:abc',
+  digest: 'sha256:0123456789abcdef0123',
+  sha: '8f14e45fceea167a5a36',
+  ref: 'refs/heads/main',
+  repository: 'o/r',
+  runUrl: 'https://github.com/o/r/actions/runs/1',
+  stages: [
+    { name: 'authenticate', ms: 420, ok: true },
+    { name: 'build and push', ms: 5100, ok: true },
+  ],
+};
+
+const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
+  region: 'us-central1',
+  url: 'https://hello.run.app',
+  revision: 'hello-00002-abc',
+  previousRevision: 'hello-00001-xyz',
+  tagUrl: undefined,
+  healthy: true,
+  traffic: { 'hello-00002-abc': 100 },
+  trafficBefore: { 'hello-00001-xyz': 100 },
+  timeline: [{ name: 'verify on tag', ms: 1500, ok: true }],
+  checks: [
+    {
+      on: 'live',
+      healthy: true,
+      attempts: 3,
+      last: { ok: true, status: 200, bodyExcerpt: 'ok', error: undefined, latencyMs: 12 },
+    },
+  ],
+  rolledBack: false,
+  failure: undefined,
+  ...over,
+});
+
+describe('renderReport', () => {
+  it('shows per region the URL, revisions, digest, health with status and latency, and traffic', () => {
+    const md = renderReport(
+      buildReport(facts, ['us-central1'], [{ status: 'fulfilled', value: outcome({}) }]),
+    );
+    expect(md).toContain('✅ deployed and healthy');
+    expect(md).toContain(
+      '| us-central1 | [https://hello.run.app](https://hello.run.app) | `hello-00002-abc` | `hello-00001-xyz` | `sha256:0123456789ab` | ✅ healthy (HTTP 200, 12 ms, service URL) | `hello-00002-abc` 100% |',
+    );
+    expect(md).toContain('- us-central1: `hello-00001-xyz` 100% → `hello-00002-abc` 100%');
+    expect(md).toContain('| build and push | 5.1 s |');
+    expect(md).toContain('| us-central1: verify on tag | 1.5 s |');
+    expect(md).toContain('[run](https://github.com/o/r/actions/runs/1)');
+    expect(md).not.toContain('What failed');
+  });
+
+  it('says what failed, what was rolled back and what serves now', () => {
+    const rolledBack = outcome({
+      healthy: false,
+      rolledBack: true,
+      traffic: { 'hello-00001-xyz': 100 },
+      failure: 'Revision hello-00002-abc (on its tag URL) failed its health check',
+    });
+    const report = buildReport(
+      facts,
+      ['us-central1', 'europe-west1'],
+      [
+        { status: 'fulfilled', value: rolledBack },
+        { status: 'rejected', reason: new Error('denied | before any change') },
+      ],
+    );
+    expect(report.healthy).toBe(false);
+    const md = renderReport(report);
+    expect(md).toContain('❌ failed');
+    expect(md).toContain(
+      '- **us-central1**: Revision hello-00002-abc (on its tag URL) failed its health check',
+    );
+    expect(md).toContain('  - rolled back; serving now: `hello-00001-xyz` 100%');
+    expect(md).toContain('- **europe-west1**: denied \\| before any change');
+    expect(md).toContain('  - nothing was changed');
+    expect(md).toContain('- europe-west1: unchanged');
+  });
+});

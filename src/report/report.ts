@@ -1,0 +1,65 @@
+// What a run did, in one plain object: the service, the image, the commit, and per region what
+// serves now and before, how the checks went and what was rolled back. Every report (job summary,
+// PR comment, deployments, commit status, webhooks) is rendered from it.
+import { describeError } from '../errors.js';
+import type { RegionOutcome } from '../rollout/rollout.js';
+import type { TimedStep } from '../rollout/timeline.js';
+
+export interface RegionReport {
+  region: string;
+  /** What the rollout reports; undefined when the region failed before changing anything. */
+  outcome: RegionOutcome | undefined;
+  /** Why the region failed, when it did. */
+  failure: string | undefined;
+}
+
+export interface RunReport {
+  service: string;
+  project: string;
+  image: string;
+  digest: string;
+  sha: string;
+  ref: string;
+  repository: string;
+  runUrl: string;
+  /** Every region healthy and no error. */
+  healthy: boolean;
+  regions: RegionReport[];
+  /** The step's own stages (inputs, authenticate, image, preflight, deploy), with durations. */
+  stages: TimedStep[];
+}
+
+export interface RunFacts {
+  service: string;
+  project: string;
+  image: string;
+  digest: string;
+  sha: string;
+  ref: string;
+  repository: string;
+  runUrl: string;
+  stages: TimedStep[];
+}
+
+export function buildReport(
+  facts: RunFacts,
+  regions: string[],
+  results: PromiseSettledResult<RegionOutcome>[],
+): RunReport {
+  const regionReports = results.map((r, i): RegionReport => {
+    if (r.status === 'fulfilled')
+      return { region: r.value.region, outcome: r.value, failure: r.value.failure };
+    return { region: regions[i]!, outcome: undefined, failure: describeError(r.reason) };
+  });
+  return {
+    ...facts,
+    healthy: regionReports.every((r) => !r.failure && r.outcome?.healthy !== false),
+    regions: regionReports,
+  };
+}
+
+/** The run's URL on GitHub, from the runner's environment. */
+export function runUrlFrom(env: NodeJS.ProcessEnv = process.env): string {
+  const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  return `${server}/${env.GITHUB_REPOSITORY ?? 'unknown/unknown'}/actions/runs/${env.GITHUB_RUN_ID ?? '0'}`;
+}
