@@ -39,10 +39,20 @@ export interface BindingSeed {
   members: string[];
 }
 
+export type GitHubScope = 'issues' | 'pull_requests' | 'deployments' | 'statuses';
+export type GitHubAccess = 'none' | 'read' | 'write';
+
 export interface GitHubSeed {
   repository?: string;
+  /** Installation tokens (like the job's GITHUB_TOKEN): they act as github-actions[bot]. */
   tokens?: string[];
+  /** What an installation token may do, when not everything (`permissions:` in a workflow). */
+  tokenPermissions?: Record<string, Partial<Record<GitHubScope, GitHubAccess>>>;
+  /** Personal access tokens and the user each acts as. */
+  personalTokens?: Record<string, string>;
   pullRequest?: number;
+  /** Comments already on an issue or pull request, by someone else. */
+  comments?: Array<{ issue: number; body: string; user: { login: string; type: 'User' | 'Bot' } }>;
 }
 
 export interface Seed {
@@ -138,6 +148,8 @@ export class World {
   github = {
     repository: 'octo-org/octo-repo',
     tokens: new Set<string>(),
+    tokenPermissions: new Map<string, Partial<Record<GitHubScope, GitHubAccess>>>(),
+    personalTokens: new Map<string, string>(),
     pullRequest: 7,
     comments: new Map<number, GitHubComment[]>(),
     deployments: [] as GitHubDeployment[],
@@ -159,7 +171,28 @@ export class World {
     for (const s of seed.secrets ?? []) this.putSecret(s);
     if (seed.github?.repository) this.github.repository = seed.github.repository;
     for (const t of seed.github?.tokens ?? []) this.github.tokens.add(t);
+    for (const [t, p] of Object.entries(seed.github?.tokenPermissions ?? {})) {
+      this.github.tokens.add(t);
+      this.github.tokenPermissions.set(t, p);
+    }
+    for (const [t, login] of Object.entries(seed.github?.personalTokens ?? {}))
+      this.github.personalTokens.set(t, login);
     if (seed.github?.pullRequest) this.github.pullRequest = seed.github.pullRequest;
+    for (const c of seed.github?.comments ?? []) {
+      const id = this.github.nextId++;
+      const at = new Date().toISOString();
+      const comment: GitHubComment = {
+        id,
+        node_id: `IC_${id}`,
+        body: c.body,
+        user: c.user,
+        created_at: at,
+        updated_at: at,
+        html_url: `https://github.com/${this.github.repository}/pull/${c.issue}#issuecomment-${id}`,
+        url: `https://api.github.com/repos/${this.github.repository}/issues/comments/${id}`,
+      };
+      this.github.comments.set(c.issue, [...(this.github.comments.get(c.issue) ?? []), comment]);
+    }
     if (seed.oidcClaims) this.oidcClaimOverrides = { ...this.oidcClaimOverrides, ...seed.oidcClaims };
   }
 

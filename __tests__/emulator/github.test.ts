@@ -1,5 +1,5 @@
 // Conformance of the emulated GitHub REST subset: token checks, comments, deployments, statuses.
-import { env } from '../helpers/emulator.js';
+import { admin, env } from '../helpers/emulator.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -138,5 +138,57 @@ describe('GitHub REST', () => {
     expect(link).toContain('page=3>; rel="next"');
     expect(link).toContain('page=1>; rel="prev"');
     expect(middle.body[0].issue_url).toMatch(/\/issues\/73$/);
+  });
+
+  it('refuses writes a restricted installation token lacks, as GitHub does, and allows its reads', async () => {
+    const readOnly = 'ghs_readOnly000000000000000000000000000';
+    await admin.seed({
+      github: {
+        tokenPermissions: { [readOnly]: { pull_requests: 'read', issues: 'read', statuses: 'write' } },
+      },
+    });
+    const refused = await gh('POST', '/issues/72/comments', { body: 'x' }, readOnly);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toBe('Resource not accessible by integration');
+    expect((await gh('GET', '/issues/72/comments', undefined, readOnly)).status).toBe(200);
+    expect((await gh('POST', '/deployments', { ref: 'main', required_contexts: [] }, readOnly)).status).toBe(
+      403,
+    );
+    const status = await gh(
+      'POST',
+      `/statuses/${env('GITHUB_SHA')}`,
+      { state: 'pending', context: 'x' },
+      readOnly,
+    );
+    expect(status.status).toBe(201);
+  });
+
+  it('answers GET /user for personal tokens only, and shows who wrote each comment', async () => {
+    const pat = 'ghp_octocat0000000000000000000000000000';
+    await admin.seed({
+      github: {
+        personalTokens: { [pat]: 'octocat' },
+        comments: [
+          {
+            issue: 89,
+            body: '<!-- runway:comment service=x environment= -->\nby hand',
+            user: { login: 'mallory', type: 'User' },
+          },
+        ],
+      },
+    });
+    const user = async (token: string): Promise<Response> =>
+      fetch(`${env('GITHUB_API_URL')}/user`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await user(env('GITHUB_TOKEN'))).status).toBe(403);
+    const me = await user(pat);
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ login: 'octocat', type: 'User' });
+    const byPat = await gh('POST', '/issues/89/comments', { body: 'from a PAT' }, pat);
+    expect(byPat.body.user).toMatchObject({ login: 'octocat', type: 'User' });
+    const list = (await gh('GET', '/issues/89/comments')).body as unknown as Json[];
+    expect(list.map((c) => [c.user.login, c.user.type])).toEqual([
+      ['mallory', 'User'],
+      ['octocat', 'User'],
+    ]);
   });
 });

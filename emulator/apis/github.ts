@@ -4,6 +4,7 @@ import type { EmulatorContext } from '../context.js';
 import { GitHubApiError } from '../errors.js';
 import { bearerToken, type ApiRequest, type ApiResponse, type Route } from '../http.js';
 import type {
+  GitHubScope,
   GitHubCommitStatus,
   GitHubComment,
   GitHubDeployment,
@@ -63,13 +64,47 @@ const bot = {
   site_admin: false,
 };
 
-function authorize(ctx: EmulatorContext, req: ApiRequest): string {
+type Actor = { login: string; type: 'Bot' | 'User' };
+
+/** The caller: the bot for installation tokens, the user for personal tokens; 401 otherwise. */
+function actorOf(ctx: EmulatorContext, req: ApiRequest): { token: string; actor: Actor } {
   const token = bearerToken(req.headers);
+  const personal = token ? ctx.world.github.personalTokens.get(token) : undefined;
+  if (token && personal) return { token, actor: { login: personal, type: 'User' } };
   if (!token || !ctx.world.github.tokens.has(token)) throw new GitHubApiError(401, 'Bad credentials');
-  req.caller = bot.login;
+  return { token, actor: { login: bot.login, type: 'Bot' } };
+}
+
+/**
+ * Checks the token and, for a write, that it holds one of `scopes` with write access, as GitHub
+ * answers an installation token whose `permissions:` lack it: 403 "Resource not accessible by
+ * integration". Returns the repository and the acting user.
+ */
+function authorize(
+  ctx: EmulatorContext,
+  req: ApiRequest,
+  writeScopes: GitHubScope[] = [],
+): { repository: string; actor: Actor } {
+  const { token, actor } = actorOf(ctx, req);
+  req.caller = actor.login;
   const repository = `${req.params.owner}/${req.params.repo}`;
   if (repository !== ctx.world.github.repository) throw new GitHubApiError(404, 'Not Found');
-  return repository;
+  const granted = ctx.world.github.tokenPermissions.get(token);
+  if (granted && writeScopes.length && !writeScopes.some((s) => granted[s] === 'write'))
+    throw new GitHubApiError(403, 'Resource not accessible by integration');
+  return { repository, actor };
+}
+
+function userOf(actor: Actor): typeof bot | Record<string, unknown> {
+  if (actor.type === 'Bot') return bot;
+  return {
+    login: actor.login,
+    id: 1000 + actor.login.length,
+    type: 'User',
+    site_admin: false,
+    url: `https://api.github.com/users/${actor.login}`,
+    html_url: `https://github.com/${actor.login}`,
+  };
 }
 
 function fields(req: ApiRequest): Record<string, unknown> {
@@ -144,7 +179,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
   };
   const showComment = (req: ApiRequest, c: GitHubComment): unknown => ({
     ...c,
-    user: bot,
+    user: userOf(c.user as Actor),
     issue_url: `${api(req)}/issues/${issueOf(c)}`,
     author_association: 'NONE',
     performed_via_github_app: null,
@@ -204,6 +239,17 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
 
   return [
     {
+      // Installation tokens are not users: GitHub refuses them here.
+      method: 'GET',
+      pattern: /^\/user$/,
+      handler: (req) => {
+        const { actor } = actorOf(ctx, req);
+        req.caller = actor.login;
+        if (actor.type === 'Bot') throw new GitHubApiError(403, 'Resource not accessible by integration');
+        return { body: userOf(actor) };
+      },
+    },
+    {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
       handler: (req) => {
@@ -219,7 +265,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
       handler: (req) => {
-        const repository = authorize(ctx, req);
+        const { repository, actor } = authorize(ctx, req, ['issues', 'pull_requests']);
         const text = optionalString(fields(req).body, 'IssueComment', 'body');
         if (!text)
           throw new ValidationFailed({ resource: 'IssueComment', field: 'body', code: 'missing_field' });
@@ -229,7 +275,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
           id,
           node_id: `IC_${id}`,
           body: text,
-          user: bot,
+          user: actor,
           created_at: now(),
           updated_at: now(),
           html_url: `https://github.com/${repository}/pull/${number}#issuecomment-${id}`,
@@ -243,7 +289,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'PATCH',
       pattern: new RegExp(`${REPO}\\/issues\\/comments\\/(?<id>\\d+)$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['issues', 'pull_requests']);
         const comment = findComment(req.params.id!);
         const text = optionalString(fields(req).body, 'IssueComment', 'body');
         if (!text)
@@ -257,7 +303,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'DELETE',
       pattern: new RegExp(`${REPO}\\/issues\\/comments\\/(?<id>\\d+)$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['issues', 'pull_requests']);
         const comment = findComment(req.params.id!);
         const number = issueOf(comment);
         gh().comments.set(
@@ -271,7 +317,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/deployments$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['deployments']);
         const b = fields(req);
         const ref = optionalString(b.ref, 'Deployment', 'ref');
         if (!ref) throw new ValidationFailed({ resource: 'Deployment', field: 'ref', code: 'missing_field' });
@@ -342,7 +388,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)\\/statuses$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['deployments']);
         const deployment = findDeployment(req.params.id!);
         const b = fields(req);
         const state = requiredState(b.state, DEPLOYMENT_STATES, 'DeploymentStatus');
@@ -422,7 +468,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/statuses$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['statuses']);
         const sha = resolveRef(req.params.ref!);
         return paginate(
           req,
