@@ -154,8 +154,14 @@ export async function run(): Promise<void> {
 
     await core.group('Preflight', async () => {
       const secrets = new SecretManagerClient(credentials.accessToken);
-      await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
-      core.info('secrets: every referenced version exists and is enabled');
+      const { checked, unchecked } = await checkSecrets(
+        secrets,
+        project,
+        settings.spec.secrets,
+        credentials.identity,
+      );
+      if (checked.length) core.info(`secrets: ${checked.join(', ')} exist and are enabled`);
+      if (unchecked.length) core.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
     });
 
     const results = await core.group(`Deploy and verify (${settings.regions.join(', ')})`, () =>

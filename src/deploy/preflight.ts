@@ -1,6 +1,7 @@
 // Checks made before anything changes: every referenced secret version exists and is enabled, and
 // Cloud Run accepts the planned spec (validateOnly), which also proves the deployer may act as the
 // runtime service account; and, for allow_unauthenticated, that the IAM policy may be set.
+import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError } from '../gcp/http.js';
 import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
@@ -8,16 +9,30 @@ import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
 
+/** What checkSecrets could prove: `unchecked` lists the references the deployer may not look at. */
+export interface SecretsCheck {
+  checked: string[];
+  unchecked: string[];
+}
+
+/**
+ * Every referenced secret version exists and is enabled. A missing or unusable version fails the run
+ * before any change. A 403 does not: deployers commonly hold roles/run.developer or run.admin, which
+ * lack secretmanager.versions.get, and Cloud Run checks the runtime account's access again at deploy
+ * time — so a denial is a warning naming the role that would enable the check, never a blocked deploy.
+ */
 export async function checkSecrets(
   secrets: SecretManagerClient,
   project: string,
   refs: SecretRefs | undefined,
   identity: string,
-): Promise<void> {
+  warn: (message: string) => void = core.warning,
+): Promise<SecretsCheck> {
   const all: Array<[string, SecretRef]> = [
     ...Object.entries(refs?.env ?? {}),
     ...Object.entries(refs?.files ?? {}),
   ];
+  const result: SecretsCheck = { checked: [], unchecked: [] };
   await Promise.all(
     all.map(async ([where, ref]) => {
       const label = `${ref.secret}:${ref.version} (for ${where})`;
@@ -29,6 +44,7 @@ export async function checkSecrets(
             `Enable the version, or point \`secrets\` at an enabled one (gcloud secrets versions list ${ref.secret}).`,
           );
         }
+        result.checked.push(label);
       } catch (err) {
         if (!(err instanceof GoogleApiError)) throw err;
         if (err.httpStatus === 404) {
@@ -38,15 +54,28 @@ export async function checkSecrets(
           );
         }
         if (err.httpStatus === 403) {
-          throw new RunwayError(
-            `${identity} may not see secret ${label}: ${err.message}`,
-            `Grant roles/secretmanager.viewer on the secret (or project) to the deployer so Runway can check it before deploying; the runtime service account needs roles/secretmanager.secretAccessor.`,
+          result.unchecked.push(label);
+          const secretName = ref.secret.split('/').pop() ?? ref.secret;
+          const secretProject = /^projects\/([^/]+)\//.exec(ref.secret)?.[1] ?? project;
+          warn(
+            `Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
+              `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
+              `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${memberOf(identity)}`,
           );
+          return;
         }
         throw err;
       }
     }),
   );
+  return result;
+}
+
+/** The IAM member string for an identity as Runway names it (a service account email or a principalSet). */
+export function memberOf(identity: string): string {
+  if (identity.startsWith('principal://') || identity.startsWith('principalSet://')) return identity;
+  if (identity.includes('@')) return `serviceAccount:${identity}`;
+  return identity;
 }
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
