@@ -1,13 +1,17 @@
-// Checks made before anything changes: every referenced secret version exists and is enabled, and
-// Cloud Run accepts the planned spec (validateOnly), which also proves the deployer may act as the
-// runtime service account; and, for allow_unauthenticated, that the IAM policy may be set.
+// Checks made before anything changes: every referenced secret version exists and is enabled; a
+// private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
+// planned spec (validateOnly), which also proves the deployer may act as the runtime service
+// account; and, for allow_unauthenticated, that the IAM policy may be set.
 import * as core from '@actions/core';
+import type { Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
+import { isPublic } from './apply.js';
 import { GoogleApiError } from '../gcp/http.js';
 import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
+import type { TrafficMode } from '../inputs/inputs.js';
 
 /** What checkSecrets could prove: `unchecked` lists the references the deployer may not look at. */
 export interface SecretsCheck {
@@ -102,4 +106,63 @@ export async function checkCanSetIamPolicy(
       `Grant roles/run.admin to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself. Nothing was deployed.`,
     );
   }
+}
+
+/** What a live service looks like to the ID-token check: its URL and whether allUsers may invoke it. */
+export interface LiveAccess {
+  uri: string | undefined;
+  public: boolean;
+}
+
+/** The live service's access, or undefined when it does not exist yet. */
+export async function liveAccess(client: CloudRunClient, ref: ServiceRef): Promise<LiveAccess | undefined> {
+  const service = await client.getService(ref);
+  if (!service) return undefined;
+  return { uri: service.uri, public: await isPublic(client, ref, service) };
+}
+
+/**
+ * Whether the service will need an ID token to be health-checked after this run: it is private
+ * unless `allow_unauthenticated: true`, or the input is unset and the live service is public.
+ * A new service without `allow_unauthenticated` is private.
+ */
+export function willBePrivate(
+  allowUnauthenticated: boolean | undefined,
+  live: LiveAccess | undefined,
+): boolean {
+  if (allowUnauthenticated !== undefined) return !allowUnauthenticated;
+  return !(live?.public ?? false);
+}
+
+/** Whether checkCanVerifyPrivateService needs the live service (only when allow_unauthenticated is unset). */
+export function needsLiveAccess(settings: {
+  traffic: TrafficMode;
+  allowUnauthenticated: boolean | undefined;
+}): boolean {
+  return settings.traffic === 'verified' && settings.allowUnauthenticated === undefined;
+}
+
+/**
+ * `traffic: verified` health-checks the new revision before it takes traffic; a private service
+ * only answers requests with a Google-signed ID token. Proves one can be minted — by minting one —
+ * before anything changes, and refuses Direct Workload Identity, which cannot mint any. Resolves to
+ * whether it minted one (false: nothing to prove, the service is public or not verified).
+ */
+export async function checkCanVerifyPrivateService(
+  credentials: Pick<Credentials, 'canMintIdTokens' | 'idTokenUnavailable' | 'idToken'>,
+  settings: { service: string; traffic: TrafficMode; allowUnauthenticated: boolean | undefined },
+  live?: LiveAccess,
+): Promise<boolean> {
+  if (settings.traffic !== 'verified') return false;
+  if (!willBePrivate(settings.allowUnauthenticated, live)) return false;
+  if (!credentials.canMintIdTokens) {
+    const reason = credentials.idTokenUnavailable;
+    throw new RunwayError(
+      `${settings.service} is private and \`traffic: verified\` must health-check it, but ${reason?.message ?? 'these credentials cannot mint ID tokens.'}`,
+      `${reason?.fix ?? 'Set `service_account`, or `allow_unauthenticated: true`, or `traffic: immediate`.'} Nothing was deployed.`,
+    );
+  }
+  // A probe for the live URL (a new service has none yet): the audience does not change who may mint.
+  await credentials.idToken(live?.uri ?? `https://${settings.service}.run.app`);
+  return true;
 }
