@@ -58,8 +58,8 @@ describe('env vars and secrets reach the running container', () => {
     expect(overwrittenEnv).toContain('API_KEY=key-v1');
   });
 
-  it('fails before deploying when a secret does not exist, naming it', async () => {
-    // A deployer that may read secret metadata (roles/secretmanager.viewer), so the preflight sees the 404.
+  /** A deployer that may read secret metadata (roles/secretmanager.viewer), so the preflight sees 404s and states. */
+  async function secretViewingDeployer(): Promise<string> {
     const viewer = await seedServiceAccount('secret-viewing-deployer', [
       'roles/run.admin',
       'roles/artifactregistry.writer',
@@ -74,6 +74,11 @@ describe('env vars and secrets reach the running container', () => {
         },
       ],
     });
+    return viewer;
+  }
+
+  it('fails before deploying when a secret does not exist, naming it', async () => {
+    const viewer = await secretViewingDeployer();
     const before = (await admin.requests()).length;
     const run = await deploy('e2e-nosecret', 'x', {
       service_account: viewer,
@@ -84,6 +89,38 @@ describe('env vars and secrets reach the running container', () => {
     const calls = (await admin.requests()).slice(before);
     expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
     expect(await getService('e2e-nosecret')).toBeUndefined();
+  });
+
+  it('fails before deploying when a secret version is disabled or destroyed', async () => {
+    expect.assertions(8);
+    const viewer = await secretViewingDeployer();
+    await admin.seed({
+      secrets: [
+        {
+          project: env('RUNWAY_EMULATOR_PROJECT'),
+          name: 'e2e-retired',
+          versions: [
+            { data: 'gone', state: 'DESTROYED' },
+            { data: 'off', state: 'DISABLED' },
+          ],
+        },
+      ],
+    });
+    for (const [version, state] of [
+      ['1', 'DESTROYED'],
+      ['latest', 'DISABLED'],
+    ] as const) {
+      const before = (await admin.requests()).length;
+      const run = await deploy('e2e-retired-secret', 'x', {
+        service_account: viewer,
+        secrets: `TOKEN=e2e-retired:${version}`,
+      });
+      expect(run.exitCode).toBe(1);
+      expect(errorOf(run)).toContain(`Secret e2e-retired:${version} (for TOKEN) is ${state}`);
+      const calls = (await admin.requests()).slice(before);
+      expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
+      expect(await getService('e2e-retired-secret')).toBeUndefined();
+    }
   });
 
   it('deploys when the deployer may not see secret metadata (403): a warning names roles/secretmanager.viewer', async () => {
