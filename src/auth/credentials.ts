@@ -53,6 +53,13 @@ export function repositoryPrincipalSet(provider: string, repository: string): st
   return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${repository}`;
 }
 
+/** The IAM member that names `identity` in a policy binding: serviceAccount:EMAIL, or the principal set itself. */
+export function iamMember(identity: string): string {
+  return identity.includes('@') && !identity.startsWith('principal')
+    ? `serviceAccount:${identity}`
+    : identity;
+}
+
 export function projectFromServiceAccount(email: string): string | undefined {
   return /^[^@]+@([a-z][-a-z0-9]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
 }

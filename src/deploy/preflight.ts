@@ -3,7 +3,7 @@
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set.
 import * as core from '@actions/core';
-import type { Credentials } from '../auth/credentials.js';
+import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { isPublic } from './apply.js';
 import { GoogleApiError } from '../gcp/http.js';
@@ -64,7 +64,7 @@ export async function checkSecrets(
           warn(
             `Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
               `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
-              `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${memberOf(identity)}`,
+              `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`,
           );
           return;
         }
@@ -73,13 +73,6 @@ export async function checkSecrets(
     }),
   );
   return result;
-}
-
-/** The IAM member string for an identity as Runway names it (a service account email or a principalSet). */
-export function memberOf(identity: string): string {
-  if (identity.startsWith('principal://') || identity.startsWith('principalSet://')) return identity;
-  if (identity.includes('@')) return `serviceAccount:${identity}`;
-  return identity;
 }
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
