@@ -156,6 +156,35 @@ describe('authentication failures name the grant that fixes them', () => {
     );
   });
 
+  it("a token the provider's attribute condition rejects names the condition (unauthorized_client)", async () => {
+    await admin.seed({ oidcClaims: { repository_owner: 'someone-else' } });
+    try {
+      const run = await runAction({ ...authInputs(), service: 'e2e-condition', image: nothing() });
+      expect(run.exitCode).toBe(1);
+      const error = errorOf(run);
+      expect(error).toContain("Workload Identity Federation rejected this job's token");
+      expect(error).toContain('attribute condition');
+      expect(error).toContain(
+        'gcloud iam workload-identity-pools providers describe runway --workload-identity-pool=github',
+      );
+    } finally {
+      await admin.seed({ oidcClaims: { repository_owner: 'octo-org' } });
+    }
+  });
+
+  it('an OIDC token for an audience the provider does not accept names the `audience` input (invalid_grant)', async () => {
+    const run = await runAction({
+      ...authInputs(),
+      audience: 'https://example.com/not-allowed',
+      service: 'e2e-audience',
+      image: nothing(),
+    });
+    expect(run.exitCode).toBe(1);
+    const error = errorOf(run);
+    expect(error).toContain("STS rejected this job's OIDC token");
+    expect(error).toContain('set the `audience` input');
+  });
+
   it('an unknown provider is named as such (invalid_target)', async () => {
     const missing = env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/providers\/[^/]+$/, 'providers/nope');
     const run = await runAction({
