@@ -104,7 +104,9 @@ describe('Direct Workload Identity (workload_identity_provider without service_a
     });
     expect(run.exitCode).toBe(1);
     const error = errorOf(run);
-    expect(error).toContain('e2e-direct-private is private and `traffic: verified` must health-check it');
+    expect(error).toContain(
+      'e2e-direct-private is private and `traffic: verified` must health-check it before it takes traffic',
+    );
     expect(error).toContain(principal);
     expect(error).toContain('set `service_account`');
     expect(error).toContain('`allow_unauthenticated: true`');

@@ -82,7 +82,7 @@ export function idTokenUnavailable(identity: string, via: 'inputs' | 'credential
       ? 'set `service_account` to an account the repository may impersonate (roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account'
       : 'give google-github-actions/auth a `service_account` (the repository needs roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account';
   return new RunwayError(
-    `${identity} (Direct Workload Identity) cannot mint the Google-signed ID token a private Cloud Run service requires, so Runway could not verify the new revision before it takes traffic.`,
+    `${identity} (Direct Workload Identity) cannot mint the Google-signed ID tokens that health checks of a private Cloud Run service need.`,
     `Either ${addAccount}; or make the service public with \`allow_unauthenticated: true\`; or deploy with \`traffic: immediate\` and verify it yourself.`,
   );
 }

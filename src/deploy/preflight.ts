@@ -151,7 +151,7 @@ export async function checkCanVerifyPrivateService(
   if (!credentials.canMintIdTokens) {
     const reason = credentials.idTokenUnavailable;
     throw new RunwayError(
-      `${settings.service} is private and \`traffic: verified\` must health-check it, but ${reason?.message ?? 'these credentials cannot mint ID tokens.'}`,
+      `${settings.service} is private and \`traffic: verified\` must health-check it before it takes traffic, but ${reason?.message ?? 'these credentials cannot mint ID tokens.'}`,
       `${reason?.fix ?? 'Set `service_account`, or `allow_unauthenticated: true`, or `traffic: immediate`.'} Nothing was deployed.`,
     );
   }
