@@ -1,6 +1,7 @@
 // The world the emulator starts with: one project, a GitHub Workload Identity provider that trusts
 // the emulated repository, a deployer service account that pool principal may impersonate, and a
-// runtime service account the deployer may act as.
+// runtime service account the deployer may act as. Like most real deployers, it may not read Secret
+// Manager metadata (no roles/secretmanager.viewer): Runway's secrets preflight must cope with that.
 import type { EmulatorContext } from './context.js';
 import { poolName, providerName, type Seed } from './state.js';
 
@@ -64,11 +65,6 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
       {
         resource: `projects/${d.projectId}`,
         role: 'roles/artifactregistry.writer',
-        members: [`serviceAccount:${d.deployer}`],
-      },
-      {
-        resource: `projects/${d.projectId}`,
-        role: 'roles/secretmanager.viewer',
         members: [`serviceAccount:${d.deployer}`],
       },
       {

@@ -5,7 +5,12 @@ import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, RunwayError } from './errors.js';
 import { CloudRunClient } from './gcp/run.js';
 import { SecretManagerClient } from './gcp/secrets.js';
-import { checkSecrets } from './deploy/preflight.js';
+import {
+  checkCanVerifyPrivateService,
+  checkSecrets,
+  liveAccess,
+  needsLiveAccess,
+} from './deploy/preflight.js';
 import { cacheReference, Docker, resolveDigest } from './image/docker.js';
 import {
   buildImageReference,
@@ -122,6 +127,25 @@ async function deployAll(
   );
 }
 
+/** A private service's health checks need an ID token: mint one now, before anything changes. */
+async function checkIdTokens(settings: Settings, credentials: Credentials, project: string): Promise<void> {
+  const client = new CloudRunClient(credentials.accessToken);
+  const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+  const minted = await Promise.all(
+    settings.regions.map(async (region) => {
+      const ref = { project, region, service: settings.service };
+      const live = needsLiveAccess(check)
+        ? await liveAccess(client, ref).catch((err: unknown) => {
+            throw explainRunError(err, ref, credentials.identity);
+          })
+        : undefined;
+      return checkCanVerifyPrivateService(credentials, check, live);
+    }),
+  );
+  if (minted.some(Boolean))
+    core.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+}
+
 export async function run(): Promise<void> {
   try {
     const settings = await core.group('Inputs', async () => {
@@ -140,6 +164,20 @@ export async function run(): Promise<void> {
     });
     const project = resolveProject(settings, credentials);
 
+    // Before the build: every credential the deploy will need, and every secret it references.
+    await core.group('Preflight', async () => {
+      await checkIdTokens(settings, credentials, project);
+      const secrets = new SecretManagerClient(credentials.accessToken);
+      const { checked, unchecked } = await checkSecrets(
+        secrets,
+        project,
+        settings.spec.secrets,
+        credentials.identity,
+      );
+      if (checked.length) core.info(`secrets: ${checked.join(', ')} exist and are enabled`);
+      if (unchecked.length) core.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+    });
+
     const image = await core.group(
       settings.image.kind === 'build' ? 'Build and push' : 'Resolve image',
       async () => {
@@ -149,12 +187,6 @@ export async function run(): Promise<void> {
       },
     );
     const imageByDigest = formatImage(image, 'digest');
-
-    await core.group('Preflight', async () => {
-      const secrets = new SecretManagerClient(credentials.accessToken);
-      await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
-      core.info('secrets: every referenced version exists and is enabled');
-    });
 
     const results = await core.group(`Deploy and verify (${settings.regions.join(', ')})`, () =>
       deployAll(settings, credentials, project, imageByDigest, github, deadline),

@@ -5,6 +5,7 @@ import { admin, env } from '../helpers/emulator.js';
 import { authInputs, deployApp as deploy, errorOf, runAction, type ActionRun } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { seedServiceAccount } from '../helpers/auth.js';
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
 
@@ -57,14 +58,91 @@ describe('env vars and secrets reach the running container', () => {
     expect(overwrittenEnv).toContain('API_KEY=key-v1');
   });
 
+  /** A deployer that may read secret metadata (roles/secretmanager.viewer), so the preflight sees 404s and states. */
+  async function secretViewingDeployer(): Promise<string> {
+    const viewer = await seedServiceAccount('secret-viewing-deployer', [
+      'roles/run.admin',
+      'roles/artifactregistry.writer',
+      'roles/secretmanager.viewer',
+    ]);
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${viewer}`],
+        },
+      ],
+    });
+    return viewer;
+  }
+
   it('fails before deploying when a secret does not exist, naming it', async () => {
+    const viewer = await secretViewingDeployer();
     const before = (await admin.requests()).length;
-    const run = await deploy('e2e-nosecret', 'x', { secrets: 'TOKEN=e2e-missing-secret:latest' });
+    const run = await deploy('e2e-nosecret', 'x', {
+      service_account: viewer,
+      secrets: 'TOKEN=e2e-missing-secret:latest',
+    });
     expect(run.exitCode).toBe(1);
     expect(errorOf(run)).toContain('Secret e2e-missing-secret:latest (for TOKEN) does not exist');
     const calls = (await admin.requests()).slice(before);
     expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
     expect(await getService('e2e-nosecret')).toBeUndefined();
+  });
+
+  it('fails before deploying when a secret version is disabled or destroyed', async () => {
+    expect.assertions(8);
+    const viewer = await secretViewingDeployer();
+    await admin.seed({
+      secrets: [
+        {
+          project: env('RUNWAY_EMULATOR_PROJECT'),
+          name: 'e2e-retired',
+          versions: [
+            { data: 'gone', state: 'DESTROYED' },
+            { data: 'off', state: 'DISABLED' },
+          ],
+        },
+      ],
+    });
+    for (const [version, state] of [
+      ['1', 'DESTROYED'],
+      ['latest', 'DISABLED'],
+    ] as const) {
+      const before = (await admin.requests()).length;
+      const run = await deploy('e2e-retired-secret', 'x', {
+        service_account: viewer,
+        secrets: `TOKEN=e2e-retired:${version}`,
+      });
+      expect(run.exitCode).toBe(1);
+      expect(errorOf(run)).toContain(`Secret e2e-retired:${version} (for TOKEN) is ${state}`);
+      const calls = (await admin.requests()).slice(before);
+      expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
+      expect(await getService('e2e-retired-secret')).toBeUndefined();
+    }
+  });
+
+  it('deploys when the deployer may not see secret metadata (403): a warning names roles/secretmanager.viewer', async () => {
+    await admin.seed({
+      secrets: [
+        {
+          project: env('RUNWAY_EMULATOR_PROJECT'),
+          name: 'e2e-unviewable',
+          versions: [{ data: 's3cr3t-v1' }],
+        },
+      ],
+    });
+    // The default deployer holds roles/run.admin but no roles/secretmanager.viewer.
+    const run = await deploy('e2e-secret-403', 'x', { secrets: 'API_KEY=e2e-unviewable:latest' });
+    expectSuccess(run);
+    const warnings = run.stdout.split('\n').filter((l) => l.startsWith('::warning'));
+    expect(warnings.join('\n')).toContain('Could not check secret e2e-unviewable:latest (for API_KEY)');
+    expect(warnings.join('\n')).toContain(
+      `gcloud secrets add-iam-policy-binding e2e-unviewable --project=${env('RUNWAY_EMULATOR_PROJECT')} --role=roles/secretmanager.viewer --member=serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`,
+    );
+    expect(run.stdout).not.toContain('s3cr3t-v1');
+    expect(await text(`${run.outputs.url}/cgi-bin/env`)).toContain('API_KEY=s3cr3t-v1');
   });
 });
 

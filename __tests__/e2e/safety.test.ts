@@ -1,12 +1,9 @@
 // End to end: failures that must happen before anything changes (or change nothing), concurrent
 // changes that must be re-planned rather than clobbered, and a deploy-cloudrun step switched to
 // Runway by changing only `uses:`.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { admin, emulatorEnv, env } from '../helpers/emulator.js';
+import { admin, env } from '../helpers/emulator.js';
 import { deployApp as deploy, errorOf, runAction } from '../helpers/action.js';
-import { seedServiceAccount } from '../helpers/auth.js';
+import { seedServiceAccount, writeAuthActionCredentials } from '../helpers/auth.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
@@ -130,25 +127,7 @@ describe('deploy-cloudrun compatibility', () => {
     const image = `${env('RUNWAY_EMULATOR_REPOSITORY')}/e2e-compat-src:${env('GITHUB_SHA')}`;
 
     // What google-github-actions/auth leaves behind: an external_account credentials file (ADC).
-    const e = emulatorEnv();
-    const dir = mkdtempSync(join(tmpdir(), 'runway-adc-'));
-    const credentials = join(dir, 'gha-creds.json');
-    const provider = e.RUNWAY_EMULATOR_WIF_PROVIDER!;
-    writeFileSync(
-      credentials,
-      JSON.stringify({
-        type: 'external_account',
-        audience: `//iam.googleapis.com/${provider}`,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-        token_url: `${e.CLOUDSDK_API_ENDPOINT_OVERRIDES_STS}v1/token`,
-        credential_source: {
-          url: `${e.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`,
-          headers: { Authorization: `Bearer ${e.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-          format: { type: 'json', subject_token_field_name: 'value' },
-        },
-        service_account_impersonation_url: `${e.CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS}v1/projects/-/serviceAccounts/${e.RUNWAY_EMULATOR_SERVICE_ACCOUNT}:generateAccessToken`,
-      }),
-    );
+    const credentials = writeAuthActionCredentials(env('RUNWAY_EMULATOR_SERVICE_ACCOUNT'));
 
     const run = await runAction(
       {

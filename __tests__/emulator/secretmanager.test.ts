@@ -7,17 +7,20 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
 const number = (): string => env('RUNWAY_EMULATOR_PROJECT_NUMBER');
 
-async function get(path: string, serviceAccount?: string): Promise<{ status: number; body: Json }> {
+let reader: string;
+let viewer: string;
+
+/** GET as `serviceAccount`, by default one with roles/secretmanager.viewer (metadata, no payloads). */
+async function get(path: string, serviceAccount: string = viewer): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER')}v1/${path}`, {
     headers: { authorization: `Bearer ${await accessTokenFor(serviceAccount)}` },
   });
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-let reader: string;
-
 beforeAll(async () => {
   reader = await seedServiceAccount('conf-secret-reader', ['roles/secretmanager.secretAccessor']);
+  viewer = await seedServiceAccount('conf-secret-viewer', ['roles/secretmanager.viewer']);
   await admin.seed({
     secrets: [
       {
@@ -80,7 +83,7 @@ describe('Secret Manager', () => {
   });
 
   it('checks permission before existence, with ErrorInfo', async () => {
-    // The deployer may read metadata (viewer) but not payloads (no secretAccessor).
+    // The viewer may read metadata but not payloads (no secretAccessor).
     for (const secret of ['conf-db', 'conf-nope']) {
       const denied = await get(`projects/${project()}/secrets/${secret}/versions/1:access`);
       expect(denied.status).toBe(403);
@@ -92,6 +95,22 @@ describe('Secret Manager', () => {
         metadata: { permission: 'secretmanager.versions.access' },
       });
     }
+  });
+
+  it('denies the default deployer version metadata: roles/run.admin does not include secretmanager.versions.get', async () => {
+    const denied = await get(
+      `projects/${project()}/secrets/greeting/versions/latest`,
+      env('RUNWAY_EMULATOR_SERVICE_ACCOUNT'),
+    );
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({
+      status: 'PERMISSION_DENIED',
+      details: [
+        expect.objectContaining({
+          metadata: expect.objectContaining({ permission: 'secretmanager.versions.get' }),
+        }),
+      ],
+    });
   });
 
   it('keeps the location in names of the regional form', async () => {

@@ -1,5 +1,9 @@
-// Gets real tokens from the emulator the way a workflow would: GitHub OIDC → STS → IAM Credentials.
-import { env } from './emulator.js';
+// Gets real tokens from the emulator the way a workflow would: GitHub OIDC → STS → IAM Credentials;
+// writes the credentials file google-github-actions/auth leaves behind; seeds accounts and roles.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { admin, env } from './emulator.js';
 
 export async function githubOidcToken(audience?: string): Promise<string> {
   const aud = audience ?? `https://iam.googleapis.com/${env('RUNWAY_EMULATOR_WIF_PROVIDER')}`;
@@ -51,7 +55,6 @@ export async function accessTokenFor(
 export async function seedServiceAccount(name: string, projectRoles: string[]): Promise<string> {
   const project = env('RUNWAY_EMULATOR_PROJECT');
   const email = `${name}@${project}.iam.gserviceaccount.com`;
-  const pool = env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
   const res = await fetch(`${env('RUNWAY_EMULATOR_URL')}/seed`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -61,7 +64,7 @@ export async function seedServiceAccount(name: string, projectRoles: string[]): 
         {
           resource: `projects/${project}/serviceAccounts/${email}`,
           role: 'roles/iam.workloadIdentityUser',
-          members: [`principalSet://iam.googleapis.com/${pool}/attribute.repository/octo-org/octo-repo`],
+          members: [repositoryPrincipalSet()],
         },
         ...projectRoles.map((role) => ({
           resource: `projects/${project}`,
@@ -90,4 +93,61 @@ export async function idTokenFor(
   );
   if (!res.ok) throw new Error(`generateIdToken: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
+}
+
+/**
+ * The external_account credentials file google-github-actions/auth writes (api-facts §3.3), its
+ * endpoints pointed at the emulator; with `serviceAccount` it impersonates that account, without
+ * it is Direct Workload Identity. Returns the file's path, for GOOGLE_APPLICATION_CREDENTIALS.
+ */
+export function writeAuthActionCredentials(serviceAccount: string | undefined): string {
+  const provider = env('RUNWAY_EMULATOR_WIF_PROVIDER');
+  const dir = mkdtempSync(join(tmpdir(), 'runway-adc-'));
+  const path = join(dir, 'gha-creds.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      type: 'external_account',
+      audience: `//iam.googleapis.com/${provider}`,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS')}v1/token`,
+      credential_source: {
+        url: `${env('ACTIONS_ID_TOKEN_REQUEST_URL')}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`,
+        headers: { Authorization: `Bearer ${env('ACTIONS_ID_TOKEN_REQUEST_TOKEN')}` },
+        format: { type: 'json', subject_token_field_name: 'value' },
+      },
+      ...(serviceAccount
+        ? {
+            service_account_impersonation_url: `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
+          }
+        : {}),
+    }),
+  );
+  return path;
+}
+
+/** The emulated repository's principal set in the default pool, as IAM bindings name it. */
+export function repositoryPrincipalSet(): string {
+  const pool = env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');
+  return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${env('GITHUB_REPOSITORY')}`;
+}
+
+/**
+ * Grants the repository's principal set (Direct Workload Identity, no service account) what a
+ * deployer needs: the given project roles and actAs on the default runtime account.
+ */
+export async function seedDirectWorkloadIdentity(projectRoles: string[]): Promise<string> {
+  const project = env('RUNWAY_EMULATOR_PROJECT');
+  const principal = repositoryPrincipalSet();
+  await admin.seed({
+    bindings: [
+      ...projectRoles.map((role) => ({ resource: `projects/${project}`, role, members: [principal] })),
+      {
+        resource: `projects/${project}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+        role: 'roles/iam.serviceAccountUser',
+        members: [principal],
+      },
+    ],
+  });
+  return principal;
 }

@@ -3,20 +3,32 @@
 // moment they exist. Without a provider, Application Default Credentials (e.g. a preceding
 // google-github-actions/auth step).
 import * as core from '@actions/core';
-import { GoogleAuth, IdentityPoolClient, type AuthClient } from 'google-auth-library';
+import {
+  GoogleAuth,
+  IdentityPoolClient,
+  type AuthClient,
+  type IdentityPoolClientOptions,
+} from 'google-auth-library';
 import { RunwayError } from '../errors.js';
 import { endpoint } from '../gcp/endpoints.js';
-import { GoogleApiError, requestJson } from '../gcp/http.js';
+import { GoogleApiError, requestJson, type GoogleErrorBody } from '../gcp/http.js';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
 export interface Credentials {
   /** A current OAuth2 access token (refreshed when near expiry). */
   accessToken(): Promise<string>;
-  /** Who the tokens act as, for messages: the service account, or the federated principal. */
+  /** Who the tokens act as, for messages: the service account, or the federated principal set. */
   identity: string;
   /** The project the credentials belong to, when they say. */
   projectId: string | undefined;
+  /**
+   * Whether idToken() can work at all. Direct Workload Identity (no service account to act as)
+   * cannot mint ID tokens, so it cannot health-check a private service.
+   */
+  canMintIdTokens: boolean;
+  /** What idToken() throws when canMintIdTokens is false: the reason and the fix. */
+  idTokenUnavailable: RunwayError | undefined;
   /** A Google-signed ID token for `audience` (to call a private Cloud Run service). */
   idToken(audience: string): Promise<string>;
 }
@@ -27,10 +39,25 @@ export interface AuthSettings {
   audience: string | undefined;
 }
 
+/** Who is authenticating, for messages: the provider, the account to act as, the repository. */
+export interface AuthTarget {
+  /** projects/NUM/locations/global/workloadIdentityPools/POOL/providers/PROVIDER, when federated. */
+  provider: string | undefined;
+  serviceAccount: string | undefined;
+  repository: string;
+}
+
 /** The pool principal set for a repository, as IAM bindings name it. */
 export function repositoryPrincipalSet(provider: string, repository: string): string {
   const pool = provider.replace(/\/providers\/[^/]+$/, '');
   return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${repository}`;
+}
+
+/** The IAM member that names `identity` in a policy binding: serviceAccount:EMAIL, or the principal set itself. */
+export function iamMember(identity: string): string {
+  return identity.includes('@') && !identity.startsWith('principal')
+    ? `serviceAccount:${identity}`
+    : identity;
 }
 
 export function projectFromServiceAccount(email: string): string | undefined {
@@ -44,36 +71,132 @@ function noOidcToken(): RunwayError {
   );
 }
 
+/**
+ * Direct Workload Identity has no service account to sign ID tokens, and a private Cloud Run
+ * service only lets in requests carrying one. `via` says where the federated identity came from,
+ * so the fix names the right place to add a service account.
+ */
+export function idTokenUnavailable(identity: string, via: 'inputs' | 'credentials file'): RunwayError {
+  const addAccount =
+    via === 'inputs'
+      ? 'set `service_account` to an account the repository may impersonate (roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account'
+      : 'give google-github-actions/auth a `service_account` (the repository needs roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account';
+  return new RunwayError(
+    `${identity} (Direct Workload Identity) cannot mint the Google-signed ID tokens that health checks of a private Cloud Run service need.`,
+    `Either ${addAccount}; or make the service public with \`allow_unauthenticated: true\`.`,
+  );
+}
+
+/** The structured parts of a failure google-auth-library (or Runway's HTTP layer) reports. */
+interface AuthErrorFields {
+  /** OAuth2 error code from STS, e.g. invalid_grant, unauthorized_client. */
+  oauthError: string | undefined;
+  httpStatus: number | undefined;
+  /** Canonical status from a Google error body, e.g. PERMISSION_DENIED. */
+  status: string | undefined;
+  /** ErrorInfo reason, e.g. IAM_PERMISSION_DENIED. */
+  reason: string | undefined;
+  permission: string | undefined;
+  /** The server's own description, when it gave one. */
+  detail: string | undefined;
+}
+
+function authErrorFields(err: unknown): AuthErrorFields {
+  const fields: AuthErrorFields = {
+    oauthError: undefined,
+    httpStatus: undefined,
+    status: undefined,
+    reason: undefined,
+    permission: undefined,
+    detail: undefined,
+  };
+  if (err instanceof GoogleApiError) {
+    return {
+      ...fields,
+      httpStatus: err.httpStatus,
+      status: err.status,
+      permission: err.permission,
+      detail: err.message,
+    };
+  }
+  // google-auth-library rethrows STS failures as an Error carrying the GaxiosError's fields
+  // (response.status, response.data = {error, error_description}); IAM Credentials failures are
+  // the GaxiosError itself, with a Google error body in response.data.
+  const response = (err as { response?: { status?: unknown; data?: unknown } } | null)?.response;
+  if (!response) return fields;
+  let data = response.data;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data) as unknown;
+    } catch {
+      data = undefined;
+    }
+  }
+  const httpStatus = typeof response.status === 'number' ? response.status : undefined;
+  const body = (data ?? {}) as GoogleErrorBody & { error?: unknown; error_description?: unknown };
+  if (typeof body.error === 'string') {
+    return {
+      ...fields,
+      httpStatus,
+      oauthError: body.error,
+      detail: typeof body.error_description === 'string' ? body.error_description : undefined,
+    };
+  }
+  const google = (body as GoogleErrorBody).error;
+  const info = google?.details?.find((d) => d.reason !== undefined || d.metadata?.permission !== undefined);
+  return {
+    ...fields,
+    httpStatus,
+    status: google?.status,
+    reason: info?.reason,
+    permission: info?.metadata?.permission,
+    detail: google?.message,
+  };
+}
+
 /** Turns an auth library failure into a message naming the role to grant, and the command. */
-export function explainAuthFailure(err: unknown, settings: AuthSettings, repository: string): RunwayError {
-  const message = err instanceof Error ? err.message : String(err);
-  const provider = settings.workloadIdentityProvider ?? '';
-  const principal = repositoryPrincipalSet(provider, repository);
-  if (/unauthorized_client|attribute condition/i.test(message)) {
-    return new RunwayError(
-      `Workload Identity Federation rejected this job's token: ${message}`,
-      `The provider's attribute condition does not accept repository ${repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${provider.split('/').pop()} --workload-identity-pool=${provider.split('/')[5]} --location=global --format='value(attributeCondition)'`,
-      { cause: err },
-    );
+export function explainAuthFailure(err: unknown, target: AuthTarget): RunwayError {
+  const fields = authErrorFields(err);
+  const message = fields.detail ?? (err instanceof Error ? err.message : String(err));
+  const provider = target.provider ?? '';
+  const [, , , , , pool, , providerId] = provider.split('/');
+  const principal = repositoryPrincipalSet(provider, target.repository);
+  switch (fields.oauthError) {
+    case 'unauthorized_client':
+      return new RunwayError(
+        `Workload Identity Federation rejected this job's token: ${message}`,
+        `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --format='value(attributeCondition)'`,
+        { cause: err },
+      );
+    case 'invalid_target':
+      return new RunwayError(
+        `Workload Identity provider ${provider} does not exist or is disabled: ${message}`,
+        'Check the `workload_identity_provider` input: it is the full resource name shown by `gcloud iam workload-identity-pools providers describe ... --format="value(name)"` and uses the project NUMBER.',
+        { cause: err },
+      );
+    case 'invalid_request':
+      return new RunwayError(
+        `STS refused the token exchange for ${provider}: ${message}`,
+        'Check the `workload_identity_provider` input: projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.',
+        { cause: err },
+      );
+    case 'invalid_grant':
+      return new RunwayError(
+        `STS rejected this job's OIDC token: ${message}`,
+        "If the provider lists allowed audiences, set the `audience` input to one of them; otherwise leave `audience` unset. The provider's issuer must be https://token.actions.githubusercontent.com.",
+        { cause: err },
+      );
+    default:
+      break;
   }
-  if (/invalid_target/i.test(message)) {
+  const denied =
+    fields.httpStatus === 403 ||
+    fields.status === 'PERMISSION_DENIED' ||
+    fields.reason === 'IAM_PERMISSION_DENIED';
+  if (denied && target.serviceAccount) {
     return new RunwayError(
-      `Workload Identity provider ${provider} does not exist or is disabled: ${message}`,
-      'Check the `workload_identity_provider` input: it is the full resource name shown by `gcloud iam workload-identity-pools providers describe ... --format="value(name)"` and uses the project NUMBER.',
-      { cause: err },
-    );
-  }
-  if (/invalid_grant|audience/i.test(message)) {
-    return new RunwayError(
-      `STS rejected this job's OIDC token: ${message}`,
-      'If the provider lists allowed audiences, set the `audience` input to one of them; otherwise leave `audience` unset.',
-      { cause: err },
-    );
-  }
-  if (/getAccessToken|iam\.serviceAccounts|PERMISSION_DENIED|403/i.test(message) && settings.serviceAccount) {
-    return new RunwayError(
-      `The workflow's identity may not impersonate ${settings.serviceAccount}: ${message}`,
-      `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals:\n  gcloud iam service-accounts add-iam-policy-binding ${settings.serviceAccount} --role=roles/iam.workloadIdentityUser --member="${principal}"`,
+      `${principal} may not impersonate ${target.serviceAccount}${fields.permission ? ` (${fields.permission})` : ''}: ${message}`,
+      `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals:\n  gcloud iam service-accounts add-iam-policy-binding ${target.serviceAccount} --role=roles/iam.workloadIdentityUser --member="${principal}"`,
       { cause: err },
     );
   }
@@ -113,38 +236,70 @@ async function workloadIdentityCredentials(
 ): Promise<Credentials> {
   if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
     throw noOidcToken();
-  const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-  const client = identityPoolClient(
-    settings.workloadIdentityProvider,
-    audience,
-    settings.serviceAccount &&
-      `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`,
-  );
-  const accessToken = await tokenFrom(client, settings, repository);
-  const identity =
-    settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
+  const provider = settings.workloadIdentityProvider;
+  const target: AuthTarget = { provider, serviceAccount: settings.serviceAccount, repository };
+  const audience = settings.audience ?? `https://iam.googleapis.com/${provider}`;
   const serviceAccount = settings.serviceAccount;
+  const client = identityPoolClient(
+    provider,
+    audience,
+    serviceAccount &&
+      `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
+  );
+  const accessToken = await tokenFrom(client, target);
+  if (!serviceAccount)
+    return direct(accessToken, repositoryPrincipalSet(provider, repository), undefined, 'inputs');
+  return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () =>
+    identityPoolClient(provider, audience, undefined),
+  );
+}
+
+/** Direct Workload Identity: the federated token acts itself, and no ID token can be minted. */
+function direct(
+  accessToken: () => Promise<string>,
+  identity: string,
+  projectId: string | undefined,
+  via: 'inputs' | 'credentials file',
+): Credentials {
+  const unavailable = idTokenUnavailable(identity, via);
   return {
     accessToken,
     identity,
-    projectId: serviceAccount ? projectFromServiceAccount(serviceAccount) : undefined,
-    idToken: async (idAudience) => {
-      if (!serviceAccount) {
-        throw new RunwayError(
-          'A private service can only be health-checked with an ID token, and a federated identity cannot mint one.',
-          'Set `service_account` (Runway mints the ID token as it), or make the service public with `allow_unauthenticated: true`.',
-        );
-      }
-      // The pool principal holds roles/iam.workloadIdentityUser on the account, which includes
-      // getOpenIdToken; the account itself usually may not mint tokens for itself.
-      const federated = identityPoolClient(settings.workloadIdentityProvider, audience, undefined);
-      const federatedToken = await tokenFrom(federated, settings, repository);
-      return generateIdToken(
-        federatedToken,
-        repositoryPrincipalSet(settings.workloadIdentityProvider, repository),
-        serviceAccount,
-        idAudience,
-      );
+    projectId,
+    canMintIdTokens: false,
+    idTokenUnavailable: unavailable,
+    idToken: () => Promise.reject(unavailable),
+  };
+}
+
+/**
+ * Impersonation of `serviceAccount` by a federated identity. ID tokens come from generateIdToken
+ * on the account, called with the federated token: the pool principal holds
+ * roles/iam.workloadIdentityUser on the account, which includes getOpenIdToken, while the account
+ * itself usually may not mint tokens for itself.
+ */
+function impersonated(
+  accessToken: () => Promise<string>,
+  serviceAccount: string,
+  projectId: string | undefined,
+  target: AuthTarget,
+  federatedClient: () => AuthClient,
+): Credentials {
+  let federatedToken: Promise<() => Promise<string>> | undefined;
+  const caller = repositoryPrincipalSet(target.provider ?? '', target.repository);
+  return {
+    accessToken,
+    identity: serviceAccount,
+    projectId,
+    canMintIdTokens: true,
+    idTokenUnavailable: undefined,
+    idToken: async (audience) => {
+      federatedToken ??= tokenFrom(federatedClient(), target);
+      const token = await federatedToken.catch((err: unknown) => {
+        federatedToken = undefined;
+        throw err;
+      });
+      return generateIdToken(token, caller, serviceAccount, audience);
     },
   };
 }
@@ -157,11 +312,7 @@ export function mask(value: string): void {
   core.setSecret(value);
 }
 
-async function tokenFrom(
-  client: AuthClient,
-  settings: AuthSettings,
-  repository: string,
-): Promise<() => Promise<string>> {
+async function tokenFrom(client: AuthClient, target: AuthTarget): Promise<() => Promise<string>> {
   const get = async (): Promise<string> => {
     try {
       const { token } = await client.getAccessToken();
@@ -170,7 +321,7 @@ async function tokenFrom(
       return token;
     } catch (err) {
       if (err instanceof RunwayError) throw err;
-      throw explainAuthFailure(err, settings, repository);
+      throw explainAuthFailure(err, target);
     }
   };
   // Fail here, in the auth stage, rather than at the first API call.
@@ -178,10 +329,17 @@ async function tokenFrom(
   return get;
 }
 
-async function applicationDefaultCredentials(
-  settings: AuthSettings,
-  repository: string,
-): Promise<Credentials> {
+/** The provider an external_account audience names (//iam.googleapis.com/projects/…/providers/P). */
+function providerOfAudience(audience: string | undefined): string | undefined {
+  return audience?.replace(/^\/\/iam\.[^/]+\//, '');
+}
+
+/**
+ * Application Default Credentials, usually the external_account file google-github-actions/auth
+ * writes (api-facts §3.3): with `service_account_impersonation_url` it acts as that account and
+ * mints ID tokens for it through the federated token; without, it is Direct Workload Identity.
+ */
+async function applicationDefaultCredentials(repository: string): Promise<Credentials> {
   const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
   let client: AuthClient;
   try {
@@ -193,13 +351,64 @@ async function applicationDefaultCredentials(
       { cause: err },
     );
   }
-  const accessToken = await tokenFrom(client, settings, repository);
+  const json = auth.jsonContent;
+  if (client instanceof IdentityPoolClient && json?.type === 'external_account') {
+    const options = json as IdentityPoolClientOptions;
+    const provider = providerOfAudience(options.audience);
+    const serviceAccount = client.getServiceAccountEmail() ?? undefined;
+    const target: AuthTarget = { provider, serviceAccount, repository };
+    const accessToken = await tokenFrom(client, target);
+    const projectId = await auth.getProjectId().catch(() => undefined);
+    if (!serviceAccount) {
+      return direct(
+        accessToken,
+        repositoryPrincipalSet(provider ?? '', repository),
+        projectId,
+        'credentials file',
+      );
+    }
+    // The same configuration without impersonation yields the federated token.
+    const { service_account_impersonation_url: _, ...federated } = options;
+    return impersonated(
+      accessToken,
+      serviceAccount,
+      projectId,
+      target,
+      () => new IdentityPoolClient({ ...federated, scopes: [CLOUD_PLATFORM] }),
+    );
+  }
+
+  // A service account key or the metadata server: the library mints ID tokens itself.
+  const credentials = await auth.getCredentials().catch(() => ({ client_email: undefined }));
+  const identity =
+    credentials.client_email ??
+    `the ${json?.type ?? 'default'} credentials in GOOGLE_APPLICATION_CREDENTIALS`;
+  const accessToken = await tokenFrom(client, {
+    provider: undefined,
+    serviceAccount: credentials.client_email,
+    repository,
+  });
   const projectId = await auth.getProjectId().catch(() => undefined);
-  const email = (client as { email?: string }).email;
+  if (!('fetchIdToken' in client)) {
+    const unavailable = new RunwayError(
+      `${identity} cannot mint the Google-signed ID token a private Cloud Run service requires.`,
+      'Authenticate as a service account (Workload Identity with `service_account`), or make the service public with `allow_unauthenticated: true`.',
+    );
+    return {
+      accessToken,
+      identity,
+      projectId,
+      canMintIdTokens: false,
+      idTokenUnavailable: unavailable,
+      idToken: () => Promise.reject(unavailable),
+    };
+  }
   return {
     accessToken,
-    identity: email ?? 'application default credentials',
+    identity,
     projectId,
+    canMintIdTokens: true,
+    idTokenUnavailable: undefined,
     idToken: async (audience) => {
       const idClient = await auth.getIdTokenClient(audience);
       const token = await idClient.idTokenProvider.fetchIdToken(audience);
@@ -216,7 +425,7 @@ export async function authenticate(settings: AuthSettings, repository: string): 
       repository,
     );
   }
-  return applicationDefaultCredentials(settings, repository);
+  return applicationDefaultCredentials(repository);
 }
 
 /** A Google-signed ID token for `audience`, minted through IAM Credentials generateIdToken. */
@@ -236,8 +445,8 @@ async function generateIdToken(
   } catch (err) {
     if (err instanceof GoogleApiError && err.httpStatus === 403) {
       throw new RunwayError(
-        `${caller} may not mint ID tokens for ${serviceAccount}: ${err.message}`,
-        `Grant roles/iam.workloadIdentityUser (or roles/iam.serviceAccountOpenIdTokenCreator) on ${serviceAccount} to the repository's principals.`,
+        `${caller} may not mint ID tokens for ${serviceAccount} (${err.permission ?? 'iam.serviceAccounts.getOpenIdToken'}): ${err.message}`,
+        `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals (it includes getOpenIdToken):\n  gcloud iam service-accounts add-iam-policy-binding ${serviceAccount} --role=roles/iam.workloadIdentityUser --member="${caller}"`,
         { cause: err },
       );
     }

@@ -1,23 +1,41 @@
-// Checks made before anything changes: every referenced secret version exists and is enabled, and
-// Cloud Run accepts the planned spec (validateOnly), which also proves the deployer may act as the
-// runtime service account; and, for allow_unauthenticated, that the IAM policy may be set.
+// Checks made before anything changes: every referenced secret version exists and is enabled; a
+// private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
+// planned spec (validateOnly), which also proves the deployer may act as the runtime service
+// account; and, for allow_unauthenticated, that the IAM policy may be set.
+import * as core from '@actions/core';
+import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
+import { isPublic } from './apply.js';
 import { GoogleApiError } from '../gcp/http.js';
 import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
 
+/** What checkSecrets could prove: `unchecked` lists the references the deployer may not look at. */
+export interface SecretsCheck {
+  checked: string[];
+  unchecked: string[];
+}
+
+/**
+ * Every referenced secret version exists and is enabled. A missing or unusable version fails the run
+ * before any change. A 403 does not: deployers commonly hold roles/run.developer or run.admin, which
+ * lack secretmanager.versions.get, and Cloud Run checks the runtime account's access again at deploy
+ * time — so a denial is a warning naming the role that would enable the check, never a blocked deploy.
+ */
 export async function checkSecrets(
   secrets: SecretManagerClient,
   project: string,
   refs: SecretRefs | undefined,
   identity: string,
-): Promise<void> {
+  warn: (message: string) => void = core.warning,
+): Promise<SecretsCheck> {
   const all: Array<[string, SecretRef]> = [
     ...Object.entries(refs?.env ?? {}),
     ...Object.entries(refs?.files ?? {}),
   ];
+  const result: SecretsCheck = { checked: [], unchecked: [] };
   await Promise.all(
     all.map(async ([where, ref]) => {
       const label = `${ref.secret}:${ref.version} (for ${where})`;
@@ -29,6 +47,7 @@ export async function checkSecrets(
             `Enable the version, or point \`secrets\` at an enabled one (gcloud secrets versions list ${ref.secret}).`,
           );
         }
+        result.checked.push(label);
       } catch (err) {
         if (!(err instanceof GoogleApiError)) throw err;
         if (err.httpStatus === 404) {
@@ -38,15 +57,21 @@ export async function checkSecrets(
           );
         }
         if (err.httpStatus === 403) {
-          throw new RunwayError(
-            `${identity} may not see secret ${label}: ${err.message}`,
-            `Grant roles/secretmanager.viewer on the secret (or project) to the deployer so Runway can check it before deploying; the runtime service account needs roles/secretmanager.secretAccessor.`,
+          result.unchecked.push(label);
+          const secretName = ref.secret.split('/').pop() ?? ref.secret;
+          const secretProject = /^projects\/([^/]+)\//.exec(ref.secret)?.[1] ?? project;
+          warn(
+            `Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
+              `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
+              `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`,
           );
+          return;
         }
         throw err;
       }
     }),
   );
+  return result;
 }
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
@@ -73,4 +98,60 @@ export async function checkCanSetIamPolicy(
       `Grant roles/run.admin to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself. Nothing was deployed.`,
     );
   }
+}
+
+/** What a live service looks like to the ID-token check: its URL and whether allUsers may invoke it. */
+export interface LiveAccess {
+  uri: string | undefined;
+  public: boolean;
+}
+
+/** The live service's access, or undefined when it does not exist yet. */
+export async function liveAccess(client: CloudRunClient, ref: ServiceRef): Promise<LiveAccess | undefined> {
+  const service = await client.getService(ref);
+  if (!service) return undefined;
+  return { uri: service.uri, public: await isPublic(client, ref, service) };
+}
+
+/**
+ * Whether the service will need an ID token to be health-checked after this run: it is private
+ * unless `allow_unauthenticated: true`, or the input is unset and the live service is public.
+ * A new service without `allow_unauthenticated` is private.
+ */
+export function willBePrivate(
+  allowUnauthenticated: boolean | undefined,
+  live: LiveAccess | undefined,
+): boolean {
+  if (allowUnauthenticated !== undefined) return !allowUnauthenticated;
+  return !(live?.public ?? false);
+}
+
+/** Whether checkCanVerifyPrivateService needs the live service (only when allow_unauthenticated is unset). */
+export function needsLiveAccess(settings: { allowUnauthenticated: boolean | undefined }): boolean {
+  return settings.allowUnauthenticated === undefined;
+}
+
+/**
+ * Every traffic mode health-checks the new revision, and a private service only answers requests
+ * with a Google-signed ID token: a check that cannot be made would be a failed check after the
+ * deploy. Proves one can be minted — by minting one — before anything changes, and refuses Direct
+ * Workload Identity, which cannot mint any. Resolves to whether it minted one (false: the service
+ * is public).
+ */
+export async function checkCanVerifyPrivateService(
+  credentials: Pick<Credentials, 'canMintIdTokens' | 'idTokenUnavailable' | 'idToken'>,
+  settings: { service: string; allowUnauthenticated: boolean | undefined },
+  live?: LiveAccess,
+): Promise<boolean> {
+  if (!willBePrivate(settings.allowUnauthenticated, live)) return false;
+  if (!credentials.canMintIdTokens) {
+    const reason = credentials.idTokenUnavailable;
+    throw new RunwayError(
+      `${settings.service} is private and Runway health-checks every new revision, but ${reason?.message ?? 'these credentials cannot mint ID tokens.'}`,
+      `${reason?.fix ?? 'Set `service_account`, or `allow_unauthenticated: true`.'} Nothing was deployed.`,
+    );
+  }
+  // A probe for the live URL (a new service has none yet): the audience does not change who may mint.
+  await credentials.idToken(live?.uri ?? `https://${settings.service}.run.app`);
+  return true;
 }
