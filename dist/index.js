@@ -56015,6 +56015,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __nccwpck_require__(492);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -56115,6 +56117,8 @@ async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetrya
 }
 async function requestJson(url, options = {}) {
     const method = options.method ?? 'GET';
+    const idempotent = options.idempotent ?? method === 'GET';
+    const retryable = (err) => isRetryable(err) && (idempotent || !(err instanceof DOMException && err.name === 'TimeoutError'));
     const target = new URL(url);
     for (const [k, v] of Object.entries(options.query ?? {}))
         if (v !== undefined)
@@ -56143,7 +56147,7 @@ async function requestJson(url, options = {}) {
             throw new GoogleApiError(method, target.toString(), res.status, body);
         }
         return (text ? JSON.parse(text) : {});
-    }, options.retry ?? DEFAULT_RETRY);
+    }, options.retry ?? DEFAULT_RETRY, retryable);
 }
 
 ;// CONCATENATED MODULE: ./src/auth/credentials.ts
@@ -56162,28 +56166,107 @@ function repositoryPrincipalSet(provider, repository) {
     const pool = provider.replace(/\/providers\/[^/]+$/, '');
     return `principalSet://iam.googleapis.com/${pool}/attribute.repository/${repository}`;
 }
+/** The IAM member that names `identity` in a policy binding: serviceAccount:EMAIL, or the principal set itself. */
+function iamMember(identity) {
+    return identity.includes('@') && !identity.startsWith('principal')
+        ? `serviceAccount:${identity}`
+        : identity;
+}
 function projectFromServiceAccount(email) {
     return /^[^@]+@([a-z][-a-z0-9]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
 }
 function noOidcToken() {
     return new RunwayError('GitHub Actions did not give this job an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set).', 'Add `permissions: { id-token: write, contents: read }` to the job. Pull requests from forks never get an OIDC token: deploy them from a `pull_request_target` or `workflow_run` workflow instead.');
 }
+/**
+ * Direct Workload Identity has no service account to sign ID tokens, and a private Cloud Run
+ * service only lets in requests carrying one. `via` says where the federated identity came from,
+ * so the fix names the right place to add a service account.
+ */
+function idTokenUnavailable(identity, via) {
+    const addAccount = via === 'inputs'
+        ? 'set `service_account` to an account the repository may impersonate (roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account'
+        : 'give google-github-actions/auth a `service_account` (the repository needs roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account';
+    return new RunwayError(`${identity} (Direct Workload Identity) cannot mint the Google-signed ID tokens that health checks of a private Cloud Run service need.`, `Either ${addAccount}; or make the service public with \`allow_unauthenticated: true\`.`);
+}
+function authErrorFields(err) {
+    const fields = {
+        oauthError: undefined,
+        httpStatus: undefined,
+        status: undefined,
+        reason: undefined,
+        permission: undefined,
+        detail: undefined,
+    };
+    if (err instanceof GoogleApiError) {
+        return {
+            ...fields,
+            httpStatus: err.httpStatus,
+            status: err.status,
+            permission: err.permission,
+            detail: err.message,
+        };
+    }
+    // google-auth-library rethrows STS failures as an Error carrying the GaxiosError's fields
+    // (response.status, response.data = {error, error_description}); IAM Credentials failures are
+    // the GaxiosError itself, with a Google error body in response.data.
+    const response = err?.response;
+    if (!response)
+        return fields;
+    let data = response.data;
+    if (typeof data === 'string') {
+        try {
+            data = JSON.parse(data);
+        }
+        catch {
+            data = undefined;
+        }
+    }
+    const httpStatus = typeof response.status === 'number' ? response.status : undefined;
+    const body = (data ?? {});
+    if (typeof body.error === 'string') {
+        return {
+            ...fields,
+            httpStatus,
+            oauthError: body.error,
+            detail: typeof body.error_description === 'string' ? body.error_description : undefined,
+        };
+    }
+    const google = body.error;
+    const info = google?.details?.find((d) => d.reason !== undefined || d.metadata?.permission !== undefined);
+    return {
+        ...fields,
+        httpStatus,
+        status: google?.status,
+        reason: info?.reason,
+        permission: info?.metadata?.permission,
+        detail: google?.message,
+    };
+}
 /** Turns an auth library failure into a message naming the role to grant, and the command. */
-function explainAuthFailure(err, settings, repository) {
-    const message = err instanceof Error ? err.message : String(err);
-    const provider = settings.workloadIdentityProvider ?? '';
-    const principal = repositoryPrincipalSet(provider, repository);
-    if (/unauthorized_client|attribute condition/i.test(message)) {
-        return new RunwayError(`Workload Identity Federation rejected this job's token: ${message}`, `The provider's attribute condition does not accept repository ${repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${provider.split('/').pop()} --workload-identity-pool=${provider.split('/')[5]} --location=global --format='value(attributeCondition)'`, { cause: err });
+function explainAuthFailure(err, target) {
+    const fields = authErrorFields(err);
+    const message = fields.detail ?? (err instanceof Error ? err.message : String(err));
+    const provider = target.provider ?? '';
+    const [, , , , , pool, , providerId] = provider.split('/');
+    const principal = repositoryPrincipalSet(provider, target.repository);
+    switch (fields.oauthError) {
+        case 'unauthorized_client':
+            return new RunwayError(`Workload Identity Federation rejected this job's token: ${message}`, `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --format='value(attributeCondition)'`, { cause: err });
+        case 'invalid_target':
+            return new RunwayError(`Workload Identity provider ${provider} does not exist or is disabled: ${message}`, 'Check the `workload_identity_provider` input: it is the full resource name shown by `gcloud iam workload-identity-pools providers describe ... --format="value(name)"` and uses the project NUMBER.', { cause: err });
+        case 'invalid_request':
+            return new RunwayError(`STS refused the token exchange for ${provider}: ${message}`, 'Check the `workload_identity_provider` input: projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.', { cause: err });
+        case 'invalid_grant':
+            return new RunwayError(`STS rejected this job's OIDC token: ${message}`, "If the provider lists allowed audiences, set the `audience` input to one of them; otherwise leave `audience` unset. The provider's issuer must be https://token.actions.githubusercontent.com.", { cause: err });
+        default:
+            break;
     }
-    if (/invalid_target/i.test(message)) {
-        return new RunwayError(`Workload Identity provider ${provider} does not exist or is disabled: ${message}`, 'Check the `workload_identity_provider` input: it is the full resource name shown by `gcloud iam workload-identity-pools providers describe ... --format="value(name)"` and uses the project NUMBER.', { cause: err });
-    }
-    if (/invalid_grant|audience/i.test(message)) {
-        return new RunwayError(`STS rejected this job's OIDC token: ${message}`, 'If the provider lists allowed audiences, set the `audience` input to one of them; otherwise leave `audience` unset.', { cause: err });
-    }
-    if (/getAccessToken|iam\.serviceAccounts|PERMISSION_DENIED|403/i.test(message) && settings.serviceAccount) {
-        return new RunwayError(`The workflow's identity may not impersonate ${settings.serviceAccount}: ${message}`, `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals:\n  gcloud iam service-accounts add-iam-policy-binding ${settings.serviceAccount} --role=roles/iam.workloadIdentityUser --member="${principal}"`, { cause: err });
+    const denied = fields.httpStatus === 403 ||
+        fields.status === 'PERMISSION_DENIED' ||
+        fields.reason === 'IAM_PERMISSION_DENIED';
+    if (denied && target.serviceAccount) {
+        return new RunwayError(`${principal} may not impersonate ${target.serviceAccount}${fields.permission ? ` (${fields.permission})` : ''}: ${message}`, `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals:\n  gcloud iam service-accounts add-iam-policy-binding ${target.serviceAccount} --role=roles/iam.workloadIdentityUser --member="${principal}"`, { cause: err });
     }
     return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
@@ -56212,25 +56295,51 @@ function identityPoolClient(provider, oidcAudience, impersonationUrl) {
 async function workloadIdentityCredentials(settings, repository) {
     if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
         throw noOidcToken();
-    const audience = settings.audience ?? `https://iam.googleapis.com/${settings.workloadIdentityProvider}`;
-    const client = identityPoolClient(settings.workloadIdentityProvider, audience, settings.serviceAccount &&
-        `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${settings.serviceAccount}:generateAccessToken`);
-    const accessToken = await tokenFrom(client, settings, repository);
-    const identity = settings.serviceAccount ?? repositoryPrincipalSet(settings.workloadIdentityProvider, repository);
+    const provider = settings.workloadIdentityProvider;
+    const target = { provider, serviceAccount: settings.serviceAccount, repository };
+    const audience = settings.audience ?? `https://iam.googleapis.com/${provider}`;
     const serviceAccount = settings.serviceAccount;
+    const client = identityPoolClient(provider, audience, serviceAccount &&
+        `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`);
+    const accessToken = await tokenFrom(client, target);
+    if (!serviceAccount)
+        return direct(accessToken, repositoryPrincipalSet(provider, repository), undefined, 'inputs');
+    return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () => identityPoolClient(provider, audience, undefined));
+}
+/** Direct Workload Identity: the federated token acts itself, and no ID token can be minted. */
+function direct(accessToken, identity, projectId, via) {
+    const unavailable = idTokenUnavailable(identity, via);
     return {
         accessToken,
         identity,
-        projectId: serviceAccount ? projectFromServiceAccount(serviceAccount) : undefined,
-        idToken: async (idAudience) => {
-            if (!serviceAccount) {
-                throw new RunwayError('A private service can only be health-checked with an ID token, and a federated identity cannot mint one.', 'Set `service_account` (Runway mints the ID token as it), or make the service public with `allow_unauthenticated: true`.');
-            }
-            // The pool principal holds roles/iam.workloadIdentityUser on the account, which includes
-            // getOpenIdToken; the account itself usually may not mint tokens for itself.
-            const federated = identityPoolClient(settings.workloadIdentityProvider, audience, undefined);
-            const federatedToken = await tokenFrom(federated, settings, repository);
-            return generateIdToken(federatedToken, repositoryPrincipalSet(settings.workloadIdentityProvider, repository), serviceAccount, idAudience);
+        projectId,
+        canMintIdTokens: false,
+        idTokenUnavailable: unavailable,
+        idToken: () => Promise.reject(unavailable),
+    };
+}
+/**
+ * Impersonation of `serviceAccount` by a federated identity. ID tokens come from generateIdToken
+ * on the account, called with the federated token: the pool principal holds
+ * roles/iam.workloadIdentityUser on the account, which includes getOpenIdToken, while the account
+ * itself usually may not mint tokens for itself.
+ */
+function impersonated(accessToken, serviceAccount, projectId, target, federatedClient) {
+    let federatedToken;
+    const caller = repositoryPrincipalSet(target.provider ?? '', target.repository);
+    return {
+        accessToken,
+        identity: serviceAccount,
+        projectId,
+        canMintIdTokens: true,
+        idTokenUnavailable: undefined,
+        idToken: async (audience) => {
+            federatedToken ??= tokenFrom(federatedClient(), target);
+            const token = await federatedToken.catch((err) => {
+                federatedToken = undefined;
+                throw err;
+            });
+            return generateIdToken(token, caller, serviceAccount, audience);
         },
     };
 }
@@ -56242,7 +56351,7 @@ function mask(value) {
     masked.add(value);
     setSecret(value);
 }
-async function tokenFrom(client, settings, repository) {
+async function tokenFrom(client, target) {
     const get = async () => {
         try {
             const { token } = await client.getAccessToken();
@@ -56254,14 +56363,23 @@ async function tokenFrom(client, settings, repository) {
         catch (err) {
             if (err instanceof RunwayError)
                 throw err;
-            throw explainAuthFailure(err, settings, repository);
+            throw explainAuthFailure(err, target);
         }
     };
     // Fail here, in the auth stage, rather than at the first API call.
     await get();
     return get;
 }
-async function applicationDefaultCredentials(settings, repository) {
+/** The provider an external_account audience names (//iam.googleapis.com/projects/…/providers/P). */
+function providerOfAudience(audience) {
+    return audience?.replace(/^\/\/iam\.[^/]+\//, '');
+}
+/**
+ * Application Default Credentials, usually the external_account file google-github-actions/auth
+ * writes (api-facts §3.3): with `service_account_impersonation_url` it acts as that account and
+ * mints ID tokens for it through the federated token; without, it is Direct Workload Identity.
+ */
+async function applicationDefaultCredentials(repository) {
     const auth = new src.GoogleAuth({ scopes: [CLOUD_PLATFORM] });
     let client;
     try {
@@ -56270,13 +56388,48 @@ async function applicationDefaultCredentials(settings, repository) {
     catch (err) {
         throw new RunwayError(`No Google Cloud credentials: ${err instanceof Error ? err.message : String(err)}`, 'Set `workload_identity_provider` (and usually `service_account`), or run google-github-actions/auth before this step.', { cause: err });
     }
-    const accessToken = await tokenFrom(client, settings, repository);
+    const json = auth.jsonContent;
+    if (client instanceof src.IdentityPoolClient && json?.type === 'external_account') {
+        const options = json;
+        const provider = providerOfAudience(options.audience);
+        const serviceAccount = client.getServiceAccountEmail() ?? undefined;
+        const target = { provider, serviceAccount, repository };
+        const accessToken = await tokenFrom(client, target);
+        const projectId = await auth.getProjectId().catch(() => undefined);
+        if (!serviceAccount) {
+            return direct(accessToken, repositoryPrincipalSet(provider ?? '', repository), projectId, 'credentials file');
+        }
+        // The same configuration without impersonation yields the federated token.
+        const { service_account_impersonation_url: _, ...federated } = options;
+        return impersonated(accessToken, serviceAccount, projectId, target, () => new src.IdentityPoolClient({ ...federated, scopes: [CLOUD_PLATFORM] }));
+    }
+    // A service account key or the metadata server: the library mints ID tokens itself.
+    const credentials = await auth.getCredentials().catch(() => ({ client_email: undefined }));
+    const identity = credentials.client_email ??
+        `the ${json?.type ?? 'default'} credentials in GOOGLE_APPLICATION_CREDENTIALS`;
+    const accessToken = await tokenFrom(client, {
+        provider: undefined,
+        serviceAccount: credentials.client_email,
+        repository,
+    });
     const projectId = await auth.getProjectId().catch(() => undefined);
-    const email = client.email;
+    if (!('fetchIdToken' in client)) {
+        const unavailable = new RunwayError(`${identity} cannot mint the Google-signed ID token a private Cloud Run service requires.`, 'Authenticate as a service account (Workload Identity with `service_account`), or make the service public with `allow_unauthenticated: true`.');
+        return {
+            accessToken,
+            identity,
+            projectId,
+            canMintIdTokens: false,
+            idTokenUnavailable: unavailable,
+            idToken: () => Promise.reject(unavailable),
+        };
+    }
     return {
         accessToken,
-        identity: email ?? 'application default credentials',
+        identity,
         projectId,
+        canMintIdTokens: true,
+        idTokenUnavailable: undefined,
         idToken: async (audience) => {
             const idClient = await auth.getIdTokenClient(audience);
             const token = await idClient.idTokenProvider.fetchIdToken(audience);
@@ -56289,7 +56442,7 @@ async function authenticate(settings, repository) {
     if (settings.workloadIdentityProvider) {
         return workloadIdentityCredentials({ ...settings, workloadIdentityProvider: settings.workloadIdentityProvider }, repository);
     }
-    return applicationDefaultCredentials(settings, repository);
+    return applicationDefaultCredentials(repository);
 }
 /** A Google-signed ID token for `audience`, minted through IAM Credentials generateIdToken. */
 async function generateIdToken(callerToken, caller, serviceAccount, audience) {
@@ -56300,7 +56453,7 @@ async function generateIdToken(callerToken, caller, serviceAccount, audience) {
     }
     catch (err) {
         if (err instanceof GoogleApiError && err.httpStatus === 403) {
-            throw new RunwayError(`${caller} may not mint ID tokens for ${serviceAccount}: ${err.message}`, `Grant roles/iam.workloadIdentityUser (or roles/iam.serviceAccountOpenIdTokenCreator) on ${serviceAccount} to the repository's principals.`, { cause: err });
+            throw new RunwayError(`${caller} may not mint ID tokens for ${serviceAccount} (${err.permission ?? 'iam.serviceAccounts.getOpenIdToken'}): ${err.message}`, `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals (it includes getOpenIdToken):\n  gcloud iam service-accounts add-iam-policy-binding ${serviceAccount} --role=roles/iam.workloadIdentityUser --member="${caller}"`, { cause: err });
         }
         throw err;
     }
@@ -56372,22 +56525,35 @@ class CloudRunClient {
             if (remainingMs <= 0)
                 return op;
             const remaining = Math.ceil(remainingMs / 1000);
+            // Waiting changes nothing, so a timed-out wait may be sent again; each attempt ends soon
+            // after the time it asks the server to hold.
             op = await requestJson(this.url(`${op.name}:wait`), {
                 method: 'POST',
+                idempotent: true,
                 token: this.token,
                 body: { timeout: `${Math.min(remaining, 30)}s` },
-                timeoutMs: (Math.min(remaining, 30) + 30) * 1000,
+                timeoutMs: (Math.min(remaining, 30) + 5) * 1000,
             });
         }
         return op;
     }
-    /** Deletes the service and waits for it to be gone. */
+    /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
     async deleteService(ref, deadline = Date.now() + 120_000) {
-        const op = await requestJson(this.url(serviceName(ref)), {
-            method: 'DELETE',
-            token: this.token,
-        });
-        await this.waitOperation(op, deadline);
+        let op;
+        try {
+            op = await requestJson(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+        }
+        catch (err) {
+            // A retried DELETE whose first attempt went through finds nothing left to delete.
+            if (err instanceof GoogleApiError && err.httpStatus === 404)
+                return;
+            throw err;
+        }
+        const done = await this.waitOperation(op, deadline);
+        if (!done.done)
+            throw new Error(`${serviceName(ref)} is still being deleted`);
+        if (done.error)
+            throw new Error(`deleting ${serviceName(ref)} failed: ${done.error.message}`);
     }
     getIamPolicy(ref) {
         return requestJson(this.url(`${serviceName(ref)}:getIamPolicy`), {
@@ -56432,17 +56598,290 @@ class SecretManagerClient {
     }
 }
 
+;// CONCATENATED MODULE: ./src/rollout/deadline.ts
+// deploy_timeout as one deadline for the whole step: every wait (operations, health checks) is
+// bounded by it, and undoing a change gets a short grace period of its own so that Runway never
+// reports a failure while a traffic change it made is still landing.
+
+/**
+ * How long waiting for an in-flight change may take, and then, separately, undoing. Two minutes;
+ * RUNWAY_UNDO_GRACE_SECONDS changes it (the end-to-end tests shorten it to exercise both limits).
+ */
+function undoGraceSeconds(env = process.env) {
+    const configured = Number(env.RUNWAY_UNDO_GRACE_SECONDS);
+    return Number.isInteger(configured) && configured > 0 ? configured : 120;
+}
+class Deadline {
+    at;
+    constructor(at) {
+        this.at = at;
+    }
+    static in(seconds, now = Date.now()) {
+        return new Deadline(now + seconds * 1000);
+    }
+    remainingMs(now = Date.now()) {
+        return Math.max(0, this.at - now);
+    }
+    expired(now = Date.now()) {
+        return now >= this.at;
+    }
+    /** The earlier of this deadline and `ms` from now. */
+    within(ms, now = Date.now()) {
+        return new Deadline(Math.min(this.at, now + ms));
+    }
+    /** Fails the step when the deadline has passed, naming what was about to happen. */
+    check(before) {
+        if (this.expired())
+            throw new DeadlineExceeded(before);
+    }
+}
+class DeadlineExceeded extends RunwayError {
+    constructor(during) {
+        super(`deploy_timeout passed ${during}.`, 'Raise `deploy_timeout`, or shorten what it has to cover (the build, `health_check_timeout`, a slow-starting container).');
+        this.name = 'DeadlineExceeded';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/deploy/apply.ts
+// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
+// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
+// operation with operations.wait. Also the IAM change for allow_unauthenticated.
+
+
+
+
+
+
+/** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
+class OperationInFlight extends DeadlineExceeded {
+    operation;
+    constructor(ref, operation) {
+        super(`while Cloud Run was still applying a change to ${serviceName(ref)}`);
+        this.name = 'OperationInFlight';
+        this.operation = operation;
+    }
+}
+const MAX_CONFLICT_RETRIES = 3;
+/** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
+function isConcurrentChange(err, existed) {
+    if (!(err instanceof GoogleApiError) || err.httpStatus !== 409)
+        return false;
+    return err.status === 'ABORTED' || (err.status === 'ALREADY_EXISTS' && !existed);
+}
+/**
+ * A 409 ALREADY_EXISTS on a service that exists means the template reuses a revision's name with
+ * other settings: that error explained, else undefined.
+ */
+function revisionNameClash(err, existed) {
+    if (!(err instanceof GoogleApiError) ||
+        err.httpStatus !== 409 ||
+        err.status !== 'ALREADY_EXISTS' ||
+        !existed)
+        return undefined;
+    return new RunwayError(`Cloud Run refused the revision name: ${err.message}`, 'Use a new `suffix` for every deploy that changes the service (or leave it empty).', { cause: err });
+}
+/**
+ * Turns a Cloud Run API error into one that names the permission and the fix. `runtimeAccount` is
+ * the account the planned revision runs as, for actAs denials.
+ */
+function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT') {
+    if (!(err instanceof GoogleApiError))
+        return err;
+    const member = iamMember(identity);
+    if (err.httpStatus === 403) {
+        const permission = err.permission ?? 'the request';
+        if (permission.toLowerCase() === 'iam.serviceaccounts.actas') {
+            const runtime = runtimeAccount;
+            return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
+        }
+        return new RunwayError(`Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
+    }
+    return new RunwayError(`Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`, undefined, { cause: err });
+}
+/** Env values and arguments may be secrets: the debug log shows env names only, and no args. */
+function withoutSecretValues(service) {
+    const containers = service.template.containers?.map((c) => ({
+        ...c,
+        ...(c.env ? { env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : {}),
+        ...(c.args ? { args: c.args.map(() => '***') } : {}),
+    }));
+    return { ...service, template: { ...service.template, ...(containers ? { containers } : {}) } };
+}
+/**
+ * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
+ * made against the live service, found nothing to change.
+ */
+async function applyWith(client, ref, prepare, deadline, onSent = () => undefined) {
+    for (let attempt = 1;; attempt++) {
+        deadline.check(`before changing ${serviceName(ref)}`);
+        const before = await client.getService(ref);
+        const prepared = prepare(before);
+        if (!prepared)
+            return undefined;
+        debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
+        let operation;
+        try {
+            operation = await prepared.send();
+            onSent(prepared.traffic);
+        }
+        catch (err) {
+            if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
+                warning(`${serviceName(ref)} changed while Runway was deploying (${err.message}); re-reading it and planning again.`);
+                continue;
+            }
+            throw revisionNameClash(err, before !== undefined) ?? err;
+        }
+        const done = await client.waitOperation(operation, deadline.at);
+        if (!done.done)
+            throw new OperationInFlight(ref, done);
+        const after = (await client.getService(ref)) ?? done.response;
+        if (!after)
+            throw new RunwayError(`${serviceName(ref)} disappeared while Runway was deploying it.`);
+        return { before, after, operation: done };
+    }
+}
+/**
+ * Reads the service, builds the next spec from it, sends it, and waits for the operation.
+ * `build` is called again with the fresh service whenever the etag shows a concurrent change.
+ */
+async function applyChange(client, ref, build, deadline, onSent) {
+    const applied = await applyWith(client, ref, (before) => {
+        const planned = build(before);
+        return {
+            shown: withoutSecretValues(planned),
+            traffic: planned.traffic,
+            send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
+        };
+    }, deadline, onSent);
+    // A spec change always has something to send.
+    return applied;
+}
+/**
+ * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
+ * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
+ * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
+ */
+async function applyTraffic(client, ref, targets, deadline, onSent) {
+    let live;
+    const applied = await applyWith(client, ref, (before) => {
+        live = before;
+        if (!before)
+            return undefined;
+        const traffic = targets(before);
+        if (!traffic)
+            return undefined;
+        return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
+    }, deadline, onSent);
+    if (!applied)
+        return { service: live, changed: false };
+    const { after, operation } = applied;
+    if (operation.error) {
+        throw new RunwayError(`Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`, undefined);
+    }
+    return { service: after, changed: true };
+}
+const INVOKER = 'roles/run.invoker';
+function invokerBinding(policy) {
+    return policy.bindings?.find((b) => b.role === INVOKER && !b.condition);
+}
+/**
+ * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
+ * `beforeChange` is called just before the policy changes, so the change can be undone.
+ */
+async function applyPublicAccess(client, ref, allowUnauthenticated, identity, beforeChange = () => undefined) {
+    try {
+        const policy = await client.getIamPolicy(ref);
+        const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
+        const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
+        const isPublic = invoker?.members.includes('allUsers') ?? false;
+        if (isPublic === allowUnauthenticated)
+            return;
+        beforeChange();
+        if (allowUnauthenticated) {
+            if (invoker)
+                invoker.members.push('allUsers');
+            else
+                bindings.push({ role: INVOKER, members: ['allUsers'] });
+        }
+        else if (invoker) {
+            invoker.members = invoker.members.filter((m) => m !== 'allUsers');
+        }
+        await client.setIamPolicy(ref, { ...policy, bindings: bindings.filter((b) => b.members.length > 0) });
+        info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
+    }
+    catch (err) {
+        if (err instanceof GoogleApiError && err.httpStatus === 403) {
+            throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`, `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`, { cause: err });
+        }
+        throw err;
+    }
+}
+/**
+ * Undoes only Runway's own change to the current policy: `allUsers` taken out of the invoker
+ * binding again (or put back), every other member and binding as it is now. A concurrent policy
+ * change (409 ABORTED on the etag) means read again and retry. Resolves to whether it changed anything.
+ */
+async function revertPublicAccess(client, ref, madePublic) {
+    for (let attempt = 1;; attempt++) {
+        const current = await client.getIamPolicy(ref);
+        const bindings = (current.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
+        let invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
+        const isPublicNow = invoker?.members.includes('allUsers') ?? false;
+        if (isPublicNow !== madePublic)
+            return false;
+        if (madePublic)
+            invoker.members = invoker.members.filter((m) => m !== 'allUsers');
+        else if (invoker)
+            invoker.members.push('allUsers');
+        else
+            bindings.push((invoker = { role: INVOKER, members: ['allUsers'] }));
+        try {
+            await client.setIamPolicy(ref, { ...current, bindings: bindings.filter((b) => b.members.length) });
+            return true;
+        }
+        catch (err) {
+            if (err instanceof GoogleApiError && err.status === 'ABORTED' && attempt < MAX_CONFLICT_RETRIES)
+                continue;
+            throw err;
+        }
+    }
+}
+/** Whether anyone may invoke the service without an ID token. */
+async function isPublic(client, ref, service) {
+    if (service.invokerIamDisabled)
+        return true;
+    try {
+        const policy = await client.getIamPolicy(ref);
+        return invokerBinding(policy)?.members.includes('allUsers') ?? false;
+    }
+    catch {
+        // Without getIamPolicy, assume private: an ID token works either way.
+        return false;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/preflight.ts
-// Checks made before anything changes: every referenced secret version exists and is enabled, and
-// Cloud Run accepts the planned spec (validateOnly), which also proves the deployer may act as the
-// runtime service account; and, for allow_unauthenticated, that the IAM policy may be set.
+// Checks made before anything changes: every referenced secret version exists and is enabled; a
+// private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
+// planned spec (validateOnly), which also proves the deployer may act as the runtime service
+// account; and, for allow_unauthenticated, that the IAM policy may be set.
 
 
-async function checkSecrets(secrets, project, refs, identity) {
+
+
+
+/**
+ * Every referenced secret version exists and is enabled. A missing or unusable version fails the run
+ * before any change. A 403 does not: deployers commonly hold roles/run.developer or run.admin, which
+ * lack secretmanager.versions.get, and Cloud Run checks the runtime account's access again at deploy
+ * time — so a denial is a warning naming the role that would enable the check, never a blocked deploy.
+ */
+async function checkSecrets(secrets, project, refs, identity, warn = warning) {
     const all = [
         ...Object.entries(refs?.env ?? {}),
         ...Object.entries(refs?.files ?? {}),
     ];
+    const result = { checked: [], unchecked: [] };
     await Promise.all(all.map(async ([where, ref]) => {
         const label = `${ref.secret}:${ref.version} (for ${where})`;
         try {
@@ -56450,6 +56889,7 @@ async function checkSecrets(secrets, project, refs, identity) {
             if (version.state !== 'ENABLED') {
                 throw new RunwayError(`Secret ${label} is ${version.state}: the new revision could not read it.`, `Enable the version, or point \`secrets\` at an enabled one (gcloud secrets versions list ${ref.secret}).`);
             }
+            result.checked.push(label);
         }
         catch (err) {
             if (!(err instanceof GoogleApiError))
@@ -56458,11 +56898,18 @@ async function checkSecrets(secrets, project, refs, identity) {
                 throw new RunwayError(`Secret ${label} does not exist in project ${project}: ${err.message}`, `Create it (gcloud secrets create ${ref.secret} --data-file=-), or fix the name in \`secrets\` — it takes the secret's NAME, not its value.`);
             }
             if (err.httpStatus === 403) {
-                throw new RunwayError(`${identity} may not see secret ${label}: ${err.message}`, `Grant roles/secretmanager.viewer on the secret (or project) to the deployer so Runway can check it before deploying; the runtime service account needs roles/secretmanager.secretAccessor.`);
+                result.unchecked.push(label);
+                const secretName = ref.secret.split('/').pop() ?? ref.secret;
+                const secretProject = /^projects\/([^/]+)\//.exec(ref.secret)?.[1] ?? project;
+                warn(`Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
+                    `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
+                    `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`);
+                return;
             }
             throw err;
         }
     }));
+    return result;
 }
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
 async function validateSpec(client, ref, planned, exists) {
@@ -56477,6 +56924,45 @@ async function checkCanSetIamPolicy(client, ref, identity) {
     if (!granted.includes('run.services.setIamPolicy')) {
         throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (run.services.setIamPolicy), which \`allow_unauthenticated\` needs.`, `Grant roles/run.admin to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself. Nothing was deployed.`);
     }
+}
+/** The live service's access, or undefined when it does not exist yet. */
+async function liveAccess(client, ref) {
+    const service = await client.getService(ref);
+    if (!service)
+        return undefined;
+    return { uri: service.uri, public: await isPublic(client, ref, service) };
+}
+/**
+ * Whether the service will need an ID token to be health-checked after this run: it is private
+ * unless `allow_unauthenticated: true`, or the input is unset and the live service is public.
+ * A new service without `allow_unauthenticated` is private.
+ */
+function willBePrivate(allowUnauthenticated, live) {
+    if (allowUnauthenticated !== undefined)
+        return !allowUnauthenticated;
+    return !(live?.public ?? false);
+}
+/** Whether checkCanVerifyPrivateService needs the live service (only when allow_unauthenticated is unset). */
+function needsLiveAccess(settings) {
+    return settings.allowUnauthenticated === undefined;
+}
+/**
+ * Every traffic mode health-checks the new revision, and a private service only answers requests
+ * with a Google-signed ID token: a check that cannot be made would be a failed check after the
+ * deploy. Proves one can be minted — by minting one — before anything changes, and refuses Direct
+ * Workload Identity, which cannot mint any. Resolves to whether it minted one (false: the service
+ * is public).
+ */
+async function checkCanVerifyPrivateService(credentials, settings, live) {
+    if (!willBePrivate(settings.allowUnauthenticated, live))
+        return false;
+    if (!credentials.canMintIdTokens) {
+        const reason = credentials.idTokenUnavailable;
+        throw new RunwayError(`${settings.service} is private and Runway health-checks every new revision, but ${reason?.message ?? 'these credentials cannot mint ID tokens.'}`, `${reason?.fix ?? 'Set `service_account`, or `allow_unauthenticated: true`.'} Nothing was deployed.`);
+    }
+    // A probe for the live URL (a new service has none yet): the audience does not change who may mint.
+    await credentials.idToken(live?.uri ?? `https://${settings.service}.run.app`);
+    return true;
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -56949,7 +57435,7 @@ function shellWords(text) {
         }
     }
     if (quote)
-        throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`);
+        throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`, { secret: true });
     if (inWord)
         words.push(current);
     return words;
@@ -57433,8 +57919,6 @@ function readSettings(read) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/deploy/plan.ts
 // Planning the new service spec: a pure function of the settings and the live service (if any).
 // Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
@@ -57663,217 +58147,6 @@ function withoutOutputFields(service) {
     return copy;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/deadline.ts
-// deploy_timeout as one deadline for the whole step: every wait (operations, health checks) is
-// bounded by it, and undoing a change gets a short grace period of its own so that Runway never
-// reports a failure while a traffic change it made is still landing.
-
-/** How long undoing may take once the deadline has passed (or anything else failed). */
-const UNDO_GRACE_SECONDS = 120;
-class Deadline {
-    at;
-    constructor(at) {
-        this.at = at;
-    }
-    static in(seconds, now = Date.now()) {
-        return new Deadline(now + seconds * 1000);
-    }
-    remainingMs(now = Date.now()) {
-        return Math.max(0, this.at - now);
-    }
-    expired(now = Date.now()) {
-        return now >= this.at;
-    }
-    /** The earlier of this deadline and `ms` from now. */
-    within(ms, now = Date.now()) {
-        return new Deadline(Math.min(this.at, now + ms));
-    }
-    /** Fails the step when the deadline has passed, naming what was about to happen. */
-    check(before) {
-        if (this.expired())
-            throw new DeadlineExceeded(before);
-    }
-}
-class DeadlineExceeded extends RunwayError {
-    constructor(during) {
-        super(`deploy_timeout passed ${during}.`, 'Raise `deploy_timeout`, or shorten what it has to cover (the build, `health_check_timeout`, a slow-starting container).');
-        this.name = 'DeadlineExceeded';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/deploy/apply.ts
-// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
-// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
-// operation with operations.wait. Also the IAM change for allow_unauthenticated.
-
-
-
-
-
-/** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
-class OperationInFlight extends DeadlineExceeded {
-    operation;
-    constructor(ref, operation) {
-        super(`while Cloud Run was still applying a change to ${serviceName(ref)}`);
-        this.name = 'OperationInFlight';
-        this.operation = operation;
-    }
-}
-const MAX_CONFLICT_RETRIES = 3;
-/** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
-function isConcurrentChange(err, existed) {
-    if (!(err instanceof GoogleApiError) || err.httpStatus !== 409)
-        return false;
-    return err.status === 'ABORTED' || (err.status === 'ALREADY_EXISTS' && !existed);
-}
-/**
- * A 409 ALREADY_EXISTS on a service that exists means the template reuses a revision's name with
- * other settings: that error explained, else undefined.
- */
-function revisionNameClash(err, existed) {
-    if (!(err instanceof GoogleApiError) ||
-        err.httpStatus !== 409 ||
-        err.status !== 'ALREADY_EXISTS' ||
-        !existed)
-        return undefined;
-    return new RunwayError(`Cloud Run refused the revision name: ${err.message}`, 'Use a new `suffix` for every deploy that changes the service (or leave it empty).', { cause: err });
-}
-/**
- * Turns a Cloud Run API error into one that names the permission and the fix. `runtimeAccount` is
- * the account the planned revision runs as, for actAs denials.
- */
-function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT') {
-    if (!(err instanceof GoogleApiError))
-        return err;
-    const member = identity.includes('@') ? `serviceAccount:${identity}` : identity;
-    if (err.httpStatus === 403) {
-        const permission = err.permission ?? 'the request';
-        if (permission.toLowerCase() === 'iam.serviceaccounts.actas') {
-            const runtime = runtimeAccount;
-            return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
-        }
-        return new RunwayError(`Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
-    }
-    return new RunwayError(`Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`, undefined, { cause: err });
-}
-/** Env values may be secrets: the debug log shows their names only. */
-function withoutEnvValues(service) {
-    const containers = service.template.containers?.map((c) => c.env ? { ...c, env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : c);
-    return { ...service, template: { ...service.template, ...(containers ? { containers } : {}) } };
-}
-/** The read → plan → send → wait loop shared by spec and traffic changes. */
-async function applyWith(client, ref, prepare, deadline) {
-    for (let attempt = 1;; attempt++) {
-        deadline.check(`before changing ${serviceName(ref)}`);
-        const before = await client.getService(ref);
-        const { planned, send } = prepare(before);
-        debug(`change for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
-        let operation;
-        try {
-            operation = await send();
-        }
-        catch (err) {
-            if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
-                warning(`${serviceName(ref)} changed while Runway was deploying (${err.message}); re-reading it and planning again.`);
-                continue;
-            }
-            throw revisionNameClash(err, before !== undefined) ?? err;
-        }
-        const done = await client.waitOperation(operation, deadline.at);
-        if (!done.done)
-            throw new OperationInFlight(ref, done);
-        const after = (await client.getService(ref)) ?? done.response;
-        if (!after)
-            throw new RunwayError(`${serviceName(ref)} disappeared while Runway was deploying it.`);
-        return { before, after, operation: done };
-    }
-}
-/**
- * Reads the service, builds the next spec from it, sends it, and waits for the operation.
- * `build` is called again with the fresh service whenever the etag shows a concurrent change.
- */
-function applyChange(client, ref, build, deadline) {
-    return applyWith(client, ref, (before) => {
-        const planned = build(before);
-        return {
-            planned: withoutEnvValues(planned),
-            send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
-        };
-    }, deadline);
-}
-/**
- * Moves traffic only (updateMask=traffic), planned from the live service; a failed operation
- * throws, because a traffic move that did not land must not be reported as done.
- */
-async function applyTraffic(client, ref, targets, deadline) {
-    const { after, operation } = await applyWith(client, ref, (before) => {
-        if (!before)
-            throw new RunwayError(`${serviceName(ref)} was deleted while Runway was deploying it.`);
-        const traffic = targets(before);
-        return { planned: { traffic }, send: () => client.updateTraffic(ref, traffic, before.etag) };
-    }, deadline);
-    if (operation.error) {
-        throw new RunwayError(`Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`, undefined);
-    }
-    return after;
-}
-const INVOKER = 'roles/run.invoker';
-function invokerBinding(policy) {
-    return policy.bindings?.find((b) => b.role === INVOKER && !b.condition);
-}
-/**
- * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
- * `beforeChange` gets the policy as it was, just before it changes, so the change can be undone.
- */
-async function applyPublicAccess(client, ref, allowUnauthenticated, identity, beforeChange = () => undefined) {
-    try {
-        const policy = await client.getIamPolicy(ref);
-        const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
-        const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
-        const isPublic = invoker?.members.includes('allUsers') ?? false;
-        if (isPublic === allowUnauthenticated)
-            return;
-        beforeChange(policy);
-        if (allowUnauthenticated) {
-            if (invoker)
-                invoker.members.push('allUsers');
-            else
-                bindings.push({ role: INVOKER, members: ['allUsers'] });
-        }
-        else if (invoker) {
-            invoker.members = invoker.members.filter((m) => m !== 'allUsers');
-        }
-        await client.setIamPolicy(ref, { ...policy, bindings: bindings.filter((b) => b.members.length > 0) });
-        info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
-    }
-    catch (err) {
-        if (err instanceof GoogleApiError && err.httpStatus === 403) {
-            throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`, `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`, { cause: err });
-        }
-        throw err;
-    }
-}
-/** Puts the invoker binding back as it was in `previous`, keeping any other binding changed since. */
-async function restorePublicAccess(client, ref, previous) {
-    const current = await client.getIamPolicy(ref);
-    const others = (current.bindings ?? []).filter((b) => !(b.role === INVOKER && !b.condition));
-    const invoker = invokerBinding(previous);
-    await client.setIamPolicy(ref, { ...current, bindings: invoker ? [...others, invoker] : others });
-}
-/** Whether anyone may invoke the service without an ID token. */
-async function isPublic(client, ref, service) {
-    if (service.invokerIamDisabled)
-        return true;
-    try {
-        const policy = await client.getIamPolicy(ref);
-        return invokerBinding(policy)?.members.includes('allUsers') ?? false;
-    }
-    catch {
-        // Without getIamPolicy, assume private: an ID token works either way.
-        return false;
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/deploy/traffic.ts
 // Traffic planning, pure: pinning the live split so a new revision starts with none, giving the
 // candidate its tag, promoting it, and describing a split in words for the log.
@@ -57936,18 +58209,31 @@ function withoutTag(targets, tag) {
     return mergeUntagged(targets.map((t) => t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t));
 }
 /**
- * Sends `split` (revision → percent) and keeps every other tag as a 0% entry so tag URLs keep
- * working. All of it to the newest revision is written as LATEST, so the service follows later
- * deploys as Cloud Run users expect instead of staying pinned.
+ * Sends `split` (revision → percent), every revision by name, and keeps every tag as a 0% entry so
+ * tag URLs keep working. Never LATEST: Cloud Run resolves LATEST when the change lands, to whatever
+ * revision is newest then, which may be one Runway never checked.
  */
-function promote(current, split, newest) {
+function promote(current, split) {
     const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
-    if (newest && split[newest] === 100)
-        return [{ type: LATEST, percent: 100 }, ...tagged];
     const weighted = Object.entries(split)
         .filter(([, percent]) => percent > 0)
         .map(([revision, percent]) => ({ type: REVISION, revision, percent }));
     return [...weighted, ...tagged];
+}
+/**
+ * Once the checked revision serves everything by name and is also the latest ready revision, the
+ * split is written as LATEST again, so the service follows later deploys as Cloud Run users expect
+ * instead of staying pinned. Undefined when that does not hold (someone deployed meanwhile).
+ */
+function followLatest(live, revision) {
+    if (shortName(live.latestReadyRevision) !== revision)
+        return undefined;
+    const traffic = live.traffic ?? [];
+    const weighted = traffic.filter((t) => (t.percent ?? 0) > 0);
+    const only = weighted.length === 1 ? weighted[0] : undefined;
+    if (!only || isLatest(only) || only.revision !== revision || only.tag)
+        return undefined;
+    return [{ type: LATEST, percent: 100 }, ...traffic.filter((t) => t.tag)];
 }
 /** "my-svc-00002-abc 100%" or "a 90%, b 10% (tags: pr-7 → a)". */
 function describeTraffic(statuses) {
@@ -57988,27 +58274,35 @@ function trafficKey(targets) {
 function sameTraffic(a, b) {
     return trafficKey(a) === trafficKey(b);
 }
+const TAG_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** `length` characters of [a-z0-9] drawn from a hash of `seed`. */
+function hashChars(seed, length) {
+    return [...(0,external_node_crypto_.createHash)('sha256').update(seed).digest()]
+        .slice(0, length)
+        .map((b) => TAG_ALPHABET[b % TAG_ALPHABET.length])
+        .join('');
+}
 /**
- * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT` when it fits Cloud Run's 46 characters
- * for tag and service name together, else `r` and a hash of the run (stable for the run, distinct
- * between runs), as long as room allows; undefined when not even one character fits.
+ * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT-xyz` (xyz from `nonce`, so two jobs of
+ * one run differ) when it fits Cloud Run's 46 characters for tag and service name together, else
+ * `r` and hash characters of the run, as many as room allows (at most 12); undefined when not even
+ * one character fits.
  */
-function candidateTagFor(service, runId, attempt) {
+function candidateTagFor(service, runId, attempt, nonce) {
     const room = MAX_TAG_AND_SERVICE - service.length;
     if (room < 1)
         return undefined;
-    const readable = `rw-${runId}-${attempt}`.toLowerCase();
+    const seed = `${runId}/${attempt}/${nonce}`;
+    const readable = `rw-${runId}-${attempt}-${hashChars(seed, 3)}`.toLowerCase();
     if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable))
         return readable;
-    const hash = BigInt(`0x${(0,external_node_crypto_.createHash)('sha256').update(`${runId}/${attempt}`).digest('hex').slice(0, 15)}`)
-        .toString(36)
-        .padStart(12, '0');
-    return `r${hash}`.slice(0, Math.min(room, 13));
+    return `r${hashChars(seed, Math.min(room - 1, 12))}`;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/access.ts
 // Phase 3, public access (allow_unauthenticated): the allUsers invoker binding added or removed.
-// Its undo puts the invoker binding back as it was.
+// Its undo reverses only that: allUsers taken out again (or put back), whatever else the policy
+// holds by then.
 
 async function setPublicAccess(r) {
     const allow = r.settings.allowUnauthenticated;
@@ -58016,16 +58310,23 @@ async function setPublicAccess(r) {
         return;
     r.settings.deadline.check('before changing who may invoke the service');
     const { client, identity } = r.deps;
-    await applyPublicAccess(client, r.ref, allow, identity, (previous) => r.undo.push('who may invoke the service put back as it was', async () => {
-        if (await client.getService(r.ref))
-            await restorePublicAccess(client, r.ref, previous);
-    }));
+    await applyPublicAccess(client, r.ref, allow, identity, () => r.undo.push('who may invoke the service put back as it was', async () => (await client.getService(r.ref)) ? revertPublicAccess(client, r.ref, allow) : false));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/context.ts
+/** Records the traffic spec of each change Runway sends, for the undo to recognise its own. */
+function remember(r) {
+    return (traffic) => {
+        if (traffic)
+            r.written = traffic;
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/candidate.ts
 // Phase 2, create the candidate: the update that creates the new revision with no traffic (and a
 // tag to reach it), or the new service. Its undo is registered first: put the pinned split back
 // exactly (which also drops the candidate's tag), or delete the service this run created.
+
 
 
 
@@ -58057,35 +58358,61 @@ function fixForRevisionFailure(reason, template, port) {
             return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
     }
 }
-/** Puts the split back exactly as `plan.servedBefore`, unless it already is. */
+/**
+ * Puts the split back exactly as `plan.servedBefore` — but only while the live traffic is still
+ * what Runway last wrote. When someone else changed it meanwhile, their split stays; Runway only
+ * takes its own candidate tag away and says so. Resolves to whether it changed anything.
+ */
 async function restoreTraffic(r, plan, deadline) {
     const targets = plan.servedBefore;
-    const live = await r.deps.client.getService(r.ref);
-    if (live && sameTraffic(live.traffic, targets))
-        return;
-    r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
-    await applyTraffic(r.deps.client, r.ref, () => targets, deadline);
+    let foreign = false;
+    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => {
+        foreign = false;
+        if (sameTraffic(live.traffic, targets))
+            return undefined;
+        if (r.written && !sameTraffic(live.traffic, r.written)) {
+            foreign = true;
+            const tag = plan.candidateTag;
+            return tag && live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined;
+        }
+        r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
+        return targets;
+    }, deadline, remember(r));
+    if (foreign) {
+        r.notes.push(`Someone else changed the traffic of ${r.where} during this run; Runway left their split as it is${plan.candidateTag ? ' and only removed its own tag' : ''}.`);
+        return false;
+    }
+    return changed;
 }
 async function createCandidate(r, plan) {
     const { client } = r.deps;
+    let createdUid;
     if (plan.servedBefore) {
         r.undo.push('the traffic split put back as it was', (deadline) => restoreTraffic(r, plan, deadline));
     }
-    else {
+    else if (!plan.initial) {
+        // Only a service this very run created, recognised by its uid, is ever deleted.
         r.undo.push(`${r.where} deleted (this run created it)`, async (deadline) => {
-            if (!(await client.getService(r.ref)))
-                return;
+            const live = await client.getService(r.ref);
+            if (!createdUid || !live || live.uid !== createdUid)
+                return false;
             await client.deleteService(r.ref, deadline.at);
-            r.deps.log(`deleted ${r.where}: it was created by this run and did not become healthy`);
+            r.deps.log(`deleted ${r.where}: this run created it and it did not become healthy`);
+            return true;
         });
     }
+    else {
+        r.notes.push(`${r.where} existed but had no serving revision before this run, so there is no earlier split to restore.`);
+    }
     r.settings.deadline.check(`before deploying revision ${plan.revision}`);
-    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline);
+    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r));
+    if (!deployed.before)
+        createdUid = deployed.after.uid;
     const error = deployed.operation.error;
     if (error) {
         const port = r.changes.spec.port ?? 8080;
         const template = deployed.after.template;
-        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`);
+        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`);
     }
     return deployed.after;
 }
@@ -58093,11 +58420,20 @@ async function createCandidate(r, plan) {
 ;// CONCATENATED MODULE: ./src/rollout/cleanup.ts
 
 
-async function removeCandidateTag(r, tag, deadline = r.settings.deadline) {
-    const live = await r.deps.client.getService(r.ref);
-    if (!live?.traffic?.some((t) => t.tag === tag))
-        return live;
-    return applyTraffic(r.deps.client, r.ref, (s) => withoutTag(s.traffic ?? [], tag), deadline);
+
+async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline) {
+    const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
+        const hasTag = candidateTag !== undefined && (live.traffic ?? []).some((t) => t.tag === candidateTag);
+        const untagged = hasTag ? { ...live, traffic: withoutTag(live.traffic ?? [], candidateTag) } : live;
+        const latest = followLatest(untagged, revision);
+        return latest ?? (hasTag ? untagged.traffic : undefined);
+    }, deadline, remember(r));
+    return service;
+}
+/** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
+async function removeCandidateTag(r, tag, deadline) {
+    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => (live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined), deadline, remember(r));
+    return changed;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
@@ -58141,14 +58477,17 @@ function resolveSplit(settings, newRevision, current) {
     }
     return split;
 }
-/** Whether the candidate is checked on a tag URL before it takes traffic. */
-function checkedOnTag(settings, servedBefore) {
-    return servedBefore !== undefined && settings.traffic !== 'immediate';
+/**
+ * Whether the candidate is checked on its own tag URL: always beside a serving revision, except
+ * with `immediate` when it takes all the traffic at once (then the service URL reaches only it).
+ */
+function checkedOnTag(settings, servedBefore, newShare) {
+    return servedBefore !== undefined && (settings.traffic !== 'immediate' || newShare < 100);
 }
 function logNotes(r, initial, servedBefore) {
-    const pinnedByHand = initial?.traffic?.length && !initial.traffic.some(isLatest);
-    if (pinnedByHand && r.settings.traffic !== 'none') {
-        r.deps.log(`note: ${r.where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`);
+    const pinned = initial?.traffic?.length && !initial.traffic.some(isLatest);
+    if (pinned && r.settings.traffic !== 'none') {
+        r.deps.log(`note: ${r.where} had its traffic pinned to named revisions (${describeTraffic(initial.traffic)}: by hand, an earlier no-traffic deploy, or an earlier rollback), not following the latest revision; Runway moves it to the new revision as asked`);
     }
     if (!servedBefore && r.settings.traffic === 'none') {
         r.deps.log(`note: ${r.where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
@@ -58161,13 +58500,18 @@ async function planRollout(r) {
     const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
     const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
     logNotes(r, initial, servedBefore);
+    // tag_traffic naming a tag the service lacks fails here, before anything changes.
+    const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
     let checkTag;
     let candidateTag;
-    if (checkedOnTag(settings, servedBefore)) {
+    if (checkedOnTag(settings, servedBefore, newShare)) {
         checkTag = settings.tag ?? settings.candidateTag;
         candidateTag = settings.tag ? undefined : settings.candidateTag;
         if (!checkTag) {
-            throw new RunwayError(`Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked before it takes traffic. Nothing was changed.`, `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` (checks after traffic moves).`);
+            throw new RunwayError(`Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked on before it serves beside the old one. Nothing was changed.`, `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` with all traffic to the new revision (checked on the service URL).`);
+        }
+        if (candidateTag && initial?.traffic?.some((t) => t.tag === candidateTag)) {
+            throw new RunwayError(`The tag '${candidateTag}' Runway would check the new revision on is already in use on ${r.where}: another run may be deploying it right now. Nothing was changed.`, 'Run one deploy of a service at a time (a `concurrency:` group in the workflow), or give `tag`.');
         }
     }
     else if (!servedBefore && settings.tag) {
@@ -58182,9 +58526,9 @@ async function planRollout(r) {
                 traffic = withCandidate(traffic, revision, settings.tag);
         }
         else if (settings.traffic === 'immediate') {
-            traffic = promote(serving, resolveSplit(settings, revision, serving), revision);
-            if (settings.tag)
-                traffic = withCandidate(traffic, revision, settings.tag);
+            traffic = promote(serving, resolveSplit(settings, revision, serving));
+            if (checkTag)
+                traffic = withCandidate(traffic, revision, checkTag);
         }
         else {
             traffic = withCandidate(serving, revision, checkTag);
@@ -58216,6 +58560,7 @@ async function planRollout(r) {
         previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
         checkTag,
         candidateTag,
+        newShare,
         spec,
     };
 }
@@ -58224,13 +58569,15 @@ async function planRollout(r) {
 
 
 
+
 async function promoteCandidate(r, plan) {
     r.settings.deadline.check(`before moving traffic to ${plan.revision}`);
     r.deps.log(`moving traffic to ${plan.revision}`);
-    return applyTraffic(r.deps.client, r.ref, (live) => {
+    const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
         const current = live.traffic ?? [];
-        return promote(current, resolveSplit(r.settings, plan.revision, current), plan.revision);
-    }, r.settings.deadline);
+        return promote(current, resolveSplit(r.settings, plan.revision, current));
+    }, r.settings.deadline, remember(r));
+    return service;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/timeline.ts
@@ -58268,9 +58615,10 @@ class UndoStack {
         while (this.steps.length) {
             const step = this.steps.pop();
             try {
-                log(`undo: ${step.name}`);
-                await step.run(deadline);
-                result.undone.push(step.name);
+                if (await step.run(deadline)) {
+                    log(`undo: ${step.name}`);
+                    result.undone.push(step.name);
+                }
             }
             catch (error) {
                 log(`undo failed: ${step.name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -58289,6 +58637,7 @@ class UndoStack {
 // Phases 4 and 6, verify on the tag and verify live: health checks against the candidate's own tag
 // URL before it takes traffic, and against the service URL after. A check that cannot be made is a
 // failed check: a candidate without a tag URL is never checked through the service URL instead.
+
 
 
 
@@ -58319,16 +58668,43 @@ async function check(r, on, url, what, token) {
         throw new DeadlineExceeded(`while checking ${what}`);
     throw new HealthCheckFailed(`${what} failed its health check (${healthCheck.path}: ${describeProbe(result.last)} after ${result.attempts} attempts)`, result);
 }
+/** The tag's URL, when the tag routes to `revision`; a tag moved elsewhere reaches another revision. */
+function tagUrlOf(service, tag, revision) {
+    const status = service?.trafficStatuses?.find((t) => t.tag === tag);
+    return status?.revision === revision ? status.uri : undefined;
+}
 async function verifyOnTag(r, service, revision, tag, token) {
-    const url = service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
+    const url = tagUrlOf(service, tag, revision);
     if (!url) {
         r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
-        throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked before it takes traffic (the service URL still serves the old revision).`);
+        throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked on its own (the service URL still serves the old revision).`);
     }
     await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
+    // What passed must have been this revision: the tag must still route to it.
+    if (tagUrlOf(await r.deps.client.getService(r.ref), tag, revision) !== url) {
+        throw new HealthCheckFailed(`The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`);
+    }
 }
-async function verifyLive(r, service, revision, token) {
+/**
+ * Checks the service URL once the new revision has its traffic, after confirming that the traffic
+ * is where Runway put it: the live split must give the revision exactly its share.
+ */
+async function verifyLive(r, service, revision, share, token) {
+    const confirm = (live) => {
+        const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
+        if (serving === share)
+            return;
+        throw new HealthCheckFailed(`Revision ${revision} serves ${serving}% of ${r.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`);
+    };
+    try {
+        confirm(service);
+    }
+    catch (err) {
+        r.checks.push({ on: 'live', healthy: false, attempts: 0, last: undefined });
+        throw err;
+    }
     await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
+    confirm(await r.deps.client.getService(r.ref));
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/rollout.ts
@@ -58357,22 +58733,15 @@ async function deployAndVerify(r, plan, timeline) {
     await phase('public access', () => setPublicAccess(r));
     const token = await authorizeChecks(r, service);
     const { traffic } = r.settings;
-    if (plan.checkTag && plan.servedBefore) {
-        const tag = plan.checkTag;
-        await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, tag, token));
-        if (traffic === 'verified') {
-            service = await phase('promote', () => promoteCandidate(r, plan));
-            await phase('verify live', () => verifyLive(r, service, plan.revision, token));
-        }
-    }
-    else {
-        // A new service (nothing to protect) or `immediate`: the candidate already has its traffic.
-        await phase('verify live', () => verifyLive(r, service, plan.revision, token));
-    }
-    const candidateTag = plan.candidateTag;
-    if (candidateTag)
-        service = (await phase('clean up', () => removeCandidateTag(r, candidateTag))) ?? service;
-    return service;
+    const checkTag = plan.checkTag;
+    if (checkTag)
+        await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
+    if (traffic === 'verified' && plan.servedBefore)
+        service = await phase('promote', () => promoteCandidate(r, plan));
+    // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
+    if (traffic !== 'none' || !plan.servedBefore)
+        await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
+    return (await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag))) ?? service;
 }
 function splitOf(targets) {
     const split = {};
@@ -58399,21 +58768,33 @@ function outcomeOf(r, plan, service, timeline, result) {
         ...result,
     };
 }
-/** After a failure: let an in-flight change land, then undo every change, within the grace period. */
+/**
+ * After a failure: let an in-flight change land (within its own grace period), then undo every
+ * change (within a fresh one), so an undo is never skipped for lack of time spent waiting.
+ */
 async function compensate(r, plan, timeline, err) {
-    const grace = Deadline.in(UNDO_GRACE_SECONDS);
     const { client, log } = r.deps;
     if (err instanceof OperationInFlight) {
         log('waiting for the change Cloud Run is still applying before undoing it');
-        await client.waitOperation(err.operation, grace.at).catch(() => undefined);
+        const landed = await client
+            .waitOperation(err.operation, Deadline.in(undoGraceSeconds()).at)
+            .catch(() => undefined);
+        // Still running: undo anyway; a later update supersedes the one in flight.
+        if (!landed?.done)
+            log('the change has not landed yet; undoing it regardless');
     }
+    const grace = Deadline.in(undoGraceSeconds());
     let failure = describeError(err);
     let rolledBack = false;
     if (err instanceof HealthCheckFailed && !r.settings.rollback) {
         // rollback: false leaves traffic where it is; Runway's own tag still goes.
         r.undo.clear();
-        if (plan.candidateTag)
-            await removeCandidateTag(r, plan.candidateTag, grace).catch(() => undefined);
+        const tag = plan.candidateTag;
+        if (tag) {
+            await removeCandidateTag(r, tag, grace).catch((tagErr) => {
+                failure += `\nRunway could not remove its tag '${tag}': ${describeError(tagErr).split('\n')[0]}.`;
+            });
+        }
     }
     else {
         const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(log, grace));
@@ -58425,6 +58806,8 @@ async function compensate(r, plan, timeline, err) {
             failure += `\nRolled back: ${undone.join(', ')}.`;
         }
     }
+    for (const note of r.notes)
+        failure += `\n${note}`;
     const service = await client.getService(r.ref).catch(() => undefined);
     return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
@@ -58437,6 +58820,8 @@ async function rolloutRegion(deps, ref, changes, settings) {
         undo: new UndoStack(),
         where: `${ref.service} in ${ref.region}`,
         checks: [],
+        written: undefined,
+        notes: [],
     };
     const timeline = new Timeline();
     const plan = await timeline.time('plan', () => planRollout(r));
@@ -58522,6 +58907,7 @@ function writeOutputs(regions, results, image, digest) {
 
 
 
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -58592,13 +58978,29 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 suffix: settings.suffix,
                 allowUnauthenticated: settings.spec.allowUnauthenticated,
                 deadline,
-                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt),
+                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
             });
         }
         catch (err) {
             throw explainRunError(err, ref, credentials.identity);
         }
     }));
+}
+/** A private service's health checks need an ID token: mint one now, before anything changes. */
+async function checkIdTokens(settings, credentials, project) {
+    const client = new CloudRunClient(credentials.accessToken);
+    const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+    const minted = await Promise.all(settings.regions.map(async (region) => {
+        const ref = { project, region, service: settings.service };
+        const live = needsLiveAccess(check)
+            ? await liveAccess(client, ref).catch((err) => {
+                throw explainRunError(err, ref, credentials.identity);
+            })
+            : undefined;
+        return checkCanVerifyPrivateService(credentials, check, live);
+    }));
+    if (minted.some(Boolean))
+        info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 async function run() {
     try {
@@ -58616,17 +59018,22 @@ async function run() {
             return creds;
         });
         const project = resolveProject(settings, credentials);
+        // Before the build: every credential the deploy will need, and every secret it references.
+        await group('Preflight', async () => {
+            await checkIdTokens(settings, credentials, project);
+            const secrets = new SecretManagerClient(credentials.accessToken);
+            const { checked, unchecked } = await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
+            if (checked.length)
+                info(`secrets: ${checked.join(', ')} exist and are enabled`);
+            if (unchecked.length)
+                info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+        });
         const image = await group(settings.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
             const ref = await prepareImage(settings, credentials, sha);
             info(`image ${formatImage(ref, 'digest')}`);
             return ref;
         });
         const imageByDigest = formatImage(image, 'digest');
-        await group('Preflight', async () => {
-            const secrets = new SecretManagerClient(credentials.accessToken);
-            await checkSecrets(secrets, project, settings.spec.secrets, credentials.identity);
-            info('secrets: every referenced version exists and is enabled');
-        });
         const results = await group(`Deploy and verify (${settings.regions.join(', ')})`, () => deployAll(settings, credentials, project, imageByDigest, github, deadline));
         const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
         if (failed)

@@ -1,6 +1,7 @@
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
 import * as core from '@actions/core';
+import { randomUUID } from 'node:crypto';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, RunwayError } from './errors.js';
 import { CloudRunClient } from './gcp/run.js';
@@ -117,7 +118,7 @@ async function deployAll(
             suffix: settings.suffix,
             allowUnauthenticated: settings.spec.allowUnauthenticated,
             deadline,
-            candidateTag: candidateTagFor(settings.service, github.runId, github.attempt),
+            candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
           },
         );
       } catch (err) {

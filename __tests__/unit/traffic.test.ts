@@ -5,6 +5,7 @@ import {
   servingSplit,
   withCandidate,
   withoutTag,
+  followLatest,
   candidateTagFor,
   sameTraffic,
   largestShare,
@@ -12,7 +13,7 @@ import {
 import { nextRevisionName, resolveSplit } from '../../src/rollout/plan.js';
 import { fixForRevisionFailure } from '../../src/rollout/candidate.js';
 import { judge, parseExpectedStatus } from '../../src/rollout/health.js';
-import type { Service } from '../../src/gcp/run-types.js';
+import type { Service, TrafficTarget } from '../../src/gcp/run-types.js';
 
 const REV = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
@@ -83,11 +84,36 @@ describe('candidate tags and promotion', () => {
       { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
     ]);
   });
-  it('writes all traffic to the newest revision as LATEST, keeping tags', () => {
-    expect(promote([{ type: REV, revision: 'x', percent: 0, tag: 'pr-1' }], { new: 100 }, 'new')).toEqual([
+  it('writes all traffic to the new revision by name, never as LATEST, keeping tags', () => {
+    expect(promote([{ type: REV, revision: 'x', percent: 0, tag: 'pr-1' }], { new: 100 })).toEqual([
+      { type: REV, revision: 'new', percent: 100 },
+      { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
+    ]);
+  });
+  it('follows LATEST again only when the checked revision serves everything and is the latest ready', () => {
+    const live = (latest: string, traffic: TrafficTarget[]): Service =>
+      base({ latestReadyRevision: `projects/p/locations/r/services/s/revisions/${latest}`, traffic });
+    const byName = [
+      { type: REV, revision: 'new', percent: 100 },
+      { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
+    ] as TrafficTarget[];
+    expect(followLatest(live('new', byName), 'new')).toEqual([
       { type: LATEST, percent: 100 },
       { type: REV, revision: 'x', percent: 0, tag: 'pr-1' },
     ]);
+    // Someone deployed a newer revision meanwhile: LATEST would mean theirs.
+    expect(followLatest(live('theirs', byName), 'new')).toBeUndefined();
+    // A split, or a split already following LATEST, stays as it is.
+    expect(
+      followLatest(
+        live('new', [
+          { type: REV, revision: 'new', percent: 90 },
+          { type: REV, revision: 'old', percent: 10 },
+        ]),
+        'new',
+      ),
+    ).toBeUndefined();
+    expect(followLatest(live('new', [{ type: LATEST, percent: 100 }]), 'new')).toBeUndefined();
   });
   it('drops a tag but keeps its traffic', () => {
     expect(withoutTag([{ type: REV, revision: 'a', percent: 100, tag: 't' }], 't')).toEqual([
@@ -192,18 +218,28 @@ describe('fixes for revisions Cloud Run could not start', () => {
 });
 
 describe('candidate tags', () => {
-  it('are rw-RUN-ATTEMPT when that fits beside the service name', () => {
-    expect(candidateTagFor('hello', '4242', '1')).toBe('rw-4242-1');
+  it('are rw-RUN-ATTEMPT-xyz when that fits beside the service name, distinct per job', () => {
+    expect(candidateTagFor('hello', '4242', '1', 'job-a')).toMatch(/^rw-4242-1-[a-z0-9]{3}$/);
+    expect(candidateTagFor('hello', '4242', '1', 'job-a')).toBe(
+      candidateTagFor('hello', '4242', '1', 'job-a'),
+    );
+    expect(candidateTagFor('hello', '4242', '1', 'job-a')).not.toBe(
+      candidateTagFor('hello', '4242', '1', 'job-b'),
+    );
   });
-  it('shrink to a stable hash for long service names, and are undefined when nothing fits', () => {
+  it('shrink to hash characters for long service names, and are undefined when nothing fits', () => {
     const service = 'a'.repeat(40);
-    const tag = candidateTagFor(service, '123456789012', '2')!;
-    expect(tag.length + service.length).toBeLessThanOrEqual(46);
-    expect(tag).toMatch(/^r[a-z0-9]+$/);
-    expect(candidateTagFor(service, '123456789012', '2')).toBe(tag);
-    expect(candidateTagFor(service, '123456789012', '3')).not.toBe(tag);
-    expect(candidateTagFor('a'.repeat(45), '1', '1')).toBe('r');
-    expect(candidateTagFor('a'.repeat(46), '1', '1')).toBeUndefined();
+    const tag = candidateTagFor(service, '123456789012', '2', 'n')!;
+    expect(tag.length + service.length).toBe(46);
+    expect(tag).toMatch(/^r[a-z0-9]{5}$/);
+    expect(candidateTagFor(service, '123456789012', '3', 'n')).not.toBe(tag);
+    expect(candidateTagFor('a'.repeat(45), '1', '1', 'n')).toBe('r');
+    expect(candidateTagFor('a'.repeat(46), '1', '1', 'n')).toBeUndefined();
+  });
+  it('spread their hash characters over the whole alphabet', () => {
+    const seen = new Set<string>();
+    for (let run = 0; run < 2000; run++) seen.add(candidateTagFor('a'.repeat(44), String(run), '1', 'n')!);
+    expect(seen.size).toBe(36);
   });
 });
 

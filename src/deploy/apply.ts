@@ -2,6 +2,7 @@
 // concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
 // operation with operations.wait. Also the IAM change for allow_unauthenticated.
 import * as core from '@actions/core';
+import { iamMember } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError } from '../gcp/http.js';
 import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
@@ -15,6 +16,9 @@ export interface AppliedChange {
   after: Service;
   operation: Operation;
 }
+
+/** Called with the traffic spec a change carries, the moment Cloud Run has accepted it. */
+export type OnSent = (traffic: TrafficTarget[] | undefined) => void;
 
 /** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
 export class OperationInFlight extends DeadlineExceeded {
@@ -64,7 +68,7 @@ export function explainRunError(
   runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT',
 ): unknown {
   if (!(err instanceof GoogleApiError)) return err;
-  const member = identity.includes('@') ? `serviceAccount:${identity}` : identity;
+  const member = iamMember(identity);
   if (err.httpStatus === 403) {
     const permission = err.permission ?? 'the request';
     if (permission.toLowerCase() === 'iam.serviceaccounts.actas') {
@@ -88,31 +92,47 @@ export function explainRunError(
   );
 }
 
-/** Env values may be secrets: the debug log shows their names only. */
-function withoutEnvValues(service: Service): Service {
-  const containers = service.template.containers?.map((c) =>
-    c.env ? { ...c, env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : c,
-  );
+/** Env values and arguments may be secrets: the debug log shows env names only, and no args. */
+function withoutSecretValues(service: Service): Service {
+  const containers = service.template.containers?.map((c) => ({
+    ...c,
+    ...(c.env ? { env: c.env.map((e) => (e.value === undefined ? e : { ...e, value: '***' })) } : {}),
+    ...(c.args ? { args: c.args.map(() => '***') } : {}),
+  }));
   return { ...service, template: { ...service.template, ...(containers ? { containers } : {}) } };
 }
 
-type Send = (before: Service | undefined) => { planned: unknown; send: () => Promise<Operation> };
+interface Prepared {
+  /** What the debug log shows of the change. */
+  shown: unknown;
+  traffic: TrafficTarget[] | undefined;
+  send: () => Promise<Operation>;
+}
 
-/** The read → plan → send → wait loop shared by spec and traffic changes. */
+/** Plans the change from the live service; undefined when there is nothing to change. */
+type Prepare = (before: Service | undefined) => Prepared | undefined;
+
+/**
+ * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
+ * made against the live service, found nothing to change.
+ */
 async function applyWith(
   client: CloudRunClient,
   ref: ServiceRef,
-  prepare: Send,
+  prepare: Prepare,
   deadline: Deadline,
-): Promise<AppliedChange> {
+  onSent: OnSent = () => undefined,
+): Promise<AppliedChange | undefined> {
   for (let attempt = 1; ; attempt++) {
     deadline.check(`before changing ${serviceName(ref)}`);
     const before = await client.getService(ref);
-    const { planned, send } = prepare(before);
-    core.debug(`change for ${serviceName(ref)}: ${JSON.stringify(planned)}`);
+    const prepared = prepare(before);
+    if (!prepared) return undefined;
+    core.debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
     let operation: Operation;
     try {
-      operation = await send();
+      operation = await prepared.send();
+      onSent(prepared.traffic);
     } catch (err) {
       if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
         core.warning(
@@ -134,53 +154,66 @@ async function applyWith(
  * Reads the service, builds the next spec from it, sends it, and waits for the operation.
  * `build` is called again with the fresh service whenever the etag shows a concurrent change.
  */
-export function applyChange(
+export async function applyChange(
   client: CloudRunClient,
   ref: ServiceRef,
   build: (live: Service | undefined) => Service,
   deadline: Deadline,
+  onSent?: OnSent,
 ): Promise<AppliedChange> {
-  return applyWith(
+  const applied = await applyWith(
     client,
     ref,
     (before) => {
       const planned = build(before);
       return {
-        planned: withoutEnvValues(planned),
+        shown: withoutSecretValues(planned),
+        traffic: planned.traffic,
         send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
       };
     },
     deadline,
+    onSent,
   );
+  // A spec change always has something to send.
+  return applied!;
 }
 
 /**
- * Moves traffic only (updateMask=traffic), planned from the live service; a failed operation
- * throws, because a traffic move that did not land must not be reported as done.
+ * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
+ * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
+ * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
  */
 export async function applyTraffic(
   client: CloudRunClient,
   ref: ServiceRef,
-  targets: (live: Service) => TrafficTarget[],
+  targets: (live: Service) => TrafficTarget[] | undefined,
   deadline: Deadline,
-): Promise<Service> {
-  const { after, operation } = await applyWith(
+  onSent?: OnSent,
+): Promise<{ service: Service | undefined; changed: boolean }> {
+  let live: Service | undefined;
+  const applied = await applyWith(
     client,
     ref,
     (before) => {
-      if (!before) throw new RunwayError(`${serviceName(ref)} was deleted while Runway was deploying it.`);
+      live = before;
+      if (!before) return undefined;
       const traffic = targets(before);
-      return { planned: { traffic }, send: () => client.updateTraffic(ref, traffic, before.etag) };
+      if (!traffic) return undefined;
+      return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
     },
     deadline,
+    onSent,
   );
+  if (!applied) return { service: live, changed: false };
+  const { after, operation } = applied;
   if (operation.error) {
     throw new RunwayError(
       `Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`,
       undefined,
     );
   }
-  return after;
+  return { service: after, changed: true };
 }
 
 const INVOKER = 'roles/run.invoker';
@@ -191,14 +224,14 @@ function invokerBinding(policy: IamPolicy): { role: string; members: string[] } 
 
 /**
  * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
- * `beforeChange` gets the policy as it was, just before it changes, so the change can be undone.
+ * `beforeChange` is called just before the policy changes, so the change can be undone.
  */
 export async function applyPublicAccess(
   client: CloudRunClient,
   ref: ServiceRef,
   allowUnauthenticated: boolean,
   identity: string,
-  beforeChange: (previous: IamPolicy) => void = () => undefined,
+  beforeChange: () => void = () => undefined,
 ): Promise<void> {
   try {
     const policy = await client.getIamPolicy(ref);
@@ -206,7 +239,7 @@ export async function applyPublicAccess(
     const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
     const isPublic = invoker?.members.includes('allUsers') ?? false;
     if (isPublic === allowUnauthenticated) return;
-    beforeChange(policy);
+    beforeChange();
     if (allowUnauthenticated) {
       if (invoker) invoker.members.push('allUsers');
       else bindings.push({ role: INVOKER, members: ['allUsers'] });
@@ -229,16 +262,34 @@ export async function applyPublicAccess(
   }
 }
 
-/** Puts the invoker binding back as it was in `previous`, keeping any other binding changed since. */
-export async function restorePublicAccess(
+/**
+ * Undoes only Runway's own change to the current policy: `allUsers` taken out of the invoker
+ * binding again (or put back), every other member and binding as it is now. A concurrent policy
+ * change (409 ABORTED on the etag) means read again and retry. Resolves to whether it changed anything.
+ */
+export async function revertPublicAccess(
   client: CloudRunClient,
   ref: ServiceRef,
-  previous: IamPolicy,
-): Promise<void> {
-  const current = await client.getIamPolicy(ref);
-  const others = (current.bindings ?? []).filter((b) => !(b.role === INVOKER && !b.condition));
-  const invoker = invokerBinding(previous);
-  await client.setIamPolicy(ref, { ...current, bindings: invoker ? [...others, invoker] : others });
+  madePublic: boolean,
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await client.getIamPolicy(ref);
+    const bindings = (current.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
+    let invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
+    const isPublicNow = invoker?.members.includes('allUsers') ?? false;
+    if (isPublicNow !== madePublic) return false;
+    if (madePublic) invoker!.members = invoker!.members.filter((m) => m !== 'allUsers');
+    else if (invoker) invoker.members.push('allUsers');
+    else bindings.push((invoker = { role: INVOKER, members: ['allUsers'] }));
+    try {
+      await client.setIamPolicy(ref, { ...current, bindings: bindings.filter((b) => b.members.length) });
+      return true;
+    } catch (err) {
+      if (err instanceof GoogleApiError && err.status === 'ABORTED' && attempt < MAX_CONFLICT_RETRIES)
+        continue;
+      throw err;
+    }
+  }
 }
 
 /** Whether anyone may invoke the service without an ID token. */

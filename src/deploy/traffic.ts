@@ -66,21 +66,30 @@ export function withoutTag(targets: TrafficTarget[], tag: string): TrafficTarget
 }
 
 /**
- * Sends `split` (revision → percent) and keeps every other tag as a 0% entry so tag URLs keep
- * working. All of it to the newest revision is written as LATEST, so the service follows later
- * deploys as Cloud Run users expect instead of staying pinned.
+ * Sends `split` (revision → percent), every revision by name, and keeps every tag as a 0% entry so
+ * tag URLs keep working. Never LATEST: Cloud Run resolves LATEST when the change lands, to whatever
+ * revision is newest then, which may be one Runway never checked.
  */
-export function promote(
-  current: TrafficTarget[],
-  split: Record<string, number>,
-  newest?: string,
-): TrafficTarget[] {
+export function promote(current: TrafficTarget[], split: Record<string, number>): TrafficTarget[] {
   const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
-  if (newest && split[newest] === 100) return [{ type: LATEST, percent: 100 }, ...tagged];
   const weighted = Object.entries(split)
     .filter(([, percent]) => percent > 0)
     .map(([revision, percent]) => ({ type: REVISION, revision, percent }) as TrafficTarget);
   return [...weighted, ...tagged];
+}
+
+/**
+ * Once the checked revision serves everything by name and is also the latest ready revision, the
+ * split is written as LATEST again, so the service follows later deploys as Cloud Run users expect
+ * instead of staying pinned. Undefined when that does not hold (someone deployed meanwhile).
+ */
+export function followLatest(live: Service, revision: string): TrafficTarget[] | undefined {
+  if (shortName(live.latestReadyRevision) !== revision) return undefined;
+  const traffic = live.traffic ?? [];
+  const weighted = traffic.filter((t) => (t.percent ?? 0) > 0);
+  const only = weighted.length === 1 ? weighted[0]! : undefined;
+  if (!only || isLatest(only) || only.revision !== revision || only.tag) return undefined;
+  return [{ type: LATEST, percent: 100 }, ...traffic.filter((t) => t.tag)];
 }
 
 /** "my-svc-00002-abc 100%" or "a 90%, b 10% (tags: pr-7 → a)". */
@@ -125,18 +134,32 @@ export function sameTraffic(a: TrafficTarget[] | undefined, b: TrafficTarget[] |
   return trafficKey(a) === trafficKey(b);
 }
 
+const TAG_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `length` characters of [a-z0-9] drawn from a hash of `seed`. */
+function hashChars(seed: string, length: number): string {
+  return [...createHash('sha256').update(seed).digest()]
+    .slice(0, length)
+    .map((b) => TAG_ALPHABET[b % TAG_ALPHABET.length])
+    .join('');
+}
+
 /**
- * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT` when it fits Cloud Run's 46 characters
- * for tag and service name together, else `r` and a hash of the run (stable for the run, distinct
- * between runs), as long as room allows; undefined when not even one character fits.
+ * The tag Runway checks a candidate on: `rw-RUN_ID-ATTEMPT-xyz` (xyz from `nonce`, so two jobs of
+ * one run differ) when it fits Cloud Run's 46 characters for tag and service name together, else
+ * `r` and hash characters of the run, as many as room allows (at most 12); undefined when not even
+ * one character fits.
  */
-export function candidateTagFor(service: string, runId: string, attempt: string): string | undefined {
+export function candidateTagFor(
+  service: string,
+  runId: string,
+  attempt: string,
+  nonce: string,
+): string | undefined {
   const room = MAX_TAG_AND_SERVICE - service.length;
   if (room < 1) return undefined;
-  const readable = `rw-${runId}-${attempt}`.toLowerCase();
+  const seed = `${runId}/${attempt}/${nonce}`;
+  const readable = `rw-${runId}-${attempt}-${hashChars(seed, 3)}`.toLowerCase();
   if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable)) return readable;
-  const hash = BigInt(`0x${createHash('sha256').update(`${runId}/${attempt}`).digest('hex').slice(0, 15)}`)
-    .toString(36)
-    .padStart(12, '0');
-  return `r${hash}`.slice(0, Math.min(room, 13));
+  return `r${hashChars(seed, Math.min(room - 1, 12))}`;
 }

@@ -89,6 +89,12 @@ export async function withRetry<T>(
 
 export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /**
+   * Whether sending the request twice is harmless. A change whose attempt timed out may have been
+   * applied, so only idempotent requests (GET by default) are retried after a timeout; the caller
+   * reads the state again instead.
+   */
+  idempotent?: boolean;
   body?: unknown;
   /** Returns the bearer token; called per attempt so refreshed tokens are used. */
   token?: () => Promise<string>;
@@ -100,6 +106,9 @@ export interface RequestOptions {
 
 export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
+  const idempotent = options.idempotent ?? method === 'GET';
+  const retryable = (err: unknown): boolean =>
+    isRetryable(err) && (idempotent || !(err instanceof DOMException && err.name === 'TimeoutError'));
   const target = new URL(url);
   for (const [k, v] of Object.entries(options.query ?? {}))
     if (v !== undefined) target.searchParams.set(k, v);
@@ -128,5 +137,6 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
       return (text ? JSON.parse(text) : {}) as T;
     },
     options.retry ?? DEFAULT_RETRY,
+    retryable,
   );
 }

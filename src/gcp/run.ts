@@ -76,23 +76,32 @@ export class CloudRunClient {
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) return op;
       const remaining = Math.ceil(remainingMs / 1000);
+      // Waiting changes nothing, so a timed-out wait may be sent again; each attempt ends soon
+      // after the time it asks the server to hold.
       op = await requestJson<Operation>(this.url(`${op.name}:wait`), {
         method: 'POST',
+        idempotent: true,
         token: this.token,
         body: { timeout: `${Math.min(remaining, 30)}s` },
-        timeoutMs: (Math.min(remaining, 30) + 30) * 1000,
+        timeoutMs: (Math.min(remaining, 30) + 5) * 1000,
       });
     }
     return op;
   }
 
-  /** Deletes the service and waits for it to be gone. */
+  /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
   async deleteService(ref: ServiceRef, deadline = Date.now() + 120_000): Promise<void> {
-    const op = await requestJson<Operation>(this.url(serviceName(ref)), {
-      method: 'DELETE',
-      token: this.token,
-    });
-    await this.waitOperation(op, deadline);
+    let op: Operation;
+    try {
+      op = await requestJson<Operation>(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+    } catch (err) {
+      // A retried DELETE whose first attempt went through finds nothing left to delete.
+      if (err instanceof GoogleApiError && err.httpStatus === 404) return;
+      throw err;
+    }
+    const done = await this.waitOperation(op, deadline);
+    if (!done.done) throw new Error(`${serviceName(ref)} is still being deleted`);
+    if (done.error) throw new Error(`deleting ${serviceName(ref)} failed: ${done.error.message}`);
   }
 
   getIamPolicy(ref: ServiceRef): Promise<IamPolicy> {

@@ -44,7 +44,8 @@ export function shellWords(text: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`);
+  if (quote)
+    throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`, { secret: true });
   if (inWord) words.push(current);
   return words;
 }

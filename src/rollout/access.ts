@@ -1,6 +1,7 @@
 // Phase 3, public access (allow_unauthenticated): the allUsers invoker binding added or removed.
-// Its undo puts the invoker binding back as it was.
-import { applyPublicAccess, restorePublicAccess } from '../deploy/apply.js';
+// Its undo reverses only that: allUsers taken out again (or put back), whatever else the policy
+// holds by then.
+import { applyPublicAccess, revertPublicAccess } from '../deploy/apply.js';
 import type { Rollout } from './context.js';
 
 export async function setPublicAccess(r: Rollout): Promise<void> {
@@ -8,9 +9,9 @@ export async function setPublicAccess(r: Rollout): Promise<void> {
   if (allow === undefined) return;
   r.settings.deadline.check('before changing who may invoke the service');
   const { client, identity } = r.deps;
-  await applyPublicAccess(client, r.ref, allow, identity, (previous) =>
-    r.undo.push('who may invoke the service put back as it was', async () => {
-      if (await client.getService(r.ref)) await restorePublicAccess(client, r.ref, previous);
-    }),
+  await applyPublicAccess(client, r.ref, allow, identity, () =>
+    r.undo.push('who may invoke the service put back as it was', async () =>
+      (await client.getService(r.ref)) ? revertPublicAccess(client, r.ref, allow) : false,
+    ),
   );
 }

@@ -5,8 +5,8 @@ import { RunwayError } from '../errors.js';
 import { serviceName } from '../gcp/run.js';
 import type { Service } from '../gcp/run-types.js';
 import { applyChange, applyTraffic } from '../deploy/apply.js';
-import { describeTraffic, sameTraffic } from '../deploy/traffic.js';
-import type { Rollout } from './context.js';
+import { describeTraffic, sameTraffic, withoutTag } from '../deploy/traffic.js';
+import { remember, type Rollout } from './context.js';
 import type { Deadline } from './deadline.js';
 import type { RolloutPlan } from './plan.js';
 
@@ -42,35 +42,69 @@ export function fixForRevisionFailure(
   }
 }
 
-/** Puts the split back exactly as `plan.servedBefore`, unless it already is. */
-export async function restoreTraffic(r: Rollout, plan: RolloutPlan, deadline: Deadline): Promise<void> {
+/**
+ * Puts the split back exactly as `plan.servedBefore` — but only while the live traffic is still
+ * what Runway last wrote. When someone else changed it meanwhile, their split stays; Runway only
+ * takes its own candidate tag away and says so. Resolves to whether it changed anything.
+ */
+export async function restoreTraffic(r: Rollout, plan: RolloutPlan, deadline: Deadline): Promise<boolean> {
   const targets = plan.servedBefore!;
-  const live = await r.deps.client.getService(r.ref);
-  if (live && sameTraffic(live.traffic, targets)) return;
-  r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
-  await applyTraffic(r.deps.client, r.ref, () => targets, deadline);
+  let foreign = false;
+  const { changed } = await applyTraffic(
+    r.deps.client,
+    r.ref,
+    (live) => {
+      foreign = false;
+      if (sameTraffic(live.traffic, targets)) return undefined;
+      if (r.written && !sameTraffic(live.traffic, r.written)) {
+        foreign = true;
+        const tag = plan.candidateTag;
+        return tag && live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined;
+      }
+      r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
+      return targets;
+    },
+    deadline,
+    remember(r),
+  );
+  if (foreign) {
+    r.notes.push(
+      `Someone else changed the traffic of ${r.where} during this run; Runway left their split as it is${plan.candidateTag ? ' and only removed its own tag' : ''}.`,
+    );
+    return false;
+  }
+  return changed;
 }
 
 export async function createCandidate(r: Rollout, plan: RolloutPlan): Promise<Service> {
   const { client } = r.deps;
+  let createdUid: string | undefined;
   if (plan.servedBefore) {
     r.undo.push('the traffic split put back as it was', (deadline) => restoreTraffic(r, plan, deadline));
-  } else {
+  } else if (!plan.initial) {
+    // Only a service this very run created, recognised by its uid, is ever deleted.
     r.undo.push(`${r.where} deleted (this run created it)`, async (deadline) => {
-      if (!(await client.getService(r.ref))) return;
+      const live = await client.getService(r.ref);
+      if (!createdUid || !live || live.uid !== createdUid) return false;
       await client.deleteService(r.ref, deadline.at);
-      r.deps.log(`deleted ${r.where}: it was created by this run and did not become healthy`);
+      r.deps.log(`deleted ${r.where}: this run created it and it did not become healthy`);
+      return true;
     });
+  } else {
+    r.notes.push(
+      `${r.where} existed but had no serving revision before this run, so there is no earlier split to restore.`,
+    );
   }
   r.settings.deadline.check(`before deploying revision ${plan.revision}`);
-  const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline);
+  const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r));
+  if (!deployed.before) createdUid = deployed.after.uid;
   const error = deployed.operation.error;
   if (error) {
     const port = r.changes.spec.port ?? 8080;
     const template = deployed.after.template;
     throw new CandidateFailed(
       `Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`,
-      `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before, and nothing serves now.'}`,
+      `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`,
     );
   }
   return deployed.after;

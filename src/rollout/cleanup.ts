@@ -1,17 +1,42 @@
 // Phase 7, clean up: Runway's own candidate tag was only there to check the revision; it goes once
-// the rollout is done (the user's `tag` stays). A traffic-only change.
+// the rollout is done (the user's `tag` stays). And a split that sends everything to the checked
+// revision by name is written as LATEST again, while that revision is still the latest ready one,
+// so the service follows later deploys as Cloud Run users expect. A traffic-only change.
 import type { Service } from '../gcp/run-types.js';
 import { applyTraffic } from '../deploy/apply.js';
-import { withoutTag } from '../deploy/traffic.js';
-import type { Rollout } from './context.js';
+import { followLatest, withoutTag } from '../deploy/traffic.js';
+import { remember, type Rollout } from './context.js';
 import type { Deadline } from './deadline.js';
 
-export async function removeCandidateTag(
+export async function cleanUp(
   r: Rollout,
-  tag: string,
+  revision: string,
+  candidateTag: string | undefined,
   deadline: Deadline = r.settings.deadline,
 ): Promise<Service | undefined> {
-  const live = await r.deps.client.getService(r.ref);
-  if (!live?.traffic?.some((t) => t.tag === tag)) return live;
-  return applyTraffic(r.deps.client, r.ref, (s) => withoutTag(s.traffic ?? [], tag), deadline);
+  const { service } = await applyTraffic(
+    r.deps.client,
+    r.ref,
+    (live) => {
+      const hasTag = candidateTag !== undefined && (live.traffic ?? []).some((t) => t.tag === candidateTag);
+      const untagged = hasTag ? { ...live, traffic: withoutTag(live.traffic ?? [], candidateTag) } : live;
+      const latest = followLatest(untagged, revision);
+      return latest ?? (hasTag ? untagged.traffic : undefined);
+    },
+    deadline,
+    remember(r),
+  );
+  return service;
+}
+
+/** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
+export async function removeCandidateTag(r: Rollout, tag: string, deadline: Deadline): Promise<boolean> {
+  const { changed } = await applyTraffic(
+    r.deps.client,
+    r.ref,
+    (live) => (live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined),
+    deadline,
+    remember(r),
+  );
+  return changed;
 }

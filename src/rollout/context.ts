@@ -1,6 +1,7 @@
 // What every phase of a region's rollout works with: the clients, the service, the settings, the
 // deadline and the undo stack that the phases fill as they change things.
 import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
+import type { TrafficTarget } from '../gcp/run-types.js';
 import type { ServiceChanges } from '../deploy/plan.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { Deadline } from './deadline.js';
@@ -47,4 +48,18 @@ export interface Rollout {
   where: string;
   /** The health checks made so far, in order. */
   checks: CheckRecord[];
+  /**
+   * The traffic spec Runway itself last sent. Undoing puts the old split back only while the live
+   * spec is still this one; anything else means someone changed the traffic meanwhile.
+   */
+  written: TrafficTarget[] | undefined;
+  /** Things the outcome must mention (what was left alone, and why). */
+  notes: string[];
+}
+
+/** Records the traffic spec of each change Runway sends, for the undo to recognise its own. */
+export function remember(r: Rollout): (traffic: TrafficTarget[] | undefined) => void {
+  return (traffic) => {
+    if (traffic) r.written = traffic;
+  };
 }

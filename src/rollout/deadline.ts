@@ -3,8 +3,14 @@
 // reports a failure while a traffic change it made is still landing.
 import { RunwayError } from '../errors.js';
 
-/** How long undoing may take once the deadline has passed (or anything else failed). */
-export const UNDO_GRACE_SECONDS = 120;
+/**
+ * How long waiting for an in-flight change may take, and then, separately, undoing. Two minutes;
+ * RUNWAY_UNDO_GRACE_SECONDS changes it (the end-to-end tests shorten it to exercise both limits).
+ */
+export function undoGraceSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = Number(env.RUNWAY_UNDO_GRACE_SECONDS);
+  return Number.isInteger(configured) && configured > 0 ? configured : 120;
+}
 
 export class Deadline {
   constructor(readonly at: number) {}

@@ -29,6 +29,8 @@ export interface RolloutPlan {
   checkTag: string | undefined;
   /** Runway's own tag, removed at the end; undefined when the user's `tag` serves. */
   candidateTag: string | undefined;
+  /** The share of traffic the new revision is to serve once the rollout is done. */
+  newShare: number;
   /** The spec that creates the candidate, planned from the live service. */
   spec: (live: Service | undefined) => Service;
 }
@@ -75,16 +77,23 @@ export function resolveSplit(
   return split;
 }
 
-/** Whether the candidate is checked on a tag URL before it takes traffic. */
-function checkedOnTag(settings: RolloutSettings, servedBefore: TrafficTarget[] | undefined): boolean {
-  return servedBefore !== undefined && settings.traffic !== 'immediate';
+/**
+ * Whether the candidate is checked on its own tag URL: always beside a serving revision, except
+ * with `immediate` when it takes all the traffic at once (then the service URL reaches only it).
+ */
+function checkedOnTag(
+  settings: RolloutSettings,
+  servedBefore: TrafficTarget[] | undefined,
+  newShare: number,
+): boolean {
+  return servedBefore !== undefined && (settings.traffic !== 'immediate' || newShare < 100);
 }
 
 function logNotes(r: Rollout, initial: Service | undefined, servedBefore: TrafficTarget[] | undefined): void {
-  const pinnedByHand = initial?.traffic?.length && !initial.traffic.some(isLatest);
-  if (pinnedByHand && r.settings.traffic !== 'none') {
+  const pinned = initial?.traffic?.length && !initial.traffic.some(isLatest);
+  if (pinned && r.settings.traffic !== 'none') {
     r.deps.log(
-      `note: ${r.where} had its traffic pinned (${describeTraffic(initial.traffic)}), not following the latest revision; Runway moves it to the new revision as asked`,
+      `note: ${r.where} had its traffic pinned to named revisions (${describeTraffic(initial.traffic)}: by hand, an earlier no-traffic deploy, or an earlier rollback), not following the latest revision; Runway moves it to the new revision as asked`,
     );
   }
   if (!servedBefore && r.settings.traffic === 'none') {
@@ -102,15 +111,23 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
   const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
   logNotes(r, initial, servedBefore);
 
+  // tag_traffic naming a tag the service lacks fails here, before anything changes.
+  const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
   let checkTag: string | undefined;
   let candidateTag: string | undefined;
-  if (checkedOnTag(settings, servedBefore)) {
+  if (checkedOnTag(settings, servedBefore, newShare)) {
     checkTag = settings.tag ?? settings.candidateTag;
     candidateTag = settings.tag ? undefined : settings.candidateTag;
     if (!checkTag) {
       throw new RunwayError(
-        `Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked before it takes traffic. Nothing was changed.`,
-        `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` (checks after traffic moves).`,
+        `Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked on before it serves beside the old one. Nothing was changed.`,
+        `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` with all traffic to the new revision (checked on the service URL).`,
+      );
+    }
+    if (candidateTag && initial?.traffic?.some((t) => t.tag === candidateTag)) {
+      throw new RunwayError(
+        `The tag '${candidateTag}' Runway would check the new revision on is already in use on ${r.where}: another run may be deploying it right now. Nothing was changed.`,
+        'Run one deploy of a service at a time (a `concurrency:` group in the workflow), or give `tag`.',
       );
     }
   } else if (!servedBefore && settings.tag) {
@@ -124,8 +141,8 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
       traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
       if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
     } else if (settings.traffic === 'immediate') {
-      traffic = promote(serving, resolveSplit(settings, revision, serving), revision);
-      if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
+      traffic = promote(serving, resolveSplit(settings, revision, serving));
+      if (checkTag) traffic = withCandidate(traffic, revision, checkTag);
     } else {
       traffic = withCandidate(serving, revision, checkTag!);
     }
@@ -159,6 +176,7 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
     previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
     checkTag,
     candidateTag,
+    newShare,
     spec,
   };
 }

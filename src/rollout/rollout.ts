@@ -11,9 +11,9 @@ import { OperationInFlight } from '../deploy/apply.js';
 import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { setPublicAccess } from './access.js';
 import { createCandidate } from './candidate.js';
-import { removeCandidateTag } from './cleanup.js';
+import { cleanUp, removeCandidateTag } from './cleanup.js';
 import type { CheckRecord, Rollout, RolloutDeps, RolloutSettings, SpecChanges } from './context.js';
-import { Deadline, UNDO_GRACE_SECONDS } from './deadline.js';
+import { Deadline, undoGraceSeconds } from './deadline.js';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { promoteCandidate } from './promote.js';
 import { Timeline, type TimedStep } from './timeline.js';
@@ -49,20 +49,14 @@ async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline
   await phase('public access', () => setPublicAccess(r));
   const token = await authorizeChecks(r, service);
   const { traffic } = r.settings;
-  if (plan.checkTag && plan.servedBefore) {
-    const tag = plan.checkTag;
-    await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, tag, token));
-    if (traffic === 'verified') {
-      service = await phase('promote', () => promoteCandidate(r, plan));
-      await phase('verify live', () => verifyLive(r, service, plan.revision, token));
-    }
-  } else {
-    // A new service (nothing to protect) or `immediate`: the candidate already has its traffic.
-    await phase('verify live', () => verifyLive(r, service, plan.revision, token));
-  }
-  const candidateTag = plan.candidateTag;
-  if (candidateTag) service = (await phase('clean up', () => removeCandidateTag(r, candidateTag))) ?? service;
-  return service;
+  const checkTag = plan.checkTag;
+  if (checkTag) await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
+  if (traffic === 'verified' && plan.servedBefore)
+    service = await phase('promote', () => promoteCandidate(r, plan));
+  // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
+  if (traffic !== 'none' || !plan.servedBefore)
+    await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
+  return (await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag))) ?? service;
 }
 
 function splitOf(targets: RolloutPlan['servedBefore']): Record<string, number> {
@@ -98,25 +92,37 @@ function outcomeOf(
   };
 }
 
-/** After a failure: let an in-flight change land, then undo every change, within the grace period. */
+/**
+ * After a failure: let an in-flight change land (within its own grace period), then undo every
+ * change (within a fresh one), so an undo is never skipped for lack of time spent waiting.
+ */
 async function compensate(
   r: Rollout,
   plan: RolloutPlan,
   timeline: Timeline,
   err: unknown,
 ): Promise<RegionOutcome> {
-  const grace = Deadline.in(UNDO_GRACE_SECONDS);
   const { client, log } = r.deps;
   if (err instanceof OperationInFlight) {
     log('waiting for the change Cloud Run is still applying before undoing it');
-    await client.waitOperation(err.operation, grace.at).catch(() => undefined);
+    const landed = await client
+      .waitOperation(err.operation, Deadline.in(undoGraceSeconds()).at)
+      .catch(() => undefined);
+    // Still running: undo anyway; a later update supersedes the one in flight.
+    if (!landed?.done) log('the change has not landed yet; undoing it regardless');
   }
+  const grace = Deadline.in(undoGraceSeconds());
   let failure = describeError(err);
   let rolledBack = false;
   if (err instanceof HealthCheckFailed && !r.settings.rollback) {
     // rollback: false leaves traffic where it is; Runway's own tag still goes.
     r.undo.clear();
-    if (plan.candidateTag) await removeCandidateTag(r, plan.candidateTag, grace).catch(() => undefined);
+    const tag = plan.candidateTag;
+    if (tag) {
+      await removeCandidateTag(r, tag, grace).catch((tagErr: unknown) => {
+        failure += `\nRunway could not remove its tag '${tag}': ${describeError(tagErr).split('\n')[0]}.`;
+      });
+    }
   } else {
     const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(log, grace));
     rolledBack = undone.length > 0 && failed.length === 0;
@@ -126,6 +132,7 @@ async function compensate(
       failure += `\nRolled back: ${undone.join(', ')}.`;
     }
   }
+  for (const note of r.notes) failure += `\n${note}`;
   const service = await client.getService(r.ref).catch(() => undefined);
   return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
@@ -144,6 +151,8 @@ export async function rolloutRegion(
     undo: new UndoStack(),
     where: `${ref.service} in ${ref.region}`,
     checks: [],
+    written: undefined,
+    notes: [],
   };
   const timeline = new Timeline();
   const plan = await timeline.time('plan', () => planRollout(r));

@@ -5,12 +5,14 @@
 import type { Deadline } from './deadline.js';
 
 export interface UndoStep {
-  /** What this step puts back, for the log ("restore the traffic split"). */
+  /** What this step puts back, for the log ("the traffic split put back as it was"). */
   name: string;
-  run: (deadline: Deadline) => Promise<void>;
+  /** Resolves to whether it changed anything (false: there was nothing of Runway's to undo). */
+  run: (deadline: Deadline) => Promise<boolean>;
 }
 
 export interface UnwindResult {
+  /** The undos that changed something. */
   undone: string[];
   failed: Array<{ name: string; error: unknown }>;
 }
@@ -18,7 +20,7 @@ export interface UnwindResult {
 export class UndoStack {
   private readonly steps: UndoStep[] = [];
 
-  push(name: string, run: (deadline: Deadline) => Promise<void>): void {
+  push(name: string, run: (deadline: Deadline) => Promise<boolean>): void {
     this.steps.push({ name, run });
   }
 
@@ -32,9 +34,10 @@ export class UndoStack {
     while (this.steps.length) {
       const step = this.steps.pop()!;
       try {
-        log(`undo: ${step.name}`);
-        await step.run(deadline);
-        result.undone.push(step.name);
+        if (await step.run(deadline)) {
+          log(`undo: ${step.name}`);
+          result.undone.push(step.name);
+        }
       } catch (error) {
         log(`undo failed: ${step.name}: ${error instanceof Error ? error.message : String(error)}`);
         result.failed.push({ name: step.name, error });

@@ -4,6 +4,7 @@
 import { RunwayError } from '../errors.js';
 import type { Service } from '../gcp/run-types.js';
 import { isPublic } from '../deploy/apply.js';
+import { servingSplit } from '../deploy/traffic.js';
 import type { Rollout } from './context.js';
 import { DeadlineExceeded } from './deadline.js';
 import { describeProbe, waitHealthy, type HealthResult } from './health.js';
@@ -43,6 +44,12 @@ async function check(
   );
 }
 
+/** The tag's URL, when the tag routes to `revision`; a tag moved elsewhere reaches another revision. */
+function tagUrlOf(service: Service | undefined, tag: string, revision: string): string | undefined {
+  const status = service?.trafficStatuses?.find((t) => t.tag === tag);
+  return status?.revision === revision ? status.uri : undefined;
+}
+
 export async function verifyOnTag(
   r: Rollout,
   service: Service,
@@ -50,21 +57,46 @@ export async function verifyOnTag(
   tag: string,
   token: string | undefined,
 ): Promise<void> {
-  const url = service.trafficStatuses?.find((t) => t.tag === tag)?.uri;
+  const url = tagUrlOf(service, tag, revision);
   if (!url) {
     r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
     throw new HealthCheckFailed(
-      `Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked before it takes traffic (the service URL still serves the old revision).`,
+      `Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked on its own (the service URL still serves the old revision).`,
     );
   }
   await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
+  // What passed must have been this revision: the tag must still route to it.
+  if (tagUrlOf(await r.deps.client.getService(r.ref), tag, revision) !== url) {
+    throw new HealthCheckFailed(
+      `The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`,
+    );
+  }
 }
 
+/**
+ * Checks the service URL once the new revision has its traffic, after confirming that the traffic
+ * is where Runway put it: the live split must give the revision exactly its share.
+ */
 export async function verifyLive(
   r: Rollout,
   service: Service,
   revision: string,
+  share: number,
   token: string | undefined,
 ): Promise<void> {
+  const confirm = (live: Service | undefined): void => {
+    const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
+    if (serving === share) return;
+    throw new HealthCheckFailed(
+      `Revision ${revision} serves ${serving}% of ${r.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`,
+    );
+  };
+  try {
+    confirm(service);
+  } catch (err) {
+    r.checks.push({ on: 'live', healthy: false, attempts: 0, last: undefined });
+    throw err;
+  }
   await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
+  confirm(await r.deps.client.getService(r.ref));
 }
