@@ -1,7 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSettings, parseRegions, parseDurationSeconds, readEnvVarsFile } from '../../src/inputs/inputs.js';
+import {
+  readSettings,
+  parseRegions,
+  parseDurationSeconds,
+  readEnvVarsFile,
+} from '../../src/inputs/inputs.js';
 import { InputError } from '../../src/errors.js';
 
 const provider = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/runway';
