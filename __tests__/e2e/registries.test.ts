@@ -23,6 +23,14 @@ async function requestsSince(before: number): Promise<RequestRecord[]> {
   return (await admin.requests()).slice(before);
 }
 
+/** What the job log shows: everything but the ::add-mask:: commands the runner consumes. */
+function shown(run: { stdout: string; stderr: string }): string {
+  return `${run.stdout}\n${run.stderr}`
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+}
+
 /** Cloud Run calls that change something (validateOnly dry runs change nothing). */
 function runChanges(calls: RequestRecord[]): RequestRecord[] {
   return calls.filter((r) => r.api === 'run' && r.method !== 'GET' && !r.path.includes('validateOnly'));
@@ -174,6 +182,40 @@ describe('builds on short-lived credentials', () => {
     const saved = /::save-state name=docker-config::(.+)/.exec(run.stdout)?.[1];
     expect(saved).toBeDefined();
     expect(existsSync(saved!)).toBe(false);
+  });
+});
+
+describe('build arguments and secrets', () => {
+  it('build-arg values reach the build through the environment and never the log', async () => {
+    const context = appContext('args');
+    // The value is baked into a file the app serves, so the build really received it.
+    appendFileSync(
+      join(context, 'Dockerfile'),
+      'ARG GREETING\nRUN ["/bin/busybox", "sh", "-c", "echo \\"$GREETING\\" > /www/greeting"]\n',
+    );
+    const run = await runAction({
+      ...authInputs(),
+      ...quickHealth,
+      service: 'e2e-build-args',
+      context,
+      repository: env('RUNWAY_EMULATOR_REPOSITORY'),
+      build_args: 'GREETING=hello-from-a-build-arg',
+    });
+    expect(run.exitCode).toBe(0);
+    expect(await (await fetch(`${run.outputs.url}/greeting`)).text()).toBe('hello-from-a-build-arg\n');
+    expect(run.stdout).toMatch(/\[command\]\S*docker build .*--build-arg GREETING .*-- /);
+    expect(shown(run)).not.toContain('hello-from-a-build-arg');
+    expect(run.stdout).toContain('::add-mask::hello-from-a-build-arg');
+  });
+
+  it('build_secrets without buildx fail before the build with the step to add', async () => {
+    const before = (await admin.requests()).length;
+    const run = await deployApp('e2e-build-secrets', 'x', { build_secrets: 'npm=s3cret-npm-token' });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('`build_secrets` need BuildKit');
+    expect(errorOf(run)).toContain('docker/setup-buildx-action');
+    expect(shown(run)).not.toContain('s3cret-npm-token');
+    expect(runChanges(await requestsSince(before))).toEqual([]);
   });
 });
 

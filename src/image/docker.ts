@@ -5,7 +5,7 @@
 // to nothing and uses the user's Docker config as it is (their docker/login-action step).
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunwayError } from '../errors.js';
@@ -84,6 +84,18 @@ export class Docker {
     await writeFile(join(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
       mode: 0o600,
     });
+    // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
+    // user's config.json; the private config must not hide them.
+    for (const shared of ['cli-plugins', 'contexts']) {
+      const target = join(user, shared);
+      if (
+        await stat(target).then(
+          () => true,
+          () => false,
+        )
+      )
+        await symlink(target, join(dir, shared));
+    }
     return new Docker(dir, {
       DOCKER_CONFIG: dir,
       // Builders created by docker/setup-buildx-action live in the user's buildx directory.

@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError, isRetryable, isRetryableStatus, requestJson, withRetry } from '../gcp/http.js';
-import { formatImage, registryBaseUrl, type ImageReference } from './reference.js';
+import {
+  extraGoogleRegistries,
+  formatImage,
+  isGoogleRegistry,
+  registryBaseUrl,
+  type ImageReference,
+} from './reference.js';
 
 /** Every manifest type Docker accepts: multi-platform indexes first, then single manifests. */
 export const MANIFEST_TYPES = [
@@ -126,10 +132,19 @@ export class RepositoryClient {
     return `Basic ${Buffer.from(`oauth2accesstoken:${token}`).toString('base64')}`;
   }
 
-  /** The realm's token for this repository; Google credentials only for Google registries. */
+  /**
+   * The realm's token for this repository. Google credentials go only to a realm that is itself a
+   * Google registry host: a challenge cannot send them anywhere else.
+   */
   private async token(challenge: Challenge): Promise<string> {
     const { realm, service } = challenge.params;
     const scope = `repository:${this.image.path}:${this.actions}`;
+    const realmIsGoogle = isGoogleRegistry(new URL(realm!).host, extraGoogleRegistries());
+    if (this.auth.kind === 'google' && !realmIsGoogle) {
+      throw new RunwayError(
+        `${this.image.host} asked for credentials at ${realm}, which is not a Google registry host; Runway sends Google tokens only to Google registries.`,
+      );
+    }
     try {
       const answer = await requestJson<{ token?: string; access_token?: string }>(realm!, {
         query: { service, scope },
