@@ -115,6 +115,49 @@ describe('registry credentials', () => {
   });
 });
 
+describe('images that cannot be resolved fail before any change, with the registry answer', () => {
+  it('a tag that does not exist', async () => {
+    const before = (await admin.requests()).length;
+    const run = await runAction({
+      ...authInputs(),
+      ...quickHealth,
+      service: 'e2e-no-tag',
+      image: `${env('RUNWAY_EMULATOR_REPOSITORY')}/e2e-no-tag:missing`,
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('was not found in the registry');
+    expect(errorOf(run)).toContain('MANIFEST_UNKNOWN');
+    expect(errorOf(run)).toContain('`image`');
+    expect(runChanges(await requestsSince(before))).toEqual([]);
+  });
+
+  it('a private image on a non-Google registry is asked for anonymously, never with a Google token', async () => {
+    const host = env('RUNWAY_EMULATOR_PRIVATE_REGISTRY');
+    const reference = `${host}/team/apps/e2e-private-image:1`;
+    await buildTestImage({ tag: reference, body: 'private image' });
+    await pushImageAs(
+      reference,
+      env('RUNWAY_EMULATOR_PRIVATE_REGISTRY_USER'),
+      env('RUNWAY_EMULATOR_PRIVATE_REGISTRY_PASSWORD'),
+    );
+    const before = (await admin.requests()).length;
+    const run = await runAction({
+      ...authInputs(),
+      ...quickHealth,
+      service: 'e2e-private-image',
+      image: reference,
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain(`The registry refused to resolve ${reference}`);
+    expect(errorOf(run)).toContain('HTTP 401 UNAUTHORIZED');
+    const calls = await requestsSince(before);
+    const registry = calls.filter((r) => r.api === 'registry-private');
+    expect(registry.length).toBeGreaterThan(0);
+    expect(registry.filter((r) => r.googleToken)).toEqual([]);
+    expect(runChanges(calls)).toEqual([]);
+  });
+});
+
 describe('the right to push, proven before anything is built or deployed', () => {
   it('refuses a repository that does not exist, naming the `repository` input', async () => {
     const before = (await admin.requests()).length;

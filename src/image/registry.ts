@@ -165,8 +165,12 @@ export class RepositoryClient {
   /** The digest a tag points at: Docker-Content-Digest, or the hash of the manifest itself. */
   async digestOf(tag: string): Promise<string> {
     const accept = MANIFEST_TYPES.join(', ');
-    const head = await this.send('HEAD', this.url(`manifests/${tag}`), { accept });
-    const digest = head.headers.get('docker-content-digest');
+    // A refused HEAD has no body: the GET below then fails with the registry's error code and message.
+    const head = await this.send('HEAD', this.url(`manifests/${tag}`), { accept }).catch((err: unknown) => {
+      if (err instanceof RegistryError && err.httpStatus < 500) return undefined;
+      throw err;
+    });
+    const digest = head?.headers.get('docker-content-digest');
     if (digest) return digest;
     // The header is optional (distribution spec): the digest of the bytes served is the truth.
     const got = await this.send('GET', this.url(`manifests/${tag}`), { accept });
