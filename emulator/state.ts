@@ -63,7 +63,7 @@ export interface Seed {
   secrets?: SecretSeed[];
   repositories?: RepositorySeed[];
   /**
-   * Caps the lifetime of every access and federated token issued from now on, in seconds (Google:
+   * Caps the lifetime of every access, federated and GitHub OIDC token issued from now on, in seconds (Google:
    * up to 3600; Direct Workload Identity tokens live as long as the job's 5-minute OIDC token).
    * Tests seed a short one to prove a long build does not outlive its registry credential.
    */
