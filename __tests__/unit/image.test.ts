@@ -1,4 +1,5 @@
 import {
+  artifactRepository,
   buildImageReference,
   extraGoogleRegistries,
   formatImage,
@@ -62,6 +63,27 @@ describe('image references', () => {
     expect(registryBaseUrl('127.0.0.1:5000')).toBe('http://127.0.0.1:5000');
     expect(registryBaseUrl('localhost:5000')).toBe('http://localhost:5000');
     expect(registryBaseUrl('us-docker.pkg.dev')).toBe('https://us-docker.pkg.dev');
+  });
+});
+
+describe('the Artifact Registry repository of an image', () => {
+  it('reads Artifact Registry and gcr.io hosts', () => {
+    expect(artifactRepository({ host: 'us-central1-docker.pkg.dev', path: 'p/repo/app' })).toEqual({
+      project: 'p',
+      location: 'us-central1',
+      repository: 'repo',
+    });
+    expect(artifactRepository({ host: 'eu.gcr.io', path: 'p/app' })).toEqual({
+      project: 'p',
+      location: 'europe',
+      repository: 'eu.gcr.io',
+    });
+    expect(artifactRepository({ host: 'gcr.io', path: 'p/app' })).toMatchObject({ location: 'us' });
+    expect(artifactRepository({ host: '127.0.0.1:5000', path: 'p/r/app' })).toEqual({
+      project: 'p',
+      location: 'LOCATION',
+      repository: 'r',
+    });
   });
 });
 

@@ -86,3 +86,23 @@ export function extraGoogleRegistries(env: NodeJS.ProcessEnv = process.env): str
     .map((h) => h.trim())
     .filter(Boolean);
 }
+
+/**
+ * The Artifact Registry repository an image lives in, for messages and gcloud commands:
+ * LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/…, or a gcr.io repository (gcr.io/PROJECT/…, whose
+ * repository is named after the host and lives in us, europe or asia).
+ */
+export function artifactRepository(image: Pick<ImageReference, 'host' | 'path'>): {
+  project: string;
+  location: string;
+  repository: string;
+} {
+  const [project = '', repository = ''] = image.path.split('/');
+  const gcr = /^(?:(us|eu|asia)\.)?gcr\.io$/.exec(image.host);
+  if (gcr) {
+    const location = { us: 'us', eu: 'europe', asia: 'asia' }[gcr[1] ?? 'us'] ?? 'us';
+    return { project, location, repository: image.host };
+  }
+  const location = /^(.+)-docker\.pkg\.dev$/.exec(image.host)?.[1] ?? 'LOCATION';
+  return { project, location, repository };
+}

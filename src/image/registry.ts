@@ -8,6 +8,7 @@ import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError, isRetryable, isRetryableStatus, requestJson, withRetry } from '../gcp/http.js';
 import {
+  artifactRepository,
   extraGoogleRegistries,
   formatImage,
   isGoogleRegistry,
@@ -228,8 +229,7 @@ export async function provePushAccess(
     await new RepositoryClient(image, { kind: 'google', accessToken }, 'push,pull').provePush();
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
-    const [project, repository] = image.path.split('/');
-    const location = /^(.+)-docker\.pkg\.dev$/.exec(image.host)?.[1] ?? 'LOCATION';
+    const { project, location, repository } = artifactRepository(image);
     if (err.httpStatus === 404 || err.code === 'NAME_UNKNOWN') {
       throw new RunwayError(
         `The \`repository\` input names an Artifact Registry repository that does not exist: ${err.message}`,
@@ -239,7 +239,7 @@ export async function provePushAccess(
     }
     if (err.httpStatus === 403 || err.httpStatus === 401) {
       throw new RunwayError(
-        `${identity} may not push to ${image.host}/${project}/${repository} (the \`repository\` input): ${err.message}`,
+        `${identity} may not push to repository ${repository} of project ${project} (the \`repository\` input): ${err.message}`,
         `Grant it roles/artifactregistry.writer on the repository:\n  gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location} --role=roles/artifactregistry.writer --member=${identity.includes(':') ? identity : `serviceAccount:${identity}`}`,
         { cause: err },
       );
