@@ -71,10 +71,10 @@ async function prepareImage(
   }
   const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
   try {
-    const refreshLogin = google
-      ? async (): Promise<void> => docker.login(image.host, await credentials.accessToken())
+    const refreshCredential = google
+      ? async (): Promise<void> => docker.setToken(await credentials.accessToken())
       : undefined;
-    await refreshLogin?.();
+    await refreshCredential?.();
     const digest = await docker.buildAndPush(
       {
         context: source.context,
@@ -86,7 +86,7 @@ async function prepareImage(
         image,
         cacheRef: source.cache ? cacheReference(image) : undefined,
       },
-      { builder: source.builder, refreshLogin },
+      { builder: source.builder, refreshCredential },
     );
     return { ...image, digest };
   } finally {

@@ -199,9 +199,9 @@ describe('builds on short-lived credentials', () => {
     await admin.seed({ tokenLifetimeSeconds: 3600 });
   });
 
-  it('a build longer than the token lifetime logs in again before it pushes', async () => {
+  it('a build longer than the token lifetime hands Docker a fresh token before it pushes', async () => {
     // Tokens live 15 s (as Direct Workload Identity tokens live only as long as the OIDC token);
-    // the build sleeps 25 s, so the login made before it has expired by the push.
+    // the build sleeps 25 s, so the token handed to Docker before it has expired by the push.
     await admin.seed({ tokenLifetimeSeconds: 15 });
     const context = appContext('slow build');
     appendFileSync(join(context, 'Dockerfile'), 'RUN ["/bin/busybox", "sleep", "25"]\n');

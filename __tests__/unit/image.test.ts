@@ -14,7 +14,11 @@ import {
   type BuildPlan,
   type BuilderDriver,
 } from '../../src/image/build-plan.js';
-import { digestFromPushOutput, privateConfigFrom } from '../../src/image/docker.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentialHelperScript, digestFromPushOutput, privateConfigFrom } from '../../src/image/docker.js';
 import { parseChallenge } from '../../src/image/registry.js';
 
 describe('image references', () => {
@@ -297,7 +301,7 @@ describe('buildx inspect', () => {
 });
 
 describe('the private Docker config', () => {
-  it("keeps the user's other logins, and stores Runway's login in the file, not a credential store", () => {
+  it("keeps the user's logins, stores and helpers, and lets Runway's helper answer for the host", () => {
     const user = {
       auths: { 'ghcr.io': { auth: 'dXNlcjpwYXNz' }, 'us-docker.pkg.dev': { auth: 'b2xk' } },
       credsStore: 'desktop',
@@ -306,10 +310,34 @@ describe('the private Docker config', () => {
     };
     expect(privateConfigFrom(user, 'us-docker.pkg.dev')).toEqual({
       auths: { 'ghcr.io': { auth: 'dXNlcjpwYXNz' } },
-      credHelpers: { 'ecr.example': 'ecr-login' },
+      credsStore: 'desktop',
+      credHelpers: { 'us-docker.pkg.dev': 'runway', 'ecr.example': 'ecr-login' },
       proxies: { default: { httpProxy: 'http://proxy:3128' } },
     });
-    expect(privateConfigFrom({}, 'h')).toEqual({ auths: {} });
+    expect(privateConfigFrom({}, 'h')).toEqual({ auths: {}, credHelpers: { h: 'runway' } });
+  });
+
+  it('its credential helper answers `get` with the token file as it is now, as Docker expects', () => {
+    const dir = mkdtempSync(join(tmpdir(), "runway-helper-it's-"));
+    try {
+      const token = join(dir, 'token');
+      const helper = join(dir, 'docker-credential-runway');
+      writeFileSync(helper, credentialHelperScript(token), { mode: 0o700 });
+      const get = (): unknown =>
+        JSON.parse(execFileSync(helper, ['get'], { input: '127.0.0.1:5000' }).toString());
+      writeFileSync(token, 'ya29.first');
+      expect(get()).toEqual({
+        ServerURL: '127.0.0.1:5000',
+        Username: 'oauth2accesstoken',
+        Secret: 'ya29.first',
+      });
+      writeFileSync(token, 'ya29.second');
+      expect(get()).toMatchObject({ Secret: 'ya29.second' });
+      expect(execFileSync(helper, ['erase'], { input: '127.0.0.1:5000' }).toString()).toBe('');
+      expect(JSON.parse(execFileSync(helper, ['list']).toString())).toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,15 +1,17 @@
-// Building and pushing with the Docker CLI. For a Google registry the login lives in a private
-// DOCKER_CONFIG under RUNNER_TEMP (removed at the end of the step, and again by the post step if
-// the job is cancelled), seeded with the user's own config so their other logins still work; the
-// user's buildx builders stay visible through BUILDX_CONFIG. For any other registry Runway logs in
-// to nothing and uses the user's Docker config as it is (their docker/login-action step).
+// Building and pushing with the Docker CLI. For a Google registry Runway's credential lives in a
+// private DOCKER_CONFIG under RUNNER_TEMP (removed at the end of the step, and again by the post
+// step if the job is cancelled), seeded with the user's own config so their other logins still
+// work; the user's buildx builders stay visible through BUILDX_CONFIG. The credential is served by a
+// Docker credential helper reading a token file Runway keeps fresh: Docker and buildx ask helpers at
+// every pull and push (a `docker login` entry is read once, when the CLI starts), so a build that
+// outlives its token still pushes. For any other registry Runway sends nothing and uses the user's
+// Docker config as it is (their docker/login-action step).
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { RunwayError } from '../errors.js';
-import { DEFAULT_RETRY, withRetry } from '../gcp/http.js';
 import { parseBuildxInspect, planBuild, type BuildPlan, type BuilderDriver } from './build-plan.js';
 
 /** The state key under which the post step finds the private Docker config to remove. */
@@ -25,34 +27,56 @@ export function userDockerConfig(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_CONFIG || join(homedir(), '.docker');
 }
 
+/** The credential helper's name: Docker runs `docker-credential-runway get`. */
+export const CREDENTIAL_HELPER = 'runway';
+
 /**
- * The user's config.json made safe to log in on top of: a credential store or helper would take
- * Runway's token into the user's keychain, so the copy stores logins in the file (for `host`, and
- * for all hosts when a default credsStore is set, whose logins the copy cannot reach anyway).
+ * The user's config.json with Runway's helper answering for `host`: the user's other logins,
+ * stores and helpers keep working; a stale `auths` entry for the host is dropped.
  */
 export function privateConfigFrom(
   userConfig: Record<string, unknown>,
   host: string,
 ): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...userConfig };
-  delete copy.credsStore;
-  const helpers = copy.credHelpers as Record<string, string> | undefined;
-  if (helpers && typeof helpers === 'object') {
-    const rest = { ...helpers };
-    delete rest[host];
-    copy.credHelpers = rest;
-  }
-  const auths = (copy.auths as Record<string, unknown> | undefined) ?? {};
-  copy.auths = Object.fromEntries(Object.entries(auths).filter(([h]) => h !== host));
-  return copy;
+  const helpers = (userConfig.credHelpers as Record<string, string> | undefined) ?? {};
+  const auths = (userConfig.auths as Record<string, unknown> | undefined) ?? {};
+  return {
+    ...userConfig,
+    auths: Object.fromEntries(Object.entries(auths).filter(([h]) => h !== host)),
+    credHelpers: { ...helpers, [host]: CREDENTIAL_HELPER },
+  };
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A Docker credential helper (docker-credential-helpers protocol): `get` reads the server URL on
+ * stdin and answers oauth2accesstoken with the token in `tokenFile`; store/erase/list do nothing.
+ */
+export function credentialHelperScript(tokenFile: string): string {
+  return [
+    '#!/bin/sh',
+    '# Runway: answers Docker with the freshest Google access token (see src/image/docker.ts).',
+    // Read stdin whatever the command, so Docker's write to it never meets a closed pipe.
+    'input=$(cat)',
+    'case "$1" in',
+    '  get)',
+    `    printf '{"ServerURL":"%s","Username":"oauth2accesstoken","Secret":"%s"}\\n' "$input" "$(cat ${shellQuote(tokenFile)})"`,
+    '    ;;',
+    "  list) printf '{}\\n' ;;",
+    'esac',
+    '',
+  ].join('\n');
 }
 
 export interface BuildOptions {
   /** The buildx builder to use (the `builder` input); empty: BUILDX_BUILDER or the current one. */
   builder: string | undefined;
-  /** Logs in again with a fresh token (Google registries); called right before pushes. */
-  refreshLogin: (() => Promise<void>) | undefined;
-  /** How often to refresh the login while buildx builds (BuildKit asks the client at push time). */
+  /** Hands Docker a fresh token (Google registries); called right before pushes. */
+  refreshCredential: (() => Promise<void>) | undefined;
+  /** How often to refresh the credential while buildx builds (it asks the helper at push time). */
   refreshEveryMs?: number;
 }
 
@@ -68,7 +92,7 @@ export class Docker {
     return new Docker(undefined, {});
   }
 
-  /** Docker with a private config for logging in to a Google registry at `host`. */
+  /** Docker with a private config whose credential helper answers for the Google registry `host`. */
   static async privateConfig(host: string): Promise<Docker> {
     const base = process.env.RUNNER_TEMP || tmpdir();
     await mkdir(base, { recursive: true });
@@ -96,7 +120,15 @@ export class Docker {
       )
         await symlink(target, join(dir, shared));
     }
+    await mkdir(join(dir, 'bin'));
+    await writeFile(join(dir, 'token'), '', { mode: 0o600 });
+    await writeFile(
+      join(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`),
+      credentialHelperScript(join(dir, 'token')),
+      { mode: 0o700 },
+    );
     return new Docker(dir, {
+      PATH: `${join(dir, 'bin')}${delimiter}${process.env.PATH ?? ''}`,
       DOCKER_CONFIG: dir,
       // Builders created by docker/setup-buildx-action live in the user's buildx directory.
       BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
@@ -127,29 +159,15 @@ export class Docker {
     return stdout;
   }
 
-  /** `docker login` with oauth2accesstoken through stdin (never argv). */
-  async login(host: string, accessToken: string): Promise<void> {
-    if (!this.privateConfig) throw new Error('Runway logs in only with its private Docker config');
-    try {
-      await withRetry(
-        `docker login ${host}`,
-        () =>
-          this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], {
-            input: accessToken,
-            silent: true,
-          }),
-        DEFAULT_RETRY,
-        (err) =>
-          err instanceof RunwayError &&
-          /timeout|connection refused|connection reset|5\d\d/i.test(err.message),
-      );
-    } catch (err) {
-      throw new RunwayError(
-        `Could not log in to ${host}: ${err instanceof Error ? err.message : String(err)}`,
-        'Grant the deploying identity roles/artifactregistry.writer on the repository.',
-        { cause: err },
-      );
-    }
+  /**
+   * Puts a fresh access token where the credential helper reads it (written whole, then renamed,
+   * so Docker never reads half a token).
+   */
+  async setToken(accessToken: string): Promise<void> {
+    if (!this.privateConfig) throw new Error('Runway hands Docker tokens only through its private config');
+    const next = join(this.privateConfig, `token.${process.pid}.next`);
+    await writeFile(next, accessToken, { mode: 0o600 });
+    await rename(next, join(this.privateConfig, 'token'));
   }
 
   /** The driver of the builder buildx would use; `none` without buildx. */
@@ -193,8 +211,8 @@ export class Docker {
         );
       }
       await this.run(command.args, { env: command.env });
-      // The token logged in before the build may have expired during it.
-      await options.refreshLogin?.();
+      // The token handed to Docker before the build may have expired during it.
+      await options.refreshCredential?.();
       const [image, cache] = command.pushAfter;
       const digest = await this.push(image!);
       if (cache) {
@@ -211,18 +229,20 @@ export class Docker {
     }
   }
 
-  /** buildx pushes at the end of the build, with whatever credentials the config holds then. */
+  /** buildx pushes at the end of the build, with what the credential helper answers then. */
   private async buildxBuild(
     command: ReturnType<typeof planBuild>,
     metadataFile: string,
     options: BuildOptions,
   ): Promise<string> {
     let refreshing: Promise<void> = Promise.resolve();
-    const timer = options.refreshLogin
+    const timer = options.refreshCredential
       ? setInterval(() => {
           refreshing = refreshing
-            .then(() => options.refreshLogin?.())
-            .catch((err: unknown) => core.warning(`could not refresh the registry login: ${String(err)}`));
+            .then(() => options.refreshCredential?.())
+            .catch((err: unknown) =>
+              core.warning(`could not refresh the registry credential: ${String(err)}`),
+            );
         }, options.refreshEveryMs ?? 30_000)
       : undefined;
     try {
