@@ -240,7 +240,8 @@ export async function provePushAccess(
     if (err.httpStatus === 403 || err.httpStatus === 401) {
       throw new RunwayError(
         `${identity} may not push to repository ${repository} of project ${project} (the \`repository\` input): ${err.message}`,
-        `Grant it roles/artifactregistry.writer on the repository:\n  gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location} --role=roles/artifactregistry.writer --member=${identity.includes(':') ? identity : `serviceAccount:${identity}`}`,
+        // Artifact Registry answers 403 "(or it may not exist)" when it will not say which.
+        `Grant it roles/artifactregistry.writer on the repository:\n  gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location} --role=roles/artifactregistry.writer --member=${identity.includes(':') ? identity : `serviceAccount:${identity}`}\nIf the repository does not exist yet, create it: gcloud artifacts repositories create ${repository} --repository-format=docker --location=${location} --project=${project}`,
         { cause: err },
       );
     }
