@@ -181,6 +181,38 @@ describe('Artifact Registry front', () => {
     expect((await upload('runway')).status).toBe(403);
   });
 
+  it('serves a repository readable by allUsers to anonymous tokens, and nothing else', async () => {
+    const image = await pushTestImage('conf-public-ar', 'public artifact registry');
+    const path = image.replace(/^[^/]+\//, '').replace(/@.*$/, '');
+    const digest = image.replace(/^.*@/, '');
+    await admin.seed({
+      repositories: [{ project: 'runway-demo', location: 'us-central1', name: 'conf-open' }],
+      bindings: [
+        {
+          resource: 'projects/runway-demo/locations/us-central1/repositories/conf-open',
+          role: 'roles/artifactregistry.reader',
+          members: ['allUsers'],
+        },
+      ],
+    });
+    const anonymousToken = async (scope: string): Promise<string> =>
+      ((await (await fetch(`http://${host()}/v2/token?scope=${scope}`)).json()) as { token: string }).token;
+    // conf-open is public: the manifest list of a name never pushed is the backend's 404, not a 401.
+    const open = await fetch(`http://${host()}/v2/runway-demo/conf-open/app/tags/list`, {
+      headers: {
+        authorization: `Bearer ${await anonymousToken('repository:runway-demo/conf-open/app:pull')}`,
+      },
+    });
+    expect(open.status).toBe(404);
+    // The default repository is private: anonymous tokens are challenged again.
+    const closed = await fetch(`http://${host()}/v2/${path}/manifests/${digest}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${await anonymousToken(`repository:${path}:pull`)}` },
+    });
+    expect(closed.status).toBe(401);
+    expect(closed.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+  });
+
   it('records requests and honours injected faults', async () => {
     await admin.faults([{ api: 'registry', path: '^/v2/$', status: 503, count: 1 }]);
     const headers = { authorization: basicFor(await accessTokenFor()) };

@@ -392,14 +392,8 @@ function serveRegistry(
       };
     }
   }
-  const unauthorized = (): void =>
-    dockerError(
-      res,
-      401,
-      'UNAUTHORIZED',
-      'authentication required',
-      challenge(kind, host, scope, credential ? 'invalid_token' : undefined),
-    );
+  const unauthorized = (error = credential ? 'invalid_token' : undefined): void =>
+    dockerError(res, 401, 'UNAUTHORIZED', 'authentication required', challenge(kind, host, scope, error));
   if (!grant) return unauthorized();
   if (grant.principal && grant.principal.kind !== 'anonymous')
     record.caller = describePrincipal(grant.principal);
@@ -435,7 +429,8 @@ function serveRegistry(
       : 'artifactregistry.repositories.downloadArtifacts';
   const resource = `projects/${projectId}/locations/-/repositories/${repository}`;
   if (!ctx.world.allowed(principal, permission, resource, repositoryBindings(ctx, projectId, repository))) {
-    if (principal.kind === 'anonymous') return unauthorized();
+    // A valid anonymous token that may not read here: sign in (as a registry says it).
+    if (principal.kind === 'anonymous') return unauthorized('insufficient_scope');
     return dockerError(
       res,
       403,
