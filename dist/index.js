@@ -55980,9 +55980,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
@@ -56082,9 +56082,13 @@ class GoogleApiError extends Error {
 }
 const DEFAULT_RETRY = { attempts: 5, initialDelayMs: 500, maxDelayMs: 8000 };
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Whether an HTTP status is worth another attempt (rate limits and server-side failures). */
+function isRetryableStatus(status) {
+    return RETRYABLE_STATUS.has(status);
+}
 function isRetryable(err) {
     if (err instanceof GoogleApiError)
-        return RETRYABLE_STATUS.has(err.httpStatus);
+        return isRetryableStatus(err.httpStatus);
     // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
     if (err instanceof DOMException)
         return err.name === 'TimeoutError';
@@ -56124,7 +56128,7 @@ async function requestJson(url, options = {}) {
         if (v !== undefined)
             target.searchParams.set(k, v);
     return withRetry(`${method} ${target.pathname}`, async () => {
-        const headers = { accept: 'application/json' };
+        const headers = { accept: 'application/json', ...options.headers };
         if (options.body !== undefined)
             headers['content-type'] = 'application/json';
         if (options.token)
@@ -56965,12 +56969,6 @@ async function checkCanVerifyPrivateService(credentials, settings, live) {
     return true;
 }
 
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/image/reference.ts
 // Image references: splitting them, naming what Runway builds, and the registry's HTTP API URL.
 function parseImageReference(ref) {
@@ -56991,12 +56989,18 @@ function parseImageReference(ref) {
     const firstSlash = rest.indexOf('/');
     const first = firstSlash >= 0 ? rest.slice(0, firstSlash) : '';
     const hasHost = firstSlash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-    return {
-        host: hasHost ? first : 'docker.io',
-        path: hasHost ? rest.slice(firstSlash + 1) : rest,
-        tag,
-        digest,
-    };
+    // Docker's normalisation: no host means Docker Hub, and a one-segment Hub name is an official image.
+    const host = hasHost ? (first === 'index.docker.io' ? DOCKER_HUB : first) : DOCKER_HUB;
+    let path = hasHost ? rest.slice(firstSlash + 1) : rest;
+    if (host === DOCKER_HUB && !path.includes('/'))
+        path = `library/${path}`;
+    return { host, path, tag, digest };
+}
+/** The name Docker gives Docker Hub in references; its registry API lives on registry-1.docker.io. */
+const DOCKER_HUB = 'docker.io';
+/** The host serving the registry API for a reference's host. */
+function registryApiHost(host) {
+    return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
 }
 function formatImage(ref, form) {
     const base = `${ref.host}/${ref.path}`;
@@ -57017,74 +57021,242 @@ function buildImageReference(repository, service, sha) {
 /** Docker speaks plain HTTP to loopback registries and HTTPS to everything else. */
 function registryBaseUrl(host) {
     const plain = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-    return `${plain ? 'http' : 'https'}://${host}`;
+    return `${plain ? 'http' : 'https'}://${registryApiHost(host)}`;
+}
+/**
+ * Google's registries, which take Google access tokens: Artifact Registry (LOCATION-docker.pkg.dev)
+ * and gcr.io (served by Artifact Registry), plus hosts named in RUNWAY_GOOGLE_REGISTRIES (an
+ * emulator, or a proxy in front of Artifact Registry). Nothing else ever gets a Google token.
+ */
+function isGoogleRegistry(host, extraHosts = []) {
+    const name = host.toLowerCase();
+    return (/^[a-z0-9]+(-[a-z0-9]+)*-docker\.pkg\.dev$/.test(name) ||
+        /^([a-z]+\.)?gcr\.io$/.test(name) ||
+        extraHosts.some((h) => h.toLowerCase() === name));
+}
+/** RUNWAY_GOOGLE_REGISTRIES: comma-separated extra hosts that are Google registries. */
+function extraGoogleRegistries(env = process.env) {
+    return (env.RUNWAY_GOOGLE_REGISTRIES ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean);
+}
+/**
+ * The Artifact Registry repository an image lives in, for messages and gcloud commands:
+ * LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/…, or a gcr.io repository (gcr.io/PROJECT/…, whose
+ * repository is named after the host and lives in us, europe or asia).
+ */
+function artifactRepository(image) {
+    const [project = '', repository = ''] = image.path.split('/');
+    const gcr = /^(?:(us|eu|asia)\.)?gcr\.io$/.exec(image.host);
+    if (gcr) {
+        const location = { us: 'us', eu: 'europe', asia: 'asia' }[gcr[1] ?? 'us'] ?? 'us';
+        return { project, location, repository: image.host };
+    }
+    const location = /^(.+)-docker\.pkg\.dev$/.exec(image.host)?.[1] ?? 'LOCATION';
+    return { project, location, repository };
 }
 
-;// CONCATENATED MODULE: ./src/image/docker.ts
-// Building and pushing with the Docker CLI, and resolving tags to digests through the registry API.
-// Registry credentials go through --password-stdin into a private DOCKER_CONFIG that is deleted
-// afterwards, so no token outlives the step or lands in the workspace.
+;// CONCATENATED MODULE: ./src/image/build-plan.ts
+// What to run to build and push an image, per builder: a pure function of the plan and the
+// builder's driver, tested without Docker. Secret values and build-arg values never enter argv
+// (which @actions/exec prints as `[command]…`): they travel in the child's environment.
 
-
-
-
-
-
-
-
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 /** Where the layer cache of an image lives: the same repository, tag `buildcache`. */
 function cacheReference(image) {
     return formatImage({ ...image, tag: 'buildcache', digest: undefined }, 'tag');
 }
+/** The environment variable carrying the value of secret number `index` (ids may not be valid names). */
+function secretVariable(index) {
+    return `RUNWAY_BUILD_SECRET_${index}`;
+}
+/** `docker buildx inspect` output → the builder's name and driver; undefined when it says neither. */
+function parseBuildxInspect(output) {
+    const name = /^Name:\s*(\S+)/m.exec(output)?.[1];
+    const driver = /^Driver:\s*(\S+)/m.exec(output)?.[1];
+    if (!name || !driver)
+        return undefined;
+    const known = ['docker', 'docker-container', 'remote', 'kubernetes'];
+    // An unknown future driver runs in its own BuildKit like docker-container: registry cache works.
+    return { name, driver: known.includes(driver) ? driver : 'remote' };
+}
 /**
- * The build command's arguments — a pure function, tested without Docker. With buildx the cache is
- * exported to the registry (`--cache-to type=registry`) and the image pushed by the build itself;
- * without it (no buildx plugin), the cache is an inline-cache image pulled before and pushed after.
+ * The build command for a driver:
+ *  - docker-container / remote / kubernetes: BuildKit of its own, so the cache is exported to the
+ *    registry (`--cache-to type=registry,mode=max`, every stage) and imported from it.
+ *  - docker (GitHub's default builder): cannot export a registry cache without the containerd
+ *    image store, so the cache rides inline in an image pushed beside the build's own tag.
+ *  - none (no buildx): the classic builder; the cache image is pulled before and pushed after.
+ * The image is pushed by buildx itself (`--push`), or with `docker push` after a classic build.
  */
-function dockerBuildArgs(plan, builder, metadataFile) {
-    const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
-    args.push('--tag', formatImage(plan.image, 'tag'));
+function planBuild(plan, driver, options = {}) {
+    const tag = formatImage(plan.image, 'tag');
+    const buildx = driver !== 'none';
+    const args = buildx ? ['buildx', 'build'] : ['build'];
+    const env = {};
+    if (buildx && options.builder)
+        args.push('--builder', options.builder);
+    args.push('--tag', tag);
     if (plan.dockerfile)
         args.push('--file', plan.dockerfile);
     if (plan.target)
         args.push('--target', plan.target);
     if (plan.platform)
         args.push('--platform', plan.platform);
-    for (const [k, v] of Object.entries(plan.buildArgs))
-        args.push('--build-arg', `${k}=${v}`);
+    for (const [name, value] of Object.entries(plan.buildArgs)) {
+        // `--build-arg NAME` without a value makes Docker read NAME from its environment.
+        args.push('--build-arg', name);
+        env[name] = value;
+    }
+    Object.entries(plan.secrets).forEach(([id, value], index) => {
+        const variable = secretVariable(index);
+        args.push('--secret', `id=${id},env=${variable}`);
+        env[variable] = value;
+    });
+    const pushAfter = [];
     if (plan.cacheRef) {
-        if (builder === 'buildx') {
-            args.push('--cache-from', `type=registry,ref=${plan.cacheRef}`, '--cache-to', `type=registry,ref=${plan.cacheRef},mode=max`);
+        if (driver === 'docker') {
+            args.push('--tag', plan.cacheRef, '--cache-from', `type=registry,ref=${plan.cacheRef}`);
+            args.push('--cache-to', 'type=inline');
+        }
+        else if (buildx) {
+            args.push('--cache-from', `type=registry,ref=${plan.cacheRef}`);
+            args.push('--cache-to', `type=registry,ref=${plan.cacheRef},mode=max`);
         }
         else {
             args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
         }
     }
-    if (builder === 'buildx') {
+    if (buildx) {
         args.push('--push');
-        if (metadataFile)
-            args.push('--metadata-file', metadataFile);
+        if (options.metadataFile)
+            args.push('--metadata-file', options.metadataFile);
     }
-    args.push(plan.context);
-    return args;
+    else {
+        pushAfter.push(tag);
+        if (plan.cacheRef)
+            pushAfter.push(plan.cacheRef);
+    }
+    // `--` ends the options: a context named like an option is still a context.
+    args.push('--', plan.context);
+    return { args, env, pushes: buildx, pushAfter };
 }
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/image/docker.ts
+// Building and pushing with the Docker CLI. For a Google registry Runway's credential lives in a
+// private DOCKER_CONFIG under RUNNER_TEMP (removed at the end of the step, and again by the post
+// step if the job is cancelled), seeded with the user's own config so their other logins still
+// work; the user's buildx builders stay visible through BUILDX_CONFIG. The credential is served by a
+// Docker credential helper reading a token file Runway keeps fresh: Docker and buildx ask helpers at
+// every pull and push (a `docker login` entry is read once, when the CLI starts), so a build that
+// outlives its token still pushes. For any other registry Runway sends nothing and uses the user's
+// Docker config as it is (their docker/login-action step).
+
+
+
+
+
+
+
+/** The state key under which the post step finds the private Docker config to remove. */
+const DOCKER_CONFIG_STATE = 'docker-config';
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
 function digestFromPushOutput(output) {
     return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
 }
+/** The user's Docker config directory: $DOCKER_CONFIG, else ~/.docker. */
+function userDockerConfig(env = process.env) {
+    return env.DOCKER_CONFIG || (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.docker');
+}
+/** The credential helper's name: Docker runs `docker-credential-runway get`. */
+const CREDENTIAL_HELPER = 'runway';
+/**
+ * The user's config.json with Runway's helper answering for `host`: the user's other logins,
+ * stores and helpers keep working; a stale `auths` entry for the host is dropped.
+ */
+function privateConfigFrom(userConfig, host) {
+    const helpers = userConfig.credHelpers ?? {};
+    const auths = userConfig.auths ?? {};
+    return {
+        ...userConfig,
+        auths: Object.fromEntries(Object.entries(auths).filter(([h]) => h !== host)),
+        credHelpers: { ...helpers, [host]: CREDENTIAL_HELPER },
+    };
+}
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/**
+ * A Docker credential helper (docker-credential-helpers protocol): `get` reads the server URL on
+ * stdin and answers oauth2accesstoken with the token in `tokenFile`; store/erase/list do nothing.
+ */
+function credentialHelperScript(tokenFile) {
+    return [
+        '#!/bin/sh',
+        '# Runway: answers Docker with the freshest Google access token (see src/image/docker.ts).',
+        // Read stdin whatever the command, so Docker's write to it never meets a closed pipe.
+        'input=$(cat)',
+        'case "$1" in',
+        '  get)',
+        `    printf '{"ServerURL":"%s","Username":"oauth2accesstoken","Secret":"%s"}\\n' "$input" "$(cat ${shellQuote(tokenFile)})"`,
+        '    ;;',
+        "  list) printf '{}\\n' ;;",
+        'esac',
+        '',
+    ].join('\n');
+}
 class Docker {
-    configDir;
-    constructor(configDir) {
-        this.configDir = configDir;
+    privateConfig;
+    env;
+    constructor(
+    /** Private config directory, or undefined when the user's own config is used. */
+    privateConfig, env) {
+        this.privateConfig = privateConfig;
+        this.env = env;
     }
-    static async create() {
-        return new Docker(await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'runway-docker-')));
+    /** Docker with the user's own configuration: no Runway login (non-Google registries). */
+    static userConfig() {
+        return new Docker(undefined, {});
+    }
+    /** Docker with a private config whose credential helper answers for the Google registry `host`. */
+    static async privateConfig(host) {
+        const base = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+        await (0,promises_namespaceObject.mkdir)(base, { recursive: true });
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(base, 'runway-docker-'));
+        saveState(DOCKER_CONFIG_STATE, dir);
+        const user = userDockerConfig();
+        let userConfig = {};
+        try {
+            userConfig = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(user, 'config.json'), 'utf8'));
+        }
+        catch {
+            // No config (or unreadable): start empty.
+        }
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
+            mode: 0o600,
+        });
+        // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
+        // user's config.json; the private config must not hide them.
+        for (const shared of ['cli-plugins', 'contexts']) {
+            const target = (0,external_node_path_.join)(user, shared);
+            if (await (0,promises_namespaceObject.stat)(target).then(() => true, () => false))
+                await (0,promises_namespaceObject.symlink)(target, (0,external_node_path_.join)(dir, shared));
+        }
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'bin'));
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'token'), '', { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`), credentialHelperScript((0,external_node_path_.join)(dir, 'token')), { mode: 0o700 });
+        return new Docker(dir, {
+            PATH: `${(0,external_node_path_.join)(dir, 'bin')}${external_node_path_.delimiter}${process.env.PATH ?? ''}`,
+            DOCKER_CONFIG: dir,
+            // Builders created by docker/setup-buildx-action live in the user's buildx directory.
+            BUILDX_CONFIG: process.env.BUILDX_CONFIG || (0,external_node_path_.join)(user, 'buildx'),
+        });
     }
     async run(args, options = {}) {
         let stdout = '';
@@ -57093,7 +57265,7 @@ class Docker {
             ignoreReturnCode: true,
             silent: options.silent ?? false,
             ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
-            env: { ...process.env, DOCKER_CONFIG: this.configDir },
+            env: { ...process.env, ...this.env, ...options.env },
             listeners: {
                 stdout: (data) => (stdout += data.toString()),
                 stderr: (data) => (stderr += data.toString()),
@@ -57104,96 +57276,322 @@ class Docker {
         }
         return stdout;
     }
-    async login(host, accessToken) {
-        try {
-            await withRetry(`docker login ${host}`, () => this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], {
-                input: accessToken,
-                silent: true,
-            }), DEFAULT_RETRY, (err) => err instanceof RunwayError &&
-                /timeout|connection refused|connection reset|5\d\d/i.test(err.message));
-        }
-        catch (err) {
-            throw new RunwayError(`Could not log in to ${host}: ${err instanceof Error ? err.message : String(err)}`, 'Grant the deploying identity roles/artifactregistry.writer on the repository.', { cause: err });
-        }
+    /**
+     * Puts a fresh access token where the credential helper reads it (written whole, then renamed,
+     * so Docker never reads half a token).
+     */
+    async setToken(accessToken) {
+        if (!this.privateConfig)
+            throw new Error('Runway hands Docker tokens only through its private config');
+        const next = (0,external_node_path_.join)(this.privateConfig, `token.${process.pid}.next`);
+        await (0,promises_namespaceObject.writeFile)(next, accessToken, { mode: 0o600 });
+        await (0,promises_namespaceObject.rename)(next, (0,external_node_path_.join)(this.privateConfig, 'token'));
     }
-    async hasBuildx() {
+    /** The driver of the builder buildx would use; `none` without buildx. */
+    async detectDriver(builder) {
         try {
             await this.run(['buildx', 'version'], { silent: true });
-            return true;
         }
         catch {
-            return false;
+            return 'none';
         }
+        const output = await this.run(['buildx', 'inspect', ...(builder ? [builder] : [])], { silent: true });
+        const found = parseBuildxInspect(output);
+        if (!found)
+            throw new RunwayError(`docker buildx inspect did not name a builder and driver:\n${output}`);
+        info(`buildx builder ${found.name} (driver ${found.driver})`);
+        return found.driver;
     }
     /** Builds and pushes; returns the digest the registry stored. */
-    async buildAndPush(plan) {
-        if (await this.hasBuildx()) {
-            const metadataFile = (0,external_node_path_.join)(this.configDir, 'build-metadata.json');
-            await this.run(dockerBuildArgs(plan, 'buildx', metadataFile));
-            const metadata = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8'));
-            const digest = metadata['containerimage.digest'];
-            if (typeof digest !== 'string')
-                throw new RunwayError('docker buildx did not report the pushed digest.');
+    async buildAndPush(plan, options) {
+        const driver = await this.detectDriver(options.builder);
+        if (driver === 'none') {
+            if (Object.keys(plan.secrets).length > 0) {
+                throw new RunwayError('`build_secrets` need BuildKit, and this runner has no docker buildx.', 'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.');
+            }
+            info('docker buildx is not available: building with the classic builder and an inline layer cache');
+        }
+        const scratch = this.privateConfig ?? (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'runway-')));
+        try {
+            const metadataFile = (0,external_node_path_.join)(scratch, 'build-metadata.json');
+            const command = planBuild(plan, driver, { builder: options.builder, metadataFile });
+            if (command.pushes)
+                return await this.buildxBuild(command, metadataFile, options);
+            if (plan.cacheRef) {
+                // A missing cache image is normal on the first build.
+                await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => info(`no layer cache at ${plan.cacheRef} yet`));
+            }
+            await this.run(command.args, { env: command.env });
+            // The token handed to Docker before the build may have expired during it.
+            await options.refreshCredential?.();
+            const [image, cache] = command.pushAfter;
+            const digest = await this.push(image);
+            if (cache) {
+                await this.run(['tag', image, cache], { silent: true });
+                await this.run(['push', cache], { silent: true }).catch((err) => warning(`could not update the layer cache ${cache}: ${err instanceof Error ? err.message : String(err)}`));
+            }
             return digest;
         }
-        info('docker buildx is not available: building with the classic builder and an inline layer cache');
-        if (plan.cacheRef) {
-            // A missing cache image is normal on the first build.
-            await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => info(`no layer cache at ${plan.cacheRef} yet`));
+        finally {
+            if (!this.privateConfig)
+                await (0,promises_namespaceObject.rm)(scratch, { recursive: true, force: true });
         }
-        await this.run(dockerBuildArgs(plan, 'classic'));
-        const digest = await this.push(plan.image);
-        if (plan.cacheRef) {
-            await this.run(['tag', formatImage(plan.image, 'tag'), plan.cacheRef], { silent: true });
-            await this.run(['push', plan.cacheRef], { silent: true }).catch((err) => warning(`could not update the layer cache ${plan.cacheRef}: ${err instanceof Error ? err.message : String(err)}`));
+    }
+    /** buildx pushes at the end of the build, with what the credential helper answers then. */
+    async buildxBuild(command, metadataFile, options) {
+        let refreshing = Promise.resolve();
+        const timer = options.refreshCredential
+            ? setInterval(() => {
+                refreshing = refreshing
+                    .then(() => options.refreshCredential?.())
+                    .catch((err) => warning(`could not refresh the registry credential: ${String(err)}`));
+            }, options.refreshEveryMs ?? 30_000)
+            : undefined;
+        try {
+            await this.run(command.args, { env: command.env });
         }
+        finally {
+            if (timer)
+                clearInterval(timer);
+            await refreshing;
+        }
+        const metadata = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8'));
+        const digest = metadata['containerimage.digest'];
+        if (typeof digest !== 'string')
+            throw new RunwayError('docker buildx did not report the pushed digest.');
         return digest;
     }
     /** Pushes the tag and returns the digest the registry stored. */
-    async push(image) {
+    async push(tag) {
         let output;
         try {
-            output = await this.run(['push', formatImage(image, 'tag')]);
+            output = await this.run(['push', tag]);
         }
         catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            throw new RunwayError(`Pushing ${formatImage(image, 'tag')} failed: ${message}`, /denied|403|unauthorized/i.test(message)
-                ? `Grant the deploying identity roles/artifactregistry.writer on the repository (gcloud artifacts repositories add-iam-policy-binding REPO --location=LOCATION --role=roles/artifactregistry.writer --member=...).`
-                : undefined, { cause: err });
+            throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
         }
         const digest = digestFromPushOutput(output);
         if (!digest)
-            throw new RunwayError(`docker push did not report a digest for ${formatImage(image, 'tag')}.`);
+            throw new RunwayError(`docker push did not report a digest for ${tag}.`);
         return digest;
     }
     async dispose() {
-        await (0,promises_namespaceObject.rm)(this.configDir, { recursive: true, force: true });
+        if (this.privateConfig)
+            await (0,promises_namespaceObject.rm)(this.privateConfig, { recursive: true, force: true });
     }
 }
-/** Asks the registry which digest a tag points at (HEAD on the manifest, with the pull token). */
-async function resolveDigest(image, accessToken) {
+
+;// CONCATENATED MODULE: ./src/image/registry.ts
+// The registry HTTP API as Docker speaks it: a request answered 401 with a `WWW-Authenticate:
+// Bearer realm=…,service=…,scope=…` challenge is retried with a token from the realm. Google
+// registries get Basic `oauth2accesstoken:<access token>` at the realm; every other registry is
+// asked anonymously, so a Google token never reaches a host that is not Google's. Used to resolve
+// tags to digests and to prove the right to push before anything is built or deployed.
+
+
+
+
+
+/** Every manifest type Docker accepts: multi-platform indexes first, then single manifests. */
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json',
+];
+/** `Bearer realm="https://x/token",service="x",scope="repository:a:pull"` → scheme and params. */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const m = /^\s*(\w+)\s*(.*)$/s.exec(header);
+    if (!m)
+        return undefined;
+    const params = {};
+    const re = /([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|([^,\s]*))/g;
+    let p;
+    while ((p = re.exec(m[2])))
+        params[p[1].toLowerCase()] = p[2] ?? p[3] ?? '';
+    return { scheme: m[1].toLowerCase(), params };
+}
+/** An error answer from a registry: its HTTP status and the distribution error code, if any. */
+class RegistryError extends Error {
+    httpStatus;
+    /** e.g. UNAUTHORIZED, DENIED, NAME_UNKNOWN, MANIFEST_UNKNOWN. */
+    code;
+    constructor(what, httpStatus, body) {
+        let code;
+        let detail = body.trim().slice(0, 500);
+        try {
+            const first = JSON.parse(body).errors?.[0];
+            code = first?.code;
+            if (first?.message)
+                detail = first.message;
+        }
+        catch {
+            // Not the registry's JSON (a proxy page, or a HEAD without a body).
+        }
+        super(`${what}: HTTP ${httpStatus}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`);
+        this.name = 'RegistryError';
+        this.httpStatus = httpStatus;
+        this.code = code;
+    }
+}
+function retryable(err) {
+    return err instanceof RegistryError ? isRetryableStatus(err.httpStatus) : isRetryable(err);
+}
+/** A client for one repository (HOST/PATH) with one way of authenticating. */
+class RepositoryClient {
+    image;
+    auth;
+    actions;
+    bearer;
+    constructor(image, auth, actions) {
+        this.image = image;
+        this.auth = auth;
+        this.actions = actions;
+    }
+    url(path) {
+        return `${registryBaseUrl(this.image.host)}/v2/${this.image.path}/${path}`;
+    }
+    /** One request; a Bearer challenge is answered once with a token from its realm. */
+    async send(method, url, headers = {}) {
+        return withRetry(`${method} ${new URL(url).pathname}`, async () => {
+            let res = await this.fetch(method, url, headers);
+            if (res.status === 401) {
+                const challenge = parseChallenge(res.headers.get('www-authenticate'));
+                if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+                    this.bearer = await this.token(challenge);
+                    res = await this.fetch(method, url, headers);
+                }
+                else if (challenge?.scheme === 'basic' && this.auth.kind === 'google' && !headers.authorization) {
+                    const basic = await this.basic();
+                    res = await this.fetch(method, url, { ...headers, authorization: basic });
+                }
+            }
+            const body = Buffer.from(await res.arrayBuffer());
+            if (res.status >= 400)
+                throw new RegistryError(`${method} ${url}`, res.status, body.toString('utf8'));
+            return { status: res.status, headers: res.headers, body };
+        }, undefined, retryable);
+    }
+    fetch(method, url, headers) {
+        return fetch(url, {
+            method,
+            redirect: 'follow',
+            headers: { ...(this.bearer ? { authorization: `Bearer ${this.bearer}` } : {}), ...headers },
+            signal: AbortSignal.timeout(60_000),
+        });
+    }
+    async basic() {
+        if (this.auth.kind !== 'google')
+            throw new Error('only Google registries get Google credentials');
+        const token = await this.auth.accessToken();
+        return `Basic ${Buffer.from(`oauth2accesstoken:${token}`).toString('base64')}`;
+    }
+    /**
+     * The realm's token for this repository. Google credentials go only to a realm that is itself a
+     * Google registry host: a challenge cannot send them anywhere else.
+     */
+    async token(challenge) {
+        const { realm, service } = challenge.params;
+        const scope = `repository:${this.image.path}:${this.actions}`;
+        const realmIsGoogle = isGoogleRegistry(new URL(realm).host, extraGoogleRegistries());
+        if (this.auth.kind === 'google' && !realmIsGoogle) {
+            throw new RunwayError(`${this.image.host} asked for credentials at ${realm}, which is not a Google registry host; Runway sends Google tokens only to Google registries.`);
+        }
+        try {
+            const answer = await requestJson(realm, {
+                query: { service, scope },
+                ...(this.auth.kind === 'google' ? { headers: { authorization: await this.basic() } } : {}),
+            });
+            const token = answer.token ?? answer.access_token;
+            if (!token)
+                throw new RegistryError(`token from ${realm}`, 200, 'the answer held no token');
+            setSecret(token);
+            return token;
+        }
+        catch (err) {
+            if (err instanceof GoogleApiError) {
+                throw new RegistryError(`token from ${realm}`, err.httpStatus, err.message);
+            }
+            throw err;
+        }
+    }
+    /** The digest a tag points at: Docker-Content-Digest, or the hash of the manifest itself. */
+    async digestOf(tag) {
+        const accept = MANIFEST_TYPES.join(', ');
+        // A refused HEAD has no body: the GET below then fails with the registry's error code and message.
+        const head = await this.send('HEAD', this.url(`manifests/${tag}`), { accept }).catch((err) => {
+            if (err instanceof RegistryError && err.httpStatus < 500)
+                return undefined;
+            throw err;
+        });
+        const digest = head?.headers.get('docker-content-digest');
+        if (digest)
+            return digest;
+        // The header is optional (distribution spec): the digest of the bytes served is the truth.
+        const got = await this.send('GET', this.url(`manifests/${tag}`), { accept });
+        return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(got.body).digest('hex')}`;
+    }
+    /** Starts a blob upload and cancels it: the registry's own answer to "may I push here?". */
+    async provePush() {
+        const started = await this.send('POST', this.url('blobs/uploads/'));
+        const location = started.headers.get('location');
+        if (location) {
+            const upload = new URL(location, registryBaseUrl(this.image.host)).toString();
+            await this.send('DELETE', upload).catch(() => undefined);
+        }
+    }
+}
+/** Resolves a tag to its digest; an image that cannot be resolved fails with the registry's answer. */
+async function resolveDigest(image, auth) {
     if (image.digest)
         return image.digest;
-    const url = `${registryBaseUrl(image.host)}/v2/${image.path}/manifests/${image.tag ?? 'latest'}`;
-    const basic = Buffer.from(`oauth2accesstoken:${accessToken}`).toString('base64');
-    const res = await withRetry(`resolve ${formatImage(image, 'tag')}`, async () => {
-        const r = await fetch(url, {
-            method: 'HEAD',
-            headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` },
+    const name = formatImage(image, 'tag');
+    try {
+        const digest = await new RepositoryClient(image, auth, 'pull').digestOf(image.tag ?? 'latest');
+        debug(`${name} is ${digest}`);
+        return digest;
+    }
+    catch (err) {
+        if (!(err instanceof RegistryError))
+            throw err;
+        if (err.httpStatus === 404) {
+            throw new RunwayError(`Image ${name} was not found in the registry (${err.message}).`, 'Check the `image` input: the tag must exist (push it first), or build it with `context` + `repository`.', { cause: err });
+        }
+        const fix = auth.kind === 'google'
+            ? 'Grant the deploying identity roles/artifactregistry.reader on the repository.'
+            : 'Runway reads images outside Google registries anonymously: the image must be public, or mirror it to Artifact Registry (Cloud Run pulls only from Artifact Registry and public registries).';
+        throw new RunwayError(`The registry refused to resolve ${name}: ${err.message}`, fix, {
+            cause: err,
         });
-        if (r.status >= 500)
-            throw new TypeError(`registry answered ${r.status}`);
-        return r;
-    });
-    const digest = res.headers.get('docker-content-digest');
-    if (res.status === 404 || (res.ok && !digest)) {
-        throw new RunwayError(`Image ${formatImage(image, 'tag')} was not found in the registry.`, 'Check the `image` input: the tag must exist (push it first), or build it with `context` + `repository`.');
     }
-    if (!res.ok || !digest) {
-        throw new RunwayError(`The registry refused to resolve ${formatImage(image, 'tag')} (HTTP ${res.status}).`, 'Grant the deploying identity roles/artifactregistry.reader on the repository.');
+}
+/**
+ * Proves, before anything is built, that the credentials may push to the repository: a missing
+ * roles/artifactregistry.writer or a repository that does not exist fails here, not at the push.
+ */
+async function provePushAccess(image, accessToken, identity) {
+    try {
+        await new RepositoryClient(image, { kind: 'google', accessToken }, 'push,pull').provePush();
     }
-    debug(`${formatImage(image, 'tag')} is ${digest}`);
-    return digest;
+    catch (err) {
+        if (!(err instanceof RegistryError))
+            throw err;
+        const { project, location, repository } = artifactRepository(image);
+        if (err.httpStatus === 404 || err.code === 'NAME_UNKNOWN') {
+            throw new RunwayError(`The \`repository\` input names an Artifact Registry repository that does not exist: ${err.message}`, `Create it (gcloud artifacts repositories create ${repository} --repository-format=docker --location=${location} --project=${project}), or fix the \`repository\` input.`, { cause: err });
+        }
+        if (err.httpStatus === 403 || err.httpStatus === 401) {
+            throw new RunwayError(`${identity} may not push to repository ${repository} of project ${project} (the \`repository\` input): ${err.message}`, 
+            // Artifact Registry answers 403 "(or it may not exist)" when it will not say which.
+            `Grant it roles/artifactregistry.writer on the repository:\n  gcloud artifacts repositories add-iam-policy-binding ${repository} --project=${project} --location=${location} --role=roles/artifactregistry.writer --member=${identity.includes(':') ? identity : `serviceAccount:${identity}`}\nIf the repository does not exist yet, create it: gcloud artifacts repositories create ${repository} --repository-format=docker --location=${location} --project=${project}`, { cause: err });
+        }
+        throw new RunwayError(`Could not check the right to push to ${image.host}: ${err.message}`, undefined, {
+            cause: err,
+        });
+    }
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -57758,6 +58156,34 @@ function readEnvVarsFile(path) {
     }
     return out;
 }
+/**
+ * Build-arg values travel in the docker child's environment under the argument's own name, so a
+ * name the Docker CLI itself reads would change how Docker runs.
+ */
+const RESERVED_BUILD_ARG = /^(PATH|HOME|DOCKER_.*|BUILDX_.*|BUILDKIT_.*|RUNWAY_.*)$/;
+function parseBuildArgs(name, raw) {
+    const args = parseKeyValueList(name, raw, { secret: true });
+    for (const key of Object.keys(args)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || RESERVED_BUILD_ARG.test(key)) {
+            throw new InputError(name, key, 'build argument names made of letters, digits and _, other than PATH, HOME and DOCKER_*, BUILDX_*, BUILDKIT_*, RUNWAY_* (values are passed to Docker through the environment)');
+        }
+    }
+    return args;
+}
+function parseBuildSecrets(name, raw) {
+    const secrets = parseKeyValueList(name, raw, { secret: true });
+    for (const id of Object.keys(secrets)) {
+        if (!/^[A-Za-z0-9_.-]+$/.test(id))
+            throw new InputError(name, id, 'secret ids made of letters, digits, `_`, `.` and `-` (ID=VALUE)');
+    }
+    return secrets;
+}
+/** A path Docker would read as an option when it begins with `-`. */
+function notAnOption(name, value) {
+    if (value?.startsWith('-'))
+        throw new InputError(name, value, 'a value that does not begin with `-` (Docker would read it as an option)');
+    return value;
+}
 function imageSource(r) {
     const image = r.optional('image');
     const context = r.optional('context');
@@ -57765,10 +58191,11 @@ function imageSource(r) {
         throw new InputError('image', image, 'either `image` (deploy an existing image) or `context` (build one), not both');
     }
     if (image)
-        return { kind: 'prebuilt', ref: image };
+        return { kind: 'prebuilt', ref: notAnOption('image', image) };
     if (!context)
         throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
-    const repository = r.optional('repository');
+    notAnOption('context', context);
+    const repository = notAnOption('repository', r.optional('repository'));
     if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
         throw new InputError('repository', repository ?? '', 'an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. `us-central1-docker.pkg.dev/my-project/my-repo` (required with `context`)');
     }
@@ -57779,12 +58206,14 @@ function imageSource(r) {
     return {
         kind: 'build',
         context,
-        dockerfile: r.optional('dockerfile'),
+        dockerfile: notAnOption('dockerfile', r.optional('dockerfile')),
         repository,
-        buildArgs: r.map('build_args', (n, v) => parseKeyValueList(n, v, { secret: true })) ?? {},
-        target: r.optional('target'),
+        buildArgs: r.map('build_args', parseBuildArgs) ?? {},
+        secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
+        target: notAnOption('target', r.optional('target')),
         platform,
         cache: r.map('cache', parseBool) ?? true,
+        builder: notAnOption('builder', r.optional('builder')),
     };
 }
 function typedSpec(r) {
@@ -58908,6 +59337,8 @@ function writeOutputs(regions, results, image, digest) {
 
 
 
+
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -58916,25 +59347,57 @@ function githubContext() {
         attempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
     };
 }
+/** Google credentials for Google registries only; anonymous everywhere else. */
+function registryAuth(host, credentials) {
+    return isGoogleRegistry(host, extraGoogleRegistries())
+        ? { kind: 'google', accessToken: credentials.accessToken }
+        : { kind: 'anonymous' };
+}
+/**
+ * Build values are masked as soon as the step knows them; short build-arg values (`1`, `on`) are
+ * not, as masking them would hide every occurrence in the log. They never reach argv either way.
+ */
+function maskBuildValues(buildArgs, secrets) {
+    for (const value of Object.values(secrets))
+        if (value)
+            setSecret(value);
+    for (const value of Object.values(buildArgs))
+        if (value.length >= 4)
+            setSecret(value);
+}
 async function prepareImage(settings, credentials, sha) {
-    const token = await credentials.accessToken();
     if (settings.image.kind === 'prebuilt') {
         const image = parseImageReference(settings.image.ref);
-        return { ...image, digest: await resolveDigest(image, token) };
+        return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
     }
-    const image = buildImageReference(settings.image.repository, settings.service, sha);
-    const docker = await Docker.create();
+    const source = settings.image;
+    maskBuildValues(source.buildArgs, source.secrets);
+    const image = buildImageReference(source.repository, settings.service, sha);
+    const google = registryAuth(image.host, credentials).kind === 'google';
+    if (google) {
+        // Before anything is built: a missing role or repository fails now, with the fix.
+        await provePushAccess(image, credentials.accessToken, credentials.identity);
+        info(`${credentials.identity} may push to ${image.host}/${image.path}`);
+    }
+    else {
+        info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
+    }
+    const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
     try {
-        await docker.login(image.host, token);
+        const refreshCredential = google
+            ? async () => docker.setToken(await credentials.accessToken())
+            : undefined;
+        await refreshCredential?.();
         const digest = await docker.buildAndPush({
-            context: settings.image.context,
-            dockerfile: settings.image.dockerfile,
-            buildArgs: settings.image.buildArgs,
-            target: settings.image.target,
-            platform: settings.image.platform,
+            context: source.context,
+            dockerfile: source.dockerfile,
+            buildArgs: source.buildArgs,
+            secrets: source.secrets,
+            target: source.target,
+            platform: source.platform,
             image,
-            cacheRef: settings.image.cache ? cacheReference(image) : undefined,
-        });
+            cacheRef: source.cache ? cacheReference(image) : undefined,
+        }, { builder: source.builder, refreshCredential });
         return { ...image, digest };
     }
     finally {

@@ -19,6 +19,9 @@ export interface EmulatorContext {
   urls: EmulatorUrls;
   /** Host:port of the Artifact Registry front, e.g. 127.0.0.1:40123 */
   registryHost: string;
+  /** Host:port of the Docker-Hub-style public registry and of the non-Google private one. */
+  publicRegistryHost: string;
+  privateRegistryHost: string;
   /** Temporary directory owned by this emulator process (secret files, registry storage). */
   workDir: string;
 }

@@ -15,7 +15,7 @@ import { secretManagerRoutes } from './apis/secretmanager.js';
 import { githubRoutes } from './apis/github.js';
 import { adminRoutes } from './apis/admin.js';
 import { CloudRun } from './run/cloudrun.js';
-import { Registry } from './registry/registry.js';
+import { Registries, REGISTRY_USERS } from './registry/registry.js';
 
 export interface EmulatorOptions {
   /** Seconds a new revision's container gets to start listening before the revision fails. */
@@ -25,10 +25,10 @@ export interface EmulatorOptions {
 export class Emulator {
   readonly ctx: EmulatorContext;
   readonly run: CloudRun;
-  private readonly registry: Registry;
+  private readonly registry: Registries;
   private readonly servers: StartedServer[];
 
-  private constructor(ctx: EmulatorContext, run: CloudRun, registry: Registry, servers: StartedServer[]) {
+  private constructor(ctx: EmulatorContext, run: CloudRun, registry: Registries, servers: StartedServer[]) {
     this.ctx = ctx;
     this.run = run;
     this.registry = registry;
@@ -46,12 +46,18 @@ export class Emulator {
       googleKey: await SigningKey.generate(),
       urls,
       registryHost: '',
+      publicRegistryHost: '',
+      privateRegistryHost: '',
       workDir,
     };
 
-    const registry = await Registry.start(ctx);
-    ctx.registryHost = registry.host;
-    urls.registry = `http://${registry.host}`;
+    const registry = await Registries.start(ctx);
+    ctx.registryHost = registry.google.host;
+    ctx.publicRegistryHost = registry.publicRegistry.host;
+    ctx.privateRegistryHost = registry.privateRegistry.host;
+    urls.registry = `http://${registry.google.host}`;
+    urls['registry-public'] = `http://${registry.publicRegistry.host}`;
+    urls['registry-private'] = `http://${registry.privateRegistry.host}`;
 
     const run = new CloudRun(ctx, { startupTimeoutSeconds: options.startupTimeoutSeconds ?? 20 });
     const emulator = new Emulator(ctx, run, registry, []);
@@ -127,6 +133,14 @@ export class Emulator {
       RUNWAY_EMULATOR_SERVICE_ACCOUNT: d.deployer,
       RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT: d.runtime,
       RUNWAY_EMULATOR_REPOSITORY: `${this.ctx.registryHost}/${d.projectId}/${d.repositoryName}`,
+      // Runway sends Google tokens only to Google's registry hosts, and to these (comma-separated).
+      RUNWAY_GOOGLE_REGISTRIES: this.ctx.registryHost,
+      RUNWAY_EMULATOR_PUBLIC_REGISTRY: this.ctx.publicRegistryHost,
+      RUNWAY_EMULATOR_PUBLIC_REGISTRY_USER: REGISTRY_USERS.public.user,
+      RUNWAY_EMULATOR_PUBLIC_REGISTRY_PASSWORD: REGISTRY_USERS.public.password,
+      RUNWAY_EMULATOR_PRIVATE_REGISTRY: this.ctx.privateRegistryHost,
+      RUNWAY_EMULATOR_PRIVATE_REGISTRY_USER: REGISTRY_USERS.private.user,
+      RUNWAY_EMULATOR_PRIVATE_REGISTRY_PASSWORD: REGISTRY_USERS.private.password,
     };
   }
 

@@ -6,7 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
 
 export type ApiName =
-  'oidc' | 'sts' | 'iamcredentials' | 'run' | 'secretmanager' | 'github' | 'registry' | 'admin';
+  | 'oidc'
+  | 'sts'
+  | 'iamcredentials'
+  | 'run'
+  | 'secretmanager'
+  | 'github'
+  | 'registry'
+  | 'registry-public'
+  | 'registry-private'
+  | 'admin';
 
 export type ErrorFormat = 'google' | 'oauth' | 'github';
 
@@ -51,6 +60,12 @@ export interface RequestRecord {
   caller: string | null;
   time: string;
   durationMs: number;
+  /**
+   * Registries only: whether the Authorization header carried an access token Google (the
+   * emulator) issued, as a Basic password or a Bearer token, live or expired. Tests prove with it
+   * that no Google token reached a registry that is not Google's.
+   */
+  googleToken?: boolean;
 }
 
 /** What an operation fault does to the operation the matched request starts. */

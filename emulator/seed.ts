@@ -88,6 +88,7 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
         members: [`serviceAccount:${d.runtime}`, `serviceAccount:${d.defaultCompute}`],
       },
     ],
+    repositories: [{ project: d.projectId, location: 'us-central1', name: d.repositoryName }],
     secrets: [{ project: d.projectId, name: 'greeting', versions: [{ data: 'hello from Secret Manager' }] }],
     github: { repository: d.repository, tokens: [d.githubToken], pullRequest: d.pullRequest },
   };

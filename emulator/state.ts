@@ -42,6 +42,14 @@ export interface BindingSeed {
 export type GitHubScope = 'issues' | 'pull_requests' | 'deployments' | 'statuses';
 export type GitHubAccess = 'none' | 'read' | 'write';
 
+/** An Artifact Registry repository (Docker format); pushes elsewhere are refused as on Google. */
+export interface RepositorySeed {
+  /** Project ID or number. */
+  project: string;
+  location: string;
+  name: string;
+}
+
 export interface GitHubSeed {
   repository?: string;
   /** Installation tokens (like the job's GITHUB_TOKEN): they act as github-actions[bot]. */
@@ -63,6 +71,13 @@ export interface Seed {
   /** Removes members from bindings (same shape as bindings). */
   revoke?: BindingSeed[];
   secrets?: SecretSeed[];
+  repositories?: RepositorySeed[];
+  /**
+   * Caps the lifetime of every access, federated and GitHub OIDC token issued from now on, in seconds (Google:
+   * up to 3600; Direct Workload Identity tokens live as long as the job's 5-minute OIDC token).
+   * Tests seed a short one to prove a long build does not outlive its registry credential.
+   */
+  tokenLifetimeSeconds?: number;
   github?: GitHubSeed;
   /** Claims to set (or override) in GitHub OIDC tokens issued from now on, e.g. {repository_owner: 'evil'}. */
   oidcClaims?: Record<string, string>;
@@ -144,6 +159,9 @@ export class World {
   bindings = new Map<string, Binding[]>();
   secrets = new Map<string, Secret>();
   tokens = new Map<string, IssuedToken>();
+  /** `PROJECT_ID/NAME` → the repository (the registry front serves every location on one host). */
+  repositories = new Map<string, RepositorySeed>();
+  tokenLifetimeSeconds: number | undefined;
   oidcClaimOverrides: Record<string, string> = {};
   github = {
     repository: 'octo-org/octo-repo',
@@ -169,6 +187,11 @@ export class World {
     for (const b of seed.revoke ?? [])
       this.removeBinding(this.canonicalResource(b.resource), b.role, b.members);
     for (const s of seed.secrets ?? []) this.putSecret(s);
+    for (const r of seed.repositories ?? []) {
+      const project = this.projectId(r.project) ?? r.project;
+      this.repositories.set(`${project}/${r.name}`, { ...r, project });
+    }
+    if (seed.tokenLifetimeSeconds !== undefined) this.tokenLifetimeSeconds = seed.tokenLifetimeSeconds;
     if (seed.github?.repository) this.github.repository = seed.github.repository;
     for (const t of seed.github?.tokens ?? []) this.github.tokens.add(t);
     for (const [t, p] of Object.entries(seed.github?.tokenPermissions ?? {})) {
@@ -271,9 +294,15 @@ export class World {
     lifetimeSeconds: number,
   ): { token: string; expiresAt: number } {
     const token = `ya29.emu-${kind}-${randomBytes(24).toString('base64url')}`;
-    const expiresAt = Date.now() + lifetimeSeconds * 1000;
+    const lifetime = Math.min(lifetimeSeconds, this.tokenLifetimeSeconds ?? lifetimeSeconds);
+    const expiresAt = Date.now() + lifetime * 1000;
     this.tokens.set(token, { principal, expiresAt, kind });
     return { token, expiresAt };
+  }
+
+  /** Whether the emulator ever issued this token (live or expired): a Google credential. */
+  isGoogleToken(token: string | undefined): boolean {
+    return token !== undefined && this.tokens.has(token);
   }
 
   /** The principal behind a live access token, or undefined for unknown/expired tokens. */
@@ -290,6 +319,7 @@ export class World {
       serviceAccounts: [...this.serviceAccounts],
       providers: this.providers,
       bindings: Object.fromEntries(this.bindings),
+      repositories: [...this.repositories.values()],
       secrets: [...this.secrets.values()].map((s) => ({
         project: s.project,
         name: s.name,

@@ -6,3 +6,5 @@ out="${1:-dist}"
 export PATH="$PWD/node_modules/.bin:$PATH"
 rm -rf "$out"
 ncc build src/index.ts --out "$out" --license licenses.txt --quiet
+# The post step (removes the registry login even when the job is cancelled) is its own bundle.
+ncc build src/post.ts --out "$out/post" --quiet

@@ -25,6 +25,7 @@ describe('canary values in every input that can carry a secret', () => {
     const canaries = {
       envVar: canary('env'),
       envFile: canary('file'),
+      buildArg: canary('arg'),
       secretValue: canary('secret'),
     };
     await admin.seed({
@@ -49,6 +50,7 @@ describe('canary values in every input that can carry a secret', () => {
       {
         env_vars: `API_TOKEN=${canaries.envVar}`,
         env_vars_file: envFile(`FILE_TOKEN=${canaries.envFile}\n`),
+        build_args: `BUILD_TOKEN=${canaries.buildArg}`,
         secrets: 'SECRET_TOKEN=e2e-canary:latest',
       },
       {},

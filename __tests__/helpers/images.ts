@@ -120,6 +120,24 @@ export async function pushImage(
 }
 
 /**
+ * Pushes a local image to a registry as `user` (a registry's own account, not Google's) from a
+ * private DOCKER_CONFIG; returns the digest docker push reported.
+ */
+export async function pushImageAs(reference: string, user: string, password: string): Promise<string> {
+  const host = reference.split('/')[0]!;
+  const config = mkdtempSync(join(tmpdir(), 'runway-docker-'));
+  try {
+    await docker(['login', host, '-u', user, '--password-stdin'], config, password);
+    const out = await docker(['push', reference], config);
+    const digest = /digest: (sha256:[a-f0-9]{64})/.exec(out)?.[1];
+    if (!digest) throw new Error(`no digest for ${reference}; docker push said: ${out}`);
+    return digest;
+  } finally {
+    rmSync(config, { recursive: true, force: true });
+  }
+}
+
+/**
  * Builds an app serving `body`, pushes it to the emulator's repository as NAME:test with a token
  * for `serviceAccount` (the deployer by default), and returns the image by digest.
  */

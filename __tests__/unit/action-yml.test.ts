@@ -9,12 +9,12 @@ const root = resolve(import.meta.dirname ?? '.', '..', '..');
 const action = parse(readFileSync(resolve(root, 'action.yml'), 'utf8')) as {
   inputs: Record<string, { default?: string; required?: boolean }>;
   outputs: Record<string, unknown>;
-  runs: { using: string; main: string };
+  runs: { using: string; main: string; post?: string };
 };
 
 describe('action.yml', () => {
-  it('runs on node24 from dist/', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+  it('runs on node24 from dist/, with a post step that removes the registry login', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js', post: 'dist/post/index.js' });
   });
 
   it('declares exactly the inputs readSettings reads', () => {

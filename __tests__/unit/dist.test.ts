@@ -18,6 +18,8 @@ describe('dist/', () => {
     const fresh = join(mkdtempSync(join(tmpdir(), 'runway-dist-')), 'dist');
     execFileSync('bash', [join(root, 'scripts/bundle.sh'), fresh], { cwd: root, stdio: 'pipe' });
     const committed = join(root, 'dist');
+    // Two entry points: the step (action.yml runs.main) and its cleanup (runs.post).
+    expect(files(fresh)).toEqual(expect.arrayContaining(['index.js', join('post', 'index.js')]));
     expect(files(committed)).toEqual(files(fresh));
     for (const file of files(fresh)) {
       const same = readFileSync(join(committed, file)).equals(readFileSync(join(fresh, file)));

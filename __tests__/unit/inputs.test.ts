@@ -38,7 +38,14 @@ describe('readSettings', () => {
 
   it('reads a build configuration', () => {
     const s = readSettings(
-      reader({ service: 'hello', context: '.', repository: 'us-docker.pkg.dev/p/r', build_args: 'A=1\nB=2' }),
+      reader({
+        service: 'hello',
+        context: '.',
+        repository: 'us-docker.pkg.dev/p/r',
+        build_args: 'A=1\nB=2',
+        build_secrets: 'npm=tok-123\ngit.token=abc',
+        builder: 'builder-1',
+      }),
     );
     expect(s.image).toEqual({
       kind: 'build',
@@ -46,9 +53,11 @@ describe('readSettings', () => {
       dockerfile: undefined,
       repository: 'us-docker.pkg.dev/p/r',
       buildArgs: { A: '1', B: '2' },
+      secrets: { npm: 'tok-123', 'git.token': 'abc' },
       target: undefined,
       platform: undefined,
       cache: true,
+      builder: 'builder-1',
     });
   });
 
@@ -69,6 +78,12 @@ describe('readSettings', () => {
     [{ service: 'hello', context: '.' }, 'repository'],
     [{ service: 'hello' }, 'image'],
     [{ ...minimal, env_vars: '=x' }, 'env_vars'],
+    [{ service: 'hello', context: '.', repository: '-h/p/r' }, 'repository'],
+    [{ service: 'hello', context: '--file=/etc/passwd', repository: 'h/p/r' }, 'context'],
+    [{ service: 'hello', context: '.', repository: 'h/p/r', dockerfile: '-f' }, 'dockerfile'],
+    [{ service: 'hello', context: '.', repository: 'h/p/r', build_args: 'PATH=/tmp' }, 'build_args'],
+    [{ service: 'hello', context: '.', repository: 'h/p/r', build_args: 'DOCKER_HOST=x' }, 'build_args'],
+    [{ service: 'hello', context: '.', repository: 'h/p/r', build_secrets: 'a b=x' }, 'build_secrets'],
   ])('rejects %j naming input %s', (values, input) => {
     let error: unknown;
     try {

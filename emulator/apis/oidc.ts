@@ -52,9 +52,11 @@ export function oidcRoutes(ctx: EmulatorContext): Route[] {
         const audience =
           req.query.get('audience') ?? `https://github.com/${ctx.world.github.repository.split('/')[0]}`;
         const claims = githubClaims(ctx, audience);
-        // GitHub: 5 minute lifetime; nbf ten minutes back to tolerate clock skew.
+        // GitHub: 5 minute lifetime (shorter when the seed caps token lifetimes); nbf ten minutes
+        // back to tolerate clock skew.
         const nbf = Math.floor(Date.now() / 1000) - 600;
-        const value = await ctx.githubOidcKey.sign({ ...claims, iss: req.baseUrl, nbf }, 300);
+        const lifetime = Math.min(300, ctx.world.tokenLifetimeSeconds ?? 300);
+        const value = await ctx.githubOidcKey.sign({ ...claims, iss: req.baseUrl, nbf }, lifetime);
         return { body: { count: 1, value } };
       },
     },

@@ -186,13 +186,14 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
         }
         const principal = { kind: 'federated' as const, pool: poolName(provider), subject, attributes };
         req.caller = `principal://iam.googleapis.com/${poolName(provider)}/subject/${subject}`;
-        const { token } = ctx.world.issueToken(principal, 'sts', FEDERATED_TOKEN_LIFETIME + 1);
+        const { token, expiresAt } = ctx.world.issueToken(principal, 'sts', FEDERATED_TOKEN_LIFETIME + 1);
         return {
           body: {
             access_token: token,
             issued_token_type: ACCESS_TOKEN_TYPE,
             token_type: 'Bearer',
-            expires_in: FEDERATED_TOKEN_LIFETIME,
+            // A seeded tokenLifetimeSeconds shortens it; the client is told a second less than the truth.
+            expires_in: Math.max(1, Math.floor((expiresAt - Date.now()) / 1000) - 1),
           },
         };
       },

@@ -44,8 +44,13 @@ export const DEFAULT_RETRY: RetryOptions = { attempts: 5, initialDelayMs: 500, m
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Whether an HTTP status is worth another attempt (rate limits and server-side failures). */
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
 export function isRetryable(err: unknown): boolean {
-  if (err instanceof GoogleApiError) return RETRYABLE_STATUS.has(err.httpStatus);
+  if (err instanceof GoogleApiError) return isRetryableStatus(err.httpStatus);
   // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
   if (err instanceof DOMException) return err.name === 'TimeoutError';
   // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
@@ -98,6 +103,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Returns the bearer token; called per attempt so refreshed tokens are used. */
   token?: () => Promise<string>;
+  /** Extra request headers (e.g. Basic credentials for a registry's token endpoint). */
+  headers?: Record<string, string>;
   query?: Record<string, string | undefined>;
   retry?: RetryOptions;
   /** Abort one attempt after this long. */
@@ -115,7 +122,7 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
   return withRetry(
     `${method} ${target.pathname}`,
     async () => {
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       if (options.token) headers.authorization = `Bearer ${await options.token()}`;
       const res = await fetch(target, {

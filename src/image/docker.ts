@@ -1,98 +1,151 @@
-// Building and pushing with the Docker CLI, and resolving tags to digests through the registry API.
-// Registry credentials go through --password-stdin into a private DOCKER_CONFIG that is deleted
-// afterwards, so no token outlives the step or lands in the workspace.
+// Building and pushing with the Docker CLI. For a Google registry Runway's credential lives in a
+// private DOCKER_CONFIG under RUNNER_TEMP (removed at the end of the step, and again by the post
+// step if the job is cancelled), seeded with the user's own config so their other logins still
+// work; the user's buildx builders stay visible through BUILDX_CONFIG. The credential is served by a
+// Docker credential helper reading a token file Runway keeps fresh: Docker and buildx ask helpers at
+// every pull and push (a `docker login` entry is read once, when the CLI starts), so a build that
+// outlives its token still pushes. For any other registry Runway sends nothing and uses the user's
+// Docker config as it is (their docker/login-action step).
 import * as core from '@actions/core';
 import * as exec from '@actions/exec';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { RunwayError } from '../errors.js';
-import { DEFAULT_RETRY, withRetry } from '../gcp/http.js';
-import { formatImage, registryBaseUrl, type ImageReference } from './reference.js';
+import { parseBuildxInspect, planBuild, type BuildPlan, type BuilderDriver } from './build-plan.js';
 
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
-
-export interface BuildPlan {
-  context: string;
-  dockerfile: string | undefined;
-  buildArgs: Record<string, string>;
-  target: string | undefined;
-  platform: string | undefined;
-  image: ImageReference;
-  /** Registry reference holding the layer cache; undefined disables caching. */
-  cacheRef: string | undefined;
-}
-
-/** Where the layer cache of an image lives: the same repository, tag `buildcache`. */
-export function cacheReference(image: ImageReference): string {
-  return formatImage({ ...image, tag: 'buildcache', digest: undefined }, 'tag');
-}
-
-/**
- * The build command's arguments — a pure function, tested without Docker. With buildx the cache is
- * exported to the registry (`--cache-to type=registry`) and the image pushed by the build itself;
- * without it (no buildx plugin), the cache is an inline-cache image pulled before and pushed after.
- */
-export function dockerBuildArgs(
-  plan: BuildPlan,
-  builder: 'buildx' | 'classic',
-  metadataFile?: string,
-): string[] {
-  const args = builder === 'buildx' ? ['buildx', 'build'] : ['build'];
-  args.push('--tag', formatImage(plan.image, 'tag'));
-  if (plan.dockerfile) args.push('--file', plan.dockerfile);
-  if (plan.target) args.push('--target', plan.target);
-  if (plan.platform) args.push('--platform', plan.platform);
-  for (const [k, v] of Object.entries(plan.buildArgs)) args.push('--build-arg', `${k}=${v}`);
-  if (plan.cacheRef) {
-    if (builder === 'buildx') {
-      args.push(
-        '--cache-from',
-        `type=registry,ref=${plan.cacheRef}`,
-        '--cache-to',
-        `type=registry,ref=${plan.cacheRef},mode=max`,
-      );
-    } else {
-      args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
-    }
-  }
-  if (builder === 'buildx') {
-    args.push('--push');
-    if (metadataFile) args.push('--metadata-file', metadataFile);
-  }
-  args.push(plan.context);
-  return args;
-}
+/** The state key under which the post step finds the private Docker config to remove. */
+export const DOCKER_CONFIG_STATE = 'docker-config';
 
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
 export function digestFromPushOutput(output: string): string | undefined {
   return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
 }
 
+/** The user's Docker config directory: $DOCKER_CONFIG, else ~/.docker. */
+export function userDockerConfig(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CONFIG || join(homedir(), '.docker');
+}
+
+/** The credential helper's name: Docker runs `docker-credential-runway get`. */
+export const CREDENTIAL_HELPER = 'runway';
+
+/**
+ * The user's config.json with Runway's helper answering for `host`: the user's other logins,
+ * stores and helpers keep working; a stale `auths` entry for the host is dropped.
+ */
+export function privateConfigFrom(
+  userConfig: Record<string, unknown>,
+  host: string,
+): Record<string, unknown> {
+  const helpers = (userConfig.credHelpers as Record<string, string> | undefined) ?? {};
+  const auths = (userConfig.auths as Record<string, unknown> | undefined) ?? {};
+  return {
+    ...userConfig,
+    auths: Object.fromEntries(Object.entries(auths).filter(([h]) => h !== host)),
+    credHelpers: { ...helpers, [host]: CREDENTIAL_HELPER },
+  };
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A Docker credential helper (docker-credential-helpers protocol): `get` reads the server URL on
+ * stdin and answers oauth2accesstoken with the token in `tokenFile`; store/erase/list do nothing.
+ */
+export function credentialHelperScript(tokenFile: string): string {
+  return [
+    '#!/bin/sh',
+    '# Runway: answers Docker with the freshest Google access token (see src/image/docker.ts).',
+    // Read stdin whatever the command, so Docker's write to it never meets a closed pipe.
+    'input=$(cat)',
+    'case "$1" in',
+    '  get)',
+    `    printf '{"ServerURL":"%s","Username":"oauth2accesstoken","Secret":"%s"}\\n' "$input" "$(cat ${shellQuote(tokenFile)})"`,
+    '    ;;',
+    "  list) printf '{}\\n' ;;",
+    'esac',
+    '',
+  ].join('\n');
+}
+
+export interface BuildOptions {
+  /** The buildx builder to use (the `builder` input); empty: BUILDX_BUILDER or the current one. */
+  builder: string | undefined;
+  /** Hands Docker a fresh token (Google registries); called right before pushes. */
+  refreshCredential: (() => Promise<void>) | undefined;
+  /** How often to refresh the credential while buildx builds (it asks the helper at push time). */
+  refreshEveryMs?: number;
+}
+
 export class Docker {
-  private readonly configDir: string;
+  private constructor(
+    /** Private config directory, or undefined when the user's own config is used. */
+    private readonly privateConfig: string | undefined,
+    private readonly env: Record<string, string>,
+  ) {}
 
-  private constructor(configDir: string) {
-    this.configDir = configDir;
+  /** Docker with the user's own configuration: no Runway login (non-Google registries). */
+  static userConfig(): Docker {
+    return new Docker(undefined, {});
   }
 
-  static async create(): Promise<Docker> {
-    return new Docker(await mkdtemp(join(tmpdir(), 'runway-docker-')));
+  /** Docker with a private config whose credential helper answers for the Google registry `host`. */
+  static async privateConfig(host: string): Promise<Docker> {
+    const base = process.env.RUNNER_TEMP || tmpdir();
+    await mkdir(base, { recursive: true });
+    const dir = await mkdtemp(join(base, 'runway-docker-'));
+    core.saveState(DOCKER_CONFIG_STATE, dir);
+    const user = userDockerConfig();
+    let userConfig: Record<string, unknown> = {};
+    try {
+      userConfig = JSON.parse(await readFile(join(user, 'config.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      // No config (or unreadable): start empty.
+    }
+    await writeFile(join(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
+      mode: 0o600,
+    });
+    // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
+    // user's config.json; the private config must not hide them.
+    for (const shared of ['cli-plugins', 'contexts']) {
+      const target = join(user, shared);
+      if (
+        await stat(target).then(
+          () => true,
+          () => false,
+        )
+      )
+        await symlink(target, join(dir, shared));
+    }
+    await mkdir(join(dir, 'bin'));
+    await writeFile(join(dir, 'token'), '', { mode: 0o600 });
+    await writeFile(
+      join(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`),
+      credentialHelperScript(join(dir, 'token')),
+      { mode: 0o700 },
+    );
+    return new Docker(dir, {
+      PATH: `${join(dir, 'bin')}${delimiter}${process.env.PATH ?? ''}`,
+      DOCKER_CONFIG: dir,
+      // Builders created by docker/setup-buildx-action live in the user's buildx directory.
+      BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
+    });
   }
 
-  private async run(args: string[], options: { input?: string; silent?: boolean } = {}): Promise<string> {
+  private async run(
+    args: string[],
+    options: { input?: string; silent?: boolean; env?: Record<string, string> } = {},
+  ): Promise<string> {
     let stdout = '';
     let stderr = '';
     const code = await exec.exec('docker', args, {
       ignoreReturnCode: true,
       silent: options.silent ?? false,
       ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
-      env: { ...(process.env as Record<string, string>), DOCKER_CONFIG: this.configDir },
+      env: { ...(process.env as Record<string, string>), ...this.env, ...options.env },
       listeners: {
         stdout: (data: Buffer) => (stdout += data.toString()),
         stderr: (data: Buffer) => (stderr += data.toString()),
@@ -106,121 +159,119 @@ export class Docker {
     return stdout;
   }
 
-  async login(host: string, accessToken: string): Promise<void> {
-    try {
-      await withRetry(
-        `docker login ${host}`,
-        () =>
-          this.run(['login', host, '--username', 'oauth2accesstoken', '--password-stdin'], {
-            input: accessToken,
-            silent: true,
-          }),
-        DEFAULT_RETRY,
-        (err) =>
-          err instanceof RunwayError &&
-          /timeout|connection refused|connection reset|5\d\d/i.test(err.message),
-      );
-    } catch (err) {
-      throw new RunwayError(
-        `Could not log in to ${host}: ${err instanceof Error ? err.message : String(err)}`,
-        'Grant the deploying identity roles/artifactregistry.writer on the repository.',
-        { cause: err },
-      );
-    }
+  /**
+   * Puts a fresh access token where the credential helper reads it (written whole, then renamed,
+   * so Docker never reads half a token).
+   */
+  async setToken(accessToken: string): Promise<void> {
+    if (!this.privateConfig) throw new Error('Runway hands Docker tokens only through its private config');
+    const next = join(this.privateConfig, `token.${process.pid}.next`);
+    await writeFile(next, accessToken, { mode: 0o600 });
+    await rename(next, join(this.privateConfig, 'token'));
   }
 
-  private async hasBuildx(): Promise<boolean> {
+  /** The driver of the builder buildx would use; `none` without buildx. */
+  async detectDriver(builder: string | undefined): Promise<BuilderDriver> {
     try {
       await this.run(['buildx', 'version'], { silent: true });
-      return true;
     } catch {
-      return false;
+      return 'none';
     }
+    const output = await this.run(['buildx', 'inspect', ...(builder ? [builder] : [])], { silent: true });
+    const found = parseBuildxInspect(output);
+    if (!found) throw new RunwayError(`docker buildx inspect did not name a builder and driver:\n${output}`);
+    core.info(`buildx builder ${found.name} (driver ${found.driver})`);
+    return found.driver;
   }
 
   /** Builds and pushes; returns the digest the registry stored. */
-  async buildAndPush(plan: BuildPlan): Promise<string> {
-    if (await this.hasBuildx()) {
-      const metadataFile = join(this.configDir, 'build-metadata.json');
-      await this.run(dockerBuildArgs(plan, 'buildx', metadataFile));
-      const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as Record<string, unknown>;
-      const digest = metadata['containerimage.digest'];
-      if (typeof digest !== 'string')
-        throw new RunwayError('docker buildx did not report the pushed digest.');
+  async buildAndPush(plan: BuildPlan, options: BuildOptions): Promise<string> {
+    const driver = await this.detectDriver(options.builder);
+    if (driver === 'none') {
+      if (Object.keys(plan.secrets).length > 0) {
+        throw new RunwayError(
+          '`build_secrets` need BuildKit, and this runner has no docker buildx.',
+          'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.',
+        );
+      }
+      core.info(
+        'docker buildx is not available: building with the classic builder and an inline layer cache',
+      );
+    }
+    const scratch =
+      this.privateConfig ?? (await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'runway-')));
+    try {
+      const metadataFile = join(scratch, 'build-metadata.json');
+      const command = planBuild(plan, driver, { builder: options.builder, metadataFile });
+      if (command.pushes) return await this.buildxBuild(command, metadataFile, options);
+      if (plan.cacheRef) {
+        // A missing cache image is normal on the first build.
+        await this.run(['pull', plan.cacheRef], { silent: true }).catch(() =>
+          core.info(`no layer cache at ${plan.cacheRef} yet`),
+        );
+      }
+      await this.run(command.args, { env: command.env });
+      // The token handed to Docker before the build may have expired during it.
+      await options.refreshCredential?.();
+      const [image, cache] = command.pushAfter;
+      const digest = await this.push(image!);
+      if (cache) {
+        await this.run(['tag', image!, cache], { silent: true });
+        await this.run(['push', cache], { silent: true }).catch((err: unknown) =>
+          core.warning(
+            `could not update the layer cache ${cache}: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
+      }
       return digest;
+    } finally {
+      if (!this.privateConfig) await rm(scratch, { recursive: true, force: true });
     }
-    core.info('docker buildx is not available: building with the classic builder and an inline layer cache');
-    if (plan.cacheRef) {
-      // A missing cache image is normal on the first build.
-      await this.run(['pull', plan.cacheRef], { silent: true }).catch(() =>
-        core.info(`no layer cache at ${plan.cacheRef} yet`),
-      );
+  }
+
+  /** buildx pushes at the end of the build, with what the credential helper answers then. */
+  private async buildxBuild(
+    command: ReturnType<typeof planBuild>,
+    metadataFile: string,
+    options: BuildOptions,
+  ): Promise<string> {
+    let refreshing: Promise<void> = Promise.resolve();
+    const timer = options.refreshCredential
+      ? setInterval(() => {
+          refreshing = refreshing
+            .then(() => options.refreshCredential?.())
+            .catch((err: unknown) =>
+              core.warning(`could not refresh the registry credential: ${String(err)}`),
+            );
+        }, options.refreshEveryMs ?? 30_000)
+      : undefined;
+    try {
+      await this.run(command.args, { env: command.env });
+    } finally {
+      if (timer) clearInterval(timer);
+      await refreshing;
     }
-    await this.run(dockerBuildArgs(plan, 'classic'));
-    const digest = await this.push(plan.image);
-    if (plan.cacheRef) {
-      await this.run(['tag', formatImage(plan.image, 'tag'), plan.cacheRef], { silent: true });
-      await this.run(['push', plan.cacheRef], { silent: true }).catch((err: unknown) =>
-        core.warning(
-          `could not update the layer cache ${plan.cacheRef}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      );
-    }
+    const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as Record<string, unknown>;
+    const digest = metadata['containerimage.digest'];
+    if (typeof digest !== 'string') throw new RunwayError('docker buildx did not report the pushed digest.');
     return digest;
   }
 
   /** Pushes the tag and returns the digest the registry stored. */
-  async push(image: ImageReference): Promise<string> {
+  async push(tag: string): Promise<string> {
     let output: string;
     try {
-      output = await this.run(['push', formatImage(image, 'tag')]);
+      output = await this.run(['push', tag]);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new RunwayError(
-        `Pushing ${formatImage(image, 'tag')} failed: ${message}`,
-        /denied|403|unauthorized/i.test(message)
-          ? `Grant the deploying identity roles/artifactregistry.writer on the repository (gcloud artifacts repositories add-iam-policy-binding REPO --location=LOCATION --role=roles/artifactregistry.writer --member=...).`
-          : undefined,
-        { cause: err },
-      );
+      throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
     }
     const digest = digestFromPushOutput(output);
-    if (!digest)
-      throw new RunwayError(`docker push did not report a digest for ${formatImage(image, 'tag')}.`);
+    if (!digest) throw new RunwayError(`docker push did not report a digest for ${tag}.`);
     return digest;
   }
 
   async dispose(): Promise<void> {
-    await rm(this.configDir, { recursive: true, force: true });
+    if (this.privateConfig) await rm(this.privateConfig, { recursive: true, force: true });
   }
-}
-
-/** Asks the registry which digest a tag points at (HEAD on the manifest, with the pull token). */
-export async function resolveDigest(image: ImageReference, accessToken: string): Promise<string> {
-  if (image.digest) return image.digest;
-  const url = `${registryBaseUrl(image.host)}/v2/${image.path}/manifests/${image.tag ?? 'latest'}`;
-  const basic = Buffer.from(`oauth2accesstoken:${accessToken}`).toString('base64');
-  const res = await withRetry(`resolve ${formatImage(image, 'tag')}`, async () => {
-    const r = await fetch(url, {
-      method: 'HEAD',
-      headers: { accept: MANIFEST_TYPES, authorization: `Basic ${basic}` },
-    });
-    if (r.status >= 500) throw new TypeError(`registry answered ${r.status}`);
-    return r;
-  });
-  const digest = res.headers.get('docker-content-digest');
-  if (res.status === 404 || (res.ok && !digest)) {
-    throw new RunwayError(
-      `Image ${formatImage(image, 'tag')} was not found in the registry.`,
-      'Check the `image` input: the tag must exist (push it first), or build it with `context` + `repository`.',
-    );
-  }
-  if (!res.ok || !digest) {
-    throw new RunwayError(
-      `The registry refused to resolve ${formatImage(image, 'tag')} (HTTP ${res.status}).`,
-      'Grant the deploying identity roles/artifactregistry.reader on the repository.',
-    );
-  }
-  core.debug(`${formatImage(image, 'tag')} is ${digest}`);
-  return digest;
 }

@@ -36,9 +36,13 @@ export type ImageSource =
       /** Artifact Registry path: HOST/PROJECT/REPOSITORY[/IMAGE]. */
       repository: string;
       buildArgs: KeyValues;
+      /** BuildKit secret id → value (build_secrets). */
+      secrets: KeyValues;
       target: string | undefined;
       platform: string | undefined;
       cache: boolean;
+      /** The buildx builder to use; undefined: BUILDX_BUILDER or the current builder. */
+      builder: string | undefined;
     };
 
 export type TrafficMode = 'verified' | 'immediate' | 'none';
@@ -177,6 +181,46 @@ export function readEnvVarsFile(path: string): KeyValues {
   return out;
 }
 
+/**
+ * Build-arg values travel in the docker child's environment under the argument's own name, so a
+ * name the Docker CLI itself reads would change how Docker runs.
+ */
+const RESERVED_BUILD_ARG = /^(PATH|HOME|DOCKER_.*|BUILDX_.*|BUILDKIT_.*|RUNWAY_.*)$/;
+
+function parseBuildArgs(name: string, raw: string): KeyValues {
+  const args = parseKeyValueList(name, raw, { secret: true });
+  for (const key of Object.keys(args)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || RESERVED_BUILD_ARG.test(key)) {
+      throw new InputError(
+        name,
+        key,
+        'build argument names made of letters, digits and _, other than PATH, HOME and DOCKER_*, BUILDX_*, BUILDKIT_*, RUNWAY_* (values are passed to Docker through the environment)',
+      );
+    }
+  }
+  return args;
+}
+
+function parseBuildSecrets(name: string, raw: string): KeyValues {
+  const secrets = parseKeyValueList(name, raw, { secret: true });
+  for (const id of Object.keys(secrets)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(id))
+      throw new InputError(name, id, 'secret ids made of letters, digits, `_`, `.` and `-` (ID=VALUE)');
+  }
+  return secrets;
+}
+
+/** A path Docker would read as an option when it begins with `-`. */
+function notAnOption(name: string, value: string | undefined): string | undefined {
+  if (value?.startsWith('-'))
+    throw new InputError(
+      name,
+      value,
+      'a value that does not begin with `-` (Docker would read it as an option)',
+    );
+  return value;
+}
+
 function imageSource(r: Reader): ImageSource {
   const image = r.optional('image');
   const context = r.optional('context');
@@ -187,10 +231,11 @@ function imageSource(r: Reader): ImageSource {
       'either `image` (deploy an existing image) or `context` (build one), not both',
     );
   }
-  if (image) return { kind: 'prebuilt', ref: image };
+  if (image) return { kind: 'prebuilt', ref: notAnOption('image', image)! };
   if (!context)
     throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
-  const repository = r.optional('repository');
+  notAnOption('context', context);
+  const repository = notAnOption('repository', r.optional('repository'));
   if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
     throw new InputError(
       'repository',
@@ -205,12 +250,14 @@ function imageSource(r: Reader): ImageSource {
   return {
     kind: 'build',
     context,
-    dockerfile: r.optional('dockerfile'),
+    dockerfile: notAnOption('dockerfile', r.optional('dockerfile')),
     repository,
-    buildArgs: r.map('build_args', (n, v) => parseKeyValueList(n, v, { secret: true })) ?? {},
-    target: r.optional('target'),
+    buildArgs: r.map('build_args', parseBuildArgs) ?? {},
+    secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
+    target: notAnOption('target', r.optional('target')),
     platform,
     cache: r.map('cache', parseBool) ?? true,
+    builder: notAnOption('builder', r.optional('builder')),
   };
 }
 
