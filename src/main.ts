@@ -30,6 +30,9 @@ import { rolloutRegion, type RegionOutcome } from './rollout/rollout.js';
 import { Deadline } from './rollout/deadline.js';
 import { candidateTagFor } from './deploy/traffic.js';
 import { writeOutputs } from './report/outputs.js';
+import { eventFromEnv, Reporter } from './report/publish.js';
+import { buildReport, runUrlFrom, type RunFacts } from './report/report.js';
+import { Timeline } from './rollout/timeline.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
@@ -185,54 +188,105 @@ async function checkIdTokens(settings: Settings, credentials: Credentials, proje
     core.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 
-export async function run(): Promise<void> {
-  try {
-    const settings = await core.group('Inputs', async () => {
-      const parsed = readSettings((name) => core.getInput(name));
-      core.info(`service ${parsed.service} in ${parsed.regions.join(', ')}; traffic: ${parsed.traffic}`);
-      return parsed;
-    });
-    const github = githubContext();
-    const { sha, repository } = github;
-    const deadline = Deadline.in(settings.deployTimeoutSeconds);
+/** The facts of this run every report states, from what is known so far. */
+function runFacts(
+  settings: Settings,
+  project: string | undefined,
+  github: ReturnType<typeof githubContext>,
+  image: ImageReference | undefined,
+  stages: Timeline,
+): RunFacts {
+  return {
+    service: settings.service,
+    project: project ?? settings.projectId ?? '',
+    image: image?.digest ? formatImage(image, 'digest') : '',
+    digest: image?.digest ?? '',
+    sha: github.sha,
+    ref: process.env.GITHUB_REF ?? '',
+    repository: github.repository,
+    runUrl: runUrlFrom(),
+    stages: stages.steps,
+  };
+}
 
-    const credentials = await core.group('Authenticate', async () => {
-      const creds = await authenticate(settings, repository);
-      core.info(`authenticated as ${creds.identity}`);
-      return creds;
+export async function run(): Promise<void> {
+  const stages = new Timeline();
+  const github = githubContext();
+  let settings: Settings | undefined;
+  let reporter: Reporter | undefined;
+  let project: string | undefined;
+  let image: ImageReference | undefined;
+  try {
+    const parsed = await core.group('Inputs', async () => {
+      const read = readSettings((name) => core.getInput(name));
+      core.info(`service ${read.service} in ${read.regions.join(', ')}; traffic: ${read.traffic}`);
+      return read;
     });
-    const project = resolveProject(settings, credentials);
+    settings = parsed;
+    const deadline = Deadline.in(parsed.deployTimeoutSeconds);
+
+    const credentials = await stages.time('authenticate', () =>
+      core.group('Authenticate', async () => {
+        const creds = await authenticate(parsed, github.repository);
+        core.info(`authenticated as ${creds.identity}`);
+        return creds;
+      }),
+    );
+    const resolvedProject = resolveProject(parsed, credentials);
+    project = resolvedProject;
+    reporter = new Reporter(parsed.report, eventFromEnv(), parsed.service);
 
     // Before the build: every credential the deploy will need, and every secret it references.
-    await core.group('Preflight', async () => {
-      await checkIdTokens(settings, credentials, project);
-      const secrets = new SecretManagerClient(credentials.accessToken);
-      const { checked, unchecked } = await checkSecrets(
-        secrets,
-        project,
-        settings.spec.secrets,
-        credentials.identity,
-      );
-      if (checked.length) core.info(`secrets: ${checked.join(', ')} exist and are enabled`);
-      if (unchecked.length) core.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
-    });
+    await stages.time('preflight', () =>
+      core.group('Preflight', async () => {
+        await checkIdTokens(parsed, credentials, resolvedProject);
+        const secrets = new SecretManagerClient(credentials.accessToken);
+        const { checked, unchecked } = await checkSecrets(
+          secrets,
+          resolvedProject,
+          parsed.spec.secrets,
+          credentials.identity,
+        );
+        if (checked.length) core.info(`secrets: ${checked.join(', ')} exist and are enabled`);
+        if (unchecked.length)
+          core.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+      }),
+    );
+    await reporter.start(github.sha, runUrlFrom());
 
-    const image = await core.group(
-      settings.image.kind === 'build' ? 'Build and push' : 'Resolve image',
-      async () => {
-        const ref = await prepareImage(settings, credentials, sha);
+    const built = await stages.time(parsed.image.kind === 'build' ? 'build and push' : 'resolve image', () =>
+      core.group(parsed.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
+        const ref = await prepareImage(parsed, credentials, github.sha);
         core.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
-      },
+      }),
     );
-    const imageByDigest = formatImage(image, 'digest');
+    image = built;
+    const imageByDigest = formatImage(built, 'digest');
 
-    const results = await core.group(`Deploy and verify (${settings.regions.join(', ')})`, () =>
-      deployAll(settings, credentials, project, imageByDigest, github, deadline),
+    const results = await stages.time('deploy and verify', () =>
+      core.group(`Deploy and verify (${parsed.regions.join(', ')})`, () =>
+        deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline),
+      ),
     );
-    const failed = writeOutputs(settings.regions, results, imageByDigest, image.digest ?? '');
-    if (failed) core.setFailed(failed);
+    const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '');
+    const report = buildReport(runFacts(parsed, project, github, built, stages), parsed.regions, results);
+    const reportFailure = await core.group('Report', () => reporter!.finish(report));
+    const failures = [failed, reportFailure].filter(Boolean);
+    if (failures.length) core.setFailed(failures.join('\n'));
   } catch (err) {
+    if (settings && reporter) {
+      // What stopped the run before any region finished still reaches the summary, status and PR.
+      const failedSettings = settings;
+      const report = buildReport(
+        runFacts(failedSettings, project, github, image, stages),
+        failedSettings.regions,
+        failedSettings.regions.map(() => ({ status: 'rejected', reason: err }) as const),
+      );
+      await core
+        .group('Report', () => reporter!.finish(report))
+        .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+    }
     core.setFailed(describeError(err));
   }
 }

@@ -36,13 +36,6 @@ describe('canary values in every input that can carry a secret', () => {
           versions: [{ data: canaries.secretValue }],
         },
       ],
-      bindings: [
-        {
-          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
-          role: 'roles/secretmanager.viewer',
-          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
-        },
-      ],
     });
     const run = await deployApp(
       'e2e-canary',

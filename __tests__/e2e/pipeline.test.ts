@@ -240,7 +240,9 @@ describe('verified traffic and rollback', () => {
     expect(await sample(first.outputs.url!, 3)).toEqual(new Map([['200 one', 3]]));
     const third = await deploy('e2e-pinned', 'three');
     expectSuccess(third);
-    expect(third.stdout).toMatch(/had its traffic pinned \(.*100%\), not following the latest revision/);
+    expect(third.stdout).toMatch(
+      /had its traffic pinned to named revisions \(.*100%: by hand, an earlier no-traffic deploy, or an earlier rollback\), not following the latest revision/,
+    );
     expect(await sample(third.outputs.url!, 4)).toEqual(new Map([['200 three', 4]]));
     expect(third.stdout).toMatch(new RegExp(`us-central1: healthy; serving ${third.outputs.revision} 100%`));
   });

@@ -151,6 +151,7 @@ describe('GitHub REST', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.message).toBe('Resource not accessible by integration');
     expect((await gh('GET', '/issues/72/comments', undefined, readOnly)).status).toBe(200);
+    expect((await gh('GET', `/commits/${env('GITHUB_SHA')}/statuses`, undefined, readOnly)).status).toBe(200);
     expect((await gh('POST', '/deployments', { ref: 'main', required_contexts: [] }, readOnly)).status).toBe(
       403,
     );

@@ -440,7 +440,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/statuses\\/(?<sha>[^/]+)$`),
       handler: (req) => {
-        authorize(ctx, req);
+        authorize(ctx, req, ['statuses']);
         const sha = req.params.sha!;
         if (!/^[0-9a-f]{40}$/.test(sha)) {
           throw new ValidationFailed({
@@ -468,7 +468,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/statuses$`),
       handler: (req) => {
-        authorize(ctx, req, ['statuses']);
+        authorize(ctx, req);
         const sha = resolveRef(req.params.ref!);
         return paginate(
           req,

@@ -1,5 +1,6 @@
 // Every input is read here, once, into one typed Settings object; nothing else calls getInput.
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
+import { setSecret } from '@actions/core';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError, RunwayError } from '../errors.js';
@@ -21,6 +22,7 @@ import { mergeSpecs, parseFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
+import { isAllowedWebhookUrl, type WebhookSettings } from '../report/webhooks.js';
 import { parseExpectedStatus, type HealthCheck } from '../rollout/health.js';
 
 export { parseDurationSeconds };
@@ -69,6 +71,21 @@ export interface Settings {
   tagTraffic: Record<string, number> | undefined;
   healthCheck: HealthCheck;
   rollback: boolean;
+  report: ReportSettings;
+}
+
+/** Where the result goes besides the outputs (the job summary is always written). */
+export interface ReportSettings {
+  /** `auto`: on pull_request events only. */
+  comment: 'auto' | 'always' | 'never';
+  githubToken: string | undefined;
+  /** Create a GitHub Deployment in this environment; undefined: none. */
+  deploymentEnvironment: string | undefined;
+  /** GitHub's production_environment flag; undefined: true for an environment named production. */
+  productionEnvironment: boolean | undefined;
+  /** The commit status context, e.g. runway/my-service. */
+  statusContext: string;
+  webhook: WebhookSettings | undefined;
 }
 
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
@@ -374,6 +391,65 @@ function trafficMode(r: Reader): TrafficMode {
   return noTraffic ? 'none' : (mode ?? 'verified');
 }
 
+function reportSettings(r: Reader, service: string): ReportSettings {
+  const githubToken = r.optional('github_token');
+  if (githubToken) setSecret(githubToken);
+  const statusContext = r.optional('status_context') ?? `runway/${service}`;
+  if (statusContext.length > 255)
+    throw new InputError(
+      'status_context',
+      statusContext,
+      'a commit status context of at most 255 characters',
+    );
+  const environment = r.optional('deployment_environment');
+  if (environment && (environment.length > 255 || [...environment].some((c) => c < ' ')))
+    throw new InputError(
+      'deployment_environment',
+      environment,
+      'an environment name of at most 255 characters',
+    );
+  return {
+    comment: r.map('comment', (n, v) => parseEnum(n, v, ['auto', 'always', 'never'] as const)) ?? 'auto',
+    githubToken,
+    deploymentEnvironment: environment,
+    productionEnvironment: r.map('production_environment', parseBool),
+    statusContext,
+    webhook: webhookSettings(r),
+  };
+}
+
+function webhookSettings(r: Reader): WebhookSettings | undefined {
+  const secret = r.optional('webhook_secret');
+  const token = r.optional('webhook_token');
+  if (secret) setSecret(secret);
+  if (token) setSecret(token);
+  const urls = r.map('webhook_url', (_n, v) => parseList(v)) ?? [];
+  for (const url of urls) {
+    if (!isAllowedWebhookUrl(url)) {
+      throw new InputError(
+        'webhook_url',
+        url,
+        'https:// URLs without credentials in them (http:// only on loopback, for local receivers)',
+        { secret: true },
+      );
+    }
+    const query = new URL(url).search.slice(1);
+    if (query) setSecret(query);
+  }
+  const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always'] as const));
+  const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail'] as const));
+  if (!urls.length) {
+    if (secret || token)
+      throw new InputError(
+        'webhook_url',
+        '',
+        'a receiver URL when `webhook_secret` or `webhook_token` is set',
+      );
+    return undefined;
+  }
+  return { urls, secret, token, on: on ?? 'success', failure: failure ?? 'warn' };
+}
+
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
   const service = r.optional('service');
@@ -457,5 +533,6 @@ export function readSettings(read: InputReader): Settings {
     tagTraffic,
     healthCheck: healthCheck(r),
     rollback: r.map('rollback', parseBool) ?? true,
+    report: reportSettings(r, service),
   };
 }
