@@ -3,7 +3,7 @@
 // Private services are verified with ID tokens minted for the impersonated account; Direct Workload
 // Identity, which cannot mint them, is refused before anything changes.
 import { admin, env, type RequestRecord } from '../helpers/emulator.js';
-import { authInputs, deployApp, errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import { authInputs, deployApp, errorOf, runAction, expectSuccess } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
 import {
   repositoryPrincipalSet,
@@ -20,10 +20,6 @@ const nothing = (): string => `${env('RUNWAY_EMULATOR_REPOSITORY')}/nothing:late
 /** What google-github-actions/auth exports besides the credentials file. */
 function authActionEnv(credentialsFile: string): Record<string, string> {
   return { GOOGLE_APPLICATION_CREDENTIALS: credentialsFile, GOOGLE_CLOUD_PROJECT: project() };
-}
-
-function expectSuccess(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
 }
 
 /** Requests that changed something: Cloud Run mutations (dry runs excluded) and registry uploads. */

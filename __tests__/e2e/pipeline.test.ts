@@ -2,16 +2,12 @@
 // services, tags, pinned traffic, regions, preflight failures, conflicts and deploy-cloudrun
 // compatibility. Every test asserts what serves afterwards by requesting the service's URLs.
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, deployApp as deploy, errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import { authInputs, deployApp as deploy, errorOf, runAction, expectSuccess } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 import { seedServiceAccount } from '../helpers/auth.js';
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
-
-function expectSuccess(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-}
 
 async function text(url: string): Promise<string> {
   const res = await fetch(url);

@@ -6,35 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { verify as verifyGitHub } from '@octokit/webhooks-methods';
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import { errorOf, type ActionRun, expectSuccess, deployImage } from '../helpers/action.js';
 import { findLeaks } from '../helpers/leaks.js';
 import { pushTestImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function expectSuccess(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-}
-
-function deployImage(
-  service: string,
-  image: string,
-  inputs: Record<string, string> = {},
-  extraEnv: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction(
-    {
-      ...authInputs(),
-      service,
-      image,
-      allow_unauthenticated: 'true',
-      health_check_timeout: '20s',
-      health_check_successes: '2',
-      ...inputs,
-    },
-    extraEnv,
-  );
-}
 
 async function github(path: string, token = env('GITHUB_TOKEN')): Promise<Json> {
   const res = await fetch(`${env('GITHUB_API_URL')}/repos/${env('GITHUB_REPOSITORY')}${path}`, {

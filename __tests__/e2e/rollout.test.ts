@@ -2,35 +2,16 @@
 // after the first change, then the URLs requested to see what serves. Every test asserts that the
 // old revision serves, no candidate tag is left, and the step failed naming the cause.
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, deployApp as deploy, errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import {
+  deployApp as deploy,
+  errorOf,
+  type ActionRun,
+  expectSuccess,
+  deployImage,
+} from '../helpers/action.js';
 import { accessTokenFor, idTokenFor } from '../helpers/auth.js';
 import { getService, patchService, sample, servingSplit, type ServiceJson } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
-
-function expectSuccess(run: ActionRun): void {
-  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
-}
-
-/** Deploys a prebuilt image (no build), public, with short health checks. */
-function deployImage(
-  service: string,
-  image: string,
-  inputs: Record<string, string> = {},
-  extraEnv: Record<string, string> = {},
-): Promise<ActionRun> {
-  return runAction(
-    {
-      ...authInputs(),
-      service,
-      image,
-      allow_unauthenticated: 'true',
-      health_check_timeout: '20s',
-      health_check_successes: '2',
-      ...inputs,
-    },
-    extraEnv,
-  );
-}
 
 async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 1200; i++) {

@@ -108,3 +108,29 @@ export function deployApp(
     extraEnv,
   );
 }
+
+/** Fails the test with the action's whole log when it did not exit 0. */
+export function expectSuccess(run: ActionRun): void {
+  if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+}
+
+/** Deploys a prebuilt image (no build) as a public service with short health checks (2 passes within 20 s). */
+export function deployImage(
+  service: string,
+  image: string,
+  inputs: Record<string, string> = {},
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
+  return runAction(
+    {
+      ...authInputs(),
+      service,
+      image,
+      allow_unauthenticated: 'true',
+      health_check_timeout: '20s',
+      health_check_successes: '2',
+      ...inputs,
+    },
+    extraEnv,
+  );
+}

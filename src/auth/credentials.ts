@@ -247,21 +247,22 @@ async function workloadIdentityCredentials(
       `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
   );
   const accessToken = await tokenFrom(client, target);
-  if (!serviceAccount)
-    return direct(accessToken, repositoryPrincipalSet(provider, repository), undefined, 'inputs');
+  if (!serviceAccount) {
+    const identity = repositoryPrincipalSet(provider, repository);
+    return withoutIdTokens(accessToken, identity, undefined, idTokenUnavailable(identity, 'inputs'));
+  }
   return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () =>
     identityPoolClient(provider, audience, undefined),
   );
 }
 
-/** Direct Workload Identity: the federated token acts itself, and no ID token can be minted. */
-function direct(
+/** Credentials that cannot mint ID tokens, `unavailable` saying why and what to do. */
+function withoutIdTokens(
   accessToken: () => Promise<string>,
   identity: string,
   projectId: string | undefined,
-  via: 'inputs' | 'credentials file',
+  unavailable: RunwayError,
 ): Credentials {
-  const unavailable = idTokenUnavailable(identity, via);
   return {
     accessToken,
     identity,
@@ -360,11 +361,12 @@ async function applicationDefaultCredentials(repository: string): Promise<Creden
     const accessToken = await tokenFrom(client, target);
     const projectId = await auth.getProjectId().catch(() => undefined);
     if (!serviceAccount) {
-      return direct(
+      const identity = repositoryPrincipalSet(provider ?? '', repository);
+      return withoutIdTokens(
         accessToken,
-        repositoryPrincipalSet(provider ?? '', repository),
+        identity,
         projectId,
-        'credentials file',
+        idTokenUnavailable(identity, 'credentials file'),
       );
     }
     // The same configuration without impersonation yields the federated token.
@@ -394,14 +396,7 @@ async function applicationDefaultCredentials(repository: string): Promise<Creden
       `${identity} cannot mint the Google-signed ID token a private Cloud Run service requires.`,
       'Authenticate as a service account (Workload Identity with `service_account`), or make the service public with `allow_unauthenticated: true`.',
     );
-    return {
-      accessToken,
-      identity,
-      projectId,
-      canMintIdTokens: false,
-      idTokenUnavailable: unavailable,
-      idToken: () => Promise.reject(unavailable),
-    };
+    return withoutIdTokens(accessToken, identity, projectId, unavailable);
   }
   return {
     accessToken,

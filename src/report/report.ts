@@ -13,22 +13,7 @@ export interface RegionReport {
   failure: string | undefined;
 }
 
-export interface RunReport {
-  service: string;
-  project: string;
-  image: string;
-  digest: string;
-  sha: string;
-  ref: string;
-  repository: string;
-  runUrl: string;
-  /** Every region healthy and no error. */
-  healthy: boolean;
-  regions: RegionReport[];
-  /** The step's own stages (inputs, authenticate, image, preflight, deploy), with durations. */
-  stages: TimedStep[];
-}
-
+/** What is known of a run before its regions are done: the service, the image, the commit. */
 export interface RunFacts {
   service: string;
   project: string;
@@ -38,7 +23,14 @@ export interface RunFacts {
   ref: string;
   repository: string;
   runUrl: string;
+  /** The step's own stages (authenticate, preflight, image, deploy), with durations. */
   stages: TimedStep[];
+}
+
+export interface RunReport extends RunFacts {
+  /** Every region healthy and no error. */
+  healthy: boolean;
+  regions: RegionReport[];
 }
 
 export function buildReport(
