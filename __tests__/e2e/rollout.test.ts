@@ -163,7 +163,7 @@ describe('a fault in each phase after the first change is compensated', () => {
     expectSuccess(run);
     const patches = (await admin.requests())
       .slice(mark)
-      .filter((r) => r.method === 'PATCH' && !r.path.includes('validateOnly'))
+      .filter((r) => r.api === 'run' && r.method === 'PATCH' && !r.path.includes('validateOnly'))
       .map((r) => r.path);
     // The candidate's own update, then the promotion and the tag removal, traffic only.
     expect(patches).toHaveLength(3);
