@@ -57147,13 +57147,14 @@ async function workloadIdentityCredentials(settings, repository) {
     const client = identityPoolClient(provider, audience, serviceAccount &&
         `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`);
     const accessToken = await tokenFrom(client, target);
-    if (!serviceAccount)
-        return direct(accessToken, repositoryPrincipalSet(provider, repository), undefined, 'inputs');
+    if (!serviceAccount) {
+        const identity = repositoryPrincipalSet(provider, repository);
+        return withoutIdTokens(accessToken, identity, undefined, idTokenUnavailable(identity, 'inputs'));
+    }
     return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () => identityPoolClient(provider, audience, undefined));
 }
-/** Direct Workload Identity: the federated token acts itself, and no ID token can be minted. */
-function direct(accessToken, identity, projectId, via) {
-    const unavailable = idTokenUnavailable(identity, via);
+/** Credentials that cannot mint ID tokens, `unavailable` saying why and what to do. */
+function withoutIdTokens(accessToken, identity, projectId, unavailable) {
     return {
         accessToken,
         identity,
@@ -57242,7 +57243,8 @@ async function applicationDefaultCredentials(repository) {
         const accessToken = await tokenFrom(client, target);
         const projectId = await auth.getProjectId().catch(() => undefined);
         if (!serviceAccount) {
-            return direct(accessToken, repositoryPrincipalSet(provider ?? '', repository), projectId, 'credentials file');
+            const identity = repositoryPrincipalSet(provider ?? '', repository);
+            return withoutIdTokens(accessToken, identity, projectId, idTokenUnavailable(identity, 'credentials file'));
         }
         // The same configuration without impersonation yields the federated token.
         const { service_account_impersonation_url: _, ...federated } = options;
@@ -57260,14 +57262,7 @@ async function applicationDefaultCredentials(repository) {
     const projectId = await auth.getProjectId().catch(() => undefined);
     if (!('fetchIdToken' in client)) {
         const unavailable = new RunwayError(`${identity} cannot mint the Google-signed ID token a private Cloud Run service requires.`, 'Authenticate as a service account (Workload Identity with `service_account`), or make the service public with `allow_unauthenticated: true`.');
-        return {
-            accessToken,
-            identity,
-            projectId,
-            canMintIdTokens: false,
-            idTokenUnavailable: unavailable,
-            idToken: () => Promise.reject(unavailable),
-        };
+        return withoutIdTokens(accessToken, identity, projectId, unavailable);
     }
     return {
         accessToken,
