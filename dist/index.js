@@ -65620,7 +65620,13 @@ class Reporter {
     /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
     async finish(report) {
         const markdown = renderReport(report);
-        await summary.addRaw(markdown, true).write();
+        try {
+            await summary.addRaw(markdown, true).write();
+        }
+        catch (err) {
+            // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
+            warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+        }
         const url = report.regions.find((r) => r.outcome?.url)?.outcome?.url;
         const verdict = report.healthy ? 'healthy' : 'failed';
         await this.attempt('set the commit status', 'statuses', (o) => setCommitStatus(o, this.event.repo, report.sha, this.settings.statusContext, report.healthy ? 'success' : 'failure', report.healthy

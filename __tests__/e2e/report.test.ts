@@ -85,6 +85,17 @@ describe('the job summary', () => {
       expect(run.summary).toMatch(new RegExp(`\\| us-central1: ${phase} \\| \\d+\\.\\d s \\|`));
   });
 
+  it('that cannot be written (no $GITHUB_STEP_SUMMARY, as in a local run) is a warning, not a failure', async () => {
+    const run = await deployImage(
+      'e2e-no-summary',
+      stable,
+      { comment: 'never' },
+      { GITHUB_STEP_SUMMARY: '' },
+    );
+    expectSuccess(run);
+    expect(warnings(run).join('\n')).toContain('Could not write the job summary');
+  });
+
   it('says what failed, what was rolled back and what serves now', async () => {
     const good = await deployImage('e2e-summary-fail', stable, { comment: 'never' });
     expectSuccess(good);

@@ -111,7 +111,12 @@ export class Reporter {
   /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
   async finish(report: RunReport): Promise<string | undefined> {
     const markdown = renderReport(report);
-    await core.summary.addRaw(markdown, true).write();
+    try {
+      await core.summary.addRaw(markdown, true).write();
+    } catch (err) {
+      // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
+      core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+    }
     const url = report.regions.find((r) => r.outcome?.url)?.outcome?.url;
     const verdict = report.healthy ? 'healthy' : 'failed';
 
