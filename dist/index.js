@@ -56856,8 +56856,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __nccwpck_require__(492);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -57299,6 +57297,25 @@ async function generateIdToken(callerToken, caller, serviceAccount, audience) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gcp/secrets.ts
+// A small Secret Manager client: only version metadata, never a secret's payload — Runway checks
+// that what the service will reference exists, and leaves reading values to Cloud Run.
+
+
+class SecretManagerClient {
+    base;
+    token;
+    constructor(token, base = endpoint('secretmanager')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** `secret` is a name in `project` or projects/P/secrets/NAME. */
+    getVersion(project, secret, version) {
+        const path = secret.startsWith('projects/') ? secret : `projects/${project}/secrets/${secret}`;
+        return requestJson(`${this.base}v1/${path}/versions/${version}`, { token: this.token });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/run.ts
 // A small typed client for the Cloud Run Admin API v2 (REST): the calls Runway makes, over the
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
@@ -57416,25 +57433,6 @@ class CloudRunClient {
             token: this.token,
             body: { policy },
         });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/gcp/secrets.ts
-// A small Secret Manager client: only version metadata, never a secret's payload — Runway checks
-// that what the service will reference exists, and leaves reading values to Cloud Run.
-
-
-class SecretManagerClient {
-    base;
-    token;
-    constructor(token, base = endpoint('secretmanager')) {
-        this.base = base;
-        this.token = token;
-    }
-    /** `secret` is a name in `project` or projects/P/secrets/NAME. */
-    getVersion(project, secret, version) {
-        const path = secret.startsWith('projects/') ? secret : `projects/${project}/secrets/${secret}`;
-        return requestJson(`${this.base}v1/${path}/versions/${version}`, { token: this.token });
     }
 }
 
@@ -57710,6 +57708,7 @@ async function isPublic(client, ref, service) {
 
 
 
+
 /**
  * Every referenced secret version exists and is enabled. A missing or unusable version fails the run
  * before any change. A 403 does not: deployers commonly hold roles/run.developer or run.admin, which
@@ -57803,6 +57802,22 @@ async function checkCanVerifyPrivateService(credentials, settings, live) {
     // A probe for the live URL (a new service has none yet): the audience does not change who may mint.
     await credentials.idToken(live?.uri ?? `https://${settings.service}.run.app`);
     return true;
+}
+/** A private service's health checks need an ID token: mint one now, before anything changes. */
+async function checkIdTokens(settings, credentials, project) {
+    const client = new CloudRunClient(credentials.accessToken);
+    const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+    const minted = await Promise.all(settings.regions.map(async (region) => {
+        const ref = { project, region, service: settings.service };
+        const live = needsLiveAccess(check)
+            ? await liveAccess(client, ref).catch((err) => {
+                throw explainRunError(err, ref, credentials.identity);
+            })
+            : undefined;
+        return checkCanVerifyPrivateService(credentials, check, live);
+    }));
+    if (minted.some(Boolean))
+        info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 
 ;// CONCATENATED MODULE: ./src/image/reference.ts
@@ -58218,6 +58233,8 @@ class Docker {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/image/registry.ts
 // The registry HTTP API as Docker speaks it: a request answered 401 with a `WWW-Authenticate:
 // Bearer realm=…,service=…,scope=…` challenge is retried with a token from the realm. Google
@@ -58427,6 +58444,73 @@ async function provePushAccess(image, accessToken, identity) {
         throw new RunwayError(`Could not check the right to push to ${image.host}: ${err.message}`, undefined, {
             cause: err,
         });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/image/prepare.ts
+// The image a run deploys: built and pushed (with `context`), or resolved to its digest (with
+// `image`). Google credentials go to Google registries only; the right to push is proven before
+// anything is built; build values are masked and never reach argv.
+
+
+
+
+
+/** Google credentials for Google registries only; anonymous everywhere else. */
+function registryAuth(host, credentials) {
+    return isGoogleRegistry(host, extraGoogleRegistries())
+        ? { kind: 'google', accessToken: credentials.accessToken }
+        : { kind: 'anonymous' };
+}
+/**
+ * Build values are masked as soon as the step knows them; short build-arg values (`1`, `on`) are
+ * not, as masking them would hide every occurrence in the log. They never reach argv either way.
+ */
+function maskBuildValues(buildArgs, secrets) {
+    for (const value of Object.values(secrets))
+        if (value)
+            setSecret(value);
+    for (const value of Object.values(buildArgs))
+        if (value.length >= 4)
+            setSecret(value);
+}
+async function prepareImage(settings, credentials, sha) {
+    if (settings.image.kind === 'prebuilt') {
+        const image = parseImageReference(settings.image.ref);
+        return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
+    }
+    const source = settings.image;
+    maskBuildValues(source.buildArgs, source.secrets);
+    const image = buildImageReference(source.repository, settings.service, sha);
+    const google = registryAuth(image.host, credentials).kind === 'google';
+    if (google) {
+        // Before anything is built: a missing role or repository fails now, with the fix.
+        await provePushAccess(image, credentials.accessToken, credentials.identity);
+        info(`${credentials.identity} may push to ${image.host}/${image.path}`);
+    }
+    else {
+        info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
+    }
+    const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
+    try {
+        const refreshCredential = google
+            ? async () => docker.setToken(await credentials.accessToken())
+            : undefined;
+        await refreshCredential?.();
+        const digest = await docker.buildAndPush({
+            context: source.context,
+            dockerfile: source.dockerfile,
+            buildArgs: source.buildArgs,
+            secrets: source.secrets,
+            target: source.target,
+            platform: source.platform,
+            image,
+            cacheRef: source.cache ? cacheReference(image) : undefined,
+        }, { builder: source.builder, refreshCredential });
+        return { ...image, digest };
+    }
+    finally {
+        await docker.dispose();
     }
 }
 
@@ -60267,6 +60351,55 @@ async function rolloutRegion(deps, ref, changes, settings) {
     catch (err) {
         return compensate(r, plan, timeline, err);
     }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/regions.ts
+// Every region's rollout, in parallel: each region stands alone, and each outcome (or the error
+// that stopped a region before it changed anything) is reported.
+
+
+
+
+
+
+
+async function deployAll(settings, credentials, project, image, github, deadline) {
+    const client = new CloudRunClient(credentials.accessToken);
+    const labels = {
+        ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
+        ...(settings.spec.labels ?? {}),
+    };
+    return Promise.allSettled(settings.regions.map(async (region) => {
+        const ref = { project, region, service: settings.service };
+        try {
+            return await rolloutRegion({
+                client,
+                identity: credentials.identity,
+                idToken: (audience) => credentials.idToken(audience),
+                log: (line) => info(`[${region}] ${line}`),
+            }, ref, {
+                image,
+                spec: settings.spec,
+                envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+                secretsUpdateStrategy: settings.secretsUpdateStrategy,
+                labels,
+            }, {
+                traffic: settings.traffic,
+                tag: settings.tag,
+                revisionTraffic: settings.revisionTraffic,
+                tagTraffic: settings.tagTraffic,
+                healthCheck: settings.healthCheck,
+                rollback: settings.rollback,
+                suffix: settings.suffix,
+                allowUnauthenticated: settings.spec.allowUnauthenticated,
+                deadline,
+                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
+            });
+        }
+        catch (err) {
+            throw explainRunError(err, ref, credentials.identity);
+        }
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -65742,13 +65875,6 @@ function runUrlFrom(env = process.env) {
 
 
 
-
-
-
-
-
-
-
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -65757,123 +65883,12 @@ function githubContext() {
         attempt: process.env.GITHUB_RUN_ATTEMPT ?? '1',
     };
 }
-/** Google credentials for Google registries only; anonymous everywhere else. */
-function registryAuth(host, credentials) {
-    return isGoogleRegistry(host, extraGoogleRegistries())
-        ? { kind: 'google', accessToken: credentials.accessToken }
-        : { kind: 'anonymous' };
-}
-/**
- * Build values are masked as soon as the step knows them; short build-arg values (`1`, `on`) are
- * not, as masking them would hide every occurrence in the log. They never reach argv either way.
- */
-function maskBuildValues(buildArgs, secrets) {
-    for (const value of Object.values(secrets))
-        if (value)
-            setSecret(value);
-    for (const value of Object.values(buildArgs))
-        if (value.length >= 4)
-            setSecret(value);
-}
-async function prepareImage(settings, credentials, sha) {
-    if (settings.image.kind === 'prebuilt') {
-        const image = parseImageReference(settings.image.ref);
-        return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
-    }
-    const source = settings.image;
-    maskBuildValues(source.buildArgs, source.secrets);
-    const image = buildImageReference(source.repository, settings.service, sha);
-    const google = registryAuth(image.host, credentials).kind === 'google';
-    if (google) {
-        // Before anything is built: a missing role or repository fails now, with the fix.
-        await provePushAccess(image, credentials.accessToken, credentials.identity);
-        info(`${credentials.identity} may push to ${image.host}/${image.path}`);
-    }
-    else {
-        info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
-    }
-    const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
-    try {
-        const refreshCredential = google
-            ? async () => docker.setToken(await credentials.accessToken())
-            : undefined;
-        await refreshCredential?.();
-        const digest = await docker.buildAndPush({
-            context: source.context,
-            dockerfile: source.dockerfile,
-            buildArgs: source.buildArgs,
-            secrets: source.secrets,
-            target: source.target,
-            platform: source.platform,
-            image,
-            cacheRef: source.cache ? cacheReference(image) : undefined,
-        }, { builder: source.builder, refreshCredential });
-        return { ...image, digest };
-    }
-    finally {
-        await docker.dispose();
-    }
-}
 function resolveProject(settings, credentials) {
     const project = settings.projectId ?? credentials.projectId;
     if (!project) {
         throw new RunwayError('No Google Cloud project: `project_id` is not set and the credentials do not name one.', 'Set the `project_id` input.');
     }
     return project;
-}
-async function deployAll(settings, credentials, project, image, github, deadline) {
-    const client = new CloudRunClient(credentials.accessToken);
-    const labels = {
-        ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
-        ...(settings.spec.labels ?? {}),
-    };
-    return Promise.allSettled(settings.regions.map(async (region) => {
-        const ref = { project, region, service: settings.service };
-        try {
-            return await rolloutRegion({
-                client,
-                identity: credentials.identity,
-                idToken: (audience) => credentials.idToken(audience),
-                log: (line) => info(`[${region}] ${line}`),
-            }, ref, {
-                image,
-                spec: settings.spec,
-                envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
-                secretsUpdateStrategy: settings.secretsUpdateStrategy,
-                labels,
-            }, {
-                traffic: settings.traffic,
-                tag: settings.tag,
-                revisionTraffic: settings.revisionTraffic,
-                tagTraffic: settings.tagTraffic,
-                healthCheck: settings.healthCheck,
-                rollback: settings.rollback,
-                suffix: settings.suffix,
-                allowUnauthenticated: settings.spec.allowUnauthenticated,
-                deadline,
-                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
-            });
-        }
-        catch (err) {
-            throw explainRunError(err, ref, credentials.identity);
-        }
-    }));
-}
-/** A private service's health checks need an ID token: mint one now, before anything changes. */
-async function checkIdTokens(settings, credentials, project) {
-    const client = new CloudRunClient(credentials.accessToken);
-    const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
-    const minted = await Promise.all(settings.regions.map(async (region) => {
-        const ref = { project, region, service: settings.service };
-        const live = needsLiveAccess(check)
-            ? await liveAccess(client, ref).catch((err) => {
-                throw explainRunError(err, ref, credentials.identity);
-            })
-            : undefined;
-        return checkCanVerifyPrivateService(credentials, check, live);
-    }));
-    if (minted.some(Boolean))
-        info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 /** The facts of this run every report states, from what is known so far. */
 function runFacts(settings, project, github, image, stages) {

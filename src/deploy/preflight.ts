@@ -5,11 +5,12 @@
 import * as core from '@actions/core';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
-import { isPublic } from './apply.js';
+import { explainRunError, isPublic } from './apply.js';
 import { GoogleApiError } from '../gcp/http.js';
-import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
+import { CloudRunClient, type ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
+import type { Settings } from '../inputs/inputs.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
 
 /** What checkSecrets could prove: `unchecked` lists the references the deployer may not look at. */
@@ -154,4 +155,27 @@ export async function checkCanVerifyPrivateService(
   // A probe for the live URL (a new service has none yet): the audience does not change who may mint.
   await credentials.idToken(live?.uri ?? `https://${settings.service}.run.app`);
   return true;
+}
+
+/** A private service's health checks need an ID token: mint one now, before anything changes. */
+export async function checkIdTokens(
+  settings: Settings,
+  credentials: Credentials,
+  project: string,
+): Promise<void> {
+  const client = new CloudRunClient(credentials.accessToken);
+  const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+  const minted = await Promise.all(
+    settings.regions.map(async (region) => {
+      const ref = { project, region, service: settings.service };
+      const live = needsLiveAccess(check)
+        ? await liveAccess(client, ref).catch((err: unknown) => {
+            throw explainRunError(err, ref, credentials.identity);
+          })
+        : undefined;
+      return checkCanVerifyPrivateService(credentials, check, live);
+    }),
+  );
+  if (minted.some(Boolean))
+    core.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
