@@ -56925,12 +56925,16 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 function isRetryableStatus(status) {
     return RETRYABLE_STATUS.has(status);
 }
+/** An attempt that ran out of time (AbortSignal.timeout). */
+function isTimeout(err) {
+    return err instanceof DOMException && err.name === 'TimeoutError';
+}
 function isRetryable(err) {
     if (err instanceof GoogleApiError)
         return isRetryableStatus(err.httpStatus);
-    // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
+    // An attempt that ran out of time may simply have met a slow moment.
     if (err instanceof DOMException)
-        return err.name === 'TimeoutError';
+        return isTimeout(err);
     // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
     return err instanceof TypeError;
 }
@@ -56961,7 +56965,7 @@ async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetrya
 async function requestJson(url, options = {}) {
     const method = options.method ?? 'GET';
     const idempotent = options.idempotent ?? method === 'GET';
-    const retryable = (err) => isRetryable(err) && (idempotent || !(err instanceof DOMException && err.name === 'TimeoutError'));
+    const retryable = (err) => isRetryable(err) && (idempotent || !isTimeout(err));
     const target = new URL(url);
     for (const [k, v] of Object.entries(options.query ?? {}))
         if (v !== undefined)
@@ -57623,28 +57627,33 @@ function invokerBinding(policy) {
     return policy.bindings?.find((b) => b.role === INVOKER && !b.condition);
 }
 /**
+ * The policy with `allUsers` added to (or taken out of) the invoker binding, every other member and
+ * binding as they are; undefined when the policy already is as asked.
+ */
+function withPublicAccess(policy, allow) {
+    const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
+    const invoker = invokerBinding({ bindings });
+    if ((invoker?.members.includes('allUsers') ?? false) === allow)
+        return undefined;
+    if (!allow)
+        invoker.members = invoker.members.filter((m) => m !== 'allUsers');
+    else if (invoker)
+        invoker.members.push('allUsers');
+    else
+        bindings.push({ role: INVOKER, members: ['allUsers'] });
+    return { ...policy, bindings: bindings.filter((b) => b.members.length > 0) };
+}
+/**
  * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
  * `beforeChange` is called just before the policy changes, so the change can be undone.
  */
 async function applyPublicAccess(client, ref, allowUnauthenticated, identity, beforeChange = () => undefined) {
     try {
-        const policy = await client.getIamPolicy(ref);
-        const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
-        const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
-        const isPublic = invoker?.members.includes('allUsers') ?? false;
-        if (isPublic === allowUnauthenticated)
+        const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
+        if (!next)
             return;
         beforeChange();
-        if (allowUnauthenticated) {
-            if (invoker)
-                invoker.members.push('allUsers');
-            else
-                bindings.push({ role: INVOKER, members: ['allUsers'] });
-        }
-        else if (invoker) {
-            invoker.members = invoker.members.filter((m) => m !== 'allUsers');
-        }
-        await client.setIamPolicy(ref, { ...policy, bindings: bindings.filter((b) => b.members.length > 0) });
+        await client.setIamPolicy(ref, next);
         info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
     }
     catch (err) {
@@ -57661,20 +57670,11 @@ async function applyPublicAccess(client, ref, allowUnauthenticated, identity, be
  */
 async function revertPublicAccess(client, ref, madePublic) {
     for (let attempt = 1;; attempt++) {
-        const current = await client.getIamPolicy(ref);
-        const bindings = (current.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
-        let invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
-        const isPublicNow = invoker?.members.includes('allUsers') ?? false;
-        if (isPublicNow !== madePublic)
+        const next = withPublicAccess(await client.getIamPolicy(ref), !madePublic);
+        if (!next)
             return false;
-        if (madePublic)
-            invoker.members = invoker.members.filter((m) => m !== 'allUsers');
-        else if (invoker)
-            invoker.members.push('allUsers');
-        else
-            bindings.push((invoker = { role: INVOKER, members: ['allUsers'] }));
         try {
-            await client.setIamPolicy(ref, { ...current, bindings: bindings.filter((b) => b.members.length) });
+            await client.setIamPolicy(ref, next);
             return true;
         }
         catch (err) {
@@ -58914,7 +58914,7 @@ function isRetryableDelivery(err) {
     if (err instanceof WebhookRejected)
         return err.status >= 500 || RETRYABLE.has(err.status);
     if (err instanceof DOMException)
-        return err.name === 'TimeoutError';
+        return isTimeout(err);
     return err instanceof TypeError;
 }
 /** Retry-After as seconds or an HTTP date, in ms from `now`. */
@@ -59001,7 +59001,7 @@ async function deliverWebhook(url, payload, settings, options = {}) {
     catch (err) {
         const result = err instanceof WebhookRejected
             ? `HTTP ${err.status}`
-            : err instanceof DOMException && err.name === 'TimeoutError'
+            : isTimeout(err)
                 ? 'timed out'
                 : (err.cause?.code ?? err.message);
         return { url: shownUrl(url), id, delivered: false, result };
@@ -59726,6 +59726,10 @@ function withCandidate(targets, revision, tag) {
 function withoutTag(targets, tag) {
     return mergeUntagged(targets.map((t) => t.tag === tag ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t));
 }
+/** The targets without `tag` when some entry carries it; undefined when none does (nothing to change). */
+function withoutTagIfPresent(targets, tag) {
+    return targets?.some((t) => t.tag === tag) ? withoutTag(targets, tag) : undefined;
+}
 /**
  * Sends `split` (revision → percent), every revision by name, and keeps every tag as a 0% entry so
  * tag URLs keep working. Never LATEST: Cloud Run resolves LATEST when the change lands, to whatever
@@ -59891,7 +59895,7 @@ async function restoreTraffic(r, plan, deadline) {
         if (r.written && !sameTraffic(live.traffic, r.written)) {
             foreign = true;
             const tag = plan.candidateTag;
-            return tag && live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined;
+            return tag ? withoutTagIfPresent(live.traffic, tag) : undefined;
         }
         r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
         return targets;
@@ -59941,16 +59945,15 @@ async function createCandidate(r, plan) {
 
 async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline) {
     const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
-        const hasTag = candidateTag !== undefined && (live.traffic ?? []).some((t) => t.tag === candidateTag);
-        const untagged = hasTag ? { ...live, traffic: withoutTag(live.traffic ?? [], candidateTag) } : live;
-        const latest = followLatest(untagged, revision);
-        return latest ?? (hasTag ? untagged.traffic : undefined);
+        const untaggedTraffic = candidateTag ? withoutTagIfPresent(live.traffic, candidateTag) : undefined;
+        const untagged = untaggedTraffic ? { ...live, traffic: untaggedTraffic } : live;
+        return followLatest(untagged, revision) ?? untaggedTraffic;
     }, deadline, remember(r));
     return service;
 }
 /** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
 async function removeCandidateTag(r, tag, deadline) {
-    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => (live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined), deadline, remember(r));
+    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => withoutTagIfPresent(live.traffic, tag), deadline, remember(r));
     return changed;
 }
 

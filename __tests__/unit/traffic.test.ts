@@ -1,3 +1,4 @@
+import { withPublicAccess } from '../../src/deploy/apply.js';
 import {
   describeTraffic,
   pinTraffic,
@@ -253,5 +254,26 @@ describe('traffic comparison and the previous revision', () => {
     expect(sameTraffic([...a], [a[0]])).toBe(false);
     expect(largestShare([...a])).toBe('x');
     expect(largestShare([])).toBeUndefined();
+  });
+});
+
+describe('withPublicAccess', () => {
+  const invoker = (members: string[]) => ({ role: 'roles/run.invoker', members });
+  const other = { role: 'roles/run.viewer', members: ['user:a@x.com'] };
+  it('adds or removes allUsers only, keeping every other member and binding', () => {
+    expect(withPublicAccess({ bindings: [other], etag: 'e' }, true)).toEqual({
+      bindings: [other, invoker(['allUsers'])],
+      etag: 'e',
+    });
+    expect(withPublicAccess({ bindings: [invoker(['allUsers', 'serviceAccount:s@p'])] }, false)).toEqual({
+      bindings: [invoker(['serviceAccount:s@p'])],
+    });
+    expect(withPublicAccess({ bindings: [other, invoker(['allUsers'])] }, false)).toEqual({
+      bindings: [other],
+    });
+  });
+  it('is undefined when the policy already is as asked', () => {
+    expect(withPublicAccess({ bindings: [invoker(['allUsers'])] }, true)).toBeUndefined();
+    expect(withPublicAccess({}, false)).toBeUndefined();
   });
 });

@@ -223,6 +223,20 @@ function invokerBinding(policy: IamPolicy): { role: string; members: string[] } 
 }
 
 /**
+ * The policy with `allUsers` added to (or taken out of) the invoker binding, every other member and
+ * binding as they are; undefined when the policy already is as asked.
+ */
+export function withPublicAccess(policy: IamPolicy, allow: boolean): IamPolicy | undefined {
+  const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
+  const invoker = invokerBinding({ bindings });
+  if ((invoker?.members.includes('allUsers') ?? false) === allow) return undefined;
+  if (!allow) invoker!.members = invoker!.members.filter((m) => m !== 'allUsers');
+  else if (invoker) invoker.members.push('allUsers');
+  else bindings.push({ role: INVOKER, members: ['allUsers'] });
+  return { ...policy, bindings: bindings.filter((b) => b.members.length > 0) };
+}
+
+/**
  * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
  * `beforeChange` is called just before the policy changes, so the change can be undone.
  */
@@ -234,19 +248,10 @@ export async function applyPublicAccess(
   beforeChange: () => void = () => undefined,
 ): Promise<void> {
   try {
-    const policy = await client.getIamPolicy(ref);
-    const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
-    const invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
-    const isPublic = invoker?.members.includes('allUsers') ?? false;
-    if (isPublic === allowUnauthenticated) return;
+    const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
+    if (!next) return;
     beforeChange();
-    if (allowUnauthenticated) {
-      if (invoker) invoker.members.push('allUsers');
-      else bindings.push({ role: INVOKER, members: ['allUsers'] });
-    } else if (invoker) {
-      invoker.members = invoker.members.filter((m) => m !== 'allUsers');
-    }
-    await client.setIamPolicy(ref, { ...policy, bindings: bindings.filter((b) => b.members.length > 0) });
+    await client.setIamPolicy(ref, next);
     core.info(
       `${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`,
     );
@@ -273,16 +278,10 @@ export async function revertPublicAccess(
   madePublic: boolean,
 ): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
-    const current = await client.getIamPolicy(ref);
-    const bindings = (current.bindings ?? []).map((b) => ({ ...b, members: [...b.members] }));
-    let invoker = bindings.find((b) => b.role === INVOKER && !b.condition);
-    const isPublicNow = invoker?.members.includes('allUsers') ?? false;
-    if (isPublicNow !== madePublic) return false;
-    if (madePublic) invoker!.members = invoker!.members.filter((m) => m !== 'allUsers');
-    else if (invoker) invoker.members.push('allUsers');
-    else bindings.push((invoker = { role: INVOKER, members: ['allUsers'] }));
+    const next = withPublicAccess(await client.getIamPolicy(ref), !madePublic);
+    if (!next) return false;
     try {
-      await client.setIamPolicy(ref, { ...current, bindings: bindings.filter((b) => b.members.length) });
+      await client.setIamPolicy(ref, next);
       return true;
     } catch (err) {
       if (err instanceof GoogleApiError && err.status === 'ABORTED' && attempt < MAX_CONFLICT_RETRIES)

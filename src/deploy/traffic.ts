@@ -65,6 +65,14 @@ export function withoutTag(targets: TrafficTarget[], tag: string): TrafficTarget
   );
 }
 
+/** The targets without `tag` when some entry carries it; undefined when none does (nothing to change). */
+export function withoutTagIfPresent(
+  targets: TrafficTarget[] | undefined,
+  tag: string,
+): TrafficTarget[] | undefined {
+  return targets?.some((t) => t.tag === tag) ? withoutTag(targets, tag) : undefined;
+}
+
 /**
  * Sends `split` (revision → percent), every revision by name, and keeps every tag as a 0% entry so
  * tag URLs keep working. Never LATEST: Cloud Run resolves LATEST when the change lands, to whatever

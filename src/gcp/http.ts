@@ -49,10 +49,15 @@ export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status);
 }
 
+/** An attempt that ran out of time (AbortSignal.timeout). */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'TimeoutError';
+}
+
 export function isRetryable(err: unknown): boolean {
   if (err instanceof GoogleApiError) return isRetryableStatus(err.httpStatus);
-  // An attempt that ran out of time (AbortSignal.timeout) may simply have met a slow moment.
-  if (err instanceof DOMException) return err.name === 'TimeoutError';
+  // An attempt that ran out of time may simply have met a slow moment.
+  if (err instanceof DOMException) return isTimeout(err);
   // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
   return err instanceof TypeError;
 }
@@ -114,8 +119,7 @@ export interface RequestOptions {
 export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
   const idempotent = options.idempotent ?? method === 'GET';
-  const retryable = (err: unknown): boolean =>
-    isRetryable(err) && (idempotent || !(err instanceof DOMException && err.name === 'TimeoutError'));
+  const retryable = (err: unknown): boolean => isRetryable(err) && (idempotent || !isTimeout(err));
   const target = new URL(url);
   for (const [k, v] of Object.entries(options.query ?? {}))
     if (v !== undefined) target.searchParams.set(k, v);

@@ -3,7 +3,7 @@
 // delivered with backoff and jitter on timeouts, 5xx and 429 (Retry-After honoured), the same
 // webhook-id on every attempt so receivers can deduplicate.
 import { createHmac, randomUUID } from 'node:crypto';
-import { withRetry, type RetryOptions } from '../gcp/http.js';
+import { isTimeout, withRetry, type RetryOptions } from '../gcp/http.js';
 
 export type WebhookOn = 'success' | 'failure' | 'always';
 
@@ -33,7 +33,7 @@ const RETRYABLE = new Set([408, 409, 429]);
 /** Timeouts, dropped connections, 5xx, 408, 409 and 429 are worth another attempt; other 4xx are final. */
 export function isRetryableDelivery(err: unknown): boolean {
   if (err instanceof WebhookRejected) return err.status >= 500 || RETRYABLE.has(err.status);
-  if (err instanceof DOMException) return err.name === 'TimeoutError';
+  if (err instanceof DOMException) return isTimeout(err);
   return err instanceof TypeError;
 }
 
@@ -153,7 +153,7 @@ export async function deliverWebhook(
     const result =
       err instanceof WebhookRejected
         ? `HTTP ${err.status}`
-        : err instanceof DOMException && err.name === 'TimeoutError'
+        : isTimeout(err)
           ? 'timed out'
           : ((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
     return { url: shownUrl(url), id, delivered: false, result };

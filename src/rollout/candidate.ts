@@ -5,7 +5,7 @@ import { RunwayError } from '../errors.js';
 import { serviceName } from '../gcp/run.js';
 import type { Service } from '../gcp/run-types.js';
 import { applyChange, applyTraffic } from '../deploy/apply.js';
-import { describeTraffic, sameTraffic, withoutTag } from '../deploy/traffic.js';
+import { describeTraffic, sameTraffic, withoutTagIfPresent } from '../deploy/traffic.js';
 import { remember, type Rollout } from './context.js';
 import type { Deadline } from './deadline.js';
 import type { RolloutPlan } from './plan.js';
@@ -59,7 +59,7 @@ export async function restoreTraffic(r: Rollout, plan: RolloutPlan, deadline: De
       if (r.written && !sameTraffic(live.traffic, r.written)) {
         foreign = true;
         const tag = plan.candidateTag;
-        return tag && live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined;
+        return tag ? withoutTagIfPresent(live.traffic, tag) : undefined;
       }
       r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
       return targets;

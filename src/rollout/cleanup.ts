@@ -4,7 +4,7 @@
 // so the service follows later deploys as Cloud Run users expect. A traffic-only change.
 import type { Service } from '../gcp/run-types.js';
 import { applyTraffic } from '../deploy/apply.js';
-import { followLatest, withoutTag } from '../deploy/traffic.js';
+import { followLatest, withoutTagIfPresent } from '../deploy/traffic.js';
 import { remember, type Rollout } from './context.js';
 import type { Deadline } from './deadline.js';
 
@@ -18,10 +18,9 @@ export async function cleanUp(
     r.deps.client,
     r.ref,
     (live) => {
-      const hasTag = candidateTag !== undefined && (live.traffic ?? []).some((t) => t.tag === candidateTag);
-      const untagged = hasTag ? { ...live, traffic: withoutTag(live.traffic ?? [], candidateTag) } : live;
-      const latest = followLatest(untagged, revision);
-      return latest ?? (hasTag ? untagged.traffic : undefined);
+      const untaggedTraffic = candidateTag ? withoutTagIfPresent(live.traffic, candidateTag) : undefined;
+      const untagged = untaggedTraffic ? { ...live, traffic: untaggedTraffic } : live;
+      return followLatest(untagged, revision) ?? untaggedTraffic;
     },
     deadline,
     remember(r),
@@ -34,7 +33,7 @@ export async function removeCandidateTag(r: Rollout, tag: string, deadline: Dead
   const { changed } = await applyTraffic(
     r.deps.client,
     r.ref,
-    (live) => (live.traffic?.some((t) => t.tag === tag) ? withoutTag(live.traffic, tag) : undefined),
+    (live) => withoutTagIfPresent(live.traffic, tag),
     deadline,
     remember(r),
   );
