@@ -27,6 +27,7 @@ describe('actionlint', () => {
     // The directories are read, not assumed: an empty list would pass vacuously.
     expect(files.filter((f) => f.startsWith('.github/workflows/')).length).toBeGreaterThanOrEqual(3);
     expect(files.filter((f) => f.startsWith('examples/workflows/')).length).toBeGreaterThanOrEqual(5);
+    expect(files).toContain('.github/workflows/release.yml');
     const findings = await lintFiles(root, files);
     expect(findings.map(formatFinding)).toEqual([]);
   });
