@@ -116,7 +116,9 @@ describe('canary values in every input that can carry a secret', () => {
     expect(await leaksAfterRun({ ...clean, stdout: `token ${token}` }, {}, workspace)).toEqual([
       `log: token ${token}`,
     ]);
-    expect(await leaksAfterRun({ ...clean, summary: oidc }, {}, workspace)).toEqual([`summary: ${oidc.slice(0, 200)}`]);
+    expect(await leaksAfterRun({ ...clean, summary: oidc }, {}, workspace)).toEqual([
+      `summary: ${oidc.slice(0, 200)}`,
+    ]);
     const webhookToken = canary('webhook-token');
     expect(
       await leaksAfterRun(
