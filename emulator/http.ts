@@ -11,6 +11,7 @@ export type ApiName =
   | 'iamcredentials'
   | 'run'
   | 'secretmanager'
+  | 'serviceusage'
   | 'github'
   | 'registry'
   | 'registry-public'

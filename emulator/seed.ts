@@ -23,6 +23,8 @@ export const DEFAULTS = {
   runtime: `runtime@${projectId}.iam.gserviceaccount.com`,
   defaultCompute: `${projectNumber}-compute@developer.gserviceaccount.com`,
   repositoryName: 'runway',
+  /** Where the repository is, and the region gcloud uses when none is given. */
+  region: 'us-central1',
   githubToken: 'ghs_emulatorToken0000000000000000000000',
   oidcRequestToken: 'emulator-oidc-request-token',
   sha: '8f14e45fceea167a5a36dedd4bea2543a1b2c3d4',
@@ -88,7 +90,7 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
         members: [`serviceAccount:${d.runtime}`, `serviceAccount:${d.defaultCompute}`],
       },
     ],
-    repositories: [{ project: d.projectId, location: 'us-central1', name: d.repositoryName }],
+    repositories: [{ project: d.projectId, location: d.region, name: d.repositoryName }],
     secrets: [{ project: d.projectId, name: 'greeting', versions: [{ data: 'hello from Secret Manager' }] }],
     github: { repository: d.repository, tokens: [d.githubToken], pullRequest: d.pullRequest },
   };
