@@ -79,7 +79,7 @@ export function renderService(r: ServiceRecord): Json {
   }) as Json;
 }
 
-function revisionReady(rev: RevisionRecord): Condition {
+export function revisionReady(rev: RevisionRecord): Condition {
   const at = { lastTransitionTime: rev.updateTime };
   if (rev.state === 'ready') return condition('Ready', 'CONDITION_SUCCEEDED', at);
   if (rev.failure) {
