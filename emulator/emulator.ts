@@ -90,14 +90,18 @@ export class Emulator {
     }
     const proxy = await startRegionalProxy();
     emulator.servers.push(proxy);
-    const setup = await writeGcloudSetup(workDir, {
-      provider: DEFAULTS.providerName,
-      oidcRequestUrl: emulator.oidcRequestUrl(),
-      oidcRequestToken: DEFAULTS.oidcRequestToken,
-      stsUrl: `${urls.sts}/`,
-      iamCredentialsUrl: `${urls.iamcredentials}/`,
-      serviceAccount: DEFAULTS.deployer,
-    });
+    const setup = await writeGcloudSetup(
+      workDir,
+      {
+        provider: DEFAULTS.providerName,
+        oidcRequestUrl: emulator.oidcRequestUrl(),
+        oidcRequestToken: DEFAULTS.oidcRequestToken,
+        stsUrl: `${urls.sts}/`,
+        iamCredentialsUrl: `${urls.iamcredentials}/`,
+        serviceAccount: DEFAULTS.deployer,
+      },
+      DEFAULTS.owner,
+    );
     emulator.gcloud = { setup, proxyPort: proxy.port };
     await emulator.reset();
     return emulator;

@@ -45,20 +45,34 @@ export function externalAccountCredentials(source: CredentialsSource): Record<st
 }
 
 export interface GcloudSetup {
+  /** The deployer's: what gcloud uses. */
   credentialsFile: string;
+  /** The project owner's, for what a deployer may not do (the guides' `gcloud secrets` steps). */
+  ownerCredentialsFile: string;
   configDir: string;
 }
 
-/** Writes the credentials file (named as the auth action names it) and an empty gcloud config dir. */
-export async function writeGcloudSetup(workDir: string, source: CredentialsSource): Promise<GcloudSetup> {
+async function writeCredentials(dir: string, source: CredentialsSource): Promise<string> {
+  // Named as google-github-actions/auth names the files it leaves.
+  const path = join(dir, `gha-creds-${randomBytes(6).toString('hex')}.json`);
+  await writeFile(path, JSON.stringify(externalAccountCredentials(source), null, 2), { mode: 0o600 });
+  return path;
+}
+
+/** Writes the deployer's and the owner's credentials files and an empty gcloud config directory. */
+export async function writeGcloudSetup(
+  workDir: string,
+  source: CredentialsSource & { serviceAccount: string },
+  owner: string,
+): Promise<GcloudSetup> {
   const dir = join(workDir, 'gcloud');
   const configDir = join(dir, 'config');
   await mkdir(configDir, { recursive: true });
-  const credentialsFile = join(dir, `gha-creds-${randomBytes(6).toString('hex')}.json`);
-  await writeFile(credentialsFile, JSON.stringify(externalAccountCredentials(source), null, 2), {
-    mode: 0o600,
-  });
-  return { credentialsFile, configDir };
+  return {
+    credentialsFile: await writeCredentials(dir, source),
+    ownerCredentialsFile: await writeCredentials(dir, { ...source, serviceAccount: owner }),
+    configDir,
+  };
 }
 
 /**
@@ -85,6 +99,7 @@ export function gcloudEnvironment(options: {
     CLOUDSDK_PROXY_PORT: String(options.proxyPort),
     CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: setup.credentialsFile,
     GOOGLE_GHA_CREDS_PATH: setup.credentialsFile,
+    RUNWAY_EMULATOR_OWNER_CREDENTIALS: setup.ownerCredentialsFile,
     CLOUDSDK_CONFIG: setup.configDir,
     CLOUDSDK_CORE_PROJECT: options.project,
     CLOUDSDK_RUN_REGION: options.region,
