@@ -662,21 +662,23 @@ export class CloudRun {
     return renderPolicy(record);
   }
 
-  /** testIamPermissions needs no permission of its own: it answers which of the asked ones the caller has. */
+  /**
+   * testIamPermissions needs no permission of its own: it answers which of the asked ones the
+   * caller has. A service that does not exist yet answers from the project's policy: gcloud run
+   * deploy asks about the service it is about to create and does not expect an error.
+   */
   private testIamPermissions(req: ApiRequest): Json {
     const caller = requireCaller(this.ctx, req);
     const project = this.projectOf(req.params.project!, 'run.services.get');
-    const name = serviceName(project, req.params.location!, req.params.service!);
-    const record = this.services.get(name);
-    if (!record) throw notFound(`Resource '${name}' was not found`);
-    return this.grantedOf(caller, record, bodyOf(req));
+    return this.grantedOf(caller, project, req.params.location!, req.params.service!, bodyOf(req));
   }
 
-  /** Which of the permissions a testIamPermissions body asks for the caller holds on the service. */
-  grantedOf(caller: Principal, record: ServiceRecord, body: Json): Json {
-    const name = serviceName(record.project, record.location, record.id);
+  /** Which of the permissions a testIamPermissions body asks the caller holds on a service. */
+  grantedOf(caller: Principal, project: string, location: string, id: string, body: Json): Json {
+    const name = serviceName(project, location, id);
+    const bindings = this.services.get(name)?.policy.bindings ?? [];
     const asked = (body.permissions as string[] | undefined) ?? [];
-    const granted = asked.filter((p) => this.ctx.world.allowed(caller, p, name, record.policy.bindings));
+    const granted = asked.filter((p) => this.ctx.world.allowed(caller, p, name, bindings));
     return compact({ permissions: granted }) as Json;
   }
 

@@ -305,9 +305,7 @@ export function knativeRoutes(ctx: EmulatorContext, run: CloudRun): Route[] {
     ),
     ...route('POST', [`${LOC}${named('services')}:testIamPermissions`], (req) => {
       const w = where(req, 'run.services.get');
-      const record = run.service(w.project, w.location, req.params.name!);
-      if (!record) throw missing(w, 'SERVICE', req.params.name!);
-      return run.grantedOf(w.caller, record, bodyOf(req));
+      return run.grantedOf(w.caller, w.project, w.location, req.params.name!, bodyOf(req));
     }),
     ...route('GET', [`${LOC}\\/operations\\/(?<operation>[^/:]+)`], (req) => {
       const w = where(req, 'run.operations.get');
