@@ -57398,23 +57398,41 @@ class CloudRunClient {
         }
         return op;
     }
-    /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
-    async deleteService(ref, deadline = Date.now() + 120_000) {
+    /** DELETEs a resource and waits for it to be gone (a retried DELETE that finds nothing is done). */
+    async deleteAndWait(path, what, deadline) {
         let op;
         try {
-            op = await requestJson(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+            op = await requestJson(this.url(path), { method: 'DELETE', token: this.token });
         }
         catch (err) {
-            // A retried DELETE whose first attempt went through finds nothing left to delete.
             if (err instanceof GoogleApiError && err.httpStatus === 404)
                 return;
             throw err;
         }
         const done = await this.waitOperation(op, deadline);
         if (!done.done)
-            throw new Error(`${serviceName(ref)} is still being deleted`);
+            throw new Error(`${what} is still being deleted`);
         if (done.error)
-            throw new Error(`deleting ${serviceName(ref)} failed: ${done.error.message}`);
+            throw new Error(`deleting ${what} failed: ${done.error.message}`);
+    }
+    /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
+    deleteService(ref, deadline = Date.now() + 120_000) {
+        return this.deleteAndWait(serviceName(ref), serviceName(ref), deadline);
+    }
+    /** Deletes one revision and waits for it to be gone. */
+    deleteRevision(ref, revision, deadline) {
+        return this.deleteAndWait(`${serviceName(ref)}/revisions/${revision}`, `revision ${revision}`, deadline);
+    }
+    /** Every revision of the service, all pages. */
+    async listRevisions(ref) {
+        const revisions = [];
+        let pageToken;
+        do {
+            const page = await requestJson(this.url(`${serviceName(ref)}/revisions`), { token: this.token, query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) } });
+            revisions.push(...(page.revisions ?? []));
+            pageToken = page.nextPageToken || undefined;
+        } while (pageToken);
+        return revisions;
     }
     getIamPolicy(ref) {
         return requestJson(this.url(`${serviceName(ref)}:getIamPolicy`), {
@@ -58475,11 +58493,13 @@ function maskBuildValues(buildArgs, secrets) {
             setSecret(value);
 }
 async function prepareImage(settings, credentials, sha) {
-    if (settings.image.kind === 'prebuilt') {
-        const image = parseImageReference(settings.image.ref);
+    const source = settings.image;
+    if (!source)
+        throw new Error('No image to prepare: a clean-up deploys nothing.');
+    if (source.kind === 'prebuilt') {
+        const image = parseImageReference(source.ref);
         return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
     }
-    const source = settings.image;
     maskBuildValues(source.buildArgs, source.secrets);
     const image = buildImageReference(source.repository, settings.service, sha);
     const google = registryAuth(image.host, credentials).kind === 'google';
@@ -59379,6 +59399,23 @@ function webhookSettings(r) {
     }
     return { urls, secret, token, on: on ?? 'success', failure: failure ?? 'warn' };
 }
+/** `preview` and `cleanup`, checked against the inputs a preview decides for itself. */
+function purposeOf(r) {
+    const preview = r.map('preview', parseBool) ?? false;
+    const cleanup = r.map('cleanup', parseBool) ?? false;
+    if (preview && cleanup)
+        throw new InputError('cleanup', 'true', '`preview: true` or `cleanup: true`, not both in one step');
+    if (!preview)
+        return cleanup ? 'cleanup' : 'deploy';
+    for (const name of ['tag', 'revision_traffic', 'tag_traffic']) {
+        const value = r.optional(name);
+        if (value !== undefined)
+            throw new InputError(name, value, 'nothing with `preview: true`: a preview takes no traffic and is tagged `pr-NUMBER`');
+    }
+    if (r.optional('traffic') === 'immediate')
+        throw new InputError('traffic', 'immediate', '`verified` or `none` with `preview: true`: a preview takes no traffic');
+    return 'preview';
+}
 function readSettings(read) {
     const r = new Reader(read);
     const service = r.optional('service');
@@ -59412,6 +59449,7 @@ function readSettings(read) {
     if (revisionTraffic && tagTraffic) {
         throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
     }
+    const purpose = purposeOf(r);
     return {
         service,
         regions: parseRegions(r.raw('region')),
@@ -59421,7 +59459,8 @@ function readSettings(read) {
         workloadIdentityProvider,
         serviceAccount,
         audience: r.optional('audience'),
-        image: imageSource(r),
+        purpose,
+        image: purpose === 'cleanup' ? undefined : imageSource(r),
         spec,
         envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ??
             'merge',
@@ -59433,6 +59472,7 @@ function readSettings(read) {
         tagTraffic,
         healthCheck: healthCheck(r),
         rollback: r.map('rollback', parseBool) ?? true,
+        keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
         report: reportSettings(r, service),
     };
 }
@@ -59718,9 +59758,12 @@ function mergeUntagged(targets) {
     }
     return out.filter((t) => t.tag || (t.percent ?? 0) > 0);
 }
-/** Adds the candidate revision with 0% and its own tag (replacing any entry holding that tag). */
+/**
+ * Adds the candidate revision with 0% and its own tag. A tag already in the split moves: the
+ * revision that held it keeps its share, untagged.
+ */
 function withCandidate(targets, revision, tag) {
-    return [...targets.filter((t) => t.tag !== tag), { type: REVISION, revision, percent: 0, tag }];
+    return [...withoutTag(targets, tag), { type: REVISION, revision, percent: 0, tag }];
 }
 /** Drops a tag, keeping its revision's share of traffic. */
 function withoutTag(targets, tag) {
@@ -59819,6 +59862,60 @@ function candidateTagFor(service, runId, attempt, nonce) {
     if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable))
         return readable;
     return `r${hashChars(seed, Math.min(room - 1, 12))}`;
+}
+/**
+ * A pull request's preview tag: `pr-NUMBER`, or `pNUMBER` when that would pass Cloud Run's 46
+ * characters for tag and service name together; undefined when neither fits. Stable: every run
+ * for the same pull request, the preview and its clean-up, computes the same tag.
+ */
+function previewTagFor(service, pullRequest) {
+    const room = MAX_TAG_AND_SERVICE - service.length;
+    return [`pr-${pullRequest}`, `p${pullRequest}`].find((tag) => tag.length <= room);
+}
+
+;// CONCATENATED MODULE: ./src/deploy/prune.ts
+
+
+/** Revisions the service still needs: in any traffic entry (by share or tag), or the latest ones. */
+function inUse(service) {
+    const used = new Set();
+    const latestReady = shortName(service.latestReadyRevision);
+    for (const t of [...(service.traffic ?? []), ...(service.trafficStatuses ?? [])]) {
+        const revision = isLatest(t) ? latestReady : t.revision;
+        if (revision)
+            used.add(shortName(revision));
+    }
+    for (const latest of [latestReady, shortName(service.latestCreatedRevision)])
+        if (latest)
+            used.add(latest);
+    return used;
+}
+/** The idle revisions to delete, oldest last kept: every idle one after the newest `keep`. */
+function revisionsToPrune(revisions, service, keep) {
+    const used = inUse(service);
+    return revisions
+        .map((r) => ({ name: shortName(r.name) ?? '', created: Date.parse(r.createTime ?? '') || 0 }))
+        .filter((r) => r.name && !used.has(r.name))
+        .sort((a, b) => b.created - a.created || b.name.localeCompare(a.name))
+        .slice(keep)
+        .map((r) => r.name);
+}
+async function pruneRevisions(client, ref, keep, deadline) {
+    const service = await client.getService(ref);
+    if (!service)
+        return { deleted: [], failed: [] };
+    const doomed = revisionsToPrune(await client.listRevisions(ref), service, keep);
+    const result = { deleted: [], failed: [] };
+    for (const revision of doomed) {
+        try {
+            await client.deleteRevision(ref, revision, deadline);
+            result.deleted.push(revision);
+        }
+        catch (error) {
+            result.failed.push({ revision, error });
+        }
+    }
+    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/access.ts
@@ -59951,10 +60048,14 @@ async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline
     }, deadline, remember(r));
     return service;
 }
-/** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
-async function removeCandidateTag(r, tag, deadline) {
-    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => withoutTagIfPresent(live.traffic, tag), deadline, remember(r));
+/** Drops one tag (its revision keeps its share); resolves to whether the service had it. */
+async function removeTag(client, ref, tag, deadline, onSent) {
+    const { changed } = await applyTraffic(client, ref, (live) => withoutTagIfPresent(live.traffic, tag), deadline, onSent);
     return changed;
+}
+/** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
+function removeCandidateTag(r, tag, deadline) {
+    return removeTag(r.deps.client, r.ref, tag, deadline, remember(r));
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
@@ -60020,6 +60121,9 @@ async function planRollout(r) {
     const initial = await client.getService(r.ref);
     const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
     const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
+    if (settings.preview && !servedBefore) {
+        throw new RunwayError(`${r.where} ${initial ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`, 'Deploy the service from the main branch first; previews go beside what it serves.');
+    }
     logNotes(r, initial, servedBefore);
     // tag_traffic naming a tag the service lacks fails here, before anything changes.
     const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
@@ -60286,6 +60390,7 @@ function outcomeOf(r, plan, service, timeline, result) {
         trafficBefore: splitOf(plan.servedBefore),
         timeline: timeline.steps,
         checks: r.checks,
+        pruned: [],
         ...result,
     };
 }
@@ -60366,6 +60471,9 @@ async function rolloutRegion(deps, ref, changes, settings) {
 
 
 
+
+
+
 async function deployAll(settings, credentials, project, image, github, deadline) {
     const client = new CloudRunClient(credentials.accessToken);
     const labels = {
@@ -60375,7 +60483,7 @@ async function deployAll(settings, credentials, project, image, github, deadline
     return Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         try {
-            return await rolloutRegion({
+            const outcome = await rolloutRegion({
                 client,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
@@ -60397,12 +60505,68 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 allowUnauthenticated: settings.spec.allowUnauthenticated,
                 deadline,
                 candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
+                preview: settings.purpose === 'preview',
             });
+            if (outcome.healthy && settings.keepRevisions !== undefined)
+                outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline);
+            return outcome;
         }
         catch (err) {
             throw explainRunError(err, ref, credentials.identity);
         }
     }));
+}
+/**
+ * keep_revisions, after the region is done: deletes idle revisions and warns about any it could
+ * not delete. A deploy that passed stays passed; what is deleted cannot be undone, so nothing is.
+ */
+async function pruneIdle(client, ref, keep, deadline) {
+    const where = `${ref.service} in ${ref.region}`;
+    // Past the deploy's deadline, pruning still gets its own grace period.
+    const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
+    try {
+        const { deleted, failed } = await pruneRevisions(client, ref, keep, until);
+        info(`[${ref.region}] keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`);
+        for (const f of failed)
+            warning(`keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeError(f.error).split('\n')[0]}. Deleting revisions needs run.revisions.delete (roles/run.developer).`);
+        return deleted;
+    }
+    catch (err) {
+        warning(`keep_revisions: could not list the revisions of ${where}: ${describeError(err).split('\n')[0]}. The deploy itself is done.`);
+        return [];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/event.ts
+// The event that started the workflow, from the runner's environment: its name, the repository,
+// and for pull requests the number, the head commit and whether the code comes from a fork.
+
+function readPayload(path) {
+    try {
+        return JSON.parse((0,external_node_fs_.readFileSync)(path ?? '', 'utf8'));
+    }
+    catch {
+        return {};
+    }
+}
+function eventFromEnv(env = process.env) {
+    const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '/').split('/');
+    const payload = readPayload(env.GITHUB_EVENT_PATH);
+    const pr = payload.pull_request;
+    const head = pr?.head?.repo?.full_name;
+    const base = pr?.base?.repo?.full_name ?? env.GITHUB_REPOSITORY;
+    return {
+        name: env.GITHUB_EVENT_NAME ?? '',
+        action: payload.action,
+        repo: { owner, repo },
+        pullRequest: typeof pr?.number === 'number'
+            ? {
+                number: pr.number,
+                headSha: pr.head?.sha,
+                fromFork: !head || !base || head.toLowerCase() !== base.toLowerCase(),
+            }
+            : undefined,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/report/outputs.ts
@@ -60423,7 +60587,7 @@ function summaryLine(o) {
  * Sets every output from the regions' outcomes (the first region's for the single-valued ones)
  * and returns the failure message when any region failed, else undefined.
  */
-function writeOutputs(regions, results, image, digest) {
+function writeOutputs(regions, results, image, digest, preview) {
     const outcomes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const errors = results.flatMap((r, i) => r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : []);
     const first = outcomes.find((o) => o.region === regions[0]) ?? outcomes[0];
@@ -60434,6 +60598,7 @@ function writeOutputs(regions, results, image, digest) {
         setOutput('revision', first.revision);
         setOutput('previous_revision', first.previousRevision ?? '');
         setOutput('tag_url', first.tagUrl ?? '');
+        setOutput('preview_url', preview ? (first.tagUrl ?? '') : '');
         setOutput('traffic', JSON.stringify(first.traffic));
     }
     const allHealthy = errors.length === 0 && outcomes.every((o) => o.healthy !== false);
@@ -65600,8 +65765,8 @@ async function setDeploymentStatus(octokit, repo, id, state, urls, description) 
         auto_inactive: false,
     }));
 }
-/** Marks every other deployment of the environment whose latest status is active as inactive. */
-async function retireEarlierDeployments(octokit, repo, environment, current, log) {
+/** Marks every deployment of the environment but `current` whose latest status is active as inactive. */
+async function retireEarlierDeployments(octokit, repo, environment, current, log, description = 'superseded by a later deploy') {
     const deployments = await githubCall('list deployments', () => octokit.paginate(octokit.rest.repos.listDeployments, { ...repo, environment, per_page: 100 }));
     const retired = [];
     for (const d of deployments) {
@@ -65610,7 +65775,7 @@ async function retireEarlierDeployments(octokit, repo, environment, current, log
         const { data: statuses } = await githubCall('read deployment statuses', () => octokit.rest.repos.listDeploymentStatuses({ ...repo, deployment_id: d.id, per_page: 1 }));
         const latest = statuses[0]?.state;
         if (latest === 'success' || latest === 'in_progress') {
-            await setDeploymentStatus(octokit, repo, d.id, 'inactive', { log }, 'superseded by a later deploy');
+            await setDeploymentStatus(octokit, repo, d.id, 'inactive', { log }, description);
             retired.push(d.id);
         }
     }
@@ -65643,9 +65808,12 @@ function health(checks, healthy) {
     const answer = probe.error ? probe.error : `HTTP ${probe.status}`;
     return `${verdict} (${answer}, ${probe.latencyMs} ms, ${last.on === 'tag' ? 'tag URL' : 'service URL'})`;
 }
-function regionRow(r, digest) {
+function summary_link(url) {
+    return url ? `[${url}](${url})` : '—';
+}
+function regionRow(r, digest, preview) {
     const o = r.outcome;
-    const url = o?.url ? `[${o.url}](${o.url})` : '—';
+    const url = summary_link(preview ? o?.tagUrl : o?.url);
     return `| ${cell(r.region)} | ${url} | ${o ? `\`${o.revision}\`` : '—'} | ${o?.previousRevision ? `\`${o.previousRevision}\`` : '—'} | \`${digest.slice(0, 19)}\` | ${cell(health(o?.checks, r.failure ? false : o?.healthy))} | ${o ? split(o.traffic) : '—'} |`;
 }
 function seconds(ms) {
@@ -65654,9 +65822,22 @@ function seconds(ms) {
 function renderReport(report, options = {}) {
     const lines = [];
     if (options.heading ?? true) {
-        lines.push(`### Runway: \`${report.service}\` ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`, '');
+        const what = report.preview
+            ? `\`${report.service}\` preview \`${report.preview.tag}\``
+            : `\`${report.service}\``;
+        lines.push(`### Runway: ${what} ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`, '');
     }
-    lines.push('| region | URL | revision | previous | digest | health | traffic now |', '| --- | --- | --- | --- | --- | --- | --- |', ...report.regions.map((r) => regionRow(r, report.digest)), '');
+    if (report.preview) {
+        lines.push(`Preview of #${report.preview.pullRequest} on its tag \`${report.preview.tag}\`, with no production traffic.`, '');
+    }
+    lines.push(`| region | ${report.preview ? 'preview URL' : 'URL'} | revision | previous | digest | health | traffic now |`, '| --- | --- | --- | --- | --- | --- | --- |', ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)), '');
+    const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
+    if (pruned.length) {
+        lines.push('**Idle revisions deleted** (`keep_revisions`)', '');
+        for (const r of pruned)
+            lines.push(`- ${r.region}: ${r.outcome.pruned.map((n) => `\`${n}\``).join(', ')}`);
+        lines.push('');
+    }
     const failed = report.regions.filter((r) => r.failure);
     if (failed.length) {
         lines.push('**What failed**', '');
@@ -65686,6 +65867,28 @@ function renderReport(report, options = {}) {
     lines.push('', `Image \`${report.image}\` · commit \`${report.sha.slice(0, 12)}\` · [run](${report.runUrl})`);
     return lines.join('\n');
 }
+/** A preview's clean-up, for the job summary and the PR comment. */
+function renderCleanup(report) {
+    const ok = report.regions.every((r) => !r.failure);
+    const lines = [
+        `### Runway: \`${report.service}\` preview \`${report.preview.tag}\` ${ok ? '🧹 removed' : '❌ not fully removed'}`,
+        '',
+        `Pull request #${report.preview.pullRequest} is closed.`,
+        '',
+        '| region | preview tag | idle revisions deleted |',
+        '| --- | --- | --- |',
+    ];
+    for (const r of report.regions) {
+        const tag = r.failure
+            ? `❌ ${cell(r.failure.split('\n')[0])}`
+            : r.removed
+                ? 'removed'
+                : 'was already gone';
+        lines.push(`| ${cell(r.region)} | ${tag} | ${r.pruned.map((n) => `\`${n}\``).join(', ') || '—'} |`);
+    }
+    lines.push('', `[run](${report.runUrl})`);
+    return lines.join('\n');
+}
 
 ;// CONCATENATED MODULE: ./src/report/publish.ts
 // The report stage: the job summary (always), the sticky PR comment, the GitHub Deployment, the
@@ -65697,32 +65900,31 @@ function renderReport(report, options = {}) {
 
 
 
-
-/** The event from the runner's environment: its name, the repository and the PR number. */
-function eventFromEnv(env = process.env) {
-    const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '/').split('/');
-    let pullRequest;
-    try {
-        const payload = JSON.parse((0,external_node_fs_.readFileSync)(env.GITHUB_EVENT_PATH ?? '', 'utf8'));
-        pullRequest = payload.pull_request?.number;
-    }
-    catch {
-        pullRequest = undefined;
-    }
-    return { name: env.GITHUB_EVENT_NAME ?? '', repo: { owner, repo }, pullRequest };
-}
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 class Reporter {
     settings;
     event;
     service;
+    preview;
     octokit;
     deployment;
-    constructor(settings, event, service, token = settings.githubToken ?? process.env.GITHUB_TOKEN) {
+    constructor(settings, event, service, 
+    /** The pull request's preview this run deploys or removes, if it does. */
+    preview, token = settings.githubToken ?? process.env.GITHUB_TOKEN) {
         this.settings = settings;
         this.event = event;
         this.service = service;
+        this.preview = preview;
         this.octokit = token ? getOctokit(token) : undefined;
+    }
+    /** The deployment's environment: a preview gets one of its own, per pull request. */
+    get environment() {
+        const environment = this.settings.deploymentEnvironment;
+        return environment && this.preview ? `${environment}-pr-${this.preview.pullRequest}` : environment;
+    }
+    /** Where GitHub shows statuses and deployments for this run: a pull request's head commit. */
+    commitOf(sha) {
+        return this.event.pullRequest?.headSha ?? sha;
     }
     async attempt(what, permission, fn) {
         if (!this.octokit) {
@@ -65736,26 +65938,29 @@ class Reporter {
             warning(explainGitHubFailure(what, permission, err));
         }
     }
+    setStatus(sha, state, description, runUrl) {
+        return this.attempt('set the commit status', 'statuses', (o) => setCommitStatus(o, this.event.repo, this.commitOf(sha), this.settings.statusContext, state, description, runUrl));
+    }
     /** Before anything changes: the commit status pending, and the deployment in progress. */
     async start(sha, runUrl) {
-        await this.attempt('set the commit status', 'statuses', (o) => setCommitStatus(o, this.event.repo, sha, this.settings.statusContext, 'pending', 'Deploying and verifying', runUrl));
-        const environment = this.settings.deploymentEnvironment;
+        await this.setStatus(sha, 'pending', 'Deploying and verifying', runUrl);
+        const environment = this.environment;
         if (!environment)
             return;
         await this.attempt('create the deployment', 'deployments', async (o) => {
             this.deployment = await createDeployment(o, this.event.repo, {
-                sha,
+                sha: this.commitOf(sha),
                 environment,
-                production: this.settings.productionEnvironment ?? environment === 'production',
-                transient: false,
-                description: `Runway: ${this.service}`,
+                production: this.preview
+                    ? false
+                    : (this.settings.productionEnvironment ?? environment === 'production'),
+                transient: this.preview !== undefined,
+                description: `Runway: ${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
             });
             await setDeploymentStatus(o, this.event.repo, this.deployment, 'in_progress', { log: runUrl }, 'Deploying');
         });
     }
-    /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
-    async finish(report) {
-        const markdown = renderReport(report);
+    async writeSummary(markdown) {
         try {
             await summary.addRaw(markdown, true).write();
         }
@@ -65763,34 +65968,55 @@ class Reporter {
             // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
             warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
         }
-        const url = report.regions.find((r) => r.outcome?.url)?.outcome?.url;
-        const verdict = report.healthy ? 'healthy' : 'failed';
-        await this.attempt('set the commit status', 'statuses', (o) => setCommitStatus(o, this.event.repo, report.sha, this.settings.statusContext, report.healthy ? 'success' : 'failure', report.healthy
-            ? `Deployed ${this.service} and verified it healthy`
-            : `Deploy of ${this.service} failed`, report.runUrl));
-        const deployment = this.deployment;
-        const environment = this.settings.deploymentEnvironment;
-        if (deployment !== undefined && environment) {
-            await this.attempt('update the deployment', 'deployments', async (o) => {
-                await setDeploymentStatus(o, this.event.repo, deployment, report.healthy ? 'success' : 'failure', { environment: report.healthy ? url : undefined, log: report.runUrl }, report.healthy ? `${this.service} is ${verdict}` : `${this.service}: ${verdict}`);
-                if (report.healthy)
-                    await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
-            });
-        }
+    }
+    /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
+    async comment(markdown, line) {
         const wantsComment = this.settings.comment === 'always' ||
             (this.settings.comment === 'auto' && this.event.name.startsWith('pull_request'));
-        const issue = this.event.pullRequest;
+        const issue = this.event.pullRequest?.number;
         if (wantsComment && issue !== undefined) {
-            const marker = commentMarker(this.service, environment);
-            const line = `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict} (${new Date().toISOString()})`;
+            const marker = commentMarker(this.service, this.environment);
             await this.attempt('comment on the pull request', 'pull-requests', async (o) => {
-                await upsertStickyComment(o, this.event.repo, issue, marker, (previous) => renderComment(marker, markdown, line, previous));
+                await upsertStickyComment(o, this.event.repo, issue, marker, (previous) => renderComment(marker, markdown, `${line} (${new Date().toISOString()})`, previous));
             });
         }
         else if (wantsComment) {
             info('comment: this run is not for a pull request; the report is in the job summary');
         }
+    }
+    /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
+    async finish(report) {
+        const markdown = renderReport(report);
+        await this.writeSummary(markdown);
+        const first = report.regions.find((r) => r.outcome?.url)?.outcome;
+        const url = this.preview ? first?.tagUrl : first?.url;
+        const verdict = report.healthy ? 'healthy' : 'failed';
+        const what = this.preview ? `preview ${this.preview.tag} of ${this.service}` : this.service;
+        await this.setStatus(report.sha, report.healthy ? 'success' : 'failure', report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`, report.runUrl);
+        const deployment = this.deployment;
+        const environment = this.environment;
+        if (deployment !== undefined && environment) {
+            await this.attempt('update the deployment', 'deployments', async (o) => {
+                await setDeploymentStatus(o, this.event.repo, deployment, report.healthy ? 'success' : 'failure', { environment: report.healthy ? url : undefined, log: report.runUrl }, `${what}: ${verdict}`);
+                if (report.healthy)
+                    await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
+            });
+        }
+        await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict}`);
         return this.sendWebhooks(report);
+    }
+    /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
+    async finishCleanup(report) {
+        const markdown = renderCleanup(report);
+        await this.writeSummary(markdown);
+        const environment = this.environment;
+        if (environment) {
+            await this.attempt('retire the preview deployment', 'deployments', async (o) => {
+                const retired = await retireEarlierDeployments(o, this.event.repo, environment, undefined, report.runUrl, 'pull request closed; preview removed');
+                info(`deployments: ${retired.length} of ${environment} marked inactive`);
+            });
+        }
+        await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: preview removed`);
     }
     async sendWebhooks(report) {
         const webhook = this.settings.webhook;
@@ -65861,9 +66087,74 @@ function runUrlFrom(env = process.env) {
     return `${server}/${env.GITHUB_REPOSITORY ?? 'unknown/unknown'}/actions/runs/${env.GITHUB_RUN_ID ?? '0'}`;
 }
 
+;// CONCATENATED MODULE: ./src/rollout/preview.ts
+// Pull-request previews: which tag a pull request's preview lives under, whether this run may
+// deploy one at all (never code from a fork), and removing it once the pull request closes.
+
+
+
+
+
+
+
+const SAFE_PATTERN = 'Build fork pull requests in a `pull_request` workflow without credentials, and deploy what they built from a `workflow_run` workflow gated by an environment that needs approval (see "Security notes" in the README).';
+/**
+ * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
+ * pull request, which never had a preview. Throws, before anything changes, when there is no pull
+ * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
+ */
+function previewTarget(purpose, service, event) {
+    const input = purpose === 'preview' ? 'preview' : 'cleanup';
+    const pr = event.pullRequest;
+    if (!pr) {
+        throw new RunwayError(`Input '${input}' is for pull requests, but this run was started by '${event.name || 'an unknown event'}' and names none. Nothing was changed.`, purpose === 'preview'
+            ? 'Run the preview job `on: pull_request`, or drop `preview: true` to deploy.'
+            : 'Run the clean-up job `on: pull_request: types: [closed]`.');
+    }
+    if (pr.fromFork) {
+        if (purpose === 'cleanup')
+            return undefined;
+        throw new RunwayError(`Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`, SAFE_PATTERN);
+    }
+    const tag = previewTagFor(service, pr.number);
+    if (!tag) {
+        throw new RunwayError(`Input 'service' (${service}) leaves no room for the preview tag of pull request #${pr.number}: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together. Nothing was changed.`, `Use a shorter service name for previews (at most ${MAX_TAG_AND_SERVICE - `p${pr.number}`.length} characters).`);
+    }
+    return { pullRequest: pr.number, tag };
+}
+/** A preview is a deploy with no traffic, checked on the pull request's own tag. */
+function previewSettings(settings, target) {
+    return { ...settings, traffic: 'none', tag: target.tag, revisionTraffic: undefined, tagTraffic: undefined };
+}
+/** `cleanup`: the preview's tag dropped in every region (its revision serves nothing else), then keep_revisions. */
+async function removePreviewEverywhere(client, settings, project, target, identity, deadline) {
+    return Promise.all(settings.regions.map(async (region) => {
+        const ref = { project, region, service: settings.service };
+        try {
+            const removed = await removeTag(client, ref, target.tag, deadline);
+            info(`[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`);
+            const pruned = settings.keepRevisions === undefined
+                ? []
+                : await pruneIdle(client, ref, settings.keepRevisions, deadline);
+            return { region, removed, pruned, failure: undefined };
+        }
+        catch (err) {
+            return {
+                region,
+                removed: false,
+                pruned: [],
+                failure: describeError(explainRunError(err, ref, identity)),
+            };
+        }
+    }));
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
+
+
+
 
 
 
@@ -65894,7 +66185,7 @@ function resolveProject(settings, credentials) {
     return project;
 }
 /** The facts of this run every report states, from what is known so far. */
-function runFacts(settings, project, github, image, stages) {
+function runFacts(settings, project, github, image, stages, preview) {
     return {
         service: settings.service,
         project: project ?? settings.projectId ?? '',
@@ -65905,31 +66196,59 @@ function runFacts(settings, project, github, image, stages) {
         repository: github.repository,
         runUrl: runUrlFrom(),
         stages: stages.steps,
+        preview,
     };
+}
+function signIn(settings, github) {
+    return group('Authenticate', async () => {
+        const creds = await authenticate(settings, github.repository);
+        info(`authenticated as ${creds.identity}`);
+        return creds;
+    });
+}
+/** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
+async function main_cleanUp(settings, event, target, github) {
+    if (!target) {
+        info(`Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`);
+        return;
+    }
+    const credentials = await signIn(settings, github);
+    const project = resolveProject(settings, credentials);
+    const reporter = new Reporter(settings.report, event, settings.service, target);
+    const client = new CloudRunClient(credentials.accessToken);
+    const regions = await group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () => removePreviewEverywhere(client, settings, project, target, credentials.identity, Deadline.in(settings.deployTimeoutSeconds)));
+    await group('Report', () => reporter.finishCleanup({ service: settings.service, preview: target, runUrl: runUrlFrom(), regions }));
+    const failed = regions.filter((r) => r.failure);
+    if (failed.length)
+        setFailed(failed.map((r) => `${r.region}: ${r.failure}`).join('\n'));
 }
 async function run() {
     const stages = new Timeline();
     const github = githubContext();
+    const event = eventFromEnv();
     let settings;
+    let preview;
     let reporter;
     let project;
     let image;
     try {
-        const parsed = await group('Inputs', async () => {
+        const given = await group('Inputs', async () => {
             const read = readSettings((name) => getInput(name));
-            info(`service ${read.service} in ${read.regions.join(', ')}; traffic: ${read.traffic}`);
+            // Before any credential: which pull request's preview this is, and never a fork's code.
+            preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
+            const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
+            info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
             return read;
         });
+        if (given.purpose === 'cleanup')
+            return await main_cleanUp(given, event, preview, github);
+        const parsed = preview ? previewSettings(given, preview) : given;
         settings = parsed;
         const deadline = Deadline.in(parsed.deployTimeoutSeconds);
-        const credentials = await stages.time('authenticate', () => group('Authenticate', async () => {
-            const creds = await authenticate(parsed, github.repository);
-            info(`authenticated as ${creds.identity}`);
-            return creds;
-        }));
+        const credentials = await stages.time('authenticate', () => signIn(parsed, github));
         const resolvedProject = resolveProject(parsed, credentials);
         project = resolvedProject;
-        reporter = new Reporter(parsed.report, eventFromEnv(), parsed.service);
+        reporter = new Reporter(parsed.report, event, parsed.service, preview);
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkIdTokens(parsed, credentials, resolvedProject);
@@ -65941,7 +66260,8 @@ async function run() {
                 info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
         }));
         await reporter.start(github.sha, runUrlFrom());
-        const built = await stages.time(parsed.image.kind === 'build' ? 'build and push' : 'resolve image', () => group(parsed.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
+        const building = parsed.image?.kind === 'build';
+        const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
             const ref = await prepareImage(parsed, credentials, github.sha);
             info(`image ${formatImage(ref, 'digest')}`);
             return ref;
@@ -65949,8 +66269,8 @@ async function run() {
         image = built;
         const imageByDigest = formatImage(built, 'digest');
         const results = await stages.time('deploy and verify', () => group(`Deploy and verify (${parsed.regions.join(', ')})`, () => deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline)));
-        const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '');
-        const report = buildReport(runFacts(parsed, project, github, built, stages), parsed.regions, results);
+        const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
+        const report = buildReport(runFacts(parsed, project, github, built, stages, preview), parsed.regions, results);
         const reportFailure = await group('Report', () => reporter.finish(report));
         const failures = [failed, reportFailure].filter(Boolean);
         if (failures.length)
@@ -65960,7 +66280,7 @@ async function run() {
         if (settings && reporter) {
             // What stopped the run before any region finished still reaches the summary, status and PR.
             const failedSettings = settings;
-            const report = buildReport(runFacts(failedSettings, project, github, image, stages), failedSettings.regions, failedSettings.regions.map(() => ({ status: 'rejected', reason: err })));
+            const report = buildReport(runFacts(failedSettings, project, github, image, stages, preview), failedSettings.regions, failedSettings.regions.map(() => ({ status: 'rejected', reason: err })));
             await group('Report', () => reporter.finish(report))
                 .catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
         }

@@ -185,8 +185,8 @@ export class Emulator {
       number: d.pullRequest,
       pull_request: {
         number: d.pullRequest,
-        head: { sha: d.sha, ref: 'feature' },
-        base: { ref: 'main' },
+        head: { sha: d.sha, ref: 'feature', repo: { full_name: d.repository } },
+        base: { ref: 'main', repo: { full_name: d.repository } },
         html_url: `https://github.com/${d.repository}/pull/${d.pullRequest}`,
       },
       repository: { name, owner: { login: owner }, full_name: d.repository },

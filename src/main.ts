@@ -10,9 +10,17 @@ import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
 import { Deadline } from './rollout/deadline.js';
 import { deployAll } from './rollout/regions.js';
+import { CloudRunClient } from './gcp/run.js';
+import { eventFromEnv, type GitHubEvent } from './inputs/event.js';
 import { writeOutputs } from './report/outputs.js';
-import { eventFromEnv, Reporter } from './report/publish.js';
+import { Reporter } from './report/publish.js';
 import { buildReport, runUrlFrom, type RunFacts } from './report/report.js';
+import {
+  previewSettings,
+  previewTarget,
+  removePreviewEverywhere,
+  type PreviewTarget,
+} from './rollout/preview.js';
 import { Timeline } from './rollout/timeline.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
@@ -42,6 +50,7 @@ function runFacts(
   github: ReturnType<typeof githubContext>,
   image: ImageReference | undefined,
   stages: Timeline,
+  preview: PreviewTarget | undefined,
 ): RunFacts {
   return {
     service: settings.service,
@@ -53,35 +62,79 @@ function runFacts(
     repository: github.repository,
     runUrl: runUrlFrom(),
     stages: stages.steps,
+    preview,
   };
+}
+
+function signIn(settings: Settings, github: ReturnType<typeof githubContext>): Promise<Credentials> {
+  return core.group('Authenticate', async () => {
+    const creds = await authenticate(settings, github.repository);
+    core.info(`authenticated as ${creds.identity}`);
+    return creds;
+  });
+}
+
+/** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
+async function cleanUp(
+  settings: Settings,
+  event: GitHubEvent,
+  target: PreviewTarget | undefined,
+  github: ReturnType<typeof githubContext>,
+): Promise<void> {
+  if (!target) {
+    core.info(
+      `Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`,
+    );
+    return;
+  }
+  const credentials = await signIn(settings, github);
+  const project = resolveProject(settings, credentials);
+  const reporter = new Reporter(settings.report, event, settings.service, target);
+  const client = new CloudRunClient(credentials.accessToken);
+  const regions = await core.group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () =>
+    removePreviewEverywhere(
+      client,
+      settings,
+      project,
+      target,
+      credentials.identity,
+      Deadline.in(settings.deployTimeoutSeconds),
+    ),
+  );
+  await core.group('Report', () =>
+    reporter.finishCleanup({ service: settings.service, preview: target, runUrl: runUrlFrom(), regions }),
+  );
+  const failed = regions.filter((r) => r.failure);
+  if (failed.length) core.setFailed(failed.map((r) => `${r.region}: ${r.failure}`).join('\n'));
 }
 
 export async function run(): Promise<void> {
   const stages = new Timeline();
   const github = githubContext();
+  const event = eventFromEnv();
   let settings: Settings | undefined;
+  let preview: PreviewTarget | undefined;
   let reporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
   try {
-    const parsed = await core.group('Inputs', async () => {
+    const given = await core.group('Inputs', async () => {
       const read = readSettings((name) => core.getInput(name));
-      core.info(`service ${read.service} in ${read.regions.join(', ')}; traffic: ${read.traffic}`);
+      // Before any credential: which pull request's preview this is, and never a fork's code.
+      preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
+      const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
+      core.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       return read;
     });
+    if (given.purpose === 'cleanup') return await cleanUp(given, event, preview, github);
+    const parsed = preview ? previewSettings(given, preview) : given;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
 
-    const credentials = await stages.time('authenticate', () =>
-      core.group('Authenticate', async () => {
-        const creds = await authenticate(parsed, github.repository);
-        core.info(`authenticated as ${creds.identity}`);
-        return creds;
-      }),
-    );
+    const credentials = await stages.time('authenticate', () => signIn(parsed, github));
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
-    reporter = new Reporter(parsed.report, eventFromEnv(), parsed.service);
+    reporter = new Reporter(parsed.report, event, parsed.service, preview);
 
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
@@ -101,8 +154,9 @@ export async function run(): Promise<void> {
     );
     await reporter.start(github.sha, runUrlFrom());
 
-    const built = await stages.time(parsed.image.kind === 'build' ? 'build and push' : 'resolve image', () =>
-      core.group(parsed.image.kind === 'build' ? 'Build and push' : 'Resolve image', async () => {
+    const building = parsed.image?.kind === 'build';
+    const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
+      core.group(building ? 'Build and push' : 'Resolve image', async () => {
         const ref = await prepareImage(parsed, credentials, github.sha);
         core.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
@@ -116,8 +170,12 @@ export async function run(): Promise<void> {
         deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline),
       ),
     );
-    const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '');
-    const report = buildReport(runFacts(parsed, project, github, built, stages), parsed.regions, results);
+    const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
+    const report = buildReport(
+      runFacts(parsed, project, github, built, stages, preview),
+      parsed.regions,
+      results,
+    );
     const reportFailure = await core.group('Report', () => reporter!.finish(report));
     const failures = [failed, reportFailure].filter(Boolean);
     if (failures.length) core.setFailed(failures.join('\n'));
@@ -126,7 +184,7 @@ export async function run(): Promise<void> {
       // What stopped the run before any region finished still reaches the summary, status and PR.
       const failedSettings = settings;
       const report = buildReport(
-        runFacts(failedSettings, project, github, image, stages),
+        runFacts(failedSettings, project, github, image, stages, preview),
         failedSettings.regions,
         failedSettings.regions.map(() => ({ status: 'rejected', reason: err }) as const),
       );

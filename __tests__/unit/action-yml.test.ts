@@ -63,6 +63,7 @@ describe('action.yml', () => {
         'healthy',
         'traffic',
         'regions',
+        'preview_url',
       ].sort(),
     );
   });

@@ -1,7 +1,7 @@
 // The Markdown every report shares: the region table, what failed and what was rolled back, the
 // traffic before and after, and the timeline.
 import { buildReport, type RunFacts } from '../../src/report/report.js';
-import { renderReport } from '../../src/report/summary.js';
+import { renderCleanup, renderReport } from '../../src/report/summary.js';
 import type { RegionOutcome } from '../../src/rollout/rollout.js';
 
 const facts: RunFacts = {
@@ -17,6 +17,7 @@ const facts: RunFacts = {
     { name: 'authenticate', ms: 420, ok: true },
     { name: 'build and push', ms: 5100, ok: true },
   ],
+  preview: undefined,
 };
 
 const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
@@ -39,6 +40,7 @@ const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
   ],
   rolledBack: false,
   failure: undefined,
+  pruned: [],
   ...over,
 });
 
@@ -83,5 +85,42 @@ describe('renderReport', () => {
     expect(md).toContain('- **europe-west1**: denied \\| before any change');
     expect(md).toContain('  - nothing was changed');
     expect(md).toContain('- europe-west1: unchanged');
+  });
+
+  it('shows a preview by its tag URL, and the idle revisions keep_revisions deleted', () => {
+    const preview = outcome({
+      tagUrl: 'https://pr-7---hello.run.app',
+      traffic: { 'hello-00001-xyz': 100 },
+      pruned: ['hello-00000-old'],
+    });
+    const md = renderReport(
+      buildReport(
+        { ...facts, preview: { pullRequest: 7, tag: 'pr-7' } },
+        ['us-central1'],
+        [{ status: 'fulfilled', value: preview }],
+      ),
+    );
+    expect(md).toContain('### Runway: `hello` preview `pr-7` ✅ deployed and healthy');
+    expect(md).toContain('| region | preview URL |');
+    expect(md).toContain('| us-central1 | [https://pr-7---hello.run.app](https://pr-7---hello.run.app) |');
+    expect(md).not.toContain('[https://hello.run.app]');
+    expect(md).toContain('- us-central1: `hello-00000-old`');
+  });
+});
+
+describe('renderCleanup', () => {
+  it('says per region whether the tag went, and what failed', () => {
+    const md = renderCleanup({
+      service: 'hello',
+      preview: { pullRequest: 7, tag: 'pr-7' },
+      runUrl: 'https://github.com/o/r/actions/runs/2',
+      regions: [
+        { region: 'us-central1', removed: true, pruned: ['hello-00003-abc'], failure: undefined },
+        { region: 'europe-west1', removed: false, pruned: [], failure: 'denied\nFix: grant' },
+      ],
+    });
+    expect(md).toContain('`hello` preview `pr-7` ❌ not fully removed');
+    expect(md).toContain('| us-central1 | removed | `hello-00003-abc` |');
+    expect(md).toContain('| europe-west1 | ❌ denied | — |');
   });
 });

@@ -10,6 +10,7 @@ import {
   candidateTagFor,
   sameTraffic,
   largestShare,
+  previewTagFor,
 } from '../../src/deploy/traffic.js';
 import { nextRevisionName, resolveSplit } from '../../src/rollout/plan.js';
 import { fixForRevisionFailure } from '../../src/rollout/candidate.js';
@@ -69,6 +70,14 @@ describe('candidate tags and promotion', () => {
       { type: REV, revision: 'old', percent: 100 },
       { type: REV, revision: 'new', percent: 0, tag: 'c' },
     ]);
+  });
+  it('moves a tag that a serving revision holds, leaving that revision its share', () => {
+    expect(withCandidate([{ type: REV, revision: 'old', percent: 100, tag: 'pr-3' }], 'new', 'pr-3')).toEqual(
+      [
+        { type: REV, revision: 'old', percent: 100 },
+        { type: REV, revision: 'new', percent: 0, tag: 'pr-3' },
+      ],
+    );
   });
   it('promotes with the split and keeps other tags at 0%', () => {
     expect(
@@ -241,6 +250,16 @@ describe('candidate tags', () => {
     const seen = new Set<string>();
     for (let run = 0; run < 2000; run++) seen.add(candidateTagFor('a'.repeat(44), String(run), '1', 'n')!);
     expect(seen.size).toBe(36);
+  });
+});
+
+describe('preview tags', () => {
+  it('are pr-NUMBER, or pNUMBER when that would pass 46 characters with the service name', () => {
+    expect(previewTagFor('hello', 42)).toBe('pr-42');
+    expect(previewTagFor('a'.repeat(41), 42)).toBe('pr-42');
+    expect(previewTagFor('a'.repeat(42), 42)).toBe('p42');
+    expect(previewTagFor('a'.repeat(43), 42)).toBe('p42');
+    expect(previewTagFor('a'.repeat(44), 42)).toBeUndefined();
   });
 });
 

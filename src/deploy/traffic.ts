@@ -51,9 +51,12 @@ function mergeUntagged(targets: TrafficTarget[]): TrafficTarget[] {
   return out.filter((t) => t.tag || (t.percent ?? 0) > 0);
 }
 
-/** Adds the candidate revision with 0% and its own tag (replacing any entry holding that tag). */
+/**
+ * Adds the candidate revision with 0% and its own tag. A tag already in the split moves: the
+ * revision that held it keeps its share, untagged.
+ */
 export function withCandidate(targets: TrafficTarget[], revision: string, tag: string): TrafficTarget[] {
-  return [...targets.filter((t) => t.tag !== tag), { type: REVISION, revision, percent: 0, tag }];
+  return [...withoutTag(targets, tag), { type: REVISION, revision, percent: 0, tag }];
 }
 
 /** Drops a tag, keeping its revision's share of traffic. */
@@ -170,4 +173,14 @@ export function candidateTagFor(
   const readable = `rw-${runId}-${attempt}-${hashChars(seed, 3)}`.toLowerCase();
   if (readable.length <= room && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(readable)) return readable;
   return `r${hashChars(seed, Math.min(room - 1, 12))}`;
+}
+
+/**
+ * A pull request's preview tag: `pr-NUMBER`, or `pNUMBER` when that would pass Cloud Run's 46
+ * characters for tag and service name together; undefined when neither fits. Stable: every run
+ * for the same pull request, the preview and its clean-up, computes the same tag.
+ */
+export function previewTagFor(service: string, pullRequest: number): string | undefined {
+  const room = MAX_TAG_AND_SERVICE - service.length;
+  return [`pr-${pullRequest}`, `p${pullRequest}`].find((tag) => tag.length <= room);
 }

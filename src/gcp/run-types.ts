@@ -105,6 +105,12 @@ export interface Service {
   [key: string]: unknown;
 }
 
+export interface Revision {
+  name?: string;
+  createTime?: string;
+  [key: string]: unknown;
+}
+
 export interface Operation<T = Service> {
   name: string;
   done?: boolean;

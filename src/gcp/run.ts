@@ -2,7 +2,7 @@
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
 import { GoogleApiError, requestJson } from './http.js';
-import type { IamPolicy, Operation, Service, TrafficTarget } from './run-types.js';
+import type { IamPolicy, Operation, Revision, Service, TrafficTarget } from './run-types.js';
 
 export interface ServiceRef {
   project: string;
@@ -89,19 +89,43 @@ export class CloudRunClient {
     return op;
   }
 
-  /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
-  async deleteService(ref: ServiceRef, deadline = Date.now() + 120_000): Promise<void> {
+  /** DELETEs a resource and waits for it to be gone (a retried DELETE that finds nothing is done). */
+  private async deleteAndWait(path: string, what: string, deadline: number): Promise<void> {
     let op: Operation;
     try {
-      op = await requestJson<Operation>(this.url(serviceName(ref)), { method: 'DELETE', token: this.token });
+      op = await requestJson<Operation>(this.url(path), { method: 'DELETE', token: this.token });
     } catch (err) {
-      // A retried DELETE whose first attempt went through finds nothing left to delete.
       if (err instanceof GoogleApiError && err.httpStatus === 404) return;
       throw err;
     }
     const done = await this.waitOperation(op, deadline);
-    if (!done.done) throw new Error(`${serviceName(ref)} is still being deleted`);
-    if (done.error) throw new Error(`deleting ${serviceName(ref)} failed: ${done.error.message}`);
+    if (!done.done) throw new Error(`${what} is still being deleted`);
+    if (done.error) throw new Error(`deleting ${what} failed: ${done.error.message}`);
+  }
+
+  /** Deletes the service and waits for it to be gone; throws when it is not gone by the deadline. */
+  deleteService(ref: ServiceRef, deadline = Date.now() + 120_000): Promise<void> {
+    return this.deleteAndWait(serviceName(ref), serviceName(ref), deadline);
+  }
+
+  /** Deletes one revision and waits for it to be gone. */
+  deleteRevision(ref: ServiceRef, revision: string, deadline: number): Promise<void> {
+    return this.deleteAndWait(`${serviceName(ref)}/revisions/${revision}`, `revision ${revision}`, deadline);
+  }
+
+  /** Every revision of the service, all pages. */
+  async listRevisions(ref: ServiceRef): Promise<Revision[]> {
+    const revisions: Revision[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await requestJson<{ revisions?: Revision[]; nextPageToken?: string }>(
+        this.url(`${serviceName(ref)}/revisions`),
+        { token: this.token, query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) } },
+      );
+      revisions.push(...(page.revisions ?? []));
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    return revisions;
   }
 
   getIamPolicy(ref: ServiceRef): Promise<IamPolicy> {

@@ -36,11 +36,12 @@ export async function prepareImage(
   credentials: Credentials,
   sha: string,
 ): Promise<ImageReference> {
-  if (settings.image.kind === 'prebuilt') {
-    const image = parseImageReference(settings.image.ref);
+  const source = settings.image;
+  if (!source) throw new Error('No image to prepare: a clean-up deploys nothing.');
+  if (source.kind === 'prebuilt') {
+    const image = parseImageReference(source.ref);
     return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
   }
-  const source = settings.image;
   maskBuildValues(source.buildArgs, source.secrets);
   const image = buildImageReference(source.repository, settings.service, sha);
   const google = registryAuth(image.host, credentials).kind === 'google';

@@ -49,6 +49,9 @@ export type ImageSource =
 
 export type TrafficMode = 'verified' | 'immediate' | 'none';
 
+/** What a run does: deploy and verify, deploy a pull request's preview, or remove that preview. */
+export type Purpose = 'deploy' | 'preview' | 'cleanup';
+
 export interface Settings {
   service: string;
   regions: string[];
@@ -58,7 +61,9 @@ export interface Settings {
   workloadIdentityProvider: string | undefined;
   serviceAccount: string | undefined;
   audience: string | undefined;
-  image: ImageSource;
+  purpose: Purpose;
+  /** Undefined only for `cleanup`, which deploys nothing. */
+  image: ImageSource | undefined;
   spec: ServiceSpec;
   envVarsUpdateStrategy: 'merge' | 'overwrite';
   secretsUpdateStrategy: 'merge' | 'overwrite';
@@ -71,6 +76,8 @@ export interface Settings {
   tagTraffic: Record<string, number> | undefined;
   healthCheck: HealthCheck;
   rollback: boolean;
+  /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
+  keepRevisions: number | undefined;
   report: ReportSettings;
 }
 
@@ -450,6 +457,31 @@ function webhookSettings(r: Reader): WebhookSettings | undefined {
   return { urls, secret, token, on: on ?? 'success', failure: failure ?? 'warn' };
 }
 
+/** `preview` and `cleanup`, checked against the inputs a preview decides for itself. */
+function purposeOf(r: Reader): Purpose {
+  const preview = r.map('preview', parseBool) ?? false;
+  const cleanup = r.map('cleanup', parseBool) ?? false;
+  if (preview && cleanup)
+    throw new InputError('cleanup', 'true', '`preview: true` or `cleanup: true`, not both in one step');
+  if (!preview) return cleanup ? 'cleanup' : 'deploy';
+  for (const name of ['tag', 'revision_traffic', 'tag_traffic']) {
+    const value = r.optional(name);
+    if (value !== undefined)
+      throw new InputError(
+        name,
+        value,
+        'nothing with `preview: true`: a preview takes no traffic and is tagged `pr-NUMBER`',
+      );
+  }
+  if (r.optional('traffic') === 'immediate')
+    throw new InputError(
+      'traffic',
+      'immediate',
+      '`verified` or `none` with `preview: true`: a preview takes no traffic',
+    );
+  return 'preview';
+}
+
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
   const service = r.optional('service');
@@ -510,6 +542,7 @@ export function readSettings(read: InputReader): Settings {
       'Give one of them.',
     );
   }
+  const purpose = purposeOf(r);
   return {
     service,
     regions: parseRegions(r.raw('region')),
@@ -519,7 +552,8 @@ export function readSettings(read: InputReader): Settings {
     workloadIdentityProvider,
     serviceAccount,
     audience: r.optional('audience'),
-    image: imageSource(r),
+    purpose,
+    image: purpose === 'cleanup' ? undefined : imageSource(r),
     spec,
     envVarsUpdateStrategy:
       r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
@@ -533,6 +567,7 @@ export function readSettings(read: InputReader): Settings {
     tagTraffic,
     healthCheck: healthCheck(r),
     rollback: r.map('rollback', parseBool) ?? true,
+    keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
     report: reportSettings(r, service),
   };
 }

@@ -6,10 +6,9 @@ import { withRetry } from '../gcp/http.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
 
-export interface Repo {
-  owner: string;
-  repo: string;
-}
+import type { Repo } from '../inputs/event.js';
+
+export type { Repo };
 
 /** An Octokit RequestError's HTTP status, if `err` is one. */
 export function statusOf(err: unknown): number | undefined {
@@ -220,13 +219,14 @@ export async function setDeploymentStatus(
   );
 }
 
-/** Marks every other deployment of the environment whose latest status is active as inactive. */
+/** Marks every deployment of the environment but `current` whose latest status is active as inactive. */
 export async function retireEarlierDeployments(
   octokit: Octokit,
   repo: Repo,
   environment: string,
-  current: number,
+  current: number | undefined,
   log: string,
+  description = 'superseded by a later deploy',
 ): Promise<number[]> {
   const deployments = await githubCall('list deployments', () =>
     octokit.paginate(octokit.rest.repos.listDeployments, { ...repo, environment, per_page: 100 }),
@@ -239,7 +239,7 @@ export async function retireEarlierDeployments(
     );
     const latest = statuses[0]?.state;
     if (latest === 'success' || latest === 'in_progress') {
-      await setDeploymentStatus(octokit, repo, d.id, 'inactive', { log }, 'superseded by a later deploy');
+      await setDeploymentStatus(octokit, repo, d.id, 'inactive', { log }, description);
       retired.push(d.id);
     }
   }

@@ -1,6 +1,7 @@
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 import * as core from '@actions/core';
 import { describeError } from '../errors.js';
+import type { PreviewTarget } from '../rollout/preview.js';
 import type { RegionOutcome } from '../rollout/rollout.js';
 
 function splitText(traffic: Record<string, number>): string {
@@ -24,6 +25,7 @@ export function writeOutputs(
   results: PromiseSettledResult<RegionOutcome>[],
   image: string,
   digest: string,
+  preview: PreviewTarget | undefined,
 ): string | undefined {
   const outcomes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const errors = results.flatMap((r, i) =>
@@ -38,6 +40,7 @@ export function writeOutputs(
     core.setOutput('revision', first.revision);
     core.setOutput('previous_revision', first.previousRevision ?? '');
     core.setOutput('tag_url', first.tagUrl ?? '');
+    core.setOutput('preview_url', preview ? (first.tagUrl ?? '') : '');
     core.setOutput('traffic', JSON.stringify(first.traffic));
   }
   const allHealthy = errors.length === 0 && outcomes.every((o) => o.healthy !== false);

@@ -4,7 +4,7 @@
 // `webhook_failure: fail`.
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
-import { readFileSync } from 'node:fs';
+import type { GitHubEvent } from '../inputs/event.js';
 import type { ReportSettings } from '../inputs/inputs.js';
 import {
   commentMarker,
@@ -16,33 +16,11 @@ import {
   upsertStickyComment,
   renderComment,
   type Octokit,
-  type Repo,
 } from './github.js';
-import type { RunReport } from './report.js';
-import { renderReport } from './summary.js';
+import type { PreviewTarget } from '../rollout/preview.js';
+import type { CleanupReport, RunReport } from './report.js';
+import { renderCleanup, renderReport } from './summary.js';
 import { deliverWebhook, shouldSend } from './webhooks.js';
-
-export interface GitHubEvent {
-  name: string;
-  repo: Repo;
-  /** The pull request this run is for, if any. */
-  pullRequest: number | undefined;
-}
-
-/** The event from the runner's environment: its name, the repository and the PR number. */
-export function eventFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubEvent {
-  const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '/').split('/');
-  let pullRequest: number | undefined;
-  try {
-    const payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH ?? '', 'utf8')) as {
-      pull_request?: { number?: number };
-    };
-    pullRequest = payload.pull_request?.number;
-  } catch {
-    pullRequest = undefined;
-  }
-  return { name: env.GITHUB_EVENT_NAME ?? '', repo: { owner, repo }, pullRequest };
-}
 
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 export class Reporter {
@@ -53,9 +31,22 @@ export class Reporter {
     private readonly settings: ReportSettings,
     private readonly event: GitHubEvent,
     private readonly service: string,
+    /** The pull request's preview this run deploys or removes, if it does. */
+    private readonly preview: PreviewTarget | undefined,
     token = settings.githubToken ?? process.env.GITHUB_TOKEN,
   ) {
     this.octokit = token ? getOctokit(token) : undefined;
+  }
+
+  /** The deployment's environment: a preview gets one of its own, per pull request. */
+  private get environment(): string | undefined {
+    const environment = this.settings.deploymentEnvironment;
+    return environment && this.preview ? `${environment}-pr-${this.preview.pullRequest}` : environment;
+  }
+
+  /** Where GitHub shows statuses and deployments for this run: a pull request's head commit. */
+  private commitOf(sha: string): string {
+    return this.event.pullRequest?.headSha ?? sha;
   }
 
   private async attempt(
@@ -74,28 +65,39 @@ export class Reporter {
     }
   }
 
-  /** Before anything changes: the commit status pending, and the deployment in progress. */
-  async start(sha: string, runUrl: string): Promise<void> {
-    await this.attempt('set the commit status', 'statuses', (o) =>
+  private setStatus(
+    sha: string,
+    state: 'pending' | 'success' | 'failure',
+    description: string,
+    runUrl: string,
+  ) {
+    return this.attempt('set the commit status', 'statuses', (o) =>
       setCommitStatus(
         o,
         this.event.repo,
-        sha,
+        this.commitOf(sha),
         this.settings.statusContext,
-        'pending',
-        'Deploying and verifying',
+        state,
+        description,
         runUrl,
       ),
     );
-    const environment = this.settings.deploymentEnvironment;
+  }
+
+  /** Before anything changes: the commit status pending, and the deployment in progress. */
+  async start(sha: string, runUrl: string): Promise<void> {
+    await this.setStatus(sha, 'pending', 'Deploying and verifying', runUrl);
+    const environment = this.environment;
     if (!environment) return;
     await this.attempt('create the deployment', 'deployments', async (o) => {
       this.deployment = await createDeployment(o, this.event.repo, {
-        sha,
+        sha: this.commitOf(sha),
         environment,
-        production: this.settings.productionEnvironment ?? environment === 'production',
-        transient: false,
-        description: `Runway: ${this.service}`,
+        production: this.preview
+          ? false
+          : (this.settings.productionEnvironment ?? environment === 'production'),
+        transient: this.preview !== undefined,
+        description: `Runway: ${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
       });
       await setDeploymentStatus(
         o,
@@ -108,34 +110,51 @@ export class Reporter {
     });
   }
 
-  /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
-  async finish(report: RunReport): Promise<string | undefined> {
-    const markdown = renderReport(report);
+  private async writeSummary(markdown: string): Promise<void> {
     try {
       await core.summary.addRaw(markdown, true).write();
     } catch (err) {
       // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
       core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const url = report.regions.find((r) => r.outcome?.url)?.outcome?.url;
-    const verdict = report.healthy ? 'healthy' : 'failed';
+  }
 
-    await this.attempt('set the commit status', 'statuses', (o) =>
-      setCommitStatus(
-        o,
-        this.event.repo,
-        report.sha,
-        this.settings.statusContext,
-        report.healthy ? 'success' : 'failure',
-        report.healthy
-          ? `Deployed ${this.service} and verified it healthy`
-          : `Deploy of ${this.service} failed`,
-        report.runUrl,
-      ),
+  /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
+  private async comment(markdown: string, line: string): Promise<void> {
+    const wantsComment =
+      this.settings.comment === 'always' ||
+      (this.settings.comment === 'auto' && this.event.name.startsWith('pull_request'));
+    const issue = this.event.pullRequest?.number;
+    if (wantsComment && issue !== undefined) {
+      const marker = commentMarker(this.service, this.environment);
+      await this.attempt('comment on the pull request', 'pull-requests', async (o) => {
+        await upsertStickyComment(o, this.event.repo, issue, marker, (previous) =>
+          renderComment(marker, markdown, `${line} (${new Date().toISOString()})`, previous),
+        );
+      });
+    } else if (wantsComment) {
+      core.info('comment: this run is not for a pull request; the report is in the job summary');
+    }
+  }
+
+  /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
+  async finish(report: RunReport): Promise<string | undefined> {
+    const markdown = renderReport(report);
+    await this.writeSummary(markdown);
+    const first = report.regions.find((r) => r.outcome?.url)?.outcome;
+    const url = this.preview ? first?.tagUrl : first?.url;
+    const verdict = report.healthy ? 'healthy' : 'failed';
+    const what = this.preview ? `preview ${this.preview.tag} of ${this.service}` : this.service;
+
+    await this.setStatus(
+      report.sha,
+      report.healthy ? 'success' : 'failure',
+      report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`,
+      report.runUrl,
     );
 
     const deployment = this.deployment;
-    const environment = this.settings.deploymentEnvironment;
+    const environment = this.environment;
     if (deployment !== undefined && environment) {
       await this.attempt('update the deployment', 'deployments', async (o) => {
         await setDeploymentStatus(
@@ -144,30 +163,39 @@ export class Reporter {
           deployment,
           report.healthy ? 'success' : 'failure',
           { environment: report.healthy ? url : undefined, log: report.runUrl },
-          report.healthy ? `${this.service} is ${verdict}` : `${this.service}: ${verdict}`,
+          `${what}: ${verdict}`,
         );
         if (report.healthy)
           await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
       });
     }
 
-    const wantsComment =
-      this.settings.comment === 'always' ||
-      (this.settings.comment === 'auto' && this.event.name.startsWith('pull_request'));
-    const issue = this.event.pullRequest;
-    if (wantsComment && issue !== undefined) {
-      const marker = commentMarker(this.service, environment);
-      const line = `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict} (${new Date().toISOString()})`;
-      await this.attempt('comment on the pull request', 'pull-requests', async (o) => {
-        await upsertStickyComment(o, this.event.repo, issue, marker, (previous) =>
-          renderComment(marker, markdown, line, previous),
-        );
-      });
-    } else if (wantsComment) {
-      core.info('comment: this run is not for a pull request; the report is in the job summary');
-    }
-
+    await this.comment(
+      markdown,
+      `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict}`,
+    );
     return this.sendWebhooks(report);
+  }
+
+  /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
+  async finishCleanup(report: CleanupReport): Promise<void> {
+    const markdown = renderCleanup(report);
+    await this.writeSummary(markdown);
+    const environment = this.environment;
+    if (environment) {
+      await this.attempt('retire the preview deployment', 'deployments', async (o) => {
+        const retired = await retireEarlierDeployments(
+          o,
+          this.event.repo,
+          environment,
+          undefined,
+          report.runUrl,
+          'pull request closed; preview removed',
+        );
+        core.info(`deployments: ${retired.length} of ${environment} marked inactive`);
+      });
+    }
+    await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: preview removed`);
   }
 
   private async sendWebhooks(report: RunReport): Promise<string | undefined> {

@@ -3,6 +3,7 @@
 // PR comment, deployments, commit status, webhooks) is rendered from it.
 import { describeError } from '../errors.js';
 import type { RegionOutcome } from '../rollout/rollout.js';
+import type { PreviewTarget } from '../rollout/preview.js';
 import type { TimedStep } from '../rollout/timeline.js';
 
 export interface RegionReport {
@@ -25,6 +26,8 @@ export interface RunFacts {
   runUrl: string;
   /** The step's own stages (authenticate, preflight, image, deploy), with durations. */
   stages: TimedStep[];
+  /** The pull request's preview this run deployed, if it was one. */
+  preview: PreviewTarget | undefined;
 }
 
 export interface RunReport extends RunFacts {
@@ -48,6 +51,21 @@ export function buildReport(
     healthy: regionReports.every((r) => !r.failure && r.outcome?.healthy !== false),
     regions: regionReports,
   };
+}
+
+/** What a preview's clean-up did, per region. */
+export interface CleanupReport {
+  service: string;
+  preview: PreviewTarget;
+  runUrl: string;
+  regions: Array<{
+    region: string;
+    /** Whether the service still had the preview's tag. */
+    removed: boolean;
+    /** Idle revisions deleted (keep_revisions). */
+    pruned: string[];
+    failure: string | undefined;
+  }>;
 }
 
 /** The run's URL on GitHub, from the runner's environment. */

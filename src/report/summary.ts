@@ -2,7 +2,7 @@
 // previous revision, digest, health with status and latency, traffic), what failed and what was
 // rolled back, the exact traffic before and after, and a timeline of the stages. Pure.
 import type { CheckRecord } from '../rollout/context.js';
-import type { RegionReport, RunReport } from './report.js';
+import type { CleanupReport, RegionReport, RunReport } from './report.js';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -20,9 +20,13 @@ function health(checks: CheckRecord[] | undefined, healthy: boolean | undefined)
   return `${verdict} (${answer}, ${probe.latencyMs} ms, ${last.on === 'tag' ? 'tag URL' : 'service URL'})`;
 }
 
-function regionRow(r: RegionReport, digest: string): string {
+function link(url: string | undefined): string {
+  return url ? `[${url}](${url})` : '—';
+}
+
+function regionRow(r: RegionReport, digest: string, preview: boolean): string {
   const o = r.outcome;
-  const url = o?.url ? `[${o.url}](${o.url})` : '—';
+  const url = link(preview ? o?.tagUrl : o?.url);
   return `| ${cell(r.region)} | ${url} | ${o ? `\`${o.revision}\`` : '—'} | ${o?.previousRevision ? `\`${o.previousRevision}\`` : '—'} | \`${digest.slice(0, 19)}\` | ${cell(health(o?.checks, r.failure ? false : o?.healthy))} | ${o ? split(o.traffic) : '—'} |`;
 }
 
@@ -33,17 +37,30 @@ function seconds(ms: number): string {
 export function renderReport(report: RunReport, options: { heading?: boolean } = {}): string {
   const lines: string[] = [];
   if (options.heading ?? true) {
+    const what = report.preview
+      ? `\`${report.service}\` preview \`${report.preview.tag}\``
+      : `\`${report.service}\``;
+    lines.push(`### Runway: ${what} ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`, '');
+  }
+  if (report.preview) {
     lines.push(
-      `### Runway: \`${report.service}\` ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`,
+      `Preview of #${report.preview.pullRequest} on its tag \`${report.preview.tag}\`, with no production traffic.`,
       '',
     );
   }
   lines.push(
-    '| region | URL | revision | previous | digest | health | traffic now |',
+    `| region | ${report.preview ? 'preview URL' : 'URL'} | revision | previous | digest | health | traffic now |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...report.regions.map((r) => regionRow(r, report.digest)),
+    ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)),
     '',
   );
+  const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
+  if (pruned.length) {
+    lines.push('**Idle revisions deleted** (`keep_revisions`)', '');
+    for (const r of pruned)
+      lines.push(`- ${r.region}: ${r.outcome!.pruned.map((n) => `\`${n}\``).join(', ')}`);
+    lines.push('');
+  }
   const failed = report.regions.filter((r) => r.failure);
   if (failed.length) {
     lines.push('**What failed**', '');
@@ -74,5 +91,28 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
     '',
     `Image \`${report.image}\` · commit \`${report.sha.slice(0, 12)}\` · [run](${report.runUrl})`,
   );
+  return lines.join('\n');
+}
+
+/** A preview's clean-up, for the job summary and the PR comment. */
+export function renderCleanup(report: CleanupReport): string {
+  const ok = report.regions.every((r) => !r.failure);
+  const lines = [
+    `### Runway: \`${report.service}\` preview \`${report.preview.tag}\` ${ok ? '🧹 removed' : '❌ not fully removed'}`,
+    '',
+    `Pull request #${report.preview.pullRequest} is closed.`,
+    '',
+    '| region | preview tag | idle revisions deleted |',
+    '| --- | --- | --- |',
+  ];
+  for (const r of report.regions) {
+    const tag = r.failure
+      ? `❌ ${cell(r.failure.split('\n')[0]!)}`
+      : r.removed
+        ? 'removed'
+        : 'was already gone';
+    lines.push(`| ${cell(r.region)} | ${tag} | ${r.pruned.map((n) => `\`${n}\``).join(', ') || '—'} |`);
+  }
+  lines.push('', `[run](${report.runUrl})`);
   return lines.join('\n');
 }

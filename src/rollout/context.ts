@@ -25,6 +25,8 @@ export interface RolloutSettings extends Pick<
   deadline: Deadline;
   /** The tag the candidate is checked on when the user gave none; undefined when none fits. */
   candidateTag: string | undefined;
+  /** A pull request's preview: it goes only beside a revision that already serves. */
+  preview: boolean;
 }
 
 export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;

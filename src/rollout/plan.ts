@@ -109,6 +109,12 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
   const initial = await client.getService(r.ref);
   const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
   const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
+  if (settings.preview && !servedBefore) {
+    throw new RunwayError(
+      `${r.where} ${initial ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`,
+      'Deploy the service from the main branch first; previews go beside what it serves.',
+    );
+  }
   logNotes(r, initial, servedBefore);
 
   // tag_traffic naming a tag the service lacks fails here, before anything changes.

@@ -7,8 +7,11 @@ import { explainRunError } from '../deploy/apply.js';
 import { defaultLabels } from '../deploy/plan.js';
 import { candidateTagFor } from '../deploy/traffic.js';
 import { CloudRunClient } from '../gcp/run.js';
+import { describeError } from '../errors.js';
 import type { Settings } from '../inputs/inputs.js';
-import type { Deadline } from './deadline.js';
+import { pruneRevisions } from '../deploy/prune.js';
+import type { ServiceRef } from '../gcp/run.js';
+import { Deadline, undoGraceSeconds } from './deadline.js';
 import { rolloutRegion, type RegionOutcome } from './rollout.js';
 
 export async function deployAll(
@@ -28,7 +31,7 @@ export async function deployAll(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
       try {
-        return await rolloutRegion(
+        const outcome = await rolloutRegion(
           {
             client,
             identity: credentials.identity,
@@ -54,11 +57,46 @@ export async function deployAll(
             allowUnauthenticated: settings.spec.allowUnauthenticated,
             deadline,
             candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
+            preview: settings.purpose === 'preview',
           },
         );
+        if (outcome.healthy && settings.keepRevisions !== undefined)
+          outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline);
+        return outcome;
       } catch (err) {
         throw explainRunError(err, ref, credentials.identity);
       }
     }),
   );
+}
+
+/**
+ * keep_revisions, after the region is done: deletes idle revisions and warns about any it could
+ * not delete. A deploy that passed stays passed; what is deleted cannot be undone, so nothing is.
+ */
+export async function pruneIdle(
+  client: CloudRunClient,
+  ref: ServiceRef,
+  keep: number,
+  deadline: Deadline,
+): Promise<string[]> {
+  const where = `${ref.service} in ${ref.region}`;
+  // Past the deploy's deadline, pruning still gets its own grace period.
+  const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
+  try {
+    const { deleted, failed } = await pruneRevisions(client, ref, keep, until);
+    core.info(
+      `[${ref.region}] keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
+    );
+    for (const f of failed)
+      core.warning(
+        `keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeError(f.error).split('\n')[0]}. Deleting revisions needs run.revisions.delete (roles/run.developer).`,
+      );
+    return deleted;
+  } catch (err) {
+    core.warning(
+      `keep_revisions: could not list the revisions of ${where}: ${describeError(err).split('\n')[0]}. The deploy itself is done.`,
+    );
+    return [];
+  }
 }

@@ -40,6 +40,8 @@ export interface RegionOutcome {
   rolledBack: boolean;
   /** Why the region failed, when it did. */
   failure: string | undefined;
+  /** Idle revisions deleted afterwards (keep_revisions). */
+  pruned: string[];
 }
 
 /** Phases 2–7; returns the service as it stands when they are all done. */
@@ -88,6 +90,7 @@ function outcomeOf(
     trafficBefore: splitOf(plan.servedBefore),
     timeline: timeline.steps,
     checks: r.checks,
+    pruned: [],
     ...result,
   };
 }

@@ -1,0 +1,234 @@
+// End to end, pull-request previews (issue 8): a preview is a revision under the pull request's tag
+// that takes no traffic; cleanup drops the tag and retires its deployment; keep_revisions deletes
+// only revisions that serve nothing and carry no tag. Each test writes the event GitHub would.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accessTokenFor } from '../helpers/auth.js';
+import { env } from '../helpers/emulator.js';
+import { deployImage, errorOf, expectSuccess, type ActionRun } from '../helpers/action.js';
+import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { pushTestImage } from '../helpers/images.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function github(path: string): Promise<Json> {
+  const res = await fetch(`${env('GITHUB_API_URL')}/repos/${env('GITHUB_REPOSITORY')}${path}`, {
+    headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}` },
+  });
+  return (await res.json()) as Json;
+}
+
+/** The environment of a run for `pull_request` event `action` on pull request `number`. */
+function pullRequestRun(
+  number: number,
+  action: 'synchronize' | 'closed',
+  headSha: string,
+  headRepo = env('GITHUB_REPOSITORY'),
+): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'runway-event-'));
+  const path = join(dir, 'event.json');
+  const repository = env('GITHUB_REPOSITORY');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      action,
+      number,
+      pull_request: {
+        number,
+        head: { sha: headSha, ref: `feature-${number}`, repo: { full_name: headRepo } },
+        base: { ref: 'main', repo: { full_name: repository } },
+      },
+      repository: { full_name: repository },
+    }),
+  );
+  return {
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: path,
+    GITHUB_REF: `refs/pull/${number}/merge`,
+  };
+}
+
+const tagsOf = (s: Json | undefined): Record<string, string> =>
+  Object.fromEntries(
+    ((s?.traffic ?? []) as Json[]).filter((t) => t.tag).map((t) => [t.tag, String(t.revision ?? '')]),
+  );
+
+async function revisionNames(service: string): Promise<string[]> {
+  const url = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services/${service}/revisions?pageSize=100`;
+  const res = await fetch(url, { headers: { authorization: `Bearer ${await accessTokenFor()}` } });
+  const body = (await res.json()) as { revisions?: Array<{ name: string }> };
+  return (body.revisions ?? []).map((r) => r.name.split('/').pop()!);
+}
+
+const only = (run: ActionRun, body: string): Promise<Map<string, number>> =>
+  sample(run.outputs.url!, 6).then((seen) => {
+    expect([...seen.keys()]).toEqual([`200 ${body}`]);
+    return seen;
+  });
+
+let stable: string;
+let next: string;
+let third: string;
+
+beforeAll(async () => {
+  [stable, next, third] = await Promise.all([
+    pushTestImage('preview-stable', 'stable'),
+    pushTestImage('preview-next', 'next'),
+    pushTestImage('preview-third', 'third'),
+  ]);
+});
+
+describe('a pull request preview', () => {
+  const service = 'e2e-preview';
+  const headSha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+  const inputs = { preview: 'true', deployment_environment: 'e2e-review' };
+
+  it('serves the PR revision on its tag URL, leaves production untouched, and cleanup removes it', async () => {
+    const production = await deployImage(service, stable, { comment: 'never' });
+    expectSuccess(production);
+
+    const preview = await deployImage(service, next, inputs, pullRequestRun(21, 'synchronize', headSha));
+    expectSuccess(preview);
+    expect(preview.outputs.preview_url).toBeTruthy();
+    expect(preview.outputs.preview_url).toBe(preview.outputs.tag_url);
+    expect(preview.outputs.preview_url).not.toBe(preview.outputs.url);
+    expect(preview.outputs.url).toBe(production.outputs.url);
+    expect([...(await sample(preview.outputs.preview_url!, 6)).keys()]).toEqual(['200 next']);
+    await only(production, 'stable');
+    let live = await getService(service);
+    expect(servingSplit(live!)).toEqual({ [production.outputs.revision!]: 100 });
+    expect(tagsOf(live)['pr-21']).toContain(preview.outputs.revision);
+    const tagStatus = live!.trafficStatuses?.find((t) => t.tag === 'pr-21');
+    expect(tagStatus?.uri).toBe(preview.outputs.preview_url);
+    expect(preview.summary).toContain('`e2e-preview` preview `pr-21`');
+
+    const deployments = (await github('/deployments?environment=e2e-review-pr-21')) as unknown as Json[];
+    expect(deployments).toHaveLength(1);
+    expect(deployments[0]).toMatchObject({
+      sha: headSha,
+      transient_environment: true,
+      production_environment: false,
+    });
+    const statuses = (await github(`/commits/${headSha}/statuses`)) as unknown as Json[];
+    expect(statuses.find((s) => s.context === `runway/${service}`)).toMatchObject({ state: 'success' });
+    const comments = (await github('/issues/21/comments?per_page=100')) as unknown as Json[];
+    const ours = comments.filter((c) => String(c.body).includes(`runway:comment service=${service} `));
+    expect(ours).toHaveLength(1);
+    expect(String(ours[0]!.body)).toContain(preview.outputs.preview_url);
+
+    // A push to the pull request moves its tag to the new revision; production still untouched.
+    const again = await deployImage(service, third, inputs, pullRequestRun(21, 'synchronize', headSha));
+    expectSuccess(again);
+    expect(again.outputs.preview_url).toBe(preview.outputs.preview_url);
+    expect([...(await sample(again.outputs.preview_url!, 6)).keys()]).toEqual(['200 third']);
+    await only(production, 'stable');
+    live = await getService(service);
+    expect(Object.values(tagsOf(live)).filter((r) => r.endsWith(preview.outputs.revision!))).toEqual([]);
+    expect(tagsOf(live)['pr-21']).toContain(again.outputs.revision);
+
+    const cleanup = await deployImage(
+      service,
+      '',
+      { cleanup: 'true', deployment_environment: 'e2e-review', image: '' },
+      pullRequestRun(21, 'closed', headSha),
+    );
+    expectSuccess(cleanup);
+    live = await getService(service);
+    expect(tagsOf(live)['pr-21']).toBeUndefined();
+    expect(servingSplit(live!)).toEqual({ [production.outputs.revision!]: 100 });
+    await only(production, 'stable');
+    expect(cleanup.summary).toContain('preview `pr-21` 🧹 removed');
+    const retired = (await github(`/deployments/${deployments[0]!.id}/statuses`)) as unknown as Json[];
+    expect(retired.map((s) => s.state)).toContain('inactive');
+    const after = (await github('/issues/21/comments?per_page=100')) as unknown as Json[];
+    const updated = after.filter((c) => String(c.body).includes(`runway:comment service=${service} `));
+    expect(updated).toHaveLength(1);
+    expect(String(updated[0]!.body)).toContain('Pull request #21 is closed.');
+  });
+
+  it('of a fork is refused before anything changes', async () => {
+    const before = await getService(service);
+    const run = await deployImage(
+      service,
+      next,
+      inputs,
+      pullRequestRun(22, 'synchronize', headSha, 'stranger/fork'),
+    );
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('Pull request #22 comes from a fork');
+    expect(errorOf(run)).toContain('workflow_run');
+    const after = await getService(service);
+    expect(after?.etag).toBe(before?.etag);
+    expect(tagsOf(after)['pr-22']).toBeUndefined();
+  });
+
+  it('of a fork is skipped at cleanup: it never had a preview', async () => {
+    const run = await deployImage(
+      service,
+      '',
+      { cleanup: 'true', image: '' },
+      pullRequestRun(22, 'closed', headSha, 'stranger/fork'),
+    );
+    expectSuccess(run);
+  });
+
+  it('of a service that does not exist yet is refused, and creates nothing', async () => {
+    const run = await deployImage(
+      'e2e-preview-none',
+      next,
+      inputs,
+      pullRequestRun(23, 'synchronize', headSha),
+    );
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toMatch(/e2e-preview-none/);
+    expect(await getService('e2e-preview-none')).toBeUndefined();
+  });
+
+  it('outside a pull request is refused, naming the input', async () => {
+    const run = await deployImage(service, next, inputs, {
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_EVENT_PATH: '',
+      GITHUB_REF: 'refs/heads/main',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain("Input 'preview' is for pull requests");
+  });
+});
+
+describe('keep_revisions', () => {
+  it('deletes the oldest revisions that serve nothing and carry no tag, and only those', async () => {
+    const service = 'e2e-prune';
+    const opts = { comment: 'never' };
+    const first = await deployImage(service, stable, opts);
+    expectSuccess(first);
+    const second = await deployImage(service, next, opts);
+    expectSuccess(second);
+    const thirdRun = await deployImage(service, third, opts);
+    expectSuccess(thirdRun);
+    // Someone pins the first revision under a tag of their own: it must survive.
+    await patchService(service, (s) => ({
+      ...s,
+      traffic: [
+        ...(s.traffic ?? []),
+        {
+          type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
+          revision: first.outputs.revision!,
+          percent: 0,
+          tag: 'pinned',
+        },
+      ],
+    }));
+
+    const last = await deployImage(service, stable, { ...opts, keep_revisions: '1' });
+    expectSuccess(last);
+    const names = await revisionNames(service);
+    expect(names).toContain(last.outputs.revision); // serving
+    expect(names).toContain(first.outputs.revision); // tagged
+    expect(names).toContain(thirdRun.outputs.revision); // the newest idle one, kept
+    expect(names).not.toContain(second.outputs.revision); // idle, untagged, older: deleted
+    expect(last.summary).toContain('Idle revisions deleted');
+    expect(last.summary).toContain(`\`${second.outputs.revision}\``);
+    await only(last, 'stable');
+  });
+});

@@ -1,0 +1,104 @@
+// Pull-request previews: which tag a pull request's preview lives under, whether this run may
+// deploy one at all (never code from a fork), and removing it once the pull request closes.
+import * as core from '@actions/core';
+import { describeError, RunwayError } from '../errors.js';
+import type { CloudRunClient } from '../gcp/run.js';
+import { explainRunError } from '../deploy/apply.js';
+import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
+import { previewTagFor } from '../deploy/traffic.js';
+import type { GitHubEvent } from '../inputs/event.js';
+import type { Purpose, Settings } from '../inputs/inputs.js';
+import { removeTag } from './cleanup.js';
+import type { Deadline } from './deadline.js';
+import { pruneIdle } from './regions.js';
+
+export interface PreviewTarget {
+  pullRequest: number;
+  tag: string;
+}
+
+const SAFE_PATTERN =
+  'Build fork pull requests in a `pull_request` workflow without credentials, and deploy what they built from a `workflow_run` workflow gated by an environment that needs approval (see "Security notes" in the README).';
+
+/**
+ * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
+ * pull request, which never had a preview. Throws, before anything changes, when there is no pull
+ * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
+ */
+export function previewTarget(
+  purpose: Exclude<Purpose, 'deploy'>,
+  service: string,
+  event: GitHubEvent,
+): PreviewTarget | undefined {
+  const input = purpose === 'preview' ? 'preview' : 'cleanup';
+  const pr = event.pullRequest;
+  if (!pr) {
+    throw new RunwayError(
+      `Input '${input}' is for pull requests, but this run was started by '${event.name || 'an unknown event'}' and names none. Nothing was changed.`,
+      purpose === 'preview'
+        ? 'Run the preview job `on: pull_request`, or drop `preview: true` to deploy.'
+        : 'Run the clean-up job `on: pull_request: types: [closed]`.',
+    );
+  }
+  if (pr.fromFork) {
+    if (purpose === 'cleanup') return undefined;
+    throw new RunwayError(
+      `Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`,
+      SAFE_PATTERN,
+    );
+  }
+  const tag = previewTagFor(service, pr.number);
+  if (!tag) {
+    throw new RunwayError(
+      `Input 'service' (${service}) leaves no room for the preview tag of pull request #${pr.number}: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together. Nothing was changed.`,
+      `Use a shorter service name for previews (at most ${MAX_TAG_AND_SERVICE - `p${pr.number}`.length} characters).`,
+    );
+  }
+  return { pullRequest: pr.number, tag };
+}
+
+/** A preview is a deploy with no traffic, checked on the pull request's own tag. */
+export function previewSettings(settings: Settings, target: PreviewTarget): Settings {
+  return { ...settings, traffic: 'none', tag: target.tag, revisionTraffic: undefined, tagTraffic: undefined };
+}
+
+export interface PreviewRemoval {
+  region: string;
+  removed: boolean;
+  pruned: string[];
+  failure: string | undefined;
+}
+
+/** `cleanup`: the preview's tag dropped in every region (its revision serves nothing else), then keep_revisions. */
+export async function removePreviewEverywhere(
+  client: CloudRunClient,
+  settings: Settings,
+  project: string,
+  target: PreviewTarget,
+  identity: string,
+  deadline: Deadline,
+): Promise<PreviewRemoval[]> {
+  return Promise.all(
+    settings.regions.map(async (region): Promise<PreviewRemoval> => {
+      const ref = { project, region, service: settings.service };
+      try {
+        const removed = await removeTag(client, ref, target.tag, deadline);
+        core.info(
+          `[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`,
+        );
+        const pruned =
+          settings.keepRevisions === undefined
+            ? []
+            : await pruneIdle(client, ref, settings.keepRevisions, deadline);
+        return { region, removed, pruned, failure: undefined };
+      } catch (err) {
+        return {
+          region,
+          removed: false,
+          pruned: [],
+          failure: describeError(explainRunError(err, ref, identity)),
+        };
+      }
+    }),
+  );
+}
