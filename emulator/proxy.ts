@@ -11,7 +11,7 @@
 // the Cloud Run emulator reads the region from it, as Google's regional front ends know theirs.
 // Anything else is refused: the emulator never reaches the internet on gcloud's behalf.
 import http from 'node:http';
-import { listen, type StartedServer } from './http.js';
+import { listen, pipeTo, type StartedServer } from './http.js';
 
 /**
  * A regional host as gcloud derives it: `us-central1-run.googleapis.com` or
@@ -59,28 +59,16 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
   const headers = { ...req.headers };
   delete headers['proxy-connection'];
   delete headers['proxy-authorization'];
-  const upstream = http.request(
+  pipeTo(
+    req,
+    res,
     {
-      host: '127.0.0.1',
       port: target.port,
-      method: req.method,
       path: target.path,
       headers: { ...headers, host: `${target.hostname}:${target.port}` },
-      agent: false,
     },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
+    (message) => refuse(res, 502, `runway emulator proxy: ${message}`),
   );
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  upstream.on('error', (err) => {
-    if (!res.headersSent) refuse(res, 502, `runway emulator proxy: ${err.message}`);
-    else res.destroy();
-  });
-  req.pipe(upstream);
 }
 
 export async function startRegionalProxy(): Promise<StartedServer> {

@@ -6,6 +6,7 @@
 import { admin, env } from '../helpers/emulator.js';
 import { buildTestImage, pushImage } from '../helpers/images.js';
 import { getService, patchService } from '../helpers/cloudrun.js';
+import { seedRuntimeAccount } from '../helpers/auth.js';
 import { findGcloud, gcloud, gcloudJson } from '../helpers/gcloud.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -63,22 +64,7 @@ suite('gcloud against the emulator', () => {
   beforeAll(async () => {
     // A runtime account of the test's own, with no project-wide Secret Manager role: only the
     // secret's own policy (set through gcloud below) lets its revisions read the secret.
-    runtime = `gc-runtime@${project()}.iam.gserviceaccount.com`;
-    await admin.seed({
-      serviceAccounts: [runtime],
-      bindings: [
-        {
-          resource: `projects/${project()}/serviceAccounts/${runtime}`,
-          role: 'roles/iam.serviceAccountUser',
-          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
-        },
-        {
-          resource: `projects/${project()}`,
-          role: 'roles/artifactregistry.reader',
-          members: [`serviceAccount:${runtime}`],
-        },
-      ],
-    });
+    runtime = await seedRuntimeAccount('gc-runtime');
   });
 
   it('authenticates as the deployer from the env file alone, and its token logs docker in to the registry', async () => {

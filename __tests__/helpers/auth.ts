@@ -120,6 +120,31 @@ export function writeAuthActionCredentials(serviceAccount: string | undefined): 
   return path;
 }
 
+/**
+ * A runtime account the deployer may act as, which may pull the repository's images and nothing
+ * else (no Secret Manager role): tests grant it what they prove is needed. Returns its email.
+ */
+export async function seedRuntimeAccount(name: string): Promise<string> {
+  const project = env('RUNWAY_EMULATOR_PROJECT');
+  const email = `${name}@${project}.iam.gserviceaccount.com`;
+  await admin.seed({
+    serviceAccounts: [email],
+    bindings: [
+      {
+        resource: `projects/${project}/serviceAccounts/${email}`,
+        role: 'roles/iam.serviceAccountUser',
+        members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+      },
+      {
+        resource: `projects/${project}`,
+        role: 'roles/artifactregistry.reader',
+        members: [`serviceAccount:${email}`],
+      },
+    ],
+  });
+  return email;
+}
+
 /** The emulated repository's principal set in the default pool, as IAM bindings name it. */
 export function repositoryPrincipalSet(): string {
   const pool = env('RUNWAY_EMULATOR_WIF_PROVIDER').replace(/\/providers\/.*/, '');

@@ -217,15 +217,16 @@ function probeToV2(probe: unknown, field: string): Json | undefined {
   };
 }
 
+/** Container fields that read the same in both views. */
+function sharedContainerFields(c: Json): Json {
+  return { name: c.name, image: c.image, command: c.command, args: c.args, workingDir: c.workingDir };
+}
+
 function containerToV2(c: Json, i: number): Json {
   const field = `spec.template.spec.containers[${i}]`;
   if (c.envFrom) throw badField(`${field}.envFrom`, 'not supported by Cloud Run.');
   return {
-    name: c.name,
-    image: c.image,
-    command: c.command,
-    args: c.args,
-    workingDir: c.workingDir,
+    ...sharedContainerFields(c),
     env: list(c.env).map((e, j) => {
       const from = obj(e.valueFrom);
       if (from.configMapKeyRef)
@@ -248,27 +249,39 @@ function containerToV2(c: Json, i: number): Json {
   };
 }
 
-function volumeToV2(v: Json, i: number): Json {
-  const field = `spec.template.spec.volumes[${i}]`;
+/** Field names of the volume parts that differ between the views. */
+interface VolumeDialect {
+  secret: string;
+  version: string;
+  memory: string;
+}
+const V1_VOLUMES: VolumeDialect = { secret: 'secretName', version: 'key', memory: 'Memory' };
+const V2_VOLUMES: VolumeDialect = { secret: 'secret', version: 'version', memory: 'MEMORY' };
+
+/** A secret or emptyDir volume in the other view's words; undefined for other kinds. */
+function translateVolume(v: Json, from: VolumeDialect, to: VolumeDialect): Json | undefined {
   if (v.secret) {
     const s = obj(v.secret);
-    return {
-      name: v.name,
-      secret: {
-        secret: s.secretName,
-        items: list(s.items).map((item) => ({ version: item.key, path: item.path, mode: item.mode })),
-        defaultMode: s.defaultMode,
-      },
-    };
+    const items = list(s.items).map((item) => ({
+      [to.version]: item[from.version],
+      path: item.path,
+      mode: item.mode,
+    }));
+    return { name: v.name, secret: { [to.secret]: s[from.secret], items, defaultMode: s.defaultMode } };
   }
   if (v.emptyDir) {
     const e = obj(v.emptyDir);
-    return {
-      name: v.name,
-      emptyDir: { medium: e.medium === 'Memory' ? 'MEMORY' : e.medium, sizeLimit: e.sizeLimit },
-    };
+    const medium = e.medium === from.memory ? to.memory : e.medium;
+    return { name: v.name, emptyDir: { medium, sizeLimit: e.sizeLimit } };
   }
+  return undefined;
+}
+
+function volumeToV2(v: Json, i: number): Json {
+  const translated = translateVolume(v, V1_VOLUMES, V2_VOLUMES);
+  if (translated) return translated;
   if (v.nfs) return { name: v.name, nfs: v.nfs };
+  const field = `spec.template.spec.volumes[${i}]`;
   throw badField(field, 'only secret, emptyDir and nfs volumes are supported here.');
 }
 
@@ -372,11 +385,7 @@ function isCloudSql(volume: Json): boolean {
 
 function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
   return {
-    name: c.name,
-    image: c.image,
-    command: c.command,
-    args: c.args,
-    workingDir: c.workingDir,
+    ...sharedContainerFields(c),
     env: list(c.env).map((e) => {
       const ref = obj(obj(e.valueSource).secretKeyRef);
       return e.valueSource
@@ -393,25 +402,7 @@ function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
 }
 
 function volumeToV1(v: Json): Json {
-  if (v.secret) {
-    const s = obj(v.secret);
-    return {
-      name: v.name,
-      secret: {
-        secretName: s.secret,
-        items: list(s.items).map((item) => ({ key: item.version, path: item.path, mode: item.mode })),
-        defaultMode: s.defaultMode,
-      },
-    };
-  }
-  if (v.emptyDir) {
-    const e = obj(v.emptyDir);
-    return {
-      name: v.name,
-      emptyDir: { medium: e.medium === 'MEMORY' ? 'Memory' : e.medium, sizeLimit: e.sizeLimit },
-    };
-  }
-  return v;
+  return translateVolume(v, V2_VOLUMES, V1_VOLUMES) ?? v;
 }
 
 /** A v2 revision template as a Knative RevisionTemplate (metadata + RevisionSpec). */
