@@ -13,8 +13,9 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const installed = findGcloud();
 if (!installed) {
-  console.log(
-    'gcloud conformance skipped: gcloud is not on PATH; install the Google Cloud CLI (apt-get install google-cloud-cli, or https://cloud.google.com/sdk/docs/install) to run it.',
+  // One line, outside Jest's console decoration.
+  process.stdout.write(
+    'gcloud conformance skipped: gcloud is not on PATH; install the Google Cloud CLI (apt-get install google-cloud-cli, or https://cloud.google.com/sdk/docs/install) to run it.\n',
   );
 }
 const suite = installed ? describe : describe.skip;

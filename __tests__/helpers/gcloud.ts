@@ -5,7 +5,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { env } from './emulator.js';
 
 export interface GcloudRun {
   code: number;
@@ -58,6 +57,3 @@ export async function gcloudJson<T = Record<string, any>>( // eslint-disable-lin
   if (run.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
   return JSON.parse(run.stdout) as T;
 }
-
-/** The project the env file names (what gcloud uses without --project). */
-export const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
