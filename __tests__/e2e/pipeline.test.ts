@@ -26,7 +26,7 @@ describe('env vars and secrets reach the running container', () => {
       ],
     });
     const first = await deploy('e2e-env', 'env', {
-      env_vars: 'MODE=production,GREETING="hello, world"',
+      env_vars: 'MODE=production,GREETING=hello\\, world',
       secrets: 'API_KEY=e2e-api-key:1\n/secrets/app/key=e2e-api-key:latest',
     });
     expectSuccess(first);
@@ -275,8 +275,9 @@ describe('regions', () => {
     expect(Object.keys(before).sort()).toEqual(['asia-east1', 'europe-west1', 'us-central1']);
     for (const r of Object.values(before)) expect(await text(r.url)).toBe('200 v1');
 
-    // Drift in one region: europe-west1's spec gained BROKEN=1 (on a revision with no traffic), so the
-    // next deploy there keeps it (env_vars merge) and that region's new revision is unhealthy.
+    // Drift in one region: europe-west1 now serves a revision with BROKEN=1 (someone deployed it by
+    // hand), so the next deploy there keeps it (env_vars merge) and that region's new revision is
+    // unhealthy. Rolling back puts the hand-made revision back: it still answers '/' with v1.
     await patchService(
       'e2e-regions',
       (s) => {
@@ -292,13 +293,7 @@ describe('regions', () => {
             revision: '',
             containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }],
           },
-          traffic: [
-            {
-              type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
-              revision: before['europe-west1']!.revision,
-              percent: 100,
-            },
-          ],
+          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
         };
       },
       'europe-west1',

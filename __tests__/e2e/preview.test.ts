@@ -147,6 +147,51 @@ describe('a pull request preview', () => {
     expect(String(updated[0]!.body)).toContain('Pull request #21 is closed.');
   });
 
+  it("changes nothing service-wide, and its settings never reach production's next revision", async () => {
+    const before = await getService(service);
+    const production = before!.uri as string;
+    const run = await deployImage(
+      service,
+      next,
+      {
+        ...inputs,
+        allow_unauthenticated: 'false',
+        ingress: 'internal',
+        env_vars: 'DATABASE_URL=postgres://pr-experiment',
+        labels: 'team=pr-experiment',
+      },
+      pullRequestRun(24, 'synchronize', headSha),
+    );
+    expectSuccess(run);
+    const after = await getService(service);
+    expect(after?.ingress).toBe(before?.ingress);
+    expect(after?.labels).toEqual(before?.labels);
+    expect([...(await sample(production, 4)).keys()]).toEqual(['200 stable']);
+
+    const next_ = await deployImage(service, stable, { comment: 'never' });
+    expectSuccess(next_);
+    const live = await getService(service);
+    const env_ = JSON.stringify((live!.template as Json).containers?.[0]?.env ?? []);
+    expect(env_).not.toContain('pr-experiment');
+    expect((live!.template as Json).labels?.team).toBeUndefined();
+  });
+
+  it('that fails leaves its tag on the earlier preview and reports no preview URL', async () => {
+    const good = await deployImage(service, next, inputs, pullRequestRun(25, 'synchronize', headSha));
+    expectSuccess(good);
+    const bad = await deployImage(
+      service,
+      third,
+      { ...inputs, health_check_path: '/nope' },
+      pullRequestRun(25, 'synchronize', headSha),
+    );
+    expect(bad.exitCode).toBe(1);
+    expect(bad.outputs.preview_url ?? '').toBe('');
+    const live = await getService(service);
+    expect(tagsOf(live)['pr-25']).toContain(good.outputs.revision);
+    expect([...(await sample(good.outputs.preview_url!, 4)).keys()]).toEqual(['200 next']);
+  });
+
   it('of a fork is refused before anything changes', async () => {
     const before = await getService(service);
     const run = await deployImage(
@@ -220,13 +265,14 @@ describe('keep_revisions', () => {
       ],
     }));
 
-    const last = await deployImage(service, stable, { ...opts, keep_revisions: '1' });
+    const last = await deployImage(service, stable, { ...opts, keep_revisions: '0' });
     expectSuccess(last);
     const names = await revisionNames(service);
     expect(names).toContain(last.outputs.revision); // serving
     expect(names).toContain(first.outputs.revision); // tagged
-    expect(names).toContain(thirdRun.outputs.revision); // the newest idle one, kept
-    expect(names).not.toContain(second.outputs.revision); // idle, untagged, older: deleted
+    expect(last.outputs.previous_revision).toBe(thirdRun.outputs.revision);
+    expect(names).toContain(thirdRun.outputs.revision); // served before this run: a rollback's target
+    expect(names).not.toContain(second.outputs.revision); // idle, untagged: deleted
     expect(last.summary).toContain('Idle revisions deleted');
     expect(last.summary).toContain(`\`${second.outputs.revision}\``);
     await only(last, 'stable');

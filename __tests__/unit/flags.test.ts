@@ -1,22 +1,6 @@
-import { mergeSpecs, parseFlags, shellWords } from '../../src/inputs/flags.js';
+import { mergeSpecs, parseFlags } from '../../src/inputs/flags.js';
 import { SPEC_INPUT_NAMES } from '../../src/inputs/spec.js';
 import { InputError, RunwayError } from '../../src/errors.js';
-
-describe('shellWords', () => {
-  it('splits on whitespace and honours quotes and escapes', () => {
-    expect(shellWords(`--cpu 2 --set-env-vars "A=1,B=two words" --args='a b' x\\ y`)).toEqual([
-      '--cpu',
-      '2',
-      '--set-env-vars',
-      'A=1,B=two words',
-      '--args=a b',
-      'x y',
-    ]);
-  });
-  it('rejects unbalanced quotes', () => {
-    expect(() => shellWords('--cpu "2')).toThrow(InputError);
-  });
-});
 
 describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
   it('reads the common gcloud run deploy flags into the typed spec', () => {
@@ -56,9 +40,17 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
       cpuBoost: false,
     });
   });
+  it('splits words as deploy-cloudrun does: quotes group and are dropped', () => {
+    expect(parseFlags(`--set-env-vars "A=1,B=two words" --args='a b'`)).toEqual({
+      envVars: { A: '1', B: 'two words' },
+      args: ['a b'],
+    });
+    expect(() => parseFlags('--cpu "2')).toThrow(InputError);
+  });
   it('names the flag in a bad value', () => {
     expect(() => parseFlags('--cpu=lots')).toThrow("Input 'flags (--cpu)' is invalid");
     expect(() => parseFlags('--memory')).toThrow(InputError);
+    expect(() => parseFlags('--memory --cpu 2')).toThrow("Input 'flags (--memory)' is invalid");
   });
   it('rejects flags that have a typed input, naming it', () => {
     expect.assertions(2);

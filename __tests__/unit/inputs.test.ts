@@ -133,7 +133,7 @@ describe('env_vars_file', () => {
     return join(dir, name);
   };
   it('reads YAML, JSON and KEY=VALUE files; env_vars wins on conflicts', () => {
-    expect(readEnvVarsFile(write('a.yaml', 'MODE: prod\nRETRIES: 3\n'))).toEqual({
+    expect(readEnvVarsFile(write('a.yaml', 'MODE: prod\nRETRIES: "3"\n'))).toEqual({
       MODE: 'prod',
       RETRIES: '3',
     });
@@ -153,7 +153,10 @@ describe('env_vars_file', () => {
   it.each([
     ['d.yaml', 'MODE: prod\nTOKEN: "hunter2\n', /line 3: MISSING_CHAR/],
     ['e.yaml', 'MODE: prod\nTOKEN: a: hunter2\n', /line 2/],
-    ['f.env', 'MODE=prod\nhunter2\n', /entry 2 \(line 2\) has no "=VALUE"/],
+    ['f.env', 'MODE=prod\n=hunter2\n', /no preceeding key before "="\) at 10/],
+    ['i.env', 'MODE=prod\nhunter2\n', /entry 2 \(line 2\) has no "=VALUE"/],
+    ['g.yaml', 'MODE: prod\nRETRIES: 3\n', /the value of RETRIES is not a string: quote it/],
+    ['h.json', '{"MODE": "prod", "TOKEN": 7}', /the value of TOKEN is not a string/],
   ])('names the line of a syntax error in %s, never its content', (file, content, where) => {
     expect.assertions(3);
     try {

@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { revisionsToPrune } from '../../src/deploy/prune.js';
+import { MAX_DELETIONS_PER_RUN, revisionsToPrune, rolloutInProgress } from '../../src/deploy/prune.js';
 import { eventFromEnv, type GitHubEvent } from '../../src/inputs/event.js';
 import { previewTarget } from '../../src/rollout/preview.js';
 import type { Service } from '../../src/gcp/run-types.js';
@@ -70,6 +70,11 @@ describe('previewTarget', () => {
     );
     expect(() => previewTarget('cleanup', 'hello', event(undefined, 'push'))).toThrow(/Input 'cleanup'/);
   });
+  it('refuses a preview on a closed pull request: it would outlive its cleanup', () => {
+    const closed: GitHubEvent = { ...event(own), action: 'closed' };
+    expect(() => previewTarget('preview', 'hello', closed)).toThrow(/#7 is closed.*Nothing was changed/s);
+    expect(previewTarget('cleanup', 'hello', closed)).toEqual({ pullRequest: 7, tag: 'pr-7' });
+  });
   it('refuses a service name that leaves no room for the tag, naming `service`', () => {
     expect(() => previewTarget('preview', 'a'.repeat(45), event(own))).toThrow(/Input 'service'/);
   });
@@ -112,5 +117,28 @@ describe('revisionsToPrune', () => {
       ],
     };
     expect(revisionsToPrune(revisions, latest, 0)).toEqual(['s-5', 's-4', 's-3', 's-2']);
+  });
+  it('never deletes a protected revision (the one that served before the run)', () => {
+    expect(revisionsToPrune(revisions, service, 0, ['s-3'])).toEqual(['s-5', 's-1']);
+  });
+  it(`deletes at most ${MAX_DELETIONS_PER_RUN} per run, the oldest first`, () => {
+    const many = Array.from({ length: 80 }, (_, i) => ({
+      name: `projects/p/locations/l/services/s/revisions/m-${i}`,
+      createTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
+    }));
+    const doomed = revisionsToPrune(many, { template: {} }, 10);
+    expect(doomed).toHaveLength(MAX_DELETIONS_PER_RUN);
+    expect(doomed).toContain('m-0');
+    expect(doomed).not.toContain('m-69');
+  });
+  it("sees another rollout's candidate tag, and only Runway's tags", () => {
+    const withTag = (tag: string): Service => ({
+      template: {},
+      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 's-1', percent: 0, tag }],
+    });
+    expect(rolloutInProgress(withTag('rw-123-1-abc'))).toBe('rw-123-1-abc');
+    expect(rolloutInProgress(withTag('r7k2'))).toBe('r7k2');
+    expect(rolloutInProgress(withTag('pr-7'))).toBeUndefined();
+    expect(rolloutInProgress(service)).toBeUndefined();
   });
 });

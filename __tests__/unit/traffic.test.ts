@@ -1,5 +1,7 @@
 import { withPublicAccess } from '../../src/deploy/apply.js';
 import {
+  restoredTraffic,
+  sameShares,
   describeTraffic,
   pinTraffic,
   promote,
@@ -15,7 +17,7 @@ import {
 import { nextRevisionName, resolveSplit } from '../../src/rollout/plan.js';
 import { fixForRevisionFailure } from '../../src/rollout/candidate.js';
 import { judge, parseExpectedStatus } from '../../src/rollout/health.js';
-import type { Service, TrafficTarget } from '../../src/gcp/run-types.js';
+import { templateOf, type Service, type TrafficTarget } from '../../src/gcp/run-types.js';
 
 const REV = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
@@ -294,5 +296,49 @@ describe('withPublicAccess', () => {
   it('is undefined when the policy already is as asked', () => {
     expect(withPublicAccess({ bindings: [invoker(['allUsers'])] }, true)).toBeUndefined();
     expect(withPublicAccess({}, false)).toBeUndefined();
+  });
+});
+
+describe('rolling back beside other writers', () => {
+  const rev = (revision: string, percent: number, tag?: string): TrafficTarget => ({
+    type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
+    revision,
+    percent,
+    ...(tag ? { tag } : {}),
+  });
+  it('compares shares, not the 0% tags others add or remove', () => {
+    expect(sameShares([rev('a', 100)], [rev('a', 100), rev('p', 0, 'pr-9')])).toBe(true);
+    expect(sameShares([rev('a', 90), rev('b', 10)], [rev('a', 100)])).toBe(false);
+  });
+  it("restores the earlier shares and this run's tag, keeping tags others set meanwhile", () => {
+    const before = [rev('a', 100), rev('old-preview', 0, 'pr-7'), rev('gone', 0, 'pr-3')];
+    const live = [rev('a', 100), rev('new', 0, 'pr-7'), rev('p9', 0, 'pr-9')];
+    expect(restoredTraffic(before, live, 'pr-7')).toEqual([
+      rev('a', 100),
+      rev('old-preview', 0, 'pr-7'),
+      rev('p9', 0, 'pr-9'),
+    ]);
+  });
+});
+
+describe('templateOf', () => {
+  it("rebuilds a revision's template, without its output fields or the API's reserved keys", () => {
+    expect(
+      templateOf({
+        name: 'projects/p/locations/l/services/s/revisions/s-1',
+        createTime: '2026-11-24T10:00:00Z',
+        conditions: [],
+        labels: { team: 'web', 'run.googleapis.com/startupProbeType': 'Default' },
+        annotations: { 'cloud.googleapis.com/location': 'l' },
+        containers: [{ image: 'x@sha256:1', env: [{ name: 'A', value: '1' }] }],
+        scaling: { maxInstanceCount: 3 },
+        serviceAccount: 'rt@p.iam.gserviceaccount.com',
+      }),
+    ).toEqual({
+      labels: { team: 'web' },
+      containers: [{ image: 'x@sha256:1', env: [{ name: 'A', value: '1' }] }],
+      scaling: { maxInstanceCount: 3 },
+      serviceAccount: 'rt@p.iam.gserviceaccount.com',
+    });
   });
 });

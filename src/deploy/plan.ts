@@ -29,6 +29,17 @@ export interface ServiceChanges {
   labels: KeyValues;
   /** The traffic split to ask for; undefined keeps the live one (100% latest for a new service). */
   traffic: TrafficTarget[] | undefined;
+  /**
+   * A preview changes only its own revision: the service's labels and ingress stay as production
+   * has them (they are service-wide, so a pull request's values would apply to production).
+   */
+  revisionOnly?: boolean;
+  /**
+   * The template to start from instead of the service's: the serving revision's, when the service's
+   * template is a revision that serves nothing (a preview, or a deploy that was rolled back), so its
+   * settings never carry into production.
+   */
+  baseTemplate?: RevisionTemplate | undefined;
 }
 
 /** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
@@ -230,10 +241,11 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
 export function planService(live: Service | undefined, changes: ServiceChanges): Service {
   const planned: Service = {
     ...(live ?? {}),
-    labels: { ...(live?.labels ?? {}), ...changes.labels },
-    template: planTemplate(live?.template ?? {}, changes),
+    labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
+    template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
   };
-  if (changes.spec.ingress !== undefined) planned.ingress = INGRESS[changes.spec.ingress];
+  if (changes.spec.ingress !== undefined && !changes.revisionOnly)
+    planned.ingress = INGRESS[changes.spec.ingress];
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
   else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);

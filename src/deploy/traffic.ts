@@ -184,3 +184,41 @@ export function previewTagFor(service: string, pullRequest: number): string | un
   const room = MAX_TAG_AND_SERVICE - service.length;
   return [`pr-${pullRequest}`, `p${pullRequest}`].find((tag) => tag.length <= room);
 }
+
+/** Revision → percent over the entries that carry traffic: what a split serves, tags aside. */
+function sharesKey(targets: TrafficTarget[] | undefined): string {
+  const shares: Record<string, number> = {};
+  for (const t of targets ?? []) {
+    const target = isLatest(t) ? 'LATEST' : (t.revision ?? '');
+    if (t.percent) shares[target] = (shares[target] ?? 0) + t.percent;
+  }
+  return JSON.stringify(Object.entries(shares).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Whether two splits serve the same shares, whatever 0% tags they carry: a preview adding its tag,
+ * or a cleanup removing one, is not a change to what production serves.
+ */
+export function sameShares(a: TrafficTarget[] | undefined, b: TrafficTarget[] | undefined): boolean {
+  return sharesKey(a) === sharesKey(b);
+}
+
+/**
+ * The split a rollback writes: `before`'s shares and its entry for `ownTag` (the tag this run moved
+ * onto its revision), plus every other 0% tag `live` carries now, so that tags other writers added
+ * or removed meanwhile (a preview, its cleanup) stay as they left them.
+ */
+export function restoredTraffic(
+  before: TrafficTarget[],
+  live: TrafficTarget[] | undefined,
+  ownTag: string | undefined,
+): TrafficTarget[] {
+  const restored = before.filter((t) => (t.percent ?? 0) > 0 || (ownTag !== undefined && t.tag === ownTag));
+  const tags = new Set(restored.map((t) => t.tag).filter(Boolean));
+  for (const t of live ?? []) {
+    if (!t.tag || (t.percent ?? 0) > 0 || t.tag === ownTag || tags.has(t.tag)) continue;
+    restored.push({ ...t });
+    tags.add(t.tag);
+  }
+  return restored;
+}

@@ -108,7 +108,47 @@ export interface Service {
 export interface Revision {
   name?: string;
   createTime?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   [key: string]: unknown;
+}
+
+/** The fields a Revision shares with the RevisionTemplate it was made from. */
+const TEMPLATE_FIELDS = [
+  'scaling',
+  'vpcAccess',
+  'timeout',
+  'serviceAccount',
+  'containers',
+  'volumes',
+  'executionEnvironment',
+  'encryptionKey',
+  'maxInstanceRequestConcurrency',
+  'serviceMesh',
+  'sessionAffinity',
+  'encryptionKeyRevocationAction',
+  'encryptionKeyShutdownDuration',
+  'nodeSelector',
+  'gpuZonalRedundancyDisabled',
+] as const;
+
+/** Keys the v2 API reserves for itself; a template that carries them is refused. */
+const SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\/|^(serving|autoscaling)\.knative\.dev\//;
+
+function userKeys(map: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!map) return undefined;
+  return Object.fromEntries(Object.entries(map).filter(([k]) => !SYSTEM_KEY.test(k)));
+}
+
+/** The template that would make `revision` again (without its name). */
+export function templateOf(revision: Revision): RevisionTemplate {
+  const template: Record<string, unknown> = {};
+  for (const field of TEMPLATE_FIELDS) if (revision[field] !== undefined) template[field] = revision[field];
+  const labels = userKeys(revision.labels);
+  const annotations = userKeys(revision.annotations);
+  if (labels && Object.keys(labels).length) template.labels = labels;
+  if (annotations && Object.keys(annotations).length) template.annotations = annotations;
+  return template as RevisionTemplate;
 }
 
 export interface Operation<T = Service> {

@@ -113,6 +113,17 @@ export class CloudRunClient {
     return this.deleteAndWait(`${serviceName(ref)}/revisions/${revision}`, `revision ${revision}`, deadline);
   }
 
+  async getRevision(ref: ServiceRef, revision: string): Promise<Revision | undefined> {
+    try {
+      return await requestJson<Revision>(this.url(`${serviceName(ref)}/revisions/${revision}`), {
+        token: this.token,
+      });
+    } catch (err) {
+      if (err instanceof GoogleApiError && err.httpStatus === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Every revision of the service, all pages. */
   async listRevisions(ref: ServiceRef): Promise<Revision[]> {
     const revisions: Revision[] = [];

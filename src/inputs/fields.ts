@@ -1,5 +1,6 @@
 // Parsers for single setting values, shared by the typed inputs and deploy-cloudrun's `flags`.
 // Each takes the name to blame (an input, or "flags (--cpu)") and throws InputError.
+import { parseDuration } from '@google-github-actions/actions-utils';
 import { InputError } from '../errors.js';
 import type { ExecutionEnvironment, Ingress, SecretRef, SecretRefs, VpcEgress } from './spec.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
@@ -19,12 +20,15 @@ export function parseInteger(name: string, raw: string, min: number, max: number
   return Number(value);
 }
 
-/** "10m", "90s", "1h", or a bare number of seconds. */
+/** "10m", "90s", "1h", "1m30s", or a bare number of seconds, read as deploy-cloudrun reads them. */
 export function parseDurationSeconds(name: string, raw: string): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new InputError(name, raw, 'a duration such as `300`, `90s`, `10m` or `1h`');
-  const n = Number(m[1]);
-  return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
+  const expected = 'a duration such as `300`, `90s`, `10m`, `1m30s` or `1h`';
+  if (!/\d/.test(raw)) throw new InputError(name, raw, expected);
+  try {
+    return parseDuration(raw);
+  } catch {
+    throw new InputError(name, raw, expected);
+  }
 }
 
 export function parseKeyValueList(name: string, raw: string, options: { secret?: boolean } = {}): KeyValues {

@@ -1,6 +1,9 @@
 // deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
 // `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
-// rejected with the input to use instead.
+// rejected with the input to use instead. The words are split by the library deploy-cloudrun uses
+// (actions-utils' parseFlags: whitespace separates, quotes group and are dropped, `--flag=value`
+// becomes two words), so a `flags` string means the same to both actions.
+import { parseFlags as splitFlags } from '@google-github-actions/actions-utils';
 import { InputError, RunwayError } from '../errors.js';
 import {
   EXECUTION_ENVIRONMENTS,
@@ -16,39 +19,6 @@ import {
   parseMemory,
 } from './fields.js';
 import type { ServiceSpec } from './spec.js';
-
-/** Splits like a POSIX shell: whitespace separates words, quotes group, backslash escapes. */
-export function shellWords(text: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let inWord = false;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"' && i + 1 < text.length) current += text[++i];
-      else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '\\' && i + 1 < text.length) {
-      current += text[++i];
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(current);
-      current = '';
-      inWord = false;
-    } else {
-      current += ch;
-      inWord = true;
-    }
-  }
-  if (quote)
-    throw new InputError('flags', text, `balanced quotes (an unterminated ${quote})`, { secret: true });
-  if (inWord) words.push(current);
-  return words;
-}
 
 type FlagHandler = (spec: ServiceSpec, value: string, name: string) => void;
 
@@ -102,18 +72,28 @@ const USE_INSTEAD: Record<string, string> = {
   '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
 };
 
+function flagWords(raw: string): string[] {
+  try {
+    return splitFlags(raw);
+  } catch {
+    throw new InputError('flags', raw, 'flags with balanced quotes', { secret: true });
+  }
+}
+
+const isKnownFlag = (word: string): boolean => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
+
 export function parseFlags(raw: string): ServiceSpec {
   const spec: ServiceSpec = {};
-  const words = shellWords(raw);
+  const words = flagWords(raw);
   for (let i = 0; i < words.length; i++) {
-    const word = words[i]!;
-    const eq = word.indexOf('=');
-    const flag = eq > 0 ? word.slice(0, eq) : word;
+    const flag = words[i]!;
     const name = `flags (${flag})`;
     if (SWITCHES[flag]) {
-      if (eq > 0) {
-        // gcloud accepts --allow-unauthenticated=false style too.
-        if (!parseBool(name, word.slice(eq + 1))) {
+      // `--cpu-boost=false` arrives as two words; read the value rather than fail on a stray word.
+      const next = words[i + 1];
+      if (next !== undefined && /^(true|false)$/i.test(next)) {
+        i++;
+        if (!parseBool(name, next)) {
           const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
           SWITCHES[negated]?.(spec, '', name);
           continue;
@@ -121,9 +101,9 @@ export function parseFlags(raw: string): ServiceSpec {
       }
       SWITCHES[flag](spec, '', name);
     } else if (VALUED[flag]) {
-      const value = eq > 0 ? word.slice(eq + 1) : words[++i];
-      if (value === undefined || (eq < 0 && value.startsWith('--'))) {
-        throw new InputError(name, word, `${flag} VALUE`);
+      const value = words[++i];
+      if (value === undefined || isKnownFlag(value)) {
+        throw new InputError(name, flag, `${flag} VALUE`);
       }
       VALUED[flag](spec, value, name);
     } else if (USE_INSTEAD[flag]) {

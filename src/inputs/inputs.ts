@@ -2,6 +2,7 @@
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 import { setSecret } from '@actions/core';
 import { readFileSync } from 'node:fs';
+import { parseKVFile } from '@google-github-actions/actions-utils';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError, RunwayError } from '../errors.js';
 import {
@@ -156,8 +157,10 @@ function parseServiceAccount(name: string, raw: string): string {
 }
 
 /**
- * env_vars_file: KEY: VALUE YAML, a JSON object, or KEY=VALUE lines (deploy-cloudrun's formats).
- * The file may hold secrets: its errors name the file and the line, never what the line holds.
+ * env_vars_file, read by deploy-cloudrun's own reader (actions-utils' parseKVFile): a JSON object
+ * when it starts with `{`, KEY=VALUE lines when its first line has `=`, else YAML KEY: VALUE; every
+ * value a string. The file may hold secrets, and the library's messages quote values, so a failure
+ * is explained here instead: the file and the line or key at fault, never what the line holds.
  */
 export function readEnvVarsFile(path: string): KeyValues {
   let text: string;
@@ -170,39 +173,59 @@ export function readEnvVarsFile(path: string): KeyValues {
       `a readable file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`,
     );
   }
-  const trimmed = text.trim();
-  if (trimmed === '') return {};
-  if (!trimmed.startsWith('{') && /^[^:\n]+=/m.test(trimmed) && !/^[^=\n]+:\s/m.test(trimmed)) {
+  if (isKeyValueText(text)) {
     try {
       return parseKeyValues(text);
     } catch (err) {
       if (!(err instanceof KeyValueSyntaxError)) throw err;
-      throw new InputError('env_vars_file', path, `KEY=VALUE lines: ${err.message}`);
+      throw new InputError('env_vars_file', path, `KEY=VALUE lines (${err.message})`);
     }
   }
+  let vars: KeyValues | undefined;
+  try {
+    vars = parseKVFile(path);
+  } catch {
+    throw new InputError('env_vars_file', path, envFileFault(text));
+  }
+  if (vars && Array.isArray(parseYamlQuietly(text))) {
+    throw new InputError('env_vars_file', path, 'a mapping of KEY: VALUE strings, not a list');
+  }
+  return vars ?? {};
+}
+
+function parseYamlQuietly(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** parseKVFile's own test for KEY=VALUE lines: not JSON, and the first line has KEY=VALUE. */
+function isKeyValueText(text: string): boolean {
+  const trimmed = text.trim();
+  return !trimmed.startsWith('{') && !trimmed.startsWith('[') && /^.+=.+/.test(trimmed);
+}
+
+/** Why parseKVFile refused `text`, said without quoting it. */
+function envFileFault(text: string): string {
+  const formats = 'KEY=VALUE lines, YAML KEY: VALUE strings, or a JSON object of strings';
   let parsed: unknown;
   try {
     parsed = parseYaml(text);
   } catch (err) {
     const where =
       err instanceof YAMLError ? `line ${err.linePos?.[0]?.line ?? '?'}: ${err.code}` : 'unparsable';
-    throw new InputError(
-      'env_vars_file',
-      path,
-      `YAML KEY: VALUE pairs, a JSON object, or KEY=VALUE lines (${where})`,
-    );
+    return `${formats} (${where})`;
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InputError('env_vars_file', path, 'a mapping of KEY: VALUE strings');
-  }
-  const out: KeyValues = {};
-  for (const [k, v] of Object.entries(parsed)) {
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new InputError('env_vars_file', path, `string values (the value of ${k} is not a string)`);
+  if (parsed && typeof parsed === 'object') {
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value !== 'string' || value.trim() === '') {
+        return `${formats} (the value of ${key} is ${typeof value === 'string' ? 'empty' : `not a string: quote it`})`;
+      }
     }
-    out[k] = String(v);
   }
-  return out;
+  return formats;
 }
 
 /**

@@ -1,71 +1,63 @@
-// KEY=VALUE lists as deploy-cloudrun reads them (env_vars, secrets, labels): entries separated by
-// commas or newlines, a backslash escapes the next character, the first '=' splits key from value,
-// keys and values are trimmed unless quoted, and the literal '{}' means "clear all". Values may be
-// secrets, so a syntax error says where (entry and line), never what.
+// KEY=VALUE lists (env_vars, secrets, labels, traffic splits, build args) are read by the library
+// deploy-cloudrun itself uses, so an input means the same to both actions: commas or newlines
+// separate entries, a backslash escapes the next character, the first '=' splits key from value,
+// keys and values are trimmed, quotes are ordinary characters, `{}` means "no entries", and a later
+// duplicate wins. Values may be secrets: a syntax error says where, never what.
+//
+// One deliberate difference: deploy-cloudrun reads an entry without '=' as a key with an empty
+// value, so a secret pasted on its own line becomes a variable's *name*, shown in the console and
+// in every log. Runway refuses such an entry instead.
+import { parseKVString } from '@google-github-actions/actions-utils';
 
 export type KeyValues = Record<string, string>;
 
 export class KeyValueSyntaxError extends Error {}
 
 export function parseKeyValues(input: string): KeyValues {
-  const text = input.trim();
-  const result: KeyValues = {};
-  if (text === '' || text === '{}') return result;
+  let parsed: KeyValues | undefined;
+  try {
+    parsed = parseKVString(input);
+  } catch (err) {
+    // actions-utils' messages name only the position ("… at 17"), never the text around it.
+    throw new KeyValueSyntaxError((err as Error).message);
+  }
+  const bare = firstEntryWithoutValue(input);
+  if (bare) throw new KeyValueSyntaxError(`entry ${bare.entry} (line ${bare.line}) has no "=VALUE"`);
+  return parsed ?? {};
+}
 
-  let key = '';
-  let value = '';
-  let inValue = false;
-  let quote: string | undefined;
-  let quotedValue = false;
-  let line = 1;
+/** The first non-blank entry with no unescaped '=', as its 1-based entry and line numbers. */
+function firstEntryWithoutValue(input: string): { entry: number; line: number } | undefined {
   let entry = 1;
-  const at = (): string => `entry ${entry} (line ${line})`;
-
-  const commit = (): void => {
-    const k = key.trim();
-    if (k === '' && value.trim() === '' && !inValue) return;
-    if (k === '') throw new KeyValueSyntaxError(`${at()} has no key before "="`);
-    if (!inValue) throw new KeyValueSyntaxError(`${at()} has no "=VALUE"`);
-    result[k] = quotedValue ? value : value.trim();
-    entry++;
-  };
-
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+  let line = 1;
+  let hasText = false;
+  let hasEquals = false;
+  let entryLine = 1;
+  const text = input.trim();
+  if (text === '{}') return undefined;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = text[i];
     if (ch === '\\') {
-      const next = text[i + 1];
-      if (next === undefined)
-        throw new KeyValueSyntaxError(`${at()} ends in an unterminated escape character`);
-      if (inValue) value += next;
-      else key += next;
+      hasText = true;
       i++;
-    } else if (quote) {
+    } else if (
+      ch === undefined ||
+      ch === ',' ||
+      ch === '\n' ||
+      ch === '\r' ||
+      ch === '\u2028' ||
+      ch === '\u2029'
+    ) {
+      if (hasText && !hasEquals) return { entry, line: entryLine };
+      if (hasText) entry++;
       if (ch === '\n') line++;
-      if (ch === quote) quote = undefined;
-      else value += ch;
-    } else if (inValue && (ch === '"' || ch === "'") && value.trim() === '') {
-      // A value that starts with a quote keeps its whitespace and separators up to the closing quote.
-      quote = ch;
-      quotedValue = true;
-      value = '';
-    } else if (ch === '=' && !inValue) {
-      inValue = true;
-    } else if (ch === ',' || ch === '\n' || ch === '\r') {
-      commit();
-      if (ch === '\n') line++;
-      key = '';
-      value = '';
-      inValue = false;
-      quotedValue = false;
-    } else if (inValue) {
-      if (quotedValue && ch.trim() !== '')
-        throw new KeyValueSyntaxError(`${at()} has text after its quoted value`);
-      if (!quotedValue) value += ch;
-    } else {
-      key += ch;
+      hasText = hasEquals = false;
+      entryLine = line;
+    } else if (ch === '=') {
+      hasEquals = true;
+    } else if (ch.trim() !== '') {
+      hasText = true;
     }
   }
-  if (quote) throw new KeyValueSyntaxError(`${at()} has an unterminated ${quote} quote`);
-  commit();
-  return result;
+  return undefined;
 }

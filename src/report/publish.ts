@@ -44,9 +44,14 @@ export class Reporter {
     return environment && this.preview ? `${environment}-pr-${this.preview.pullRequest}` : environment;
   }
 
-  /** Where GitHub shows statuses and deployments for this run: a pull request's head commit. */
+  /**
+   * Where statuses and deployments go: on an open `pull_request`, its head commit, where GitHub shows
+   * them and branch protection reads them (GITHUB_SHA is a merge commit no one sees). Never under
+   * `pull_request_target` or other events, whose run deploys the base branch's code, not the head's.
+   */
   private commitOf(sha: string): string {
-    return this.event.pullRequest?.headSha ?? sha;
+    const { name, action, pullRequest } = this.event;
+    return name === 'pull_request' && action !== 'closed' ? (pullRequest?.headSha ?? sha) : sha;
   }
 
   private async attempt(
@@ -182,7 +187,8 @@ export class Reporter {
     const markdown = renderCleanup(report);
     await this.writeSummary(markdown);
     const environment = this.environment;
-    if (environment) {
+    // A region that still has the preview keeps its deployment active.
+    if (environment && report.regions.every((r) => !r.failure)) {
       await this.attempt('retire the preview deployment', 'deployments', async (o) => {
         const retired = await retireEarlierDeployments(
           o,

@@ -3,9 +3,15 @@
 // exactly (which also drops the candidate's tag), or delete the service this run created.
 import { RunwayError } from '../errors.js';
 import { serviceName } from '../gcp/run.js';
-import type { Service } from '../gcp/run-types.js';
+import type { Service, TrafficTarget } from '../gcp/run-types.js';
 import { applyChange, applyTraffic } from '../deploy/apply.js';
-import { describeTraffic, sameTraffic, withoutTagIfPresent } from '../deploy/traffic.js';
+import {
+  describeTraffic,
+  restoredTraffic,
+  sameShares,
+  sameTraffic,
+  withoutTagIfPresent,
+} from '../deploy/traffic.js';
 import { remember, type Rollout } from './context.js';
 import type { Deadline } from './deadline.js';
 import type { RolloutPlan } from './plan.js';
@@ -43,20 +49,23 @@ export function fixForRevisionFailure(
 }
 
 /**
- * Puts the split back exactly as `plan.servedBefore` — but only while the live traffic is still
- * what Runway last wrote. When someone else changed it meanwhile, their split stays; Runway only
- * takes its own candidate tag away and says so. Resolves to whether it changed anything.
+ * Puts the shares back exactly as `plan.servedBefore` served them, with this run's tag where it was
+ * — but only while the live shares are still what Runway last wrote. When someone else changed the
+ * shares meanwhile, their split stays; Runway only takes its own candidate tag away and says so.
+ * 0% tags others added or removed during the run (a preview, a cleanup) are left as they are.
+ * Resolves to whether it changed anything.
  */
 export async function restoreTraffic(r: Rollout, plan: RolloutPlan, deadline: Deadline): Promise<boolean> {
-  const targets = plan.servedBefore!;
   let foreign = false;
+  let targets: TrafficTarget[] = plan.servedBefore!;
   const { changed } = await applyTraffic(
     r.deps.client,
     r.ref,
     (live) => {
       foreign = false;
+      targets = restoredTraffic(plan.servedBefore!, live.traffic, plan.checkTag);
       if (sameTraffic(live.traffic, targets)) return undefined;
-      if (r.written && !sameTraffic(live.traffic, r.written)) {
+      if (r.written && !sameShares(live.traffic, r.written)) {
         foreign = true;
         const tag = plan.candidateTag;
         return tag ? withoutTagIfPresent(live.traffic, tag) : undefined;

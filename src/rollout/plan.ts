@@ -2,7 +2,14 @@
 // serves now, choose the tag the candidate is checked on, and let Cloud Run dry-run the spec.
 import { randomBytes } from 'node:crypto';
 import { RunwayError } from '../errors.js';
-import { MAX_TAG_AND_SERVICE, type Service, type TrafficTarget } from '../gcp/run-types.js';
+import {
+  MAX_TAG_AND_SERVICE,
+  shortName,
+  templateOf,
+  type RevisionTemplate,
+  type Service,
+  type TrafficTarget,
+} from '../gcp/run-types.js';
 import { planService } from '../deploy/plan.js';
 import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
 import { explainRunError, revisionNameClash } from '../deploy/apply.js';
@@ -103,6 +110,29 @@ function logNotes(r: Rollout, initial: Service | undefined, servedBefore: Traffi
   }
 }
 
+/**
+ * The serving revision's template when the service's template is a revision that serves nothing
+ * (the last preview, a `traffic: none` deploy, or a deploy that was rolled back): the new revision
+ * then starts from what production runs, so a pull request's env, secrets or scaling never carry
+ * over. Undefined when the service's own template is what serves.
+ */
+async function servingTemplate(
+  r: Rollout,
+  initial: Service | undefined,
+  servedBefore: TrafficTarget[] | undefined,
+): Promise<RevisionTemplate | undefined> {
+  const latest = shortName(initial?.latestCreatedRevision);
+  const serving = servedBefore ? largestShare(servedBefore) : undefined;
+  if (!latest || !serving || servedBefore!.some((t) => t.revision === latest && (t.percent ?? 0) > 0))
+    return undefined;
+  const revision = await r.deps.client.getRevision(r.ref, serving);
+  if (!revision) return undefined;
+  r.deps.log(
+    `note: ${r.where}'s latest revision ${latest} serves nothing; the new revision starts from the settings of ${serving}, which serves`,
+  );
+  return templateOf(revision);
+}
+
 export async function planRollout(r: Rollout): Promise<RolloutPlan> {
   const { client } = r.deps;
   const { settings } = r;
@@ -116,6 +146,7 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
     );
   }
   logNotes(r, initial, servedBefore);
+  const baseTemplate = await servingTemplate(r, initial, servedBefore);
 
   // tag_traffic naming a tag the service lacks fails here, before anything changes.
   const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
@@ -143,6 +174,12 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
   const spec = (live: Service | undefined): Service => {
     const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
     let traffic: TrafficTarget[];
+    if (!serving && settings.preview) {
+      throw new RunwayError(
+        `${r.where} lost its serving revision during this run, so a preview would be all it serves. Nothing was changed.`,
+        'Deploy the service from the main branch first; previews go beside what it serves.',
+      );
+    }
     if (!serving) {
       traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
       if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
@@ -159,6 +196,8 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
       service: r.ref.service,
       revisionName: revision,
       traffic,
+      revisionOnly: settings.preview,
+      baseTemplate,
     });
   };
 

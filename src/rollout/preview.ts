@@ -18,7 +18,7 @@ export interface PreviewTarget {
 }
 
 const SAFE_PATTERN =
-  'Build fork pull requests in a `pull_request` workflow without credentials, and deploy what they built from a `workflow_run` workflow gated by an environment that needs approval (see "Security notes" in the README).';
+  'Previews are for pull requests from branches of this repository. For a fork, build and test it in `pull_request` without credentials; to run its code on Cloud Run, have a maintainer review it and push it to a branch here, or deploy it from a `workflow_run` workflow behind an environment with required reviewers, as an ordinary deploy with `tag` and `traffic: none` (see "Security notes" in the README).';
 
 /**
  * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
@@ -38,6 +38,12 @@ export function previewTarget(
       purpose === 'preview'
         ? 'Run the preview job `on: pull_request`, or drop `preview: true` to deploy.'
         : 'Run the clean-up job `on: pull_request: types: [closed]`.',
+    );
+  }
+  if (purpose === 'preview' && event.action === 'closed') {
+    throw new RunwayError(
+      `Pull request #${pr.number} is closed: a preview now would outlive its cleanup. Nothing was changed.`,
+      "Run the preview only while the pull request is open: `preview: ${{ github.event.action != 'closed' }}`.",
     );
   }
   if (pr.fromFork) {

@@ -54,14 +54,18 @@ export async function deployAll(
             healthCheck: settings.healthCheck,
             rollback: settings.rollback,
             suffix: settings.suffix,
-            allowUnauthenticated: settings.spec.allowUnauthenticated,
+            // Who may call the service is service-wide: a preview never changes it.
+            allowUnauthenticated:
+              settings.purpose === 'preview' ? undefined : settings.spec.allowUnauthenticated,
             deadline,
             candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
             preview: settings.purpose === 'preview',
           },
         );
-        if (outcome.healthy && settings.keepRevisions !== undefined)
-          outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline);
+        if (outcome.healthy && settings.keepRevisions !== undefined) {
+          const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
+          outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
+        }
         return outcome;
       } catch (err) {
         throw explainRunError(err, ref, credentials.identity);
@@ -79,12 +83,17 @@ export async function pruneIdle(
   ref: ServiceRef,
   keep: number,
   deadline: Deadline,
+  protect: string[] = [],
 ): Promise<string[]> {
   const where = `${ref.service} in ${ref.region}`;
   // Past the deploy's deadline, pruning still gets its own grace period.
   const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
   try {
-    const { deleted, failed } = await pruneRevisions(client, ref, keep, until);
+    const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
+    if (skipped) {
+      core.warning(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
+      return [];
+    }
     core.info(
       `[${ref.region}] keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
     );

@@ -74,8 +74,9 @@ function outcomeOf(
   timeline: Timeline,
   result: { healthy: boolean; rolledBack: boolean; failure: string | undefined },
 ): RegionOutcome {
+  // Only while the tag points at this run's revision: after a rollback it names the earlier one.
   const userTagUrl = r.settings.tag
-    ? service?.trafficStatuses?.find((t) => t.tag === r.settings.tag)?.uri
+    ? service?.trafficStatuses?.find((t) => t.tag === r.settings.tag && t.revision === plan.revision)?.uri
     : undefined;
   core.info(
     `${r.ref.region}: ${service ? describeTraffic(service.trafficStatuses) : 'nothing serves (the new service was removed)'}`,
