@@ -67518,6 +67518,8 @@ class GoogleApiError extends Error {
     status;
     /** The IAM permission named by an ErrorInfo detail, if any. */
     permission;
+    /** The request fields a BadRequest detail blames, e.g. `location`. */
+    fields;
     method;
     url;
     constructor(method, url, httpStatus, body) {
@@ -67528,6 +67530,7 @@ class GoogleApiError extends Error {
         this.httpStatus = httpStatus;
         this.status = parsed?.status ?? `HTTP_${httpStatus}`;
         this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
+        this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
         this.method = method;
         this.url = url;
     }
@@ -68180,6 +68183,9 @@ function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_A
             return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
         }
         return new RunwayError(`Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
+    }
+    if (err.status === 'INVALID_ARGUMENT' && err.fields.includes('location')) {
+        return new RunwayError(`Input 'region' (${ref.region}) is not a Cloud Run region: ${err.message} Nothing was changed.`, 'Use a region Cloud Run offers, e.g. `us-central1` (gcloud run regions list).', { cause: err });
     }
     return new RunwayError(`Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`, undefined, { cause: err });
 }
@@ -69283,11 +69289,17 @@ function parseCpu(name, raw) {
     throw new InputError(name, raw, '`1`, `2`, `4`, `6` or `8` CPUs, or a fraction below 1 such as `0.5` or `500m`');
 }
 /** Memory limits as Kubernetes quantities: 512Mi, 1Gi, 2G. */
+/** Cloud Run's memory limits per instance: 128 MiB to 32 GiB. */
+const MIN_MEMORY_BYTES = 128 * 2 ** 20;
+const MAX_MEMORY_BYTES = 32 * 2 ** 30;
+const MEMORY_UNITS = { Mi: 2 ** 20, Gi: 2 ** 30, M: 1e6, G: 1e9 };
 function parseMemory(name, raw) {
     const value = raw.trim();
-    if (/^\d+(Mi|Gi|M|G)$/.test(value))
+    const m = /^(\d+)(Mi|Gi|M|G)$/.exec(value);
+    const bytes = m ? Number(m[1]) * MEMORY_UNITS[m[2]] : NaN;
+    if (bytes >= MIN_MEMORY_BYTES && bytes <= MAX_MEMORY_BYTES)
         return value;
-    throw new InputError(name, raw, 'a size such as `512Mi`, `1Gi` or `2Gi`');
+    throw new InputError(name, raw, 'a size from `128Mi` to `32Gi`, such as `512Mi`, `1Gi` or `2Gi`');
 }
 function parseEnum(name, raw, allowed) {
     const value = raw.trim();
@@ -69303,6 +69315,47 @@ const SECRET_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SECRET_PATH = /^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
 const SECRET_VERSION = /^(latest|\d+)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Set by Cloud Run's container contract; a service may not set them (Cloud Run refuses them). */
+const RESERVED_ENV_NAMES = ['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION'];
+/** Names Cloud Run takes (Kubernetes' rule): letters, digits, `_`, `-` and `.`, not starting with a digit. */
+const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** Cloud Run's limit for one variable. */
+const MAX_ENV_VALUE_BYTES = 32 * 1024;
+/**
+ * Environment variable names as Cloud Run takes them: not reserved, and of letters, digits, `_`,
+ * `-` and `.`, so no '=', space or control character. Values at most 32 KiB. Values may
+ * be secret: the error names the variable, never its value.
+ */
+function checkEnvVars(name, vars) {
+    for (const [key, value] of Object.entries(vars)) {
+        if (RESERVED_ENV_NAMES.includes(key)) {
+            throw new InputError(name, key, `a variable Cloud Run does not reserve (it sets ${RESERVED_ENV_NAMES.join(', ')} itself)`);
+        }
+        if (!ENV_VAR_NAME.test(key)) {
+            throw new InputError(name, key, 'environment variable names of letters, digits, `_`, `-` and `.`, not starting with a digit', { secret: true });
+        }
+        if (Buffer.byteLength(value) > MAX_ENV_VALUE_BYTES) {
+            throw new InputError(name, key, `values of at most 32 KiB (the value of ${key} is longer; mount it from Secret Manager instead)`);
+        }
+    }
+    return vars;
+}
+/** Where Cloud Run (or the container) needs the file system for itself. */
+const RESERVED_MOUNT = /^\/(dev|proc|sys|cloudsql|pod|var\/log)(\/|$)/;
+/** `/dir/file`: absolute, no `..`, no `:`, and not in a directory the system owns. */
+function checkMountPath(name, path) {
+    const parts = path.split('/');
+    if (path.endsWith('/') ||
+        path.includes(':') ||
+        parts.length < 3 ||
+        parts.includes('..') ||
+        parts.includes('.')) {
+        throw new InputError(name, path, 'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`');
+    }
+    if (RESERVED_MOUNT.test(path)) {
+        throw new InputError(name, path, 'a mount path outside /dev, /proc, /sys, /cloudsql, /pod and /var/log, e.g. `/secrets/api-key`');
+    }
+}
 function parseSecretRef(name, key, raw) {
     const value = raw.trim();
     const colon = value.lastIndexOf(':');
@@ -69323,12 +69376,11 @@ function parseSecrets(name, raw) {
     const refs = { env: {}, files: {} };
     for (const [key, value] of Object.entries(pairs)) {
         if (key.startsWith('/')) {
-            if (key.endsWith('/') || key.includes(':') || key.split('/').length < 3) {
-                throw new InputError(name, key, 'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`');
-            }
+            checkMountPath(name, key);
             refs.files[key] = parseSecretRef(name, key, value);
         }
         else if (ENV_NAME.test(key)) {
+            checkEnvVars(name, { [key]: '' });
             refs.env[key] = parseSecretRef(name, key, value);
         }
         else {
@@ -69747,6 +69799,7 @@ async function waitHealthy(url, check, idToken, log, stepDeadline) {
 
 
 
+
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 const WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
@@ -69917,8 +69970,8 @@ function imageSource(r) {
     }
     return {
         kind: 'build',
-        context,
-        dockerfile: notAnOption('dockerfile', r.optional('dockerfile')),
+        context: inWorkspace('context', context),
+        dockerfile: r.map('dockerfile', (n, v) => inWorkspace(n, notAnOption(n, v))),
         repository,
         buildArgs: r.map('build_args', parseBuildArgs) ?? {},
         secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
@@ -69934,14 +69987,18 @@ function typedSpec(r) {
         if (value !== undefined)
             spec[key] = value;
     };
-    const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
+    const fileVars = r.map('env_vars_file', (n, v) => readEnvVarsFile(inWorkspace(n, v)));
     const inlineVars = r.raw('env_vars').trim() !== ''
         ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
         : undefined;
+    if (fileVars)
+        checkEnvVars('env_vars_file', fileVars);
+    if (inlineVars)
+        checkEnvVars('env_vars', inlineVars);
     if (fileVars || inlineVars)
         spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
     set('secrets', r.map('secrets', parseSecrets));
-    set('labels', r.map('labels', (n, v) => parseKeyValueList(n, v)));
+    set('labels', r.map('labels', (n, v) => checkLabels(n, parseKeyValueList(n, v))));
     set('port', r.map('port', (n, v) => parseInteger(n, v, 1, 65535)));
     set('cpu', r.map('cpu', parseCpu));
     set('memory', r.map('memory', parseMemory));
@@ -69960,12 +70017,47 @@ function typedSpec(r) {
     if (spec.timeoutSeconds !== undefined && (spec.timeoutSeconds < 1 || spec.timeoutSeconds > 3600)) {
         throw new InputError('timeout', String(spec.timeoutSeconds), 'a request timeout from 1s to 60m');
     }
+    // Unset, Cloud Run's default concurrency is 1 below one CPU; only an explicit one can clash.
+    if (spec.cpu !== undefined && cpuBelowOne(spec.cpu) && (spec.concurrency ?? 1) > 1) {
+        throw new InputError('concurrency', String(spec.concurrency), `1 when \`cpu\` is below 1 (${spec.cpu}): Cloud Run serves one request at a time on a fraction of a CPU`);
+    }
     if (spec.minInstances !== undefined &&
         spec.maxInstances !== undefined &&
         spec.minInstances > spec.maxInstances) {
         throw new InputError('min_instances', String(spec.minInstances), `at most max_instances (${spec.maxInstances})`);
     }
     return spec;
+}
+/**
+ * A relative path must stay inside the workspace: `..` leading out of the checkout would read (or
+ * send to the Docker daemon) files the workflow never meant to. An absolute path is the user's
+ * explicit choice, e.g. a file in RUNNER_TEMP.
+ */
+function inWorkspace(name, path) {
+    if ((0,external_node_path_.isAbsolute)(path))
+        return path;
+    const workspace = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
+    const full = (0,external_node_path_.resolve)(workspace, path);
+    if (full !== workspace && !full.startsWith(`${workspace}${external_node_path_.sep}`)) {
+        throw new InputError(name, path, 'a path inside the workspace (GITHUB_WORKSPACE): `..` may not lead out of it');
+    }
+    return path;
+}
+function cpuBelowOne(cpu) {
+    return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) < 1000 : Number(cpu) < 1;
+}
+/**
+ * Google Cloud labels: keys of 1–63 lowercase letters, digits, `_` and `-`, starting with a letter;
+ * values of at most 63 of the same. Cloud Run refuses anything else.
+ */
+function checkLabels(name, labels) {
+    for (const [key, value] of Object.entries(labels)) {
+        if (!/^[a-z][a-z0-9_-]{0,62}$/.test(key))
+            throw new InputError(name, key, 'label keys of 1–63 lowercase letters, digits, `_` and `-`, starting with a letter');
+        if (!/^[a-z0-9_-]{0,63}$/.test(value))
+            throw new InputError(name, `${key}=${value}`, 'label values of at most 63 lowercase letters, digits, `_` and `-`');
+    }
+    return labels;
 }
 function healthCheck(r) {
     const path = r.optional('health_check_path') ?? '/';

@@ -172,6 +172,60 @@ describe('services and operations', () => {
     expect((await call('GET', '/services/conf-dry')).status).toBe(404);
   });
 
+  // What Cloud Run refuses whoever sends it: the action's own checks are not what stops these.
+  const container = (extra: Json): Json => ({ template: { containers: [{ image: 'IMAGE', ...extra }] } });
+  it.each([
+    ['a reserved env name', container({ env: [{ name: 'PORT', value: '9' }] }), 'env.name'],
+    ['K_SERVICE', container({ env: [{ name: 'K_SERVICE', value: 'x' }] }), 'env.name'],
+    ["an env name with '='", container({ env: [{ name: 'A=B', value: 'x' }] }), 'env.name'],
+    [
+      'an env value over 32 KiB',
+      container({ env: [{ name: 'A', value: 'x'.repeat(33 * 1024) }] }),
+      'env.value',
+    ],
+    ['a mount under /proc', container({ volumeMounts: [{ name: 'v', mountPath: '/proc/x' }] }), 'mountPath'],
+    [
+      "a mount path with '..'",
+      container({ volumeMounts: [{ name: 'v', mountPath: '/a/../etc' }] }),
+      'mountPath',
+    ],
+    ['64 MiB of memory', container({ resources: { limits: { memory: '64Mi' } } }), 'memory'],
+    ['64 GiB of memory', container({ resources: { limits: { memory: '64Gi' } } }), 'memory'],
+    [
+      'concurrency above 1 on half a CPU',
+      {
+        template: {
+          containers: [{ image: 'IMAGE', resources: { limits: { cpu: '0.5' } } }],
+          maxInstanceRequestConcurrency: 80,
+        },
+      },
+      'maxInstanceRequestConcurrency',
+    ],
+    ['a label key in capitals', { labels: { Team: 'web' } }, 'labels'],
+    [
+      'a label value with a space',
+      { template: { containers: [{ image: 'IMAGE' }], labels: { team: 'web app' } } },
+      'labels',
+    ],
+  ])(
+    'refuses %s with 400 INVALID_ARGUMENT naming the field, even in a dry run',
+    async (_what, extra, field) => {
+      const withImage = JSON.parse(
+        JSON.stringify(extra).replaceAll('"IMAGE"', JSON.stringify(imageA)),
+      ) as Json;
+      const body = { ...spec(imageA), ...withImage };
+      const res = await call('POST', '/services?serviceId=conf-refused&validateOnly=true', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.status).toBe('INVALID_ARGUMENT');
+      expect(JSON.stringify(res.body.error.details)).toContain(field);
+    },
+  );
+  it('refuses a location Cloud Run does not have', async () => {
+    const res = await call('GET', base().replace('/us-central1', '/europe-west99') + '/services/x');
+    expect(res.status).toBe(400);
+    expect(res.body.error.details[0].fieldViolations[0].field).toBe('location');
+  });
+
   it('PATCH with allowMissing creates the service; names may use the project number; enums may be ints', async () => {
     const byNumber = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/locations/europe-west1/services/conf-upsert`;
     const missing = await call('PATCH', byNumber, spec(imageA));

@@ -22,7 +22,10 @@ import {
   sameTemplate,
   seconds,
   startupProbe,
+  validateLabelSyntax,
+  validateLocation,
   validateMetadata,
+  validateTemplate,
   validateRevisionName,
   validateServiceId,
   validateTraffic,
@@ -382,6 +385,9 @@ export class CloudRun {
     validateMetadata('annotations', decoded.annotations);
     validateMetadata('template.labels', template.labels);
     validateMetadata('template.annotations', template.annotations);
+    validateLabelSyntax('labels', decoded.labels);
+    validateLabelSyntax('template.labels', template.labels);
+    validateTemplate(template);
     const fullTemplate = withTemplateDefaults(template, this.defaultServiceAccount(project));
     if (caller) this.checkActAs(caller, project, fullTemplate);
 
@@ -768,7 +774,10 @@ export class CloudRun {
     const route = (method: string, pattern: string, handler: (req: ApiRequest) => unknown): Route => ({
       method,
       pattern: new RegExp(`${pattern}$`),
-      handler: async (req) => ({ body: await handler(req) }),
+      handler: async (req) => {
+        validateLocation(req.params.location!);
+        return { body: await handler(req) };
+      },
     });
     return [
       route('POST', `${BASE}\\/services`, (req) => this.create(req)),

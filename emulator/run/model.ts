@@ -298,3 +298,132 @@ export function revisionName(serviceId: string, counter: number, random: () => n
   );
   return `${serviceId}-${String(counter).padStart(5, '0')}-${letters}`;
 }
+
+/** The regions Cloud Run offers (cloud.google.com/run/docs/locations). */
+export const LOCATIONS = new Set([
+  'africa-south1',
+  'asia-east1',
+  'asia-east2',
+  'asia-northeast1',
+  'asia-northeast2',
+  'asia-northeast3',
+  'asia-south1',
+  'asia-south2',
+  'asia-southeast1',
+  'asia-southeast2',
+  'australia-southeast1',
+  'australia-southeast2',
+  'europe-central2',
+  'europe-north1',
+  'europe-north2',
+  'europe-southwest1',
+  'europe-west1',
+  'europe-west2',
+  'europe-west3',
+  'europe-west4',
+  'europe-west6',
+  'europe-west8',
+  'europe-west9',
+  'europe-west10',
+  'europe-west12',
+  'me-central1',
+  'me-central2',
+  'me-west1',
+  'northamerica-northeast1',
+  'northamerica-northeast2',
+  'northamerica-south1',
+  'southamerica-east1',
+  'southamerica-west1',
+  'us-central1',
+  'us-east1',
+  'us-east4',
+  'us-east5',
+  'us-south1',
+  'us-west1',
+  'us-west2',
+  'us-west3',
+  'us-west4',
+]);
+
+/** An unknown location is refused before anything else (the exact status Google uses is unconfirmed). */
+export function validateLocation(location: string): void {
+  if (!LOCATIONS.has(location))
+    throw invalidArgument(`Location '${location}' is not a Cloud Run location.`, 'location');
+}
+
+const RESERVED_ENV = new Set(['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION']);
+const RESERVED_MOUNT = /^\/(dev|proc|sys|cloudsql|pod|var\/log)(\/|$)/;
+const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+const MEMORY = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/;
+const MEMORY_UNIT: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 };
+
+/** Label keys and values as Google Cloud takes them (system namespaces are checked apart). */
+export function validateLabelSyntax(field: string, labels: unknown): void {
+  for (const [key, value] of Object.entries((labels as Json | undefined) ?? {})) {
+    if (RESERVED_PREFIXES.some((p) => key.startsWith(`${p}/`))) continue;
+    if (!LABEL_KEY.test(key) || !LABEL_VALUE.test(String(value)))
+      throw invalidArgument(
+        `${field}: "${key}" is not a valid label (lowercase letters, digits, '_' and '-', at most 63 characters; keys start with a letter).`,
+        field,
+      );
+  }
+}
+
+function cpuOf(limits: Json | undefined): number {
+  const cpu = String(limits?.cpu ?? '1');
+  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+}
+
+/** What Cloud Run refuses in a revision template: env, mounts, memory, and concurrency on a fraction of a CPU. */
+export function validateTemplate(template: Json): void {
+  const containers = (template.containers as Json[] | undefined) ?? [];
+  containers.forEach((container, i) => {
+    const at = `template.containers[${i}]`;
+    for (const e of (container.env as Json[] | undefined) ?? []) {
+      const name = String(e.name ?? '');
+      if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name))
+        throw invalidArgument(
+          `${at}.env: the name "${name}" is not a valid environment variable name.`,
+          `${at}.env.name`,
+        );
+      if (RESERVED_ENV.has(name))
+        throw invalidArgument(
+          `${at}.env: The following reserved env names were provided: ${name}. These values are automatically set by the system.`,
+          `${at}.env.name`,
+        );
+      if (typeof e.value === 'string' && Buffer.byteLength(e.value) > 32 * 1024)
+        throw invalidArgument(`${at}.env: the value of ${name} is longer than 32 KiB.`, `${at}.env.value`);
+    }
+    for (const m of (container.volumeMounts as Json[] | undefined) ?? []) {
+      const path = String(m.mountPath ?? '');
+      const parts = path.split('/');
+      if (
+        path.includes(':') ||
+        !path.startsWith('/') ||
+        parts.includes('..') ||
+        (RESERVED_MOUNT.test(path) && path !== '/cloudsql')
+      )
+        throw invalidArgument(
+          `${at}.volumeMounts: mount path "${path}" is not allowed.`,
+          `${at}.volumeMounts.mountPath`,
+        );
+    }
+    const limits = (container.resources as Json | undefined)?.limits as Json | undefined;
+    if (limits?.memory !== undefined) {
+      const m = MEMORY.exec(String(limits.memory));
+      const bytes = m ? Number(m[1]) * (m[2] ? MEMORY_UNIT[m[2]]! : 1) : NaN;
+      if (!(bytes >= 128 * 2 ** 20 && bytes <= 32 * 2 ** 30))
+        throw invalidArgument(
+          `${at}.resources.limits.memory: ${String(limits.memory)} is outside 128Mi to 32Gi.`,
+          `${at}.resources.limits.memory`,
+        );
+    }
+    const concurrency = Number(template.maxInstanceRequestConcurrency ?? 0);
+    if (cpuOf(limits) < 1 && concurrency > 1)
+      throw invalidArgument(
+        'Total cpu < 1 is not supported with concurrency > 1.',
+        'template.maxInstanceRequestConcurrency',
+      );
+  });
+}

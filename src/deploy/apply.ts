@@ -85,6 +85,13 @@ export function explainRunError(
       { cause: err },
     );
   }
+  if (err.status === 'INVALID_ARGUMENT' && err.fields.includes('location')) {
+    return new RunwayError(
+      `Input 'region' (${ref.region}) is not a Cloud Run region: ${err.message} Nothing was changed.`,
+      'Use a region Cloud Run offers, e.g. `us-central1` (gcloud run regions list).',
+      { cause: err },
+    );
+  }
   return new RunwayError(
     `Cloud Run rejected the request for ${serviceName(ref)}: ${err.message}`,
     undefined,

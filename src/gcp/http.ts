@@ -7,7 +7,12 @@ export interface GoogleErrorBody {
     code?: number;
     message?: string;
     status?: string;
-    details?: Array<{ '@type'?: string; reason?: string; metadata?: Record<string, string> }>;
+    details?: Array<{
+      '@type'?: string;
+      reason?: string;
+      metadata?: Record<string, string>;
+      fieldViolations?: Array<{ field?: string; description?: string }>;
+    }>;
   };
 }
 
@@ -18,6 +23,8 @@ export class GoogleApiError extends Error {
   readonly status: string;
   /** The IAM permission named by an ErrorInfo detail, if any. */
   readonly permission: string | undefined;
+  /** The request fields a BadRequest detail blames, e.g. `location`. */
+  readonly fields: string[];
   readonly method: string;
   readonly url: string;
   constructor(method: string, url: string, httpStatus: number, body: GoogleErrorBody | string) {
@@ -29,6 +36,7 @@ export class GoogleApiError extends Error {
     this.httpStatus = httpStatus;
     this.status = parsed?.status ?? `HTTP_${httpStatus}`;
     this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
+    this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
     this.method = method;
     this.url = url;
   }

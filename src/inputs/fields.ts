@@ -59,10 +59,17 @@ export function parseCpu(name: string, raw: string): string {
 }
 
 /** Memory limits as Kubernetes quantities: 512Mi, 1Gi, 2G. */
+/** Cloud Run's memory limits per instance: 128 MiB to 32 GiB. */
+const MIN_MEMORY_BYTES = 128 * 2 ** 20;
+const MAX_MEMORY_BYTES = 32 * 2 ** 30;
+const MEMORY_UNITS: Record<string, number> = { Mi: 2 ** 20, Gi: 2 ** 30, M: 1e6, G: 1e9 };
+
 export function parseMemory(name: string, raw: string): string {
   const value = raw.trim();
-  if (/^\d+(Mi|Gi|M|G)$/.test(value)) return value;
-  throw new InputError(name, raw, 'a size such as `512Mi`, `1Gi` or `2Gi`');
+  const m = /^(\d+)(Mi|Gi|M|G)$/.exec(value);
+  const bytes = m ? Number(m[1]) * MEMORY_UNITS[m[2]!]! : NaN;
+  if (bytes >= MIN_MEMORY_BYTES && bytes <= MAX_MEMORY_BYTES) return value;
+  throw new InputError(name, raw, 'a size from `128Mi` to `32Gi`, such as `512Mi`, `1Gi` or `2Gi`');
 }
 
 export function parseEnum<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
@@ -81,6 +88,74 @@ const SECRET_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SECRET_PATH = /^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
 const SECRET_VERSION = /^(latest|\d+)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Set by Cloud Run's container contract; a service may not set them (Cloud Run refuses them). */
+export const RESERVED_ENV_NAMES = ['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION'];
+/** Names Cloud Run takes (Kubernetes' rule): letters, digits, `_`, `-` and `.`, not starting with a digit. */
+const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** Cloud Run's limit for one variable. */
+const MAX_ENV_VALUE_BYTES = 32 * 1024;
+
+/**
+ * Environment variable names as Cloud Run takes them: not reserved, and of letters, digits, `_`,
+ * `-` and `.`, so no '=', space or control character. Values at most 32 KiB. Values may
+ * be secret: the error names the variable, never its value.
+ */
+export function checkEnvVars(name: string, vars: KeyValues): KeyValues {
+  for (const [key, value] of Object.entries(vars)) {
+    if (RESERVED_ENV_NAMES.includes(key)) {
+      throw new InputError(
+        name,
+        key,
+        `a variable Cloud Run does not reserve (it sets ${RESERVED_ENV_NAMES.join(', ')} itself)`,
+      );
+    }
+    if (!ENV_VAR_NAME.test(key)) {
+      throw new InputError(
+        name,
+        key,
+        'environment variable names of letters, digits, `_`, `-` and `.`, not starting with a digit',
+        { secret: true },
+      );
+    }
+    if (Buffer.byteLength(value) > MAX_ENV_VALUE_BYTES) {
+      throw new InputError(
+        name,
+        key,
+        `values of at most 32 KiB (the value of ${key} is longer; mount it from Secret Manager instead)`,
+      );
+    }
+  }
+  return vars;
+}
+
+/** Where Cloud Run (or the container) needs the file system for itself. */
+const RESERVED_MOUNT = /^\/(dev|proc|sys|cloudsql|pod|var\/log)(\/|$)/;
+
+/** `/dir/file`: absolute, no `..`, no `:`, and not in a directory the system owns. */
+function checkMountPath(name: string, path: string): void {
+  const parts = path.split('/');
+  if (
+    path.endsWith('/') ||
+    path.includes(':') ||
+    parts.length < 3 ||
+    parts.includes('..') ||
+    parts.includes('.')
+  ) {
+    throw new InputError(
+      name,
+      path,
+      'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`',
+    );
+  }
+  if (RESERVED_MOUNT.test(path)) {
+    throw new InputError(
+      name,
+      path,
+      'a mount path outside /dev, /proc, /sys, /cloudsql, /pod and /var/log, e.g. `/secrets/api-key`',
+    );
+  }
+}
 
 function parseSecretRef(name: string, key: string, raw: string): SecretRef {
   const value = raw.trim();
@@ -108,15 +183,10 @@ export function parseSecrets(name: string, raw: string): SecretRefs {
   const refs: SecretRefs = { env: {}, files: {} };
   for (const [key, value] of Object.entries(pairs)) {
     if (key.startsWith('/')) {
-      if (key.endsWith('/') || key.includes(':') || key.split('/').length < 3) {
-        throw new InputError(
-          name,
-          key,
-          'a mount path naming a file in a directory, e.g. `/secrets/api-key=my-secret:1`',
-        );
-      }
+      checkMountPath(name, key);
       refs.files[key] = parseSecretRef(name, key, value);
     } else if (ENV_NAME.test(key)) {
+      checkEnvVars(name, { [key]: '' });
       refs.env[key] = parseSecretRef(name, key, value);
     } else {
       throw new InputError(

@@ -2,6 +2,7 @@
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 import { setSecret } from '@actions/core';
 import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { parseKVFile } from '@google-github-actions/actions-utils';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError, RunwayError } from '../errors.js';
@@ -16,6 +17,7 @@ import {
   parseInteger,
   parseKeyValueList,
   parseList,
+  checkEnvVars,
   parseMemory,
   parseSecrets,
 } from './fields.js';
@@ -296,8 +298,8 @@ function imageSource(r: Reader): ImageSource {
   }
   return {
     kind: 'build',
-    context,
-    dockerfile: notAnOption('dockerfile', r.optional('dockerfile')),
+    context: inWorkspace('context', context),
+    dockerfile: r.map('dockerfile', (n, v) => inWorkspace(n, notAnOption(n, v)!)),
     repository,
     buildArgs: r.map('build_args', parseBuildArgs) ?? {},
     secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
@@ -313,16 +315,18 @@ function typedSpec(r: Reader): ServiceSpec {
   const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
   };
-  const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
+  const fileVars = r.map('env_vars_file', (n, v) => readEnvVarsFile(inWorkspace(n, v)));
   const inlineVars =
     r.raw('env_vars').trim() !== ''
       ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
       : undefined;
+  if (fileVars) checkEnvVars('env_vars_file', fileVars);
+  if (inlineVars) checkEnvVars('env_vars', inlineVars);
   if (fileVars || inlineVars) spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
   set('secrets', r.map('secrets', parseSecrets));
   set(
     'labels',
-    r.map('labels', (n, v) => parseKeyValueList(n, v)),
+    r.map('labels', (n, v) => checkLabels(n, parseKeyValueList(n, v))),
   );
   set(
     'port',
@@ -366,6 +370,14 @@ function typedSpec(r: Reader): ServiceSpec {
   if (spec.timeoutSeconds !== undefined && (spec.timeoutSeconds < 1 || spec.timeoutSeconds > 3600)) {
     throw new InputError('timeout', String(spec.timeoutSeconds), 'a request timeout from 1s to 60m');
   }
+  // Unset, Cloud Run's default concurrency is 1 below one CPU; only an explicit one can clash.
+  if (spec.cpu !== undefined && cpuBelowOne(spec.cpu) && (spec.concurrency ?? 1) > 1) {
+    throw new InputError(
+      'concurrency',
+      String(spec.concurrency),
+      `1 when \`cpu\` is below 1 (${spec.cpu}): Cloud Run serves one request at a time on a fraction of a CPU`,
+    );
+  }
   if (
     spec.minInstances !== undefined &&
     spec.maxInstances !== undefined &&
@@ -378,6 +390,51 @@ function typedSpec(r: Reader): ServiceSpec {
     );
   }
   return spec;
+}
+
+/**
+ * A relative path must stay inside the workspace: `..` leading out of the checkout would read (or
+ * send to the Docker daemon) files the workflow never meant to. An absolute path is the user's
+ * explicit choice, e.g. a file in RUNNER_TEMP.
+ */
+function inWorkspace(name: string, path: string): string {
+  if (isAbsolute(path)) return path;
+  const workspace = resolvePath(process.env.GITHUB_WORKSPACE || process.cwd());
+  const full = resolvePath(workspace, path);
+  if (full !== workspace && !full.startsWith(`${workspace}${sep}`)) {
+    throw new InputError(
+      name,
+      path,
+      'a path inside the workspace (GITHUB_WORKSPACE): `..` may not lead out of it',
+    );
+  }
+  return path;
+}
+
+function cpuBelowOne(cpu: string): boolean {
+  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) < 1000 : Number(cpu) < 1;
+}
+
+/**
+ * Google Cloud labels: keys of 1–63 lowercase letters, digits, `_` and `-`, starting with a letter;
+ * values of at most 63 of the same. Cloud Run refuses anything else.
+ */
+function checkLabels(name: string, labels: KeyValues): KeyValues {
+  for (const [key, value] of Object.entries(labels)) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(key))
+      throw new InputError(
+        name,
+        key,
+        'label keys of 1–63 lowercase letters, digits, `_` and `-`, starting with a letter',
+      );
+    if (!/^[a-z0-9_-]{0,63}$/.test(value))
+      throw new InputError(
+        name,
+        `${key}=${value}`,
+        'label values of at most 63 lowercase letters, digits, `_` and `-`',
+      );
+  }
+  return labels;
 }
 
 function healthCheck(r: Reader): HealthCheck {
