@@ -216,6 +216,12 @@ describe('Cloud Run v1 through the regional host', () => {
       host: `127.0.0.1:${runPort()}`,
     });
     expect(global.status).toBe(404);
+    const nowhere = await viaProxy('GET', `${ns()}/services`, {
+      token: await accessTokenFor(),
+      host: `us-mars1-127.0.0.1:${runPort()}`,
+    });
+    expect(nowhere.status).toBe(400);
+    expect(nowhere.body.error.message).toBe("Location 'us-mars1' is not a Cloud Run location.");
   });
 
   it('lists services across regions, answers testIamPermissions for a service not created yet, deletes', async () => {

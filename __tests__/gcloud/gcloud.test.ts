@@ -148,6 +148,8 @@ suite('gcloud against the emulator', () => {
       '--allow-unauthenticated',
     ]);
     const url = deployed.status.url as string;
+    const policy = await gcloudJson<Json>(['run', 'services', 'get-iam-policy', 'gc-svc']);
+    expect(policy.bindings).toEqual([{ role: 'roles/run.invoker', members: ['allUsers'] }]);
     expect(await answer(url)).toBe('200 gcloud one');
     const environment = await containerEnv(url);
     expect(environment).toMatchObject({
@@ -161,6 +163,8 @@ suite('gcloud against the emulator', () => {
     // The same service through v2: the flags landed in the fields they name.
     const v2 = await getService('gc-svc');
     const container = v2!.template.containers as Json[];
+    // gcloud's nonce label is v1's alone: v2 labels cannot hold a prefixed key.
+    expect(v2!.template.labels).toBeUndefined();
     expect(v2!.template).toMatchObject({
       scaling: { minInstanceCount: 1, maxInstanceCount: 3 },
       timeout: '120s',

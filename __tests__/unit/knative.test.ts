@@ -60,7 +60,8 @@ describe('the Knative view of a service', () => {
       client: 'gcloud',
       clientVersion: '528.0.0',
       template: {
-        labels: { 'client.knative.dev/nonce': 'caebvorfom' },
+        // v2 labels cannot hold prefixed keys: gcloud's nonce is kept for the v1 view only.
+        knativeLabels: { 'client.knative.dev/nonce': 'caebvorfom' },
         scaling: { maxInstanceCount: 3, minInstanceCount: 1 },
         timeout: '120s',
         serviceAccount: 'runtime@p.iam.gserviceaccount.com',
@@ -86,6 +87,7 @@ describe('the Knative view of a service', () => {
       template: withTemplateDefaults(spec.template as Json, 'sa@p.iam.gserviceaccount.com'),
     };
     const view = knativeSpec(stored) as Json;
+    expect(view.spec.template.metadata.labels).toEqual({ 'client.knative.dev/nonce': 'caebvorfom' });
     expect(view.spec.template.metadata.annotations).toMatchObject({
       'autoscaling.knative.dev/maxScale': '3',
       'autoscaling.knative.dev/minScale': '1',

@@ -50,6 +50,7 @@ import {
   renderPolicy,
   renderRevision,
   renderService,
+  v2Template,
 } from './render.js';
 import { ServiceRouter } from './router.js';
 import { ContainerRuntime, LaunchFailure } from './runtime.js';
@@ -397,7 +398,8 @@ export class CloudRun {
     let newRevisionName: string | undefined;
     if (requestedName) {
       const existing = record?.revisions.find((r) => r.name === requestedName);
-      if (existing && !sameTemplate(existing.template, fullTemplate)) {
+      // A v2 client sends back the name it read without v1's labels: those do not tell them apart.
+      if (existing && !sameTemplate(v2Template(existing.template), v2Template(fullTemplate))) {
         throw new GoogleApiError(
           'ALREADY_EXISTS',
           `Revision named '${requestedName}' with different configuration already exists.`,
@@ -511,7 +513,10 @@ export class CloudRun {
     return {
       name: operationName(project, location),
       done: true,
-      response: { '@type': SERVICE_TYPE, ...(compact({ ...spec, name }) as Json) },
+      response: {
+        '@type': SERVICE_TYPE,
+        ...(compact({ ...spec, template: v2Template(spec.template as Json), name }) as Json),
+      },
     };
   }
 

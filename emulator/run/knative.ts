@@ -7,7 +7,7 @@
 import { badField, invalidArgument } from '../errors.js';
 import { LATEST, REVISION, compact, seconds, type Json } from './model.js';
 import type { Condition, RevisionRecord, ServiceRecord } from './records.js';
-import { revisionReady } from './render.js';
+import { KNATIVE_LABELS, revisionReady } from './render.js';
 
 export const KNATIVE_API_VERSION = 'serving.knative.dev/v1';
 
@@ -307,7 +307,9 @@ function templateToV2(template: unknown): Json {
       return Boolean(resource) || key === CLOUD_SQL_ANNOTATION || DROPPED_TEMPLATE_ANNOTATIONS.has(key);
     },
   );
-  out.labels = withoutKeys(meta.labels, TEMPLATE_OUTPUT_LABELS);
+  const labels = Object.entries(withoutKeys(meta.labels, TEMPLATE_OUTPUT_LABELS));
+  out.labels = Object.fromEntries(labels.filter(([key]) => !key.includes('/')));
+  out[KNATIVE_LABELS] = Object.fromEntries(labels.filter(([key]) => key.includes('/')));
   out.revision = meta.name;
   out.maxInstanceRequestConcurrency = spec.containerConcurrency;
   if (spec.timeoutSeconds !== undefined) out.timeout = `${Number(spec.timeoutSeconds)}s`;
@@ -424,7 +426,7 @@ export function templateToV1(template: Json, name: string | undefined): { metada
   if (instances.length) annotations[CLOUD_SQL_ANNOTATION] = instances.join(',');
   const timeout = template.timeout === undefined ? undefined : seconds(template.timeout, 300);
   return compact({
-    metadata: { name, labels: template.labels, annotations },
+    metadata: { name, labels: { ...obj(template.labels), ...obj(template[KNATIVE_LABELS]) }, annotations },
     spec: {
       containerConcurrency: template.maxInstanceRequestConcurrency,
       timeoutSeconds: timeout,

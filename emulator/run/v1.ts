@@ -22,7 +22,7 @@ import {
   specFromKnative,
   type KnativeScope,
 } from './knative.js';
-import { paginate, validateServiceId, type Json } from './model.js';
+import { paginate, validateLocation, validateServiceId, type Json } from './model.js';
 import type { OperationRecord } from './operations.js';
 import { serviceName, type RevisionRecord, type ServiceRecord } from './records.js';
 import { renderPolicy } from './render.js';
@@ -71,6 +71,8 @@ export function knativeRoutes(ctx: EmulatorContext, run: CloudRun): Route[] {
     const asked = namespaced ? req.params.namespace! : req.params.project!;
     const location = namespaced ? splitRegionalHost(req.headers.host ?? '').region : req.params.location!;
     if (!location) throw notFound(`The requested URL ${req.path} was not found.`);
+    // As v2 refuses them; '-' (every region) is for lists.
+    if (location !== '-') validateLocation(location);
     const shown = (kind: Kind, name?: string): string =>
       `${namespaced ? `namespaces/${asked}` : `projects/${asked}/locations/${location}`}/${PLURAL[kind]}${name ? `/${name}` : ''}`;
     const project = run.projectOf(asked, permission, shown('SERVICE'));
