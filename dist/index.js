@@ -67639,7 +67639,7 @@ function projectFromServiceAccount(email) {
     return /^[^@]+@([a-z][-a-z0-9]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
 }
 function noOidcToken() {
-    return new RunwayError('GitHub Actions did not give this job an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set).', 'Add `permissions: { id-token: write, contents: read }` to the job. Pull requests from forks never get an OIDC token: deploy them from a `pull_request_target` or `workflow_run` workflow instead.');
+    return new RunwayError('GitHub Actions did not give this job an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set).', 'Add `permissions: { id-token: write, contents: read }` to the job. Pull requests from forks never get an OIDC token, by design: their code is untrusted. See "Security notes" in the README for deploying reviewed fork code.');
 }
 /**
  * Direct Workload Identity has no service account to sign ID tokens, and a private Cloud Run
@@ -67711,11 +67711,11 @@ function explainAuthFailure(err, target) {
     const fields = authErrorFields(err);
     const message = fields.detail ?? (err instanceof Error ? err.message : String(err));
     const provider = target.provider ?? '';
-    const [, , , , , pool, , providerId] = provider.split('/');
+    const [, projectNumber, , , , pool, , providerId] = provider.split('/');
     const principal = repositoryPrincipalSet(provider, target.repository);
     switch (fields.oauthError) {
         case 'unauthorized_client':
-            return new RunwayError(`Workload Identity Federation rejected this job's token: ${message}`, `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --format='value(attributeCondition)'`, { cause: err });
+            return new RunwayError(`Workload Identity Federation rejected this job's token: ${message}`, `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --project=${projectNumber ?? 'PROJECT_NUMBER'} --format='value(attributeCondition)'`, { cause: err });
         case 'invalid_target':
             return new RunwayError(`Workload Identity provider ${provider} does not exist or is disabled: ${message}`, 'Check the `workload_identity_provider` input: it is the full resource name shown by `gcloud iam workload-identity-pools providers describe ... --format="value(name)"` and uses the project NUMBER.', { cause: err });
         case 'invalid_request':
@@ -67843,8 +67843,11 @@ function providerOfAudience(audience) {
  * writes (api-facts §3.3): with `service_account_impersonation_url` it acts as that account and
  * mints ID tokens for it through the federated token; without, it is Direct Workload Identity.
  */
-async function applicationDefaultCredentials(repository) {
-    const auth = new src.GoogleAuth({ scopes: [CLOUD_PLATFORM] });
+async function applicationDefaultCredentials(repository, configuredProject) {
+    const auth = new src.GoogleAuth({
+        scopes: [CLOUD_PLATFORM],
+        ...(configuredProject ? { projectId: configuredProject } : {}),
+    });
     let client;
     try {
         client = await auth.getClient();
@@ -67900,7 +67903,7 @@ async function authenticate(settings, repository) {
     if (settings.workloadIdentityProvider) {
         return workloadIdentityCredentials({ ...settings, workloadIdentityProvider: settings.workloadIdentityProvider }, repository);
     }
-    return applicationDefaultCredentials(repository);
+    return applicationDefaultCredentials(repository, settings.projectId);
 }
 /** A Google-signed ID token for `audience`, minted through IAM Credentials generateIdToken. */
 async function generateIdToken(callerToken, caller, serviceAccount, audience) {
@@ -70156,8 +70159,31 @@ function purposeOf(r) {
         throw new InputError('traffic', 'immediate', '`verified` or `none` with `preview: true`: a preview takes no traffic');
     return 'preview';
 }
+/**
+ * deploy-cloudrun inputs Runway has no equivalent for. GitHub passes them on (with an "Unexpected
+ * input" warning), so a user switching `uses:` would otherwise deploy something else than they
+ * asked, silently. `undefined` means harmless to ignore: Runway does that on its own.
+ */
+const DEPLOY_CLOUDRUN_ONLY = {
+    metadata: 'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
+    source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
+    job: 'Runway deploys services, not jobs: keep deploy-cloudrun for Cloud Run jobs.',
+    update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
+    wait: undefined,
+    gcloud_version: undefined,
+    gcloud_component: undefined,
+};
+function refuseDeployCloudrunOnly(r) {
+    for (const [name, fix] of Object.entries(DEPLOY_CLOUDRUN_ONLY)) {
+        const value = r.optional(name);
+        if (value !== undefined && fix !== undefined) {
+            throw new RunwayError(`Input '${name}' is deploy-cloudrun's; Runway does not support it. Nothing was changed.`, fix);
+        }
+    }
+}
 function readSettings(read) {
     const r = new Reader(read);
+    refuseDeployCloudrunOnly(r);
     const service = r.optional('service');
     if (!service || !SERVICE_NAME.test(service)) {
         throw new InputError('service', service ?? '', 'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters');
@@ -70756,7 +70782,7 @@ function remember(r) {
 class CandidateFailed extends RunwayError {
 }
 /** What to change when Cloud Run could not start a revision, by the Ready condition's reason. */
-function fixForRevisionFailure(reason, template, port) {
+function fixForRevisionFailure(reason, template, port, project = 'PROJECT') {
     const runtime = template.serviceAccount ?? "the project's default compute service account";
     switch (reason) {
         case 'SECRETS_ACCESS_CHECK_FAILED': {
@@ -70767,7 +70793,7 @@ function fixForRevisionFailure(reason, template, port) {
             for (const v of template.volumes ?? [])
                 if (v.secret)
                     secrets.add(v.secret.secret.split('/').pop());
-            const commands = [...secrets].map((s) => `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime}`);
+            const commands = [...secrets].map((s) => `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime} --project=${project}`);
             return `Grant the runtime service account access to the secret:\n${commands.join('\n')}\n`;
         }
         case 'CONTAINER_MISSING':
@@ -70836,7 +70862,7 @@ async function createCandidate(r, plan) {
     if (error) {
         const port = r.changes.spec.port ?? 8080;
         const template = deployed.after.template;
-        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`);
+        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port, r.ref.project)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`);
     }
     return deployed.after;
 }

@@ -7,6 +7,8 @@ export class SigningKey {
   readonly kid: string;
   private readonly privateKey: CryptoKey;
   readonly publicJwk: JWK;
+  /** Every token this key signed: credentials a leak scan must never find in a run's output. */
+  readonly issued = new Set<string>();
 
   private constructor(kid: string, privateKey: CryptoKey, publicJwk: JWK) {
     this.kid = kid;
@@ -27,11 +29,13 @@ export class SigningKey {
 
   async sign(payload: JWTPayload, lifetimeSeconds: number): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT(payload)
+    const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .setIssuedAt(now)
       .setExpirationTime(now + lifetimeSeconds)
       .sign(this.privateKey);
+    this.issued.add(token);
+    return token;
   }
 
   /** Verifies signature, expiry, and (when given) issuer and audience. Throws jose errors. */

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { admin, env } from '../helpers/emulator.js';
 import { deployApp, errorOf, type ActionRun } from '../helpers/action.js';
-import { findLeaks } from '../helpers/leaks.js';
+import { findLeaks, leaksAfterRun } from '../helpers/leaks.js';
+import { accessTokenFor, githubOidcToken } from '../helpers/auth.js';
+import { spawnSync } from 'node:child_process';
 
 const canary = (label: string): string => `canary-${label}-${randomBytes(6).toString('hex')}`;
 
@@ -95,5 +97,39 @@ describe('canary values in every input that can carry a secret', () => {
     mkdirSync(join(clean.tempDir, 'docker'));
     writeFileSync(file, `{"auth":"${planted}"}`);
     expect(findLeaks(clean, [planted])).toEqual([`${file}: {"auth":"${planted}"}`]);
+  });
+
+  it('the scan every run goes through finds what the emulator issued, and a webhook token given', async () => {
+    const token = await accessTokenFor();
+    const oidc = await githubOidcToken();
+    const workspace = mkdtempSync(join(tmpdir(), 'runway-workspace-'));
+    spawnSync('git', ['init', '-q'], { cwd: workspace });
+    const clean: ActionRun = {
+      tempDir: mkdtempSync(join(tmpdir(), 'runway-scan-')),
+      exitCode: 0,
+      stdout: 'all good\n',
+      stderr: '',
+      outputs: {},
+      summary: '',
+    };
+    expect(await leaksAfterRun(clean, {}, workspace)).toEqual([]);
+    expect(await leaksAfterRun({ ...clean, stdout: `token ${token}` }, {}, workspace)).toEqual([
+      `log: token ${token}`,
+    ]);
+    expect(await leaksAfterRun({ ...clean, summary: oidc }, {}, workspace)).toEqual([
+      `summary: ${oidc.slice(0, 200)}`,
+    ]);
+    const webhookToken = canary('webhook-token');
+    expect(
+      await leaksAfterRun(
+        { ...clean, outputs: { x: webhookToken } },
+        { webhook_token: webhookToken },
+        workspace,
+      ),
+    ).toEqual([`output x: ${webhookToken}`]);
+    writeFileSync(join(workspace, 'left-behind.json'), `{"token":"${token}"}`);
+    expect(await leaksAfterRun(clean, {}, workspace)).toEqual([
+      `workspace left-behind.json: {"token":"${token}"}`,
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { appContext, type AppOptions } from './app-context.js';
 import { emulatorEnv } from './emulator.js';
+import { leaksAfterRun } from './leaks.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 
@@ -57,7 +58,7 @@ export async function runAction(
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exitCode = await new Promise<number>((done) => child.on('close', (code) => done(code ?? -1)));
-  return {
+  const run: ActionRun = {
     tempDir: dir,
     exitCode,
     stdout,
@@ -65,6 +66,10 @@ export async function runAction(
     outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
     summary: existsSync(summaryFile) ? readFileSync(summaryFile, 'utf8') : '',
   };
+  const leaks = await leaksAfterRun(run, inputs, env.GITHUB_WORKSPACE ?? root);
+  if (leaks.length)
+    throw new Error(`credentials or secret values in what the run left:\n${leaks.join('\n')}`);
+  return run;
 }
 
 /** The inputs every emulator deploy needs: project, Workload Identity provider, deployer account. */

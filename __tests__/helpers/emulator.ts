@@ -39,6 +39,8 @@ export const admin = {
   seed: (seed: unknown) => adminCall('POST', 'seed', seed),
   state: () => adminCall('GET', 'state') as Promise<Record<string, unknown>>,
   requests: () => adminCall('GET', 'requests') as Promise<RequestRecord[]>,
+  /** Every credential and secret value the emulator issued or holds. */
+  credentials: () => adminCall('GET', 'credentials') as Promise<{ values: string[] }>,
   faults: (faults: unknown[]) => adminCall('POST', 'faults', { faults }),
   clearFaults: () => adminCall('DELETE', 'faults'),
   reset: () => adminCall('POST', 'reset'),

@@ -1,9 +1,9 @@
 // action.yml is the Marketplace face: every input it declares is read, nothing undeclared is read,
 // and deploy-cloudrun's names are all there so its users can switch by changing `uses:`.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
-import { readSettings } from '../../src/inputs/inputs.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { DEPLOY_CLOUDRUN_ONLY, readSettings } from '../../src/inputs/inputs.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 const action = parse(readFileSync(resolve(root, 'action.yml'), 'utf8')) as {
@@ -24,7 +24,33 @@ describe('action.yml', () => {
       const defaults: Record<string, string> = { service: 'svc', context: '.', repository: 'h.io/p/r' };
       return defaults[name] ?? action.inputs[name]?.default ?? '';
     });
-    expect([...read].sort()).toEqual(Object.keys(action.inputs).sort());
+    expect([...read].sort()).toEqual(
+      [...Object.keys(action.inputs), ...Object.keys(DEPLOY_CLOUDRUN_ONLY)].sort(),
+    );
+  });
+
+  it("declares every input of deploy-cloudrun's released action.yml, or refuses or ignores it on purpose", () => {
+    const peer =
+      process.env.RUNWAY_PEER_DEPLOY_CLOUDRUN ??
+      resolve(root, '..', 'shared', 'peers', 'deploy-cloudrun-v3.0.1');
+    const file = resolve(peer, 'action.yml');
+    if (!existsSync(file)) {
+      console.log(`skipped: no deploy-cloudrun action.yml at ${file} (set RUNWAY_PEER_DEPLOY_CLOUDRUN)`);
+      return;
+    }
+    const theirs = Object.keys((parse(readFileSync(file, 'utf8')) as { inputs: object }).inputs);
+    expect(theirs.length).toBeGreaterThan(20);
+    const unaccounted = theirs.filter((name) => !(name in action.inputs) && !(name in DEPLOY_CLOUDRUN_ONLY));
+    expect(unaccounted).toEqual([]);
+  });
+
+  it('refuses deploy-cloudrun inputs it has no equivalent for, naming them, and ignores harmless ones', () => {
+    const base: Record<string, string> = { service: 'svc', image: 'us-docker.pkg.dev/p/r/i:1' };
+    const settings = (extra: Record<string, string>) => () =>
+      readSettings((name) => extra[name] ?? base[name] ?? action.inputs[name]?.default ?? '');
+    expect(settings({ metadata: 'service.yaml' })).toThrow("Input 'metadata' is deploy-cloudrun's");
+    expect(settings({ source: '.' })).toThrow("Input 'source'");
+    expect(settings({ gcloud_version: '528.0.0', wait: 'true' })).not.toThrow();
   });
 
   it("keeps deploy-cloudrun's input names", () => {
@@ -34,7 +60,6 @@ describe('action.yml', () => {
       'region',
       'project_id',
       'env_vars',
-      'env_vars_file',
       'env_vars_update_strategy',
       'secrets',
       'secrets_update_strategy',

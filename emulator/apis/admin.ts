@@ -60,6 +60,30 @@ export function adminRoutes(ctx: EmulatorContext, target: AdminTarget): Route[] 
       handler: () => ({ body: ctx.traffic.requests.filter((r) => r.api !== 'admin') }),
     },
     {
+      method: 'GET',
+      pattern: /^\/__admin\/credentials$/,
+      // What must never show in a run's output: every token issued, every GitHub token, and every
+      // secret value stored (values under 8 characters are too common to tell apart from text).
+      handler: () => {
+        const world = ctx.world;
+        const secretValues = [...world.secrets.values()].flatMap((s) =>
+          s.versions.map((v) => v.data.toString('utf8')).filter((v) => v.trim().length >= 8),
+        );
+        return {
+          body: {
+            values: [
+              ...world.tokens.keys(),
+              ...ctx.githubOidcKey.issued,
+              ...ctx.googleKey.issued,
+              ...world.github.tokens,
+              ...world.github.personalTokens.keys(),
+              ...secretValues,
+            ],
+          },
+        };
+      },
+    },
+    {
       method: 'POST',
       pattern: /^\/__admin\/faults$/,
       handler: (req) => {

@@ -37,6 +37,8 @@ export interface AuthSettings {
   workloadIdentityProvider: string | undefined;
   serviceAccount: string | undefined;
   audience: string | undefined;
+  /** `project_id`: spares the library looking the project up (Resource Manager) for a credentials file. */
+  projectId?: string | undefined;
 }
 
 /** Who is authenticating, for messages: the provider, the account to act as, the repository. */
@@ -67,7 +69,7 @@ export function projectFromServiceAccount(email: string): string | undefined {
 function noOidcToken(): RunwayError {
   return new RunwayError(
     'GitHub Actions did not give this job an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set).',
-    'Add `permissions: { id-token: write, contents: read }` to the job. Pull requests from forks never get an OIDC token: deploy them from a `pull_request_target` or `workflow_run` workflow instead.',
+    'Add `permissions: { id-token: write, contents: read }` to the job. Pull requests from forks never get an OIDC token, by design: their code is untrusted. See "Security notes" in the README for deploying reviewed fork code.',
   );
 }
 
@@ -159,13 +161,13 @@ export function explainAuthFailure(err: unknown, target: AuthTarget): RunwayErro
   const fields = authErrorFields(err);
   const message = fields.detail ?? (err instanceof Error ? err.message : String(err));
   const provider = target.provider ?? '';
-  const [, , , , , pool, , providerId] = provider.split('/');
+  const [, projectNumber, , , , pool, , providerId] = provider.split('/');
   const principal = repositoryPrincipalSet(provider, target.repository);
   switch (fields.oauthError) {
     case 'unauthorized_client':
       return new RunwayError(
         `Workload Identity Federation rejected this job's token: ${message}`,
-        `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --format='value(attributeCondition)'`,
+        `The provider's attribute condition does not accept repository ${target.repository} (or this ref/event). Check it with: gcloud iam workload-identity-pools providers describe ${providerId ?? 'PROVIDER'} --workload-identity-pool=${pool ?? 'POOL'} --location=global --project=${projectNumber ?? 'PROJECT_NUMBER'} --format='value(attributeCondition)'`,
         { cause: err },
       );
     case 'invalid_target':
@@ -340,8 +342,14 @@ function providerOfAudience(audience: string | undefined): string | undefined {
  * writes (api-facts §3.3): with `service_account_impersonation_url` it acts as that account and
  * mints ID tokens for it through the federated token; without, it is Direct Workload Identity.
  */
-async function applicationDefaultCredentials(repository: string): Promise<Credentials> {
-  const auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM] });
+async function applicationDefaultCredentials(
+  repository: string,
+  configuredProject: string | undefined,
+): Promise<Credentials> {
+  const auth = new GoogleAuth({
+    scopes: [CLOUD_PLATFORM],
+    ...(configuredProject ? { projectId: configuredProject } : {}),
+  });
   let client: AuthClient;
   try {
     client = await auth.getClient();
@@ -420,7 +428,7 @@ export async function authenticate(settings: AuthSettings, repository: string): 
       repository,
     );
   }
-  return applicationDefaultCredentials(repository);
+  return applicationDefaultCredentials(repository, settings.projectId);
 }
 
 /** A Google-signed ID token for `audience`, minted through IAM Credentials generateIdToken. */

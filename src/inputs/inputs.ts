@@ -562,8 +562,37 @@ function purposeOf(r: Reader): Purpose {
   return 'preview';
 }
 
+/**
+ * deploy-cloudrun inputs Runway has no equivalent for. GitHub passes them on (with an "Unexpected
+ * input" warning), so a user switching `uses:` would otherwise deploy something else than they
+ * asked, silently. `undefined` means harmless to ignore: Runway does that on its own.
+ */
+export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
+  metadata:
+    'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
+  source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
+  job: 'Runway deploys services, not jobs: keep deploy-cloudrun for Cloud Run jobs.',
+  update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
+  wait: undefined,
+  gcloud_version: undefined,
+  gcloud_component: undefined,
+};
+
+function refuseDeployCloudrunOnly(r: Reader): void {
+  for (const [name, fix] of Object.entries(DEPLOY_CLOUDRUN_ONLY)) {
+    const value = r.optional(name);
+    if (value !== undefined && fix !== undefined) {
+      throw new RunwayError(
+        `Input '${name}' is deploy-cloudrun's; Runway does not support it. Nothing was changed.`,
+        fix,
+      );
+    }
+  }
+}
+
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
+  refuseDeployCloudrunOnly(r);
   const service = r.optional('service');
   if (!service || !SERVICE_NAME.test(service)) {
     throw new InputError(

@@ -24,6 +24,7 @@ export function fixForRevisionFailure(
   reason: string | undefined,
   template: Service['template'],
   port: number,
+  project = 'PROJECT',
 ): string {
   const runtime = template.serviceAccount ?? "the project's default compute service account";
   switch (reason) {
@@ -34,7 +35,7 @@ export function fixForRevisionFailure(
       for (const v of template.volumes ?? []) if (v.secret) secrets.add(v.secret.secret.split('/').pop()!);
       const commands = [...secrets].map(
         (s) =>
-          `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime}`,
+          `  gcloud secrets add-iam-policy-binding ${s} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${runtime} --project=${project}`,
       );
       return `Grant the runtime service account access to the secret:\n${commands.join('\n')}\n`;
     }
@@ -113,7 +114,7 @@ export async function createCandidate(r: Rollout, plan: RolloutPlan): Promise<Se
     const template = deployed.after.template;
     throw new CandidateFailed(
       `Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`,
-      `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`,
+      `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port, r.ref.project)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`,
     );
   }
   return deployed.after;
