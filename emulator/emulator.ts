@@ -14,6 +14,9 @@ import { iamCredentialsRoutes } from './apis/iamcredentials.js';
 import { secretManagerRoutes } from './apis/secretmanager.js';
 import { githubRoutes } from './apis/github.js';
 import { adminRoutes } from './apis/admin.js';
+import { serviceUsageRoutes } from './apis/serviceusage.js';
+import { gcloudEnvironment, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
+import { startRegionalProxy } from './proxy.js';
 import { CloudRun } from './run/cloudrun.js';
 import { Registries, REGISTRY_USERS } from './registry/registry.js';
 
@@ -27,6 +30,8 @@ export class Emulator {
   readonly run: CloudRun;
   private readonly registry: Registries;
   private readonly servers: StartedServer[];
+  /** gcloud's credentials file, config directory and proxy (set once every API listens). */
+  private gcloud: { setup: GcloudSetup; proxyPort: number } | undefined;
 
   private constructor(ctx: EmulatorContext, run: CloudRun, registry: Registries, servers: StartedServer[]) {
     this.ctx = ctx;
@@ -74,6 +79,7 @@ export class Emulator {
         'secretmanager',
         { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic },
       ],
+      ['serviceusage', { api: 'serviceusage', format: 'google', routes: serviceUsageRoutes(ctx), traffic }],
       ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
       ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],
     ];
@@ -82,6 +88,21 @@ export class Emulator {
       urls[name] = started.url;
       emulator.servers.push(started);
     }
+    const proxy = await startRegionalProxy();
+    emulator.servers.push(proxy);
+    const setup = await writeGcloudSetup(
+      workDir,
+      {
+        provider: DEFAULTS.providerName,
+        oidcRequestUrl: emulator.oidcRequestUrl(),
+        oidcRequestToken: DEFAULTS.oidcRequestToken,
+        stsUrl: `${urls.sts}/`,
+        iamCredentialsUrl: `${urls.iamcredentials}/`,
+        serviceAccount: DEFAULTS.deployer,
+      },
+      DEFAULTS.owner,
+    );
+    emulator.gcloud = { setup, proxyPort: proxy.port };
     await emulator.reset();
     return emulator;
   }
@@ -100,17 +121,28 @@ export class Emulator {
     if (seed.services?.length) await this.run.seedServices(seed.services);
   }
 
-  /** Everything a process needs to point the action at this emulator, as environment variables. */
+  private oidcRequestUrl(): string {
+    return `${this.ctx.urls.oidc}/_apis/actions/idtoken?api-version=2.0`;
+  }
+
+  /**
+   * Everything a process needs to point the action at this emulator, as environment variables;
+   * with them, the installed gcloud works too, as the deployer (gcloud.ts).
+   */
   environment(eventPath: string): Record<string, string> {
     const { urls } = this.ctx;
     const d = DEFAULTS;
+    if (!this.gcloud) throw new Error('the emulator has not started');
     return {
-      ACTIONS_ID_TOKEN_REQUEST_URL: `${urls.oidc}/_apis/actions/idtoken?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_URL: this.oidcRequestUrl(),
       ACTIONS_ID_TOKEN_REQUEST_TOKEN: d.oidcRequestToken,
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iamcredentials}/`,
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: `${urls.run}/`,
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${urls.secretmanager}/`,
+      ...gcloudEnvironment({
+        setup: this.gcloud.setup,
+        project: d.projectId,
+        region: d.region,
+        proxyPort: this.gcloud.proxyPort,
+        endpoints: urls,
+      }),
       GITHUB_API_URL: urls.github,
       GITHUB_SERVER_URL: 'https://github.com',
       GITHUB_TOKEN: d.githubToken,

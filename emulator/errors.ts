@@ -79,6 +79,16 @@ export function invalidArgument(message: string, field?: string): GoogleApiError
   return new GoogleApiError('INVALID_ARGUMENT', message, details);
 }
 
+/**
+ * A field that is wrong: the message names it, the BadRequest detail carries it apart from its
+ * description (gcloud prints `field: description` from the detail).
+ */
+export function badField(field: string, description: string): GoogleApiError {
+  return new GoogleApiError('INVALID_ARGUMENT', `${field}: ${description}`, [
+    { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description }] },
+  ]);
+}
+
 export function unauthenticated(): GoogleApiError {
   return new GoogleApiError(
     'UNAUTHENTICATED',

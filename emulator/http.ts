@@ -11,6 +11,7 @@ export type ApiName =
   | 'iamcredentials'
   | 'run'
   | 'secretmanager'
+  | 'serviceusage'
   | 'github'
   | 'registry'
   | 'registry-public'
@@ -326,6 +327,41 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
   const started = await listen(server, port);
   baseUrl = started.url;
   return started;
+}
+
+/**
+ * Streams a request to 127.0.0.1:`port` and its answer back, on a fresh connection (no idle
+ * keep-alive socket the other end may close under us). A caller that goes away takes the upstream
+ * request with it; `fail` answers when the upstream cannot be reached before any answer started.
+ */
+export function pipeTo(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: { port: number; path: string; headers: http.OutgoingHttpHeaders },
+  fail: (message: string) => void,
+): void {
+  const upstream = http.request(
+    {
+      host: '127.0.0.1',
+      port: target.port,
+      method: req.method,
+      path: target.path,
+      headers: target.headers,
+      agent: false,
+    },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  upstream.on('error', (err) => {
+    if (!res.headersSent) fail(err.message);
+    else res.destroy();
+  });
+  req.pipe(upstream);
 }
 
 /** `Authorization: Bearer X` (any case) → X. */

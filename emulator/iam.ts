@@ -48,11 +48,28 @@ export function membersOf(p: Principal): string[] {
   }
 }
 
+/**
+ * What Cloud Run's roles hold besides run.*: gcloud asks Service Usage whether the API is enabled
+ * before it deploys, and the Cloud Run roles carry the permission to read that (Cloud Run and
+ * Service Usage roles pages).
+ */
+const SERVICE_USAGE_READ = [
+  'serviceusage.services.get',
+  'serviceusage.services.list',
+  'serviceusage.quotas.get',
+];
+
 /** The predefined roles the emulator understands, by the permissions they grant. */
 export const ROLES: Record<string, string[]> = {
   'roles/owner': ['*'],
-  'roles/editor': ['run.*', 'secretmanager.*', 'artifactregistry.*', 'iam.serviceAccounts.actAs'],
-  'roles/run.admin': ['run.*'],
+  'roles/editor': [
+    'run.*',
+    'secretmanager.*',
+    'artifactregistry.*',
+    'serviceusage.*',
+    'iam.serviceAccounts.actAs',
+  ],
+  'roles/run.admin': ['run.*', ...SERVICE_USAGE_READ],
   'roles/run.developer': [
     'run.services.get',
     'run.services.list',
@@ -62,7 +79,9 @@ export const ROLES: Record<string, string[]> = {
     'run.services.getIamPolicy',
     'run.revisions.*',
     'run.operations.*',
-    'run.routes.invoke',
+    'run.routes.*',
+    'run.configurations.*',
+    ...SERVICE_USAGE_READ,
   ],
   'roles/run.viewer': [
     'run.services.get',
@@ -70,6 +89,11 @@ export const ROLES: Record<string, string[]> = {
     'run.revisions.get',
     'run.revisions.list',
     'run.operations.get',
+    'run.routes.get',
+    'run.routes.list',
+    'run.configurations.get',
+    'run.configurations.list',
+    ...SERVICE_USAGE_READ,
   ],
   'roles/run.invoker': ['run.routes.invoke'],
   'roles/iam.serviceAccountUser': ['iam.serviceAccounts.actAs', 'iam.serviceAccounts.get'],
@@ -99,6 +123,8 @@ export const ROLES: Record<string, string[]> = {
     'artifactregistry.repositories.uploadArtifacts',
   ],
   'roles/artifactregistry.admin': ['artifactregistry.*'],
+  'roles/serviceusage.serviceUsageConsumer': [...SERVICE_USAGE_READ, 'serviceusage.services.use'],
+  'roles/serviceusage.serviceUsageViewer': SERVICE_USAGE_READ,
 };
 
 export function roleGrants(role: string, permission: string): boolean {

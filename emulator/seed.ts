@@ -2,6 +2,8 @@
 // the emulated repository, a deployer service account that pool principal may impersonate, and a
 // runtime service account the deployer may act as. Like most real deployers, it may not read Secret
 // Manager metadata (no roles/secretmanager.viewer): Runway's secrets preflight must cope with that.
+// The pool principal may also impersonate the project's owner, for the setup steps a deployer may
+// not take (creating secrets, granting roles), as gcloud users take them in the deployment guides.
 import type { EmulatorContext } from './context.js';
 import { poolName, providerName, type Seed } from './state.js';
 
@@ -21,8 +23,12 @@ export const DEFAULTS = {
   repository,
   deployer: `deployer@${projectId}.iam.gserviceaccount.com`,
   runtime: `runtime@${projectId}.iam.gserviceaccount.com`,
+  /** The project's owner: what a deployer may not do (create secrets, grant roles), it may. */
+  owner: `owner@${projectId}.iam.gserviceaccount.com`,
   defaultCompute: `${projectNumber}-compute@developer.gserviceaccount.com`,
   repositoryName: 'runway',
+  /** Where the repository is, and the region gcloud uses when none is given. */
+  region: 'us-central1',
   githubToken: 'ghs_emulatorToken0000000000000000000000',
   oidcRequestToken: 'emulator-oidc-request-token',
   sha: '8f14e45fceea167a5a36dedd4bea2543a1b2c3d4',
@@ -35,7 +41,7 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
   const repoPrincipals = `principalSet://iam.googleapis.com/${d.poolName}/attribute.repository/${d.repository}`;
   return {
     projects: [{ projectId: d.projectId, projectNumber: d.projectNumber }],
-    serviceAccounts: [d.deployer, d.runtime, d.defaultCompute],
+    serviceAccounts: [d.deployer, d.runtime, d.defaultCompute, d.owner],
     providers: [
       {
         projectNumber: d.projectNumber,
@@ -63,6 +69,12 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
         members: [`serviceAccount:${d.deployer}`],
       },
       {
+        resource: `projects/${d.projectId}/serviceAccounts/${d.owner}`,
+        role: 'roles/iam.workloadIdentityUser',
+        members: [repoPrincipals],
+      },
+      { resource: `projects/${d.projectId}`, role: 'roles/owner', members: [`serviceAccount:${d.owner}`] },
+      {
         resource: `projects/${d.projectId}`,
         role: 'roles/artifactregistry.writer',
         members: [`serviceAccount:${d.deployer}`],
@@ -88,7 +100,7 @@ export function defaultSeed(ctx: EmulatorContext): Seed {
         members: [`serviceAccount:${d.runtime}`, `serviceAccount:${d.defaultCompute}`],
       },
     ],
-    repositories: [{ project: d.projectId, location: 'us-central1', name: d.repositoryName }],
+    repositories: [{ project: d.projectId, location: d.region, name: d.repositoryName }],
     secrets: [{ project: d.projectId, name: 'greeting', versions: [{ data: 'hello from Secret Manager' }] }],
     github: { repository: d.repository, tokens: [d.githubToken], pullRequest: d.pullRequest },
   };

@@ -88,6 +88,8 @@ export interface Seed {
 export interface SecretVersion {
   number: number;
   data: Buffer;
+  /** The writer sent a CRC32C of the payload, which the API checked. */
+  clientChecksum?: boolean;
   state: 'ENABLED' | 'DISABLED' | 'DESTROYED';
   createTime: string;
   destroyTime?: string;
@@ -98,6 +100,10 @@ export interface Secret {
   name: string;
   createTime: string;
   versions: SecretVersion[];
+  /** As created (automatic unless the creator chose user-managed replicas). */
+  replication?: Record<string, unknown>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export interface IssuedToken {
@@ -236,6 +242,24 @@ export class World {
       });
     }
     this.secrets.set(key, secret);
+  }
+
+  /** Adds a version with this payload; returns it. */
+  addSecretVersion(secret: Secret, data: Buffer): SecretVersion {
+    const version: SecretVersion = {
+      number: secret.versions.length + 1,
+      data,
+      state: 'ENABLED',
+      createTime: new Date().toISOString(),
+    };
+    secret.versions.push(version);
+    return version;
+  }
+
+  /** A secret goes with its versions and the IAM policy on it. */
+  deleteSecret(key: string): void {
+    this.secrets.delete(key);
+    this.bindings.delete(key);
   }
 
   addBinding(resource: string, role: string, members: string[]): void {

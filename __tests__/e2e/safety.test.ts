@@ -3,7 +3,7 @@
 // Runway by changing only `uses:`.
 import { admin, env } from '../helpers/emulator.js';
 import { deployApp as deploy, errorOf, runAction } from '../helpers/action.js';
-import { seedServiceAccount, writeAuthActionCredentials } from '../helpers/auth.js';
+import { seedRuntimeAccount, seedServiceAccount, writeAuthActionCredentials } from '../helpers/auth.js';
 import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
 
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
@@ -57,22 +57,7 @@ describe('permission failures change nothing and name the fix', () => {
   it("a runtime account that may not read a secret fails the revision with Cloud Run's reason; nothing else changes", async () => {
     const first = await deploy('e2e-secret-access', 'stable');
     expect(first.exitCode).toBe(0);
-    const runtime = `secretless@${project()}.iam.gserviceaccount.com`;
-    await admin.seed({
-      serviceAccounts: [runtime],
-      bindings: [
-        {
-          resource: `projects/${project()}/serviceAccounts/${runtime}`,
-          role: 'roles/iam.serviceAccountUser',
-          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
-        },
-        {
-          resource: `projects/${project()}`,
-          role: 'roles/artifactregistry.reader',
-          members: [`serviceAccount:${runtime}`],
-        },
-      ],
-    });
+    const runtime = await seedRuntimeAccount('secretless');
     const run = await deploy('e2e-secret-access', 'changed', {
       runtime_service_account: runtime,
       secrets: 'GREETING=greeting:latest',

@@ -143,3 +143,103 @@ describe('Secret Manager', () => {
     expect(((await res.json()) as Json).error.status).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('Secret Manager writes (what gcloud secrets sends)', () => {
+  let secretAdmin: string;
+
+  /** A call as `serviceAccount` (an account with roles/secretmanager.admin by default). */
+  async function call(
+    method: string,
+    path: string,
+    body?: unknown,
+    serviceAccount: string = secretAdmin,
+  ): Promise<{ status: number; body: Json }> {
+    const res = await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER')}v1/${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${await accessTokenFor(serviceAccount)}`,
+        'content-type': 'application/json',
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  }
+  const secrets = (): string => `projects/${project()}/secrets`;
+  const payload = (text: string, crc?: string): unknown => ({
+    payload: { data: Buffer.from(text).toString('base64'), ...(crc ? { dataCrc32c: crc } : {}) },
+  });
+
+  beforeAll(async () => {
+    secretAdmin = await seedServiceAccount('conf-secret-admin', ['roles/secretmanager.admin']);
+  });
+
+  it('creates a secret once, adds versions checked against their CRC32C, and lists it', async () => {
+    const created = await call('POST', `${secrets()}?secretId=conf-w`, { replication: { automatic: {} } });
+    expect(created.body).toMatchObject({
+      name: `projects/${number()}/secrets/conf-w`,
+      replication: { automatic: {} },
+    });
+    const again = await call('POST', `${secrets()}?secretId=conf-w`, { replication: { automatic: {} } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.status).toBe('ALREADY_EXISTS');
+    const noReplication = await call('POST', `${secrets()}?secretId=conf-w2`, {});
+    expect(noReplication.status).toBe(400);
+
+    // CRC32C of "s3cret" is 2552768472 (what gcloud sent for it).
+    const v1 = await call('POST', `${secrets()}/conf-w:addVersion`, payload('s3cret', '2552768472'));
+    expect(v1.body).toMatchObject({ state: 'ENABLED', clientSpecifiedPayloadChecksum: true });
+    const corrupt = await call('POST', `${secrets()}/conf-w:addVersion`, payload('s3cret', '1'));
+    expect(corrupt.status).toBe(400);
+    const listed = await call('GET', secrets());
+    expect(listed.body.secrets.map((s: Json) => s.name)).toContain(`projects/${number()}/secrets/conf-w`);
+    const denied = await call(
+      'POST',
+      `${secrets()}?secretId=conf-w3`,
+      { replication: { automatic: {} } },
+      viewer,
+    );
+    expect(denied.status).toBe(403);
+  });
+
+  it('disables, enables and destroys versions; a destroyed one cannot come back or be read', async () => {
+    await call('POST', `${secrets()}?secretId=conf-states`, { replication: { automatic: {} } });
+    await call('POST', `${secrets()}/conf-states:addVersion`, payload('gone soon'));
+    expect((await call('POST', `${secrets()}/conf-states/versions/1:disable`, {})).body.state).toBe(
+      'DISABLED',
+    );
+    expect((await call('POST', `${secrets()}/conf-states/versions/1:enable`, {})).body.state).toBe('ENABLED');
+    const destroyed = await call('POST', `${secrets()}/conf-states/versions/1:destroy`, {});
+    expect(destroyed.body).toMatchObject({ state: 'DESTROYED', destroyTime: expect.any(String) });
+    const revived = await call('POST', `${secrets()}/conf-states/versions/1:enable`, {});
+    expect(revived.status).toBe(400);
+    expect(revived.body.error.status).toBe('FAILED_PRECONDITION');
+    expect((await call('GET', `${secrets()}/conf-states/versions/1:access`)).status).toBe(400);
+  });
+
+  it('keeps an IAM policy on the secret that grants access to it, with a read-modify-write etag', async () => {
+    await call('POST', `${secrets()}?secretId=conf-policy`, { replication: { automatic: {} } });
+    await call('POST', `${secrets()}/conf-policy:addVersion`, payload('shared'));
+    const outsider = await seedServiceAccount('conf-secret-outsider', []);
+    expect(
+      (await call('GET', `${secrets()}/conf-policy/versions/1:access`, undefined, outsider)).status,
+    ).toBe(403);
+    const read = await call('GET', `${secrets()}/conf-policy:getIamPolicy`);
+    const binding = { role: 'roles/secretmanager.secretAccessor', members: [`serviceAccount:${outsider}`] };
+    const set = await call('POST', `${secrets()}/conf-policy:setIamPolicy`, {
+      policy: { bindings: [binding], etag: read.body.etag },
+    });
+    expect(set.body.bindings).toEqual([binding]);
+    expect(
+      (await call('GET', `${secrets()}/conf-policy/versions/1:access`, undefined, outsider)).status,
+    ).toBe(200);
+    const stale = await call('POST', `${secrets()}/conf-policy:setIamPolicy`, {
+      policy: { bindings: [], etag: read.body.etag },
+    });
+    expect(stale.status).toBe(409);
+    // Deleting the secret deletes its policy: a new secret of the same name starts without it.
+    expect((await call('DELETE', `${secrets()}/conf-policy`)).status).toBe(200);
+    expect((await call('GET', `${secrets()}/conf-policy`)).status).toBe(404);
+    await call('POST', `${secrets()}?secretId=conf-policy`, { replication: { automatic: {} } });
+    expect((await call('GET', `${secrets()}/conf-policy:getIamPolicy`)).body.bindings).toBeUndefined();
+  });
+});

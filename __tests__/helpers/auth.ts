@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { externalAccountCredentials } from '../../emulator/gcloud.js';
 import { admin, env } from './emulator.js';
 
 export async function githubOidcToken(audience?: string): Promise<string> {
@@ -101,29 +102,47 @@ export async function idTokenFor(
  * it is Direct Workload Identity. Returns the file's path, for GOOGLE_APPLICATION_CREDENTIALS.
  */
 export function writeAuthActionCredentials(serviceAccount: string | undefined): string {
-  const provider = env('RUNWAY_EMULATOR_WIF_PROVIDER');
   const dir = mkdtempSync(join(tmpdir(), 'runway-adc-'));
   const path = join(dir, 'gha-creds.json');
   writeFileSync(
     path,
-    JSON.stringify({
-      type: 'external_account',
-      audience: `//iam.googleapis.com/${provider}`,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      token_url: `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS')}v1/token`,
-      credential_source: {
-        url: `${env('ACTIONS_ID_TOKEN_REQUEST_URL')}&audience=${encodeURIComponent(`https://iam.googleapis.com/${provider}`)}`,
-        headers: { Authorization: `Bearer ${env('ACTIONS_ID_TOKEN_REQUEST_TOKEN')}` },
-        format: { type: 'json', subject_token_field_name: 'value' },
-      },
-      ...(serviceAccount
-        ? {
-            service_account_impersonation_url: `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
-          }
-        : {}),
-    }),
+    JSON.stringify(
+      externalAccountCredentials({
+        provider: env('RUNWAY_EMULATOR_WIF_PROVIDER'),
+        oidcRequestUrl: env('ACTIONS_ID_TOKEN_REQUEST_URL'),
+        oidcRequestToken: env('ACTIONS_ID_TOKEN_REQUEST_TOKEN'),
+        stsUrl: env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS'),
+        iamCredentialsUrl: env('CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS'),
+        ...(serviceAccount ? { serviceAccount } : {}),
+      }),
+    ),
   );
   return path;
+}
+
+/**
+ * A runtime account the deployer may act as, which may pull the repository's images and nothing
+ * else (no Secret Manager role): tests grant it what they prove is needed. Returns its email.
+ */
+export async function seedRuntimeAccount(name: string): Promise<string> {
+  const project = env('RUNWAY_EMULATOR_PROJECT');
+  const email = `${name}@${project}.iam.gserviceaccount.com`;
+  await admin.seed({
+    serviceAccounts: [email],
+    bindings: [
+      {
+        resource: `projects/${project}/serviceAccounts/${email}`,
+        role: 'roles/iam.serviceAccountUser',
+        members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+      },
+      {
+        resource: `projects/${project}`,
+        role: 'roles/artifactregistry.reader',
+        members: [`serviceAccount:${email}`],
+      },
+    ],
+  });
+  return email;
 }
 
 /** The emulated repository's principal set in the default pool, as IAM bindings name it. */

@@ -20,6 +20,14 @@ export function serviceAccountResource(ctx: EmulatorContext, email: string): str
   return project ? `projects/${project}/serviceAccounts/${email}` : undefined;
 }
 
+/**
+ * IAM Credentials answers whole seconds (`2026-01-01T00:00:00Z`); gcloud parses expireTime as
+ * `%Y-%m-%dT%H:%M:%SZ` and refuses a fraction. Rounded down, so it never outlives the token.
+ */
+export function rfc3339Seconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 function parseDurationSeconds(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)s$/.exec(String(value));
@@ -78,7 +86,7 @@ export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
           'access',
           lifetime,
         );
-        return { body: { accessToken: token, expireTime: new Date(expiresAt).toISOString() } };
+        return { body: { accessToken: token, expireTime: rfc3339Seconds(expiresAt) } };
       },
     },
     {

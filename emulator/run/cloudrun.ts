@@ -50,9 +50,11 @@ import {
   renderPolicy,
   renderRevision,
   renderService,
+  v2Template,
 } from './render.js';
 import { ServiceRouter } from './router.js';
 import { ContainerRuntime, LaunchFailure } from './runtime.js';
+import { knativeRoutes } from './v1.js';
 
 const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<location>[^/]+)`;
 
@@ -64,7 +66,7 @@ const newPolicyEtag = (): string => createHash('sha256').update(randomUUID()).di
 /** The longest a `:wait` holds the connection, whatever timeout it asks for. */
 const MAX_WAIT_SECONDS = 120;
 
-function bodyOf(req: ApiRequest): Json {
+export function bodyOf(req: ApiRequest): Json {
   return req.body && typeof req.body === 'object' && !(req.body instanceof Buffer) ? (req.body as Json) : {};
 }
 
@@ -90,31 +92,56 @@ export class CloudRun {
 
   // ---- names and permissions ----------------------------------------------------------------
 
-  /** The project ID for an ID or number; an unknown project is a denial, as Google answers it. */
-  private projectOf(raw: string, permission: string): string {
+  /**
+   * The project ID for an ID or number; an unknown project is a denial, as Google answers it.
+   * `shown` is the resource as the caller's view names it in the message.
+   */
+  projectOf(raw: string, permission: string, shown = `projects/${raw}`): string {
     const id = this.ctx.world.projectId(raw);
-    if (!id) {
-      throw permissionDenied(
-        permission,
-        `Permission '${permission}' denied on resource 'projects/${raw}' (or resource may not exist).`,
-        'run.googleapis.com',
-      );
-    }
+    if (!id) throw this.denied(permission, shown);
     return id;
+  }
+
+  private denied(permission: string, shown: string): GoogleApiError {
+    return permissionDenied(
+      permission,
+      `Permission '${permission}' denied on resource '${shown}' (or resource may not exist).`,
+      'run.googleapis.com',
+    );
   }
 
   private defaultServiceAccount(project: string): string {
     return `${this.ctx.world.projects.get(project)?.projectNumber ?? project}-compute@developer.gserviceaccount.com`;
   }
 
-  private check(caller: Principal, permission: string, resource: string, record?: ServiceRecord): void {
+  /** Both views check the same permission on the same resource; `shown` is how the view names it. */
+  check(
+    caller: Principal,
+    permission: string,
+    resource: string,
+    record?: ServiceRecord,
+    shown = resource,
+  ): void {
     if (!this.ctx.world.allowed(caller, permission, resource, record?.policy.bindings ?? [])) {
-      throw permissionDenied(
-        permission,
-        `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`,
-        'run.googleapis.com',
-      );
+      throw this.denied(permission, shown);
     }
+  }
+
+  /** The service with this name, if it exists (callers check permissions first). */
+  service(project: string, location: string, id: string): ServiceRecord | undefined {
+    return this.services.get(serviceName(project, location, id));
+  }
+
+  /** The project's services in a location, or in every location for '-'. */
+  servicesIn(project: string, location: string): ServiceRecord[] {
+    return [...this.services.values()].filter(
+      (r) => r.project === project && (location === '-' || r.location === location),
+    );
+  }
+
+  /** Project ID → number, as the v1 API names namespaces. */
+  projectNumber(project: string): string {
+    return this.ctx.world.projects.get(project)?.projectNumber ?? project;
   }
 
   /** Deploying a revision that runs as an account needs actAs on that account. */
@@ -249,6 +276,7 @@ export class CloudRun {
       });
       rev.containerId = running.containerId;
       rev.hostPort = running.hostPort;
+      if (running.imageDigest) rev.imageDigest = running.imageDigest;
       rev.state = 'ready';
     } catch (err) {
       const failure = err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err));
@@ -264,6 +292,7 @@ export class CloudRun {
     op: OperationRecord,
     newRevision: RevisionRecord | undefined,
     fault: OperationFault | undefined,
+    requested: number,
   ): Promise<void> {
     if (fault?.operationDelayMs) await new Promise((r) => setTimeout(r, fault.operationDelayMs));
     if (this.services.get(serviceName(record.project, record.location, record.id)) !== record) {
@@ -285,6 +314,7 @@ export class CloudRun {
       }
       this.setFailed(record, failure, 'RoutesReady');
       record.reconciling = false;
+      record.reconciledGeneration = requested;
       this.operations.finish(op, { error: fault.operationError });
       return;
     }
@@ -294,6 +324,7 @@ export class CloudRun {
       // traffic statuses, latestReadyRevision and observedGeneration stay with what serves.
       this.setFailed(record, newRevision.failure);
       record.reconciling = false;
+      record.reconciledGeneration = requested;
       this.operations.finish(op, {
         error: { code: newRevision.failure.code, message: newRevision.failure.message },
       });
@@ -313,6 +344,7 @@ export class CloudRun {
       ];
     }
     record.observedGeneration = generation;
+    record.reconciledGeneration = requested;
     record.reconciling = false;
     this.operations.finish(op, { response: { '@type': SERVICE_TYPE, ...renderService(record) } });
   }
@@ -366,7 +398,8 @@ export class CloudRun {
     let newRevisionName: string | undefined;
     if (requestedName) {
       const existing = record?.revisions.find((r) => r.name === requestedName);
-      if (existing && !sameTemplate(existing.template, fullTemplate)) {
+      // A v2 client sends back the name it read without v1's labels: those do not tell them apart.
+      if (existing && !sameTemplate(v2Template(existing.template), v2Template(fullTemplate))) {
         throw new GoogleApiError(
           'ALREADY_EXISTS',
           `Revision named '${requestedName}' with different configuration already exists.`,
@@ -422,6 +455,7 @@ export class CloudRun {
         template,
         state: 'pending',
         probeConfigured: Boolean(((template.containers as Json[] | undefined) ?? [])[0]?.startupProbe),
+        configurationGeneration: record.generation,
       };
       record.revisions.push(newRevision);
       record.latestCreated = newRevisionName;
@@ -430,7 +464,9 @@ export class CloudRun {
       '@type': SERVICE_TYPE,
       ...renderService(record),
     });
-    this.enqueue(record, () => this.reconcile(record, op, newRevision, fault));
+    record.lastOperation = op.name;
+    const generation = record.generation;
+    this.enqueue(record, () => this.reconcile(record, op, newRevision, fault, generation));
     return op;
   }
 
@@ -451,6 +487,7 @@ export class CloudRun {
       lastModifier: actorOf(by),
       generation: 0,
       observedGeneration: 0,
+      reconciledGeneration: 0,
       etag: newEtag(),
       spec: {},
       revisions: [],
@@ -476,8 +513,56 @@ export class CloudRun {
     return {
       name: operationName(project, location),
       done: true,
-      response: { '@type': SERVICE_TYPE, ...(compact({ ...spec, name }) as Json) },
+      response: {
+        '@type': SERVICE_TYPE,
+        ...(compact({ ...spec, template: v2Template(spec.template as Json), name }) as Json),
+      },
     };
+  }
+
+  /**
+   * Brings a service (a new one when `existing` is undefined) to `body`, a whole v2 spec: the writes
+   * of both views end here. With validateOnly nothing is stored and only the checked spec returns.
+   */
+  async write(change: {
+    caller: Principal;
+    project: string;
+    location: string;
+    serviceId: string;
+    existing: ServiceRecord | undefined;
+    body: Json;
+    validateOnly: boolean;
+    fault?: OperationFault | undefined;
+  }): Promise<{ spec: Json; record?: ServiceRecord; op?: OperationRecord }> {
+    const { caller, project, location, serviceId, existing } = change;
+    const { spec, newRevisionName } = this.prepare(existing, project, serviceId, change.body, caller);
+    if (change.validateOnly) return { spec };
+    const record = existing ?? (await this.newRecord(project, location, serviceId, caller));
+    return { spec, record, op: this.startChange(record, spec, newRevisionName, caller, change.fault) };
+  }
+
+  private async writeV2(
+    req: ApiRequest,
+    caller: Principal,
+    project: string,
+    serviceId: string,
+    existing: ServiceRecord | undefined,
+    body: Json,
+  ): Promise<Json> {
+    const location = req.params.location!;
+    const { spec, op } = await this.write({
+      caller,
+      project,
+      location,
+      serviceId,
+      existing,
+      body,
+      validateOnly: req.query.get('validateOnly') === 'true',
+      fault: req.operationFault,
+    });
+    return op
+      ? renderOperation(op)
+      : this.dryRun(project, location, serviceName(project, location, serviceId), spec);
   }
 
   private async create(req: ApiRequest): Promise<Json> {
@@ -490,10 +575,7 @@ export class CloudRun {
     validateServiceId(serviceId);
     if (this.services.has(name))
       throw new GoogleApiError('ALREADY_EXISTS', `Resource '${name}' already exists.`);
-    const { spec, newRevisionName } = this.prepare(undefined, project, serviceId, bodyOf(req), caller);
-    if (req.query.get('validateOnly') === 'true') return this.dryRun(project, location, name, spec);
-    const record = await this.newRecord(project, location, serviceId, caller);
-    return renderOperation(this.startChange(record, spec, newRevisionName, caller, req.operationFault));
+    return this.writeV2(req, caller, project, serviceId, undefined, bodyOf(req));
   }
 
   private async update(req: ApiRequest): Promise<Json> {
@@ -516,24 +598,29 @@ export class CloudRun {
       );
     }
     const merged = existing ? applyUpdateMask(existing.spec, body, req.query.get('updateMask')) : body;
-    const { spec, newRevisionName } = this.prepare(existing, project, serviceId, merged, caller);
-    if (req.query.get('validateOnly') === 'true') return this.dryRun(project, location, name, spec);
-    const record = existing ?? (await this.newRecord(project, location, serviceId, caller));
-    return renderOperation(this.startChange(record, spec, newRevisionName, caller, req.operationFault));
+    return this.writeV2(req, caller, project, serviceId, existing, merged);
   }
 
   private deleteService(req: ApiRequest): Json {
-    const { record, name } = this.find(req, 'run.services.delete');
+    const { record } = this.find(req, 'run.services.delete');
     const etag = req.query.get('etag');
     if (etag && etag !== record.etag)
       throw new GoogleApiError('ABORTED', `etag ${etag} does not match the current ${record.etag}.`);
-    const rendered = { '@type': SERVICE_TYPE, ...renderService(record) };
-    if (req.query.get('validateOnly') === 'true')
+    if (req.query.get('validateOnly') === 'true') {
+      const rendered = { '@type': SERVICE_TYPE, ...renderService(record) };
       return { name: operationName(record.project, record.location), done: true, response: rendered };
-    this.services.delete(name);
+    }
+    return renderOperation(this.deleteRecord(record));
+  }
+
+  /** Deletes a service: gone from reads at once, its containers and URLs soon after. */
+  deleteRecord(record: ServiceRecord): OperationRecord {
+    const rendered = { '@type': SERVICE_TYPE, ...renderService(record) };
+    this.services.delete(serviceName(record.project, record.location, record.id));
     const op = this.operations.start(record.project, record.location, rendered);
+    record.lastOperation = op.name;
     void this.removeService(record).then(() => this.operations.finish(op, { response: rendered }));
-    return renderOperation(op);
+    return op;
   }
 
   /** Waits for any reconciliation in flight, then removes the containers and the router. */
@@ -562,7 +649,12 @@ export class CloudRun {
 
   private setIamPolicy(req: ApiRequest): Json {
     const { record } = this.find(req, 'run.services.setIamPolicy');
-    const policy = (bodyOf(req).policy ?? {}) as { bindings?: Binding[]; etag?: string; version?: number };
+    return this.setPolicy(record, bodyOf(req));
+  }
+
+  /** setIamPolicy's body applied to a service's policy (run.services.setIamPolicy checked). */
+  setPolicy(record: ServiceRecord, body: Json): Json {
+    const policy = (body.policy ?? {}) as { bindings?: Binding[]; etag?: string; version?: number };
     if (policy.etag && policy.etag !== record.policy.etag) {
       throw new GoogleApiError(
         'ABORTED',
@@ -581,15 +673,23 @@ export class CloudRun {
     return renderPolicy(record);
   }
 
-  /** testIamPermissions needs no permission of its own: it answers which of the asked ones the caller has. */
+  /**
+   * testIamPermissions needs no permission of its own: it answers which of the asked ones the
+   * caller has. A service that does not exist yet answers from the project's policy: gcloud run
+   * deploy asks about the service it is about to create and does not expect an error.
+   */
   private testIamPermissions(req: ApiRequest): Json {
     const caller = requireCaller(this.ctx, req);
     const project = this.projectOf(req.params.project!, 'run.services.get');
-    const name = serviceName(project, req.params.location!, req.params.service!);
-    const record = this.services.get(name);
-    if (!record) throw notFound(`Resource '${name}' was not found`);
-    const asked = (bodyOf(req).permissions as string[] | undefined) ?? [];
-    const granted = asked.filter((p) => this.ctx.world.allowed(caller, p, name, record.policy.bindings));
+    return this.grantedOf(caller, project, req.params.location!, req.params.service!, bodyOf(req));
+  }
+
+  /** Which of the permissions a testIamPermissions body asks the caller holds on a service. */
+  grantedOf(caller: Principal, project: string, location: string, id: string, body: Json): Json {
+    const name = serviceName(project, location, id);
+    const bindings = this.services.get(name)?.policy.bindings ?? [];
+    const asked = (body.permissions as string[] | undefined) ?? [];
+    const granted = asked.filter((p) => this.ctx.world.allowed(caller, p, name, bindings));
     return compact({ permissions: granted }) as Json;
   }
 
@@ -609,6 +709,14 @@ export class CloudRun {
         'ABORTED',
         `etag ${etag} does not match the current ${String(rendered.etag)}.`,
       );
+    this.assertDeletable(record, rev);
+    if (req.query.get('validateOnly') === 'true')
+      return { name: operationName(record.project, record.location), done: true, response: rendered };
+    return renderOperation(this.deleteRevisionRecord(record, rev));
+  }
+
+  /** A revision that serves or is tagged stays. */
+  assertDeletable(record: ServiceRecord, rev: RevisionRecord): void {
     const referenced = [...readTraffic(record.spec.traffic), ...record.trafficStatuses].some(
       (t) => (t.type === LATEST ? record.latestReady : t.revision) === rev.name,
     );
@@ -618,23 +726,36 @@ export class CloudRun {
         `Revision ${rev.name} is receiving traffic (or is tagged) and cannot be deleted.`,
       );
     }
-    if (req.query.get('validateOnly') === 'true')
-      return { name: operationName(record.project, record.location), done: true, response: rendered };
+  }
+
+  /** Deletes a revision (assertDeletable passed): gone from reads at once, its container soon after. */
+  deleteRevisionRecord(record: ServiceRecord, rev: RevisionRecord): OperationRecord {
+    const rendered: Json = { '@type': REVISION_TYPE, ...renderRevision(record, rev) };
     record.revisions = record.revisions.filter((r) => r !== rev);
     const op = this.operations.start(record.project, record.location, rendered);
     const removal = rev.containerId ? this.runtime.remove(rev.containerId) : Promise.resolve();
     void removal.then(() => this.operations.finish(op, { response: rendered }));
-    return renderOperation(op);
+    return op;
   }
 
   private operation(req: ApiRequest): OperationRecord {
-    const caller = requireCaller(this.ctx, req);
+    return this.findOperation(req, requireCaller(this.ctx, req));
+  }
+
+  /** The operation projects/{project}/locations/{location}/operations/{operation} a request names. */
+  findOperation(req: ApiRequest, caller: Principal): OperationRecord {
     const project = this.projectOf(req.params.project!, 'run.operations.get');
     const name = `projects/${project}/locations/${req.params.location}/operations/${req.params.operation}`;
     this.check(caller, 'run.operations.get', name);
     const op = this.operations.get(name);
     if (!op) throw notFound(`Operation '${name}' was not found`);
     return op;
+  }
+
+  /** `:wait`: until the operation is done or the body's timeout (capped) passes. */
+  async waitFor(op: OperationRecord, body: Json): Promise<void> {
+    const timeout = Math.min(seconds(body.timeout, 60), MAX_WAIT_SECONDS);
+    await this.operations.wait(op, timeout * 1000);
   }
 
   private listOperations(req: ApiRequest): Json {
@@ -646,7 +767,12 @@ export class CloudRun {
     return compact({ operations: page.map(renderOperation), nextPageToken }) as Json;
   }
 
+  /** v2 and v1 (Knative) over the same services. */
   routes(): Route[] {
+    return [...this.v2Routes(), ...knativeRoutes(this.ctx, this)];
+  }
+
+  private v2Routes(): Route[] {
     const svc = `${BASE}\\/services\\/(?<service>[^/:]+)`;
     const rev = `${svc}\\/revisions\\/(?<revision>[^/:]+)`;
     const op = `${BASE}\\/operations\\/(?<operation>[^/:]+)`;
@@ -688,8 +814,7 @@ export class CloudRun {
       }),
       route('POST', `${op}:wait`, async (req) => {
         const found = this.operation(req);
-        const timeout = Math.min(seconds(bodyOf(req).timeout, 60), MAX_WAIT_SECONDS);
-        await this.operations.wait(found, timeout * 1000);
+        await this.waitFor(found, bodyOf(req));
         return renderOperation(found);
       }),
     ];

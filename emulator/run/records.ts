@@ -36,6 +36,10 @@ export interface RevisionRecord {
   failure?: RevisionFailure;
   /** The template set its own startup probe (changes the failure message). */
   probeConfigured: boolean;
+  /** The service generation that created it (v1's serving.knative.dev/configurationGeneration). */
+  configurationGeneration: number;
+  /** The image by digest, resolved when the revision's container was pulled. */
+  imageDigest?: string;
   containerId?: string;
   hostPort?: number;
 }
@@ -59,6 +63,11 @@ export interface ServiceRecord {
   lastModifier: string;
   generation: number;
   observedGeneration: number;
+  /**
+   * The last generation whose reconciliation finished, successfully or not: v1's
+   * status.observedGeneration (v2's observedGeneration stays with what serves after a failure).
+   */
+  reconciledGeneration: number;
   etag: string;
   /** What the caller asked for (output fields removed, template defaults filled in). */
   spec: Json;
@@ -77,6 +86,8 @@ export interface ServiceRecord {
   counter: number;
   /** Serializes reconciliations of this service. */
   queue: Promise<void>;
+  /** The operation of the last change (v1's run.googleapis.com/operation-id). */
+  lastOperation?: string;
 }
 
 export const now = (): string => new Date().toISOString();

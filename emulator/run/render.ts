@@ -37,6 +37,20 @@ export const OUTPUT_ONLY_SERVICE_FIELDS = [
   'satisfiesPzs',
 ];
 
+/**
+ * Template labels with a Kubernetes-style prefix (gcloud's client.knative.dev/nonce) exist only in
+ * the v1 view: v2 labels cannot hold such keys. The stored template keeps them under this key, so a
+ * new nonce still makes a new revision and gcloud still finds a revision by its nonce; v2 never
+ * shows them.
+ */
+export const KNATIVE_LABELS = 'knativeLabels';
+
+/** A stored template as v2 shows it. */
+export function v2Template(template: Json): Json {
+  const { [KNATIVE_LABELS]: _v1Only, ...shown } = template;
+  return shown;
+}
+
 export function renderService(r: ServiceRecord): Json {
   const template = r.spec.template as Json | undefined;
   return compact({
@@ -60,7 +74,9 @@ export function renderService(r: ServiceRecord): Json {
     customAudiences: r.spec.customAudiences,
     scaling: r.spec.scaling,
     // Cloud Run shows the name it generated in template.revision (why clients send it back empty).
-    template: template ? { ...template, revision: template.revision || r.latestCreated } : undefined,
+    template: template
+      ? { ...v2Template(template), revision: template.revision || r.latestCreated }
+      : undefined,
     traffic: r.spec.traffic,
     observedGeneration: String(r.observedGeneration),
     terminalCondition: r.terminal,
@@ -79,7 +95,7 @@ export function renderService(r: ServiceRecord): Json {
   }) as Json;
 }
 
-function revisionReady(rev: RevisionRecord): Condition {
+export function revisionReady(rev: RevisionRecord): Condition {
   const at = { lastTransitionTime: rev.updateTime };
   if (rev.state === 'ready') return condition('Ready', 'CONDITION_SUCCEEDED', at);
   if (rev.failure) {

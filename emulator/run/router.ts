@@ -3,7 +3,7 @@
 // round-robin, so the split holds across any run of requests); routing tables are swapped whole,
 // so no request is dropped while traffic moves. Private services need a Google ID token.
 import http from 'node:http';
-import { listen, type StartedServer } from '../http.js';
+import { listen, pipeTo, type StartedServer } from '../http.js';
 
 export interface Backend {
   revision: string;
@@ -48,27 +48,10 @@ function proxy(req: http.IncomingMessage, res: http.ServerResponse, backend: Bac
   }
   const headers = { ...req.headers };
   delete headers.authorization;
-  const upstream = http.request(
-    // A fresh connection per request: no idle keep-alive socket the container may close under us.
-    { host: '127.0.0.1', port: backend.hostPort, method: req.method, path: req.url, headers, agent: false },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  // A caller that goes away takes its upstream request with it.
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
+  pipeTo(req, res, { port: backend.hostPort, path: req.url ?? '/', headers }, (message) => {
+    res.writeHead(503, { 'content-type': 'text/plain' });
+    res.end(`Service Unavailable: ${message}\n`);
   });
-  upstream.on('error', (err) => {
-    if (!res.headersSent) {
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end(`Service Unavailable: ${err.message}\n`);
-    } else {
-      res.destroy();
-    }
-  });
-  req.pipe(upstream);
 }
 
 /** One service's endpoints: the service URL and one URL per tag. */

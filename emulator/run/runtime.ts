@@ -34,6 +34,8 @@ export interface Launch {
 export interface Running {
   containerId: string;
   hostPort: number;
+  /** REPOSITORY@sha256:… of what was pulled, when Docker knows it. */
+  imageDigest: string | undefined;
 }
 
 /**
@@ -148,6 +150,17 @@ export class ContainerRuntime {
     if (ids) await docker(['rm', '-f', ...ids.split(/\s+/)]).catch(() => undefined);
   }
 
+  /** The image by digest: as given when it names one, else the repository digest Docker recorded. */
+  private static async digestOf(image: string): Promise<string | undefined> {
+    if (/@sha256:[a-f0-9]{64}$/.test(image)) return image;
+    const repository = image.replace(/:[^/:]+$/, '');
+    const listed = await docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', image]).catch(
+      () => '[]',
+    );
+    const digests = JSON.parse(listed || '[]') as string[] | null;
+    return (digests ?? []).find((d) => d.startsWith(`${repository}@`));
+  }
+
   private async pull(launch: Launch): Promise<void> {
     const config = await mkdtemp(join(this.workDir, 'docker-'));
     const env = { ...process.env, DOCKER_CONFIG: config };
@@ -198,6 +211,7 @@ export class ContainerRuntime {
     if (entrypoint) args.push('--entrypoint', entrypoint);
     args.push(launch.image, ...commandRest, ...(launch.args ?? []));
 
+    const imageDigest = await ContainerRuntime.digestOf(launch.image);
     let containerId: string;
     try {
       containerId = await docker(args);
@@ -209,7 +223,7 @@ export class ContainerRuntime {
     try {
       const hostPort = await this.hostPort(containerId, launch.port);
       await this.waitStarted(containerId, hostPort, launch);
-      return { containerId, hostPort };
+      return { containerId, hostPort, imageDigest };
     } catch (err) {
       const logs = await containerLogs(containerId);
       console.error(

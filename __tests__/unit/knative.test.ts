@@ -1,0 +1,203 @@
+// Pure pieces of gcloud's way in: the Knative (v1) view of a v2 service and back, label selectors,
+// the proxy's view of regional hosts, and IAM Credentials' whole-second timestamps.
+import { knativeSpec, labelSelector, specFromKnative } from '../../emulator/run/knative.js';
+import { withTemplateDefaults } from '../../emulator/run/model.js';
+import { absoluteTarget, regionOfHost, splitRegionalHost } from '../../emulator/proxy.js';
+import { rfc3339Seconds } from '../../emulator/apis/iamcredentials.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A create body as gcloud 528 sends it for `run deploy` with the guides' flags (seen with --log-http). */
+const gcloudBody = (): Json => ({
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
+  metadata: {
+    name: 'hello',
+    namespace: 'runway-demo',
+    labels: {},
+    annotations: {
+      'run.googleapis.com/client-name': 'gcloud',
+      'run.googleapis.com/client-version': '528.0.0',
+    },
+  },
+  spec: {
+    template: {
+      metadata: {
+        labels: { 'client.knative.dev/nonce': 'caebvorfom' },
+        annotations: {
+          'autoscaling.knative.dev/maxScale': '3',
+          'autoscaling.knative.dev/minScale': '1',
+          'run.googleapis.com/client-name': 'gcloud',
+          'run.googleapis.com/startup-cpu-boost': 'True',
+        },
+      },
+      spec: {
+        containers: [
+          {
+            name: '',
+            image: 'r/app:v1',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'S', valueFrom: { secretKeyRef: { key: 'latest', name: 'greeting' } } },
+            ],
+            ports: [{ containerPort: 9090 }],
+            resources: { limits: { cpu: '2', memory: '256Mi' }, requests: {} },
+          },
+        ],
+        nodeSelector: {},
+        serviceAccountName: 'runtime@p.iam.gserviceaccount.com',
+        timeoutSeconds: 120,
+      },
+    },
+  },
+  status: { address: {} },
+});
+
+describe('the Knative view of a service', () => {
+  it('reads gcloud’s annotations and fields as the v2 fields they stand for', () => {
+    const spec = specFromKnative(gcloudBody());
+    expect(spec).toEqual({
+      client: 'gcloud',
+      clientVersion: '528.0.0',
+      template: {
+        // v2 labels cannot hold prefixed keys: gcloud's nonce is kept for the v1 view only.
+        knativeLabels: { 'client.knative.dev/nonce': 'caebvorfom' },
+        scaling: { maxInstanceCount: 3, minInstanceCount: 1 },
+        timeout: '120s',
+        serviceAccount: 'runtime@p.iam.gserviceaccount.com',
+        containers: [
+          {
+            image: 'r/app:v1',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'S', valueSource: { secretKeyRef: { secret: 'greeting', version: 'latest' } } },
+            ],
+            resources: { limits: { cpu: '2', memory: '256Mi' }, startupCpuBoost: true },
+            ports: [{ containerPort: 9090 }],
+          },
+        ],
+      },
+    });
+  });
+
+  it('renders a stored spec so that writing it back changes nothing (gcloud PUTs what it read)', () => {
+    const spec = specFromKnative(gcloudBody());
+    const stored = {
+      ...spec,
+      template: withTemplateDefaults(spec.template as Json, 'sa@p.iam.gserviceaccount.com'),
+    };
+    const view = knativeSpec(stored) as Json;
+    expect(view.spec.template.metadata.labels).toEqual({ 'client.knative.dev/nonce': 'caebvorfom' });
+    expect(view.spec.template.metadata.annotations).toMatchObject({
+      'autoscaling.knative.dev/maxScale': '3',
+      'autoscaling.knative.dev/minScale': '1',
+      'run.googleapis.com/startup-cpu-boost': 'true',
+    });
+    const again = specFromKnative({ metadata: { name: 'hello', ...view }, spec: view.spec });
+    expect({ ...again, template: withTemplateDefaults(again.template as Json, 'x') }).toEqual(stored);
+  });
+
+  it('carries traffic both ways and refuses targets Knative refuses', () => {
+    const body = (traffic: Json[]): Json => ({ ...gcloudBody(), spec: { ...gcloudBody().spec, traffic } });
+    expect(
+      specFromKnative(
+        body([
+          { revisionName: 'hello-00001-abc', percent: 100 },
+          { latestRevision: true, tag: 'green' },
+        ]),
+      ).traffic,
+    ).toEqual([
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-abc', percent: 100 },
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 0, tag: 'green' },
+    ]);
+    expect(() => specFromKnative(body([{ latestRevision: true, revisionName: 'x', percent: 100 }]))).toThrow(
+      'revisionName may not be set when latestRevision is true',
+    );
+    expect(() => specFromKnative(body([{ percent: 100 }]))).toThrow('set revisionName, or latestRevision');
+  });
+
+  it('refuses what Cloud Run does not support, naming the field', () => {
+    const withContainer = (extra: Json): Json => {
+      const b = gcloudBody();
+      b.spec.template.spec.containers[0] = { ...b.spec.template.spec.containers[0], ...extra };
+      return b;
+    };
+    expect(() => specFromKnative(withContainer({ envFrom: [{ secretRef: { name: 's' } }] }))).toThrow(
+      'spec.template.spec.containers[0].envFrom: not supported by Cloud Run.',
+    );
+    const annotated = gcloudBody();
+    annotated.metadata.annotations['run.googleapis.com/not-a-thing'] = 'x';
+    expect(() => specFromKnative(annotated)).toThrow('unknown or unsupported system annotation');
+    const badScale = gcloudBody();
+    badScale.spec.template.metadata.annotations['autoscaling.knative.dev/maxScale'] = 'many';
+    expect(() => specFromKnative(badScale)).toThrow("expected a whole number, got 'many'");
+    expect(() => specFromKnative({ ...gcloudBody(), kind: 'Job' })).toThrow('kind must be Service');
+  });
+
+  it('maps the Cloud SQL annotation to the v2 volume and mount, and hides them in the v1 view', () => {
+    const b = gcloudBody();
+    b.spec.template.metadata.annotations['run.googleapis.com/cloudsql-instances'] = 'p:r:db1,p:r:db2';
+    const spec = specFromKnative(b);
+    const template = spec.template as Json;
+    expect(template.volumes).toEqual([
+      { name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:db1', 'p:r:db2'] } },
+    ]);
+    expect(template.containers[0].volumeMounts).toEqual([{ name: 'cloudsql', mountPath: '/cloudsql' }]);
+    const view = knativeSpec(spec) as Json;
+    expect(view.spec.template.metadata.annotations['run.googleapis.com/cloudsql-instances']).toBe(
+      'p:r:db1,p:r:db2',
+    );
+    expect(view.spec.template.spec.volumes).toBeUndefined();
+    expect(view.spec.template.spec.containers[0].volumeMounts).toBeUndefined();
+  });
+});
+
+describe('label selectors', () => {
+  it('match equality, inequality and existence terms, all of them', () => {
+    const labels = { 'serving.knative.dev/service': 'hello', 'client.knative.dev/nonce': 'abc' };
+    expect(labelSelector('serving.knative.dev/service=hello')(labels)).toBe(true);
+    expect(labelSelector('client.knative.dev/nonce = abc')(labels)).toBe(true);
+    expect(labelSelector('serving.knative.dev/service==hello,client.knative.dev/nonce!=abc')(labels)).toBe(
+      false,
+    );
+    expect(labelSelector('client.knative.dev/nonce')(labels)).toBe(true);
+    expect(labelSelector('!client.knative.dev/nonce')(labels)).toBe(false);
+    expect(labelSelector(null)(labels)).toBe(true);
+    expect(() => labelSelector('env in (a,b)')).toThrow('Invalid label selector');
+  });
+});
+
+describe('regional hosts', () => {
+  it('splits the region gcloud prefixes off the host', () => {
+    expect(splitRegionalHost('us-central1-127.0.0.1:8080')).toEqual({
+      region: 'us-central1',
+      base: '127.0.0.1:8080',
+    });
+    expect(splitRegionalHost('europe-west4-run.googleapis.com')).toEqual({
+      region: 'europe-west4',
+      base: 'run.googleapis.com',
+    });
+    expect(splitRegionalHost('127.0.0.1:8080').region).toBeUndefined();
+    expect(regionOfHost('us-central1-127.0.0.1')).toBe('us-central1');
+    expect(regionOfHost('127.0.0.1')).toBe('');
+    expect(regionOfHost('us-central1-run.googleapis.com')).toBeUndefined();
+  });
+
+  it('reads the absolute-form request line the proxy gets, which WHATWG URL rejects', () => {
+    expect(() => new URL('http://us-central1-127.0.0.1:80/x')).toThrow();
+    expect(absoluteTarget('http://us-central1-127.0.0.1:4000/apis/x?alt=json')).toEqual({
+      hostname: 'us-central1-127.0.0.1',
+      port: 4000,
+      path: '/apis/x?alt=json',
+    });
+    expect(absoluteTarget('http://127.0.0.1:4000')).toEqual({ hostname: '127.0.0.1', port: 4000, path: '/' });
+    expect(absoluteTarget('/relative')).toBeUndefined();
+    expect(absoluteTarget('https://example.com:443/')).toBeUndefined();
+  });
+});
+
+describe('IAM Credentials timestamps', () => {
+  it('are whole seconds, rounded down so they never outlive the token', () => {
+    expect(rfc3339Seconds(Date.parse('2026-01-01T00:00:00.999Z'))).toBe('2026-01-01T00:00:00Z');
+  });
+});
