@@ -84,6 +84,11 @@ export interface Fault extends OperationFault {
   path: string;
   status?: number;
   message?: string;
+  /**
+   * OAuth2 APIs (STS) only: the `error` code the fault answers with, e.g. invalid_grant or
+   * unauthorized_client; temporarily_unavailable when unset.
+   */
+  oauthError?: string;
   latencyMs?: number;
   drop?: boolean;
   /** How many matching requests this fault applies to. */
@@ -161,9 +166,17 @@ export function renderError(format: ErrorFormat, err: unknown): { status: number
   return { status: 500, body: new GoogleApiError('INTERNAL', message).toBody() };
 }
 
-function faultError(format: ErrorFormat, status: number, message: string): { status: number; body: unknown } {
+function faultError(
+  fault: Fault & { status: number },
+  format: ErrorFormat,
+): { status: number; body: unknown } {
+  const { status } = fault;
+  const message = fault.message ?? 'Injected fault.';
   if (format === 'oauth')
-    return { status, body: { error: 'temporarily_unavailable', error_description: message } };
+    return {
+      status,
+      body: { error: fault.oauthError ?? 'temporarily_unavailable', error_description: message },
+    };
   if (format === 'github') return { status, body: { message } };
   return { status, body: new GoogleApiError(canonicalForHttp(status), message).toBody() };
 }
@@ -247,7 +260,7 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
       return;
     }
     if (fault?.status) {
-      const rendered = faultError(format, fault.status, fault.message ?? 'Injected fault.');
+      const rendered = faultError({ ...fault, status: fault.status }, format);
       finish(rendered.status, rendered.body);
       return;
     }

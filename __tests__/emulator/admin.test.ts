@@ -53,6 +53,17 @@ describe('admin API', () => {
     });
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    // A refusal names its own OAuth2 error code, as STS's real refusals do.
+    await admin.faults([
+      { api: 'sts', path: '^/v1/token', status: 400, oauthError: 'invalid_grant', message: 'No.', count: 1 },
+    ]);
+    const refused = await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS')}v1/token`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ error: 'invalid_grant', error_description: 'No.' });
     await expect(admin.faults([{ path: '(' }])).rejects.toThrow(/400/);
     await expect(admin.faults([{ path: 'x' }])).rejects.toThrow(
       /needs one of status, latencyMs, drop, operationError or operationDelayMs/,
