@@ -10,16 +10,17 @@ import {
   deployImage,
 } from '../helpers/action.js';
 import { accessTokenFor, idTokenFor } from '../helpers/auth.js';
-import { getService, patchService, sample, servingSplit, type ServiceJson } from '../helpers/cloudrun.js';
+import {
+  candidateTagged,
+  candidateTags,
+  getService,
+  patchService,
+  sample,
+  servingSplit,
+  until,
+  type ServiceJson,
+} from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
-
-async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Someone else's deploy of `image` with no traffic (a PR preview, say): a newer revision, unrouted. */
 const newRevisionOf =
@@ -32,16 +33,6 @@ const newRevisionOf =
     const [first, ...rest] = template.containers;
     return { ...s, template: { ...template, containers: [{ ...first, image }, ...rest] } };
   };
-
-const candidateTags = (s: ServiceJson): string[] =>
-  [...(s.traffic ?? []), ...(s.trafficStatuses ?? [])].flatMap((t) =>
-    t.tag?.startsWith('rw-') || /^r[a-z0-9]{1,12}$/.test(t.tag ?? '') ? [t.tag!] : [],
-  );
-
-const candidateTagged = async (service: string): Promise<boolean> => {
-  const live = await getService(service);
-  return live ? candidateTags(live).length > 0 : false;
-};
 
 /** After a failed run: the step failed with `cause`, the old revision serves everything, no candidate tag. */
 async function expectRolledBack(

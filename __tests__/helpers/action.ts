@@ -82,10 +82,11 @@ export function authInputs(): Record<string, string> {
   };
 }
 
-/** The last ::error:: the action printed — what a user sees first — with its line breaks. */
+/** The last ::error:: the action printed — what a user sees first — as the runner shows it. */
 export function errorOf(run: ActionRun): string {
   const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  return (errors.pop() ?? '').replace(/%0A/g, '\n');
+  // @actions/core escapes %, CR and LF in command messages; %25 last, so "%250A" stays "%0A".
+  return (errors.pop() ?? '').replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
 /**

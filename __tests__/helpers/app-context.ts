@@ -6,6 +6,10 @@
 //   /cgi-bin/file?P   the contents of file P (secret mounts)
 //   /cgi-bin/flaky    200 for the first `flakyPasses` requests to it, 503 after
 //   /cgi-bin/health   503 when the environment has BROKEN set, else 200
+//   /cgi-bin/status?N answers HTTP N
+//   /cgi-bin/slow     answers after a minute
+//   /cgi-bin/counted  "ok N" for the Nth request to it; from request `slowAfter` + 1 on it takes a
+//                     minute, and request `crashAfter` + 1 makes the whole container exit
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +21,10 @@ export interface AppOptions {
   crash?: boolean;
   /** Listen on this port whatever $PORT says (a container that misses Cloud Run's port). */
   listenPort?: number;
+  /** The container exits on the next request to /cgi-bin/counted once it has answered this many. */
+  crashAfter?: number;
+  /** /cgi-bin/counted takes a minute to answer once it has answered this many (slow under load). */
+  slowAfter?: number;
 }
 
 function cgi(dir: string, name: string, body: string): void {
@@ -61,9 +69,33 @@ export function appContext(body: string, options: AppOptions = {}): string {
       'fi',
     ].join('\n'),
   );
+  cgi(
+    dir,
+    'status',
+    `printf 'Status: %s As Asked\\r\\nContent-Type: text/plain\\r\\n\\r\\nstatus %s\\n' "$QUERY_STRING" "$QUERY_STRING"`,
+  );
+  cgi(dir, 'slow', `/bin/busybox sleep 60\n${text}\necho slow`);
+  cgi(
+    dir,
+    'counted',
+    [
+      'n=$(/bin/busybox cat /state/counted 2>/dev/null || echo 0)',
+      'n=$((n+1))',
+      'echo $n > /state/counted',
+      // The request past crashAfter never gets an answer: the container exits under it.
+      `if [ $n -gt ${options.crashAfter ?? 1000000} ]; then /bin/busybox touch /state/crash; /bin/busybox sleep 60; fi`,
+      `if [ $n -gt ${options.slowAfter ?? 1000000} ]; then /bin/busybox sleep 60; fi`,
+      "printf 'Content-Type: text/plain\\r\\n\\r\\nok %s\\n' $n",
+    ].join('\n'),
+  );
+  const port = options.listenPort ?? '${PORT:-8080}';
+  // With crashAfter, httpd runs in the background and the shell (PID 1) exits once asked to,
+  // which stops the container as a crash would.
   const command = options.crash
     ? 'echo crashing on purpose >&2; exit 3'
-    : `exec /bin/busybox httpd -f -p ${options.listenPort ?? '${PORT:-8080}'} -h /www`;
+    : options.crashAfter !== undefined
+      ? `/bin/busybox httpd -p ${port} -h /www; while [ ! -e /state/crash ]; do /bin/busybox usleep 100000; done; echo crashing after ${options.crashAfter} requests >&2; exit 2`
+      : `exec /bin/busybox httpd -f -p ${port} -h /www`;
   writeFileSync(
     join(dir, 'Dockerfile'),
     [

@@ -52,13 +52,18 @@ export async function patchService(
     body: JSON.stringify(change(current)),
   });
   if (!res.ok) throw new Error(`patch ${service}: ${res.status} ${await res.text()}`);
-  const op = (await res.json()) as { name: string; done?: boolean };
+  await waitOperation(res, token);
+  return (await getService(service, region))!;
+}
+
+/** Waits (up to a minute) for the operation a change answered with. */
+async function waitOperation(res: Response, token: string): Promise<void> {
+  const op = (await res.json()) as { name: string };
   await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ timeout: '60s' }),
   });
-  return (await getService(service, region))!;
 }
 
 /** Percent per revision, from trafficStatuses (LATEST resolved to the latest ready revision). */
@@ -86,4 +91,36 @@ export async function sample(
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   return seen;
+}
+
+/** Runway's own candidate tags on the service (rw-RUN-ATTEMPT-xyz, or rHASH when that is too long). */
+export const candidateTags = (s: ServiceJson): string[] =>
+  [...(s.traffic ?? []), ...(s.trafficStatuses ?? [])].flatMap((t) =>
+    t.tag?.startsWith('rw-') || /^r[a-z0-9]{1,12}$/.test(t.tag ?? '') ? [t.tag!] : [],
+  );
+
+export const candidateTagged = async (service: string): Promise<boolean> => {
+  const live = await getService(service);
+  return live ? candidateTags(live).length > 0 : false;
+};
+
+/** Polls `ok` every 50 ms for up to a minute. */
+export async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Deletes the service, as someone else would (or to free its containers), and waits until it is gone. */
+export async function deleteService(service: string, region = 'us-central1'): Promise<void> {
+  const token = await accessTokenFor();
+  const res = await fetch(serviceUrl(service, region), {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status === 404) return;
+  if (!res.ok) throw new Error(`delete ${service}: ${res.status} ${await res.text()}`);
+  await waitOperation(res, token);
 }
