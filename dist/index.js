@@ -64695,10 +64695,8 @@ function file_command_prepareKeyValueMessage(key, value) {
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
-var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -64791,7 +64789,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
+var node_modules_tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
@@ -64869,7 +64867,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
+const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -64915,7 +64913,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class HttpClient {
+class lib_HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -65218,7 +65216,7 @@ class HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -65229,7 +65227,7 @@ class HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
+        info.httpModule = usingSsl ? https : http;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -65328,7 +65326,7 @@ class HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = getProxyUrl(parsedUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -65343,7 +65341,7 @@ class HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -65368,7 +65366,7 @@ class HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -65391,7 +65389,7 @@ class HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -65522,7 +65520,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class BearerCredentialHandler {
+class auth_BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -65580,13 +65578,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class OidcClient {
+class oidc_utils_OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -65605,7 +65603,7 @@ class OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = OidcClient.createHttpClient();
+            const httpclient = oidc_utils_OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -65624,13 +65622,13 @@ class OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = OidcClient.getIDTokenUrl();
+                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield OidcClient.getCall(id_token_url);
+                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -67228,7 +67226,7 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function setSecret(secret) {
+function core_setSecret(secret) {
     command_issueCommand('add-mask', {}, secret);
 }
 /**
@@ -67350,7 +67348,7 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function debug(message) {
+function core_debug(message) {
     command_issueCommand('debug', {}, message);
 }
 /**
@@ -67613,11 +67611,97 @@ async function requestJson(url, options = {}) {
     }, options.retry ?? DEFAULT_RETRY, retryable);
 }
 
+;// CONCATENATED MODULE: ./src/auth/oidc.ts
+// The job's GitHub OIDC token, asked for as @actions/core's getIDToken asks (GET the request URL
+// with `&audience=`, the request token as Bearer, the JWT in `value`) but bounded: each attempt
+// times out, and server errors, rate limits, timeouts and dropped connections are retried with
+// backoff. The toolkit's client waits up to three minutes on an endpoint that does not answer and
+// retries only 502–504, so one slow moment at GitHub could hold or fail a deploy.
+
+
+const OIDC_RETRY = { attempts: 3, initialDelayMs: 500, maxDelayMs: 4000 };
+/** GitHub answers in well under a second; an attempt that takes this long is retried. */
+const OIDC_TIMEOUT_MS = 10_000;
+/** A non-2xx answer from the token endpoint. */
+class OidcEndpointError extends Error {
+    status;
+    constructor(status, body) {
+        let detail = body.trim().slice(0, 300);
+        try {
+            detail = JSON.parse(body).message ?? detail;
+        }
+        catch {
+            // Not JSON: keep the text.
+        }
+        super(`HTTP ${status}${detail ? `: ${detail}` : ''}`);
+        this.status = status;
+        this.name = 'OidcEndpointError';
+    }
+}
+function retryable(err) {
+    if (err instanceof OidcEndpointError)
+        return isRetryableStatus(err.status);
+    if (err instanceof DOMException)
+        return isTimeout(err);
+    return err instanceof TypeError;
+}
+const ENDPOINT = "GitHub's OIDC token endpoint";
+function explain(err, attempts, timeoutMs) {
+    if (err instanceof RunwayError)
+        return err;
+    if (err instanceof OidcEndpointError) {
+        if (isRetryableStatus(err.status)) {
+            return new RunwayError(`${ENDPOINT} failed ${attempts} attempts, the last with ${err.message}`, "This is on GitHub's side (see https://www.githubstatus.com): re-run the job.", { cause: err });
+        }
+        return new RunwayError(`${ENDPOINT} refused the job's request token: ${err.message}.`, 'Give the job `permissions: { id-token: write, contents: read }`; pull requests from forks never get a token.', { cause: err });
+    }
+    if (isTimeout(err)) {
+        return new RunwayError(`${ENDPOINT} timed out: no answer within ${timeoutMs / 1000} s, ${attempts} times.`, "This is on GitHub's side (see https://www.githubstatus.com): re-run the job.", { cause: err });
+    }
+    const code = err.cause?.code;
+    return new RunwayError(`Could not reach ${ENDPOINT}: ${code ?? (err instanceof Error ? err.message : String(err))}.`, undefined, { cause: err });
+}
+/** The OIDC token for `audience`; `url` and `requestToken` are what the runner injected. */
+async function requestOidcToken(url, requestToken, audience, options = {}) {
+    const retry = options.retry ?? OIDC_RETRY;
+    const timeoutMs = options.timeoutMs ?? OIDC_TIMEOUT_MS;
+    const target = `${url}&audience=${encodeURIComponent(audience)}`;
+    try {
+        return await withRetry("GitHub's OIDC token request", async () => {
+            const res = await fetch(target, {
+                headers: {
+                    authorization: `Bearer ${requestToken}`,
+                    accept: 'application/json',
+                    'user-agent': 'actions/oidc-client',
+                },
+                signal: AbortSignal.timeout(timeoutMs),
+            });
+            const text = await res.text();
+            if (!res.ok)
+                throw new OidcEndpointError(res.status, text);
+            let value;
+            try {
+                value = JSON.parse(text).value;
+            }
+            catch {
+                value = undefined;
+            }
+            if (typeof value !== 'string' || !value)
+                throw new RunwayError(`${ENDPOINT} answered without a token (no \`value\` in its JSON).`);
+            return value;
+        }, retry, retryable);
+    }
+    catch (err) {
+        throw explain(err, retryable(err) ? retry.attempts : 1, timeoutMs);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/auth/credentials.ts
 // Authentication: the job's GitHub OIDC token → STS → (optionally) service-account impersonation,
 // through google-auth-library's external-account client; tokens stay in memory and are masked the
 // moment they exist. Without a provider, Application Default Credentials (e.g. a preceding
 // google-github-actions/auth step).
+
 
 
 
@@ -67652,6 +67736,18 @@ function idTokenUnavailable(identity, via) {
         : 'give google-github-actions/auth a `service_account` (the repository needs roles/iam.workloadIdentityUser on it) — Runway then mints ID tokens as that account';
     return new RunwayError(`${identity} (Direct Workload Identity) cannot mint the Google-signed ID tokens that health checks of a private Cloud Run service need.`, `Either ${addAccount}; or make the service public with \`allow_unauthenticated: true\`.`);
 }
+/** The API call a URL is, in the words of Google's docs. */
+function callOf(raw) {
+    if (typeof raw !== 'string' && !(raw instanceof URL))
+        return undefined;
+    const url = new URL(raw);
+    if (url.pathname.endsWith('/v1/token'))
+        return 'STS (token exchange)';
+    const verb = /:(generate\w+)$/.exec(url.pathname)?.[1];
+    if (verb)
+        return `IAM Credentials (${verb})`;
+    return `${url.host}${url.pathname}`;
+}
 function authErrorFields(err) {
     const fields = {
         oauthError: undefined,
@@ -67660,6 +67756,8 @@ function authErrorFields(err) {
         reason: undefined,
         permission: undefined,
         detail: undefined,
+        call: undefined,
+        attempts: undefined,
     };
     if (err instanceof GoogleApiError) {
         return {
@@ -67673,9 +67771,13 @@ function authErrorFields(err) {
     // google-auth-library rethrows STS failures as an Error carrying the GaxiosError's fields
     // (response.status, response.data = {error, error_description}); IAM Credentials failures are
     // the GaxiosError itself, with a Google error body in response.data.
-    const response = err?.response;
+    const failed = err;
+    const response = failed?.response;
     if (!response)
         return fields;
+    const retries = failed?.config?.retryConfig?.currentRetryAttempt;
+    fields.call = callOf(failed?.config?.url);
+    fields.attempts = typeof retries === 'number' ? retries + 1 : undefined;
     let data = response.data;
     if (typeof data === 'string') {
         try {
@@ -67731,13 +67833,20 @@ function explainAuthFailure(err, target) {
     if (denied && target.serviceAccount) {
         return new RunwayError(`${principal} may not impersonate ${target.serviceAccount}${fields.permission ? ` (${fields.permission})` : ''}: ${message}`, `Grant roles/iam.workloadIdentityUser on the service account to the repository's principals:\n  gcloud iam service-accounts add-iam-policy-binding ${target.serviceAccount} --role=roles/iam.workloadIdentityUser --member="${principal}"`, { cause: err });
     }
+    if (fields.call && fields.httpStatus !== undefined) {
+        const code = fields.oauthError ?? fields.status;
+        const attempts = fields.attempts && fields.attempts > 1 ? ` after ${fields.attempts} attempts` : '';
+        return new RunwayError(`Authentication to Google Cloud failed: ${fields.call} answered HTTP ${fields.httpStatus}${code ? ` ${code}` : ''}${attempts}: ${message}`, fields.httpStatus >= 500 || fields.httpStatus === 429
+            ? "This is on Google's side (see https://status.cloud.google.com): re-run the job."
+            : undefined, { cause: err });
+    }
     return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
 /**
  * google-auth-library's external-account client for the provider, fed the job's OIDC token; with an
  * impersonation URL it returns the service account's tokens, without it the federated token.
  */
-function identityPoolClient(provider, oidcAudience, impersonationUrl) {
+function identityPoolClient(provider, oidc, impersonationUrl) {
     return new src.IdentityPoolClient({
         type: 'external_account',
         audience: `//iam.googleapis.com/${provider}`,
@@ -67748,7 +67857,7 @@ function identityPoolClient(provider, oidcAudience, impersonationUrl) {
         subject_token_supplier: {
             // The library does not cache what a supplier returns; a job's OIDC token lives ~5 minutes.
             getSubjectToken: async () => {
-                const token = await getIDToken(oidcAudience);
+                const token = await requestOidcToken(oidc.url, oidc.requestToken, oidc.audience);
                 mask(token);
                 return token;
             },
@@ -67756,20 +67865,22 @@ function identityPoolClient(provider, oidcAudience, impersonationUrl) {
     });
 }
 async function workloadIdentityCredentials(settings, repository) {
-    if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+    const url = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    const requestToken = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (!url || !requestToken)
         throw noOidcToken();
     const provider = settings.workloadIdentityProvider;
     const target = { provider, serviceAccount: settings.serviceAccount, repository };
-    const audience = settings.audience ?? `https://iam.googleapis.com/${provider}`;
+    const oidc = { url, requestToken, audience: settings.audience ?? `https://iam.googleapis.com/${provider}` };
     const serviceAccount = settings.serviceAccount;
-    const client = identityPoolClient(provider, audience, serviceAccount &&
+    const client = identityPoolClient(provider, oidc, serviceAccount &&
         `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`);
     const accessToken = await tokenFrom(client, target);
     if (!serviceAccount) {
         const identity = repositoryPrincipalSet(provider, repository);
         return withoutIdTokens(accessToken, identity, undefined, idTokenUnavailable(identity, 'inputs'));
     }
-    return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () => identityPoolClient(provider, audience, undefined));
+    return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () => identityPoolClient(provider, oidc, undefined));
 }
 /** Credentials that cannot mint ID tokens, `unavailable` saying why and what to do. */
 function withoutIdTokens(accessToken, identity, projectId, unavailable) {
@@ -67813,7 +67924,7 @@ function mask(value) {
     if (masked.has(value))
         return;
     masked.add(value);
-    setSecret(value);
+    core_setSecret(value);
 }
 async function tokenFrom(client, target) {
     const get = async () => {
@@ -68212,7 +68323,7 @@ async function applyWith(client, ref, prepare, deadline, onSent = () => undefine
         const prepared = prepare(before);
         if (!prepared)
             return undefined;
-        debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
+        core_debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
         let operation;
         try {
             operation = await prepared.send();
@@ -68940,7 +69051,7 @@ class RegistryError extends Error {
         this.code = code;
     }
 }
-function retryable(err) {
+function registry_retryable(err) {
     return err instanceof RegistryError ? isRetryableStatus(err.httpStatus) : isRetryable(err);
 }
 /** A client for one repository (HOST/PATH) with one way of authenticating. */
@@ -68976,7 +69087,7 @@ class RepositoryClient {
             if (res.status >= 400)
                 throw new RegistryError(`${method} ${url}`, res.status, body.toString('utf8'));
             return { status: res.status, headers: res.headers, body };
-        }, undefined, retryable);
+        }, undefined, registry_retryable);
     }
     fetch(method, url, headers) {
         return fetch(url, {
@@ -69011,7 +69122,7 @@ class RepositoryClient {
             const token = answer.token ?? answer.access_token;
             if (!token)
                 throw new RegistryError(`token from ${realm}`, 200, 'the answer held no token');
-            setSecret(token);
+            core_setSecret(token);
             return token;
         }
         catch (err) {
@@ -69054,7 +69165,7 @@ async function resolveDigest(image, auth) {
     const name = formatImage(image, 'tag');
     try {
         const digest = await new RepositoryClient(image, auth, 'pull').digestOf(image.tag ?? 'latest');
-        debug(`${name} is ${digest}`);
+        core_debug(`${name} is ${digest}`);
         return digest;
     }
     catch (err) {
@@ -69119,10 +69230,10 @@ function registryAuth(host, credentials) {
 function maskBuildValues(buildArgs, secrets) {
     for (const value of Object.values(secrets))
         if (value)
-            setSecret(value);
+            core_setSecret(value);
     for (const value of Object.values(buildArgs))
         if (value.length >= 4)
-            setSecret(value);
+            core_setSecret(value);
 }
 async function prepareImage(settings, credentials, sha) {
     const source = settings.image;
@@ -70101,7 +70212,7 @@ function trafficMode(r) {
 function reportSettings(r, service) {
     const githubToken = r.optional('github_token');
     if (githubToken)
-        setSecret(githubToken);
+        core_setSecret(githubToken);
     const statusContext = r.optional('status_context') ?? `runway/${service}`;
     if (statusContext.length > 255)
         throw new InputError('status_context', statusContext, 'a commit status context of at most 255 characters');
@@ -70121,9 +70232,9 @@ function webhookSettings(r) {
     const secret = r.optional('webhook_secret');
     const token = r.optional('webhook_token');
     if (secret)
-        setSecret(secret);
+        core_setSecret(secret);
     if (token)
-        setSecret(token);
+        core_setSecret(token);
     const urls = r.map('webhook_url', (_n, v) => parseList(v)) ?? [];
     for (const url of urls) {
         if (!isAllowedWebhookUrl(url)) {
@@ -70131,7 +70242,7 @@ function webhookSettings(r) {
         }
         const query = new URL(url).search.slice(1);
         if (query)
-            setSecret(query);
+            core_setSecret(query);
     }
     const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always']));
     const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail']));

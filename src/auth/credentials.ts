@@ -12,6 +12,7 @@ import {
 import { RunwayError } from '../errors.js';
 import { endpoint } from '../gcp/endpoints.js';
 import { GoogleApiError, requestJson, type GoogleErrorBody } from '../gcp/http.js';
+import { requestOidcToken } from './oidc.js';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -101,6 +102,20 @@ interface AuthErrorFields {
   permission: string | undefined;
   /** The server's own description, when it gave one. */
   detail: string | undefined;
+  /** Which call failed, e.g. "STS (token exchange)", from the request's URL. */
+  call: string | undefined;
+  /** How many times the library sent it (it retries 429 and 5xx). */
+  attempts: number | undefined;
+}
+
+/** The API call a URL is, in the words of Google's docs. */
+function callOf(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' && !(raw instanceof URL)) return undefined;
+  const url = new URL(raw);
+  if (url.pathname.endsWith('/v1/token')) return 'STS (token exchange)';
+  const verb = /:(generate\w+)$/.exec(url.pathname)?.[1];
+  if (verb) return `IAM Credentials (${verb})`;
+  return `${url.host}${url.pathname}`;
 }
 
 function authErrorFields(err: unknown): AuthErrorFields {
@@ -111,6 +126,8 @@ function authErrorFields(err: unknown): AuthErrorFields {
     reason: undefined,
     permission: undefined,
     detail: undefined,
+    call: undefined,
+    attempts: undefined,
   };
   if (err instanceof GoogleApiError) {
     return {
@@ -124,8 +141,15 @@ function authErrorFields(err: unknown): AuthErrorFields {
   // google-auth-library rethrows STS failures as an Error carrying the GaxiosError's fields
   // (response.status, response.data = {error, error_description}); IAM Credentials failures are
   // the GaxiosError itself, with a Google error body in response.data.
-  const response = (err as { response?: { status?: unknown; data?: unknown } } | null)?.response;
+  const failed = err as {
+    response?: { status?: unknown; data?: unknown };
+    config?: { url?: unknown; retryConfig?: { currentRetryAttempt?: unknown } };
+  } | null;
+  const response = failed?.response;
   if (!response) return fields;
+  const retries = failed?.config?.retryConfig?.currentRetryAttempt;
+  fields.call = callOf(failed?.config?.url);
+  fields.attempts = typeof retries === 'number' ? retries + 1 : undefined;
   let data = response.data;
   if (typeof data === 'string') {
     try {
@@ -202,6 +226,17 @@ export function explainAuthFailure(err: unknown, target: AuthTarget): RunwayErro
       { cause: err },
     );
   }
+  if (fields.call && fields.httpStatus !== undefined) {
+    const code = fields.oauthError ?? fields.status;
+    const attempts = fields.attempts && fields.attempts > 1 ? ` after ${fields.attempts} attempts` : '';
+    return new RunwayError(
+      `Authentication to Google Cloud failed: ${fields.call} answered HTTP ${fields.httpStatus}${code ? ` ${code}` : ''}${attempts}: ${message}`,
+      fields.httpStatus >= 500 || fields.httpStatus === 429
+        ? "This is on Google's side (see https://status.cloud.google.com): re-run the job."
+        : undefined,
+      { cause: err },
+    );
+  }
   return new RunwayError(`Authentication to Google Cloud failed: ${message}`, undefined, { cause: err });
 }
 
@@ -211,7 +246,7 @@ export function explainAuthFailure(err: unknown, target: AuthTarget): RunwayErro
  */
 function identityPoolClient(
   provider: string,
-  oidcAudience: string,
+  oidc: { url: string; requestToken: string; audience: string },
   impersonationUrl: string | undefined,
 ): IdentityPoolClient {
   return new IdentityPoolClient({
@@ -224,7 +259,7 @@ function identityPoolClient(
     subject_token_supplier: {
       // The library does not cache what a supplier returns; a job's OIDC token lives ~5 minutes.
       getSubjectToken: async () => {
-        const token = await core.getIDToken(oidcAudience);
+        const token = await requestOidcToken(oidc.url, oidc.requestToken, oidc.audience);
         mask(token);
         return token;
       },
@@ -236,15 +271,16 @@ async function workloadIdentityCredentials(
   settings: AuthSettings & { workloadIdentityProvider: string },
   repository: string,
 ): Promise<Credentials> {
-  if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-    throw noOidcToken();
+  const url = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const requestToken = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!url || !requestToken) throw noOidcToken();
   const provider = settings.workloadIdentityProvider;
   const target: AuthTarget = { provider, serviceAccount: settings.serviceAccount, repository };
-  const audience = settings.audience ?? `https://iam.googleapis.com/${provider}`;
+  const oidc = { url, requestToken, audience: settings.audience ?? `https://iam.googleapis.com/${provider}` };
   const serviceAccount = settings.serviceAccount;
   const client = identityPoolClient(
     provider,
-    audience,
+    oidc,
     serviceAccount &&
       `${endpoint('iamcredentials')}v1/projects/-/serviceAccounts/${serviceAccount}:generateAccessToken`,
   );
@@ -254,7 +290,7 @@ async function workloadIdentityCredentials(
     return withoutIdTokens(accessToken, identity, undefined, idTokenUnavailable(identity, 'inputs'));
   }
   return impersonated(accessToken, serviceAccount, projectFromServiceAccount(serviceAccount), target, () =>
-    identityPoolClient(provider, audience, undefined),
+    identityPoolClient(provider, oidc, undefined),
   );
 }
 
