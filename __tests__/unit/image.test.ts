@@ -18,7 +18,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentialHelperScript, digestFromPushOutput, privateConfigFrom } from '../../src/image/docker.js';
+import {
+  credentialHelperScript,
+  digestFromPushOutput,
+  isTransientPushFailure,
+  privateConfigFrom,
+} from '../../src/image/docker.js';
 import { parseChallenge } from '../../src/image/registry.js';
 
 describe('image references', () => {
@@ -346,5 +351,18 @@ describe('docker push output', () => {
     const digest = `sha256:${'a'.repeat(64)}`;
     expect(digestFromPushOutput(`abc: Pushed\nsha1: digest: ${digest} size: 528\n`)).toBe(digest);
     expect(digestFromPushOutput('nothing')).toBeUndefined();
+  });
+
+  it.each([
+    ['received unexpected HTTP status: 503 Service Unavailable', true],
+    ['received unexpected HTTP status: 429 Too Many Requests', true],
+    ['Put "http://127.0.0.1:5000/v2/p/r/i/blobs/uploads/x": EOF', true],
+    ['write tcp 127.0.0.1:1->127.0.0.1:2: write: connection reset by peer', true],
+    ['denied: Permission "artifactregistry.repositories.uploadArtifacts" denied', false],
+    ['unauthorized: authentication required', false],
+    ['name unknown: Repository "x" not found', false],
+    ['An image does not exist locally with the tag: x', false],
+  ])('a push that failed with %j is worth another attempt: %s', (output, transient) => {
+    expect(isTransientPushFailure(output)).toBe(transient);
   });
 });

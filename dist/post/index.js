@@ -31607,6 +31607,112 @@ function describeError(err) {
     return String(err);
 }
 
+;// CONCATENATED MODULE: ./src/gcp/http.ts
+// The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
+// transient failures, and Google's error bodies turned into typed errors.
+
+/** An error answer from a Google API, with the bits callers branch on. */
+class GoogleApiError extends Error {
+    httpStatus;
+    /** Canonical status, e.g. PERMISSION_DENIED, NOT_FOUND, ABORTED. */
+    status;
+    /** The IAM permission named by an ErrorInfo detail, if any. */
+    permission;
+    /** The request fields a BadRequest detail blames, e.g. `location`. */
+    fields;
+    method;
+    url;
+    constructor(method, url, httpStatus, body) {
+        const parsed = typeof body === 'string' ? undefined : body.error;
+        const message = parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
+        super(message);
+        this.name = 'GoogleApiError';
+        this.httpStatus = httpStatus;
+        this.status = parsed?.status ?? `HTTP_${httpStatus}`;
+        this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
+        this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
+        this.method = method;
+        this.url = url;
+    }
+}
+const DEFAULT_RETRY = { attempts: 5, initialDelayMs: 500, maxDelayMs: 8000 };
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Whether an HTTP status is worth another attempt (rate limits and server-side failures). */
+function isRetryableStatus(status) {
+    return RETRYABLE_STATUS.has(status);
+}
+/** An attempt that ran out of time (AbortSignal.timeout). */
+function isTimeout(err) {
+    return err instanceof DOMException && err.name === 'TimeoutError';
+}
+function isRetryable(err) {
+    if (err instanceof GoogleApiError)
+        return isRetryableStatus(err.httpStatus);
+    // An attempt that ran out of time may simply have met a slow moment.
+    if (err instanceof DOMException)
+        return isTimeout(err);
+    // fetch() rejects with a TypeError for network failures (reset, refused, DNS).
+    return err instanceof TypeError;
+}
+/** Exponential backoff with full jitter; the delay before attempt n (1-based) after a failure. */
+function backoffDelay(attempt, options, random = Math.random) {
+    const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+/**
+ * Runs fn, retrying transient failures; the last error is rethrown. `waitHint` may ask for a
+ * longer wait than the backoff (a server's Retry-After), up to the backoff's ceiling.
+ */
+async function http_withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetryable, waitHint = () => undefined) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (err) {
+            if (attempt >= options.attempts || !retryable(err))
+                throw err;
+            const delay = Math.max(backoffDelay(attempt, options), Math.min(waitHint(err) ?? 0, options.maxDelayMs));
+            const reason = err instanceof Error ? err.message : String(err);
+            core.info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
+            await new Promise((r) => setTimeout(r, delay));
+        }
+    }
+}
+async function requestJson(url, options = {}) {
+    const method = options.method ?? 'GET';
+    const idempotent = options.idempotent ?? method === 'GET';
+    const retryable = (err) => isRetryable(err) && (idempotent || !isTimeout(err));
+    const target = new URL(url);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+        if (v !== undefined)
+            target.searchParams.set(k, v);
+    return http_withRetry(`${method} ${target.pathname}`, async () => {
+        const headers = { accept: 'application/json', ...options.headers };
+        if (options.body !== undefined)
+            headers['content-type'] = 'application/json';
+        if (options.token)
+            headers.authorization = `Bearer ${await options.token()}`;
+        const res = await fetch(target, {
+            method,
+            headers,
+            ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+            signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+        });
+        const text = await res.text();
+        if (!res.ok) {
+            let body = text;
+            try {
+                body = JSON.parse(text);
+            }
+            catch {
+                // Not JSON (a proxy's HTML page): keep the text.
+            }
+            throw new GoogleApiError(method, target.toString(), res.status, body);
+        }
+        return (text ? JSON.parse(text) : {});
+    }, options.retry ?? DEFAULT_RETRY, retryable);
+}
+
 ;// CONCATENATED MODULE: ./src/image/docker.ts
 // Building and pushing with the Docker CLI. For a Google registry Runway's credential lives in a
 // private DOCKER_CONFIG under RUNNER_TEMP (removed at the end of the step, and again by the post
@@ -31623,6 +31729,27 @@ function describeError(err) {
 
 
 
+
+/** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */
+class PushFailed extends Error {
+    detail;
+    constructor(detail) {
+        super(detail
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+            .pop() ?? detail);
+        this.detail = detail;
+        this.name = 'PushFailed';
+    }
+}
+const PUSH_RETRY = { attempts: 3, initialDelayMs: 1000, maxDelayMs: 8000 };
+/** Whether docker push failed on something another attempt may not meet: a 5xx, 429 or a dropped connection. */
+function isTransientPushFailure(output) {
+    if (/\b(denied|unauthorized|forbidden|name unknown|manifest invalid|not found)\b/i.test(output))
+        return false;
+    return /\b(5\d\d|429)\b|connection reset|broken pipe|\bEOF\b|i\/o timeout|timed? ?out|connection refused/i.test(output);
+}
 /** The state key under which the post step finds the private Docker config to remove. */
 const DOCKER_CONFIG_STATE = 'docker-config';
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
@@ -31820,14 +31947,20 @@ class Docker {
             throw new RunwayError('docker buildx did not report the pushed digest.');
         return digest;
     }
-    /** Pushes the tag and returns the digest the registry stored. */
+    /**
+     * Pushes the tag and returns the digest the registry stored. Docker retries a failed layer
+     * upload itself but not the manifest: a push that failed on a server error or a dropped
+     * connection is pushed again (layers already stored are skipped), one that was refused is not.
+     */
     async push(tag) {
         let output;
         try {
-            output = await this.run(['push', tag]);
+            output = await withRetry(`docker push ${tag}`, () => this.run(['push', tag]).catch((err) => {
+                throw new PushFailed(err instanceof Error ? err.message : String(err));
+            }), PUSH_RETRY, (err) => err instanceof PushFailed && isTransientPushFailure(err.detail));
         }
         catch (err) {
-            const message = err instanceof Error ? err.message : String(err);
+            const message = err instanceof PushFailed ? err.detail : err instanceof Error ? err.message : String(err);
             throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
         }
         const digest = digestFromPushOutput(output);

@@ -12,7 +12,33 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from '
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { RunwayError } from '../errors.js';
+import { withRetry, type RetryOptions } from '../gcp/http.js';
 import { parseBuildxInspect, planBuild, type BuildPlan, type BuilderDriver } from './build-plan.js';
+
+/** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */
+class PushFailed extends Error {
+  constructor(readonly detail: string) {
+    super(
+      detail
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .pop() ?? detail,
+    );
+    this.name = 'PushFailed';
+  }
+}
+
+const PUSH_RETRY: RetryOptions = { attempts: 3, initialDelayMs: 1000, maxDelayMs: 8000 };
+
+/** Whether docker push failed on something another attempt may not meet: a 5xx, 429 or a dropped connection. */
+export function isTransientPushFailure(output: string): boolean {
+  if (/\b(denied|unauthorized|forbidden|name unknown|manifest invalid|not found)\b/i.test(output))
+    return false;
+  return /\b(5\d\d|429)\b|connection reset|broken pipe|\bEOF\b|i\/o timeout|timed? ?out|connection refused/i.test(
+    output,
+  );
+}
 
 /** The state key under which the post step finds the private Docker config to remove. */
 export const DOCKER_CONFIG_STATE = 'docker-config';
@@ -257,13 +283,26 @@ export class Docker {
     return digest;
   }
 
-  /** Pushes the tag and returns the digest the registry stored. */
+  /**
+   * Pushes the tag and returns the digest the registry stored. Docker retries a failed layer
+   * upload itself but not the manifest: a push that failed on a server error or a dropped
+   * connection is pushed again (layers already stored are skipped), one that was refused is not.
+   */
   async push(tag: string): Promise<string> {
     let output: string;
     try {
-      output = await this.run(['push', tag]);
+      output = await withRetry(
+        `docker push ${tag}`,
+        () =>
+          this.run(['push', tag]).catch((err: unknown) => {
+            throw new PushFailed(err instanceof Error ? err.message : String(err));
+          }),
+        PUSH_RETRY,
+        (err) => err instanceof PushFailed && isTransientPushFailure(err.detail),
+      );
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message =
+        err instanceof PushFailed ? err.detail : err instanceof Error ? err.message : String(err);
       throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
     }
     const digest = digestFromPushOutput(output);
