@@ -68254,6 +68254,7 @@ class DeadlineExceeded extends RunwayError {
 
 
 
+
 /** The deadline passed while Cloud Run was still applying a change; the operation is still running. */
 class OperationInFlight extends DeadlineExceeded {
     operation;
@@ -68287,7 +68288,8 @@ function revisionNameClash(err, existed) {
  * the account the planned revision runs as, for actAs denials.
  */
 function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT') {
-    if (!(err instanceof GoogleApiError))
+    // Only Cloud Run's own answers: a failed ID token or secret lookup explains itself elsewhere.
+    if (!(err instanceof GoogleApiError) || !err.url.startsWith(endpoint('run')))
         return err;
     const member = iamMember(identity);
     if (err.httpStatus === 403) {
@@ -68297,6 +68299,10 @@ function explainRunError(err, ref, identity, runtimeAccount = 'RUNTIME_SERVICE_A
             return new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs): ${err.message}`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${member}`, { cause: err });
         }
         return new RunwayError(`Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`, `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`, { cause: err });
+    }
+    if (isRetryableStatus(err.httpStatus)) {
+        // The HTTP layer retried it with backoff; it kept failing.
+        return new RunwayError(`Cloud Run answered ${err.method} ${new URL(err.url).pathname} with HTTP ${err.httpStatus} ${err.status} on every attempt: ${err.message}`, "This is on Google's side (see https://status.cloud.google.com): re-run the job.", { cause: err });
     }
     if (err.status === 'INVALID_ARGUMENT' && err.fields.includes('location')) {
         return new RunwayError(`Input 'region' (${ref.region}) is not a Cloud Run region: ${err.message} Nothing was changed.`, 'Use a region Cloud Run offers, e.g. `us-central1` (gcloud run regions list).', { cause: err });
@@ -69875,7 +69881,8 @@ function describeProbe(probe) {
         return 'no response';
     if (probe.error)
         return probe.error;
-    return `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+    const answer = `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+    return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
 const PROBE_TIMEOUT_MS = 10_000;
 async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
@@ -69887,12 +69894,17 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
             signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
         });
         const body = await res.text();
+        const ok = judge(check, res.status, body);
+        const statusOk = judge({ ...check, bodyPattern: undefined }, res.status, body);
         return {
-            ok: judge(check, res.status, body),
+            ok,
             status: res.status,
             bodyExcerpt: body.trim().slice(0, 200),
             error: undefined,
             latencyMs: Date.now() - started,
+            ...(statusOk && !ok
+                ? { mismatch: `which does not match health_check_body ${String(check.bodyPattern)}` }
+                : {}),
         };
     }
     catch (err) {
@@ -71403,7 +71415,7 @@ async function compensate(r, plan, timeline, err) {
             log('the change has not landed yet; undoing it regardless');
     }
     const grace = Deadline.in(undoGraceSeconds());
-    let failure = describeError(err);
+    let failure = describeError(explainRunError(err, r.ref, r.deps.identity));
     let rolledBack = false;
     if (err instanceof HealthCheckFailed && !r.settings.rollback) {
         // rollback: false leaves traffic where it is; Runway's own tag still goes.
@@ -71427,7 +71439,16 @@ async function compensate(r, plan, timeline, err) {
     }
     for (const note of r.notes)
         failure += `\n${note}`;
-    const service = await client.getService(r.ref).catch(() => undefined);
+    let service;
+    try {
+        service = await client.getService(r.ref);
+        // What stopped the run, first: a probe's "connection refused" is only what that looked like.
+        if (!service && plan.initial)
+            failure = `${r.where} was deleted by someone else during this run, so nothing serves.\n${failure}`;
+    }
+    catch {
+        service = undefined;
+    }
     return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 async function rolloutRegion(deps, ref, changes, settings) {

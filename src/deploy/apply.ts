@@ -4,7 +4,8 @@
 import * as core from '@actions/core';
 import { iamMember } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
-import { GoogleApiError } from '../gcp/http.js';
+import { GoogleApiError, isRetryableStatus } from '../gcp/http.js';
+import { endpoint } from '../gcp/endpoints.js';
 import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
 import type { IamPolicy, Operation, Service, TrafficTarget } from '../gcp/run-types.js';
 import { DeadlineExceeded, type Deadline } from '../rollout/deadline.js';
@@ -67,7 +68,8 @@ export function explainRunError(
   identity: string,
   runtimeAccount = 'RUNTIME_SERVICE_ACCOUNT',
 ): unknown {
-  if (!(err instanceof GoogleApiError)) return err;
+  // Only Cloud Run's own answers: a failed ID token or secret lookup explains itself elsewhere.
+  if (!(err instanceof GoogleApiError) || !err.url.startsWith(endpoint('run'))) return err;
   const member = iamMember(identity);
   if (err.httpStatus === 403) {
     const permission = err.permission ?? 'the request';
@@ -82,6 +84,14 @@ export function explainRunError(
     return new RunwayError(
       `Cloud Run denied ${permission} to ${identity} on ${serviceName(ref)}: ${err.message}`,
       `Grant roles/run.developer (roles/run.admin to also set IAM policies) to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${member}`,
+      { cause: err },
+    );
+  }
+  if (isRetryableStatus(err.httpStatus)) {
+    // The HTTP layer retried it with backoff; it kept failing.
+    return new RunwayError(
+      `Cloud Run answered ${err.method} ${new URL(err.url).pathname} with HTTP ${err.httpStatus} ${err.status} on every attempt: ${err.message}`,
+      "This is on Google's side (see https://status.cloud.google.com): re-run the job.",
       { cause: err },
     );
   }

@@ -19,6 +19,8 @@ export interface Probe {
   error: string | undefined;
   /** From sending the request to reading the whole answer. */
   latencyMs: number;
+  /** Why an answer with an accepted status still failed: its body did not match. */
+  mismatch?: string;
 }
 
 export interface HealthResult {
@@ -54,7 +56,8 @@ export function judge(
 export function describeProbe(probe: Probe | undefined): string {
   if (!probe) return 'no response';
   if (probe.error) return probe.error;
-  return `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+  const answer = `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+  return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
 
 const PROBE_TIMEOUT_MS = 10_000;
@@ -73,12 +76,17 @@ export async function probeOnce(
       signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
     });
     const body = await res.text();
+    const ok = judge(check, res.status, body);
+    const statusOk = judge({ ...check, bodyPattern: undefined }, res.status, body);
     return {
-      ok: judge(check, res.status, body),
+      ok,
       status: res.status,
       bodyExcerpt: body.trim().slice(0, 200),
       error: undefined,
       latencyMs: Date.now() - started,
+      ...(statusOk && !ok
+        ? { mismatch: `which does not match health_check_body ${String(check.bodyPattern)}` }
+        : {}),
     };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code;

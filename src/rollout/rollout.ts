@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { describeError } from '../errors.js';
 import type { ServiceRef } from '../gcp/run.js';
 import type { Service } from '../gcp/run-types.js';
-import { OperationInFlight } from '../deploy/apply.js';
+import { explainRunError, OperationInFlight } from '../deploy/apply.js';
 import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { setPublicAccess } from './access.js';
 import { createCandidate } from './candidate.js';
@@ -116,7 +116,7 @@ async function compensate(
     if (!landed?.done) log('the change has not landed yet; undoing it regardless');
   }
   const grace = Deadline.in(undoGraceSeconds());
-  let failure = describeError(err);
+  let failure = describeError(explainRunError(err, r.ref, r.deps.identity));
   let rolledBack = false;
   if (err instanceof HealthCheckFailed && !r.settings.rollback) {
     // rollback: false leaves traffic where it is; Runway's own tag still goes.
@@ -137,7 +137,15 @@ async function compensate(
     }
   }
   for (const note of r.notes) failure += `\n${note}`;
-  const service = await client.getService(r.ref).catch(() => undefined);
+  let service: Service | undefined;
+  try {
+    service = await client.getService(r.ref);
+    // What stopped the run, first: a probe's "connection refused" is only what that looked like.
+    if (!service && plan.initial)
+      failure = `${r.where} was deleted by someone else during this run, so nothing serves.\n${failure}`;
+  } catch {
+    service = undefined;
+  }
   return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 
