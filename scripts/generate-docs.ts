@@ -1,7 +1,9 @@
-// Regenerates the README's inputs and outputs tables from action.yml, so the docs never drift.
-// `npm run docs` writes them; `npm run docs -- --check` fails when the README is stale.
+// Regenerates the README's inputs and outputs tables from action.yml, and its fault-matrix table
+// from the matrix the end-to-end test runs (__tests__/e2e/fault-matrix.ts), so the docs never
+// drift. `npm run docs` writes them; `npm run docs -- --check` fails when the README is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { expectationsOf, SCENARIOS, type Scenario } from '../__tests__/e2e/fault-matrix.js';
 
 interface ActionYaml {
   inputs: Record<string, { description: string; required?: boolean; default?: string }>;
@@ -27,6 +29,19 @@ export function renderTables(action: ActionYaml): { inputs: string; outputs: str
   return { inputs, outputs };
 }
 
+/** One row per scenario: the fault, and what the test asserts once the action ran through it. */
+export function renderFaultMatrix(scenarios: Scenario[]): string {
+  const code = (text: string): string => (text ? `\`${text.replace(/`/g, "'")}\`` : '');
+  return [
+    '| area | fault | exit | serving afterwards | the message matches | requests seen |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...scenarios.map((s) => {
+      const e = expectationsOf(s);
+      return `| ${s.area} | ${cell(s.name)} | ${e.exit} | ${e.serves} | ${cell(code(e.message))} | ${cell(e.requests)} |`;
+    }),
+  ].join('\n');
+}
+
 function replaceBetween(text: string, marker: string, content: string): string {
   const start = `<!-- ${marker}:start -->`;
   const end = `<!-- ${marker}:end -->`;
@@ -39,10 +54,14 @@ function replaceBetween(text: string, marker: string, content: string): string {
 const action = parse(readFileSync('action.yml', 'utf8')) as ActionYaml;
 const { inputs, outputs } = renderTables(action);
 const readme = readFileSync('README.md', 'utf8');
-const updated = replaceBetween(replaceBetween(readme, 'inputs', inputs), 'outputs', outputs);
+const updated = replaceBetween(
+  replaceBetween(replaceBetween(readme, 'inputs', inputs), 'outputs', outputs),
+  'fault-matrix',
+  renderFaultMatrix(SCENARIOS),
+);
 if (process.argv.includes('--check')) {
   if (updated !== readme) {
-    console.error('README.md inputs/outputs are stale: run `npm run docs`');
+    console.error('README.md inputs/outputs/fault matrix are stale: run `npm run docs`');
     process.exit(1);
   }
 } else {
