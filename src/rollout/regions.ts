@@ -51,6 +51,7 @@ export async function deployAll(
             tag: settings.tag,
             revisionTraffic: settings.revisionTraffic,
             tagTraffic: settings.tagTraffic,
+            progressive: settings.progressive,
             healthCheck: settings.healthCheck,
             rollback: settings.rollback,
             suffix: settings.suffix,

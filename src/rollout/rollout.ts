@@ -12,13 +12,21 @@ import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { setPublicAccess } from './access.js';
 import { createCandidate } from './candidate.js';
 import { cleanUp, removeCandidateTag } from './cleanup.js';
-import type { CheckRecord, Rollout, RolloutDeps, RolloutSettings, SpecChanges } from './context.js';
+import type {
+  CheckRecord,
+  Rollout,
+  RolloutDeps,
+  RolloutSettings,
+  SpecChanges,
+  StepRecord,
+} from './context.js';
 import { Deadline, undoGraceSeconds } from './deadline.js';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { promoteCandidate } from './promote.js';
 import { Timeline, type TimedStep } from './timeline.js';
 import { UndoStack } from './undo.js';
-import { authorizeChecks, HealthCheckFailed, verifyLive, verifyOnTag } from './verify.js';
+import { stepTraffic } from './steps.js';
+import { authorizeChecks, HealthCheckFailed, tagUrlOf, verifyLive, verifyOnTag } from './verify.js';
 
 export type { RolloutDeps, RolloutSettings } from './context.js';
 
@@ -37,6 +45,8 @@ export interface RegionOutcome {
   timeline: TimedStep[];
   /** The health checks made, in order (on the tag URL, then live). */
   checks: CheckRecord[];
+  /** `traffic_steps` as measured, in order. */
+  steps: StepRecord[];
   rolledBack: boolean;
   /** Why the region failed, when it did. */
   failure: string | undefined;
@@ -53,7 +63,11 @@ async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline
   const { traffic } = r.settings;
   const checkTag = plan.checkTag;
   if (checkTag) await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
-  if (traffic === 'verified' && plan.servedBefore)
+  const steps = r.settings.progressive;
+  if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
+    const tagUrl = tagUrlOf(service, checkTag, plan.revision)!;
+    service = await stepTraffic(r, plan, tagUrl, token, timeline);
+  } else if (traffic === 'verified' && plan.servedBefore)
     service = await phase('promote', () => promoteCandidate(r, plan));
   // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
   if (traffic !== 'none' || !plan.servedBefore)
@@ -91,6 +105,7 @@ function outcomeOf(
     trafficBefore: splitOf(plan.servedBefore),
     timeline: timeline.steps,
     checks: r.checks,
+    steps: r.steps,
     pruned: [],
     ...result,
   };
@@ -155,6 +170,7 @@ export async function rolloutRegion(
     undo: new UndoStack(),
     where: `${ref.service} in ${ref.region}`,
     checks: [],
+    steps: [],
     written: undefined,
     notes: [],
   };
