@@ -70107,7 +70107,7 @@ function parseMilliseconds(name, raw) {
 function progressive(r, traffic, purpose) {
     const steps = r.map('traffic_steps', parsePercentList);
     if (!steps) {
-        for (const name of ['step_wait', 'max_error_rate', 'max_latency']) {
+        for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
             const value = r.optional(name);
             if (value !== undefined)
                 throw new InputError(name, value, 'nothing without `traffic_steps`');
@@ -70129,11 +70129,21 @@ function progressive(r, traffic, purpose) {
             throw new InputError(n, v, 'a percentage of failed probe requests from 0 to 100, e.g. `1` or `0.5%`');
         return value;
     });
+    const gateUrl = r.map('gate_url', (n, v) => {
+        if (!isAllowedWebhookUrl(v))
+            throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
+                secret: true,
+            });
+        return v;
+    });
     return {
         steps,
         waitSeconds: r.map('step_wait', parseDurationSeconds) ?? 30,
         maxErrorRate: maxErrorRate ?? 0,
         maxLatencyMs: r.map('max_latency', parseMilliseconds),
+        gate: gateUrl
+            ? { url: gateUrl, secret: r.optional('webhook_secret'), token: r.optional('webhook_token') }
+            : undefined,
     };
 }
 function trafficMode(r) {
@@ -70182,8 +70192,8 @@ function webhookSettings(r) {
     const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always']));
     const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail']));
     if (!urls.length) {
-        if (secret || token)
-            throw new InputError('webhook_url', '', 'a receiver URL when `webhook_secret` or `webhook_token` is set');
+        if ((secret || token) && !r.optional('gate_url'))
+            throw new InputError('webhook_url', '', 'a receiver URL (or `gate_url`) when `webhook_secret` or `webhook_token` is set');
         return undefined;
     }
     return { urls, secret, token, on: on ?? 'success', failure: failure ?? 'warn' };
@@ -71240,6 +71250,7 @@ async function verifyLive(r, service, revision, share, token) {
 
 
 
+
 const steps_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 /**
  * The split for one step: `percent` to the candidate, the rest to what served before, in the same
@@ -71307,12 +71318,32 @@ async function measure(r, url, token, seconds) {
     }
     return probes;
 }
+/** `gate_url`'s consent to a step: the receiver must answer 2xx; no answer is a no. */
+async function askGate(r, plan, percent) {
+    const gate = r.settings.progressive?.gate;
+    if (!gate)
+        return;
+    const delivery = await deliverWebhook(gate.url, {
+        type: 'runway.step',
+        service: r.ref.service,
+        project: r.ref.project,
+        region: r.ref.region,
+        revision: plan.revision,
+        percent,
+        steps: r.settings.progressive.steps,
+        measured: r.steps,
+    }, gate);
+    r.deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
+    if (!delivery.delivered)
+        throw new StepGateFailed(`Input 'gate_url' did not approve the ${percent}% step for revision ${plan.revision} (${delivery.result}).`);
+}
 async function stepTraffic(r, plan, tagUrl, token, timeline) {
     const progressive = r.settings.progressive;
     let service;
     for (const percent of progressive.steps) {
         service = await timeline.time(`step ${percent}%`, async () => {
             r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
+            await askGate(r, plan, percent);
             r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
             const { service: moved } = await applyTraffic(r.deps.client, r.ref, (live) => stepSplit(plan.servedBefore, plan.revision, percent, live.traffic ?? []), r.settings.deadline, remember(r));
             const serving = servingSplit(moved)[plan.revision] ?? 0;

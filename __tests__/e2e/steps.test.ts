@@ -1,6 +1,9 @@
 // End to end, progressive delivery (issue 10): traffic_steps moves the new revision through each
 // share, measured by Runway's own probes; the first failed gate puts back the exact earlier split.
 // A load generator runs through both, and no request may fail.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { deployImage, errorOf, expectSuccess } from '../helpers/action.js';
 import { getService, servingSplit } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
@@ -69,5 +72,54 @@ describe('traffic_steps', () => {
     expect(servingSplit(live!)).toEqual({ [first.outputs.revision!]: 100 });
     expect(candidateTags(live)).toEqual([]);
     expect(run.summary).toMatch(/\| us-central1 \| 40% \| \d+ \| [\d.]+% \| (\d+ ms|—) \| ❌ failed \|/);
+  });
+
+  it('asks gate_url before each step, signed; a refusal stops and rolls back', async () => {
+    const secret = 'gate-secret-0123456789abcdef';
+    const asked: Array<{ percent: number; verified: boolean }> = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        let verified = true;
+        try {
+          new Webhook(Buffer.from(secret).toString('base64')).verify(
+            body,
+            req.headers as Record<string, string>,
+          );
+        } catch {
+          verified = false;
+        }
+        const { percent } = JSON.parse(body) as { percent: number };
+        asked.push({ percent, verified });
+        res.writeHead(verified && percent < 100 ? 200 : 403);
+        res.end();
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const gate = `http://127.0.0.1:${(server.address() as AddressInfo).port}/confirm`;
+    try {
+      const first = await deployImage('e2e-steps-confirm', stable, { comment: 'never' });
+      expectSuccess(first);
+      const run = await deployImage('e2e-steps-confirm', next, {
+        comment: 'never',
+        traffic_steps: '20,100',
+        step_wait: '2s',
+        gate_url: gate,
+        webhook_secret: secret,
+      });
+      expect(run.exitCode).toBe(1);
+      expect(asked).toEqual([
+        { percent: 20, verified: true },
+        { percent: 100, verified: true },
+      ]);
+      expect(errorOf(run)).toContain("Input 'gate_url' did not approve the 100% step");
+      const live = await getService('e2e-steps-confirm');
+      expect(servingSplit(live!)).toEqual({ [first.outputs.revision!]: 100 });
+      expect(candidateTags(live)).toEqual([]);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
   });
 });

@@ -79,6 +79,8 @@ describe('traffic_steps inputs', () => {
     [{ traffic_steps: '5,100', traffic: 'immediate' }, 'traffic_steps'],
     [{ traffic_steps: '5,100', revision_traffic: 'LATEST=100' }, 'traffic_steps'],
     [{ step_wait: '30s' }, 'step_wait'],
+    [{ gate_url: 'https://example.com/confirm' }, 'gate_url'],
+    [{ traffic_steps: '5,100', gate_url: 'http://example.com/confirm' }, 'gate_url'],
     [{ traffic_steps: '5,100', max_error_rate: '101' }, 'max_error_rate'],
     [{ traffic_steps: '5,100', max_latency: 'fast' }, 'max_latency'],
   ])('refuses %j, naming %s', (inputs, name) => {

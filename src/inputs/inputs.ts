@@ -481,6 +481,8 @@ export interface ProgressiveSettings {
   maxErrorRate: number;
   /** The largest p95 probe latency a step may have; undefined: latency is not a gate. */
   maxLatencyMs: number | undefined;
+  /** `gate_url`: asked before each step, signed like the post-deploy webhooks; must answer 2xx. */
+  gate: { url: string; secret: string | undefined; token: string | undefined } | undefined;
 }
 
 function parsePercentList(name: string, raw: string): number[] {
@@ -501,7 +503,7 @@ function parseMilliseconds(name: string, raw: string): number {
 function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): ProgressiveSettings | undefined {
   const steps = r.map('traffic_steps', parsePercentList);
   if (!steps) {
-    for (const name of ['step_wait', 'max_error_rate', 'max_latency']) {
+    for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
       const value = r.optional(name);
       if (value !== undefined) throw new InputError(name, value, 'nothing without `traffic_steps`');
     }
@@ -527,11 +529,21 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
       throw new InputError(n, v, 'a percentage of failed probe requests from 0 to 100, e.g. `1` or `0.5%`');
     return value;
   });
+  const gateUrl = r.map('gate_url', (n, v) => {
+    if (!isAllowedWebhookUrl(v))
+      throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
+        secret: true,
+      });
+    return v;
+  });
   return {
     steps,
     waitSeconds: r.map('step_wait', parseDurationSeconds) ?? 30,
     maxErrorRate: maxErrorRate ?? 0,
     maxLatencyMs: r.map('max_latency', parseMilliseconds),
+    gate: gateUrl
+      ? { url: gateUrl, secret: r.optional('webhook_secret'), token: r.optional('webhook_token') }
+      : undefined,
   };
 }
 
@@ -592,11 +604,11 @@ function webhookSettings(r: Reader): WebhookSettings | undefined {
   const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always'] as const));
   const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail'] as const));
   if (!urls.length) {
-    if (secret || token)
+    if ((secret || token) && !r.optional('gate_url'))
       throw new InputError(
         'webhook_url',
         '',
-        'a receiver URL when `webhook_secret` or `webhook_token` is set',
+        'a receiver URL (or `gate_url`) when `webhook_secret` or `webhook_token` is set',
       );
     return undefined;
   }

@@ -10,6 +10,7 @@ import { probeOnce, type Probe } from './health.js';
 import type { RolloutPlan } from './plan.js';
 import type { Timeline } from './timeline.js';
 import { HealthCheckFailed } from './verify.js';
+import { deliverWebhook } from '../report/webhooks.js';
 
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
@@ -95,6 +96,31 @@ async function measure(
   return probes;
 }
 
+/** `gate_url`'s consent to a step: the receiver must answer 2xx; no answer is a no. */
+async function askGate(r: Rollout, plan: RolloutPlan, percent: number): Promise<void> {
+  const gate = r.settings.progressive?.gate;
+  if (!gate) return;
+  const delivery = await deliverWebhook(
+    gate.url,
+    {
+      type: 'runway.step',
+      service: r.ref.service,
+      project: r.ref.project,
+      region: r.ref.region,
+      revision: plan.revision,
+      percent,
+      steps: r.settings.progressive!.steps,
+      measured: r.steps,
+    },
+    gate,
+  );
+  r.deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
+  if (!delivery.delivered)
+    throw new StepGateFailed(
+      `Input 'gate_url' did not approve the ${percent}% step for revision ${plan.revision} (${delivery.result}).`,
+    );
+}
+
 export async function stepTraffic(
   r: Rollout,
   plan: RolloutPlan,
@@ -107,6 +133,7 @@ export async function stepTraffic(
   for (const percent of progressive.steps) {
     service = await timeline.time(`step ${percent}%`, async () => {
       r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
+      await askGate(r, plan, percent);
       r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
       const { service: moved } = await applyTraffic(
         r.deps.client,
