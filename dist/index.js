@@ -70276,6 +70276,7 @@ function readSettings(read) {
     return {
         service,
         regions: parseRegions(r.raw('region')),
+        regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'])) ?? 'all',
         projectId,
         suffix,
         deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
@@ -71475,6 +71476,24 @@ async function compensate(r, plan, timeline, err) {
     const service = await client.getService(r.ref).catch(() => undefined);
     return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
+/** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
+async function revertHealthy(r, plan, timeline, why) {
+    const grace = Deadline.in(undoGraceSeconds());
+    const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(r.deps.log, grace));
+    let failure = why;
+    if (failed.length)
+        failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
+    else if (undone.length)
+        failure += `\nRolled back: ${undone.join(', ')}.`;
+    for (const note of r.notes)
+        failure += `\n${note}`;
+    const service = await r.deps.client.getService(r.ref).catch(() => undefined);
+    return outcomeOf(r, plan, service, timeline, {
+        healthy: false,
+        rolledBack: undone.length > 0 && failed.length === 0,
+        failure,
+    });
+}
 async function rolloutRegion(deps, ref, changes, settings) {
     const r = {
         deps,
@@ -71492,17 +71511,26 @@ async function rolloutRegion(deps, ref, changes, settings) {
     const plan = await timeline.time('plan', () => planRollout(r));
     try {
         const service = await deployAndVerify(r, plan, timeline);
-        r.undo.clear();
-        return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
+        return {
+            outcome: outcomeOf(r, plan, service, timeline, {
+                healthy: true,
+                rolledBack: false,
+                failure: undefined,
+            }),
+            keep: () => r.undo.clear(),
+            revert: (why) => revertHealthy(r, plan, timeline, why),
+        };
     }
     catch (err) {
-        return compensate(r, plan, timeline, err);
+        const outcome = await compensate(r, plan, timeline, err);
+        return { outcome, keep: () => undefined, revert: () => Promise.resolve(outcome) };
     }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/regions.ts
-// Every region's rollout, in parallel: each region stands alone, and each outcome (or the error
-// that stopped a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
+// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
+// a region before it changed anything) is reported.
 
 
 
@@ -71519,10 +71547,10 @@ async function deployAll(settings, credentials, project, image, github, deadline
         ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
         ...(settings.spec.labels ?? {}),
     };
-    return Promise.allSettled(settings.regions.map(async (region) => {
+    const held = await Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         try {
-            const outcome = await rolloutRegion({
+            return await rolloutRegion({
                 client,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
@@ -71548,15 +71576,40 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
                 preview: settings.purpose === 'preview',
             });
-            if (outcome.healthy && settings.keepRevisions !== undefined) {
-                const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-                outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-            }
-            return outcome;
         }
         catch (err) {
             throw explainRunError(err, ref, credentials.identity);
         }
+    }));
+    const outcomes = await settle(held, settings);
+    for (const [i, result] of outcomes.entries()) {
+        const outcome = result.status === 'fulfilled' ? result.value : undefined;
+        if (outcome?.healthy && settings.keepRevisions !== undefined) {
+            const ref = { project, region: settings.regions[i], service: settings.service };
+            const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
+            outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
+        }
+    }
+    return outcomes;
+}
+/**
+ * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
+ * back too, so the service runs one version everywhere. `region`: each region stands alone.
+ */
+async function settle(held, settings) {
+    const failed = settings.regions.filter((_, i) => held[i].status === 'rejected' ||
+        !held[i].value.outcome.healthy);
+    const revertAll = settings.regionsFail === 'all' && failed.length > 0 && failed.length < settings.regions.length;
+    return Promise.all(held.map(async (result) => {
+        if (result.status === 'rejected')
+            return result;
+        const { outcome, keep, revert } = result.value;
+        if (!outcome.healthy || !revertAll) {
+            keep();
+            return { status: 'fulfilled', value: outcome };
+        }
+        const why = `Revision ${outcome.revision} passed here, but ${failed.join(', ')} failed: with \`regions_fail: all\` every region goes back.`;
+        return { status: 'fulfilled', value: await revert(why) };
     }));
 }
 /**

@@ -75,6 +75,8 @@ export interface Settings {
   tag: string | undefined;
   /** revision (or LATEST) → percent, from revision_traffic. */
   revisionTraffic: Record<string, number> | undefined;
+  /** `regions_fail`: `all` takes every region back when one fails; `region`: each stands alone. */
+  regionsFail: 'all' | 'region';
   /** `traffic_steps`: progressive delivery with gates; undefined moves all traffic in one step. */
   progressive: ProgressiveSettings | undefined;
   /** tag → percent, from tag_traffic. */
@@ -734,6 +736,7 @@ export function readSettings(read: InputReader): Settings {
   return {
     service,
     regions: parseRegions(r.raw('region')),
+    regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'] as const)) ?? 'all',
     projectId,
     suffix,
     deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,

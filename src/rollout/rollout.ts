@@ -156,12 +156,44 @@ async function compensate(
   return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 
+/**
+ * A region's rollout whose undos are still held: `keep` forgets them once every region is done;
+ * `revert` takes a healthy region back (`regions_fail: all`, when another region failed).
+ */
+export interface HeldRollout {
+  outcome: RegionOutcome;
+  keep(): void;
+  revert(why: string): Promise<RegionOutcome>;
+}
+
+/** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
+async function revertHealthy(
+  r: Rollout,
+  plan: RolloutPlan,
+  timeline: Timeline,
+  why: string,
+): Promise<RegionOutcome> {
+  const grace = Deadline.in(undoGraceSeconds());
+  const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(r.deps.log, grace));
+  let failure = why;
+  if (failed.length)
+    failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
+  else if (undone.length) failure += `\nRolled back: ${undone.join(', ')}.`;
+  for (const note of r.notes) failure += `\n${note}`;
+  const service = await r.deps.client.getService(r.ref).catch(() => undefined);
+  return outcomeOf(r, plan, service, timeline, {
+    healthy: false,
+    rolledBack: undone.length > 0 && failed.length === 0,
+    failure,
+  });
+}
+
 export async function rolloutRegion(
   deps: RolloutDeps,
   ref: ServiceRef,
   changes: SpecChanges,
   settings: RolloutSettings,
-): Promise<RegionOutcome> {
+): Promise<HeldRollout> {
   const r: Rollout = {
     deps,
     ref,
@@ -178,9 +210,17 @@ export async function rolloutRegion(
   const plan = await timeline.time('plan', () => planRollout(r));
   try {
     const service = await deployAndVerify(r, plan, timeline);
-    r.undo.clear();
-    return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
+    return {
+      outcome: outcomeOf(r, plan, service, timeline, {
+        healthy: true,
+        rolledBack: false,
+        failure: undefined,
+      }),
+      keep: () => r.undo.clear(),
+      revert: (why) => revertHealthy(r, plan, timeline, why),
+    };
   } catch (err) {
-    return compensate(r, plan, timeline, err);
+    const outcome = await compensate(r, plan, timeline, err);
+    return { outcome, keep: () => undefined, revert: () => Promise.resolve(outcome) };
   }
 }
