@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { deployImage, errorOf, expectSuccess } from '../helpers/action.js';
-import { getService, patchService, servingSplit } from '../helpers/cloudrun.js';
+import { getService, serveBrokenRevision, servingSplit } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
 import { underLoad } from '../helpers/load.js';
 
@@ -128,23 +128,7 @@ describe('traffic_steps', () => {
     const first = await deployImage('e2e-steps-regions', stable, { comment: 'never', region: regions });
     expectSuccess(first);
     // europe-west1 now serves a hand-made revision with BROKEN set: the next one there inherits it.
-    await patchService(
-      'e2e-steps-regions',
-      (s) => {
-        const template = s.template as { containers: Array<Record<string, unknown>> };
-        const [container] = template.containers;
-        return {
-          ...s,
-          template: {
-            ...template,
-            revision: '',
-            containers: [{ ...container, env: [{ name: 'BROKEN', value: '1' }] }],
-          },
-          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
-        };
-      },
-      'europe-west1',
-    );
+    await serveBrokenRevision('e2e-steps-regions', 'europe-west1');
     const before = {
       us: servingSplit((await getService('e2e-steps-regions', 'us-central1'))!),
       eu: servingSplit((await getService('e2e-steps-regions', 'europe-west1'))!),
