@@ -4,7 +4,7 @@
 import { admin, env } from '../helpers/emulator.js';
 import { authInputs, deployApp as deploy, errorOf, runAction, expectSuccess } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
-import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { getService, patchService, sample, serveBrokenRevision, servingSplit } from '../helpers/cloudrun.js';
 import { seedServiceAccount } from '../helpers/auth.js';
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
@@ -278,29 +278,11 @@ describe('regions', () => {
     // Drift in one region: europe-west1 now serves a revision with BROKEN=1 (someone deployed it by
     // hand), so the next deploy there keeps it (env_vars merge) and that region's new revision is
     // unhealthy. Rolling back puts the hand-made revision back: it still answers '/' with v1.
-    await patchService(
-      'e2e-regions',
-      (s) => {
-        const template = s.template as {
-          containers: Array<{ env?: Array<{ name: string; value: string }> }>;
-          revision?: string;
-        };
-        const [container] = template.containers;
-        return {
-          ...s,
-          template: {
-            ...template,
-            revision: '',
-            containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }],
-          },
-          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
-        };
-      },
-      'europe-west1',
-    );
+    await serveBrokenRevision('e2e-regions', 'europe-west1');
     const second = await deploy('e2e-regions', 'v2', {
       region: regions,
       health_check_path: '/cgi-bin/health',
+      regions_fail: 'region',
     });
     expect(second.exitCode).toBe(1);
     const after = JSON.parse(second.outputs.regions!) as Record<
@@ -313,6 +295,23 @@ describe('regions', () => {
     expect(errorOf(second)).toMatch(
       /europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*\nRolled back: the traffic split put back as it was\./,
     );
+    expect(await text(after['us-central1']!.url)).toBe('200 v2');
+    expect(await text(after['asia-east1']!.url)).toBe('200 v2');
+    expect(await text(after['europe-west1']!.url)).toBe('200 v1');
+
+    // The default, regions_fail: all: europe-west1 fails again, so the regions that passed go back.
+    const third = await deploy('e2e-regions', 'v3', {
+      region: regions,
+      health_check_path: '/cgi-bin/health',
+    });
+    expect(third.exitCode).toBe(1);
+    const reverted = JSON.parse(third.outputs.regions!) as Record<
+      string,
+      { healthy: boolean; rolled_back: boolean }
+    >;
+    for (const region of ['us-central1', 'asia-east1'])
+      expect(reverted[region]).toMatchObject({ healthy: false, rolled_back: true });
+    expect(errorOf(third)).toContain('with `regions_fail: all` every region goes back');
     expect(await text(after['us-central1']!.url)).toBe('200 v2');
     expect(await text(after['asia-east1']!.url)).toBe('200 v2');
     expect(await text(after['europe-west1']!.url)).toBe('200 v1');

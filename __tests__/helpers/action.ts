@@ -85,7 +85,7 @@ export function authInputs(): Record<string, string> {
 /** The last ::error:: the action printed — what a user sees first — as the runner shows it. */
 export function errorOf(run: ActionRun): string {
   const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  // @actions/core escapes %, CR and LF in command messages; %25 last, so "%250A" stays "%0A".
+  // Decoded as the runner decodes workflow commands.
   return (errors.pop() ?? '').replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 

@@ -7,6 +7,7 @@ import type { Settings } from '../inputs/inputs.js';
 import type { Deadline } from './deadline.js';
 import type { Probe } from './health.js';
 import type { UndoStack } from './undo.js';
+import type { StepBarrier } from './steps.js';
 
 export interface RolloutDeps {
   client: CloudRunClient;
@@ -18,7 +19,7 @@ export interface RolloutDeps {
 
 export interface RolloutSettings extends Pick<
   Settings,
-  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix'
+  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix' | 'progressive'
 > {
   allowUnauthenticated: boolean | undefined;
   /** deploy_timeout: bounds every phase, health checks included. */
@@ -27,9 +28,21 @@ export interface RolloutSettings extends Pick<
   candidateTag: string | undefined;
   /** A pull request's preview: it goes only beside a revision that already serves. */
   preview: boolean;
+  /** With `regions_fail: all` and several regions: every region takes each traffic step together. */
+  stepsTogether?: StepBarrier | undefined;
 }
 
 export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;
+
+/** One of `traffic_steps` as measured: the share it gave, what the probes saw, and the gate's verdict. */
+export interface StepRecord {
+  percent: number;
+  requests: number;
+  /** Failed probes, in percent of `requests`. */
+  errorRate: number;
+  p95Ms: number | undefined;
+  passed: boolean;
+}
 
 /** One health check as it ended: where, whether it passed, and its last probe. */
 export interface CheckRecord {
@@ -50,6 +63,8 @@ export interface Rollout {
   where: string;
   /** The health checks made so far, in order. */
   checks: CheckRecord[];
+  /** The traffic steps taken so far, in order. */
+  steps: StepRecord[];
   /**
    * The traffic spec Runway itself last sent. Undoing puts the old split back only while the live
    * spec is still this one; anything else means someone changed the traffic meanwhile.

@@ -1,5 +1,6 @@
-// Every region's rollout, in parallel: each region stands alone, and each outcome (or the error
-// that stopped a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
+// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
+// a region before it changed anything) is reported.
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
@@ -12,7 +13,8 @@ import type { Settings } from '../inputs/inputs.js';
 import { pruneRevisions } from '../deploy/prune.js';
 import type { ServiceRef } from '../gcp/run.js';
 import { Deadline, undoGraceSeconds } from './deadline.js';
-import { rolloutRegion, type RegionOutcome } from './rollout.js';
+import { rolloutRegion, type HeldRollout, type RegionOutcome } from './rollout.js';
+import { StepBarrier } from './steps.js';
 
 export async function deployAll(
   settings: Settings,
@@ -27,11 +29,15 @@ export async function deployAll(
     ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
     ...(settings.spec.labels ?? {}),
   };
-  return Promise.allSettled(
+  const together =
+    settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
+      ? new StepBarrier(settings.regions)
+      : undefined;
+  const held = await Promise.allSettled(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
       try {
-        const outcome = await rolloutRegion(
+        const rollout = await rolloutRegion(
           {
             client,
             identity: credentials.identity,
@@ -51,6 +57,7 @@ export async function deployAll(
             tag: settings.tag,
             revisionTraffic: settings.revisionTraffic,
             tagTraffic: settings.tagTraffic,
+            progressive: settings.progressive,
             healthCheck: settings.healthCheck,
             rollback: settings.rollback,
             suffix: settings.suffix,
@@ -60,16 +67,55 @@ export async function deployAll(
             deadline,
             candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
             preview: settings.purpose === 'preview',
+            stepsTogether: together,
           },
         );
-        if (outcome.healthy && settings.keepRevisions !== undefined) {
-          const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-          outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-        }
-        return outcome;
+        if (!rollout.outcome.healthy) together?.fail(region);
+        else together?.leave(region);
+        return rollout;
       } catch (err) {
+        together?.fail(region);
         throw explainRunError(err, ref, credentials.identity);
       }
+    }),
+  );
+  const outcomes = await settle(held, settings);
+  for (const [i, result] of outcomes.entries()) {
+    const outcome = result.status === 'fulfilled' ? result.value : undefined;
+    if (outcome?.healthy && settings.keepRevisions !== undefined) {
+      const ref = { project, region: settings.regions[i]!, service: settings.service };
+      const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
+      outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
+ * back too, so the service runs one version everywhere. `region`: each region stands alone.
+ */
+async function settle(
+  held: PromiseSettledResult<HeldRollout>[],
+  settings: Settings,
+): Promise<PromiseSettledResult<RegionOutcome>[]> {
+  const failed = settings.regions.filter(
+    (_, i) =>
+      held[i]!.status === 'rejected' ||
+      !(held[i] as PromiseFulfilledResult<HeldRollout>).value.outcome.healthy,
+  );
+  const revertAll =
+    settings.regionsFail === 'all' && failed.length > 0 && failed.length < settings.regions.length;
+  return Promise.all(
+    held.map(async (result): Promise<PromiseSettledResult<RegionOutcome>> => {
+      if (result.status === 'rejected') return result;
+      const { outcome, keep, revert } = result.value;
+      if (!outcome.healthy || !revertAll) {
+        keep();
+        return { status: 'fulfilled', value: outcome };
+      }
+      const why = `Revision ${outcome.revision} passed here, but ${failed.join(', ')} failed: with \`regions_fail: all\` every region goes back.`;
+      return { status: 'fulfilled', value: await revert(why) };
     }),
   );
 }
