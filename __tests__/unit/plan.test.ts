@@ -55,6 +55,21 @@ describe('planService', () => {
     expect(planned.traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
   });
 
+  it('turns startup CPU boost on for a new service, as gcloud does, unless cpu_boost says otherwise', () => {
+    const resources = (l: Service | undefined, spec: ServiceSpec): unknown =>
+      planService(l, changes({}, spec)).template.containers?.[0]?.resources;
+    // cpuIdle is sent with it: resources without cpuIdle would turn CPU throttling off.
+    expect(resources(undefined, {})).toEqual({ startupCpuBoost: true, cpuIdle: true });
+    expect(resources(undefined, { cpuBoost: false })).toEqual({ startupCpuBoost: false, cpuIdle: true });
+    expect(resources(undefined, { memory: '1Gi', cpuThrottling: false })).toEqual({
+      limits: { memory: '1Gi' },
+      startupCpuBoost: true,
+      cpuIdle: false,
+    });
+    // A live service keeps what it has.
+    expect(resources(live, {})).toBeUndefined();
+  });
+
   it('keeps the live traffic unless told, so a deploy never moves traffic by accident', () => {
     expect(planService(live, changes()).traffic).toEqual(live.traffic);
     const traffic = [
@@ -295,6 +310,6 @@ describe('planService: secrets and resources', () => {
   it('keeps cpuIdle true when only limits change (Cloud Run resets it otherwise)', () => {
     expect(
       planService(undefined, changes({}, { memory: '512Mi' })).template.containers?.[0]?.resources,
-    ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true });
+    ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true, startupCpuBoost: true });
   });
 });

@@ -248,6 +248,13 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
     labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
     template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
   };
+  const container = planned.template.containers?.[0];
+  if (!live && changes.spec.cpuBoost === undefined && container) {
+    // gcloud run deploy turns startup CPU boost on for every new service ("new services default
+    // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
+    const resources = container.resources ?? {};
+    container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
+  }
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
