@@ -87,3 +87,15 @@ export async function sample(
   }
   return seen;
 }
+
+/** The container's environment, from the test app's /cgi-bin/env (helpers/app-context.ts). */
+export async function containerEnv(url: string): Promise<Record<string, string>> {
+  const res = await fetch(`${url}/cgi-bin/env`);
+  if (res.status !== 200) throw new Error(`${url}/cgi-bin/env answered ${res.status}`);
+  return Object.fromEntries(
+    (await res.text())
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
