@@ -70111,6 +70111,62 @@ function healthCheck(r) {
         intervalMs: 1000,
     };
 }
+function parsePercentList(name, raw) {
+    const steps = parseList(raw).map((p) => parseInteger(name, p.replace(/%$/, ''), 1, 100));
+    const ascending = steps.every((p, i) => i === 0 || p > steps[i - 1]);
+    if (!steps.length || !ascending || steps[steps.length - 1] !== 100)
+        throw new InputError(name, raw, 'ascending percentages ending at 100, e.g. `5,25,50,100`');
+    return steps;
+}
+/** "250ms", "2s" or a bare number of milliseconds. */
+function parseMilliseconds(name, raw) {
+    const m = /^(\d+)\s*(ms|s)?$/.exec(raw.trim());
+    if (!m || Number(m[1]) === 0)
+        throw new InputError(name, raw, 'a latency such as `250ms` or `2s`');
+    return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1]);
+}
+function progressive(r, traffic, purpose) {
+    const steps = r.map('traffic_steps', parsePercentList);
+    if (!steps) {
+        for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
+            const value = r.optional(name);
+            if (value !== undefined)
+                throw new InputError(name, value, 'nothing without `traffic_steps`');
+        }
+        return undefined;
+    }
+    const conflict = traffic !== 'verified'
+        ? ['traffic', traffic]
+        : purpose === 'preview'
+            ? ['preview', 'true']
+            : (['revision_traffic', 'tag_traffic'].map((n) => [n, r.optional(n)]).find(([, v]) => v) ??
+                undefined);
+    if (conflict) {
+        throw new InputError('traffic_steps', r.raw('traffic_steps'), `steps of a verified deploy of all traffic to the new revision, not beside \`${conflict[0]}: ${conflict[1]}\``);
+    }
+    const maxErrorRate = r.map('max_error_rate', (n, v) => {
+        const value = Number(v.trim().replace(/%$/, ''));
+        if (!/^\d+(\.\d+)?%?$/.test(v.trim()) || value > 100)
+            throw new InputError(n, v, 'a percentage of failed probe requests from 0 to 100, e.g. `1` or `0.5%`');
+        return value;
+    });
+    const gateUrl = r.map('gate_url', (n, v) => {
+        if (!isAllowedWebhookUrl(v))
+            throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
+                secret: true,
+            });
+        return v;
+    });
+    return {
+        steps,
+        waitSeconds: r.map('step_wait', parseDurationSeconds) ?? 30,
+        maxErrorRate: maxErrorRate ?? 0,
+        maxLatencyMs: r.map('max_latency', parseMilliseconds),
+        gate: gateUrl
+            ? { url: gateUrl, secret: r.optional('webhook_secret'), token: r.optional('webhook_token') }
+            : undefined,
+    };
+}
 function trafficMode(r) {
     const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none']));
     const noTraffic = r.map('no_traffic', parseBool);
@@ -70157,8 +70213,8 @@ function webhookSettings(r) {
     const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always']));
     const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail']));
     if (!urls.length) {
-        if (secret || token)
-            throw new InputError('webhook_url', '', 'a receiver URL when `webhook_secret` or `webhook_token` is set');
+        if ((secret || token) && !r.optional('gate_url'))
+            throw new InputError('webhook_url', '', 'a receiver URL (or `gate_url`) when `webhook_secret` or `webhook_token` is set');
         return undefined;
     }
     return { urls, secret, token, on: on ?? 'success', failure: failure ?? 'warn' };
@@ -70237,9 +70293,11 @@ function readSettings(read) {
         throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
     }
     const purpose = purposeOf(r);
+    const traffic = trafficMode(r);
     return {
         service,
         regions: parseRegions(r.raw('region')),
+        regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'])) ?? 'all',
         projectId,
         suffix,
         deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
@@ -70253,7 +70311,8 @@ function readSettings(read) {
             'merge',
         secretsUpdateStrategy: r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ?? 'merge',
         skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
-        traffic: trafficMode(r),
+        traffic,
+        progressive: progressive(r, traffic, purpose),
         tag,
         revisionTraffic,
         tagTraffic,
@@ -71219,12 +71278,131 @@ async function verifyLive(r, service, revision, share, token) {
     confirm(await r.deps.client.getService(r.ref));
 }
 
+;// CONCATENATED MODULE: ./src/rollout/steps.ts
+
+
+
+
+
+
+const steps_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+/**
+ * The split for one step: `percent` to the candidate, the rest to what served before, in the same
+ * proportions (largest remainder, so whole percentages add up to 100). Every tag `current` carries
+ * (the candidate's own, which the probes use, included) rides along at 0%.
+ */
+function stepSplit(before, candidate, percent, current) {
+    const weighted = before.filter((t) => (t.percent ?? 0) > 0 && t.revision !== candidate);
+    const total = weighted.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+    const rest = 100 - percent;
+    const exact = weighted.map((t) => ((t.percent ?? 0) * rest) / (total || 1));
+    const shares = exact.map(Math.floor);
+    let left = rest - shares.reduce((a, b) => a + b, 0);
+    for (const i of exact.map((x, i) => [x - Math.floor(x), i]).sort((a, b) => b[0] - a[0])) {
+        if (left-- <= 0)
+            break;
+        shares[i[1]]++;
+    }
+    const byRevision = new Map();
+    weighted.forEach((t, i) => byRevision.set(t.revision, (byRevision.get(t.revision) ?? 0) + shares[i]));
+    const tags = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+    return [
+        { type: steps_REVISION, revision: candidate, percent },
+        ...[...byRevision]
+            .filter(([, p]) => p > 0)
+            .map(([revision, p]) => ({ type: steps_REVISION, revision, percent: p })),
+        ...tags,
+    ];
+}
+/** The 95th percentile (nearest rank) of `values`; undefined when there are none. */
+function p95(values) {
+    if (!values.length)
+        return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.ceil(sorted.length * 0.95) - 1];
+}
+/** A step's verdict from its probes: what failed, or undefined when every gate passed. */
+function judgeStep(probes, gates) {
+    const failed = probes.filter((p) => !p.ok).length;
+    const errorRate = probes.length ? (failed * 100) / probes.length : 100;
+    const latency = p95(probes.filter((p) => p.ok).map((p) => p.latencyMs));
+    const failures = [];
+    if (!probes.length)
+        failures.push('no probe could be made');
+    else if (errorRate > gates.maxErrorRate)
+        failures.push(`${failed} of ${probes.length} probes failed (${errorRate.toFixed(1)}% > max_error_rate ${gates.maxErrorRate}%)`);
+    if (gates.maxLatencyMs !== undefined && (latency === undefined || latency > gates.maxLatencyMs))
+        failures.push(`p95 latency ${latency ?? '—'} ms > max_latency ${gates.maxLatencyMs} ms`);
+    return {
+        record: { requests: probes.length, errorRate, p95Ms: latency, passed: !failures.length },
+        failure: failures.length ? failures.join('; ') : undefined,
+    };
+}
+/** A failed gate is a failed health check: `rollback: false` leaves traffic where the step put it. */
+class StepGateFailed extends HealthCheckFailed {
+}
+/** Probes `url` every health-check interval for `seconds` (within the deploy's deadline). */
+async function measure(r, url, token, seconds) {
+    const { healthCheck, deadline } = r.settings;
+    const window = deadline.within(seconds * 1000);
+    const probes = [];
+    while (!window.expired()) {
+        probes.push(await probeOnce(url, healthCheck, token, Math.min(10_000, window.remainingMs())));
+        await new Promise((done) => setTimeout(done, Math.min(healthCheck.intervalMs, window.remainingMs())));
+    }
+    return probes;
+}
+/** `gate_url`'s consent to a step: the receiver must answer 2xx; no answer is a no. */
+async function askGate(r, plan, percent) {
+    const gate = r.settings.progressive?.gate;
+    if (!gate)
+        return;
+    const delivery = await deliverWebhook(gate.url, {
+        type: 'runway.step',
+        service: r.ref.service,
+        project: r.ref.project,
+        region: r.ref.region,
+        revision: plan.revision,
+        percent,
+        steps: r.settings.progressive.steps,
+        measured: r.steps,
+    }, gate);
+    r.deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
+    if (!delivery.delivered)
+        throw new StepGateFailed(`Input 'gate_url' did not approve the ${percent}% step for revision ${plan.revision} (${delivery.result}).`);
+}
+async function stepTraffic(r, plan, tagUrl, token, timeline) {
+    const progressive = r.settings.progressive;
+    let service;
+    for (const percent of progressive.steps) {
+        service = await timeline.time(`step ${percent}%`, async () => {
+            r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
+            await askGate(r, plan, percent);
+            r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
+            const { service: moved } = await applyTraffic(r.deps.client, r.ref, (live) => stepSplit(plan.servedBefore, plan.revision, percent, live.traffic ?? []), r.settings.deadline, remember(r));
+            const serving = servingSplit(moved)[plan.revision] ?? 0;
+            if (serving !== percent) {
+                throw new StepGateFailed(`Revision ${plan.revision} serves ${serving}% of ${r.where}, not the ${percent}% of this step (someone else changed the traffic).`);
+            }
+            const probes = await measure(r, tagUrl, token, progressive.waitSeconds);
+            const { record, failure } = judgeStep(probes, progressive);
+            r.steps.push({ percent, ...record });
+            r.deps.log(`  ${percent}%: ${record.requests} probes, ${record.errorRate.toFixed(1)}% failed, p95 ${record.p95Ms ?? '—'} ms → ${failure ? 'failed' : 'passed'}`);
+            if (failure)
+                throw new StepGateFailed(`Revision ${plan.revision} failed the ${percent}% step: ${failure}.`);
+            return moved;
+        });
+    }
+    return service;
+}
+
 ;// CONCATENATED MODULE: ./src/rollout/rollout.ts
 // One region's rollout, as its phases: plan (changes nothing), create the candidate, public
 // access, verify on the tag, promote, verify live, clean up. Each phase that changes something
 // registers its undo first; any failure or passed deadline after the first change unwinds them,
 // newest first, so the pinned split serves again and no candidate tag is left. The outcome says
 // truthfully what serves afterwards.
+
 
 
 
@@ -71248,7 +71426,12 @@ async function deployAndVerify(r, plan, timeline) {
     const checkTag = plan.checkTag;
     if (checkTag)
         await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
-    if (traffic === 'verified' && plan.servedBefore)
+    const steps = r.settings.progressive;
+    if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
+        const tagUrl = tagUrlOf(service, checkTag, plan.revision);
+        service = await stepTraffic(r, plan, tagUrl, token, timeline);
+    }
+    else if (traffic === 'verified' && plan.servedBefore)
         service = await phase('promote', () => promoteCandidate(r, plan));
     // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
     if (traffic !== 'none' || !plan.servedBefore)
@@ -71278,6 +71461,7 @@ function outcomeOf(r, plan, service, timeline, result) {
         trafficBefore: splitOf(plan.servedBefore),
         timeline: timeline.steps,
         checks: r.checks,
+        steps: r.steps,
         pruned: [],
         ...result,
     };
@@ -71325,6 +71509,24 @@ async function compensate(r, plan, timeline, err) {
     const service = await client.getService(r.ref).catch(() => undefined);
     return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
+/** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
+async function revertHealthy(r, plan, timeline, why) {
+    const grace = Deadline.in(undoGraceSeconds());
+    const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(r.deps.log, grace));
+    let failure = why;
+    if (failed.length)
+        failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
+    else if (undone.length)
+        failure += `\nRolled back: ${undone.join(', ')}.`;
+    for (const note of r.notes)
+        failure += `\n${note}`;
+    const service = await r.deps.client.getService(r.ref).catch(() => undefined);
+    return outcomeOf(r, plan, service, timeline, {
+        healthy: false,
+        rolledBack: undone.length > 0 && failed.length === 0,
+        failure,
+    });
+}
 async function rolloutRegion(deps, ref, changes, settings) {
     const r = {
         deps,
@@ -71334,6 +71536,7 @@ async function rolloutRegion(deps, ref, changes, settings) {
         undo: new UndoStack(),
         where: `${ref.service} in ${ref.region}`,
         checks: [],
+        steps: [],
         written: undefined,
         notes: [],
     };
@@ -71341,17 +71544,26 @@ async function rolloutRegion(deps, ref, changes, settings) {
     const plan = await timeline.time('plan', () => planRollout(r));
     try {
         const service = await deployAndVerify(r, plan, timeline);
-        r.undo.clear();
-        return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
+        return {
+            outcome: outcomeOf(r, plan, service, timeline, {
+                healthy: true,
+                rolledBack: false,
+                failure: undefined,
+            }),
+            keep: () => r.undo.clear(),
+            revert: (why) => revertHealthy(r, plan, timeline, why),
+        };
     }
     catch (err) {
-        return compensate(r, plan, timeline, err);
+        const outcome = await compensate(r, plan, timeline, err);
+        return { outcome, keep: () => undefined, revert: () => Promise.resolve(outcome) };
     }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/regions.ts
-// Every region's rollout, in parallel: each region stands alone, and each outcome (or the error
-// that stopped a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
+// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
+// a region before it changed anything) is reported.
 
 
 
@@ -71368,10 +71580,10 @@ async function deployAll(settings, credentials, project, image, github, deadline
         ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
         ...(settings.spec.labels ?? {}),
     };
-    return Promise.allSettled(settings.regions.map(async (region) => {
+    const held = await Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         try {
-            const outcome = await rolloutRegion({
+            return await rolloutRegion({
                 client,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
@@ -71387,6 +71599,7 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 tag: settings.tag,
                 revisionTraffic: settings.revisionTraffic,
                 tagTraffic: settings.tagTraffic,
+                progressive: settings.progressive,
                 healthCheck: settings.healthCheck,
                 rollback: settings.rollback,
                 suffix: settings.suffix,
@@ -71396,15 +71609,40 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
                 preview: settings.purpose === 'preview',
             });
-            if (outcome.healthy && settings.keepRevisions !== undefined) {
-                const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-                outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-            }
-            return outcome;
         }
         catch (err) {
             throw explainRunError(err, ref, credentials.identity);
         }
+    }));
+    const outcomes = await settle(held, settings);
+    for (const [i, result] of outcomes.entries()) {
+        const outcome = result.status === 'fulfilled' ? result.value : undefined;
+        if (outcome?.healthy && settings.keepRevisions !== undefined) {
+            const ref = { project, region: settings.regions[i], service: settings.service };
+            const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
+            outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
+        }
+    }
+    return outcomes;
+}
+/**
+ * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
+ * back too, so the service runs one version everywhere. `region`: each region stands alone.
+ */
+async function settle(held, settings) {
+    const failed = settings.regions.filter((_, i) => held[i].status === 'rejected' ||
+        !held[i].value.outcome.healthy);
+    const revertAll = settings.regionsFail === 'all' && failed.length > 0 && failed.length < settings.regions.length;
+    return Promise.all(held.map(async (result) => {
+        if (result.status === 'rejected')
+            return result;
+        const { outcome, keep, revert } = result.value;
+        if (!outcome.healthy || !revertAll) {
+            keep();
+            return { status: 'fulfilled', value: outcome };
+        }
+        const why = `Revision ${outcome.revision} passed here, but ${failed.join(', ')} failed: with \`regions_fail: all\` every region goes back.`;
+        return { status: 'fulfilled', value: await revert(why) };
     }));
 }
 /**
@@ -76726,6 +76964,14 @@ function renderReport(report, options = {}) {
         lines.push(`Preview of #${report.preview.pullRequest} on its tag \`${report.preview.tag}\`, with no production traffic.`, '');
     }
     lines.push(`| region | ${report.preview ? 'preview URL' : 'URL'} | revision | previous | digest | health | traffic now |`, '| --- | --- | --- | --- | --- | --- | --- |', ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)), '');
+    const stepped = report.regions.filter((r) => r.outcome?.steps.length);
+    if (stepped.length) {
+        lines.push('**Traffic steps** (`traffic_steps`)', '', '| region | share | probes | failed | p95 | gate |', '| --- | --- | --- | --- | --- | --- |');
+        for (const r of stepped)
+            for (const s of r.outcome.steps)
+                lines.push(`| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`);
+        lines.push('');
+    }
     const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
     if (pruned.length) {
         lines.push('**Idle revisions deleted** (`keep_revisions`)', '');

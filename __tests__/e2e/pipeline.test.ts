@@ -301,6 +301,7 @@ describe('regions', () => {
     const second = await deploy('e2e-regions', 'v2', {
       region: regions,
       health_check_path: '/cgi-bin/health',
+      regions_fail: 'region',
     });
     expect(second.exitCode).toBe(1);
     const after = JSON.parse(second.outputs.regions!) as Record<
@@ -313,6 +314,23 @@ describe('regions', () => {
     expect(errorOf(second)).toMatch(
       /europe-west1: Revision e2e-regions-\d{5}-[a-z]{3} .* failed its health check .*\nRolled back: the traffic split put back as it was\./,
     );
+    expect(await text(after['us-central1']!.url)).toBe('200 v2');
+    expect(await text(after['asia-east1']!.url)).toBe('200 v2');
+    expect(await text(after['europe-west1']!.url)).toBe('200 v1');
+
+    // The default, regions_fail: all: europe-west1 fails again, so the regions that passed go back.
+    const third = await deploy('e2e-regions', 'v3', {
+      region: regions,
+      health_check_path: '/cgi-bin/health',
+    });
+    expect(third.exitCode).toBe(1);
+    const reverted = JSON.parse(third.outputs.regions!) as Record<
+      string,
+      { healthy: boolean; rolled_back: boolean }
+    >;
+    for (const region of ['us-central1', 'asia-east1'])
+      expect(reverted[region]).toMatchObject({ healthy: false, rolled_back: true });
+    expect(errorOf(third)).toContain('with `regions_fail: all` every region goes back');
     expect(await text(after['us-central1']!.url)).toBe('200 v2');
     expect(await text(after['asia-east1']!.url)).toBe('200 v2');
     expect(await text(after['europe-west1']!.url)).toBe('200 v1');

@@ -3,7 +3,7 @@
 // rollout and a rollback after a failed health check must both lose no request.
 import { deployImage, expectSuccess } from '../helpers/action.js';
 import { pushTestImage } from '../helpers/images.js';
-import { startLoad, type LoadResult } from '../helpers/load.js';
+import { underLoad } from '../helpers/load.js';
 
 let stable: string;
 let next: string;
@@ -15,20 +15,13 @@ beforeAll(async () => {
   ]);
 });
 
-function report(what: string, r: LoadResult): void {
-  console.log(
-    `${what}: ${r.sent} requests, ${r.failed} failed${r.failures.length ? ` (${r.failures.join('; ')})` : ''}; answered by ${JSON.stringify(Object.fromEntries(r.bodies))}`,
-  );
-}
-
 describe('no request fails while Runway works', () => {
   it('during a healthy verified rollout: old revision, then the new one, never an error', async () => {
     const first = await deployImage('e2e-zero-ok', stable, { comment: 'never' });
     expectSuccess(first);
-    const load = startLoad(first.outputs.url!);
-    const run = await deployImage('e2e-zero-ok', next, { comment: 'never' });
-    const result = await load.stop();
-    report('verified rollout', result);
+    const { result: run, load: result } = await underLoad('verified rollout', first.outputs.url!, () =>
+      deployImage('e2e-zero-ok', next, { comment: 'never' }),
+    );
     expectSuccess(run);
     expect(result.sent).toBeGreaterThan(20);
     expect(result.failed).toBe(0);
@@ -38,13 +31,9 @@ describe('no request fails while Runway works', () => {
   it('during a rollback after a failed health check: only the old revision ever answers', async () => {
     const first = await deployImage('e2e-zero-rollback', stable, { comment: 'never' });
     expectSuccess(first);
-    const load = startLoad(first.outputs.url!);
-    const run = await deployImage('e2e-zero-rollback', next, {
-      comment: 'never',
-      health_check_path: '/nope',
-    });
-    const result = await load.stop();
-    report('rollback', result);
+    const { result: run, load: result } = await underLoad('rollback', first.outputs.url!, () =>
+      deployImage('e2e-zero-rollback', next, { comment: 'never', health_check_path: '/nope' }),
+    );
     expect(run.exitCode).toBe(1);
     expect(result.sent).toBeGreaterThan(20);
     expect(result.failed).toBe(0);

@@ -85,7 +85,8 @@ export function authInputs(): Record<string, string> {
 /** The last ::error:: the action printed — what a user sees first — with its line breaks. */
 export function errorOf(run: ActionRun): string {
   const errors = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  return (errors.pop() ?? '').replace(/%0A/g, '\n');
+  // Decoded as the runner decodes workflow commands.
+  return (errors.pop() ?? '').replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
 }
 
 /**

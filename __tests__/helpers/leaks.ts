@@ -66,7 +66,7 @@ function workspaceFiles(workspace: string): Array<[string, string]> {
   return listed.stdout
     .toString('utf8')
     .split('\0')
-    .filter(Boolean)
+    .filter((f) => f && statSync(join(workspace, f), { throwIfNoEntry: false })?.isFile())
     .map((f): [string, string] => [`workspace ${f}`, readFileSync(join(workspace, f), 'utf8')]);
 }
 

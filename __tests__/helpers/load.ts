@@ -50,3 +50,19 @@ export function startLoad(
     },
   };
 }
+
+/** Runs `work` while steady load goes to `url`, then says in the test's log what the load saw. */
+export async function underLoad<T>(
+  what: string,
+  url: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; load: LoadResult }> {
+  const generator = startLoad(url);
+  const [settled] = await Promise.allSettled([work()]);
+  const load = await generator.stop();
+  console.log(
+    `${what}: ${load.sent} requests, ${load.failed} failed${load.failures.length ? ` (${load.failures.join('; ')})` : ''}; answered by ${JSON.stringify(Object.fromEntries(load.bodies))}`,
+  );
+  if (settled!.status === 'rejected') throw settled!.reason;
+  return { result: settled!.value, load };
+}

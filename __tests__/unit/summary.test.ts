@@ -41,6 +41,7 @@ const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
   rolledBack: false,
   failure: undefined,
   pruned: [],
+  steps: [],
   ...over,
 });
 

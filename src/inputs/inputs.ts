@@ -75,6 +75,10 @@ export interface Settings {
   tag: string | undefined;
   /** revision (or LATEST) → percent, from revision_traffic. */
   revisionTraffic: Record<string, number> | undefined;
+  /** `regions_fail`: `all` takes every region back when one fails; `region`: each stands alone. */
+  regionsFail: 'all' | 'region';
+  /** `traffic_steps`: progressive delivery with gates; undefined moves all traffic in one step. */
+  progressive: ProgressiveSettings | undefined;
   /** tag → percent, from tag_traffic. */
   tagTraffic: Record<string, number> | undefined;
   healthCheck: HealthCheck;
@@ -469,6 +473,82 @@ function healthCheck(r: Reader): HealthCheck {
   };
 }
 
+/** `traffic_steps`: the candidate's share moves through these percentages, each held and measured. */
+export interface ProgressiveSettings {
+  /** Ascending percentages, the last 100. */
+  steps: number[];
+  /** How long each step is held while Runway's probes measure the new revision. */
+  waitSeconds: number;
+  /** The largest share of failed probes a step may have, in percent (0: none may fail). */
+  maxErrorRate: number;
+  /** The largest p95 probe latency a step may have; undefined: latency is not a gate. */
+  maxLatencyMs: number | undefined;
+  /** `gate_url`: asked before each step, signed like the post-deploy webhooks; must answer 2xx. */
+  gate: { url: string; secret: string | undefined; token: string | undefined } | undefined;
+}
+
+function parsePercentList(name: string, raw: string): number[] {
+  const steps = parseList(raw).map((p) => parseInteger(name, p.replace(/%$/, ''), 1, 100));
+  const ascending = steps.every((p, i) => i === 0 || p > steps[i - 1]!);
+  if (!steps.length || !ascending || steps[steps.length - 1] !== 100)
+    throw new InputError(name, raw, 'ascending percentages ending at 100, e.g. `5,25,50,100`');
+  return steps;
+}
+
+/** "250ms", "2s" or a bare number of milliseconds. */
+function parseMilliseconds(name: string, raw: string): number {
+  const m = /^(\d+)\s*(ms|s)?$/.exec(raw.trim());
+  if (!m || Number(m[1]) === 0) throw new InputError(name, raw, 'a latency such as `250ms` or `2s`');
+  return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1]);
+}
+
+function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): ProgressiveSettings | undefined {
+  const steps = r.map('traffic_steps', parsePercentList);
+  if (!steps) {
+    for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
+      const value = r.optional(name);
+      if (value !== undefined) throw new InputError(name, value, 'nothing without `traffic_steps`');
+    }
+    return undefined;
+  }
+  const conflict =
+    traffic !== 'verified'
+      ? ['traffic', traffic]
+      : purpose === 'preview'
+        ? ['preview', 'true']
+        : (['revision_traffic', 'tag_traffic'].map((n) => [n, r.optional(n)]).find(([, v]) => v) ??
+          undefined);
+  if (conflict) {
+    throw new InputError(
+      'traffic_steps',
+      r.raw('traffic_steps'),
+      `steps of a verified deploy of all traffic to the new revision, not beside \`${conflict[0]}: ${conflict[1]}\``,
+    );
+  }
+  const maxErrorRate = r.map('max_error_rate', (n, v) => {
+    const value = Number(v.trim().replace(/%$/, ''));
+    if (!/^\d+(\.\d+)?%?$/.test(v.trim()) || value > 100)
+      throw new InputError(n, v, 'a percentage of failed probe requests from 0 to 100, e.g. `1` or `0.5%`');
+    return value;
+  });
+  const gateUrl = r.map('gate_url', (n, v) => {
+    if (!isAllowedWebhookUrl(v))
+      throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
+        secret: true,
+      });
+    return v;
+  });
+  return {
+    steps,
+    waitSeconds: r.map('step_wait', parseDurationSeconds) ?? 30,
+    maxErrorRate: maxErrorRate ?? 0,
+    maxLatencyMs: r.map('max_latency', parseMilliseconds),
+    gate: gateUrl
+      ? { url: gateUrl, secret: r.optional('webhook_secret'), token: r.optional('webhook_token') }
+      : undefined,
+  };
+}
+
 function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
@@ -526,11 +606,11 @@ function webhookSettings(r: Reader): WebhookSettings | undefined {
   const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always'] as const));
   const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail'] as const));
   if (!urls.length) {
-    if (secret || token)
+    if ((secret || token) && !r.optional('gate_url'))
       throw new InputError(
         'webhook_url',
         '',
-        'a receiver URL when `webhook_secret` or `webhook_token` is set',
+        'a receiver URL (or `gate_url`) when `webhook_secret` or `webhook_token` is set',
       );
     return undefined;
   }
@@ -652,9 +732,11 @@ export function readSettings(read: InputReader): Settings {
     );
   }
   const purpose = purposeOf(r);
+  const traffic = trafficMode(r);
   return {
     service,
     regions: parseRegions(r.raw('region')),
+    regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'] as const)) ?? 'all',
     projectId,
     suffix,
     deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
@@ -670,7 +752,8 @@ export function readSettings(read: InputReader): Settings {
     secretsUpdateStrategy:
       r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
-    traffic: trafficMode(r),
+    traffic,
+    progressive: progressive(r, traffic, purpose),
     tag,
     revisionTraffic,
     tagTraffic,

@@ -54,6 +54,21 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
     ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)),
     '',
   );
+  const stepped = report.regions.filter((r) => r.outcome?.steps.length);
+  if (stepped.length) {
+    lines.push(
+      '**Traffic steps** (`traffic_steps`)',
+      '',
+      '| region | share | probes | failed | p95 | gate |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of stepped)
+      for (const s of r.outcome!.steps)
+        lines.push(
+          `| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`,
+        );
+    lines.push('');
+  }
   const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
   if (pruned.length) {
     lines.push('**Idle revisions deleted** (`keep_revisions`)', '');

@@ -18,7 +18,7 @@ export interface RolloutDeps {
 
 export interface RolloutSettings extends Pick<
   Settings,
-  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix'
+  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix' | 'progressive'
 > {
   allowUnauthenticated: boolean | undefined;
   /** deploy_timeout: bounds every phase, health checks included. */
@@ -30,6 +30,16 @@ export interface RolloutSettings extends Pick<
 }
 
 export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;
+
+/** One of `traffic_steps` as measured: the share it gave, what the probes saw, and the gate's verdict. */
+export interface StepRecord {
+  percent: number;
+  requests: number;
+  /** Failed probes, in percent of `requests`. */
+  errorRate: number;
+  p95Ms: number | undefined;
+  passed: boolean;
+}
 
 /** One health check as it ended: where, whether it passed, and its last probe. */
 export interface CheckRecord {
@@ -50,6 +60,8 @@ export interface Rollout {
   where: string;
   /** The health checks made so far, in order. */
   checks: CheckRecord[];
+  /** The traffic steps taken so far, in order. */
+  steps: StepRecord[];
   /**
    * The traffic spec Runway itself last sent. Undoing puts the old split back only while the live
    * spec is still this one; anything else means someone changed the traffic meanwhile.

@@ -1,5 +1,6 @@
-// Every region's rollout, in parallel: each region stands alone, and each outcome (or the error
-// that stopped a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
+// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
+// a region before it changed anything) is reported.
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
@@ -12,7 +13,7 @@ import type { Settings } from '../inputs/inputs.js';
 import { pruneRevisions } from '../deploy/prune.js';
 import type { ServiceRef } from '../gcp/run.js';
 import { Deadline, undoGraceSeconds } from './deadline.js';
-import { rolloutRegion, type RegionOutcome } from './rollout.js';
+import { rolloutRegion, type HeldRollout, type RegionOutcome } from './rollout.js';
 
 export async function deployAll(
   settings: Settings,
@@ -27,11 +28,11 @@ export async function deployAll(
     ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
     ...(settings.spec.labels ?? {}),
   };
-  return Promise.allSettled(
+  const held = await Promise.allSettled(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
       try {
-        const outcome = await rolloutRegion(
+        return await rolloutRegion(
           {
             client,
             identity: credentials.identity,
@@ -51,6 +52,7 @@ export async function deployAll(
             tag: settings.tag,
             revisionTraffic: settings.revisionTraffic,
             tagTraffic: settings.tagTraffic,
+            progressive: settings.progressive,
             healthCheck: settings.healthCheck,
             rollback: settings.rollback,
             suffix: settings.suffix,
@@ -62,14 +64,48 @@ export async function deployAll(
             preview: settings.purpose === 'preview',
           },
         );
-        if (outcome.healthy && settings.keepRevisions !== undefined) {
-          const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-          outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-        }
-        return outcome;
       } catch (err) {
         throw explainRunError(err, ref, credentials.identity);
       }
+    }),
+  );
+  const outcomes = await settle(held, settings);
+  for (const [i, result] of outcomes.entries()) {
+    const outcome = result.status === 'fulfilled' ? result.value : undefined;
+    if (outcome?.healthy && settings.keepRevisions !== undefined) {
+      const ref = { project, region: settings.regions[i]!, service: settings.service };
+      const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
+      outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
+ * back too, so the service runs one version everywhere. `region`: each region stands alone.
+ */
+async function settle(
+  held: PromiseSettledResult<HeldRollout>[],
+  settings: Settings,
+): Promise<PromiseSettledResult<RegionOutcome>[]> {
+  const failed = settings.regions.filter(
+    (_, i) =>
+      held[i]!.status === 'rejected' ||
+      !(held[i] as PromiseFulfilledResult<HeldRollout>).value.outcome.healthy,
+  );
+  const revertAll =
+    settings.regionsFail === 'all' && failed.length > 0 && failed.length < settings.regions.length;
+  return Promise.all(
+    held.map(async (result): Promise<PromiseSettledResult<RegionOutcome>> => {
+      if (result.status === 'rejected') return result;
+      const { outcome, keep, revert } = result.value;
+      if (!outcome.healthy || !revertAll) {
+        keep();
+        return { status: 'fulfilled', value: outcome };
+      }
+      const why = `Revision ${outcome.revision} passed here, but ${failed.join(', ')} failed: with \`regions_fail: all\` every region goes back.`;
+      return { status: 'fulfilled', value: await revert(why) };
     }),
   );
 }

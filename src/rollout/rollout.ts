@@ -12,13 +12,21 @@ import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { setPublicAccess } from './access.js';
 import { createCandidate } from './candidate.js';
 import { cleanUp, removeCandidateTag } from './cleanup.js';
-import type { CheckRecord, Rollout, RolloutDeps, RolloutSettings, SpecChanges } from './context.js';
+import type {
+  CheckRecord,
+  Rollout,
+  RolloutDeps,
+  RolloutSettings,
+  SpecChanges,
+  StepRecord,
+} from './context.js';
 import { Deadline, undoGraceSeconds } from './deadline.js';
 import { planRollout, type RolloutPlan } from './plan.js';
 import { promoteCandidate } from './promote.js';
 import { Timeline, type TimedStep } from './timeline.js';
 import { UndoStack } from './undo.js';
-import { authorizeChecks, HealthCheckFailed, verifyLive, verifyOnTag } from './verify.js';
+import { stepTraffic } from './steps.js';
+import { authorizeChecks, HealthCheckFailed, tagUrlOf, verifyLive, verifyOnTag } from './verify.js';
 
 export type { RolloutDeps, RolloutSettings } from './context.js';
 
@@ -37,6 +45,8 @@ export interface RegionOutcome {
   timeline: TimedStep[];
   /** The health checks made, in order (on the tag URL, then live). */
   checks: CheckRecord[];
+  /** `traffic_steps` as measured, in order. */
+  steps: StepRecord[];
   rolledBack: boolean;
   /** Why the region failed, when it did. */
   failure: string | undefined;
@@ -53,7 +63,11 @@ async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline
   const { traffic } = r.settings;
   const checkTag = plan.checkTag;
   if (checkTag) await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
-  if (traffic === 'verified' && plan.servedBefore)
+  const steps = r.settings.progressive;
+  if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
+    const tagUrl = tagUrlOf(service, checkTag, plan.revision)!;
+    service = await stepTraffic(r, plan, tagUrl, token, timeline);
+  } else if (traffic === 'verified' && plan.servedBefore)
     service = await phase('promote', () => promoteCandidate(r, plan));
   // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
   if (traffic !== 'none' || !plan.servedBefore)
@@ -91,6 +105,7 @@ function outcomeOf(
     trafficBefore: splitOf(plan.servedBefore),
     timeline: timeline.steps,
     checks: r.checks,
+    steps: r.steps,
     pruned: [],
     ...result,
   };
@@ -141,12 +156,44 @@ async function compensate(
   return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
 }
 
+/**
+ * A region's rollout whose undos are still held: `keep` forgets them once every region is done;
+ * `revert` takes a healthy region back (`regions_fail: all`, when another region failed).
+ */
+export interface HeldRollout {
+  outcome: RegionOutcome;
+  keep(): void;
+  revert(why: string): Promise<RegionOutcome>;
+}
+
+/** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
+async function revertHealthy(
+  r: Rollout,
+  plan: RolloutPlan,
+  timeline: Timeline,
+  why: string,
+): Promise<RegionOutcome> {
+  const grace = Deadline.in(undoGraceSeconds());
+  const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(r.deps.log, grace));
+  let failure = why;
+  if (failed.length)
+    failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
+  else if (undone.length) failure += `\nRolled back: ${undone.join(', ')}.`;
+  for (const note of r.notes) failure += `\n${note}`;
+  const service = await r.deps.client.getService(r.ref).catch(() => undefined);
+  return outcomeOf(r, plan, service, timeline, {
+    healthy: false,
+    rolledBack: undone.length > 0 && failed.length === 0,
+    failure,
+  });
+}
+
 export async function rolloutRegion(
   deps: RolloutDeps,
   ref: ServiceRef,
   changes: SpecChanges,
   settings: RolloutSettings,
-): Promise<RegionOutcome> {
+): Promise<HeldRollout> {
   const r: Rollout = {
     deps,
     ref,
@@ -155,6 +202,7 @@ export async function rolloutRegion(
     undo: new UndoStack(),
     where: `${ref.service} in ${ref.region}`,
     checks: [],
+    steps: [],
     written: undefined,
     notes: [],
   };
@@ -162,9 +210,17 @@ export async function rolloutRegion(
   const plan = await timeline.time('plan', () => planRollout(r));
   try {
     const service = await deployAndVerify(r, plan, timeline);
-    r.undo.clear();
-    return outcomeOf(r, plan, service, timeline, { healthy: true, rolledBack: false, failure: undefined });
+    return {
+      outcome: outcomeOf(r, plan, service, timeline, {
+        healthy: true,
+        rolledBack: false,
+        failure: undefined,
+      }),
+      keep: () => r.undo.clear(),
+      revert: (why) => revertHealthy(r, plan, timeline, why),
+    };
   } catch (err) {
-    return compensate(r, plan, timeline, err);
+    const outcome = await compensate(r, plan, timeline, err);
+    return { outcome, keep: () => undefined, revert: () => Promise.resolve(outcome) };
   }
 }

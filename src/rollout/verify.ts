@@ -45,7 +45,7 @@ async function check(
 }
 
 /** The tag's URL, when the tag routes to `revision`; a tag moved elsewhere reaches another revision. */
-function tagUrlOf(service: Service | undefined, tag: string, revision: string): string | undefined {
+export function tagUrlOf(service: Service | undefined, tag: string, revision: string): string | undefined {
   const status = service?.trafficStatuses?.find((t) => t.tag === tag);
   return status?.revision === revision ? status.uri : undefined;
 }
