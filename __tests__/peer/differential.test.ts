@@ -379,6 +379,8 @@ suite('deploy-cloudrun and Runway on the same inputs', () => {
   it.each(CASES.map((c, i) => [c.name, i] as const))('%s', async (_name, index) => {
     const c = CASES[index]!;
     const base = `diff-${index + 1}`;
+    // Both services are public (deployImage gives Runway allow_unauthenticated), so Runway's health
+    // checks need no ID token; who may invoke a service is not compared.
     const [peer, runway] = await Promise.all([
       runCase(c, `${base}-p`, images, (inputs) =>
         runPeer({ ...inputs, flags: `${inputs.flags ?? ''} --allow-unauthenticated`.trim() }),
