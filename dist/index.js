@@ -71371,12 +71371,68 @@ async function askGate(r, plan, percent) {
     if (!delivery.delivered)
         throw new StepGateFailed(`Input 'gate_url' did not approve the ${percent}% step for revision ${plan.revision} (${delivery.result}).`);
 }
+/**
+ * `regions_fail: all` with `traffic_steps`: the regions take each step together. A region waits at
+ * each step until every region has reached it; once any region fails, every region waiting (or
+ * arriving later) fails too, so their undos run and no region moves on alone.
+ */
+class StepBarrier {
+    arrived = new Map();
+    waiting = new Map();
+    failure;
+    expected;
+    constructor(regions) {
+        this.expected = new Set(regions);
+    }
+    arrive(region, percent) {
+        if (this.failure)
+            return Promise.reject(this.stopped());
+        const here = this.arrived.get(percent) ?? new Set();
+        here.add(region);
+        this.arrived.set(percent, here);
+        const waited = new Promise((resolve, reject) => {
+            this.waiting.set(percent, [...(this.waiting.get(percent) ?? []), { resolve, reject }]);
+        });
+        this.release();
+        return waited;
+    }
+    /** `region` takes no (more) steps — it creates the service there, or is done: nobody waits for it. */
+    leave(region) {
+        this.expected.delete(region);
+        this.release();
+    }
+    /** `region` failed: nobody steps further. */
+    fail(region) {
+        if (this.failure)
+            return;
+        this.failure = region;
+        for (const list of this.waiting.values())
+            for (const w of list)
+                w.reject(this.stopped());
+        this.waiting.clear();
+    }
+    /** Lets every step go that all the regions still expected have reached. */
+    release() {
+        for (const [percent, list] of this.waiting) {
+            const here = this.arrived.get(percent);
+            if ([...this.expected].every((region) => here.has(region))) {
+                for (const w of list)
+                    w.resolve();
+                this.waiting.delete(percent);
+            }
+        }
+    }
+    stopped() {
+        return new StepGateFailed(`${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`);
+    }
+}
 async function stepTraffic(r, plan, tagUrl, token, timeline) {
     const progressive = r.settings.progressive;
     let service;
     for (const percent of progressive.steps) {
         service = await timeline.time(`step ${percent}%`, async () => {
             r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
+            await r.settings.stepsTogether?.arrive(r.ref.region, percent);
             await askGate(r, plan, percent);
             r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
             const { service: moved } = await applyTraffic(r.deps.client, r.ref, (live) => stepSplit(plan.servedBefore, plan.revision, percent, live.traffic ?? []), r.settings.deadline, remember(r));
@@ -71431,8 +71487,11 @@ async function deployAndVerify(r, plan, timeline) {
         const tagUrl = tagUrlOf(service, checkTag, plan.revision);
         service = await stepTraffic(r, plan, tagUrl, token, timeline);
     }
-    else if (traffic === 'verified' && plan.servedBefore)
-        service = await phase('promote', () => promoteCandidate(r, plan));
+    else {
+        r.settings.stepsTogether?.leave(r.ref.region);
+        if (traffic === 'verified' && plan.servedBefore)
+            service = await phase('promote', () => promoteCandidate(r, plan));
+    }
     // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
     if (traffic !== 'none' || !plan.servedBefore)
         await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
@@ -71574,16 +71633,20 @@ async function rolloutRegion(deps, ref, changes, settings) {
 
 
 
+
 async function deployAll(settings, credentials, project, image, github, deadline) {
     const client = new CloudRunClient(credentials.accessToken);
     const labels = {
         ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
         ...(settings.spec.labels ?? {}),
     };
+    const together = settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
+        ? new StepBarrier(settings.regions)
+        : undefined;
     const held = await Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         try {
-            return await rolloutRegion({
+            const rollout = await rolloutRegion({
                 client,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
@@ -71608,9 +71671,16 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 deadline,
                 candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
                 preview: settings.purpose === 'preview',
+                stepsTogether: together,
             });
+            if (!rollout.outcome.healthy)
+                together?.fail(region);
+            else
+                together?.leave(region);
+            return rollout;
         }
         catch (err) {
+            together?.fail(region);
             throw explainRunError(err, ref, credentials.identity);
         }
     }));

@@ -4,7 +4,7 @@
 import { admin, env } from '../helpers/emulator.js';
 import { authInputs, deployApp as deploy, errorOf, runAction, expectSuccess } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
-import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { getService, patchService, sample, serveBrokenRevision, servingSplit } from '../helpers/cloudrun.js';
 import { seedServiceAccount } from '../helpers/auth.js';
 
 const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
@@ -278,26 +278,7 @@ describe('regions', () => {
     // Drift in one region: europe-west1 now serves a revision with BROKEN=1 (someone deployed it by
     // hand), so the next deploy there keeps it (env_vars merge) and that region's new revision is
     // unhealthy. Rolling back puts the hand-made revision back: it still answers '/' with v1.
-    await patchService(
-      'e2e-regions',
-      (s) => {
-        const template = s.template as {
-          containers: Array<{ env?: Array<{ name: string; value: string }> }>;
-          revision?: string;
-        };
-        const [container] = template.containers;
-        return {
-          ...s,
-          template: {
-            ...template,
-            revision: '',
-            containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }],
-          },
-          traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
-        };
-      },
-      'europe-west1',
-    );
+    await serveBrokenRevision('e2e-regions', 'europe-west1');
     const second = await deploy('e2e-regions', 'v2', {
       region: regions,
       health_check_path: '/cgi-bin/health',

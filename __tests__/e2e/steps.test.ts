@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { deployImage, errorOf, expectSuccess } from '../helpers/action.js';
-import { getService, servingSplit } from '../helpers/cloudrun.js';
+import { getService, serveBrokenRevision, servingSplit } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
 import { underLoad } from '../helpers/load.js';
 
@@ -121,5 +121,33 @@ describe('traffic_steps', () => {
     } finally {
       await new Promise((done) => server.close(done));
     }
+  });
+
+  it('with regions_fail: all, regions take each step together: one failing stops them all before they move', async () => {
+    const regions = 'us-central1,europe-west1';
+    const first = await deployImage('e2e-steps-regions', stable, { comment: 'never', region: regions });
+    expectSuccess(first);
+    // europe-west1 now serves a hand-made revision with BROKEN set: the next one there inherits it.
+    await serveBrokenRevision('e2e-steps-regions', 'europe-west1');
+    const before = {
+      us: servingSplit((await getService('e2e-steps-regions', 'us-central1'))!),
+      eu: servingSplit((await getService('e2e-steps-regions', 'europe-west1'))!),
+    };
+    const run = await deployImage('e2e-steps-regions', next, {
+      comment: 'never',
+      region: regions,
+      traffic_steps: '30,100',
+      step_wait: '2s',
+      health_check_path: '/cgi-bin/health',
+    });
+    expect(run.exitCode).toBe(1);
+    const outcome = JSON.parse(run.outputs.regions!) as Record<string, { healthy: boolean }>;
+    expect(outcome['us-central1']!.healthy).toBe(false);
+    expect(run.stdout).toContain(
+      'europe-west1 failed, and with `regions_fail: all` the regions take each step together',
+    );
+    expect(run.summary).not.toMatch(/\| us-central1 \| 30% \|/);
+    expect(servingSplit((await getService('e2e-steps-regions', 'us-central1'))!)).toEqual(before.us);
+    expect(servingSplit((await getService('e2e-steps-regions', 'europe-west1'))!)).toEqual(before.eu);
   });
 });

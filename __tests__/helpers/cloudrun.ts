@@ -99,3 +99,31 @@ export async function containerEnv(url: string): Promise<Record<string, string>>
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
 }
+
+/**
+ * Someone deploys by hand, in `region`, a revision of the current template with BROKEN=1 set (the
+ * test app's /cgi-bin/health then answers 503) and sends it all the traffic: the next deploy there
+ * inherits BROKEN through env_vars merge, and its revision is unhealthy.
+ */
+export function serveBrokenRevision(service: string, region: string): Promise<ServiceJson> {
+  return patchService(
+    service,
+    (s) => {
+      const template = s.template as {
+        containers: Array<{ env?: Array<{ name: string; value: string }> }>;
+        revision?: string;
+      };
+      const [container] = template.containers;
+      return {
+        ...s,
+        template: {
+          ...template,
+          revision: '',
+          containers: [{ ...container!, env: [...(container!.env ?? []), { name: 'BROKEN', value: '1' }] }],
+        },
+        traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
+      };
+    },
+    region,
+  );
+}

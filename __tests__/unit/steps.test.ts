@@ -1,5 +1,5 @@
 // Progressive delivery, pure: the split of each step, the p95, the gates' verdict, and the inputs.
-import { judgeStep, p95, stepSplit } from '../../src/rollout/steps.js';
+import { judgeStep, p95, StepBarrier, stepSplit } from '../../src/rollout/steps.js';
 import { readSettings } from '../../src/inputs/inputs.js';
 import type { Probe } from '../../src/rollout/health.js';
 import type { TrafficTarget } from '../../src/gcp/run-types.js';
@@ -85,5 +85,39 @@ describe('traffic_steps inputs', () => {
     [{ traffic_steps: '5,100', max_latency: 'fast' }, 'max_latency'],
   ])('refuses %j, naming %s', (inputs, name) => {
     expect(() => readSettings(read(inputs as Record<string, string>))).toThrow(`Input '${name}'`);
+  });
+});
+
+describe('StepBarrier (regions_fail: all with traffic_steps)', () => {
+  const settled = async (p: Promise<void>): Promise<string> => {
+    const state = await Promise.race([
+      p.then(
+        () => 'passed',
+        (e: Error) => `failed: ${e.message}`,
+      ),
+      new Promise<string>((r) => setTimeout(() => r('waiting'), 20)),
+    ]);
+    return state;
+  };
+  it('lets a step go only once every region has reached it', async () => {
+    const barrier = new StepBarrier(['a', 'b']);
+    const a = barrier.arrive('a', 30);
+    expect(await settled(a)).toBe('waiting');
+    const b = barrier.arrive('b', 30);
+    expect(await settled(a)).toBe('passed');
+    expect(await settled(b)).toBe('passed');
+  });
+  it('stops every region waiting, or arriving later, once one fails', async () => {
+    const barrier = new StepBarrier(['a', 'b', 'c']);
+    const a = barrier.arrive('a', 30);
+    barrier.fail('b');
+    expect(await settled(a)).toMatch(/failed: b failed, and with `regions_fail: all`/);
+    expect(await settled(barrier.arrive('c', 30))).toMatch(/failed: b failed/);
+  });
+  it('does not wait for a region that takes no steps', async () => {
+    const barrier = new StepBarrier(['a', 'b']);
+    const a = barrier.arrive('a', 30);
+    barrier.leave('b');
+    expect(await settled(a)).toBe('passed');
   });
 });

@@ -7,6 +7,7 @@ import type { Settings } from '../inputs/inputs.js';
 import type { Deadline } from './deadline.js';
 import type { Probe } from './health.js';
 import type { UndoStack } from './undo.js';
+import type { StepBarrier } from './steps.js';
 
 export interface RolloutDeps {
   client: CloudRunClient;
@@ -27,6 +28,8 @@ export interface RolloutSettings extends Pick<
   candidateTag: string | undefined;
   /** A pull request's preview: it goes only beside a revision that already serves. */
   preview: boolean;
+  /** With `regions_fail: all` and several regions: every region takes each traffic step together. */
+  stepsTogether?: StepBarrier | undefined;
 }
 
 export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;

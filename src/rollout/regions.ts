@@ -14,6 +14,7 @@ import { pruneRevisions } from '../deploy/prune.js';
 import type { ServiceRef } from '../gcp/run.js';
 import { Deadline, undoGraceSeconds } from './deadline.js';
 import { rolloutRegion, type HeldRollout, type RegionOutcome } from './rollout.js';
+import { StepBarrier } from './steps.js';
 
 export async function deployAll(
   settings: Settings,
@@ -28,11 +29,15 @@ export async function deployAll(
     ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
     ...(settings.spec.labels ?? {}),
   };
+  const together =
+    settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
+      ? new StepBarrier(settings.regions)
+      : undefined;
   const held = await Promise.allSettled(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
       try {
-        return await rolloutRegion(
+        const rollout = await rolloutRegion(
           {
             client,
             identity: credentials.identity,
@@ -62,9 +67,14 @@ export async function deployAll(
             deadline,
             candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
             preview: settings.purpose === 'preview',
+            stepsTogether: together,
           },
         );
+        if (!rollout.outcome.healthy) together?.fail(region);
+        else together?.leave(region);
+        return rollout;
       } catch (err) {
+        together?.fail(region);
         throw explainRunError(err, ref, credentials.identity);
       }
     }),

@@ -67,8 +67,11 @@ async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline
   if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
     const tagUrl = tagUrlOf(service, checkTag, plan.revision)!;
     service = await stepTraffic(r, plan, tagUrl, token, timeline);
-  } else if (traffic === 'verified' && plan.servedBefore)
-    service = await phase('promote', () => promoteCandidate(r, plan));
+  } else {
+    r.settings.stepsTogether?.leave(r.ref.region);
+    if (traffic === 'verified' && plan.servedBefore)
+      service = await phase('promote', () => promoteCandidate(r, plan));
+  }
   // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
   if (traffic !== 'none' || !plan.servedBefore)
     await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));

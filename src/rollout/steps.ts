@@ -121,6 +121,66 @@ async function askGate(r: Rollout, plan: RolloutPlan, percent: number): Promise<
     );
 }
 
+/**
+ * `regions_fail: all` with `traffic_steps`: the regions take each step together. A region waits at
+ * each step until every region has reached it; once any region fails, every region waiting (or
+ * arriving later) fails too, so their undos run and no region moves on alone.
+ */
+export class StepBarrier {
+  private readonly arrived = new Map<number, Set<string>>();
+  private readonly waiting = new Map<number, Array<{ resolve: () => void; reject: (e: Error) => void }>>();
+  private failure: string | undefined;
+
+  private readonly expected: Set<string>;
+
+  constructor(regions: string[]) {
+    this.expected = new Set(regions);
+  }
+
+  arrive(region: string, percent: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.stopped());
+    const here = this.arrived.get(percent) ?? new Set<string>();
+    here.add(region);
+    this.arrived.set(percent, here);
+    const waited = new Promise<void>((resolve, reject) => {
+      this.waiting.set(percent, [...(this.waiting.get(percent) ?? []), { resolve, reject }]);
+    });
+    this.release();
+    return waited;
+  }
+
+  /** `region` takes no (more) steps — it creates the service there, or is done: nobody waits for it. */
+  leave(region: string): void {
+    this.expected.delete(region);
+    this.release();
+  }
+
+  /** `region` failed: nobody steps further. */
+  fail(region: string): void {
+    if (this.failure) return;
+    this.failure = region;
+    for (const list of this.waiting.values()) for (const w of list) w.reject(this.stopped());
+    this.waiting.clear();
+  }
+
+  /** Lets every step go that all the regions still expected have reached. */
+  private release(): void {
+    for (const [percent, list] of this.waiting) {
+      const here = this.arrived.get(percent)!;
+      if ([...this.expected].every((region) => here.has(region))) {
+        for (const w of list) w.resolve();
+        this.waiting.delete(percent);
+      }
+    }
+  }
+
+  private stopped(): StepGateFailed {
+    return new StepGateFailed(
+      `${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`,
+    );
+  }
+}
+
 export async function stepTraffic(
   r: Rollout,
   plan: RolloutPlan,
@@ -133,6 +193,7 @@ export async function stepTraffic(
   for (const percent of progressive.steps) {
     service = await timeline.time(`step ${percent}%`, async () => {
       r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
+      await r.settings.stepsTogether?.arrive(r.ref.region, percent);
       await askGate(r, plan, percent);
       r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
       const { service: moved } = await applyTraffic(
