@@ -69564,12 +69564,15 @@ const VALUED = {
     '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
     '--vpc-connector': (s, v) => (s.vpcConnector = v),
     '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
-    '--add-cloudsql-instances': (s, v) => (s.cloudsqlInstances = [...(s.cloudsqlInstances ?? []), ...parseList(v)]),
+    '--add-cloudsql-instances': (s, v) => (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
     '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
     '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
     '--command': (s, v) => (s.command = parseList(v)),
     '--args': (s, v) => (s.args = parseList(v)),
-    '--set-env-vars': (s, v, n) => (s.envVars = parseKeyValueList(n, v, { secret: true })),
+    '--set-env-vars': (s, v, n) => {
+        s.envVars = parseKeyValueList(n, v, { secret: true });
+        s.replaceEnvVars = true;
+    },
     '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
 };
 const SWITCHES = {
@@ -69599,12 +69602,19 @@ const USE_INSTEAD = {
     '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
 };
 function flagWords(raw) {
+    let words;
     try {
-        return (0,dist.parseFlags)(raw);
+        words = (0,dist.parseFlags)(raw);
     }
     catch {
         throw new InputError('flags', raw, 'flags with balanced quotes', { secret: true });
     }
+    // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
+    // holds another) stays one word, which gcloud's parser splits at its first `=`.
+    return words.flatMap((word) => {
+        const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
+        return m ? [m[1], m[2]] : [word];
+    });
 }
 const isKnownFlag = (word) => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
 function parseFlags(raw) {
@@ -69648,6 +69658,15 @@ function mergeSpecs(typed, fromFlags, inputNames) {
     for (const key of Object.keys(fromFlags)) {
         const flagValue = fromFlags[key];
         const typedValue = typed[key];
+        if (key === 'labels' && typed.labels && fromFlags.labels) {
+            // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
+            // repeated --update-labels (a key given twice with two values it refuses, as below).
+            const clash = Object.keys(fromFlags.labels).some((k) => k in typed.labels && typed.labels[k] !== fromFlags.labels[k]);
+            if (!clash) {
+                merged.labels = { ...typed.labels, ...fromFlags.labels };
+                continue;
+            }
+        }
         if (typedValue !== undefined && JSON.stringify(typedValue) !== JSON.stringify(flagValue)) {
             throw new RunwayError(`Input '${inputNames[key]}' and \`flags\` disagree about the same setting.`, `Keep one of them: remove the flag from \`flags\`, or the \`${inputNames[key]}\` input.`);
         }
@@ -69659,6 +69678,7 @@ function mergeSpecs(typed, fromFlags, inputNames) {
 ;// CONCATENATED MODULE: ./src/inputs/spec.ts
 const SPEC_INPUT_NAMES = {
     envVars: 'env_vars',
+    replaceEnvVars: 'flags (--set-env-vars)',
     secrets: 'secrets',
     port: 'port',
     cpu: 'cpu',
@@ -69673,6 +69693,7 @@ const SPEC_INPUT_NAMES = {
     vpcConnector: 'vpc_connector',
     vpcEgress: 'vpc_egress',
     cloudsqlInstances: 'cloudsql_instances',
+    addCloudsqlInstances: 'flags (--add-cloudsql-instances)',
     cpuBoost: 'cpu_boost',
     cpuThrottling: 'flags (--[no-]cpu-throttling)',
     executionEnvironment: 'execution_environment',
@@ -70495,7 +70516,8 @@ function planEnv(live, changes) {
     const secretLive = live.filter((e) => e.valueSource);
     const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
     const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
-    let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
+    const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
+    let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
     let secret = secrets === undefined
         ? secretLive
         : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
@@ -70587,11 +70609,15 @@ function planTemplate(live, changes) {
     if (spec.secrets) {
         ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
     }
-    if (spec.cloudsqlInstances !== undefined) {
+    if (spec.cloudsqlInstances !== undefined || spec.addCloudsqlInstances !== undefined) {
+        const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
+        const instances = [
+            ...new Set([...(spec.cloudsqlInstances ?? live), ...(spec.addCloudsqlInstances ?? [])]),
+        ];
         volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
         mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
-        if (spec.cloudsqlInstances.length) {
-            volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances: spec.cloudsqlInstances } });
+        if (instances.length) {
+            volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
             mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
         }
     }
@@ -70638,6 +70664,13 @@ function planService(live, changes) {
         labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
         template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
     };
+    const container = planned.template.containers?.[0];
+    if (!live && changes.spec.cpuBoost === undefined && container) {
+        // gcloud run deploy turns startup CPU boost on for every new service ("new services default
+        // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
+        const resources = container.resources ?? {};
+        container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
+    }
     if (changes.spec.ingress !== undefined && !changes.revisionOnly)
         planned.ingress = INGRESS[changes.spec.ingress];
     if (changes.traffic !== undefined)

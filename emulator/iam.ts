@@ -1,6 +1,8 @@
 // Who may do what: principals, the members they match, the roles the emulator knows, and the
 // permission check every emulated API calls before it acts.
 
+import { GoogleApiError } from './errors.js';
+
 export type Principal =
   | { kind: 'serviceAccount'; email: string }
   | {
@@ -138,6 +140,20 @@ export function roleGrants(role: string, permission: string): boolean {
 export interface Binding {
   role: string;
   members: string[];
+}
+
+/**
+ * A setIamPolicy whose etag is not the policy's current one is a concurrent change (409 ABORTED).
+ * An etag is a `bytes` field, base64 in JSON, and proto JSON accepts either alphabet: gcloud
+ * (apitools) decodes the etag it read and sends it back URL-safe (`/wBp…` as `_wBp…`), so the
+ * bytes are compared, not the strings.
+ */
+export function checkPolicyEtag(sent: string | undefined, current: string): void {
+  if (!sent || Buffer.from(sent, 'base64').equals(Buffer.from(current, 'base64'))) return;
+  throw new GoogleApiError(
+    'ABORTED',
+    'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+  );
 }
 
 /** Bindings in force for a resource: its own, then its ancestors' (the caller passes them in order). */

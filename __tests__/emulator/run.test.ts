@@ -722,6 +722,27 @@ describe('traffic over real containers', () => {
     expect(stale.body.error).toMatchObject({ code: 409, status: 'ABORTED' });
   });
 
+  it('takes back a policy etag in the URL-safe base64 alphabet, as gcloud sends it', async () => {
+    await createReady('conf-etag', imageA, { invokerIamDisabled: false });
+    // An etag is bytes; gcloud decodes it and re-encodes it URL-safe. Only an etag with '+' or '/'
+    // reads differently in the two alphabets, so set the policy until the etag has one.
+    let etag = '';
+    for (let i = 0; i < 60 && !/[+/]/.test(etag); i++)
+      etag = (await call('POST', '/services/conf-etag:setIamPolicy', { policy: { bindings: [] } })).body.etag;
+    expect(etag).toMatch(/[+/]/);
+    const urlSafe = etag.replace(/\+/g, '-').replace(/\//g, '_');
+    const set = await call('POST', '/services/conf-etag:setIamPolicy', {
+      policy: { etag: urlSafe, bindings: [{ role: 'roles/run.invoker', members: ['allUsers'] }] },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.bindings).toEqual([{ role: 'roles/run.invoker', members: ['allUsers'] }]);
+    // The same bytes in either alphabet, but another policy's etag is still a concurrent change.
+    const stale = await call('POST', '/services/conf-etag:setIamPolicy', {
+      policy: { etag: urlSafe, bindings: [] },
+    });
+    expect(stale.body.error).toMatchObject({ code: 409, status: 'ABORTED' });
+  });
+
   it('lets only accounts with run.routes.invoke through, on the service URL and on tag URLs', async () => {
     const service = await createReady('conf-invoke', imageA, {
       invokerIamDisabled: false,

@@ -5,7 +5,7 @@
 // URLs answer, and by reading the same service through the v2 API (one resource, two views).
 import { admin, env } from '../helpers/emulator.js';
 import { buildTestImage, pushImage } from '../helpers/images.js';
-import { getService, patchService } from '../helpers/cloudrun.js';
+import { containerEnv, getService, patchService } from '../helpers/cloudrun.js';
 import { seedRuntimeAccount } from '../helpers/auth.js';
 import { findGcloud, gcloud, gcloudJson } from '../helpers/gcloud.js';
 
@@ -31,18 +31,6 @@ async function answer(url: string, path = '/'): Promise<string> {
   } catch {
     return 'unreachable';
   }
-}
-
-/** The container's environment, from the test app's /cgi-bin/env. */
-async function containerEnv(url: string): Promise<Record<string, string>> {
-  const res = await fetch(`${url}/cgi-bin/env`);
-  expect(res.status).toBe(200);
-  return Object.fromEntries(
-    (await res.text())
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
 }
 
 /** Builds the test app serving `body` and pushes it after `docker login` with gcloud's token. */

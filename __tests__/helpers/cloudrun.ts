@@ -125,6 +125,18 @@ export async function deleteService(service: string, region = 'us-central1'): Pr
   await waitOperation(res, token);
 }
 
+/** The container's environment, from the test app's /cgi-bin/env (helpers/app-context.ts). */
+export async function containerEnv(url: string): Promise<Record<string, string>> {
+  const res = await fetch(`${url}/cgi-bin/env`);
+  if (res.status !== 200) throw new Error(`${url}/cgi-bin/env answered ${res.status}`);
+  return Object.fromEntries(
+    (await res.text())
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
 /**
  * Someone deploys by hand, in `region`, a revision of the current template with BROKEN=1 set (the
  * test app's /cgi-bin/health then answers 503) and sends it all the traffic: the next deploy there

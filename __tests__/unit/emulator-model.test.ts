@@ -1,6 +1,6 @@
 // Pure pieces of the emulator: the startup probe budget a revision gets, and which request an
 // injected fault applies to.
-import { startupProbe } from '../../emulator/run/model.js';
+import { startupProbe, withTemplateDefaults } from '../../emulator/run/model.js';
 import { Traffic } from '../../emulator/http.js';
 
 describe('startup probe budget', () => {
@@ -17,6 +17,22 @@ describe('startup probe budget', () => {
       budgetSeconds: 35,
     });
     expect(startupProbe({ periodSeconds: 240, failureThreshold: 10 }, 20).budgetSeconds).toBe(240);
+  });
+});
+
+describe('template defaults', () => {
+  it('names a port without a name http1 (its protocol), and gives a container without ports 8080', () => {
+    const ports = (containers: unknown[]): unknown =>
+      (
+        withTemplateDefaults({ containers }, 'sa@p.iam.gserviceaccount.com').containers as Array<{
+          ports: unknown;
+        }>
+      ).map((c) => c.ports);
+    expect(ports([{ ports: [{ containerPort: 9090 }] }])).toEqual([[{ name: 'http1', containerPort: 9090 }]]);
+    expect(ports([{ ports: [{ name: 'h2c', containerPort: 9090 }] }])).toEqual([
+      [{ name: 'h2c', containerPort: 9090 }],
+    ]);
+    expect(ports([{}])).toEqual([[{ name: 'http1', containerPort: 8080 }]]);
   });
 });
 

@@ -24,13 +24,14 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
       ingress: 'internal',
       vpcConnector: 'c1',
       vpcEgress: 'all-traffic',
-      cloudsqlInstances: ['p:r:a', 'p:r:b'],
+      addCloudsqlInstances: ['p:r:a', 'p:r:b'],
       cpuBoost: true,
       cpuThrottling: false,
       executionEnvironment: 'gen2',
       command: ['/bin/app'],
       args: ['serve', '--verbose'],
       envVars: { A: '1', B: '2' },
+      replaceEnvVars: true,
       labels: { team: 'web' },
     });
   });
@@ -43,9 +44,18 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
   it('splits words as deploy-cloudrun does: quotes group and are dropped', () => {
     expect(parseFlags(`--set-env-vars "A=1,B=two words" --args='a b'`)).toEqual({
       envVars: { A: '1', B: 'two words' },
+      replaceEnvVars: true,
       args: ['a b'],
     });
     expect(() => parseFlags('--cpu "2')).toThrow(InputError);
+  });
+  it('splits a flag quoted whole at its first =, as gcloud does', () => {
+    // deploy-cloudrun's README: "Flags that include other flags must quote the entire outer flag".
+    expect(parseFlags(`--set-cloudsql-instances=p:r:a "--args=-X=123" '--update-labels=a=b'`)).toEqual({
+      cloudsqlInstances: ['p:r:a'],
+      args: ['-X=123'],
+      labels: { a: 'b' },
+    });
   });
   it('names the flag in a bad value', () => {
     expect(() => parseFlags('--cpu=lots')).toThrow("Input 'flags (--cpu)' is invalid");
@@ -72,6 +82,19 @@ describe('mergeSpecs', () => {
       cpu: '1',
       memory: '1Gi',
     });
+  });
+  it('merges labels with --update-labels, as gcloud merges repeated --update-labels', () => {
+    expect(
+      mergeSpecs(
+        { labels: { team: 'web', tier: 'a' } },
+        { labels: { tier: 'a', app: 'x' } },
+        SPEC_INPUT_NAMES,
+      ),
+    ).toEqual({ labels: { team: 'web', tier: 'a', app: 'x' } });
+    // gcloud: `"tier" cannot be specified multiple times; received: a, b`.
+    expect(() => mergeSpecs({ labels: { tier: 'a' } }, { labels: { tier: 'b' } }, SPEC_INPUT_NAMES)).toThrow(
+      "Input 'labels' and `flags` disagree",
+    );
   });
   it('accepts the same value both ways and rejects a disagreement, naming the input', () => {
     expect(mergeSpecs({ cpu: '1' }, { cpu: '1' }, SPEC_INPUT_NAMES)).toEqual({ cpu: '1' });

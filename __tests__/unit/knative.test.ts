@@ -72,7 +72,8 @@ describe('the Knative view of a service', () => {
               { name: 'A', value: '1' },
               { name: 'S', valueSource: { secretKeyRef: { secret: 'greeting', version: 'latest' } } },
             ],
-            resources: { limits: { cpu: '2', memory: '256Mi' }, startupCpuBoost: true },
+            // No cpu-throttling annotation: v1's default, CPU throttled, is v2's cpuIdle.
+            resources: { limits: { cpu: '2', memory: '256Mi' }, startupCpuBoost: true, cpuIdle: true },
             ports: [{ containerPort: 9090 }],
           },
         ],

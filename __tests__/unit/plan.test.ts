@@ -55,6 +55,21 @@ describe('planService', () => {
     expect(planned.traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
   });
 
+  it('turns startup CPU boost on for a new service, as gcloud does, unless cpu_boost says otherwise', () => {
+    const resources = (l: Service | undefined, spec: ServiceSpec): unknown =>
+      planService(l, changes({}, spec)).template.containers?.[0]?.resources;
+    // cpuIdle is sent with it: resources without cpuIdle would turn CPU throttling off.
+    expect(resources(undefined, {})).toEqual({ startupCpuBoost: true, cpuIdle: true });
+    expect(resources(undefined, { cpuBoost: false })).toEqual({ startupCpuBoost: false, cpuIdle: true });
+    expect(resources(undefined, { memory: '1Gi', cpuThrottling: false })).toEqual({
+      limits: { memory: '1Gi' },
+      startupCpuBoost: true,
+      cpuIdle: false,
+    });
+    // A live service keeps what it has.
+    expect(resources(live, {})).toBeUndefined();
+  });
+
   it('keeps the live traffic unless told, so a deploy never moves traffic by accident', () => {
     expect(planService(live, changes()).traffic).toEqual(live.traffic);
     const traffic = [
@@ -257,9 +272,44 @@ describe('planService: secrets and resources', () => {
     expect(t.containers?.[0]?.args).toEqual(['--serve']);
   });
 
+  it('adds --add-cloudsql-instances to the live instances; cloudsql_instances replaces them', () => {
+    const withSql: Service = {
+      ...live,
+      template: {
+        ...live.template,
+        volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:one'] } }],
+        containers: [
+          { ...live.template.containers![0]!, volumeMounts: [{ name: 'cloudsql', mountPath: '/cloudsql' }] },
+        ],
+      },
+    };
+    const instances = (spec: ServiceSpec): unknown =>
+      planService(withSql, changes({}, spec)).template.volumes?.find((v) => v.name === 'cloudsql');
+    expect(instances({ addCloudsqlInstances: ['p:r:two', 'p:r:one'] })).toEqual({
+      name: 'cloudsql',
+      cloudSqlInstance: { instances: ['p:r:one', 'p:r:two'] },
+    });
+    expect(instances({ cloudsqlInstances: ['p:r:two'] })).toEqual({
+      name: 'cloudsql',
+      cloudSqlInstance: { instances: ['p:r:two'] },
+    });
+    expect(instances({ cloudsqlInstances: ['p:r:two'], addCloudsqlInstances: ['p:r:three'] })).toEqual({
+      name: 'cloudsql',
+      cloudSqlInstance: { instances: ['p:r:two', 'p:r:three'] },
+    });
+  });
+
+  it('--set-env-vars replaces the live variables even with the merge strategy; secrets stay', () => {
+    const planned = planService(live, changes({}, { envVars: { NEW: '1' }, replaceEnvVars: true }));
+    expect(planned.template.containers?.[0]?.env).toEqual([
+      { name: 'NEW', value: '1' },
+      { name: 'SECRET', valueSource: { secretKeyRef: { secret: 's', version: 'latest' } } },
+    ]);
+  });
+
   it('keeps cpuIdle true when only limits change (Cloud Run resets it otherwise)', () => {
     expect(
       planService(undefined, changes({}, { memory: '512Mi' })).template.containers?.[0]?.resources,
-    ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true });
+    ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true, startupCpuBoost: true });
   });
 });

@@ -8,7 +8,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, badField, invalidArgument, notFound } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
-import type { Binding, Principal } from '../iam.js';
+import { checkPolicyEtag, type Binding, type Principal } from '../iam.js';
 import type { Secret, SecretVersion } from '../state.js';
 
 const PARENT = String.raw`^\/v1\/projects\/(?<project>[^/]+)(?:\/locations\/(?<location>[^/]+))?\/secrets`;
@@ -323,12 +323,7 @@ function setSecretPolicy(ctx: EmulatorContext, located: Located, req: ApiRequest
   existing(located);
   const policy = (bodyOf(req).policy ?? {}) as { bindings?: Binding[]; etag?: string };
   const current = ctx.world.bindings.get(located.key) ?? [];
-  if (policy.etag && policy.etag !== policyEtag(current)) {
-    throw new GoogleApiError(
-      'ABORTED',
-      'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
-    );
-  }
+  checkPolicyEtag(policy.etag, policyEtag(current));
   const bindings = (policy.bindings ?? []).map((b, i) => {
     if (typeof b.role !== 'string' || !Array.isArray(b.members) || b.members.length === 0)
       throw badField(`policy.bindings[${i}]`, 'A binding needs a role and at least one member.');

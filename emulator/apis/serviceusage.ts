@@ -1,13 +1,16 @@
 // Service Usage v1, the little of it gcloud asks: `gcloud run deploy` first reads
 // projects/P/services/run.googleapis.com to see whether the API is enabled (it carries on silently
 // when the caller may not read it: a 403 or 404 is not an error to gcloud). Every API the emulator
-// serves is enabled in every project; any other service reads as DISABLED.
+// serves is enabled in every project, and so are the two Cloud SQL APIs `--add-cloudsql-instances`
+// asks about (sql-component, which Google enables in every new project, and sqladmin, which Cloud
+// Run's Cloud SQL connections need): a disabled one makes gcloud prompt, and abort where it may not.
+// Any other service reads as DISABLED.
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
 
-/** The APIs the emulator serves, with the titles Service Usage shows for them. */
+/** The enabled APIs, with the titles Service Usage shows for them. */
 export const ENABLED_APIS: Record<string, string> = {
   'run.googleapis.com': 'Cloud Run Admin API',
   'iamcredentials.googleapis.com': 'IAM Service Account Credentials API',
@@ -15,6 +18,8 @@ export const ENABLED_APIS: Record<string, string> = {
   'secretmanager.googleapis.com': 'Secret Manager API',
   'artifactregistry.googleapis.com': 'Artifact Registry API',
   'serviceusage.googleapis.com': 'Service Usage API',
+  'sql-component.googleapis.com': 'Cloud SQL',
+  'sqladmin.googleapis.com': 'Cloud SQL Admin API',
 };
 
 function denied(permission: string, message: string): GoogleApiError {

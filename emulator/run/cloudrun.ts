@@ -7,7 +7,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../errors.js';
 import type { ApiRequest, OperationFault, Route } from '../http.js';
-import { describePrincipal, type Binding, type Principal } from '../iam.js';
+import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
 import { invokerGate } from './invoker.js';
 import {
@@ -655,12 +655,7 @@ export class CloudRun {
   /** setIamPolicy's body applied to a service's policy (run.services.setIamPolicy checked). */
   setPolicy(record: ServiceRecord, body: Json): Json {
     const policy = (body.policy ?? {}) as { bindings?: Binding[]; etag?: string; version?: number };
-    if (policy.etag && policy.etag !== record.policy.etag) {
-      throw new GoogleApiError(
-        'ABORTED',
-        'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
-      );
-    }
+    checkPolicyEtag(policy.etag, record.policy.etag);
     for (const b of policy.bindings ?? []) {
       if (typeof b.role !== 'string' || !Array.isArray(b.members))
         throw invalidArgument('Each binding needs a role and members.', 'policy.bindings');

@@ -307,6 +307,8 @@ function templateToV2(template: unknown): Json {
       return Boolean(resource) || key === CLOUD_SQL_ANNOTATION || DROPPED_TEMPLATE_ANNOTATIONS.has(key);
     },
   );
+  // In v1, CPU is throttled unless the annotation says "false": v2's cpuIdle, stated.
+  resources.cpuIdle ??= true;
   const labels = Object.entries(withoutKeys(meta.labels, TEMPLATE_OUTPUT_LABELS));
   out.labels = Object.fromEntries(labels.filter(([key]) => !key.includes('/')));
   out[KNATIVE_LABELS] = Object.fromEntries(labels.filter(([key]) => key.includes('/')));

@@ -82,6 +82,9 @@ export function withTemplateDefaults(template: Json, defaultServiceAccount: stri
   const containers = ((t.containers as Json[] | undefined) ?? []).map((c, i) => {
     const container: Json = { ...c };
     if (i === 0 && !container.ports) container.ports = [{ name: 'http1', containerPort: 8080 }];
+    // A port's name is its protocol; without one it is HTTP/1, and Cloud Run says so.
+    else if (Array.isArray(container.ports))
+      container.ports = (container.ports as Json[]).map((p) => ({ name: 'http1', ...p }));
     const resources = (container.resources as Json | undefined) ?? {};
     container.resources = {
       ...resources,

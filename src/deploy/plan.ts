@@ -91,8 +91,8 @@ function planEnv(live: EnvVar[], changes: ServiceChanges): EnvVar[] {
   const secretLive = live.filter((e) => e.valueSource);
   const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
-  let plain =
-    envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, changes.envVarsUpdateStrategy);
+  const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
+  let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
   let secret =
     secrets === undefined
       ? secretLive
@@ -198,11 +198,15 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
       changes.secretsUpdateStrategy,
     ));
   }
-  if (spec.cloudsqlInstances !== undefined) {
+  if (spec.cloudsqlInstances !== undefined || spec.addCloudsqlInstances !== undefined) {
+    const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
+    const instances = [
+      ...new Set([...(spec.cloudsqlInstances ?? live), ...(spec.addCloudsqlInstances ?? [])]),
+    ];
     volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
     mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
-    if (spec.cloudsqlInstances.length) {
-      volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances: spec.cloudsqlInstances } });
+    if (instances.length) {
+      volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
       mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
     }
   }
@@ -244,6 +248,13 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
     labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
     template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
   };
+  const container = planned.template.containers?.[0];
+  if (!live && changes.spec.cpuBoost === undefined && container) {
+    // gcloud run deploy turns startup CPU boost on for every new service ("new services default
+    // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
+    const resources = container.resources ?? {};
+    container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
+  }
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;

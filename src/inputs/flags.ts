@@ -35,12 +35,15 @@ const VALUED: Record<string, FlagHandler> = {
   '--vpc-connector': (s, v) => (s.vpcConnector = v),
   '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
   '--add-cloudsql-instances': (s, v) =>
-    (s.cloudsqlInstances = [...(s.cloudsqlInstances ?? []), ...parseList(v)]),
+    (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
   '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
   '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
   '--command': (s, v) => (s.command = parseList(v)),
   '--args': (s, v) => (s.args = parseList(v)),
-  '--set-env-vars': (s, v, n) => (s.envVars = parseKeyValueList(n, v, { secret: true })),
+  '--set-env-vars': (s, v, n) => {
+    s.envVars = parseKeyValueList(n, v, { secret: true });
+    s.replaceEnvVars = true;
+  },
   '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
 };
 
@@ -73,11 +76,18 @@ const USE_INSTEAD: Record<string, string> = {
 };
 
 function flagWords(raw: string): string[] {
+  let words: string[];
   try {
-    return splitFlags(raw);
+    words = splitFlags(raw);
   } catch {
     throw new InputError('flags', raw, 'flags with balanced quotes', { secret: true });
   }
+  // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
+  // holds another) stays one word, which gcloud's parser splits at its first `=`.
+  return words.flatMap((word) => {
+    const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
+    return m ? [m[1]!, m[2]!] : [word];
+  });
 }
 
 const isKnownFlag = (word: string): boolean => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
@@ -131,6 +141,17 @@ export function mergeSpecs(
   for (const key of Object.keys(fromFlags) as Array<keyof ServiceSpec>) {
     const flagValue = fromFlags[key];
     const typedValue = typed[key];
+    if (key === 'labels' && typed.labels && fromFlags.labels) {
+      // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
+      // repeated --update-labels (a key given twice with two values it refuses, as below).
+      const clash = Object.keys(fromFlags.labels).some(
+        (k) => k in typed.labels! && typed.labels![k] !== fromFlags.labels![k],
+      );
+      if (!clash) {
+        merged.labels = { ...typed.labels, ...fromFlags.labels };
+        continue;
+      }
+    }
     if (typedValue !== undefined && JSON.stringify(typedValue) !== JSON.stringify(flagValue)) {
       throw new RunwayError(
         `Input '${inputNames[key]}' and \`flags\` disagree about the same setting.`,

@@ -21,6 +21,8 @@ export type ExecutionEnvironment = 'gen1' | 'gen2';
 
 export interface ServiceSpec {
   envVars?: KeyValues;
+  /** gcloud's --set-env-vars: `envVars` replace every live variable, whatever the update strategy. */
+  replaceEnvVars?: boolean;
   secrets?: SecretRefs;
   port?: number;
   cpu?: string;
@@ -35,6 +37,8 @@ export interface ServiceSpec {
   vpcConnector?: string;
   vpcEgress?: VpcEgress;
   cloudsqlInstances?: string[];
+  /** gcloud's --add-cloudsql-instances: added to the live instances (or to `cloudsqlInstances`). */
+  addCloudsqlInstances?: string[];
   cpuBoost?: boolean;
   /** false = CPU always allocated (gcloud's --no-cpu-throttling). */
   cpuThrottling?: boolean;
@@ -46,6 +50,7 @@ export interface ServiceSpec {
 
 export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   envVars: 'env_vars',
+  replaceEnvVars: 'flags (--set-env-vars)',
   secrets: 'secrets',
   port: 'port',
   cpu: 'cpu',
@@ -60,6 +65,7 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   vpcConnector: 'vpc_connector',
   vpcEgress: 'vpc_egress',
   cloudsqlInstances: 'cloudsql_instances',
+  addCloudsqlInstances: 'flags (--add-cloudsql-instances)',
   cpuBoost: 'cpu_boost',
   cpuThrottling: 'flags (--[no-]cpu-throttling)',
   executionEnvironment: 'execution_environment',
