@@ -817,10 +817,20 @@ export class CloudRun {
 
   // ---- admin ------------------------------------------------------------------------------
 
-  /** Services as if deployed earlier: created without permission checks, ready before this returns. */
+  /**
+   * Services as if deployed earlier: created without permission checks, ready before this returns.
+   * `history` adds that many older revisions of the same template that serve nothing, scaled to
+   * zero as Cloud Run leaves them (no container), as a long-lived service has.
+   */
   async seedServices(specs: unknown[]): Promise<void> {
     for (const raw of specs) {
-      const s = raw as { project: string; location: string; serviceId: string; service: Json };
+      const s = raw as {
+        project: string;
+        location: string;
+        serviceId: string;
+        service: Json;
+        history?: number;
+      };
       const project = this.ctx.world.projectId(s.project) ?? s.project;
       validateServiceId(s.serviceId);
       const name = serviceName(project, s.location, s.serviceId);
@@ -831,7 +841,28 @@ export class CloudRun {
       const op = this.startChange(record, spec, newRevisionName, undefined);
       await record.queue;
       if (op.error) throw new Error(`seeding ${s.serviceId} failed: ${op.error.message}`);
+      this.seedHistory(record, s.history ?? 0);
     }
+  }
+
+  private seedHistory(record: ServiceRecord, count: number): void {
+    const serving = record.revisions.at(-1);
+    if (!serving || count <= 0) return;
+    const past = Date.now() - 86_400_000;
+    const { containerId: _running, hostPort: _port, ...template } = serving;
+    const older = Array.from({ length: count }, (_, i): RevisionRecord => {
+      const name = `${record.id}-${String(i + 1).padStart(5, '0')}-old`;
+      const at = new Date(past + i * 1000).toISOString();
+      return {
+        ...template,
+        name,
+        uid: randomUUID(),
+        createTime: at,
+        updateTime: at,
+        template: { ...serving.template, revision: name },
+      };
+    });
+    record.revisions.unshift(...older);
   }
 
   snapshot(): unknown {
