@@ -69417,6 +69417,16 @@ function parseDurationSeconds(name, raw) {
         throw new InputError(name, raw, expected);
     }
 }
+/** "250ms", "1.5s", "1s" or any duration parseDurationSeconds reads, from `minMs` to `maxMs`. */
+function parseIntervalMs(name, raw, minMs, maxMs) {
+    const value = raw.trim();
+    const expected = `a duration from ${minMs}ms to ${maxMs / 1000}s, e.g. \`250ms\`, \`1s\` or \`1.5s\``;
+    const fine = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(value);
+    const ms = fine ? Number(fine[1]) * (fine[2] === 's' ? 1000 : 1) : parseDurationSeconds(name, value) * 1000;
+    if (!Number.isFinite(ms) || ms < minMs || ms > maxMs)
+        throw new InputError(name, raw, expected);
+    return Math.round(ms);
+}
 function parseKeyValueList(name, raw, options = {}) {
     try {
         return parseKeyValues(raw);
@@ -70258,7 +70268,7 @@ function healthCheck(r) {
         bodyPattern,
         timeoutSeconds: r.map('health_check_timeout', parseDurationSeconds) ?? 120,
         successes: r.map('health_check_successes', (n, v) => parseInteger(n, v, 1, 100)) ?? 3,
-        intervalMs: 1000,
+        intervalMs: r.map('health_check_interval', (n, v) => parseIntervalMs(n, v, 100, 60_000)) ?? 500,
     };
 }
 function parsePercentList(name, raw) {

@@ -150,6 +150,11 @@ const CASES: Case[] = [
     names: 'health_check_timeout',
   },
   {
+    what: 'a health check interval under 100 ms',
+    inputs: { health_check_interval: '10ms' },
+    names: 'health_check_interval',
+  },
+  {
     what: 'zero health check successes',
     inputs: { health_check_successes: '0' },
     names: 'health_check_successes',

@@ -1,4 +1,4 @@
-import { parseCpu, parseMemory, parseSecrets } from '../../src/inputs/fields.js';
+import { parseCpu, parseIntervalMs, parseMemory, parseSecrets } from '../../src/inputs/fields.js';
 import { InputError } from '../../src/errors.js';
 
 describe('parseSecrets (deploy-cloudrun syntax)', () => {
@@ -42,4 +42,19 @@ describe('resource values', () => {
   it.each(['512', '1 Gi', 'lots'])('memory %s is not', (v) =>
     expect(() => parseMemory('memory', v)).toThrow(InputError),
   );
+});
+
+describe('parseIntervalMs (health_check_interval)', () => {
+  it.each([
+    ['250ms', 250],
+    ['1s', 1000],
+    ['1.5s', 1500],
+    ['2', 2000],
+    ['1m', 60_000],
+  ])('%s is %d ms', (raw, ms) => expect(parseIntervalMs('health_check_interval', raw, 100, 60_000)).toBe(ms));
+  it.each(['99ms', '61s', '2m', 'soon', '-1s', ''])('%s is refused, naming the input', (raw) => {
+    expect(() => parseIntervalMs('health_check_interval', raw, 100, 60_000)).toThrow(
+      expect.objectContaining({ input: 'health_check_interval' }) as Error,
+    );
+  });
 });

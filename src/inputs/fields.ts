@@ -31,6 +31,16 @@ export function parseDurationSeconds(name: string, raw: string): number {
   }
 }
 
+/** "250ms", "1.5s", "1s" or any duration parseDurationSeconds reads, from `minMs` to `maxMs`. */
+export function parseIntervalMs(name: string, raw: string, minMs: number, maxMs: number): number {
+  const value = raw.trim();
+  const expected = `a duration from ${minMs}ms to ${maxMs / 1000}s, e.g. \`250ms\`, \`1s\` or \`1.5s\``;
+  const fine = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(value);
+  const ms = fine ? Number(fine[1]) * (fine[2] === 's' ? 1000 : 1) : parseDurationSeconds(name, value) * 1000;
+  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) throw new InputError(name, raw, expected);
+  return Math.round(ms);
+}
+
 export function parseKeyValueList(name: string, raw: string, options: { secret?: boolean } = {}): KeyValues {
   try {
     return parseKeyValues(raw);

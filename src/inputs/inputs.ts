@@ -13,6 +13,7 @@ import {
   parseBool,
   parseCpu,
   parseDurationSeconds,
+  parseIntervalMs,
   parseEnum,
   parseInteger,
   parseKeyValueList,
@@ -469,7 +470,7 @@ function healthCheck(r: Reader): HealthCheck {
     bodyPattern,
     timeoutSeconds: r.map('health_check_timeout', parseDurationSeconds) ?? 120,
     successes: r.map('health_check_successes', (n, v) => parseInteger(n, v, 1, 100)) ?? 3,
-    intervalMs: 1000,
+    intervalMs: r.map('health_check_interval', (n, v) => parseIntervalMs(n, v, 100, 60_000)) ?? 500,
   };
 }
 
