@@ -68322,10 +68322,13 @@ function withoutSecretValues(service) {
  * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
  * made against the live service, found nothing to change.
  */
-async function applyWith(client, ref, prepare, deadline, onSent = () => undefined) {
+async function applyWith(client, ref, prepare, deadline, onSent = () => undefined, 
+/** The service as just read, planned from on the first attempt instead of reading it again. */
+known) {
     for (let attempt = 1;; attempt++) {
         deadline.check(`before changing ${serviceName(ref)}`);
-        const before = await client.getService(ref);
+        // A read that went stale meanwhile costs nothing: the etag refuses it and the loop reads again.
+        const before = attempt === 1 && known ? known : await client.getService(ref);
         const prepared = prepare(before);
         if (!prepared)
             return undefined;
@@ -68355,7 +68358,7 @@ async function applyWith(client, ref, prepare, deadline, onSent = () => undefine
  * Reads the service, builds the next spec from it, sends it, and waits for the operation.
  * `build` is called again with the fresh service whenever the etag shows a concurrent change.
  */
-async function applyChange(client, ref, build, deadline, onSent) {
+async function applyChange(client, ref, build, deadline, onSent, known) {
     const applied = await applyWith(client, ref, (before) => {
         const planned = build(before);
         return {
@@ -68363,7 +68366,7 @@ async function applyChange(client, ref, build, deadline, onSent) {
             traffic: planned.traffic,
             send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
         };
-    }, deadline, onSent);
+    }, deadline, onSent, known);
     // A spec change always has something to send.
     return applied;
 }
@@ -68372,7 +68375,7 @@ async function applyChange(client, ref, build, deadline, onSent) {
  * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
  * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
  */
-async function applyTraffic(client, ref, targets, deadline, onSent) {
+async function applyTraffic(client, ref, targets, deadline, onSent, known) {
     let live;
     const applied = await applyWith(client, ref, (before) => {
         live = before;
@@ -68382,7 +68385,7 @@ async function applyTraffic(client, ref, targets, deadline, onSent) {
         if (!traffic)
             return undefined;
         return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
-    }, deadline, onSent);
+    }, deadline, onSent, known);
     if (!applied)
         return { service: live, changed: false };
     const { after, operation } = applied;
@@ -71003,13 +71006,15 @@ async function pruneRevisions(client, ref, keep, deadline, protect = []) {
 // Its undo reverses only that: allUsers taken out again (or put back), whatever else the policy
 // holds by then.
 
+/** Resolves to whether allUsers may now invoke the service; undefined when access was left alone. */
 async function setPublicAccess(r) {
     const allow = r.settings.allowUnauthenticated;
     if (allow === undefined)
-        return;
+        return undefined;
     r.settings.deadline.check('before changing who may invoke the service');
     const { client, identity } = r.deps;
     await applyPublicAccess(client, r.ref, allow, identity, () => r.undo.push('who may invoke the service put back as it was', async () => (await client.getService(r.ref)) ? revertPublicAccess(client, r.ref, allow) : false));
+    return allow;
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/context.ts
@@ -71107,7 +71112,8 @@ async function createCandidate(r, plan) {
         r.notes.push(`${r.where} existed but had no serving revision before this run, so there is no earlier split to restore.`);
     }
     r.settings.deadline.check(`before deploying revision ${plan.revision}`);
-    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r));
+    // The plan's read is a moment old; its etag makes a change made since then fail and re-plan.
+    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r), plan.initial);
     if (!deployed.before)
         createdUid = deployed.after.uid;
     const error = deployed.operation.error;
@@ -71123,12 +71129,12 @@ async function createCandidate(r, plan) {
 
 
 
-async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline) {
+async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline, known) {
     const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
         const untaggedTraffic = candidateTag ? withoutTagIfPresent(live.traffic, candidateTag) : undefined;
         const untagged = untaggedTraffic ? { ...live, traffic: untaggedTraffic } : live;
         return followLatest(untagged, revision) ?? untaggedTraffic;
-    }, deadline, remember(r));
+    }, deadline, remember(r), known);
     return service;
 }
 /** Drops one tag (its revision keeps its share); resolves to whether the service had it. */
@@ -71301,13 +71307,13 @@ async function planRollout(r) {
 
 
 
-async function promoteCandidate(r, plan) {
+async function promoteCandidate(r, plan, known) {
     r.settings.deadline.check(`before moving traffic to ${plan.revision}`);
     r.deps.log(`moving traffic to ${plan.revision}`);
     const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
         const current = live.traffic ?? [];
         return promote(current, resolveSplit(r.settings, plan.revision, current));
-    }, r.settings.deadline, remember(r));
+    }, r.settings.deadline, remember(r), known);
     return service;
 }
 
@@ -71381,9 +71387,13 @@ class HealthCheckFailed extends RunwayError {
         this.result = result;
     }
 }
-/** The ID token checks of a private service send; undefined for a public one. */
-async function authorizeChecks(r, service) {
-    if (await isPublic(r.deps.client, r.ref, service))
+/**
+ * The ID token checks of a private service send; undefined for a public one. `madePublic` is what
+ * the public-access phase just made the service (undefined: it left access alone), saving a read.
+ */
+async function authorizeChecks(r, service, madePublic) {
+    const open = service.invokerIamDisabled || (madePublic ?? (await isPublic(r.deps.client, r.ref, service)));
+    if (open)
         return undefined;
     r.settings.deadline.check('before minting an ID token for the health checks');
     return r.deps.idToken(service.uri ?? '');
@@ -71412,9 +71422,11 @@ async function verifyOnTag(r, service, revision, tag, token) {
     }
     await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
     // What passed must have been this revision: the tag must still route to it.
-    if (tagUrlOf(await r.deps.client.getService(r.ref), tag, revision) !== url) {
+    const after = await r.deps.client.getService(r.ref);
+    if (!after || tagUrlOf(after, tag, revision) !== url) {
         throw new HealthCheckFailed(`The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`);
     }
+    return after;
 }
 /**
  * Checks the service URL once the new revision has its traffic, after confirming that the traffic
@@ -71423,8 +71435,8 @@ async function verifyOnTag(r, service, revision, tag, token) {
 async function verifyLive(r, service, revision, share, token) {
     const confirm = (live) => {
         const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
-        if (serving === share)
-            return;
+        if (live && serving === share)
+            return live;
         throw new HealthCheckFailed(`Revision ${revision} serves ${serving}% of ${r.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`);
     };
     try {
@@ -71435,7 +71447,7 @@ async function verifyLive(r, service, revision, share, token) {
         throw err;
     }
     await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
-    confirm(await r.deps.client.getService(r.ref));
+    return confirm(await r.deps.client.getService(r.ref));
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/steps.ts
@@ -71636,12 +71648,14 @@ async function stepTraffic(r, plan, tagUrl, token, timeline) {
 async function deployAndVerify(r, plan, timeline) {
     const phase = timeline.time.bind(timeline);
     let service = await phase('deploy and ready', () => createCandidate(r, plan));
-    await phase('public access', () => setPublicAccess(r));
-    const token = await authorizeChecks(r, service);
+    const madePublic = await phase('public access', () => setPublicAccess(r));
+    const token = await authorizeChecks(r, service, madePublic);
     const { traffic } = r.settings;
     const checkTag = plan.checkTag;
+    // Each check ends by reading the service to confirm it; the next change starts from that read.
+    let confirmed;
     if (checkTag)
-        await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
+        confirmed = await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
     const steps = r.settings.progressive;
     if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
         const tagUrl = tagUrlOf(service, checkTag, plan.revision);
@@ -71650,12 +71664,13 @@ async function deployAndVerify(r, plan, timeline) {
     else {
         r.settings.stepsTogether?.leave(r.ref.region);
         if (traffic === 'verified' && plan.servedBefore)
-            service = await phase('promote', () => promoteCandidate(r, plan));
+            service = await phase('promote', () => promoteCandidate(r, plan, confirmed));
     }
     // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
     if (traffic !== 'none' || !plan.servedBefore)
-        await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
-    return (await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag))) ?? service;
+        confirmed = await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
+    const cleaned = await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag, r.settings.deadline, confirmed));
+    return cleaned ?? service;
 }
 function splitOf(targets) {
     const split = {};

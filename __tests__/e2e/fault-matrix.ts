@@ -678,19 +678,17 @@ export const SCENARIOS: Scenario[] = [
     area: 'Concurrent changes',
     name: "someone else changes the service while Runway's update is in flight",
     service: 'fm-changed',
-    // Runway's update is held for 4 s after it read the service; the other change lands meanwhile.
+    // Runway's update, planned from its read before the dry run, is held for 4 s; the other
+    // change lands meanwhile.
     faults: (ctx) => [
       { ...cloudRun, method: 'PATCH', path: candidateUpdate(ctx), latencyMs: 4000, count: 1 },
     ],
     during: async (ctx) => {
-      await until("Runway's read before its update", async () => {
-        const seen = (await admin.requests()).slice(ctx.mark);
-        const dryRun = seen.findIndex((r) => r.path.includes(servicePath(ctx.service, '?validateOnly')));
-        return (
-          dryRun >= 0 &&
-          seen.slice(dryRun + 1).some((r) => r.method === 'GET' && r.path.endsWith(servicePath(ctx.service)))
-        );
-      });
+      await until("Runway's dry run of its update", async () =>
+        (await admin.requests())
+          .slice(ctx.mark)
+          .some((r) => r.path.includes(servicePath(ctx.service, '?validateOnly'))),
+      );
       await patchService(ctx.service, (s) => ({
         ...s,
         labels: { ...s.labels, 'changed-by': 'someone-else' },

@@ -168,10 +168,11 @@ describe('fail closed', () => {
   it('fails the check when the candidate has no tag URL, never checking it through the service URL', async () => {
     const good = await deployImage('e2e-no-tag-url', stable);
     expectSuccess(good);
-    // Hold Runway's read of the service after the candidate is created; meanwhile someone else
-    // removes the candidate's tag, so Runway sees the candidate with no tag URL.
+    // Hold Runway's read of the service after the candidate is created (the plan's read comes
+    // first); meanwhile someone else removes the candidate's tag, so Runway sees the candidate
+    // with no tag URL.
     await admin.faults([
-      { api: 'run', method: 'GET', path: 'services/e2e-no-tag-url$', latencyMs: 4000, skip: 2, count: 1 },
+      { api: 'run', method: 'GET', path: 'services/e2e-no-tag-url$', latencyMs: 4000, skip: 1, count: 1 },
     ]);
     const mark = (await admin.requests()).length;
     const running = deployImage('e2e-no-tag-url', next);

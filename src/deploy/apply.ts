@@ -139,10 +139,13 @@ async function applyWith(
   prepare: Prepare,
   deadline: Deadline,
   onSent: OnSent = () => undefined,
+  /** The service as just read, planned from on the first attempt instead of reading it again. */
+  known?: Service,
 ): Promise<AppliedChange | undefined> {
   for (let attempt = 1; ; attempt++) {
     deadline.check(`before changing ${serviceName(ref)}`);
-    const before = await client.getService(ref);
+    // A read that went stale meanwhile costs nothing: the etag refuses it and the loop reads again.
+    const before = attempt === 1 && known ? known : await client.getService(ref);
     const prepared = prepare(before);
     if (!prepared) return undefined;
     core.debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
@@ -177,6 +180,7 @@ export async function applyChange(
   build: (live: Service | undefined) => Service,
   deadline: Deadline,
   onSent?: OnSent,
+  known?: Service,
 ): Promise<AppliedChange> {
   const applied = await applyWith(
     client,
@@ -191,6 +195,7 @@ export async function applyChange(
     },
     deadline,
     onSent,
+    known,
   );
   // A spec change always has something to send.
   return applied!;
@@ -207,6 +212,7 @@ export async function applyTraffic(
   targets: (live: Service) => TrafficTarget[] | undefined,
   deadline: Deadline,
   onSent?: OnSent,
+  known?: Service,
 ): Promise<{ service: Service | undefined; changed: boolean }> {
   let live: Service | undefined;
   const applied = await applyWith(
@@ -221,6 +227,7 @@ export async function applyTraffic(
     },
     deadline,
     onSent,
+    known,
   );
   if (!applied) return { service: live, changed: false };
   const { after, operation } = applied;

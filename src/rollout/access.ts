@@ -4,9 +4,10 @@
 import { applyPublicAccess, revertPublicAccess } from '../deploy/apply.js';
 import type { Rollout } from './context.js';
 
-export async function setPublicAccess(r: Rollout): Promise<void> {
+/** Resolves to whether allUsers may now invoke the service; undefined when access was left alone. */
+export async function setPublicAccess(r: Rollout): Promise<boolean | undefined> {
   const allow = r.settings.allowUnauthenticated;
-  if (allow === undefined) return;
+  if (allow === undefined) return undefined;
   r.settings.deadline.check('before changing who may invoke the service');
   const { client, identity } = r.deps;
   await applyPublicAccess(client, r.ref, allow, identity, () =>
@@ -14,4 +15,5 @@ export async function setPublicAccess(r: Rollout): Promise<void> {
       (await client.getService(r.ref)) ? revertPublicAccess(client, r.ref, allow) : false,
     ),
   );
+  return allow;
 }

@@ -106,7 +106,15 @@ export async function createCandidate(r: Rollout, plan: RolloutPlan): Promise<Se
     );
   }
   r.settings.deadline.check(`before deploying revision ${plan.revision}`);
-  const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r));
+  // The plan's read is a moment old; its etag makes a change made since then fail and re-plan.
+  const deployed = await applyChange(
+    client,
+    r.ref,
+    plan.spec,
+    r.settings.deadline,
+    remember(r),
+    plan.initial,
+  );
   if (!deployed.before) createdUid = deployed.after.uid;
   const error = deployed.operation.error;
   if (error) {

@@ -14,6 +14,7 @@ export async function cleanUp(
   revision: string,
   candidateTag: string | undefined,
   deadline: Deadline = r.settings.deadline,
+  known?: Service,
 ): Promise<Service | undefined> {
   const { service } = await applyTraffic(
     r.deps.client,
@@ -25,6 +26,7 @@ export async function cleanUp(
     },
     deadline,
     remember(r),
+    known,
   );
   return service;
 }

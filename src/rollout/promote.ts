@@ -8,7 +8,7 @@ import { promote } from '../deploy/traffic.js';
 import { remember, type Rollout } from './context.js';
 import { resolveSplit, type RolloutPlan } from './plan.js';
 
-export async function promoteCandidate(r: Rollout, plan: RolloutPlan): Promise<Service> {
+export async function promoteCandidate(r: Rollout, plan: RolloutPlan, known?: Service): Promise<Service> {
   r.settings.deadline.check(`before moving traffic to ${plan.revision}`);
   r.deps.log(`moving traffic to ${plan.revision}`);
   const { service } = await applyTraffic(
@@ -20,6 +20,7 @@ export async function promoteCandidate(r: Rollout, plan: RolloutPlan): Promise<S
     },
     r.settings.deadline,
     remember(r),
+    known,
   );
   return service!;
 }

@@ -58,11 +58,14 @@ export interface RegionOutcome {
 async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline): Promise<Service> {
   const phase = timeline.time.bind(timeline);
   let service = await phase('deploy and ready', () => createCandidate(r, plan));
-  await phase('public access', () => setPublicAccess(r));
-  const token = await authorizeChecks(r, service);
+  const madePublic = await phase('public access', () => setPublicAccess(r));
+  const token = await authorizeChecks(r, service, madePublic);
   const { traffic } = r.settings;
   const checkTag = plan.checkTag;
-  if (checkTag) await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
+  // Each check ends by reading the service to confirm it; the next change starts from that read.
+  let confirmed: Service | undefined;
+  if (checkTag)
+    confirmed = await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
   const steps = r.settings.progressive;
   if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
     const tagUrl = tagUrlOf(service, checkTag, plan.revision)!;
@@ -70,12 +73,15 @@ async function deployAndVerify(r: Rollout, plan: RolloutPlan, timeline: Timeline
   } else {
     r.settings.stepsTogether?.leave(r.ref.region);
     if (traffic === 'verified' && plan.servedBefore)
-      service = await phase('promote', () => promoteCandidate(r, plan));
+      service = await phase('promote', () => promoteCandidate(r, plan, confirmed));
   }
   // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
   if (traffic !== 'none' || !plan.servedBefore)
-    await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
-  return (await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag))) ?? service;
+    confirmed = await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
+  const cleaned = await phase('clean up', () =>
+    cleanUp(r, plan.revision, plan.candidateTag, r.settings.deadline, confirmed),
+  );
+  return cleaned ?? service;
 }
 
 function splitOf(targets: RolloutPlan['servedBefore']): Record<string, number> {

@@ -18,9 +18,17 @@ export class HealthCheckFailed extends RunwayError {
   }
 }
 
-/** The ID token checks of a private service send; undefined for a public one. */
-export async function authorizeChecks(r: Rollout, service: Service): Promise<string | undefined> {
-  if (await isPublic(r.deps.client, r.ref, service)) return undefined;
+/**
+ * The ID token checks of a private service send; undefined for a public one. `madePublic` is what
+ * the public-access phase just made the service (undefined: it left access alone), saving a read.
+ */
+export async function authorizeChecks(
+  r: Rollout,
+  service: Service,
+  madePublic: boolean | undefined,
+): Promise<string | undefined> {
+  const open = service.invokerIamDisabled || (madePublic ?? (await isPublic(r.deps.client, r.ref, service)));
+  if (open) return undefined;
   r.settings.deadline.check('before minting an ID token for the health checks');
   return r.deps.idToken(service.uri ?? '');
 }
@@ -56,7 +64,7 @@ export async function verifyOnTag(
   revision: string,
   tag: string,
   token: string | undefined,
-): Promise<void> {
+): Promise<Service> {
   const url = tagUrlOf(service, tag, revision);
   if (!url) {
     r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
@@ -66,11 +74,13 @@ export async function verifyOnTag(
   }
   await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
   // What passed must have been this revision: the tag must still route to it.
-  if (tagUrlOf(await r.deps.client.getService(r.ref), tag, revision) !== url) {
+  const after = await r.deps.client.getService(r.ref);
+  if (!after || tagUrlOf(after, tag, revision) !== url) {
     throw new HealthCheckFailed(
       `The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`,
     );
   }
+  return after;
 }
 
 /**
@@ -83,10 +93,10 @@ export async function verifyLive(
   revision: string,
   share: number,
   token: string | undefined,
-): Promise<void> {
-  const confirm = (live: Service | undefined): void => {
+): Promise<Service> {
+  const confirm = (live: Service | undefined): Service => {
     const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
-    if (serving === share) return;
+    if (live && serving === share) return live;
     throw new HealthCheckFailed(
       `Revision ${revision} serves ${serving}% of ${r.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`,
     );
@@ -98,5 +108,5 @@ export async function verifyLive(
     throw err;
   }
   await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
-  confirm(await r.deps.client.getService(r.ref));
+  return confirm(await r.deps.client.getService(r.ref));
 }
