@@ -1,7 +1,7 @@
 // Where people look on GitHub: a sticky comment on the pull request, a Deployment with its statuses,
 // and a commit status for branch protection — through Octokit (@actions/github). Reporting never
 // fails a deploy: a call GitHub refuses becomes a warning that names the permission to add.
-import { getOctokit } from '@actions/github';
+import type { getOctokit } from '@actions/github';
 import { withRetry } from '../gcp/http.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;

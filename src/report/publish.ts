@@ -3,7 +3,6 @@
 // permission or fix; none fails a healthy deploy, except an undelivered webhook with
 // `webhook_failure: fail`.
 import * as core from '@actions/core';
-import { getOctokit } from '@actions/github';
 import type { GitHubEvent } from '../inputs/event.js';
 import type { ReportSettings } from '../inputs/inputs.js';
 import {
@@ -24,7 +23,9 @@ import { deliverWebhook, shouldSend } from './webhooks.js';
 
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 export class Reporter {
-  private readonly octokit: Octokit | undefined;
+  private readonly token: string | undefined;
+  /** Octokit is loaded on the first report, so starting the action does not wait for it. */
+  private octokit: Promise<Octokit> | undefined;
   private deployment: number | undefined;
 
   constructor(
@@ -35,7 +36,7 @@ export class Reporter {
     private readonly preview: PreviewTarget | undefined,
     token = settings.githubToken ?? process.env.GITHUB_TOKEN,
   ) {
-    this.octokit = token ? getOctokit(token) : undefined;
+    this.token = token;
   }
 
   /** The deployment's environment: a preview gets one of its own, per pull request. */
@@ -59,12 +60,14 @@ export class Reporter {
     permission: string,
     fn: (octokit: Octokit) => Promise<void>,
   ): Promise<void> {
-    if (!this.octokit) {
+    const token = this.token;
+    if (!token) {
       core.warning(`Could not ${what}: no GitHub token (set \`github_token\`).`);
       return;
     }
+    this.octokit ??= import('@actions/github').then((github) => github.getOctokit(token));
     try {
-      await fn(this.octokit);
+      await fn(await this.octokit);
     } catch (err) {
       core.warning(explainGitHubFailure(what, permission, err));
     }
