@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-env.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
-exec node --import tsx scripts/bench.ts
+exec node --import tsx scripts/bench.ts "$@"

@@ -29,10 +29,11 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs;
 }
 
-export async function runAction(
+/** A step's environment as the runner gives it: a fresh RUNNER_TEMP with its output and summary files. */
+export function stepEnvironment(
   inputs: Record<string, string>,
   extraEnv: Record<string, string> = {},
-): Promise<ActionRun> {
+): { dir: string; outputFile: string; summaryFile: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'runway-action-'));
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -49,6 +50,14 @@ export async function runAction(
     ...extraEnv,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  return { dir, outputFile, summaryFile, env };
+}
+
+export async function runAction(
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
+  const { dir, outputFile, summaryFile, env } = stepEnvironment(inputs, extraEnv);
   const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'dist/index.js')], {
     cwd: root,
     env,

@@ -25,6 +25,8 @@ export interface AppOptions {
   crashAfter?: number;
   /** /cgi-bin/counted takes a minute to answer once it has answered this many (slow under load). */
   slowAfter?: number;
+  /** Sleep $STARTUP_DELAY seconds (a revision's env var) before listening: a start-up of chosen length. */
+  delayedStart?: boolean;
 }
 
 function cgi(dir: string, name: string, body: string): void {
@@ -95,7 +97,7 @@ export function appContext(body: string, options: AppOptions = {}): string {
     ? 'echo crashing on purpose >&2; exit 3'
     : options.crashAfter !== undefined
       ? `/bin/busybox httpd -p ${port} -h /www; while [ ! -e /state/crash ]; do /bin/busybox usleep 100000; done; echo crashing after ${options.crashAfter} requests >&2; exit 2`
-      : `exec /bin/busybox httpd -f -p ${port} -h /www`;
+      : `${options.delayedStart ? '/bin/busybox sleep ${STARTUP_DELAY:-0}; ' : ''}exec /bin/busybox httpd -f -p ${port} -h /www`;
   writeFileSync(
     join(dir, 'Dockerfile'),
     [

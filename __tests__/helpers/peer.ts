@@ -122,6 +122,8 @@ const inputVariable = (name: string): string => `INPUT_${name.replace(/ /g, '_')
 export async function runPeer(
   inputs: Record<string, string>,
   extraEnv: Record<string, string> = {},
+  /** A command the peer's node runs under (the benchmark's peak-RSS wrapper). */
+  launcher: string[] = [],
 ): Promise<PeerRun> {
   const entry = peerEntry();
   const gcloud = installedGcloud();
@@ -157,7 +159,8 @@ export async function runPeer(
   const given = { gcloud_version: gcloud.version, ...inputs };
   for (const [name, value] of Object.entries({ ...actionDefaults(entry), ...given }))
     env[inputVariable(name)] = value;
-  const child = spawn(join(root, 'node_modules/.bin/node'), [entry], { cwd: workspace, env });
+  const command = [...launcher, join(root, 'node_modules/.bin/node'), entry];
+  const child = spawn(command[0]!, command.slice(1), { cwd: workspace, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
