@@ -19,6 +19,16 @@ async function github(path: string, token = env('GITHUB_TOKEN')): Promise<Json> 
   return (await res.json()) as Json;
 }
 
+/** Every comment on the issue, page by page: the whole suite comments on the same pull request. */
+async function allComments(issue: string): Promise<Json[]> {
+  const comments: Json[] = [];
+  for (let page = 1; ; page++) {
+    const batch = (await github(`/issues/${issue}/comments?per_page=100&page=${page}`)) as unknown as Json[];
+    comments.push(...batch);
+    if (batch.length < 100) return comments;
+  }
+}
+
 const pr = (): string => env('GITHUB_REF').split('/')[2]!;
 const warnings = (run: ActionRun): string[] =>
   run.stdout.split('\n').filter((l) => l.startsWith('::warning::'));
@@ -39,7 +49,7 @@ describe('the sticky PR comment', () => {
     expectSuccess(first);
     const second = await deployImage('e2e-comment', next);
     expectSuccess(second);
-    const comments = (await github(`/issues/${pr()}/comments?per_page=100`)) as unknown as Json[];
+    const comments = await allComments(pr());
     const ours = comments.filter((c) => String(c.body).includes('runway:comment service=e2e-comment '));
     expect(ours).toHaveLength(1);
     const body = String(ours[0]!.body);
