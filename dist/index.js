@@ -67480,11 +67480,16 @@ function withoutSecretValues(service) {
  * made against the live service, found nothing to change.
  */
 async function applyWith(client, ref, prepare, deadline, onSent = () => undefined, 
-/** The service as just read, planned from on the first attempt instead of reading it again. */
+/**
+ * The service as the caller just read it, with nothing changed by Runway since: the first attempt
+ * is planned from it instead of reading it again. Should someone else have changed the service
+ * meanwhile, the etag refuses the change and the loop reads again; that attempt does not count
+ * against the retries.
+ */
 known) {
+    const attempts = MAX_CONFLICT_RETRIES + (known ? 1 : 0);
     for (let attempt = 1;; attempt++) {
         deadline.check(`before changing ${serviceName(ref)}`);
-        // A read that went stale meanwhile costs nothing: the etag refuses it and the loop reads again.
         const before = attempt === 1 && known ? known : await client.getService(ref);
         const prepared = prepare(before);
         if (!prepared)
@@ -67496,7 +67501,7 @@ known) {
             onSent(prepared.traffic);
         }
         catch (err) {
-            if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
+            if (isConcurrentChange(err, before !== undefined) && attempt < attempts) {
                 warning(`${serviceName(ref)} changed while Runway was deploying (${err.message}); re-reading it and planning again.`);
                 continue;
             }

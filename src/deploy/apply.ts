@@ -139,12 +139,17 @@ async function applyWith(
   prepare: Prepare,
   deadline: Deadline,
   onSent: OnSent = () => undefined,
-  /** The service as just read, planned from on the first attempt instead of reading it again. */
+  /**
+   * The service as the caller just read it, with nothing changed by Runway since: the first attempt
+   * is planned from it instead of reading it again. Should someone else have changed the service
+   * meanwhile, the etag refuses the change and the loop reads again; that attempt does not count
+   * against the retries.
+   */
   known?: Service,
 ): Promise<AppliedChange | undefined> {
+  const attempts = MAX_CONFLICT_RETRIES + (known ? 1 : 0);
   for (let attempt = 1; ; attempt++) {
     deadline.check(`before changing ${serviceName(ref)}`);
-    // A read that went stale meanwhile costs nothing: the etag refuses it and the loop reads again.
     const before = attempt === 1 && known ? known : await client.getService(ref);
     const prepared = prepare(before);
     if (!prepared) return undefined;
@@ -154,7 +159,7 @@ async function applyWith(
       operation = await prepared.send();
       onSent(prepared.traffic);
     } catch (err) {
-      if (isConcurrentChange(err, before !== undefined) && attempt < MAX_CONFLICT_RETRIES) {
+      if (isConcurrentChange(err, before !== undefined) && attempt < attempts) {
         core.warning(
           `${serviceName(ref)} changed while Runway was deploying (${(err as Error).message}); re-reading it and planning again.`,
         );
