@@ -70383,7 +70383,30 @@ async function servingTemplate(r, initial, servedBefore) {
     r.deps.log(`note: ${r.where}'s latest revision ${latest} serves nothing; the new revision starts from the settings of ${serving}, which serves`);
     return templateOf(revision);
 }
+/** The dry run was refused because the service changed after the plan's read (its etag). */
+class ChangedWhilePlanning extends Error {
+}
+const PLAN_ATTEMPTS = 3;
+/**
+ * Plans from a fresh read of the service. Another deploy that changes it between the read and the
+ * dry run makes Cloud Run refuse the dry run on the etag: the plan is made again from a new read.
+ */
 async function planRollout(r) {
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await planOnce(r);
+        }
+        catch (err) {
+            if (!(err instanceof ChangedWhilePlanning))
+                throw err;
+            if (attempt >= PLAN_ATTEMPTS) {
+                throw new RunwayError(`${r.where} changed while Runway was deploying, ${PLAN_ATTEMPTS} times in a row: ${err.message}`, 'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.', { cause: err });
+            }
+            r.deps.log(`${r.where} changed while Runway was planning (${err.message}); reading it again`);
+        }
+    }
+}
+async function planOnce(r) {
     const { client } = r.deps;
     const { settings } = r;
     const initial = await client.getService(r.ref);
@@ -70447,6 +70470,8 @@ async function planRollout(r) {
         await validateSpec(client, r.ref, planned, initial !== undefined);
     }
     catch (err) {
+        if (isConcurrentChange(err, initial !== undefined))
+            throw new ChangedWhilePlanning(err.message, { cause: err });
         throw (revisionNameClash(err, initial !== undefined) ??
             explainRunError(err, r.ref, r.deps.identity, planned.template.serviceAccount));
     }

@@ -304,6 +304,32 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     area: 'Cloud Run',
+    name: 'the dry run answers 409 (the service changed after the plan read it)',
+    service: 'fm-dry-run-409',
+    faults: (ctx) => [
+      {
+        ...cloudRun,
+        method: 'PATCH',
+        path: servicePath(ctx.service, '\\?validateOnly=true'),
+        status: 409,
+        count: 1,
+      },
+    ],
+    exit: 0,
+    serves: 'new',
+    message: /changed while Runway was planning .*reading it again/,
+    requests: (svc) => [
+      {
+        what: 'dry runs',
+        ...cloudRun,
+        method: 'PATCH',
+        path: `/services/${svc}\\?validateOnly=true`,
+        count: 2,
+      },
+    ],
+  },
+  {
+    area: 'Cloud Run',
     name: "patch answers 500 once on the candidate's update",
     service: 'fm-patch-500',
     faults: (ctx) => [{ ...cloudRun, method: 'PATCH', path: candidateUpdate(ctx), status: 500, count: 1 }],

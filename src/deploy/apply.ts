@@ -34,7 +34,7 @@ export class OperationInFlight extends DeadlineExceeded {
 const MAX_CONFLICT_RETRIES = 3;
 
 /** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
-function isConcurrentChange(err: unknown, existed: boolean): boolean {
+export function isConcurrentChange(err: unknown, existed: boolean): boolean {
   if (!(err instanceof GoogleApiError) || err.httpStatus !== 409) return false;
   return err.status === 'ABORTED' || (err.status === 'ALREADY_EXISTS' && !existed);
 }
