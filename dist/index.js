@@ -70644,6 +70644,8 @@ async function verifyLive(r, service, revision, share, token) {
 
 
 
+/** How often a traffic step probes the new revision: once a second, whatever health_check_interval says. */
+const STEP_PROBE_INTERVAL_MS = 1000;
 const steps_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 /**
  * The split for one step: `percent` to the candidate, the rest to what served before, in the same
@@ -70707,7 +70709,7 @@ async function measure(r, url, token, seconds) {
     const probes = [];
     while (!window.expired()) {
         probes.push(await probeOnce(url, healthCheck, token, Math.min(10_000, window.remainingMs())));
-        await new Promise((done) => setTimeout(done, Math.min(healthCheck.intervalMs, window.remainingMs())));
+        await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, window.remainingMs())));
     }
     return probes;
 }

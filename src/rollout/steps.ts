@@ -12,6 +12,8 @@ import type { Timeline } from './timeline.js';
 import { HealthCheckFailed } from './verify.js';
 import { deliverWebhook } from '../report/webhooks.js';
 
+/** How often a traffic step probes the new revision: once a second, whatever health_check_interval says. */
+const STEP_PROBE_INTERVAL_MS = 1000;
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
 
 /**
@@ -91,7 +93,7 @@ async function measure(
   const probes: Probe[] = [];
   while (!window.expired()) {
     probes.push(await probeOnce(url, healthCheck, token, Math.min(10_000, window.remainingMs())));
-    await new Promise((done) => setTimeout(done, Math.min(healthCheck.intervalMs, window.remainingMs())));
+    await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, window.remainingMs())));
   }
   return probes;
 }
