@@ -70386,7 +70386,6 @@ async function servingTemplate(r, initial, servedBefore) {
 /** The dry run was refused because the service changed after the plan's read (its etag). */
 class ChangedWhilePlanning extends Error {
 }
-const PLAN_ATTEMPTS = 3;
 /**
  * Plans from a fresh read of the service. Another deploy that changes it between the read and the
  * dry run makes Cloud Run refuse the dry run on the etag: the plan is made again from a new read.
@@ -70399,8 +70398,8 @@ async function planRollout(r) {
         catch (err) {
             if (!(err instanceof ChangedWhilePlanning))
                 throw err;
-            if (attempt >= PLAN_ATTEMPTS) {
-                throw new RunwayError(`${r.where} changed while Runway was deploying, ${PLAN_ATTEMPTS} times in a row: ${err.message}`, 'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.', { cause: err });
+            if (attempt >= MAX_CONFLICT_RETRIES) {
+                throw new RunwayError(`${r.where} changed while Runway was deploying, ${MAX_CONFLICT_RETRIES} times in a row: ${err.message}`, 'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.', { cause: err });
             }
             r.deps.log(`${r.where} changed while Runway was planning (${err.message}); reading it again`);
         }

@@ -31,7 +31,7 @@ export class OperationInFlight extends DeadlineExceeded {
   }
 }
 
-const MAX_CONFLICT_RETRIES = 3;
+export const MAX_CONFLICT_RETRIES = 3;
 
 /** A 409 that means "someone else changed it first": re-read, re-plan, try again. */
 export function isConcurrentChange(err: unknown, existed: boolean): boolean {

@@ -12,7 +12,12 @@ import {
 } from '../gcp/run-types.js';
 import { planService } from '../deploy/plan.js';
 import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
-import { explainRunError, isConcurrentChange, revisionNameClash } from '../deploy/apply.js';
+import {
+  explainRunError,
+  isConcurrentChange,
+  MAX_CONFLICT_RETRIES,
+  revisionNameClash,
+} from '../deploy/apply.js';
 import {
   describeTraffic,
   isLatest,
@@ -136,8 +141,6 @@ async function servingTemplate(
 /** The dry run was refused because the service changed after the plan's read (its etag). */
 class ChangedWhilePlanning extends Error {}
 
-const PLAN_ATTEMPTS = 3;
-
 /**
  * Plans from a fresh read of the service. Another deploy that changes it between the read and the
  * dry run makes Cloud Run refuse the dry run on the etag: the plan is made again from a new read.
@@ -148,9 +151,9 @@ export async function planRollout(r: Rollout): Promise<RolloutPlan> {
       return await planOnce(r);
     } catch (err) {
       if (!(err instanceof ChangedWhilePlanning)) throw err;
-      if (attempt >= PLAN_ATTEMPTS) {
+      if (attempt >= MAX_CONFLICT_RETRIES) {
         throw new RunwayError(
-          `${r.where} changed while Runway was deploying, ${PLAN_ATTEMPTS} times in a row: ${err.message}`,
+          `${r.where} changed while Runway was deploying, ${MAX_CONFLICT_RETRIES} times in a row: ${err.message}`,
           'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.',
           { cause: err },
         );
