@@ -66654,6 +66654,10 @@ function describeError(err) {
         return err.message;
     return String(err);
 }
+/** The error's first line: what went wrong, without its fix, for a message that goes on. */
+function describeErrorBriefly(err) {
+    return describeError(err).split('\n')[0];
+}
 
 ;// CONCATENATED MODULE: ./src/gcp/endpoints.ts
 function endpoint(api, env = process.env) {
@@ -66662,7 +66666,7 @@ function endpoint(api, env = process.env) {
     return base.endsWith('/') ? base : `${base}/`;
 }
 
-;// CONCATENATED MODULE: ./src/gcp/http.ts
+;// CONCATENATED MODULE: ./src/common/http.ts
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
 // transient failures, and Google's error bodies turned into typed errors.
 
@@ -66747,7 +66751,7 @@ async function requestJson(url, options = {}) {
             headers['content-type'] = 'application/json';
         if (options.token)
             headers.authorization = `Bearer ${await options.token()}`;
-        const res = await fetch(target, {
+        const res = await (options.fetch ?? fetch)(target, {
             method,
             headers,
             ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
@@ -67218,9 +67222,15 @@ function serviceName(ref) {
 class CloudRunClient {
     base;
     token;
-    constructor(token, base = endpoint('run')) {
+    transport;
+    /** `transport` replaces the global fetch, for tests that run the API in-process. */
+    constructor(token, base = endpoint('run'), transport) {
         this.base = base;
         this.token = token;
+        this.transport = transport;
+    }
+    request(url, options) {
+        return requestJson(url, this.transport ? { ...options, fetch: this.transport } : options);
     }
     url(path) {
         return `${this.base}v2/${path}`;
@@ -67228,7 +67238,7 @@ class CloudRunClient {
     /** The service, or undefined when it does not exist yet. */
     async getService(ref) {
         try {
-            return await requestJson(this.url(serviceName(ref)), { token: this.token });
+            return await this.request(this.url(serviceName(ref)), { token: this.token });
         }
         catch (err) {
             if (err instanceof GoogleApiError && err.httpStatus === 404)
@@ -67237,7 +67247,7 @@ class CloudRunClient {
         }
     }
     createService(ref, service, validateOnly = false) {
-        return requestJson(this.url(`projects/${ref.project}/locations/${ref.region}/services`), {
+        return this.request(this.url(`projects/${ref.project}/locations/${ref.region}/services`), {
             method: 'POST',
             token: this.token,
             query: { serviceId: ref.service, ...(validateOnly ? { validateOnly: 'true' } : {}) },
@@ -67246,7 +67256,7 @@ class CloudRunClient {
     }
     /** Replaces the service's spec; the etag in `service` makes a concurrent change fail with 409 ABORTED. */
     updateService(ref, service, validateOnly = false) {
-        return requestJson(this.url(serviceName(ref)), {
+        return this.request(this.url(serviceName(ref)), {
             method: 'PATCH',
             token: this.token,
             query: validateOnly ? { validateOnly: 'true' } : {},
@@ -67258,7 +67268,7 @@ class CloudRunClient {
      * not sent again, so a traffic move can never create or clash with a revision.
      */
     updateTraffic(ref, traffic, etag) {
-        return requestJson(this.url(serviceName(ref)), {
+        return this.request(this.url(serviceName(ref)), {
             method: 'PATCH',
             token: this.token,
             query: { updateMask: 'traffic' },
@@ -67275,7 +67285,7 @@ class CloudRunClient {
             const remaining = Math.ceil(remainingMs / 1000);
             // Waiting changes nothing, so a timed-out wait may be sent again; each attempt ends soon
             // after the time it asks the server to hold.
-            op = await requestJson(this.url(`${op.name}:wait`), {
+            op = await this.request(this.url(`${op.name}:wait`), {
                 method: 'POST',
                 idempotent: true,
                 token: this.token,
@@ -67289,7 +67299,7 @@ class CloudRunClient {
     async deleteAndWait(path, what, deadline) {
         let op;
         try {
-            op = await requestJson(this.url(path), { method: 'DELETE', token: this.token });
+            op = await this.request(this.url(path), { method: 'DELETE', token: this.token });
         }
         catch (err) {
             if (err instanceof GoogleApiError && err.httpStatus === 404)
@@ -67312,7 +67322,7 @@ class CloudRunClient {
     }
     async getRevision(ref, revision) {
         try {
-            return await requestJson(this.url(`${serviceName(ref)}/revisions/${revision}`), {
+            return await this.request(this.url(`${serviceName(ref)}/revisions/${revision}`), {
                 token: this.token,
             });
         }
@@ -67327,21 +67337,21 @@ class CloudRunClient {
         const revisions = [];
         let pageToken;
         do {
-            const page = await requestJson(this.url(`${serviceName(ref)}/revisions`), { token: this.token, query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) } });
+            const page = await this.request(this.url(`${serviceName(ref)}/revisions`), { token: this.token, query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) } });
             revisions.push(...(page.revisions ?? []));
             pageToken = page.nextPageToken || undefined;
         } while (pageToken);
         return revisions;
     }
     getIamPolicy(ref) {
-        return requestJson(this.url(`${serviceName(ref)}:getIamPolicy`), {
+        return this.request(this.url(`${serviceName(ref)}:getIamPolicy`), {
             token: this.token,
             query: { 'options.requestedPolicyVersion': '3' },
         });
     }
     /** The subset of `permissions` the caller holds on the service. */
     async testIamPermissions(ref, permissions) {
-        const res = await requestJson(this.url(`${serviceName(ref)}:testIamPermissions`), {
+        const res = await this.request(this.url(`${serviceName(ref)}:testIamPermissions`), {
             method: 'POST',
             token: this.token,
             body: { permissions },
@@ -67349,7 +67359,7 @@ class CloudRunClient {
         return res.permissions ?? [];
     }
     setIamPolicy(ref, policy) {
-        return requestJson(this.url(`${serviceName(ref)}:setIamPolicy`), {
+        return this.request(this.url(`${serviceName(ref)}:setIamPolicy`), {
             method: 'POST',
             token: this.token,
             body: { policy },
@@ -67357,7 +67367,7 @@ class CloudRunClient {
     }
 }
 
-;// CONCATENATED MODULE: ./src/rollout/deadline.ts
+;// CONCATENATED MODULE: ./src/common/deadline.ts
 // deploy_timeout as one deadline for the whole step: every wait (operations, health checks) is
 // bounded by it, and undoing a change gets a short grace period of its own so that Runway never
 // reports a failure while a traffic change it made is still landing.
@@ -67479,14 +67489,8 @@ function withoutSecretValues(service) {
  * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
  * made against the live service, found nothing to change.
  */
-async function applyWith(client, ref, prepare, deadline, onSent = () => undefined, 
-/**
- * The service as the caller just read it, with nothing changed by Runway since: the first attempt
- * is planned from it instead of reading it again. Should someone else have changed the service
- * meanwhile, the etag refuses the change and the loop reads again; that attempt does not count
- * against the retries.
- */
-known) {
+async function applyWith(client, ref, prepare, options) {
+    const { deadline, known } = options;
     const attempts = MAX_CONFLICT_RETRIES + (known ? 1 : 0);
     for (let attempt = 1;; attempt++) {
         deadline.check(`before changing ${serviceName(ref)}`);
@@ -67497,8 +67501,9 @@ known) {
         core_debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
         let operation;
         try {
+            options.beforeSend?.();
             operation = await prepared.send();
-            onSent(prepared.traffic);
+            options.onSent?.(prepared.traffic);
         }
         catch (err) {
             if (isConcurrentChange(err, before !== undefined) && attempt < attempts) {
@@ -67520,7 +67525,7 @@ known) {
  * Reads the service, builds the next spec from it, sends it, and waits for the operation.
  * `build` is called again with the fresh service whenever the etag shows a concurrent change.
  */
-async function applyChange(client, ref, build, deadline, onSent, known) {
+async function applyChange(client, ref, build, options) {
     const applied = await applyWith(client, ref, (before) => {
         const planned = build(before);
         return {
@@ -67528,7 +67533,7 @@ async function applyChange(client, ref, build, deadline, onSent, known) {
             traffic: planned.traffic,
             send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
         };
-    }, deadline, onSent, known);
+    }, options);
     // A spec change always has something to send.
     return applied;
 }
@@ -67537,7 +67542,7 @@ async function applyChange(client, ref, build, deadline, onSent, known) {
  * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
  * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
  */
-async function applyTraffic(client, ref, targets, deadline, onSent, known) {
+async function applyTraffic(client, ref, targets, options) {
     let live;
     const applied = await applyWith(client, ref, (before) => {
         live = before;
@@ -67547,7 +67552,7 @@ async function applyTraffic(client, ref, targets, deadline, onSent, known) {
         if (!traffic)
             return undefined;
         return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
-    }, deadline, onSent, known);
+    }, options);
     if (!applied)
         return { service: live, changed: false };
     const { after, operation } = applied;
@@ -67579,23 +67584,34 @@ function withPublicAccess(policy, allow) {
 }
 /**
  * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
- * `beforeChange` is called just before the policy changes, so the change can be undone.
+ * `beforeChange` is called just before the policy changes, so the change can be undone. Resolves
+ * to whether the policy changed (false: it already was as asked).
  */
 async function applyPublicAccess(client, ref, allowUnauthenticated, identity, beforeChange = () => undefined) {
-    try {
-        const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
-        if (!next)
-            return;
-        beforeChange();
-        await client.setIamPolicy(ref, next);
-        info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
-    }
-    catch (err) {
-        if (err instanceof GoogleApiError && err.httpStatus === 403) {
-            throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`, `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`, { cause: err });
+    for (let attempt = 1;; attempt++) {
+        try {
+            const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
+            if (!next)
+                return false;
+            beforeChange();
+            await client.setIamPolicy(ref, next);
+            info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
+            return true;
         }
-        throw err;
+        catch (err) {
+            // Someone else changed the policy since it was read (its etag): read it again, keep theirs.
+            if (isPolicyConflict(err) && attempt < MAX_CONFLICT_RETRIES)
+                continue;
+            if (err instanceof GoogleApiError && err.httpStatus === 403) {
+                throw new RunwayError(`${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`, `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`, { cause: err });
+            }
+            throw err;
+        }
     }
+}
+/** setIamPolicy refused on the policy's etag: someone else changed the policy since it was read. */
+function isPolicyConflict(err) {
+    return err instanceof GoogleApiError && err.status === 'ABORTED';
 }
 /**
  * Undoes only Runway's own change to the current policy: `allUsers` taken out of the invoker
@@ -67612,7 +67628,7 @@ async function revertPublicAccess(client, ref, madePublic) {
             return true;
         }
         catch (err) {
-            if (err instanceof GoogleApiError && err.status === 'ABORTED' && attempt < MAX_CONFLICT_RETRIES)
+            if (isPolicyConflict(err) && attempt < MAX_CONFLICT_RETRIES)
                 continue;
             throw err;
         }
@@ -68928,7 +68944,7 @@ function shortName(resourceName) {
     return resourceName.split('/').pop();
 }
 
-;// CONCATENATED MODULE: ./src/report/webhooks.ts
+;// CONCATENATED MODULE: ./src/common/webhooks.ts
 // Post-deploy webhooks: one JSON body per run, signed as the Standard Webhooks spec does
 // (webhook-id, webhook-timestamp, webhook-signature) and as GitHub does (X-Hub-Signature-256),
 // delivered with backoff and jitter on timeouts, 5xx and 429 (Retry-After honoured), the same
@@ -69022,7 +69038,7 @@ async function deliverWebhook(url, payload, settings, options = {}) {
     const headers = webhookHeaders(settings, id, timestamp, body);
     try {
         const status = await withRetry(`webhook ${shownUrl(url)}`, async () => {
-            const res = await fetch(url, {
+            const res = await (options.fetch ?? fetch)(url, {
                 method: 'POST',
                 headers,
                 body,
@@ -69050,7 +69066,10 @@ function shouldSend(on, succeeded) {
     return on === 'always' || (on === 'success') === succeeded;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/health.ts
+;// CONCATENATED MODULE: ./src/common/health.ts
+// HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
+// passes within a time limit, each pass judged by status and (optionally) a body pattern.
+
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
 function parseExpectedStatus(text) {
     const ranges = [];
@@ -69080,11 +69099,12 @@ function describeProbe(probe) {
     const answer = `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
     return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
+/** The longest one probe waits for an answer. */
 const PROBE_TIMEOUT_MS = 10_000;
-async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
+async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS, transport = fetch) {
     const started = Date.now();
     try {
-        const res = await fetch(new URL(check.path, `${url}/`), {
+        const res = await transport(new URL(check.path, `${url}/`), {
             headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
             redirect: 'manual',
             signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
@@ -69115,14 +69135,14 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS) {
     }
 }
 /** Probes until `successes` consecutive passes, or until the check's time limit or `stepDeadline`. */
-async function waitHealthy(url, check, idToken, log, stepDeadline) {
+async function waitHealthy(url, check, idToken, log, stepDeadline, transport = fetch) {
     const deadline = stepDeadline.within(check.timeoutSeconds * 1000);
     let streak = 0;
     let attempts = 0;
     let last;
     while (!deadline.expired()) {
         attempts++;
-        last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()));
+        last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()), transport);
         streak = last.ok ? streak + 1 : 0;
         log(`  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
         if (streak >= check.successes)
@@ -69130,6 +69150,60 @@ async function waitHealthy(url, check, idToken, log, stepDeadline) {
         await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));
     }
     return { healthy: false, attempts, last };
+}
+/** A health check that did not pass (or could not be made); `result` holds its probes when it ran. */
+class HealthCheckFailed extends RunwayError {
+    result;
+    constructor(message, result) {
+        super(message);
+        this.name = 'HealthCheckFailed';
+        this.result = result;
+    }
+}
+/** A failed progressive-delivery gate is a failed health check: `rollback: false` leaves traffic where the step put it. */
+class StepGateFailed extends HealthCheckFailed {
+    constructor(message) {
+        super(message);
+        this.name = 'StepGateFailed';
+    }
+}
+/** The 95th percentile (nearest rank) of `values`; undefined when there are none. */
+function p95(values) {
+    if (!values.length)
+        return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.ceil(sorted.length * 0.95) - 1];
+}
+/** The failed probes, described and counted, so a gate's verdict says what the failures were. */
+function describeFailures(probes) {
+    const counts = new Map();
+    for (const p of probes)
+        if (!p.ok)
+            counts.set(describeProbe(p), (counts.get(describeProbe(p)) ?? 0) + 1);
+    return [...counts].slice(0, 5).map(([what, n]) => (n > 1 ? `${what} ×${n}` : what));
+}
+/** A step's verdict from its probes: what failed, or undefined when every gate passed. */
+function judgeStep(probes, gates) {
+    const failed = probes.filter((p) => !p.ok).length;
+    const errorRate = probes.length ? (failed * 100) / probes.length : 100;
+    const latency = p95(probes.filter((p) => p.ok).map((p) => p.latencyMs));
+    const failures = [];
+    if (!probes.length)
+        failures.push('no probe could be made');
+    else if (errorRate > gates.maxErrorRate)
+        failures.push(`${failed} of ${probes.length} probes failed (${errorRate.toFixed(1)}% > max_error_rate ${gates.maxErrorRate}%)`);
+    if (gates.maxLatencyMs !== undefined && (latency === undefined || latency > gates.maxLatencyMs))
+        failures.push(`p95 latency ${latency ?? '—'} ms > max_latency ${gates.maxLatencyMs} ms`);
+    return {
+        verdict: {
+            requests: probes.length,
+            errorRate,
+            p95Ms: latency,
+            passed: !failures.length,
+            failedProbes: describeFailures(probes),
+        },
+        failure: failures.length ? failures.join('; ') : undefined,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
@@ -69648,6 +69722,63 @@ function readSettings(read) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/common/barrier.ts
+// A barrier for parties that take numbered steps together: each waits at a step until every party
+// still expected has reached it, and once one party fails, every party waiting (or arriving later)
+// fails too. `regions_fail: all` uses it so that no region moves to the next traffic step alone.
+
+class StepBarrier {
+    arrived = new Map();
+    waiting = new Map();
+    failure;
+    expected;
+    constructor(parties) {
+        this.expected = new Set(parties);
+    }
+    /** Resolves once every party still expected has arrived at `step`; rejects once any has failed. */
+    arrive(party, step) {
+        if (this.failure)
+            return Promise.reject(this.stopped());
+        const here = this.arrived.get(step) ?? new Set();
+        here.add(party);
+        this.arrived.set(step, here);
+        const waited = new Promise((resolve, reject) => {
+            this.waiting.set(step, [...(this.waiting.get(step) ?? []), { resolve, reject }]);
+        });
+        this.release();
+        return waited;
+    }
+    /** `party` takes no (more) steps: nobody waits for it. */
+    leave(party) {
+        this.expected.delete(party);
+        this.release();
+    }
+    /** `party` failed: nobody steps further. */
+    fail(party) {
+        if (this.failure)
+            return;
+        this.failure = party;
+        for (const list of this.waiting.values())
+            for (const w of list)
+                w.reject(this.stopped());
+        this.waiting.clear();
+    }
+    /** Lets every step go that all the parties still expected have reached. */
+    release() {
+        for (const [step, list] of this.waiting) {
+            const here = this.arrived.get(step);
+            if ([...this.expected].every((party) => here.has(party))) {
+                for (const w of list)
+                    w.resolve();
+                this.waiting.delete(step);
+            }
+        }
+    }
+    stopped() {
+        return new StepGateFailed(`${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/plan.ts
 // Planning the new service spec: a pure function of the settings and the live service (if any).
 // Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
@@ -69769,13 +69900,24 @@ function planContainer(live, changes) {
     }
     return container;
 }
+/**
+ * Which container takes the new image and the settings: the ingress container, the one that
+ * declares a port. Cloud Run does not require it to be first; with one container it is that one.
+ */
+function ingressIndex(containers) {
+    const withPort = containers.findIndex((c) => c.ports?.length);
+    return withPort >= 0 ? withPort : 0;
+}
 function planTemplate(live, changes) {
     const { spec } = changes;
-    const [firstContainer, ...sidecars] = live.containers ?? [];
-    const container = planContainer(firstContainer, changes);
+    const liveContainers = live.containers ?? [];
+    const ingress = ingressIndex(liveContainers);
+    const container = planContainer(liveContainers[ingress], changes);
+    const containers = liveContainers.length ? [...liveContainers] : [container];
+    containers[ingress] = container;
     const template = {
         ...live,
-        containers: [container, ...sidecars],
+        containers,
         revision: changes.revisionName,
     };
     template.labels = { ...(live.labels ?? {}), ...changes.labels };
@@ -69839,7 +69981,7 @@ function planService(live, changes) {
         labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
         template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
     };
-    const container = planned.template.containers?.[0];
+    const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
     if (!live && changes.spec.cpuBoost === undefined && container) {
         // gcloud run deploy turns startup CPU boost on for every new service ("new services default
         // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
@@ -69969,6 +70111,34 @@ function promote(current, split) {
     return [...weighted, ...tagged];
 }
 /**
+ * The split for one progressive-delivery step: `percent` to the candidate, the rest to what served
+ * before, in the same proportions (largest remainder, so whole percentages add up to 100). Every tag
+ * `current` carries (the candidate's own, which the probes use, included) rides along at 0%.
+ */
+function stepSplit(before, candidate, percent, current) {
+    const weighted = before.filter((t) => (t.percent ?? 0) > 0 && t.revision !== candidate);
+    const total = weighted.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+    const rest = 100 - percent;
+    const exact = weighted.map((t) => ((t.percent ?? 0) * rest) / (total || 1));
+    const shares = exact.map(Math.floor);
+    let left = rest - shares.reduce((a, b) => a + b, 0);
+    for (const i of exact.map((x, i) => [x - Math.floor(x), i]).sort((a, b) => b[0] - a[0])) {
+        if (left-- <= 0)
+            break;
+        shares[i[1]]++;
+    }
+    const byRevision = new Map();
+    weighted.forEach((t, i) => byRevision.set(t.revision, (byRevision.get(t.revision) ?? 0) + shares[i]));
+    const tags = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+    return [
+        { type: REVISION, revision: candidate, percent },
+        ...[...byRevision]
+            .filter(([, p]) => p > 0)
+            .map(([revision, p]) => ({ type: REVISION, revision, percent: p })),
+        ...tags,
+    ];
+}
+/**
  * Once the checked revision serves everything by name and is also the latest ready revision, the
  * split is written as LATEST again, so the service follows later deploys as Cloud Run users expect
  * instead of staying pinned. Undefined when that does not hold (someone deployed meanwhile).
@@ -70089,7 +70259,33 @@ function restoredTraffic(before, live, ownTag) {
     return restored;
 }
 
+;// CONCATENATED MODULE: ./src/common/timeline.ts
+// How long each stage or phase took, for the job summary: a list of named, timed steps, each
+// marked with whether it finished.
+class Timeline {
+    steps = [];
+    /** Runs `fn` as the step `name`, recording its duration whether it succeeds or throws. */
+    async time(name, fn) {
+        const started = Date.now();
+        try {
+            const result = await fn();
+            this.steps.push({ name, ms: Date.now() - started, ok: true });
+            return result;
+        }
+        catch (err) {
+            this.steps.push({ name, ms: Date.now() - started, ok: false });
+            throw err;
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/prune.ts
+// keep_revisions: deletes idle revisions (no traffic, no tag, not the latest) beyond the newest N,
+// so a service stays under Cloud Run's revision ceiling. The choice is pure; deleting is the I/O.
+// A deleted revision cannot be brought back, so this runs only after the rollout is done and every
+// failure here is reported, never undone.
+
+
 
 
 /** Revisions the service still needs: in any traffic entry (by share or tag), or the latest ones. */
@@ -70162,42 +70358,340 @@ async function pruneRevisions(client, ref, keep, deadline, protect = []) {
     }
     return result;
 }
-
-;// CONCATENATED MODULE: ./src/rollout/access.ts
-// Phase 3, public access (allow_unauthenticated): the allUsers invoker binding added or removed.
-// Its undo reverses only that: allUsers taken out again (or put back), whatever else the policy
-// holds by then.
-
-/** Resolves to whether allUsers may now invoke the service; undefined when access was left alone. */
-async function setPublicAccess(r) {
-    const allow = r.settings.allowUnauthenticated;
-    if (allow === undefined)
-        return undefined;
-    r.settings.deadline.check('before changing who may invoke the service');
-    const { client, identity } = r.deps;
-    await applyPublicAccess(client, r.ref, allow, identity, () => r.undo.push('who may invoke the service put back as it was', async () => (await client.getService(r.ref)) ? revertPublicAccess(client, r.ref, allow) : false));
-    return allow;
+/**
+ * keep_revisions once a deploy stands: deletes idle revisions and warns about any it could not
+ * delete, or why it deleted none. A deploy that passed stays passed; what is deleted cannot be
+ * undone, so nothing is. Resolves to the revisions deleted.
+ */
+async function pruneIdle(client, ref, keep, deadline, protect, log) {
+    const where = `${ref.service} in ${ref.region}`;
+    // Past the deploy's deadline, pruning still gets its own grace period.
+    const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
+    try {
+        const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
+        if (skipped) {
+            log.warn(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
+            return { deleted: [], skipped };
+        }
+        log.info(`keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`);
+        for (const f of failed)
+            log.warn(`keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeErrorBriefly(f.error)}. Deleting revisions needs run.revisions.delete (roles/run.developer).`);
+        return { deleted };
+    }
+    catch (err) {
+        log.warn(`keep_revisions: could not list the revisions of ${where}: ${describeErrorBriefly(err)}. The deploy itself is done.`);
+        return { deleted: [], skipped: 'the revisions could not be listed' };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/context.ts
+function newState(live) {
+    return {
+        service: live,
+        fresh: live,
+        written: undefined,
+        createdUid: undefined,
+        deployed: undefined,
+        token: undefined,
+        checks: [],
+        steps: [],
+        notes: [],
+        pruned: [],
+    };
+}
 /** Records the traffic spec of each change Runway sends, for the undo to recognise its own. */
-function remember(r) {
+function rememberWritten(state) {
     return (traffic) => {
         if (traffic)
-            r.written = traffic;
+            state.written = traffic;
     };
 }
 
-;// CONCATENATED MODULE: ./src/rollout/candidate.ts
-// Phase 2, create the candidate: the update that creates the new revision with no traffic (and a
-// tag to reach it), or the new service. Its undo is registered first: put the pinned split back
-// exactly (which also drops the candidate's tag), or delete the service this run created.
+;// CONCATENATED MODULE: ./src/rollout/preview.ts
+// Pull-request previews, every rule in one place: which tag a pull request's preview lives under,
+// whether this run may deploy one at all (never code from a fork), what a preview may change (its
+// own revision only, beside one that serves), and removing it once the pull request closes.
 
 
 
 
 
-/** The revision did not become ready; `reason` is the Ready condition's reason. */
+
+const SAFE_PATTERN = 'Previews are for pull requests from branches of this repository. For a fork, build and test it in `pull_request` without credentials; to run its code on Cloud Run, have a maintainer review it and push it to a branch here, or deploy it from a `workflow_run` workflow behind an environment with required reviewers, as an ordinary deploy with `tag` and `traffic: none` (see "Security notes" in the README).';
+/**
+ * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
+ * pull request, which never had a preview. Throws, before anything changes, when there is no pull
+ * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
+ */
+function previewTarget(purpose, service, event) {
+    const input = purpose === 'preview' ? 'preview' : 'cleanup';
+    const pr = event.pullRequest;
+    if (!pr) {
+        throw new RunwayError(`Input '${input}' is for pull requests, but this run was started by '${event.name || 'an unknown event'}' and names none. Nothing was changed.`, purpose === 'preview'
+            ? 'Run the preview job `on: pull_request`, or drop `preview: true` to deploy.'
+            : 'Run the clean-up job `on: pull_request: types: [closed]`.');
+    }
+    if (purpose === 'preview' && event.action === 'closed') {
+        throw new RunwayError(`Pull request #${pr.number} is closed: a preview now would outlive its cleanup. Nothing was changed.`, "Run the preview only while the pull request is open: `preview: ${{ github.event.action != 'closed' }}`.");
+    }
+    if (pr.fromFork) {
+        if (purpose === 'cleanup')
+            return undefined;
+        throw new RunwayError(`Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`, SAFE_PATTERN);
+    }
+    const tag = previewTagFor(service, pr.number);
+    if (!tag) {
+        throw new RunwayError(`Input 'service' (${service}) leaves no room for the preview tag of pull request #${pr.number}: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together. Nothing was changed.`, `Use a shorter service name for previews (at most ${MAX_TAG_AND_SERVICE - `p${pr.number}`.length} characters).`);
+    }
+    return { pullRequest: pr.number, tag };
+}
+/**
+ * A preview is a deploy with no traffic, checked on the pull request's own tag. Who may invoke the
+ * service is service-wide, so a preview leaves it alone whatever `allow_unauthenticated` says.
+ */
+function previewSettings(settings, target) {
+    const { allowUnauthenticated: _serviceWide, ...spec } = settings.spec;
+    return {
+        ...settings,
+        traffic: 'none',
+        tag: target.tag,
+        revisionTraffic: undefined,
+        tagTraffic: undefined,
+        spec,
+    };
+}
+const DEPLOY_MAIN_FIRST = 'Deploy the service from the main branch first; previews go beside what it serves.';
+/** A preview goes only beside a revision that serves: refused when the service has none. */
+function previewNeedsServingRevision(where, exists) {
+    return new RunwayError(`${where} ${exists ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`, DEPLOY_MAIN_FIRST);
+}
+/** ...and when the serving revision went away between planning and deploying. */
+function previewLostServingRevision(where) {
+    return new RunwayError(`${where} lost its serving revision during this run, so a preview would be all it serves. Nothing was changed.`, DEPLOY_MAIN_FIRST);
+}
+/** `cleanup`: the preview's tag dropped in every region (its revision serves nothing else), then keep_revisions. */
+async function removePreviewEverywhere(client, settings, project, target, identity, deadline) {
+    return Promise.all(settings.regions.map(async (region) => {
+        const ref = { project, region, service: settings.service };
+        try {
+            const { changed: removed } = await applyTraffic(client, ref, (live) => withoutTagIfPresent(live.traffic, target.tag), { deadline });
+            info(`[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`);
+            const log = { info: (line) => info(`[${region}] ${line}`), warn: warning };
+            const pruned = settings.keepRevisions === undefined
+                ? []
+                : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], log)).deleted;
+            return { region, removed, pruned, failure: undefined };
+        }
+        catch (err) {
+            return {
+                region,
+                removed: false,
+                pruned: [],
+                failure: describeError(explainRunError(err, ref, identity)),
+            };
+        }
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/changes.ts
+// Changes and undos as the plan describes them, applied to the service. What to send is worked out
+// from the service as read just before sending (specFor, trafficFor are pure), so a concurrent
+// change that the etag refuses is re-planned from a new read rather than overwritten.
+
+
+
+
+
+
+
+
+const changes_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+/** The spec that creates the new revision, planned from the live service. */
+function specFor(change, live, ref) {
+    const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
+    const { revision } = change;
+    let traffic;
+    if (!serving) {
+        if (change.alone === 'refuse')
+            throw previewLostServingRevision(`${ref.service} in ${ref.region}`);
+        traffic = [{ type: changes_REVISION, revision, percent: 100 }];
+        if (change.alone.tag)
+            traffic = withCandidate(traffic, revision, change.alone.tag);
+    }
+    else if (change.split) {
+        traffic = promote(serving, change.split);
+        if (change.tag)
+            traffic = withCandidate(traffic, revision, change.tag);
+    }
+    else {
+        // Without a tag (the plan saw nothing serving, and someone deployed since) the revision gets
+        // no traffic at all; the live check then finds it serving nothing, and the run fails closed.
+        traffic = change.tag ? withCandidate(serving, revision, change.tag) : serving;
+    }
+    return planService(live, {
+        ...change.changes,
+        project: ref.project,
+        region: ref.region,
+        service: ref.service,
+        revisionName: revision,
+        traffic,
+        revisionOnly: change.revisionOnly,
+        baseTemplate: change.baseTemplate,
+    });
+}
+/** The traffic a move sends, planned from the live service; undefined when there is nothing to move. */
+function trafficFor(move, live) {
+    const current = live.traffic ?? [];
+    switch (move.kind) {
+        case 'split':
+            return promote(current, move.split);
+        case 'step':
+            return stepSplit(move.before, move.revision, move.percent, current);
+        case 'tidy': {
+            const untaggedTraffic = move.dropTag ? withoutTagIfPresent(live.traffic, move.dropTag) : undefined;
+            const untagged = untaggedTraffic ? { ...live, traffic: untaggedTraffic } : live;
+            return followLatest(untagged, move.revision) ?? untaggedTraffic;
+        }
+    }
+}
+async function applyStepChange(ctx, change, beforeSend) {
+    const { deps, ref, state, deadline } = ctx;
+    const onSent = rememberWritten(state);
+    switch (change.kind) {
+        case 'deploy-revision': {
+            const deployed = await applyChange(deps.api, ref, (live) => specFor(change, live, ref), {
+                deadline,
+                onSent,
+                beforeSend,
+                known: state.fresh,
+            });
+            state.fresh = undefined;
+            if (!deployed.before)
+                state.createdUid = deployed.after.uid;
+            state.deployed = deployed.operation;
+            state.service = deployed.after;
+            return {};
+        }
+        case 'set-public-access': {
+            const changed = await applyPublicAccess(deps.api, ref, change.allow, deps.identity, beforeSend);
+            return changed ? {} : { skipped: `it already is ${change.allow ? 'public' : 'private'}` };
+        }
+        case 'move-traffic': {
+            const { move } = change;
+            if (move.kind !== 'tidy')
+                deps.log(describeMove(move));
+            const planned = (live) => {
+                // A share moved by someone else since Runway's last change is theirs to keep: moving on
+                // from it would overwrite it, so the rollout stops and the undo leaves their split.
+                if (move.kind !== 'tidy' && state.written && !sameShares(live.traffic, state.written)) {
+                    throw new RunwayError(`Someone else changed the traffic of ${ctx.where} during this run (it serves ${describeTraffic(live.traffic)}), so Runway did not move it further.`, 'Run one deploy of a service at a time (a `concurrency:` group in the workflow), and leave its traffic alone while it runs.');
+                }
+                return trafficFor(move, live);
+            };
+            const { service, changed } = await applyTraffic(deps.api, ref, planned, {
+                deadline,
+                onSent,
+                beforeSend,
+                known: state.fresh,
+            });
+            state.fresh = undefined;
+            if (service)
+                state.service = service;
+            return changed ? {} : { skipped: 'the traffic already is as asked' };
+        }
+        case 'prune-revisions': {
+            const log = { info: deps.log, warn: deps.warn };
+            const { deleted, skipped } = await pruneIdle(deps.api, ref, change.keep, deadline, change.protect, log);
+            state.pruned = deleted;
+            return skipped ? { skipped } : {};
+        }
+    }
+}
+function describeMove(move) {
+    if (move.kind === 'step')
+        return `step: ${move.percent}% to ${move.revision}`;
+    const shares = Object.entries(move.split).map(([revision, percent]) => `${revision} ${percent}%`);
+    return `moving traffic: ${shares.join(', ')}`;
+}
+/**
+ * Puts the shares back exactly as they served before, with this run's tag where it was — but only
+ * while the live shares are still what Runway last wrote. When someone else changed the shares
+ * meanwhile, their split stays; Runway only takes its own tag away and says so. 0% tags others added
+ * or removed during the run (a preview, a cleanup) are left as they are. Resolves to whether it
+ * changed anything.
+ */
+async function restoreTraffic(ctx, undo, deadline) {
+    const { deps, ref, state } = ctx;
+    let foreign = false;
+    const { changed } = await applyTraffic(deps.api, ref, (live) => {
+        foreign = false;
+        const targets = restoredTraffic(undo.to, live.traffic, undo.ownTag);
+        if (sameTraffic(live.traffic, targets))
+            return undefined;
+        if (state.written && !sameShares(live.traffic, state.written)) {
+            foreign = true;
+            return undo.dropTag ? withoutTagIfPresent(live.traffic, undo.dropTag) : undefined;
+        }
+        deps.log(`rolling back ${serviceName(ref)} to: ${describeTraffic(targets)}`);
+        return targets;
+    }, { deadline, onSent: rememberWritten(state) });
+    if (foreign) {
+        state.notes.push(`Someone else changed the traffic of ${ctx.where} during this run; Runway left their split as it is${undo.dropTag ? ' and only removed its own tag' : ''}.`);
+        return false;
+    }
+    return changed;
+}
+async function undoChange(ctx, undo, deadline) {
+    const { deps, ref, state } = ctx;
+    switch (undo.kind) {
+        case 'restore-traffic':
+            return restoreTraffic(ctx, undo, deadline);
+        case 'delete-created-service': {
+            // Only a service this very run created, recognised by its uid, is ever deleted.
+            const live = await deps.api.getService(ref);
+            if (!state.createdUid || !live || live.uid !== state.createdUid)
+                return false;
+            await deps.api.deleteService(ref, deadline.at);
+            deps.log(`deleted ${ctx.where}: this run created it and it did not become healthy`);
+            return true;
+        }
+        case 'revert-public-access':
+            return (await deps.api.getService(ref)) ? revertPublicAccess(deps.api, ref, undo.madePublic) : false;
+        case 'drop-tag': {
+            const { changed } = await applyTraffic(deps.api, ref, (live) => withoutTagIfPresent(live.traffic, undo.tag), { deadline, onSent: rememberWritten(state) });
+            return changed;
+        }
+    }
+}
+/** How an undo reads in the log and in "Rolled back: …". */
+function undoName(ctx, undo) {
+    switch (undo.kind) {
+        case 'restore-traffic':
+            return 'the traffic split put back as it was';
+        case 'delete-created-service':
+            return `${ctx.where} deleted (this run created it)`;
+        case 'revert-public-access':
+            return 'who may invoke the service put back as it was';
+        case 'drop-tag':
+            return `Runway's tag '${undo.tag}' removed`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/checks.ts
+// The checks a plan's steps must pass before the next step: the revision became ready, health
+// checks on its tag URL before it takes traffic and on the service URL after, `gate_url`'s consent,
+// and each traffic step's gates. A check that cannot be made is a failed check: a candidate without
+// a tag URL is never checked through the service URL instead, and a share that is not the one
+// Runway wrote means someone else moved traffic, so the service URL cannot vouch for the revision.
+
+
+
+
+
+
+/** How often a traffic step probes the new revision: once a second, whatever health_check_interval says. */
+const STEP_PROBE_INTERVAL_MS = 1000;
+/** The revision did not become ready; the message is Cloud Run's, the fix names what to change. */
 class CandidateFailed extends RunwayError {
 }
 /** What to change when Cloud Run could not start a revision, by the Ready condition's reason. */
@@ -70206,7 +70700,8 @@ function fixForRevisionFailure(reason, template, port, project = 'PROJECT') {
     switch (reason) {
         case 'SECRETS_ACCESS_CHECK_FAILED': {
             const secrets = new Set();
-            for (const e of template.containers?.[0]?.env ?? [])
+            const containers = template.containers ?? [];
+            for (const e of containers[ingressIndex(containers)]?.env ?? [])
                 if (e.valueSource)
                     secrets.add(e.valueSource.secretKeyRef.secret.split('/').pop());
             for (const v of template.volumes ?? [])
@@ -70224,107 +70719,266 @@ function fixForRevisionFailure(reason, template, port, project = 'PROJECT') {
             return `The container must listen on $PORT (${port}) and start within its startup probe; its logs say why it did not.`;
     }
 }
-/**
- * Puts the shares back exactly as `plan.servedBefore` served them, with this run's tag where it was
- * — but only while the live shares are still what Runway last wrote. When someone else changed the
- * shares meanwhile, their split stays; Runway only takes its own candidate tag away and says so.
- * 0% tags others added or removed during the run (a preview, a cleanup) are left as they are.
- * Resolves to whether it changed anything.
- */
-async function restoreTraffic(r, plan, deadline) {
-    let foreign = false;
-    let targets = plan.servedBefore;
-    const { changed } = await applyTraffic(r.deps.client, r.ref, (live) => {
-        foreign = false;
-        targets = restoredTraffic(plan.servedBefore, live.traffic, plan.checkTag);
-        if (sameTraffic(live.traffic, targets))
+/** The tag's URL, when the tag routes to `revision`; a tag moved elsewhere reaches another revision. */
+function tagUrlOf(service, tag, revision) {
+    const status = service?.trafficStatuses?.find((t) => t.tag === tag);
+    return status?.revision === revision ? status.uri : undefined;
+}
+/** The ID token the checks send, minted once; undefined when the service will be public. */
+function token(ctx) {
+    const { plan, state, deadline, deps } = ctx;
+    state.token ??= (async () => {
+        if (!plan.checksNeedToken)
             return undefined;
-        if (r.written && !sameShares(live.traffic, r.written)) {
-            foreign = true;
-            const tag = plan.candidateTag;
-            return tag ? withoutTagIfPresent(live.traffic, tag) : undefined;
+        deadline.check('before minting an ID token for the health checks');
+        return deps.idToken(state.service?.uri ?? '');
+    })();
+    return state.token;
+}
+function revisionReady(ctx, revision, previousRevision) {
+    const error = ctx.state.deployed?.error;
+    if (!error)
+        return;
+    const after = ctx.state.service;
+    const port = ctx.plan.steps[0]?.change?.kind === 'deploy-revision'
+        ? ctx.plan.steps[0].change.changes.spec.port
+        : undefined;
+    throw new CandidateFailed(`Cloud Run could not start revision ${revision} of ${ctx.where}: ${error.message}`, `${fixForRevisionFailure(after?.terminalCondition?.reason, after?.template ?? {}, port ?? 8080, ctx.ref.project)} ${previousRevision ? `The previous revision ${previousRevision} keeps serving.` : 'Nothing was serving before.'}`);
+}
+async function checks_healthCheck(ctx, on, url, what) {
+    const { settings, deadline, deps, state } = ctx;
+    const { healthCheck } = settings;
+    const bearer = await token(ctx);
+    deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
+    const result = await waitHealthy(url, healthCheck, bearer, deps.log, deadline, deps.fetch);
+    state.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
+    if (result.healthy)
+        return;
+    if (deadline.expired())
+        throw new DeadlineExceeded(`while checking ${what}`);
+    throw new HealthCheckFailed(`${what} failed its health check (${healthCheck.path}: ${describeProbe(result.last)} after ${result.attempts} attempts)`, result);
+}
+async function healthyOnTag(ctx, revision, tag) {
+    const { state, deps, ref } = ctx;
+    const url = tagUrlOf(state.service, tag, revision);
+    if (!url) {
+        state.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
+        throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked on its own (the service URL still serves the old revision).`);
+    }
+    await checks_healthCheck(ctx, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`);
+    // What passed must have been this revision: the tag must still route to it.
+    const after = await deps.api.getService(ref);
+    if (!after || tagUrlOf(after, tag, revision) !== url) {
+        throw new HealthCheckFailed(`The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`);
+    }
+    state.service = after;
+    state.fresh = after;
+}
+/** Throws unless `live` gives `revision` exactly `share` percent. */
+function confirmShare(ctx, live, revision, share, failure) {
+    const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
+    if (live && serving === share)
+        return live;
+    throw failure(serving);
+}
+/**
+ * Checks the service URL once the new revision has its traffic, after confirming that the traffic
+ * is where Runway put it: the live split must give the revision exactly its share, before and after.
+ */
+async function healthyLive(ctx, revision, share) {
+    const { state, deps, ref } = ctx;
+    const notMine = (serving) => new HealthCheckFailed(`Revision ${revision} serves ${serving}% of ${ctx.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`);
+    let service;
+    try {
+        service = confirmShare(ctx, state.service, revision, share, notMine);
+    }
+    catch (err) {
+        state.checks.push({ on: 'live', healthy: false, attempts: 0, last: undefined });
+        throw err;
+    }
+    await checks_healthCheck(ctx, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`);
+    const after = confirmShare(ctx, await deps.api.getService(ref), revision, share, notMine);
+    state.service = after;
+    state.fresh = after;
+}
+/** `gate_url`'s consent to a step: the receiver must answer 2xx; no answer is a no. */
+async function gateApproves(ctx, revision, percent) {
+    const { settings, ref, deps, state } = ctx;
+    const gate = settings.progressive?.gate;
+    if (!gate)
+        return;
+    const delivery = await deliverWebhook(gate.url, {
+        type: 'runway.step',
+        service: ref.service,
+        project: ref.project,
+        region: ref.region,
+        revision,
+        percent,
+        steps: settings.progressive.steps,
+        measured: state.steps,
+    }, gate, deps.fetch ? { fetch: deps.fetch } : {});
+    deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
+    if (!delivery.delivered)
+        throw new StepGateFailed(`Input 'gate_url' did not approve the ${percent}% step for revision ${revision} (${delivery.result}).`);
+}
+/**
+ * Probes `url` once a second for `seconds`. The hold decides when probes start, not how long one
+ * may take: a probe started just before the hold ends still gets the whole probe timeout (only the
+ * deploy's deadline cuts it short), so a healthy revision is never failed for a probe given no time.
+ */
+async function measure(ctx, url, seconds, what) {
+    const { settings, deadline, deps } = ctx;
+    const bearer = await token(ctx);
+    const hold = deadline.within(seconds * 1000);
+    const probes = [];
+    while (!hold.expired()) {
+        const timeoutMs = Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs());
+        probes.push(await probeOnce(url, settings.healthCheck, bearer, timeoutMs, deps.fetch));
+        await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, hold.remainingMs())));
+    }
+    if (deadline.expired())
+        throw new DeadlineExceeded(`while measuring ${what}`);
+    return probes;
+}
+async function stepGates(ctx, check) {
+    const { state, deps } = ctx;
+    const { revision, percent } = check;
+    const service = confirmShare(ctx, state.service, revision, percent, (serving) => new StepGateFailed(`Revision ${revision} serves ${serving}% of ${ctx.where}, not the ${percent}% of this step (someone else changed the traffic).`));
+    const url = tagUrlOf(service, check.tag, revision);
+    if (!url) {
+        throw new StepGateFailed(`Revision ${revision} has no URL for its tag '${check.tag}', so the ${percent}% step cannot be measured on it.`);
+    }
+    deps.log(`  holding ${percent}% for ${check.holdSeconds}s, probing ${url}${ctx.settings.healthCheck.path}`);
+    const probes = await measure(ctx, url, check.holdSeconds, `the ${percent}% step`);
+    const { verdict, failure } = judgeStep(probes, check);
+    state.steps.push({ percent, ...verdict });
+    deps.log(`  ${percent}%: ${verdict.requests} probes, ${verdict.errorRate.toFixed(1)}% failed, p95 ${verdict.p95Ms ?? '—'} ms → ${failure ? 'failed' : 'passed'}`);
+    for (const failed of verdict.failedProbes)
+        deps.log(`  failed probe: ${failed}`);
+    if (failure)
+        throw new StepGateFailed(`Revision ${revision} failed the ${percent}% step: ${failure}.`);
+}
+async function runCheck(ctx, check) {
+    switch (check.kind) {
+        case 'revision-ready':
+            return revisionReady(ctx, check.revision, check.previousRevision);
+        case 'healthy-on-tag':
+            return healthyOnTag(ctx, check.revision, check.tag);
+        case 'gate-approves':
+            return gateApproves(ctx, check.revision, check.percent);
+        case 'step-gates':
+            return stepGates(ctx, check);
+        case 'healthy-live':
+            return healthyLive(ctx, check.revision, check.share);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/rollout/executor.ts
+// The executor: applies a plan's steps in order, and takes them back on any failure. For each step
+// it checks the deadline, asks for approval, records the step's undo just before its change is
+// sent, applies the change, and runs the check that must pass before the next step. On a failure
+// the recorded undos run newest first, each within the undo grace period; one undo that fails does
+// not stop the others. It knows nothing of what the steps mean: a StepRunner does each one.
+
+/** A step that failed, with the error that failed it. */
+class StepFailed extends Error {
+    step;
+    error;
+    constructor(step, error) {
+        super(`${step.phase}: ${describeErrorBriefly(error)}`, { cause: error });
+        this.step = step;
+        this.error = error;
+        this.name = 'StepFailed';
+    }
+}
+class Executor {
+    runner;
+    options;
+    journal = [];
+    constructor(runner, options) {
+        this.runner = runner;
+        this.options = options;
+    }
+    /** Whether any change has been recorded as made (and so would be undone). */
+    get changed() {
+        return this.journal.length > 0;
+    }
+    /** Runs the steps in order; throws StepFailed at the first that fails, with its undos still held. */
+    async run(steps) {
+        for (const step of steps) {
+            try {
+                await this.options.timeline.time(step.phase, () => this.runStep(step));
+            }
+            catch (error) {
+                if (step.onFailure !== 'warn')
+                    throw new StepFailed(step, error);
+                this.options.log(`${step.phase} failed, which changes nothing of the outcome: ${describeErrorBriefly(error)}`);
+            }
         }
-        r.deps.log(`rolling back ${serviceName(r.ref)} to: ${describeTraffic(targets)}`);
-        return targets;
-    }, deadline, remember(r));
-    if (foreign) {
-        r.notes.push(`Someone else changed the traffic of ${r.where} during this run; Runway left their split as it is${plan.candidateTag ? ' and only removed its own tag' : ''}.`);
-        return false;
     }
-    return changed;
-}
-async function createCandidate(r, plan) {
-    const { client } = r.deps;
-    let createdUid;
-    if (plan.servedBefore) {
-        r.undo.push('the traffic split put back as it was', (deadline) => restoreTraffic(r, plan, deadline));
+    async runStep(step) {
+        const { runner, options } = this;
+        options.deadline.check(`before ${step.doing}`);
+        await options.beforeStep?.(step);
+        if (step.approval)
+            await runner.check(step.approval);
+        if (step.change) {
+            const { skipped } = await runner.apply(step.change, () => {
+                if (step.undo)
+                    this.journal.push(step.undo);
+            });
+            if (skipped)
+                options.log(`${step.phase}: nothing to change (${skipped})`);
+        }
+        if (step.check)
+            await runner.check(step.check);
     }
-    else if (!plan.initial) {
-        // Only a service this very run created, recognised by its uid, is ever deleted.
-        r.undo.push(`${r.where} deleted (this run created it)`, async (deadline) => {
-            const live = await client.getService(r.ref);
-            if (!createdUid || !live || live.uid !== createdUid)
-                return false;
-            await client.deleteService(r.ref, deadline.at);
-            r.deps.log(`deleted ${r.where}: this run created it and it did not become healthy`);
-            return true;
-        });
+    /** Runs every recorded undo, newest first, and forgets them. */
+    unwind(grace) {
+        return this.runUndos(this.journal.splice(0).reverse(), grace);
     }
-    else {
-        r.notes.push(`${r.where} existed but had no serving revision before this run, so there is no earlier split to restore.`);
+    /** Runs `undos` in order instead of the recorded ones, which are forgotten. */
+    replaceAndRun(undos, grace) {
+        this.journal.length = 0;
+        return this.runUndos(undos, grace);
     }
-    r.settings.deadline.check(`before deploying revision ${plan.revision}`);
-    // The plan's read is a moment old; its etag makes a change made since then fail and re-plan.
-    const deployed = await applyChange(client, r.ref, plan.spec, r.settings.deadline, remember(r), plan.initial);
-    if (!deployed.before)
-        createdUid = deployed.after.uid;
-    const error = deployed.operation.error;
-    if (error) {
-        const port = r.changes.spec.port ?? 8080;
-        const template = deployed.after.template;
-        throw new CandidateFailed(`Cloud Run could not start revision ${plan.revision} of ${r.where}: ${error.message}`, `${fixForRevisionFailure(deployed.after.terminalCondition?.reason, template, port, r.ref.project)} ${plan.previousRevision ? `The previous revision ${plan.previousRevision} keeps serving.` : 'Nothing was serving before.'}`);
+    /** Forgets the recorded undos once the rollout stands. */
+    forget() {
+        this.journal.length = 0;
     }
-    return deployed.after;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/cleanup.ts
-
-
-
-async function cleanUp(r, revision, candidateTag, deadline = r.settings.deadline, known) {
-    const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
-        const untaggedTraffic = candidateTag ? withoutTagIfPresent(live.traffic, candidateTag) : undefined;
-        const untagged = untaggedTraffic ? { ...live, traffic: untaggedTraffic } : live;
-        return followLatest(untagged, revision) ?? untaggedTraffic;
-    }, deadline, remember(r), known);
-    return service;
-}
-/** Drops one tag (its revision keeps its share); resolves to whether the service had it. */
-async function removeTag(client, ref, tag, deadline, onSent) {
-    const { changed } = await applyTraffic(client, ref, (live) => withoutTagIfPresent(live.traffic, tag), deadline, onSent);
-    return changed;
-}
-/** Only Runway's own tag, for when traffic is to stay where it is (`rollback: false`). */
-function removeCandidateTag(r, tag, deadline) {
-    return removeTag(r.deps.client, r.ref, tag, deadline, remember(r));
+    async runUndos(undos, grace) {
+        const result = { undone: [], failed: [] };
+        for (const undo of undos) {
+            const name = this.runner.undoName(undo);
+            try {
+                if (await this.runner.undo(undo, grace)) {
+                    this.options.log(`undo: ${name}`);
+                    result.undone.push(name);
+                }
+            }
+            catch (error) {
+                this.options.log(`undo failed: ${name}: ${describeErrorBriefly(error)}`);
+                result.failed.push({ name, error });
+            }
+        }
+        return result;
+    }
 }
 
-;// CONCATENATED MODULE: ./src/rollout/plan.ts
-// Phase 1, plan (changes nothing): read the live service, name the new revision, pin the split it
-// serves now, choose the tag the candidate is checked on, and let Cloud Run dry-run the spec.
-
-
-
+;// CONCATENATED MODULE: ./src/rollout/planner.ts
+// The planner: a pure function from the settings and what observing the service found to the plan
+// of steps (rollout/plan.ts). It names the new revision, pins the split that serves now (what
+// undoing restores), chooses the tag the candidate is checked on, and refuses, before anything
+// changes, what cannot be done. No I/O and no clock: the same facts always give the same plan.
 
 
 
 
 /** Cloud Run-style name: SERVICE-NNNNN-xyz, chosen here so the new revision can be tagged in the same update. */
-function nextRevisionName(service, live, suffix, random = external_node_crypto_.randomBytes) {
+function nextRevisionName(service, live, suffix, letters) {
     if (suffix)
         return `${service}-${suffix}`;
     const generation = Number(live?.generation ?? '0') + 1;
-    const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
     return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
 }
 /** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
@@ -70350,651 +71004,552 @@ function resolveSplit(settings, newRevision, current) {
     }
     return split;
 }
-/**
- * Whether the candidate is checked on its own tag URL: always beside a serving revision, except
- * with `immediate` when it takes all the traffic at once (then the service URL reaches only it).
- */
-function checkedOnTag(settings, servedBefore, newShare) {
-    return servedBefore !== undefined && (settings.traffic !== 'immediate' || newShare < 100);
+/** Whether the checks need a Google ID token: the service will not be public after this run. */
+function checksNeedToken(settings, observed) {
+    if (observed.live?.invokerIamDisabled)
+        return false;
+    if (settings.allowUnauthenticated !== undefined)
+        return !settings.allowUnauthenticated;
+    return !(observed.public ?? false);
 }
-function logNotes(r, initial, servedBefore) {
-    const pinned = initial?.traffic?.length && !initial.traffic.some(isLatest);
-    if (pinned && r.settings.traffic !== 'none') {
-        r.deps.log(`note: ${r.where} had its traffic pinned to named revisions (${describeTraffic(initial.traffic)}: by hand, an earlier no-traffic deploy, or an earlier rollback), not following the latest revision; Runway moves it to the new revision as asked`);
+function notesOn(where, settings, observed, servedBefore) {
+    const notes = [];
+    const { live } = observed;
+    const pinned = live?.traffic?.length && !live.traffic.some(isLatest);
+    if (pinned && settings.traffic !== 'none') {
+        notes.push(`note: ${where} had its traffic pinned to named revisions (${describeTraffic(live.traffic)}: by hand, an earlier no-traffic deploy, or an earlier rollback), not following the latest revision; Runway moves it to the new revision as asked`);
     }
-    if (!servedBefore && r.settings.traffic === 'none') {
-        r.deps.log(`note: ${r.where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
+    if (!servedBefore && settings.traffic === 'none') {
+        notes.push(`note: ${where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`);
     }
+    if (observed.serving) {
+        const latest = live?.latestCreatedRevision?.split('/').pop();
+        notes.push(`note: ${where}'s latest revision ${latest} serves nothing; the new revision starts from the settings of ${observed.serving.revision}, which serves`);
+    }
+    return notes;
 }
+/** The tags of a rollout: which one the candidate is checked on, and which one is Runway's own. */
+function tagsFor(ref, where, settings, live, servedBefore, newShare) {
+    // Beside a serving revision the candidate is checked on its own tag URL, except with `immediate`
+    // when it takes all the traffic at once (then the service URL reaches only it).
+    const besideServing = servedBefore !== undefined && (settings.traffic !== 'immediate' || newShare < 100);
+    if (!besideServing)
+        return { checkTag: !servedBefore ? settings.tag : undefined, candidateTag: undefined };
+    const checkTag = settings.tag ?? settings.candidateTag;
+    const candidateTag = settings.tag ? undefined : settings.candidateTag;
+    if (!checkTag) {
+        throw new RunwayError(`Input 'service' (${ref.service}, ${ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked on before it serves beside the old one. Nothing was changed.`, `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` with all traffic to the new revision (checked on the service URL).`);
+    }
+    if (candidateTag && live?.traffic?.some((t) => t.tag === candidateTag)) {
+        throw new RunwayError(`The tag '${candidateTag}' Runway would check the new revision on is already in use on ${where}: another run may be deploying it right now. Nothing was changed.`, 'Run one deploy of a service at a time (a `concurrency:` group in the workflow), or give `tag`.');
+    }
+    return { checkTag, candidateTag };
+}
+/** The steps after the candidate is healthy on its tag: the traffic steps, or one promotion. */
+function trafficSteps(settings, revision, servedBefore, split, checkTag) {
+    if (settings.traffic !== 'verified')
+        return [];
+    const progressive = settings.progressive;
+    if (!progressive || !checkTag) {
+        return [
+            {
+                kind: 'promote',
+                phase: 'promote',
+                doing: `moving traffic to ${revision}`,
+                change: { kind: 'move-traffic', move: { kind: 'split', split } },
+            },
+        ];
+    }
+    return progressive.steps.map((percent) => ({
+        kind: 'traffic-step',
+        phase: `step ${percent}%`,
+        doing: `moving ${percent}% to ${revision}`,
+        ...(progressive.gate ? { approval: { kind: 'gate-approves', revision, percent } } : {}),
+        change: { kind: 'move-traffic', move: { kind: 'step', revision, percent, before: servedBefore } },
+        check: {
+            kind: 'step-gates',
+            revision,
+            percent,
+            tag: checkTag,
+            holdSeconds: progressive.waitSeconds,
+            maxErrorRate: progressive.maxErrorRate,
+            maxLatencyMs: progressive.maxLatencyMs,
+        },
+    }));
+}
+function planRollout(input) {
+    const { ref, settings, changes, observed } = input;
+    const { live } = observed;
+    const where = `${ref.service} in ${ref.region}`;
+    const revision = nextRevisionName(ref.service, live, settings.suffix, input.letters);
+    const servedBefore = live?.latestReadyRevision ? pinTraffic(live) : undefined;
+    if (settings.preview && !servedBefore)
+        throw previewNeedsServingRevision(where, live !== undefined);
+    // tag_traffic naming a tag the service lacks fails here, before anything changes.
+    const split = servedBefore ? resolveSplit(settings, revision, servedBefore) : undefined;
+    const newShare = split ? (split[revision] ?? 0) : 100;
+    const { checkTag, candidateTag } = tagsFor(ref, where, settings, live, servedBefore, newShare);
+    const previousRevision = servedBefore ? largestShare(servedBefore) : undefined;
+    const caveats = [];
+    let undoCandidate;
+    if (servedBefore)
+        undoCandidate = { kind: 'restore-traffic', to: servedBefore, ownTag: checkTag, dropTag: candidateTag };
+    else if (!live)
+        undoCandidate = { kind: 'delete-created-service' };
+    else
+        caveats.push(`${where} existed but had no serving revision before this run, so there is no earlier split to restore.`);
+    const steps = [
+        {
+            kind: 'create-candidate',
+            phase: 'deploy and ready',
+            doing: `deploying revision ${revision}`,
+            change: {
+                kind: 'deploy-revision',
+                revision,
+                changes,
+                baseTemplate: observed.serving?.template,
+                revisionOnly: settings.preview,
+                split: settings.traffic === 'immediate' ? split : undefined,
+                tag: checkTag,
+                alone: settings.preview ? 'refuse' : { tag: settings.tag },
+            },
+            ...(undoCandidate ? { undo: undoCandidate } : {}),
+            check: { kind: 'revision-ready', revision, previousRevision },
+        },
+    ];
+    if (settings.allowUnauthenticated !== undefined) {
+        steps.push({
+            kind: 'public-access',
+            phase: 'public access',
+            doing: 'changing who may invoke the service',
+            change: { kind: 'set-public-access', allow: settings.allowUnauthenticated },
+            undo: { kind: 'revert-public-access', madePublic: settings.allowUnauthenticated },
+            skipWhen: 'already-so',
+        });
+    }
+    if (checkTag) {
+        steps.push({
+            kind: 'verify-on-tag',
+            phase: 'verify on tag',
+            doing: `checking revision ${revision} on its tag URL`,
+            check: { kind: 'healthy-on-tag', revision, tag: checkTag },
+        });
+    }
+    if (servedBefore)
+        steps.push(...trafficSteps(settings, revision, servedBefore, split, checkTag));
+    // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
+    if (settings.traffic !== 'none' || !servedBefore) {
+        steps.push({
+            kind: 'verify-live',
+            phase: 'verify live',
+            doing: `checking revision ${revision} on the service URL`,
+            check: { kind: 'healthy-live', revision, share: newShare },
+        });
+    }
+    steps.push({
+        kind: 'clean-up',
+        phase: 'clean up',
+        doing: 'cleaning up',
+        change: { kind: 'move-traffic', move: { kind: 'tidy', revision, dropTag: candidateTag } },
+        skipWhen: 'already-so',
+    });
+    const afterwards = settings.keepRevisions === undefined
+        ? []
+        : [
+            {
+                kind: 'prune',
+                phase: 'prune',
+                doing: 'deleting idle revisions',
+                change: {
+                    kind: 'prune-revisions',
+                    keep: settings.keepRevisions,
+                    protect: previousRevision ? [previousRevision] : [],
+                },
+                skipWhen: 'rollout-in-progress',
+                onFailure: 'warn',
+            },
+        ];
+    return {
+        revision,
+        createsService: !live,
+        servedBefore,
+        previousRevision,
+        checkTag,
+        candidateTag,
+        newShare,
+        checksNeedToken: checksNeedToken(settings, observed),
+        steps,
+        afterwards,
+        // rollback: false leaves traffic where it is; Runway's own tag still goes.
+        onUnhealthy: settings.rollback
+            ? undefined
+            : candidateTag
+                ? [{ kind: 'drop-tag', tag: candidateTag }]
+                : [],
+        notes: notesOn(where, settings, observed, servedBefore),
+        caveats,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/rollout/observe.ts
+// Observing a service before a rollout changes it: the facts the planner needs (the service as it
+// is, the settings of the revision that serves, whether it is public), and the two refusals Cloud
+// Run can give before anything changes: the dry run of the plan's first change, and the IAM test
+// for `allow_unauthenticated`. Everything here reads; nothing writes.
+
+
+
+
+
+
+
 /**
  * The serving revision's template when the service's template is a revision that serves nothing
  * (the last preview, a `traffic: none` deploy, or a deploy that was rolled back): the new revision
  * then starts from what production runs, so a pull request's env, secrets or scaling never carry
  * over. Undefined when the service's own template is what serves.
  */
-async function servingTemplate(r, initial, servedBefore) {
-    const latest = shortName(initial?.latestCreatedRevision);
+async function servingTemplate(api, ref, live) {
+    const latest = shortName(live?.latestCreatedRevision);
+    const servedBefore = live?.latestReadyRevision ? pinTraffic(live) : undefined;
     const serving = servedBefore ? largestShare(servedBefore) : undefined;
     if (!latest || !serving || servedBefore.some((t) => t.revision === latest && (t.percent ?? 0) > 0))
         return undefined;
-    const revision = await r.deps.client.getRevision(r.ref, serving);
-    if (!revision)
-        return undefined;
-    r.deps.log(`note: ${r.where}'s latest revision ${latest} serves nothing; the new revision starts from the settings of ${serving}, which serves`);
-    return templateOf(revision);
+    const revision = await api.getRevision(ref, serving);
+    return revision ? { revision: serving, template: templateOf(revision) } : undefined;
 }
-/** The dry run was refused because the service changed after the plan's read (its etag). */
+async function observe(api, ref, allowUnauthenticated) {
+    const live = await api.getService(ref);
+    const serving = await servingTemplate(api, ref, live);
+    // Whether the checks need an ID token, when this run leaves access alone.
+    const open = live && allowUnauthenticated === undefined ? await isPublic(api, ref, live) : undefined;
+    return { live, serving, public: open };
+}
+/** The dry run was refused because the service changed after the observation (its etag). */
 class ChangedWhilePlanning extends Error {
 }
 /**
- * Plans from a fresh read of the service. Another deploy that changes it between the read and the
- * dry run makes Cloud Run refuse the dry run on the etag: the plan is made again from a new read.
+ * What Cloud Run refuses before anything changes: the dry run of the plan's first change
+ * (permissions, actAs, validation), then, for `allow_unauthenticated`, the IAM test.
  */
-async function planRollout(r) {
+async function preflight(api, ref, plan, observed, input, identity) {
+    const deploy = plan.steps.find((s) => s.change?.kind === 'deploy-revision')?.change;
+    const { live } = observed;
+    const planned = specFor(deploy, live, ref);
+    try {
+        await validateSpec(api, ref, planned, live !== undefined);
+    }
+    catch (err) {
+        if (isConcurrentChange(err, live !== undefined))
+            throw new ChangedWhilePlanning(err.message, { cause: err });
+        throw (revisionNameClash(err, live !== undefined) ??
+            explainRunError(err, ref, identity, planned.template.serviceAccount));
+    }
+    if (input.settings.allowUnauthenticated !== undefined && live)
+        await checkCanSetIamPolicy(api, ref, identity);
+}
+/**
+ * Observes the service, plans, and dry-runs the plan. Another deploy that changes the service
+ * between the read and the dry run makes Cloud Run refuse the dry run on the etag: the service is
+ * observed and planned again, a bounded number of times.
+ */
+async function observeAndPlan(api, input, identity, log) {
+    const { ref } = input;
+    const where = `${ref.service} in ${ref.region}`;
     for (let attempt = 1;; attempt++) {
+        const observed = await observe(api, ref, input.settings.allowUnauthenticated);
+        const plan = planRollout({ ...input, observed });
         try {
-            return await planOnce(r);
+            await preflight(api, ref, plan, observed, input, identity);
+            return { plan, observed };
         }
         catch (err) {
             if (!(err instanceof ChangedWhilePlanning))
                 throw err;
             if (attempt >= MAX_CONFLICT_RETRIES) {
-                throw new RunwayError(`${r.where} changed while Runway was deploying, ${MAX_CONFLICT_RETRIES} times in a row: ${err.message}`, 'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.', { cause: err });
+                throw new RunwayError(`${where} changed while Runway was deploying, ${MAX_CONFLICT_RETRIES} times in a row: ${err.message}`, 'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.', { cause: err });
             }
-            r.deps.log(`${r.where} changed while Runway was planning (${err.message}); reading it again`);
+            log(`${where} changed while Runway was planning (${err.message}); reading it again`);
         }
     }
 }
-async function planOnce(r) {
-    const { client } = r.deps;
-    const { settings } = r;
-    const initial = await client.getService(r.ref);
-    const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
-    const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
-    if (settings.preview && !servedBefore) {
-        throw new RunwayError(`${r.where} ${initial ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`, 'Deploy the service from the main branch first; previews go beside what it serves.');
+
+;// CONCATENATED MODULE: ./src/rollout/plan.ts
+/** Every kind of step a plan can hold, in the order they run. */
+const STEP_KINDS = (/* unused pure expression or super */ null && ([
+    'create-candidate',
+    'public-access',
+    'verify-on-tag',
+    'traffic-step',
+    'promote',
+    'verify-live',
+    'clean-up',
+    'prune',
+]));
+function splitText(split) {
+    return Object.entries(split)
+        .map(([revision, percent]) => `${revision} ${percent}%`)
+        .join(', ');
+}
+function targetsText(targets) {
+    const weighted = targets.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision} ${t.percent}%`);
+    return weighted.join(', ') || 'no traffic';
+}
+function describeChange(change) {
+    switch (change.kind) {
+        case 'deploy-revision': {
+            const traffic = change.split
+                ? `taking ${splitText(change.split)} at once`
+                : `with no traffic beside the serving revision`;
+            const tag = change.tag ? `, tagged ${change.tag}` : '';
+            return `deploy ${change.revision} (${change.changes.image}) ${traffic}${tag}`;
+        }
+        case 'move-traffic': {
+            const { move } = change;
+            if (move.kind === 'split')
+                return `move traffic: ${splitText(move.split)}`;
+            if (move.kind === 'step')
+                return `move ${move.percent}% to ${move.revision}, the rest as before`;
+            return `tidy traffic: ${move.dropTag ? `drop tag ${move.dropTag}, ` : ''}follow the latest revision while it is ${move.revision}`;
+        }
+        case 'set-public-access':
+            return change.allow ? 'let allUsers invoke the service' : 'take allUsers out of the invokers';
+        case 'prune-revisions':
+            return `delete idle revisions beyond the newest ${change.keep}${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
     }
-    logNotes(r, initial, servedBefore);
-    const baseTemplate = await servingTemplate(r, initial, servedBefore);
-    // tag_traffic naming a tag the service lacks fails here, before anything changes.
-    const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
-    let checkTag;
-    let candidateTag;
-    if (checkedOnTag(settings, servedBefore, newShare)) {
-        checkTag = settings.tag ?? settings.candidateTag;
-        candidateTag = settings.tag ? undefined : settings.candidateTag;
-        if (!checkTag) {
-            throw new RunwayError(`Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked on before it serves beside the old one. Nothing was changed.`, `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` with all traffic to the new revision (checked on the service URL).`);
-        }
-        if (candidateTag && initial?.traffic?.some((t) => t.tag === candidateTag)) {
-            throw new RunwayError(`The tag '${candidateTag}' Runway would check the new revision on is already in use on ${r.where}: another run may be deploying it right now. Nothing was changed.`, 'Run one deploy of a service at a time (a `concurrency:` group in the workflow), or give `tag`.');
-        }
+}
+function describeUndo(undo) {
+    switch (undo.kind) {
+        case 'restore-traffic':
+            return `put back ${targetsText(undo.to)}`;
+        case 'delete-created-service':
+            return 'delete the service this run created';
+        case 'revert-public-access':
+            return undo.madePublic ? 'take allUsers out again' : 'let allUsers invoke again';
+        case 'drop-tag':
+            return `drop the tag ${undo.tag}`;
     }
-    else if (!servedBefore && settings.tag) {
-        checkTag = settings.tag;
+}
+function describeCheck(check) {
+    switch (check.kind) {
+        case 'revision-ready':
+            return `${check.revision} becomes ready`;
+        case 'healthy-on-tag':
+            return `health checks pass on the tag ${check.tag}`;
+        case 'gate-approves':
+            return `gate_url approves ${check.percent}%`;
+        case 'step-gates':
+            return `${check.percent}% served; ${check.holdSeconds}s of probes within max_error_rate ${check.maxErrorRate}%${check.maxLatencyMs === undefined ? '' : ` and max_latency ${check.maxLatencyMs} ms`}`;
+        case 'healthy-live':
+            return `${check.share}% served; health checks pass on the service URL`;
     }
-    const spec = (live) => {
-        const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
-        let traffic;
-        if (!serving && settings.preview) {
-            throw new RunwayError(`${r.where} lost its serving revision during this run, so a preview would be all it serves. Nothing was changed.`, 'Deploy the service from the main branch first; previews go beside what it serves.');
-        }
-        if (!serving) {
-            traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
-            if (settings.tag)
-                traffic = withCandidate(traffic, revision, settings.tag);
-        }
-        else if (settings.traffic === 'immediate') {
-            traffic = promote(serving, resolveSplit(settings, revision, serving));
-            if (checkTag)
-                traffic = withCandidate(traffic, revision, checkTag);
-        }
-        else {
-            traffic = withCandidate(serving, revision, checkTag);
-        }
-        return planService(live, {
-            ...r.changes,
-            project: r.ref.project,
-            region: r.ref.region,
-            service: r.ref.service,
-            revisionName: revision,
-            traffic,
-            revisionOnly: settings.preview,
-            baseTemplate,
-        });
-    };
-    // Cloud Run's dry run (permissions, actAs, validation) and the IAM check, before anything changes.
-    const planned = spec(initial);
-    try {
-        await validateSpec(client, r.ref, planned, initial !== undefined);
-    }
-    catch (err) {
-        if (isConcurrentChange(err, initial !== undefined))
-            throw new ChangedWhilePlanning(err.message, { cause: err });
-        throw (revisionNameClash(err, initial !== undefined) ??
-            explainRunError(err, r.ref, r.deps.identity, planned.template.serviceAccount));
-    }
-    if (settings.allowUnauthenticated !== undefined && initial)
-        await checkCanSetIamPolicy(client, r.ref, r.deps.identity);
+}
+/** One line per step: what it changes, how that is undone, and what must pass before the next. */
+function describeStep(step) {
+    const parts = [];
+    if (step.approval)
+        parts.push(`first ${describeCheck(step.approval)}`);
+    if (step.change)
+        parts.push(describeChange(step.change));
+    if (step.skipWhen === 'already-so')
+        parts.push('skipped when already so');
+    if (step.skipWhen === 'rollout-in-progress')
+        parts.push('skipped while another rollout is in progress');
+    if (step.undo)
+        parts.push(`undo: ${describeUndo(step.undo)}`);
+    if (step.check)
+        parts.push(`check: ${describeCheck(step.check)}`);
+    if (step.onFailure === 'warn')
+        parts.push('a failure only warns');
+    return `${step.phase}: ${parts.join('; ')}`;
+}
+/** The whole plan, one line per step, as the debug log and the job summary show it. */
+function describePlan(plan) {
+    return [...plan.steps, ...plan.afterwards].map(describeStep);
+}
+
+;// CONCATENATED MODULE: ./src/rollout/region.ts
+// One region's rollout: observe the service, plan (pure), and have the executor apply the plan's
+// steps. Any failure or passed deadline after the first change unwinds the recorded undos, newest
+// first, so the pinned split serves again and no candidate tag is left. The outcome says truthfully
+// what serves afterwards; its undos stay held until every region is done (regions_fail: all).
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Three random lowercase letters, as Cloud Run ends its revision names. */
+function randomLetters() {
+    return [...(0,external_node_crypto_.randomBytes)(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
+}
+function stepRunner(ctx) {
     return {
-        initial,
-        revision,
-        servedBefore,
-        previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
-        checkTag,
-        candidateTag,
-        newShare,
-        spec,
+        apply: (change, beforeSend) => applyStepChange(ctx, change, beforeSend),
+        check: (check) => runCheck(ctx, check),
+        undo: (undo, deadline) => undoChange(ctx, undo, deadline),
+        undoName: (undo) => undoName(ctx, undo),
     };
 }
-
-;// CONCATENATED MODULE: ./src/rollout/promote.ts
-
-
-
-
-async function promoteCandidate(r, plan, known) {
-    r.settings.deadline.check(`before moving traffic to ${plan.revision}`);
-    r.deps.log(`moving traffic to ${plan.revision}`);
-    const { service } = await applyTraffic(r.deps.client, r.ref, (live) => {
-        const current = live.traffic ?? [];
-        return promote(current, resolveSplit(r.settings, plan.revision, current));
-    }, r.settings.deadline, remember(r), known);
-    return service;
+/** "Rolled back: …", or what could not be undone, then what was left alone: said with every failure. */
+function afterUndo(ctx, unwound) {
+    let text = '';
+    if (unwound?.failed.length) {
+        text += `\nRunway could not undo everything: ${unwound.failed.map((f) => `${f.name} (${describeErrorBriefly(f.error)})`).join('; ')}.`;
+    }
+    else if (unwound?.undone.length) {
+        text += `\nRolled back: ${unwound.undone.join(', ')}.`;
+    }
+    for (const note of [...ctx.plan.caveats, ...ctx.state.notes])
+        text += `\n${note}`;
+    return text;
 }
-
-;// CONCATENATED MODULE: ./src/rollout/timeline.ts
-// How long each stage or phase took, for the job summary: a list of named, timed steps, each
-// marked with whether it finished.
-class Timeline {
-    steps = [];
-    /** Runs `fn` as the step `name`, recording its duration whether it succeeds or throws. */
-    async time(name, fn) {
-        const started = Date.now();
-        try {
-            const result = await fn();
-            this.steps.push({ name, ms: Date.now() - started, ok: true });
-            return result;
-        }
-        catch (err) {
-            this.steps.push({ name, ms: Date.now() - started, ok: false });
-            throw err;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/undo.ts
-class UndoStack {
-    steps = [];
-    push(name, run) {
-        this.steps.push({ name, run });
-    }
-    get empty() {
-        return this.steps.length === 0;
-    }
-    /** Runs every registered undo, newest first, and empties the stack. */
-    async unwind(log, deadline) {
-        const result = { undone: [], failed: [] };
-        while (this.steps.length) {
-            const step = this.steps.pop();
-            try {
-                if (await step.run(deadline)) {
-                    log(`undo: ${step.name}`);
-                    result.undone.push(step.name);
-                }
-            }
-            catch (error) {
-                log(`undo failed: ${step.name}: ${error instanceof Error ? error.message : String(error)}`);
-                result.failed.push({ name: step.name, error });
-            }
-        }
-        return result;
-    }
-    /** Forgets the registered undos once the rollout has succeeded. */
-    clear() {
-        this.steps.length = 0;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/rollout/verify.ts
-// Phases 4 and 6, verify on the tag and verify live: health checks against the candidate's own tag
-// URL before it takes traffic, and against the service URL after. A check that cannot be made is a
-// failed check: a candidate without a tag URL is never checked through the service URL instead.
-
-
-
-
-
-class HealthCheckFailed extends RunwayError {
-    result;
-    constructor(message, result) {
-        super(message);
-        this.name = 'HealthCheckFailed';
-        this.result = result;
-    }
-}
-/**
- * The ID token checks of a private service send; undefined for a public one. `madePublic` is what
- * the public-access phase just made the service (undefined: it left access alone), saving a read.
- */
-async function authorizeChecks(r, service, madePublic) {
-    const open = service.invokerIamDisabled || (madePublic ?? (await isPublic(r.deps.client, r.ref, service)));
-    if (open)
-        return undefined;
-    r.settings.deadline.check('before minting an ID token for the health checks');
-    return r.deps.idToken(service.uri ?? '');
-}
-async function check(r, on, url, what, token) {
-    const { healthCheck, deadline } = r.settings;
-    r.deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
-    const result = await waitHealthy(url, healthCheck, token, r.deps.log, deadline);
-    r.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
-    if (result.healthy)
-        return;
-    if (deadline.expired())
-        throw new DeadlineExceeded(`while checking ${what}`);
-    throw new HealthCheckFailed(`${what} failed its health check (${healthCheck.path}: ${describeProbe(result.last)} after ${result.attempts} attempts)`, result);
-}
-/** The tag's URL, when the tag routes to `revision`; a tag moved elsewhere reaches another revision. */
-function tagUrlOf(service, tag, revision) {
-    const status = service?.trafficStatuses?.find((t) => t.tag === tag);
-    return status?.revision === revision ? status.uri : undefined;
-}
-async function verifyOnTag(r, service, revision, tag, token) {
-    const url = tagUrlOf(service, tag, revision);
-    if (!url) {
-        r.checks.push({ on: 'tag', healthy: false, attempts: 0, last: undefined });
-        throw new HealthCheckFailed(`Revision ${revision} has no URL for its tag '${tag}', so it cannot be checked on its own (the service URL still serves the old revision).`);
-    }
-    await check(r, 'tag', url, `Revision ${revision} (on its tag URL, before taking traffic)`, token);
-    // What passed must have been this revision: the tag must still route to it.
-    const after = await r.deps.client.getService(r.ref);
-    if (!after || tagUrlOf(after, tag, revision) !== url) {
-        throw new HealthCheckFailed(`The tag '${tag}' stopped routing to revision ${revision} while Runway checked it (someone else changed the traffic), so the checks may have reached another revision.`);
-    }
-    return after;
-}
-/**
- * Checks the service URL once the new revision has its traffic, after confirming that the traffic
- * is where Runway put it: the live split must give the revision exactly its share.
- */
-async function verifyLive(r, service, revision, share, token) {
-    const confirm = (live) => {
-        const serving = live ? (servingSplit(live)[revision] ?? 0) : 0;
-        if (live && serving === share)
-            return live;
-        throw new HealthCheckFailed(`Revision ${revision} serves ${serving}% of ${r.where}, not the ${share}% Runway gave it (someone else changed the traffic), so the service URL cannot vouch for it.`);
-    };
-    try {
-        confirm(service);
-    }
-    catch (err) {
-        r.checks.push({ on: 'live', healthy: false, attempts: 0, last: undefined });
-        throw err;
-    }
-    await check(r, 'live', service.uri ?? '', `Revision ${revision} (after taking traffic)`, token);
-    return confirm(await r.deps.client.getService(r.ref));
-}
-
-;// CONCATENATED MODULE: ./src/rollout/steps.ts
-
-
-
-
-
-
-/** How often a traffic step probes the new revision: once a second, whatever health_check_interval says. */
-const STEP_PROBE_INTERVAL_MS = 1000;
-const steps_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
-/**
- * The split for one step: `percent` to the candidate, the rest to what served before, in the same
- * proportions (largest remainder, so whole percentages add up to 100). Every tag `current` carries
- * (the candidate's own, which the probes use, included) rides along at 0%.
- */
-function stepSplit(before, candidate, percent, current) {
-    const weighted = before.filter((t) => (t.percent ?? 0) > 0 && t.revision !== candidate);
-    const total = weighted.reduce((sum, t) => sum + (t.percent ?? 0), 0);
-    const rest = 100 - percent;
-    const exact = weighted.map((t) => ((t.percent ?? 0) * rest) / (total || 1));
-    const shares = exact.map(Math.floor);
-    let left = rest - shares.reduce((a, b) => a + b, 0);
-    for (const i of exact.map((x, i) => [x - Math.floor(x), i]).sort((a, b) => b[0] - a[0])) {
-        if (left-- <= 0)
-            break;
-        shares[i[1]]++;
-    }
-    const byRevision = new Map();
-    weighted.forEach((t, i) => byRevision.set(t.revision, (byRevision.get(t.revision) ?? 0) + shares[i]));
-    const tags = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
-    return [
-        { type: steps_REVISION, revision: candidate, percent },
-        ...[...byRevision]
-            .filter(([, p]) => p > 0)
-            .map(([revision, p]) => ({ type: steps_REVISION, revision, percent: p })),
-        ...tags,
-    ];
-}
-/** The 95th percentile (nearest rank) of `values`; undefined when there are none. */
-function p95(values) {
-    if (!values.length)
-        return undefined;
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.ceil(sorted.length * 0.95) - 1];
-}
-/** A step's verdict from its probes: what failed, or undefined when every gate passed. */
-function judgeStep(probes, gates) {
-    const failed = probes.filter((p) => !p.ok).length;
-    const errorRate = probes.length ? (failed * 100) / probes.length : 100;
-    const latency = p95(probes.filter((p) => p.ok).map((p) => p.latencyMs));
-    const failures = [];
-    if (!probes.length)
-        failures.push('no probe could be made');
-    else if (errorRate > gates.maxErrorRate)
-        failures.push(`${failed} of ${probes.length} probes failed (${errorRate.toFixed(1)}% > max_error_rate ${gates.maxErrorRate}%)`);
-    if (gates.maxLatencyMs !== undefined && (latency === undefined || latency > gates.maxLatencyMs))
-        failures.push(`p95 latency ${latency ?? '—'} ms > max_latency ${gates.maxLatencyMs} ms`);
-    return {
-        record: { requests: probes.length, errorRate, p95Ms: latency, passed: !failures.length },
-        failure: failures.length ? failures.join('; ') : undefined,
-    };
-}
-/** A failed gate is a failed health check: `rollback: false` leaves traffic where the step put it. */
-class StepGateFailed extends HealthCheckFailed {
-}
-/** Probes `url` every health-check interval for `seconds` (within the deploy's deadline). */
-async function measure(r, url, token, seconds) {
-    const { healthCheck, deadline } = r.settings;
-    const window = deadline.within(seconds * 1000);
-    const probes = [];
-    while (!window.expired()) {
-        probes.push(await probeOnce(url, healthCheck, token, Math.min(10_000, window.remainingMs())));
-        await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, window.remainingMs())));
-    }
-    return probes;
-}
-/** `gate_url`'s consent to a step: the receiver must answer 2xx; no answer is a no. */
-async function askGate(r, plan, percent) {
-    const gate = r.settings.progressive?.gate;
-    if (!gate)
-        return;
-    const delivery = await deliverWebhook(gate.url, {
-        type: 'runway.step',
-        service: r.ref.service,
-        project: r.ref.project,
-        region: r.ref.region,
-        revision: plan.revision,
-        percent,
-        steps: r.settings.progressive.steps,
-        measured: r.steps,
-    }, gate);
-    r.deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
-    if (!delivery.delivered)
-        throw new StepGateFailed(`Input 'gate_url' did not approve the ${percent}% step for revision ${plan.revision} (${delivery.result}).`);
-}
-/**
- * `regions_fail: all` with `traffic_steps`: the regions take each step together. A region waits at
- * each step until every region has reached it; once any region fails, every region waiting (or
- * arriving later) fails too, so their undos run and no region moves on alone.
- */
-class StepBarrier {
-    arrived = new Map();
-    waiting = new Map();
-    failure;
-    expected;
-    constructor(regions) {
-        this.expected = new Set(regions);
-    }
-    arrive(region, percent) {
-        if (this.failure)
-            return Promise.reject(this.stopped());
-        const here = this.arrived.get(percent) ?? new Set();
-        here.add(region);
-        this.arrived.set(percent, here);
-        const waited = new Promise((resolve, reject) => {
-            this.waiting.set(percent, [...(this.waiting.get(percent) ?? []), { resolve, reject }]);
-        });
-        this.release();
-        return waited;
-    }
-    /** `region` takes no (more) steps — it creates the service there, or is done: nobody waits for it. */
-    leave(region) {
-        this.expected.delete(region);
-        this.release();
-    }
-    /** `region` failed: nobody steps further. */
-    fail(region) {
-        if (this.failure)
-            return;
-        this.failure = region;
-        for (const list of this.waiting.values())
-            for (const w of list)
-                w.reject(this.stopped());
-        this.waiting.clear();
-    }
-    /** Lets every step go that all the regions still expected have reached. */
-    release() {
-        for (const [percent, list] of this.waiting) {
-            const here = this.arrived.get(percent);
-            if ([...this.expected].every((region) => here.has(region))) {
-                for (const w of list)
-                    w.resolve();
-                this.waiting.delete(percent);
-            }
-        }
-    }
-    stopped() {
-        return new StepGateFailed(`${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`);
-    }
-}
-async function stepTraffic(r, plan, tagUrl, token, timeline) {
-    const progressive = r.settings.progressive;
-    let service;
-    for (const percent of progressive.steps) {
-        service = await timeline.time(`step ${percent}%`, async () => {
-            r.settings.deadline.check(`before moving ${percent}% to ${plan.revision}`);
-            await r.settings.stepsTogether?.arrive(r.ref.region, percent);
-            await askGate(r, plan, percent);
-            r.deps.log(`step: ${percent}% to ${plan.revision}, held ${progressive.waitSeconds}s`);
-            const { service: moved } = await applyTraffic(r.deps.client, r.ref, (live) => stepSplit(plan.servedBefore, plan.revision, percent, live.traffic ?? []), r.settings.deadline, remember(r));
-            const serving = servingSplit(moved)[plan.revision] ?? 0;
-            if (serving !== percent) {
-                throw new StepGateFailed(`Revision ${plan.revision} serves ${serving}% of ${r.where}, not the ${percent}% of this step (someone else changed the traffic).`);
-            }
-            const probes = await measure(r, tagUrl, token, progressive.waitSeconds);
-            const { record, failure } = judgeStep(probes, progressive);
-            r.steps.push({ percent, ...record });
-            r.deps.log(`  ${percent}%: ${record.requests} probes, ${record.errorRate.toFixed(1)}% failed, p95 ${record.p95Ms ?? '—'} ms → ${failure ? 'failed' : 'passed'}`);
-            if (failure)
-                throw new StepGateFailed(`Revision ${plan.revision} failed the ${percent}% step: ${failure}.`);
-            return moved;
-        });
-    }
-    return service;
-}
-
-;// CONCATENATED MODULE: ./src/rollout/rollout.ts
-// One region's rollout, as its phases: plan (changes nothing), create the candidate, public
-// access, verify on the tag, promote, verify live, clean up. Each phase that changes something
-// registers its undo first; any failure or passed deadline after the first change unwinds them,
-// newest first, so the pinned split serves again and no candidate tag is left. The outcome says
-// truthfully what serves afterwards.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** Phases 2–7; returns the service as it stands when they are all done. */
-async function deployAndVerify(r, plan, timeline) {
-    const phase = timeline.time.bind(timeline);
-    let service = await phase('deploy and ready', () => createCandidate(r, plan));
-    const madePublic = await phase('public access', () => setPublicAccess(r));
-    const token = await authorizeChecks(r, service, madePublic);
-    const { traffic } = r.settings;
-    const checkTag = plan.checkTag;
-    // Each check ends by reading the service to confirm it; the next change starts from that read.
-    let confirmed;
-    if (checkTag)
-        confirmed = await phase('verify on tag', () => verifyOnTag(r, service, plan.revision, checkTag, token));
-    const steps = r.settings.progressive;
-    if (traffic === 'verified' && plan.servedBefore && steps && checkTag) {
-        const tagUrl = tagUrlOf(service, checkTag, plan.revision);
-        service = await stepTraffic(r, plan, tagUrl, token, timeline);
-    }
-    else {
-        r.settings.stepsTogether?.leave(r.ref.region);
-        if (traffic === 'verified' && plan.servedBefore)
-            service = await phase('promote', () => promoteCandidate(r, plan, confirmed));
-    }
-    // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
-    if (traffic !== 'none' || !plan.servedBefore)
-        confirmed = await phase('verify live', () => verifyLive(r, service, plan.revision, plan.newShare, token));
-    const cleaned = await phase('clean up', () => cleanUp(r, plan.revision, plan.candidateTag, r.settings.deadline, confirmed));
-    return cleaned ?? service;
-}
-function splitOf(targets) {
-    const split = {};
-    for (const t of targets ?? [])
-        if (t.revision && t.percent)
-            split[t.revision] = t.percent;
-    return split;
-}
-function outcomeOf(r, plan, service, timeline, result) {
+function outcomeOf(ctx, service, timeline, result) {
+    const { plan, settings, state, deps } = ctx;
     // Only while the tag points at this run's revision: after a rollback it names the earlier one.
-    const userTagUrl = r.settings.tag
-        ? service?.trafficStatuses?.find((t) => t.tag === r.settings.tag && t.revision === plan.revision)?.uri
+    const userTagUrl = settings.tag
+        ? service?.trafficStatuses?.find((t) => t.tag === settings.tag && t.revision === plan.revision)?.uri
         : undefined;
-    info(`${r.ref.region}: ${service ? describeTraffic(service.trafficStatuses) : 'nothing serves (the new service was removed)'}`);
+    deps.log(`now serving: ${service ? describeTraffic(service.trafficStatuses) : 'nothing (the new service was removed)'}`);
+    const trafficBefore = {};
+    for (const t of plan.servedBefore ?? [])
+        if (t.revision && t.percent)
+            trafficBefore[t.revision] = t.percent;
     return {
-        region: r.ref.region,
+        region: ctx.ref.region,
         url: service?.uri ?? '',
         revision: plan.revision,
         previousRevision: plan.previousRevision,
         tagUrl: userTagUrl,
         traffic: service ? servingSplit(service) : {},
-        trafficBefore: splitOf(plan.servedBefore),
+        trafficBefore,
         timeline: timeline.steps,
-        checks: r.checks,
-        steps: r.steps,
-        pruned: [],
+        checks: state.checks,
+        steps: state.steps,
+        plan: describePlan(plan),
+        pruned: state.pruned,
         ...result,
     };
+}
+async function rolloutRegion(deps, ref, changes, settings, options) {
+    const { deadline } = options;
+    const timeline = new Timeline();
+    const { plan, observed } = await timeline.time('plan', () => observeAndPlan(deps.api, { ref, settings, changes, letters: randomLetters() }, deps.identity, deps.log));
+    for (const note of plan.notes)
+        deps.log(note);
+    for (const line of describePlan(plan))
+        deps.debug(`plan: ${line}`);
+    options.planned?.(plan.steps);
+    const ctx = {
+        deps,
+        ref,
+        settings,
+        deadline,
+        plan,
+        state: newState(observed.live),
+        where: `${ref.service} in ${ref.region}`,
+    };
+    const executor = new Executor(stepRunner(ctx), {
+        deadline,
+        timeline,
+        log: deps.log,
+        ...(options.beforeStep ? { beforeStep: options.beforeStep } : {}),
+    });
+    const held = (outcome, kept) => ({
+        outcome,
+        keep: () => executor.forget(),
+        revert: kept ? (why) => revert(ctx, executor, timeline, why) : () => Promise.resolve(outcome),
+        afterwards: async () => {
+            if (!kept || !plan.afterwards.length)
+                return;
+            // Past the deploy's deadline, what follows a rollout that stands gets a grace period.
+            const until = deadline.expired() ? Deadline.in(undoGraceSeconds()) : deadline;
+            await new Executor(stepRunner(ctx), { deadline: until, timeline, log: deps.log }).run(plan.afterwards);
+            outcome.pruned = ctx.state.pruned;
+        },
+    });
+    try {
+        await executor.run(plan.steps);
+        const outcome = outcomeOf(ctx, ctx.state.service, timeline, {
+            healthy: true,
+            rolledBack: false,
+            failure: undefined,
+        });
+        return held(outcome, true);
+    }
+    catch (err) {
+        const cause = err instanceof StepFailed ? err.error : err;
+        return held(await compensate(ctx, executor, timeline, cause), false);
+    }
 }
 /**
  * After a failure: let an in-flight change land (within its own grace period), then undo every
  * change (within a fresh one), so an undo is never skipped for lack of time spent waiting.
  */
-async function compensate(r, plan, timeline, err) {
-    const { client, log } = r.deps;
+async function compensate(ctx, executor, timeline, err) {
+    const { deps, ref, plan } = ctx;
     if (err instanceof OperationInFlight) {
-        log('waiting for the change Cloud Run is still applying before undoing it');
-        const landed = await client
+        deps.log('waiting for the change Cloud Run is still applying before undoing it');
+        const landed = await deps.api
             .waitOperation(err.operation, Deadline.in(undoGraceSeconds()).at)
             .catch(() => undefined);
         // Still running: undo anyway; a later update supersedes the one in flight.
         if (!landed?.done)
-            log('the change has not landed yet; undoing it regardless');
+            deps.log('the change has not landed yet; undoing it regardless');
     }
     const grace = Deadline.in(undoGraceSeconds());
-    let failure = describeError(explainRunError(err, r.ref, r.deps.identity));
+    let failure = describeError(explainRunError(err, ref, deps.identity));
     let rolledBack = false;
-    if (err instanceof HealthCheckFailed && !r.settings.rollback) {
-        // rollback: false leaves traffic where it is; Runway's own tag still goes.
-        r.undo.clear();
-        const tag = plan.candidateTag;
-        if (tag) {
-            await removeCandidateTag(r, tag, grace).catch((tagErr) => {
-                failure += `\nRunway could not remove its tag '${tag}': ${describeError(tagErr).split('\n')[0]}.`;
-            });
-        }
+    if (err instanceof HealthCheckFailed && plan.onUnhealthy) {
+        // rollback: false leaves traffic where it is; only what the plan says still goes (Runway's tag).
+        const { failed } = await executor.replaceAndRun(plan.onUnhealthy, grace);
+        for (const f of failed)
+            failure += `\nRunway could not undo this: ${f.name} (${describeErrorBriefly(f.error)}).`;
+        for (const note of [...plan.caveats, ...ctx.state.notes])
+            failure += `\n${note}`;
     }
     else {
-        const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(log, grace));
-        rolledBack = undone.length > 0 && failed.length === 0;
-        if (failed.length) {
-            failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
-        }
-        else if (undone.length) {
-            failure += `\nRolled back: ${undone.join(', ')}.`;
-        }
+        const unwound = await timeline.time('roll back', () => executor.unwind(grace));
+        rolledBack = unwound.undone.length > 0 && unwound.failed.length === 0;
+        failure += afterUndo(ctx, unwound);
     }
-    for (const note of r.notes)
-        failure += `\n${note}`;
     let service;
     try {
-        service = await client.getService(r.ref);
+        service = await deps.api.getService(ref);
         // What stopped the run, first: a probe's "connection refused" is only what that looked like.
-        if (!service && plan.initial)
-            failure = `${r.where} was deleted by someone else during this run, so nothing serves.\n${failure}`;
+        if (!service && !plan.createsService)
+            failure = `${ctx.where} was deleted by someone else during this run, so nothing serves.\n${failure}`;
     }
     catch {
         service = undefined;
     }
-    return outcomeOf(r, plan, service, timeline, { healthy: false, rolledBack, failure });
+    return outcomeOf(ctx, service, timeline, { healthy: false, rolledBack, failure });
 }
 /** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
-async function revertHealthy(r, plan, timeline, why) {
+async function revert(ctx, executor, timeline, why) {
     const grace = Deadline.in(undoGraceSeconds());
-    const { undone, failed } = await timeline.time('roll back', () => r.undo.unwind(r.deps.log, grace));
-    let failure = why;
-    if (failed.length)
-        failure += `\nRunway could not undo everything: ${failed.map((f) => `${f.name} (${describeError(f.error).split('\n')[0]})`).join('; ')}.`;
-    else if (undone.length)
-        failure += `\nRolled back: ${undone.join(', ')}.`;
-    for (const note of r.notes)
-        failure += `\n${note}`;
-    const service = await r.deps.client.getService(r.ref).catch(() => undefined);
-    return outcomeOf(r, plan, service, timeline, {
+    const unwound = await timeline.time('roll back', () => executor.unwind(grace));
+    const service = await ctx.deps.api.getService(ctx.ref).catch(() => undefined);
+    return outcomeOf(ctx, service, timeline, {
         healthy: false,
-        rolledBack: undone.length > 0 && failed.length === 0,
-        failure,
+        rolledBack: unwound.undone.length > 0 && unwound.failed.length === 0,
+        failure: why + afterUndo(ctx, unwound),
     });
-}
-async function rolloutRegion(deps, ref, changes, settings) {
-    const r = {
-        deps,
-        ref,
-        changes,
-        settings,
-        undo: new UndoStack(),
-        where: `${ref.service} in ${ref.region}`,
-        checks: [],
-        steps: [],
-        written: undefined,
-        notes: [],
-    };
-    const timeline = new Timeline();
-    const plan = await timeline.time('plan', () => planRollout(r));
-    try {
-        const service = await deployAndVerify(r, plan, timeline);
-        return {
-            outcome: outcomeOf(r, plan, service, timeline, {
-                healthy: true,
-                rolledBack: false,
-                failure: undefined,
-            }),
-            keep: () => r.undo.clear(),
-            revert: (why) => revertHealthy(r, plan, timeline, why),
-        };
-    }
-    catch (err) {
-        const outcome = await compensate(r, plan, timeline, err);
-        return { outcome, keep: () => undefined, revert: () => Promise.resolve(outcome) };
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/rollout/regions.ts
-// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
-// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
-// a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own executor and undos. This layer only
+// coordinates: with `regions_fail: all` the regions take each traffic step together, a failure
+// anywhere takes the regions that passed back too, and keep_revisions runs once all have settled,
+// where the rollout stood. Each outcome (or the error that stopped a region before it changed
+// anything) is reported.
 
 
 
@@ -71003,75 +71558,96 @@ async function rolloutRegion(deps, ref, changes, settings) {
 
 
 
-
-
-
-async function deployAll(settings, credentials, project, image, github, deadline) {
-    const client = new CloudRunClient(credentials.accessToken);
-    const labels = {
-        ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
-        ...(settings.spec.labels ?? {}),
+/** The part of the settings one region's rollout needs. */
+function rolloutSettings(settings, candidateTag) {
+    return {
+        traffic: settings.traffic,
+        tag: settings.tag,
+        revisionTraffic: settings.revisionTraffic,
+        tagTraffic: settings.tagTraffic,
+        progressive: settings.progressive,
+        healthCheck: settings.healthCheck,
+        rollback: settings.rollback,
+        suffix: settings.suffix,
+        keepRevisions: settings.keepRevisions,
+        allowUnauthenticated: settings.spec.allowUnauthenticated,
+        candidateTag,
+        preview: settings.purpose === 'preview',
     };
-    const together = settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
+}
+/**
+ * `regions_fail: all` with `traffic_steps` and several regions: each region waits at every traffic
+ * step for the others, and leaves the barrier when its plan takes no (more) steps.
+ */
+function stepsTogether(settings) {
+    const barrier = settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
         ? new StepBarrier(settings.regions)
         : undefined;
+    return (region) => {
+        if (!barrier)
+            return { done: () => undefined };
+        const percentOf = (step) => step.change?.kind === 'move-traffic' && step.change.move.kind === 'step'
+            ? step.change.move.percent
+            : undefined;
+        return {
+            planned: (steps) => {
+                if (!steps.some((s) => percentOf(s) !== undefined))
+                    barrier.leave(region);
+            },
+            beforeStep: async (step) => {
+                const percent = percentOf(step);
+                if (percent !== undefined)
+                    await barrier.arrive(region, percent);
+            },
+            done: (healthy) => (healthy ? barrier.leave(region) : barrier.fail(region)),
+        };
+    };
+}
+async function deployAll(settings, credentials, project, image, github, deadline) {
+    const api = new CloudRunClient(credentials.accessToken);
+    const changes = {
+        image,
+        spec: settings.spec,
+        envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+        secretsUpdateStrategy: settings.secretsUpdateStrategy,
+        labels: {
+            ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
+            ...(settings.spec.labels ?? {}),
+        },
+    };
+    const together = stepsTogether(settings);
     const held = await Promise.allSettled(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
+        const coordination = together(region);
+        const candidateTag = candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)());
         try {
             const rollout = await rolloutRegion({
-                client,
+                api,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
                 log: (line) => info(`[${region}] ${line}`),
-            }, ref, {
-                image,
-                spec: settings.spec,
-                envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
-                secretsUpdateStrategy: settings.secretsUpdateStrategy,
-                labels,
-            }, {
-                traffic: settings.traffic,
-                tag: settings.tag,
-                revisionTraffic: settings.revisionTraffic,
-                tagTraffic: settings.tagTraffic,
-                progressive: settings.progressive,
-                healthCheck: settings.healthCheck,
-                rollback: settings.rollback,
-                suffix: settings.suffix,
-                // Who may call the service is service-wide: a preview never changes it.
-                allowUnauthenticated: settings.purpose === 'preview' ? undefined : settings.spec.allowUnauthenticated,
-                deadline,
-                candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)()),
-                preview: settings.purpose === 'preview',
-                stepsTogether: together,
-            });
-            if (!rollout.outcome.healthy)
-                together?.fail(region);
-            else
-                together?.leave(region);
+                warn: (line) => warning(line),
+                debug: (line) => core_debug(`[${region}] ${line}`),
+            }, ref, changes, rolloutSettings(settings, candidateTag), { deadline, ...coordination });
+            coordination.done(rollout.outcome.healthy === true);
             return rollout;
         }
         catch (err) {
-            together?.fail(region);
+            coordination.done(false);
             throw explainRunError(err, ref, credentials.identity);
         }
     }));
-    const outcomes = await settle(held, settings);
-    for (const [i, result] of outcomes.entries()) {
-        const outcome = result.status === 'fulfilled' ? result.value : undefined;
-        if (outcome?.healthy && settings.keepRevisions !== undefined) {
-            const ref = { project, region: settings.regions[i], service: settings.service };
-            const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-            outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-        }
-    }
+    const outcomes = await applyRegionsFail(held, settings);
+    await Promise.all(held.map((h, i) => h.status === 'fulfilled' && outcomes[i]?.status === 'fulfilled' && outcomes[i].value.healthy
+        ? h.value.afterwards()
+        : undefined));
     return outcomes;
 }
 /**
  * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
  * back too, so the service runs one version everywhere. `region`: each region stands alone.
  */
-async function settle(held, settings) {
+async function applyRegionsFail(held, settings) {
     const failed = settings.regions.filter((_, i) => held[i].status === 'rejected' ||
         !held[i].value.outcome.healthy);
     const revertAll = settings.regionsFail === 'all' && failed.length > 0 && failed.length < settings.regions.length;
@@ -71086,30 +71662,6 @@ async function settle(held, settings) {
         const why = `Revision ${outcome.revision} passed here, but ${failed.join(', ')} failed: with \`regions_fail: all\` every region goes back.`;
         return { status: 'fulfilled', value: await revert(why) };
     }));
-}
-/**
- * keep_revisions, after the region is done: deletes idle revisions and warns about any it could
- * not delete. A deploy that passed stays passed; what is deleted cannot be undone, so nothing is.
- */
-async function pruneIdle(client, ref, keep, deadline, protect = []) {
-    const where = `${ref.service} in ${ref.region}`;
-    // Past the deploy's deadline, pruning still gets its own grace period.
-    const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
-    try {
-        const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
-        if (skipped) {
-            warning(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
-            return [];
-        }
-        info(`[${ref.region}] keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`);
-        for (const f of failed)
-            warning(`keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeError(f.error).split('\n')[0]}. Deleting revisions needs run.revisions.delete (roles/run.developer).`);
-        return deleted;
-    }
-    catch (err) {
-        warning(`keep_revisions: could not list the revisions of ${where}: ${describeError(err).split('\n')[0]}. The deploy itself is done.`);
-        return [];
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/event.ts
@@ -71148,7 +71700,7 @@ function eventFromEnv(env = process.env) {
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 
 
-function splitText(traffic) {
+function outputs_splitText(traffic) {
     const parts = Object.entries(traffic).map(([revision, percent]) => `${revision} ${percent}%`);
     return parts.length ? parts.join(', ') : 'nothing';
 }
@@ -71156,7 +71708,7 @@ function splitText(traffic) {
 function summaryLine(o) {
     const verdict = o.healthy === undefined ? 'not checked' : o.healthy ? 'healthy' : 'UNHEALTHY';
     const rolled = o.rolledBack ? ' — rolled back' : '';
-    return `${o.region}: ${verdict}${rolled}; serving ${splitText(o.traffic)}${o.url ? ` at ${o.url}` : ''}`;
+    return `${o.region}: ${verdict}${rolled}; serving ${outputs_splitText(o.traffic)}${o.url ? ` at ${o.url}` : ''}`;
 }
 /**
  * Sets every output from the regions' outcomes (the first region's for the single-valued ones)
@@ -71190,7 +71742,7 @@ function writeOutputs(regions, results, image, digest, preview) {
             },
         ]),
         ...results.flatMap((r, i) => r.status === 'rejected'
-            ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]]
+            ? [[regions[i], { error: describeErrorBriefly(r.reason), healthy: false }]]
             : []),
     ])));
     for (const o of outcomes)
@@ -71368,6 +71920,8 @@ async function setCommitStatus(octokit, repo, sha, context, state, description, 
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Text shown as code, in one line. */
+const codeSpan = (text) => `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
 function split(traffic) {
     const parts = Object.entries(traffic ?? {}).map(([revision, percent]) => `\`${revision}\` ${percent}%`);
     return parts.length ? parts.join(', ') : 'nothing';
@@ -71411,6 +71965,9 @@ function renderReport(report, options = {}) {
             for (const s of r.outcome.steps)
                 lines.push(`| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`);
         lines.push('');
+        const failedProbes = stepped.flatMap((r) => r.outcome.steps.flatMap((s) => s.failedProbes.map((what) => `- ${r.region}, ${s.percent}%: ${codeSpan(what)}`)));
+        if (failedProbes.length)
+            lines.push('Failed probes:', '', ...failedProbes, '');
     }
     const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
     if (pruned.length) {
@@ -71437,6 +71994,17 @@ function renderReport(report, options = {}) {
             lines.push(`- ${r.region}: ${split(r.outcome.trafficBefore)} → ${split(r.outcome.traffic)}`);
         else
             lines.push(`- ${r.region}: unchanged`);
+    }
+    const planned = report.regions.filter((r) => r.outcome?.plan.length);
+    if (planned.length) {
+        lines.push('', '<details><summary>Plan</summary>', '');
+        for (const r of planned) {
+            lines.push(`${r.region}:`, '');
+            for (const [i, step] of r.outcome.plan.entries())
+                lines.push(`${i + 1}. ${cell(step)}`);
+            lines.push('');
+        }
+        lines.push('</details>');
     }
     lines.push('', '**Timeline**', '', '| stage | duration |', '| --- | --- |');
     for (const s of report.stages)
@@ -71677,71 +72245,6 @@ function runUrlFrom(env = process.env) {
     return `${server}/${env.GITHUB_REPOSITORY ?? 'unknown/unknown'}/actions/runs/${env.GITHUB_RUN_ID ?? '0'}`;
 }
 
-;// CONCATENATED MODULE: ./src/rollout/preview.ts
-// Pull-request previews: which tag a pull request's preview lives under, whether this run may
-// deploy one at all (never code from a fork), and removing it once the pull request closes.
-
-
-
-
-
-
-
-const SAFE_PATTERN = 'Previews are for pull requests from branches of this repository. For a fork, build and test it in `pull_request` without credentials; to run its code on Cloud Run, have a maintainer review it and push it to a branch here, or deploy it from a `workflow_run` workflow behind an environment with required reviewers, as an ordinary deploy with `tag` and `traffic: none` (see "Security notes" in the README).';
-/**
- * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
- * pull request, which never had a preview. Throws, before anything changes, when there is no pull
- * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
- */
-function previewTarget(purpose, service, event) {
-    const input = purpose === 'preview' ? 'preview' : 'cleanup';
-    const pr = event.pullRequest;
-    if (!pr) {
-        throw new RunwayError(`Input '${input}' is for pull requests, but this run was started by '${event.name || 'an unknown event'}' and names none. Nothing was changed.`, purpose === 'preview'
-            ? 'Run the preview job `on: pull_request`, or drop `preview: true` to deploy.'
-            : 'Run the clean-up job `on: pull_request: types: [closed]`.');
-    }
-    if (purpose === 'preview' && event.action === 'closed') {
-        throw new RunwayError(`Pull request #${pr.number} is closed: a preview now would outlive its cleanup. Nothing was changed.`, "Run the preview only while the pull request is open: `preview: ${{ github.event.action != 'closed' }}`.");
-    }
-    if (pr.fromFork) {
-        if (purpose === 'cleanup')
-            return undefined;
-        throw new RunwayError(`Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`, SAFE_PATTERN);
-    }
-    const tag = previewTagFor(service, pr.number);
-    if (!tag) {
-        throw new RunwayError(`Input 'service' (${service}) leaves no room for the preview tag of pull request #${pr.number}: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together. Nothing was changed.`, `Use a shorter service name for previews (at most ${MAX_TAG_AND_SERVICE - `p${pr.number}`.length} characters).`);
-    }
-    return { pullRequest: pr.number, tag };
-}
-/** A preview is a deploy with no traffic, checked on the pull request's own tag. */
-function previewSettings(settings, target) {
-    return { ...settings, traffic: 'none', tag: target.tag, revisionTraffic: undefined, tagTraffic: undefined };
-}
-/** `cleanup`: the preview's tag dropped in every region (its revision serves nothing else), then keep_revisions. */
-async function removePreviewEverywhere(client, settings, project, target, identity, deadline) {
-    return Promise.all(settings.regions.map(async (region) => {
-        const ref = { project, region, service: settings.service };
-        try {
-            const removed = await removeTag(client, ref, target.tag, deadline);
-            info(`[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`);
-            const pruned = settings.keepRevisions === undefined
-                ? []
-                : await pruneIdle(client, ref, settings.keepRevisions, deadline);
-            return { region, removed, pruned, failure: undefined };
-        }
-        catch (err) {
-            return {
-                region,
-                removed: false,
-                pruned: [],
-                failure: describeError(explainRunError(err, ref, identity)),
-            };
-        }
-    }));
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
@@ -71800,7 +72303,7 @@ function signIn(settings, github) {
     });
 }
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
-async function main_cleanUp(settings, event, target, github) {
+async function removePreview(settings, event, target, github) {
     if (!target) {
         info(`Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`);
         return;
@@ -71834,7 +72337,7 @@ async function run() {
             return read;
         });
         if (given.purpose === 'cleanup')
-            return await main_cleanUp(given, event, preview, github);
+            return await removePreview(given, event, preview, github);
         const parsed = preview ? previewSettings(given, preview) : given;
         settings = parsed;
         const deadline = Deadline.in(parsed.deployTimeoutSeconds);

@@ -26,3 +26,8 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** The error's first line: what went wrong, without its fix, for a message that goes on. */
+export function describeErrorBriefly(err: unknown): string {
+  return describeError(err).split('\n')[0]!;
+}

@@ -8,7 +8,7 @@ import { checkIdTokens, checkSecrets } from './deploy/preflight.js';
 import { prepareImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
-import { Deadline } from './rollout/deadline.js';
+import { Deadline } from './common/deadline.js';
 import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
 import { eventFromEnv, type GitHubEvent } from './inputs/event.js';
@@ -21,7 +21,7 @@ import {
   removePreviewEverywhere,
   type PreviewTarget,
 } from './rollout/preview.js';
-import { Timeline } from './rollout/timeline.js';
+import { Timeline } from './common/timeline.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
@@ -75,7 +75,7 @@ function signIn(settings: Settings, github: ReturnType<typeof githubContext>): P
 }
 
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
-async function cleanUp(
+async function removePreview(
   settings: Settings,
   event: GitHubEvent,
   target: PreviewTarget | undefined,
@@ -126,7 +126,7 @@ export async function run(): Promise<void> {
       core.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       return read;
     });
-    if (given.purpose === 'cleanup') return await cleanUp(given, event, preview, github);
+    if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github);
     const parsed = preview ? previewSettings(given, preview) : given;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);

@@ -4,8 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explainAuthFailure } from '../../src/auth/credentials.js';
 import { explainRunError } from '../../src/deploy/apply.js';
-import { GoogleApiError } from '../../src/gcp/http.js';
-import { describeProbe, probeOnce, type HealthCheck } from '../../src/rollout/health.js';
+import { GoogleApiError } from '../../src/common/http.js';
+import { describeProbe, probeOnce, type HealthCheck } from '../../src/common/health.js';
 
 const target = {
   provider: 'projects/1/locations/global/workloadIdentityPools/p/providers/q',

@@ -1,7 +1,9 @@
 // Progressive delivery, pure: the split of each step, the p95, the gates' verdict, and the inputs.
-import { judgeStep, p95, StepBarrier, stepSplit } from '../../src/rollout/steps.js';
+import { StepBarrier } from '../../src/common/barrier.js';
+import { judgeStep, p95 } from '../../src/common/health.js';
+import { stepSplit } from '../../src/deploy/traffic.js';
 import { readSettings } from '../../src/inputs/inputs.js';
-import type { Probe } from '../../src/rollout/health.js';
+import type { Probe } from '../../src/common/health.js';
 import type { TrafficTarget } from '../../src/gcp/run-types.js';
 
 const rev = (revision: string, percent: number, tag?: string): TrafficTarget => ({
@@ -43,7 +45,7 @@ describe('the gates of a step', () => {
   it('pass when failures and latency stay within the gates', () => {
     const probes = [...Array.from({ length: 99 }, () => probe(true, 10)), probe(false, 5)];
     expect(judgeStep(probes, { maxErrorRate: 1, maxLatencyMs: 20 })).toEqual({
-      record: { requests: 100, errorRate: 1, p95Ms: 10, passed: true },
+      verdict: { requests: 100, errorRate: 1, p95Ms: 10, passed: true, failedProbes: ['HTTP 500'] },
       failure: undefined,
     });
   });

@@ -2,7 +2,7 @@
 // traffic before and after, and the timeline.
 import { buildReport, type RunFacts } from '../../src/report/report.js';
 import { renderCleanup, renderReport } from '../../src/report/summary.js';
-import type { RegionOutcome } from '../../src/rollout/rollout.js';
+import type { RegionOutcome } from '../../src/rollout/outcome.js';
 
 const facts: RunFacts = {
   service: 'hello',
@@ -42,6 +42,7 @@ const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
   failure: undefined,
   pruned: [],
   steps: [],
+  plan: ['deploy and ready: deploy hello-00002-abc', 'verify live: check: 100% served'],
   ...over,
 });
 

@@ -14,9 +14,9 @@ import {
   largestShare,
   previewTagFor,
 } from '../../src/deploy/traffic.js';
-import { nextRevisionName, resolveSplit } from '../../src/rollout/plan.js';
-import { fixForRevisionFailure } from '../../src/rollout/candidate.js';
-import { judge, parseExpectedStatus } from '../../src/rollout/health.js';
+import { nextRevisionName, resolveSplit } from '../../src/rollout/planner.js';
+import { fixForRevisionFailure } from '../../src/rollout/checks.js';
+import { judge, parseExpectedStatus } from '../../src/common/health.js';
 import { templateOf, type Service, type TrafficTarget } from '../../src/gcp/run-types.js';
 
 const REV = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
@@ -172,12 +172,12 @@ describe('candidate tags and promotion', () => {
 describe('revision names', () => {
   it("follows Cloud Run's SERVICE-NNNNN-xyz form, or SERVICE-SUFFIX", () => {
     expect(
-      nextRevisionName('hello', base({ generation: '4' }), undefined, () => Buffer.from([0, 1, 25])),
+      nextRevisionName('hello', base({ generation: '4' }), undefined, 'abz'),
     ).toBe('hello-00005-abz');
-    expect(nextRevisionName('hello', undefined, undefined, () => Buffer.from([2, 2, 2]))).toBe(
+    expect(nextRevisionName('hello', undefined, undefined, 'ccc')).toBe(
       'hello-00001-ccc',
     );
-    expect(nextRevisionName('hello', undefined, 'pr-7')).toBe('hello-pr-7');
+    expect(nextRevisionName('hello', undefined, 'pr-7', 'xyz')).toBe('hello-pr-7');
   });
 });
 

@@ -11,7 +11,7 @@ import {
   signWebhook,
   webhookHeaders,
   WebhookRejected,
-} from '../../src/report/webhooks.js';
+} from '../../src/common/webhooks.js';
 
 const body = JSON.stringify({ service: 'hello', status: 'success', healthy: true });
 

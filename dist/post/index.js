@@ -31606,8 +31606,12 @@ function describeError(err) {
         return err.message;
     return String(err);
 }
+/** The error's first line: what went wrong, without its fix, for a message that goes on. */
+function describeErrorBriefly(err) {
+    return describeError(err).split('\n')[0];
+}
 
-;// CONCATENATED MODULE: ./src/gcp/http.ts
+;// CONCATENATED MODULE: ./src/common/http.ts
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
 // transient failures, and Google's error bodies turned into typed errors.
 
@@ -31692,7 +31696,7 @@ async function requestJson(url, options = {}) {
             headers['content-type'] = 'application/json';
         if (options.token)
             headers.authorization = `Bearer ${await options.token()}`;
-        const res = await fetch(target, {
+        const res = await (options.fetch ?? fetch)(target, {
             method,
             headers,
             ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),

@@ -11,7 +11,7 @@ import {
 } from 'google-auth-library';
 import { RunwayError } from '../errors.js';
 import { endpoint } from '../gcp/endpoints.js';
-import { GoogleApiError, requestJson, type GoogleErrorBody } from '../gcp/http.js';
+import { GoogleApiError, requestJson, type GoogleErrorBody } from '../common/http.js';
 import { requestOidcToken } from './oidc.js';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';

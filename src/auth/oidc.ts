@@ -4,7 +4,7 @@
 // backoff. The toolkit's client waits up to three minutes on an endpoint that does not answer and
 // retries only 502–504, so one slow moment at GitHub could hold or fail a deploy.
 import { RunwayError } from '../errors.js';
-import { isRetryableStatus, isTimeout, withRetry, type RetryOptions } from '../gcp/http.js';
+import { isRetryableStatus, isTimeout, withRetry, type RetryOptions } from '../common/http.js';
 
 export const OIDC_RETRY: RetryOptions = { attempts: 3, initialDelayMs: 500, maxDelayMs: 4000 };
 

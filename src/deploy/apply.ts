@@ -4,11 +4,11 @@
 import * as core from '@actions/core';
 import { iamMember } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
-import { GoogleApiError, isRetryableStatus } from '../gcp/http.js';
+import { GoogleApiError, isRetryableStatus } from '../common/http.js';
 import { endpoint } from '../gcp/endpoints.js';
-import { CloudRunClient, serviceName, type ServiceRef } from '../gcp/run.js';
+import { serviceName, type CloudRunApi, type ServiceRef } from '../gcp/run.js';
 import type { IamPolicy, Operation, Service, TrafficTarget } from '../gcp/run-types.js';
-import { DeadlineExceeded, type Deadline } from '../rollout/deadline.js';
+import { DeadlineExceeded, type Deadline } from '../common/deadline.js';
 
 export interface AppliedChange {
   /** The service as it was just before this change (undefined: it did not exist). */
@@ -129,24 +129,32 @@ interface Prepared {
 /** Plans the change from the live service; undefined when there is nothing to change. */
 type Prepare = (before: Service | undefined) => Prepared | undefined;
 
-/**
- * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
- * made against the live service, found nothing to change.
- */
-async function applyWith(
-  client: CloudRunClient,
-  ref: ServiceRef,
-  prepare: Prepare,
-  deadline: Deadline,
-  onSent: OnSent = () => undefined,
+export interface ApplyOptions {
+  deadline: Deadline;
+  /** Called with the traffic spec of the change once Cloud Run has accepted it. */
+  onSent?: OnSent;
+  /** Called just before the change is sent (not when there is nothing to send): record its undo here. */
+  beforeSend?: () => void;
   /**
    * The service as the caller just read it, with nothing changed by Runway since: the first attempt
    * is planned from it instead of reading it again. Should someone else have changed the service
    * meanwhile, the etag refuses the change and the loop reads again; that attempt does not count
    * against the retries.
    */
-  known?: Service,
+  known?: Service | undefined;
+}
+
+/**
+ * The read → plan → send → wait loop shared by spec and traffic changes. Undefined when the plan,
+ * made against the live service, found nothing to change.
+ */
+async function applyWith(
+  client: CloudRunApi,
+  ref: ServiceRef,
+  prepare: Prepare,
+  options: ApplyOptions,
 ): Promise<AppliedChange | undefined> {
+  const { deadline, known } = options;
   const attempts = MAX_CONFLICT_RETRIES + (known ? 1 : 0);
   for (let attempt = 1; ; attempt++) {
     deadline.check(`before changing ${serviceName(ref)}`);
@@ -156,8 +164,9 @@ async function applyWith(
     core.debug(`change for ${serviceName(ref)}: ${JSON.stringify(prepared.shown)}`);
     let operation: Operation;
     try {
+      options.beforeSend?.();
       operation = await prepared.send();
-      onSent(prepared.traffic);
+      options.onSent?.(prepared.traffic);
     } catch (err) {
       if (isConcurrentChange(err, before !== undefined) && attempt < attempts) {
         core.warning(
@@ -180,12 +189,10 @@ async function applyWith(
  * `build` is called again with the fresh service whenever the etag shows a concurrent change.
  */
 export async function applyChange(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   build: (live: Service | undefined) => Service,
-  deadline: Deadline,
-  onSent?: OnSent,
-  known?: Service,
+  options: ApplyOptions,
 ): Promise<AppliedChange> {
   const applied = await applyWith(
     client,
@@ -198,9 +205,7 @@ export async function applyChange(
         send: () => (before ? client.updateService(ref, planned) : client.createService(ref, planned)),
       };
     },
-    deadline,
-    onSent,
-    known,
+    options,
   );
   // A spec change always has something to send.
   return applied!;
@@ -212,12 +217,10 @@ export async function applyChange(
  * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
  */
 export async function applyTraffic(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   targets: (live: Service) => TrafficTarget[] | undefined,
-  deadline: Deadline,
-  onSent?: OnSent,
-  known?: Service,
+  options: ApplyOptions,
 ): Promise<{ service: Service | undefined; changed: boolean }> {
   let live: Service | undefined;
   const applied = await applyWith(
@@ -230,9 +233,7 @@ export async function applyTraffic(
       if (!traffic) return undefined;
       return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
     },
-    deadline,
-    onSent,
-    known,
+    options,
   );
   if (!applied) return { service: live, changed: false };
   const { after, operation } = applied;
@@ -267,33 +268,44 @@ export function withPublicAccess(policy: IamPolicy, allow: boolean): IamPolicy |
 
 /**
  * Adds or removes the allUsers invoker binding; a denial fails the run rather than being ignored.
- * `beforeChange` is called just before the policy changes, so the change can be undone.
+ * `beforeChange` is called just before the policy changes, so the change can be undone. Resolves
+ * to whether the policy changed (false: it already was as asked).
  */
 export async function applyPublicAccess(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   allowUnauthenticated: boolean,
   identity: string,
   beforeChange: () => void = () => undefined,
-): Promise<void> {
-  try {
-    const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
-    if (!next) return;
-    beforeChange();
-    await client.setIamPolicy(ref, next);
-    core.info(
-      `${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`,
-    );
-  } catch (err) {
-    if (err instanceof GoogleApiError && err.httpStatus === 403) {
-      throw new RunwayError(
-        `${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`,
-        `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`,
-        { cause: err },
+): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const next = withPublicAccess(await client.getIamPolicy(ref), allowUnauthenticated);
+      if (!next) return false;
+      beforeChange();
+      await client.setIamPolicy(ref, next);
+      core.info(
+        `${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`,
       );
+      return true;
+    } catch (err) {
+      // Someone else changed the policy since it was read (its etag): read it again, keep theirs.
+      if (isPolicyConflict(err) && attempt < MAX_CONFLICT_RETRIES) continue;
+      if (err instanceof GoogleApiError && err.httpStatus === 403) {
+        throw new RunwayError(
+          `${identity} may not change who can invoke ${ref.service} (allow_unauthenticated: ${allowUnauthenticated}): ${err.message}`,
+          `Grant roles/run.admin (it includes run.services.setIamPolicy) to ${identity}, or remove \`allow_unauthenticated\` and manage access yourself.`,
+          { cause: err },
+        );
+      }
+      throw err;
     }
-    throw err;
   }
+}
+
+/** setIamPolicy refused on the policy's etag: someone else changed the policy since it was read. */
+function isPolicyConflict(err: unknown): boolean {
+  return err instanceof GoogleApiError && err.status === 'ABORTED';
 }
 
 /**
@@ -302,7 +314,7 @@ export async function applyPublicAccess(
  * change (409 ABORTED on the etag) means read again and retry. Resolves to whether it changed anything.
  */
 export async function revertPublicAccess(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   madePublic: boolean,
 ): Promise<boolean> {
@@ -313,15 +325,14 @@ export async function revertPublicAccess(
       await client.setIamPolicy(ref, next);
       return true;
     } catch (err) {
-      if (err instanceof GoogleApiError && err.status === 'ABORTED' && attempt < MAX_CONFLICT_RETRIES)
-        continue;
+      if (isPolicyConflict(err) && attempt < MAX_CONFLICT_RETRIES) continue;
       throw err;
     }
   }
 }
 
 /** Whether anyone may invoke the service without an ID token. */
-export async function isPublic(client: CloudRunClient, ref: ServiceRef, service: Service): Promise<boolean> {
+export async function isPublic(client: CloudRunApi, ref: ServiceRef, service: Service): Promise<boolean> {
   if (service.invokerIamDisabled) return true;
   try {
     const policy = await client.getIamPolicy(ref);

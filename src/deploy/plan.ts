@@ -177,13 +177,25 @@ function planContainer(live: Container | undefined, changes: ServiceChanges): Co
   return container;
 }
 
+/**
+ * Which container takes the new image and the settings: the ingress container, the one that
+ * declares a port. Cloud Run does not require it to be first; with one container it is that one.
+ */
+export function ingressIndex(containers: Container[]): number {
+  const withPort = containers.findIndex((c) => c.ports?.length);
+  return withPort >= 0 ? withPort : 0;
+}
+
 function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
   const { spec } = changes;
-  const [firstContainer, ...sidecars] = live.containers ?? [];
-  const container = planContainer(firstContainer, changes);
+  const liveContainers = live.containers ?? [];
+  const ingress = ingressIndex(liveContainers);
+  const container = planContainer(liveContainers[ingress], changes);
+  const containers = liveContainers.length ? [...liveContainers] : [container];
+  containers[ingress] = container;
   const template: RevisionTemplate = {
     ...live,
-    containers: [container, ...sidecars],
+    containers,
     revision: changes.revisionName,
   };
   template.labels = { ...(live.labels ?? {}), ...changes.labels };
@@ -248,7 +260,7 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
     labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
     template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
   };
-  const container = planned.template.containers?.[0];
+  const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
   if (!live && changes.spec.cpuBoost === undefined && container) {
     // gcloud run deploy turns startup CPU boost on for every new service ("new services default
     // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.

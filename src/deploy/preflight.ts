@@ -6,8 +6,8 @@ import * as core from '@actions/core';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { explainRunError, isPublic } from './apply.js';
-import { GoogleApiError } from '../gcp/http.js';
-import { CloudRunClient, type ServiceRef } from '../gcp/run.js';
+import { GoogleApiError } from '../common/http.js';
+import { CloudRunClient, type CloudRunApi, type ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { Service } from '../gcp/run-types.js';
 import type { Settings } from '../inputs/inputs.js';
@@ -77,7 +77,7 @@ export async function checkSecrets(
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
 export async function validateSpec(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   planned: Service,
   exists: boolean,
@@ -88,7 +88,7 @@ export async function validateSpec(
 
 /** Before changing a live service, make sure its IAM policy may be changed as asked. */
 export async function checkCanSetIamPolicy(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   identity: string,
 ): Promise<void> {
@@ -108,7 +108,7 @@ export interface LiveAccess {
 }
 
 /** The live service's access, or undefined when it does not exist yet. */
-export async function liveAccess(client: CloudRunClient, ref: ServiceRef): Promise<LiveAccess | undefined> {
+export async function liveAccess(client: CloudRunApi, ref: ServiceRef): Promise<LiveAccess | undefined> {
   const service = await client.getService(ref);
   if (!service) return undefined;
   return { uri: service.uri, public: await isPublic(client, ref, service) };

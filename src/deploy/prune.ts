@@ -2,7 +2,9 @@
 // so a service stays under Cloud Run's revision ceiling. The choice is pure; deleting is the I/O.
 // A deleted revision cannot be brought back, so this runs only after the rollout is done and every
 // failure here is reported, never undone.
-import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
+import { describeErrorBriefly } from '../errors.js';
+import { Deadline, undoGraceSeconds } from '../common/deadline.js';
+import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
 import { shortName, type Revision, type Service } from '../gcp/run-types.js';
 import { isLatest } from './traffic.js';
 
@@ -63,7 +65,7 @@ export interface PruneResult {
 }
 
 export async function pruneRevisions(
-  client: CloudRunClient,
+  client: CloudRunApi,
   ref: ServiceRef,
   keep: number,
   deadline: number,
@@ -93,4 +95,48 @@ export async function pruneRevisions(
     }
   }
   return result;
+}
+
+/** Where keep_revisions says what it did, and what it could not do. */
+export interface PruneLog {
+  info: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/**
+ * keep_revisions once a deploy stands: deletes idle revisions and warns about any it could not
+ * delete, or why it deleted none. A deploy that passed stays passed; what is deleted cannot be
+ * undone, so nothing is. Resolves to the revisions deleted.
+ */
+export async function pruneIdle(
+  client: CloudRunApi,
+  ref: ServiceRef,
+  keep: number,
+  deadline: Deadline,
+  protect: string[],
+  log: PruneLog,
+): Promise<{ deleted: string[]; skipped?: string }> {
+  const where = `${ref.service} in ${ref.region}`;
+  // Past the deploy's deadline, pruning still gets its own grace period.
+  const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
+  try {
+    const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
+    if (skipped) {
+      log.warn(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
+      return { deleted: [], skipped };
+    }
+    log.info(
+      `keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
+    );
+    for (const f of failed)
+      log.warn(
+        `keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeErrorBriefly(f.error)}. Deleting revisions needs run.revisions.delete (roles/run.developer).`,
+      );
+    return { deleted };
+  } catch (err) {
+    log.warn(
+      `keep_revisions: could not list the revisions of ${where}: ${describeErrorBriefly(err)}. The deploy itself is done.`,
+    );
+    return { deleted: [], skipped: 'the revisions could not be listed' };
+  }
 }

@@ -90,6 +90,39 @@ export function promote(current: TrafficTarget[], split: Record<string, number>)
 }
 
 /**
+ * The split for one progressive-delivery step: `percent` to the candidate, the rest to what served
+ * before, in the same proportions (largest remainder, so whole percentages add up to 100). Every tag
+ * `current` carries (the candidate's own, which the probes use, included) rides along at 0%.
+ */
+export function stepSplit(
+  before: TrafficTarget[],
+  candidate: string,
+  percent: number,
+  current: TrafficTarget[],
+): TrafficTarget[] {
+  const weighted = before.filter((t) => (t.percent ?? 0) > 0 && t.revision !== candidate);
+  const total = weighted.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+  const rest = 100 - percent;
+  const exact = weighted.map((t) => ((t.percent ?? 0) * rest) / (total || 1));
+  const shares = exact.map(Math.floor);
+  let left = rest - shares.reduce((a, b) => a + b, 0);
+  for (const i of exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0])) {
+    if (left-- <= 0) break;
+    shares[i[1]]!++;
+  }
+  const byRevision = new Map<string, number>();
+  weighted.forEach((t, i) => byRevision.set(t.revision!, (byRevision.get(t.revision!) ?? 0) + shares[i]!));
+  const tags = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+  return [
+    { type: REVISION, revision: candidate, percent },
+    ...[...byRevision]
+      .filter(([, p]) => p > 0)
+      .map(([revision, p]) => ({ type: REVISION, revision, percent: p }) as TrafficTarget),
+    ...tags,
+  ];
+}
+
+/**
  * Once the checked revision serves everything by name and is also the latest ready revision, the
  * split is written as LATEST again, so the service follows later deploys as Cloud Run users expect
  * instead of staying pinned. Undefined when that does not hold (someone deployed meanwhile).

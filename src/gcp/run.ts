@@ -1,7 +1,7 @@
 // A small typed client for the Cloud Run Admin API v2 (REST): the calls Runway makes, over the
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
-import { GoogleApiError, requestJson } from './http.js';
+import { GoogleApiError, requestJson, type RequestOptions } from '../common/http.js';
 import type { IamPolicy, Operation, Revision, Service, TrafficTarget } from './run-types.js';
 
 export interface ServiceRef {
@@ -14,13 +14,37 @@ export function serviceName(ref: ServiceRef): string {
   return `projects/${ref.project}/locations/${ref.region}/services/${ref.service}`;
 }
 
+/** The Cloud Run calls a rollout makes: the port its executor applies steps through. */
+export type CloudRunApi = Pick<
+  CloudRunClient,
+  | 'getService'
+  | 'createService'
+  | 'updateService'
+  | 'updateTraffic'
+  | 'waitOperation'
+  | 'deleteService'
+  | 'deleteRevision'
+  | 'getRevision'
+  | 'listRevisions'
+  | 'getIamPolicy'
+  | 'setIamPolicy'
+  | 'testIamPermissions'
+>;
+
 export class CloudRunClient {
   private readonly base: string;
   private readonly token: () => Promise<string>;
+  private readonly transport: typeof fetch | undefined;
 
-  constructor(token: () => Promise<string>, base = endpoint('run')) {
+  /** `transport` replaces the global fetch, for tests that run the API in-process. */
+  constructor(token: () => Promise<string>, base = endpoint('run'), transport?: typeof fetch) {
     this.base = base;
     this.token = token;
+    this.transport = transport;
+  }
+
+  private request<T>(url: string, options: RequestOptions): Promise<T> {
+    return requestJson<T>(url, this.transport ? { ...options, fetch: this.transport } : options);
   }
 
   private url(path: string): string {
@@ -30,7 +54,7 @@ export class CloudRunClient {
   /** The service, or undefined when it does not exist yet. */
   async getService(ref: ServiceRef): Promise<Service | undefined> {
     try {
-      return await requestJson<Service>(this.url(serviceName(ref)), { token: this.token });
+      return await this.request<Service>(this.url(serviceName(ref)), { token: this.token });
     } catch (err) {
       if (err instanceof GoogleApiError && err.httpStatus === 404) return undefined;
       throw err;
@@ -38,7 +62,7 @@ export class CloudRunClient {
   }
 
   createService(ref: ServiceRef, service: Service, validateOnly = false): Promise<Operation> {
-    return requestJson<Operation>(this.url(`projects/${ref.project}/locations/${ref.region}/services`), {
+    return this.request<Operation>(this.url(`projects/${ref.project}/locations/${ref.region}/services`), {
       method: 'POST',
       token: this.token,
       query: { serviceId: ref.service, ...(validateOnly ? { validateOnly: 'true' } : {}) },
@@ -48,7 +72,7 @@ export class CloudRunClient {
 
   /** Replaces the service's spec; the etag in `service` makes a concurrent change fail with 409 ABORTED. */
   updateService(ref: ServiceRef, service: Service, validateOnly = false): Promise<Operation> {
-    return requestJson<Operation>(this.url(serviceName(ref)), {
+    return this.request<Operation>(this.url(serviceName(ref)), {
       method: 'PATCH',
       token: this.token,
       query: validateOnly ? { validateOnly: 'true' } : {},
@@ -61,7 +85,7 @@ export class CloudRunClient {
    * not sent again, so a traffic move can never create or clash with a revision.
    */
   updateTraffic(ref: ServiceRef, traffic: TrafficTarget[], etag: string | undefined): Promise<Operation> {
-    return requestJson<Operation>(this.url(serviceName(ref)), {
+    return this.request<Operation>(this.url(serviceName(ref)), {
       method: 'PATCH',
       token: this.token,
       query: { updateMask: 'traffic' },
@@ -78,7 +102,7 @@ export class CloudRunClient {
       const remaining = Math.ceil(remainingMs / 1000);
       // Waiting changes nothing, so a timed-out wait may be sent again; each attempt ends soon
       // after the time it asks the server to hold.
-      op = await requestJson<Operation>(this.url(`${op.name}:wait`), {
+      op = await this.request<Operation>(this.url(`${op.name}:wait`), {
         method: 'POST',
         idempotent: true,
         token: this.token,
@@ -93,7 +117,7 @@ export class CloudRunClient {
   private async deleteAndWait(path: string, what: string, deadline: number): Promise<void> {
     let op: Operation;
     try {
-      op = await requestJson<Operation>(this.url(path), { method: 'DELETE', token: this.token });
+      op = await this.request<Operation>(this.url(path), { method: 'DELETE', token: this.token });
     } catch (err) {
       if (err instanceof GoogleApiError && err.httpStatus === 404) return;
       throw err;
@@ -115,7 +139,7 @@ export class CloudRunClient {
 
   async getRevision(ref: ServiceRef, revision: string): Promise<Revision | undefined> {
     try {
-      return await requestJson<Revision>(this.url(`${serviceName(ref)}/revisions/${revision}`), {
+      return await this.request<Revision>(this.url(`${serviceName(ref)}/revisions/${revision}`), {
         token: this.token,
       });
     } catch (err) {
@@ -129,7 +153,7 @@ export class CloudRunClient {
     const revisions: Revision[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await requestJson<{ revisions?: Revision[]; nextPageToken?: string }>(
+      const page = await this.request<{ revisions?: Revision[]; nextPageToken?: string }>(
         this.url(`${serviceName(ref)}/revisions`),
         { token: this.token, query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) } },
       );
@@ -140,7 +164,7 @@ export class CloudRunClient {
   }
 
   getIamPolicy(ref: ServiceRef): Promise<IamPolicy> {
-    return requestJson<IamPolicy>(this.url(`${serviceName(ref)}:getIamPolicy`), {
+    return this.request<IamPolicy>(this.url(`${serviceName(ref)}:getIamPolicy`), {
       token: this.token,
       query: { 'options.requestedPolicyVersion': '3' },
     });
@@ -148,7 +172,7 @@ export class CloudRunClient {
 
   /** The subset of `permissions` the caller holds on the service. */
   async testIamPermissions(ref: ServiceRef, permissions: string[]): Promise<string[]> {
-    const res = await requestJson<{ permissions?: string[] }>(
+    const res = await this.request<{ permissions?: string[] }>(
       this.url(`${serviceName(ref)}:testIamPermissions`),
       {
         method: 'POST',
@@ -160,7 +184,7 @@ export class CloudRunClient {
   }
 
   setIamPolicy(ref: ServiceRef, policy: IamPolicy): Promise<IamPolicy> {
-    return requestJson<IamPolicy>(this.url(`${serviceName(ref)}:setIamPolicy`), {
+    return this.request<IamPolicy>(this.url(`${serviceName(ref)}:setIamPolicy`), {
       method: 'POST',
       token: this.token,
       body: { policy },

@@ -1,7 +1,7 @@
 // A small Secret Manager client: only version metadata, never a secret's payload — Runway checks
 // that what the service will reference exists, and leaves reading values to Cloud Run.
 import { endpoint } from './endpoints.js';
-import { requestJson } from './http.js';
+import { requestJson } from '../common/http.js';
 
 export interface SecretVersion {
   name: string;

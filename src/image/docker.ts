@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from '
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { RunwayError } from '../errors.js';
-import { withRetry, type RetryOptions } from '../gcp/http.js';
+import { withRetry, type RetryOptions } from '../common/http.js';
 import { parseBuildxInspect, planBuild, type BuildPlan, type BuilderDriver } from './build-plan.js';
 
 /** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */

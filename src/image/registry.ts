@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
-import { GoogleApiError, isRetryable, isRetryableStatus, requestJson, withRetry } from '../gcp/http.js';
+import { GoogleApiError, isRetryable, isRetryableStatus, requestJson, withRetry } from '../common/http.js';
 import {
   artifactRepository,
   extraGoogleRegistries,

@@ -26,8 +26,8 @@ import { mergeSpecs, parseFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
-import { isAllowedWebhookUrl, type WebhookSettings } from '../report/webhooks.js';
-import { parseExpectedStatus, type HealthCheck } from '../rollout/health.js';
+import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
+import { parseExpectedStatus, type HealthCheck } from '../common/health.js';
 
 export { parseDurationSeconds };
 

@@ -2,7 +2,7 @@
 // and a commit status for branch protection — through Octokit (@actions/github). Reporting never
 // fails a deploy: a call GitHub refuses becomes a warning that names the permission to add.
 import type { getOctokit } from '@actions/github';
-import { withRetry } from '../gcp/http.js';
+import { withRetry } from '../common/http.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
 

@@ -1,8 +1,8 @@
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 import * as core from '@actions/core';
-import { describeError } from '../errors.js';
+import { describeError, describeErrorBriefly } from '../errors.js';
 import type { PreviewTarget } from '../rollout/preview.js';
-import type { RegionOutcome } from '../rollout/rollout.js';
+import type { RegionOutcome } from '../rollout/outcome.js';
 
 function splitText(traffic: Record<string, number>): string {
   const parts = Object.entries(traffic).map(([revision, percent]) => `${revision} ${percent}%`);
@@ -61,7 +61,7 @@ export function writeOutputs(
         ]),
         ...results.flatMap((r, i) =>
           r.status === 'rejected'
-            ? [[regions[i], { error: describeError(r.reason).split('\n')[0], healthy: false }]]
+            ? [[regions[i], { error: describeErrorBriefly(r.reason), healthy: false }]]
             : [],
         ),
       ]),

@@ -19,7 +19,7 @@ import {
 import type { PreviewTarget } from '../rollout/preview.js';
 import type { CleanupReport, RunReport } from './report.js';
 import { renderCleanup, renderReport } from './summary.js';
-import { deliverWebhook, shouldSend } from './webhooks.js';
+import { deliverWebhook, shouldSend } from '../common/webhooks.js';
 
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 export class Reporter {

@@ -2,9 +2,9 @@
 // serves now and before, how the checks went and what was rolled back. Every report (job summary,
 // PR comment, deployments, commit status, webhooks) is rendered from it.
 import { describeError } from '../errors.js';
-import type { RegionOutcome } from '../rollout/rollout.js';
+import type { RegionOutcome } from '../rollout/outcome.js';
 import type { PreviewTarget } from '../rollout/preview.js';
-import type { TimedStep } from '../rollout/timeline.js';
+import type { TimedStep } from '../common/timeline.js';
 
 export interface RegionReport {
   region: string;

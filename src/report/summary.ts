@@ -1,10 +1,13 @@
 // The run as Markdown, for the job summary and the PR comment: a table per region (URL, revision,
 // previous revision, digest, health with status and latency, traffic), what failed and what was
 // rolled back, the exact traffic before and after, and a timeline of the stages. Pure.
-import type { CheckRecord } from '../rollout/context.js';
+import type { CheckRecord } from '../rollout/outcome.js';
 import type { CleanupReport, RegionReport, RunReport } from './report.js';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Text shown as code, in one line. */
+const codeSpan = (text: string): string => `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
 
 function split(traffic: Record<string, number> | undefined): string {
   const parts = Object.entries(traffic ?? {}).map(([revision, percent]) => `\`${revision}\` ${percent}%`);
@@ -68,6 +71,12 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
           `| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`,
         );
     lines.push('');
+    const failedProbes = stepped.flatMap((r) =>
+      r.outcome!.steps.flatMap((s) =>
+        s.failedProbes.map((what) => `- ${r.region}, ${s.percent}%: ${codeSpan(what)}`),
+      ),
+    );
+    if (failedProbes.length) lines.push('Failed probes:', '', ...failedProbes, '');
   }
   const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
   if (pruned.length) {
@@ -95,6 +104,16 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
     if (r.outcome)
       lines.push(`- ${r.region}: ${split(r.outcome.trafficBefore)} → ${split(r.outcome.traffic)}`);
     else lines.push(`- ${r.region}: unchanged`);
+  }
+  const planned = report.regions.filter((r) => r.outcome?.plan.length);
+  if (planned.length) {
+    lines.push('', '<details><summary>Plan</summary>', '');
+    for (const r of planned) {
+      lines.push(`${r.region}:`, '');
+      for (const [i, step] of r.outcome!.plan.entries()) lines.push(`${i + 1}. ${cell(step)}`);
+      lines.push('');
+    }
+    lines.push('</details>');
   }
   lines.push('', '**Timeline**', '', '| stage | duration |', '| --- | --- |');
   for (const s of report.stages) lines.push(`| ${cell(s.name)}${s.ok ? '' : ' ❌'} | ${seconds(s.ms)} |`);

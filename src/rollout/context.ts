@@ -1,82 +1,76 @@
-// What every phase of a region's rollout works with: the clients, the service, the settings, the
-// deadline and the undo stack that the phases fill as they change things.
-import type { CloudRunClient, ServiceRef } from '../gcp/run.js';
-import type { TrafficTarget } from '../gcp/run-types.js';
-import type { ServiceChanges } from '../deploy/plan.js';
-import type { Settings } from '../inputs/inputs.js';
-import type { Deadline } from './deadline.js';
-import type { Probe } from './health.js';
-import type { UndoStack } from './undo.js';
-import type { StepBarrier } from './steps.js';
+// What one region's step runner works with: its dependencies, the service, the settings, the plan,
+// and the state the steps leave for each other (the last read of the service, the traffic Runway
+// last wrote, the checks and traffic steps measured so far).
+import type { Deadline } from '../common/deadline.js';
+import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
+import type { Operation, Service, TrafficTarget } from '../gcp/run-types.js';
+import type { CheckRecord, StepRecord } from './outcome.js';
+import type { Plan } from './plan.js';
+import type { RolloutSettings } from './planner.js';
 
 export interface RolloutDeps {
-  client: CloudRunClient;
+  api: CloudRunApi;
   identity: string;
   /** A Google ID token for a private service's URL. */
   idToken: (audience: string) => Promise<string>;
   log: (line: string) => void;
+  warn: (line: string) => void;
+  debug: (line: string) => void;
+  /** The transport of health probes and `gate_url`; the global fetch unless a test routes it in-process. */
+  fetch?: typeof fetch;
 }
 
-export interface RolloutSettings extends Pick<
-  Settings,
-  'traffic' | 'tag' | 'revisionTraffic' | 'tagTraffic' | 'healthCheck' | 'rollback' | 'suffix' | 'progressive'
-> {
-  allowUnauthenticated: boolean | undefined;
-  /** deploy_timeout: bounds every phase, health checks included. */
-  deadline: Deadline;
-  /** The tag the candidate is checked on when the user gave none; undefined when none fits. */
-  candidateTag: string | undefined;
-  /** A pull request's preview: it goes only beside a revision that already serves. */
-  preview: boolean;
-  /** With `regions_fail: all` and several regions: every region takes each traffic step together. */
-  stepsTogether?: StepBarrier | undefined;
+export interface RolloutState {
+  /** The service as last read or as the last change left it. */
+  service: Service | undefined;
+  /** A read with nothing changed by Runway since: the next change starts from it instead of reading. */
+  fresh: Service | undefined;
+  /** The traffic spec Runway last sent: undoing restores only while the live shares are still these. */
+  written: TrafficTarget[] | undefined;
+  /** The uid of the service this run created, so only that service is ever deleted. */
+  createdUid: string | undefined;
+  /** The operation of the change that created the new revision. */
+  deployed: Operation | undefined;
+  /** The ID token the checks send (memoised), or undefined for a public service. */
+  token: Promise<string | undefined> | undefined;
+  checks: CheckRecord[];
+  steps: StepRecord[];
+  /** What the outcome must mention: what was left alone, and why. */
+  notes: string[];
+  /** Idle revisions deleted (keep_revisions). */
+  pruned: string[];
 }
 
-export type SpecChanges = Omit<ServiceChanges, 'revisionName' | 'traffic' | 'project' | 'region' | 'service'>;
-
-/** One of `traffic_steps` as measured: the share it gave, what the probes saw, and the gate's verdict. */
-export interface StepRecord {
-  percent: number;
-  requests: number;
-  /** Failed probes, in percent of `requests`. */
-  errorRate: number;
-  p95Ms: number | undefined;
-  passed: boolean;
-}
-
-/** One health check as it ended: where, whether it passed, and its last probe. */
-export interface CheckRecord {
-  /** `tag` (before taking traffic) or `live` (the service URL, with traffic). */
-  on: 'tag' | 'live';
-  healthy: boolean;
-  attempts: number;
-  last: Probe | undefined;
-}
-
-export interface Rollout {
+export interface RolloutContext {
   deps: RolloutDeps;
   ref: ServiceRef;
-  changes: SpecChanges;
   settings: RolloutSettings;
-  undo: UndoStack;
+  /** deploy_timeout: bounds every step, health checks included. */
+  deadline: Deadline;
+  plan: Plan;
+  state: RolloutState;
   /** "SERVICE in REGION", for messages. */
   where: string;
-  /** The health checks made so far, in order. */
-  checks: CheckRecord[];
-  /** The traffic steps taken so far, in order. */
-  steps: StepRecord[];
-  /**
-   * The traffic spec Runway itself last sent. Undoing puts the old split back only while the live
-   * spec is still this one; anything else means someone changed the traffic meanwhile.
-   */
-  written: TrafficTarget[] | undefined;
-  /** Things the outcome must mention (what was left alone, and why). */
-  notes: string[];
+}
+
+export function newState(live: Service | undefined): RolloutState {
+  return {
+    service: live,
+    fresh: live,
+    written: undefined,
+    createdUid: undefined,
+    deployed: undefined,
+    token: undefined,
+    checks: [],
+    steps: [],
+    notes: [],
+    pruned: [],
+  };
 }
 
 /** Records the traffic spec of each change Runway sends, for the undo to recognise its own. */
-export function remember(r: Rollout): (traffic: TrafficTarget[] | undefined) => void {
+export function rememberWritten(state: RolloutState): (traffic: TrafficTarget[] | undefined) => void {
   return (traffic) => {
-    if (traffic) r.written = traffic;
+    if (traffic) state.written = traffic;
   };
 }

@@ -1,39 +1,124 @@
-// Phase 1, plan (changes nothing): read the live service, name the new revision, pin the split it
-// serves now, choose the tag the candidate is checked on, and let Cloud Run dry-run the spec.
-import { randomBytes } from 'node:crypto';
-import { RunwayError } from '../errors.js';
-import {
-  MAX_TAG_AND_SERVICE,
-  shortName,
-  templateOf,
-  type RevisionTemplate,
-  type Service,
-  type TrafficTarget,
-} from '../gcp/run-types.js';
-import { planService } from '../deploy/plan.js';
-import { checkCanSetIamPolicy, validateSpec } from '../deploy/preflight.js';
-import {
-  explainRunError,
-  isConcurrentChange,
-  MAX_CONFLICT_RETRIES,
-  revisionNameClash,
-} from '../deploy/apply.js';
-import {
-  describeTraffic,
-  isLatest,
-  largestShare,
-  pinTraffic,
-  promote,
-  withCandidate,
-} from '../deploy/traffic.js';
-import type { Rollout, RolloutSettings } from './context.js';
+// The rollout as plain data. A plan is an ordered list of steps; each step is at most one change to
+// the service, the undo that takes that change back (recorded just before the change is sent), the
+// check that must pass before the next step, and when the change is skipped. The planner makes a
+// plan from facts without any I/O; the executor applies it; the log and the job summary print it.
+import type { ServiceChanges } from '../deploy/plan.js';
+import type { RevisionTemplate, TrafficTarget } from '../gcp/run-types.js';
 
-export interface RolloutPlan {
-  /** The service before this run; undefined when this run creates it. */
-  initial: Service | undefined;
-  /** The new revision's name, chosen here so the update that creates it can also tag it. */
+/** The settings a new revision is made from, less what the plan decides (its name and traffic). */
+export type SpecChanges = Omit<
+  ServiceChanges,
+  'revisionName' | 'traffic' | 'project' | 'region' | 'service' | 'revisionOnly' | 'baseTemplate'
+>;
+
+/**
+ * Creates the new revision (and the service, when there is none). Its traffic is resolved against
+ * the service as read when the change is sent, so a concurrent change re-plans it from the new read.
+ */
+export interface DeployRevision {
+  kind: 'deploy-revision';
   revision: string;
-  /** The split that served before this run, LATEST resolved: what undoing restores exactly. */
+  changes: SpecChanges;
+  /** The serving revision's template, when the service's own template serves nothing. */
+  baseTemplate: RevisionTemplate | undefined;
+  /** A preview: the service's labels and ingress stay as production has them. */
+  revisionOnly: boolean;
+  /** Beside a serving revision: the split to send at once (`immediate`), or none (0% beside it). */
+  split: Record<string, number> | undefined;
+  /** The tag the new revision gets beside a serving one. */
+  tag: string | undefined;
+  /** With nothing serving: all traffic to the new revision (tagged `tag`), or refuse (a preview). */
+  alone: { tag: string | undefined } | 'refuse';
+}
+
+/** A traffic-only change (updateMask=traffic), resolved against the live traffic when sent. */
+export type TrafficMove =
+  /** Every revision by name at its share; every tag stays at 0%. */
+  | { kind: 'split'; split: Record<string, number> }
+  /** `percent` to `revision`, the rest to what served before in proportion; tags stay at 0%. */
+  | { kind: 'step'; revision: string; percent: number; before: TrafficTarget[] }
+  /** Runway's own tag dropped, and a split that sends all to `revision` by name written as LATEST. */
+  | { kind: 'tidy'; revision: string; dropTag: string | undefined };
+
+export type Change =
+  | DeployRevision
+  | { kind: 'move-traffic'; move: TrafficMove }
+  | { kind: 'set-public-access'; allow: boolean }
+  | { kind: 'prune-revisions'; keep: number; protect: string[] };
+
+export type Undo =
+  /** The split that served before, exactly, while the live shares are still what Runway wrote. */
+  | { kind: 'restore-traffic'; to: TrafficTarget[]; ownTag: string | undefined; dropTag: string | undefined }
+  /** The service this run created (recognised by its uid), deleted. */
+  | { kind: 'delete-created-service' }
+  /** allUsers taken out of the invoker binding again, or put back. */
+  | { kind: 'revert-public-access'; madePublic: boolean }
+  /** One tag dropped; its revision keeps its share. */
+  | { kind: 'drop-tag'; tag: string };
+
+export type Check =
+  /** The deploy's operation succeeded: the revision became ready. */
+  | { kind: 'revision-ready'; revision: string; previousRevision: string | undefined }
+  /** Health checks pass on the revision's tag URL, and the tag still routes to it afterwards. */
+  | { kind: 'healthy-on-tag'; revision: string; tag: string }
+  /** `gate_url` approves moving `percent` to the revision. */
+  | { kind: 'gate-approves'; revision: string; percent: number }
+  /** The revision serves exactly `percent`, and the probes held for the step pass the gates. */
+  | {
+      kind: 'step-gates';
+      revision: string;
+      percent: number;
+      tag: string;
+      holdSeconds: number;
+      maxErrorRate: number;
+      maxLatencyMs: number | undefined;
+    }
+  /** The revision serves exactly `share` of the service, and the service URL passes its checks. */
+  | { kind: 'healthy-live'; revision: string; share: number };
+
+/** Every kind of step a plan can hold, in the order they run. */
+export const STEP_KINDS = [
+  'create-candidate',
+  'public-access',
+  'verify-on-tag',
+  'traffic-step',
+  'promote',
+  'verify-live',
+  'clean-up',
+  'prune',
+] as const;
+
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** When a step's change is not sent (no undo is recorded then), decided on the live service. */
+export type SkipWhen =
+  /** The service already is as the change asks. */
+  | 'already-so'
+  /** Another rollout's tag is on the service: its undo may need what this would delete. */
+  | 'rollout-in-progress';
+
+export interface Step {
+  kind: StepKind;
+  /** The timeline's name for the step ("deploy and ready", "step 30%"). */
+  phase: string;
+  /** What the step does, for the log and for "deploy_timeout passed before …". */
+  doing: string;
+  /** Asked before the change; a refusal fails the step with nothing changed. */
+  approval?: Check;
+  change?: Change;
+  undo?: Undo;
+  check?: Check;
+  skipWhen?: SkipWhen;
+  /** `warn`: a failure is a warning and the outcome stands (what is deleted cannot be undone anyway). */
+  onFailure?: 'fail' | 'warn';
+}
+
+export interface Plan {
+  /** The new revision's name, chosen by the plan so the update that creates it can also tag it. */
+  revision: string;
+  /** Whether this run creates the service (it did not exist when observed). */
+  createsService: boolean;
+  /** The split that served before this run, LATEST resolved; undefined when nothing served. */
   servedBefore: TrafficTarget[] | undefined;
   /** The revision that served the largest share before this run. */
   previousRevision: string | undefined;
@@ -41,219 +126,96 @@ export interface RolloutPlan {
   checkTag: string | undefined;
   /** Runway's own tag, removed at the end; undefined when the user's `tag` serves. */
   candidateTag: string | undefined;
-  /** The share of traffic the new revision is to serve once the rollout is done. */
+  /** The share the new revision serves once the rollout is done. */
   newShare: number;
-  /** The spec that creates the candidate, planned from the live service. */
-  spec: (live: Service | undefined) => Service;
+  /** Whether the health checks need a Google ID token (the service will not be public). */
+  checksNeedToken: boolean;
+  steps: Step[];
+  /** Steps run once every region has settled, where the rollout stayed healthy. */
+  afterwards: Step[];
+  /** With `rollback: false`: what a failed health check undoes instead of everything. */
+  onUnhealthy: Undo[] | undefined;
+  /** What the plan noticed about the service, for the log. */
+  notes: string[];
+  /** What a rollback cannot put back, and why; said with any failure. */
+  caveats: string[];
 }
 
-/** Cloud Run-style name: SERVICE-NNNNN-xyz, chosen here so the new revision can be tagged in the same update. */
-export function nextRevisionName(
-  service: string,
-  live: Service | undefined,
-  suffix: string | undefined,
-  random = randomBytes,
-): string {
-  if (suffix) return `${service}-${suffix}`;
-  const generation = Number(live?.generation ?? '0') + 1;
-  const letters = [...random(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
-  return `${service}-${String(generation).padStart(5, '0')}-${letters}`;
+function splitText(split: Record<string, number>): string {
+  return Object.entries(split)
+    .map(([revision, percent]) => `${revision} ${percent}%`)
+    .join(', ');
 }
 
-/** Resolves `revision_traffic`/`tag_traffic` against the service into revision → percent. */
-export function resolveSplit(
-  settings: Pick<RolloutSettings, 'revisionTraffic' | 'tagTraffic'>,
-  newRevision: string,
-  current: TrafficTarget[],
-): Record<string, number> {
-  const split: Record<string, number> = {};
-  const add = (revision: string, percent: number): void => {
-    split[revision] = (split[revision] ?? 0) + percent;
-  };
-  if (settings.revisionTraffic) {
-    for (const [target, percent] of Object.entries(settings.revisionTraffic))
-      add(target === 'LATEST' ? newRevision : target, percent);
-  } else if (settings.tagTraffic) {
-    for (const [tag, percent] of Object.entries(settings.tagTraffic)) {
-      const revision = current.find((t) => t.tag === tag)?.revision;
-      if (!revision)
-        throw new RunwayError(
-          `Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`,
-          "Use a tag listed in the service's traffic, or `revision_traffic`.",
-        );
-      add(revision, percent);
+function targetsText(targets: TrafficTarget[]): string {
+  const weighted = targets.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision} ${t.percent}%`);
+  return weighted.join(', ') || 'no traffic';
+}
+
+export function describeChange(change: Change): string {
+  switch (change.kind) {
+    case 'deploy-revision': {
+      const traffic = change.split
+        ? `taking ${splitText(change.split)} at once`
+        : `with no traffic beside the serving revision`;
+      const tag = change.tag ? `, tagged ${change.tag}` : '';
+      return `deploy ${change.revision} (${change.changes.image}) ${traffic}${tag}`;
     }
-  } else {
-    add(newRevision, 100);
-  }
-  return split;
-}
-
-/**
- * Whether the candidate is checked on its own tag URL: always beside a serving revision, except
- * with `immediate` when it takes all the traffic at once (then the service URL reaches only it).
- */
-function checkedOnTag(
-  settings: RolloutSettings,
-  servedBefore: TrafficTarget[] | undefined,
-  newShare: number,
-): boolean {
-  return servedBefore !== undefined && (settings.traffic !== 'immediate' || newShare < 100);
-}
-
-function logNotes(r: Rollout, initial: Service | undefined, servedBefore: TrafficTarget[] | undefined): void {
-  const pinned = initial?.traffic?.length && !initial.traffic.some(isLatest);
-  if (pinned && r.settings.traffic !== 'none') {
-    r.deps.log(
-      `note: ${r.where} had its traffic pinned to named revisions (${describeTraffic(initial.traffic)}: by hand, an earlier no-traffic deploy, or an earlier rollback), not following the latest revision; Runway moves it to the new revision as asked`,
-    );
-  }
-  if (!servedBefore && r.settings.traffic === 'none') {
-    r.deps.log(
-      `note: ${r.where} has no serving revision, so the new one takes its traffic whatever \`traffic\` says`,
-    );
+    case 'move-traffic': {
+      const { move } = change;
+      if (move.kind === 'split') return `move traffic: ${splitText(move.split)}`;
+      if (move.kind === 'step') return `move ${move.percent}% to ${move.revision}, the rest as before`;
+      return `tidy traffic: ${move.dropTag ? `drop tag ${move.dropTag}, ` : ''}follow the latest revision while it is ${move.revision}`;
+    }
+    case 'set-public-access':
+      return change.allow ? 'let allUsers invoke the service' : 'take allUsers out of the invokers';
+    case 'prune-revisions':
+      return `delete idle revisions beyond the newest ${change.keep}${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
   }
 }
 
-/**
- * The serving revision's template when the service's template is a revision that serves nothing
- * (the last preview, a `traffic: none` deploy, or a deploy that was rolled back): the new revision
- * then starts from what production runs, so a pull request's env, secrets or scaling never carry
- * over. Undefined when the service's own template is what serves.
- */
-async function servingTemplate(
-  r: Rollout,
-  initial: Service | undefined,
-  servedBefore: TrafficTarget[] | undefined,
-): Promise<RevisionTemplate | undefined> {
-  const latest = shortName(initial?.latestCreatedRevision);
-  const serving = servedBefore ? largestShare(servedBefore) : undefined;
-  if (!latest || !serving || servedBefore!.some((t) => t.revision === latest && (t.percent ?? 0) > 0))
-    return undefined;
-  const revision = await r.deps.client.getRevision(r.ref, serving);
-  if (!revision) return undefined;
-  r.deps.log(
-    `note: ${r.where}'s latest revision ${latest} serves nothing; the new revision starts from the settings of ${serving}, which serves`,
-  );
-  return templateOf(revision);
-}
-
-/** The dry run was refused because the service changed after the plan's read (its etag). */
-class ChangedWhilePlanning extends Error {}
-
-/**
- * Plans from a fresh read of the service. Another deploy that changes it between the read and the
- * dry run makes Cloud Run refuse the dry run on the etag: the plan is made again from a new read.
- */
-export async function planRollout(r: Rollout): Promise<RolloutPlan> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await planOnce(r);
-    } catch (err) {
-      if (!(err instanceof ChangedWhilePlanning)) throw err;
-      if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new RunwayError(
-          `${r.where} changed while Runway was deploying, ${MAX_CONFLICT_RETRIES} times in a row: ${err.message}`,
-          'Another deploy of this service is under way: give the job a `concurrency:` group so deploys of one service wait for each other.',
-          { cause: err },
-        );
-      }
-      r.deps.log(`${r.where} changed while Runway was planning (${err.message}); reading it again`);
-    }
+export function describeUndo(undo: Undo): string {
+  switch (undo.kind) {
+    case 'restore-traffic':
+      return `put back ${targetsText(undo.to)}`;
+    case 'delete-created-service':
+      return 'delete the service this run created';
+    case 'revert-public-access':
+      return undo.madePublic ? 'take allUsers out again' : 'let allUsers invoke again';
+    case 'drop-tag':
+      return `drop the tag ${undo.tag}`;
   }
 }
 
-async function planOnce(r: Rollout): Promise<RolloutPlan> {
-  const { client } = r.deps;
-  const { settings } = r;
-  const initial = await client.getService(r.ref);
-  const revision = nextRevisionName(r.ref.service, initial, settings.suffix);
-  const servedBefore = initial?.latestReadyRevision ? pinTraffic(initial) : undefined;
-  if (settings.preview && !servedBefore) {
-    throw new RunwayError(
-      `${r.where} ${initial ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`,
-      'Deploy the service from the main branch first; previews go beside what it serves.',
-    );
+export function describeCheck(check: Check): string {
+  switch (check.kind) {
+    case 'revision-ready':
+      return `${check.revision} becomes ready`;
+    case 'healthy-on-tag':
+      return `health checks pass on the tag ${check.tag}`;
+    case 'gate-approves':
+      return `gate_url approves ${check.percent}%`;
+    case 'step-gates':
+      return `${check.percent}% served; ${check.holdSeconds}s of probes within max_error_rate ${check.maxErrorRate}%${check.maxLatencyMs === undefined ? '' : ` and max_latency ${check.maxLatencyMs} ms`}`;
+    case 'healthy-live':
+      return `${check.share}% served; health checks pass on the service URL`;
   }
-  logNotes(r, initial, servedBefore);
-  const baseTemplate = await servingTemplate(r, initial, servedBefore);
+}
 
-  // tag_traffic naming a tag the service lacks fails here, before anything changes.
-  const newShare = servedBefore ? (resolveSplit(settings, revision, servedBefore)[revision] ?? 0) : 100;
-  let checkTag: string | undefined;
-  let candidateTag: string | undefined;
-  if (checkedOnTag(settings, servedBefore, newShare)) {
-    checkTag = settings.tag ?? settings.candidateTag;
-    candidateTag = settings.tag ? undefined : settings.candidateTag;
-    if (!checkTag) {
-      throw new RunwayError(
-        `Input 'service' (${r.ref.service}, ${r.ref.service.length} characters) leaves no room for a tag: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together, and the new revision needs a tag to be checked on before it serves beside the old one. Nothing was changed.`,
-        `Use a service name of at most ${MAX_TAG_AND_SERVICE - 1} characters, or \`traffic: immediate\` with all traffic to the new revision (checked on the service URL).`,
-      );
-    }
-    if (candidateTag && initial?.traffic?.some((t) => t.tag === candidateTag)) {
-      throw new RunwayError(
-        `The tag '${candidateTag}' Runway would check the new revision on is already in use on ${r.where}: another run may be deploying it right now. Nothing was changed.`,
-        'Run one deploy of a service at a time (a `concurrency:` group in the workflow), or give `tag`.',
-      );
-    }
-  } else if (!servedBefore && settings.tag) {
-    checkTag = settings.tag;
-  }
+/** One line per step: what it changes, how that is undone, and what must pass before the next. */
+export function describeStep(step: Step): string {
+  const parts: string[] = [];
+  if (step.approval) parts.push(`first ${describeCheck(step.approval)}`);
+  if (step.change) parts.push(describeChange(step.change));
+  if (step.skipWhen === 'already-so') parts.push('skipped when already so');
+  if (step.skipWhen === 'rollout-in-progress') parts.push('skipped while another rollout is in progress');
+  if (step.undo) parts.push(`undo: ${describeUndo(step.undo)}`);
+  if (step.check) parts.push(`check: ${describeCheck(step.check)}`);
+  if (step.onFailure === 'warn') parts.push('a failure only warns');
+  return `${step.phase}: ${parts.join('; ')}`;
+}
 
-  const spec = (live: Service | undefined): Service => {
-    const serving = live?.latestReadyRevision ? pinTraffic(live) : undefined;
-    let traffic: TrafficTarget[];
-    if (!serving && settings.preview) {
-      throw new RunwayError(
-        `${r.where} lost its serving revision during this run, so a preview would be all it serves. Nothing was changed.`,
-        'Deploy the service from the main branch first; previews go beside what it serves.',
-      );
-    }
-    if (!serving) {
-      traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision, percent: 100 }];
-      if (settings.tag) traffic = withCandidate(traffic, revision, settings.tag);
-    } else if (settings.traffic === 'immediate') {
-      traffic = promote(serving, resolveSplit(settings, revision, serving));
-      if (checkTag) traffic = withCandidate(traffic, revision, checkTag);
-    } else {
-      traffic = withCandidate(serving, revision, checkTag!);
-    }
-    return planService(live, {
-      ...r.changes,
-      project: r.ref.project,
-      region: r.ref.region,
-      service: r.ref.service,
-      revisionName: revision,
-      traffic,
-      revisionOnly: settings.preview,
-      baseTemplate,
-    });
-  };
-
-  // Cloud Run's dry run (permissions, actAs, validation) and the IAM check, before anything changes.
-  const planned = spec(initial);
-  try {
-    await validateSpec(client, r.ref, planned, initial !== undefined);
-  } catch (err) {
-    if (isConcurrentChange(err, initial !== undefined))
-      throw new ChangedWhilePlanning((err as Error).message, { cause: err });
-    throw (
-      revisionNameClash(err, initial !== undefined) ??
-      explainRunError(err, r.ref, r.deps.identity, planned.template.serviceAccount)
-    );
-  }
-  if (settings.allowUnauthenticated !== undefined && initial)
-    await checkCanSetIamPolicy(client, r.ref, r.deps.identity);
-
-  return {
-    initial,
-    revision,
-    servedBefore,
-    previousRevision: servedBefore ? largestShare(servedBefore) : undefined,
-    checkTag,
-    candidateTag,
-    newShare,
-    spec,
-  };
+/** The whole plan, one line per step, as the debug log and the job summary show it. */
+export function describePlan(plan: Plan): string[] {
+  return [...plan.steps, ...plan.afterwards].map(describeStep);
 }

@@ -1,16 +1,16 @@
-// Pull-request previews: which tag a pull request's preview lives under, whether this run may
-// deploy one at all (never code from a fork), and removing it once the pull request closes.
+// Pull-request previews, every rule in one place: which tag a pull request's preview lives under,
+// whether this run may deploy one at all (never code from a fork), what a preview may change (its
+// own revision only, beside one that serves), and removing it once the pull request closes.
 import * as core from '@actions/core';
 import { describeError, RunwayError } from '../errors.js';
-import type { CloudRunClient } from '../gcp/run.js';
-import { explainRunError } from '../deploy/apply.js';
+import type { Deadline } from '../common/deadline.js';
+import type { CloudRunApi } from '../gcp/run.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
-import { previewTagFor } from '../deploy/traffic.js';
+import { applyTraffic, explainRunError } from '../deploy/apply.js';
+import { pruneIdle } from '../deploy/prune.js';
+import { previewTagFor, withoutTagIfPresent } from '../deploy/traffic.js';
 import type { GitHubEvent } from '../inputs/event.js';
 import type { Purpose, Settings } from '../inputs/inputs.js';
-import { removeTag } from './cleanup.js';
-import type { Deadline } from './deadline.js';
-import { pruneIdle } from './regions.js';
 
 export interface PreviewTarget {
   pullRequest: number;
@@ -63,9 +63,38 @@ export function previewTarget(
   return { pullRequest: pr.number, tag };
 }
 
-/** A preview is a deploy with no traffic, checked on the pull request's own tag. */
+/**
+ * A preview is a deploy with no traffic, checked on the pull request's own tag. Who may invoke the
+ * service is service-wide, so a preview leaves it alone whatever `allow_unauthenticated` says.
+ */
 export function previewSettings(settings: Settings, target: PreviewTarget): Settings {
-  return { ...settings, traffic: 'none', tag: target.tag, revisionTraffic: undefined, tagTraffic: undefined };
+  const { allowUnauthenticated: _serviceWide, ...spec } = settings.spec;
+  return {
+    ...settings,
+    traffic: 'none',
+    tag: target.tag,
+    revisionTraffic: undefined,
+    tagTraffic: undefined,
+    spec,
+  };
+}
+
+const DEPLOY_MAIN_FIRST = 'Deploy the service from the main branch first; previews go beside what it serves.';
+
+/** A preview goes only beside a revision that serves: refused when the service has none. */
+export function previewNeedsServingRevision(where: string, exists: boolean): RunwayError {
+  return new RunwayError(
+    `${where} ${exists ? 'has no serving revision' : 'does not exist'}, so a preview would be all it serves. Nothing was changed.`,
+    DEPLOY_MAIN_FIRST,
+  );
+}
+
+/** ...and when the serving revision went away between planning and deploying. */
+export function previewLostServingRevision(where: string): RunwayError {
+  return new RunwayError(
+    `${where} lost its serving revision during this run, so a preview would be all it serves. Nothing was changed.`,
+    DEPLOY_MAIN_FIRST,
+  );
 }
 
 export interface PreviewRemoval {
@@ -77,7 +106,7 @@ export interface PreviewRemoval {
 
 /** `cleanup`: the preview's tag dropped in every region (its revision serves nothing else), then keep_revisions. */
 export async function removePreviewEverywhere(
-  client: CloudRunClient,
+  client: CloudRunApi,
   settings: Settings,
   project: string,
   target: PreviewTarget,
@@ -88,14 +117,20 @@ export async function removePreviewEverywhere(
     settings.regions.map(async (region): Promise<PreviewRemoval> => {
       const ref = { project, region, service: settings.service };
       try {
-        const removed = await removeTag(client, ref, target.tag, deadline);
+        const { changed: removed } = await applyTraffic(
+          client,
+          ref,
+          (live) => withoutTagIfPresent(live.traffic, target.tag),
+          { deadline },
+        );
         core.info(
           `[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`,
         );
+        const log = { info: (line: string) => core.info(`[${region}] ${line}`), warn: core.warning };
         const pruned =
           settings.keepRevisions === undefined
             ? []
-            : await pruneIdle(client, ref, settings.keepRevisions, deadline);
+            : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], log)).deleted;
         return { region, removed, pruned, failure: undefined };
       } catch (err) {
         return {

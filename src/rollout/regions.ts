@@ -1,20 +1,70 @@
-// Every region's rollout, in parallel, each with its own undos; then, with `regions_fail: all`, a
-// failure anywhere takes the regions that passed back too. Each outcome (or the error that stopped
-// a region before it changed anything) is reported.
+// Every region's rollout, in parallel, each with its own executor and undos. This layer only
+// coordinates: with `regions_fail: all` the regions take each traffic step together, a failure
+// anywhere takes the regions that passed back too, and keep_revisions runs once all have settled,
+// where the rollout stood. Each outcome (or the error that stopped a region before it changed
+// anything) is reported.
 import * as core from '@actions/core';
 import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
+import { StepBarrier } from '../common/barrier.js';
+import type { Deadline } from '../common/deadline.js';
+import { CloudRunClient } from '../gcp/run.js';
 import { explainRunError } from '../deploy/apply.js';
 import { defaultLabels } from '../deploy/plan.js';
 import { candidateTagFor } from '../deploy/traffic.js';
-import { CloudRunClient } from '../gcp/run.js';
-import { describeError } from '../errors.js';
 import type { Settings } from '../inputs/inputs.js';
-import { pruneRevisions } from '../deploy/prune.js';
-import type { ServiceRef } from '../gcp/run.js';
-import { Deadline, undoGraceSeconds } from './deadline.js';
-import { rolloutRegion, type HeldRollout, type RegionOutcome } from './rollout.js';
-import { StepBarrier } from './steps.js';
+import type { RegionOutcome } from './outcome.js';
+import type { SpecChanges, Step } from './plan.js';
+import type { RolloutSettings } from './planner.js';
+import { rolloutRegion, type HeldRollout, type RegionOptions } from './region.js';
+
+/** The part of the settings one region's rollout needs. */
+export function rolloutSettings(settings: Settings, candidateTag: string | undefined): RolloutSettings {
+  return {
+    traffic: settings.traffic,
+    tag: settings.tag,
+    revisionTraffic: settings.revisionTraffic,
+    tagTraffic: settings.tagTraffic,
+    progressive: settings.progressive,
+    healthCheck: settings.healthCheck,
+    rollback: settings.rollback,
+    suffix: settings.suffix,
+    keepRevisions: settings.keepRevisions,
+    allowUnauthenticated: settings.spec.allowUnauthenticated,
+    candidateTag,
+    preview: settings.purpose === 'preview',
+  };
+}
+
+/**
+ * `regions_fail: all` with `traffic_steps` and several regions: each region waits at every traffic
+ * step for the others, and leaves the barrier when its plan takes no (more) steps.
+ */
+function stepsTogether(
+  settings: Settings,
+): (region: string) => Partial<RegionOptions> & { done(healthy: boolean): void } {
+  const barrier =
+    settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
+      ? new StepBarrier(settings.regions)
+      : undefined;
+  return (region) => {
+    if (!barrier) return { done: () => undefined };
+    const percentOf = (step: Step): number | undefined =>
+      step.change?.kind === 'move-traffic' && step.change.move.kind === 'step'
+        ? step.change.move.percent
+        : undefined;
+    return {
+      planned: (steps) => {
+        if (!steps.some((s) => percentOf(s) !== undefined)) barrier.leave(region);
+      },
+      beforeStep: async (step) => {
+        const percent = percentOf(step);
+        if (percent !== undefined) await barrier.arrive(region, percent);
+      },
+      done: (healthy) => (healthy ? barrier.leave(region) : barrier.fail(region)),
+    };
+  };
+}
 
 export async function deployAll(
   settings: Settings,
@@ -24,70 +74,54 @@ export async function deployAll(
   github: { sha: string; runId: string; attempt: string },
   deadline: Deadline,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
-  const client = new CloudRunClient(credentials.accessToken);
-  const labels = {
-    ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
-    ...(settings.spec.labels ?? {}),
+  const api = new CloudRunClient(credentials.accessToken);
+  const changes: SpecChanges = {
+    image,
+    spec: settings.spec,
+    envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+    secretsUpdateStrategy: settings.secretsUpdateStrategy,
+    labels: {
+      ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
+      ...(settings.spec.labels ?? {}),
+    },
   };
-  const together =
-    settings.regionsFail === 'all' && settings.progressive && settings.regions.length > 1
-      ? new StepBarrier(settings.regions)
-      : undefined;
+  const together = stepsTogether(settings);
   const held = await Promise.allSettled(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
+      const coordination = together(region);
+      const candidateTag = candidateTagFor(settings.service, github.runId, github.attempt, randomUUID());
       try {
         const rollout = await rolloutRegion(
           {
-            client,
+            api,
             identity: credentials.identity,
             idToken: (audience) => credentials.idToken(audience),
             log: (line) => core.info(`[${region}] ${line}`),
+            warn: (line) => core.warning(line),
+            debug: (line) => core.debug(`[${region}] ${line}`),
           },
           ref,
-          {
-            image,
-            spec: settings.spec,
-            envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
-            secretsUpdateStrategy: settings.secretsUpdateStrategy,
-            labels,
-          },
-          {
-            traffic: settings.traffic,
-            tag: settings.tag,
-            revisionTraffic: settings.revisionTraffic,
-            tagTraffic: settings.tagTraffic,
-            progressive: settings.progressive,
-            healthCheck: settings.healthCheck,
-            rollback: settings.rollback,
-            suffix: settings.suffix,
-            // Who may call the service is service-wide: a preview never changes it.
-            allowUnauthenticated:
-              settings.purpose === 'preview' ? undefined : settings.spec.allowUnauthenticated,
-            deadline,
-            candidateTag: candidateTagFor(settings.service, github.runId, github.attempt, randomUUID()),
-            preview: settings.purpose === 'preview',
-            stepsTogether: together,
-          },
+          changes,
+          rolloutSettings(settings, candidateTag),
+          { deadline, ...coordination },
         );
-        if (!rollout.outcome.healthy) together?.fail(region);
-        else together?.leave(region);
+        coordination.done(rollout.outcome.healthy === true);
         return rollout;
       } catch (err) {
-        together?.fail(region);
+        coordination.done(false);
         throw explainRunError(err, ref, credentials.identity);
       }
     }),
   );
-  const outcomes = await settle(held, settings);
-  for (const [i, result] of outcomes.entries()) {
-    const outcome = result.status === 'fulfilled' ? result.value : undefined;
-    if (outcome?.healthy && settings.keepRevisions !== undefined) {
-      const ref = { project, region: settings.regions[i]!, service: settings.service };
-      const protect = outcome.previousRevision ? [outcome.previousRevision] : [];
-      outcome.pruned = await pruneIdle(client, ref, settings.keepRevisions, deadline, protect);
-    }
-  }
+  const outcomes = await applyRegionsFail(held, settings);
+  await Promise.all(
+    held.map((h, i) =>
+      h.status === 'fulfilled' && outcomes[i]?.status === 'fulfilled' && outcomes[i].value.healthy
+        ? h.value.afterwards()
+        : undefined,
+    ),
+  );
   return outcomes;
 }
 
@@ -95,7 +129,7 @@ export async function deployAll(
  * `regions_fail: all` (the default): when any region failed, the regions that passed are rolled
  * back too, so the service runs one version everywhere. `region`: each region stands alone.
  */
-async function settle(
+async function applyRegionsFail(
   held: PromiseSettledResult<HeldRollout>[],
   settings: Settings,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
@@ -118,40 +152,4 @@ async function settle(
       return { status: 'fulfilled', value: await revert(why) };
     }),
   );
-}
-
-/**
- * keep_revisions, after the region is done: deletes idle revisions and warns about any it could
- * not delete. A deploy that passed stays passed; what is deleted cannot be undone, so nothing is.
- */
-export async function pruneIdle(
-  client: CloudRunClient,
-  ref: ServiceRef,
-  keep: number,
-  deadline: Deadline,
-  protect: string[] = [],
-): Promise<string[]> {
-  const where = `${ref.service} in ${ref.region}`;
-  // Past the deploy's deadline, pruning still gets its own grace period.
-  const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
-  try {
-    const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
-    if (skipped) {
-      core.warning(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
-      return [];
-    }
-    core.info(
-      `[${ref.region}] keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
-    );
-    for (const f of failed)
-      core.warning(
-        `keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeError(f.error).split('\n')[0]}. Deleting revisions needs run.revisions.delete (roles/run.developer).`,
-      );
-    return deleted;
-  } catch (err) {
-    core.warning(
-      `keep_revisions: could not list the revisions of ${where}: ${describeError(err).split('\n')[0]}. The deploy itself is done.`,
-    );
-    return [];
-  }
 }

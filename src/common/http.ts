@@ -122,6 +122,8 @@ export interface RequestOptions {
   retry?: RetryOptions;
   /** Abort one attempt after this long. */
   timeoutMs?: number;
+  /** The transport; the global fetch unless a test runs an API in-process. */
+  fetch?: typeof fetch;
 }
 
 export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
@@ -137,7 +139,7 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       if (options.body !== undefined) headers['content-type'] = 'application/json';
       if (options.token) headers.authorization = `Bearer ${await options.token()}`;
-      const res = await fetch(target, {
+      const res = await (options.fetch ?? fetch)(target, {
         method,
         headers,
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),

@@ -1,5 +1,6 @@
 // HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
 // passes within a time limit, each pass judged by status and (optionally) a body pattern.
+import { RunwayError } from '../errors.js';
 import type { Deadline } from './deadline.js';
 
 export interface HealthCheck {
@@ -60,17 +61,19 @@ export function describeProbe(probe: Probe | undefined): string {
   return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
 
-const PROBE_TIMEOUT_MS = 10_000;
+/** The longest one probe waits for an answer. */
+export const PROBE_TIMEOUT_MS = 10_000;
 
 export async function probeOnce(
   url: string,
   check: HealthCheck,
   idToken: string | undefined,
   timeoutMs = PROBE_TIMEOUT_MS,
+  transport: typeof fetch = fetch,
 ): Promise<Probe> {
   const started = Date.now();
   try {
-    const res = await fetch(new URL(check.path, `${url}/`), {
+    const res = await transport(new URL(check.path, `${url}/`), {
       headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
       redirect: 'manual',
       signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
@@ -107,6 +110,7 @@ export async function waitHealthy(
   idToken: string | undefined,
   log: (line: string) => void,
   stepDeadline: Deadline,
+  transport: typeof fetch = fetch,
 ): Promise<HealthResult> {
   const deadline = stepDeadline.within(check.timeoutSeconds * 1000);
   let streak = 0;
@@ -114,7 +118,13 @@ export async function waitHealthy(
   let last: Probe | undefined;
   while (!deadline.expired()) {
     attempts++;
-    last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()));
+    last = await probeOnce(
+      url,
+      check,
+      idToken,
+      Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()),
+      transport,
+    );
     streak = last.ok ? streak + 1 : 0;
     log(
       `  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`,
@@ -123,4 +133,75 @@ export async function waitHealthy(
     await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));
   }
   return { healthy: false, attempts, last };
+}
+
+/** A health check that did not pass (or could not be made); `result` holds its probes when it ran. */
+export class HealthCheckFailed extends RunwayError {
+  readonly result: HealthResult | undefined;
+  constructor(message: string, result?: HealthResult) {
+    super(message);
+    this.name = 'HealthCheckFailed';
+    this.result = result;
+  }
+}
+
+/** A failed progressive-delivery gate is a failed health check: `rollback: false` leaves traffic where the step put it. */
+export class StepGateFailed extends HealthCheckFailed {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepGateFailed';
+  }
+}
+
+/** What one traffic step's probes measured, and whether the gates passed. */
+export interface StepVerdict {
+  requests: number;
+  /** Failed probes, in percent of `requests`. */
+  errorRate: number;
+  p95Ms: number | undefined;
+  passed: boolean;
+  /** Each distinct way a probe failed, with how often ("HTTP 503: …" ×2), at most five. */
+  failedProbes: string[];
+}
+
+/** The 95th percentile (nearest rank) of `values`; undefined when there are none. */
+export function p95(values: number[]): number | undefined {
+  if (!values.length) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length * 0.95) - 1];
+}
+
+/** The failed probes, described and counted, so a gate's verdict says what the failures were. */
+function describeFailures(probes: Probe[]): string[] {
+  const counts = new Map<string, number>();
+  for (const p of probes) if (!p.ok) counts.set(describeProbe(p), (counts.get(describeProbe(p)) ?? 0) + 1);
+  return [...counts].slice(0, 5).map(([what, n]) => (n > 1 ? `${what} ×${n}` : what));
+}
+
+/** A step's verdict from its probes: what failed, or undefined when every gate passed. */
+export function judgeStep(
+  probes: Probe[],
+  gates: { maxErrorRate: number; maxLatencyMs: number | undefined },
+): { verdict: StepVerdict; failure: string | undefined } {
+  const failed = probes.filter((p) => !p.ok).length;
+  const errorRate = probes.length ? (failed * 100) / probes.length : 100;
+  const latency = p95(probes.filter((p) => p.ok).map((p) => p.latencyMs));
+  const failures: string[] = [];
+  if (!probes.length) failures.push('no probe could be made');
+  else if (errorRate > gates.maxErrorRate)
+    failures.push(
+      `${failed} of ${probes.length} probes failed (${errorRate.toFixed(1)}% > max_error_rate ${gates.maxErrorRate}%)`,
+    );
+  if (gates.maxLatencyMs !== undefined && (latency === undefined || latency > gates.maxLatencyMs))
+    failures.push(`p95 latency ${latency ?? '—'} ms > max_latency ${gates.maxLatencyMs} ms`);
+  return {
+    verdict: {
+      requests: probes.length,
+      errorRate,
+      p95Ms: latency,
+      passed: !failures.length,
+      failedProbes: describeFailures(probes),
+    },
+    failure: failures.length ? failures.join('; ') : undefined,
+  };
 }

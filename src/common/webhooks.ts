@@ -3,7 +3,7 @@
 // delivered with backoff and jitter on timeouts, 5xx and 429 (Retry-After honoured), the same
 // webhook-id on every attempt so receivers can deduplicate.
 import { createHmac, randomUUID } from 'node:crypto';
-import { isTimeout, withRetry, type RetryOptions } from '../gcp/http.js';
+import { isTimeout, withRetry, type RetryOptions } from './http.js';
 
 export type WebhookOn = 'success' | 'failure' | 'always';
 
@@ -122,7 +122,14 @@ export async function deliverWebhook(
   url: string,
   payload: unknown,
   settings: Pick<WebhookSettings, 'secret' | 'token'>,
-  options: { retry?: RetryOptions; timeoutMs?: number; id?: string; now?: () => number } = {},
+  options: {
+    retry?: RetryOptions;
+    timeoutMs?: number;
+    id?: string;
+    now?: () => number;
+    /** The transport; the global fetch unless a test routes it in-process. */
+    fetch?: typeof fetch;
+  } = {},
 ): Promise<Delivery> {
   const id = options.id ?? `msg_${randomUUID()}`;
   const timestamp = Math.floor((options.now ?? Date.now)() / 1000);
@@ -132,7 +139,7 @@ export async function deliverWebhook(
     const status = await withRetry(
       `webhook ${shownUrl(url)}`,
       async () => {
-        const res = await fetch(url, {
+        const res = await (options.fetch ?? fetch)(url, {
           method: 'POST',
           headers,
           body,
