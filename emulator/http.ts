@@ -1,6 +1,7 @@
-// The emulator's one HTTP layer: every emulated API is a list of routes served by `startApiServer`,
-// which parses bodies, records each request, applies injected faults and renders errors in the
-// API's own wire format.
+// The emulator's one HTTP layer: every emulated API is a list of routes; `apiPipeline` parses
+// bodies, records each request, applies injected faults and renders errors in the API's own wire
+// format, and `startApiServer` serves that pipeline on a socket (the in-process emulator calls it
+// without one).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';

@@ -167,31 +167,26 @@ export class ContainerRuntime implements RevisionRuntime {
   private async pull(launch: RevisionLaunch): Promise<void> {
     const config = await mkdtemp(join(this.workDir, 'docker-'));
     const env = { ...process.env, DOCKER_CONFIG: config };
+    // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
+    const failure = (err: unknown, container: number, image: string | undefined): LaunchFailure => {
+      const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
+      const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
+      return new LaunchFailure(denied ? 'image-denied' : 'image', detail, { container, image });
+    };
     try {
       await docker(['login', launch.registryHost, '-u', 'oauth2accesstoken', '--password-stdin'], {
         env,
         input: launch.registryToken,
       }).catch((err: unknown) => {
-        throw new LaunchFailure('image', (err as { stderr?: string }).stderr?.trim() ?? String(err), {
-          container: launch.ingress,
-          image: launch.containers[launch.ingress]?.image,
-        });
+        throw failure(err, launch.ingress, launch.containers[launch.ingress]?.image);
       });
       const pulled = new Set<string>();
       for (const [i, container] of launch.containers.entries()) {
         if (pulled.has(container.image)) continue;
         pulled.add(container.image);
-        try {
-          await docker(['pull', '-q', container.image], { env });
-        } catch (err) {
-          const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
-          // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
-          const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
-          throw new LaunchFailure(denied ? 'image-denied' : 'image', detail, {
-            container: i,
-            image: container.image,
-          });
-        }
+        await docker(['pull', '-q', container.image], { env }).catch((err: unknown) => {
+          throw failure(err, i, container.image);
+        });
       }
     } finally {
       await rm(config, { recursive: true, force: true });
