@@ -225,6 +225,31 @@ describe('the in-process Cloud Run, on real timers', () => {
     ]);
   });
 
+  it('serves Secret Manager and IAM Credentials too, with their own permission checks', async () => {
+    const owner = emu.accessToken('owner@runway-demo.iam.gserviceaccount.com');
+    const accessed = await emu.fetch(
+      `${emu.urls.secretmanager}v1/projects/${PROJECT}/secrets/greeting/versions/latest:access`,
+      { headers: { authorization: `Bearer ${owner}` } },
+    );
+    const payload = ((await accessed.json()) as Json).payload;
+    expect(Buffer.from(payload.data, 'base64').toString()).toBe('hello from Secret Manager');
+    const deployerReads = await emu.fetch(
+      `${emu.urls.secretmanager}v1/projects/${PROJECT}/secrets/greeting/versions/latest:access`,
+      { headers: { authorization: `Bearer ${emu.accessToken()}` } },
+    );
+    expect(deployerReads.status).toBe(403);
+    const minted = await emu.fetch(
+      `${emu.urls.iamcredentials}v1/projects/-/serviceAccounts/runtime@runway-demo.iam.gserviceaccount.com:generateAccessToken`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloud-platform'] }),
+      },
+    );
+    expect(minted.status).toBe(200);
+    expect(((await minted.json()) as Json).accessToken).toMatch(/^ya29\./);
+  });
+
   it('refuses hosts it does not emulate, as a fetch to an unknown host fails', async () => {
     await expect(emu.fetch('http://sts.in-process/v1/token')).rejects.toThrow('fetch failed');
   });
