@@ -965,7 +965,11 @@ export class CloudRun {
         revisions: r.revisions.map((rev) => ({
           name: rev.name,
           state: rev.state,
-          image: (((rev.template.containers as Json[] | undefined) ?? [])[0] ?? {}).image,
+          // The ingress container's (each container's is in the template).
+          image: (() => {
+            const containers = (rev.template.containers as Json[] | undefined) ?? [];
+            return containers[ingressIndex(containers)]?.image;
+          })(),
           containerId: rev.containerId,
           hostPort: rev.hostPort,
           containers: rev.containers,
