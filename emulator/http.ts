@@ -1,6 +1,7 @@
-// The emulator's one HTTP layer: every emulated API is a list of routes served by `startApiServer`,
-// which parses bodies, records each request, applies injected faults and renders errors in the
-// API's own wire format.
+// The emulator's one HTTP layer: every emulated API is a list of routes; `apiPipeline` parses
+// bodies, records each request, applies injected faults and renders errors in the API's own wire
+// format, and `startApiServer` serves that pipeline on a socket (the in-process emulator calls it
+// without one).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
@@ -215,17 +216,41 @@ export interface ApiServerOptions {
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
-export async function startApiServer(options: ApiServerOptions, port = 0): Promise<StartedServer> {
-  const { api, format, routes, traffic } = options;
-  let baseUrl = '';
-  const server = http.createServer((req, res) => {
-    void handle(req, res);
-  });
+/** A request as any transport hands it to the pipeline: a socket, or an in-process fetch. */
+export interface IncomingApiRequest {
+  method: string;
+  /** Path and query as sent (origin form), e.g. /v2/projects/p/services?pageSize=1. */
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** Reads the body; called at most once, and only when a route matched. */
+  readBody(): Promise<Buffer>;
+}
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+/** What the pipeline decided; the transport carries it out. */
+export type ApiOutcome =
+  | { kind: 'answer'; status: number; headers: Record<string, string>; body: Buffer | string }
+  /** An injected fault: the connection goes without an answer. */
+  | { kind: 'drop' }
+  /**
+   * No route matched and the server has a fallback: the transport hands the request to it and
+   * calls `log(status)` once the fallback has answered.
+   */
+  | { kind: 'unrouted'; log(status: number): void };
+
+/**
+ * The request pipeline every emulated API shares, whatever carries the request: faults (latency,
+ * drops, injected errors, operation faults), routing, body parsing, the handler, error rendering
+ * in the API's format, and the request log. `startApiServer` serves it on a socket; the in-process
+ * emulator (inprocess.ts) calls it directly, so the two cannot answer differently.
+ */
+export function apiPipeline(
+  options: Omit<ApiServerOptions, 'fallback'> & { fallback?: unknown },
+): (req: IncomingApiRequest, baseUrl: string) => Promise<ApiOutcome> {
+  const { api, format, routes, traffic } = options;
+  return async (req, baseUrl) => {
     const started = Date.now();
-    const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', baseUrl);
+    const method = (req.method || 'GET').toUpperCase();
+    const url = new URL(req.url || '/', baseUrl);
     const pathWithQuery = `${url.pathname}${url.search}`;
     const record: RequestRecord = {
       api,
@@ -236,18 +261,19 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
       time: new Date(started).toISOString(),
       durationMs: 0,
     };
-    const finish = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const finish = (status: number, body: unknown, headers: Record<string, string> = {}): ApiOutcome => {
       record.status = status;
       record.durationMs = Date.now() - started;
       traffic.requests.push(record);
-      if (body instanceof Buffer || typeof body === 'string') {
-        res.writeHead(status, headers);
-        res.end(body);
-        return;
-      }
+      if (body instanceof Buffer || typeof body === 'string')
+        return { kind: 'answer', status, headers, body };
       const text = body === undefined ? '' : JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
-      res.end(text);
+      return {
+        kind: 'answer',
+        status,
+        headers: { 'content-type': 'application/json; charset=UTF-8', ...headers },
+        body: text,
+      };
     };
 
     const fault = traffic.takeFault(api, method, pathWithQuery);
@@ -256,13 +282,11 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
       record.status = 0;
       record.durationMs = Date.now() - started;
       traffic.requests.push(record);
-      req.socket.destroy();
-      return;
+      return { kind: 'drop' };
     }
     if (fault?.status) {
       const rendered = faultError({ ...fault, status: fault.status }, format);
-      finish(rendered.status, rendered.body);
-      return;
+      return finish(rendered.status, rendered.body);
     }
 
     const path = decodeURIComponent(url.pathname);
@@ -279,13 +303,14 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
     if (!matched) {
       if (options.fallback) {
         record.status = -1;
-        res.on('finish', () => {
-          record.status = res.statusCode;
-          record.durationMs = Date.now() - started;
-          traffic.requests.push(record);
-        });
-        options.fallback(req, res);
-        return;
+        return {
+          kind: 'unrouted',
+          log: (status) => {
+            record.status = status;
+            record.durationMs = Date.now() - started;
+            traffic.requests.push(record);
+          },
+        };
       }
       const status = pathMatched ? 405 : 404;
       const message = pathMatched
@@ -303,12 +328,11 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
                 ? new GitHubApiError(status, 'Not Found')
                 : new OAuthError('invalid_request', message, status),
             );
-      finish(rendered.status, rendered.body);
-      return;
+      return finish(rendered.status, rendered.body);
     }
 
     try {
-      const rawBody = await readBody(req);
+      const rawBody = await req.readBody();
       const apiReq: ApiRequest = {
         method,
         path,
@@ -325,15 +349,48 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
       try {
         const out = await matched.route.handler(apiReq);
         record.caller = apiReq.caller ?? null;
-        finish(out.status ?? 200, out.body, out.headers);
+        return finish(out.status ?? 200, out.body, out.headers);
       } catch (err) {
         record.caller = apiReq.caller ?? null;
         const rendered = renderError(format, err);
-        finish(rendered.status, rendered.body);
+        return finish(rendered.status, rendered.body);
       }
     } catch (err) {
       const rendered = renderError(format, err);
-      finish(rendered.status, rendered.body);
+      return finish(rendered.status, rendered.body);
+    }
+  };
+}
+
+export async function startApiServer(options: ApiServerOptions, port = 0): Promise<StartedServer> {
+  const pipeline = apiPipeline(options);
+  let baseUrl = '';
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const outcome = await pipeline(
+      {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        readBody: () => readBody(req),
+      },
+      baseUrl,
+    );
+    switch (outcome.kind) {
+      case 'answer':
+        res.writeHead(outcome.status, outcome.headers);
+        res.end(outcome.body);
+        return;
+      case 'drop':
+        req.socket.destroy();
+        return;
+      case 'unrouted':
+        res.on('finish', () => outcome.log(res.statusCode));
+        options.fallback!(req, res);
+        return;
     }
   }
 

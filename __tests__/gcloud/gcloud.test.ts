@@ -294,4 +294,64 @@ suite('gcloud against the emulator', () => {
     expect(again.metadata.labels.team).toBe('platform');
     await gcloud(['run', 'services', 'delete', 'gc-from-v2', '--quiet']);
   });
+
+  it('deploys a service with a sidecar through --container flags, and updates one container of it', async () => {
+    // gcloud 528 deploys sidecars in GA: each --container starts the flags of one container, one
+    // of them names the --port (the ingress container), and --depends-on becomes v1's
+    // run.googleapis.com/container-dependencies annotation.
+    const token = (await gcloud(['auth', 'print-access-token'])).stdout.trim();
+    const push = async (name: string, options: Parameters<typeof buildTestImage>[0]): Promise<string> => {
+      await buildTestImage({ ...options, tag: `${repository()}/${name}:v1` });
+      return `${repository()}/${name}@${await pushImage(repository(), name, 'v1', token)}`;
+    };
+    const side = await push('gc-side', { body: 'gcloud sidecar', listenPort: 9000, delayedStart: true });
+    const app = await push('gc-ingress', { body: 'gcloud ingress', startupFetch: '9000/' });
+
+    // Flags after a --container belong to that container: the service's (and gcloud's) come first.
+    const containerFlags = async (args: string[]): Promise<Json> => {
+      const run = await gcloud([...args.slice(0, 4), '--format=json', '--quiet', ...args.slice(4)]);
+      if (run.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
+      return JSON.parse(run.stdout) as Json;
+    };
+    const deployed = await containerFlags([
+      'run',
+      'deploy',
+      'gc-sidecars',
+      '--allow-unauthenticated',
+      '--container=side',
+      `--image=${side}`,
+      '--set-env-vars=STARTUP_DELAY=2',
+      '--startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30',
+      '--container=app',
+      `--image=${app}`,
+      '--port=8080',
+      '--depends-on=side',
+    ]);
+    const url = deployed.status.url as string;
+    expect(await answer(url)).toBe('200 gcloud ingress');
+    expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
+    expect(await answer(url, '/cgi-bin/fetch?9000/')).toBe('200 gcloud sidecar');
+    expect(deployed.spec.template.metadata.annotations['run.googleapis.com/container-dependencies']).toBe(
+      '{"app":["side"]}',
+    );
+
+    const v2 = await getService('gc-sidecars');
+    expect((v2!.template.containers as Json[]).map((c) => [c.name, c.dependsOn, c.ports])).toEqual([
+      ['side', undefined, undefined],
+      ['app', ['side'], [{ name: 'http1', containerPort: 8080 }]],
+    ]);
+
+    // One container changes; the other, and the dependency, carry over.
+    const updated = await containerFlags([
+      'run',
+      'services',
+      'update',
+      'gc-sidecars',
+      '--container=app',
+      '--update-env-vars=COLOR=green',
+    ]);
+    expect(await containerEnv(updated.status.url as string)).toMatchObject({ COLOR: 'green', PORT: '8080' });
+    expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
+    await gcloud(['run', 'services', 'delete', 'gc-sidecars', '--quiet']);
+  });
 });

@@ -10,6 +10,9 @@
 //   /cgi-bin/slow     answers after a minute
 //   /cgi-bin/counted  "ok N" for the Nth request to it; from request `slowAfter` + 1 on it takes a
 //                     minute, and request `crashAfter` + 1 makes the whole container exit
+//   /cgi-bin/fetch?P  what http://127.0.0.1:P answers (P = PORT/PATH): a sidecar, on localhost
+//   /startup.txt      with `startupFetch`, what that URL answered when the container started
+//                     ("unreachable" if nothing did)
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +30,8 @@ export interface AppOptions {
   slowAfter?: number;
   /** Sleep $STARTUP_DELAY seconds (a revision's env var) before listening: a start-up of chosen length. */
   delayedStart?: boolean;
+  /** At start, before listening, GET http://127.0.0.1:THIS (PORT/PATH) and keep the answer as /startup.txt. */
+  startupFetch?: string;
 }
 
 function cgi(dir: string, name: string, body: string): void {
@@ -79,6 +84,11 @@ export function appContext(body: string, options: AppOptions = {}): string {
   cgi(dir, 'slow', `/bin/busybox sleep 60\n${text}\necho slow`);
   cgi(
     dir,
+    'fetch',
+    `${text}\n/bin/busybox timeout 5 /bin/busybox wget -q -O - "http://127.0.0.1:$QUERY_STRING" || echo unreachable`,
+  );
+  cgi(
+    dir,
     'counted',
     [
       'n=$(/bin/busybox cat /state/counted 2>/dev/null || echo 0)',
@@ -97,7 +107,11 @@ export function appContext(body: string, options: AppOptions = {}): string {
     ? 'echo crashing on purpose >&2; exit 3'
     : options.crashAfter !== undefined
       ? `/bin/busybox httpd -p ${port} -h /www; while [ ! -e /state/crash ]; do /bin/busybox usleep 100000; done; echo crashing after ${options.crashAfter} requests >&2; exit 2`
-      : `${options.delayedStart ? '/bin/busybox sleep ${STARTUP_DELAY:-0}; ' : ''}exec /bin/busybox httpd -f -p ${port} -h /www`;
+      : `${options.delayedStart ? '/bin/busybox sleep ${STARTUP_DELAY:-0}; ' : ''}${
+          options.startupFetch
+            ? `/bin/busybox timeout 2 /bin/busybox wget -q -O /www/startup.txt http://127.0.0.1:${options.startupFetch} || echo unreachable > /www/startup.txt; `
+            : ''
+        }exec /bin/busybox httpd -f -p ${port} -h /www`;
   writeFileSync(
     join(dir, 'Dockerfile'),
     [

@@ -9,6 +9,7 @@ import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../
 import type { ApiRequest, OperationFault, Route } from '../http.js';
 import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
+import { LaunchFailure, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
 import { invokerGate } from './invoker.js';
 import {
   LATEST,
@@ -16,6 +17,7 @@ import {
   applyUpdateMask,
   compact,
   decodeEnums,
+  ingressIndex,
   paginate,
   readTraffic,
   revisionName,
@@ -25,11 +27,13 @@ import {
   validateLabelSyntax,
   validateLocation,
   validateMetadata,
+  validateContainers,
   validateTemplate,
   validateRevisionName,
   validateServiceId,
   validateTraffic,
   withTemplateDefaults,
+  type FieldStyle,
   type Json,
   type Target,
 } from './model.js';
@@ -53,7 +57,7 @@ import {
   v2Template,
 } from './render.js';
 import { ServiceRouter } from './router.js';
-import { ContainerRuntime, LaunchFailure } from './runtime.js';
+import { ContainerRuntime } from './runtime.js';
 import { knativeRoutes } from './v1.js';
 
 const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<location>[^/]+)`;
@@ -76,18 +80,37 @@ function actorOf(p: Principal | undefined): string {
   return p.kind === 'serviceAccount' || p.kind === 'user' ? p.email : describePrincipal(p);
 }
 
+export interface CloudRunOptions {
+  /** Seconds a new revision's ingress container gets to start listening before the revision fails. */
+  startupTimeoutSeconds: number;
+  /**
+   * What revisions run on and what serves their URLs: Docker containers and 127.0.0.1 listeners
+   * unless given (the in-process emulator gives in-memory ones).
+   */
+  infrastructure?: Infrastructure;
+}
+
+/** Docker containers for revisions, 127.0.0.1 listeners for URLs. */
+export function dockerInfrastructure(workDir: string): Infrastructure {
+  return { runtime: new ContainerRuntime(workDir), router: (gate) => new ServiceRouter(gate) };
+}
+
 export class CloudRun {
   private readonly ctx: EmulatorContext;
   private readonly startupTimeoutSeconds: number;
-  private readonly runtime: ContainerRuntime;
+  private readonly infrastructure: Infrastructure;
   private readonly services = new Map<string, ServiceRecord>();
   private readonly operations = new Operations();
   private cleanedStale = false;
 
-  constructor(ctx: EmulatorContext, options: { startupTimeoutSeconds: number }) {
+  constructor(ctx: EmulatorContext, options: CloudRunOptions) {
     this.ctx = ctx;
     this.startupTimeoutSeconds = options.startupTimeoutSeconds;
-    this.runtime = new ContainerRuntime(ctx.workDir);
+    this.infrastructure = options.infrastructure ?? dockerInfrastructure(ctx.workDir);
+  }
+
+  private get runtime(): Infrastructure['runtime'] {
+    return this.infrastructure.runtime;
   }
 
   // ---- names and permissions ----------------------------------------------------------------
@@ -187,10 +210,12 @@ export class CloudRun {
   private async applyTraffic(record: ServiceRecord): Promise<void> {
     const spec = readTraffic(record.spec.traffic);
     const targets = spec.length ? spec : [{ type: LATEST, percent: 100 }];
-    const backendOf = (t: Target): { revision: string; hostPort: number } | undefined => {
+    const backendOf = (t: Target): { revision: string; instance: string; hostPort: number } | undefined => {
       const name = t.type === LATEST ? record.latestReady : t.revision;
       const rev = record.revisions.find((x) => x.name === name && x.state === 'ready');
-      return rev?.hostPort ? { revision: rev.name, hostPort: rev.hostPort } : undefined;
+      return rev?.instanceId
+        ? { revision: rev.name, instance: rev.instanceId, hostPort: rev.hostPort ?? 0 }
+        : undefined;
     };
     const weighted = targets.flatMap((t) => {
       const b = backendOf(t);
@@ -215,9 +240,14 @@ export class CloudRun {
     rev: RevisionRecord,
     err: LaunchFailure,
     port: number,
-    image: string,
   ): RevisionFailure {
+    const containers = (rev.template.containers as Json[] | undefined) ?? [];
+    const ingress = ingressIndex(containers);
+    const at = err.container ?? ingress;
+    const failing = containers[at] ?? {};
+    const image = err.image ?? String(failing.image ?? '');
     const notReady = `Revision '${rev.name}' is not ready and cannot serve traffic.`;
+    const logs = `Logs URL: ${logsUrl(record, rev.name)}\nFor more troubleshooting guidance, see https://cloud.google.com/run/docs/troubleshooting#container-failed-to-start`;
     switch (err.kind) {
       case 'image':
         return { reason: 'CONTAINER_MISSING', code: 5, message: `${notReady} Image '${image}' not found.` };
@@ -230,7 +260,7 @@ export class CloudRun {
       case 'secrets':
         return { reason: 'SECRETS_ACCESS_CHECK_FAILED', code: 9, message: err.message };
       case 'timeout':
-        if (rev.probeConfigured) {
+        if (failing.startupProbe) {
           return {
             reason: 'REVISION_FAILED',
             code: 9,
@@ -241,16 +271,25 @@ export class CloudRun {
       case 'exited':
         break;
     }
+    if (at !== ingress) {
+      // A sidecar has no port to listen on: Cloud Run's words for a sidecar that exits are
+      // UNCONFIRMED; the message names the container, as the revision's logs would.
+      const name = typeof failing.name === 'string' && failing.name ? `'${failing.name}' ` : '';
+      return {
+        reason: 'REVISION_FAILED',
+        code: 9,
+        message: `${notReady} The user-provided container ${name}failed to start. Logs for this revision might contain more information.\n\n${logs}`,
+      };
+    }
     return {
       reason: 'REVISION_FAILED',
       code: 9,
-      message: `${notReady} The user-provided container failed to start and listen on the port defined provided by the PORT=${port} environment variable within the allocated timeout. This can happen when the container port is misconfigured or if the timeout is too short. The health check timeout can be extended. Logs for this revision might contain more information.\n\nLogs URL: ${logsUrl(record, rev.name)}\nFor more troubleshooting guidance, see https://cloud.google.com/run/docs/troubleshooting#container-failed-to-start`,
+      message: `${notReady} The user-provided container failed to start and listen on the port defined provided by the PORT=${port} environment variable within the allocated timeout. This can happen when the container port is misconfigured or if the timeout is too short. The health check timeout can be extended. Logs for this revision might contain more information.\n\n${logs}`,
     };
   }
 
   private async startRevision(record: ServiceRecord, rev: RevisionRecord): Promise<void> {
-    const container = ((rev.template.containers as Json[] | undefined) ?? [])[0] ?? {};
-    const image = String(container.image ?? '');
+    const containers = (rev.template.containers as Json[] | undefined) ?? [];
     let port = 8080;
     try {
       const prepared = revisionEnvironment(this.ctx.world, record, rev);
@@ -261,27 +300,46 @@ export class CloudRun {
         'access',
         600,
       );
+      const launches = containers.map((c, i): ContainerLaunch => {
+        const { env, files, sharedDirs } = prepared.containers[i]!;
+        // The ingress container always has a startup check: its own probe, or Cloud Run's default
+        // one of its port within the emulator's allowance. A sidecar has one only if it asks.
+        const probe = c.startupProbe as Json | undefined;
+        const startup =
+          i === prepared.ingress || (probe && Object.keys(probe).length)
+            ? startupProbe(probe, this.startupTimeoutSeconds)
+            : undefined;
+        return {
+          name: typeof c.name === 'string' ? c.name : '',
+          image: String(c.image ?? ''),
+          env,
+          files,
+          sharedDirs,
+          command: c.command as string[] | undefined,
+          args: c.args as string[] | undefined,
+          startup,
+          dependsOn: ((c.dependsOn as unknown[] | undefined) ?? []).map(String),
+        };
+      });
       const running = await this.runtime.launch({
         revision: rev.name,
         service: record.id,
-        image,
-        env: prepared.env,
-        files: prepared.files,
+        containers: launches,
+        ingress: prepared.ingress,
         port,
-        command: container.command as string[] | undefined,
-        args: container.args as string[] | undefined,
-        startup: startupProbe(container.startupProbe, this.startupTimeoutSeconds),
         registryHost: this.ctx.registryHost,
         registryToken: token,
       });
-      rev.containerId = running.containerId;
+      rev.instanceId = running.id;
+      rev.containers = running.containers;
+      rev.containerId = running.containers[prepared.ingress]?.id ?? running.id;
       rev.hostPort = running.hostPort;
       if (running.imageDigest) rev.imageDigest = running.imageDigest;
       rev.state = 'ready';
     } catch (err) {
       const failure = err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err));
       rev.state = 'failed';
-      rev.failure = this.failureOf(record, rev, failure, port, image);
+      rev.failure = this.failureOf(record, rev, failure, port);
     }
     rev.updateTime = now();
   }
@@ -372,16 +430,19 @@ export class CloudRun {
     serviceId: string,
     body: Json,
     caller: Principal | undefined,
+    style: FieldStyle,
   ): { spec: Json; newRevisionName: string | undefined } {
     const decoded = decodeEnums(body) as Json;
     const template = decoded.template as Json | undefined;
-    const container = ((template?.containers as Json[] | undefined) ?? [])[0];
-    if (!template || !container?.image) {
+    const containers = (template?.containers as Json[] | undefined) ?? [];
+    const imageless = containers.length ? containers.findIndex((c) => !c?.image) : 0;
+    if (!template || imageless >= 0) {
       throw invalidArgument(
-        'spec.template.spec.containers[0].image: Required field is missing or empty.',
-        'template.containers[0].image',
+        `spec.template.spec.containers[${imageless}].image: Required field is missing or empty.`,
+        `template.containers[${imageless}].image`,
       );
     }
+    validateContainers(template, style);
     validateMetadata('labels', decoded.labels);
     validateMetadata('annotations', decoded.annotations);
     validateMetadata('template.labels', template.labels);
@@ -454,7 +515,11 @@ export class CloudRun {
         updateTime: now(),
         template,
         state: 'pending',
-        probeConfigured: Boolean(((template.containers as Json[] | undefined) ?? [])[0]?.startupProbe),
+        probeConfigured: Boolean(
+          ((template.containers as Json[] | undefined) ?? [])[
+            ingressIndex((template.containers as Json[] | undefined) ?? [])
+          ]?.startupProbe,
+        ),
         configurationGeneration: record.generation,
       };
       record.revisions.push(newRevision);
@@ -501,7 +566,12 @@ export class CloudRun {
       counter: 0,
       queue: Promise.resolve(),
     };
-    record.router = new ServiceRouter(invokerGate(this.ctx, record));
+    record.router = this.infrastructure.router(invokerGate(this.ctx, record), {
+      project,
+      projectNumber: this.projectNumber(project),
+      location,
+      id,
+    });
     // The URL exists from creation on, even while (or if) no revision serves.
     await record.router.start();
     this.services.set(serviceName(project, location, id), record);
@@ -533,9 +603,18 @@ export class CloudRun {
     body: Json;
     validateOnly: boolean;
     fault?: OperationFault | undefined;
+    /** How errors name fields: the v2 request's words, or v1's. */
+    style: FieldStyle;
   }): Promise<{ spec: Json; record?: ServiceRecord; op?: OperationRecord }> {
     const { caller, project, location, serviceId, existing } = change;
-    const { spec, newRevisionName } = this.prepare(existing, project, serviceId, change.body, caller);
+    const { spec, newRevisionName } = this.prepare(
+      existing,
+      project,
+      serviceId,
+      change.body,
+      caller,
+      change.style,
+    );
     if (change.validateOnly) return { spec };
     const record = existing ?? (await this.newRecord(project, location, serviceId, caller));
     return { spec, record, op: this.startChange(record, spec, newRevisionName, caller, change.fault) };
@@ -559,6 +638,7 @@ export class CloudRun {
       body,
       validateOnly: req.query.get('validateOnly') === 'true',
       fault: req.operationFault,
+      style: existing ? 'UpdateServiceRequest' : 'CreateServiceRequest',
     });
     return op
       ? renderOperation(op)
@@ -627,7 +707,7 @@ export class CloudRun {
   private async removeService(record: ServiceRecord): Promise<void> {
     await record.queue;
     await Promise.all(
-      record.revisions.filter((r) => r.containerId).map((r) => this.runtime.remove(r.containerId!)),
+      record.revisions.filter((r) => r.instanceId).map((r) => this.runtime.remove(r.instanceId!)),
     );
     await record.router.close();
   }
@@ -728,7 +808,7 @@ export class CloudRun {
     const rendered: Json = { '@type': REVISION_TYPE, ...renderRevision(record, rev) };
     record.revisions = record.revisions.filter((r) => r !== rev);
     const op = this.operations.start(record.project, record.location, rendered);
-    const removal = rev.containerId ? this.runtime.remove(rev.containerId) : Promise.resolve();
+    const removal = rev.instanceId ? this.runtime.remove(rev.instanceId) : Promise.resolve();
     void removal.then(() => this.operations.finish(op, { response: rendered }));
     return op;
   }
@@ -836,7 +916,14 @@ export class CloudRun {
       const name = serviceName(project, s.location, s.serviceId);
       if (this.services.has(name))
         throw new GoogleApiError('ALREADY_EXISTS', `Resource '${name}' already exists.`);
-      const { spec, newRevisionName } = this.prepare(undefined, project, s.serviceId, s.service, undefined);
+      const { spec, newRevisionName } = this.prepare(
+        undefined,
+        project,
+        s.serviceId,
+        s.service,
+        undefined,
+        'CreateServiceRequest',
+      );
       const record = await this.newRecord(project, s.location, s.serviceId, undefined);
       const op = this.startChange(record, spec, newRevisionName, undefined);
       await record.queue;
@@ -849,7 +936,13 @@ export class CloudRun {
     const serving = record.revisions.at(-1);
     if (!serving || count <= 0) return;
     const past = Date.now() - 86_400_000;
-    const { containerId: _running, hostPort: _port, ...template } = serving;
+    const {
+      instanceId: _instance,
+      containerId: _running,
+      hostPort: _port,
+      containers: _containers,
+      ...template
+    } = serving;
     const older = Array.from({ length: count }, (_, i): RevisionRecord => {
       const name = `${record.id}-${String(i + 1).padStart(5, '0')}-old`;
       const at = new Date(past + i * 1000).toISOString();
@@ -872,9 +965,14 @@ export class CloudRun {
         revisions: r.revisions.map((rev) => ({
           name: rev.name,
           state: rev.state,
-          image: (((rev.template.containers as Json[] | undefined) ?? [])[0] ?? {}).image,
+          // The ingress container's (each container's is in the template).
+          image: (() => {
+            const containers = (rev.template.containers as Json[] | undefined) ?? [];
+            return containers[ingressIndex(containers)]?.image;
+          })(),
           containerId: rev.containerId,
           hostPort: rev.hostPort,
+          containers: rev.containers,
           failure: rev.failure,
         })),
         tagUrls: r.tagUrls,
@@ -893,7 +991,7 @@ export class CloudRun {
   async reset(): Promise<void> {
     if (!this.cleanedStale) {
       this.cleanedStale = true;
-      await ContainerRuntime.removeOrphans();
+      await this.runtime.removeOrphans();
     }
     const records = [...this.services.values()];
     this.services.clear();
@@ -903,6 +1001,6 @@ export class CloudRun {
 
   async shutdown(): Promise<void> {
     await this.reset();
-    await ContainerRuntime.removeOwn();
+    await this.runtime.shutdown();
   }
 }

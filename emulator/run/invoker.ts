@@ -1,12 +1,11 @@
 // Who may call a service's URLs, as Cloud Run decides it: anyone when `allUsers` holds
 // run.routes.invoke (or invoker IAM is disabled); otherwise a Google-signed ID token whose audience
 // is the URL called (or the service URL) and whose account holds run.routes.invoke on the service.
-import type { IncomingMessage } from 'node:http';
 import type { EmulatorContext } from '../context.js';
 import { bearerToken } from '../http.js';
 import type { Principal } from '../iam.js';
 import { serviceName, type ServiceRecord } from './records.js';
-import type { Gate } from './router.js';
+import type { Gate, GateRequest } from './infrastructure.js';
 
 const forbidden = (path: string): { allow: false; status: number; message: string } => ({
   allow: false,
@@ -15,7 +14,7 @@ const forbidden = (path: string): { allow: false; status: number; message: strin
 });
 
 export function invokerGate(ctx: EmulatorContext, record: ServiceRecord): Gate {
-  return async (req: IncomingMessage, url: string) => {
+  return async (req: GateRequest, url: string) => {
     if (record.spec.invokerIamDisabled) return { allow: true };
     const resource = serviceName(record.project, record.location, record.id);
     const bindings = record.policy.bindings;

@@ -4,8 +4,17 @@
 // Service, Revision, Route and Configuration v1 reads return. Cloud Run's system annotations are
 // v2 fields ("All system annotations in v1 now have a corresponding field in v2", v2 reference);
 // shapes follow the v1 discovery document and `gcloud run services describe` output.
+import { parse as parseYaml } from 'yaml';
 import { badField, invalidArgument } from '../errors.js';
-import { LATEST, REVISION, compact, seconds, type Json } from './model.js';
+import {
+  LATEST,
+  REVISION,
+  compact,
+  invalidContainerName,
+  seconds,
+  validContainerName,
+  type Json,
+} from './model.js';
 import type { Condition, RevisionRecord, ServiceRecord } from './records.js';
 import { KNATIVE_LABELS, revisionReady } from './render.js';
 
@@ -124,6 +133,14 @@ const CONTAINER_RESOURCE_ANNOTATIONS: Array<[annotation: string, field: string]>
 ];
 
 const CLOUD_SQL_ANNOTATION = 'run.googleapis.com/cloudsql-instances';
+/**
+ * v1's form of v2's per-container dependsOn: a map from a container's name to the names it depends
+ * on, as JSON (gcloud writes `{"app": ["sidecar"]}`: api_lib/run/container_resource.py). Google's own
+ * sample writes it as YAML flow, `{hello: [nginx]}` (cloud-run-samples,
+ * multi-container/hello-nginx-sample/service.yaml), and Cloud Run takes it: read as YAML, of which
+ * JSON is a subset.
+ */
+const CONTAINER_DEPENDENCIES_ANNOTATION = 'run.googleapis.com/container-dependencies';
 /** The volume and mount v2 uses for Cloud SQL connections (what the v1 annotation becomes). */
 const CLOUD_SQL_VOLUME = 'cloudsql';
 
@@ -291,6 +308,8 @@ function templateToV2(template: unknown): Json {
   const out: Json = {};
   const resources: Json = {};
   let cloudSql: string[] = [];
+  let dependencies: Record<string, string[]> | undefined;
+  const dependenciesField = `spec.template.metadata.annotations[${CONTAINER_DEPENDENCIES_ANNOTATION}]`;
   out.annotations = readAnnotations(
     meta.annotations,
     'spec.template.metadata.annotations',
@@ -304,7 +323,14 @@ function templateToV2(template: unknown): Json {
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean);
-      return Boolean(resource) || key === CLOUD_SQL_ANNOTATION || DROPPED_TEMPLATE_ANNOTATIONS.has(key);
+      if (key === CONTAINER_DEPENDENCIES_ANNOTATION)
+        dependencies = readDependencies(value, dependenciesField);
+      return (
+        Boolean(resource) ||
+        key === CLOUD_SQL_ANNOTATION ||
+        key === CONTAINER_DEPENDENCIES_ANNOTATION ||
+        DROPPED_TEMPLATE_ANNOTATIONS.has(key)
+      );
     },
   );
   // In v1, CPU is throttled unless the annotation says "false": v2's cpuIdle, stated.
@@ -318,6 +344,15 @@ function templateToV2(template: unknown): Json {
   out.serviceAccount = spec.serviceAccountName;
   const containers = list(spec.containers).map(containerToV2);
   for (const c of containers) c.resources = { ...obj(c.resources), ...resources };
+  for (const [name, dependsOn] of Object.entries(dependencies ?? {})) {
+    // Observed: `...[run.googleapis.com/container-dependencies]: Invalid container name ''. Must
+    // conform to RFC 1123: ...` (hashicorp/terraform-provider-google#21035).
+    if (!validContainerName(name)) throw badField(dependenciesField, invalidContainerName(name));
+    const container = containers.find((c) => c.name === name);
+    // The wording for a name no container has is UNCONFIRMED.
+    if (!container) throw badField(dependenciesField, `Container '${name}' does not exist in this revision.`);
+    container.dependsOn = dependsOn;
+  }
   const volumes = list(spec.volumes).map(volumeToV2);
   if (cloudSql.length) {
     volumes.push({ name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: cloudSql } });
@@ -330,6 +365,23 @@ function templateToV2(template: unknown): Json {
   out.containers = containers;
   out.volumes = volumes;
   return out;
+}
+
+/** The container-dependencies annotation's map, checked for shape. */
+function readDependencies(value: string, field: string): Record<string, string[]> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(value);
+  } catch {
+    parsed = undefined;
+  }
+  const shaped =
+    parsed &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((v) => Array.isArray(v) && v.every((d) => typeof d === 'string'));
+  if (!shaped) throw badField(field, 'expected a map from container names to lists of container names.');
+  return parsed as Record<string, string[]>;
 }
 
 function trafficToV2(traffic: unknown): Json[] {
@@ -426,6 +478,13 @@ export function templateToV1(template: Json, name: string | undefined): { metada
   }
   const instances = cloudSql.flatMap((v) => list(obj(v.cloudSqlInstance).instances) as unknown as string[]);
   if (instances.length) annotations[CLOUD_SQL_ANNOTATION] = instances.join(',');
+  const dependencies = Object.fromEntries(
+    containers
+      .filter((c) => list(c.dependsOn).length)
+      .map((c) => [String(c.name ?? ''), (c.dependsOn as unknown[]).map(String)]),
+  );
+  if (Object.keys(dependencies).length)
+    annotations[CONTAINER_DEPENDENCIES_ANNOTATION] = JSON.stringify(dependencies);
   const timeout = template.timeout === undefined ? undefined : seconds(template.timeout, 300);
   return compact({
     metadata: { name, labels: { ...obj(template.labels), ...obj(template[KNATIVE_LABELS]) }, annotations },

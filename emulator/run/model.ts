@@ -1,6 +1,6 @@
 // Pure pieces of the Cloud Run emulation: enum decoding, template defaults and comparison, names,
 // validation, and traffic resolution. No I/O here.
-import { invalidArgument } from '../errors.js';
+import { badField, invalidArgument } from '../errors.js';
 
 export type Json = Record<string, unknown>;
 
@@ -79,9 +79,12 @@ export function canonical(value: unknown): string {
 /** The defaults Cloud Run fills into a revision template (what GET shows back). */
 export function withTemplateDefaults(template: Json, defaultServiceAccount: string): Json {
   const t = compact(decodeEnums(template)) as Json;
-  const containers = ((t.containers as Json[] | undefined) ?? []).map((c, i) => {
+  const all = (t.containers as Json[] | undefined) ?? [];
+  const containers = all.map((c) => {
     const container: Json = { ...c };
-    if (i === 0 && !container.ports) container.ports = [{ name: 'http1', containerPort: 8080 }];
+    // Only a lone container gets Cloud Run's default port: with sidecars exactly one container must
+    // declare one (validateContainers), and a sidecar never gets one.
+    if (all.length === 1 && !container.ports) container.ports = [{ name: 'http1', containerPort: 8080 }];
     // A port's name is its protocol; without one it is HTTP/1, and Cloud Run says so.
     else if (Array.isArray(container.ports))
       container.ports = (container.ports as Json[]).map((p) => ({ name: 'http1', ...p }));
@@ -194,6 +197,10 @@ export interface StartupProbe {
   httpPath: string | undefined;
   budgetSeconds: number;
   periodMs: number;
+  /** The port the template's probe names, if it names one (else the container's port). */
+  port?: number;
+  /** The template's own probe, by action; absent for Cloud Run's default check of the port. */
+  configured?: 'http' | 'tcp' | 'grpc';
 }
 
 /** Cloud Run's longest startup allowance (initialDelaySeconds and periodSeconds are each at most 240). */
@@ -217,10 +224,14 @@ export function startupProbe(probe: unknown, defaultSeconds: number): StartupPro
   const period = number(p.periodSeconds, 10);
   const budget = number(p.initialDelaySeconds, 0) + period * number(p.failureThreshold, 3);
   const httpGet = p.httpGet as Json | undefined;
+  const action = (httpGet ?? p.tcpSocket ?? p.grpc) as Json | undefined;
+  const port = Number(action?.port);
   return {
     httpPath: httpGet ? String(httpGet.path || '/') : undefined,
     budgetSeconds: Math.min(budget, MAX_STARTUP_SECONDS),
     periodMs: Math.min(200, period * 1000),
+    ...(Number.isInteger(port) && port > 0 ? { port } : {}),
+    configured: httpGet ? 'http' : p.grpc ? 'grpc' : 'tcp',
   };
 }
 
@@ -381,6 +392,7 @@ function cpuOf(limits: Json | undefined): number {
 /** What Cloud Run refuses in a revision template: env, mounts, memory, and concurrency on a fraction of a CPU. */
 export function validateTemplate(template: Json): void {
   const containers = (template.containers as Json[] | undefined) ?? [];
+  const ingress = ingressIndex(containers);
   containers.forEach((container, i) => {
     const at = `template.containers[${i}]`;
     for (const e of (container.env as Json[] | undefined) ?? []) {
@@ -390,7 +402,10 @@ export function validateTemplate(template: Json): void {
           `${at}.env: the name "${name}" is not a valid environment variable name.`,
           `${at}.env.name`,
         );
-      if (RESERVED_ENV.has(name))
+      // PORT is Cloud Run's to set in the ingress container only: a sidecar may set its own (Google's
+      // multi-container sample gives its sidecar PORT=8888: GoogleCloudPlatform/cloud-run-samples,
+      // multi-container/hello-nginx-sample/service.yaml).
+      if (RESERVED_ENV.has(name) && (name !== 'PORT' || i === ingress))
         throw invalidArgument(
           `${at}.env: The following reserved env names were provided: ${name}. These values are automatically set by the system.`,
           `${at}.env.name`,
@@ -422,11 +437,163 @@ export function validateTemplate(template: Json): void {
           `${at}.resources.limits.memory`,
         );
     }
-    const concurrency = Number(template.maxInstanceRequestConcurrency ?? 0);
-    if (cpuOf(limits) < 1 && concurrency > 1)
-      throw invalidArgument(
-        'Total cpu < 1 is not supported with concurrency > 1.',
-        'template.maxInstanceRequestConcurrency',
-      );
   });
+  // "Total": an instance's CPU is what its containers have together (a container without a limit
+  // gets 1).
+  const totalCpu = containers.reduce(
+    (sum, c) => sum + cpuOf((c.resources as Json | undefined)?.limits as Json | undefined),
+    0,
+  );
+  const concurrency = Number(template.maxInstanceRequestConcurrency ?? 0);
+  if (containers.length && totalCpu < 1 && concurrency > 1)
+    throw invalidArgument(
+      'Total cpu < 1 is not supported with concurrency > 1.',
+      'template.maxInstanceRequestConcurrency',
+    );
+}
+
+/** Index of the container that receives requests: the only one, or the one that declares a port. */
+export function ingressIndex(containers: Json[]): number {
+  if (containers.length <= 1) return 0;
+  const i = containers.findIndex((c) => Array.isArray(c.ports) && c.ports.length > 0);
+  return i < 0 ? 0 : i;
+}
+
+/** How errors name a request's fields: the v2 API's words, or the v1 (Knative) API's. */
+export type FieldStyle = 'CreateServiceRequest' | 'UpdateServiceRequest' | 'v1';
+
+const MAX_CONTAINERS = 10;
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** The message Cloud Run gives a container name that is not an RFC 1123 label. */
+export function invalidContainerName(name: string): string {
+  // Observed verbatim (for the v1 container-dependencies annotation):
+  // hashicorp/terraform-provider-google#21035.
+  return `Invalid container name '${name}'. Must conform to RFC 1123: only lowercase letters, digits, hyphens, and periods are allowed, must begin and end with a letter or digit, and be less than 64 characters`;
+}
+
+export function validContainerName(name: string): boolean {
+  return name.length < 64 && CONTAINER_NAME.test(name);
+}
+
+/**
+ * What Cloud Run refuses in a revision's set of containers (its sidecars). Sources, by rule:
+ * - at most 10 containers: "Services may include at most 10 containers" (gcloud 528,
+ *   surface/run/deploy.py, checked before it sends anything; the server's own words are
+ *   UNCONFIRMED, so gcloud's are used);
+ * - a container has 0 or 1 port: `Violation in CreateServiceRequest.service.template.containers[0].ports:
+ *   ports should contain 0 or 1 port.` (observed, GoogleCloudPlatform/magic-modules#10173);
+ * - with more than one container exactly one declares a port, the ingress container ("A Cloud Run
+ *   instance always has one single ingress container", cloud.google.com/run/docs/container-contract):
+ *   `template.containers: Revision template should contain exactly one container with an exposed
+ *   port.` (observed for none and for two: GoogleCloudPlatform/terraform-google-cloud-run#302, #488);
+ * - names are RFC 1123 labels (proto: "Name of the container specified as a DNS_LABEL"; message
+ *   observed, hashicorp/terraform-provider-google#21035); unique within the revision (as in a
+ *   Kubernetes pod; wording UNCONFIRMED);
+ * - dependsOn names containers of the same revision (gcloud refuses others itself: "--depends_on for
+ *   container X references nonexistent containers"; the server's wording is UNCONFIRMED), without
+ *   a cycle (wording UNCONFIRMED), and a container others depend on has a startup probe:
+ *   `spec.template.spec.containers[0].depends_on: Dependent container 'sidecar' must have startup
+ *   probe specified` (observed, GoogleCloudPlatform/cloud-run-samples#230; the ingress container
+ *   has Cloud Run's default TCP startup probe, so Google's own sample may depend on it without
+ *   declaring one: multi-container/hello-nginx-sample/service.yaml).
+ */
+export function validateContainers(template: Json, style: FieldStyle): void {
+  const containers = (template.containers as Json[] | undefined) ?? [];
+  const list = style === 'v1' ? 'spec.template.spec.containers' : 'template.containers';
+  const at = (i: number): string => `${list}[${i}]`;
+  if (containers.length > MAX_CONTAINERS)
+    throw badField(list, `Services may include at most ${MAX_CONTAINERS} containers`);
+
+  containers.forEach((c, i) => {
+    const ports = (c.ports as Json[] | undefined) ?? [];
+    if (ports.length > 1) {
+      const field = style === 'v1' ? `${at(i)}.ports` : `Violation in ${style}.service.${at(i)}.ports`;
+      throw badField(field, 'ports should contain 0 or 1 port.');
+    }
+  });
+  if (containers.length > 1) {
+    const exposed = containers.filter((c) => ((c.ports as Json[] | undefined) ?? []).length > 0);
+    if (exposed.length !== 1)
+      throw badField(list, 'Revision template should contain exactly one container with an exposed port.');
+  }
+
+  const index = new Map<string, number>();
+  containers.forEach((c, i) => {
+    const name = typeof c.name === 'string' ? c.name : '';
+    if (name === '') return;
+    if (!validContainerName(name)) throw badField(`${at(i)}.name`, invalidContainerName(name));
+    if (index.has(name))
+      throw badField(`${at(i)}.name`, `Container name '${name}' is used by more than one container.`);
+    index.set(name, i);
+  });
+
+  const ingress = ingressIndex(containers);
+  containers.forEach((c, i) => {
+    for (const dep of (c.dependsOn as unknown[] | undefined) ?? []) {
+      const name = String(dep);
+      const target = index.get(name);
+      if (target === undefined)
+        throw badField(`${at(i)}.depends_on`, `Container '${name}' does not exist in this revision.`);
+      if (target !== ingress && !containers[target]!.startupProbe)
+        throw badField(
+          `${at(i)}.depends_on`,
+          `Dependent container '${name}' must have startup probe specified`,
+        );
+    }
+  });
+
+  const cycle = dependencyCycle(containers);
+  if (cycle) throw badField(list, `Container dependencies must not form a cycle: ${cycle.join(' -> ')}.`);
+}
+
+/** A dependency cycle among the containers (names, the first repeated at the end), if there is one. */
+function dependencyCycle(containers: Json[]): string[] | undefined {
+  const deps = new Map<string, string[]>();
+  for (const c of containers)
+    if (typeof c.name === 'string' && c.name)
+      deps.set(c.name, ((c.dependsOn as unknown[] | undefined) ?? []).map(String));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined;
+    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];
+    state.set(name, 'visiting');
+    path.push(name);
+    for (const d of deps.get(name) ?? []) {
+      const found = visit(d);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const name of deps.keys()) {
+    const found = visit(name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The order containers start in: each after the containers it depends on, otherwise in template
+ * order (validateContainers has ruled out cycles and unknown names). Returns indexes.
+ */
+export function startOrder(containers: Array<{ name: string; dependsOn: string[] }>): number[] {
+  const done = new Set<number>();
+  const order: number[] = [];
+  while (order.length < containers.length) {
+    const next = containers.findIndex(
+      (c, i) =>
+        !done.has(i) &&
+        c.dependsOn.every((d) => {
+          const j = containers.findIndex((x) => x.name === d);
+          return j < 0 || done.has(j);
+        }),
+    );
+    if (next < 0) throw new Error('container dependencies form a cycle');
+    done.add(next);
+    order.push(next);
+  }
+  return order;
 }

@@ -2,7 +2,7 @@
 // revisions and router, and the conditions they report.
 import type { Binding } from '../iam.js';
 import type { Json, Target } from './model.js';
-import type { ServiceRouter } from './router.js';
+import type { TrafficRouter } from './infrastructure.js';
 
 export type ConditionState =
   'CONDITION_PENDING' | 'CONDITION_RECONCILING' | 'CONDITION_FAILED' | 'CONDITION_SUCCEEDED';
@@ -40,8 +40,14 @@ export interface RevisionRecord {
   configurationGeneration: number;
   /** The image by digest, resolved when the revision's container was pulled. */
   imageDigest?: string;
+  /** The running instance, as the runtime removes it (RunningRevision.id). */
+  instanceId?: string;
+  /** The ingress container's id. */
   containerId?: string;
+  /** Where the ingress container answers on 127.0.0.1 (0 in process). */
   hostPort?: number;
+  /** Every container's id, in template order. */
+  containers?: Array<{ name: string; id: string }>;
 }
 
 export interface IamPolicy {
@@ -81,7 +87,7 @@ export interface ServiceRecord {
   terminal: Condition;
   conditions: Condition[];
   policy: IamPolicy;
-  router: ServiceRouter;
+  router: TrafficRouter;
   /** Revisions created so far: the NNNNN in auto-generated names. */
   counter: number;
   /** Serializes reconciliations of this service. */

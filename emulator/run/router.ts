@@ -4,32 +4,27 @@
 // so no request is dropped while traffic moves. Private services need a Google ID token.
 import http from 'node:http';
 import { listen, pipeTo, type StartedServer } from '../http.js';
+import {
+  NO_REVISION,
+  refusal,
+  type Backend,
+  type Gate,
+  type TrafficRouter,
+  type WeightedBackend,
+} from './infrastructure.js';
 
-export interface Backend {
-  revision: string;
-  hostPort: number;
-}
-
-export interface WeightedBackend extends Backend {
-  percent: number;
-}
-
-/** Decides whether a request may reach the service; returns an HTTP status to refuse with. */
-export type Gate = (
-  req: http.IncomingMessage,
-  url: string,
-) => Promise<{ allow: true } | { allow: false; status: number; message: string }>;
+export type { Backend, Gate, WeightedBackend } from './infrastructure.js';
 
 /** Smooth weighted round-robin (as nginx does it): deterministic, and exact over every 100 picks. */
-export class WeightedPicker {
+export class WeightedPicker<T extends { revision: string; percent: number } = WeightedBackend> {
   private readonly current = new Map<string, number>();
-  constructor(private readonly backends: WeightedBackend[]) {}
+  constructor(private readonly backends: T[]) {}
 
-  pick(): WeightedBackend | undefined {
+  pick(): T | undefined {
     const live = this.backends.filter((b) => b.percent > 0);
     if (!live.length) return undefined;
     const total = live.reduce((sum, b) => sum + b.percent, 0);
-    let best: WeightedBackend | undefined;
+    let best: T | undefined;
     for (const b of live) {
       const value = (this.current.get(b.revision) ?? 0) + b.percent;
       this.current.set(b.revision, value);
@@ -43,7 +38,7 @@ export class WeightedPicker {
 function proxy(req: http.IncomingMessage, res: http.ServerResponse, backend: Backend | undefined): void {
   if (!backend) {
     res.writeHead(503, { 'content-type': 'text/plain' });
-    res.end('Service Unavailable: no revision is serving traffic.\n');
+    res.end(NO_REVISION);
     return;
   }
   const headers = { ...req.headers };
@@ -54,10 +49,10 @@ function proxy(req: http.IncomingMessage, res: http.ServerResponse, backend: Bac
   });
 }
 
-/** One service's endpoints: the service URL and one URL per tag. */
-export class ServiceRouter {
+/** One service's endpoints on 127.0.0.1: the service URL and one URL per tag. */
+export class ServiceRouter implements TrafficRouter {
   private main: StartedServer | undefined;
-  private picker = new WeightedPicker([]);
+  private picker = new WeightedPicker<WeightedBackend>([]);
   private readonly tags = new Map<string, { server: StartedServer; backend: Backend }>();
 
   constructor(private readonly gate: Gate) {}
@@ -84,16 +79,9 @@ export class ServiceRouter {
     try {
       const verdict = await this.gate(req, url);
       if (!verdict.allow) {
-        const title = verdict.status === 401 ? 'Unauthorized' : 'Forbidden';
-        res.writeHead(verdict.status, {
-          'content-type': 'text/html; charset=UTF-8',
-          ...(verdict.status === 401
-            ? { 'www-authenticate': `Bearer error="invalid_token" error_description="${verdict.message}"` }
-            : {}),
-        });
-        res.end(
-          `<html><head><meta charset="utf-8"><title>${verdict.status} ${title}</title></head><body><h1>Error: ${title}</h1><h2>${verdict.message}</h2></body></html>\n`,
-        );
+        const page = refusal(verdict);
+        res.writeHead(page.status, page.headers);
+        res.end(page.body);
         return;
       }
       proxy(req, res, choose());

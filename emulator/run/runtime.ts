@@ -1,11 +1,27 @@
-// Revisions as real Docker containers: pull the image through the registry front as the revision's
-// service account, run it with its environment, secrets and PORT, and wait for its startup probe.
+// Revisions as real Docker containers: pull the images through the registry front as the
+// revision's service account, run each container with its environment, secrets and volumes, and
+// wait for its startup probe. A revision with sidecars runs as Cloud Run runs an instance: every
+// container shares one network namespace (sidecars reach each other on localhost), held by a small
+// "pause" container built FROM scratch with the machine's static busybox (Docker Hub is out of
+// reach), which alone publishes ports; containers start in dependsOn order, each once the ones it
+// depends on have passed their startup probes.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { StartupProbe } from './model.js';
+import {
+  LaunchFailure,
+  type ContainerLaunch,
+  type RevisionLaunch,
+  type RevisionRuntime,
+  type RunningRevision,
+} from './infrastructure.js';
+import { startOrder } from './model.js';
+
+export { LaunchFailure, type FailureKind } from './infrastructure.js';
 
 const exec = promisify(execFile);
 
@@ -14,43 +30,8 @@ export const CONTAINER_LABEL = 'runway-emulator';
 /** ...and the pid of the emulator that owns it, so concurrent emulators leave each other's alone. */
 export const OWNER_LABEL = 'runway-emulator-pid';
 
-export interface Launch {
-  /** Short revision name, for container names and logs. */
-  revision: string;
-  service: string;
-  image: string;
-  env: Record<string, string>;
-  /** Absolute path in the container → contents (secret volumes). */
-  files: Record<string, Buffer>;
-  port: number;
-  command: string[] | undefined;
-  args: string[] | undefined;
-  startup: StartupProbe;
-  /** Registry credentials for the pull (the revision's service account token). */
-  registryHost: string;
-  registryToken: string;
-}
-
-export interface Running {
-  containerId: string;
-  hostPort: number;
-  /** REPOSITORY@sha256:… of what was pulled, when Docker knows it. */
-  imageDigest: string | undefined;
-}
-
-/**
- * Why a revision could not start: its image could not be pulled, its secrets could not be read,
- * its container exited or could not be created, or it never became ready within its allowance.
- */
-export type FailureKind = 'image' | 'image-denied' | 'secrets' | 'exited' | 'timeout';
-
-export class LaunchFailure extends Error {
-  readonly kind: FailureKind;
-  constructor(kind: FailureKind, message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
+/** What the pause container is built from: the static busybox the test images use too. */
+const BUSYBOX = '/bin/busybox';
 
 async function docker(
   args: string[],
@@ -114,10 +95,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export class ContainerRuntime {
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What one started revision is made of, so it can all go at once. */
+interface Instance {
+  containers: string[];
+  /** Host directories (secret files, shared volumes) removed with it. */
+  dirs: string[];
+}
+
+export class ContainerRuntime implements RevisionRuntime {
   private readonly workDir: string;
-  /** Container id → the host directory holding its secret files, removed with the container. */
-  private readonly secretDirs = new Map<string, string>();
+  private readonly instances = new Map<string, Instance>();
+  private pauseImage: Promise<string> | undefined;
 
   constructor(workDir: string) {
     this.workDir = workDir;
@@ -150,6 +140,18 @@ export class ContainerRuntime {
     if (ids) await docker(['rm', '-f', ...ids.split(/\s+/)]).catch(() => undefined);
   }
 
+  removeOrphans(): Promise<void> {
+    return ContainerRuntime.removeOrphans();
+  }
+
+  async shutdown(): Promise<void> {
+    await ContainerRuntime.removeOwn();
+    await Promise.all(
+      [...this.instances.values()].flatMap((i) => i.dirs.map((d) => rm(d, { recursive: true, force: true }))),
+    );
+    this.instances.clear();
+  }
+
   /** The image by digest: as given when it names one, else the repository digest Docker recorded. */
   private static async digestOf(image: string): Promise<string | undefined> {
     if (/@sha256:[a-f0-9]{64}$/.test(image)) return image;
@@ -161,30 +163,38 @@ export class ContainerRuntime {
     return (digests ?? []).find((d) => d.startsWith(`${repository}@`));
   }
 
-  private async pull(launch: Launch): Promise<void> {
+  /** Pulls every image of the revision (each once) as the revision's service account. */
+  private async pull(launch: RevisionLaunch): Promise<void> {
     const config = await mkdtemp(join(this.workDir, 'docker-'));
     const env = { ...process.env, DOCKER_CONFIG: config };
+    // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
+    const failure = (err: unknown, container: number, image: string | undefined): LaunchFailure => {
+      const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
+      const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
+      return new LaunchFailure(denied ? 'image-denied' : 'image', detail, { container, image });
+    };
     try {
       await docker(['login', launch.registryHost, '-u', 'oauth2accesstoken', '--password-stdin'], {
         env,
         input: launch.registryToken,
+      }).catch((err: unknown) => {
+        throw failure(err, launch.ingress, launch.containers[launch.ingress]?.image);
       });
-      await docker(['pull', '-q', launch.image], { env });
-    } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
-      // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
-      const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
-      throw new LaunchFailure(denied ? 'image-denied' : 'image', detail);
+      const pulled = new Set<string>();
+      for (const [i, container] of launch.containers.entries()) {
+        if (pulled.has(container.image)) continue;
+        pulled.add(container.image);
+        await docker(['pull', '-q', container.image], { env }).catch((err: unknown) => {
+          throw failure(err, i, container.image);
+        });
+      }
     } finally {
       await rm(config, { recursive: true, force: true });
     }
   }
 
-  async launch(launch: Launch): Promise<Running> {
-    await this.pull(launch);
-    const args = [
-      'run',
-      '-d',
+  private labels(launch: RevisionLaunch, role: string): string[] {
+    return [
       '--label',
       `${CONTAINER_LABEL}=1`,
       '--label',
@@ -193,45 +203,243 @@ export class ContainerRuntime {
       `runway-service=${launch.service}`,
       '--label',
       `runway-revision=${launch.revision}`,
+      '--label',
+      `runway-container=${role}`,
     ];
-    args.push('-p', `127.0.0.1::${launch.port}`);
-    for (const [k, v] of Object.entries(launch.env)) args.push('-e', `${k}=${v}`);
-    let secretsRoot: string | undefined;
-    if (Object.keys(launch.files).length) {
-      const root = await mkdtemp(join(this.workDir, `secrets-${launch.revision}-`));
-      secretsRoot = root;
-      for (const [path, content] of Object.entries(launch.files)) {
-        const hostPath = join(root, path);
-        await mkdir(dirname(hostPath), { recursive: true });
-        await writeFile(hostPath, content, { mode: 0o444 });
-        args.push('-v', `${hostPath}:${path}:ro`);
-      }
-    }
-    const [entrypoint, ...commandRest] = launch.command ?? [];
-    if (entrypoint) args.push('--entrypoint', entrypoint);
-    args.push(launch.image, ...commandRest, ...(launch.args ?? []));
+  }
 
-    const imageDigest = await ContainerRuntime.digestOf(launch.image);
+  /**
+   * `docker run` arguments for one container: env, secret files (read-only) and shared volumes
+   * under `root`, entrypoint and args. `network` joins another container's network namespace.
+   */
+  private async runArgs(
+    launch: RevisionLaunch,
+    c: ContainerLaunch,
+    i: number,
+    root: string,
+    extra: string[],
+  ): Promise<string[]> {
+    const args = ['run', '-d', ...this.labels(launch, c.name || String(i)), ...extra];
+    for (const [k, v] of Object.entries(c.env)) args.push('-e', `${k}=${v}`);
+    for (const [path, content] of Object.entries(c.files)) {
+      const hostPath = join(root, `c${i}`, path);
+      await mkdir(dirname(hostPath), { recursive: true });
+      await writeFile(hostPath, content, { mode: 0o444 });
+      args.push('-v', `${hostPath}:${path}:ro`);
+    }
+    for (const [path, volume] of Object.entries(c.sharedDirs)) {
+      const hostPath = join(root, 'volumes', volume);
+      await mkdir(hostPath, { recursive: true });
+      await chmod(hostPath, 0o777);
+      args.push('-v', `${hostPath}:${path}`);
+    }
+    const [entrypoint, ...commandRest] = c.command ?? [];
+    if (entrypoint) args.push('--entrypoint', entrypoint);
+    args.push(c.image, ...commandRest, ...(c.args ?? []));
+    return args;
+  }
+
+  async launch(launch: RevisionLaunch): Promise<RunningRevision> {
+    await this.pull(launch);
+    return launch.containers.length === 1 ? this.launchAlone(launch) : this.launchWithSidecars(launch);
+  }
+
+  /** One container: it publishes its own port, as revisions always ran here. */
+  private async launchAlone(launch: RevisionLaunch): Promise<RunningRevision> {
+    const container = launch.containers[0]!;
+    const root = await mkdtemp(join(this.workDir, `rev-${launch.revision}-`));
+    const instance: Instance = { containers: [], dirs: [root] };
     let containerId: string;
     try {
-      containerId = await docker(args);
-      if (secretsRoot) this.secretDirs.set(containerId, secretsRoot);
+      containerId = await docker(
+        await this.runArgs(launch, container, 0, root, ['-p', `127.0.0.1::${launch.port}`]),
+      );
     } catch (err) {
-      if (secretsRoot) await rm(secretsRoot, { recursive: true, force: true });
-      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err));
+      await rm(root, { recursive: true, force: true });
+      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err), {
+        container: 0,
+      });
     }
+    instance.containers.push(containerId);
+    this.instances.set(containerId, instance);
+    const imageDigest = await ContainerRuntime.digestOf(container.image);
     try {
       const hostPort = await this.hostPort(containerId, launch.port);
-      await this.waitStarted(containerId, hostPort, launch);
-      return { containerId, hostPort, imageDigest };
+      await this.waitStarted(containerId, container.startup!, launch.port, {
+        hostPortOf: async () => hostPort,
+        listening: async () => answers(hostPort),
+      });
+      return {
+        id: containerId,
+        hostPort,
+        imageDigest,
+        containers: [{ name: container.name, id: containerId }],
+      };
     } catch (err) {
-      const logs = await containerLogs(containerId);
-      console.error(
-        `emulator: revision ${launch.revision} failed to start: ${(err as Error).message}\n${logs}`,
-      );
+      await this.failed(launch, containerId, err);
       await this.remove(containerId);
-      throw err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err));
+      throw err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err), { container: 0 });
     }
+  }
+
+  /** The image every pause container runs: busybox sleeping, FROM scratch (built once, reused). */
+  private async pause(): Promise<string> {
+    this.pauseImage ??= (async () => {
+      const binary = await readFile(BUSYBOX);
+      const tag = `runway-emulator-pause:${createHash('sha256').update(binary).digest('hex').slice(0, 16)}`;
+      const exists = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]).then(
+        () => true,
+        () => false,
+      );
+      if (exists) return tag;
+      const context = await mkdtemp(join(tmpdir(), 'runway-pause-'));
+      try {
+        await copyFile(BUSYBOX, join(context, 'busybox'));
+        await writeFile(
+          join(context, 'Dockerfile'),
+          'FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT ["/bin/busybox", "sleep", "2147483647"]\n',
+        );
+        // The Docker CLI that may come first on PATH refuses BuildKit without buildx (toolchain.md).
+        await docker(['build', '-q', '-t', tag, context], {
+          env: { ...process.env, DOCKER_BUILDKIT: '0' },
+        });
+        return tag;
+      } finally {
+        await rm(context, { recursive: true, force: true });
+      }
+    })();
+    try {
+      return await this.pauseImage;
+    } catch (err) {
+      this.pauseImage = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Sidecars: a pause container holds the network namespace and publishes the ingress port (and
+   * every port an HTTP startup probe checks); each container joins it, in dependsOn order.
+   */
+  private async launchWithSidecars(launch: RevisionLaunch): Promise<RunningRevision> {
+    const image = await this.pause().catch((err: unknown) => {
+      throw new LaunchFailure('exited', `could not build the pause image: ${String(err)}`);
+    });
+    const root = await mkdtemp(join(this.workDir, `rev-${launch.revision}-`));
+    const ports = new Set([launch.port]);
+    launch.containers.forEach((c, i) => {
+      if (c.startup?.configured === 'http') ports.add(this.probePort(launch, c, i));
+    });
+    const publish = [...ports].flatMap((p) => ['-p', `127.0.0.1::${p}`]);
+    let pauseId: string;
+    try {
+      pauseId = await docker(['run', '-d', ...this.labels(launch, 'pause'), ...publish, image]);
+    } catch (err) {
+      await rm(root, { recursive: true, force: true });
+      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err));
+    }
+    const instance: Instance = { containers: [pauseId], dirs: [root] };
+    this.instances.set(pauseId, instance);
+
+    const hostPorts = new Map<number, number>();
+    const hostPortOf = async (port: number): Promise<number> => {
+      if (!hostPorts.has(port)) hostPorts.set(port, await this.hostPort(pauseId, port));
+      return hostPorts.get(port)!;
+    };
+    /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
+    const listening = async (port: number): Promise<boolean> => {
+      const table = await docker(['exec', pauseId, BUSYBOX, 'netstat', '-ltn']).catch(() => '');
+      // Proto Recv-Q Send-Q Local-Address Foreign-Address State
+      return table.split('\n').some((line) => (line.trim().split(/\s+/)[3] ?? '').endsWith(`:${port}`));
+    };
+
+    const ids: Array<string | undefined> = launch.containers.map(() => undefined);
+    let failure: { error: unknown; container: number } | undefined;
+    const started = new Map<number, Promise<void>>();
+    const names = launch.containers.map((c) => ({ name: c.name, dependsOn: c.dependsOn }));
+    for (const i of startOrder(names)) {
+      const c = launch.containers[i]!;
+      const deps = c.dependsOn.map((d) => started.get(names.findIndex((n) => n.name === d)));
+      started.set(
+        i,
+        (async () => {
+          await Promise.all(deps);
+          if (failure) throw failure.error;
+          try {
+            const id = await docker(
+              await this.runArgs(launch, c, i, root, ['--network', `container:${pauseId}`]),
+            ).catch((err: unknown) => {
+              throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err), {
+                container: i,
+              });
+            });
+            ids[i] = id;
+            instance.containers.push(id);
+            if (c.startup) {
+              const port = this.probePort(launch, c, i);
+              await this.waitStarted(id, c.startup, port, {
+                hostPortOf: () => hostPortOf(port),
+                // Cloud Run's default check of the ingress port, as a lone container gets it; a
+                // configured TCP probe only needs a listener (sidecars need not speak HTTP).
+                listening: async () =>
+                  c.startup!.configured ? listening(port) : answers(await hostPortOf(port)),
+                also: pauseId,
+                stop: () => failure !== undefined,
+              });
+            } else {
+              await this.assertRunning(id);
+            }
+          } catch (err) {
+            const wrapped =
+              err instanceof LaunchFailure
+                ? err.container === undefined
+                  ? new LaunchFailure(err.kind, err.message, { container: i })
+                  : err
+                : new LaunchFailure('exited', String(err), { container: i });
+            failure ??= { error: wrapped, container: i };
+            throw wrapped;
+          }
+        })(),
+      );
+    }
+    await Promise.allSettled(started.values());
+    if (!failure) {
+      // A sidecar without a startup probe counts as started once it runs: it must still be running.
+      for (const [i, id] of ids.entries()) {
+        try {
+          await this.assertRunning(id!);
+        } catch (err) {
+          failure = {
+            error: new LaunchFailure('exited', (err as Error).message, { container: i }),
+            container: i,
+          };
+          break;
+        }
+      }
+    }
+    if (failure) {
+      await this.failed(launch, ids[failure.container] ?? pauseId, failure.error);
+      await this.remove(pauseId);
+      throw failure.error;
+    }
+    const ingress = launch.containers[launch.ingress]!;
+    return {
+      id: pauseId,
+      hostPort: await hostPortOf(launch.port),
+      imageDigest: await ContainerRuntime.digestOf(ingress.image),
+      containers: launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })),
+    };
+  }
+
+  /** The port a container's probe checks: the probe's own, else the ingress port (8080 for a sidecar). */
+  private probePort(launch: RevisionLaunch, c: ContainerLaunch, i: number): number {
+    return c.startup?.port ?? (i === launch.ingress ? launch.port : 8080);
+  }
+
+  private async failed(launch: RevisionLaunch, containerId: string, err: unknown): Promise<void> {
+    const logs = await containerLogs(containerId);
+    console.error(
+      `emulator: revision ${launch.revision} failed to start: ${(err as Error).message}\n${logs}`,
+    );
   }
 
   /** Throws when the container is no longer running (it exited before it was ready). */
@@ -253,28 +461,45 @@ export class ContainerRuntime {
     return hostPort;
   }
 
-  /** Cloud Run's default startup probe checks the port answers; an HTTP probe path overrides it. */
-  private async waitStarted(containerId: string, hostPort: number, launch: Launch): Promise<void> {
-    const { httpPath, budgetSeconds, periodMs } = launch.startup;
+  /**
+   * Waits for a container's startup probe: an HTTP GET on a path, else `listening` (Cloud Run's
+   * default check of the port, or a TCP probe). `also` must keep running too (the pause container).
+   */
+  private async waitStarted(
+    containerId: string,
+    startup: NonNullable<ContainerLaunch['startup']>,
+    port: number,
+    check: {
+      hostPortOf(): Promise<number>;
+      listening(): Promise<boolean>;
+      also?: string;
+      /** Another container already failed: give up. */
+      stop?: () => boolean;
+    },
+  ): Promise<void> {
+    const { httpPath, budgetSeconds, periodMs } = startup;
     const deadline = Date.now() + budgetSeconds * 1000;
     while (Date.now() < deadline) {
+      if (check.stop?.()) throw new LaunchFailure('exited', 'another container of the revision failed');
       await this.assertRunning(containerId);
-      const ready = httpPath ? await httpOk(hostPort, httpPath) : await answers(hostPort);
+      if (check.also) await this.assertRunning(check.also);
+      const ready = httpPath ? await httpOk(await check.hostPortOf(), httpPath) : await check.listening();
       if (ready) return;
-      await new Promise((r) => setTimeout(r, periodMs));
+      await sleep(periodMs);
     }
     throw new LaunchFailure(
       'timeout',
       httpPath
-        ? `GET ${httpPath} on port ${launch.port} did not succeed within ${budgetSeconds}s`
-        : `did not listen on port ${launch.port} within ${budgetSeconds}s`,
+        ? `GET ${httpPath} on port ${port} did not succeed within ${budgetSeconds}s`
+        : `did not listen on port ${port} within ${budgetSeconds}s`,
     );
   }
 
-  async remove(containerId: string): Promise<void> {
-    await docker(['rm', '-f', containerId]).catch(() => undefined);
-    const secrets = this.secretDirs.get(containerId);
-    this.secretDirs.delete(containerId);
-    if (secrets) await rm(secrets, { recursive: true, force: true });
+  async remove(id: string): Promise<void> {
+    const instance = this.instances.get(id);
+    this.instances.delete(id);
+    const containers = instance?.containers ?? [id];
+    await docker(['rm', '-f', ...containers]).catch(() => undefined);
+    for (const dir of instance?.dirs ?? []) await rm(dir, { recursive: true, force: true });
   }
 }

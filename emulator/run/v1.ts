@@ -179,6 +179,7 @@ export function knativeRoutes(ctx: EmulatorContext, run: CloudRun): Route[] {
       body: specFromKnative(body),
       validateOnly: req.query.get('dryRun') === 'all',
       fault: req.operationFault,
+      style: 'v1',
     });
     return record ? knativeService(record, w.scope) : knativePreview(id, spec, w.scope);
   }

@@ -1,0 +1,164 @@
+// What the Cloud Run model (cloudrun.ts) runs on, as two interfaces: a runtime that starts a
+// revision's containers and removes them, and routers that serve a service URL and its tag URLs.
+// The HTTP emulator plugs in Docker containers (runtime.ts) and 127.0.0.1 listeners (router.ts);
+// the in-process emulator (../inprocess.ts) plugs in in-memory apps and URL dispatch. The model,
+// its validation, its operations and its rendering are the same for both.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { StartupProbe } from './model.js';
+
+/** One container of a revision, ready to start: everything resolved (secrets read, env built). */
+export interface ContainerLaunch {
+  /** The template's name for it; '' when it has none (a single-container revision may not). */
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  /** Absolute path in the container → contents (secret volumes). */
+  files: Record<string, Buffer>;
+  /** Absolute path in the container → the name of an in-memory (emptyDir) volume shared with others. */
+  sharedDirs: Record<string, string>;
+  command: string[] | undefined;
+  args: string[] | undefined;
+  /**
+   * When the container counts as started. The ingress container always has one (its own, or Cloud
+   * Run's default check of its port); a sidecar without a startup probe counts as started once it
+   * runs.
+   */
+  startup: StartupProbe | undefined;
+  /** Names of the containers that must have started (passed their startup probes) before this one starts. */
+  dependsOn: string[];
+}
+
+export interface RevisionLaunch {
+  /** Short revision name, for container names and logs. */
+  revision: string;
+  service: string;
+  /** In template order. */
+  containers: ContainerLaunch[];
+  /** Index in `containers` of the one container that receives requests. */
+  ingress: number;
+  /** The ingress container's port (what PORT says). */
+  port: number;
+  /** Registry credentials for the pulls (the revision's service account token). */
+  registryHost: string;
+  registryToken: string;
+}
+
+export interface RunningRevision {
+  /** What `remove` takes: one id for the whole instance, whatever it is made of. */
+  id: string;
+  /** Where the ingress port answers on 127.0.0.1 (0 where nothing listens on a socket). */
+  hostPort: number;
+  /** The ingress container's image by digest, REPOSITORY@sha256:…, when known. */
+  imageDigest: string | undefined;
+  /** Every container, in template order, with the runtime's id for it. */
+  containers: Array<{ name: string; id: string }>;
+}
+
+/**
+ * Why a revision could not start: its image could not be pulled, its secrets could not be read,
+ * its container exited or could not be created, or it never became ready within its allowance.
+ */
+export type FailureKind = 'image' | 'image-denied' | 'secrets' | 'exited' | 'timeout';
+
+export class LaunchFailure extends Error {
+  readonly kind: FailureKind;
+  /** Which container failed (index in the template), when one did. */
+  readonly container: number | undefined;
+  /** The image that could not be pulled, for image failures. */
+  readonly image: string | undefined;
+  constructor(
+    kind: FailureKind,
+    message: string,
+    at: { container?: number | undefined; image?: string | undefined } = {},
+  ) {
+    super(message);
+    this.kind = kind;
+    this.container = at.container;
+    this.image = at.image;
+  }
+}
+
+/** Starts and removes revisions' containers. */
+export interface RevisionRuntime {
+  /** Starts every container in dependsOn order; resolves once all have started, or throws LaunchFailure. */
+  launch(launch: RevisionLaunch): Promise<RunningRevision>;
+  /** Removes everything `launch` started for this id (unknown ids are ignored). */
+  remove(id: string): Promise<void>;
+  /** Removes what emulators that died without cleaning up left behind (called once, on the first reset). */
+  removeOrphans(): Promise<void>;
+  /** Removes everything this runtime started. */
+  shutdown(): Promise<void>;
+}
+
+/** A running revision a router sends requests to. */
+export interface Backend {
+  revision: string;
+  /** RunningRevision.id */
+  instance: string;
+  /** RunningRevision.hostPort */
+  hostPort: number;
+}
+
+export interface WeightedBackend extends Backend {
+  percent: number;
+}
+
+/** What a gate needs to see of a request (a node IncomingMessage has it). */
+export interface GateRequest {
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+/** Decides whether a request may reach the service; returns an HTTP status to refuse with. */
+export type Gate = (
+  req: GateRequest,
+  url: string,
+) => Promise<{ allow: true } | { allow: false; status: number; message: string }>;
+
+/** One service's endpoints: the service URL and one URL per tag. */
+export interface TrafficRouter {
+  /** Makes the service URL exist (idempotent); returns it. */
+  start(): Promise<string>;
+  readonly url: string | undefined;
+  /** Replaces the routing table whole; returns each tag's URL (stable while the tag exists). */
+  route(
+    weighted: WeightedBackend[],
+    tagged: Array<{ tag: string } & Backend>,
+  ): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+/** The service a router serves, for routers whose URLs are named after it. */
+export interface RoutedService {
+  project: string;
+  projectNumber: string;
+  location: string;
+  id: string;
+}
+
+export interface Infrastructure {
+  runtime: RevisionRuntime;
+  router(gate: Gate, service: RoutedService): TrafficRouter;
+}
+
+/** The page a router answers a refused request with (as Google's front end words it). */
+export function refusal(verdict: { status: number; message: string }): {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+} {
+  const title = verdict.status === 401 ? 'Unauthorized' : 'Forbidden';
+  return {
+    status: verdict.status,
+    headers: {
+      'content-type': 'text/html; charset=UTF-8',
+      ...(verdict.status === 401
+        ? { 'www-authenticate': `Bearer error="invalid_token" error_description="${verdict.message}"` }
+        : {}),
+    },
+    body: `<html><head><meta charset="utf-8"><title>${verdict.status} ${title}</title></head><body><h1>Error: ${title}</h1><h2>${verdict.message}</h2></body></html>\n`,
+  };
+}
+
+/** What a router answers when no revision serves the URL. */
+export const NO_REVISION = 'Service Unavailable: no revision is serving traffic.\n';
