@@ -1,7 +1,7 @@
 // Runs the bundled action (dist/index.js) the way the runner does: inputs as INPUT_* variables,
 // outputs through $GITHUB_OUTPUT, a job summary file, and the emulator's environment.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { appContext, type AppOptions } from './app-context.js';
@@ -78,6 +78,15 @@ export async function runAction(
   const leaks = await leaksAfterRun(run, inputs, env.GITHUB_WORKSPACE ?? root);
   if (leaks.length)
     throw new Error(`credentials or secret values in what the run left:\n${leaks.join('\n')}`);
+  // scripts/soak.sh reads every run's log afterwards (probe by probe), one file per service;
+  // written only once the run is known to have leaked nothing.
+  const logDir = process.env.RUNWAY_TEST_ACTION_LOGS;
+  if (logDir) {
+    appendFileSync(
+      join(logDir, `${(inputs.service ?? 'action').replace(/[^\w.-]/g, '_')}.log`),
+      `=== exit ${exitCode}\n${stdout}${stderr}\n--- summary\n${run.summary}\n`,
+    );
+  }
   return run;
 }
 
