@@ -632,9 +632,7 @@ describe('the rollout against the in-process Cloud Run', () => {
     describe(kind, () => {
       for (const [name, scenario] of Object.entries(cases)) {
         it(name, async () => {
-          const s = await drive(
-            scene({ history: kind === 'prune' || kind.endsWith('step') || kind === 'promote' ? 1 : 0 }),
-          );
+          const s = await drive(scene());
           await scenario(s);
         });
       }

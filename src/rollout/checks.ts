@@ -13,9 +13,11 @@ import {
   PROBE_TIMEOUT_MS,
   StepGateFailed,
   waitHealthy,
+  type HealthCheck,
   type Probe,
 } from '../common/health.js';
 import { deliverWebhook } from '../common/webhooks.js';
+import type { Deadline } from '../common/deadline.js';
 import type { Service } from '../gcp/run-types.js';
 import { ingressIndex } from '../deploy/plan.js';
 import { servingSplit } from '../deploy/traffic.js';
@@ -194,22 +196,34 @@ async function gateApproves(ctx: RolloutContext, revision: string, percent: numb
     );
 }
 
+/** What a traffic step's probes need: the health check, the deploy's deadline, the transport. */
+export interface StepProbing {
+  healthCheck: HealthCheck;
+  deadline: Deadline;
+  fetch?: typeof fetch | undefined;
+}
+
 /**
  * Probes `url` once a second for `seconds`. The hold decides when probes start, not how long one
  * may take: a probe started just before the hold ends still gets the whole probe timeout (only the
- * deploy's deadline cuts it short), so a healthy revision is never failed for a probe given no time.
+ * deploy's deadline cuts it short). Node's timers and Date.now() disagree by a millisecond, so the
+ * hold's last sleep can end just short of it and one more probe starts: given what was left of the
+ * hold, that probe failed a healthy revision.
  */
-async function measure(ctx: RolloutContext, url: string, seconds: number, what: string): Promise<Probe[]> {
-  const { settings, deadline, deps } = ctx;
-  const bearer = await token(ctx);
+export async function measureStep(
+  probing: StepProbing,
+  url: string,
+  bearer: string | undefined,
+  seconds: number,
+): Promise<Probe[]> {
+  const { healthCheck, deadline } = probing;
   const hold = deadline.within(seconds * 1000);
   const probes: Probe[] = [];
   while (!hold.expired()) {
     const timeoutMs = Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs());
-    probes.push(await probeOnce(url, settings.healthCheck, bearer, timeoutMs, deps.fetch));
+    probes.push(await probeOnce(url, healthCheck, bearer, timeoutMs, probing.fetch));
     await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, hold.remainingMs())));
   }
-  if (deadline.expired()) throw new DeadlineExceeded(`while measuring ${what}`);
   return probes;
 }
 
@@ -233,7 +247,10 @@ async function stepGates(ctx: RolloutContext, check: Extract<Check, { kind: 'ste
     );
   }
   deps.log(`  holding ${percent}% for ${check.holdSeconds}s, probing ${url}${ctx.settings.healthCheck.path}`);
-  const probes = await measure(ctx, url, check.holdSeconds, `the ${percent}% step`);
+  const { settings, deadline } = ctx;
+  const probing = { healthCheck: settings.healthCheck, deadline, fetch: deps.fetch };
+  const probes = await measureStep(probing, url, await token(ctx), check.holdSeconds);
+  if (deadline.expired()) throw new DeadlineExceeded(`while measuring the ${percent}% step`);
   const { verdict, failure } = judgeStep(probes, check);
   state.steps.push({ percent, ...verdict });
   deps.log(
