@@ -29,9 +29,6 @@ async function startEmulator(envFile: string): Promise<Started> {
       RUNWAY_EMULATOR_STOP_ON_STDIN_END: '1',
     },
   });
-  // The pipe stays open for the emulator's life; this process must not wait on it to exit.
-  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  child.unref();
   const started = { child, envFile };
   const deadline = Date.now() + 60_000;
   while (!existsSync(envFile)) {
