@@ -1,5 +1,16 @@
-/** Jest runs TypeScript as ESM (the @actions/* packages are ESM-only). */
-export default {
+/**
+ * Jest runs TypeScript as ESM (the @actions/* packages are ESM-only), in three projects:
+ *   unit      __tests__/unit: pure code, no emulator, no Docker;
+ *   emulator  __tests__/emulator: the emulator's own conformance tests;
+ *   e2e       __tests__/e2e, __tests__/peer, __tests__/gcloud: the bundled action (and gcloud,
+ *             deploy-cloudrun) against the emulator, with real containers.
+ * `npm test` runs all three; `npm test -- --selectProjects unit` runs one.
+ *
+ * The emulator and e2e projects share one global setup, which starts one emulator per Jest worker
+ * (each worker runs one test file at a time, so no two files ever share an emulator), and a setup
+ * file that points each test file at its worker's emulator and resets it to the default world.
+ */
+const typescript = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
@@ -9,10 +20,33 @@ export default {
       { useESM: true, tsconfig: { isolatedModules: true, verbatimModuleSyntax: false } },
     ],
   },
-  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  testTimeout: 180000,
+};
+
+const withEmulator = {
+  ...typescript,
   globalSetup: '<rootDir>/__tests__/setup/global-setup.ts',
   globalTeardown: '<rootDir>/__tests__/setup/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/__tests__/setup/worker-emulator.ts'],
+};
+
+export default {
+  projects: [
+    { ...typescript, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
+    { ...withEmulator, displayName: 'emulator', testMatch: ['<rootDir>/__tests__/emulator/**/*.test.ts'] },
+    {
+      ...withEmulator,
+      displayName: 'e2e',
+      testMatch: [
+        '<rootDir>/__tests__/e2e/**/*.test.ts',
+        '<rootDir>/__tests__/peer/**/*.test.ts',
+        '<rootDir>/__tests__/gcloud/**/*.test.ts',
+      ],
+    },
+  ],
   testTimeout: 180000,
-  maxWorkers: 2,
+  // Most of an end-to-end test is waiting (containers starting, health checks, step_wait), so more
+  // workers than cores pays; each worker gets an emulator of its own (global-setup.ts).
+  maxWorkers: 4,
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],
 };

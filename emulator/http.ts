@@ -189,6 +189,11 @@ export async function readBody(req: http.IncomingMessage): Promise<Buffer> {
 }
 
 export function listen(server: http.Server, port = 0): Promise<StartedServer> {
+  // Idle keep-alive connections stay open until the client closes them (Google's front ends keep
+  // them for minutes, Node's default is 5 s). A server that closes an idle connection races a
+  // client reusing it: a client busy for a few seconds (a Jest worker loading the next test file)
+  // sends its next request into a socket the server has just closed, and gets "other side closed".
+  server.keepAliveTimeout = 0;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

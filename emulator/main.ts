@@ -43,6 +43,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A test run starts its emulators with a pipe on stdin: when the run ends, however it ends (even
+  // killed outright), the pipe closes and the emulator still removes its containers.
+  if (process.env.RUNWAY_EMULATOR_STOP_ON_STDIN_END === '1') {
+    process.stdin.on('end', () => void stop('stdin closed'));
+    process.stdin.on('error', () => void stop('stdin closed'));
+    process.stdin.resume();
+  }
 
   // Written last and atomically: the file's existence is the readiness signal.
   const partial = join(dirname(envFile), `.${Date.now()}.partial`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests and the demo need, on a fresh machine or an old one:
 # npm packages (Node 24 comes from the node@24 devDependency), Docker engine, the registry and a
-# static busybox (from Debian's packages), and a running Docker engine.
+# static busybox (from Debian's packages), and a running Docker engine. RUNWAY_SKIP_DOCKER=1 stops
+# after the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,9 @@ if [ ! -x node_modules/.bin/node ] || [ ! -x node_modules/.bin/jest ] || [ packa
   # The lockfile records every platform's optional binaries, so a clean install is exact.
   npm ci --no-audit --no-fund
 fi
+
+# `npm test -- --selectProjects unit` needs neither Docker nor the registry (scripts/test.sh).
+[ "${RUNWAY_SKIP_DOCKER:-0}" = 1 ] && exit 0
 
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
