@@ -70824,20 +70824,19 @@ async function gateApproves(ctx, revision, percent) {
 /**
  * Probes `url` once a second for `seconds`. The hold decides when probes start, not how long one
  * may take: a probe started just before the hold ends still gets the whole probe timeout (only the
- * deploy's deadline cuts it short), so a healthy revision is never failed for a probe given no time.
+ * deploy's deadline cuts it short). Node's timers and Date.now() disagree by a millisecond, so the
+ * hold's last sleep can end just short of it and one more probe starts: given what was left of the
+ * hold, that probe failed a healthy revision.
  */
-async function measure(ctx, url, seconds, what) {
-    const { settings, deadline, deps } = ctx;
-    const bearer = await token(ctx);
+async function measureStep(probing, url, bearer, seconds) {
+    const { healthCheck, deadline } = probing;
     const hold = deadline.within(seconds * 1000);
     const probes = [];
     while (!hold.expired()) {
         const timeoutMs = Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs());
-        probes.push(await probeOnce(url, settings.healthCheck, bearer, timeoutMs, deps.fetch));
+        probes.push(await probeOnce(url, healthCheck, bearer, timeoutMs, probing.fetch));
         await new Promise((done) => setTimeout(done, Math.min(STEP_PROBE_INTERVAL_MS, hold.remainingMs())));
     }
-    if (deadline.expired())
-        throw new DeadlineExceeded(`while measuring ${what}`);
     return probes;
 }
 async function stepGates(ctx, check) {
@@ -70849,7 +70848,11 @@ async function stepGates(ctx, check) {
         throw new StepGateFailed(`Revision ${revision} has no URL for its tag '${check.tag}', so the ${percent}% step cannot be measured on it.`);
     }
     deps.log(`  holding ${percent}% for ${check.holdSeconds}s, probing ${url}${ctx.settings.healthCheck.path}`);
-    const probes = await measure(ctx, url, check.holdSeconds, `the ${percent}% step`);
+    const { settings, deadline } = ctx;
+    const probing = { healthCheck: settings.healthCheck, deadline, fetch: deps.fetch };
+    const probes = await measureStep(probing, url, await token(ctx), check.holdSeconds);
+    if (deadline.expired())
+        throw new DeadlineExceeded(`while measuring the ${percent}% step`);
     const { verdict, failure } = judgeStep(probes, check);
     state.steps.push({ percent, ...verdict });
     deps.log(`  ${percent}%: ${verdict.requests} probes, ${verdict.errorRate.toFixed(1)}% failed, p95 ${verdict.p95Ms ?? '—'} ms → ${failure ? 'failed' : 'passed'}`);

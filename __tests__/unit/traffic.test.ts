@@ -171,12 +171,8 @@ describe('candidate tags and promotion', () => {
 
 describe('revision names', () => {
   it("follows Cloud Run's SERVICE-NNNNN-xyz form, or SERVICE-SUFFIX", () => {
-    expect(
-      nextRevisionName('hello', base({ generation: '4' }), undefined, 'abz'),
-    ).toBe('hello-00005-abz');
-    expect(nextRevisionName('hello', undefined, undefined, 'ccc')).toBe(
-      'hello-00001-ccc',
-    );
+    expect(nextRevisionName('hello', base({ generation: '4' }), undefined, 'abz')).toBe('hello-00005-abz');
+    expect(nextRevisionName('hello', undefined, undefined, 'ccc')).toBe('hello-00001-ccc');
     expect(nextRevisionName('hello', undefined, 'pr-7', 'xyz')).toBe('hello-pr-7');
   });
 });
