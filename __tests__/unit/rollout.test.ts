@@ -639,6 +639,30 @@ describe('the rollout against the in-process Cloud Run', () => {
     });
   }
 
+  it('records one undo for a change sent twice (a conflict re-planned it): a later foreign split survives the unwind', async () => {
+    // Two runs race: someone deploys between Runway's dry run and its change (the change is sent
+    // again), then moves the traffic before Runway's promotion. Runway stops and leaves their split;
+    // a second copy of the same undo must not then restore the old split over theirs.
+    const s = await drive(scene());
+    const old = `${ref.service}-00001-old`;
+    once(
+      s,
+      'updateService',
+      () => otherDeploys(s, OTHER),
+      (args) => args[2] !== true,
+    );
+    // Their split keeps the tags on the service, Runway's own included (as a promotion does).
+    once(s, 'updateTraffic', async () => {
+      const tagged = ((await live(s)).traffic ?? []).filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
+      await otherServes(s, [{ type: REVISION, revision: old, percent: 100 }, ...tagged]);
+    });
+    const run = await rollout(s);
+    expect(run.outcome?.failure).toMatch(/Someone else changed the traffic/);
+    expect(await serving(s)).toEqual({ [old]: 100 });
+    expect(await tags(s)).not.toContain(CANDIDATE_TAG);
+    expect(s.logs.filter((l) => l.startsWith('undo:'))).toEqual([]);
+  });
+
   it('regions_fail: all takes a region that passed back, exactly', async () => {
     const s = await drive(scene());
     const run = await rollout(s);

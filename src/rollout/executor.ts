@@ -81,8 +81,11 @@ export class Executor {
     await options.beforeStep?.(step);
     if (step.approval) await runner.check(step.approval);
     if (step.change) {
+      // A change re-planned after a conflict is sent again, but it is one change with one undo.
+      let recorded = false;
       const { skipped } = await runner.apply(step.change, () => {
-        if (step.undo) this.journal.push(step.undo);
+        if (step.undo && !recorded) this.journal.push(step.undo);
+        recorded = true;
       });
       if (skipped) options.log(`${step.phase}: nothing to change (${skipped})`);
     }
