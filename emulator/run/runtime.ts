@@ -4,7 +4,8 @@
 // container shares one network namespace (sidecars reach each other on localhost), held by a small
 // "pause" container built FROM scratch with the machine's static busybox (Docker Hub is out of
 // reach), which alone publishes ports; containers start in dependsOn order, each once the ones it
-// depends on have passed their startup probes.
+// depends on have passed their startup probes. The Docker Engine API does the work (docker-api.ts);
+// only the pause image, built once, goes through the CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import {
   type RunningRevision,
 } from './infrastructure.js';
 import { startOrder } from './model.js';
+import { dockerApi, type ContainerSpec } from './docker-api.js';
 
 export { LaunchFailure, type FailureKind } from './infrastructure.js';
 
@@ -33,15 +35,12 @@ export const OWNER_LABEL = 'runway-emulator-pid';
 /** What the pause container is built from: the static busybox the test images use too. */
 const BUSYBOX = '/bin/busybox';
 
-async function docker(
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
-): Promise<string> {
-  const child = exec('docker', args, { env: options.env ?? process.env, maxBuffer: 16 * 1024 * 1024 });
-  if (options.input !== undefined) {
-    child.child.stdin?.end(options.input);
-  }
-  const { stdout } = await child;
+/** The Docker CLI, for the one build the runtime does (the pause image). */
+async function docker(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const { stdout } = await exec('docker', args, {
+    env: options.env ?? process.env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout.trim();
 }
 
@@ -77,12 +76,7 @@ async function httpOk(port: number, path: string): Promise<boolean> {
 
 /** The container's last lines of output, stdout and stderr together (docker logs replays both). */
 async function containerLogs(containerId: string): Promise<string> {
-  try {
-    const { stdout, stderr } = await exec('docker', ['logs', '--tail', '20', containerId]);
-    return `${stdout}${stderr}`.trim();
-  } catch {
-    return '';
-  }
+  return (await dockerApi.logs(containerId, 20).catch(() => '')).trim();
 }
 
 function processAlive(pid: number): boolean {
@@ -94,6 +88,9 @@ function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** How long a container without a startup probe must keep running before it counts as started. */
+const RUNS_FOR_MS = 500;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -115,29 +112,18 @@ export class ContainerRuntime implements RevisionRuntime {
 
   /** Removes containers left by emulators whose process is gone (killed without cleaning up). */
   static async removeOrphans(): Promise<void> {
-    const listing = await docker([
-      'ps',
-      '-a',
-      '--filter',
-      `label=${CONTAINER_LABEL}`,
-      '--format',
-      `{{.ID}} {{.Label "${OWNER_LABEL}"}} {{.Label "${CONTAINER_LABEL}"}}`,
-    ]).catch(() => '');
-    const orphans = listing
-      .split('\n')
-      .map((line) => line.trim().split(' '))
+    const listed = await dockerApi.list([CONTAINER_LABEL]).catch(() => []);
+    const orphans = listed
       // Containers from before the owner label carried the pid as runway-emulator's value.
-      .filter(([id, owner, value]) => id && !processAlive(Number(owner || value)))
-      .map(([id]) => id!);
-    if (orphans.length) await docker(['rm', '-f', ...orphans]).catch(() => undefined);
+      .filter((c) => !processAlive(Number(c.labels[OWNER_LABEL] || c.labels[CONTAINER_LABEL])))
+      .map((c) => c.id);
+    if (orphans.length) await dockerApi.remove(orphans).catch(() => undefined);
   }
 
   /** Removes every container this emulator process started. */
   static async removeOwn(): Promise<void> {
-    const ids = await docker(['ps', '-aq', '--filter', `label=${OWNER_LABEL}=${process.pid}`]).catch(
-      () => '',
-    );
-    if (ids) await docker(['rm', '-f', ...ids.split(/\s+/)]).catch(() => undefined);
+    const own = await dockerApi.list([`${OWNER_LABEL}=${process.pid}`]).catch(() => []);
+    if (own.length) await dockerApi.remove(own.map((c) => c.id)).catch(() => undefined);
   }
 
   removeOrphans(): Promise<void> {
@@ -156,87 +142,83 @@ export class ContainerRuntime implements RevisionRuntime {
   private static async digestOf(image: string): Promise<string | undefined> {
     if (/@sha256:[a-f0-9]{64}$/.test(image)) return image;
     const repository = image.replace(/:[^/:]+$/, '');
-    const listed = await docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', image]).catch(
-      () => '[]',
-    );
-    const digests = JSON.parse(listed || '[]') as string[] | null;
-    return (digests ?? []).find((d) => d.startsWith(`${repository}@`));
+    return (await dockerApi.repoDigests(image)).find((d) => d.startsWith(`${repository}@`));
   }
 
   /** Pulls every image of the revision (each once) as the revision's service account. */
   private async pull(launch: RevisionLaunch): Promise<void> {
-    const config = await mkdtemp(join(this.workDir, 'docker-'));
-    const env = { ...process.env, DOCKER_CONFIG: config };
     // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
-    const failure = (err: unknown, container: number, image: string | undefined): LaunchFailure => {
-      const detail = (err as { stderr?: string }).stderr?.trim() ?? String(err);
+    const failure = (err: unknown, container: number, image: string): LaunchFailure => {
+      const detail = err instanceof Error ? err.message : String(err);
       const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
       return new LaunchFailure(denied ? 'image-denied' : 'image', detail, { container, image });
     };
-    try {
-      await docker(['login', launch.registryHost, '-u', 'oauth2accesstoken', '--password-stdin'], {
-        env,
-        input: launch.registryToken,
-      }).catch((err: unknown) => {
-        throw failure(err, launch.ingress, launch.containers[launch.ingress]?.image);
-      });
-      const pulled = new Set<string>();
-      for (const [i, container] of launch.containers.entries()) {
-        if (pulled.has(container.image)) continue;
-        pulled.add(container.image);
-        await docker(['pull', '-q', container.image], { env }).catch((err: unknown) => {
+    const auth = {
+      username: 'oauth2accesstoken',
+      password: launch.registryToken,
+      serveraddress: launch.registryHost,
+    };
+    const pulled = new Set<string>();
+    for (const [i, container] of launch.containers.entries()) {
+      if (pulled.has(container.image)) continue;
+      pulled.add(container.image);
+      // The account's token goes only to the registry it was minted for; other hosts are pulled anonymously.
+      const host = container.image.split('/')[0];
+      await dockerApi
+        .pull(container.image, host === launch.registryHost ? auth : undefined)
+        .catch((err: unknown) => {
           throw failure(err, i, container.image);
         });
-      }
-    } finally {
-      await rm(config, { recursive: true, force: true });
     }
   }
 
-  private labels(launch: RevisionLaunch, role: string): string[] {
-    return [
-      '--label',
-      `${CONTAINER_LABEL}=1`,
-      '--label',
-      `${OWNER_LABEL}=${process.pid}`,
-      '--label',
-      `runway-service=${launch.service}`,
-      '--label',
-      `runway-revision=${launch.revision}`,
-      '--label',
-      `runway-container=${role}`,
-    ];
+  private labels(launch: RevisionLaunch, role: string): Record<string, string> {
+    return {
+      [CONTAINER_LABEL]: '1',
+      [OWNER_LABEL]: String(process.pid),
+      'runway-service': launch.service,
+      'runway-revision': launch.revision,
+      'runway-container': role,
+    };
   }
 
   /**
-   * `docker run` arguments for one container: env, secret files (read-only) and shared volumes
-   * under `root`, entrypoint and args. `network` joins another container's network namespace.
+   * What one container runs with: env, secret files (read-only) and shared volumes under `root`,
+   * entrypoint and args, and `extra` (published ports, or the namespace it joins).
    */
-  private async runArgs(
+  private async spec(
     launch: RevisionLaunch,
     c: ContainerLaunch,
     i: number,
     root: string,
-    extra: string[],
-  ): Promise<string[]> {
-    const args = ['run', '-d', ...this.labels(launch, c.name || String(i)), ...extra];
-    for (const [k, v] of Object.entries(c.env)) args.push('-e', `${k}=${v}`);
+    extra: Pick<ContainerSpec, 'publish' | 'networkMode'>,
+  ): Promise<ContainerSpec> {
+    const binds: string[] = [];
     for (const [path, content] of Object.entries(c.files)) {
       const hostPath = join(root, `c${i}`, path);
       await mkdir(dirname(hostPath), { recursive: true });
       await writeFile(hostPath, content, { mode: 0o444 });
-      args.push('-v', `${hostPath}:${path}:ro`);
+      binds.push(`${hostPath}:${path}:ro`);
     }
     for (const [path, volume] of Object.entries(c.sharedDirs)) {
       const hostPath = join(root, 'volumes', volume);
       await mkdir(hostPath, { recursive: true });
       await chmod(hostPath, 0o777);
-      args.push('-v', `${hostPath}:${path}`);
+      binds.push(`${hostPath}:${path}`);
     }
+    // As `docker run --entrypoint E IMAGE ARGS…`: the command's first word replaces the image's
+    // entrypoint, the rest and the args replace its CMD.
     const [entrypoint, ...commandRest] = c.command ?? [];
-    if (entrypoint) args.push('--entrypoint', entrypoint);
-    args.push(c.image, ...commandRest, ...(c.args ?? []));
-    return args;
+    const cmd = [...commandRest, ...(c.args ?? [])];
+    return {
+      image: c.image,
+      env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
+      labels: this.labels(launch, c.name || String(i)),
+      ...(entrypoint ? { entrypoint: [entrypoint] } : {}),
+      ...(cmd.length ? { cmd } : {}),
+      binds,
+      ...extra,
+    };
   }
 
   async launch(launch: RevisionLaunch): Promise<RunningRevision> {
@@ -251,14 +233,12 @@ export class ContainerRuntime implements RevisionRuntime {
     const instance: Instance = { containers: [], dirs: [root] };
     let containerId: string;
     try {
-      containerId = await docker(
-        await this.runArgs(launch, container, 0, root, ['-p', `127.0.0.1::${launch.port}`]),
+      containerId = await dockerApi.run(
+        await this.spec(launch, container, 0, root, { publish: [launch.port] }),
       );
     } catch (err) {
       await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err), {
-        container: 0,
-      });
+      throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err), { container: 0 });
     }
     instance.containers.push(containerId);
     this.instances.set(containerId, instance);
@@ -287,11 +267,7 @@ export class ContainerRuntime implements RevisionRuntime {
     this.pauseImage ??= (async () => {
       const binary = await readFile(BUSYBOX);
       const tag = `runway-emulator-pause:${createHash('sha256').update(binary).digest('hex').slice(0, 16)}`;
-      const exists = await docker(['image', 'inspect', '--format', '{{.Id}}', tag]).then(
-        () => true,
-        () => false,
-      );
-      if (exists) return tag;
+      if (await dockerApi.imageExists(tag)) return tag;
       const context = await mkdtemp(join(tmpdir(), 'runway-pause-'));
       try {
         await copyFile(BUSYBOX, join(context, 'busybox'));
@@ -329,13 +305,17 @@ export class ContainerRuntime implements RevisionRuntime {
     launch.containers.forEach((c, i) => {
       if (c.startup?.configured === 'http') ports.add(this.probePort(launch, c, i));
     });
-    const publish = [...ports].flatMap((p) => ['-p', `127.0.0.1::${p}`]);
     let pauseId: string;
     try {
-      pauseId = await docker(['run', '-d', ...this.labels(launch, 'pause'), ...publish, image]);
+      pauseId = await dockerApi.run({
+        image,
+        env: [],
+        labels: this.labels(launch, 'pause'),
+        publish: [...ports],
+      });
     } catch (err) {
       await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err));
+      throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err));
     }
     const instance: Instance = { containers: [pauseId], dirs: [root] };
     this.instances.set(pauseId, instance);
@@ -347,7 +327,7 @@ export class ContainerRuntime implements RevisionRuntime {
     };
     /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
     const listening = async (port: number): Promise<boolean> => {
-      const table = await docker(['exec', pauseId, BUSYBOX, 'netstat', '-ltn']).catch(() => '');
+      const table = await dockerApi.exec(pauseId, [BUSYBOX, 'netstat', '-ltn']).catch(() => '');
       // Proto Recv-Q Send-Q Local-Address Foreign-Address State
       return table.split('\n').some((line) => (line.trim().split(/\s+/)[3] ?? '').endsWith(`:${port}`));
     };
@@ -365,13 +345,13 @@ export class ContainerRuntime implements RevisionRuntime {
           await Promise.all(deps);
           if (failure) throw failure.error;
           try {
-            const id = await docker(
-              await this.runArgs(launch, c, i, root, ['--network', `container:${pauseId}`]),
-            ).catch((err: unknown) => {
-              throw new LaunchFailure('exited', (err as { stderr?: string }).stderr?.trim() ?? String(err), {
-                container: i,
+            const id = await dockerApi
+              .run(await this.spec(launch, c, i, root, { networkMode: `container:${pauseId}` }))
+              .catch((err: unknown) => {
+                throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err), {
+                  container: i,
+                });
               });
-            });
             ids[i] = id;
             instance.containers.push(id);
             if (c.startup) {
@@ -386,6 +366,9 @@ export class ContainerRuntime implements RevisionRuntime {
                 stop: () => failure !== undefined,
               });
             } else {
+              // No probe: it has started once it runs, and a container that exits at once must
+              // not count as running because it was looked at before it could exit.
+              await sleep(RUNS_FOR_MS);
               await this.assertRunning(id);
             }
           } catch (err) {
@@ -444,19 +427,15 @@ export class ContainerRuntime implements RevisionRuntime {
 
   /** Throws when the container is no longer running (it exited before it was ready). */
   private async assertRunning(containerId: string): Promise<void> {
-    const state = await docker(['inspect', '-f', '{{.State.Running}} {{.State.ExitCode}}', containerId]);
-    const [running, exitCode] = state.split(' ');
-    if (running !== 'true') throw new LaunchFailure('exited', `container exited with code ${exitCode}`);
+    const state = await dockerApi.state(containerId);
+    if (!state.running) throw new LaunchFailure('exited', `container exited with code ${state.exitCode}`);
   }
 
   /** The 127.0.0.1 port Docker published the container port on; a container that already exited has none. */
   private async hostPort(containerId: string, port: number): Promise<number> {
-    await this.assertRunning(containerId);
-    const mapping = await docker(['port', containerId, `${port}/tcp`]).catch(async (err: unknown) => {
-      await this.assertRunning(containerId);
-      throw err;
-    });
-    const hostPort = Number(/:(\d+)\s*$/m.exec(mapping.split('\n')[0] ?? '')?.[1]);
+    const state = await dockerApi.state(containerId);
+    if (!state.running) throw new LaunchFailure('exited', `container exited with code ${state.exitCode}`);
+    const hostPort = state.ports.get(port);
     if (!hostPort) throw new LaunchFailure('exited', `no host port published for ${port}/tcp`);
     return hostPort;
   }
@@ -499,7 +478,7 @@ export class ContainerRuntime implements RevisionRuntime {
     const instance = this.instances.get(id);
     this.instances.delete(id);
     const containers = instance?.containers ?? [id];
-    await docker(['rm', '-f', ...containers]).catch(() => undefined);
+    await dockerApi.remove(containers).catch(() => undefined);
     for (const dir of instance?.dirs ?? []) await rm(dir, { recursive: true, force: true });
   }
 }

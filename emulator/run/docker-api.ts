@@ -1,0 +1,269 @@
+// The Docker Engine API over its socket, for the few calls the emulator's runtime makes on every
+// revision (pull, create, start, inspect, logs, exec, remove). Each `docker` CLI call starts a Go
+// program that pings the daemon and negotiates a version before doing one request; a revision
+// took eight or more of them, plus one per readiness poll, and on two cores those processes were a
+// large share of a test run. Speaking the API directly does the same requests without them.
+// Reference: https://docs.docker.com/reference/api/engine/ (paths without a version prefix take
+// the daemon's own version).
+import http from 'node:http';
+
+/** An answer of the daemon other than 2xx: its status and its `message`, as the CLI would print. */
+export class DockerApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Where the daemon listens: DOCKER_HOST (unix:// or tcp://), else the default socket. */
+function endpoint(): { socketPath: string } | { host: string; port: number } {
+  const configured = process.env.DOCKER_HOST ?? '';
+  if (configured.startsWith('unix://')) return { socketPath: configured.slice('unix://'.length) };
+  if (configured.startsWith('tcp://')) {
+    const url = new URL(configured.replace(/^tcp:/, 'http:'));
+    return { host: url.hostname, port: Number(url.port || 2375) };
+  }
+  return { socketPath: '/var/run/docker.sock' };
+}
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+function send(
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        ...endpoint(),
+        method,
+        path,
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function failure(answer: Answer): DockerApiError {
+  const text = answer.body.toString('utf8');
+  let message = text.trim();
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? message;
+  } catch {
+    // not JSON: the text itself
+  }
+  return new DockerApiError(answer.status, message || `HTTP ${answer.status}`);
+}
+
+async function call<T>(
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<T> {
+  const answer = await send(method, path, options);
+  if (answer.status < 200 || answer.status >= 300) throw failure(answer);
+  return (answer.body.length ? JSON.parse(answer.body.toString('utf8')) : undefined) as T;
+}
+
+/**
+ * A container's output as the daemon sends it without a TTY: frames of an 8-byte header (stream,
+ * 0, 0, 0, big-endian length) and the bytes, stdout and stderr interleaved in order.
+ */
+export function demultiplex(stream: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= stream.length) {
+    const length = stream.readUInt32BE(at + 4);
+    parts.push(stream.subarray(at + 8, at + 8 + length));
+    at += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** Splits REPOSITORY[:TAG|@DIGEST] into what /images/create takes. */
+export function imageReference(image: string): { fromImage: string; tag: string } {
+  const at = image.indexOf('@');
+  const name = at >= 0 ? image.slice(0, at) : image;
+  const colon = name.lastIndexOf(':');
+  const tagged = colon > name.lastIndexOf('/');
+  const repository = tagged ? name.slice(0, colon) : name;
+  // A digest wins over a tag (REPOSITORY:TAG@DIGEST pulls by digest, as the CLI does).
+  if (at >= 0) return { fromImage: repository, tag: image.slice(at + 1) };
+  return { fromImage: repository, tag: tagged ? name.slice(colon + 1) : 'latest' };
+}
+
+export interface ContainerSpec {
+  image: string;
+  env: string[];
+  labels: Record<string, string>;
+  entrypoint?: string[] | undefined;
+  cmd?: string[] | undefined;
+  /** Container ports published on an ephemeral 127.0.0.1 port. */
+  publish?: number[];
+  /** host:container[:ro] */
+  binds?: string[];
+  /** e.g. container:ID, to join another container's network namespace. */
+  networkMode?: string;
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number;
+  /** container port/tcp → the 127.0.0.1 port it is published on */
+  ports: Map<number, number>;
+}
+
+export const dockerApi = {
+  /**
+   * Pulls an image with registry credentials. The daemon streams progress as JSON lines and
+   * reports a failure that comes after the stream began as an `error` line, not as a status.
+   */
+  async pull(
+    image: string,
+    auth: { username: string; password: string; serveraddress: string } | undefined,
+  ): Promise<void> {
+    const { fromImage, tag } = imageReference(image);
+    const answer = await send(
+      'POST',
+      `/images/create?fromImage=${encodeURIComponent(fromImage)}&tag=${encodeURIComponent(tag)}`,
+      // URL-safe base64 with its padding: the daemon decodes it with Go's base64.URLEncoding.
+      auth
+        ? {
+            headers: {
+              'x-registry-auth': Buffer.from(JSON.stringify(auth))
+                .toString('base64')
+                .replace(/\+/g, '-')
+                .replace(/\//g, '_'),
+            },
+          }
+        : {},
+    );
+    if (answer.status < 200 || answer.status >= 300) throw failure(answer);
+    for (const line of answer.body.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as { error?: string; errorDetail?: { message?: string } };
+      const message = event.errorDetail?.message ?? event.error;
+      if (message) throw new DockerApiError(500, message);
+    }
+  },
+
+  /** Creates and starts a container (`docker run -d`); returns its id. */
+  async run(spec: ContainerSpec): Promise<string> {
+    const ports = spec.publish ?? [];
+    const created = await call<{ Id: string }>('POST', '/containers/create', {
+      body: {
+        Image: spec.image,
+        Env: spec.env,
+        Labels: spec.labels,
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+        ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+        ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
+        HostConfig: {
+          PortBindings: Object.fromEntries(
+            ports.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
+          ),
+          Binds: spec.binds ?? [],
+          ...(spec.networkMode ? { NetworkMode: spec.networkMode } : {}),
+        },
+      },
+    });
+    try {
+      await call('POST', `/containers/${created.Id}/start`);
+    } catch (err) {
+      await dockerApi.remove([created.Id]);
+      throw err;
+    }
+    return created.Id;
+  },
+
+  async state(id: string): Promise<ContainerState> {
+    const c = await call<{
+      State: { Running: boolean; ExitCode: number };
+      NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
+    }>('GET', `/containers/${encodeURIComponent(id)}/json`);
+    const ports = new Map<number, number>();
+    for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+      const host = (bindings ?? []).find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0];
+      if (host?.HostPort && key.endsWith('/tcp')) ports.set(Number(key.split('/')[0]), Number(host.HostPort));
+    }
+    return { running: c.State.Running, exitCode: c.State.ExitCode, ports };
+  },
+
+  /** The last lines a container wrote, stdout and stderr together. */
+  async logs(id: string, tail: number): Promise<string> {
+    const answer = await send(
+      'GET',
+      `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&tail=${tail}`,
+    );
+    if (answer.status !== 200) throw failure(answer);
+    return demultiplex(answer.body);
+  },
+
+  /** Runs a command in a running container and returns its output (`docker exec`). */
+  async exec(id: string, cmd: string[]): Promise<string> {
+    const created = await call<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, {
+      body: { Cmd: cmd, AttachStdout: true, AttachStderr: true },
+    });
+    const answer = await send('POST', `/exec/${created.Id}/start`, { body: { Detach: false, Tty: false } });
+    if (answer.status !== 200) throw failure(answer);
+    return demultiplex(answer.body);
+  },
+
+  /** RepoDigests of a local image, or [] when there is no such image. */
+  async repoDigests(image: string): Promise<string[]> {
+    try {
+      const found = await call<{ RepoDigests?: string[] | null }>(
+        'GET',
+        `/images/${encodeURIComponent(image)}/json`,
+      );
+      return found.RepoDigests ?? [];
+    } catch {
+      return [];
+    }
+  },
+
+  async imageExists(image: string): Promise<boolean> {
+    return call('GET', `/images/${encodeURIComponent(image)}/json`).then(
+      () => true,
+      () => false,
+    );
+  },
+
+  /** Ids of every container (running or not) with all of these labels (KEY or KEY=VALUE). */
+  async list(labels: string[]): Promise<Array<{ id: string; labels: Record<string, string> }>> {
+    const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+    const found = await call<Array<{ Id: string; Labels: Record<string, string> | null }>>(
+      'GET',
+      `/containers/json?all=1&filters=${filters}`,
+    );
+    return found.map((c) => ({ id: c.Id, labels: c.Labels ?? {} }));
+  },
+
+  /** Force-removes containers (`docker rm -f`); ones already gone are not an error. */
+  async remove(ids: string[]): Promise<void> {
+    await Promise.all(
+      ids.map((id) =>
+        call('DELETE', `/containers/${encodeURIComponent(id)}?force=1`).catch((err: unknown) => {
+          if (!(err instanceof DockerApiError && err.status === 404)) throw err;
+        }),
+      ),
+    );
+  },
+};
