@@ -69142,9 +69142,15 @@ async function waitHealthy(url, check, idToken, log, stepDeadline, transport = f
     let last;
     while (!deadline.expired()) {
         attempts++;
-        last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()), transport);
-        streak = last.ok ? streak + 1 : 0;
-        log(`  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
+        const timeoutMs = Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs());
+        const probe = await probeOnce(url, check, idToken, timeoutMs, transport);
+        streak = probe.ok ? streak + 1 : 0;
+        log(`  ${check.path} → ${describeProbe(probe)} ${probe.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
+        // A probe the check's own time limit cut short says nothing about the app: the verdict names
+        // the last one that had its whole timeout (a wrong body, not "aborted due to timeout").
+        const cutShort = !probe.ok && timeoutMs < PROBE_TIMEOUT_MS && probe.latencyMs >= timeoutMs;
+        if (!cutShort || !last)
+            last = probe;
         if (streak >= check.successes)
             return { healthy: true, attempts, last };
         await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Deadline } from '../../src/common/deadline.js';
-import type { HealthCheck } from '../../src/common/health.js';
+import { waitHealthy, type HealthCheck } from '../../src/common/health.js';
 import { measureStep } from '../../src/rollout/checks.js';
 
 /** A healthy revision: answers every request with 200, the Nth after `latenciesMs[N]` (or the last). */
@@ -86,4 +86,26 @@ describe("a traffic step's probes", () => {
       await revision.close();
     }
   });
+});
+
+it("names the app's last real answer when the check's own time limit cuts the final probe short", async () => {
+  // Five answers with the wrong body, then one that is never answered within the check's window:
+  // the verdict is the wrong body, not "aborted due to timeout" (the fault matrix's health_check_body row).
+  const server = await healthyRevision(0, 0, 0, 0, 0, 60_000);
+  try {
+    const check: HealthCheck = {
+      path: '/',
+      expectedStatus: [[200, 299]],
+      bodyPattern: /^ready$/,
+      timeoutSeconds: 1,
+      successes: 1,
+      intervalMs: 50,
+    };
+    const result = await waitHealthy(server.url, check, undefined, () => undefined, Deadline.in(30));
+    expect(result.healthy).toBe(false);
+    expect(result.last?.mismatch).toBeDefined();
+    expect(result.last?.error).toBeUndefined();
+  } finally {
+    await server.close();
+  }
 });
