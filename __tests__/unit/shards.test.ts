@@ -1,11 +1,14 @@
 // The end-to-end suites split into parts (helpers/shards.ts) are checked here as wholes, without
 // Docker: that the parts on disk run every row once, and what each part cannot see alone: the
-// fault-injection matrix's size.
+// fault-injection matrix's size, and that the README's table of differences from deploy-cloudrun
+// lists exactly what the differential cases declare (each case checks that it differs as it declares,
+// end to end, so over all the parts the table and the observed differences agree both ways).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SCENARIOS } from '../e2e/fault-matrix.js';
 import { shardCount, shardItems, shardOf } from '../helpers/shards.js';
+import { CASES, readmeDifferences } from '../peer/differential-cases.js';
 
 const tests = resolve(import.meta.dirname, '..');
 
@@ -49,5 +52,18 @@ describe('the fault-injection matrix', () => {
     const count = shardCount(join(tests, 'e2e'), 'fault-matrix');
     expect(count).toBeGreaterThan(1);
     expect(positionsRun(SCENARIOS, count).sort((a, b) => a - b)).toEqual([...SCENARIOS.keys()]);
+  });
+});
+
+describe('the differential tests against deploy-cloudrun', () => {
+  it('are run in parts, differential-1.test.ts … differential-N.test.ts, that run every case once', () => {
+    const count = shardCount(join(tests, 'peer'), 'differential');
+    expect(count).toBeGreaterThan(1);
+    expect(positionsRun(CASES, count).sort((a, b) => a - b)).toEqual([...CASES.keys()]);
+  });
+
+  it("the README's table of differences lists exactly the differences the cases declare", () => {
+    const declared = new Set(CASES.filter((c) => c.differs?.in.length).map((c) => c.differs!.id));
+    expect([...new Set(readmeDifferences())].sort()).toEqual([...declared].sort());
   });
 });
