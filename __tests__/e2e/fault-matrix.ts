@@ -1,8 +1,9 @@
 // The fault-injection matrix (issue 10) as one table: each row is a fault from the emulator (or a
 // container, a receiver, another writer) and what must hold once the bundled action has run
 // through it: the exit status, what the service URL serves, the message naming the cause, and,
-// where retrying is the behaviour, how many requests the emulator saw. fault-matrix.test.ts runs the
-// rows; scripts/generate-docs.ts renders them as the README's Reliability table, so the two agree.
+// where retrying is the behaviour, how many requests the emulator saw. fault-matrix-shard.ts runs the
+// rows (in parts: fault-matrix-1.test.ts …); scripts/generate-docs.ts renders them as the README's
+// Reliability table, so the two agree.
 import { randomUUID } from 'node:crypto';
 import type { ApiName, Fault } from '../../emulator/http.js';
 import { deployImage, type ActionRun } from '../helpers/action.js';

@@ -1,8 +1,12 @@
 // The fault-injection matrix (issue 10), run: every row of fault-matrix.ts deploys through its
 // faults with the bundled action, then the test asks the service URL what serves, reads the API for
 // candidate tags, matches the message that names the cause and counts requests in the emulator's
-// log. Each row's expected and observed outcome go to a results table outside the repository:
-// $RUNWAY_RESULTS_DIR/fault-matrix.md (the system's temporary directory by default).
+// log. The rows are split over the test files fault-matrix-1.test.ts … fault-matrix-N.test.ts
+// (helpers/shards.ts), which Jest runs side by side, each against its own emulator: in one file the
+// matrix was the suite's longest, and the run waited for it alone. Each part's expected and observed
+// outcomes go to a results table outside the repository: $RUNWAY_RESULTS_DIR/fault-matrix-K.md (the
+// system's temporary directory by default). That the matrix has enough rows, and that the parts run
+// every row once, is checked without Docker (unit/shards.test.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +14,7 @@ import { deployApp, deployImage, errorOf, type ActionRun } from '../helpers/acti
 import { candidateTags, deleteService, getService, sample, servingSplit } from '../helpers/cloudrun.js';
 import { admin, type RequestRecord } from '../helpers/emulator.js';
 import { pushTestImage } from '../helpers/images.js';
+import { shardItems, shardOf } from '../helpers/shards.js';
 import {
   expectationsOf,
   IMAGES,
@@ -21,6 +26,8 @@ import {
 } from './fault-matrix.js';
 
 const images = {} as Record<ImageName, string>;
+/** The rows this test file runs. */
+let rows: Scenario[] = [];
 const results: Array<{ scenario: Scenario; observed: string }> = [];
 /** The baseline deploys made so far (or why one threw), by service. */
 const baselines = new Map<string, ActionRun | Error>();
@@ -35,7 +42,8 @@ const BASELINE_BATCH = 4;
  */
 async function baselineOf(s: Scenario): Promise<ActionRun> {
   if (!baselines.has(s.service)) {
-    const batch = SCENARIOS.slice(SCENARIOS.indexOf(s))
+    const batch = rows
+      .slice(rows.indexOf(s))
       .filter((row) => !row.fresh && !baselines.has(row.service))
       .slice(0, BASELINE_BATCH);
     await Promise.all(
@@ -51,33 +59,6 @@ async function baselineOf(s: Scenario): Promise<ActionRun> {
   if (baseline instanceof Error) throw baseline;
   return baseline;
 }
-
-beforeAll(async () => {
-  await Promise.all(
-    (Object.keys(IMAGES) as ImageName[]).map(async (name) => {
-      const { body, options } = IMAGES[name];
-      images[name] = await pushTestImage(`fault-matrix-${name.toLowerCase()}`, body, options);
-    }),
-  );
-}, 600_000);
-
-afterAll(() => {
-  const dir = process.env.RUNWAY_RESULTS_DIR ?? tmpdir();
-  mkdirSync(dir, { recursive: true });
-  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const lines = [
-    '| area | fault | expected | observed |',
-    '| --- | --- | --- | --- |',
-    ...results.map(({ scenario, observed }) => {
-      const e = expectationsOf(scenario);
-      const expected = [`exit ${e.exit}`, `serves ${e.serves}`, e.message, e.requests].filter(Boolean);
-      return `| ${scenario.area} | ${cell(scenario.name)} | ${cell(expected.join('; '))} | ${cell(observed)} |`;
-    }),
-  ];
-  const file = join(dir, 'fault-matrix.md');
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  console.log(`fault matrix: ${results.length} rows written to ${file}`);
-});
 
 /** Fails with the run's log, so a wrong outcome shows why. */
 function check(ok: boolean, what: string, run: ActionRun): void {
@@ -234,22 +215,51 @@ async function runScenario(s: Scenario): Promise<string> {
   }
 }
 
-describe('fault-injection matrix', () => {
-  it('has at least 30 rows, each with its own service, and every failing row names a cause', () => {
-    expect(SCENARIOS.length).toBeGreaterThanOrEqual(30);
-    expect(new Set(SCENARIOS.map((s) => s.service)).size).toBe(SCENARIOS.length);
-    expect(SCENARIOS.filter((s) => s.exit !== 0 && !s.message)).toEqual([]);
+/** Runs the part of the matrix that the test file `file` (import.meta.filename) is. */
+export function faultMatrixShard(file: string): void {
+  const shard = shardOf(file);
+  rows = shardItems(SCENARIOS, shard);
+
+  beforeAll(async () => {
+    await Promise.all(
+      (Object.keys(IMAGES) as ImageName[]).map(async (name) => {
+        const { body, options } = IMAGES[name];
+        images[name] = await pushTestImage(`fault-matrix-${name.toLowerCase()}`, body, options);
+      }),
+    );
+  }, 600_000);
+
+  afterAll(() => {
+    const dir = process.env.RUNWAY_RESULTS_DIR ?? tmpdir();
+    mkdirSync(dir, { recursive: true });
+    const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+    const lines = [
+      '| area | fault | expected | observed |',
+      '| --- | --- | --- | --- |',
+      ...results.map(({ scenario, observed }) => {
+        const e = expectationsOf(scenario);
+        const expected = [`exit ${e.exit}`, `serves ${e.serves}`, e.message, e.requests].filter(Boolean);
+        return `| ${scenario.area} | ${cell(scenario.name)} | ${cell(expected.join('; '))} | ${cell(observed)} |`;
+      }),
+    ];
+    const file = join(dir, `fault-matrix-${shard.index}.md`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    console.log(
+      `fault matrix, part ${shard.index} of ${shard.count}: ${results.length} rows written to ${file}`,
+    );
   });
 
-  for (const scenario of SCENARIOS) {
-    it(`${scenario.area}: ${scenario.name}`, async () => {
-      try {
-        const observed = await runScenario(scenario);
-        results.push({ scenario, observed });
-      } catch (err) {
-        results.push({ scenario, observed: `FAILED: ${String(err).split('\n')[0]}` });
-        throw err;
-      }
-    });
-  }
-});
+  describe(`fault-injection matrix, part ${shard.index} of ${shard.count}`, () => {
+    for (const scenario of rows) {
+      it(`${scenario.area}: ${scenario.name}`, async () => {
+        try {
+          const observed = await runScenario(scenario);
+          results.push({ scenario, observed });
+        } catch (err) {
+          results.push({ scenario, observed: `FAILED: ${String(err).split('\n')[0]}` });
+          throw err;
+        }
+      });
+    }
+  });
+}

@@ -1,0 +1,196 @@
+// The input sets of the differential tests (differential-shard.ts runs them): those deploy-cloudrun's
+// own tests and README exercise, and the semantics issue 9 names. A case that comes out differently
+// in the two actions declares how, with the id of its row in the README's migration table.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname ?? '.', '..', '..');
+
+/** What the two actions are compared on. */
+export type Aspect =
+  | 'outcome'
+  | 'url'
+  | 'env'
+  | 'secrets'
+  | 'scaling'
+  | 'resources'
+  | 'container'
+  | 'revision'
+  | 'labels'
+  | 'traffic'
+  | 'tags'
+  | 'revisions';
+
+export interface Case {
+  name: string;
+  /**
+   * One input set per deploy step, the inputs both actions share. In values, {image1}..{image3}
+   * name the test images, {rev1} the service's first revision, {runtime} the runtime account.
+   */
+  steps: Array<Record<string, string>>;
+  /** A known difference: its row id in the README's migration table and the aspects it shows in. */
+  differs?: { id: string; in: Aspect[] };
+  /** Both actions refuse these inputs (at the same step). */
+  refused?: true;
+}
+
+export const CASES: Case[] = [
+  { name: 'image only', steps: [{ image: '{image1}' }] },
+  {
+    // deploy-cloudrun's integration workflow: escaped separators, env and file secrets, labels, flags.
+    name: 'integration first deploy',
+    steps: [
+      {
+        image: '{image1}',
+        env_vars: 'FOO=bar\nZIP=zap\\,with|separators\\,and&stuff',
+        secrets: 'MY_SECRET=diff-db:latest\nMY_SECOND_SECRET=diff-db:1',
+        labels: 'label1=value1\nlabel2=value2',
+        skip_default_labels: 'true',
+        flags: '--cpu=2 --concurrency=20',
+      },
+    ],
+  },
+  {
+    // ...and its second deploy: overwrite both, a secret mounted as a file, LATEST=100.
+    name: 'integration redeploy with overwrite',
+    steps: [
+      { image: '{image1}', env_vars: 'FOO=bar', secrets: 'MY_SECRET=diff-db:latest' },
+      {
+        image: '{image2}',
+        env_vars: 'ABC=123\nDEF=456',
+        env_vars_update_strategy: 'overwrite',
+        secrets: '/api/secrets/my-secret=diff-db:latest',
+        secrets_update_strategy: 'overwrite',
+        revision_traffic: 'LATEST=100',
+      },
+    ],
+  },
+  {
+    name: 'env_vars and secrets merge',
+    steps: [
+      { image: '{image1}', env_vars: 'KEEP=1,CHANGE=old', secrets: '/secrets/a/key=diff-db:1' },
+      { image: '{image2}', env_vars: 'CHANGE=new,ADD=2', secrets: 'DB=diff-db:2' },
+    ],
+  },
+  {
+    name: 'values with =, & and spaces',
+    steps: [{ image: '{image1}', env_vars: 'URL=https://x.example/?a=b&c=d\n  PADDED =  kept inside  ' }],
+  },
+  {
+    name: '{} with overwrite',
+    steps: [
+      { image: '{image1}', env_vars: 'A=1' },
+      { image: '{image2}', env_vars: '{}', env_vars_update_strategy: 'overwrite' },
+    ],
+    differs: { id: 'empty-object-clears', in: ['env'] },
+  },
+  {
+    name: 'an entry without =',
+    steps: [{ image: '{image1}', env_vars: 'FOO' }],
+    differs: { id: 'entry-without-equals', in: ['outcome'] },
+  },
+  {
+    name: 'labels over the defaults',
+    steps: [{ image: '{image1}', labels: 'commit-sha=custom-value,team=web' }],
+  },
+  {
+    name: 'labels with --update-labels in flags',
+    steps: [{ image: '{image1}', labels: 'team=web', flags: '--update-labels=tier=b' }],
+  },
+  {
+    // gcloud refuses a key given twice with two values; Runway refuses it before any change.
+    name: 'one label in labels and in --update-labels',
+    steps: [{ image: '{image1}', labels: 'tier=a', flags: '--update-labels=tier=b' }],
+    refused: true,
+  },
+  { name: 'timeout 55m12s', steps: [{ image: '{image1}', timeout: '55m12s' }] },
+  { name: 'timeout in flags 1m30s', steps: [{ image: '{image1}', flags: '--timeout=1m30s' }] },
+  { name: 'suffix', steps: [{ image: '{image1}', suffix: 'v1' }] },
+  {
+    name: 'scaling, resources and revision flags',
+    steps: [
+      {
+        image: '{image1}',
+        flags:
+          '--memory=512Mi --cpu=1 --min-instances=1 --max-instances=3 --concurrency=8 --port=9090 --service-account={runtime} --execution-environment=gen2 --no-cpu-throttling --cpu-boost --ingress=all',
+      },
+    ],
+  },
+  {
+    name: 'flags keep what the last deploy set',
+    steps: [
+      { image: '{image1}', flags: '--memory=512Mi --max-instances=3' },
+      { image: '{image2}', flags: '--cpu=2' },
+    ],
+  },
+  {
+    name: '--set-env-vars replaces, where env_vars merges',
+    steps: [
+      { image: '{image1}', env_vars: 'OLD=1' },
+      { image: '{image2}', flags: '--set-env-vars=NEW=2,OTHER=3' },
+    ],
+  },
+  {
+    name: '--add-cloudsql-instances adds',
+    steps: [
+      { image: '{image1}', flags: '--add-cloudsql-instances={project}:us-central1:one' },
+      { image: '{image2}', flags: '--add-cloudsql-instances={project}:us-central1:two' },
+    ],
+  },
+  {
+    // deploy-cloudrun's README: a flag that holds another flag is quoted whole.
+    name: 'a quoted --args',
+    steps: [{ image: '{image1}', flags: '"--args=-X=123"' }],
+  },
+  {
+    name: 'a flag Runway does not parse',
+    steps: [{ image: '{image1}', flags: '--description=hello' }],
+    differs: { id: 'unparsed-flag', in: ['outcome'] },
+  },
+  {
+    name: 'tag with no_traffic',
+    steps: [{ image: '{image1}' }, { image: '{image2}', tag: 'green', no_traffic: 'true' }],
+    differs: { id: 'url-is-service-url', in: ['url'] },
+  },
+  {
+    name: 'a deploy after a no_traffic deploy',
+    steps: [{ image: '{image1}' }, { image: '{image2}', no_traffic: 'true' }, { image: '{image3}' }],
+    differs: { id: 'pinned-gets-traffic', in: ['traffic'] },
+  },
+  {
+    name: 'settings of a no_traffic deploy',
+    steps: [
+      { image: '{image1}', env_vars: 'A=1' },
+      { image: '{image2}', env_vars: 'B=2', no_traffic: 'true' },
+      { image: '{image3}', revision_traffic: 'LATEST=100' },
+    ],
+    differs: { id: 'no-traffic-settings-stay', in: ['env'] },
+  },
+  {
+    name: 'revision_traffic with LATEST and a named revision',
+    steps: [{ image: '{image1}' }, { image: '{image2}', revision_traffic: 'LATEST=50,{rev1}=50' }],
+    differs: { id: 'split-by-name', in: ['traffic'] },
+  },
+  {
+    name: 'tag_traffic',
+    steps: [
+      { image: '{image1}' },
+      { image: '{image2}', tag: 'green', no_traffic: 'true' },
+      { image: '{image3}', tag_traffic: 'green=100' },
+    ],
+    differs: { id: 'url-is-service-url', in: ['url'] },
+  },
+  {
+    name: 'two regions',
+    steps: [{ image: '{image1}', region: 'us-central1,europe-west1' }],
+    differs: { id: 'regions', in: ['outcome'] },
+  },
+];
+
+/** The ids of the README's "differences" table (between its markers), first column in backticks. */
+export function readmeDifferences(): string[] {
+  const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+  const table = /<!-- differences:start -->([\s\S]*?)<!-- differences:end -->/.exec(readme)?.[1];
+  if (!table) throw new Error('README.md has no <!-- differences:start --> … <!-- differences:end --> table');
+  return [...table.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]!);
+}
