@@ -5,6 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
+import type { ApiSchema } from './schema/schema.js';
+import { checkRequest } from './schema/validate.js';
 
 export type ApiName =
   | 'oidc'
@@ -52,6 +54,12 @@ export interface Route {
   method: string;
   pattern: RegExp;
   handler: Handler;
+  /**
+   * The REST method of the API's schema this route serves: its query and body are checked against
+   * the schema before the handler runs (a 400 as Google's front end answers it), and the handler
+   * sees the body as checkRequest returns it.
+   */
+  schema?: { api: ApiSchema; method: string };
 }
 
 export interface RequestRecord {
@@ -92,6 +100,11 @@ export interface Fault extends OperationFault {
   oauthError?: string;
   latencyMs?: number;
   drop?: boolean;
+  /**
+   * Misspells the request on its way in: the first key named `from`, at any depth of the JSON
+   * body, becomes `to`. A client's bad request, made on purpose, to prove the schema check sees it.
+   */
+  renameField?: { from: string; to: string };
   /** How many matching requests this fault applies to. */
   count: number;
   /** How many matching requests pass untouched before the fault applies. */
@@ -148,6 +161,26 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
     }
   }
   return raw;
+}
+
+/** The body with the first key named `rename.from` (depth first) renamed to `rename.to`. */
+function renamed(body: unknown, rename: Fault['renameField']): unknown {
+  if (!rename) return body;
+  let done = false;
+  const visit = (node: unknown): unknown => {
+    if (done || node === null || typeof node !== 'object' || node instanceof Buffer) return node;
+    if (Array.isArray(node)) return node.map(visit);
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => {
+        if (!done && k === rename.from) {
+          done = true;
+          return [rename.to, v];
+        }
+        return [k, visit(v)];
+      }),
+    );
+  };
+  return visit(body);
 }
 
 function operationFaultOf(fault: Fault): OperationFault {
@@ -343,7 +376,7 @@ export function apiPipeline(
         path,
         query: url.searchParams,
         headers: req.headers,
-        body: parseBody(rawBody, req.headers['content-type']),
+        body: renamed(parseBody(rawBody, req.headers['content-type']), fault?.renameField),
         rawBody,
         params: matched.params,
         baseUrl,
@@ -352,6 +385,8 @@ export function apiPipeline(
           : {}),
       };
       try {
+        const { schema } = matched.route;
+        if (schema) apiReq.body = checkRequest(schema.api, schema.method, apiReq);
         const out = await matched.route.handler(apiReq);
         record.caller = apiReq.caller ?? null;
         return finish(out.status ?? 200, out.body, out.headers);

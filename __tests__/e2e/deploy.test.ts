@@ -1,8 +1,9 @@
 // End to end: the bundled action against the emulator, with real Docker builds, a real registry
 // and real containers. Each test asserts what serves afterwards, not only what the action said.
 import { admin, env } from '../helpers/emulator.js';
-import { authInputs, runAction } from '../helpers/action.js';
+import { authInputs, errorOf, runAction } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
+import { pushTestImage } from '../helpers/images.js';
 
 async function body(url: string): Promise<string> {
   const res = await fetch(url);
@@ -80,5 +81,31 @@ describe('deploying with the bundled action', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain("::error::Input 'service' is invalid");
     expect((await admin.requests()).length).toBe(before);
+  });
+
+  it("fails with Google's words when one field of its request is misspelt: the emulator checks every request", async () => {
+    // The harness proves Runway's requests valid only because a bad one would fail: here a real
+    // request of Runway's is misspelt on its way in (image → imgae) and the run stops on it.
+    const before = (await admin.requests()).length;
+    await admin.faults([
+      {
+        api: 'run',
+        method: 'POST',
+        path: '/services\\?',
+        renameField: { from: 'image', to: 'imgae' },
+        count: 1,
+      },
+    ]);
+    const result = await runAction({
+      ...authInputs(),
+      service: 'e2e-misspelt',
+      image: await pushTestImage('e2e-misspelt', 'misspelt'),
+    });
+    expect(result.exitCode).toBe(1);
+    expect(errorOf(result)).toContain(
+      `Invalid JSON payload received. Unknown name "imgae" at 'service.template.containers[0]': Cannot find field.`,
+    );
+    const create = (await admin.requests()).slice(before).find((r) => r.api === 'run' && r.method === 'POST');
+    expect(create?.status).toBe(400);
   });
 });

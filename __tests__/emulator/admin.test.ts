@@ -66,7 +66,7 @@ describe('admin API', () => {
     expect(await refused.json()).toEqual({ error: 'invalid_grant', error_description: 'No.' });
     await expect(admin.faults([{ path: '(' }])).rejects.toThrow(/400/);
     await expect(admin.faults([{ path: 'x' }])).rejects.toThrow(
-      /needs one of status, latencyMs, drop, operationError or operationDelayMs/,
+      /needs one of status, latencyMs, drop, operationError, operationDelayMs or renameField/,
     );
   });
 

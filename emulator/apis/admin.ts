@@ -28,10 +28,11 @@ function parseFaults(body: unknown): Fault[] {
       f.latencyMs === undefined &&
       !f.drop &&
       !f.operationError &&
-      f.operationDelayMs === undefined
+      f.operationDelayMs === undefined &&
+      !f.renameField
     ) {
       throw invalidArgument(
-        `faults[${i}] needs one of status, latencyMs, drop, operationError or operationDelayMs.`,
+        `faults[${i}] needs one of status, latencyMs, drop, operationError, operationDelayMs or renameField.`,
       );
     }
     return { ...f, path: f.path, count: typeof f.count === 'number' ? f.count : 1 } as Fault;

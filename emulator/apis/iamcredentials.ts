@@ -5,6 +5,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { invalidArgument, permissionDenied } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
+import { schemaOf } from '../schema/schema.js';
 
 const MAX_LIFETIME_SECONDS = 3600;
 
@@ -69,6 +70,10 @@ export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: /^\/v1\/projects\/(?<project>[^/]+)\/serviceAccounts\/(?<email>[^/:]+):generateAccessToken$/,
+      schema: {
+        api: schemaOf('iamcredentials-v1'),
+        method: 'iamcredentials.projects.serviceAccounts.generateAccessToken',
+      },
       handler: (req) => {
         const email = authorize(ctx, req, 'iam.serviceAccounts.getAccessToken');
         const body = bodyOf(req);
@@ -92,6 +97,10 @@ export function iamCredentialsRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: /^\/v1\/projects\/(?<project>[^/]+)\/serviceAccounts\/(?<email>[^/:]+):generateIdToken$/,
+      schema: {
+        api: schemaOf('iamcredentials-v1'),
+        method: 'iamcredentials.projects.serviceAccounts.generateIdToken',
+      },
       handler: async (req) => {
         const email = authorize(ctx, req, 'iam.serviceAccounts.getOpenIdToken');
         const body = bodyOf(req);

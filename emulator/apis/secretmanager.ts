@@ -10,6 +10,7 @@ import { GoogleApiError, badField, invalidArgument, notFound } from '../errors.j
 import type { ApiRequest, Route } from '../http.js';
 import { checkPolicyEtag, type Binding, type Principal } from '../iam.js';
 import type { Secret, SecretVersion } from '../state.js';
+import { schemaOf } from '../schema/schema.js';
 
 const PARENT = String.raw`^\/v1\/projects\/(?<project>[^/]+)(?:\/locations\/(?<location>[^/]+))?\/secrets`;
 /** Payloads are at most 64 KiB. */
@@ -195,21 +196,28 @@ function page<T>(items: T[], req: ApiRequest): { items: T[]; nextPageToken?: str
 }
 
 export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
-  const route = (method: string, pattern: string, handler: (req: ApiRequest) => unknown): Route => ({
+  const api = schemaOf('secretmanager-v1');
+  const route = (
+    method: string,
+    pattern: string,
+    rpc: string,
+    handler: (req: ApiRequest) => unknown,
+  ): Route => ({
     method,
     pattern: new RegExp(`${pattern}$`),
+    schema: { api, method: `secretmanager.projects.secrets.${rpc}` },
     handler: (req) => ({ body: handler(req) }),
   });
   const versionRoute = (verb: string, to: SecretVersion['state']): Route =>
-    route('POST', `${PREFIX}\\/versions\\/(?<version>[^/:]+):${verb}`, (req) => {
+    route('POST', `${PREFIX}\\/versions\\/(?<version>[^/:]+):${verb}`, `versions.${verb}`, (req) => {
       const version = req.params.version!;
       const located = locate(ctx, req, `secretmanager.versions.${verb}`, `/versions/${version}`);
       return versionJson(located, transition(located, version, to));
     });
 
   return [
-    route('POST', PARENT, (req) => createSecret(ctx, req)),
-    route('GET', PARENT, (req) => {
+    route('POST', PARENT, 'create', (req) => createSecret(ctx, req)),
+    route('GET', PARENT, 'list', (req) => {
       const { projectId, parent } = locateProject(ctx, req, 'secretmanager.secrets.list');
       const all = [...ctx.world.secrets.values()]
         .filter((secret) => secret.project === projectId)
@@ -221,17 +229,17 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
         totalSize: all.length,
       };
     }),
-    route('GET', PREFIX, (req) => {
+    route('GET', PREFIX, 'get', (req) => {
       const located = locate(ctx, req, 'secretmanager.secrets.get');
       return secretJson(located, existing(located));
     }),
-    route('DELETE', PREFIX, (req) => {
+    route('DELETE', PREFIX, 'delete', (req) => {
       const located = locate(ctx, req, 'secretmanager.secrets.delete');
       existing(located);
       ctx.world.deleteSecret(located.key);
       return {};
     }),
-    route('POST', `${PREFIX}:addVersion`, (req) => {
+    route('POST', `${PREFIX}:addVersion`, 'addVersion', (req) => {
       const located = locate(ctx, req, 'secretmanager.versions.add');
       const secret = existing(located);
       const payload = (bodyOf(req).payload ?? {}) as { data?: unknown; dataCrc32c?: unknown };
@@ -250,19 +258,19 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
       if (checksum !== undefined) v.clientChecksum = true;
       return versionJson(located, v);
     }),
-    route('GET', `${PREFIX}\\/versions`, (req) => {
+    route('GET', `${PREFIX}\\/versions`, 'versions.list', (req) => {
       const located = locate(ctx, req, 'secretmanager.versions.list');
       // Newest first, as the real API lists them.
       const all = [...existing(located).versions].reverse().map((v) => versionJson(located, v));
       const { items, nextPageToken } = page(all, req);
       return { versions: items, ...(nextPageToken ? { nextPageToken } : {}), totalSize: all.length };
     }),
-    route('GET', `${PREFIX}\\/versions\\/(?<version>[^/:]+)`, (req) => {
+    route('GET', `${PREFIX}\\/versions\\/(?<version>[^/:]+)`, 'versions.get', (req) => {
       const version = req.params.version!;
       const located = locate(ctx, req, 'secretmanager.versions.get', `/versions/${version}`);
       return versionJson(located, pickVersion(located, version));
     }),
-    route('GET', `${PREFIX}\\/versions\\/(?<version>[^/:]+):access`, (req) => {
+    route('GET', `${PREFIX}\\/versions\\/(?<version>[^/:]+):access`, 'versions.access', (req) => {
       const version = req.params.version!;
       const located = locate(ctx, req, 'secretmanager.versions.access', `/versions/${version}`);
       const v = pickVersion(located, version);
@@ -275,12 +283,12 @@ export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
     versionRoute('enable', 'ENABLED'),
     versionRoute('disable', 'DISABLED'),
     versionRoute('destroy', 'DESTROYED'),
-    route('GET', `${PREFIX}:getIamPolicy`, (req) => {
+    route('GET', `${PREFIX}:getIamPolicy`, 'getIamPolicy', (req) => {
       const located = locate(ctx, req, 'secretmanager.secrets.getIamPolicy');
       existing(located);
       return policyJson(ctx.world.bindings.get(located.key) ?? []);
     }),
-    route('POST', `${PREFIX}:setIamPolicy`, (req) =>
+    route('POST', `${PREFIX}:setIamPolicy`, 'setIamPolicy', (req) =>
       setSecretPolicy(ctx, locate(ctx, req, 'secretmanager.secrets.setIamPolicy'), req),
     ),
   ];

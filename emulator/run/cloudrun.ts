@@ -59,6 +59,7 @@ import {
 import { ServiceRouter } from './router.js';
 import { ContainerRuntime } from './runtime.js';
 import { knativeRoutes } from './v1.js';
+import { schemaOf } from '../schema/schema.js';
 
 const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<location>[^/]+)`;
 
@@ -851,43 +852,63 @@ export class CloudRun {
     const svc = `${BASE}\\/services\\/(?<service>[^/:]+)`;
     const rev = `${svc}\\/revisions\\/(?<revision>[^/:]+)`;
     const op = `${BASE}\\/operations\\/(?<operation>[^/:]+)`;
-    const route = (method: string, pattern: string, handler: (req: ApiRequest) => unknown): Route => ({
+    const api = schemaOf('run-v2');
+    const route = (
+      method: string,
+      pattern: string,
+      rpc: string,
+      handler: (req: ApiRequest) => unknown,
+    ): Route => ({
       method,
       pattern: new RegExp(`${pattern}$`),
+      schema: { api, method: rpc.startsWith('google.') ? rpc : `google.cloud.run.v2.${rpc}` },
       handler: async (req) => {
         validateLocation(req.params.location!);
         return { body: await handler(req) };
       },
     });
     return [
-      route('POST', `${BASE}\\/services`, (req) => this.create(req)),
-      route('GET', `${BASE}\\/services`, (req) => this.listServices(req)),
-      route('GET', svc, (req) => renderService(this.find(req, 'run.services.get').record)),
-      route('PATCH', svc, (req) => this.update(req)),
-      route('DELETE', svc, (req) => this.deleteService(req)),
-      route('GET', `${svc}:getIamPolicy`, (req) =>
+      route('POST', `${BASE}\\/services`, 'Services.CreateService', (req) => this.create(req)),
+      route('GET', `${BASE}\\/services`, 'Services.ListServices', (req) => this.listServices(req)),
+      route('GET', svc, 'Services.GetService', (req) =>
+        renderService(this.find(req, 'run.services.get').record),
+      ),
+      route('PATCH', svc, 'Services.UpdateService', (req) => this.update(req)),
+      route('DELETE', svc, 'Services.DeleteService', (req) => this.deleteService(req)),
+      route('GET', `${svc}:getIamPolicy`, 'google.iam.v1.IAMPolicy.GetIamPolicy:services', (req) =>
         renderPolicy(this.find(req, 'run.services.getIamPolicy').record),
       ),
-      route('POST', `${svc}:setIamPolicy`, (req) => this.setIamPolicy(req)),
-      route('POST', `${svc}:testIamPermissions`, (req) => this.testIamPermissions(req)),
-      route('GET', `${svc}\\/revisions`, (req) => {
+      route('POST', `${svc}:setIamPolicy`, 'google.iam.v1.IAMPolicy.SetIamPolicy:services', (req) =>
+        this.setIamPolicy(req),
+      ),
+      route(
+        'POST',
+        `${svc}:testIamPermissions`,
+        'google.iam.v1.IAMPolicy.TestIamPermissions:services',
+        (req) => this.testIamPermissions(req),
+      ),
+      route('GET', `${svc}\\/revisions`, 'Revisions.ListRevisions', (req) => {
         const { record } = this.find(req, 'run.revisions.list');
         const newestFirst = [...record.revisions].reverse();
         const { page, nextPageToken } = paginate(newestFirst, req.query);
         return compact({ revisions: page.map((r) => renderRevision(record, r)), nextPageToken });
       }),
-      route('GET', rev, (req) => {
+      route('GET', rev, 'Revisions.GetRevision', (req) => {
         const { record, rev } = this.revisionOf(req, 'run.revisions.get');
         return renderRevision(record, rev);
       }),
-      route('DELETE', rev, (req) => this.deleteRevision(req)),
-      route('GET', `${BASE}\\/operations`, (req) => this.listOperations(req)),
-      route('GET', op, (req) => renderOperation(this.operation(req))),
-      route('DELETE', op, (req) => {
+      route('DELETE', rev, 'Revisions.DeleteRevision', (req) => this.deleteRevision(req)),
+      route('GET', `${BASE}\\/operations`, 'google.longrunning.Operations.ListOperations', (req) =>
+        this.listOperations(req),
+      ),
+      route('GET', op, 'google.longrunning.Operations.GetOperation', (req) =>
+        renderOperation(this.operation(req)),
+      ),
+      route('DELETE', op, 'google.longrunning.Operations.DeleteOperation', (req) => {
         this.operations.delete(this.operation(req).name);
         return {};
       }),
-      route('POST', `${op}:wait`, async (req) => {
+      route('POST', `${op}:wait`, 'google.longrunning.Operations.WaitOperation', async (req) => {
         const found = this.operation(req);
         await this.waitFor(found, bodyOf(req));
         return renderOperation(found);

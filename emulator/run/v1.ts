@@ -9,6 +9,7 @@ import { GoogleApiError, notFound } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
 import type { Principal } from '../iam.js';
 import { splitRegionalHost } from '../proxy.js';
+import { schemaOf } from '../schema/schema.js';
 import { bodyOf, type CloudRun } from './cloudrun.js';
 import {
   knativeConfiguration,
@@ -251,70 +252,83 @@ export function knativeRoutes(ctx: EmulatorContext, run: CloudRun): Route[] {
     };
   }
 
-  const route = (method: string, patterns: string[], handler: (req: ApiRequest) => unknown): Route[] =>
+  const api = schemaOf('run-v1');
+  /** `rpc` names the method under run.namespaces. or run.projects.locations., as the patterns are. */
+  const route = (
+    method: string,
+    patterns: string[],
+    rpc: string,
+    handler: (req: ApiRequest) => unknown,
+  ): Route[] =>
     patterns.map((pattern) => ({
       method,
       pattern: new RegExp(`${pattern}$`),
+      schema: { api, method: `run.${pattern.startsWith(NS) ? 'namespaces' : 'projects.locations'}.${rpc}` },
       handler: async (req) => ({ body: await handler(req) }),
     }));
   const both = (suffix: string): string[] => [`${NS}${suffix}`, `${LOC}${suffix}`];
   const named = (plural: string): string => `\\/${plural}\\/(?<name>[^/:]+)`;
 
   return [
-    ...route('GET', both('\\/services'), (req) =>
+    ...route('GET', both('\\/services'), 'services.list', (req) =>
       listServices(req, 'SERVICE', (r, w) => knativeService(r, w.scope)),
     ),
-    ...route('POST', both('\\/services'), create),
-    ...route('GET', both(named('services')), (req) => {
+    ...route('POST', both('\\/services'), 'services.create', create),
+    ...route('GET', both(named('services')), 'services.get', (req) => {
       const [w, record] = serviceOf(req, 'run.services.get');
       return knativeService(record, w.scope);
     }),
-    ...route('PUT', both(named('services')), replace),
-    ...route('DELETE', both(named('services')), (req) => {
+    ...route('PUT', both(named('services')), 'services.replaceService', replace),
+    ...route('DELETE', both(named('services')), 'services.delete', (req) => {
       const [, record] = serviceOf(req, 'run.services.delete');
       run.deleteRecord(record);
       return deleted('SERVICE', record.id, record.uid);
     }),
-    ...route('GET', both('\\/revisions'), listRevisions),
-    ...route('GET', both(named('revisions')), (req) => {
+    ...route('GET', both('\\/revisions'), 'revisions.list', listRevisions),
+    ...route('GET', both(named('revisions')), 'revisions.get', (req) => {
       const [w, record, rev] = revisionOf(req, 'run.revisions.get');
       return knativeRevision(record, rev, w.scope);
     }),
-    ...route('DELETE', both(named('revisions')), (req) => {
+    ...route('DELETE', both(named('revisions')), 'revisions.delete', (req) => {
       const [, record, rev] = revisionOf(req, 'run.revisions.delete');
       run.assertDeletable(record, rev);
       run.deleteRevisionRecord(record, rev);
       return deleted('REVISION', rev.name, rev.uid);
     }),
-    ...route('GET', both('\\/routes'), (req) =>
+    ...route('GET', both('\\/routes'), 'routes.list', (req) =>
       listServices(req, 'ROUTE', (r, w) => knativeRoute(r, w.scope)),
     ),
-    ...route('GET', both(named('routes')), (req) => {
+    ...route('GET', both(named('routes')), 'routes.get', (req) => {
       const [w, record] = serviceOf(req, 'run.routes.get', 'ROUTE');
       return knativeRoute(record, w.scope);
     }),
-    ...route('GET', both('\\/configurations'), (req) =>
+    ...route('GET', both('\\/configurations'), 'configurations.list', (req) =>
       listServices(req, 'CONFIGURATION', (r, w) => knativeConfiguration(r, w.scope)),
     ),
-    ...route('GET', both(named('configurations')), (req) => {
+    ...route('GET', both(named('configurations')), 'configurations.get', (req) => {
       const [w, record] = serviceOf(req, 'run.configurations.get', 'CONFIGURATION');
       return knativeConfiguration(record, w.scope);
     }),
-    ...route('GET', [`${LOC}${named('services')}:getIamPolicy`], (req) =>
+    ...route('GET', [`${LOC}${named('services')}:getIamPolicy`], 'services.getIamPolicy', (req) =>
       renderPolicy(serviceOf(req, 'run.services.getIamPolicy')[1]),
     ),
-    ...route('POST', [`${LOC}${named('services')}:setIamPolicy`], (req) =>
+    ...route('POST', [`${LOC}${named('services')}:setIamPolicy`], 'services.setIamPolicy', (req) =>
       run.setPolicy(serviceOf(req, 'run.services.setIamPolicy')[1], bodyOf(req)),
     ),
-    ...route('POST', [`${LOC}${named('services')}:testIamPermissions`], (req) => {
-      const w = where(req, 'run.services.get');
-      return run.grantedOf(w.caller, w.project, w.location, req.params.name!, bodyOf(req));
-    }),
-    ...route('GET', [`${LOC}\\/operations\\/(?<operation>[^/:]+)`], (req) => {
+    ...route(
+      'POST',
+      [`${LOC}${named('services')}:testIamPermissions`],
+      'services.testIamPermissions',
+      (req) => {
+        const w = where(req, 'run.services.get');
+        return run.grantedOf(w.caller, w.project, w.location, req.params.name!, bodyOf(req));
+      },
+    ),
+    ...route('GET', [`${LOC}\\/operations\\/(?<operation>[^/:]+)`], 'operations.get', (req) => {
       const w = where(req, 'run.operations.get');
       return operationJson(run.findOperation(req, w.caller), w);
     }),
-    ...route('POST', [`${LOC}\\/operations\\/(?<operation>[^/:]+):wait`], async (req) => {
+    ...route('POST', [`${LOC}\\/operations\\/(?<operation>[^/:]+):wait`], 'operations.wait', async (req) => {
       const w = where(req, 'run.operations.get');
       const op = run.findOperation(req, w.caller);
       await run.waitFor(op, bodyOf(req));
