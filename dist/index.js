@@ -69101,6 +69101,8 @@ function describeProbe(probe) {
 }
 /** The longest one probe waits for an answer. */
 const PROBE_TIMEOUT_MS = 10_000;
+/** The least time a probe after the first is started with (see waitHealthy). */
+const MIN_PROBE_MS = 250;
 async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS, transport = fetch) {
     const started = Date.now();
     try {
@@ -69140,17 +69142,14 @@ async function waitHealthy(url, check, idToken, log, stepDeadline, transport = f
     let streak = 0;
     let attempts = 0;
     let last;
-    while (!deadline.expired()) {
+    // A probe needs time to be answered: after the first, none starts with less than MIN_PROBE_MS of
+    // the check left, or its abort (not the app) would be the verdict ("aborted due to timeout"
+    // where the app had answered with a wrong body every time).
+    while (!deadline.expired() && (attempts === 0 || deadline.remainingMs() >= MIN_PROBE_MS)) {
         attempts++;
-        const timeoutMs = Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs());
-        const probe = await probeOnce(url, check, idToken, timeoutMs, transport);
-        streak = probe.ok ? streak + 1 : 0;
-        log(`  ${check.path} → ${describeProbe(probe)} ${probe.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
-        // A probe the check's own time limit cut short says nothing about the app: the verdict names
-        // the last one that had its whole timeout (a wrong body, not "aborted due to timeout").
-        const cutShort = !probe.ok && timeoutMs < PROBE_TIMEOUT_MS && probe.latencyMs >= timeoutMs;
-        if (!cutShort || !last)
-            last = probe;
+        last = await probeOnce(url, check, idToken, Math.min(PROBE_TIMEOUT_MS, deadline.remainingMs()), transport);
+        streak = last.ok ? streak + 1 : 0;
+        log(`  ${check.path} → ${describeProbe(last)} ${last.ok ? `(pass ${streak}/${check.successes})` : '(fail)'}`);
         if (streak >= check.successes)
             return { healthy: true, attempts, last };
         await new Promise((r) => setTimeout(r, Math.min(check.intervalMs, deadline.remainingMs())));
