@@ -4,7 +4,7 @@
 //                     (node_modules/@google-cloud/run/build/protos/protos.json), field behaviours
 //                     (OUTPUT_ONLY, REQUIRED) included; google.longrunning and google.iam.v1 come
 //                     with them. Their HTTP rules give each method's path, body and query.
-//   run-v1, iamcredentials-v1, secretmanager-v1
+//   run-v1, iamcredentials-v1, secretmanager-v1, serviceusage-v1
 //                     the generated message definitions the installed gcloud ships for that API
 //                     version (googlecloudsdk/generated_clients/apis/API/VERSION), which gcloud
 //                     generates from the API's discovery document; dumped by
@@ -348,6 +348,7 @@ for (const [api, version] of [
   ['run', 'v1'],
   ['iamcredentials', 'v1'],
   ['secretmanager', 'v1'],
+  ['serviceusage', 'v1'],
 ] as const)
   write(`${api}-${version}`, apitoolsSchema(api, version));
 const stsUrl = 'https://sts.googleapis.com/$discovery/rest?version=v1';
@@ -358,4 +359,4 @@ const stsDoc =
         .then((r) => r.json() as Promise<Json>)
         .catch(() => undefined);
 if (stsDoc) write('sts-v1', discoverySchema(stsDoc, stsUrl));
-else console.log(`sts-v1: ${stsUrl} unreachable; kept the checked-in schema (pass --sts-discovery FILE)`);
+else console.log(`sts-v1: ${stsUrl} unreachable and no --sts-discovery FILE given: STS stays unchecked`);

@@ -9,6 +9,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError } from '../errors.js';
 import type { ApiRequest, Route } from '../http.js';
+import { schemaOf } from '../schema/schema.js';
 
 /** The enabled APIs, with the titles Service Usage shows for them. */
 export const ENABLED_APIS: Record<string, string> = {
@@ -56,6 +57,7 @@ export function serviceUsageRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: /^\/v1\/projects\/(?<project>[^/]+)\/services\/(?<service>[^/:]+)$/,
+      schema: { api: schemaOf('serviceusage-v1'), method: 'serviceusage.services.get' },
       handler: (req) => {
         const service = req.params.service!;
         const number = projectNumber(
@@ -70,6 +72,7 @@ export function serviceUsageRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: /^\/v1\/projects\/(?<project>[^/]+)\/services$/,
+      schema: { api: schemaOf('serviceusage-v1'), method: 'serviceusage.services.list' },
       handler: (req) => {
         const number = projectNumber(
           ctx,
