@@ -57,7 +57,7 @@ export default {
   testTimeout: 180000,
   // Most of an end-to-end test is waiting (containers starting, health checks, step_wait), so more
   // workers than cores pays; each worker gets an emulator of its own (global-setup.ts).
-  maxWorkers: 4,
+  maxWorkers: 6,
   // Longest files first, also on a fresh clone, which has no timings cached (scripts/test-sequencer.js).
   testSequencer: '<rootDir>/scripts/test-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],
