@@ -194,22 +194,15 @@ class Checker {
         }
         return bad();
       }
-      case 'duration': {
-        const problem =
-          typeof scalar !== 'string'
-            ? `Invalid data type for duration, value is ${String(scalar)}`
-            : durationProblem(scalar);
-        if (problem) {
-          this.invalid(at, this.typeName(field), `Field '${jsonName}', ${problem}`);
-          return undefined;
-        }
-        return scalar;
-      }
+      case 'duration':
       case 'timestamp': {
+        // Google names the field by its JSON name here, after the path.
         const problem =
           typeof scalar !== 'string'
-            ? `Invalid data type for timestamp, value is ${String(scalar)}`
-            : timestampProblem(scalar);
+            ? `Invalid data type for ${field.type}, value is ${String(scalar)}`
+            : field.type === 'duration'
+              ? durationProblem(scalar)
+              : timestampProblem(scalar);
         if (problem) {
           this.invalid(at, this.typeName(field), `Field '${jsonName}', ${problem}`);
           return undefined;
