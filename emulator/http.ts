@@ -62,6 +62,27 @@ export interface Route {
   schema?: { api: ApiSchema; method: string };
 }
 
+/**
+ * A maker of one API's routes: each names its REST method (`rpc`, under `prefix` unless it is
+ * fully qualified, google.…), runs `before` (a check every route of the API makes), and answers
+ * with what its handler returns as the body.
+ */
+export function schemaRoutes(
+  api: ApiSchema,
+  prefix: string,
+  before?: (req: ApiRequest) => void,
+): (method: string, pattern: string, rpc: string, handler: (req: ApiRequest) => unknown) => Route {
+  return (method, pattern, rpc, handler) => ({
+    method,
+    pattern: new RegExp(`${pattern}$`),
+    schema: { api, method: rpc.startsWith('google.') ? rpc : `${prefix}${rpc}` },
+    handler: async (req) => {
+      before?.(req);
+      return { body: await handler(req) };
+    },
+  });
+}
+
 export interface RequestRecord {
   api: ApiName;
   method: string;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, badField, invalidArgument, notFound } from '../errors.js';
-import type { ApiRequest, Route } from '../http.js';
+import { schemaRoutes, type ApiRequest, type Route } from '../http.js';
 import { checkPolicyEtag, type Binding, type Principal } from '../iam.js';
 import type { Secret, SecretVersion } from '../state.js';
 import { schemaOf } from '../schema/schema.js';
@@ -196,18 +196,7 @@ function page<T>(items: T[], req: ApiRequest): { items: T[]; nextPageToken?: str
 }
 
 export function secretManagerRoutes(ctx: EmulatorContext): Route[] {
-  const api = schemaOf('secretmanager-v1');
-  const route = (
-    method: string,
-    pattern: string,
-    rpc: string,
-    handler: (req: ApiRequest) => unknown,
-  ): Route => ({
-    method,
-    pattern: new RegExp(`${pattern}$`),
-    schema: { api, method: `secretmanager.projects.secrets.${rpc}` },
-    handler: (req) => ({ body: handler(req) }),
-  });
+  const route = schemaRoutes(schemaOf('secretmanager-v1'), 'secretmanager.projects.secrets.');
   const versionRoute = (verb: string, to: SecretVersion['state']): Route =>
     route('POST', `${PREFIX}\\/versions\\/(?<version>[^/:]+):${verb}`, `versions.${verb}`, (req) => {
       const version = req.params.version!;

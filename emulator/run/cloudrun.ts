@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../errors.js';
-import type { ApiRequest, OperationFault, Route } from '../http.js';
+import { schemaRoutes, type ApiRequest, type OperationFault, type Route } from '../http.js';
 import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
 import { LaunchFailure, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
@@ -852,21 +852,9 @@ export class CloudRun {
     const svc = `${BASE}\\/services\\/(?<service>[^/:]+)`;
     const rev = `${svc}\\/revisions\\/(?<revision>[^/:]+)`;
     const op = `${BASE}\\/operations\\/(?<operation>[^/:]+)`;
-    const api = schemaOf('run-v2');
-    const route = (
-      method: string,
-      pattern: string,
-      rpc: string,
-      handler: (req: ApiRequest) => unknown,
-    ): Route => ({
-      method,
-      pattern: new RegExp(`${pattern}$`),
-      schema: { api, method: rpc.startsWith('google.') ? rpc : `google.cloud.run.v2.${rpc}` },
-      handler: async (req) => {
-        validateLocation(req.params.location!);
-        return { body: await handler(req) };
-      },
-    });
+    const route = schemaRoutes(schemaOf('run-v2'), 'google.cloud.run.v2.', (req) =>
+      validateLocation(req.params.location!),
+    );
     return [
       route('POST', `${BASE}\\/services`, 'Services.CreateService', (req) => this.create(req)),
       route('GET', `${BASE}\\/services`, 'Services.ListServices', (req) => this.listServices(req)),
