@@ -134,9 +134,37 @@ function dockerError(
   res.end(JSON.stringify({ errors: [{ code, message, detail: null }] }));
 }
 
+/**
+ * Starts docker-registry on a free port. The port is free when chosen but docker-registry binds it
+ * a moment later, so another process (another emulator starting beside this one) can take it
+ * first; then a new port is tried.
+ */
 async function startBackend(dir: string): Promise<{ port: number; child: ChildProcess }> {
   await mkdir(join(dir, 'storage'), { recursive: true });
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBackendOn(dir, await freePort());
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= 5) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function startBackendOn(dir: string, port: number): Promise<{ port: number; child: ChildProcess }> {
   const config = join(dir, 'config.yml');
   await writeFile(config, registryConfig(join(dir, 'storage'), port));
   const child = spawn('/usr/bin/docker-registry', ['serve', config], {
@@ -153,7 +181,10 @@ async function startBackend(dir: string): Promise<{ port: number; child: ChildPr
 
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) {
+      const message = `docker-registry exited with ${child.exitCode}: ${stderr}`;
+      throw (await listening(port)) ? new PortTaken(message) : new Error(message);
+    }
     const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
       (r) => r.ok,
       () => false,
