@@ -135,7 +135,9 @@ function protoSchema(): ApiSchema {
       );
     }
   }
-  const run = '/v2/{%s=projects/*/locations/*/%s}';
+  /** A Cloud Run v2 path binding `param` to a resource of a location: run('name', 'operations/*'). */
+  const run = (param: string, resource: string): string =>
+    `/v2/{${param}=projects/*/locations/*/${resource}}`;
   const extra: Array<[string, string, string, string, string, string | undefined]> = [
     [
       'google.longrunning.Operations.ListOperations',
@@ -148,7 +150,7 @@ function protoSchema(): ApiSchema {
     [
       'google.longrunning.Operations.GetOperation',
       'GET',
-      run.replace('%s', 'name').replace('%s', 'operations/*'),
+      run('name', 'operations/*'),
       'google.longrunning.GetOperationRequest',
       'google.longrunning.Operation',
       undefined,
@@ -156,7 +158,7 @@ function protoSchema(): ApiSchema {
     [
       'google.longrunning.Operations.DeleteOperation',
       'DELETE',
-      run.replace('%s', 'name').replace('%s', 'operations/*'),
+      run('name', 'operations/*'),
       'google.longrunning.DeleteOperationRequest',
       'google.protobuf.Empty',
       undefined,
@@ -164,14 +166,14 @@ function protoSchema(): ApiSchema {
     [
       'google.longrunning.Operations.WaitOperation',
       'POST',
-      `${run.replace('%s', 'name').replace('%s', 'operations/*')}:wait`,
+      `${run('name', 'operations/*')}:wait`,
       'google.longrunning.WaitOperationRequest',
       'google.longrunning.Operation',
       '*',
     ],
   ];
   for (const resource of ['services', 'jobs']) {
-    const path = run.replace('%s', 'resource').replace('%s', `${resource}/*`);
+    const path = run('resource', `${resource}/*`);
     extra.push(
       [
         `google.iam.v1.IAMPolicy.GetIamPolicy:${resource}`,

@@ -21,7 +21,7 @@ import {
   type RunningRevision,
 } from './infrastructure.js';
 import { startOrder } from './model.js';
-import { dockerApi, type ContainerSpec } from './docker-api.js';
+import { dockerApi, type ContainerSpec, type ContainerState } from './docker-api.js';
 
 export { LaunchFailure, type FailureKind } from './infrastructure.js';
 
@@ -89,6 +89,9 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** What went wrong, as the daemon (or whatever threw) said it. */
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /** How long a container without a startup probe must keep running before it counts as started. */
 const RUNS_FOR_MS = 500;
 
@@ -149,7 +152,7 @@ export class ContainerRuntime implements RevisionRuntime {
   private async pull(launch: RevisionLaunch): Promise<void> {
     // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
     const failure = (err: unknown, container: number, image: string): LaunchFailure => {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = messageOf(err);
       const denied = /\bdenied\b/i.test(detail) && !/manifest unknown|not found/i.test(detail);
       return new LaunchFailure(denied ? 'image-denied' : 'image', detail, { container, image });
     };
@@ -238,7 +241,7 @@ export class ContainerRuntime implements RevisionRuntime {
       );
     } catch (err) {
       await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err), { container: 0 });
+      throw new LaunchFailure('exited', messageOf(err), { container: 0 });
     }
     instance.containers.push(containerId);
     this.instances.set(containerId, instance);
@@ -315,7 +318,7 @@ export class ContainerRuntime implements RevisionRuntime {
       });
     } catch (err) {
       await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err));
+      throw new LaunchFailure('exited', messageOf(err));
     }
     const instance: Instance = { containers: [pauseId], dirs: [root] };
     this.instances.set(pauseId, instance);
@@ -348,7 +351,7 @@ export class ContainerRuntime implements RevisionRuntime {
             const id = await dockerApi
               .run(await this.spec(launch, c, i, root, { networkMode: `container:${pauseId}` }))
               .catch((err: unknown) => {
-                throw new LaunchFailure('exited', err instanceof Error ? err.message : String(err), {
+                throw new LaunchFailure('exited', messageOf(err), {
                   container: i,
                 });
               });
@@ -425,17 +428,16 @@ export class ContainerRuntime implements RevisionRuntime {
     );
   }
 
-  /** Throws when the container is no longer running (it exited before it was ready). */
-  private async assertRunning(containerId: string): Promise<void> {
+  /** The container's state; throws when it is no longer running (it exited before it was ready). */
+  private async assertRunning(containerId: string): Promise<ContainerState> {
     const state = await dockerApi.state(containerId);
     if (!state.running) throw new LaunchFailure('exited', `container exited with code ${state.exitCode}`);
+    return state;
   }
 
   /** The 127.0.0.1 port Docker published the container port on; a container that already exited has none. */
   private async hostPort(containerId: string, port: number): Promise<number> {
-    const state = await dockerApi.state(containerId);
-    if (!state.running) throw new LaunchFailure('exited', `container exited with code ${state.exitCode}`);
-    const hostPort = state.ports.get(port);
+    const hostPort = (await this.assertRunning(containerId)).ports.get(port);
     if (!hostPort) throw new LaunchFailure('exited', `no host port published for ${port}/tcp`);
     return hostPort;
   }

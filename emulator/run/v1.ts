@@ -6,7 +6,7 @@
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, notFound } from '../errors.js';
-import type { ApiRequest, Route } from '../http.js';
+import { schemaRoutes, type ApiRequest, type Route } from '../http.js';
 import type { Principal } from '../iam.js';
 import { splitRegionalHost } from '../proxy.js';
 import { schemaOf } from '../schema/schema.js';
@@ -252,20 +252,22 @@ export function knativeRoutes(ctx: EmulatorContext, run: CloudRun): Route[] {
     };
   }
 
-  const api = schemaOf('run-v1');
-  /** `rpc` names the method under run.namespaces. or run.projects.locations., as the patterns are. */
+  const one = schemaRoutes(schemaOf('run-v1'), '');
+  /** One route per pattern; `rpc` names the method under run.namespaces. or run.projects.locations., as each pattern is. */
   const route = (
     method: string,
     patterns: string[],
     rpc: string,
     handler: (req: ApiRequest) => unknown,
   ): Route[] =>
-    patterns.map((pattern) => ({
-      method,
-      pattern: new RegExp(`${pattern}$`),
-      schema: { api, method: `run.${pattern.startsWith(NS) ? 'namespaces' : 'projects.locations'}.${rpc}` },
-      handler: async (req) => ({ body: await handler(req) }),
-    }));
+    patterns.map((pattern) =>
+      one(
+        method,
+        pattern,
+        `run.${pattern.startsWith(NS) ? 'namespaces' : 'projects.locations'}.${rpc}`,
+        handler,
+      ),
+    );
   const both = (suffix: string): string[] => [`${NS}${suffix}`, `${LOC}${suffix}`];
   const named = (plural: string): string => `\\/${plural}\\/(?<name>[^/:]+)`;
 

@@ -4,7 +4,7 @@
 // query parameters the request message has no field for are refused with 400 INVALID_ARGUMENT,
 // every problem at once, each with its path. Output-only fields are dropped, as Google ignores them.
 // The wording follows proto3 JSON parsing in Google's front end (protobuf's ProtoStreamObjectWriter)
-// as quoted in public error reports; docs/emulator-fidelity.md lists the sources.
+// as quoted in public error reports; __tests__/unit/schema-validate.test.ts cites them.
 import { GoogleApiError } from '../errors.js';
 import type { ApiSchema, FieldSchema, FieldType, MethodSchema } from './schema.js';
 
@@ -59,15 +59,11 @@ class Checker {
   }
 
   private qualified(ref: string): string {
-    return ref.includes('.') && ref.startsWith('google.')
-      ? ref
-      : `google.${this.schema.api}.${this.schema.version}.${ref}`;
+    return ref.startsWith('google.') ? ref : `google.${this.schema.api}.${this.schema.version}.${ref}`;
   }
 
   /** A message given as JSON: known fields (by JSON or proto name), each checked; returns it with JSON names. */
   message(ref: string, value: unknown, at: string): Json | undefined {
-    const special = WELL_KNOWN[ref];
-    if (special) return this.value({ type: special }, value, at) as Json;
     const message = this.schema.messages[ref];
     if (!message) throw new Error(`schema ${this.schema.api}-${this.schema.version} has no message ${ref}`);
     if (value === null) return undefined;
@@ -287,11 +283,17 @@ function queryField(schema: ApiSchema, method: MethodSchema, name: string): Fiel
   return field.type === 'message' ? { ...field, type: WELL_KNOWN[field.ref!]! } : field;
 }
 
-/** A query value as the JSON value it stands for (query strings carry text only). */
+/** A query value as the JSON value it stands for: query strings carry text, which only a bool reads otherwise. */
 function queryValue(field: FieldSchema, text: string): unknown {
   if (field.type === 'bool') return text === 'true' ? true : text === 'false' ? false : text;
-  if (['double', 'float'].includes(field.type)) return text;
   return text;
+}
+
+/** 400 INVALID_ARGUMENT: the violations' descriptions, a line each, and a BadRequest of them. */
+function badRequest(violations: Violation[]): GoogleApiError {
+  return new GoogleApiError('INVALID_ARGUMENT', violations.map((v) => v.description).join('\n'), [
+    { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations },
+  ]);
 }
 
 /**
@@ -323,26 +325,13 @@ export function checkRequest(
   let body = request.body;
   if (method.body && body !== undefined && !(body instanceof Buffer)) {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new GoogleApiError(
-        'INVALID_ARGUMENT',
-        `${INVALID} Unknown name "": Root element must be a message.`,
-        [
-          {
-            '@type': 'type.googleapis.com/google.rpc.BadRequest',
-            fieldViolations: [{ description: `${INVALID} Unknown name "": Root element must be a message.` }],
-          },
-        ],
-      );
+      throw badRequest([{ description: `${INVALID} Unknown name "": Root element must be a message.` }]);
     if (method.body === '*') body = checker.message(method.bodyMessage ?? method.request, body, '');
     else {
       const field = schema.messages[method.request]!.fields[method.body]!;
       body = checker.field(field, body, field.proto ?? method.body, method.body, '');
     }
   }
-  if (checker.violations.length) {
-    throw new GoogleApiError('INVALID_ARGUMENT', checker.violations.map((v) => v.description).join('\n'), [
-      { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: checker.violations },
-    ]);
-  }
+  if (checker.violations.length) throw badRequest(checker.violations);
   return body;
 }

@@ -64,7 +64,7 @@ export function describeProbe(probe: Probe | undefined): string {
 /** The longest one probe waits for an answer. */
 export const PROBE_TIMEOUT_MS = 10_000;
 /** The least time a probe after the first is started with (see waitHealthy). */
-export const MIN_PROBE_MS = 250;
+const MIN_PROBE_MS = 250;
 
 export async function probeOnce(
   url: string,
