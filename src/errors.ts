@@ -21,6 +21,25 @@ export class InputError extends RunwayError {
   }
 }
 
+/**
+ * Every bad input of a run at once, so one failed run lists every fix. `problems` are each input's
+ * own error, in the order the inputs were read.
+ */
+export class InputErrors extends RunwayError {
+  readonly problems: RunwayError[];
+  constructor(problems: RunwayError[]) {
+    const inputs = [...new Set(problems.map((p) => (p instanceof InputError ? p.input : undefined)))];
+    const named = inputs.filter((i): i is string => i !== undefined);
+    super(
+      `${problems.length} inputs are invalid${named.length ? ` (${named.join(', ')})` : ''}:\n${problems
+        .map((p) => `- ${describeError(p).replace(/\n/g, '\n  ')}`)
+        .join('\n')}`,
+    );
+    this.name = 'InputErrors';
+    this.problems = problems;
+  }
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof RunwayError) return err.fix ? `${err.message}\nFix: ${err.fix}` : err.message;
   if (err instanceof Error) return err.message;

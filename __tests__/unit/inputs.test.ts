@@ -7,7 +7,7 @@ import {
   parseDurationSeconds,
   readEnvVarsFile,
 } from '../../src/inputs/inputs.js';
-import { InputError } from '../../src/errors.js';
+import { describeError, InputError, RunwayError } from '../../src/errors.js';
 
 const provider = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/runway';
 
@@ -95,6 +95,30 @@ describe('readSettings', () => {
     expect((error as InputError).input).toBe(input);
     expect((error as InputError).message).toContain(`'${input}'`);
     expect((error as InputError).fix).toMatch(/^Accepted: /);
+  });
+
+  it('reports every bad input at once, each with its own fix', () => {
+    let error: unknown;
+    try {
+      readSettings(
+        reader({
+          service: 'Hello',
+          image: minimal.image,
+          port: '0',
+          secrets: 'A=s:v2',
+          health_check_expected_status: '700',
+          traffic: 'sometimes',
+        }),
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(RunwayError);
+    const shown = describeError(error);
+    const inputs = ['service', 'secrets', 'port', 'traffic', 'health_check_expected_status'];
+    expect(shown.split('\n')[0]).toBe(`5 inputs are invalid (${inputs.join(', ')}):`);
+    for (const input of inputs) expect(shown).toContain(`Input '${input}' is invalid`);
+    expect(shown.match(/Accepted: /g)).toHaveLength(5);
   });
 
   it('never echoes env_vars values in its error, message or fix', () => {

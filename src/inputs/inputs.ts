@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { parseKVFile } from '@google-github-actions/actions-utils';
 import { parse as parseYaml, YAMLError } from 'yaml';
-import { InputError, RunwayError } from '../errors.js';
+import { InputError, InputErrors, RunwayError } from '../errors.js';
 import {
   EXECUTION_ENVIRONMENTS,
   INGRESS_VALUES,
@@ -111,8 +111,32 @@ const PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * Reads inputs and gathers what is wrong with them, so one run reports every bad input at once:
+ * `attempt` and `map` record an input's error and go on without its value.
+ */
 class Reader {
+  readonly problems: RunwayError[] = [];
+
   constructor(private readonly read: InputReader) {}
+
+  /** `parse()`, or undefined with its error recorded when an input is bad. */
+  attempt<T>(parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (err) {
+      if (err instanceof InputErrors) this.problems.push(...err.problems);
+      else if (err instanceof RunwayError) this.problems.push(err);
+      else throw err;
+      return undefined;
+    }
+  }
+
+  /** Throws every recorded problem: one as itself, several together. */
+  throwProblems(): void {
+    if (this.problems.length === 1) throw this.problems[0]!;
+    if (this.problems.length > 1) throw new InputErrors(this.problems);
+  }
 
   optional(name: string): string | undefined {
     const value = this.read(name).trim();
@@ -123,10 +147,10 @@ class Reader {
     return this.read(name);
   }
 
-  /** Parses the input when set; undefined when empty. */
+  /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
   map<T>(name: string, parse: (name: string, raw: string) => T): T | undefined {
     const value = this.optional(name);
-    return value === undefined ? undefined : parse(name, value);
+    return value === undefined ? undefined : this.attempt(() => parse(name, value));
   }
 }
 
@@ -443,30 +467,25 @@ function checkLabels(name: string, labels: KeyValues): KeyValues {
 }
 
 function healthCheck(r: Reader): HealthCheck {
-  const path = r.optional('health_check_path') ?? '/';
-  if (!path.startsWith('/'))
-    throw new InputError('health_check_path', path, 'a path starting with `/`, e.g. `/healthz`');
-  const expectedRaw = r.optional('health_check_expected_status') ?? '2xx';
-  const expectedStatus = parseExpectedStatus(expectedRaw);
-  if (!expectedStatus) {
-    throw new InputError(
-      'health_check_expected_status',
-      expectedRaw,
-      'status codes or classes, e.g. `200`, `2xx` or `200,204`',
-    );
-  }
-  const bodyRaw = r.optional('health_check_body');
-  let bodyPattern: RegExp | undefined;
-  if (bodyRaw) {
+  const path = r.map('health_check_path', (n, v) => {
+    if (!v.startsWith('/')) throw new InputError(n, v, 'a path starting with `/`, e.g. `/healthz`');
+    return v;
+  });
+  const expectedStatus = r.map('health_check_expected_status', (n, v) => {
+    const ranges = parseExpectedStatus(v);
+    if (!ranges) throw new InputError(n, v, 'status codes or classes, e.g. `200`, `2xx` or `200,204`');
+    return ranges;
+  });
+  const bodyPattern = r.map('health_check_body', (n, v) => {
     try {
-      bodyPattern = new RegExp(bodyRaw);
+      return new RegExp(v);
     } catch (err) {
-      throw new InputError('health_check_body', bodyRaw, `a regular expression (${(err as Error).message})`);
+      throw new InputError(n, v, `a regular expression (${(err as Error).message})`);
     }
-  }
+  });
   return {
-    path,
-    expectedStatus,
+    path: path ?? '/',
+    expectedStatus: expectedStatus ?? [[200, 299]],
     bodyPattern,
     timeoutSeconds: r.map('health_check_timeout', parseDurationSeconds) ?? 120,
     successes: r.map('health_check_successes', (n, v) => parseInteger(n, v, 1, 100)) ?? 3,
@@ -504,14 +523,18 @@ function parseMilliseconds(name: string, raw: string): number {
 }
 
 function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): ProgressiveSettings | undefined {
-  const steps = r.map('traffic_steps', parsePercentList);
-  if (!steps) {
+  if (r.optional('traffic_steps') === undefined) {
     for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
       const value = r.optional(name);
-      if (value !== undefined) throw new InputError(name, value, 'nothing without `traffic_steps`');
+      if (value === undefined) continue;
+      r.attempt(() => {
+        throw new InputError(name, value, 'nothing without `traffic_steps`', {});
+      });
     }
     return undefined;
   }
+  const steps = r.map('traffic_steps', parsePercentList);
+  if (!steps) return undefined;
   const conflict =
     traffic !== 'verified'
       ? ['traffic', traffic]
@@ -593,16 +616,17 @@ function webhookSettings(r: Reader): WebhookSettings | undefined {
   if (token) setSecret(token);
   const urls = r.map('webhook_url', (_n, v) => parseList(v)) ?? [];
   for (const url of urls) {
-    if (!isAllowedWebhookUrl(url)) {
-      throw new InputError(
-        'webhook_url',
-        url,
-        'https:// URLs without credentials in them (http:// only on loopback, for local receivers)',
-        { secret: true },
-      );
-    }
-    const query = new URL(url).search.slice(1);
-    if (query) setSecret(query);
+    r.attempt(() => {
+      if (!isAllowedWebhookUrl(url))
+        throw new InputError(
+          'webhook_url',
+          url,
+          'https:// URLs without credentials in them (http:// only on loopback, for local receivers)',
+          { secret: true },
+        );
+      const query = new URL(url).search.slice(1);
+      if (query) setSecret(query);
+    });
   }
   const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always'] as const));
   const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail'] as const));
@@ -673,94 +697,115 @@ function refuseDeployCloudrunOnly(r: Reader): void {
 
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
-  refuseDeployCloudrunOnly(r);
-  const service = r.optional('service');
-  if (!service || !SERVICE_NAME.test(service)) {
-    throw new InputError(
-      'service',
-      service ?? '',
-      'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters',
-    );
-  }
-  const projectId = r.optional('project_id');
-  if (projectId && !PROJECT_ID.test(projectId)) {
-    throw new InputError(
-      'project_id',
-      projectId,
-      'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)',
-    );
-  }
-  const workloadIdentityProvider = r.optional('workload_identity_provider');
-  if (workloadIdentityProvider && !WIF_PROVIDER.test(workloadIdentityProvider)) {
-    throw new InputError(
-      'workload_identity_provider',
-      workloadIdentityProvider,
-      "the provider's full resource name: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
-    );
-  }
+  r.attempt(() => refuseDeployCloudrunOnly(r));
+  const service = r.attempt(() => {
+    const value = r.optional('service');
+    if (!value || !SERVICE_NAME.test(value))
+      throw new InputError(
+        'service',
+        value ?? '',
+        'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters',
+      );
+    return value;
+  });
+  const projectId = r.map('project_id', (n, v) => {
+    if (!PROJECT_ID.test(v))
+      throw new InputError(n, v, 'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)');
+    return v;
+  });
+  const workloadIdentityProvider = r.map('workload_identity_provider', (n, v) => {
+    if (!WIF_PROVIDER.test(v))
+      throw new InputError(
+        n,
+        v,
+        "the provider's full resource name: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+      );
+    return v;
+  });
   const serviceAccount = r.map('service_account', parseServiceAccount);
-  if (serviceAccount && !workloadIdentityProvider) {
-    throw new InputError(
-      'workload_identity_provider',
-      '',
-      'a Workload Identity provider when `service_account` is set (Runway impersonates the account through it)',
-    );
+  if (serviceAccount && !r.optional('workload_identity_provider')) {
+    r.attempt(() => {
+      throw new InputError(
+        'workload_identity_provider',
+        '',
+        'a Workload Identity provider when `service_account` is set (Runway impersonates the account through it)',
+      );
+    });
   }
-  const suffix = r.optional('suffix');
-  if (suffix && (!SUFFIX.test(suffix) || suffix.length + service.length + 1 > 63)) {
-    throw new InputError(
-      'suffix',
-      suffix,
-      'lowercase letters, digits and hyphens; service name + suffix at most 62 characters',
-    );
-  }
-  const tag = r.optional('tag');
-  if (tag && (!TAG.test(tag) || tag.length + service.length > MAX_TAG_AND_SERVICE)) {
-    throw new InputError(
-      'tag',
-      tag,
-      `lowercase letters, digits and hyphens, starting with a letter; tag + service name at most ${MAX_TAG_AND_SERVICE} characters (here at most ${MAX_TAG_AND_SERVICE - service.length})`,
-    );
-  }
+  // The length limits count the service's name; without a valid one only the form is checked.
+  const serviceLength = service?.length ?? 1;
+  const suffix = r.map('suffix', (n, v) => {
+    if (!SUFFIX.test(v) || v.length + serviceLength + 1 > 63)
+      throw new InputError(
+        n,
+        v,
+        'lowercase letters, digits and hyphens; service name + suffix at most 62 characters',
+      );
+    return v;
+  });
+  const tag = r.map('tag', (n, v) => {
+    if (!TAG.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new InputError(
+        n,
+        v,
+        `lowercase letters, digits and hyphens, starting with a letter; tag + service name at most ${MAX_TAG_AND_SERVICE} characters (here at most ${MAX_TAG_AND_SERVICE - serviceLength})`,
+      );
+    return v;
+  });
   const flagsRaw = r.optional('flags');
-  const spec = flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r);
+  const spec = r.attempt(() =>
+    flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r),
+  );
   const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
   const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
   if (revisionTraffic && tagTraffic) {
-    throw new RunwayError(
-      'Inputs `revision_traffic` and `tag_traffic` were both given.',
-      'Give one of them.',
-    );
+    r.attempt(() => {
+      throw new RunwayError(
+        'Inputs `revision_traffic` and `tag_traffic` were both given.',
+        'Give one of them.',
+      );
+    });
   }
-  const purpose = purposeOf(r);
-  const traffic = trafficMode(r);
-  return {
-    service,
-    regions: parseRegions(r.raw('region')),
+  // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
+  const purpose = r.attempt(() => purposeOf(r));
+  const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  const regions = r.attempt(() => parseRegions(r.raw('region')));
+  const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+  const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
+  const health = r.attempt(() => healthCheck(r));
+  const report = r.attempt(() => reportSettings(r, service ?? ''));
+  const settings = {
     regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'] as const)) ?? 'all',
-    projectId,
-    suffix,
     deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
-    workloadIdentityProvider,
-    serviceAccount,
-    audience: r.optional('audience'),
-    purpose,
-    image: purpose === 'cleanup' ? undefined : imageSource(r),
-    spec,
     envVarsUpdateStrategy:
       r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
       'merge',
     secretsUpdateStrategy:
       r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
+    rollback: r.map('rollback', parseBool) ?? true,
+    keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
+  } as const;
+  r.throwProblems();
+  // With no problem recorded, every attempt above returned its value.
+  return {
+    ...settings,
+    service: service!,
+    regions: regions!,
+    projectId,
+    suffix,
+    workloadIdentityProvider,
+    serviceAccount,
+    audience: r.optional('audience'),
+    purpose: purpose!,
+    image,
+    spec: spec!,
     traffic,
-    progressive: progressive(r, traffic, purpose),
+    progressive: progressiveSettings,
     tag,
     revisionTraffic,
     tagTraffic,
-    healthCheck: healthCheck(r),
-    rollback: r.map('rollback', parseBool) ?? true,
-    keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
-    report: reportSettings(r, service),
+    healthCheck: health!,
+    report: report!,
   };
 }
