@@ -6,9 +6,9 @@
 //   __tests__/e2e/bad-input.test.ts runs the cases marked `endToEnd` through the bundled action
 //     against the emulator, and checks the request log shows no mutating request. Those are the
 //     cases refused after the Inputs stage (`refusedLater`), and a few representative others.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 export interface BadInputCase {
   /** What is wrong, as the test name. */
@@ -28,6 +28,30 @@ function file(name: string, text: string): string {
   writeFileSync(join(dir, name), text);
   return join(dir, name);
 }
+
+/** The checkout, which both tests give the action as GITHUB_WORKSPACE. */
+const checkout = resolve(import.meta.dirname ?? '.', '..', '..');
+
+/**
+ * `name` in a fresh directory of the checkout (under the ignored .runway/), a symlink to `target`
+ * when one is given; its path relative to the checkout, as a workflow would write it.
+ */
+function inCheckout(name: string, target?: string): string {
+  mkdirSync(join(checkout, '.runway'), { recursive: true });
+  const path = join(mkdtempSync(join(checkout, '.runway', 'bad-input-')), name);
+  if (target) symlinkSync(target, path);
+  else mkdirSync(path);
+  return relative(checkout, path);
+}
+
+/** A build context in the checkout whose Dockerfile is a symlink to `target`. */
+function contextWithLinkedDockerfile(target: string): string {
+  const context = inCheckout('app');
+  symlinkSync(target, join(checkout, context, 'Dockerfile'));
+  return context;
+}
+
+const outsideDockerfile = (): string => file('Dockerfile', 'FROM scratch\n');
 
 const long = (n: number): string => 'x'.repeat(n);
 
@@ -241,6 +265,44 @@ export const BAD_INPUTS: BadInputCase[] = [
     what: 'a Dockerfile outside the workspace',
     inputs: { image: '', context: '.', dockerfile: '../../etc/Dockerfile', repository: 'REPO' },
     names: 'dockerfile',
+  },
+  {
+    what: 'an env file symlinked out of the workspace',
+    inputs: { env_vars_file: inCheckout('app.env', file('secret.env', 'OUTSIDE=secret\n')) },
+    names: 'env_vars_file',
+    endToEnd: true,
+  },
+  {
+    what: "the runner's /proc/self/environ as the env file",
+    inputs: { env_vars_file: '/proc/self/environ' },
+    names: 'env_vars_file',
+    endToEnd: true,
+  },
+  {
+    what: 'an env file symlinked to /proc/self/environ',
+    inputs: { env_vars_file: inCheckout('environ.env', '/proc/self/environ') },
+    names: 'env_vars_file',
+  },
+  {
+    what: 'a Dockerfile symlinked out of the workspace',
+    inputs: {
+      image: '',
+      context: '.',
+      dockerfile: inCheckout('Dockerfile', outsideDockerfile()),
+      repository: 'REPO',
+    },
+    names: 'dockerfile',
+  },
+  {
+    what: "a context's own Dockerfile symlinked out of the workspace",
+    inputs: { image: '', context: contextWithLinkedDockerfile(outsideDockerfile()), repository: 'REPO' },
+    names: 'dockerfile',
+    endToEnd: true,
+  },
+  {
+    what: 'a build context symlinked out of the workspace',
+    inputs: { image: '', context: inCheckout('context', dirname(outsideDockerfile())), repository: 'REPO' },
+    names: 'context',
   },
   // Webhooks
   {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -49,7 +49,7 @@ describe('readSettings', () => {
     );
     expect(s.image).toEqual({
       kind: 'build',
-      context: '.',
+      context: realpathSync(process.env.GITHUB_WORKSPACE || process.cwd()),
       dockerfile: undefined,
       repository: 'us-docker.pkg.dev/p/r',
       buildArgs: { A: '1', B: '2' },

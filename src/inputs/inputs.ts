@@ -2,7 +2,6 @@
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
 import { setSecret } from '@actions/core';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { parseKVFile } from '@google-github-actions/actions-utils';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError, InputErrors, RunwayError } from '../errors.js';
@@ -25,6 +24,7 @@ import {
 import { mergeSpecs, parseFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
+import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -194,9 +194,10 @@ function parseServiceAccount(name: string, raw: string): string {
  * is explained here instead: the file and the line or key at fault, never what the line holds.
  */
 export function readEnvVarsFile(path: string): KeyValues {
+  const real = resolveInputPath('env_vars_file', path, 'file');
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(real, 'utf8');
   } catch (err) {
     throw new InputError(
       'env_vars_file',
@@ -214,7 +215,7 @@ export function readEnvVarsFile(path: string): KeyValues {
   }
   let vars: KeyValues | undefined;
   try {
-    vars = parseKVFile(path);
+    vars = parseKVFile(real);
   } catch {
     throw new InputError('env_vars_file', path, envFileFault(text));
   }
@@ -325,10 +326,13 @@ function imageSource(r: Reader): ImageSource {
   if (platform && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(platform)) {
     throw new InputError('platform', platform, 'an OS/ARCH platform such as `linux/amd64`');
   }
+  const contextPath = r.attempt(() => resolveInputPath('context', context, 'directory'));
+  const dockerfile = r.map('dockerfile', (n, v) => resolveInputPath(n, notAnOption(n, v)!, 'file'));
+  if (contextPath && !r.optional('dockerfile')) r.attempt(() => checkDefaultDockerfile(contextPath));
   return {
     kind: 'build',
-    context: inWorkspace('context', context),
-    dockerfile: r.map('dockerfile', (n, v) => inWorkspace(n, notAnOption(n, v)!)),
+    context: contextPath ?? context,
+    dockerfile,
     repository,
     buildArgs: r.map('build_args', parseBuildArgs) ?? {},
     secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
@@ -344,7 +348,7 @@ function typedSpec(r: Reader): ServiceSpec {
   const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
   };
-  const fileVars = r.map('env_vars_file', (n, v) => readEnvVarsFile(inWorkspace(n, v)));
+  const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
   const inlineVars =
     r.raw('env_vars').trim() !== ''
       ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
@@ -419,25 +423,6 @@ function typedSpec(r: Reader): ServiceSpec {
     );
   }
   return spec;
-}
-
-/**
- * A relative path must stay inside the workspace: `..` leading out of the checkout would read (or
- * send to the Docker daemon) files the workflow never meant to. An absolute path is the user's
- * explicit choice, e.g. a file in RUNNER_TEMP.
- */
-function inWorkspace(name: string, path: string): string {
-  if (isAbsolute(path)) return path;
-  const workspace = resolvePath(process.env.GITHUB_WORKSPACE || process.cwd());
-  const full = resolvePath(workspace, path);
-  if (full !== workspace && !full.startsWith(`${workspace}${sep}`)) {
-    throw new InputError(
-      name,
-      path,
-      'a path inside the workspace (GITHUB_WORKSPACE): `..` may not lead out of it',
-    );
-  }
-  return path;
 }
 
 function cpuBelowOne(cpu: string): boolean {
