@@ -213,6 +213,22 @@ export const BAD_INPUTS: BadInputCase[] = [
     inputs: { health_check_path: 'https://evil.test/' },
     names: 'health_check_path',
   },
+  {
+    what: 'a health check path to another host',
+    inputs: { health_check_path: '//other-host:8443/x' },
+    names: 'health_check_path',
+    endToEnd: true,
+  },
+  {
+    what: 'a health check path to another host by backslash',
+    inputs: { health_check_path: '/\\other-host/x' },
+    names: 'health_check_path',
+  },
+  {
+    what: 'a health check path to another host through a tab',
+    inputs: { health_check_path: '/\t/other-host/x' },
+    names: 'health_check_path',
+  },
   { what: 'a negative deploy timeout', inputs: { deploy_timeout: '-5' }, names: 'deploy_timeout' },
   { what: 'negative keep_revisions', inputs: { keep_revisions: '-1' }, names: 'keep_revisions' },
   { what: 'keep_revisions over 1000', inputs: { keep_revisions: '1001' }, names: 'keep_revisions' },

@@ -61,6 +61,46 @@ export function describeProbe(probe: Probe | undefined): string {
   return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
 
+/**
+ * Whether `path` stays on the host it is resolved against. URL parsing reads `//host/x` and `/\\host`
+ * as another host, and drops tabs and newlines (so `/\t/host` is `//host`), so a path may not start
+ * with two slashes or hold a backslash, whitespace or a control character.
+ */
+export function isProbePath(path: string): boolean {
+  if (!/^\/(?![/\\])[^\\\s\p{Cc}]*$/u.test(path)) return false;
+  const base = 'https://service.invalid';
+  try {
+    return new URL(path, `${base}/`).origin === base;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The URL a probe of `path` requests on `base` (a service or tag URL), asserted to be on `base`'s
+ * own origin: the probe carries an ID token for the service, which must never reach another host.
+ * A URL that cannot be checked is refused too.
+ */
+export function probeTarget(base: string, path: string): URL {
+  let origin: string;
+  let target: URL;
+  try {
+    origin = new URL(base).origin;
+    target = new URL(path, `${base}/`);
+  } catch {
+    throw new ProbeTargetRefused(`no health check could be made: ${JSON.stringify(base)} is not a URL`);
+  }
+  if (origin === 'null' || !/^https?:$/.test(target.protocol))
+    throw new ProbeTargetRefused(
+      `no health check could be made on ${JSON.stringify(base)}: not an http(s) URL`,
+    );
+  if (target.origin !== origin)
+    throw new ProbeTargetRefused(
+      `health_check_path ${JSON.stringify(path)} leads to ${target.origin}, not to the service at ${origin}; Runway sent no request and no ID token there`,
+    );
+  return target;
+}
+
 /** The longest one probe waits for an answer. */
 export const PROBE_TIMEOUT_MS = 10_000;
 /** The least time a probe after the first is started with (see waitHealthy). */
@@ -73,9 +113,10 @@ export async function probeOnce(
   timeoutMs = PROBE_TIMEOUT_MS,
   transport: typeof fetch = fetch,
 ): Promise<Probe> {
+  const target = probeTarget(url, check.path);
   const started = Date.now();
   try {
-    const res = await transport(new URL(check.path, `${url}/`), {
+    const res = await transport(target, {
       headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
       redirect: 'manual',
       signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
@@ -147,6 +188,17 @@ export class HealthCheckFailed extends RunwayError {
     super(message);
     this.name = 'HealthCheckFailed';
     this.result = result;
+  }
+}
+
+/**
+ * A probe that was not sent because its URL was not on the service's (or tag's) own origin, or could
+ * not be checked: the health check fails closed, and its ID token stays unsent.
+ */
+export class ProbeTargetRefused extends HealthCheckFailed {
+  constructor(message: string) {
+    super(`The health check was refused: ${message}.`);
+    this.name = 'ProbeTargetRefused';
   }
 }
 

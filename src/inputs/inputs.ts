@@ -27,7 +27,7 @@ import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
-import { parseExpectedStatus, type HealthCheck } from '../common/health.js';
+import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
 
 export { parseDurationSeconds };
 
@@ -453,7 +453,12 @@ function checkLabels(name: string, labels: KeyValues): KeyValues {
 
 function healthCheck(r: Reader): HealthCheck {
   const path = r.map('health_check_path', (n, v) => {
-    if (!v.startsWith('/')) throw new InputError(n, v, 'a path starting with `/`, e.g. `/healthz`');
+    if (!isProbePath(v))
+      throw new InputError(
+        n,
+        v,
+        "a path on the service itself, starting with a single `/`, e.g. `/healthz`: no scheme or host, no `//` at its start, no backslash, space or control character (the probe carries the service's ID token)",
+      );
     return v;
   });
   const expectedStatus = r.map('health_check_expected_status', (n, v) => {

@@ -11,6 +11,7 @@ import {
   judgeStep,
   probeOnce,
   PROBE_TIMEOUT_MS,
+  ProbeTargetRefused,
   StepGateFailed,
   waitHealthy,
   type HealthCheck,
@@ -102,7 +103,14 @@ async function healthCheck(
   const { healthCheck } = settings;
   const bearer = await token(ctx);
   deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
-  const result = await waitHealthy(url, healthCheck, bearer, deps.log, deadline, deps.fetch);
+  const result = await waitHealthy(url, healthCheck, bearer, deps.log, deadline, deps.fetch).catch(
+    (err: unknown) => {
+      // A probe that could not be sent safely is a check that failed, and the report says so.
+      if (err instanceof ProbeTargetRefused)
+        state.checks.push({ on, healthy: false, attempts: 0, last: undefined });
+      throw err;
+    },
+  );
   state.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
   if (result.healthy) return;
   if (deadline.expired()) throw new DeadlineExceeded(`while checking ${what}`);
