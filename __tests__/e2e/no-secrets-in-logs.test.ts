@@ -77,6 +77,15 @@ describe('canary values in every input that can carry a secret', () => {
     expect(findLeaks(badFile, [inFile])).toEqual([]);
   });
 
+  it('in a secrets entry that is not a reference: refused naming the entry, never echoing it', async () => {
+    const password = canary('Passw0rd');
+    const run = await deployApp('e2e-canary-bad', 'x', { secrets: `DB_CREDS=admin:${password}` });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain("Input 'secrets' is invalid");
+    expect(errorOf(run)).toContain('DB_CREDS');
+    expect(findLeaks(run, [password])).toEqual([]);
+  });
+
   it('the scan itself finds a planted canary in the log, an output, the summary and RUNNER_TEMP', () => {
     const planted = canary('planted');
     const clean: ActionRun = {

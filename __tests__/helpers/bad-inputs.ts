@@ -99,6 +99,18 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'a mount under /var/log', inputs: { secrets: '/var/log/key=api-key:1' }, names: 'secrets' },
   { what: 'a secret name with a slash', inputs: { secrets: 'A=team/key:1' }, names: 'secrets' },
   {
+    what: 'a password where the secret name belongs',
+    inputs: { secrets: 'DB_PASSWORD=S3cretPassw0rd' },
+    names: 'secrets',
+    endToEnd: true,
+  },
+  {
+    what: 'a user:password pair where the secret reference belongs',
+    inputs: { secrets: 'DB_CREDS=admin:S3cretPassw0rd' },
+    names: 'secrets',
+  },
+  { what: 'a secret version 0', inputs: { secrets: 'API_KEY=api-key:0' }, names: 'secrets', endToEnd: true },
+  {
     what: 'an unknown secrets strategy',
     inputs: { secrets_update_strategy: 'replace' },
     names: 'secrets_update_strategy',

@@ -1,7 +1,7 @@
 // Parsers for single setting values, shared by the typed inputs and deploy-cloudrun's `flags`.
 // Each takes the name to blame (an input, or "flags (--cpu)") and throws InputError.
 import { parseDuration } from '@google-github-actions/actions-utils';
-import { InputError } from '../errors.js';
+import { InputError, InputErrors } from '../errors.js';
 import type { ExecutionEnvironment, Ingress, SecretRef, SecretRefs, VpcEgress } from './spec.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 
@@ -94,9 +94,11 @@ export const INGRESS_VALUES: readonly Ingress[] = ['all', 'internal', 'internal-
 export const VPC_EGRESS_VALUES: readonly VpcEgress[] = ['all-traffic', 'private-ranges-only'];
 export const EXECUTION_ENVIRONMENTS: readonly ExecutionEnvironment[] = ['gen1', 'gen2'];
 
+/** Secret Manager's secret id: 1–255 letters, digits, `-` and `_` (CreateSecretRequest.secret_id). */
 const SECRET_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const SECRET_PATH = /^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
-const SECRET_VERSION = /^(latest|\d+)$/;
+const SECRET_PATH = /^projects\/[^/\s]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
+/** Versions are numbered from 1; `latest` is the newest. */
+const SECRET_VERSION = /^(latest|[1-9]\d*)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Set by Cloud Run's container contract; a service may not set them (Cloud Run refuses them). */
@@ -167,45 +169,96 @@ function checkMountPath(name: string, path: string): void {
   }
 }
 
+/**
+ * Token formats a value pasted into `secrets` would have, and which no one names a secret after:
+ * GitHub, GitLab, Slack, Stripe, npm, AWS and Google API keys.
+ */
+const KNOWN_TOKEN =
+  /^(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20}|xox[abposr]-[\w-]{10,}|[sr]k_(live|test)_\w{10,}|npm_[A-Za-z0-9]{36}|A[KS]IA[A-Z0-9]{16}|AIza[\w-]{35})$/;
+
+/**
+ * Whether a bare secret "name" reads as a credential rather than a name: a known token format;
+ * letters of both cases with digits between letters, as passwords are written (`S3cretPassw0rd`);
+ * or 24 or more letters and digits, both, with no `-` or `_` to break them up (a random key).
+ * Names are written `db-password`, `DB_PASSWORD`, `stripe_key_v2`. A real name that trips this can
+ * be given as a full resource name, which is not second-guessed.
+ */
+export function looksLikeCredential(name: string): boolean {
+  if (KNOWN_TOKEN.test(name)) return true;
+  if (/[a-z]/.test(name) && /[A-Z]/.test(name) && /[A-Za-z]\d+[A-Za-z]/.test(name)) return true;
+  return name.split(/[-_]/).some((part) => part.length >= 24 && /\d/.test(part) && /[A-Za-z]/.test(part));
+}
+
+/**
+ * One `secrets` entry's reference: SECRET_NAME[:VERSION] or projects/P/secrets/SECRET_NAME[:VERSION].
+ * What does not parse as one is most often the secret's value itself (deploy-cloudrun #524, #471),
+ * so the error names the entry by its key and never shows what was given.
+ */
 function parseSecretRef(name: string, key: string, raw: string): SecretRef {
   const value = raw.trim();
-  const colon = value.lastIndexOf(':');
-  const secret = colon > 0 ? value.slice(0, colon) : value;
-  const version = colon > 0 ? value.slice(colon + 1) : 'latest';
+  // The version's colon comes after the last `/`: a domain-scoped project holds one of its own.
+  const colon = value.lastIndexOf(':') > value.lastIndexOf('/') ? value.lastIndexOf(':') : -1;
+  const secret = colon >= 0 ? value.slice(0, colon) : value;
+  const version = colon >= 0 ? value.slice(colon + 1) : 'latest';
+  const example = `\`${key}=my-secret:latest\``;
   if (!(SECRET_NAME.test(secret) || SECRET_PATH.test(secret))) {
-    // The commonest mistake (deploy-cloudrun #524, #471): a secret's value where its name belongs.
     throw new InputError(
       name,
-      `${key}=${value}`,
-      `KEY=SECRET_NAME:VERSION, where SECRET_NAME is the Secret Manager secret's name (letters, digits, '-', '_'), not its value — e.g. \`${key}=my-secret:latest\``,
+      value,
+      `in the entry for \`${key}\`: SECRET_NAME[:VERSION] or projects/PROJECT/secrets/SECRET_NAME[:VERSION], where SECRET_NAME is the Secret Manager secret's name (1–255 letters, digits, '-', '_'), not its value — e.g. ${example}`,
+      { secret: true },
+    );
+  }
+  if (SECRET_NAME.test(secret) && looksLikeCredential(secret)) {
+    throw new InputError(
+      name,
+      value,
+      `in the entry for \`${key}\`: the Secret Manager secret's name, not its value; this one reads like a password or key — e.g. ${example}. If it really is the secret's name, give it as projects/PROJECT/secrets/NAME`,
       { secret: true },
     );
   }
   if (!SECRET_VERSION.test(version)) {
-    throw new InputError(name, `${key}=${secret}:${version}`, 'a version that is `latest` or a number');
+    throw new InputError(
+      name,
+      value,
+      `in the entry for \`${key}\`: a version that is \`latest\` or a version number from 1 (SECRET_NAME:VERSION) — e.g. ${example}`,
+      { secret: true },
+    );
   }
   return { secret, version };
 }
 
-/** `ENV=secret:version` entries become env vars, `/path/file=secret:version` entries files. */
+/**
+ * `ENV=secret:version` entries become env vars, `/path/file=secret:version` entries files. Every
+ * bad entry is reported, not only the first.
+ */
 export function parseSecrets(name: string, raw: string): SecretRefs {
   const pairs = parseKeyValueList(name, raw, { secret: true });
   const refs: SecretRefs = { env: {}, files: {} };
+  const problems: InputError[] = [];
   for (const [key, value] of Object.entries(pairs)) {
-    if (key.startsWith('/')) {
-      checkMountPath(name, key);
-      refs.files[key] = parseSecretRef(name, key, value);
-    } else if (ENV_NAME.test(key)) {
-      checkEnvVars(name, { [key]: '' });
-      refs.env[key] = parseSecretRef(name, key, value);
-    } else {
-      throw new InputError(
-        name,
-        key,
-        'an environment variable name (letters, digits, _) or an absolute file path',
-      );
+    try {
+      if (key.startsWith('/')) {
+        checkMountPath(name, key);
+        refs.files[key] = parseSecretRef(name, key, value);
+      } else if (ENV_NAME.test(key)) {
+        checkEnvVars(name, { [key]: '' });
+        refs.env[key] = parseSecretRef(name, key, value);
+      } else {
+        throw new InputError(
+          name,
+          key,
+          'an environment variable name (letters, digits, _) or an absolute file path',
+          { secret: true },
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(err);
     }
   }
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) throw new InputErrors(problems);
   return refs;
 }
 
