@@ -2,12 +2,15 @@
 // a secret must reach the container where it belongs and appear nowhere the action leaves behind:
 // log (debug lines included), outputs, job summary, files in RUNNER_TEMP. Bad input that holds the
 // canary fails naming the input and the line, never echoing it.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { admin, env } from '../helpers/emulator.js';
-import { deployApp, errorOf, type ActionRun } from '../helpers/action.js';
+import { deployApp, deployImage, errorOf, type ActionRun } from '../helpers/action.js';
+import { pushTestImage } from '../helpers/images.js';
 import { findLeaks, leaksAfterRun } from '../helpers/leaks.js';
 import { accessTokenFor, githubOidcToken } from '../helpers/auth.js';
 import { spawnSync } from 'node:child_process';
@@ -84,6 +87,33 @@ describe('canary values in every input that can carry a secret', () => {
     expect(errorOf(run)).toContain("Input 'secrets' is invalid");
     expect(errorOf(run)).toContain('DB_CREDS');
     expect(findLeaks(run, [password])).toEqual([]);
+  });
+
+  it("in a webhook URL's path (Slack, Discord): the log shows scheme and host only, delivered or not", async () => {
+    const delivered = canary('slack-path');
+    const undelivered = canary('discord-path');
+    const received: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      received.push(req.url ?? '');
+      req.resume();
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const image = await pushTestImage('e2e-webhook-path', 'webhook path');
+      const run = await deployImage('e2e-webhook-path', image, {
+        comment: 'never',
+        // The second receiver refuses connections: its retries and its warning name it too.
+        webhook_url: `http://127.0.0.1:${port}/services/T0/B0/${delivered}\nhttp://127.0.0.1:1/api/webhooks/1/${undelivered}`,
+      });
+      expect(run.exitCode).toBe(0);
+      expect(received).toEqual([`/services/T0/B0/${delivered}`]);
+      expect(run.stdout).toContain(`webhook http://127.0.0.1:${port}: delivered`);
+      expect(findLeaks(run, [delivered, undelivered])).toEqual([]);
+    } finally {
+      receiver.close();
+    }
   });
 
   it('the scan itself finds a planted canary in the log, an output, the summary and RUNNER_TEMP', () => {

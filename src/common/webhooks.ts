@@ -111,10 +111,13 @@ export interface Delivery {
   result: string;
 }
 
-/** Where the receiver is, for the log: scheme, host and path, never a query string or credentials. */
+/**
+ * Where the receiver is, for the log and the report: scheme and host only. Chat webhooks (Slack,
+ * Discord) carry their secret in the path, and a query or credentials may hold one too.
+ */
 function shownUrl(raw: string): string {
   const url = new URL(raw);
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}`;
 }
 
 /** Delivers `payload` to one receiver: one webhook-id and timestamp for every attempt. */

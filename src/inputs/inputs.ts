@@ -517,8 +517,9 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
     for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
       const value = r.optional(name);
       if (value === undefined) continue;
+      if (name === 'gate_url') maskUrls(value);
       r.attempt(() => {
-        throw new InputError(name, value, 'nothing without `traffic_steps`', {});
+        throw new InputError(name, value, 'nothing without `traffic_steps`', { secret: name === 'gate_url' });
       });
     }
     return undefined;
@@ -546,6 +547,7 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
     return value;
   });
   const gateUrl = r.map('gate_url', (n, v) => {
+    maskUrls(v);
     if (!isAllowedWebhookUrl(v))
       throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
         secret: true,
@@ -599,12 +601,28 @@ function reportSettings(r: Reader, service: string): ReportSettings {
   };
 }
 
+/**
+ * Masks a webhook input the moment it is read: whole, and each URL on its own, since chat webhooks
+ * (Slack, Discord) carry their secret in the path and GitHub masks a multi-URL secret only whole.
+ * The log shows a receiver by its scheme and host alone (webhooks.ts).
+ */
+function maskUrls(raw: string): string[] {
+  setSecret(raw);
+  const urls = parseList(raw);
+  for (const url of urls) {
+    setSecret(url);
+    const query = URL.canParse(url) ? new URL(url).search.slice(1) : '';
+    if (query) setSecret(query);
+  }
+  return urls;
+}
+
 function webhookSettings(r: Reader): WebhookSettings | undefined {
   const secret = r.optional('webhook_secret');
   const token = r.optional('webhook_token');
   if (secret) setSecret(secret);
   if (token) setSecret(token);
-  const urls = r.map('webhook_url', (_n, v) => parseList(v)) ?? [];
+  const urls = r.map('webhook_url', (_n, v) => maskUrls(v)) ?? [];
   for (const url of urls) {
     r.attempt(() => {
       if (!isAllowedWebhookUrl(url))
@@ -614,8 +632,6 @@ function webhookSettings(r: Reader): WebhookSettings | undefined {
           'https:// URLs without credentials in them (http:// only on loopback, for local receivers)',
           { secret: true },
         );
-      const query = new URL(url).search.slice(1);
-      if (query) setSecret(query);
     });
   }
   const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always'] as const));
