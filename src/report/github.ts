@@ -1,6 +1,7 @@
 // Where people look on GitHub: a sticky comment on the pull request, a Deployment with its statuses,
 // and a commit status for branch protection — through Octokit (@actions/github). Reporting never
 // fails a deploy: a call GitHub refuses becomes a warning that names the permission to add.
+import { createHash } from 'node:crypto';
 import type { getOctokit } from '@actions/github';
 import { withRetry } from '../common/http.js';
 import { capMarkdown, code, gfm, join, text, type Markdown } from '../common/markdown.js';
@@ -61,7 +62,12 @@ export interface CommentKey {
 
 /** The hidden first line that marks Runway's comment for one key. */
 export function commentMarker(key: CommentKey): string {
-  const value = (v: string | undefined): string => encodeURIComponent(v ?? '');
+  const value = (v: string | undefined): string => {
+    // Well-formed first (encodeURIComponent throws on a lone surrogate); a long value by its hash,
+    // so the marker stays one short line and keys stay distinct.
+    const encoded = encodeURIComponent(Buffer.from(v ?? '', 'utf8').toString('utf8'));
+    return encoded.length <= 100 ? encoded : `sha256-${createHash('sha256').update(encoded).digest('hex')}`;
+  };
   const regions = [...key.regions].sort().map(value).join(',');
   return `<!-- runway:comment service=${value(key.service)} environment=${value(key.environment)} preview=${value(key.preview)} regions=${regions} -->`;
 }
