@@ -210,7 +210,7 @@ export class Docker {
     let stdout = '';
     let stderr = '';
     const [shownOut, shownErr] = options.silent ? [] : [log.lineWriter(), log.lineWriter()];
-    if (!options.silent) log.info(`docker ${args.join(' ')}`);
+    if (!options.silent) log.info(`[command]docker ${args.join(' ')}`);
     const code = await exec.exec('docker', args, {
       ignoreReturnCode: true,
       silent: true,
