@@ -23,4 +23,27 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Plain log lines go through src/common/log.ts, which keeps any of them from acting as a workflow
+    // command; @actions/core's commands (masks, groups, annotations) escape their own data.
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/log.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-properties': [
+        'error',
+        { object: 'core', property: 'info', message: 'Write plain lines with log.info (src/common/log.ts).' },
+        {
+          object: 'stdout',
+          property: 'write',
+          message: 'Write plain lines with log.info (src/common/log.ts).',
+        },
+        {
+          object: 'stderr',
+          property: 'write',
+          message: 'Write plain lines with log.info (src/common/log.ts).',
+        },
+      ],
+    },
+  },
 );

@@ -58,6 +58,8 @@ export interface GitHubSeed {
   tokenPermissions?: Record<string, Partial<Record<GitHubScope, GitHubAccess>>>;
   /** Personal access tokens and the user each acts as. */
   personalTokens?: Record<string, string>;
+  /** GitHub App installation tokens and the App's slug: each acts as SLUG[bot]. */
+  appTokens?: Record<string, string>;
   pullRequest?: number;
   /** Comments already on an issue or pull request, by someone else. */
   comments?: Array<{ issue: number; body: string; user: { login: string; type: 'User' | 'Bot' } }>;
@@ -174,6 +176,7 @@ export class World {
     tokens: new Set<string>(),
     tokenPermissions: new Map<string, Partial<Record<GitHubScope, GitHubAccess>>>(),
     personalTokens: new Map<string, string>(),
+    appTokens: new Map<string, string>(),
     pullRequest: 7,
     comments: new Map<number, GitHubComment[]>(),
     deployments: [] as GitHubDeployment[],
@@ -206,6 +209,7 @@ export class World {
     }
     for (const [t, login] of Object.entries(seed.github?.personalTokens ?? {}))
       this.github.personalTokens.set(t, login);
+    for (const [t, slug] of Object.entries(seed.github?.appTokens ?? {})) this.github.appTokens.set(t, slug);
     if (seed.github?.pullRequest) this.github.pullRequest = seed.github.pullRequest;
     for (const c of seed.github?.comments ?? []) {
       const id = this.github.nextId++;

@@ -1,6 +1,7 @@
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
 import * as core from '@actions/core';
+import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
@@ -69,7 +70,7 @@ function runFacts(
 function signIn(settings: Settings, github: ReturnType<typeof githubContext>): Promise<Credentials> {
   return core.group('Authenticate', async () => {
     const creds = await authenticate(settings, github.repository);
-    core.info(`authenticated as ${creds.identity}`);
+    log.info(`authenticated as ${creds.identity}`);
     return creds;
   });
 }
@@ -82,14 +83,14 @@ async function removePreview(
   github: ReturnType<typeof githubContext>,
 ): Promise<void> {
   if (!target) {
-    core.info(
+    log.info(
       `Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`,
     );
     return;
   }
   const credentials = await signIn(settings, github);
   const project = resolveProject(settings, credentials);
-  const reporter = new Reporter(settings.report, event, settings.service, target);
+  const reporter = new Reporter(settings.report, event, settings.service, target, settings.regions);
   const client = new CloudRunClient(credentials.accessToken);
   const regions = await core.group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () =>
     removePreviewEverywhere(
@@ -123,7 +124,7 @@ export async function run(): Promise<void> {
       // Before any credential: which pull request's preview this is, and never a fork's code.
       preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
       const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
-      core.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       return read;
     });
     if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github);
@@ -134,7 +135,7 @@ export async function run(): Promise<void> {
     const credentials = await stages.time('authenticate', () => signIn(parsed, github));
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
-    reporter = new Reporter(parsed.report, event, parsed.service, preview);
+    reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
@@ -147,9 +148,9 @@ export async function run(): Promise<void> {
           parsed.spec.secrets,
           credentials.identity,
         );
-        if (checked.length) core.info(`secrets: ${checked.join(', ')} exist and are enabled`);
+        if (checked.length) log.info(`secrets: ${checked.join(', ')} exist and are enabled`);
         if (unchecked.length)
-          core.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+          log.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
       }),
     );
     await reporter.start(github.sha, runUrlFrom());
@@ -158,7 +159,7 @@ export async function run(): Promise<void> {
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
       core.group(building ? 'Build and push' : 'Resolve image', async () => {
         const ref = await prepareImage(parsed, credentials, github.sha);
-        core.info(`image ${formatImage(ref, 'digest')}`);
+        log.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
       }),
     );

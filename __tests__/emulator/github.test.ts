@@ -192,4 +192,41 @@ describe('GitHub REST', () => {
       ['octocat', 'User'],
     ]);
   });
+
+  it("tells authors apart by id: the Actions bot, an App's bot and users, and GraphQL names the viewer", async () => {
+    const app = 'ghs_appInstallation000000000000000000000';
+    await admin.seed({
+      github: {
+        appTokens: { [app]: 'deploy-bot' },
+        comments: [{ issue: 90, body: 'by another app', user: { login: 'renovate[bot]', type: 'Bot' } }],
+      },
+    });
+    const viewer = async (token: string): Promise<Json> => {
+      const res = await fetch(`${env('GITHUB_API_URL')}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'query { viewer { login databaseId } }' }),
+      });
+      return ((await res.json()) as Json).data.viewer as Json;
+    };
+    expect(await viewer(env('GITHUB_TOKEN'))).toEqual({ login: 'github-actions[bot]', databaseId: 41898282 });
+    const appBot = await viewer(app);
+    expect(appBot.login).toBe('deploy-bot[bot]');
+    const forbidden = await fetch(`${env('GITHUB_API_URL')}/user`, {
+      headers: { authorization: `Bearer ${app}` },
+    });
+    expect(forbidden.status).toBe(403);
+    await gh('POST', '/issues/90/comments', { body: 'from the app' }, app);
+    await gh('POST', '/issues/90/comments', { body: 'from the job' });
+    const list = (await gh('GET', '/issues/90/comments')).body as unknown as Json[];
+    expect(list.map((c) => [c.user.login, c.user.type])).toEqual([
+      ['renovate[bot]', 'Bot'],
+      ['deploy-bot[bot]', 'Bot'],
+      ['github-actions[bot]', 'Bot'],
+    ]);
+    const ids = list.map((c) => c.user.id as number);
+    expect(ids[1]).toBe(appBot.databaseId);
+    expect(ids[2]).toBe(41898282);
+    expect(new Set(ids).size).toBe(3);
+  });
 });

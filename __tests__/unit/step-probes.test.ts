@@ -81,7 +81,7 @@ describe("a traffic step's probes", () => {
       const probes = await measureStep(settings(1), revision.url, undefined, 5);
       expect(probes).toHaveLength(1);
       expect(probes[0]).toMatchObject({ ok: false, status: undefined });
-      expect(probes[0]!.error).toMatch(/aborted due to timeout/);
+      expect(probes[0]!.error?.raw()).toMatch(/aborted due to timeout/);
     } finally {
       await revision.close();
     }

@@ -5,6 +5,7 @@ import { stepSplit } from '../../src/deploy/traffic.js';
 import { readSettings } from '../../src/inputs/inputs.js';
 import type { Probe } from '../../src/common/health.js';
 import type { TrafficTarget } from '../../src/gcp/run-types.js';
+import { Untrusted } from '../../src/common/untrusted.js';
 
 const rev = (revision: string, percent: number, tag?: string): TrafficTarget => ({
   type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION',
@@ -33,7 +34,7 @@ describe('the gates of a step', () => {
   const probe = (ok: boolean, latencyMs: number): Probe => ({
     ok,
     status: ok ? 200 : 500,
-    bodyExcerpt: '',
+    bodyExcerpt: Untrusted.of(''),
     error: undefined,
     latencyMs,
   });

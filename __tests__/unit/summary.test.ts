@@ -1,7 +1,10 @@
 // The Markdown every report shares: the region table, what failed and what was rolled back, the
 // traffic before and after, and the timeline.
 import { buildReport, type RunFacts } from '../../src/report/report.js';
-import { renderCleanup, renderReport } from '../../src/report/summary.js';
+import { renderCleanup, renderReport as renderMarkdown } from '../../src/report/summary.js';
+import { Untrusted } from '../../src/common/untrusted.js';
+
+const renderReport = (...args: Parameters<typeof renderMarkdown>): string => renderMarkdown(...args).text;
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
 
 const facts: RunFacts = {
@@ -35,7 +38,7 @@ const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
       on: 'live',
       healthy: true,
       attempts: 3,
-      last: { ok: true, status: 200, bodyExcerpt: 'ok', error: undefined, latencyMs: 12 },
+      last: { ok: true, status: 200, bodyExcerpt: Untrusted.of('ok'), error: undefined, latencyMs: 12 },
     },
   ],
   rolledBack: false,
@@ -120,7 +123,7 @@ describe('renderCleanup', () => {
         { region: 'us-central1', removed: true, pruned: ['hello-00003-abc'], failure: undefined },
         { region: 'europe-west1', removed: false, pruned: [], failure: 'denied\nFix: grant' },
       ],
-    });
+    }).text;
     expect(md).toContain('`hello` preview `pr-7` ❌ not fully removed');
     expect(md).toContain('| us-central1 | removed | `hello-00003-abc` |');
     expect(md).toContain('| europe-west1 | ❌ denied | — |');

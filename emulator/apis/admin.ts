@@ -78,6 +78,7 @@ export function adminRoutes(ctx: EmulatorContext, target: AdminTarget): Route[] 
               ...ctx.googleKey.issued,
               ...world.github.tokens,
               ...world.github.personalTokens.keys(),
+              ...world.github.appTokens.keys(),
               ...secretValues,
             ],
           },

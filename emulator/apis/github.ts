@@ -1,5 +1,8 @@
 // The GitHub REST subset Runway's report stage calls: issue comments, deployments and their
-// statuses, commit statuses. Tokens are checked; errors are GitHub's {"message": ...} bodies.
+// statuses, commit statuses; and GraphQL's `viewer`. Tokens are checked; errors are GitHub's
+// {"message": ...} bodies. Three kinds of token act as three kinds of author: the Actions token as
+// github-actions[bot] (id 41898282), an App's installation token as SLUG[bot], a personal token as
+// its user; every login has an id of its own, and installation tokens get 403 from GET /user.
 import type { EmulatorContext } from '../context.js';
 import { GitHubApiError } from '../errors.js';
 import { bearerToken, type ApiRequest, type ApiResponse, type Route } from '../http.js';
@@ -10,6 +13,7 @@ import type {
   GitHubDeployment,
   GitHubDeploymentStatus,
 } from '../state.js';
+import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../seed.js';
 
 const REPO = String.raw`^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)`;
@@ -71,6 +75,8 @@ function actorOf(ctx: EmulatorContext, req: ApiRequest): { token: string; actor:
   const token = bearerToken(req.headers);
   const personal = token ? ctx.world.github.personalTokens.get(token) : undefined;
   if (token && personal) return { token, actor: { login: personal, type: 'User' } };
+  const app = token ? ctx.world.github.appTokens.get(token) : undefined;
+  if (token && app) return { token, actor: { login: `${app}[bot]`, type: 'Bot' } };
   if (!token || !ctx.world.github.tokens.has(token)) throw new GitHubApiError(401, 'Bad credentials');
   return { token, actor: { login: bot.login, type: 'Bot' } };
 }
@@ -95,15 +101,21 @@ function authorize(
   return { repository, actor };
 }
 
+/** A login's id: stable, and different for different logins (GitHub's ids never change). */
+function idOf(login: string): number {
+  return 50_000_000 + (createHash('sha256').update(login).digest().readUInt32BE(0) % 100_000_000);
+}
+
 function userOf(actor: Actor): typeof bot | Record<string, unknown> {
-  if (actor.type === 'Bot') return bot;
+  if (actor.type === 'Bot' && actor.login === bot.login) return bot;
+  const app = actor.type === 'Bot' ? actor.login.replace(/\[bot\]$/, '') : undefined;
   return {
     login: actor.login,
-    id: 1000 + actor.login.length,
-    type: 'User',
+    id: idOf(actor.login),
+    type: actor.type,
     site_admin: false,
-    url: `https://api.github.com/users/${actor.login}`,
-    html_url: `https://github.com/${actor.login}`,
+    url: `https://api.github.com/users/${encodeURIComponent(actor.login)}`,
+    html_url: app ? `https://github.com/apps/${app}` : `https://github.com/${actor.login}`,
   };
 }
 
@@ -247,6 +259,22 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         req.caller = actor.login;
         if (actor.type === 'Bot') throw new GitHubApiError(403, 'Resource not accessible by integration');
         return { body: userOf(actor) };
+      },
+    },
+    {
+      // GraphQL answers every token, installation tokens too; only `viewer` is emulated.
+      method: 'POST',
+      pattern: /^\/graphql$/,
+      handler: (req) => {
+        const { actor } = actorOf(ctx, req);
+        req.caller = actor.login;
+        const query = fields(req).query;
+        if (typeof query !== 'string' || !/^\s*(query\s*)?\{\s*viewer\s*\{[\s\w]*\}\s*\}\s*$/.test(query))
+          return { body: { errors: [{ message: 'The emulator answers only { viewer { … } } queries.' }] } };
+        const user = userOf(actor) as { login: string; id: number };
+        const wanted = /\{\s*viewer\s*\{([\s\w]*)\}/.exec(query)![1]!.split(/\s+/).filter(Boolean);
+        const known: Record<string, unknown> = { login: user.login, databaseId: user.id };
+        return { body: { data: { viewer: Object.fromEntries(wanted.map((f) => [f, known[f] ?? null])) } } };
       },
     },
     {

@@ -1,6 +1,7 @@
 // HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
 // passes within a time limit, each pass judged by status and (optionally) a body pattern.
 import { RunwayError } from '../errors.js';
+import { Untrusted } from './untrusted.js';
 import type { Deadline } from './deadline.js';
 
 export interface HealthCheck {
@@ -16,8 +17,10 @@ export interface HealthCheck {
 export interface Probe {
   ok: boolean;
   status: number | undefined;
-  bodyExcerpt: string;
-  error: string | undefined;
+  /** The start of the answer's body: the app's words, shown only through an escaper. */
+  bodyExcerpt: Untrusted;
+  /** Why no answer came (the network's code or message). */
+  error: Untrusted | undefined;
   /** From sending the request to reading the whole answer. */
   latencyMs: number;
   /** Why an answer with an accepted status still failed: its body did not match. */
@@ -56,8 +59,9 @@ export function judge(
 
 export function describeProbe(probe: Probe | undefined): string {
   if (!probe) return 'no response';
-  if (probe.error) return probe.error;
-  const answer = `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+  if (probe.error) return probe.error.oneLine(200);
+  const excerpt = probe.bodyExcerpt.oneLine(200);
+  const answer = `HTTP ${probe.status}${excerpt ? `: ${JSON.stringify(excerpt)}` : ''}`;
   return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
 }
 
@@ -127,7 +131,7 @@ export async function probeOnce(
     return {
       ok,
       status: res.status,
-      bodyExcerpt: body.trim().slice(0, 200),
+      bodyExcerpt: Untrusted.of(body.trim().slice(0, 200)),
       error: undefined,
       latencyMs: Date.now() - started,
       ...(statusOk && !ok
@@ -139,8 +143,8 @@ export async function probeOnce(
     return {
       ok: false,
       status: undefined,
-      bodyExcerpt: '',
-      error: cause ?? (err instanceof Error ? err.message : String(err)),
+      bodyExcerpt: Untrusted.of(''),
+      error: Untrusted.of(cause ?? (err instanceof Error ? err.message : String(err))),
       latencyMs: Date.now() - started,
     };
   }

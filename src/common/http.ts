@@ -1,6 +1,7 @@
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
 // transient failures, and Google's error bodies turned into typed errors.
-import * as core from '@actions/core';
+import * as log from './log.js';
+import { Untrusted } from './untrusted.js';
 
 export interface GoogleErrorBody {
   error?: {
@@ -18,6 +19,8 @@ export interface GoogleErrorBody {
 
 /** An error answer from a Google API, with the bits callers branch on. */
 export class GoogleApiError extends Error {
+  /** What the server said, as it said it. */
+  readonly detail: Untrusted;
   readonly httpStatus: number;
   /** Canonical status, e.g. PERMISSION_DENIED, NOT_FOUND, ABORTED. */
   readonly status: string;
@@ -29,9 +32,11 @@ export class GoogleApiError extends Error {
   readonly url: string;
   constructor(method: string, url: string, httpStatus: number, body: GoogleErrorBody | string) {
     const parsed = typeof body === 'string' ? undefined : body.error;
-    const message =
-      parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
-    super(message);
+    const said = typeof parsed?.message === 'string' ? parsed.message : typeof body === 'string' ? body : '';
+    // The API's (or a proxy's) words: kept as they came, and in the message only escaped for the log.
+    const detail = Untrusted.of(said);
+    super(said ? detail.forLog(1000) : `HTTP ${httpStatus}`);
+    this.detail = detail;
     this.name = 'GoogleApiError';
     this.httpStatus = httpStatus;
     this.status = parsed?.status ?? `HTTP_${httpStatus}`;
@@ -97,7 +102,7 @@ export async function withRetry<T>(
         Math.min(waitHint(err) ?? 0, options.maxDelayMs),
       );
       const reason = err instanceof Error ? err.message : String(err);
-      core.info(
+      log.info(
         `${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`,
       );
       await new Promise((r) => setTimeout(r, delay));

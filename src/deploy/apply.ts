@@ -2,6 +2,7 @@
 // concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
 // operation with operations.wait. Also the IAM change for allow_unauthenticated.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import { iamMember } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { GoogleApiError, isRetryableStatus } from '../common/http.js';
@@ -284,7 +285,7 @@ export async function applyPublicAccess(
       if (!next) return false;
       beforeChange();
       await client.setIamPolicy(ref, next);
-      core.info(
+      log.info(
         `${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`,
       );
       return true;

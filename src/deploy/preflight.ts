@@ -3,6 +3,7 @@
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { explainRunError, isPublic } from './apply.js';
@@ -177,5 +178,5 @@ export async function checkIdTokens(
     }),
   );
   if (minted.some(Boolean))
-    core.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+    log.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }

@@ -10,10 +10,25 @@ import * as core from '@actions/core';
 import * as exec from '@actions/exec';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { RunwayError } from '../errors.js';
+import * as log from '../common/log.js';
+import { Untrusted } from '../common/untrusted.js';
 import { withRetry, type RetryOptions } from '../common/http.js';
+import { isDigest } from './reference.js';
 import { parseBuildxInspect, planBuild, type BuildPlan, type BuilderDriver } from './build-plan.js';
+
+/** docker exited non-zero; `output` is what it printed last, as it printed it. */
+export class DockerFailed extends RunwayError {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number,
+    readonly output: Untrusted,
+  ) {
+    super(`docker ${command} failed (exit ${exitCode}): ${output.map((t) => t.slice(-1500)).forLog(1500)}`);
+    this.name = 'DockerFailed';
+  }
+}
 
 /** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */
 class PushFailed extends Error {
@@ -42,6 +57,28 @@ export function isTransientPushFailure(output: string): boolean {
 
 /** The state key under which the post step finds the private Docker config to remove. */
 export const DOCKER_CONFIG_STATE = 'docker-config';
+
+/** Where private Docker configs are made: the runner's temporary directory. */
+export function scratchBase(env: NodeJS.ProcessEnv = process.env): string {
+  return env.RUNNER_TEMP || tmpdir();
+}
+
+const PRIVATE_CONFIG_PREFIX = 'runway-docker-';
+
+/**
+ * Whether `path` names a directory as Runway makes its private Docker config: directly in
+ * `base`, named by mkdtemp from Runway's prefix. The post step removes nothing else, whatever the
+ * saved state says (a build's output can write state too).
+ */
+export function isPrivateConfigPath(path: string, base: string): boolean {
+  const resolvedBase = resolve(base);
+  const resolved = resolve(path);
+  return (
+    isAbsolute(path) &&
+    dirname(resolved) === resolvedBase &&
+    new RegExp(`^${PRIVATE_CONFIG_PREFIX}[A-Za-z0-9]{6}$`).test(basename(resolved))
+  );
+}
 
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
 export function digestFromPushOutput(output: string): string | undefined {
@@ -120,9 +157,9 @@ export class Docker {
 
   /** Docker with a private config whose credential helper answers for the Google registry `host`. */
   static async privateConfig(host: string): Promise<Docker> {
-    const base = process.env.RUNNER_TEMP || tmpdir();
+    const base = scratchBase();
     await mkdir(base, { recursive: true });
-    const dir = await mkdtemp(join(base, 'runway-docker-'));
+    const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
     core.saveState(DOCKER_CONFIG_STATE, dir);
     const user = userDockerConfig();
     let userConfig: Record<string, unknown> = {};
@@ -161,27 +198,38 @@ export class Docker {
     });
   }
 
+  /**
+   * Runs docker. What it prints comes from the Dockerfile's `RUN` steps and the registry as much as
+   * from Docker, so it reaches the log only line by line through log.ts, where no line can act as a
+   * workflow command; `silent` keeps it out of the log altogether.
+   */
   private async run(
     args: string[],
     options: { input?: string; silent?: boolean; env?: Record<string, string> } = {},
   ): Promise<string> {
     let stdout = '';
     let stderr = '';
+    const [shownOut, shownErr] = options.silent ? [] : [log.lineWriter(), log.lineWriter()];
+    if (!options.silent) log.info(`[command]docker ${args.join(' ')}`);
     const code = await exec.exec('docker', args, {
       ignoreReturnCode: true,
-      silent: options.silent ?? false,
+      silent: true,
       ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
       env: { ...(process.env as Record<string, string>), ...this.env, ...options.env },
       listeners: {
-        stdout: (data: Buffer) => (stdout += data.toString()),
-        stderr: (data: Buffer) => (stderr += data.toString()),
+        stdout: (data: Buffer) => {
+          stdout += data.toString();
+          shownOut?.push(data.toString());
+        },
+        stderr: (data: Buffer) => {
+          stderr += data.toString();
+          shownErr?.push(data.toString());
+        },
       },
     });
-    if (code !== 0) {
-      throw new RunwayError(
-        `docker ${args[0]} failed (exit ${code}): ${(stderr || stdout).trim().slice(-1500)}`,
-      );
-    }
+    shownOut?.end();
+    shownErr?.end();
+    if (code !== 0) throw new DockerFailed(args[0]!, code, Untrusted.of((stderr || stdout).trim()));
     return stdout;
   }
 
@@ -206,7 +254,7 @@ export class Docker {
     const output = await this.run(['buildx', 'inspect', ...(builder ? [builder] : [])], { silent: true });
     const found = parseBuildxInspect(output);
     if (!found) throw new RunwayError(`docker buildx inspect did not name a builder and driver:\n${output}`);
-    core.info(`buildx builder ${found.name} (driver ${found.driver})`);
+    log.info(`buildx builder ${found.name} (driver ${found.driver})`);
     return found.driver;
   }
 
@@ -220,9 +268,7 @@ export class Docker {
           'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.',
         );
       }
-      core.info(
-        'docker buildx is not available: building with the classic builder and an inline layer cache',
-      );
+      log.info('docker buildx is not available: building with the classic builder and an inline layer cache');
     }
     const scratch =
       this.privateConfig ?? (await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'runway-')));
@@ -233,7 +279,7 @@ export class Docker {
       if (plan.cacheRef) {
         // A missing cache image is normal on the first build.
         await this.run(['pull', plan.cacheRef], { silent: true }).catch(() =>
-          core.info(`no layer cache at ${plan.cacheRef} yet`),
+          log.info(`no layer cache at ${plan.cacheRef} yet`),
         );
       }
       await this.run(command.args, { env: command.env });
@@ -279,7 +325,8 @@ export class Docker {
     }
     const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as Record<string, unknown>;
     const digest = metadata['containerimage.digest'];
-    if (typeof digest !== 'string') throw new RunwayError('docker buildx did not report the pushed digest.');
+    if (typeof digest !== 'string' || !isDigest(digest))
+      throw new RunwayError('docker buildx did not report the pushed digest.');
     return digest;
   }
 
@@ -295,14 +342,24 @@ export class Docker {
         `docker push ${tag}`,
         () =>
           this.run(['push', tag]).catch((err: unknown) => {
-            throw new PushFailed(err instanceof Error ? err.message : String(err));
+            throw new PushFailed(
+              err instanceof DockerFailed
+                ? err.output.raw()
+                : err instanceof Error
+                  ? err.message
+                  : String(err),
+            );
           }),
         PUSH_RETRY,
         (err) => err instanceof PushFailed && isTransientPushFailure(err.detail),
       );
     } catch (err) {
       const message =
-        err instanceof PushFailed ? err.detail : err instanceof Error ? err.message : String(err);
+        err instanceof PushFailed
+          ? Untrusted.of(err.detail).forLog(1500)
+          : err instanceof Error
+            ? err.message
+            : String(err);
       throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
     }
     const digest = digestFromPushOutput(output);

@@ -2,6 +2,7 @@
 // `image`). Google credentials go to Google registries only; the right to push is proven before
 // anything is built; build values are masked and never reach argv.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { Settings } from '../inputs/inputs.js';
 import { cacheReference } from './build-plan.js';
@@ -48,9 +49,9 @@ export async function prepareImage(
   if (google) {
     // Before anything is built: a missing role or repository fails now, with the fix.
     await provePushAccess(image, credentials.accessToken, credentials.identity);
-    core.info(`${credentials.identity} may push to ${image.host}/${image.path}`);
+    log.info(`${credentials.identity} may push to ${image.host}/${image.path}`);
   } else {
-    core.info(
+    log.info(
       `${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`,
     );
   }

@@ -34,6 +34,14 @@ export function parseImageReference(ref: string): ImageReference {
   return { host, path, tag, digest };
 }
 
+/**
+ * A content digest as the OCI image spec writes one (sha256 or sha512, lowercase hex): what a
+ * registry's `Docker-Content-Digest` or Docker's output must be before Runway deploys by it.
+ */
+export function isDigest(text: string): boolean {
+  return /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(text);
+}
+
 /** The name Docker gives Docker Hub in references; its registry API lives on registry-1.docker.io. */
 export const DOCKER_HUB = 'docker.io';
 

@@ -6,11 +6,13 @@
 import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { RunwayError } from '../errors.js';
+import { Untrusted } from '../common/untrusted.js';
 import { GoogleApiError, isRetryable, isRetryableStatus, requestJson, withRetry } from '../common/http.js';
 import {
   artifactRepository,
   extraGoogleRegistries,
   formatImage,
+  isDigest,
   isGoogleRegistry,
   registryBaseUrl,
   type ImageReference,
@@ -50,22 +52,28 @@ export function parseChallenge(header: string | null | undefined): Challenge | u
 /** An error answer from a registry: its HTTP status and the distribution error code, if any. */
 export class RegistryError extends Error {
   readonly httpStatus: number;
-  /** e.g. UNAUTHORIZED, DENIED, NAME_UNKNOWN, MANIFEST_UNKNOWN. */
+  /** e.g. UNAUTHORIZED, DENIED, NAME_UNKNOWN, MANIFEST_UNKNOWN; only a code of the spec's form. */
   readonly code: string | undefined;
-  constructor(what: string, httpStatus: number, body: string) {
+  /** What the registry (or a proxy in front of it) said, as it said it. */
+  readonly detail: Untrusted;
+  constructor(what: string, httpStatus: number, body: string | Untrusted) {
+    const said = Untrusted.is(body) ? body : Untrusted.of(body);
     let code: string | undefined;
-    let detail = body.trim().slice(0, 500);
+    let detail = said.map((t) => t.trim());
     try {
-      const first = (JSON.parse(body) as { errors?: Array<{ code?: string; message?: string }> }).errors?.[0];
-      code = first?.code;
-      if (first?.message) detail = first.message;
+      const first = (JSON.parse(said.raw()) as { errors?: Array<{ code?: unknown; message?: unknown }> })
+        .errors?.[0];
+      if (typeof first?.code === 'string' && /^[A-Z_]{1,64}$/.test(first.code)) code = first.code;
+      if (typeof first?.message === 'string' && first.message) detail = Untrusted.of(first.message);
     } catch {
       // Not the registry's JSON (a proxy page, or a HEAD without a body).
     }
-    super(`${what}: HTTP ${httpStatus}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`);
+    const shown = detail.length ? `: ${detail.forLog(500)}` : '';
+    super(`${what}: HTTP ${httpStatus}${code ? ` ${code}` : ''}${shown}`);
     this.name = 'RegistryError';
     this.httpStatus = httpStatus;
     this.code = code;
+    this.detail = detail;
   }
 }
 
@@ -110,7 +118,7 @@ export class RepositoryClient {
           }
         }
         const body = Buffer.from(await res.arrayBuffer());
-        if (res.status >= 400) throw new RegistryError(`${method} ${url}`, res.status, body.toString('utf8'));
+        if (res.status >= 400) throw new RegistryError(`${method} ${url}`, res.status, Untrusted.of(body));
         return { status: res.status, headers: res.headers, body };
       },
       undefined,
@@ -157,7 +165,7 @@ export class RepositoryClient {
       return token;
     } catch (err) {
       if (err instanceof GoogleApiError) {
-        throw new RegistryError(`token from ${realm}`, err.httpStatus, err.message);
+        throw new RegistryError(`token from ${realm}`, err.httpStatus, err.detail);
       }
       throw err;
     }
@@ -172,7 +180,15 @@ export class RepositoryClient {
       throw err;
     });
     const digest = head?.headers.get('docker-content-digest');
-    if (digest) return digest;
+    if (digest) {
+      // Deployed by, and shown in every report: it must be a digest, not whatever the header held.
+      if (!isDigest(digest))
+        throw new RunwayError(
+          `The registry answered ${formatImage(this.image, 'tag')} with a Docker-Content-Digest that is not a digest: ${Untrusted.of(digest).forLog(100)}`,
+          'Check the registry (or the proxy in front of it): a digest is sha256: and 64 hexadecimal digits.',
+        );
+      return digest;
+    }
     // The header is optional (distribution spec): the digest of the bytes served is the truth.
     const got = await this.send('GET', this.url(`manifests/${tag}`), { accept });
     return `sha256:${createHash('sha256').update(got.body).digest('hex')}`;

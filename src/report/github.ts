@@ -1,8 +1,11 @@
 // Where people look on GitHub: a sticky comment on the pull request, a Deployment with its statuses,
 // and a commit status for branch protection — through Octokit (@actions/github). Reporting never
 // fails a deploy: a call GitHub refuses becomes a warning that names the permission to add.
+import { createHash } from 'node:crypto';
 import type { getOctokit } from '@actions/github';
 import { withRetry } from '../common/http.js';
+import { capMarkdown, code, gfm, join, text, type Markdown } from '../common/markdown.js';
+import { REPORT_CAP } from './summary.js';
 
 export type Octokit = ReturnType<typeof getOctokit>;
 
@@ -38,89 +41,180 @@ export function explainGitHubFailure(what: string, permission: string, err: unkn
 }
 
 // ---- the sticky PR comment ------------------------------------------------------------------
+//
+// A comment is Runway's own only when both hold: its first line is the marker for this service,
+// environment, preview and set of regions, and its author is the token's own identity (by user id).
+// Nothing past the first line is read as a marker, and the history is read only from the last line
+// of a comment that passed both checks; everything rendered in between is escaped, so no app, API or
+// person can forge either.
 
 const HISTORY_LIMIT = 10;
 
-/** The hidden line that marks Runway's comment for one service and environment. */
-export function commentMarker(service: string, environment: string | undefined): string {
-  return `<!-- runway:comment service=${service} environment=${environment ?? ''} -->`;
+/** What a comment is for: two reports share a comment only when all of this is the same. */
+export interface CommentKey {
+  service: string;
+  /** The GitHub Deployment environment, if any. */
+  environment: string | undefined;
+  /** The preview's tag, when the run deploys or removes one. */
+  preview: string | undefined;
+  regions: string[];
 }
 
-interface HistoryEntry {
-  line: string;
+/** The hidden first line that marks Runway's comment for one key. */
+export function commentMarker(key: CommentKey): string {
+  const value = (v: string | undefined): string => {
+    // Well-formed first (encodeURIComponent throws on a lone surrogate); a long value by its hash,
+    // so the marker stays one short line and keys stay distinct.
+    const encoded = encodeURIComponent(Buffer.from(v ?? '', 'utf8').toString('utf8'));
+    return encoded.length <= 100 ? encoded : `sha256-${createHash('sha256').update(encoded).digest('hex')}`;
+  };
+  const regions = [...key.regions].sort().map(value).join(',');
+  return `<!-- runway:comment service=${value(key.service)} environment=${value(key.environment)} preview=${value(key.preview)} regions=${regions} -->`;
 }
 
-const HISTORY_OPEN = '<!-- runway:history ';
-const HISTORY_CLOSE = ' -->';
+/** One run, as the history keeps it: only these fields, each checked when read back. */
+export interface RunEntry {
+  /** The run's id (GITHUB_RUN_ID). */
+  run: string;
+  /** The revision the run deployed, or `—`. */
+  revision: string;
+  outcome: 'healthy' | 'failed' | 'preview removed';
+  /** When, as an ISO timestamp. */
+  at: string;
+}
 
-/** The earlier runs a comment carries, newest first, from its hidden history block. */
-export function readHistory(body: string | undefined): HistoryEntry[] {
-  if (!body) return [];
-  const start = body.indexOf(HISTORY_OPEN);
-  if (start < 0) return [];
-  const end = body.indexOf(HISTORY_CLOSE, start + HISTORY_OPEN.length);
+const OUTCOMES: ReadonlySet<string> = new Set(['healthy', 'failed', 'preview removed']);
+
+function isRunEntry(e: unknown): e is RunEntry {
+  const entry = e as Partial<RunEntry> | null;
+  return (
+    typeof entry?.run === 'string' &&
+    /^\d{1,20}$/.test(entry.run) &&
+    typeof entry.revision === 'string' &&
+    /^([a-z0-9][a-z0-9-]{0,98}|—)$/.test(entry.revision) &&
+    typeof entry.outcome === 'string' &&
+    OUTCOMES.has(entry.outcome) &&
+    typeof entry.at === 'string' &&
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(entry.at)
+  );
+}
+
+interface History {
+  current: RunEntry | undefined;
+  earlier: RunEntry[];
+}
+
+const HISTORY_LINE = /^<!-- runway:history ([A-Za-z0-9_-]{0,8000}) -->$/;
+
+const linesOf = (body: string | undefined): string[] => (body ?? '').split(/\r?\n/);
+
+/**
+ * The runs a comment of Runway's own records: from its last line only, each entry checked. Only
+ * for a comment `ownComments` returned.
+ */
+export function readHistory(body: string | undefined): History {
+  const encoded = HISTORY_LINE.exec(linesOf(body).at(-1) ?? '')?.[1];
+  if (encoded === undefined) return { current: undefined, earlier: [] };
   try {
-    const parsed = JSON.parse(
-      Buffer.from(body.slice(start + HISTORY_OPEN.length, end), 'base64').toString('utf8'),
-    ) as unknown;
-    return Array.isArray(parsed)
-      ? parsed.filter((e): e is HistoryEntry => typeof (e as HistoryEntry)?.line === 'string')
-      : [];
+    const parsed = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Partial<History>;
+    return {
+      current: isRunEntry(parsed.current) ? parsed.current : undefined,
+      earlier: Array.isArray(parsed.earlier) ? parsed.earlier.filter(isRunEntry) : [],
+    };
   } catch {
-    return [];
+    return { current: undefined, earlier: [] };
   }
+}
+
+function historyLine(h: History): string {
+  return `<!-- runway:history ${Buffer.from(JSON.stringify(h)).toString('base64url')} -->`;
+}
+
+function entryLine(e: RunEntry): Markdown {
+  return gfm`- run ${text(e.run)}: ${code(e.revision)} ${text(e.outcome)} (${text(e.at)})`;
 }
 
 /**
- * The comment's body: the marker, this run's report, and the earlier runs folded into a collapsed
- * section. `summaryLine` is this run in one line; it joins the history when the next run replaces it.
+ * The comment's body: the marker, this run's report, the earlier runs folded into a collapsed
+ * section, and the history they come from as the last line. `previousBody` must be Runway's own.
  */
 export function renderComment(
   marker: string,
-  report: string,
-  summaryLine: string,
+  report: Markdown,
+  current: RunEntry,
   previousBody: string | undefined,
 ): string {
-  const earlier = readHistory(previousBody);
-  const previousLine = previousBody ? /<!-- runway:line (.*?) -->/.exec(previousBody)?.[1] : undefined;
-  const history = [...(previousLine ? [{ line: previousLine }] : []), ...earlier].slice(0, HISTORY_LIMIT);
-  const parts = [marker, report, `<!-- runway:line ${summaryLine.replace(/-->/g, '')} -->`];
-  if (history.length) {
+  const previous = readHistory(previousBody);
+  const earlier = [...(previous.current ? [previous.current] : []), ...previous.earlier].slice(
+    0,
+    HISTORY_LIMIT,
+  );
+  const parts = [gfm``, capMarkdown(report, REPORT_CAP)];
+  if (earlier.length) {
     parts.push(
-      '',
-      `<details><summary>Earlier runs (${history.length})</summary>`,
-      '',
-      ...history.map((h) => `- ${h.line}`),
-      '',
-      '</details>',
+      gfm``,
+      gfm`<details><summary>Earlier runs (${earlier.length})</summary>`,
+      gfm``,
+      ...earlier.map(entryLine),
+      gfm``,
+      gfm`</details>`,
     );
   }
-  parts.push(`${HISTORY_OPEN}${Buffer.from(JSON.stringify(history)).toString('base64')}${HISTORY_CLOSE}`);
-  return parts.join('\n');
+  return [marker, join(parts).text, '', historyLine({ current, earlier })].join('\n');
 }
+
+/** Who a token acts as on GitHub, by user id (logins can be renamed, ids cannot). */
+export interface TokenIdentity {
+  id: number;
+  login: string;
+}
+
+/** The Actions token (GITHUB_TOKEN) comments as github-actions[bot]. */
+export const ACTIONS_BOT: TokenIdentity = { id: 41898282, login: 'github-actions[bot]' };
 
 interface CommentLike {
   id: number;
   body?: string | undefined;
-  user: { login: string; type?: string } | null;
+  user: { login: string; id: number; type?: string } | null;
 }
 
-/** Runway's own comments: the marker, written by a bot (the job's token) or by `login`. */
-export function ownComments<C extends CommentLike>(comments: C[], marker: string, login?: string): C[] {
+/** Runway's own comments for `marker`: the marker as the first line, written by `identity`. */
+export function ownComments<C extends CommentLike>(
+  comments: C[],
+  marker: string,
+  identity: TokenIdentity,
+): C[] {
   return comments
-    .filter((c) => c.body?.includes(marker))
-    .filter((c) => (login ? c.user?.login === login : c.user?.type === 'Bot'))
+    .filter((c) => linesOf(c.body)[0] === marker && c.user?.id === identity.id)
     .sort((a, b) => a.id - b.id);
 }
 
-/** Who the token is, when GitHub says (a PAT); undefined for the job's installation token. */
-async function tokenLogin(octokit: Octokit): Promise<string | undefined> {
+/**
+ * Who the token is: the user behind a personal token (`GET /user`); for an installation token,
+ * which GitHub refuses there with 403, the bot GraphQL names as the viewer (an App's bot), else
+ * github-actions[bot], as which the Actions token writes.
+ */
+export async function tokenIdentity(octokit: Octokit): Promise<TokenIdentity> {
   try {
-    const { data } = await octokit.rest.users.getAuthenticated();
-    return data.login;
-  } catch {
-    return undefined;
+    const { data } = await githubCall("read the token's user", () => octokit.rest.users.getAuthenticated());
+    return { id: data.id, login: data.login };
+  } catch (err) {
+    if (statusOf(err) !== 403) throw err;
   }
+  try {
+    const { viewer } = await octokit.graphql<{ viewer: { login: unknown; databaseId: unknown } }>(
+      'query { viewer { login databaseId } }',
+    );
+    if (
+      typeof viewer.login === 'string' &&
+      Number.isSafeInteger(viewer.databaseId) &&
+      Number(viewer.databaseId) > 0
+    )
+      return { id: Number(viewer.databaseId), login: viewer.login };
+  } catch {
+    // GraphQL refused the token too: it is the Actions token.
+  }
+  return ACTIONS_BOT;
 }
 
 /**
@@ -134,12 +228,12 @@ export async function upsertStickyComment(
   marker: string,
   render: (previousBody: string | undefined) => string,
 ): Promise<{ id: number; created: boolean }> {
-  const login = await tokenLogin(octokit);
+  let identity = await tokenIdentity(octokit);
   const list = async (): Promise<CommentLike[]> =>
     githubCall('list comments', () =>
       octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 }),
     );
-  let mine = ownComments(await list(), marker, login);
+  let mine = ownComments(await list(), marker, identity);
   let created = false;
   let id: number;
   if (mine.length === 0) {
@@ -148,8 +242,10 @@ export async function upsertStickyComment(
     );
     id = data.id;
     created = true;
+    // What GitHub says wrote it is who the token is, whatever was inferred above.
+    if (data.user && data.user.id !== identity.id) identity = { id: data.user.id, login: data.user.login };
     // Another job may have created its own at the same moment: keep the oldest, drop the rest.
-    mine = ownComments(await list(), marker, login);
+    mine = ownComments(await list(), marker, identity);
     if (mine.length > 1 && mine[0]!.id !== id) {
       await githubCall('update the comment', () =>
         octokit.rest.issues.updateComment({ ...repo, comment_id: mine[0]!.id, body: render(mine[0]!.body) }),

@@ -1,5 +1,6 @@
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import { describeError, describeErrorBriefly } from '../errors.js';
 import type { PreviewTarget } from '../rollout/preview.js';
 import type { RegionOutcome } from '../rollout/outcome.js';
@@ -68,7 +69,7 @@ export function writeOutputs(
     ),
   );
 
-  for (const o of outcomes) core.info(summaryLine(o));
+  for (const o of outcomes) log.info(summaryLine(o));
   const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
   return failures.length ? failures.join('\n') : undefined;
 }

@@ -3,6 +3,7 @@
 // permission or fix; none fails a healthy deploy, except an undelivered webhook with
 // `webhook_failure: fail`.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import type { GitHubEvent } from '../inputs/event.js';
 import type { ReportSettings } from '../inputs/inputs.js';
 import {
@@ -15,10 +16,12 @@ import {
   upsertStickyComment,
   renderComment,
   type Octokit,
+  type RunEntry,
 } from './github.js';
+import { capMarkdown, type Markdown } from '../common/markdown.js';
 import type { PreviewTarget } from '../rollout/preview.js';
 import type { CleanupReport, RunReport } from './report.js';
-import { renderCleanup, renderReport } from './summary.js';
+import { renderCleanup, renderReport, REPORT_CAP } from './summary.js';
 import { deliverWebhook, shouldSend } from '../common/webhooks.js';
 
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
@@ -34,6 +37,8 @@ export class Reporter {
     private readonly service: string,
     /** The pull request's preview this run deploys or removes, if it does. */
     private readonly preview: PreviewTarget | undefined,
+    /** The regions the run deploys to: part of what the sticky comment is for. */
+    private readonly regions: string[],
     token = settings.githubToken ?? process.env.GITHUB_TOKEN,
   ) {
     this.token = token;
@@ -118,9 +123,9 @@ export class Reporter {
     });
   }
 
-  private async writeSummary(markdown: string): Promise<void> {
+  private async writeSummary(markdown: Markdown): Promise<void> {
     try {
-      await core.summary.addRaw(markdown, true).write();
+      await core.summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
     } catch (err) {
       // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
       core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
@@ -128,20 +133,30 @@ export class Reporter {
   }
 
   /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
-  private async comment(markdown: string, line: string): Promise<void> {
+  private async comment(
+    markdown: Markdown,
+    run: Omit<RunEntry, 'at' | 'run'>,
+    runUrl: string,
+  ): Promise<void> {
     const wantsComment =
       this.settings.comment === 'always' ||
       (this.settings.comment === 'auto' && this.event.name.startsWith('pull_request'));
     const issue = this.event.pullRequest?.number;
     if (wantsComment && issue !== undefined) {
-      const marker = commentMarker(this.service, this.environment);
+      const marker = commentMarker({
+        service: this.service,
+        environment: this.environment,
+        preview: this.preview?.tag,
+        regions: this.regions,
+      });
+      const entry: RunEntry = { ...run, run: runUrl.split('/').pop() ?? '', at: new Date().toISOString() };
       await this.attempt('comment on the pull request', 'pull-requests', async (o) => {
         await upsertStickyComment(o, this.event.repo, issue, marker, (previous) =>
-          renderComment(marker, markdown, `${line} (${new Date().toISOString()})`, previous),
+          renderComment(marker, markdown, entry, previous),
         );
       });
     } else if (wantsComment) {
-      core.info('comment: this run is not for a pull request; the report is in the job summary');
+      log.info('comment: this run is not for a pull request; the report is in the job summary');
     }
   }
 
@@ -180,7 +195,11 @@ export class Reporter {
 
     await this.comment(
       markdown,
-      `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict}`,
+      {
+        revision: report.regions[0]?.outcome?.revision ?? '—',
+        outcome: report.healthy ? 'healthy' : 'failed',
+      },
+      report.runUrl,
     );
     return this.sendWebhooks(report);
   }
@@ -201,10 +220,10 @@ export class Reporter {
           report.runUrl,
           'pull request closed; preview removed',
         );
-        core.info(`deployments: ${retired.length} of ${environment} marked inactive`);
+        log.info(`deployments: ${retired.length} of ${environment} marked inactive`);
       });
     }
-    await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: preview removed`);
+    await this.comment(markdown, { revision: '—', outcome: 'preview removed' }, report.runUrl);
   }
 
   private async sendWebhooks(report: RunReport): Promise<string | undefined> {
@@ -214,7 +233,7 @@ export class Reporter {
     const failed: string[] = [];
     for (const url of webhook.urls) {
       const delivery = await deliverWebhook(url, payload, webhook);
-      core.info(
+      log.info(
         `webhook ${delivery.url}: ${delivery.delivered ? 'delivered' : 'not delivered'} (${delivery.result}, ${delivery.id})`,
       );
       if (!delivery.delivered) failed.push(`${delivery.url} (${delivery.result})`);

@@ -1,152 +1,176 @@
 // The run as Markdown, for the job summary and the PR comment: a table per region (URL, revision,
 // previous revision, digest, health with status and latency, traffic), what failed and what was
-// rolled back, the exact traffic before and after, and a timeline of the stages. Pure.
+// rolled back, the exact traffic before and after, and a timeline of the stages. Pure. Every value
+// is escaped (src/common/markdown.ts): a failure's text, a probe's answer, a revision's name are
+// shown as written, never rendered.
+import { code, codeBlock, decimal, gfm, join, link, text, type Markdown } from '../common/markdown.js';
 import type { CheckRecord } from '../rollout/outcome.js';
 import type { CleanupReport, RegionReport, RunReport } from './report.js';
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** GitHub refuses a comment over 65,536 characters; the summary gets the same report. */
+export const REPORT_CAP = 60_000;
 
-/** Text shown as code, in one line. */
-const codeSpan = (text: string): string => `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
-
-function split(traffic: Record<string, number> | undefined): string {
-  const parts = Object.entries(traffic ?? {}).map(([revision, percent]) => `\`${revision}\` ${percent}%`);
-  return parts.length ? parts.join(', ') : 'nothing';
+function split(traffic: Record<string, number> | undefined, inTable = false): Markdown {
+  const parts = Object.entries(traffic ?? {}).map(
+    ([revision, percent]) => gfm`${code(revision, { inTable })} ${percent}%`,
+  );
+  return parts.length ? join(parts, ', ') : gfm`nothing`;
 }
 
-function health(checks: CheckRecord[] | undefined, healthy: boolean | undefined): string {
+function health(checks: CheckRecord[] | undefined, healthy: boolean | undefined): Markdown {
   const last = checks?.at(-1);
-  const verdict = healthy === false ? '❌ unhealthy' : healthy ? '✅ healthy' : 'not checked';
+  const verdict = healthy === false ? gfm`❌ unhealthy` : healthy ? gfm`✅ healthy` : gfm`not checked`;
   if (!last?.last) return verdict;
   const probe = last.last;
-  const answer = probe.error ? probe.error : `HTTP ${probe.status}`;
-  return `${verdict} (${answer}, ${probe.latencyMs} ms, ${last.on === 'tag' ? 'tag URL' : 'service URL'})`;
+  const answer = probe.error ? text(probe.error, 200) : gfm`HTTP ${probe.status ?? 0}`;
+  const where = last.on === 'tag' ? gfm`tag URL` : gfm`service URL`;
+  return gfm`${verdict} (${answer}, ${probe.latencyMs} ms, ${where})`;
 }
 
-function link(url: string | undefined): string {
-  return url ? `[${url}](${url})` : '—';
-}
-
-function regionRow(r: RegionReport, digest: string, preview: boolean): string {
+function regionRow(r: RegionReport, digest: string, preview: boolean): Markdown {
   const o = r.outcome;
-  const url = link(preview ? o?.tagUrl : o?.url);
-  return `| ${cell(r.region)} | ${url} | ${o ? `\`${o.revision}\`` : '—'} | ${o?.previousRevision ? `\`${o.previousRevision}\`` : '—'} | \`${digest.slice(0, 19)}\` | ${cell(health(o?.checks, r.failure ? false : o?.healthy))} | ${o ? split(o.traffic) : '—'} |`;
+  const url = o ? link(preview ? o.tagUrl : o.url) : gfm`—`;
+  const revision = o ? code(o.revision, { inTable: true }) : gfm`—`;
+  const previous = o?.previousRevision ? code(o.previousRevision, { inTable: true }) : gfm`—`;
+  const shortDigest = code(digest.slice(0, 19), { inTable: true });
+  const verdict = health(o?.checks, r.failure ? false : o?.healthy);
+  const traffic = o ? split(o.traffic, true) : gfm`—`;
+  return gfm`| ${text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
+function seconds(ms: number): Markdown {
+  return gfm`${decimal(ms / 1000, 1)} s`;
 }
 
-export function renderReport(report: RunReport, options: { heading?: boolean } = {}): string {
-  const lines: string[] = [];
+export function renderReport(report: RunReport, options: { heading?: boolean } = {}): Markdown {
+  const lines: Markdown[] = [];
   if (options.heading ?? true) {
     const what = report.preview
-      ? `\`${report.service}\` preview \`${report.preview.tag}\``
-      : `\`${report.service}\``;
-    lines.push(`### Runway: ${what} ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`, '');
+      ? gfm`${code(report.service)} preview ${code(report.preview.tag)}`
+      : code(report.service);
+    const verdict = report.healthy ? gfm`✅ deployed and healthy` : gfm`❌ failed`;
+    lines.push(gfm`### Runway: ${what} ${verdict}`, gfm``);
   }
   if (report.preview) {
+    const tag = code(report.preview.tag);
     lines.push(
-      `Preview of #${report.preview.pullRequest} on its tag \`${report.preview.tag}\`, with no production traffic.`,
-      '',
+      gfm`Preview of #${report.preview.pullRequest} on its tag ${tag}, with no production traffic.`,
+      gfm``,
     );
   }
+  const urlHeading = report.preview ? gfm`preview URL` : gfm`URL`;
   lines.push(
-    `| region | ${report.preview ? 'preview URL' : 'URL'} | revision | previous | digest | health | traffic now |`,
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    gfm`| region | ${urlHeading} | revision | previous | digest | health | traffic now |`,
+    gfm`| --- | --- | --- | --- | --- | --- | --- |`,
     ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)),
-    '',
+    gfm``,
   );
   const stepped = report.regions.filter((r) => r.outcome?.steps.length);
   if (stepped.length) {
     lines.push(
-      '**Traffic steps** (`traffic_steps`)',
-      '',
-      '| region | share | probes | failed | p95 | gate |',
-      '| --- | --- | --- | --- | --- | --- |',
+      gfm`**Traffic steps** (\`traffic_steps\`)`,
+      gfm``,
+      gfm`| region | share | probes | failed | p95 | gate |`,
+      gfm`| --- | --- | --- | --- | --- | --- |`,
     );
     for (const r of stepped)
-      for (const s of r.outcome!.steps)
-        lines.push(
-          `| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`,
-        );
-    lines.push('');
+      for (const s of r.outcome!.steps) {
+        const p95 = s.p95Ms === undefined ? gfm`—` : gfm`${s.p95Ms} ms`;
+        const gate = s.passed ? gfm`✅ passed` : gfm`❌ failed`;
+        const failed = gfm`${decimal(s.errorRate, 1)}%`;
+        lines.push(gfm`| ${text(r.region)} | ${s.percent}% | ${s.requests} | ${failed} | ${p95} | ${gate} |`);
+      }
+    lines.push(gfm``);
     const failedProbes = stepped.flatMap((r) =>
       r.outcome!.steps.flatMap((s) =>
-        s.failedProbes.map((what) => `- ${r.region}, ${s.percent}%: ${codeSpan(what)}`),
+        s.failedProbes.map((what) => gfm`- ${text(r.region)}, ${s.percent}%: ${code(what)}`),
       ),
     );
-    if (failedProbes.length) lines.push('Failed probes:', '', ...failedProbes, '');
+    if (failedProbes.length) lines.push(gfm`Failed probes:`, gfm``, ...failedProbes, gfm``);
   }
   const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
   if (pruned.length) {
-    lines.push('**Idle revisions deleted** (`keep_revisions`)', '');
+    lines.push(gfm`**Idle revisions deleted** (\`keep_revisions\`)`, gfm``);
     for (const r of pruned)
-      lines.push(`- ${r.region}: ${r.outcome!.pruned.map((n) => `\`${n}\``).join(', ')}`);
-    lines.push('');
+      lines.push(
+        gfm`- ${text(r.region)}: ${join(
+          r.outcome!.pruned.map((n) => code(n)),
+          ', ',
+        )}`,
+      );
+    lines.push(gfm``);
   }
   const failed = report.regions.filter((r) => r.failure);
   if (failed.length) {
-    lines.push('**What failed**', '');
+    lines.push(gfm`**What failed**`, gfm``);
     for (const r of failed) {
-      lines.push(`- **${r.region}**: ${cell(r.failure!)}`);
+      // The first line says what went wrong; the rest (the fix, what was undone) is kept as written.
+      const [first = '', ...more] = r.failure!.split('\n');
+      lines.push(gfm`- **${text(r.region)}**: ${text(first, 1000)}`);
+      if (more.length) lines.push(codeBlock(more.join('\n'), 2));
       const o = r.outcome;
-      lines.push(
-        o
-          ? `  - ${o.rolledBack ? 'rolled back; ' : ''}serving now: ${split(o.traffic)}`
-          : '  - nothing was changed',
-      );
+      const rolledBack = o?.rolledBack ? gfm`rolled back; ` : gfm``;
+      lines.push(o ? gfm`  - ${rolledBack}serving now: ${split(o.traffic)}` : gfm`  - nothing was changed`);
     }
-    lines.push('');
+    lines.push(gfm``);
   }
-  lines.push('**Traffic before → after**', '');
+  lines.push(gfm`**Traffic before → after**`, gfm``);
   for (const r of report.regions) {
-    if (r.outcome)
-      lines.push(`- ${r.region}: ${split(r.outcome.trafficBefore)} → ${split(r.outcome.traffic)}`);
-    else lines.push(`- ${r.region}: unchanged`);
+    const o = r.outcome;
+    const region = text(r.region);
+    lines.push(
+      o ? gfm`- ${region}: ${split(o.trafficBefore)} → ${split(o.traffic)}` : gfm`- ${region}: unchanged`,
+    );
   }
   const planned = report.regions.filter((r) => r.outcome?.plan.length);
   if (planned.length) {
-    lines.push('', '<details><summary>Plan</summary>', '');
+    lines.push(gfm``, gfm`<details><summary>Plan</summary>`, gfm``);
     for (const r of planned) {
-      lines.push(`${r.region}:`, '');
-      for (const [i, step] of r.outcome!.plan.entries()) lines.push(`${i + 1}. ${cell(step)}`);
-      lines.push('');
+      lines.push(gfm`${text(r.region)}:`, gfm``);
+      for (const [i, step] of r.outcome!.plan.entries()) lines.push(gfm`${i + 1}. ${text(step)}`);
+      lines.push(gfm``);
     }
-    lines.push('</details>');
+    lines.push(gfm`</details>`);
   }
-  lines.push('', '**Timeline**', '', '| stage | duration |', '| --- | --- |');
-  for (const s of report.stages) lines.push(`| ${cell(s.name)}${s.ok ? '' : ' ❌'} | ${seconds(s.ms)} |`);
+  lines.push(gfm``, gfm`**Timeline**`, gfm``, gfm`| stage | duration |`, gfm`| --- | --- |`);
+  const failedMark = (ok: boolean): Markdown => (ok ? gfm`` : gfm` ❌`);
+  for (const s of report.stages) lines.push(gfm`| ${text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
   for (const r of report.regions) {
     for (const s of r.outcome?.timeline ?? [])
-      lines.push(`| ${cell(r.region)}: ${cell(s.name)}${s.ok ? '' : ' ❌'} | ${seconds(s.ms)} |`);
+      lines.push(gfm`| ${text(r.region)}: ${text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
   }
-  lines.push(
-    '',
-    `Image \`${report.image}\` · commit \`${report.sha.slice(0, 12)}\` · [run](${report.runUrl})`,
-  );
-  return lines.join('\n');
+  const image = code(report.image);
+  const commit = code(report.sha.slice(0, 12));
+  lines.push(gfm``, gfm`Image ${image} · commit ${commit} · ${link(report.runUrl, gfm`run`)}`);
+  return join(lines);
 }
 
 /** A preview's clean-up, for the job summary and the PR comment. */
-export function renderCleanup(report: CleanupReport): string {
+export function renderCleanup(report: CleanupReport): Markdown {
   const ok = report.regions.every((r) => !r.failure);
+  const verdict = ok ? gfm`🧹 removed` : gfm`❌ not fully removed`;
   const lines = [
-    `### Runway: \`${report.service}\` preview \`${report.preview.tag}\` ${ok ? '🧹 removed' : '❌ not fully removed'}`,
-    '',
-    `Pull request #${report.preview.pullRequest} is closed.`,
-    '',
-    '| region | preview tag | idle revisions deleted |',
-    '| --- | --- | --- |',
+    gfm`### Runway: ${code(report.service)} preview ${code(report.preview.tag)} ${verdict}`,
+    gfm``,
+    gfm`Pull request #${report.preview.pullRequest} is closed.`,
+    gfm``,
+    gfm`| region | preview tag | idle revisions deleted |`,
+    gfm`| --- | --- | --- |`,
   ];
   for (const r of report.regions) {
     const tag = r.failure
-      ? `❌ ${cell(r.failure.split('\n')[0]!)}`
+      ? gfm`❌ ${text(r.failure.split('\n')[0]!)}`
       : r.removed
-        ? 'removed'
-        : 'was already gone';
-    lines.push(`| ${cell(r.region)} | ${tag} | ${r.pruned.map((n) => `\`${n}\``).join(', ') || '—'} |`);
+        ? gfm`removed`
+        : gfm`was already gone`;
+    const pruned = r.pruned.length
+      ? join(
+          r.pruned.map((n) => code(n, { inTable: true })),
+          ', ',
+        )
+      : gfm`—`;
+    lines.push(gfm`| ${text(r.region)} | ${tag} | ${pruned} |`);
   }
-  lines.push('', `[run](${report.runUrl})`);
-  return lines.join('\n');
+  lines.push(gfm``, link(report.runUrl, gfm`run`));
+  return join(lines);
 }

@@ -2,6 +2,7 @@
 // whether this run may deploy one at all (never code from a fork), what a preview may change (its
 // own revision only, beside one that serves), and removing it once the pull request closes.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import { describeError, RunwayError } from '../errors.js';
 import type { Deadline } from '../common/deadline.js';
 import type { CloudRunApi } from '../gcp/run.js';
@@ -123,14 +124,14 @@ export async function removePreviewEverywhere(
           (live) => withoutTagIfPresent(live.traffic, target.tag),
           { deadline },
         );
-        core.info(
+        log.info(
           `[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`,
         );
-        const log = { info: (line: string) => core.info(`[${region}] ${line}`), warn: core.warning };
+        const regionLog = { info: (line: string) => log.info(`[${region}] ${line}`), warn: core.warning };
         const pruned =
           settings.keepRevisions === undefined
             ? []
-            : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], log)).deleted;
+            : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], regionLog)).deleted;
         return { region, removed, pruned, failure: undefined };
       } catch (err) {
         return {

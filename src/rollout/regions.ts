@@ -4,6 +4,7 @@
 // where the rollout stood. Each outcome (or the error that stopped a region before it changed
 // anything) is reported.
 import * as core from '@actions/core';
+import * as log from '../common/log.js';
 import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
 import { StepBarrier } from '../common/barrier.js';
@@ -97,7 +98,7 @@ export async function deployAll(
             api,
             identity: credentials.identity,
             idToken: (audience) => credentials.idToken(audience),
-            log: (line) => core.info(`[${region}] ${line}`),
+            log: (line) => log.info(`[${region}] ${line}`),
             warn: (line) => core.warning(line),
             debug: (line) => core.debug(`[${region}] ${line}`),
           },
