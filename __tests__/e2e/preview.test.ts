@@ -225,7 +225,12 @@ describe('keep_revisions', () => {
       ],
     }));
 
-    const last = await deployImage(service, stable, { ...opts, keep_revisions: '0' });
+    // The revisions here are minutes old: keep_revisions_grace would keep them all.
+    const last = await deployImage(service, stable, {
+      ...opts,
+      keep_revisions: '0',
+      keep_revisions_grace: '0s',
+    });
     expectSuccess(last);
     const names = await revisionNames(service);
     expect(names).toContain(last.outputs.revision); // serving

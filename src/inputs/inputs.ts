@@ -86,6 +86,8 @@ export interface Settings {
   rollback: boolean;
   /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
   keepRevisions: number | undefined;
+  /** keep_revisions_grace: revisions younger than this are never deleted. */
+  keepRevisionsGraceSeconds: number;
   report: ReportSettings;
 }
 
@@ -761,6 +763,7 @@ export function readSettings(read: InputReader): Settings {
     healthCheck: healthCheck(r),
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
+    keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
     report: reportSettings(r, service),
   };
 }

@@ -130,7 +130,19 @@ export async function removePreviewEverywhere(
         const pruned =
           settings.keepRevisions === undefined
             ? []
-            : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], log)).deleted;
+            : (
+                await pruneIdle(
+                  client,
+                  ref,
+                  {
+                    keep: settings.keepRevisions,
+                    protect: [],
+                    graceSeconds: settings.keepRevisionsGraceSeconds,
+                  },
+                  deadline,
+                  log,
+                )
+              ).deleted;
         return { region, removed, pruned, failure: undefined };
       } catch (err) {
         return {
