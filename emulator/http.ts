@@ -126,16 +126,47 @@ export interface Fault extends OperationFault {
    * body, becomes `to`. A client's bad request, made on purpose, to prove the schema check sees it.
    */
   renameField?: { from: string; to: string };
+  /**
+   * Holds the request, before any handler sees it, until the admin API releases it: a point in a
+   * client's sequence that a test chooses, so that something else happens first without racing a
+   * timer. The request is then handled against the state as it is at release.
+   */
+  hold?: boolean;
   /** How many matching requests this fault applies to. */
   count: number;
   /** How many matching requests pass untouched before the fault applies. */
   skip?: number;
 }
 
-/** Shared between all API servers: the request log and the pending faults. */
+/** A request a `hold` fault stopped, waiting for the admin API to release it. */
+export interface HeldRequest {
+  api: ApiName;
+  method: string;
+  path: string;
+}
+
+/** Shared between all API servers: the request log, the pending faults and the held requests. */
 export class Traffic {
   readonly requests: RequestRecord[] = [];
   faults: Fault[] = [];
+  private readonly holding: Array<HeldRequest & { release: () => void }> = [];
+
+  /** The requests held now, oldest first. */
+  get held(): HeldRequest[] {
+    return this.holding.map(({ api, method, path }) => ({ api, method, path }));
+  }
+
+  /** Resolves once release() lets the request go on. */
+  hold(request: HeldRequest): Promise<void> {
+    return new Promise((release) => this.holding.push({ ...request, release }));
+  }
+
+  /** Lets every held request go on; resolves to how many there were. */
+  release(): number {
+    const released = this.holding.splice(0);
+    for (const h of released) h.release();
+    return released.length;
+  }
 
   takeFault(api: ApiName, method: string, pathWithQuery: string): Fault | undefined {
     const matches = this.faults.filter(
@@ -156,6 +187,7 @@ export class Traffic {
   clear(): void {
     this.requests.length = 0;
     this.faults = [];
+    this.release();
   }
 }
 
@@ -337,6 +369,7 @@ export function apiPipeline(
 
     const fault = traffic.takeFault(api, method, pathWithQuery);
     if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+    if (fault?.hold) await traffic.hold({ api, method, path: pathWithQuery });
     if (fault?.drop) {
       record.status = 0;
       record.durationMs = Date.now() - started;

@@ -1,13 +1,10 @@
 // End to end, pull-request previews (issue 8): a preview is a revision under the pull request's tag
 // that takes no traffic; cleanup drops the tag and retires its deployment; keep_revisions deletes
 // only revisions that serve nothing and carry no tag. Each test writes the event GitHub would.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { accessTokenFor } from '../helpers/auth.js';
 import { env } from '../helpers/emulator.js';
 import { deployImage, errorOf, expectSuccess, type ActionRun } from '../helpers/action.js';
-import { getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { getService, patchService, revisionNames, sample, servingSplit } from '../helpers/cloudrun.js';
+import { pullRequestRun } from '../helpers/github-event.js';
 import { pushTestImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -19,47 +16,10 @@ async function github(path: string): Promise<Json> {
   return (await res.json()) as Json;
 }
 
-/** The environment of a run for `pull_request` event `action` on pull request `number`. */
-function pullRequestRun(
-  number: number,
-  action: 'synchronize' | 'closed',
-  headSha: string,
-  headRepo = env('GITHUB_REPOSITORY'),
-): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'runway-event-'));
-  const path = join(dir, 'event.json');
-  const repository = env('GITHUB_REPOSITORY');
-  writeFileSync(
-    path,
-    JSON.stringify({
-      action,
-      number,
-      pull_request: {
-        number,
-        head: { sha: headSha, ref: `feature-${number}`, repo: { full_name: headRepo } },
-        base: { ref: 'main', repo: { full_name: repository } },
-      },
-      repository: { full_name: repository },
-    }),
-  );
-  return {
-    GITHUB_EVENT_NAME: 'pull_request',
-    GITHUB_EVENT_PATH: path,
-    GITHUB_REF: `refs/pull/${number}/merge`,
-  };
-}
-
 const tagsOf = (s: Json | undefined): Record<string, string> =>
   Object.fromEntries(
     ((s?.traffic ?? []) as Json[]).filter((t) => t.tag).map((t) => [t.tag, String(t.revision ?? '')]),
   );
-
-async function revisionNames(service: string): Promise<string[]> {
-  const url = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services/${service}/revisions?pageSize=100`;
-  const res = await fetch(url, { headers: { authorization: `Bearer ${await accessTokenFor()}` } });
-  const body = (await res.json()) as { revisions?: Array<{ name: string }> };
-  return (body.revisions ?? []).map((r) => r.name.split('/').pop()!);
-}
 
 const only = (run: ActionRun, body: string): Promise<Map<string, number>> =>
   sample(run.outputs.url!, 6).then((seen) => {
@@ -265,7 +225,12 @@ describe('keep_revisions', () => {
       ],
     }));
 
-    const last = await deployImage(service, stable, { ...opts, keep_revisions: '0' });
+    // The revisions here are minutes old: keep_revisions_grace would keep them all.
+    const last = await deployImage(service, stable, {
+      ...opts,
+      keep_revisions: '0',
+      keep_revisions_grace: '0s',
+    });
     expectSuccess(last);
     const names = await revisionNames(service);
     expect(names).toContain(last.outputs.revision); // serving

@@ -156,10 +156,13 @@ describe('a fault in each phase after the first change is compensated', () => {
       .slice(mark)
       .filter((r) => r.api === 'run' && r.method === 'PATCH' && !r.path.includes('validateOnly'))
       .map((r) => r.path);
-    // The candidate's own update, then the promotion and the tag removal, traffic only.
-    expect(patches).toHaveLength(3);
-    expect(patches[0]).not.toContain('updateMask');
-    expect(patches.slice(1).every((p) => p.includes('updateMask=traffic'))).toBe(true);
+    // The rollout record written, the candidate's own update, then the promotion and the tag
+    // removal, traffic only, and the record removed: annotations only.
+    expect(patches).toHaveLength(5);
+    expect(patches[0]).toContain('updateMask=annotations');
+    expect(patches[1]).not.toContain('updateMask');
+    expect(patches.slice(2, 4).every((p) => p.includes('updateMask=traffic'))).toBe(true);
+    expect(patches[4]).toContain('updateMask=annotations');
     expect(await sample(run.outputs.url!, 4)).toEqual(new Map([['200 next', 4]]));
   });
 });
@@ -168,23 +171,19 @@ describe('fail closed', () => {
   it('fails the check when the candidate has no tag URL, never checking it through the service URL', async () => {
     const good = await deployImage('e2e-no-tag-url', stable);
     expectSuccess(good);
-    // Hold Runway's read of the service after the candidate is created (the plan's read comes
-    // first); meanwhile someone else removes the candidate's tag, so Runway sees the candidate
-    // with no tag URL.
+    // Hold Runway's read of the service after the candidate is created (the plan's read and the
+    // read after the rollout record come first); meanwhile someone else removes the candidate's
+    // tag, so Runway sees the candidate with no tag URL.
     await admin.faults([
-      { api: 'run', method: 'GET', path: 'services/e2e-no-tag-url$', latencyMs: 4000, skip: 1, count: 1 },
+      { api: 'run', method: 'GET', path: 'services/e2e-no-tag-url$', hold: true, skip: 2, count: 1 },
     ]);
-    const mark = (await admin.requests()).length;
     const running = deployImage('e2e-no-tag-url', next);
-    for (let i = 0; i < 600; i++) {
-      const seen = (await admin.requests()).slice(mark);
-      if (seen.some((r) => r.path.endsWith(':wait'))) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    while (!(await admin.held()).length) await new Promise((r) => setTimeout(r, 50));
     await patchService('e2e-no-tag-url', (s) => ({
       ...s,
       traffic: (s.traffic ?? []).filter((t) => !t.tag?.startsWith('rw-')),
     }));
+    await admin.release();
     const run = await running;
     await expectRolledBack(run, good, /has no URL for its tag 'rw-[^']+', so it cannot be checked/);
   });

@@ -44,6 +44,31 @@ describe('admin API', () => {
     ).rejects.toThrow();
   });
 
+  it('holds a matching request until released, then handles it against the state as it is then', async () => {
+    const token = await accessTokenFor();
+    await admin.faults([{ api: 'run', method: 'GET', path: '/services/admin-held$', hold: true }]);
+    const answered: string[] = [];
+    const request = fetch(`${servicesUrl()}/admin-held`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).then((res) => {
+      answered.push(`held ${res.status}`);
+      return res;
+    });
+    while (!(await admin.held()).length) await new Promise((r) => setTimeout(r, 50));
+    expect(await admin.held()).toEqual([
+      { api: 'run', method: 'GET', path: expect.stringMatching(/admin-held$/) },
+    ]);
+    // Another request passes while the first is held.
+    const other = await fetch(`${servicesUrl()}/admin-other`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    answered.push(`other ${other.status}`);
+    expect(await admin.release()).toBe(1);
+    expect((await request).status).toBe(404);
+    expect(answered).toEqual(['other 404', 'held 404']);
+    expect(await admin.held()).toEqual([]);
+  });
+
   it('speaks OAuth2 errors for STS faults and rejects malformed faults', async () => {
     await admin.faults([{ api: 'sts', path: '^/v1/token', status: 500, count: 1 }]);
     const res = await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS')}v1/token`, {
@@ -66,7 +91,7 @@ describe('admin API', () => {
     expect(await refused.json()).toEqual({ error: 'invalid_grant', error_description: 'No.' });
     await expect(admin.faults([{ path: '(' }])).rejects.toThrow(/400/);
     await expect(admin.faults([{ path: 'x' }])).rejects.toThrow(
-      /needs one of status, latencyMs, drop, operationError, operationDelayMs or renameField/,
+      /needs one of status, latencyMs, drop, operationError, operationDelayMs, renameField or hold/,
     );
   });
 

@@ -165,6 +165,40 @@ describe('services and operations', () => {
     expect(revisions[0]!.conditions[0]).toMatchObject({ type: 'Ready', state: 'CONDITION_SUCCEEDED' });
   });
 
+  it("keeps a service's annotations as Kubernetes rules them; an annotations-only update makes no revision", async () => {
+    const first = await createReady('conf-annotations', imageA);
+    const note = { 'example.com/rollout-1': JSON.stringify({ revisions: ['a'] }) };
+    const annotated = await call('PATCH', '/services/conf-annotations?updateMask=annotations', {
+      annotations: note,
+      etag: first.etag,
+    });
+    expect(annotated.status).toBe(200);
+    await wait(annotated.body);
+    const second = (await call('GET', '/services/conf-annotations')).body;
+    expect(second.annotations).toEqual(note);
+    expect(second.latestCreatedRevision).toBe(first.latestCreatedRevision);
+    expect(second.template).toEqual(first.template);
+    expect(second.etag).not.toBe(first.etag);
+    const revisions = (await call('GET', '/services/conf-annotations/revisions')).body.revisions as Json[];
+    expect(revisions).toHaveLength(1);
+
+    const refused = async (annotations: Json): Promise<string> => {
+      const res = await call('PATCH', '/services/conf-annotations?updateMask=annotations', { annotations });
+      expect(res.status).toBe(400);
+      return res.body.error.message as string;
+    };
+    expect(await refused({ 'has space': 'x' })).toMatch(/annotations: Invalid value: "has space": name part/);
+    expect(await refused({ [`example.com/${'n'.repeat(64)}`]: 'x' })).toMatch(/no more than 63 characters/);
+    expect(await refused({ 'Example.com/x': 'x' })).toMatch(
+      /prefix part must be a lowercase RFC 1123 subdomain/,
+    );
+    expect(await refused({ 'a/b/c': 'x' })).toMatch(/at most one "\/"/);
+    expect(await refused({ 'example.com/big': 'x'.repeat(256 * 1024) })).toMatch(
+      /annotations: Too long: must have at most 262144 bytes/,
+    );
+    expect((await call('GET', '/services/conf-annotations')).body.annotations).toEqual(note);
+  });
+
   it('validateOnly checks without creating anything', async () => {
     const res = await call('POST', '/services?serviceId=conf-dry&validateOnly=true', spec(imageA));
     expect(res.status).toBe(200);

@@ -244,6 +244,11 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'a negative deploy timeout', inputs: { deploy_timeout: '-5' }, names: 'deploy_timeout' },
   { what: 'negative keep_revisions', inputs: { keep_revisions: '-1' }, names: 'keep_revisions' },
   { what: 'keep_revisions over 1000', inputs: { keep_revisions: '1001' }, names: 'keep_revisions' },
+  {
+    what: 'keep_revisions_grace not a duration',
+    inputs: { keep_revisions_grace: 'a while' },
+    names: 'keep_revisions_grace',
+  },
   { what: 'an unknown traffic mode', inputs: { traffic: 'sometimes' }, names: 'traffic' },
   {
     what: 'a split that does not add up to 100',

@@ -37,6 +37,16 @@ export async function getService(service: string, region = 'us-central1'): Promi
   return (await res.json()) as ServiceJson;
 }
 
+/** The short names of the service's revisions. */
+export async function revisionNames(service: string, region = 'us-central1'): Promise<string[]> {
+  const res = await fetch(`${serviceUrl(service, region)}/revisions?pageSize=100`, {
+    headers: { authorization: `Bearer ${await accessTokenFor()}` },
+  });
+  if (!res.ok) throw new Error(`list revisions of ${service}: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { revisions?: Array<{ name: string }> };
+  return (body.revisions ?? []).map((r) => r.name.split('/').pop()!);
+}
+
 /** PATCHes the service with `change` applied to its current spec, and waits for the operation. */
 export async function patchService(
   service: string,

@@ -43,5 +43,9 @@ export const admin = {
   credentials: () => adminCall('GET', 'credentials') as Promise<{ values: string[] }>,
   faults: (faults: unknown[]) => adminCall('POST', 'faults', { faults }),
   clearFaults: () => adminCall('DELETE', 'faults'),
+  /** The requests a `hold` fault is holding now. */
+  held: async () => ((await adminCall('GET', 'held')) as { held: unknown[] }).held,
+  /** Lets every held request go on; resolves to how many there were. */
+  release: async () => ((await adminCall('POST', 'release')) as { released: number }).released,
   reset: () => adminCall('POST', 'reset'),
 };

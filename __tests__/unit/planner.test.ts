@@ -14,6 +14,7 @@ const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
 const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;
 const ref = { project: 'p', region: 'r', service: 'hello' };
 const image = 'h/p/r/app@sha256:1111';
+const RECORD = 'runway.dev/rollout-7-1-abcdef';
 
 const { latestReadyRevision: _ready, ...unready } = {
   name: 'projects/p/locations/r/services/hello',
@@ -44,8 +45,10 @@ const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings => ({
   suffix: undefined,
   progressive: undefined,
   keepRevisions: undefined,
+  keepRevisionsGraceSeconds: 900,
   allowUnauthenticated: undefined,
   candidateTag: 'rw-7-1-abc',
+  recordKey: RECORD,
   preview: false,
   ...over,
 });
@@ -78,7 +81,21 @@ describe('planRollout', () => {
   it('verified: a candidate beside the pinned split, checked on its own tag, promoted, checked live, tidied', () => {
     const p = plan();
     expect(p.revision).toBe('hello-00004-xyz');
-    expect(kinds(p)).toEqual(['create-candidate', 'verify-on-tag', 'promote', 'verify-live', 'clean-up']);
+    expect(kinds(p)).toEqual([
+      'record-rollout',
+      'create-candidate',
+      'verify-on-tag',
+      'promote',
+      'verify-live',
+      'clean-up',
+    ]);
+    expect(step(p, 'record-rollout')).toEqual({
+      kind: 'record-rollout',
+      phase: 'record rollout',
+      doing: 'recording on the service what undoing needs',
+      change: { kind: 'record-rollout', key: RECORD, revisions: ['hello-00003-old'] },
+      undo: { kind: 'clear-rollout-record', key: RECORD },
+    });
     expect(p.servedBefore).toEqual([{ type: REVISION, revision: 'hello-00003-old', percent: 100 }]);
     expect(p.previousRevision).toBe('hello-00003-old');
     expect(step(p, 'create-candidate')).toEqual({
@@ -124,7 +141,16 @@ describe('planRollout', () => {
       },
       skipWhen: 'already-so',
     });
-    expect(p.afterwards).toEqual([]);
+    expect(p.afterwards).toEqual([
+      {
+        kind: 'clear-record',
+        phase: 'clear record',
+        doing: 'removing the rollout record',
+        change: { kind: 'clear-rollout-record', key: RECORD },
+        skipWhen: 'already-so',
+        onFailure: 'warn',
+      },
+    ]);
     expect(p.onUnhealthy).toBeUndefined();
     expect(p.checksNeedToken).toBe(false);
   });
@@ -160,7 +186,7 @@ describe('planRollout', () => {
 
   it('immediate with all traffic: the split at once, no tag, checked on the service URL', () => {
     const p = plan({ traffic: 'immediate' });
-    expect(kinds(p)).toEqual(['create-candidate', 'verify-live', 'clean-up']);
+    expect(kinds(p)).toEqual(['record-rollout', 'create-candidate', 'verify-live', 'clean-up']);
     expect(step(p, 'create-candidate').change).toMatchObject({
       split: { 'hello-00004-xyz': 100 },
       tag: undefined,
@@ -170,7 +196,13 @@ describe('planRollout', () => {
 
   it('immediate with part of the traffic: the split at once, and a tag to check the candidate on', () => {
     const p = plan({ traffic: 'immediate', revisionTraffic: { LATEST: 10, 'hello-00003-old': 90 } });
-    expect(kinds(p)).toEqual(['create-candidate', 'verify-on-tag', 'verify-live', 'clean-up']);
+    expect(kinds(p)).toEqual([
+      'record-rollout',
+      'create-candidate',
+      'verify-on-tag',
+      'verify-live',
+      'clean-up',
+    ]);
     expect(step(p, 'create-candidate').change).toMatchObject({
       split: { 'hello-00004-xyz': 10, 'hello-00003-old': 90 },
       tag: 'rw-7-1-abc',
@@ -179,7 +211,12 @@ describe('planRollout', () => {
   });
 
   it('none: no traffic beside the serving revision, so no live check', () => {
-    expect(kinds(plan({ traffic: 'none' }))).toEqual(['create-candidate', 'verify-on-tag', 'clean-up']);
+    expect(kinds(plan({ traffic: 'none' }))).toEqual([
+      'record-rollout',
+      'create-candidate',
+      'verify-on-tag',
+      'clean-up',
+    ]);
   });
 
   it('traffic_steps: one step per share, each with its gates, and gate_url asked first', () => {
@@ -188,6 +225,7 @@ describe('planRollout', () => {
       progressive: { steps: [10, 100], waitSeconds: 30, maxErrorRate: 1, maxLatencyMs: 500, gate },
     });
     expect(kinds(p)).toEqual([
+      'record-rollout',
       'create-candidate',
       'verify-on-tag',
       'traffic-step',
@@ -195,7 +233,7 @@ describe('planRollout', () => {
       'verify-live',
       'clean-up',
     ]);
-    expect(p.steps[2]).toEqual({
+    expect(p.steps[3]).toEqual({
       kind: 'traffic-step',
       phase: 'step 10%',
       doing: 'moving 10% to hello-00004-xyz',
@@ -218,7 +256,7 @@ describe('planRollout', () => {
 
   it('a preview: only its revision, beside what serves, never access, refused when nothing serves', () => {
     const p = plan({ preview: true, traffic: 'none', tag: 'pr-7' });
-    expect(kinds(p)).toEqual(['create-candidate', 'verify-on-tag', 'clean-up']);
+    expect(kinds(p)).toEqual(['record-rollout', 'create-candidate', 'verify-on-tag', 'clean-up']);
     expect(step(p, 'create-candidate').change).toMatchObject({
       revisionOnly: true,
       alone: 'refuse',
@@ -239,22 +277,49 @@ describe('planRollout', () => {
     expect(p.notes.join('\n')).toMatch(/starts from the settings of hello-00003-old, which serves/);
   });
 
-  it("rollback: false: a failed check removes only Runway's own tag", () => {
-    expect(plan({ rollback: false }).onUnhealthy).toEqual([{ kind: 'drop-tag', tag: 'rw-7-1-abc' }]);
-    expect(plan({ rollback: false, tag: 'blue' }).onUnhealthy).toEqual([]);
+  it("rollback: false: a failed check removes only Runway's own tag, and its record", () => {
+    const clear = { kind: 'clear-rollout-record', key: RECORD };
+    expect(plan({ rollback: false }).onUnhealthy).toEqual([{ kind: 'drop-tag', tag: 'rw-7-1-abc' }, clear]);
+    expect(plan({ rollback: false, tag: 'blue' }).onUnhealthy).toEqual([clear]);
+    expect(plan({ rollback: false }, { live: undefined }).onUnhealthy).toEqual([]);
   });
 
-  it('keep_revisions: pruning after the regions settle, never the revision that served before', () => {
-    expect(plan({ keepRevisions: 5 }).afterwards).toEqual([
-      {
-        kind: 'prune',
-        phase: 'prune',
-        doing: 'deleting idle revisions',
-        change: { kind: 'prune-revisions', keep: 5, protect: ['hello-00003-old'] },
-        skipWhen: 'rollout-in-progress',
-        onFailure: 'warn',
-      },
-    ]);
+  it('records what the undo routes back to: every share, and the tag the candidate takes over', () => {
+    const split = {
+      ...serving,
+      traffic: [
+        { type: REVISION, revision: 'hello-00003-old', percent: 90 },
+        { type: REVISION, revision: 'hello-00002-two', percent: 10 },
+        { type: REVISION, revision: 'hello-00001-one', percent: 0, tag: 'blue' },
+        { type: REVISION, revision: 'hello-00001-one', percent: 0, tag: 'pr-3' },
+      ],
+    };
+    expect(step(plan({}, { live: split }), 'record-rollout').change).toMatchObject({
+      revisions: ['hello-00003-old', 'hello-00002-two'],
+    });
+    expect(step(plan({ tag: 'blue' }, { live: split }), 'record-rollout').change).toMatchObject({
+      revisions: ['hello-00003-old', 'hello-00002-two', 'hello-00001-one'],
+    });
+  });
+
+  it('records nothing where nothing served before: a new service, or one with no serving revision', () => {
+    for (const live of [undefined, unready]) {
+      const p = plan({ keepRevisions: 1 }, { live });
+      expect(kinds(p)).not.toContain('record-rollout');
+      expect(p.afterwards.map((s) => s.kind)).toEqual(['prune']);
+    }
+  });
+
+  it('keep_revisions: pruning after the regions settle and the record is gone, never the revision that served before', () => {
+    const { afterwards } = plan({ keepRevisions: 5, keepRevisionsGraceSeconds: 60 });
+    expect(afterwards.map((s) => s.kind)).toEqual(['clear-record', 'prune']);
+    expect(afterwards[1]).toEqual({
+      kind: 'prune',
+      phase: 'prune',
+      doing: 'deleting idle revisions',
+      change: { kind: 'prune-revisions', keep: 5, protect: ['hello-00003-old'], graceSeconds: 60 },
+      onFailure: 'warn',
+    });
   });
 
   it('health checks carry an ID token unless the service will be public', () => {
@@ -288,12 +353,14 @@ describe('planRollout', () => {
 
   it('prints one line per step: the change, its undo and its check', () => {
     expect(describePlan(plan({ keepRevisions: 2 }))).toEqual([
+      `record rollout: record on the service that undoing needs hello-00003-old (${RECORD}); undo: remove the rollout record`,
       'deploy and ready: deploy hello-00004-xyz (h/p/r/app@sha256:1111) with no traffic beside the serving revision, tagged rw-7-1-abc; undo: put back hello-00003-old 100%; check: hello-00004-xyz becomes ready',
       'verify on tag: check: health checks pass on the tag rw-7-1-abc',
       'promote: move traffic: hello-00004-xyz 100%',
       'verify live: check: 100% served; health checks pass on the service URL',
       'clean up: tidy traffic: drop tag rw-7-1-abc, follow the latest revision while it is hello-00004-xyz; skipped when already so',
-      'prune: delete idle revisions beyond the newest 2 (never hello-00003-old); skipped while another rollout is in progress; a failure only warns',
+      `clear record: remove the rollout record ${RECORD}; skipped when already so; a failure only warns`,
+      'prune: delete idle revisions beyond the newest 2, none younger than 15m nor one a rollout in progress needs (never hello-00003-old); a failure only warns',
     ]);
   });
 });

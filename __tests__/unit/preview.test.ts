@@ -1,12 +1,11 @@
 // Previews, pure: the pull request read from the event (a fork is never trusted, unknown counts as
-// a fork), the tag and refusals before anything changes, and which revisions keep_revisions deletes.
+// a fork), and the tag and refusals before anything changes. (Which revisions keep_revisions
+// deletes, on cleanup too: prune.test.ts.)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_DELETIONS_PER_RUN, revisionsToPrune, rolloutInProgress } from '../../src/deploy/prune.js';
 import { eventFromEnv, type GitHubEvent } from '../../src/inputs/event.js';
 import { previewTarget } from '../../src/rollout/preview.js';
-import type { Service } from '../../src/gcp/run-types.js';
 
 function eventFile(payload: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'runway-event-')), 'event.json');
@@ -77,68 +76,5 @@ describe('previewTarget', () => {
   });
   it('refuses a service name that leaves no room for the tag, naming `service`', () => {
     expect(() => previewTarget('preview', 'a'.repeat(45), event(own))).toThrow(/Input 'service'/);
-  });
-});
-
-describe('revisionsToPrune', () => {
-  const rev = (name: string, minute: number) => ({
-    name: `projects/p/locations/l/services/s/revisions/${name}`,
-    createTime: `2026-11-24T10:${String(minute).padStart(2, '0')}:00Z`,
-  });
-  const revisions = [
-    rev('s-1', 1),
-    rev('s-2', 2),
-    rev('s-3', 3),
-    rev('s-4', 4),
-    rev('s-5', 5),
-    rev('s-6', 6),
-  ];
-  const service: Service = {
-    template: {},
-    latestReadyRevision: 'projects/p/locations/l/services/s/revisions/s-6',
-    latestCreatedRevision: 'projects/p/locations/l/services/s/revisions/s-6',
-    traffic: [
-      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 's-4', percent: 100 },
-      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 's-2', percent: 0, tag: 'pr-9' },
-    ],
-  };
-  it('deletes idle revisions (no traffic, no tag, not the latest) beyond the newest N', () => {
-    expect(revisionsToPrune(revisions, service, 1)).toEqual(['s-3', 's-1']);
-    expect(revisionsToPrune(revisions, service, 0)).toEqual(['s-5', 's-3', 's-1']);
-    expect(revisionsToPrune(revisions, service, 3)).toEqual([]);
-  });
-  it('keeps the revision LATEST resolves to, and any revision the traffic statuses name', () => {
-    const { latestCreatedRevision: _created, ...rest } = service;
-    const latest: Service = {
-      ...rest,
-      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }],
-      trafficStatuses: [
-        { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 's-1', percent: 0, tag: 'x' },
-      ],
-    };
-    expect(revisionsToPrune(revisions, latest, 0)).toEqual(['s-5', 's-4', 's-3', 's-2']);
-  });
-  it('never deletes a protected revision (the one that served before the run)', () => {
-    expect(revisionsToPrune(revisions, service, 0, ['s-3'])).toEqual(['s-5', 's-1']);
-  });
-  it(`deletes at most ${MAX_DELETIONS_PER_RUN} per run, the oldest first`, () => {
-    const many = Array.from({ length: 80 }, (_, i) => ({
-      name: `projects/p/locations/l/services/s/revisions/m-${i}`,
-      createTime: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
-    }));
-    const doomed = revisionsToPrune(many, { template: {} }, 10);
-    expect(doomed).toHaveLength(MAX_DELETIONS_PER_RUN);
-    expect(doomed).toContain('m-0');
-    expect(doomed).not.toContain('m-69');
-  });
-  it("sees another rollout's candidate tag, and only Runway's tags", () => {
-    const withTag = (tag: string): Service => ({
-      template: {},
-      traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 's-1', percent: 0, tag }],
-    });
-    expect(rolloutInProgress(withTag('rw-123-1-abc'))).toBe('rw-123-1-abc');
-    expect(rolloutInProgress(withTag('r7k2'))).toBe('r7k2');
-    expect(rolloutInProgress(withTag('pr-7'))).toBeUndefined();
-    expect(rolloutInProgress(service)).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULTS } from '../../emulator/seed.js';
 import { Deadline } from '../../src/common/deadline.js';
 import { CloudRunClient, type CloudRunApi } from '../../src/gcp/run.js';
 import type { IamPolicy, Service, TrafficTarget } from '../../src/gcp/run-types.js';
+import { RECORD_KEY_PREFIX, withRecord } from '../../src/deploy/rollout-record.js';
 import { servingSplit } from '../../src/deploy/traffic.js';
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
 import { STEP_KINDS, type SpecChanges } from '../../src/rollout/plan.js';
@@ -21,6 +22,7 @@ const NEXT = 'us-docker.pkg.dev/runway-demo/runway/app@sha256:' + '2'.repeat(64)
 const OTHER = 'us-docker.pkg.dev/runway-demo/runway/app@sha256:' + '3'.repeat(64);
 const REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
 const CANDIDATE_TAG = 'rw-42-1-abc';
+const RECORD = 'runway.dev/rollout-42-1-abcdef';
 
 const ok = (body: string): AppBehaviour => ({ handler: () => ({ body: `${body}\n` }) });
 const broken: AppBehaviour = { handler: () => ({ status: 500, body: 'broken\n' }) };
@@ -47,8 +49,10 @@ const settingsWith = (over: Partial<RolloutSettings> = {}): RolloutSettings => (
   suffix: undefined,
   progressive: undefined,
   keepRevisions: undefined,
+  keepRevisionsGraceSeconds: 900,
   allowUnauthenticated: undefined,
   candidateTag: CANDIDATE_TAG,
+  recordKey: RECORD,
   preview: false,
   ...over,
 });
@@ -196,6 +200,18 @@ const mutating = (s: Scene): string[] =>
     .filter((r) => !r.path.includes(':testIamPermissions'))
     .map((r) => `${r.method} ${r.path}`);
 
+/** The keys of the rollout records on the service. */
+const records = async (s: Scene): Promise<string[]> =>
+  Object.keys((await live(s)).annotations ?? {}).filter((k) => k.startsWith(RECORD_KEY_PREFIX));
+const ANNOTATIONS_PATCH = 'updateMask=annotations';
+
+/** Someone else sets the service's annotations. */
+async function otherAnnotates(s: Scene, change: (now: Record<string, string>) => Record<string, string>) {
+  const service = (await s.other.getService(ref))!;
+  const op = await s.other.updateAnnotations(ref, change(service.annotations ?? {}), service.etag);
+  await s.other.waitOperation(op, Date.now() + 60_000);
+}
+
 /** Someone else moves every share to `revision`, by name. */
 async function otherServes(s: Scene, targets: TrafficTarget[]): Promise<void> {
   const service = (await s.other.getService(ref))!;
@@ -270,7 +286,7 @@ const MATRIX: Record<'observe' | (typeof STEP_KINDS)[number], Record<Case, Scena
     deadline: async (s) => {
       fault(s, { method: 'GET', path: '/services/svc$', latencyMs: 120_000 });
       const run = await rollout(s, {}, 60);
-      expect(run.outcome?.failure).toMatch(/deploy_timeout passed before deploying revision/);
+      expect(run.outcome?.failure).toMatch(/deploy_timeout passed before recording on the service/);
       expect(mutating(s)).toEqual([]);
       expect(run.outcome?.rolledBack).toBe(false);
     },
@@ -290,6 +306,52 @@ const MATRIX: Record<'observe' | (typeof STEP_KINDS)[number], Record<Case, Scena
       const run = await rollout(s);
       expect(run.error?.message).toMatch(/Injected fault/);
       expect(mutating(s)).toEqual([]);
+    },
+  },
+  'record-rollout': {
+    failure: async (s) => {
+      // Fail closed: a rollout whose record could not be written changes nothing else.
+      fault(s, { method: 'PATCH', path: ANNOTATIONS_PATCH, status: 400 });
+      const run = await rollout(s);
+      expect(run.outcome).toMatchObject({ healthy: false, rolledBack: false });
+      expect(run.outcome?.failure).toMatch(/Injected fault/);
+      expect(mutating(s).filter((r) => !r.includes(ANNOTATIONS_PATCH))).toEqual([]);
+      expect(await serving(s)).toEqual({ [s.stable]: 100 });
+      expect(await records(s)).toEqual([]);
+    },
+    deadline: async (s) => {
+      fault(s, { method: 'PATCH', path: ANNOTATIONS_PATCH, operationDelayMs: 120_000 });
+      const run = await rollout(s, {}, 60);
+      expect(run.outcome?.failure).toMatch(
+        /deploy_timeout passed while Cloud Run was still applying a change/,
+      );
+      expect(mutating(s).filter((r) => !r.includes(ANNOTATIONS_PATCH))).toEqual([]);
+      expect(await records(s)).toEqual([]);
+      expect(await serving(s)).toEqual({ [s.stable]: 100 });
+    },
+    'concurrent change': async (s) => {
+      // Someone annotates the service between Runway's read and its record: the etag refuses the
+      // record, which is written again beside their annotation, and only the record goes at the end.
+      once(s, 'updateAnnotations', () =>
+        otherAnnotates(s, (now) => ({ ...now, 'example.com/owner': 'ops' })),
+      );
+      const run = await rollout(s);
+      expect(run.outcome?.healthy).toBe(true);
+      expect(await records(s)).toEqual([RECORD]);
+      await drive(run.held!.afterwards());
+      expect((await live(s)).annotations).toEqual({ 'example.com/owner': 'ops' });
+    },
+    'failing undo': async (s) => {
+      // The traffic goes back all the same; the record stays until it expires, and the run says so.
+      s.emu.apps.set(NEXT, { fails: 'exited' });
+      fault(s, { method: 'PATCH', path: ANNOTATIONS_PATCH, status: 400, skip: 1, count: 5 });
+      const run = await rollout(s);
+      await expectRolledBack(s, run, /Cloud Run could not start revision/);
+      expect(run.outcome?.rolledBack).toBe(true);
+      expect(run.outcome?.failure).toMatch(
+        /Runway's rollout record runway\.dev\/rollout-42-1-abcdef stays on svc in us-central1 until it expires: .*Injected fault/,
+      );
+      expect(await records(s)).toEqual([RECORD]);
     },
   },
   'create-candidate': {
@@ -555,6 +617,47 @@ const MATRIX: Record<'observe' | (typeof STEP_KINDS)[number], Record<Case, Scena
       expect(run.outcome?.traffic).toEqual(await serving(s));
     },
   },
+  'clear-record': {
+    failure: async (s) => {
+      fault(s, { method: 'PATCH', path: ANNOTATIONS_PATCH, status: 400, skip: 1 });
+      const run = await rollout(s);
+      await drive(run.held!.afterwards());
+      expect(run.outcome).toMatchObject({ healthy: true, rolledBack: false });
+      expect(s.logs.join('\n')).toMatch(
+        /clear record failed, which changes nothing of the outcome: .*Injected fault/,
+      );
+      expect(await records(s)).toEqual([RECORD]);
+    },
+    deadline: async (s) => {
+      const run = await rollout(s, {}, 60);
+      await jest.advanceTimersByTimeAsync(120_000);
+      await drive(run.held!.afterwards());
+      // Past the deploy's deadline, removing the record gets a grace period of its own.
+      expect(await records(s)).toEqual([]);
+    },
+    'concurrent change': async (s) => {
+      const run = await rollout(s);
+      once(
+        s,
+        'updateAnnotations',
+        () => otherAnnotates(s, (now) => ({ ...now, 'example.com/owner': 'ops' })),
+        (args) => !(RECORD in (args[1] as Record<string, string>)),
+      );
+      await drive(run.held!.afterwards());
+      expect((await live(s)).annotations).toEqual({ 'example.com/owner': 'ops' });
+    },
+    'failing undo': async (s) => {
+      // Removing the record has no undo, and failing to remove it never undoes the rollout.
+      fault(s, { method: 'PATCH', path: ANNOTATIONS_PATCH, status: 400, skip: 1, count: 5 });
+      const run = await rollout(s, { keepRevisions: 0 });
+      await drive(run.held!.afterwards());
+      expect(run.outcome).toMatchObject({ healthy: true, rolledBack: false });
+      expect(await serving(s)).toEqual({ [run.outcome!.revision]: 100 });
+      expect(s.logs.filter((l) => l.startsWith('undo'))).toEqual([]);
+      // Pruning still ran; the record kept what it names, which served before anyway.
+      expect(run.outcome?.pruned).toEqual(['svc-00001-old']);
+    },
+  },
   prune: {
     failure: async (s) => {
       fault(s, { method: 'DELETE', path: '/revisions/', status: 500, count: 50 });
@@ -572,15 +675,17 @@ const MATRIX: Record<'observe' | (typeof STEP_KINDS)[number], Record<Case, Scena
     },
     'concurrent change': async (s) => {
       const run = await rollout(s, { keepRevisions: 0 });
-      // Another rollout starts, with its candidate tag on the service: its undo may need what
-      // pruning would delete, so nothing is deleted.
-      await otherServes(s, [
-        { type: REVISION, revision: run.outcome!.revision, percent: 100 },
-        { type: REVISION, revision: s.stable, percent: 0, tag: 'rw-77-1-xyz' },
-      ]);
+      // Another rollout starts, recording that its undo routes back to the old revision, which
+      // serves nothing and carries no tag: pruning leaves it, and says why.
+      const other = 'runway.dev/rollout-77-1-xyz';
+      const needs = { revisions: ['svc-00001-old'], until: Date.now() + 600_000 };
+      await otherAnnotates(s, (now) => withRecord(now, other, needs));
       await drive(run.held!.afterwards());
       expect(run.outcome?.pruned).toEqual([]);
-      expect(s.warnings.join('\n')).toMatch(/another rollout is in progress \(its tag rw-77-1-xyz/);
+      expect(s.logs.join('\n')).toMatch(
+        /kept svc-00001-old: a rollout still running may route traffic back to it \(runway\.dev\/rollout-77-1-xyz/,
+      );
+      expect(await records(s)).toEqual([other]);
     },
     'failing undo': async (s) => {
       // What is deleted cannot come back, so a failing prune never undoes the rollout it follows.
@@ -615,6 +720,7 @@ describe('the rollout against the in-process Cloud Run', () => {
     expect(run.outcome).toMatchObject({ healthy: true, rolledBack: false, previousRevision: s.stable });
     expect(run.outcome?.timeline.map((t) => t.name)).toEqual([
       'plan',
+      'record rollout',
       'deploy and ready',
       'verify on tag',
       'promote',
@@ -625,7 +731,49 @@ describe('the rollout against the in-process Cloud Run', () => {
       { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 },
     ]);
     expect(await serving(s)).toEqual({ [run.outcome!.revision]: 100 });
-    expect(run.outcome?.plan[0]).toMatch(/^deploy and ready: deploy svc-00002-[a-z]{3} /);
+    expect(run.outcome?.plan[1]).toMatch(/^deploy and ready: deploy svc-00002-[a-z]{3} /);
+  });
+
+  it('records on the service what undoing needs before its first change, until the regions settle', async () => {
+    const s = await drive(scene());
+    let during: Record<string, string> | undefined;
+    once(
+      s,
+      'updateService',
+      async () => {
+        during = (await live(s)).annotations;
+      },
+      (args) => args[2] !== true,
+    );
+    const started = Date.now();
+    const run = await rollout(s, {}, 600);
+    const record = JSON.parse(during![RECORD]!) as { revisions: string[]; until: string };
+    expect(record.revisions).toEqual([s.stable]);
+    // Past the deadline, undoing may still need it: waiting for a change in flight, the undo, and
+    // taking back a region that passed each get the undo grace (120 s here).
+    expect(Date.parse(record.until)).toBeGreaterThanOrEqual(started + (600 + 360) * 1000);
+    // The rollout stands, but another region could still take it back.
+    expect(await records(s)).toEqual([RECORD]);
+    await drive(run.held!.afterwards());
+    expect(await records(s)).toEqual([]);
+  });
+
+  it('removes its record once rolled back, taken back with the other regions, or left unhealthy', async () => {
+    const failed = await drive(scene());
+    failed.emu.apps.set(NEXT, broken);
+    expect((await rollout(failed)).outcome).toMatchObject({ healthy: false, rolledBack: true });
+    expect(await records(failed)).toEqual([]);
+
+    const reverted = await drive(scene());
+    const passed = await rollout(reverted);
+    expect(await records(reverted)).toEqual([RECORD]);
+    await drive(passed.held!.revert('another region failed'));
+    expect(await records(reverted)).toEqual([]);
+
+    const leftAlone = await drive(scene());
+    leftAlone.emu.apps.set(NEXT, degrading(3));
+    expect((await rollout(leftAlone, { rollback: false })).outcome).toMatchObject({ healthy: false });
+    expect(await records(leftAlone)).toEqual([]);
   });
 
   for (const [kind, cases] of Object.entries(MATRIX)) {

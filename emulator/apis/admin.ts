@@ -1,5 +1,6 @@
 // The emulator's own control API under /__admin: seed the world, read it back, read the request
-// log, inject faults, reset. Not a Google or GitHub API; tests and the demo drive it.
+// log, inject faults, release the requests a fault holds, reset. Not a Google or GitHub API; tests
+// and the demo drive it.
 import type { EmulatorContext } from '../context.js';
 import { invalidArgument } from '../errors.js';
 import type { Fault, Route } from '../http.js';
@@ -29,10 +30,11 @@ function parseFaults(body: unknown): Fault[] {
       !f.drop &&
       !f.operationError &&
       f.operationDelayMs === undefined &&
-      !f.renameField
+      !f.renameField &&
+      !f.hold
     ) {
       throw invalidArgument(
-        `faults[${i}] needs one of status, latencyMs, drop, operationError, operationDelayMs or renameField.`,
+        `faults[${i}] needs one of status, latencyMs, drop, operationError, operationDelayMs, renameField or hold.`,
       );
     }
     return { ...f, path: f.path, count: typeof f.count === 'number' ? f.count : 1 } as Fault;
@@ -101,6 +103,16 @@ export function adminRoutes(ctx: EmulatorContext, target: AdminTarget): Route[] 
         ctx.traffic.faults = [];
         return { body: { pending: [] } };
       },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/__admin\/held$/,
+      handler: () => ({ body: { held: ctx.traffic.held } }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/__admin\/release$/,
+      handler: () => ({ body: { released: ctx.traffic.release() } }),
     },
     {
       method: 'POST',

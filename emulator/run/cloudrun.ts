@@ -24,6 +24,7 @@ import {
   sameTemplate,
   seconds,
   startupProbe,
+  validateAnnotationSyntax,
   validateLabelSyntax,
   validateLocation,
   validateMetadata,
@@ -450,6 +451,8 @@ export class CloudRun {
     validateMetadata('template.annotations', template.annotations);
     validateLabelSyntax('labels', decoded.labels);
     validateLabelSyntax('template.labels', template.labels);
+    validateAnnotationSyntax('annotations', decoded.annotations);
+    validateAnnotationSyntax('template.annotations', template.annotations);
     validateTemplate(template);
     const fullTemplate = withTemplateDefaults(template, this.defaultServiceAccount(project));
     if (caller) this.checkActAs(caller, project, fullTemplate);

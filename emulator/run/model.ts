@@ -384,6 +384,43 @@ export function validateLabelSyntax(field: string, labels: unknown): void {
   }
 }
 
+/** A qualified name's part after the prefix (Kubernetes' IsQualifiedName). */
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** A qualified name's prefix: a lowercase RFC 1123 subdomain. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Kubernetes' TotalAnnotationSizeLimitB: keys and values together. */
+const MAX_ANNOTATION_BYTES = 256 * 1024;
+
+/** Why `key` is not a Kubernetes qualified name ([PREFIX/]NAME); undefined when it is one. */
+function qualifiedNameProblem(key: string): string | undefined {
+  const parts = key.split('/');
+  if (parts.length > 2) return 'a qualified name has at most one "/"';
+  const name = parts.pop()!;
+  const prefix = parts.pop();
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)))
+    return "prefix part must be a lowercase RFC 1123 subdomain (lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character, at most 253 characters)";
+  if (name.length > 63) return 'name part must be no more than 63 characters';
+  if (!QUALIFIED_NAME.test(name))
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+  return undefined;
+}
+
+/**
+ * Annotations as Cloud Run takes them: v2 says the field "follows Kubernetes annotations'
+ * namespacing, limits, and rules" (service.proto), so every key is a qualified name and all of them,
+ * values included, fit in 256 KiB.
+ */
+export function validateAnnotationSyntax(field: string, annotations: unknown): void {
+  let bytes = 0;
+  for (const [key, value] of Object.entries((annotations as Json | undefined) ?? {})) {
+    const problem = qualifiedNameProblem(key);
+    if (problem) throw invalidArgument(`${field}: Invalid value: "${key}": ${problem}.`, field);
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+  }
+  if (bytes > MAX_ANNOTATION_BYTES)
+    throw invalidArgument(`${field}: Too long: must have at most ${MAX_ANNOTATION_BYTES} bytes.`, field);
+}
+
 function cpuOf(limits: Json | undefined): number {
   const cpu = String(limits?.cpu ?? '1');
   return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);

@@ -1,6 +1,6 @@
-// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
-// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
-// operation with operations.wait. Also the IAM change for allow_unauthenticated.
+// Applying planned changes: a new spec, a traffic-only move, or an annotations-only change, guarded
+// by the service's etag (a concurrent change means re-read and re-plan, never clobber), then waiting
+// for Cloud Run's operation with operations.wait. Also the IAM change for allow_unauthenticated.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
 import { iamMember } from '../auth/credentials.js';
@@ -212,15 +212,28 @@ export async function applyChange(
   return applied!;
 }
 
+/** One part of the service changed on its own (updateMask): what to send, planned from the live service. */
+interface PartChange<T> {
+  /** The service's field it is, as sent. */
+  field: 'traffic' | 'annotations';
+  /** What failing to change it is called: "move the traffic". */
+  doing: string;
+  /** The part as it should be; undefined when it already is. */
+  plan: (live: Service) => T | undefined;
+  send: (value: T, etag: string | undefined) => Promise<Operation>;
+  /** The traffic spec the change carries, for OnSent. */
+  traffic: (value: T) => TrafficTarget[] | undefined;
+}
+
 /**
- * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
- * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
- * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
+ * Changes one part of the service only, planned from the live service; a failed operation throws,
+ * because a change that did not land must not be reported as done. Resolves to the service
+ * afterwards and whether anything was sent.
  */
-export async function applyTraffic(
+async function applyPart<T>(
   client: CloudRunApi,
   ref: ServiceRef,
-  targets: (live: Service) => TrafficTarget[] | undefined,
+  part: PartChange<T>,
   options: ApplyOptions,
 ): Promise<{ service: Service | undefined; changed: boolean }> {
   let live: Service | undefined;
@@ -230,9 +243,13 @@ export async function applyTraffic(
     (before) => {
       live = before;
       if (!before) return undefined;
-      const traffic = targets(before);
-      if (!traffic) return undefined;
-      return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
+      const value = part.plan(before);
+      if (value === undefined) return undefined;
+      return {
+        shown: { [part.field]: value },
+        traffic: part.traffic(value),
+        send: () => part.send(value, before.etag),
+      };
     },
     options,
   );
@@ -240,11 +257,60 @@ export async function applyTraffic(
   const { after, operation } = applied;
   if (operation.error) {
     throw new RunwayError(
-      `Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`,
+      `Cloud Run could not ${part.doing} of ${serviceName(ref)}: ${operation.error.message}`,
       undefined,
     );
   }
   return { service: after, changed: true };
+}
+
+/**
+ * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
+ * undefined: nothing to move).
+ */
+export function applyTraffic(
+  client: CloudRunApi,
+  ref: ServiceRef,
+  targets: (live: Service) => TrafficTarget[] | undefined,
+  options: ApplyOptions,
+): Promise<{ service: Service | undefined; changed: boolean }> {
+  return applyPart(
+    client,
+    ref,
+    {
+      field: 'traffic',
+      doing: 'move the traffic',
+      plan: targets,
+      send: (traffic, etag) => client.updateTraffic(ref, traffic, etag),
+      traffic: (traffic) => traffic,
+    },
+    options,
+  );
+}
+
+/**
+ * Changes the service's annotations only (updateMask=annotations), planned from the live service
+ * (`annotations` may answer undefined: nothing to change). An annotation someone else wrote
+ * meanwhile makes the etag refuse the change; it is planned again from a new read and kept.
+ */
+export function applyAnnotations(
+  client: CloudRunApi,
+  ref: ServiceRef,
+  annotations: (live: Service) => Record<string, string> | undefined,
+  options: ApplyOptions,
+): Promise<{ service: Service | undefined; changed: boolean }> {
+  return applyPart(
+    client,
+    ref,
+    {
+      field: 'annotations',
+      doing: 'change the annotations',
+      plan: annotations,
+      send: (next, etag) => client.updateAnnotations(ref, next, etag),
+      traffic: () => undefined,
+    },
+    options,
+  );
 }
 
 const INVOKER = 'roles/run.invoker';

@@ -1,11 +1,13 @@
-// keep_revisions: deletes idle revisions (no traffic, no tag, not the latest) beyond the newest N,
-// so a service stays under Cloud Run's revision ceiling. The choice is pure; deleting is the I/O.
-// A deleted revision cannot be brought back, so this runs only after the rollout is done and every
-// failure here is reported, never undone.
+// keep_revisions: deletes idle revisions beyond the newest N, so a service stays under Cloud Run's
+// revision ceiling. Never one that serves, that any traffic entry or tag names, that a rollout still
+// running will route back to (its record on the service), or that is younger than the grace period.
+// The choice is pure; deleting is the I/O. A deleted revision cannot be brought back, so this runs
+// only after the rollout is done and every failure here is reported, never undone.
 import { describeErrorBriefly } from '../errors.js';
 import { Deadline, undoGraceSeconds } from '../common/deadline.js';
 import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
 import { shortName, type Revision, type Service } from '../gcp/run-types.js';
+import { revisionsRecorded } from './rollout-record.js';
 import { isLatest } from './traffic.js';
 
 /** Revisions the service still needs: in any traffic entry (by share or tag), or the latest ones. */
@@ -23,69 +25,73 @@ function inUse(service: Service): Set<string> {
 /** Deletions per run: a first use near Cloud Run's ceiling of 1000 catches up over several runs. */
 export const MAX_DELETIONS_PER_RUN = 50;
 
-/** Tags Runway gives a candidate while it checks it (candidateTagFor): `rw-…`, or `r` and hash characters. */
-const CANDIDATE_TAG = /^(rw-.+|r[a-z0-9]{1,12})$/;
+export interface PruneRules {
+  /** How many idle revisions to keep, the newest. */
+  keep: number;
+  /** Revisions this run keeps whatever else holds: the one that served before it (a manual rollback's first target). */
+  protect: string[];
+  /** A revision younger than this is never deleted: a run may have just made it and not yet routed to it. */
+  graceSeconds: number;
+}
+
+export interface PruneChoice {
+  /** The revisions to delete, at most MAX_DELETIONS_PER_RUN of the oldest. */
+  doomed: string[];
+  /** Idle revisions kept because a rollout still running will route back to them, with its record's key. */
+  needed: Map<string, string>;
+}
 
 /**
- * The idle revisions to delete: every idle one after the newest `keep`, never one in `protect`
- * (the revision that served before this run, a manual rollback's first target), at most
- * MAX_DELETIONS_PER_RUN of the oldest.
+ * The idle revisions to delete at `now` (epoch ms): every idle one after the newest `keep`, never one
+ * in use, protected, named by a live rollout record, or younger than the grace period (nor one whose
+ * age is not known).
  */
 export function revisionsToPrune(
   revisions: Revision[],
   service: Service,
-  keep: number,
-  protect: string[] = [],
-): string[] {
+  rules: PruneRules,
+  now: number,
+): PruneChoice {
   const used = inUse(service);
-  for (const name of protect) used.add(name);
-  const doomed = revisions
-    .map((r) => ({ name: shortName(r.name) ?? '', created: Date.parse(r.createTime ?? '') || 0 }))
+  for (const name of rules.protect) used.add(name);
+  const recorded = revisionsRecorded(service, now);
+  const needed = new Map<string, string>();
+  const idle = revisions
+    .map((r) => ({ name: shortName(r.name) ?? '', created: Date.parse(r.createTime ?? '') }))
     .filter((r) => r.name && !used.has(r.name))
-    .sort((a, b) => b.created - a.created || b.name.localeCompare(a.name))
-    .slice(keep)
+    .sort((a, b) => (b.created || 0) - (a.created || 0) || b.name.localeCompare(a.name))
+    .slice(rules.keep);
+  const doomed = idle
+    .filter((r) => {
+      const record = recorded.get(r.name);
+      if (record) needed.set(r.name, record);
+      return !record && !Number.isNaN(r.created) && now - r.created >= rules.graceSeconds * 1000;
+    })
     .map((r) => r.name);
-  return doomed.slice(Math.max(0, doomed.length - MAX_DELETIONS_PER_RUN));
-}
-
-/**
- * A tag of another Runway rollout in progress: its undo will route traffic back to a revision that
- * serves nothing right now, so nothing may be deleted until it is done.
- */
-export function rolloutInProgress(service: Service): string | undefined {
-  return service.traffic?.find((t) => t.tag && CANDIDATE_TAG.test(t.tag))?.tag;
+  return { doomed: doomed.slice(Math.max(0, doomed.length - MAX_DELETIONS_PER_RUN)), needed };
 }
 
 export interface PruneResult {
   deleted: string[];
   /** Revisions that could not be deleted, with why. */
   failed: Array<{ revision: string; error: unknown }>;
-  /** Why nothing was deleted, when pruning was skipped. */
-  skipped?: string;
+  /** Idle revisions kept for a rollout still running, with its record's key. */
+  needed: Map<string, string>;
 }
 
 export async function pruneRevisions(
   client: CloudRunApi,
   ref: ServiceRef,
-  keep: number,
+  rules: PruneRules,
   deadline: number,
-  protect: string[] = [],
 ): Promise<PruneResult> {
   // Listed before the service is read: a revision created in between is then in the service's
-  // latestCreatedRevision, never mistaken for an idle one.
+  // latestCreatedRevision, never mistaken for an idle one; a record written in between is read.
   const revisions = await client.listRevisions(ref);
   const service = await client.getService(ref);
-  if (!service) return { deleted: [], failed: [] };
-  const busy = rolloutInProgress(service);
-  if (busy) {
-    return {
-      deleted: [],
-      failed: [],
-      skipped: `another rollout is in progress (its tag ${busy} is on the service)`,
-    };
-  }
-  const doomed = revisionsToPrune(revisions, service, keep, protect);
-  const result: PruneResult = { deleted: [], failed: [] };
+  if (!service) return { deleted: [], failed: [], needed: new Map() };
+  const { doomed, needed } = revisionsToPrune(revisions, service, rules, Date.now());
+  const result: PruneResult = { deleted: [], failed: [], needed };
   for (const revision of doomed) {
     try {
       await client.deleteRevision(ref, revision, deadline);
@@ -111,23 +117,22 @@ export interface PruneLog {
 export async function pruneIdle(
   client: CloudRunApi,
   ref: ServiceRef,
-  keep: number,
+  rules: PruneRules,
   deadline: Deadline,
-  protect: string[],
   log: PruneLog,
 ): Promise<{ deleted: string[]; skipped?: string }> {
   const where = `${ref.service} in ${ref.region}`;
   // Past the deploy's deadline, pruning still gets its own grace period.
   const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
   try {
-    const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
-    if (skipped) {
-      log.warn(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
-      return { deleted: [], skipped };
-    }
+    const { deleted, failed, needed } = await pruneRevisions(client, ref, rules, until);
     log.info(
-      `keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
+      `keep_revisions ${rules.keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`,
     );
+    for (const [revision, record] of needed)
+      log.info(
+        `keep_revisions: kept ${revision}: a rollout still running may route traffic back to it (${record} on the service)`,
+      );
     for (const f of failed)
       log.warn(
         `keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeErrorBriefly(f.error)}. Deleting revisions needs run.revisions.delete (roles/run.developer).`,

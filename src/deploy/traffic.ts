@@ -236,6 +236,16 @@ export function sameShares(a: TrafficTarget[] | undefined, b: TrafficTarget[] | 
   return sharesKey(a) === sharesKey(b);
 }
 
+/** The entries of `before` a rollback writes back as they were: every share, and `ownTag`'s entry. */
+function writtenBack(before: TrafficTarget[], ownTag: string | undefined): TrafficTarget[] {
+  return before.filter((t) => (t.percent ?? 0) > 0 || (ownTag !== undefined && t.tag === ownTag));
+}
+
+/** The revisions a rollback (restoredTraffic) routes to again: what undoing needs to still exist. */
+export function revisionsRestored(before: TrafficTarget[], ownTag: string | undefined): string[] {
+  return [...new Set(writtenBack(before, ownTag).flatMap((t) => (t.revision ? [t.revision] : [])))];
+}
+
 /**
  * The split a rollback writes: `before`'s shares and its entry for `ownTag` (the tag this run moved
  * onto its revision), plus every other 0% tag `live` carries now, so that tags other writers added
@@ -246,7 +256,7 @@ export function restoredTraffic(
   live: TrafficTarget[] | undefined,
   ownTag: string | undefined,
 ): TrafficTarget[] {
-  const restored = before.filter((t) => (t.percent ?? 0) > 0 || (ownTag !== undefined && t.tag === ownTag));
+  const restored = writtenBack(before, ownTag);
   const tags = new Set(restored.map((t) => t.tag).filter(Boolean));
   for (const t of live ?? []) {
     if (!t.tag || (t.percent ?? 0) > 0 || t.tag === ownTag || tags.has(t.tag)) continue;

@@ -21,6 +21,7 @@ export type CloudRunApi = Pick<
   | 'createService'
   | 'updateService'
   | 'updateTraffic'
+  | 'updateAnnotations'
   | 'waitOperation'
   | 'deleteService'
   | 'deleteRevision'
@@ -90,6 +91,23 @@ export class CloudRunClient {
       token: this.token,
       query: { updateMask: 'traffic' },
       body: { traffic, ...(etag ? { etag } : {}) },
+    });
+  }
+
+  /**
+   * Replaces the service's annotations only (updateMask=annotations): neither the template nor the
+   * traffic is sent, so this can never create a revision or move traffic.
+   */
+  updateAnnotations(
+    ref: ServiceRef,
+    annotations: Record<string, string>,
+    etag: string | undefined,
+  ): Promise<Operation> {
+    return this.request<Operation>(this.url(serviceName(ref)), {
+      method: 'PATCH',
+      token: this.token,
+      query: { updateMask: 'annotations' },
+      body: { annotations, ...(etag ? { etag } : {}) },
     });
   }
 

@@ -86,6 +86,8 @@ export interface Settings {
   rollback: boolean;
   /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
   keepRevisions: number | undefined;
+  /** keep_revisions_grace: revisions younger than this are never deleted. */
+  keepRevisionsGraceSeconds: number;
   report: ReportSettings;
 }
 
@@ -791,6 +793,7 @@ export function readSettings(read: InputReader): Settings {
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
+    keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
   } as const;
   r.throwProblems();
   // With no problem recorded, every attempt above returned its value.

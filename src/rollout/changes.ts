@@ -1,13 +1,20 @@
 // Changes and undos as the plan describes them, applied to the service. What to send is worked out
 // from the service as read just before sending (specFor, trafficFor are pure), so a concurrent
 // change that the etag refuses is re-planned from a new read rather than overwritten.
-import { RunwayError } from '../errors.js';
-import type { Deadline } from '../common/deadline.js';
+import { describeErrorBriefly, RunwayError } from '../errors.js';
+import { Deadline, undoGraceSeconds } from '../common/deadline.js';
 import { serviceName, type ServiceRef } from '../gcp/run.js';
 import type { Service, TrafficTarget } from '../gcp/run-types.js';
 import { planService } from '../deploy/plan.js';
-import { applyChange, applyPublicAccess, applyTraffic, revertPublicAccess } from '../deploy/apply.js';
+import {
+  applyAnnotations,
+  applyChange,
+  applyPublicAccess,
+  applyTraffic,
+  revertPublicAccess,
+} from '../deploy/apply.js';
 import { pruneIdle } from '../deploy/prune.js';
+import { recordExpiry, withoutRecord, withRecord } from '../deploy/rollout-record.js';
 import {
   describeTraffic,
   followLatest,
@@ -79,6 +86,29 @@ export async function applyStepChange(
   const { deps, ref, state, deadline } = ctx;
   const onSent = rememberWritten(state);
   switch (change.kind) {
+    case 'record-rollout': {
+      const record = { revisions: change.revisions, until: recordExpiry(deadline.at, undoGraceSeconds()) };
+      const { service, changed } = await applyAnnotations(
+        deps.api,
+        ref,
+        (live) => withRecord(live.annotations, change.key, record),
+        { deadline, beforeSend, known: state.fresh },
+      );
+      // Fail closed: with no service to hold the record, nothing else may change.
+      if (!changed || !service)
+        throw new RunwayError(
+          `${ctx.where} was deleted by someone else during this run. Nothing was changed.`,
+        );
+      // Read after Runway's own change, and nothing since: the deploy starts from it.
+      state.fresh = service;
+      state.service = service;
+      return {};
+    }
+    case 'clear-rollout-record': {
+      const { service, changed } = await clearRecord(ctx, change.key, deadline, beforeSend);
+      if (service) state.service = service;
+      return changed ? {} : { skipped: 'the record is not on the service' };
+    }
     case 'deploy-revision': {
       const deployed = await applyChange(deps.api, ref, (live) => specFor(change, live, ref), {
         deadline,
@@ -122,11 +152,29 @@ export async function applyStepChange(
     }
     case 'prune-revisions': {
       const log = { info: deps.log, warn: deps.warn };
-      const { deleted, skipped } = await pruneIdle(deps.api, ref, change.keep, deadline, change.protect, log);
+      const { kind: _kind, ...rules } = change;
+      const { deleted, skipped } = await pruneIdle(deps.api, ref, rules, deadline, log);
       state.pruned = deleted;
       return skipped ? { skipped } : {};
     }
   }
+}
+
+/**
+ * Takes this rollout's record off the service, keeping every other annotation as it is then. Past
+ * the deploy's deadline (a rollout that stands, settling late) it gets a grace period of its own.
+ */
+function clearRecord(
+  ctx: RolloutContext,
+  key: string,
+  deadline: Deadline,
+  beforeSend?: () => void,
+): Promise<{ service: Service | undefined; changed: boolean }> {
+  const until = deadline.expired() ? Deadline.in(undoGraceSeconds()) : deadline;
+  return applyAnnotations(ctx.deps.api, ctx.ref, (live) => withoutRecord(live.annotations, key), {
+    deadline: until,
+    ...(beforeSend ? { beforeSend } : {}),
+  });
 }
 
 function describeMove(move: Exclude<TrafficMove, { kind: 'tidy' }>): string {
@@ -189,6 +237,20 @@ export async function undoChange(ctx: RolloutContext, undo: Undo, deadline: Dead
     }
     case 'revert-public-access':
       return (await deps.api.getService(ref)) ? revertPublicAccess(deps.api, ref, undo.madePublic) : false;
+    case 'clear-rollout-record': {
+      // Bookkeeping, not part of what the service does: taking it off is no rollback to report, and
+      // failing to leaves a record that expires on its own (recordExpiry), keeping revisions a
+      // little longer than needed, which is said but fails nothing.
+      try {
+        await clearRecord(ctx, undo.key, deadline);
+        deps.debug(`removed the rollout record ${undo.key}`);
+      } catch (err) {
+        state.notes.push(
+          `Runway's rollout record ${undo.key} stays on ${ctx.where} until it expires: ${describeErrorBriefly(err)}.`,
+        );
+      }
+      return false;
+    }
     case 'drop-tag': {
       const { changed } = await applyTraffic(
         deps.api,
@@ -212,5 +274,7 @@ export function undoName(ctx: RolloutContext, undo: Undo): string {
       return 'who may invoke the service put back as it was';
     case 'drop-tag':
       return `Runway's tag '${undo.tag}' removed`;
+    case 'clear-rollout-record':
+      return "Runway's rollout record removed";
   }
 }

@@ -3,6 +3,7 @@
 // check that must pass before the next step, and when the change is skipped. The planner makes a
 // plan from facts without any I/O; the executor applies it; the log and the job summary print it.
 import type { ServiceChanges } from '../deploy/plan.js';
+import type { PruneRules } from '../deploy/prune.js';
 import type { RevisionTemplate, TrafficTarget } from '../gcp/run-types.js';
 
 /** The settings a new revision is made from, less what the plan decides (its name and traffic). */
@@ -41,10 +42,14 @@ export type TrafficMove =
   | { kind: 'tidy'; revision: string; dropTag: string | undefined };
 
 export type Change =
+  /** This rollout's record on the service (an annotation): the revisions its undo routes back to. */
+  | { kind: 'record-rollout'; key: string; revisions: string[] }
   | DeployRevision
   | { kind: 'move-traffic'; move: TrafficMove }
   | { kind: 'set-public-access'; allow: boolean }
-  | { kind: 'prune-revisions'; keep: number; protect: string[] };
+  /** This rollout's record taken off the service: nothing will be undone any more. */
+  | { kind: 'clear-rollout-record'; key: string }
+  | ({ kind: 'prune-revisions' } & PruneRules);
 
 export type Undo =
   /** The split that served before, exactly, while the live shares are still what Runway wrote. */
@@ -54,7 +59,9 @@ export type Undo =
   /** allUsers taken out of the invoker binding again, or put back. */
   | { kind: 'revert-public-access'; madePublic: boolean }
   /** One tag dropped; its revision keeps its share. */
-  | { kind: 'drop-tag'; tag: string };
+  | { kind: 'drop-tag'; tag: string }
+  /** This rollout's record taken off the service again (bookkeeping: no rollback of its own to report). */
+  | { kind: 'clear-rollout-record'; key: string };
 
 export type Check =
   /** The deploy's operation succeeded: the revision became ready. */
@@ -78,6 +85,7 @@ export type Check =
 
 /** Every kind of step a plan can hold, in the order they run. */
 export const STEP_KINDS = [
+  'record-rollout',
   'create-candidate',
   'public-access',
   'verify-on-tag',
@@ -85,6 +93,7 @@ export const STEP_KINDS = [
   'promote',
   'verify-live',
   'clean-up',
+  'clear-record',
   'prune',
 ] as const;
 
@@ -93,9 +102,7 @@ export type StepKind = (typeof STEP_KINDS)[number];
 /** When a step's change is not sent (no undo is recorded then), decided on the live service. */
 export type SkipWhen =
   /** The service already is as the change asks. */
-  | 'already-so'
-  /** Another rollout's tag is on the service: its undo may need what this would delete. */
-  | 'rollout-in-progress';
+  'already-so';
 
 export interface Step {
   kind: StepKind;
@@ -152,8 +159,19 @@ function targetsText(targets: TrafficTarget[]): string {
   return weighted.join(', ') || 'no traffic';
 }
 
+/** 900 → "15m", 90 → "90s": a duration as the inputs write it. */
+function durationText(seconds: number): string {
+  if (seconds > 0 && seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds > 0 && seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
 export function describeChange(change: Change): string {
   switch (change.kind) {
+    case 'record-rollout':
+      return `record on the service that undoing needs ${change.revisions.join(', ')} (${change.key})`;
+    case 'clear-rollout-record':
+      return `remove the rollout record ${change.key}`;
     case 'deploy-revision': {
       const traffic = change.split
         ? `taking ${splitText(change.split)} at once`
@@ -170,7 +188,7 @@ export function describeChange(change: Change): string {
     case 'set-public-access':
       return change.allow ? 'let allUsers invoke the service' : 'take allUsers out of the invokers';
     case 'prune-revisions':
-      return `delete idle revisions beyond the newest ${change.keep}${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
+      return `delete idle revisions beyond the newest ${change.keep}, none younger than ${durationText(change.graceSeconds)} nor one a rollout in progress needs${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
   }
 }
 
@@ -184,6 +202,8 @@ export function describeUndo(undo: Undo): string {
       return undo.madePublic ? 'take allUsers out again' : 'let allUsers invoke again';
     case 'drop-tag':
       return `drop the tag ${undo.tag}`;
+    case 'clear-rollout-record':
+      return 'remove the rollout record';
   }
 }
 
@@ -208,7 +228,6 @@ export function describeStep(step: Step): string {
   if (step.approval) parts.push(`first ${describeCheck(step.approval)}`);
   if (step.change) parts.push(describeChange(step.change));
   if (step.skipWhen === 'already-so') parts.push('skipped when already so');
-  if (step.skipWhen === 'rollout-in-progress') parts.push('skipped while another rollout is in progress');
   if (step.undo) parts.push(`undo: ${describeUndo(step.undo)}`);
   if (step.check) parts.push(`check: ${describeCheck(step.check)}`);
   if (step.onFailure === 'warn') parts.push('a failure only warns');

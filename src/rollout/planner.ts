@@ -10,7 +10,7 @@ import {
   type Service,
   type TrafficTarget,
 } from '../gcp/run-types.js';
-import { describeTraffic, isLatest, largestShare, pinTraffic } from '../deploy/traffic.js';
+import { describeTraffic, isLatest, largestShare, pinTraffic, revisionsRestored } from '../deploy/traffic.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { Plan, SpecChanges, Step, Undo } from './plan.js';
 import { previewNeedsServingRevision } from './preview.js';
@@ -27,8 +27,11 @@ export interface RolloutSettings extends Pick<
   | 'suffix'
   | 'progressive'
   | 'keepRevisions'
+  | 'keepRevisionsGraceSeconds'
 > {
   allowUnauthenticated: boolean | undefined;
+  /** The annotation key of this rollout's record on the service (recordKey), unique to the rollout. */
+  recordKey: string;
   /** The tag the candidate is checked on when the user gave none; undefined when none fits. */
   candidateTag: string | undefined;
   /** A pull request's preview: it goes only beside a revision that already serves. */
@@ -222,25 +225,37 @@ export function planRollout(input: PlanInput): Plan {
       `${where} existed but had no serving revision before this run, so there is no earlier split to restore.`,
     );
 
-  const steps: Step[] = [
-    {
-      kind: 'create-candidate',
-      phase: 'deploy and ready',
-      doing: `deploying revision ${revision}`,
-      change: {
-        kind: 'deploy-revision',
-        revision,
-        changes,
-        baseTemplate: observed.serving?.template,
-        revisionOnly: settings.preview,
-        split: settings.traffic === 'immediate' ? split : undefined,
-        tag: checkTag,
-        alone: settings.preview ? 'refuse' : { tag: settings.tag },
-      },
-      ...(undoCandidate ? { undo: undoCandidate } : {}),
-      check: { kind: 'revision-ready', revision, previousRevision },
+  // Before the first change, the service itself says which revisions undoing needs, so that a
+  // prune by another run meanwhile leaves them even while they serve nothing.
+  const undoNeeds = servedBefore ? revisionsRestored(servedBefore, checkTag) : [];
+  const clearRecord: Undo = { kind: 'clear-rollout-record', key: settings.recordKey };
+  const steps: Step[] = [];
+  if (undoNeeds.length) {
+    steps.push({
+      kind: 'record-rollout',
+      phase: 'record rollout',
+      doing: 'recording on the service what undoing needs',
+      change: { kind: 'record-rollout', key: settings.recordKey, revisions: undoNeeds },
+      undo: clearRecord,
+    });
+  }
+  steps.push({
+    kind: 'create-candidate',
+    phase: 'deploy and ready',
+    doing: `deploying revision ${revision}`,
+    change: {
+      kind: 'deploy-revision',
+      revision,
+      changes,
+      baseTemplate: observed.serving?.template,
+      revisionOnly: settings.preview,
+      split: settings.traffic === 'immediate' ? split : undefined,
+      tag: checkTag,
+      alone: settings.preview ? 'refuse' : { tag: settings.tag },
     },
-  ];
+    ...(undoCandidate ? { undo: undoCandidate } : {}),
+    check: { kind: 'revision-ready', revision, previousRevision },
+  });
   if (settings.allowUnauthenticated !== undefined) {
     steps.push({
       kind: 'public-access',
@@ -277,23 +292,33 @@ export function planRollout(input: PlanInput): Plan {
     skipWhen: 'already-so',
   });
 
-  const afterwards: Step[] =
-    settings.keepRevisions === undefined
-      ? []
-      : [
-          {
-            kind: 'prune',
-            phase: 'prune',
-            doing: 'deleting idle revisions',
-            change: {
-              kind: 'prune-revisions',
-              keep: settings.keepRevisions,
-              protect: previousRevision ? [previousRevision] : [],
-            },
-            skipWhen: 'rollout-in-progress',
-            onFailure: 'warn',
-          },
-        ];
+  // The record goes before pruning, which would otherwise keep what this very rollout recorded.
+  const afterwards: Step[] = [];
+  if (undoNeeds.length) {
+    afterwards.push({
+      kind: 'clear-record',
+      phase: 'clear record',
+      doing: 'removing the rollout record',
+      change: { kind: 'clear-rollout-record', key: settings.recordKey },
+      skipWhen: 'already-so',
+      // A record left behind expires on its own; it only keeps revisions a little longer.
+      onFailure: 'warn',
+    });
+  }
+  if (settings.keepRevisions !== undefined) {
+    afterwards.push({
+      kind: 'prune',
+      phase: 'prune',
+      doing: 'deleting idle revisions',
+      change: {
+        kind: 'prune-revisions',
+        keep: settings.keepRevisions,
+        protect: previousRevision ? [previousRevision] : [],
+        graceSeconds: settings.keepRevisionsGraceSeconds,
+      },
+      onFailure: 'warn',
+    });
+  }
 
   return {
     revision,
@@ -306,12 +331,13 @@ export function planRollout(input: PlanInput): Plan {
     checksNeedToken: checksNeedToken(settings, observed),
     steps,
     afterwards,
-    // rollback: false leaves traffic where it is; Runway's own tag still goes.
+    // rollback: false leaves traffic where it is; Runway's own tag and its record still go.
     onUnhealthy: settings.rollback
       ? undefined
-      : candidateTag
-        ? [{ kind: 'drop-tag', tag: candidateTag }]
-        : [],
+      : [
+          ...(candidateTag ? [{ kind: 'drop-tag', tag: candidateTag } as const] : []),
+          ...(undoNeeds.length ? [clearRecord] : []),
+        ],
     notes: notesOn(where, settings, observed, servedBefore),
     caveats,
   };

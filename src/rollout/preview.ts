@@ -131,7 +131,19 @@ export async function removePreviewEverywhere(
         const pruned =
           settings.keepRevisions === undefined
             ? []
-            : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], regionLog)).deleted;
+            : (
+                await pruneIdle(
+                  client,
+                  ref,
+                  {
+                    keep: settings.keepRevisions,
+                    protect: [],
+                    graceSeconds: settings.keepRevisionsGraceSeconds,
+                  },
+                  deadline,
+                  regionLog,
+                )
+              ).deleted;
         return { region, removed, pruned, failure: undefined };
       } catch (err) {
         return {

@@ -84,7 +84,8 @@ function outcomeOf(
 /**
  * A region's rollout whose undos are still held: `keep` forgets them once every region is done;
  * `revert` takes a healthy region back (`regions_fail: all`, when another region failed);
- * `afterwards` runs the steps that follow a settled rollout (keep_revisions) where it stood.
+ * `afterwards` runs the steps that follow a settled rollout where it stood (its record removed, then
+ * keep_revisions).
  */
 export interface HeldRollout {
   outcome: RegionOutcome;

@@ -1,7 +1,7 @@
 // Every region's rollout, in parallel, each with its own executor and undos. This layer only
 // coordinates: with `regions_fail: all` the regions take each traffic step together, a failure
-// anywhere takes the regions that passed back too, and keep_revisions runs once all have settled,
-// where the rollout stood. Each outcome (or the error that stopped a region before it changed
+// anywhere takes the regions that passed back too, and each rollout's record is removed and
+// keep_revisions runs once all have settled, where the rollout stood. Each outcome (or the error that stopped a region before it changed
 // anything) is reported.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
@@ -12,6 +12,7 @@ import type { Deadline } from '../common/deadline.js';
 import { CloudRunClient } from '../gcp/run.js';
 import { explainRunError } from '../deploy/apply.js';
 import { defaultLabels } from '../deploy/plan.js';
+import { recordKey } from '../deploy/rollout-record.js';
 import { candidateTagFor } from '../deploy/traffic.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { RegionOutcome } from './outcome.js';
@@ -20,7 +21,11 @@ import type { RolloutSettings } from './planner.js';
 import { rolloutRegion, type HeldRollout, type RegionOptions } from './region.js';
 
 /** The part of the settings one region's rollout needs. */
-export function rolloutSettings(settings: Settings, candidateTag: string | undefined): RolloutSettings {
+export function rolloutSettings(
+  settings: Settings,
+  candidateTag: string | undefined,
+  recordKey: string,
+): RolloutSettings {
   return {
     traffic: settings.traffic,
     tag: settings.tag,
@@ -31,8 +36,10 @@ export function rolloutSettings(settings: Settings, candidateTag: string | undef
     rollback: settings.rollback,
     suffix: settings.suffix,
     keepRevisions: settings.keepRevisions,
+    keepRevisionsGraceSeconds: settings.keepRevisionsGraceSeconds,
     allowUnauthenticated: settings.spec.allowUnauthenticated,
     candidateTag,
+    recordKey,
     preview: settings.purpose === 'preview',
   };
 }
@@ -92,6 +99,7 @@ export async function deployAll(
       const ref = { project, region, service: settings.service };
       const coordination = together(region);
       const candidateTag = candidateTagFor(settings.service, github.runId, github.attempt, randomUUID());
+      const record = recordKey(github.runId, github.attempt, randomUUID().slice(0, 6));
       try {
         const rollout = await rolloutRegion(
           {
@@ -104,7 +112,7 @@ export async function deployAll(
           },
           ref,
           changes,
-          rolloutSettings(settings, candidateTag),
+          rolloutSettings(settings, candidateTag, record),
           { deadline, ...coordination },
         );
         coordination.done(rollout.outcome.healthy === true);
