@@ -66624,6 +66624,147 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/common/untrusted.ts
+// Text Runway did not write — a health-check body, an API's or a registry's error text, Docker's
+// output, a branch name, an input value — held in a type that shows itself nowhere by accident: it
+// reaches Markdown (src/common/markdown.ts) or the log (src/common/log.ts) only through the escaper
+// for that place, and `${untrusted}` in a template gives a placeholder, never the text.
+/** How much of one untrusted value any destination shows, by default (in characters). */
+const UNTRUSTED_CAP = 500;
+/** Line breaks as the runner and Markdown see them: CR, LF, CRLF, and Unicode's separators. */
+const LINE_BREAK = /\r\n|[\r\n\u2028\u2029\u0085\v\f]/g;
+/** Control characters that are neither tab nor a line break: ANSI escapes, NUL, DEL, C1 controls. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]/g;
+/** The well-formed UTF-8 reading of bytes or of a string with lone surrogates (each becomes U+FFFD). */
+function wellFormed(value) {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+}
+/** At most `max` characters (code points, so no pair is split), marked when something was cut. */
+function capText(text, max) {
+    if (text.length <= max)
+        return text;
+    const kept = Array.from(text.slice(0, max * 2)).slice(0, max);
+    const cut = Array.from(text).length - kept.length;
+    return cut > 0 ? `${kept.join('')}… (${cut} more characters)` : text;
+}
+class Untrusted {
+    #text;
+    constructor(text) {
+        this.#text = text;
+    }
+    /** Wraps what came from outside, decoding bytes as UTF-8 (invalid sequences become U+FFFD). */
+    static of(value) {
+        return new Untrusted(wellFormed(value));
+    }
+    /** Whether `value` is already wrapped. */
+    static is(value) {
+        return value instanceof Untrusted;
+    }
+    get length() {
+        return this.#text.length;
+    }
+    /** The text as received, for matching and parsing only (a body pattern, a JSON error). */
+    raw() {
+        return this.#text;
+    }
+    /** A new value from this one's text (trimmed, cut, or a part of it). */
+    map(fn) {
+        return new Untrusted(wellFormed(fn(this.#text)));
+    }
+    /**
+     * One line of the log: line breaks shown as `⏎` so the text cannot begin a line of its own (where
+     * the runner would read a `::command::`), control characters as `\uXXXX`, the legacy `##[`
+     * broken, and capped.
+     */
+    forLog(max = UNTRUSTED_CAP) {
+        return neutraliseLogLine(capText(this.#text, max)
+            .replace(LINE_BREAK, '⏎')
+            .replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    }
+    /** One line, without control characters, capped: what escapers for other places start from. */
+    oneLine(max = UNTRUSTED_CAP) {
+        return capText(this.#text, max).replace(LINE_BREAK, ' ').replace(CONTROL, '\uFFFD');
+    }
+    /** Lines (CR, LF and CRLF all end one), without control characters, capped as a whole. */
+    lines(max = UNTRUSTED_CAP) {
+        return capText(this.#text, max).replace(CONTROL, '\uFFFD').split(LINE_BREAK);
+    }
+    /**
+     * Plain text for a place GitHub shows as text but still links (a deployment's description):
+     * one line, @mentions and #references broken with a zero-width space, capped.
+     */
+    forPlainText(max = 140) {
+        return breakReferences(this.oneLine(max));
+    }
+    /** In a JSON body (a webhook payload), the text itself: JSON escapes it. */
+    toJSON() {
+        return this.#text;
+    }
+    /** Never the text: a template that forgot to escape shows this instead. */
+    toString() {
+        return '[untrusted text]';
+    }
+}
+/**
+ * GitHub turns `@name`, `#123`, `owner/repo#123` and `GH-123` into mentions and links even where
+ * Markdown escapes were used (it scans the rendered text); a zero-width space after the sign stops it.
+ */
+function breakReferences(text) {
+    return text.replace(/[@#]/g, '$&\u200B').replace(/\b(GH)-(?=\d)/gi, '$1\u200B-');
+}
+/** Any leading run the runner would trim before looking for `::`: whitespace and invisible characters. */
+const COMMAND_START = /^([\s\p{C}\u0085]*)::/u;
+/**
+ * A log line the runner will not act on: it cannot start (after the runner trims it) with `::`,
+ * and holds no legacy `##[command]`. `line` must hold no line break (log.ts splits first).
+ */
+function neutraliseLogLine(line) {
+    return line.replace(COMMAND_START, '$1\\::').replace(/##\[/g, '##\\[');
+}
+/** Splits text into the lines the runner sees: CR, LF and CRLF each end a line. */
+function logLines(text) {
+    return text.split(/\r\n|\r|\n/);
+}
+
+;// CONCATENATED MODULE: ./src/common/log.ts
+// The one way Runway writes plain lines to the job log. The runner acts on a line that starts with
+// `::` (after trimming) and on `##[` anywhere in one, and CR, LF and CRLF all end a line; every line
+// written here is split as the runner splits it and neutralised, whatever it holds (an API's error
+// text, a probe's answer, Docker's output), so only @actions/core's own commands (masks, groups,
+// annotations, which escape their data) are ever acted on. Masks stay in force throughout: nothing
+// is written between `::stop-commands::` and its release, when the runner would ignore a new mask.
+
+
+/** Writes `text`, each of its lines neutralised. */
+function log_info(text) {
+    for (const line of logLines(text))
+        info(neutraliseLogLine(line));
+}
+/** A writer for a stream of output (Docker's): whole lines are written as they complete. */
+function lineWriter(write = log_info) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk;
+            // A CR at the very end may be the first half of CRLF: wait for what follows.
+            const cut = Math.max(pending.lastIndexOf('\n'), pending.lastIndexOf('\r', pending.length - 2));
+            if (cut < 0)
+                return;
+            const done = pending.slice(0, cut + 1);
+            pending = pending.slice(cut + 1);
+            for (const line of logLines(done.replace(/(\r\n|\r|\n)$/, '')))
+                write(line);
+        },
+        end() {
+            if (pending)
+                write(pending.replace(/(\r\n|\r|\n)$/, ''));
+            pending = '';
+        },
+    };
+}
+
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __nccwpck_require__(492);
 ;// CONCATENATED MODULE: ./src/errors.ts
@@ -66645,6 +66786,22 @@ class InputError extends RunwayError {
         super(`Input '${input}' is invalid: got ${shown}.`, `Accepted: ${accepted}`);
         this.name = 'InputError';
         this.input = input;
+    }
+}
+/**
+ * Every bad input of a run at once, so one failed run lists every fix. `problems` are each input's
+ * own error, in the order the inputs were read.
+ */
+class InputErrors extends RunwayError {
+    problems;
+    constructor(problems) {
+        const inputs = [...new Set(problems.map((p) => (p instanceof InputError ? p.input : undefined)))];
+        const named = inputs.filter((i) => i !== undefined);
+        super(`${problems.length} inputs are invalid${named.length ? ` (${named.join(', ')})` : ''}:\n${problems
+            .map((p) => `- ${describeError(p).replace(/\n/g, '\n  ')}`)
+            .join('\n')}`);
+        this.name = 'InputErrors';
+        this.problems = problems;
     }
 }
 function describeError(err) {
@@ -66670,8 +66827,11 @@ function endpoint(api, env = process.env) {
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
 // transient failures, and Google's error bodies turned into typed errors.
 
+
 /** An error answer from a Google API, with the bits callers branch on. */
 class GoogleApiError extends Error {
+    /** What the server said, as it said it. */
+    detail;
     httpStatus;
     /** Canonical status, e.g. PERMISSION_DENIED, NOT_FOUND, ABORTED. */
     status;
@@ -66683,8 +66843,11 @@ class GoogleApiError extends Error {
     url;
     constructor(method, url, httpStatus, body) {
         const parsed = typeof body === 'string' ? undefined : body.error;
-        const message = parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
-        super(message);
+        const said = typeof parsed?.message === 'string' ? parsed.message : typeof body === 'string' ? body : '';
+        // The API's (or a proxy's) words: kept as they came, and in the message only escaped for the log.
+        const detail = Untrusted.of(said);
+        super(said ? detail.forLog(1000) : `HTTP ${httpStatus}`);
+        this.detail = detail;
         this.name = 'GoogleApiError';
         this.httpStatus = httpStatus;
         this.status = parsed?.status ?? `HTTP_${httpStatus}`;
@@ -66732,7 +66895,7 @@ async function withRetry(what, fn, options = DEFAULT_RETRY, retryable = isRetrya
                 throw err;
             const delay = Math.max(backoffDelay(attempt, options), Math.min(waitHint(err) ?? 0, options.maxDelayMs));
             const reason = err instanceof Error ? err.message : String(err);
-            info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
+            log_info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
             await new Promise((r) => setTimeout(r, delay));
         }
     }
@@ -67275,6 +67438,18 @@ class CloudRunClient {
             body: { traffic, ...(etag ? { etag } : {}) },
         });
     }
+    /**
+     * Replaces the service's annotations only (updateMask=annotations): neither the template nor the
+     * traffic is sent, so this can never create a revision or move traffic.
+     */
+    updateAnnotations(ref, annotations, etag) {
+        return this.request(this.url(serviceName(ref)), {
+            method: 'PATCH',
+            token: this.token,
+            query: { updateMask: 'annotations' },
+            body: { annotations, ...(etag ? { etag } : {}) },
+        });
+    }
     /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */
     async waitOperation(operation, deadline) {
         let op = operation;
@@ -67412,9 +67587,10 @@ class DeadlineExceeded extends RunwayError {
 }
 
 ;// CONCATENATED MODULE: ./src/deploy/apply.ts
-// Applying planned changes: a new spec, or a traffic-only move, guarded by the service's etag (a
-// concurrent change means re-read and re-plan, never clobber), then waiting for Cloud Run's
-// operation with operations.wait. Also the IAM change for allow_unauthenticated.
+// Applying planned changes: a new spec, a traffic-only move, or an annotations-only change, guarded
+// by the service's etag (a concurrent change means re-read and re-plan, never clobber), then waiting
+// for Cloud Run's operation with operations.wait. Also the IAM change for allow_unauthenticated.
+
 
 
 
@@ -67538,28 +67714,59 @@ async function applyChange(client, ref, build, options) {
     return applied;
 }
 /**
- * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
- * undefined: nothing to move); a failed operation throws, because a traffic move that did not land
- * must not be reported as done. Resolves to the service afterwards and whether anything was sent.
+ * Changes one part of the service only, planned from the live service; a failed operation throws,
+ * because a change that did not land must not be reported as done. Resolves to the service
+ * afterwards and whether anything was sent.
  */
-async function applyTraffic(client, ref, targets, options) {
+async function applyPart(client, ref, part, options) {
     let live;
     const applied = await applyWith(client, ref, (before) => {
         live = before;
         if (!before)
             return undefined;
-        const traffic = targets(before);
-        if (!traffic)
+        const value = part.plan(before);
+        if (value === undefined)
             return undefined;
-        return { shown: { traffic }, traffic, send: () => client.updateTraffic(ref, traffic, before.etag) };
+        return {
+            shown: { [part.field]: value },
+            traffic: part.traffic(value),
+            send: () => part.send(value, before.etag),
+        };
     }, options);
     if (!applied)
         return { service: live, changed: false };
     const { after, operation } = applied;
     if (operation.error) {
-        throw new RunwayError(`Cloud Run could not move the traffic of ${serviceName(ref)}: ${operation.error.message}`, undefined);
+        throw new RunwayError(`Cloud Run could not ${part.doing} of ${serviceName(ref)}: ${operation.error.message}`, undefined);
     }
     return { service: after, changed: true };
+}
+/**
+ * Moves traffic only (updateMask=traffic), planned from the live service (`targets` may answer
+ * undefined: nothing to move).
+ */
+function applyTraffic(client, ref, targets, options) {
+    return applyPart(client, ref, {
+        field: 'traffic',
+        doing: 'move the traffic',
+        plan: targets,
+        send: (traffic, etag) => client.updateTraffic(ref, traffic, etag),
+        traffic: (traffic) => traffic,
+    }, options);
+}
+/**
+ * Changes the service's annotations only (updateMask=annotations), planned from the live service
+ * (`annotations` may answer undefined: nothing to change). An annotation someone else wrote
+ * meanwhile makes the etag refuse the change; it is planned again from a new read and kept.
+ */
+function applyAnnotations(client, ref, annotations, options) {
+    return applyPart(client, ref, {
+        field: 'annotations',
+        doing: 'change the annotations',
+        plan: annotations,
+        send: (next, etag) => client.updateAnnotations(ref, next, etag),
+        traffic: () => undefined,
+    }, options);
 }
 const INVOKER = 'roles/run.invoker';
 function invokerBinding(policy) {
@@ -67595,7 +67802,7 @@ async function applyPublicAccess(client, ref, allowUnauthenticated, identity, be
                 return false;
             beforeChange();
             await client.setIamPolicy(ref, next);
-            info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
+            log_info(`${ref.service} in ${ref.region} is now ${allowUnauthenticated ? 'public (allUsers may invoke it)' : 'private'}`);
             return true;
         }
         catch (err) {
@@ -67653,6 +67860,7 @@ async function isPublic(client, ref, service) {
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set.
+
 
 
 
@@ -67767,7 +67975,7 @@ async function checkIdTokens(settings, credentials, project) {
         return checkCanVerifyPrivateService(credentials, check, live);
     }));
     if (minted.some(Boolean))
-        info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+        log_info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 
 ;// CONCATENATED MODULE: ./src/image/reference.ts
@@ -67796,6 +68004,13 @@ function parseImageReference(ref) {
     if (host === DOCKER_HUB && !path.includes('/'))
         path = `library/${path}`;
     return { host, path, tag, digest };
+}
+/**
+ * A content digest as the OCI image spec writes one (sha256 or sha512, lowercase hex): what a
+ * registry's `Docker-Content-Digest` or Docker's output must be before Runway deploys by it.
+ */
+function isDigest(text) {
+    return /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(text);
 }
 /** The name Docker gives Docker Hub in references; its registry API lives on registry-1.docker.io. */
 const DOCKER_HUB = 'docker.io';
@@ -67964,6 +68179,22 @@ const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 
 
 
+
+
+
+/** docker exited non-zero; `output` is what it printed last, as it printed it. */
+class DockerFailed extends RunwayError {
+    command;
+    exitCode;
+    output;
+    constructor(command, exitCode, output) {
+        super(`docker ${command} failed (exit ${exitCode}): ${output.map((t) => t.slice(-1500)).forLog(1500)}`);
+        this.command = command;
+        this.exitCode = exitCode;
+        this.output = output;
+        this.name = 'DockerFailed';
+    }
+}
 /** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */
 class PushFailed extends Error {
     detail;
@@ -67986,6 +68217,23 @@ function isTransientPushFailure(output) {
 }
 /** The state key under which the post step finds the private Docker config to remove. */
 const DOCKER_CONFIG_STATE = 'docker-config';
+/** Where private Docker configs are made: the runner's temporary directory. */
+function scratchBase(env = process.env) {
+    return env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+}
+const PRIVATE_CONFIG_PREFIX = 'runway-docker-';
+/**
+ * Whether `path` names a directory as Runway makes its private Docker config: directly in
+ * `base`, named by mkdtemp from Runway's prefix. The post step removes nothing else, whatever the
+ * saved state says (a build's output can write state too).
+ */
+function isPrivateConfigPath(path, base) {
+    const resolvedBase = resolve(base);
+    const resolved = resolve(path);
+    return (isAbsolute(path) &&
+        dirname(resolved) === resolvedBase &&
+        new RegExp(`^${PRIVATE_CONFIG_PREFIX}[A-Za-z0-9]{6}$`).test(basename(resolved)));
+}
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
 function digestFromPushOutput(output) {
     return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
@@ -68046,9 +68294,9 @@ class Docker {
     }
     /** Docker with a private config whose credential helper answers for the Google registry `host`. */
     static async privateConfig(host) {
-        const base = process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+        const base = scratchBase();
         await (0,promises_namespaceObject.mkdir)(base, { recursive: true });
-        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(base, 'runway-docker-'));
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(base, PRIVATE_CONFIG_PREFIX));
         saveState(DOCKER_CONFIG_STATE, dir);
         const user = userDockerConfig();
         let userConfig = {};
@@ -68078,22 +68326,37 @@ class Docker {
             BUILDX_CONFIG: process.env.BUILDX_CONFIG || (0,external_node_path_.join)(user, 'buildx'),
         });
     }
+    /**
+     * Runs docker. What it prints comes from the Dockerfile's `RUN` steps and the registry as much as
+     * from Docker, so it reaches the log only line by line through log.ts, where no line can act as a
+     * workflow command; `silent` keeps it out of the log altogether.
+     */
     async run(args, options = {}) {
         let stdout = '';
         let stderr = '';
+        const [shownOut, shownErr] = options.silent ? [] : [lineWriter(), lineWriter()];
+        if (!options.silent)
+            log_info(`[command]docker ${args.join(' ')}`);
         const code = await exec_exec('docker', args, {
             ignoreReturnCode: true,
-            silent: options.silent ?? false,
+            silent: true,
             ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
             env: { ...process.env, ...this.env, ...options.env },
             listeners: {
-                stdout: (data) => (stdout += data.toString()),
-                stderr: (data) => (stderr += data.toString()),
+                stdout: (data) => {
+                    stdout += data.toString();
+                    shownOut?.push(data.toString());
+                },
+                stderr: (data) => {
+                    stderr += data.toString();
+                    shownErr?.push(data.toString());
+                },
             },
         });
-        if (code !== 0) {
-            throw new RunwayError(`docker ${args[0]} failed (exit ${code}): ${(stderr || stdout).trim().slice(-1500)}`);
-        }
+        shownOut?.end();
+        shownErr?.end();
+        if (code !== 0)
+            throw new DockerFailed(args[0], code, Untrusted.of((stderr || stdout).trim()));
         return stdout;
     }
     /**
@@ -68119,7 +68382,7 @@ class Docker {
         const found = parseBuildxInspect(output);
         if (!found)
             throw new RunwayError(`docker buildx inspect did not name a builder and driver:\n${output}`);
-        info(`buildx builder ${found.name} (driver ${found.driver})`);
+        log_info(`buildx builder ${found.name} (driver ${found.driver})`);
         return found.driver;
     }
     /** Builds and pushes; returns the digest the registry stored. */
@@ -68129,7 +68392,7 @@ class Docker {
             if (Object.keys(plan.secrets).length > 0) {
                 throw new RunwayError('`build_secrets` need BuildKit, and this runner has no docker buildx.', 'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.');
             }
-            info('docker buildx is not available: building with the classic builder and an inline layer cache');
+            log_info('docker buildx is not available: building with the classic builder and an inline layer cache');
         }
         const scratch = this.privateConfig ?? (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'runway-')));
         try {
@@ -68139,7 +68402,7 @@ class Docker {
                 return await this.buildxBuild(command, metadataFile, options);
             if (plan.cacheRef) {
                 // A missing cache image is normal on the first build.
-                await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => info(`no layer cache at ${plan.cacheRef} yet`));
+                await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => log_info(`no layer cache at ${plan.cacheRef} yet`));
             }
             await this.run(command.args, { env: command.env });
             // The token handed to Docker before the build may have expired during it.
@@ -68177,7 +68440,7 @@ class Docker {
         }
         const metadata = JSON.parse(await (0,promises_namespaceObject.readFile)(metadataFile, 'utf8'));
         const digest = metadata['containerimage.digest'];
-        if (typeof digest !== 'string')
+        if (typeof digest !== 'string' || !isDigest(digest))
             throw new RunwayError('docker buildx did not report the pushed digest.');
         return digest;
     }
@@ -68190,11 +68453,19 @@ class Docker {
         let output;
         try {
             output = await withRetry(`docker push ${tag}`, () => this.run(['push', tag]).catch((err) => {
-                throw new PushFailed(err instanceof Error ? err.message : String(err));
+                throw new PushFailed(err instanceof DockerFailed
+                    ? err.output.raw()
+                    : err instanceof Error
+                        ? err.message
+                        : String(err));
             }), PUSH_RETRY, (err) => err instanceof PushFailed && isTransientPushFailure(err.detail));
         }
         catch (err) {
-            const message = err instanceof PushFailed ? err.detail : err instanceof Error ? err.message : String(err);
+            const message = err instanceof PushFailed
+                ? Untrusted.of(err.detail).forLog(1500)
+                : err instanceof Error
+                    ? err.message
+                    : String(err);
             throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
         }
         const digest = digestFromPushOutput(output);
@@ -68216,6 +68487,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 // registries get Basic `oauth2accesstoken:<access token>` at the realm; every other registry is
 // asked anonymously, so a Google token never reaches a host that is not Google's. Used to resolve
 // tags to digests and to prove the right to push before anything is built or deployed.
+
 
 
 
@@ -68245,24 +68517,31 @@ function parseChallenge(header) {
 /** An error answer from a registry: its HTTP status and the distribution error code, if any. */
 class RegistryError extends Error {
     httpStatus;
-    /** e.g. UNAUTHORIZED, DENIED, NAME_UNKNOWN, MANIFEST_UNKNOWN. */
+    /** e.g. UNAUTHORIZED, DENIED, NAME_UNKNOWN, MANIFEST_UNKNOWN; only a code of the spec's form. */
     code;
+    /** What the registry (or a proxy in front of it) said, as it said it. */
+    detail;
     constructor(what, httpStatus, body) {
+        const said = Untrusted.is(body) ? body : Untrusted.of(body);
         let code;
-        let detail = body.trim().slice(0, 500);
+        let detail = said.map((t) => t.trim());
         try {
-            const first = JSON.parse(body).errors?.[0];
-            code = first?.code;
-            if (first?.message)
-                detail = first.message;
+            const first = JSON.parse(said.raw())
+                .errors?.[0];
+            if (typeof first?.code === 'string' && /^[A-Z_]{1,64}$/.test(first.code))
+                code = first.code;
+            if (typeof first?.message === 'string' && first.message)
+                detail = Untrusted.of(first.message);
         }
         catch {
             // Not the registry's JSON (a proxy page, or a HEAD without a body).
         }
-        super(`${what}: HTTP ${httpStatus}${code ? ` ${code}` : ''}${detail ? `: ${detail}` : ''}`);
+        const shown = detail.length ? `: ${detail.forLog(500)}` : '';
+        super(`${what}: HTTP ${httpStatus}${code ? ` ${code}` : ''}${shown}`);
         this.name = 'RegistryError';
         this.httpStatus = httpStatus;
         this.code = code;
+        this.detail = detail;
     }
 }
 function registry_retryable(err) {
@@ -68299,7 +68578,7 @@ class RepositoryClient {
             }
             const body = Buffer.from(await res.arrayBuffer());
             if (res.status >= 400)
-                throw new RegistryError(`${method} ${url}`, res.status, body.toString('utf8'));
+                throw new RegistryError(`${method} ${url}`, res.status, Untrusted.of(body));
             return { status: res.status, headers: res.headers, body };
         }, undefined, registry_retryable);
     }
@@ -68341,7 +68620,7 @@ class RepositoryClient {
         }
         catch (err) {
             if (err instanceof GoogleApiError) {
-                throw new RegistryError(`token from ${realm}`, err.httpStatus, err.message);
+                throw new RegistryError(`token from ${realm}`, err.httpStatus, err.detail);
             }
             throw err;
         }
@@ -68356,8 +68635,12 @@ class RepositoryClient {
             throw err;
         });
         const digest = head?.headers.get('docker-content-digest');
-        if (digest)
+        if (digest) {
+            // Deployed by, and shown in every report: it must be a digest, not whatever the header held.
+            if (!isDigest(digest))
+                throw new RunwayError(`The registry answered ${formatImage(this.image, 'tag')} with a Docker-Content-Digest that is not a digest: ${Untrusted.of(digest).forLog(100)}`, 'Check the registry (or the proxy in front of it): a digest is sha256: and 64 hexadecimal digits.');
             return digest;
+        }
         // The header is optional (distribution spec): the digest of the bytes served is the truth.
         const got = await this.send('GET', this.url(`manifests/${tag}`), { accept });
         return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(got.body).digest('hex')}`;
@@ -68431,6 +68714,7 @@ async function provePushAccess(image, accessToken, identity) {
 
 
 
+
 /** Google credentials for Google registries only; anonymous everywhere else. */
 function registryAuth(host, credentials) {
     return isGoogleRegistry(host, extraGoogleRegistries())
@@ -68463,10 +68747,10 @@ async function prepareImage(settings, credentials, sha) {
     if (google) {
         // Before anything is built: a missing role or repository fails now, with the fix.
         await provePushAccess(image, credentials.accessToken, credentials.identity);
-        info(`${credentials.identity} may push to ${image.host}/${image.path}`);
+        log_info(`${credentials.identity} may push to ${image.host}/${image.path}`);
     }
     else {
-        info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
+        log_info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
     }
     const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
     try {
@@ -68649,9 +68933,11 @@ function parseEnum(name, raw, allowed) {
 const INGRESS_VALUES = ['all', 'internal', 'internal-and-cloud-load-balancing'];
 const VPC_EGRESS_VALUES = ['all-traffic', 'private-ranges-only'];
 const EXECUTION_ENVIRONMENTS = ['gen1', 'gen2'];
+/** Secret Manager's secret id: 1–255 letters, digits, `-` and `_` (CreateSecretRequest.secret_id). */
 const SECRET_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const SECRET_PATH = /^projects\/[^/]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
-const SECRET_VERSION = /^(latest|\d+)$/;
+const SECRET_PATH = /^projects\/[^/\s]+\/secrets\/[A-Za-z0-9_-]{1,255}$/;
+/** Versions are numbered from 1; `latest` is the newest. */
+const SECRET_VERSION = /^(latest|[1-9]\d*)$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Set by Cloud Run's container contract; a service may not set them (Cloud Run refuses them). */
 const RESERVED_ENV_NAMES = ['PORT', 'K_SERVICE', 'K_REVISION', 'K_CONFIGURATION'];
@@ -68694,37 +68980,80 @@ function checkMountPath(name, path) {
         throw new InputError(name, path, 'a mount path outside /dev, /proc, /sys, /cloudsql, /pod and /var/log, e.g. `/secrets/api-key`');
     }
 }
+/**
+ * Token formats a value pasted into `secrets` would have, and which no one names a secret after:
+ * GitHub, GitLab, Slack, Stripe, npm, AWS and Google API keys.
+ */
+const KNOWN_TOKEN = /^(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20}|xox[abposr]-[\w-]{10,}|[sr]k_(live|test)_\w{10,}|npm_[A-Za-z0-9]{36}|A[KS]IA[A-Z0-9]{16}|AIza[\w-]{35})$/;
+/**
+ * Whether a bare secret "name" reads as a credential rather than a name: a known token format;
+ * letters of both cases with digits between letters, as passwords are written (`S3cretPassw0rd`);
+ * or 24 or more letters and digits, both, with no `-` or `_` to break them up (a random key).
+ * Names are written `db-password`, `DB_PASSWORD`, `stripe_key_v2`. A real name that trips this can
+ * be given as a full resource name, which is not second-guessed.
+ */
+function looksLikeCredential(name) {
+    if (KNOWN_TOKEN.test(name))
+        return true;
+    if (/[a-z]/.test(name) && /[A-Z]/.test(name) && /[A-Za-z]\d+[A-Za-z]/.test(name))
+        return true;
+    return name.split(/[-_]/).some((part) => part.length >= 24 && /\d/.test(part) && /[A-Za-z]/.test(part));
+}
+/**
+ * One `secrets` entry's reference: SECRET_NAME[:VERSION] or projects/P/secrets/SECRET_NAME[:VERSION].
+ * What does not parse as one is most often the secret's value itself (deploy-cloudrun #524, #471),
+ * so the error names the entry by its key and never shows what was given.
+ */
 function parseSecretRef(name, key, raw) {
     const value = raw.trim();
-    const colon = value.lastIndexOf(':');
-    const secret = colon > 0 ? value.slice(0, colon) : value;
-    const version = colon > 0 ? value.slice(colon + 1) : 'latest';
+    // The version's colon comes after the last `/`: a domain-scoped project holds one of its own.
+    const colon = value.lastIndexOf(':') > value.lastIndexOf('/') ? value.lastIndexOf(':') : -1;
+    const secret = colon >= 0 ? value.slice(0, colon) : value;
+    const version = colon >= 0 ? value.slice(colon + 1) : 'latest';
+    const example = `\`${key}=my-secret:latest\``;
     if (!(SECRET_NAME.test(secret) || SECRET_PATH.test(secret))) {
-        // The commonest mistake (deploy-cloudrun #524, #471): a secret's value where its name belongs.
-        throw new InputError(name, `${key}=${value}`, `KEY=SECRET_NAME:VERSION, where SECRET_NAME is the Secret Manager secret's name (letters, digits, '-', '_'), not its value — e.g. \`${key}=my-secret:latest\``, { secret: true });
+        throw new InputError(name, value, `in the entry for \`${key}\`: SECRET_NAME[:VERSION] or projects/PROJECT/secrets/SECRET_NAME[:VERSION], where SECRET_NAME is the Secret Manager secret's name (1–255 letters, digits, '-', '_'), not its value — e.g. ${example}`, { secret: true });
+    }
+    if (SECRET_NAME.test(secret) && looksLikeCredential(secret)) {
+        throw new InputError(name, value, `in the entry for \`${key}\`: the Secret Manager secret's name, not its value; this one reads like a password or key — e.g. ${example}. If it really is the secret's name, give it as projects/PROJECT/secrets/NAME`, { secret: true });
     }
     if (!SECRET_VERSION.test(version)) {
-        throw new InputError(name, `${key}=${secret}:${version}`, 'a version that is `latest` or a number');
+        throw new InputError(name, value, `in the entry for \`${key}\`: a version that is \`latest\` or a version number from 1 (SECRET_NAME:VERSION) — e.g. ${example}`, { secret: true });
     }
     return { secret, version };
 }
-/** `ENV=secret:version` entries become env vars, `/path/file=secret:version` entries files. */
+/**
+ * `ENV=secret:version` entries become env vars, `/path/file=secret:version` entries files. Every
+ * bad entry is reported, not only the first.
+ */
 function parseSecrets(name, raw) {
     const pairs = parseKeyValueList(name, raw, { secret: true });
     const refs = { env: {}, files: {} };
+    const problems = [];
     for (const [key, value] of Object.entries(pairs)) {
-        if (key.startsWith('/')) {
-            checkMountPath(name, key);
-            refs.files[key] = parseSecretRef(name, key, value);
+        try {
+            if (key.startsWith('/')) {
+                checkMountPath(name, key);
+                refs.files[key] = parseSecretRef(name, key, value);
+            }
+            else if (ENV_NAME.test(key)) {
+                checkEnvVars(name, { [key]: '' });
+                refs.env[key] = parseSecretRef(name, key, value);
+            }
+            else {
+                throw new InputError(name, key, 'an environment variable name (letters, digits, _) or an absolute file path', { secret: true });
+            }
         }
-        else if (ENV_NAME.test(key)) {
-            checkEnvVars(name, { [key]: '' });
-            refs.env[key] = parseSecretRef(name, key, value);
-        }
-        else {
-            throw new InputError(name, key, 'an environment variable name (letters, digits, _) or an absolute file path');
+        catch (err) {
+            if (!(err instanceof InputError))
+                throw err;
+            problems.push(err);
         }
     }
+    if (problems.length === 1)
+        throw problems[0];
+    if (problems.length > 1)
+        throw new InputErrors(problems);
     return refs;
 }
 function parseList(raw) {
@@ -68893,6 +69222,79 @@ const SPEC_INPUT_NAMES = {
     labels: 'labels',
 };
 
+;// CONCATENATED MODULE: ./src/inputs/paths.ts
+// File inputs (`env_vars_file`, `dockerfile`, `context` and the Dockerfile a context holds) resolved
+// to the real file they name before anything reads them. A checkout is untrusted: a symlink in it
+// can lead anywhere the runner can read, such as another checkout's secrets or /proc/self/environ
+// (the runner's environment, OIDC request token included). So a path in the workspace must lead,
+// through every symlink, to a file in the workspace, and the kernel's pseudo-filesystems are never
+// read at all. An absolute path outside the workspace is the workflow's own explicit choice, e.g. a
+// file it wrote to RUNNER_TEMP. Errors name the input and the path given, never what a file holds.
+
+
+
+/** Files that are the kernel's, not files: reading them reads the runner's memory and devices. */
+const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
+function isWithin(path, dir) {
+    return path === dir || path.startsWith(dir.endsWith(external_node_path_.sep) ? dir : `${dir}${external_node_path_.sep}`);
+}
+function onPseudoFilesystem(path) {
+    return PSEUDO_FILESYSTEMS.some((root) => isWithin(path, root));
+}
+/** The workspace as given (GITHUB_WORKSPACE, else the working directory) and as it really is. */
+function workspaceOf(dir) {
+    const given = (0,external_node_path_.resolve)(dir);
+    try {
+        return { given, real: external_node_fs_.realpathSync.native(given) };
+    }
+    catch {
+        return { given, real: given };
+    }
+}
+/**
+ * The real path of input `input`'s `path`, checked: never on /proc, /sys or /dev; inside the
+ * workspace, through every symlink, when given relative or inside it; a `kind` that exists.
+ * Relative paths are read from the workspace, as Docker and the file reader would.
+ */
+function resolveInputPath(input, path, kind, workspaceDir = process.env.GITHUB_WORKSPACE || process.cwd()) {
+    const workspace = workspaceOf(workspaceDir);
+    const lexical = (0,external_node_path_.resolve)(workspace.given, path);
+    const pseudo = () => new InputError(input, path, `a ${kind} in the workspace or RUNNER_TEMP: /proc, /sys and /dev are never read (they hold the runner's environment and devices, not files)`);
+    if (onPseudoFilesystem(lexical))
+        throw pseudo();
+    const confined = !(0,external_node_path_.isAbsolute)(path) || isWithin(lexical, workspace.given) || isWithin(lexical, workspace.real);
+    const outside = (how) => new InputError(input, path, `a ${kind} inside the workspace (GITHUB_WORKSPACE): ${how} may not lead out of it. Commit the ${kind} itself rather than a link to it, or name a ${kind} the workflow wrote outside the checkout (e.g. in RUNNER_TEMP) by its absolute path`);
+    if (!(0,external_node_path_.isAbsolute)(path) && !isWithin(lexical, workspace.given))
+        throw outside('`..`');
+    let real;
+    try {
+        // The kernel's realpath, not Node's: Node resolves `..` before symlinks (`link/..` is not the
+        // link's parent), so it would check another path than the one a reader opens.
+        real = external_node_fs_.realpathSync.native((0,external_node_path_.isAbsolute)(path) ? path : `${workspace.given}${external_node_path_.sep}${path}`);
+    }
+    catch (err) {
+        const code = err.code ?? 'unreadable';
+        throw new InputError(input, path, `a ${kind} that exists and can be read (${code})`);
+    }
+    if (onPseudoFilesystem(real))
+        throw pseudo();
+    if (confined && !isWithin(real, workspace.real))
+        throw outside('a symlink');
+    const stat = (0,external_node_fs_.statSync)(real);
+    if (kind === 'file' ? !stat.isFile() : !stat.isDirectory())
+        throw new InputError(input, path, `a ${kind} (this is ${stat.isDirectory() ? 'a directory' : stat.isFile() ? 'a file' : 'neither a file nor a directory'})`);
+    return real;
+}
+/**
+ * The Dockerfile Docker reads from the context `contextPath` (a real path) when no `dockerfile` is
+ * given, checked as `dockerfile` would be: a link in the checkout may not lead Docker out of it.
+ */
+function checkDefaultDockerfile(contextPath, workspaceDir) {
+    const name = ['Dockerfile', 'dockerfile'].find((n) => (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(contextPath, n), { throwIfNoEntry: false }));
+    if (name)
+        resolveInputPath('dockerfile', (0,external_node_path_.join)(contextPath, name), 'file', workspaceDir);
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/run-types.ts
 // The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
 // Runway reads or writes are typed; everything else is carried through untouched.
@@ -69025,10 +69427,13 @@ function isAllowedWebhookUrl(raw) {
     return url.protocol === 'http:' && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
 }
 const WEBHOOK_RETRY = { attempts: 5, initialDelayMs: 500, maxDelayMs: 10_000 };
-/** Where the receiver is, for the log: scheme, host and path, never a query string or credentials. */
+/**
+ * Where the receiver is, for the log and the report: scheme and host only. Chat webhooks (Slack,
+ * Discord) carry their secret in the path, and a query or credentials may hold one too.
+ */
 function shownUrl(raw) {
     const url = new URL(raw);
-    return `${url.protocol}//${url.host}${url.pathname}`;
+    return `${url.protocol}//${url.host}`;
 }
 /** Delivers `payload` to one receiver: one webhook-id and timestamp for every attempt. */
 async function deliverWebhook(url, payload, settings, options = {}) {
@@ -69070,6 +69475,7 @@ function shouldSend(on, succeeded) {
 // HTTP health checks against a revision's tag URL or the service URL: a number of consecutive
 // passes within a time limit, each pass judged by status and (optionally) a body pattern.
 
+
 /** "2xx", "200", "200,204", "2xx,301" → status ranges. */
 function parseExpectedStatus(text) {
     const ranges = [];
@@ -69095,18 +69501,57 @@ function describeProbe(probe) {
     if (!probe)
         return 'no response';
     if (probe.error)
-        return probe.error;
-    const answer = `HTTP ${probe.status}${probe.bodyExcerpt ? `: ${JSON.stringify(probe.bodyExcerpt)}` : ''}`;
+        return probe.error.oneLine(200);
+    const excerpt = probe.bodyExcerpt.oneLine(200);
+    const answer = `HTTP ${probe.status}${excerpt ? `: ${JSON.stringify(excerpt)}` : ''}`;
     return probe.mismatch ? `${answer}, ${probe.mismatch}` : answer;
+}
+/**
+ * Whether `path` stays on the host it is resolved against. URL parsing reads `//host/x` and `/\\host`
+ * as another host, and drops tabs and newlines (so `/\t/host` is `//host`), so a path may not start
+ * with two slashes or hold a backslash, whitespace or a control character.
+ */
+function isProbePath(path) {
+    if (!/^\/(?![/\\])[^\\\s\p{Cc}]*$/u.test(path))
+        return false;
+    const base = 'https://service.invalid';
+    try {
+        return new URL(path, `${base}/`).origin === base;
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * The URL a probe of `path` requests on `base` (a service or tag URL), asserted to be on `base`'s
+ * own origin: the probe carries an ID token for the service, which must never reach another host.
+ * A URL that cannot be checked is refused too.
+ */
+function probeTarget(base, path) {
+    let origin;
+    let target;
+    try {
+        origin = new URL(base).origin;
+        target = new URL(path, `${base}/`);
+    }
+    catch {
+        throw new ProbeTargetRefused(`no health check could be made: ${JSON.stringify(base)} is not a URL`);
+    }
+    if (origin === 'null' || !/^https?:$/.test(target.protocol))
+        throw new ProbeTargetRefused(`no health check could be made on ${JSON.stringify(base)}: not an http(s) URL`);
+    if (target.origin !== origin)
+        throw new ProbeTargetRefused(`health_check_path ${JSON.stringify(path)} leads to ${target.origin}, not to the service at ${origin}; Runway sent no request and no ID token there`);
+    return target;
 }
 /** The longest one probe waits for an answer. */
 const PROBE_TIMEOUT_MS = 10_000;
 /** The least time a probe after the first is started with (see waitHealthy). */
 const MIN_PROBE_MS = 250;
 async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS, transport = fetch) {
+    const target = probeTarget(url, check.path);
     const started = Date.now();
     try {
-        const res = await transport(new URL(check.path, `${url}/`), {
+        const res = await transport(target, {
             headers: idToken ? { authorization: `Bearer ${idToken}` } : {},
             redirect: 'manual',
             signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
@@ -69117,7 +69562,7 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS, tran
         return {
             ok,
             status: res.status,
-            bodyExcerpt: body.trim().slice(0, 200),
+            bodyExcerpt: Untrusted.of(body.trim().slice(0, 200)),
             error: undefined,
             latencyMs: Date.now() - started,
             ...(statusOk && !ok
@@ -69130,8 +69575,8 @@ async function probeOnce(url, check, idToken, timeoutMs = PROBE_TIMEOUT_MS, tran
         return {
             ok: false,
             status: undefined,
-            bodyExcerpt: '',
-            error: cause ?? (err instanceof Error ? err.message : String(err)),
+            bodyExcerpt: Untrusted.of(''),
+            error: Untrusted.of(cause ?? (err instanceof Error ? err.message : String(err))),
             latencyMs: Date.now() - started,
         };
     }
@@ -69163,6 +69608,16 @@ class HealthCheckFailed extends RunwayError {
         super(message);
         this.name = 'HealthCheckFailed';
         this.result = result;
+    }
+}
+/**
+ * A probe that was not sent because its URL was not on the service's (or tag's) own origin, or could
+ * not be checked: the health check fails closed, and its ID token stays unsent.
+ */
+class ProbeTargetRefused extends HealthCheckFailed {
+    constructor(message) {
+        super(`The health check was refused: ${message}.`);
+        this.name = 'ProbeTargetRefused';
     }
 }
 /** A failed progressive-delivery gate is a failed health check: `rollback: false` leaves traffic where the step put it. */
@@ -69235,10 +69690,37 @@ const SERVICE_ACCOUNT = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
 const PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/**
+ * Reads inputs and gathers what is wrong with them, so one run reports every bad input at once:
+ * `attempt` and `map` record an input's error and go on without its value.
+ */
 class Reader {
     read;
+    problems = [];
     constructor(read) {
         this.read = read;
+    }
+    /** `parse()`, or undefined with its error recorded when an input is bad. */
+    attempt(parse) {
+        try {
+            return parse();
+        }
+        catch (err) {
+            if (err instanceof InputErrors)
+                this.problems.push(...err.problems);
+            else if (err instanceof RunwayError)
+                this.problems.push(err);
+            else
+                throw err;
+            return undefined;
+        }
+    }
+    /** Throws every recorded problem: one as itself, several together. */
+    throwProblems() {
+        if (this.problems.length === 1)
+            throw this.problems[0];
+        if (this.problems.length > 1)
+            throw new InputErrors(this.problems);
     }
     optional(name) {
         const value = this.read(name).trim();
@@ -69247,10 +69729,10 @@ class Reader {
     raw(name) {
         return this.read(name);
     }
-    /** Parses the input when set; undefined when empty. */
+    /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
     map(name, parse) {
         const value = this.optional(name);
-        return value === undefined ? undefined : parse(name, value);
+        return value === undefined ? undefined : this.attempt(() => parse(name, value));
     }
 }
 function parseRegions(raw) {
@@ -69287,9 +69769,10 @@ function parseServiceAccount(name, raw) {
  * is explained here instead: the file and the line or key at fault, never what the line holds.
  */
 function readEnvVarsFile(path) {
+    const real = resolveInputPath('env_vars_file', path, 'file');
     let text;
     try {
-        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        text = (0,external_node_fs_.readFileSync)(real, 'utf8');
     }
     catch (err) {
         throw new InputError('env_vars_file', path, `a readable file (${err.code ?? 'unreadable'})`);
@@ -69306,7 +69789,7 @@ function readEnvVarsFile(path) {
     }
     let vars;
     try {
-        vars = (0,dist.parseKVFile)(path);
+        vars = (0,dist.parseKVFile)(real);
     }
     catch {
         throw new InputError('env_vars_file', path, envFileFault(text));
@@ -69396,10 +69879,14 @@ function imageSource(r) {
     if (platform && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(platform)) {
         throw new InputError('platform', platform, 'an OS/ARCH platform such as `linux/amd64`');
     }
+    const contextPath = r.attempt(() => resolveInputPath('context', context, 'directory'));
+    const dockerfile = r.map('dockerfile', (n, v) => resolveInputPath(n, notAnOption(n, v), 'file'));
+    if (contextPath && !r.optional('dockerfile'))
+        r.attempt(() => checkDefaultDockerfile(contextPath));
     return {
         kind: 'build',
-        context: inWorkspace('context', context),
-        dockerfile: r.map('dockerfile', (n, v) => inWorkspace(n, notAnOption(n, v))),
+        context: contextPath ?? context,
+        dockerfile,
         repository,
         buildArgs: r.map('build_args', parseBuildArgs) ?? {},
         secrets: r.map('build_secrets', parseBuildSecrets) ?? {},
@@ -69415,7 +69902,7 @@ function typedSpec(r) {
         if (value !== undefined)
             spec[key] = value;
     };
-    const fileVars = r.map('env_vars_file', (n, v) => readEnvVarsFile(inWorkspace(n, v)));
+    const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
     const inlineVars = r.raw('env_vars').trim() !== ''
         ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
         : undefined;
@@ -69456,21 +69943,6 @@ function typedSpec(r) {
     }
     return spec;
 }
-/**
- * A relative path must stay inside the workspace: `..` leading out of the checkout would read (or
- * send to the Docker daemon) files the workflow never meant to. An absolute path is the user's
- * explicit choice, e.g. a file in RUNNER_TEMP.
- */
-function inWorkspace(name, path) {
-    if ((0,external_node_path_.isAbsolute)(path))
-        return path;
-    const workspace = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
-    const full = (0,external_node_path_.resolve)(workspace, path);
-    if (full !== workspace && !full.startsWith(`${workspace}${external_node_path_.sep}`)) {
-        throw new InputError(name, path, 'a path inside the workspace (GITHUB_WORKSPACE): `..` may not lead out of it');
-    }
-    return path;
-}
 function cpuBelowOne(cpu) {
     return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) < 1000 : Number(cpu) < 1;
 }
@@ -69488,27 +69960,28 @@ function checkLabels(name, labels) {
     return labels;
 }
 function healthCheck(r) {
-    const path = r.optional('health_check_path') ?? '/';
-    if (!path.startsWith('/'))
-        throw new InputError('health_check_path', path, 'a path starting with `/`, e.g. `/healthz`');
-    const expectedRaw = r.optional('health_check_expected_status') ?? '2xx';
-    const expectedStatus = parseExpectedStatus(expectedRaw);
-    if (!expectedStatus) {
-        throw new InputError('health_check_expected_status', expectedRaw, 'status codes or classes, e.g. `200`, `2xx` or `200,204`');
-    }
-    const bodyRaw = r.optional('health_check_body');
-    let bodyPattern;
-    if (bodyRaw) {
+    const path = r.map('health_check_path', (n, v) => {
+        if (!isProbePath(v))
+            throw new InputError(n, v, "a path on the service itself, starting with a single `/`, e.g. `/healthz`: no scheme or host, no `//` at its start, no backslash, space or control character (the probe carries the service's ID token)");
+        return v;
+    });
+    const expectedStatus = r.map('health_check_expected_status', (n, v) => {
+        const ranges = parseExpectedStatus(v);
+        if (!ranges)
+            throw new InputError(n, v, 'status codes or classes, e.g. `200`, `2xx` or `200,204`');
+        return ranges;
+    });
+    const bodyPattern = r.map('health_check_body', (n, v) => {
         try {
-            bodyPattern = new RegExp(bodyRaw);
+            return new RegExp(v);
         }
         catch (err) {
-            throw new InputError('health_check_body', bodyRaw, `a regular expression (${err.message})`);
+            throw new InputError(n, v, `a regular expression (${err.message})`);
         }
-    }
+    });
     return {
-        path,
-        expectedStatus,
+        path: path ?? '/',
+        expectedStatus: expectedStatus ?? [[200, 299]],
         bodyPattern,
         timeoutSeconds: r.map('health_check_timeout', parseDurationSeconds) ?? 120,
         successes: r.map('health_check_successes', (n, v) => parseInteger(n, v, 1, 100)) ?? 3,
@@ -69530,15 +70003,22 @@ function parseMilliseconds(name, raw) {
     return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1]);
 }
 function progressive(r, traffic, purpose) {
-    const steps = r.map('traffic_steps', parsePercentList);
-    if (!steps) {
+    if (r.optional('traffic_steps') === undefined) {
         for (const name of ['step_wait', 'max_error_rate', 'max_latency', 'gate_url']) {
             const value = r.optional(name);
-            if (value !== undefined)
-                throw new InputError(name, value, 'nothing without `traffic_steps`');
+            if (value === undefined)
+                continue;
+            if (name === 'gate_url')
+                maskUrls(value);
+            r.attempt(() => {
+                throw new InputError(name, value, 'nothing without `traffic_steps`', { secret: name === 'gate_url' });
+            });
         }
         return undefined;
     }
+    const steps = r.map('traffic_steps', parsePercentList);
+    if (!steps)
+        return undefined;
     const conflict = traffic !== 'verified'
         ? ['traffic', traffic]
         : purpose === 'preview'
@@ -69555,6 +70035,7 @@ function progressive(r, traffic, purpose) {
         return value;
     });
     const gateUrl = r.map('gate_url', (n, v) => {
+        maskUrls(v);
         if (!isAllowedWebhookUrl(v))
             throw new InputError(n, v, 'an https:// URL without credentials in it (http:// only on loopback)', {
                 secret: true,
@@ -69598,6 +70079,22 @@ function reportSettings(r, service) {
         webhook: webhookSettings(r),
     };
 }
+/**
+ * Masks a webhook input the moment it is read: whole, and each URL on its own, since chat webhooks
+ * (Slack, Discord) carry their secret in the path and GitHub masks a multi-URL secret only whole.
+ * The log shows a receiver by its scheme and host alone (webhooks.ts).
+ */
+function maskUrls(raw) {
+    core_setSecret(raw);
+    const urls = parseList(raw);
+    for (const url of urls) {
+        core_setSecret(url);
+        const query = URL.canParse(url) ? new URL(url).search.slice(1) : '';
+        if (query)
+            core_setSecret(query);
+    }
+    return urls;
+}
 function webhookSettings(r) {
     const secret = r.optional('webhook_secret');
     const token = r.optional('webhook_token');
@@ -69605,14 +70102,12 @@ function webhookSettings(r) {
         core_setSecret(secret);
     if (token)
         core_setSecret(token);
-    const urls = r.map('webhook_url', (_n, v) => parseList(v)) ?? [];
+    const urls = r.map('webhook_url', (_n, v) => maskUrls(v)) ?? [];
     for (const url of urls) {
-        if (!isAllowedWebhookUrl(url)) {
-            throw new InputError('webhook_url', url, 'https:// URLs without credentials in them (http:// only on loopback, for local receivers)', { secret: true });
-        }
-        const query = new URL(url).search.slice(1);
-        if (query)
-            core_setSecret(query);
+        r.attempt(() => {
+            if (!isAllowedWebhookUrl(url))
+                throw new InputError('webhook_url', url, 'https:// URLs without credentials in them (http:// only on loopback, for local receivers)', { secret: true });
+        });
     }
     const on = r.map('webhook_on', (n, v) => parseEnum(n, v, ['success', 'failure', 'always']));
     const failure = r.map('webhook_failure', (n, v) => parseEnum(n, v, ['warn', 'fail']));
@@ -69664,66 +70159,90 @@ function refuseDeployCloudrunOnly(r) {
 }
 function readSettings(read) {
     const r = new Reader(read);
-    refuseDeployCloudrunOnly(r);
-    const service = r.optional('service');
-    if (!service || !SERVICE_NAME.test(service)) {
-        throw new InputError('service', service ?? '', 'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters');
-    }
-    const projectId = r.optional('project_id');
-    if (projectId && !PROJECT_ID.test(projectId)) {
-        throw new InputError('project_id', projectId, 'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)');
-    }
-    const workloadIdentityProvider = r.optional('workload_identity_provider');
-    if (workloadIdentityProvider && !WIF_PROVIDER.test(workloadIdentityProvider)) {
-        throw new InputError('workload_identity_provider', workloadIdentityProvider, "the provider's full resource name: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER");
-    }
+    r.attempt(() => refuseDeployCloudrunOnly(r));
+    const service = r.attempt(() => {
+        const value = r.optional('service');
+        if (!value || !SERVICE_NAME.test(value))
+            throw new InputError('service', value ?? '', 'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters');
+        return value;
+    });
+    const projectId = r.map('project_id', (n, v) => {
+        if (!PROJECT_ID.test(v))
+            throw new InputError(n, v, 'a Google Cloud project ID (6–30 lowercase letters, digits, hyphens)');
+        return v;
+    });
+    const workloadIdentityProvider = r.map('workload_identity_provider', (n, v) => {
+        if (!WIF_PROVIDER.test(v))
+            throw new InputError(n, v, "the provider's full resource name: projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER");
+        return v;
+    });
     const serviceAccount = r.map('service_account', parseServiceAccount);
-    if (serviceAccount && !workloadIdentityProvider) {
-        throw new InputError('workload_identity_provider', '', 'a Workload Identity provider when `service_account` is set (Runway impersonates the account through it)');
+    if (serviceAccount && !r.optional('workload_identity_provider')) {
+        r.attempt(() => {
+            throw new InputError('workload_identity_provider', '', 'a Workload Identity provider when `service_account` is set (Runway impersonates the account through it)');
+        });
     }
-    const suffix = r.optional('suffix');
-    if (suffix && (!SUFFIX.test(suffix) || suffix.length + service.length + 1 > 63)) {
-        throw new InputError('suffix', suffix, 'lowercase letters, digits and hyphens; service name + suffix at most 62 characters');
-    }
-    const tag = r.optional('tag');
-    if (tag && (!TAG.test(tag) || tag.length + service.length > MAX_TAG_AND_SERVICE)) {
-        throw new InputError('tag', tag, `lowercase letters, digits and hyphens, starting with a letter; tag + service name at most ${MAX_TAG_AND_SERVICE} characters (here at most ${MAX_TAG_AND_SERVICE - service.length})`);
-    }
+    // The length limits count the service's name; without a valid one only the form is checked.
+    const serviceLength = service?.length ?? 1;
+    const suffix = r.map('suffix', (n, v) => {
+        if (!SUFFIX.test(v) || v.length + serviceLength + 1 > 63)
+            throw new InputError(n, v, 'lowercase letters, digits and hyphens; service name + suffix at most 62 characters');
+        return v;
+    });
+    const tag = r.map('tag', (n, v) => {
+        if (!TAG.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
+            throw new InputError(n, v, `lowercase letters, digits and hyphens, starting with a letter; tag + service name at most ${MAX_TAG_AND_SERVICE} characters (here at most ${MAX_TAG_AND_SERVICE - serviceLength})`);
+        return v;
+    });
     const flagsRaw = r.optional('flags');
-    const spec = flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r);
+    const spec = r.attempt(() => flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r));
     const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
     const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
     if (revisionTraffic && tagTraffic) {
-        throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
+        r.attempt(() => {
+            throw new RunwayError('Inputs `revision_traffic` and `tag_traffic` were both given.', 'Give one of them.');
+        });
     }
-    const purpose = purposeOf(r);
-    const traffic = trafficMode(r);
-    return {
-        service,
-        regions: parseRegions(r.raw('region')),
+    // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
+    const purpose = r.attempt(() => purposeOf(r));
+    const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+    const regions = r.attempt(() => parseRegions(r.raw('region')));
+    const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+    const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
+    const health = r.attempt(() => healthCheck(r));
+    const report = r.attempt(() => reportSettings(r, service ?? ''));
+    const settings = {
         regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'])) ?? 'all',
-        projectId,
-        suffix,
         deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
-        workloadIdentityProvider,
-        serviceAccount,
-        audience: r.optional('audience'),
-        purpose,
-        image: purpose === 'cleanup' ? undefined : imageSource(r),
-        spec,
         envVarsUpdateStrategy: r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ??
             'merge',
         secretsUpdateStrategy: r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'])) ?? 'merge',
         skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
+        rollback: r.map('rollback', parseBool) ?? true,
+        keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
+        keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
+    };
+    r.throwProblems();
+    // With no problem recorded, every attempt above returned its value.
+    return {
+        ...settings,
+        service: service,
+        regions: regions,
+        projectId,
+        suffix,
+        workloadIdentityProvider,
+        serviceAccount,
+        audience: r.optional('audience'),
+        purpose: purpose,
+        image,
+        spec: spec,
         traffic,
-        progressive: progressive(r, traffic, purpose),
+        progressive: progressiveSettings,
         tag,
         revisionTraffic,
         tagTraffic,
-        healthCheck: healthCheck(r),
-        rollback: r.map('rollback', parseBool) ?? true,
-        keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
-        report: reportSettings(r, service),
+        healthCheck: health,
+        report: report,
     };
 }
 
@@ -70035,6 +70554,77 @@ function withoutOutputFields(service) {
     return copy;
 }
 
+;// CONCATENATED MODULE: ./src/deploy/rollout-record.ts
+const NAME_START = 'rollout-';
+/** Every record's annotation key starts so; the rest names the rollout. */
+const RECORD_KEY_PREFIX = `runway.dev/${NAME_START}`;
+/** Cloud Run takes annotation keys as Kubernetes does: the part after the `/` is at most 63 characters. */
+const MAX_NAME = 63;
+/** `rollout-RUN_ID-ATTEMPT-NONCE`: one key per rollout, readable back to the run that wrote it. */
+function recordKey(runId, attempt, nonce) {
+    const clean = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    const tail = `-${clean(attempt)}-${clean(nonce)}`;
+    const room = MAX_NAME - NAME_START.length - tail.length;
+    const run = clean(runId)
+        .slice(-room)
+        .replace(/^-+|-+$/g, '');
+    return `${RECORD_KEY_PREFIX}${run}${tail}`.replace(/-+$/, '');
+}
+/**
+ * When a rollout whose deadline is `deadline` (epoch ms) has certainly stopped: past its deadline,
+ * waiting for a change in flight and then undoing each get `undoGraceSeconds`, and with
+ * `regions_fail: all` a region that passed is taken back within one more.
+ */
+function recordExpiry(deadline, undoGraceSeconds) {
+    return deadline + 3 * undoGraceSeconds * 1000;
+}
+/** The service's annotations with `record` under `key`. */
+function withRecord(annotations, key, record) {
+    const value = JSON.stringify({ revisions: record.revisions, until: new Date(record.until).toISOString() });
+    return { ...(annotations ?? {}), [key]: value };
+}
+/** The service's annotations without `key`; undefined when there is no such record to remove. */
+function withoutRecord(annotations, key) {
+    if (!annotations || !(key in annotations))
+        return undefined;
+    const { [key]: _removed, ...rest } = annotations;
+    return rest;
+}
+/** A record as written by withRecord, or undefined for a value that is not one. */
+function parseRecord(value) {
+    let parsed;
+    try {
+        parsed = JSON.parse(value);
+    }
+    catch {
+        return undefined;
+    }
+    const { revisions, until } = (parsed ?? {});
+    if (!Array.isArray(revisions) || !revisions.every((r) => typeof r === 'string'))
+        return undefined;
+    const at = typeof until === 'string' ? Date.parse(until) : NaN;
+    return Number.isNaN(at) ? undefined : { revisions, until: at };
+}
+/**
+ * The revisions that rollouts still running will need, each with the key of a record that names it:
+ * every record on the service that has not expired at `now`. A value that is not a record names
+ * nothing.
+ */
+function revisionsRecorded(service, now) {
+    const needed = new Map();
+    for (const [key, value] of Object.entries(service.annotations ?? {})) {
+        if (!key.startsWith(RECORD_KEY_PREFIX))
+            continue;
+        const record = parseRecord(value);
+        if (!record || record.until <= now)
+            continue;
+        for (const revision of record.revisions)
+            if (!needed.has(revision))
+                needed.set(revision, key);
+    }
+    return needed;
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/traffic.ts
 // Traffic planning, pure: pinning the live split so a new revision starts with none, giving the
 // candidate its tag, promoting it, and describing a split in words for the log.
@@ -70247,13 +70837,21 @@ function sharesKey(targets) {
 function sameShares(a, b) {
     return sharesKey(a) === sharesKey(b);
 }
+/** The entries of `before` a rollback writes back as they were: every share, and `ownTag`'s entry. */
+function writtenBack(before, ownTag) {
+    return before.filter((t) => (t.percent ?? 0) > 0 || (ownTag !== undefined && t.tag === ownTag));
+}
+/** The revisions a rollback (restoredTraffic) routes to again: what undoing needs to still exist. */
+function revisionsRestored(before, ownTag) {
+    return [...new Set(writtenBack(before, ownTag).flatMap((t) => (t.revision ? [t.revision] : [])))];
+}
 /**
  * The split a rollback writes: `before`'s shares and its entry for `ownTag` (the tag this run moved
  * onto its revision), plus every other 0% tag `live` carries now, so that tags other writers added
  * or removed meanwhile (a preview, its cleanup) stay as they left them.
  */
 function restoredTraffic(before, live, ownTag) {
-    const restored = before.filter((t) => (t.percent ?? 0) > 0 || (ownTag !== undefined && t.tag === ownTag));
+    const restored = writtenBack(before, ownTag);
     const tags = new Set(restored.map((t) => t.tag).filter(Boolean));
     for (const t of live ?? []) {
         if (!t.tag || (t.percent ?? 0) > 0 || t.tag === ownTag || tags.has(t.tag))
@@ -70285,10 +70883,12 @@ class Timeline {
 }
 
 ;// CONCATENATED MODULE: ./src/deploy/prune.ts
-// keep_revisions: deletes idle revisions (no traffic, no tag, not the latest) beyond the newest N,
-// so a service stays under Cloud Run's revision ceiling. The choice is pure; deleting is the I/O.
-// A deleted revision cannot be brought back, so this runs only after the rollout is done and every
-// failure here is reported, never undone.
+// keep_revisions: deletes idle revisions beyond the newest N, so a service stays under Cloud Run's
+// revision ceiling. Never one that serves, that any traffic entry or tag names, that a rollout still
+// running will route back to (its record on the service), or that is younger than the grace period.
+// The choice is pure; deleting is the I/O. A deleted revision cannot be brought back, so this runs
+// only after the rollout is done and every failure here is reported, never undone.
+
 
 
 
@@ -70309,49 +70909,41 @@ function inUse(service) {
 }
 /** Deletions per run: a first use near Cloud Run's ceiling of 1000 catches up over several runs. */
 const MAX_DELETIONS_PER_RUN = 50;
-/** Tags Runway gives a candidate while it checks it (candidateTagFor): `rw-…`, or `r` and hash characters. */
-const CANDIDATE_TAG = /^(rw-.+|r[a-z0-9]{1,12})$/;
 /**
- * The idle revisions to delete: every idle one after the newest `keep`, never one in `protect`
- * (the revision that served before this run, a manual rollback's first target), at most
- * MAX_DELETIONS_PER_RUN of the oldest.
+ * The idle revisions to delete at `now` (epoch ms): every idle one after the newest `keep`, never one
+ * in use, protected, named by a live rollout record, or younger than the grace period (nor one whose
+ * age is not known).
  */
-function revisionsToPrune(revisions, service, keep, protect = []) {
+function revisionsToPrune(revisions, service, rules, now) {
     const used = inUse(service);
-    for (const name of protect)
+    for (const name of rules.protect)
         used.add(name);
-    const doomed = revisions
-        .map((r) => ({ name: shortName(r.name) ?? '', created: Date.parse(r.createTime ?? '') || 0 }))
+    const recorded = revisionsRecorded(service, now);
+    const needed = new Map();
+    const idle = revisions
+        .map((r) => ({ name: shortName(r.name) ?? '', created: Date.parse(r.createTime ?? '') }))
         .filter((r) => r.name && !used.has(r.name))
-        .sort((a, b) => b.created - a.created || b.name.localeCompare(a.name))
-        .slice(keep)
+        .sort((a, b) => (b.created || 0) - (a.created || 0) || b.name.localeCompare(a.name))
+        .slice(rules.keep);
+    const doomed = idle
+        .filter((r) => {
+        const record = recorded.get(r.name);
+        if (record)
+            needed.set(r.name, record);
+        return !record && !Number.isNaN(r.created) && now - r.created >= rules.graceSeconds * 1000;
+    })
         .map((r) => r.name);
-    return doomed.slice(Math.max(0, doomed.length - MAX_DELETIONS_PER_RUN));
+    return { doomed: doomed.slice(Math.max(0, doomed.length - MAX_DELETIONS_PER_RUN)), needed };
 }
-/**
- * A tag of another Runway rollout in progress: its undo will route traffic back to a revision that
- * serves nothing right now, so nothing may be deleted until it is done.
- */
-function rolloutInProgress(service) {
-    return service.traffic?.find((t) => t.tag && CANDIDATE_TAG.test(t.tag))?.tag;
-}
-async function pruneRevisions(client, ref, keep, deadline, protect = []) {
+async function pruneRevisions(client, ref, rules, deadline) {
     // Listed before the service is read: a revision created in between is then in the service's
-    // latestCreatedRevision, never mistaken for an idle one.
+    // latestCreatedRevision, never mistaken for an idle one; a record written in between is read.
     const revisions = await client.listRevisions(ref);
     const service = await client.getService(ref);
     if (!service)
-        return { deleted: [], failed: [] };
-    const busy = rolloutInProgress(service);
-    if (busy) {
-        return {
-            deleted: [],
-            failed: [],
-            skipped: `another rollout is in progress (its tag ${busy} is on the service)`,
-        };
-    }
-    const doomed = revisionsToPrune(revisions, service, keep, protect);
-    const result = { deleted: [], failed: [] };
+        return { deleted: [], failed: [], needed: new Map() };
+    const { doomed, needed } = revisionsToPrune(revisions, service, rules, Date.now());
+    const result = { deleted: [], failed: [], needed };
     for (const revision of doomed) {
         try {
             await client.deleteRevision(ref, revision, deadline);
@@ -70368,17 +70960,15 @@ async function pruneRevisions(client, ref, keep, deadline, protect = []) {
  * delete, or why it deleted none. A deploy that passed stays passed; what is deleted cannot be
  * undone, so nothing is. Resolves to the revisions deleted.
  */
-async function pruneIdle(client, ref, keep, deadline, protect, log) {
+async function pruneIdle(client, ref, rules, deadline, log) {
     const where = `${ref.service} in ${ref.region}`;
     // Past the deploy's deadline, pruning still gets its own grace period.
     const until = deadline.expired() ? Deadline.in(undoGraceSeconds()).at : deadline.at;
     try {
-        const { deleted, failed, skipped } = await pruneRevisions(client, ref, keep, until, protect);
-        if (skipped) {
-            log.warn(`keep_revisions: deleted nothing in ${where}: ${skipped}. The next run prunes.`);
-            return { deleted: [], skipped };
-        }
-        log.info(`keep_revisions ${keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`);
+        const { deleted, failed, needed } = await pruneRevisions(client, ref, rules, until);
+        log.info(`keep_revisions ${rules.keep}: ${deleted.length ? `deleted ${deleted.join(', ')}` : 'no idle revision to delete'}`);
+        for (const [revision, record] of needed)
+            log.info(`keep_revisions: kept ${revision}: a rollout still running may route traffic back to it (${record} on the service)`);
         for (const f of failed)
             log.warn(`keep_revisions: could not delete revision ${f.revision} of ${where}: ${describeErrorBriefly(f.error)}. Deleting revisions needs run.revisions.delete (roles/run.developer).`);
         return { deleted };
@@ -70416,6 +71006,7 @@ function rememberWritten(state) {
 // Pull-request previews, every rule in one place: which tag a pull request's preview lives under,
 // whether this run may deploy one at all (never code from a fork), what a preview may change (its
 // own revision only, beside one that serves), and removing it once the pull request closes.
+
 
 
 
@@ -70480,11 +71071,15 @@ async function removePreviewEverywhere(client, settings, project, target, identi
         const ref = { project, region, service: settings.service };
         try {
             const { changed: removed } = await applyTraffic(client, ref, (live) => withoutTagIfPresent(live.traffic, target.tag), { deadline });
-            info(`[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`);
-            const log = { info: (line) => info(`[${region}] ${line}`), warn: warning };
+            log_info(`[${region}] ${removed ? `removed the tag ${target.tag}` : `no tag ${target.tag}: nothing to remove`}`);
+            const regionLog = { info: (line) => log_info(`[${region}] ${line}`), warn: warning };
             const pruned = settings.keepRevisions === undefined
                 ? []
-                : (await pruneIdle(client, ref, settings.keepRevisions, deadline, [], log)).deleted;
+                : (await pruneIdle(client, ref, {
+                    keep: settings.keepRevisions,
+                    protect: [],
+                    graceSeconds: settings.keepRevisionsGraceSeconds,
+                }, deadline, regionLog)).deleted;
             return { region, removed, pruned, failure: undefined };
         }
         catch (err) {
@@ -70502,6 +71097,8 @@ async function removePreviewEverywhere(client, settings, project, target, identi
 // Changes and undos as the plan describes them, applied to the service. What to send is worked out
 // from the service as read just before sending (specFor, trafficFor are pure), so a concurrent
 // change that the etag refuses is re-planned from a new read rather than overwritten.
+
+
 
 
 
@@ -70563,6 +71160,23 @@ async function applyStepChange(ctx, change, beforeSend) {
     const { deps, ref, state, deadline } = ctx;
     const onSent = rememberWritten(state);
     switch (change.kind) {
+        case 'record-rollout': {
+            const record = { revisions: change.revisions, until: recordExpiry(deadline.at, undoGraceSeconds()) };
+            const { service, changed } = await applyAnnotations(deps.api, ref, (live) => withRecord(live.annotations, change.key, record), { deadline, beforeSend, known: state.fresh });
+            // Fail closed: with no service to hold the record, nothing else may change.
+            if (!changed || !service)
+                throw new RunwayError(`${ctx.where} was deleted by someone else during this run. Nothing was changed.`);
+            // Read after Runway's own change, and nothing since: the deploy starts from it.
+            state.fresh = service;
+            state.service = service;
+            return {};
+        }
+        case 'clear-rollout-record': {
+            const { service, changed } = await clearRecord(ctx, change.key, deadline, beforeSend);
+            if (service)
+                state.service = service;
+            return changed ? {} : { skipped: 'the record is not on the service' };
+        }
         case 'deploy-revision': {
             const deployed = await applyChange(deps.api, ref, (live) => specFor(change, live, ref), {
                 deadline,
@@ -70606,11 +71220,23 @@ async function applyStepChange(ctx, change, beforeSend) {
         }
         case 'prune-revisions': {
             const log = { info: deps.log, warn: deps.warn };
-            const { deleted, skipped } = await pruneIdle(deps.api, ref, change.keep, deadline, change.protect, log);
+            const { kind: _kind, ...rules } = change;
+            const { deleted, skipped } = await pruneIdle(deps.api, ref, rules, deadline, log);
             state.pruned = deleted;
             return skipped ? { skipped } : {};
         }
     }
+}
+/**
+ * Takes this rollout's record off the service, keeping every other annotation as it is then. Past
+ * the deploy's deadline (a rollout that stands, settling late) it gets a grace period of its own.
+ */
+function clearRecord(ctx, key, deadline, beforeSend) {
+    const until = deadline.expired() ? Deadline.in(undoGraceSeconds()) : deadline;
+    return applyAnnotations(ctx.deps.api, ctx.ref, (live) => withoutRecord(live.annotations, key), {
+        deadline: until,
+        ...(beforeSend ? { beforeSend } : {}),
+    });
 }
 function describeMove(move) {
     if (move.kind === 'step')
@@ -70662,6 +71288,19 @@ async function undoChange(ctx, undo, deadline) {
         }
         case 'revert-public-access':
             return (await deps.api.getService(ref)) ? revertPublicAccess(deps.api, ref, undo.madePublic) : false;
+        case 'clear-rollout-record': {
+            // Bookkeeping, not part of what the service does: taking it off is no rollback to report, and
+            // failing to leaves a record that expires on its own (recordExpiry), keeping revisions a
+            // little longer than needed, which is said but fails nothing.
+            try {
+                await clearRecord(ctx, undo.key, deadline);
+                deps.debug(`removed the rollout record ${undo.key}`);
+            }
+            catch (err) {
+                state.notes.push(`Runway's rollout record ${undo.key} stays on ${ctx.where} until it expires: ${describeErrorBriefly(err)}.`);
+            }
+            return false;
+        }
         case 'drop-tag': {
             const { changed } = await applyTraffic(deps.api, ref, (live) => withoutTagIfPresent(live.traffic, undo.tag), { deadline, onSent: rememberWritten(state) });
             return changed;
@@ -70679,6 +71318,8 @@ function undoName(ctx, undo) {
             return 'who may invoke the service put back as it was';
         case 'drop-tag':
             return `Runway's tag '${undo.tag}' removed`;
+        case 'clear-rollout-record':
+            return "Runway's rollout record removed";
     }
 }
 
@@ -70755,7 +71396,12 @@ async function checks_healthCheck(ctx, on, url, what) {
     const { healthCheck } = settings;
     const bearer = await token(ctx);
     deps.log(`checking ${what.charAt(0).toLowerCase()}${what.slice(1)} at ${url}${healthCheck.path}`);
-    const result = await waitHealthy(url, healthCheck, bearer, deps.log, deadline, deps.fetch);
+    const result = await waitHealthy(url, healthCheck, bearer, deps.log, deadline, deps.fetch).catch((err) => {
+        // A probe that could not be sent safely is a check that failed, and the report says so.
+        if (err instanceof ProbeTargetRefused)
+            state.checks.push({ on, healthy: false, attempts: 0, last: undefined });
+        throw err;
+    });
     state.checks.push({ on, healthy: result.healthy, attempts: result.attempts, last: result.last });
     if (result.healthy)
         return;
@@ -71109,25 +71755,37 @@ function planRollout(input) {
         undoCandidate = { kind: 'delete-created-service' };
     else
         caveats.push(`${where} existed but had no serving revision before this run, so there is no earlier split to restore.`);
-    const steps = [
-        {
-            kind: 'create-candidate',
-            phase: 'deploy and ready',
-            doing: `deploying revision ${revision}`,
-            change: {
-                kind: 'deploy-revision',
-                revision,
-                changes,
-                baseTemplate: observed.serving?.template,
-                revisionOnly: settings.preview,
-                split: settings.traffic === 'immediate' ? split : undefined,
-                tag: checkTag,
-                alone: settings.preview ? 'refuse' : { tag: settings.tag },
-            },
-            ...(undoCandidate ? { undo: undoCandidate } : {}),
-            check: { kind: 'revision-ready', revision, previousRevision },
+    // Before the first change, the service itself says which revisions undoing needs, so that a
+    // prune by another run meanwhile leaves them even while they serve nothing.
+    const undoNeeds = servedBefore ? revisionsRestored(servedBefore, checkTag) : [];
+    const clearRecord = { kind: 'clear-rollout-record', key: settings.recordKey };
+    const steps = [];
+    if (undoNeeds.length) {
+        steps.push({
+            kind: 'record-rollout',
+            phase: 'record rollout',
+            doing: 'recording on the service what undoing needs',
+            change: { kind: 'record-rollout', key: settings.recordKey, revisions: undoNeeds },
+            undo: clearRecord,
+        });
+    }
+    steps.push({
+        kind: 'create-candidate',
+        phase: 'deploy and ready',
+        doing: `deploying revision ${revision}`,
+        change: {
+            kind: 'deploy-revision',
+            revision,
+            changes,
+            baseTemplate: observed.serving?.template,
+            revisionOnly: settings.preview,
+            split: settings.traffic === 'immediate' ? split : undefined,
+            tag: checkTag,
+            alone: settings.preview ? 'refuse' : { tag: settings.tag },
         },
-    ];
+        ...(undoCandidate ? { undo: undoCandidate } : {}),
+        check: { kind: 'revision-ready', revision, previousRevision },
+    });
     if (settings.allowUnauthenticated !== undefined) {
         steps.push({
             kind: 'public-access',
@@ -71164,22 +71822,33 @@ function planRollout(input) {
         change: { kind: 'move-traffic', move: { kind: 'tidy', revision, dropTag: candidateTag } },
         skipWhen: 'already-so',
     });
-    const afterwards = settings.keepRevisions === undefined
-        ? []
-        : [
-            {
-                kind: 'prune',
-                phase: 'prune',
-                doing: 'deleting idle revisions',
-                change: {
-                    kind: 'prune-revisions',
-                    keep: settings.keepRevisions,
-                    protect: previousRevision ? [previousRevision] : [],
-                },
-                skipWhen: 'rollout-in-progress',
-                onFailure: 'warn',
+    // The record goes before pruning, which would otherwise keep what this very rollout recorded.
+    const afterwards = [];
+    if (undoNeeds.length) {
+        afterwards.push({
+            kind: 'clear-record',
+            phase: 'clear record',
+            doing: 'removing the rollout record',
+            change: { kind: 'clear-rollout-record', key: settings.recordKey },
+            skipWhen: 'already-so',
+            // A record left behind expires on its own; it only keeps revisions a little longer.
+            onFailure: 'warn',
+        });
+    }
+    if (settings.keepRevisions !== undefined) {
+        afterwards.push({
+            kind: 'prune',
+            phase: 'prune',
+            doing: 'deleting idle revisions',
+            change: {
+                kind: 'prune-revisions',
+                keep: settings.keepRevisions,
+                protect: previousRevision ? [previousRevision] : [],
+                graceSeconds: settings.keepRevisionsGraceSeconds,
             },
-        ];
+            onFailure: 'warn',
+        });
+    }
     return {
         revision,
         createsService: !live,
@@ -71191,12 +71860,13 @@ function planRollout(input) {
         checksNeedToken: checksNeedToken(settings, observed),
         steps,
         afterwards,
-        // rollback: false leaves traffic where it is; Runway's own tag still goes.
+        // rollback: false leaves traffic where it is; Runway's own tag and its record still go.
         onUnhealthy: settings.rollback
             ? undefined
-            : candidateTag
-                ? [{ kind: 'drop-tag', tag: candidateTag }]
-                : [],
+            : [
+                ...(candidateTag ? [{ kind: 'drop-tag', tag: candidateTag }] : []),
+                ...(undoNeeds.length ? [clearRecord] : []),
+            ],
         notes: notesOn(where, settings, observed, servedBefore),
         caveats,
     };
@@ -71288,6 +71958,7 @@ async function observeAndPlan(api, input, identity, log) {
 ;// CONCATENATED MODULE: ./src/rollout/plan.ts
 /** Every kind of step a plan can hold, in the order they run. */
 const STEP_KINDS = (/* unused pure expression or super */ null && ([
+    'record-rollout',
     'create-candidate',
     'public-access',
     'verify-on-tag',
@@ -71295,6 +71966,7 @@ const STEP_KINDS = (/* unused pure expression or super */ null && ([
     'promote',
     'verify-live',
     'clean-up',
+    'clear-record',
     'prune',
 ]));
 function splitText(split) {
@@ -71306,8 +71978,20 @@ function targetsText(targets) {
     const weighted = targets.filter((t) => (t.percent ?? 0) > 0).map((t) => `${t.revision} ${t.percent}%`);
     return weighted.join(', ') || 'no traffic';
 }
+/** 900 → "15m", 90 → "90s": a duration as the inputs write it. */
+function durationText(seconds) {
+    if (seconds > 0 && seconds % 3600 === 0)
+        return `${seconds / 3600}h`;
+    if (seconds > 0 && seconds % 60 === 0)
+        return `${seconds / 60}m`;
+    return `${seconds}s`;
+}
 function describeChange(change) {
     switch (change.kind) {
+        case 'record-rollout':
+            return `record on the service that undoing needs ${change.revisions.join(', ')} (${change.key})`;
+        case 'clear-rollout-record':
+            return `remove the rollout record ${change.key}`;
         case 'deploy-revision': {
             const traffic = change.split
                 ? `taking ${splitText(change.split)} at once`
@@ -71326,7 +72010,7 @@ function describeChange(change) {
         case 'set-public-access':
             return change.allow ? 'let allUsers invoke the service' : 'take allUsers out of the invokers';
         case 'prune-revisions':
-            return `delete idle revisions beyond the newest ${change.keep}${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
+            return `delete idle revisions beyond the newest ${change.keep}, none younger than ${durationText(change.graceSeconds)} nor one a rollout in progress needs${change.protect.length ? ` (never ${change.protect.join(', ')})` : ''}`;
     }
 }
 function describeUndo(undo) {
@@ -71339,6 +72023,8 @@ function describeUndo(undo) {
             return undo.madePublic ? 'take allUsers out again' : 'let allUsers invoke again';
         case 'drop-tag':
             return `drop the tag ${undo.tag}`;
+        case 'clear-rollout-record':
+            return 'remove the rollout record';
     }
 }
 function describeCheck(check) {
@@ -71364,8 +72050,6 @@ function describeStep(step) {
         parts.push(describeChange(step.change));
     if (step.skipWhen === 'already-so')
         parts.push('skipped when already so');
-    if (step.skipWhen === 'rollout-in-progress')
-        parts.push('skipped while another rollout is in progress');
     if (step.undo)
         parts.push(`undo: ${describeUndo(step.undo)}`);
     if (step.check)
@@ -71558,8 +72242,8 @@ async function revert(ctx, executor, timeline, why) {
 ;// CONCATENATED MODULE: ./src/rollout/regions.ts
 // Every region's rollout, in parallel, each with its own executor and undos. This layer only
 // coordinates: with `regions_fail: all` the regions take each traffic step together, a failure
-// anywhere takes the regions that passed back too, and keep_revisions runs once all have settled,
-// where the rollout stood. Each outcome (or the error that stopped a region before it changed
+// anywhere takes the regions that passed back too, and each rollout's record is removed and
+// keep_revisions runs once all have settled, where the rollout stood. Each outcome (or the error that stopped a region before it changed
 // anything) is reported.
 
 
@@ -71569,8 +72253,10 @@ async function revert(ctx, executor, timeline, why) {
 
 
 
+
+
 /** The part of the settings one region's rollout needs. */
-function rolloutSettings(settings, candidateTag) {
+function rolloutSettings(settings, candidateTag, recordKey) {
     return {
         traffic: settings.traffic,
         tag: settings.tag,
@@ -71581,8 +72267,10 @@ function rolloutSettings(settings, candidateTag) {
         rollback: settings.rollback,
         suffix: settings.suffix,
         keepRevisions: settings.keepRevisions,
+        keepRevisionsGraceSeconds: settings.keepRevisionsGraceSeconds,
         allowUnauthenticated: settings.spec.allowUnauthenticated,
         candidateTag,
+        recordKey,
         preview: settings.purpose === 'preview',
     };
 }
@@ -71631,15 +72319,16 @@ async function deployAll(settings, credentials, project, image, github, deadline
         const ref = { project, region, service: settings.service };
         const coordination = together(region);
         const candidateTag = candidateTagFor(settings.service, github.runId, github.attempt, (0,external_node_crypto_.randomUUID)());
+        const record = recordKey(github.runId, github.attempt, (0,external_node_crypto_.randomUUID)().slice(0, 6));
         try {
             const rollout = await rolloutRegion({
                 api,
                 identity: credentials.identity,
                 idToken: (audience) => credentials.idToken(audience),
-                log: (line) => info(`[${region}] ${line}`),
+                log: (line) => log_info(`[${region}] ${line}`),
                 warn: (line) => warning(line),
                 debug: (line) => core_debug(`[${region}] ${line}`),
-            }, ref, changes, rolloutSettings(settings, candidateTag), { deadline, ...coordination });
+            }, ref, changes, rolloutSettings(settings, candidateTag, record), { deadline, ...coordination });
             coordination.done(rollout.outcome.healthy === true);
             return rollout;
         }
@@ -71711,6 +72400,7 @@ function eventFromEnv(env = process.env) {
 // Outputs and the closing summary: what serves where, per region, and the step's verdict.
 
 
+
 function outputs_splitText(traffic) {
     const parts = Object.entries(traffic).map(([revision, percent]) => `${revision} ${percent}%`);
     return parts.length ? parts.join(', ') : 'nothing';
@@ -71757,12 +72447,301 @@ function writeOutputs(regions, results, image, digest, preview) {
             : []),
     ])));
     for (const o of outcomes)
-        info(summaryLine(o));
+        log_info(summaryLine(o));
     const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
     return failures.length ? failures.join('\n') : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/common/markdown.ts
+// Markdown for the places GitHub renders it (the PR comment, the job summary): a type that only
+// Runway's own template text and escaped values can make. The `gfm` template takes Markdown,
+// numbers and Untrusted values (escaped as text) in its holes, never a plain string, so text that
+// did not pass an escaper cannot reach a comment or the summary by accident. Escaped text shows as
+// it was written: no HTML, no emphasis, links, images, headings or lists, no @mention, #reference
+// or autolink; code uses a fence longer than any backtick run inside; every value is capped.
+
+/** Held by this module alone: only its escapers and `gfm` make Markdown. */
+const MADE_HERE = Symbol('markdown');
+class Markdown {
+    #text;
+    constructor(text, key) {
+        if (key !== MADE_HERE)
+            throw new Error('Markdown is made by gfm`…` and the escapers of markdown.ts only');
+        this.#text = text;
+    }
+    get text() {
+        return this.#text;
+    }
+    toString() {
+        return this.#text;
+    }
+}
+const made = (text) => new Markdown(text, MADE_HERE);
+function render(value) {
+    if (value instanceof Markdown)
+        return value.text;
+    if (typeof value === 'number')
+        return String(value);
+    return escapeText(value);
+}
+/** Runway's own Markdown, with values escaped: gfm`| ${text(region)} | ${code(revision)} |`. */
+function gfm(strings, ...values) {
+    let out = strings[0];
+    values.forEach((value, i) => (out += render(value) + strings[i + 1]));
+    return made(out);
+}
+/** A number with a fixed count of decimals: digits, a sign and a point, nothing to escape. */
+function decimal(value, digits) {
+    return made(value.toFixed(digits));
+}
+/** Joins Markdown with Runway's separator. */
+function join(parts, separator = '\n') {
+    return made(parts.map((p) => p.text).join(separator));
+}
+const wrap = (value) => (Untrusted.is(value) ? value : Untrusted.of(value));
+/** Characters Markdown or GitHub act on anywhere in a line (the HTML three become entities). */
+const ACTIVE = /[\\`*_[\]#|~$]/g;
+/** Escaped inline text: one line, shown exactly as written. */
+function escapeText(value, max = UNTRUSTED_CAP) {
+    const escaped = value
+        .oneLine(max)
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(ACTIVE, '\\$&')
+        // What acts only at a line's start (a list, a setext underline, an ordered list's `1.`), in
+        // case a template puts the text there.
+        .replace(/^(\s*)([-+=])/, '$1\\$2')
+        .replace(/^(\s*\d+)([.)])/, '$1\\$2')
+        // GitHub autolinks `scheme://` and `www.` in the rendered text, escapes or not: a zero-width
+        // space breaks both.
+        .replace(/:\/\//g, ':\u200B//')
+        .replace(/\b(www)\./gi, '$1\u200B.');
+    return breakReferences(escaped);
+}
+/** Text as text, whatever it holds. */
+function markdown_text(value, max = UNTRUSTED_CAP) {
+    return made(escapeText(wrap(value), max));
+}
+/** The longest run of backticks in `s`. */
+function longestBacktickRun(s) {
+    return Math.max(0, ...(s.match(/`+/g) ?? []).map((run) => run.length));
+}
+/**
+ * An inline code span: one line, fenced by more backticks than any run inside, padded so a
+ * leading or trailing backtick stays inside. `inTable` escapes `|`, which GitHub's tables split
+ * cells on even inside code.
+ */
+function code(value, options = {}) {
+    let line = wrap(value).oneLine(options.max ?? UNTRUSTED_CAP);
+    if (!line.trim())
+        return made('*(empty)*');
+    if (options.inTable)
+        line = line.replace(/\|/g, '\\|');
+    const fence = '`'.repeat(longestBacktickRun(line) + 1);
+    const pad = /^[`\s]|[`\s]$/.test(line) ? ' ' : '';
+    return made(`${fence}${pad}${line}${pad}${fence}`);
+}
+/** A fenced code block, its lines indented by `indent` spaces (to sit inside a list item). */
+function codeBlock(value, indent = 0, max = 2000) {
+    const lines = wrap(value).lines(max);
+    const fence = '`'.repeat(Math.max(3, longestBacktickRun(lines.join('\n')) + 1));
+    const pad = ' '.repeat(indent);
+    return made([`${pad}${fence}text`, ...lines.map((l) => `${pad}${l}`), `${pad}${fence}`].join('\n'));
+}
+/** A URL Runway checked against its grammar: the only thing a link is ever made of. */
+class CheckedUrl {
+    href;
+    constructor(href) {
+        this.href = href;
+    }
+    /**
+     * An http(s) URL of a host name or address and an optional plain path: no credentials, query,
+     * fragment, spaces or Markdown-active characters; plain http only on loopback. Else undefined.
+     */
+    static parse(raw) {
+        if (!raw || raw.length > 2048)
+            return undefined;
+        if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%/-]*)?$/.test(raw))
+            return undefined;
+        const url = new URL(raw);
+        const loopback = /^(localhost|127\.\d+\.\d+\.\d+)$/.test(url.hostname);
+        if (url.protocol === 'http:' && !loopback)
+            return undefined;
+        return new CheckedUrl(raw);
+    }
+}
+/** A link whose target is a checked URL; unchecked text is shown as code, never linked. */
+function markdown_link(url, label) {
+    const checked = CheckedUrl.parse(url);
+    if (!checked)
+        return url ? code(url, { inTable: true }) : made('—');
+    // The checked grammar holds nothing Markdown acts on in a link's text.
+    return made(`[${label?.text ?? checked.href}](${checked.href})`);
+}
+/** Caps Runway's Markdown as a whole (GitHub refuses a comment over 65,536 characters). */
+function capMarkdown(markdown, max) {
+    if (markdown.text.length <= max)
+        return markdown;
+    const cut = markdown.text.slice(0, max);
+    // Cut at a line's end, so no escape, fence or entity is left half-written.
+    const kept = cut.slice(0, Math.max(0, cut.lastIndexOf('\n')));
+    return made(`${kept}\n\n*(cut: the report was longer than ${max} characters)*`);
+}
+
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+// The run as Markdown, for the job summary and the PR comment: a table per region (URL, revision,
+// previous revision, digest, health with status and latency, traffic), what failed and what was
+// rolled back, the exact traffic before and after, and a timeline of the stages. Pure. Every value
+// is escaped (src/common/markdown.ts): a failure's text, a probe's answer, a revision's name are
+// shown as written, never rendered.
+
+/** GitHub refuses a comment over 65,536 characters; the summary gets the same report. */
+const REPORT_CAP = 60_000;
+function split(traffic, inTable = false) {
+    const parts = Object.entries(traffic ?? {}).map(([revision, percent]) => gfm `${code(revision, { inTable })} ${percent}%`);
+    return parts.length ? join(parts, ', ') : gfm `nothing`;
+}
+function health(checks, healthy) {
+    const last = checks?.at(-1);
+    const verdict = healthy === false ? gfm `❌ unhealthy` : healthy ? gfm `✅ healthy` : gfm `not checked`;
+    if (!last?.last)
+        return verdict;
+    const probe = last.last;
+    const answer = probe.error ? markdown_text(probe.error, 200) : gfm `HTTP ${probe.status ?? 0}`;
+    const where = last.on === 'tag' ? gfm `tag URL` : gfm `service URL`;
+    return gfm `${verdict} (${answer}, ${probe.latencyMs} ms, ${where})`;
+}
+function regionRow(r, digest, preview) {
+    const o = r.outcome;
+    const url = o ? markdown_link(preview ? o.tagUrl : o.url) : gfm `—`;
+    const revision = o ? code(o.revision, { inTable: true }) : gfm `—`;
+    const previous = o?.previousRevision ? code(o.previousRevision, { inTable: true }) : gfm `—`;
+    const shortDigest = code(digest.slice(0, 19), { inTable: true });
+    const verdict = health(o?.checks, r.failure ? false : o?.healthy);
+    const traffic = o ? split(o.traffic, true) : gfm `—`;
+    return gfm `| ${markdown_text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
+}
+function seconds(ms) {
+    return gfm `${decimal(ms / 1000, 1)} s`;
+}
+function renderReport(report, options = {}) {
+    const lines = [];
+    if (options.heading ?? true) {
+        const what = report.preview
+            ? gfm `${code(report.service)} preview ${code(report.preview.tag)}`
+            : code(report.service);
+        const verdict = report.healthy ? gfm `✅ deployed and healthy` : gfm `❌ failed`;
+        lines.push(gfm `### Runway: ${what} ${verdict}`, gfm ``);
+    }
+    if (report.preview) {
+        const tag = code(report.preview.tag);
+        lines.push(gfm `Preview of #${report.preview.pullRequest} on its tag ${tag}, with no production traffic.`, gfm ``);
+    }
+    const urlHeading = report.preview ? gfm `preview URL` : gfm `URL`;
+    lines.push(gfm `| region | ${urlHeading} | revision | previous | digest | health | traffic now |`, gfm `| --- | --- | --- | --- | --- | --- | --- |`, ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)), gfm ``);
+    const stepped = report.regions.filter((r) => r.outcome?.steps.length);
+    if (stepped.length) {
+        lines.push(gfm `**Traffic steps** (\`traffic_steps\`)`, gfm ``, gfm `| region | share | probes | failed | p95 | gate |`, gfm `| --- | --- | --- | --- | --- | --- |`);
+        for (const r of stepped)
+            for (const s of r.outcome.steps) {
+                const p95 = s.p95Ms === undefined ? gfm `—` : gfm `${s.p95Ms} ms`;
+                const gate = s.passed ? gfm `✅ passed` : gfm `❌ failed`;
+                const failed = gfm `${decimal(s.errorRate, 1)}%`;
+                lines.push(gfm `| ${markdown_text(r.region)} | ${s.percent}% | ${s.requests} | ${failed} | ${p95} | ${gate} |`);
+            }
+        lines.push(gfm ``);
+        const failedProbes = stepped.flatMap((r) => r.outcome.steps.flatMap((s) => s.failedProbes.map((what) => gfm `- ${markdown_text(r.region)}, ${s.percent}%: ${code(what)}`)));
+        if (failedProbes.length)
+            lines.push(gfm `Failed probes:`, gfm ``, ...failedProbes, gfm ``);
+    }
+    const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
+    if (pruned.length) {
+        lines.push(gfm `**Idle revisions deleted** (\`keep_revisions\`)`, gfm ``);
+        for (const r of pruned)
+            lines.push(gfm `- ${markdown_text(r.region)}: ${join(r.outcome.pruned.map((n) => code(n)), ', ')}`);
+        lines.push(gfm ``);
+    }
+    const failed = report.regions.filter((r) => r.failure);
+    if (failed.length) {
+        lines.push(gfm `**What failed**`, gfm ``);
+        for (const r of failed) {
+            // The first line says what went wrong; the rest (the fix, what was undone) is kept as written.
+            const [first = '', ...more] = r.failure.split('\n');
+            lines.push(gfm `- **${markdown_text(r.region)}**: ${markdown_text(first, 1000)}`);
+            if (more.length)
+                lines.push(codeBlock(more.join('\n'), 2));
+            const o = r.outcome;
+            const rolledBack = o?.rolledBack ? gfm `rolled back; ` : gfm ``;
+            lines.push(o ? gfm `  - ${rolledBack}serving now: ${split(o.traffic)}` : gfm `  - nothing was changed`);
+        }
+        lines.push(gfm ``);
+    }
+    lines.push(gfm `**Traffic before → after**`, gfm ``);
+    for (const r of report.regions) {
+        const o = r.outcome;
+        const region = markdown_text(r.region);
+        lines.push(o ? gfm `- ${region}: ${split(o.trafficBefore)} → ${split(o.traffic)}` : gfm `- ${region}: unchanged`);
+    }
+    const planned = report.regions.filter((r) => r.outcome?.plan.length);
+    if (planned.length) {
+        lines.push(gfm ``, gfm `<details><summary>Plan</summary>`, gfm ``);
+        for (const r of planned) {
+            lines.push(gfm `${markdown_text(r.region)}:`, gfm ``);
+            for (const [i, step] of r.outcome.plan.entries())
+                lines.push(gfm `${i + 1}. ${markdown_text(step)}`);
+            lines.push(gfm ``);
+        }
+        lines.push(gfm `</details>`);
+    }
+    lines.push(gfm ``, gfm `**Timeline**`, gfm ``, gfm `| stage | duration |`, gfm `| --- | --- |`);
+    const failedMark = (ok) => (ok ? gfm `` : gfm ` ❌`);
+    for (const s of report.stages)
+        lines.push(gfm `| ${markdown_text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
+    for (const r of report.regions) {
+        for (const s of r.outcome?.timeline ?? [])
+            lines.push(gfm `| ${markdown_text(r.region)}: ${markdown_text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
+    }
+    const image = code(report.image);
+    const commit = code(report.sha.slice(0, 12));
+    lines.push(gfm ``, gfm `Image ${image} · commit ${commit} · ${markdown_link(report.runUrl, gfm `run`)}`);
+    return join(lines);
+}
+/** A preview's clean-up, for the job summary and the PR comment. */
+function renderCleanup(report) {
+    const ok = report.regions.every((r) => !r.failure);
+    const verdict = ok ? gfm `🧹 removed` : gfm `❌ not fully removed`;
+    const lines = [
+        gfm `### Runway: ${code(report.service)} preview ${code(report.preview.tag)} ${verdict}`,
+        gfm ``,
+        gfm `Pull request #${report.preview.pullRequest} is closed.`,
+        gfm ``,
+        gfm `| region | preview tag | idle revisions deleted |`,
+        gfm `| --- | --- | --- |`,
+    ];
+    for (const r of report.regions) {
+        const tag = r.failure
+            ? gfm `❌ ${markdown_text(r.failure.split('\n')[0])}`
+            : r.removed
+                ? gfm `removed`
+                : gfm `was already gone`;
+        const pruned = r.pruned.length
+            ? join(r.pruned.map((n) => code(n, { inTable: true })), ', ')
+            : gfm `—`;
+        lines.push(gfm `| ${markdown_text(r.region)} | ${tag} | ${pruned} |`);
+    }
+    lines.push(gfm ``, markdown_link(report.runUrl, gfm `run`));
+    return join(lines);
+}
+
 ;// CONCATENATED MODULE: ./src/report/github.ts
+// Where people look on GitHub: a sticky comment on the pull request, a Deployment with its statuses,
+// and a commit status for branch protection — through Octokit (@actions/github). Reporting never
+// fails a deploy: a call GitHub refuses becomes a warning that names the permission to add.
+
+
+
 
 /** An Octokit RequestError's HTTP status, if `err` is one. */
 function statusOf(err) {
@@ -71789,79 +72768,129 @@ function explainGitHubFailure(what, permission, err) {
     return `Could not ${what}: ${message}`;
 }
 // ---- the sticky PR comment ------------------------------------------------------------------
+//
+// A comment is Runway's own only when both hold: its first line is the marker for this service,
+// environment, preview and set of regions, and its author is the token's own identity (by user id).
+// Nothing past the first line is read as a marker, and the history is read only from the last line
+// of a comment that passed both checks; everything rendered in between is escaped, so no app, API or
+// person can forge either.
 const HISTORY_LIMIT = 10;
-/** The hidden line that marks Runway's comment for one service and environment. */
-function commentMarker(service, environment) {
-    return `<!-- runway:comment service=${service} environment=${environment ?? ''} -->`;
+/** The hidden first line that marks Runway's comment for one key. */
+function commentMarker(key) {
+    const value = (v) => {
+        // Well-formed first (encodeURIComponent throws on a lone surrogate); a long value by its hash,
+        // so the marker stays one short line and keys stay distinct.
+        const encoded = encodeURIComponent(Buffer.from(v ?? '', 'utf8').toString('utf8'));
+        return encoded.length <= 100 ? encoded : `sha256-${(0,external_node_crypto_.createHash)('sha256').update(encoded).digest('hex')}`;
+    };
+    const regions = [...key.regions].sort().map(value).join(',');
+    return `<!-- runway:comment service=${value(key.service)} environment=${value(key.environment)} preview=${value(key.preview)} regions=${regions} -->`;
 }
-const HISTORY_OPEN = '<!-- runway:history ';
-const HISTORY_CLOSE = ' -->';
-/** The earlier runs a comment carries, newest first, from its hidden history block. */
+const OUTCOMES = new Set(['healthy', 'failed', 'preview removed']);
+function isRunEntry(e) {
+    const entry = e;
+    return (typeof entry?.run === 'string' &&
+        /^\d{1,20}$/.test(entry.run) &&
+        typeof entry.revision === 'string' &&
+        /^([a-z0-9][a-z0-9-]{0,98}|—)$/.test(entry.revision) &&
+        typeof entry.outcome === 'string' &&
+        OUTCOMES.has(entry.outcome) &&
+        typeof entry.at === 'string' &&
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(entry.at));
+}
+const HISTORY_LINE = /^<!-- runway:history ([A-Za-z0-9_-]{0,8000}) -->$/;
+const linesOf = (body) => (body ?? '').split(/\r?\n/);
+/**
+ * The runs a comment of Runway's own records: from its last line only, each entry checked. Only
+ * for a comment `ownComments` returned.
+ */
 function readHistory(body) {
-    if (!body)
-        return [];
-    const start = body.indexOf(HISTORY_OPEN);
-    if (start < 0)
-        return [];
-    const end = body.indexOf(HISTORY_CLOSE, start + HISTORY_OPEN.length);
+    const encoded = HISTORY_LINE.exec(linesOf(body).at(-1) ?? '')?.[1];
+    if (encoded === undefined)
+        return { current: undefined, earlier: [] };
     try {
-        const parsed = JSON.parse(Buffer.from(body.slice(start + HISTORY_OPEN.length, end), 'base64').toString('utf8'));
-        return Array.isArray(parsed)
-            ? parsed.filter((e) => typeof e?.line === 'string')
-            : [];
+        const parsed = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+        return {
+            current: isRunEntry(parsed.current) ? parsed.current : undefined,
+            earlier: Array.isArray(parsed.earlier) ? parsed.earlier.filter(isRunEntry) : [],
+        };
     }
     catch {
-        return [];
+        return { current: undefined, earlier: [] };
     }
+}
+function historyLine(h) {
+    return `<!-- runway:history ${Buffer.from(JSON.stringify(h)).toString('base64url')} -->`;
+}
+function entryLine(e) {
+    return gfm `- run ${markdown_text(e.run)}: ${code(e.revision)} ${markdown_text(e.outcome)} (${markdown_text(e.at)})`;
 }
 /**
- * The comment's body: the marker, this run's report, and the earlier runs folded into a collapsed
- * section. `summaryLine` is this run in one line; it joins the history when the next run replaces it.
+ * The comment's body: the marker, this run's report, the earlier runs folded into a collapsed
+ * section, and the history they come from as the last line. `previousBody` must be Runway's own.
  */
-function renderComment(marker, report, summaryLine, previousBody) {
-    const earlier = readHistory(previousBody);
-    const previousLine = previousBody ? /<!-- runway:line (.*?) -->/.exec(previousBody)?.[1] : undefined;
-    const history = [...(previousLine ? [{ line: previousLine }] : []), ...earlier].slice(0, HISTORY_LIMIT);
-    const parts = [marker, report, `<!-- runway:line ${summaryLine.replace(/-->/g, '')} -->`];
-    if (history.length) {
-        parts.push('', `<details><summary>Earlier runs (${history.length})</summary>`, '', ...history.map((h) => `- ${h.line}`), '', '</details>');
+function renderComment(marker, report, current, previousBody) {
+    const previous = readHistory(previousBody);
+    const earlier = [...(previous.current ? [previous.current] : []), ...previous.earlier].slice(0, HISTORY_LIMIT);
+    const parts = [gfm ``, capMarkdown(report, REPORT_CAP)];
+    if (earlier.length) {
+        parts.push(gfm ``, gfm `<details><summary>Earlier runs (${earlier.length})</summary>`, gfm ``, ...earlier.map(entryLine), gfm ``, gfm `</details>`);
     }
-    parts.push(`${HISTORY_OPEN}${Buffer.from(JSON.stringify(history)).toString('base64')}${HISTORY_CLOSE}`);
-    return parts.join('\n');
+    return [marker, join(parts).text, '', historyLine({ current, earlier })].join('\n');
 }
-/** Runway's own comments: the marker, written by a bot (the job's token) or by `login`. */
-function ownComments(comments, marker, login) {
+/** The Actions token (GITHUB_TOKEN) comments as github-actions[bot]. */
+const ACTIONS_BOT = { id: 41898282, login: 'github-actions[bot]' };
+/** Runway's own comments for `marker`: the marker as the first line, written by `identity`. */
+function ownComments(comments, marker, identity) {
     return comments
-        .filter((c) => c.body?.includes(marker))
-        .filter((c) => (login ? c.user?.login === login : c.user?.type === 'Bot'))
+        .filter((c) => linesOf(c.body)[0] === marker && c.user?.id === identity.id)
         .sort((a, b) => a.id - b.id);
 }
-/** Who the token is, when GitHub says (a PAT); undefined for the job's installation token. */
-async function tokenLogin(octokit) {
+/**
+ * Who the token is: the user behind a personal token (`GET /user`); for an installation token,
+ * which GitHub refuses there with 403, the bot GraphQL names as the viewer (an App's bot), else
+ * github-actions[bot], as which the Actions token writes.
+ */
+async function tokenIdentity(octokit) {
     try {
-        const { data } = await octokit.rest.users.getAuthenticated();
-        return data.login;
+        const { data } = await githubCall("read the token's user", () => octokit.rest.users.getAuthenticated());
+        return { id: data.id, login: data.login };
+    }
+    catch (err) {
+        if (statusOf(err) !== 403)
+            throw err;
+    }
+    try {
+        const { viewer } = await octokit.graphql('query { viewer { login databaseId } }');
+        if (typeof viewer.login === 'string' &&
+            Number.isSafeInteger(viewer.databaseId) &&
+            Number(viewer.databaseId) > 0)
+            return { id: Number(viewer.databaseId), login: viewer.login };
     }
     catch {
-        return undefined;
+        // GraphQL refused the token too: it is the Actions token.
     }
+    return ACTIONS_BOT;
 }
 /**
  * Creates or updates the one comment carrying `marker` on the issue, and removes any duplicate a
  * racing job created: the oldest of Runway's comments wins and holds the newest report.
  */
 async function upsertStickyComment(octokit, repo, issue, marker, render) {
-    const login = await tokenLogin(octokit);
+    let identity = await tokenIdentity(octokit);
     const list = async () => githubCall('list comments', () => octokit.paginate(octokit.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 }));
-    let mine = ownComments(await list(), marker, login);
+    let mine = ownComments(await list(), marker, identity);
     let created = false;
     let id;
     if (mine.length === 0) {
         const { data } = await githubCall('create the comment', () => octokit.rest.issues.createComment({ ...repo, issue_number: issue, body: render(undefined) }));
         id = data.id;
         created = true;
+        // What GitHub says wrote it is who the token is, whatever was inferred above.
+        if (data.user && data.user.id !== identity.id)
+            identity = { id: data.user.id, login: data.user.login };
         // Another job may have created its own at the same moment: keep the oldest, drop the rest.
-        mine = ownComments(await list(), marker, login);
+        mine = ownComments(await list(), marker, identity);
         if (mine.length > 1 && mine[0].id !== id) {
             await githubCall('update the comment', () => octokit.rest.issues.updateComment({ ...repo, comment_id: mine[0].id, body: render(mine[0].body) }));
         }
@@ -71929,132 +72958,13 @@ async function setCommitStatus(octokit, repo, sha, context, state, description, 
     }));
 }
 
-;// CONCATENATED MODULE: ./src/report/summary.ts
-const cell = (text) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-/** Text shown as code, in one line. */
-const codeSpan = (text) => `\`${text.replace(/`/g, "'").replace(/\n/g, ' ')}\``;
-function split(traffic) {
-    const parts = Object.entries(traffic ?? {}).map(([revision, percent]) => `\`${revision}\` ${percent}%`);
-    return parts.length ? parts.join(', ') : 'nothing';
-}
-function health(checks, healthy) {
-    const last = checks?.at(-1);
-    const verdict = healthy === false ? '❌ unhealthy' : healthy ? '✅ healthy' : 'not checked';
-    if (!last?.last)
-        return verdict;
-    const probe = last.last;
-    const answer = probe.error ? probe.error : `HTTP ${probe.status}`;
-    return `${verdict} (${answer}, ${probe.latencyMs} ms, ${last.on === 'tag' ? 'tag URL' : 'service URL'})`;
-}
-function summary_link(url) {
-    return url ? `[${url}](${url})` : '—';
-}
-function regionRow(r, digest, preview) {
-    const o = r.outcome;
-    const url = summary_link(preview ? o?.tagUrl : o?.url);
-    return `| ${cell(r.region)} | ${url} | ${o ? `\`${o.revision}\`` : '—'} | ${o?.previousRevision ? `\`${o.previousRevision}\`` : '—'} | \`${digest.slice(0, 19)}\` | ${cell(health(o?.checks, r.failure ? false : o?.healthy))} | ${o ? split(o.traffic) : '—'} |`;
-}
-function seconds(ms) {
-    return `${(ms / 1000).toFixed(1)} s`;
-}
-function renderReport(report, options = {}) {
-    const lines = [];
-    if (options.heading ?? true) {
-        const what = report.preview
-            ? `\`${report.service}\` preview \`${report.preview.tag}\``
-            : `\`${report.service}\``;
-        lines.push(`### Runway: ${what} ${report.healthy ? '✅ deployed and healthy' : '❌ failed'}`, '');
-    }
-    if (report.preview) {
-        lines.push(`Preview of #${report.preview.pullRequest} on its tag \`${report.preview.tag}\`, with no production traffic.`, '');
-    }
-    lines.push(`| region | ${report.preview ? 'preview URL' : 'URL'} | revision | previous | digest | health | traffic now |`, '| --- | --- | --- | --- | --- | --- | --- |', ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)), '');
-    const stepped = report.regions.filter((r) => r.outcome?.steps.length);
-    if (stepped.length) {
-        lines.push('**Traffic steps** (`traffic_steps`)', '', '| region | share | probes | failed | p95 | gate |', '| --- | --- | --- | --- | --- | --- |');
-        for (const r of stepped)
-            for (const s of r.outcome.steps)
-                lines.push(`| ${cell(r.region)} | ${s.percent}% | ${s.requests} | ${s.errorRate.toFixed(1)}% | ${s.p95Ms === undefined ? '—' : `${s.p95Ms} ms`} | ${s.passed ? '✅ passed' : '❌ failed'} |`);
-        lines.push('');
-        const failedProbes = stepped.flatMap((r) => r.outcome.steps.flatMap((s) => s.failedProbes.map((what) => `- ${r.region}, ${s.percent}%: ${codeSpan(what)}`)));
-        if (failedProbes.length)
-            lines.push('Failed probes:', '', ...failedProbes, '');
-    }
-    const pruned = report.regions.filter((r) => r.outcome?.pruned.length);
-    if (pruned.length) {
-        lines.push('**Idle revisions deleted** (`keep_revisions`)', '');
-        for (const r of pruned)
-            lines.push(`- ${r.region}: ${r.outcome.pruned.map((n) => `\`${n}\``).join(', ')}`);
-        lines.push('');
-    }
-    const failed = report.regions.filter((r) => r.failure);
-    if (failed.length) {
-        lines.push('**What failed**', '');
-        for (const r of failed) {
-            lines.push(`- **${r.region}**: ${cell(r.failure)}`);
-            const o = r.outcome;
-            lines.push(o
-                ? `  - ${o.rolledBack ? 'rolled back; ' : ''}serving now: ${split(o.traffic)}`
-                : '  - nothing was changed');
-        }
-        lines.push('');
-    }
-    lines.push('**Traffic before → after**', '');
-    for (const r of report.regions) {
-        if (r.outcome)
-            lines.push(`- ${r.region}: ${split(r.outcome.trafficBefore)} → ${split(r.outcome.traffic)}`);
-        else
-            lines.push(`- ${r.region}: unchanged`);
-    }
-    const planned = report.regions.filter((r) => r.outcome?.plan.length);
-    if (planned.length) {
-        lines.push('', '<details><summary>Plan</summary>', '');
-        for (const r of planned) {
-            lines.push(`${r.region}:`, '');
-            for (const [i, step] of r.outcome.plan.entries())
-                lines.push(`${i + 1}. ${cell(step)}`);
-            lines.push('');
-        }
-        lines.push('</details>');
-    }
-    lines.push('', '**Timeline**', '', '| stage | duration |', '| --- | --- |');
-    for (const s of report.stages)
-        lines.push(`| ${cell(s.name)}${s.ok ? '' : ' ❌'} | ${seconds(s.ms)} |`);
-    for (const r of report.regions) {
-        for (const s of r.outcome?.timeline ?? [])
-            lines.push(`| ${cell(r.region)}: ${cell(s.name)}${s.ok ? '' : ' ❌'} | ${seconds(s.ms)} |`);
-    }
-    lines.push('', `Image \`${report.image}\` · commit \`${report.sha.slice(0, 12)}\` · [run](${report.runUrl})`);
-    return lines.join('\n');
-}
-/** A preview's clean-up, for the job summary and the PR comment. */
-function renderCleanup(report) {
-    const ok = report.regions.every((r) => !r.failure);
-    const lines = [
-        `### Runway: \`${report.service}\` preview \`${report.preview.tag}\` ${ok ? '🧹 removed' : '❌ not fully removed'}`,
-        '',
-        `Pull request #${report.preview.pullRequest} is closed.`,
-        '',
-        '| region | preview tag | idle revisions deleted |',
-        '| --- | --- | --- |',
-    ];
-    for (const r of report.regions) {
-        const tag = r.failure
-            ? `❌ ${cell(r.failure.split('\n')[0])}`
-            : r.removed
-                ? 'removed'
-                : 'was already gone';
-        lines.push(`| ${cell(r.region)} | ${tag} | ${r.pruned.map((n) => `\`${n}\``).join(', ') || '—'} |`);
-    }
-    lines.push('', `[run](${report.runUrl})`);
-    return lines.join('\n');
-}
-
 ;// CONCATENATED MODULE: ./src/report/publish.ts
 // The report stage: the job summary (always), the sticky PR comment, the GitHub Deployment, the
 // commit status and the post-deploy webhooks. Each reporter that fails becomes a warning naming the
 // permission or fix; none fails a healthy deploy, except an undelivered webhook with
 // `webhook_failure: fail`.
+
+
 
 
 
@@ -72065,17 +72975,21 @@ class Reporter {
     event;
     service;
     preview;
+    regions;
     token;
     /** Octokit is loaded on the first report, so starting the action does not wait for it. */
     octokit;
     deployment;
     constructor(settings, event, service, 
     /** The pull request's preview this run deploys or removes, if it does. */
-    preview, token = settings.githubToken ?? process.env.GITHUB_TOKEN) {
+    preview, 
+    /** The regions the run deploys to: part of what the sticky comment is for. */
+    regions, token = settings.githubToken ?? process.env.GITHUB_TOKEN) {
         this.settings = settings;
         this.event = event;
         this.service = service;
         this.preview = preview;
+        this.regions = regions;
         this.token = token;
     }
     /** The deployment's environment: a preview gets one of its own, per pull request. */
@@ -72130,7 +73044,7 @@ class Reporter {
     }
     async writeSummary(markdown) {
         try {
-            await summary.addRaw(markdown, true).write();
+            await summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
         }
         catch (err) {
             // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
@@ -72138,18 +73052,24 @@ class Reporter {
         }
     }
     /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
-    async comment(markdown, line) {
+    async comment(markdown, run, runUrl) {
         const wantsComment = this.settings.comment === 'always' ||
             (this.settings.comment === 'auto' && this.event.name.startsWith('pull_request'));
         const issue = this.event.pullRequest?.number;
         if (wantsComment && issue !== undefined) {
-            const marker = commentMarker(this.service, this.environment);
+            const marker = commentMarker({
+                service: this.service,
+                environment: this.environment,
+                preview: this.preview?.tag,
+                regions: this.regions,
+            });
+            const entry = { ...run, run: runUrl.split('/').pop() ?? '', at: new Date().toISOString() };
             await this.attempt('comment on the pull request', 'pull-requests', async (o) => {
-                await upsertStickyComment(o, this.event.repo, issue, marker, (previous) => renderComment(marker, markdown, `${line} (${new Date().toISOString()})`, previous));
+                await upsertStickyComment(o, this.event.repo, issue, marker, (previous) => renderComment(marker, markdown, entry, previous));
             });
         }
         else if (wantsComment) {
-            info('comment: this run is not for a pull request; the report is in the job summary');
+            log_info('comment: this run is not for a pull request; the report is in the job summary');
         }
     }
     /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
@@ -72170,7 +73090,10 @@ class Reporter {
                     await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
             });
         }
-        await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: \`${report.regions[0]?.outcome?.revision ?? '—'}\` ${verdict}`);
+        await this.comment(markdown, {
+            revision: report.regions[0]?.outcome?.revision ?? '—',
+            outcome: report.healthy ? 'healthy' : 'failed',
+        }, report.runUrl);
         return this.sendWebhooks(report);
     }
     /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
@@ -72182,10 +73105,10 @@ class Reporter {
         if (environment && report.regions.every((r) => !r.failure)) {
             await this.attempt('retire the preview deployment', 'deployments', async (o) => {
                 const retired = await retireEarlierDeployments(o, this.event.repo, environment, undefined, report.runUrl, 'pull request closed; preview removed');
-                info(`deployments: ${retired.length} of ${environment} marked inactive`);
+                log_info(`deployments: ${retired.length} of ${environment} marked inactive`);
             });
         }
-        await this.comment(markdown, `run ${report.runUrl.split('/').pop()}: preview removed`);
+        await this.comment(markdown, { revision: '—', outcome: 'preview removed' }, report.runUrl);
     }
     async sendWebhooks(report) {
         const webhook = this.settings.webhook;
@@ -72195,7 +73118,7 @@ class Reporter {
         const failed = [];
         for (const url of webhook.urls) {
             const delivery = await deliverWebhook(url, payload, webhook);
-            info(`webhook ${delivery.url}: ${delivery.delivered ? 'delivered' : 'not delivered'} (${delivery.result}, ${delivery.id})`);
+            log_info(`webhook ${delivery.url}: ${delivery.delivered ? 'delivered' : 'not delivered'} (${delivery.result}, ${delivery.id})`);
             if (!delivery.delivered)
                 failed.push(`${delivery.url} (${delivery.result})`);
         }
@@ -72276,6 +73199,7 @@ function runUrlFrom(env = process.env) {
 
 
 
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -72309,19 +73233,19 @@ function runFacts(settings, project, github, image, stages, preview) {
 function signIn(settings, github) {
     return group('Authenticate', async () => {
         const creds = await authenticate(settings, github.repository);
-        info(`authenticated as ${creds.identity}`);
+        log_info(`authenticated as ${creds.identity}`);
         return creds;
     });
 }
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
 async function removePreview(settings, event, target, github) {
     if (!target) {
-        info(`Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`);
+        log_info(`Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`);
         return;
     }
     const credentials = await signIn(settings, github);
     const project = resolveProject(settings, credentials);
-    const reporter = new Reporter(settings.report, event, settings.service, target);
+    const reporter = new Reporter(settings.report, event, settings.service, target, settings.regions);
     const client = new CloudRunClient(credentials.accessToken);
     const regions = await group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () => removePreviewEverywhere(client, settings, project, target, credentials.identity, Deadline.in(settings.deployTimeoutSeconds)));
     await group('Report', () => reporter.finishCleanup({ service: settings.service, preview: target, runUrl: runUrlFrom(), regions }));
@@ -72344,7 +73268,7 @@ async function run() {
             // Before any credential: which pull request's preview this is, and never a fork's code.
             preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
             const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
-            info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+            log_info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
             return read;
         });
         if (given.purpose === 'cleanup')
@@ -72355,22 +73279,22 @@ async function run() {
         const credentials = await stages.time('authenticate', () => signIn(parsed, github));
         const resolvedProject = resolveProject(parsed, credentials);
         project = resolvedProject;
-        reporter = new Reporter(parsed.report, event, parsed.service, preview);
+        reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkIdTokens(parsed, credentials, resolvedProject);
             const secrets = new SecretManagerClient(credentials.accessToken);
             const { checked, unchecked } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);
             if (checked.length)
-                info(`secrets: ${checked.join(', ')} exist and are enabled`);
+                log_info(`secrets: ${checked.join(', ')} exist and are enabled`);
             if (unchecked.length)
-                info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+                log_info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
         }));
         await reporter.start(github.sha, runUrlFrom());
         const building = parsed.image?.kind === 'build';
         const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
             const ref = await prepareImage(parsed, credentials, github.sha);
-            info(`image ${formatImage(ref, 'digest')}`);
+            log_info(`image ${formatImage(ref, 'digest')}`);
             return ref;
         }));
         image = built;

@@ -31574,6 +31574,147 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./src/common/untrusted.ts
+// Text Runway did not write — a health-check body, an API's or a registry's error text, Docker's
+// output, a branch name, an input value — held in a type that shows itself nowhere by accident: it
+// reaches Markdown (src/common/markdown.ts) or the log (src/common/log.ts) only through the escaper
+// for that place, and `${untrusted}` in a template gives a placeholder, never the text.
+/** How much of one untrusted value any destination shows, by default (in characters). */
+const UNTRUSTED_CAP = 500;
+/** Line breaks as the runner and Markdown see them: CR, LF, CRLF, and Unicode's separators. */
+const LINE_BREAK = /\r\n|[\r\n\u2028\u2029\u0085\v\f]/g;
+/** Control characters that are neither tab nor a line break: ANSI escapes, NUL, DEL, C1 controls. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]/g;
+/** The well-formed UTF-8 reading of bytes or of a string with lone surrogates (each becomes U+FFFD). */
+function wellFormed(value) {
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+}
+/** At most `max` characters (code points, so no pair is split), marked when something was cut. */
+function capText(text, max) {
+    if (text.length <= max)
+        return text;
+    const kept = Array.from(text.slice(0, max * 2)).slice(0, max);
+    const cut = Array.from(text).length - kept.length;
+    return cut > 0 ? `${kept.join('')}… (${cut} more characters)` : text;
+}
+class untrusted_Untrusted {
+    #text;
+    constructor(text) {
+        this.#text = text;
+    }
+    /** Wraps what came from outside, decoding bytes as UTF-8 (invalid sequences become U+FFFD). */
+    static of(value) {
+        return new untrusted_Untrusted(wellFormed(value));
+    }
+    /** Whether `value` is already wrapped. */
+    static is(value) {
+        return value instanceof untrusted_Untrusted;
+    }
+    get length() {
+        return this.#text.length;
+    }
+    /** The text as received, for matching and parsing only (a body pattern, a JSON error). */
+    raw() {
+        return this.#text;
+    }
+    /** A new value from this one's text (trimmed, cut, or a part of it). */
+    map(fn) {
+        return new untrusted_Untrusted(wellFormed(fn(this.#text)));
+    }
+    /**
+     * One line of the log: line breaks shown as `⏎` so the text cannot begin a line of its own (where
+     * the runner would read a `::command::`), control characters as `\uXXXX`, the legacy `##[`
+     * broken, and capped.
+     */
+    forLog(max = UNTRUSTED_CAP) {
+        return neutraliseLogLine(capText(this.#text, max)
+            .replace(LINE_BREAK, '⏎')
+            .replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    }
+    /** One line, without control characters, capped: what escapers for other places start from. */
+    oneLine(max = UNTRUSTED_CAP) {
+        return capText(this.#text, max).replace(LINE_BREAK, ' ').replace(CONTROL, '\uFFFD');
+    }
+    /** Lines (CR, LF and CRLF all end one), without control characters, capped as a whole. */
+    lines(max = UNTRUSTED_CAP) {
+        return capText(this.#text, max).replace(CONTROL, '\uFFFD').split(LINE_BREAK);
+    }
+    /**
+     * Plain text for a place GitHub shows as text but still links (a deployment's description):
+     * one line, @mentions and #references broken with a zero-width space, capped.
+     */
+    forPlainText(max = 140) {
+        return breakReferences(this.oneLine(max));
+    }
+    /** In a JSON body (a webhook payload), the text itself: JSON escapes it. */
+    toJSON() {
+        return this.#text;
+    }
+    /** Never the text: a template that forgot to escape shows this instead. */
+    toString() {
+        return '[untrusted text]';
+    }
+}
+/**
+ * GitHub turns `@name`, `#123`, `owner/repo#123` and `GH-123` into mentions and links even where
+ * Markdown escapes were used (it scans the rendered text); a zero-width space after the sign stops it.
+ */
+function breakReferences(text) {
+    return text.replace(/[@#]/g, '$&\u200B').replace(/\b(GH)-(?=\d)/gi, '$1\u200B-');
+}
+/** Any leading run the runner would trim before looking for `::`: whitespace and invisible characters. */
+const COMMAND_START = /^([\s\p{C}\u0085]*)::/u;
+/**
+ * A log line the runner will not act on: it cannot start (after the runner trims it) with `::`,
+ * and holds no legacy `##[command]`. `line` must hold no line break (log.ts splits first).
+ */
+function neutraliseLogLine(line) {
+    return line.replace(COMMAND_START, '$1\\::').replace(/##\[/g, '##\\[');
+}
+/** Splits text into the lines the runner sees: CR, LF and CRLF each end a line. */
+function untrusted_logLines(text) {
+    return text.split(/\r\n|\r|\n/);
+}
+
+;// CONCATENATED MODULE: ./src/common/log.ts
+// The one way Runway writes plain lines to the job log. The runner acts on a line that starts with
+// `::` (after trimming) and on `##[` anywhere in one, and CR, LF and CRLF all end a line; every line
+// written here is split as the runner splits it and neutralised, whatever it holds (an API's error
+// text, a probe's answer, Docker's output), so only @actions/core's own commands (masks, groups,
+// annotations, which escape their data) are ever acted on. Masks stay in force throughout: nothing
+// is written between `::stop-commands::` and its release, when the runner would ignore a new mask.
+
+
+/** Writes `text`, each of its lines neutralised. */
+function log_info(text) {
+    for (const line of untrusted_logLines(text))
+        info(neutraliseLogLine(line));
+}
+/** A writer for a stream of output (Docker's): whole lines are written as they complete. */
+function lineWriter(write = log_info) {
+    let pending = '';
+    return {
+        push(chunk) {
+            pending += chunk;
+            // A CR at the very end may be the first half of CRLF: wait for what follows.
+            const cut = Math.max(pending.lastIndexOf('\n'), pending.lastIndexOf('\r', pending.length - 2));
+            if (cut < 0)
+                return;
+            const done = pending.slice(0, cut + 1);
+            pending = pending.slice(cut + 1);
+            for (const line of logLines(done.replace(/(\r\n|\r|\n)$/, '')))
+                write(line);
+        },
+        end() {
+            if (pending)
+                write(pending.replace(/(\r\n|\r|\n)$/, ''));
+            pending = '';
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
@@ -31599,6 +31740,22 @@ class InputError extends errors_RunwayError {
         this.input = input;
     }
 }
+/**
+ * Every bad input of a run at once, so one failed run lists every fix. `problems` are each input's
+ * own error, in the order the inputs were read.
+ */
+class InputErrors extends errors_RunwayError {
+    problems;
+    constructor(problems) {
+        const inputs = [...new Set(problems.map((p) => (p instanceof InputError ? p.input : undefined)))];
+        const named = inputs.filter((i) => i !== undefined);
+        super(`${problems.length} inputs are invalid${named.length ? ` (${named.join(', ')})` : ''}:\n${problems
+            .map((p) => `- ${describeError(p).replace(/\n/g, '\n  ')}`)
+            .join('\n')}`);
+        this.name = 'InputErrors';
+        this.problems = problems;
+    }
+}
 function describeError(err) {
     if (err instanceof errors_RunwayError)
         return err.fix ? `${err.message}\nFix: ${err.fix}` : err.message;
@@ -31615,8 +31772,11 @@ function describeErrorBriefly(err) {
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
 // transient failures, and Google's error bodies turned into typed errors.
 
+
 /** An error answer from a Google API, with the bits callers branch on. */
 class GoogleApiError extends Error {
+    /** What the server said, as it said it. */
+    detail;
     httpStatus;
     /** Canonical status, e.g. PERMISSION_DENIED, NOT_FOUND, ABORTED. */
     status;
@@ -31628,8 +31788,11 @@ class GoogleApiError extends Error {
     url;
     constructor(method, url, httpStatus, body) {
         const parsed = typeof body === 'string' ? undefined : body.error;
-        const message = parsed?.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${httpStatus}`);
-        super(message);
+        const said = typeof parsed?.message === 'string' ? parsed.message : typeof body === 'string' ? body : '';
+        // The API's (or a proxy's) words: kept as they came, and in the message only escaped for the log.
+        const detail = untrusted_Untrusted.of(said);
+        super(said ? detail.forLog(1000) : `HTTP ${httpStatus}`);
+        this.detail = detail;
         this.name = 'GoogleApiError';
         this.httpStatus = httpStatus;
         this.status = parsed?.status ?? `HTTP_${httpStatus}`;
@@ -31677,7 +31840,7 @@ async function http_withRetry(what, fn, options = DEFAULT_RETRY, retryable = isR
                 throw err;
             const delay = Math.max(backoffDelay(attempt, options), Math.min(waitHint(err) ?? 0, options.maxDelayMs));
             const reason = err instanceof Error ? err.message : String(err);
-            core.info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
+            log.info(`${what} failed (${reason}); retrying in ${delay} ms (attempt ${attempt + 1} of ${options.attempts})`);
             await new Promise((r) => setTimeout(r, delay));
         }
     }
@@ -31734,6 +31897,22 @@ async function requestJson(url, options = {}) {
 
 
 
+
+
+
+/** docker exited non-zero; `output` is what it printed last, as it printed it. */
+class DockerFailed extends errors_RunwayError {
+    command;
+    exitCode;
+    output;
+    constructor(command, exitCode, output) {
+        super(`docker ${command} failed (exit ${exitCode}): ${output.map((t) => t.slice(-1500)).forLog(1500)}`);
+        this.command = command;
+        this.exitCode = exitCode;
+        this.output = output;
+        this.name = 'DockerFailed';
+    }
+}
 /** A failed `docker push`: its last line as the message (for the retry log), all of it as `detail`. */
 class PushFailed extends Error {
     detail;
@@ -31756,6 +31935,23 @@ function isTransientPushFailure(output) {
 }
 /** The state key under which the post step finds the private Docker config to remove. */
 const DOCKER_CONFIG_STATE = 'docker-config';
+/** Where private Docker configs are made: the runner's temporary directory. */
+function scratchBase(env = process.env) {
+    return env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)();
+}
+const PRIVATE_CONFIG_PREFIX = 'runway-docker-';
+/**
+ * Whether `path` names a directory as Runway makes its private Docker config: directly in
+ * `base`, named by mkdtemp from Runway's prefix. The post step removes nothing else, whatever the
+ * saved state says (a build's output can write state too).
+ */
+function isPrivateConfigPath(path, base) {
+    const resolvedBase = (0,external_node_path_namespaceObject.resolve)(base);
+    const resolved = (0,external_node_path_namespaceObject.resolve)(path);
+    return ((0,external_node_path_namespaceObject.isAbsolute)(path) &&
+        (0,external_node_path_namespaceObject.dirname)(resolved) === resolvedBase &&
+        new RegExp(`^${PRIVATE_CONFIG_PREFIX}[A-Za-z0-9]{6}$`).test((0,external_node_path_namespaceObject.basename)(resolved)));
+}
 /** `docker push` prints "TAG: digest: sha256:... size: N" once the manifest is stored. */
 function digestFromPushOutput(output) {
     return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
@@ -31816,9 +32012,9 @@ class Docker {
     }
     /** Docker with a private config whose credential helper answers for the Google registry `host`. */
     static async privateConfig(host) {
-        const base = process.env.RUNNER_TEMP || tmpdir();
+        const base = scratchBase();
         await mkdir(base, { recursive: true });
-        const dir = await mkdtemp(join(base, 'runway-docker-'));
+        const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
         core.saveState(DOCKER_CONFIG_STATE, dir);
         const user = userDockerConfig();
         let userConfig = {};
@@ -31848,22 +32044,37 @@ class Docker {
             BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
         });
     }
+    /**
+     * Runs docker. What it prints comes from the Dockerfile's `RUN` steps and the registry as much as
+     * from Docker, so it reaches the log only line by line through log.ts, where no line can act as a
+     * workflow command; `silent` keeps it out of the log altogether.
+     */
     async run(args, options = {}) {
         let stdout = '';
         let stderr = '';
+        const [shownOut, shownErr] = options.silent ? [] : [log.lineWriter(), log.lineWriter()];
+        if (!options.silent)
+            log.info(`[command]docker ${args.join(' ')}`);
         const code = await exec.exec('docker', args, {
             ignoreReturnCode: true,
-            silent: options.silent ?? false,
+            silent: true,
             ...(options.input !== undefined ? { input: Buffer.from(options.input) } : {}),
             env: { ...process.env, ...this.env, ...options.env },
             listeners: {
-                stdout: (data) => (stdout += data.toString()),
-                stderr: (data) => (stderr += data.toString()),
+                stdout: (data) => {
+                    stdout += data.toString();
+                    shownOut?.push(data.toString());
+                },
+                stderr: (data) => {
+                    stderr += data.toString();
+                    shownErr?.push(data.toString());
+                },
             },
         });
-        if (code !== 0) {
-            throw new RunwayError(`docker ${args[0]} failed (exit ${code}): ${(stderr || stdout).trim().slice(-1500)}`);
-        }
+        shownOut?.end();
+        shownErr?.end();
+        if (code !== 0)
+            throw new DockerFailed(args[0], code, Untrusted.of((stderr || stdout).trim()));
         return stdout;
     }
     /**
@@ -31889,7 +32100,7 @@ class Docker {
         const found = parseBuildxInspect(output);
         if (!found)
             throw new RunwayError(`docker buildx inspect did not name a builder and driver:\n${output}`);
-        core.info(`buildx builder ${found.name} (driver ${found.driver})`);
+        log.info(`buildx builder ${found.name} (driver ${found.driver})`);
         return found.driver;
     }
     /** Builds and pushes; returns the digest the registry stored. */
@@ -31899,7 +32110,7 @@ class Docker {
             if (Object.keys(plan.secrets).length > 0) {
                 throw new RunwayError('`build_secrets` need BuildKit, and this runner has no docker buildx.', 'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.');
             }
-            core.info('docker buildx is not available: building with the classic builder and an inline layer cache');
+            log.info('docker buildx is not available: building with the classic builder and an inline layer cache');
         }
         const scratch = this.privateConfig ?? (await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'runway-')));
         try {
@@ -31909,7 +32120,7 @@ class Docker {
                 return await this.buildxBuild(command, metadataFile, options);
             if (plan.cacheRef) {
                 // A missing cache image is normal on the first build.
-                await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => core.info(`no layer cache at ${plan.cacheRef} yet`));
+                await this.run(['pull', plan.cacheRef], { silent: true }).catch(() => log.info(`no layer cache at ${plan.cacheRef} yet`));
             }
             await this.run(command.args, { env: command.env });
             // The token handed to Docker before the build may have expired during it.
@@ -31947,7 +32158,7 @@ class Docker {
         }
         const metadata = JSON.parse(await readFile(metadataFile, 'utf8'));
         const digest = metadata['containerimage.digest'];
-        if (typeof digest !== 'string')
+        if (typeof digest !== 'string' || !isDigest(digest))
             throw new RunwayError('docker buildx did not report the pushed digest.');
         return digest;
     }
@@ -31960,11 +32171,19 @@ class Docker {
         let output;
         try {
             output = await withRetry(`docker push ${tag}`, () => this.run(['push', tag]).catch((err) => {
-                throw new PushFailed(err instanceof Error ? err.message : String(err));
+                throw new PushFailed(err instanceof DockerFailed
+                    ? err.output.raw()
+                    : err instanceof Error
+                        ? err.message
+                        : String(err));
             }), PUSH_RETRY, (err) => err instanceof PushFailed && isTransientPushFailure(err.detail));
         }
         catch (err) {
-            const message = err instanceof PushFailed ? err.detail : err instanceof Error ? err.message : String(err);
+            const message = err instanceof PushFailed
+                ? Untrusted.of(err.detail).forLog(1500)
+                : err instanceof Error
+                    ? err.message
+                    : String(err);
             throw new RunwayError(`Pushing ${tag} failed: ${message}`, undefined, { cause: err });
         }
         const digest = digestFromPushOutput(output);
@@ -31981,7 +32200,10 @@ class Docker {
 ;// CONCATENATED MODULE: ./src/post.ts
 // The post step: removes the private Docker config holding the registry login. The main step
 // removes it too; this runs even when the job was cancelled or the main step was killed, so no
-// token is left on a self-hosted runner's disk.
+// token is left on a self-hosted runner's disk. It removes only a directory Runway made: one in
+// RUNNER_TEMP with the name Runway chose, never a link, and never whatever else the saved state
+// names (a Dockerfile's `RUN` can print `::save-state` too, where the runner acts on it).
+
 
 
 
@@ -31989,9 +32211,20 @@ async function post() {
     const dir = getState(DOCKER_CONFIG_STATE);
     if (!dir)
         return;
+    if (!isPrivateConfigPath(dir, scratchBase())) {
+        warning(`The saved Docker config path is not one Runway makes, so nothing was removed: ${JSON.stringify(dir)}`);
+        return;
+    }
     try {
+        const found = await (0,promises_namespaceObject.lstat)(dir).catch(() => undefined);
+        if (!found)
+            return;
+        if (!found.isDirectory()) {
+            warning(`${dir} is not a directory Runway made, so it was left alone.`);
+            return;
+        }
         await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true });
-        info('removed the Docker config holding the registry login');
+        log_info('removed the Docker config holding the registry login');
     }
     catch (err) {
         warning(`could not remove ${dir}: ${err instanceof Error ? err.message : String(err)}`);
