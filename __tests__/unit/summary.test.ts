@@ -1,27 +1,19 @@
 // The Markdown every report shares: the region table, what failed and what was rolled back, the
 // traffic before and after, and the timeline.
-import { buildReport, type RunFacts } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/report.js';
+import { runFacts } from '../helpers/run-facts.js';
 import { renderCleanup, renderReport as renderMarkdown } from '../../src/report/summary.js';
 import { Untrusted } from '../../src/common/untrusted.js';
 
 const renderReport = (...args: Parameters<typeof renderMarkdown>): string => renderMarkdown(...args).text;
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
 
-const facts: RunFacts = {
-  service: 'hello',
-  project: 'p',
-  image: 'r/p/hello@sha256:abc',
-  digest: 'sha256:0123456789abcdef0123',
-  sha: '8f14e45fceea167a5a36',
-  ref: 'refs/heads/main',
-  repository: 'o/r',
-  runUrl: 'https://github.com/o/r/actions/runs/1',
+const facts = runFacts({
   stages: [
     { name: 'authenticate', ms: 420, ok: true },
     { name: 'build and push', ms: 5100, ok: true },
   ],
-  preview: undefined,
-};
+});
 
 const outcome = (over: Partial<RegionOutcome>): RegionOutcome => ({
   region: 'us-central1',

@@ -15,6 +15,7 @@ import { RegistryError } from '../../src/image/registry.js';
 import { isDigest } from '../../src/image/reference.js';
 import { commentMarker, readHistory, renderComment } from '../../src/report/github.js';
 import { buildReport, type RunFacts } from '../../src/report/report.js';
+import { runFacts } from '../helpers/run-facts.js';
 import { renderReport } from '../../src/report/summary.js';
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
 
@@ -56,19 +57,8 @@ const CHANNELS: Record<string, (payload: string) => string> = {
   'input value': (p) => `Input 'deployment_environment' is invalid: got ${JSON.stringify(p)}.`,
 };
 
-const facts = (over: Partial<RunFacts>): RunFacts => ({
-  service: 'hello',
-  project: 'p',
-  image: 'r/p/hello@sha256:abc',
-  digest: 'sha256:0123456789abcdef0123',
-  sha: '8f14e45fceea167a5a36',
-  ref: 'refs/heads/main',
-  repository: 'o/r',
-  runUrl: 'https://github.com/o/r/actions/runs/1',
-  stages: [{ name: 'authenticate', ms: 420, ok: true }],
-  preview: undefined,
-  ...over,
-});
+const facts = (over: Partial<RunFacts>): RunFacts =>
+  runFacts({ stages: [{ name: 'authenticate', ms: 420, ok: true }], ...over });
 
 function outcome(failure: string, probeText: string): RegionOutcome {
   const last: Probe = {

@@ -11,7 +11,8 @@ import { jest } from '@jest/globals';
 import { Docker } from '../../src/image/docker.js';
 import { resolveDigest } from '../../src/image/registry.js';
 import { upsertStickyComment, type Octokit } from '../../src/report/github.js';
-import { buildReport, type RunFacts } from '../../src/report/report.js';
+import { buildReport } from '../../src/report/report.js';
+import { runFacts } from '../helpers/run-facts.js';
 import { renderReport } from '../../src/report/summary.js';
 
 /** What the runner would act on in `output`: lines starting a command, and legacy `##[` anywhere. */
@@ -60,18 +61,7 @@ const hostileBody = [
 ].join('\n');
 
 describe('finding 1: a health body takes over the report', () => {
-  const facts: RunFacts = {
-    service: 'hello',
-    project: 'p',
-    image: 'r/p/hello@sha256:abc',
-    digest: 'sha256:0123456789abcdef0123',
-    sha: '8f14e45fceea167a5a36',
-    ref: 'refs/heads/main',
-    repository: 'o/r',
-    runUrl: 'https://github.com/o/r/actions/runs/1',
-    stages: [],
-    preview: undefined,
-  };
+  const facts = runFacts();
   const failure = `Revision hello-00002-abc (on its tag URL, before taking traffic) failed its health check (/: HTTP 404: ${JSON.stringify(hostileBody)} after 3 attempts)\nRolled back: ${hostileBody}`;
 
   it('renders HTML, markers, mentions, images and links in a failing body as inert text', () => {
