@@ -7,9 +7,10 @@
 import { admin, emulatorEnv, type RequestRecord } from '../helpers/emulator.js';
 import { deployImage, errorOf, runAction, authInputs } from '../helpers/action.js';
 import { pushTestImage } from '../helpers/images.js';
-import { BAD_INPUTS } from '../helpers/bad-inputs.js';
+import { BAD_INPUTS, removeCheckoutFiles } from '../helpers/bad-inputs.js';
 
 const END_TO_END = BAD_INPUTS.filter((c) => c.endToEnd);
+afterAll(removeCheckoutFiles);
 
 /** Requests that change something, as opposed to reads, dry runs, token exchanges and IAM tests. */
 function isMutation(r: RequestRecord): boolean {

@@ -6,7 +6,7 @@
 //   __tests__/e2e/bad-input.test.ts runs the cases marked `endToEnd` through the bundled action
 //     against the emulator, and checks the request log shows no mutating request. Those are the
 //     cases refused after the Inputs stage (`refusedLater`), and a few representative others.
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -32,13 +32,23 @@ function file(name: string, text: string): string {
 /** The checkout, which both tests give the action as GITHUB_WORKSPACE. */
 const checkout = resolve(import.meta.dirname ?? '.', '..', '..');
 
+/** The directories this module made in the checkout: only its own, so parallel files stay apart. */
+const madeInCheckout: string[] = [];
+
+/** Removes what the cases made in the checkout; a test file calls it in its afterAll. */
+export function removeCheckoutFiles(): void {
+  for (const dir of madeInCheckout.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * `name` in a fresh directory of the checkout (under the ignored .runway/), a symlink to `target`
  * when one is given; its path relative to the checkout, as a workflow would write it.
  */
 function inCheckout(name: string, target?: string): string {
   mkdirSync(join(checkout, '.runway'), { recursive: true });
-  const path = join(mkdtempSync(join(checkout, '.runway', 'bad-input-')), name);
+  const dir = mkdtempSync(join(checkout, '.runway', 'bad-input-'));
+  madeInCheckout.push(dir);
+  const path = join(dir, name);
   if (target) symlinkSync(target, path);
   else mkdirSync(path);
   return relative(checkout, path);

@@ -14,7 +14,7 @@ import { eventFromEnv } from '../../src/inputs/event.js';
 import { readSettings } from '../../src/inputs/inputs.js';
 import { previewTarget } from '../../src/rollout/preview.js';
 import { DEFAULTS } from '../../emulator/seed.js';
-import { BAD_INPUTS, type BadInputCase } from '../helpers/bad-inputs.js';
+import { BAD_INPUTS, removeCheckoutFiles, type BadInputCase } from '../helpers/bad-inputs.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 /** Where the emulator's Artifact Registry would be; only its form matters before any request. */
@@ -61,6 +61,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  removeCheckoutFiles();
   rmSync(eventDir, { recursive: true, force: true });
   for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
   Object.assign(process.env, saved);
