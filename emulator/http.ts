@@ -494,19 +494,19 @@ export async function startApiServer(options: ApiServerOptions, port = 0): Promi
 }
 
 /**
- * Streams a request to 127.0.0.1:`port` and its answer back, on a fresh connection (no idle
+ * Streams a request to `host`:`port` (127.0.0.1 unless given) and its answer back, on a fresh connection (no idle
  * keep-alive socket the other end may close under us). A caller that goes away takes the upstream
  * request with it; `fail` answers when the upstream cannot be reached before any answer started.
  */
 export function pipeTo(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  target: { port: number; path: string; headers: http.OutgoingHttpHeaders },
+  target: { host?: string; port: number; path: string; headers: http.OutgoingHttpHeaders },
   fail: (message: string) => void,
 ): void {
   const upstream = http.request(
     {
-      host: '127.0.0.1',
+      host: target.host ?? '127.0.0.1',
       port: target.port,
       method: req.method,
       path: target.path,

@@ -541,7 +541,7 @@ describe('the container', () => {
       name: revision,
       state: 'ready',
       containerId: expect.stringMatching(/^[0-9a-f]{64}$/),
-      hostPort: expect.any(Number),
+      address: { host: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), port: 8081 },
     });
   });
 });
@@ -870,14 +870,14 @@ describe('the unmodified @google-cloud/run client (REST transport)', () => {
 describe('pure pieces', () => {
   it('smooth weighted round-robin holds any split exactly over every 100 picks', () => {
     const picker = new WeightedPicker([
-      { revision: 'a', hostPort: 1, percent: 1 },
-      { revision: 'b', hostPort: 2, percent: 99 },
+      { revision: 'a', address: undefined, percent: 1 },
+      { revision: 'b', address: undefined, percent: 99 },
     ]);
     const picks = Array.from({ length: 200 }, () => picker.pick()!.revision);
     expect(picks.filter((r) => r === 'a')).toHaveLength(2);
     const even = new WeightedPicker([
-      { revision: 'a', hostPort: 1, percent: 50 },
-      { revision: 'b', hostPort: 2, percent: 50 },
+      { revision: 'a', address: undefined, percent: 50 },
+      { revision: 'b', address: undefined, percent: 50 },
     ]);
     expect(Array.from({ length: 4 }, () => even.pick()!.revision)).toEqual(['a', 'b', 'a', 'b']);
   });

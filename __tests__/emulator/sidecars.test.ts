@@ -32,7 +32,7 @@ const wait = async (op: Json): Promise<Json> =>
 
 const text = async (url: string): Promise<string> => (await (await fetch(url)).text()).trim();
 
-/** Containers Docker runs for a revision (the pause container included), by label. */
+/** Containers Docker runs for a revision, by label (the pause container holding its network is the pool's). */
 async function dockerContainersOf(revision: string): Promise<string[]> {
   const { stdout } = await exec('docker', ['ps', '-aq', '--filter', `label=runway-revision=${revision}`]);
   return stdout.split(/\s+/).filter(Boolean);
@@ -134,7 +134,7 @@ describe('a revision with a sidecar', () => {
     const state = (await admin.state()) as { run: { services: Json[] } };
     const seen = state.run.services.find((x) => x.name === svc.name)!.revisions[0];
     expect(seen.containers.map((c: Json) => c.name)).toEqual(['side', 'app']);
-    expect(await dockerContainersOf(revision)).toHaveLength(3);
+    expect(await dockerContainersOf(revision)).toHaveLength(2);
     await wait((await call('DELETE', '/services/mc-first')).body);
     expect(await dockerContainersOf(revision)).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../
 import { schemaRoutes, type ApiRequest, type OperationFault, type Route } from '../http.js';
 import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
-import { LaunchFailure, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
+import { LaunchFailure, type Backend, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
 import { invokerGate } from './invoker.js';
 import {
   LATEST,
@@ -212,11 +212,11 @@ export class CloudRun {
   private async applyTraffic(record: ServiceRecord): Promise<void> {
     const spec = readTraffic(record.spec.traffic);
     const targets = spec.length ? spec : [{ type: LATEST, percent: 100 }];
-    const backendOf = (t: Target): { revision: string; instance: string; hostPort: number } | undefined => {
+    const backendOf = (t: Target): Backend | undefined => {
       const name = t.type === LATEST ? record.latestReady : t.revision;
       const rev = record.revisions.find((x) => x.name === name && x.state === 'ready');
       return rev?.instanceId
-        ? { revision: rev.name, instance: rev.instanceId, hostPort: rev.hostPort ?? 0 }
+        ? { revision: rev.name, instance: rev.instanceId, address: rev.address }
         : undefined;
     };
     const weighted = targets.flatMap((t) => {
@@ -335,7 +335,7 @@ export class CloudRun {
       rev.instanceId = running.id;
       rev.containers = running.containers;
       rev.containerId = running.containers[prepared.ingress]?.id ?? running.id;
-      rev.hostPort = running.hostPort;
+      rev.address = running.address;
       if (running.imageDigest) rev.imageDigest = running.imageDigest;
       rev.state = 'ready';
     } catch (err) {
@@ -707,13 +707,16 @@ export class CloudRun {
     return op;
   }
 
-  /** Waits for any reconciliation in flight, then removes the containers and the router. */
+  /**
+   * Waits for any reconciliation in flight, then closes the URLs and removes the containers (in
+   * that order: the runtime lends a removed instance's network to the next one).
+   */
   private async removeService(record: ServiceRecord): Promise<void> {
     await record.queue;
+    await record.router.close();
     await Promise.all(
       record.revisions.filter((r) => r.instanceId).map((r) => this.runtime.remove(r.instanceId!)),
     );
-    await record.router.close();
   }
 
   // ---- reads and the other methods ---------------------------------------------------------
@@ -951,7 +954,7 @@ export class CloudRun {
     const {
       instanceId: _instance,
       containerId: _running,
-      hostPort: _port,
+      address: _address,
       containers: _containers,
       ...template
     } = serving;
@@ -983,7 +986,7 @@ export class CloudRun {
             return containers[ingressIndex(containers)]?.image;
           })(),
           containerId: rev.containerId,
-          hostPort: rev.hostPort,
+          address: rev.address,
           containers: rev.containers,
           failure: rev.failure,
         })),

@@ -115,8 +115,6 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   entrypoint?: string[] | undefined;
   cmd?: string[] | undefined;
-  /** Container ports published on an ephemeral 127.0.0.1 port. */
-  publish?: number[];
   /** host:container[:ro] */
   binds?: string[];
   /** e.g. container:ID, to join another container's network namespace. */
@@ -126,8 +124,8 @@ export interface ContainerSpec {
 export interface ContainerState {
   running: boolean;
   exitCode: number;
-  /** container port/tcp → the 127.0.0.1 port it is published on */
-  ports: Map<number, number>;
+  /** The container's address on Docker's bridge network ('' when it has none, e.g. it joined another's). */
+  ip: string;
 }
 
 export const dockerApi = {
@@ -166,7 +164,6 @@ export const dockerApi = {
 
   /** Creates and starts a container (`docker run -d`); returns its id. */
   async run(spec: ContainerSpec): Promise<string> {
-    const ports = spec.publish ?? [];
     const created = await call<{ Id: string }>('POST', '/containers/create', {
       body: {
         Image: spec.image,
@@ -174,11 +171,7 @@ export const dockerApi = {
         Labels: spec.labels,
         ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
         ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-        ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
         HostConfig: {
-          PortBindings: Object.fromEntries(
-            ports.map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]]),
-          ),
           Binds: spec.binds ?? [],
           ...(spec.networkMode ? { NetworkMode: spec.networkMode } : {}),
         },
@@ -196,14 +189,12 @@ export const dockerApi = {
   async state(id: string): Promise<ContainerState> {
     const c = await call<{
       State: { Running: boolean; ExitCode: number };
-      NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> };
+      NetworkSettings?: { IPAddress?: string; Networks?: Record<string, { IPAddress?: string }> | null };
     }>('GET', `/containers/${encodeURIComponent(id)}/json`);
-    const ports = new Map<number, number>();
-    for (const [key, bindings] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
-      const host = (bindings ?? []).find((b) => b.HostIp === '127.0.0.1') ?? bindings?.[0];
-      if (host?.HostPort && key.endsWith('/tcp')) ports.set(Number(key.split('/')[0]), Number(host.HostPort));
-    }
-    return { running: c.State.Running, exitCode: c.State.ExitCode, ports };
+    const network = c.NetworkSettings;
+    const ip =
+      network?.IPAddress || Object.values(network?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || '';
+    return { running: c.State.Running, exitCode: c.State.ExitCode, ip };
   },
 
   /** The last lines a container wrote, stdout and stderr together. */

@@ -235,7 +235,7 @@ export class MemoryRuntime implements RevisionRuntime {
     this.instances.set(id, instance);
     return {
       id,
-      hostPort: 0,
+      address: undefined,
       imageDigest: digestOf(launch.containers[launch.ingress]!.image),
       containers: containers.map((c, i) => ({ name: c.name, id: `${id}/${c.name || i}` })),
     };

@@ -43,11 +43,17 @@ export interface RevisionLaunch {
   registryToken: string;
 }
 
+/** A socket address a revision's ingress port answers on. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
 export interface RunningRevision {
   /** What `remove` takes: one id for the whole instance, whatever it is made of. */
   id: string;
-  /** Where the ingress port answers on 127.0.0.1 (0 where nothing listens on a socket). */
-  hostPort: number;
+  /** Where the ingress port answers (none where nothing listens on a socket: in process). */
+  address: Address | undefined;
   /** The ingress container's image by digest, REPOSITORY@sha256:…, when known. */
   imageDigest: string | undefined;
   /** Every container, in template order, with the runtime's id for it. */
@@ -95,8 +101,8 @@ export interface Backend {
   revision: string;
   /** RunningRevision.id */
   instance: string;
-  /** RunningRevision.hostPort */
-  hostPort: number;
+  /** RunningRevision.address */
+  address: Address | undefined;
 }
 
 export interface WeightedBackend extends Backend {

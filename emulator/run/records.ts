@@ -2,7 +2,7 @@
 // revisions and router, and the conditions they report.
 import type { Binding } from '../iam.js';
 import type { Json, Target } from './model.js';
-import type { TrafficRouter } from './infrastructure.js';
+import type { Address, TrafficRouter } from './infrastructure.js';
 
 export type ConditionState =
   'CONDITION_PENDING' | 'CONDITION_RECONCILING' | 'CONDITION_FAILED' | 'CONDITION_SUCCEEDED';
@@ -44,8 +44,8 @@ export interface RevisionRecord {
   instanceId?: string;
   /** The ingress container's id. */
   containerId?: string;
-  /** Where the ingress container answers on 127.0.0.1 (0 in process). */
-  hostPort?: number;
+  /** Where the ingress container answers (none in process). */
+  address?: Address | undefined;
   /** Every container's id, in template order. */
   containers?: Array<{ name: string; id: string }>;
 }

@@ -36,14 +36,14 @@ export class WeightedPicker<T extends { revision: string; percent: number } = We
 }
 
 function proxy(req: http.IncomingMessage, res: http.ServerResponse, backend: Backend | undefined): void {
-  if (!backend) {
+  if (!backend?.address) {
     res.writeHead(503, { 'content-type': 'text/plain' });
     res.end(NO_REVISION);
     return;
   }
   const headers = { ...req.headers };
   delete headers.authorization;
-  pipeTo(req, res, { port: backend.hostPort, path: req.url ?? '/', headers }, (message) => {
+  pipeTo(req, res, { ...backend.address, path: req.url ?? '/', headers }, (message) => {
     res.writeHead(503, { 'content-type': 'text/plain' });
     res.end(`Service Unavailable: ${message}\n`);
   });

@@ -1,11 +1,12 @@
 // Revisions as real Docker containers: pull the images through the registry front as the
 // revision's service account, run each container with its environment, secrets and volumes, and
-// wait for its startup probe. A revision with sidecars runs as Cloud Run runs an instance: every
-// container shares one network namespace (sidecars reach each other on localhost), held by a small
-// "pause" container built FROM scratch with the machine's static busybox (Docker Hub is out of
-// reach), which alone publishes ports; containers start in dependsOn order, each once the ones it
-// depends on have passed their startup probes. The Docker Engine API does the work (docker-api.ts);
-// only the pause image, built once, goes through the CLI.
+// wait for its startup probe. An instance runs as Cloud Run runs one: every container shares one
+// network namespace (sidecars reach each other on localhost), held by a small "pause" container
+// built FROM scratch with the machine's static busybox (Docker Hub is out of reach); containers
+// start in dependsOn order, each once the ones it depends on have passed their startup probes.
+// Traffic goes straight to the namespace's address on Docker's bridge, with no published port.
+// The Docker Engine API does the work (docker-api.ts); only the pause image, built once, goes
+// through the CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   LaunchFailure,
+  type Address,
   type ContainerLaunch,
   type RevisionLaunch,
   type RevisionRuntime,
@@ -45,13 +47,12 @@ async function docker(args: string[], options: { env?: NodeJS.ProcessEnv } = {})
 }
 
 /**
- * Whether the app answers on its port. Docker's userland proxy accepts a TCP connection on the host
- * port even when nothing listens in the container, so a bare connect proves nothing: the probe waits
- * for the first bytes of an answer instead (Cloud Run services speak HTTP).
+ * Whether the app answers on its port: the first bytes of an answer, not just a connection (Cloud
+ * Run services speak HTTP, and a listener that never answers is not ready).
  */
-function answers(port: number): Promise<boolean> {
+function answers({ host, port }: Address): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
@@ -64,9 +65,9 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-async function httpOk(port: number, path: string): Promise<boolean> {
+async function httpOk({ host, port }: Address, path: string): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://${host}:${port}${path}`, { signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
     return res.status >= 200 && res.status < 400;
   } catch {
@@ -99,15 +100,56 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** What one started revision is made of, so it can all go at once. */
 interface Instance {
+  /** The network namespace it runs in, given back to the pool when it goes. */
+  network: Network;
   containers: string[];
   /** Host directories (secret files, shared volumes) removed with it. */
   dirs: string[];
+}
+
+/** A pause container holding a network namespace, and its address on Docker's bridge. */
+interface Network {
+  id: string;
+  ip: string;
+}
+
+/**
+ * Network namespaces kept for the next instance. Docker spends about half a second of CPU on a new
+ * one (the namespace, its libnetwork-setkey hook, the bridge's veth and iptables rules), three
+ * quarters of what starting a container costs; joining one that exists costs next to nothing. An
+ * instance's containers are all gone before its namespace comes back, so nothing of it is left
+ * listening, and no route points at it any more (a revision that takes traffic cannot be deleted,
+ * and a deleted service's URLs close first).
+ */
+class NetworkPool {
+  private readonly idle: Network[] = [];
+
+  constructor(private readonly create: () => Promise<Network>) {}
+
+  async take(): Promise<Network> {
+    for (let network = this.idle.pop(); network; network = this.idle.pop()) {
+      const state = await dockerApi.state(network.id).catch(() => undefined);
+      if (state?.running && state.ip === network.ip) return network;
+      await dockerApi.remove([network.id]).catch(() => undefined);
+    }
+    return this.create();
+  }
+
+  give(network: Network): void {
+    this.idle.push(network);
+  }
+
+  clear(): void {
+    this.idle.length = 0;
+  }
 }
 
 export class ContainerRuntime implements RevisionRuntime {
   private readonly workDir: string;
   private readonly instances = new Map<string, Instance>();
   private pauseImage: Promise<string> | undefined;
+  private readonly networks = new NetworkPool(() => this.newNetwork());
+  private launched = 0;
 
   constructor(workDir: string) {
     this.workDir = workDir;
@@ -134,6 +176,7 @@ export class ContainerRuntime implements RevisionRuntime {
   }
 
   async shutdown(): Promise<void> {
+    this.networks.clear();
     await ContainerRuntime.removeOwn();
     await Promise.all(
       [...this.instances.values()].flatMap((i) => i.dirs.map((d) => rm(d, { recursive: true, force: true }))),
@@ -187,14 +230,14 @@ export class ContainerRuntime implements RevisionRuntime {
 
   /**
    * What one container runs with: env, secret files (read-only) and shared volumes under `root`,
-   * entrypoint and args, and `extra` (published ports, or the namespace it joins).
+   * entrypoint and args, and `extra` (the namespace it joins).
    */
   private async spec(
     launch: RevisionLaunch,
     c: ContainerLaunch,
     i: number,
     root: string,
-    extra: Pick<ContainerSpec, 'publish' | 'networkMode'>,
+    extra: Pick<ContainerSpec, 'networkMode'>,
   ): Promise<ContainerSpec> {
     const binds: string[] = [];
     for (const [path, content] of Object.entries(c.files)) {
@@ -226,43 +269,7 @@ export class ContainerRuntime implements RevisionRuntime {
 
   async launch(launch: RevisionLaunch): Promise<RunningRevision> {
     await this.pull(launch);
-    return launch.containers.length === 1 ? this.launchAlone(launch) : this.launchWithSidecars(launch);
-  }
-
-  /** One container: it publishes its own port, as revisions always ran here. */
-  private async launchAlone(launch: RevisionLaunch): Promise<RunningRevision> {
-    const container = launch.containers[0]!;
-    const root = await mkdtemp(join(this.workDir, `rev-${launch.revision}-`));
-    const instance: Instance = { containers: [], dirs: [root] };
-    let containerId: string;
-    try {
-      containerId = await dockerApi.run(
-        await this.spec(launch, container, 0, root, { publish: [launch.port] }),
-      );
-    } catch (err) {
-      await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', messageOf(err), { container: 0 });
-    }
-    instance.containers.push(containerId);
-    this.instances.set(containerId, instance);
-    const imageDigest = await ContainerRuntime.digestOf(container.image);
-    try {
-      const hostPort = await this.hostPort(containerId, launch.port);
-      await this.waitStarted(containerId, container.startup!, launch.port, {
-        hostPortOf: async () => hostPort,
-        listening: async () => answers(hostPort),
-      });
-      return {
-        id: containerId,
-        hostPort,
-        imageDigest,
-        containers: [{ name: container.name, id: containerId }],
-      };
-    } catch (err) {
-      await this.failed(launch, containerId, err);
-      await this.remove(containerId);
-      throw err instanceof LaunchFailure ? err : new LaunchFailure('exited', String(err), { container: 0 });
-    }
+    return this.start(launch);
   }
 
   /** The image every pause container runs: busybox sleeping, FROM scratch (built once, reused). */
@@ -295,39 +302,40 @@ export class ContainerRuntime implements RevisionRuntime {
     }
   }
 
-  /**
-   * Sidecars: a pause container holds the network namespace and publishes the ingress port (and
-   * every port an HTTP startup probe checks); each container joins it, in dependsOn order.
-   */
-  private async launchWithSidecars(launch: RevisionLaunch): Promise<RunningRevision> {
+  /** A new namespace: a pause container on Docker's bridge, owned by this emulator but no revision. */
+  private async newNetwork(): Promise<Network> {
     const image = await this.pause().catch((err: unknown) => {
       throw new LaunchFailure('exited', `could not build the pause image: ${String(err)}`);
     });
-    const root = await mkdtemp(join(this.workDir, `rev-${launch.revision}-`));
-    const ports = new Set([launch.port]);
-    launch.containers.forEach((c, i) => {
-      if (c.startup?.configured === 'http') ports.add(this.probePort(launch, c, i));
-    });
-    let pauseId: string;
-    try {
-      pauseId = await dockerApi.run({
+    const id = await dockerApi
+      .run({
         image,
         env: [],
-        labels: this.labels(launch, 'pause'),
-        publish: [...ports],
+        labels: { [CONTAINER_LABEL]: '1', [OWNER_LABEL]: String(process.pid), 'runway-container': 'pause' },
+      })
+      .catch((err: unknown) => {
+        throw new LaunchFailure('exited', messageOf(err));
       });
-    } catch (err) {
-      await rm(root, { recursive: true, force: true });
-      throw new LaunchFailure('exited', messageOf(err));
+    const { ip } = await dockerApi.state(id);
+    if (!ip) {
+      await dockerApi.remove([id]).catch(() => undefined);
+      throw new LaunchFailure('exited', 'the network namespace has no address on the bridge');
     }
-    const instance: Instance = { containers: [pauseId], dirs: [root] };
-    this.instances.set(pauseId, instance);
+    return { id, ip };
+  }
 
-    const hostPorts = new Map<number, number>();
-    const hostPortOf = async (port: number): Promise<number> => {
-      if (!hostPorts.has(port)) hostPorts.set(port, await this.hostPort(pauseId, port));
-      return hostPorts.get(port)!;
-    };
+  /** Starts every container of an instance in one namespace from the pool, in dependsOn order. */
+  private async start(launch: RevisionLaunch): Promise<RunningRevision> {
+    const root = await mkdtemp(join(this.workDir, `rev-${launch.revision}-`));
+    const network = await this.networks.take().catch(async (err: unknown) => {
+      await rm(root, { recursive: true, force: true });
+      throw err;
+    });
+    const pauseId = network.id;
+    const instanceId = `${launch.revision}/${++this.launched}`;
+    const instance: Instance = { network, containers: [], dirs: [root] };
+    this.instances.set(instanceId, instance);
+    const at = (port: number): Address => ({ host: network.ip, port });
     /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
     const listening = async (port: number): Promise<boolean> => {
       const table = await dockerApi.exec(pauseId, [BUSYBOX, 'netstat', '-ltn']).catch(() => '');
@@ -360,11 +368,10 @@ export class ContainerRuntime implements RevisionRuntime {
             if (c.startup) {
               const port = this.probePort(launch, c, i);
               await this.waitStarted(id, c.startup, port, {
-                hostPortOf: () => hostPortOf(port),
+                address: at(port),
                 // Cloud Run's default check of the ingress port, as a lone container gets it; a
                 // configured TCP probe only needs a listener (sidecars need not speak HTTP).
-                listening: async () =>
-                  c.startup!.configured ? listening(port) : answers(await hostPortOf(port)),
+                listening: async () => (c.startup!.configured ? listening(port) : answers(at(port))),
                 also: pauseId,
                 stop: () => failure !== undefined,
               });
@@ -404,13 +411,13 @@ export class ContainerRuntime implements RevisionRuntime {
     }
     if (failure) {
       await this.failed(launch, ids[failure.container] ?? pauseId, failure.error);
-      await this.remove(pauseId);
+      await this.remove(instanceId);
       throw failure.error;
     }
     const ingress = launch.containers[launch.ingress]!;
     return {
-      id: pauseId,
-      hostPort: await hostPortOf(launch.port),
+      id: instanceId,
+      address: at(launch.port),
       imageDigest: await ContainerRuntime.digestOf(ingress.image),
       containers: launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })),
     };
@@ -435,13 +442,6 @@ export class ContainerRuntime implements RevisionRuntime {
     return state;
   }
 
-  /** The 127.0.0.1 port Docker published the container port on; a container that already exited has none. */
-  private async hostPort(containerId: string, port: number): Promise<number> {
-    const hostPort = (await this.assertRunning(containerId)).ports.get(port);
-    if (!hostPort) throw new LaunchFailure('exited', `no host port published for ${port}/tcp`);
-    return hostPort;
-  }
-
   /**
    * Waits for a container's startup probe: an HTTP GET on a path, else `listening` (Cloud Run's
    * default check of the port, or a TCP probe). `also` must keep running too (the pause container).
@@ -451,7 +451,7 @@ export class ContainerRuntime implements RevisionRuntime {
     startup: NonNullable<ContainerLaunch['startup']>,
     port: number,
     check: {
-      hostPortOf(): Promise<number>;
+      address: Address;
       listening(): Promise<boolean>;
       also?: string;
       /** Another container already failed: give up. */
@@ -464,7 +464,7 @@ export class ContainerRuntime implements RevisionRuntime {
       if (check.stop?.()) throw new LaunchFailure('exited', 'another container of the revision failed');
       await this.assertRunning(containerId);
       if (check.also) await this.assertRunning(check.also);
-      const ready = httpPath ? await httpOk(await check.hostPortOf(), httpPath) : await check.listening();
+      const ready = httpPath ? await httpOk(check.address, httpPath) : await check.listening();
       if (ready) return;
       await sleep(periodMs);
     }
@@ -478,9 +478,15 @@ export class ContainerRuntime implements RevisionRuntime {
 
   async remove(id: string): Promise<void> {
     const instance = this.instances.get(id);
+    if (!instance) return;
     this.instances.delete(id);
-    const containers = instance?.containers ?? [id];
-    await dockerApi.remove(containers).catch(() => undefined);
-    for (const dir of instance?.dirs ?? []) await rm(dir, { recursive: true, force: true });
+    const removed = await dockerApi.remove(instance.containers).then(
+      () => true,
+      () => false,
+    );
+    // A namespace whose containers might not all be gone is not lent again.
+    if (removed) this.networks.give(instance.network);
+    else await dockerApi.remove([instance.network.id]).catch(() => undefined);
+    for (const dir of instance.dirs) await rm(dir, { recursive: true, force: true });
   }
 }
