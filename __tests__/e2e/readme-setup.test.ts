@@ -108,6 +108,13 @@ async function revisionsOf(name: string): Promise<string[]> {
   return ((found?.revisions ?? []) as Json[]).map((r) => String(r.name));
 }
 
+/** Registry requests that stored something (blob uploads, manifests): the build's pushes. */
+async function uploads(): Promise<unknown[]> {
+  return (await admin.requests()).filter(
+    (r) => r.api === 'registry' && ['POST', 'PUT', 'PATCH'].includes(r.method) && r.status < 400,
+  );
+}
+
 /** Which revisions serve the service, and how much (LATEST resolved to the latest ready one). */
 async function trafficOf(name: string): Promise<Record<string, number>> {
   const state = (await admin.state()) as Json;
@@ -201,12 +208,14 @@ suite("the README's one-time set-up and Quick start", () => {
     },
   ];
 
-  // Each removal but the last: the run fails at auth or preflight, and Cloud Run has no new revision.
+  // Each removal but the last: the run fails at auth or preflight (the writer's at its first push),
+  // Cloud Run has no new revision and the registry stored nothing.
   it.each(variants.slice(0, -1).map((v) => [v.role, v] as const))(
     'without %s, fails before any change, naming the role',
     async (role, v) => {
       const grant = { resource: v.resource(), role, members: [v.member()] };
       const before = await revisionsOf(service);
+      const stored = (await uploads()).length;
       await admin.seed({ revoke: [grant] });
       let run: ActionRun;
       try {
@@ -217,6 +226,7 @@ suite("the README's one-time set-up and Quick start", () => {
       expect(run.exitCode).not.toBe(0);
       expect(errorOf(run)).toContain(role);
       expect(await revisionsOf(service)).toEqual(before);
+      expect((await uploads()).length).toBe(stored);
     },
   );
 
