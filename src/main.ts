@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
-import { describeError, RunwayError } from './errors.js';
+import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
 import { checkIdTokens, checkSecrets } from './deploy/preflight.js';
 import { prepareImage } from './image/prepare.js';
@@ -14,8 +14,9 @@ import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
 import { eventFromEnv, type GitHubEvent } from './inputs/event.js';
 import { writeOutputs } from './report/outputs.js';
-import { Reporter } from './report/publish.js';
+import { Reporter, writeJobSummary } from './report/publish.js';
 import { buildReport, runUrlFrom, type RunFacts } from './report/report.js';
+import { renderEarlyFailure, type EarlyFailure } from './report/summary.js';
 import {
   previewSettings,
   previewTarget,
@@ -75,12 +76,24 @@ function signIn(settings: Settings, github: ReturnType<typeof githubContext>): P
   });
 }
 
+/** How far the run got: a run that stops at its inputs or at authentication has no report yet. */
+interface Progress {
+  stage: EarlyFailure['stage'] | 'deploy';
+}
+
+/** The service the failed run was for, when its input is a service's name and nothing else. */
+function serviceNamed(): string | undefined {
+  const given = core.getInput('service');
+  return /^[a-z][a-z0-9-]{0,62}$/.test(given) ? given : undefined;
+}
+
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
 async function removePreview(
   settings: Settings,
   event: GitHubEvent,
   target: PreviewTarget | undefined,
   github: ReturnType<typeof githubContext>,
+  progress: Progress,
 ): Promise<void> {
   if (!target) {
     log.info(
@@ -88,8 +101,10 @@ async function removePreview(
     );
     return;
   }
+  progress.stage = 'authenticate';
   const credentials = await signIn(settings, github);
   const project = resolveProject(settings, credentials);
+  progress.stage = 'deploy';
   const reporter = new Reporter(settings.report, event, settings.service, target, settings.regions);
   const client = new CloudRunClient(credentials.accessToken);
   const regions = await core.group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () =>
@@ -118,6 +133,7 @@ export async function run(): Promise<void> {
   let reporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
+  const progress: Progress = { stage: 'inputs' };
   try {
     const given = await core.group('Inputs', async () => {
       const read = readSettings((name) => core.getInput(name));
@@ -127,14 +143,16 @@ export async function run(): Promise<void> {
       log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       return read;
     });
-    if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github);
+    if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github, progress);
     const parsed = preview ? previewSettings(given, preview) : given;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
 
+    progress.stage = 'authenticate';
     const credentials = await stages.time('authenticate', () => signIn(parsed, github));
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
+    progress.stage = 'deploy';
     reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
@@ -192,6 +210,17 @@ export async function run(): Promise<void> {
       await core
         .group('Report', () => reporter!.finish(report))
         .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+    } else if (progress.stage !== 'deploy') {
+      // No report was started: the summary still says what stopped the run, and each fix.
+      await writeJobSummary(
+        renderEarlyFailure({
+          stage: progress.stage,
+          service: settings?.service ?? serviceNamed(),
+          problems: problemsOf(err),
+          sha: github.sha,
+          runUrl: runUrlFrom(),
+        }),
+      );
     }
     core.setFailed(describeError(err));
   }
