@@ -18,9 +18,12 @@ import { Reporter, writeJobSummary } from './report/publish.js';
 import { buildReport, runUrlFrom, type RunFacts } from './report/report.js';
 import { renderEarlyFailure, type EarlyFailure } from './report/summary.js';
 import {
+  isolatedSettings,
+  isolationFor,
   previewSettings,
   previewTarget,
   removePreviewEverywhere,
+  type Isolation,
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
@@ -66,6 +69,11 @@ function runFacts(
     stages: stages.steps,
     preview,
   };
+}
+
+/** Fork code: the event's own verdict, or a pull request (under any event) whose head is a fork's. */
+function forkCodeOf(event: GitHubEvent): boolean {
+  return event.forkCode || (event.pullRequest?.fromFork ?? false);
 }
 
 function signIn(settings: Settings, github: ReturnType<typeof githubContext>): Promise<Credentials> {
@@ -130,6 +138,7 @@ export async function run(): Promise<void> {
   const event = eventFromEnv();
   let settings: Settings | undefined;
   let preview: PreviewTarget | undefined;
+  let isolation: Isolation | undefined;
   let reporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
@@ -137,14 +146,24 @@ export async function run(): Promise<void> {
   try {
     const given = await core.group('Inputs', async () => {
       const read = readSettings((name) => core.getInput(name));
-      // Before any credential: which pull request's preview this is, and never a fork's code.
-      preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
+      // Before any credential: which pull request's preview this is, and what fork code runs as.
+      const forkPreviews = read.previewServiceAccount !== undefined;
+      preview =
+        read.purpose === 'deploy'
+          ? undefined
+          : previewTarget(read.purpose, read.service, event, forkPreviews);
+      isolation = isolationFor(read, forkCodeOf(event), event.pullRequest?.number);
       const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
       log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      if (isolation)
+        log.info(
+          `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}; its build gets no registry credentials`,
+        );
       return read;
     });
     if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github, progress);
-    const parsed = preview ? previewSettings(given, preview) : given;
+    const previewed = preview ? previewSettings(given, preview) : given;
+    const parsed = isolation ? isolatedSettings(previewed, isolation) : previewed;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
 
@@ -176,7 +195,7 @@ export async function run(): Promise<void> {
     const building = parsed.image?.kind === 'build';
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
       core.group(building ? 'Build and push' : 'Resolve image', async () => {
-        const ref = await prepareImage(parsed, credentials, github.sha);
+        const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
         log.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
       }),
