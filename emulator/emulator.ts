@@ -15,6 +15,9 @@ import { secretManagerRoutes } from './apis/secretmanager.js';
 import { githubRoutes } from './apis/github.js';
 import { adminRoutes } from './apis/admin.js';
 import { serviceUsageRoutes } from './apis/serviceusage.js';
+import { iamRoutes } from './apis/iam.js';
+import { resourceManagerRoutes } from './apis/resourcemanager.js';
+import { artifactRegistryRoutes } from './apis/artifactregistry.js';
 import { gcloudEnvironment, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
 import { startRegionalProxy } from './proxy.js';
 import { CloudRun } from './run/cloudrun.js';
@@ -80,6 +83,15 @@ export class Emulator {
         { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic },
       ],
       ['serviceusage', { api: 'serviceusage', format: 'google', routes: serviceUsageRoutes(ctx), traffic }],
+      ['iam', { api: 'iam', format: 'google', routes: iamRoutes(ctx), traffic }],
+      [
+        'cloudresourcemanager',
+        { api: 'cloudresourcemanager', format: 'google', routes: resourceManagerRoutes(ctx), traffic },
+      ],
+      [
+        'artifactregistry',
+        { api: 'artifactregistry', format: 'google', routes: artifactRegistryRoutes(ctx), traffic },
+      ],
       ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
       ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],
     ];

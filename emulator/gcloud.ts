@@ -85,7 +85,17 @@ export function gcloudEnvironment(options: {
   project: string;
   region: string;
   proxyPort: number;
-  endpoints: Record<'run' | 'secretmanager' | 'iamcredentials' | 'sts' | 'serviceusage', string>;
+  endpoints: Record<
+    | 'run'
+    | 'secretmanager'
+    | 'iamcredentials'
+    | 'sts'
+    | 'serviceusage'
+    | 'iam'
+    | 'cloudresourcemanager'
+    | 'artifactregistry',
+    string
+  >;
 }): Record<string, string> {
   const { setup, endpoints } = options;
   return {
@@ -94,6 +104,9 @@ export function gcloudEnvironment(options: {
     CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN: `${endpoints.run}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER: `${endpoints.secretmanager}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_SERVICEUSAGE: `${endpoints.serviceusage}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM: `${endpoints.iam}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${endpoints.cloudresourcemanager}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY: `${endpoints.artifactregistry}/`,
     CLOUDSDK_PROXY_TYPE: 'http',
     CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
     CLOUDSDK_PROXY_PORT: String(options.proxyPort),

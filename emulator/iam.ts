@@ -1,7 +1,8 @@
 // Who may do what: principals, the members they match, the roles the emulator knows, and the
 // permission check every emulated API calls before it acts.
 
-import { GoogleApiError } from './errors.js';
+import { createHash } from 'node:crypto';
+import { GoogleApiError, badField } from './errors.js';
 
 export type Principal =
   | { kind: 'serviceAccount'; email: string }
@@ -98,6 +99,11 @@ export const ROLES: Record<string, string[]> = {
     ...SERVICE_USAGE_READ,
   ],
   'roles/run.invoker': ['run.routes.invoke'],
+  // Granted to Cloud Run's service agent when the Run API is enabled: it pulls images for revisions.
+  'roles/run.serviceAgent': [
+    'artifactregistry.repositories.downloadArtifacts',
+    'iam.serviceAccounts.getAccessToken',
+  ],
   'roles/iam.serviceAccountUser': ['iam.serviceAccounts.actAs', 'iam.serviceAccounts.get'],
   'roles/iam.workloadIdentityUser': [
     'iam.serviceAccounts.getAccessToken',
@@ -125,6 +131,16 @@ export const ROLES: Record<string, string[]> = {
     'artifactregistry.repositories.uploadArtifacts',
   ],
   'roles/artifactregistry.admin': ['artifactregistry.*'],
+  'roles/iam.serviceAccountAdmin': ['iam.serviceAccounts.*'],
+  'roles/iam.workloadIdentityPoolAdmin': [
+    'iam.workloadIdentityPools.*',
+    'iam.workloadIdentityPoolProviders.*',
+  ],
+  'roles/resourcemanager.projectIamAdmin': [
+    'resourcemanager.projects.get',
+    'resourcemanager.projects.getIamPolicy',
+    'resourcemanager.projects.setIamPolicy',
+  ],
   'roles/serviceusage.serviceUsageConsumer': [...SERVICE_USAGE_READ, 'serviceusage.services.use'],
   'roles/serviceusage.serviceUsageViewer': SERVICE_USAGE_READ,
 };
@@ -160,4 +176,39 @@ export function checkPolicyEtag(sent: string | undefined, current: string): void
 export function isAllowed(principal: Principal, permission: string, bindingsInScope: Binding[]): boolean {
   const members = new Set(membersOf(principal));
   return bindingsInScope.some((b) => roleGrants(b.role, permission) && b.members.some((m) => members.has(m)));
+}
+
+/** A policy's etag: a digest of its bindings, so any change makes a new one. */
+export function policyEtag(bindings: Binding[]): string {
+  return createHash('sha1').update(JSON.stringify(bindings)).digest('base64').slice(0, 12);
+}
+
+/** A google.iam.v1.Policy as the IAM APIs answer it (bindings left out when there are none). */
+export function policyJson(bindings: Binding[]): unknown {
+  return { version: 1, etag: policyEtag(bindings), ...(bindings.length ? { bindings } : {}) };
+}
+
+/**
+ * A SetIamPolicyRequest applied to a resource's bindings: a stale etag is a concurrent change, a
+ * binding without members or with a role IAM does not know is refused, as Google refuses them.
+ */
+export function bindingsToSet(body: unknown, current: Binding[]): Binding[] {
+  const policy = ((body as { policy?: unknown } | undefined)?.policy ?? {}) as {
+    bindings?: Array<{ role?: unknown; members?: unknown }>;
+    etag?: string;
+  };
+  checkPolicyEtag(policy.etag, policyEtag(current));
+  return (policy.bindings ?? []).map((b, i) => {
+    if (typeof b.role !== 'string' || !Array.isArray(b.members) || b.members.length === 0)
+      throw badField(`policy.bindings[${i}]`, 'A binding needs a role and at least one member.');
+    if (!ROLES[b.role])
+      throw new GoogleApiError('INVALID_ARGUMENT', `Role ${b.role} is not supported for this resource.`);
+    return { role: b.role, members: (b.members as unknown[]).map(String) };
+  });
+}
+
+/** testIamPermissions: the asked permissions the principal holds here. */
+export function grantedOf(principal: Principal, asked: unknown, bindingsInScope: Binding[]): string[] {
+  const list = ((asked as { permissions?: unknown } | undefined)?.permissions ?? []) as unknown[];
+  return list.map(String).filter((p) => isAllowed(principal, p, bindingsInScope));
 }

@@ -163,6 +163,14 @@ export class World {
   projects = new Map<string, ProjectSeed>();
   serviceAccounts = new Set<string>();
   providers: ProviderSeed[] = [];
+  /** Workload Identity pools by name (projects/NUM/locations/global/workloadIdentityPools/POOL). */
+  pools = new Map<string, { displayName?: string; description?: string; disabled?: boolean }>();
+  /** What gcloud iam service-accounts create recorded beyond the email. */
+  serviceAccountDetails = new Map<string, { displayName?: string; description?: string; uniqueId: string }>();
+  /** Services enabled through Service Usage, per project ID, beyond those always enabled. */
+  enabledServices = new Map<string, Set<string>>();
+  /** Long-running operations the set-up APIs started, by name (they finish at once). */
+  operations = new Map<string, unknown>();
   /** resource name → bindings on it. */
   bindings = new Map<string, Binding[]>();
   secrets = new Map<string, Secret>();
@@ -190,6 +198,7 @@ export class World {
     for (const p of seed.providers ?? []) {
       this.providers = this.providers.filter((x) => providerName(x) !== providerName(p));
       this.providers.push(p);
+      if (!this.pools.has(poolName(p))) this.pools.set(poolName(p), {});
     }
     for (const b of seed.bindings ?? [])
       this.addBinding(this.canonicalResource(b.resource), b.role, b.members);

@@ -4,11 +4,14 @@
 // serves is enabled in every project, and so are the two Cloud SQL APIs `--add-cloudsql-instances`
 // asks about (sql-component, which Google enables in every new project, and sqladmin, which Cloud
 // Run's Cloud SQL connections need): a disabled one makes gcloud prompt, and abort where it may not.
-// Any other service reads as DISABLED.
+// Any other service reads as DISABLED until enabled (`gcloud services enable`, which answers with
+// an operation that is already done). Enabling Cloud Run creates its service agent and grants it
+// roles/run.serviceAgent on the project, as Google does: that agent pulls revisions' images.
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError } from '../errors.js';
-import type { ApiRequest, Route } from '../http.js';
+import { randomUUID } from 'node:crypto';
+import { schemaRoutes, type ApiRequest, type Route } from '../http.js';
 import { schemaOf } from '../schema/schema.js';
 
 /** The enabled APIs, with the titles Service Usage shows for them. */
@@ -42,18 +45,93 @@ function projectNumber(ctx: EmulatorContext, req: ApiRequest, permission: string
   return ctx.world.projects.get(id)!.projectNumber;
 }
 
-function serviceJson(number: string, service: string): unknown {
+/** Cloud Run's service agent in a project: it pulls images for the project's revisions. */
+export function runServiceAgent(projectNumber: string): string {
+  return `service-${projectNumber}@serverless-robot-prod.iam.gserviceaccount.com`;
+}
+
+function serviceJson(ctx: EmulatorContext, number: string, service: string): unknown {
   const title = ENABLED_APIS[service];
+  const id = ctx.world.projectId(number) ?? number;
+  const enabled = title !== undefined || (ctx.world.enabledServices.get(id)?.has(service) ?? false);
   return {
     name: `projects/${number}/services/${service}`,
     config: { name: service, title: title ?? service },
-    state: title ? 'ENABLED' : 'DISABLED',
+    state: enabled ? 'ENABLED' : 'DISABLED',
     parent: `projects/${number}`,
   };
 }
 
+/** Enables the services (names checked first: all or none), and answers with a finished operation. */
+function enable(ctx: EmulatorContext, number: string, services: string[], batch: boolean): unknown {
+  for (const service of services)
+    if (!/^[a-z][a-z0-9-]*\.googleapis\.com$/.test(service))
+      throw new GoogleApiError('NOT_FOUND', `Service ${service} not found or permission denied.`);
+  const id = ctx.world.projectId(number)!;
+  const enabled = ctx.world.enabledServices.get(id) ?? new Set<string>();
+  for (const service of services) enabled.add(service);
+  ctx.world.enabledServices.set(id, enabled);
+  if (services.includes('run.googleapis.com')) {
+    const agent = runServiceAgent(number);
+    ctx.world.serviceAccounts.add(agent);
+    ctx.world.addBinding(`projects/${id}`, 'roles/run.serviceAgent', [`serviceAccount:${agent}`]);
+  }
+  const json = services.map((s) => serviceJson(ctx, number, s));
+  const operation = {
+    name: `operations/acat.p2-${number}-${randomUUID()}`,
+    done: true,
+    response: batch
+      ? {
+          '@type': 'type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse',
+          services: json,
+        }
+      : { '@type': 'type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse', service: json[0] },
+  };
+  ctx.world.operations.set(operation.name, operation);
+  return operation;
+}
+
 export function serviceUsageRoutes(ctx: EmulatorContext): Route[] {
+  const route = schemaRoutes(schemaOf('serviceusage-v1'), 'serviceusage.');
   return [
+    route(
+      'POST',
+      String.raw`^\/v1\/projects\/(?<project>[^/]+)\/services\/(?<service>[^/:]+):enable`,
+      'services.enable',
+      (req) => {
+        const service = req.params.service!;
+        const number = projectNumber(
+          ctx,
+          req,
+          'serviceusage.services.enable',
+          `Permission denied to enable service [${service}]`,
+        );
+        return enable(ctx, number, [service], false);
+      },
+    ),
+    route(
+      'POST',
+      String.raw`^\/v1\/projects\/(?<project>[^/]+)\/services:batchEnable`,
+      'services.batchEnable',
+      (req) => {
+        const number = projectNumber(
+          ctx,
+          req,
+          'serviceusage.services.enable',
+          'Permission denied to enable services',
+        );
+        const ids = ((req.body as { serviceIds?: unknown } | undefined)?.serviceIds ?? []) as unknown[];
+        if (!ids.length || ids.length > 20)
+          throw new GoogleApiError('INVALID_ARGUMENT', 'Between 1 and 20 service IDs, please.');
+        return enable(ctx, number, ids.map(String), true);
+      },
+    ),
+    route('GET', String.raw`^\/v1\/operations\/(?<op>[^/]+)`, 'operations.get', (req) => {
+      requireCaller(ctx, req);
+      const found = ctx.world.operations.get(`operations/${req.params.op!}`);
+      if (!found) throw new GoogleApiError('NOT_FOUND', `Operation operations/${req.params.op!} not found.`);
+      return found;
+    }),
     {
       method: 'GET',
       pattern: /^\/v1\/projects\/(?<project>[^/]+)\/services\/(?<service>[^/:]+)$/,
@@ -66,7 +144,7 @@ export function serviceUsageRoutes(ctx: EmulatorContext): Route[] {
           'serviceusage.services.get',
           `Permission denied to get service [${service}]`,
         );
-        return { body: serviceJson(number, service) };
+        return { body: serviceJson(ctx, number, service) };
       },
     },
     {
@@ -81,7 +159,16 @@ export function serviceUsageRoutes(ctx: EmulatorContext): Route[] {
           'Permission denied to list services for consumer container',
         );
         // Only enabled services exist to list; the filter gcloud sends (state:ENABLED) changes nothing.
-        return { body: { services: Object.keys(ENABLED_APIS).map((s) => serviceJson(number, s)) } };
+        return {
+          body: {
+            services: [
+              ...new Set([
+                ...Object.keys(ENABLED_APIS),
+                ...(ctx.world.enabledServices.get(ctx.world.projectId(number) ?? number) ?? []),
+              ]),
+            ].map((s) => serviceJson(ctx, number, s)),
+          },
+        };
       },
     },
   ];

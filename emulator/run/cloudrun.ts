@@ -2,6 +2,7 @@
 // operations (with :wait) and IAM policies. Create/update answer at once with an Operation and
 // reconcile in the background: each new revision becomes a real container, then traffic moves.
 // Names in responses use the project ID, whether the caller named the project by ID or number.
+import { runServiceAgent } from '../apis/serviceusage.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
@@ -296,12 +297,12 @@ export class CloudRun {
     try {
       const prepared = revisionEnvironment(this.ctx.world, record, rev);
       port = prepared.port;
-      // The emulator pulls as the revision's service account, as Cloud Run's service agent would for it.
-      const { token } = this.ctx.world.issueToken(
-        { kind: 'serviceAccount', email: String(rev.template.serviceAccount) },
-        'access',
-        600,
-      );
+      // Cloud Run pulls as its service agent, which exists once the Run API is enabled through
+      // Service Usage (the one-time set-up does). Worlds seeded without that step have no agent, and
+      // pull as the revision's service account, which their seed lets read the repository.
+      const agent = runServiceAgent(this.projectNumber(record.project));
+      const puller = this.ctx.world.serviceAccounts.has(agent) ? agent : String(rev.template.serviceAccount);
+      const { token } = this.ctx.world.issueToken({ kind: 'serviceAccount', email: puller }, 'access', 600);
       const launches = containers.map((c, i): ContainerLaunch => {
         const { env, files, sharedDirs } = prepared.containers[i]!;
         // The ingress container always has a startup check: its own probe, or Cloud Run's default

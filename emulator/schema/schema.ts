@@ -78,7 +78,15 @@ const loaded = new Map<string, ApiSchema>();
 
 /** emulator/schemas/NAME.json, read once. */
 export function schemaOf(
-  name: 'run-v2' | 'run-v1' | 'iamcredentials-v1' | 'secretmanager-v1' | 'serviceusage-v1',
+  name:
+    | 'run-v2'
+    | 'run-v1'
+    | 'iamcredentials-v1'
+    | 'secretmanager-v1'
+    | 'serviceusage-v1'
+    | 'iam-v1'
+    | 'cloudresourcemanager-v1'
+    | 'artifactregistry-v1',
 ): ApiSchema {
   let schema = loaded.get(name);
   if (!schema) {

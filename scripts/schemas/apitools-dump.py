@@ -119,7 +119,10 @@ for service_name in dir(client_cls):
             return mapped or python_name
         # gcloud wraps a whole-body request ("body": "*") in a field named after its type.
         body, body_message = info.request_field or None, None
-        if body and request_cls is not None:
+        if body == '<request>' and request_cls is not None:
+            # The request message is itself the body (IAM v1's serviceAccounts.update, for one).
+            body, body_message = '*', qualified(request_cls)
+        elif body and request_cls is not None:
             wrapped = request_cls.field_by_name(body)
             if isinstance(wrapped, messages.MessageField):
                 type_name = wrapped.type.__name__
