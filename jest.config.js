@@ -55,9 +55,11 @@ export default {
     },
   ],
   testTimeout: 180000,
-  // Most of an end-to-end test is waiting (containers starting, health checks, step_wait), so more
-  // workers than cores pays; each worker gets an emulator of its own (global-setup.ts).
-  maxWorkers: 6,
+  // Most of an end-to-end test is waiting (containers starting, health checks, step_wait): a full
+  // run with 6 workers kept the two cores only ~65% busy (user+sys of the run and Docker's daemons
+  // over its wall time), so more workers than cores pays; each gets an emulator of its own
+  // (global-setup.ts).
+  maxWorkers: 8,
   // Longest files first, also on a fresh clone, which has no timings cached (scripts/test-sequencer.js).
   testSequencer: '<rootDir>/scripts/test-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
 import type { ApiSchema } from './schema/schema.js';
+import { renderResponse } from './schema/render.js';
 import { checkRequest } from './schema/validate.js';
 
 export type ApiName =
@@ -60,7 +61,8 @@ export interface Route {
   /**
    * The REST method of the API's schema this route serves: its query and body are checked against
    * the schema before the handler runs (a 400 as Google's front end answers it), and the handler
-   * sees the body as checkRequest returns it.
+   * sees the body as checkRequest returns it. A successful answer goes out as renderResponse
+   * writes the method's response message (a field it lacks is the emulator's bug: a 500).
    */
   schema?: { api: ApiSchema; method: string };
 }
@@ -446,7 +448,12 @@ export function apiPipeline(
         if (schema) apiReq.body = checkRequest(schema.api, schema.method, apiReq);
         const out = await matched.route.handler(apiReq);
         record.caller = apiReq.caller ?? null;
-        return finish(out.status ?? 200, out.body, out.headers);
+        const status = out.status ?? 200;
+        const body =
+          schema && status < 300 && out.body !== undefined
+            ? renderResponse(schema.api, schema.method, out.body)
+            : out.body;
+        return finish(status, body, out.headers);
       } catch (err) {
         record.caller = apiReq.caller ?? null;
         const rendered = renderError(format, err);

@@ -1,6 +1,6 @@
 // `npm run bench`: Runway's speed, measured side by side in one run against the emulator (real
 // Docker containers, a real registry) and against deploy-cloudrun driving the installed gcloud.
-// Writes bench/results.json and bench/RESULTS.md, and the README's copy of the summary table.
+// Writes bench/results.json and bench/RESULTS.md, and docs/performance.md's copy of the tables.
 // Not a test: nothing here passes or fails. BENCH_RUNS sets the runs per figure (default 3);
 // BENCH_ONLY=step,readiness,verification,builds,regions,cold,memory,scale runs some sections.
 import { execFileSync } from 'node:child_process';
@@ -51,12 +51,12 @@ async function section<T>(name: string, measure: () => Promise<T>): Promise<T | 
   }
 }
 
-/** `npm run bench -- --render`: the report and the README again from bench/results.json, unmeasured. */
+/** `npm run bench -- --render`: the report and docs/performance.md again from bench/results.json, unmeasured. */
 function render(): void {
   const results = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')) as BenchResults;
   const report = renderResults(results);
   writeFileSync(join(root, 'bench', 'RESULTS.md'), `${report}\n`);
-  if (!results.failures?.length) updateReadme(report);
+  if (!results.failures?.length) updatePerformanceDoc(report);
 }
 
 async function main(): Promise<void> {
@@ -97,25 +97,25 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const report = renderResults(results);
   writeFileSync(join(dir, 'RESULTS.md'), `${report}\n`);
-  if (!ONLY && !failures.length) updateReadme(report);
+  if (!ONLY && !failures.length) updatePerformanceDoc(report);
   console.log(report);
   if (failures.length) process.exitCode = 1;
 }
 
-/** The README's Performance section carries the report's tables between its bench markers. */
-function updateReadme(report: string): void {
-  const file = join(root, 'README.md');
-  const readme = readFileSync(file, 'utf8');
+/** docs/performance.md carries the report's tables between its bench markers. */
+function updatePerformanceDoc(report: string): void {
+  const file = join(root, 'docs', 'performance.md');
+  const doc = readFileSync(file, 'utf8');
   const body = report
     .split('\n')
-    .map((line) => line.replace(/^## /, '#### ').replace('(results.json)', '(bench/results.json)'))
+    .map((line) => line.replace(/^## /, '### ').replace('(results.json)', '(../bench/results.json)'))
     .filter((line) => !line.startsWith('# '))
     .join('\n')
     .trim();
   const marked = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
-  if (!marked.test(readme))
-    throw new Error('README.md has no <!-- bench:start --> … <!-- bench:end --> markers');
-  writeFileSync(file, readme.replace(marked, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`));
+  if (!marked.test(doc))
+    throw new Error('docs/performance.md has no <!-- bench:start --> … <!-- bench:end --> markers');
+  writeFileSync(file, doc.replace(marked, `<!-- bench:start -->\n${body}\n<!-- bench:end -->`));
 }
 
 main().catch((err: unknown) => {

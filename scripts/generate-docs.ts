@@ -1,6 +1,6 @@
-// Regenerates the README's inputs and outputs tables from action.yml, and its fault-matrix table
-// from the matrix the end-to-end test runs (__tests__/e2e/fault-matrix.ts), so the docs never
-// drift. `npm run docs` writes them; `npm run docs -- --check` fails when the README is stale.
+// Regenerates the README's inputs and outputs tables from action.yml, and the fault-matrix table of
+// docs/reliability.md from the matrix the end-to-end test runs (__tests__/e2e/fault-matrix.ts), so
+// the docs never drift. `npm run docs` writes them; `npm run docs -- --check` fails when one is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { expectationsOf, SCENARIOS, type Scenario } from '../__tests__/e2e/fault-matrix.js';
@@ -42,28 +42,37 @@ export function renderFaultMatrix(scenarios: Scenario[]): string {
   ].join('\n');
 }
 
-function replaceBetween(text: string, marker: string, content: string): string {
+function replaceBetween(text: string, file: string, marker: string, content: string): string {
   const start = `<!-- ${marker}:start -->`;
   const end = `<!-- ${marker}:end -->`;
   const from = text.indexOf(start);
   const to = text.indexOf(end);
-  if (from < 0 || to < 0) throw new Error(`README.md has no ${start} ... ${end} markers`);
+  if (from < 0 || to < 0) throw new Error(`${file} has no ${start} ... ${end} markers`);
   return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
 }
 
 const action = parse(readFileSync('action.yml', 'utf8')) as ActionYaml;
 const { inputs, outputs } = renderTables(action);
-const readme = readFileSync('README.md', 'utf8');
-const updated = replaceBetween(
-  replaceBetween(replaceBetween(readme, 'inputs', inputs), 'outputs', outputs),
-  'fault-matrix',
-  renderFaultMatrix(SCENARIOS),
-);
-if (process.argv.includes('--check')) {
-  if (updated !== readme) {
-    console.error('README.md inputs/outputs/fault matrix are stale: run `npm run docs`');
-    process.exit(1);
-  }
-} else {
-  writeFileSync('README.md', updated);
+
+/** Each generated table, by the file that carries it and the marker around it. */
+const GENERATED: Array<{ file: string; marker: string; content: string }> = [
+  { file: 'README.md', marker: 'inputs', content: inputs },
+  { file: 'README.md', marker: 'outputs', content: outputs },
+  { file: 'docs/reliability.md', marker: 'fault-matrix', content: renderFaultMatrix(SCENARIOS) },
+];
+
+const stale: string[] = [];
+for (const file of new Set(GENERATED.map((g) => g.file))) {
+  const text = readFileSync(file, 'utf8');
+  const updated = GENERATED.filter((g) => g.file === file).reduce(
+    (acc, g) => replaceBetween(acc, file, g.marker, g.content),
+    text,
+  );
+  if (updated === text) continue;
+  if (process.argv.includes('--check')) stale.push(file);
+  else writeFileSync(file, updated);
+}
+if (stale.length) {
+  console.error(`Generated tables are stale in ${stale.join(', ')}: run \`npm run docs\``);
+  process.exit(1);
 }

@@ -3,34 +3,44 @@
 // that from the durations it cached on an earlier run, but on a fresh clone (CI's) it has none and
 // ranks files by size, which says little here: a part of the fault matrix is a four-line file that
 // runs for minutes, and would start last. So a file without a cached duration is ranked by the
-// seconds below (measured in a full `npm test`, 4 workers on 2 cores; only their order matters), or
+// seconds below (only their order matters), or
 // else by its project: end-to-end files before the emulator's, the emulator's before unit files.
 import sequencer from '@jest/test-sequencer';
 
 const Sequencer = sequencer.default ?? sequencer;
 
-/** Seconds, by path from the root, for the files that take over half a minute. */
+/**
+ * Seconds, by path from the root, for the files that take over half a minute (a full `npm test` on a
+ * fresh clone, 6 workers on 2 cores; the split files' shares estimated from their halves).
+ */
 const MEASURED = {
-  '__tests__/e2e/rollout.test.ts': 376,
-  '__tests__/e2e/pipeline.test.ts': 340,
-  '__tests__/e2e/fault-matrix-1.test.ts': 257,
-  '__tests__/e2e/fault-matrix-2.test.ts': 257,
-  '__tests__/peer/differential-1.test.ts': 230,
-  '__tests__/peer/differential-2.test.ts': 230,
-  '__tests__/peer/peer.test.ts': 213,
-  '__tests__/gcloud/gcloud.test.ts': 155,
-  '__tests__/e2e/report.test.ts': 136,
-  '__tests__/e2e/preview.test.ts': 102,
-  '__tests__/e2e/registries.test.ts': 82,
-  '__tests__/e2e/safety.test.ts': 71,
-  '__tests__/emulator/run.test.ts': 70,
-  '__tests__/e2e/steps.test.ts': 66,
-  '__tests__/e2e/deploy.test.ts': 59,
-  '__tests__/e2e/auth.test.ts': 56,
-  '__tests__/e2e/local-action.test.ts': 50,
-  '__tests__/unit/dist.test.ts': 38,
-  '__tests__/e2e/zero-downtime.test.ts': 38,
-  '__tests__/emulator/sidecars.test.ts': 37,
+  '__tests__/peer/differential-1.test.ts': 310,
+  '__tests__/peer/differential-2.test.ts': 310,
+  '__tests__/peer/differential-3.test.ts': 310,
+  '__tests__/e2e/pipeline-traffic.test.ts': 300,
+  '__tests__/peer/peer.test.ts': 296,
+  '__tests__/e2e/rollout.test.ts': 250,
+  '__tests__/e2e/fault-matrix-1.test.ts': 245,
+  '__tests__/e2e/fault-matrix-2.test.ts': 245,
+  '__tests__/e2e/fault-matrix-3.test.ts': 245,
+  '__tests__/e2e/rollout-writers.test.ts': 240,
+  '__tests__/gcloud/gcloud.test.ts': 235,
+  '__tests__/e2e/pipeline.test.ts': 225,
+  '__tests__/e2e/report.test.ts': 126,
+  '__tests__/e2e/registries.test.ts': 115,
+  '__tests__/e2e/preview.test.ts': 84,
+  '__tests__/e2e/steps.test.ts': 80,
+  '__tests__/e2e/safety.test.ts': 70,
+  '__tests__/unit/dist.test.ts': 67,
+  '__tests__/e2e/local-action.test.ts': 65,
+  '__tests__/e2e/deploy.test.ts': 58,
+  '__tests__/e2e/auth.test.ts': 53,
+  '__tests__/e2e/bad-input.test.ts': 47,
+  '__tests__/e2e/zero-downtime.test.ts': 42,
+  '__tests__/e2e/untrusted-report.test.ts': 38,
+  '__tests__/emulator/run.test.ts': 36,
+  '__tests__/e2e/no-secrets-in-logs.test.ts': 35,
+  '__tests__/e2e/prune-race.test.ts': 32,
 };
 
 /** Seconds for a file neither cached nor measured, by project. */

@@ -50,3 +50,10 @@ export function describeError(err: unknown): string {
 export function describeErrorBriefly(err: unknown): string {
   return describeError(err).split('\n')[0]!;
 }
+
+/** What went wrong and its fix, one entry per problem: every bad input of an InputErrors. */
+export function problemsOf(err: unknown): Array<{ message: string; fix: string | undefined }> {
+  if (err instanceof InputErrors) return err.problems.flatMap(problemsOf);
+  if (err instanceof RunwayError) return [{ message: err.message, fix: err.fix }];
+  return [{ message: err instanceof Error ? err.message : String(err), fix: undefined }];
+}

@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
-import { describeError, RunwayError } from './errors.js';
+import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
 import { checkCanActAs, checkIdTokens, checkSecrets } from './deploy/preflight.js';
 import { IamClient } from './gcp/iam.js';
@@ -15,12 +15,16 @@ import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
 import { eventFromEnv, type GitHubEvent } from './inputs/event.js';
 import { writeOutputs } from './report/outputs.js';
-import { Reporter } from './report/publish.js';
+import { Reporter, writeJobSummary } from './report/publish.js';
 import { buildReport, runUrlFrom, type RunFacts } from './report/report.js';
+import { renderEarlyFailure, type EarlyFailure } from './report/summary.js';
 import {
+  isolatedSettings,
+  isolationFor,
   previewSettings,
   previewTarget,
   removePreviewEverywhere,
+  type Isolation,
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
@@ -68,6 +72,11 @@ function runFacts(
   };
 }
 
+/** Fork code: the event's own verdict, or a pull request (under any event) whose head is a fork's. */
+function forkCodeOf(event: GitHubEvent): boolean {
+  return event.forkCode || (event.pullRequest?.fromFork ?? false);
+}
+
 function signIn(settings: Settings, github: ReturnType<typeof githubContext>): Promise<Credentials> {
   return core.group('Authenticate', async () => {
     const creds = await authenticate(settings, github.repository);
@@ -76,12 +85,24 @@ function signIn(settings: Settings, github: ReturnType<typeof githubContext>): P
   });
 }
 
+/** How far the run got: a run that stops at its inputs or at authentication has no report yet. */
+interface Progress {
+  stage: EarlyFailure['stage'] | 'deploy';
+}
+
+/** The service the failed run was for, when its input is a service's name and nothing else. */
+function serviceNamed(): string | undefined {
+  const given = core.getInput('service');
+  return /^[a-z][a-z0-9-]{0,62}$/.test(given) ? given : undefined;
+}
+
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
 async function removePreview(
   settings: Settings,
   event: GitHubEvent,
   target: PreviewTarget | undefined,
   github: ReturnType<typeof githubContext>,
+  progress: Progress,
 ): Promise<void> {
   if (!target) {
     log.info(
@@ -89,8 +110,10 @@ async function removePreview(
     );
     return;
   }
+  progress.stage = 'authenticate';
   const credentials = await signIn(settings, github);
   const project = resolveProject(settings, credentials);
+  progress.stage = 'deploy';
   const reporter = new Reporter(settings.report, event, settings.service, target, settings.regions);
   const client = new CloudRunClient(credentials.accessToken);
   const regions = await core.group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () =>
@@ -116,26 +139,40 @@ export async function run(): Promise<void> {
   const event = eventFromEnv();
   let settings: Settings | undefined;
   let preview: PreviewTarget | undefined;
+  let isolation: Isolation | undefined;
   let reporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
+  const progress: Progress = { stage: 'inputs' };
   try {
     const given = await core.group('Inputs', async () => {
       const read = readSettings((name) => core.getInput(name));
-      // Before any credential: which pull request's preview this is, and never a fork's code.
-      preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
+      // Before any credential: which pull request's preview this is, and what fork code runs as.
+      const forkPreviews = read.previewServiceAccount !== undefined;
+      preview =
+        read.purpose === 'deploy'
+          ? undefined
+          : previewTarget(read.purpose, read.service, event, forkPreviews);
+      isolation = isolationFor(read, forkCodeOf(event), event.pullRequest?.number);
       const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
       log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      if (isolation)
+        log.info(
+          `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}; its build gets no registry credentials`,
+        );
       return read;
     });
-    if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github);
-    const parsed = preview ? previewSettings(given, preview) : given;
+    if (given.purpose === 'cleanup') return await removePreview(given, event, preview, github, progress);
+    const previewed = preview ? previewSettings(given, preview) : given;
+    const parsed = isolation ? isolatedSettings(previewed, isolation) : previewed;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
 
+    progress.stage = 'authenticate';
     const credentials = await stages.time('authenticate', () => signIn(parsed, github));
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
+    progress.stage = 'deploy';
     reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
@@ -164,7 +201,7 @@ export async function run(): Promise<void> {
     const building = parsed.image?.kind === 'build';
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
       core.group(building ? 'Build and push' : 'Resolve image', async () => {
-        const ref = await prepareImage(parsed, credentials, github.sha);
+        const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
         log.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
       }),
@@ -198,6 +235,17 @@ export async function run(): Promise<void> {
       await core
         .group('Report', () => reporter!.finish(report))
         .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+    } else if (progress.stage !== 'deploy') {
+      // No report was started: the summary still says what stopped the run, and each fix.
+      await writeJobSummary(
+        renderEarlyFailure({
+          stage: progress.stage,
+          service: settings?.service ?? serviceNamed(),
+          problems: problemsOf(err),
+          sha: github.sha,
+          runUrl: runUrlFrom(),
+        }),
+      );
     }
     core.setFailed(describeError(err));
   }

@@ -2,8 +2,8 @@
 // container, a receiver, another writer) and what must hold once the bundled action has run
 // through it: the exit status, what the service URL serves, the message naming the cause, and,
 // where retrying is the behaviour, how many requests the emulator saw. fault-matrix-shard.ts runs the
-// rows (in parts: fault-matrix-1.test.ts …); scripts/generate-docs.ts renders them as the README's
-// Reliability table, so the two agree.
+// rows (in parts: fault-matrix-1.test.ts …); scripts/generate-docs.ts renders them as the table of
+// docs/reliability.md, so the two agree.
 import { randomUUID } from 'node:crypto';
 import type { ApiName, Fault } from '../../emulator/http.js';
 import { deployImage, type ActionRun } from '../helpers/action.js';

@@ -1,5 +1,5 @@
 // Running locally: `npm run local-action` runs the action's TypeScript under @github/local-action
-// with the emulator's env file, as the README's "Running locally" says, and what it deploys serves.
+// with the emulator's env file, as docs/emulator.md's "Running locally" says, and what it deploys serves.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

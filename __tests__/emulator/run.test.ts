@@ -106,7 +106,8 @@ describe('services and operations', () => {
     expect(created.body.name).toMatch(
       /^projects\/runway-demo\/locations\/us-central1\/operations\/[0-9a-f-]{36}$/,
     );
-    expect(created.body.done).toBe(false);
+    // proto3 JSON omits `done` while it is false.
+    expect(created.body.done).toBeUndefined();
     expect(created.body.metadata['@type']).toBe('type.googleapis.com/google.cloud.run.v2.Service');
     const done = await wait(created.body);
     expect(done.done).toBe(true);
@@ -388,7 +389,6 @@ describe('failed revisions', () => {
       message: expect.stringMatching(
         /^Revision 'conf-missing-00001-[a-z]{3}' is not ready and cannot serve traffic\. Image '.*nope@sha256:0+' not found\.$/,
       ),
-      details: [],
     });
     const revisions = (await call('GET', '/services/conf-missing/revisions')).body.revisions as Json[];
     expect(revisions[0]!.conditions[0]).toMatchObject({
@@ -421,7 +421,8 @@ describe('failed revisions', () => {
         timeout: '0.2s',
       },
     );
-    expect(early.body).toMatchObject({ name: created.body.name, done: false });
+    expect(early.body).toMatchObject({ name: created.body.name });
+    expect(early.body.done).toBeUndefined();
     expect((await call('GET', '/services/conf-port')).body).toMatchObject({
       reconciling: true,
       terminalCondition: { type: 'Ready', state: 'CONDITION_RECONCILING' },
@@ -432,14 +433,14 @@ describe('failed revisions', () => {
       message: expect.stringMatching(
         /^Revision 'conf-port-00001-[a-z]{3}' is not ready and cannot serve traffic\. The user-provided container failed the configured startup probe checks\.$/,
       ),
-      details: [],
     });
     // A new service whose first revision fails: it has its URL, but nothing serves there.
     const service = (await call('GET', '/services/conf-port')).body;
     expect(service.terminalCondition).toMatchObject({ state: 'CONDITION_FAILED', reason: 'REVISION_FAILED' });
     expect(service.latestReadyRevision).toBeUndefined();
     expect(service.trafficStatuses).toBeUndefined();
-    expect(service.observedGeneration).toBe('0');
+    // Generation 0 is int64's default: proto3 JSON leaves it out.
+    expect(service.observedGeneration).toBeUndefined();
     expect((await fetch(service.uri)).status).toBe(503);
   });
 
@@ -469,7 +470,6 @@ describe('failed revisions', () => {
     expect(done.error).toEqual({
       code: 9,
       message: `spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/secrets/greeting/versions/latest for Revision service account ${account}. The service account used must be granted the 'Secret Manager Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher level.`,
-      details: [],
     });
     const service = (await call('GET', '/services/conf-secretless')).body;
     const revision = (

@@ -191,7 +191,6 @@ describe('a revision with a sidecar', () => {
       message: expect.stringMatching(
         /^Revision 'mc-probe-00001-[a-z]{3}' is not ready and cannot serve traffic\. The user-provided container failed the configured startup probe checks\.$/,
       ),
-      details: [],
     });
   });
 });

@@ -1,6 +1,6 @@
 // The input sets of the differential tests (differential-shard.ts runs them): those deploy-cloudrun's
 // own tests and README exercise, and the semantics issue 9 names. A case that comes out differently
-// in the two actions declares how, with the id of its row in the README's migration table.
+// in the two actions declares how, with the id of its row in the table of differences in docs/migrating.md.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -28,7 +28,7 @@ export interface Case {
    * name the test images, {rev1} the service's first revision, {runtime} the runtime account.
    */
   steps: Array<Record<string, string>>;
-  /** A known difference: its row id in the README's migration table and the aspects it shows in. */
+  /** A known difference: its row id in the table of differences in docs/migrating.md and the aspects it shows in. */
   differs?: { id: string; in: Aspect[] };
   /** Both actions refuse these inputs (at the same step). */
   refused?: true;
@@ -187,10 +187,11 @@ export const CASES: Case[] = [
   },
 ];
 
-/** The ids of the README's "differences" table (between its markers), first column in backticks. */
-export function readmeDifferences(): string[] {
-  const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
-  const table = /<!-- differences:start -->([\s\S]*?)<!-- differences:end -->/.exec(readme)?.[1];
-  if (!table) throw new Error('README.md has no <!-- differences:start --> … <!-- differences:end --> table');
+/** The ids of docs/migrating.md's "differences" table (between its markers), first column in backticks. */
+export function documentedDifferences(): string[] {
+  const doc = readFileSync(resolve(root, 'docs', 'migrating.md'), 'utf8');
+  const table = /<!-- differences:start -->([\s\S]*?)<!-- differences:end -->/.exec(doc)?.[1];
+  if (!table)
+    throw new Error('docs/migrating.md has no <!-- differences:start --> … <!-- differences:end --> table');
   return [...table.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]!);
 }

@@ -3,7 +3,7 @@
 // service, and the resulting Service resources are read back through the v2 API and compared: env
 // vars, secrets, scaling, resources, revision settings, labels (less `managed-by` and `commit-sha`),
 // traffic and tags, and the `url` output. Every difference is either fixed or declared with the id of
-// its row in the README's migration table. The cases are split over the test files
+// its row in the table of differences in docs/migrating.md. The cases are split over the test files
 // differential-1.test.ts … differential-N.test.ts (helpers/shards.ts), which Jest runs side by side,
 // each against its own emulator. Each case checks that it differs exactly as it declares, each part
 // that what it observed is in the README's table, and unit/shards.test.ts that the table lists
@@ -18,7 +18,7 @@ import { peerSuite, runPeer, type PeerRun } from '../helpers/peer.js';
 import { shardItems, shardOf } from '../helpers/shards.js';
 // JSON with sorted keys: the order fields come back in means nothing.
 import { canonical } from '../../emulator/run/model.js';
-import { CASES, readmeDifferences, type Aspect, type Case } from './differential-cases.js';
+import { CASES, documentedDifferences, type Aspect, type Case } from './differential-cases.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -224,12 +224,12 @@ export function differentialShard(file: string): void {
         );
     });
 
-    it("the README's table of differences lists each difference observed here", () => {
+    it('the table of differences in docs/migrating.md lists each difference observed here', () => {
       expect(observed.size).toBe(cases.length);
       // Every case that differed declared its difference (its own test checks that); that the table
       // lists nothing more than the cases declare is checked over all the parts (unit/shards.test.ts).
       const seen = new Set(cases.map(([name]) => name).filter((name) => observed.get(name)?.length));
-      const table = new Set(readmeDifferences());
+      const table = new Set(documentedDifferences());
       const missing = CASES.filter((c) => seen.has(c.name) && !table.has(c.differs?.id ?? ''));
       expect(missing.map((c) => `${c.name}: ${c.differs?.id ?? 'no id declared'}`)).toEqual([]);
     });

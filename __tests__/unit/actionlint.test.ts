@@ -34,7 +34,7 @@ describe('actionlint', () => {
 
   it('reports each mistake in a broken workflow, on its line', async () => {
     const broken = workflow(
-      `      - uses: actions/checkout@v5
+      `      - uses: actions/checkout@v7
       - id: deploy
         uses: runway/runway@v1
         with:
@@ -56,7 +56,7 @@ describe('actionlint', () => {
 
   it('accepts the action used as a local action or by name', async () => {
     const local = workflow(
-      `      - uses: actions/checkout@v5
+      `      - uses: actions/checkout@v7
       - id: here
         uses: ./
         with:

@@ -58,6 +58,7 @@ describe('readSettings', () => {
       platform: undefined,
       cache: true,
       builder: 'builder-1',
+      forkCredentials: false,
     });
   });
 

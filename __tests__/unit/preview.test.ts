@@ -30,6 +30,7 @@ describe('eventFromEnv', () => {
       action: 'opened',
       repo: { owner: 'o', repo: 'r' },
       pullRequest: { number: 7, headSha: 'abc123', fromFork: false },
+      forkCode: false,
     });
   });
   it('counts a head in another repository, or a deleted or missing one, as a fork', () => {
@@ -49,19 +50,18 @@ describe('previewTarget', () => {
     action: 'opened',
     repo: { owner: 'o', repo: 'r' },
     pullRequest,
+    forkCode: pullRequest?.fromFork ?? false,
   });
   const own = { number: 7, headSha: 'abc', fromFork: false };
   it('tags the preview pr-NUMBER', () => {
     expect(previewTarget('preview', 'hello', event(own))).toEqual({ pullRequest: 7, tag: 'pr-7' });
     expect(previewTarget('cleanup', 'hello', event(own))).toEqual({ pullRequest: 7, tag: 'pr-7' });
   });
-  it("refuses a fork's preview, naming the safe pattern; a fork's clean-up has nothing to do", () => {
+  it("leaves a fork's preview to isolationFor; a fork's clean-up works only where forks are previewed", () => {
     const fork = event({ ...own, fromFork: true });
-    expect(() => previewTarget('preview', 'hello', fork)).toThrow(/comes from a fork.*Nothing was changed/s);
-    expect(() => previewTarget('preview', 'hello', fork)).toThrow(
-      expect.objectContaining({ fix: expect.stringContaining('workflow_run') }),
-    );
+    expect(previewTarget('preview', 'hello', fork)).toEqual({ pullRequest: 7, tag: 'pr-7' });
     expect(previewTarget('cleanup', 'hello', fork)).toBeUndefined();
+    expect(previewTarget('cleanup', 'hello', fork, true)).toEqual({ pullRequest: 7, tag: 'pr-7' });
   });
   it('refuses a run that is not for a pull request', () => {
     expect(() => previewTarget('preview', 'hello', event(undefined, 'push'))).toThrow(

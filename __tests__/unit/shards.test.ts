@@ -1,6 +1,6 @@
 // The end-to-end suites split into parts (helpers/shards.ts) are checked here as wholes, without
 // Docker: that the parts on disk run every row once, and what each part cannot see alone: the
-// fault-injection matrix's size, and that the README's table of differences from deploy-cloudrun
+// fault-injection matrix's size, and that the table of differences in docs/migrating.md from deploy-cloudrun
 // lists exactly what the differential cases declare (each case checks that it differs as it declares,
 // end to end, so over all the parts the table and the observed differences agree both ways).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SCENARIOS } from '../e2e/fault-matrix.js';
 import { shardCount, shardItems, shardOf } from '../helpers/shards.js';
-import { CASES, readmeDifferences } from '../peer/differential-cases.js';
+import { CASES, documentedDifferences } from '../peer/differential-cases.js';
 
 const tests = resolve(import.meta.dirname, '..');
 
@@ -62,8 +62,8 @@ describe('the differential tests against deploy-cloudrun', () => {
     expect(positionsRun(CASES, count).sort((a, b) => a - b)).toEqual([...CASES.keys()]);
   });
 
-  it("the README's table of differences lists exactly the differences the cases declare", () => {
+  it('the table of differences in docs/migrating.md lists exactly the differences the cases declare', () => {
     const declared = new Set(CASES.filter((c) => c.differs?.in.length).map((c) => c.differs!.id));
-    expect([...new Set(readmeDifferences())].sort()).toEqual([...declared].sort());
+    expect([...new Set(documentedDifferences())].sort()).toEqual([...declared].sort());
   });
 });

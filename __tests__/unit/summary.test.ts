@@ -2,7 +2,12 @@
 // traffic before and after, and the timeline.
 import { buildReport } from '../../src/report/report.js';
 import { runFacts } from '../helpers/run-facts.js';
-import { renderCleanup, renderReport as renderMarkdown } from '../../src/report/summary.js';
+import {
+  renderCleanup,
+  renderEarlyFailure,
+  renderReport as renderMarkdown,
+} from '../../src/report/summary.js';
+import { InputError, InputErrors, problemsOf } from '../../src/errors.js';
 import { Untrusted } from '../../src/common/untrusted.js';
 
 const renderReport = (...args: Parameters<typeof renderMarkdown>): string => renderMarkdown(...args).text;
@@ -119,5 +124,40 @@ describe('renderCleanup', () => {
     expect(md).toContain('`hello` preview `pr-7` ❌ not fully removed');
     expect(md).toContain('| us-central1 | removed | `hello-00003-abc` |');
     expect(md).toContain('| europe-west1 | ❌ denied | — |');
+  });
+});
+
+describe('renderEarlyFailure', () => {
+  const problems = problemsOf(
+    new InputErrors([
+      new InputError('port', '<img src=x onerror=alert(1)> @octocat', 'a whole number from 1 to 65535'),
+      new InputError('traffic', 'sometimes', '`verified`, `immediate`, `none`'),
+    ]),
+  );
+
+  it('lists every problem with its fix, and says nothing changed', () => {
+    const md = renderEarlyFailure({
+      stage: 'inputs',
+      service: 'hello',
+      problems,
+      sha: 'abc',
+      runUrl: '',
+    }).text;
+    expect(md).toContain('### Runway: `hello` ❌ failed at the inputs');
+    expect(md).toContain('nothing was built, deployed or changed');
+    expect(md).toContain("Input 'traffic' is invalid");
+    expect(md.match(/\*\*Fix:\*\* Accepted: /g)).toHaveLength(2);
+  });
+
+  it('shows a given value as inert text', () => {
+    const md = renderEarlyFailure({
+      stage: 'inputs',
+      service: undefined,
+      problems,
+      sha: 'abc',
+      runUrl: '',
+    }).text;
+    expect(md).not.toContain('<img');
+    expect(md).not.toMatch(/(^|[^\w`])@octocat/);
   });
 });

@@ -1,5 +1,6 @@
-// Service, Revision and IAM Policy resources as Cloud Run v2 answers them in proto3 JSON: int64 as
-// strings, enums as names, default values (false, empty lists and maps) omitted.
+// Service, Revision and IAM Policy resources as Cloud Run v2 answers them: the pipeline then writes
+// them as proto3 JSON by the schema (emulator/schema/render.ts), default values omitted.
+import { schemaOf } from '../schema/schema.js';
 import { compact, type Json } from './model.js';
 import {
   condition,
@@ -51,33 +52,29 @@ export function v2Template(template: Json): Json {
   return shown;
 }
 
+/** Every field a client may write, as stored: GET gives back whatever was set, used by Runway or not. */
+function writable(spec: Json): Json {
+  const { template: _template, [KNATIVE_LABELS]: _v1Only, ...rest } = spec;
+  return rest;
+}
+
 export function renderService(r: ServiceRecord): Json {
   const template = r.spec.template as Json | undefined;
   return compact({
+    ...writable(r.spec),
     name: serviceName(r.project, r.location, r.id),
     uid: r.uid,
     generation: String(r.generation),
-    labels: r.spec.labels,
-    annotations: r.spec.annotations,
     createTime: r.createTime,
     updateTime: r.updateTime,
     creator: r.creator,
     lastModifier: r.lastModifier,
-    client: r.spec.client,
-    clientVersion: r.spec.clientVersion,
-    description: r.spec.description,
     ingress: r.spec.ingress ?? 'INGRESS_TRAFFIC_ALL',
     launchStage: r.spec.launchStage ?? 'GA',
-    binaryAuthorization: r.spec.binaryAuthorization,
-    invokerIamDisabled: r.spec.invokerIamDisabled || undefined,
-    defaultUriDisabled: r.spec.defaultUriDisabled || undefined,
-    customAudiences: r.spec.customAudiences,
-    scaling: r.spec.scaling,
     // Cloud Run shows the name it generated in template.revision (why clients send it back empty).
     template: template
       ? { ...v2Template(template), revision: template.revision || r.latestCreated }
       : undefined,
-    traffic: r.spec.traffic,
     observedGeneration: String(r.observedGeneration),
     terminalCondition: r.terminal,
     conditions: r.conditions,
@@ -89,8 +86,7 @@ export function renderService(r: ServiceRecord): Json {
     })),
     uri: r.router.url,
     urls: r.router.url ? [r.router.url] : [],
-    // proto3 JSON omits default values: `reconciling` appears only while true.
-    reconciling: r.reconciling || undefined,
+    reconciling: r.reconciling,
     etag: r.etag,
   }) as Json;
 }
@@ -116,31 +112,23 @@ export function logsUrl(r: ServiceRecord, revision: string): string {
   return `https://console.cloud.google.com/logs/viewer?project=${r.project}&resource=cloud_run_revision/service_name/${r.id}/revision_name/${revision}`;
 }
 
+/** The fields of a template that a Revision shows as they were set: all but its name and health-check switch. */
+const REVISION_FIELDS = Object.keys(schemaOf('run-v2').messages['google.cloud.run.v2.Revision']!.fields);
+
 export function renderRevision(r: ServiceRecord, rev: RevisionRecord): Json {
-  const t = rev.template;
+  const t = v2Template(rev.template);
   const ready = revisionReady(rev);
   const at = { lastTransitionTime: rev.updateTime };
   return compact({
+    ...Object.fromEntries(Object.entries(t).filter(([k]) => REVISION_FIELDS.includes(k))),
     name: revisionFullName(r, rev.name),
     uid: rev.uid,
     generation: '1',
-    labels: t.labels,
-    annotations: t.annotations,
     createTime: rev.createTime,
     updateTime: rev.updateTime,
     launchStage: r.spec.launchStage ?? 'GA',
     service: serviceName(r.project, r.location, r.id),
-    scaling: t.scaling,
-    vpcAccess: t.vpcAccess,
-    maxInstanceRequestConcurrency: t.maxInstanceRequestConcurrency,
-    timeout: t.timeout,
-    serviceAccount: t.serviceAccount,
-    containers: t.containers,
-    volumes: t.volumes,
-    executionEnvironment: t.executionEnvironment,
-    encryptionKey: t.encryptionKey,
-    sessionAffinity: t.sessionAffinity || undefined,
-    reconciling: rev.state === 'pending' || undefined,
+    reconciling: rev.state === 'pending',
     conditions: [
       ready,
       condition('ContainerHealthy', ready.state, at),

@@ -212,7 +212,7 @@ class Checker {
 }
 
 /** google.protobuf types whose JSON form is not an object of their fields. */
-const WELL_KNOWN: Record<string, FieldType> = {
+export const WELL_KNOWN: Record<string, FieldType> = {
   'google.protobuf.Duration': 'duration',
   'google.protobuf.Timestamp': 'timestamp',
   'google.protobuf.FieldMask': 'string',

@@ -11,6 +11,7 @@ import { emulatorEnv, env } from '../../__tests__/helpers/emulator.js';
 import { authInputs } from '../../__tests__/helpers/action.js';
 import { fresh, root, runPeerTimed, runRunway, stats, type Stats } from './harness.js';
 import { REGIONS } from './verification.js';
+import { bundleBytes, bundlesToCompare } from './bundles.js';
 
 const node = join(root, 'node_modules/.bin/node');
 
@@ -19,10 +20,19 @@ export interface ColdStartResults {
   firstCall: Stats;
   /** firstCall less bareNode's median. */
   bundle: Stats;
+  /** Bundles side by side (bundles.ts): to the OIDC request, and on to the STS exchange. */
+  bundles?: Array<{ label: string; bytes: number; firstCall: Stats; sts: Stats }>;
 }
 
-/** ms from spawning `node dist/index.js` to the request for the job's OIDC token (its first call). */
-async function untilFirstCall(): Promise<number> {
+/**
+ * ms from spawning `node BUNDLE_DIR/index.js` to its request for the job's OIDC token (its first call),
+ * or, with `until: 'sts'`, to its token exchange with STS: the OIDC token then comes from the
+ * emulator, and the time includes loading what signing in needs (google-auth-library, its fetch).
+ */
+async function untilFirstCall(
+  bundleDir = join(root, 'dist'),
+  until: 'oidc' | 'sts' = 'oidc',
+): Promise<number> {
   let started = 0;
   let child: ReturnType<typeof spawn> | undefined;
   const arrived = new Promise<number>((done) => {
@@ -39,7 +49,9 @@ async function untilFirstCall(): Promise<number> {
       const vars: Record<string, string> = {
         PATH: process.env.PATH ?? '',
         ...emulatorEnv(),
-        ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/token?x=1`,
+        ...(until === 'oidc'
+          ? { ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${port}/token?x=1` }
+          : { CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `http://127.0.0.1:${port}/` }),
         GITHUB_OUTPUT: join(dir, 'output'),
         GITHUB_STEP_SUMMARY: join(dir, 'summary'),
         RUNNER_TEMP: dir,
@@ -47,7 +59,7 @@ async function untilFirstCall(): Promise<number> {
       const inputs = { ...authInputs(), service: 'bench-cold', image: 'us-docker.pkg.dev/p/r/app:1' };
       for (const [k, v] of Object.entries(inputs)) vars[`INPUT_${k.toUpperCase()}`] = v;
       started = performance.now();
-      child = spawn(node, [join(root, 'dist/index.js')], { env: vars, stdio: 'ignore' });
+      child = spawn(node, [join(bundleDir, 'index.js')], { env: vars, stdio: 'ignore' });
     });
   });
   return (await arrived) - started;
@@ -68,7 +80,25 @@ export async function measureColdStart(runs: number): Promise<ColdStartResults> 
     first.push(await untilFirstCall());
   }
   const baseline = stats(bare).median;
-  return { bareNode: stats(bare), firstCall: stats(first), bundle: stats(first.map((ms) => ms - baseline)) };
+  // Each bundle in turn, run after run (A B C A B C …), so drift on the machine hits them alike.
+  const bundles = bundlesToCompare();
+  const times = bundles.map(() => ({ firstCall: [] as number[], sts: [] as number[] }));
+  for (let i = 0; i < runs; i++)
+    for (const [b, bundle] of bundles.entries()) {
+      times[b]!.firstCall.push(await untilFirstCall(bundle.dir, 'oidc'));
+      times[b]!.sts.push(await untilFirstCall(bundle.dir, 'sts'));
+    }
+  return {
+    bareNode: stats(bare),
+    firstCall: stats(first),
+    bundle: stats(first.map((ms) => ms - baseline)),
+    bundles: bundles.map((bundle, b) => ({
+      label: bundle.label,
+      bytes: bundleBytes(bundle.dir),
+      firstCall: stats(times[b]!.firstCall),
+      sts: stats(times[b]!.sts),
+    })),
+  };
 }
 
 export interface MemoryResults {

@@ -181,6 +181,19 @@ function processSection(cold?: ColdStartResults, memory?: MemoryResults): string
       `- ${goal(cold.bundle.median < 100, `under 100 ms (${msText(cold.bundle.median)})`)}`,
       '',
     );
+    if (cold.bundles?.length)
+      lines.push(
+        'Bundles side by side, each run in turn: to the OIDC request as above, and on to the token',
+        'exchange with STS, which also loads what signing in needs (google-auth-library and its fetch).',
+        '',
+        '| bundle | JavaScript | spawn → OIDC request | spawn → STS exchange |',
+        '| --- | --- | --- | --- |',
+        ...cold.bundles.map(
+          (b) =>
+            `| ${b.label} | ${(b.bytes / 2 ** 20).toFixed(2)} MiB | ${spread(b.firstCall, msText)} | ${spread(b.sts, msText)} |`,
+        ),
+        '',
+      );
   }
   if (memory) {
     lines.push(

@@ -61,7 +61,7 @@ const CASES: Case[] = [
   },
 ];
 
-/** Time the step spent on nothing but Runway's own work (see the README's Performance notes). */
+/** Time the step spent on nothing but Runway's own work (see docs/performance.md). */
 async function overheadOf(run: TimedRun): Promise<number> {
   const waited = inFlightMs(await requestsDuring(run));
   // Health checks go to the revision's own port, outside the request log: their phases are waits.

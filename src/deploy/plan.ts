@@ -40,6 +40,38 @@ export interface ServiceChanges {
    * settings never carry into production.
    */
   baseTemplate?: RevisionTemplate | undefined;
+  /**
+   * Fork code: the revision starts from a template without the live service's secrets (every
+   * container's), so it gets only those `spec.secrets` names, and must not run as production does.
+   */
+  isolated?: boolean;
+}
+
+/** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
+export function withoutSecrets(template: RevisionTemplate): RevisionTemplate {
+  const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+  const copy: RevisionTemplate = { ...template };
+  if (template.containers) {
+    copy.containers = template.containers.map((c) => {
+      const container: Container = { ...c };
+      if (c.env) container.env = c.env.filter((e) => !e.valueSource?.secretKeyRef);
+      if (c.volumeMounts) container.volumeMounts = c.volumeMounts.filter((m) => !secretVolumes.has(m.name));
+      return container;
+    });
+  }
+  if (template.volumes) copy.volumes = template.volumes.filter((v) => !secretVolumes.has(v.name));
+  return copy;
+}
+
+/** Fork code never runs as the account the revision it starts from runs as (production's). */
+function checkIsolatedAccount(base: RevisionTemplate, changes: ServiceChanges): void {
+  const account = changes.spec.runtimeServiceAccount;
+  if (account && base.serviceAccount?.toLowerCase() === account.toLowerCase()) {
+    throw new RunwayError(
+      `Input 'preview_service_account' (${account}) is the account ${changes.service} runs as in ${changes.region}: fork code must not run as production does. Nothing was changed.`,
+      'Give previews of fork code a runtime service account of their own, with no access to production data.',
+    );
+  }
 }
 
 /** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
@@ -255,10 +287,15 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
 }
 
 export function planService(live: Service | undefined, changes: ServiceChanges): Service {
+  let base = changes.baseTemplate ?? live?.template ?? {};
+  if (changes.isolated) {
+    checkIsolatedAccount(base, changes);
+    base = withoutSecrets(base);
+  }
   const planned: Service = {
     ...(live ?? {}),
     labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
-    template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
+    template: planTemplate(base, changes),
   };
   const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
   if (!live && changes.spec.cpuBoost === undefined && container) {

@@ -21,6 +21,11 @@ export interface BuildPlan {
   image: ImageReference;
   /** Registry reference holding the layer cache; undefined disables caching. */
   cacheRef: string | undefined;
+  /**
+   * Fork code: built into the local image store (`--load`) with no registry cache and no push, by a
+   * Docker holding no credentials; only the `docker push` after it gets them.
+   */
+  untrusted?: boolean;
 }
 
 export interface BuildCommand {
@@ -62,6 +67,7 @@ export function parseBuildxInspect(output: string): { name: string; driver: Buil
  *    image store, so the cache rides inline in an image pushed beside the build's own tag.
  *  - none (no buildx): the classic builder; the cache image is pulled before and pushed after.
  * The image is pushed by buildx itself (`--push`), or with `docker push` after a classic build.
+ * Fork code (`untrusted`) is built without cache into the local store and pushed after, always.
  */
 export function planBuild(
   plan: BuildPlan,
@@ -69,6 +75,7 @@ export function planBuild(
   options: { builder?: string | undefined; metadataFile?: string | undefined } = {},
 ): BuildCommand {
   const tag = formatImage(plan.image, 'tag');
+  if (plan.untrusted) plan = { ...plan, cacheRef: undefined };
   const buildx = driver !== 'none';
   const args = buildx ? ['buildx', 'build'] : ['build'];
   const env: Record<string, string> = {};
@@ -99,14 +106,15 @@ export function planBuild(
       args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
     }
   }
-  if (buildx) {
+  if (buildx && !plan.untrusted) {
     args.push('--push');
     if (options.metadataFile) args.push('--metadata-file', options.metadataFile);
   } else {
+    if (buildx) args.push('--load');
     pushAfter.push(tag);
     if (plan.cacheRef) pushAfter.push(plan.cacheRef);
   }
   // `--` ends the options: a context named like an option is still a context.
   args.push('--', plan.context);
-  return { args, env, pushes: buildx, pushAfter };
+  return { args, env, pushes: buildx && !plan.untrusted, pushAfter };
 }

@@ -110,6 +110,20 @@ export function privateConfigFrom(
   };
 }
 
+/** Settings of a Docker config that carry no credential and hand nothing to a build. */
+const HARMLESS_SETTINGS = ['currentContext', 'features', 'experimental', 'cliPluginsExtraDirs'] as const;
+
+/**
+ * The config a build of fork code runs with: the user's harmless settings only. No `auths`, no
+ * `credsStore` or `credHelpers` (a helper answers for a whole host, whatever repository the fork's
+ * `FROM` names), no `proxies` (Docker hands them to the build, and a proxy URL may hold a password).
+ */
+export function anonymousConfigFrom(userConfig: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    HARMLESS_SETTINGS.filter((k) => userConfig[k] !== undefined).map((k) => [k, userConfig[k]]),
+  );
+}
+
 function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -157,32 +171,10 @@ export class Docker {
 
   /** Docker with a private config whose credential helper answers for the Google registry `host`. */
   static async privateConfig(host: string): Promise<Docker> {
-    const base = scratchBase();
-    await mkdir(base, { recursive: true });
-    const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
-    core.saveState(DOCKER_CONFIG_STATE, dir);
-    const user = userDockerConfig();
-    let userConfig: Record<string, unknown> = {};
-    try {
-      userConfig = JSON.parse(await readFile(join(user, 'config.json'), 'utf8')) as Record<string, unknown>;
-    } catch {
-      // No config (or unreadable): start empty.
-    }
+    const { dir, userConfig, user } = await Docker.configDirectory(true);
     await writeFile(join(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
       mode: 0o600,
     });
-    // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
-    // user's config.json; the private config must not hide them.
-    for (const shared of ['cli-plugins', 'contexts']) {
-      const target = join(user, shared);
-      if (
-        await stat(target).then(
-          () => true,
-          () => false,
-        )
-      )
-        await symlink(target, join(dir, shared));
-    }
     await mkdir(join(dir, 'bin'));
     await writeFile(join(dir, 'token'), '', { mode: 0o600 });
     await writeFile(
@@ -196,6 +188,49 @@ export class Docker {
       // Builders created by docker/setup-buildx-action live in the user's buildx directory.
       BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
     });
+  }
+
+  /** Docker with a config that holds no credential at all: what a build of fork code runs with. */
+  static async anonymousConfig(): Promise<Docker> {
+    const { dir, userConfig, user } = await Docker.configDirectory(false);
+    await writeFile(join(dir, 'config.json'), JSON.stringify(anonymousConfigFrom(userConfig)), {
+      mode: 0o600,
+    });
+    return new Docker(dir, {
+      DOCKER_CONFIG: dir,
+      BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
+    });
+  }
+
+  /** A new config directory under RUNNER_TEMP, beside the user's config it starts from. */
+  private static async configDirectory(
+    holdsCredential: boolean,
+  ): Promise<{ dir: string; userConfig: Record<string, unknown>; user: string }> {
+    const base = scratchBase();
+    await mkdir(base, { recursive: true });
+    const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
+    // The post step removes the one that holds a credential if the job is cancelled.
+    if (holdsCredential) core.saveState(DOCKER_CONFIG_STATE, dir);
+    const user = userDockerConfig();
+    let userConfig: Record<string, unknown> = {};
+    try {
+      userConfig = JSON.parse(await readFile(join(user, 'config.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      // No config (or unreadable): start empty.
+    }
+    // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
+    // user's config.json; the private config must not hide them.
+    for (const shared of ['cli-plugins', 'contexts']) {
+      const target = join(user, shared);
+      if (
+        await stat(target).then(
+          () => true,
+          () => false,
+        )
+      )
+        await symlink(target, join(dir, shared));
+    }
+    return { dir, userConfig, user };
   }
 
   /**
@@ -258,9 +293,18 @@ export class Docker {
     return found.driver;
   }
 
-  /** Builds and pushes; returns the digest the registry stored. */
-  async buildAndPush(plan: BuildPlan, options: BuildOptions): Promise<string> {
-    const driver = await this.detectDriver(options.builder);
+  /**
+   * Builds fork code into the local image store, pushing nothing: this Docker should hold no
+   * credential (anonymousConfig). The caller pushes the tag with one that does.
+   */
+  async buildUntrusted(plan: BuildPlan, options: Pick<BuildOptions, 'builder'>): Promise<void> {
+    const driver = await this.checkDriver(plan, options.builder);
+    const command = planBuild({ ...plan, untrusted: true }, driver, { builder: options.builder });
+    await this.run(command.args, { env: command.env });
+  }
+
+  private async checkDriver(plan: BuildPlan, builder: string | undefined): Promise<BuilderDriver> {
+    const driver = await this.detectDriver(builder);
     if (driver === 'none') {
       if (Object.keys(plan.secrets).length > 0) {
         throw new RunwayError(
@@ -270,6 +314,12 @@ export class Docker {
       }
       log.info('docker buildx is not available: building with the classic builder and an inline layer cache');
     }
+    return driver;
+  }
+
+  /** Builds and pushes; returns the digest the registry stored. */
+  async buildAndPush(plan: BuildPlan, options: BuildOptions): Promise<string> {
+    const driver = await this.checkDriver(plan, options.builder);
     const scratch =
       this.privateConfig ?? (await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'runway-')));
     try {

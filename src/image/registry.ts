@@ -101,20 +101,25 @@ export class RepositoryClient {
     return `${registryBaseUrl(this.image.host)}/v2/${this.image.path}/${path}`;
   }
 
-  /** One request; a Bearer challenge is answered once with a token from its realm. */
+  /**
+   * One request; a Bearer challenge is answered once with a token from its realm. A credential goes
+   * only to the registry's own origin: a URL the registry named elsewhere (an upload's Location)
+   * is sent without one, and its challenges are not answered.
+   */
   async send(method: string, url: string, headers: Record<string, string> = {}): Promise<Sent> {
+    const own = new URL(url).origin === new URL(registryBaseUrl(this.image.host)).origin;
     return withRetry(
       `${method} ${new URL(url).pathname}`,
       async () => {
-        let res = await this.fetch(method, url, headers);
-        if (res.status === 401) {
+        let res = await this.fetch(method, url, headers, own);
+        if (res.status === 401 && own) {
           const challenge = parseChallenge(res.headers.get('www-authenticate'));
           if (challenge?.scheme === 'bearer' && challenge.params.realm) {
             this.bearer = await this.token(challenge);
-            res = await this.fetch(method, url, headers);
+            res = await this.fetch(method, url, headers, own);
           } else if (challenge?.scheme === 'basic' && this.auth.kind === 'google' && !headers.authorization) {
             const basic = await this.basic();
-            res = await this.fetch(method, url, { ...headers, authorization: basic });
+            res = await this.fetch(method, url, { ...headers, authorization: basic }, own);
           }
         }
         const body = Buffer.from(await res.arrayBuffer());
@@ -126,11 +131,18 @@ export class RepositoryClient {
     );
   }
 
-  private fetch(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+  private fetch(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    own: boolean,
+  ): Promise<Response> {
+    const bearer = own && this.bearer ? { authorization: `Bearer ${this.bearer}` } : {};
     return fetch(url, {
       method,
+      // fetch drops Authorization when a redirect leaves the origin (Fetch standard, HTTP-redirect fetch).
       redirect: 'follow',
-      headers: { ...(this.bearer ? { authorization: `Bearer ${this.bearer}` } : {}), ...headers },
+      headers: { ...bearer, ...headers },
       signal: AbortSignal.timeout(60_000),
     });
   }

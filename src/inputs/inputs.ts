@@ -23,7 +23,7 @@ import {
 } from './fields.js';
 import { mergeSpecs, parseFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
-import { SPEC_INPUT_NAMES, type ServiceSpec } from './spec.js';
+import { SPEC_INPUT_NAMES, type SecretRefs, type ServiceSpec } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
@@ -49,6 +49,8 @@ export type ImageSource =
       cache: boolean;
       /** The buildx builder to use; undefined: BUILDX_BUILDER or the current builder. */
       builder: string | undefined;
+      /** fork_build_credentials: a build of fork code gets registry credentials (dangerous). */
+      forkCredentials: boolean;
     };
 
 export type TrafficMode = 'verified' | 'immediate' | 'none';
@@ -89,6 +91,12 @@ export interface Settings {
   /** keep_revisions_grace: revisions younger than this are never deleted. */
   keepRevisionsGraceSeconds: number;
   report: ReportSettings;
+  /** preview_service_account: the runtime service account a run of fork code deploys with. */
+  previewServiceAccount: string | undefined;
+  /** preview_secrets: the only secrets a run of fork code gets. */
+  previewSecrets: SecretRefs | undefined;
+  /** Set once the run deploys fork code: the live service's secrets are dropped, not inherited. */
+  isolated: boolean;
 }
 
 /** Where the result goes besides the outputs (the job summary is always written). */
@@ -342,6 +350,7 @@ function imageSource(r: Reader): ImageSource {
     platform,
     cache: r.map('cache', parseBool) ?? true,
     builder: notAnOption('builder', r.optional('builder')),
+    forkCredentials: r.map('fork_build_credentials', parseBool) ?? false,
   };
 }
 
@@ -794,6 +803,9 @@ export function readSettings(read: InputReader): Settings {
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
     keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
+    previewServiceAccount: r.map('preview_service_account', parseServiceAccount),
+    previewSecrets: r.map('preview_secrets', parseSecrets),
+    isolated: false,
   } as const;
   r.throwProblems();
   // With no problem recorded, every attempt above returned its value.

@@ -24,6 +24,15 @@ import type { CleanupReport, RunReport } from './report.js';
 import { renderCleanup, renderReport, REPORT_CAP } from './summary.js';
 import { deliverWebhook, shouldSend } from '../common/webhooks.js';
 
+/** Writes the job summary; without $GITHUB_STEP_SUMMARY (a local run) that is a warning. */
+export async function writeJobSummary(markdown: Markdown): Promise<void> {
+  try {
+    await core.summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
+  } catch (err) {
+    core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 export class Reporter {
   private readonly token: string | undefined;
@@ -123,15 +132,6 @@ export class Reporter {
     });
   }
 
-  private async writeSummary(markdown: Markdown): Promise<void> {
-    try {
-      await core.summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
-    } catch (err) {
-      // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
-      core.warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
   /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
   private async comment(
     markdown: Markdown,
@@ -163,7 +163,7 @@ export class Reporter {
   /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
   async finish(report: RunReport): Promise<string | undefined> {
     const markdown = renderReport(report);
-    await this.writeSummary(markdown);
+    await writeJobSummary(markdown);
     const first = report.regions.find((r) => r.outcome?.url)?.outcome;
     const url = this.preview ? first?.tagUrl : first?.url;
     const verdict = report.healthy ? 'healthy' : 'failed';
@@ -207,7 +207,7 @@ export class Reporter {
   /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
   async finishCleanup(report: CleanupReport): Promise<void> {
     const markdown = renderCleanup(report);
-    await this.writeSummary(markdown);
+    await writeJobSummary(markdown);
     const environment = this.environment;
     // A region that still has the preview keeps its deployment active.
     if (environment && report.regions.every((r) => !r.failure)) {

@@ -174,3 +174,42 @@ export function renderCleanup(report: CleanupReport): Markdown {
   lines.push(gfm``, link(report.runUrl, gfm`run`));
   return join(lines);
 }
+
+/** A run that stopped before anything was deployed, and before a report could start. */
+export interface EarlyFailure {
+  /** The stage that stopped the run: reading the inputs, or signing in to Google Cloud. */
+  stage: 'inputs' | 'authenticate';
+  /** The service, when its name is known to be one. */
+  service: string | undefined;
+  problems: Array<{ message: string; fix: string | undefined }>;
+  sha: string;
+  runUrl: string;
+}
+
+/** The job summary of a run stopped at its inputs or at authentication: what failed, and each fix. */
+export function renderEarlyFailure(failure: EarlyFailure): Markdown {
+  const what = failure.service ? gfm` ${code(failure.service)}` : gfm``;
+  const where =
+    failure.stage === 'inputs'
+      ? gfm`at its inputs, before any call to Google Cloud`
+      : gfm`before it could sign in to Google Cloud`;
+  const count = failure.problems.length;
+  const lines: Markdown[] = [
+    gfm`### Runway:${what} ❌ failed at ${failure.stage === 'inputs' ? gfm`the inputs` : gfm`authentication`}`,
+    gfm``,
+    gfm`The run stopped ${where}: nothing was built, deployed or changed.`,
+    gfm``,
+    count > 1 ? gfm`**What failed** (${count} problems, each with its fix)` : gfm`**What failed**`,
+    gfm``,
+  ];
+  for (const p of failure.problems) {
+    // The first line says what went wrong; the rest, if any, is kept as written.
+    const [first = '', ...more] = p.message.split('\n');
+    lines.push(gfm`- ${text(first, 1000)}`);
+    if (more.length) lines.push(codeBlock(more.join('\n'), 2));
+    if (p.fix) lines.push(gfm`  - **Fix:** ${text(p.fix.replace(/\n/g, ' '), 1000)}`);
+  }
+  const commit = code(failure.sha.slice(0, 12));
+  lines.push(gfm``, gfm`Commit ${commit} · ${link(failure.runUrl, gfm`run`)}`);
+  return join(lines);
+}

@@ -1,9 +1,10 @@
 // Pull-request previews, every rule in one place: which tag a pull request's preview lives under,
-// whether this run may deploy one at all (never code from a fork), what a preview may change (its
-// own revision only, beside one that serves), and removing it once the pull request closes.
+// whether this run may deploy one at all, what code from a fork runs as (never production's
+// identity or secrets), what a preview may change (its own revision only, beside one that serves),
+// and removing it once the pull request closes.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
-import { describeError, RunwayError } from '../errors.js';
+import { describeError, InputError, RunwayError } from '../errors.js';
 import type { Deadline } from '../common/deadline.js';
 import type { CloudRunApi } from '../gcp/run.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
@@ -12,6 +13,7 @@ import { pruneIdle } from '../deploy/prune.js';
 import { previewTagFor, withoutTagIfPresent } from '../deploy/traffic.js';
 import type { GitHubEvent } from '../inputs/event.js';
 import type { Purpose, Settings } from '../inputs/inputs.js';
+import type { SecretRefs } from '../inputs/spec.js';
 
 export interface PreviewTarget {
   pullRequest: number;
@@ -23,13 +25,15 @@ const SAFE_PATTERN =
 
 /**
  * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
- * pull request, which never had a preview. Throws, before anything changes, when there is no pull
- * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
+ * pull request when the workflow does not preview forks (no `preview_service_account`), as it never
+ * had a preview. Throws, before anything changes, when there is no pull request or when no tag fits
+ * beside the service name. Whether a fork's code may be previewed at all is isolationFor's rule.
  */
 export function previewTarget(
   purpose: Exclude<Purpose, 'deploy'>,
   service: string,
   event: GitHubEvent,
+  forkPreviews = false,
 ): PreviewTarget | undefined {
   const input = purpose === 'preview' ? 'preview' : 'cleanup';
   const pr = event.pullRequest;
@@ -47,13 +51,7 @@ export function previewTarget(
       "Run the preview only while the pull request is open: `preview: ${{ github.event.action != 'closed' }}`.",
     );
   }
-  if (pr.fromFork) {
-    if (purpose === 'cleanup') return undefined;
-    throw new RunwayError(
-      `Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`,
-      SAFE_PATTERN,
-    );
-  }
+  if (pr.fromFork && purpose === 'cleanup' && !forkPreviews) return undefined;
   const tag = previewTagFor(service, pr.number);
   if (!tag) {
     throw new RunwayError(
@@ -62,6 +60,80 @@ export function previewTarget(
     );
   }
   return { pullRequest: pr.number, tag };
+}
+
+/** What a run of fork code deploys as, instead of production's runtime identity and secrets. */
+export interface Isolation {
+  /** `preview_service_account`: the runtime service account the revision runs as. */
+  serviceAccount: string;
+  /** `preview_secrets`: the only secrets the revision gets; undefined: none at all. */
+  secrets: SecretRefs | undefined;
+}
+
+/** Google's default runtime accounts (Compute Engine's, App Engine's): production's unless set. */
+const DEFAULT_ACCOUNT = /^(\d+-compute@developer|[^@]+@appspot)\.gserviceaccount\.com$/;
+
+/**
+ * The one rule for fork code: a run that deploys code from a fork (a preview of a fork's pull
+ * request, or a deploy from a `workflow_run` of one) runs it as `preview_service_account` with only
+ * `preview_secrets`, never production's runtime account or secrets. Refused, before any credential
+ * is asked for, when that input is missing, or names an account production runs as or deploys
+ * with. Undefined when the code is the repository's own, or nothing is deployed (cleanup).
+ */
+export function isolationFor(
+  settings: Pick<
+    Settings,
+    'purpose' | 'serviceAccount' | 'previewServiceAccount' | 'previewSecrets' | 'spec'
+  >,
+  forkCode: boolean,
+  pullRequest?: number,
+): Isolation | undefined {
+  if (!forkCode || settings.purpose === 'cleanup') return undefined;
+  const code =
+    pullRequest !== undefined
+      ? `Pull request #${pullRequest} comes from a fork`
+      : 'This run deploys code from a fork';
+  const account = settings.previewServiceAccount;
+  if (!account) {
+    throw new RunwayError(
+      `${code}: its code is untrusted, and Runway deploys it only as \`preview_service_account\`, which is not set. Nothing was changed.`,
+      `Set \`preview_service_account\` to a runtime service account of its own, with no access to production's data, and \`preview_secrets\` to the only secrets it may read. ${SAFE_PATTERN}`,
+    );
+  }
+  const same = (other: string | undefined): boolean =>
+    !!other && other.toLowerCase() === account.toLowerCase();
+  const clash = same(settings.spec.runtimeServiceAccount)
+    ? '`runtime_service_account`, the account production runs as'
+    : same(settings.serviceAccount)
+      ? '`service_account`, the account that deploys'
+      : DEFAULT_ACCOUNT.test(account)
+        ? 'a default runtime account, which production runs as unless it names another'
+        : undefined;
+  if (clash) {
+    throw new InputError(
+      'preview_service_account',
+      account,
+      `a runtime service account of its own for fork code, not ${clash}`,
+    );
+  }
+  return { serviceAccount: account, secrets: settings.previewSecrets };
+}
+
+/**
+ * Settings for a run of fork code: the revision runs as the isolation's account, gets only its
+ * secrets, and the live service's secrets are dropped from the template it starts from (isolated).
+ */
+export function isolatedSettings(settings: Settings, isolation: Isolation): Settings {
+  const { secrets: _production, ...spec } = settings.spec;
+  return {
+    ...settings,
+    isolated: true,
+    spec: {
+      ...spec,
+      runtimeServiceAccount: isolation.serviceAccount,
+      ...(isolation.secrets ? { secrets: isolation.secrets } : {}),
+    },
+  };
 }
 
 /**

@@ -88,6 +88,7 @@ export async function deployAll(
     spec: settings.spec,
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
+    isolated: settings.isolated,
     labels: {
       ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
       ...(settings.spec.labels ?? {}),
