@@ -182,6 +182,21 @@ suite("the README's one-time set-up and Quick start", () => {
     ).toBe(true);
   });
 
+  it("refuses another repository's run at the token exchange: the provider's attribute condition", async () => {
+    const before = await revisionsOf(service);
+    await admin.seed({ oidcClaims: { repository: 'someone-else/their-repo' } });
+    let run: ActionRun;
+    try {
+      run = await runAction(stepInputs('from another repository'));
+    } finally {
+      await admin.seed({ oidcClaims: { repository: env('GITHUB_REPOSITORY') } });
+    }
+    expect(run.exitCode).not.toBe(0);
+    const requests = await admin.requests();
+    expect(requests.filter((r) => r.api === 'sts').at(-1)?.status).toBe(400);
+    expect(await revisionsOf(service)).toEqual(before);
+  });
+
   const deployerMember = `serviceAccount:${deployer}`;
   const variants: Array<{ role: string; resource: () => string; member: () => string }> = [
     {
