@@ -125,8 +125,14 @@ export const ROLES: Record<string, string[]> = {
     'secretmanager.versions.list',
   ],
   'roles/secretmanager.admin': ['secretmanager.*'],
-  'roles/artifactregistry.reader': ['artifactregistry.repositories.downloadArtifacts'],
+  'roles/artifactregistry.reader': [
+    'artifactregistry.repositories.get',
+    'artifactregistry.repositories.list',
+    'artifactregistry.repositories.downloadArtifacts',
+  ],
   'roles/artifactregistry.writer': [
+    'artifactregistry.repositories.get',
+    'artifactregistry.repositories.list',
     'artifactregistry.repositories.downloadArtifacts',
     'artifactregistry.repositories.uploadArtifacts',
   ],
