@@ -5,7 +5,8 @@ import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
-import { checkIdTokens, checkSecrets } from './deploy/preflight.js';
+import { checkCanActAs, checkIdTokens, checkSecrets } from './deploy/preflight.js';
+import { IamClient } from './gcp/iam.js';
 import { prepareImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
@@ -178,6 +179,11 @@ export async function run(): Promise<void> {
     await stages.time('preflight', () =>
       core.group('Preflight', async () => {
         await checkIdTokens(parsed, credentials, resolvedProject);
+        await checkCanActAs(
+          new IamClient(credentials.accessToken),
+          parsed.spec.runtimeServiceAccount,
+          credentials.identity,
+        );
         const secrets = new SecretManagerClient(credentials.accessToken);
         const { checked, unchecked } = await checkSecrets(
           secrets,

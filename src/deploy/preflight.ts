@@ -1,7 +1,8 @@
 // Checks made before anything changes: every referenced secret version exists and is enabled; a
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
-// account; and, for allow_unauthenticated, that the IAM policy may be set.
+// account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
+// runtime account is also asked of IAM before the build, so a missing role costs no build.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
@@ -10,6 +11,7 @@ import { explainRunError, isPublic } from './apply.js';
 import { GoogleApiError } from '../common/http.js';
 import { CloudRunClient, type CloudRunApi, type ServiceRef } from '../gcp/run.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
+import type { IamClient } from '../gcp/iam.js';
 import type { Service } from '../gcp/run-types.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
@@ -74,6 +76,37 @@ export async function checkSecrets(
     }),
   );
   return result;
+}
+
+/**
+ * The deployer may deploy revisions that run as the runtime account (iam.serviceAccounts.actAs,
+ * from roles/iam.serviceAccountUser). A definite "no" fails the run before the build; when IAM
+ * cannot be asked, Cloud Run's dry run checks the same permission before any change.
+ */
+export async function checkCanActAs(
+  iam: Pick<IamClient, 'testServiceAccountPermissions'>,
+  runtime: string | undefined,
+  identity: string,
+  warn: (message: string) => void = core.warning,
+): Promise<void> {
+  if (!runtime) return;
+  let granted: string[];
+  try {
+    granted = await iam.testServiceAccountPermissions(runtime, ['iam.serviceAccounts.actAs']);
+  } catch (err) {
+    // Failing open is safe here: the dry run refuses the same missing permission before any change.
+    const why = err instanceof Error ? err.message : String(err);
+    warn(
+      `Could not ask IAM whether ${identity} may act as ${runtime} (${why}); Cloud Run's dry run checks it.`,
+    );
+    return;
+  }
+  if (!granted.includes('iam.serviceAccounts.actAs')) {
+    throw new RunwayError(
+      `${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs, from roles/iam.serviceAccountUser).`,
+      `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${iamMember(identity)}\nNothing was built or deployed.`,
+    );
+  }
 }
 
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */

@@ -1,0 +1,253 @@
+// The README's one-time set-up and Quick start, exactly as written (issue 19): the set-up block is
+// extracted from README.md and run by the installed gcloud, as the project owner, against an empty
+// project; then the Quick start's step inputs are extracted and the bundled action runs them as the
+// deployer, through real Workload Identity (GitHub OIDC token → STS → impersonation), with nothing
+// granted beyond what the set-up granted. Then each role the set-up grants is removed in turn, and
+// the run must fail before any change, naming that role.
+//
+// What the test changes in the README's text, and why: GitHub's OIDC issuer becomes the emulator's
+// stand-in for it, the example repository (my-org/my-repo) the one the emulator's OIDC tokens name,
+// the Artifact Registry host the emulator's registry front, and `context: .` a checkout holding the
+// test app. Nothing else.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { admin, env } from '../helpers/emulator.js';
+import { errorOf, runAction, type ActionRun } from '../helpers/action.js';
+import { appContext } from '../helpers/app-context.js';
+import { findGcloud } from '../helpers/gcloud.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const readme = readFileSync(resolve(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+
+/** The section under `## heading`, up to the next `## `. */
+function section(heading: string): string {
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`README.md has no "## ${heading}" section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** The set-up: the bash block whose first line is `# Runway one-time set-up`. */
+function setupBlock(): string {
+  const m = /```bash\n(# Runway one-time set-up\n[\s\S]*?)```/.exec(section('One-time set-up'));
+  if (!m)
+    throw new Error('the One-time set-up section has no ```bash block starting "# Runway one-time set-up"');
+  return m[1]!;
+}
+
+/** The Quick start's Runway step inputs, as the YAML gives them. */
+function quickStartInputs(): Record<string, string> {
+  const m = /```yaml\n([\s\S]*?)```/.exec(section('Quick start'));
+  if (!m) throw new Error('the Quick start has no ```yaml block');
+  const workflow = parse(m[1]!) as Json;
+  const steps = Object.values(workflow.jobs as Json).flatMap((job: Json) => job.steps as Json[]);
+  const step = steps.find((s) => typeof s.uses === 'string' && s.uses.startsWith('runway/runway@'));
+  if (!step) throw new Error('the Quick start has no runway/runway step');
+  return Object.fromEntries(Object.entries(step.with as Json).map(([k, v]) => [k, String(v)]));
+}
+
+const block = setupBlock();
+const written = quickStartInputs();
+const projectId = /^PROJECT_ID=(\S+)$/m.exec(block)?.[1] ?? '';
+const exampleRepo = /^REPO=(\S+)/m.exec(block)?.[1] ?? '';
+/** The project number the Quick start's provider names: the empty project the set-up starts from has it. */
+const projectNumber = /^projects\/(\d+)\//.exec(written.workload_identity_provider ?? '')?.[1] ?? '';
+const deployer = written.service_account ?? '';
+const runtime = written.runtime_service_account ?? '';
+const service = written.service ?? '';
+const secret = /=([^:\s]+):/.exec(written.secrets ?? '')?.[1] ?? '';
+/** Made here, so no file holds it: the run's leak check looks for it everywhere. */
+const apiKey = `key-${randomBytes(12).toString('hex')}`;
+
+/** The set-up block, with only the issuer and the repository changed (see the top of the file). */
+function setupScript(): string {
+  const issuer = new URL(env('ACTIONS_ID_TOKEN_REQUEST_URL')).origin;
+  return block
+    .replaceAll('https://token.actions.githubusercontent.com', issuer)
+    .replaceAll(exampleRepo, env('GITHUB_REPOSITORY'));
+}
+
+/** Runs the set-up as the owner: bash with the emulator's env file sourced, stopping at the first failure. */
+async function runSetup(): Promise<{ code: number; output: string }> {
+  const file = process.env.RUNWAY_EMULATOR_ENV_FILE!;
+  const script = `set -a; . "$0"; set +a; export CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE="$RUNWAY_EMULATOR_OWNER_CREDENTIALS"; set -euo pipefail\n${setupScript()}`;
+  const child = spawn('bash', ['-c', script, file], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: mkdtempSync(join(tmpdir(), 'runway-setup-home-')),
+      API_KEY: apiKey,
+    },
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? -1)));
+  return { code, output };
+}
+
+/** The Quick start's inputs, with the registry host and the checkout changed (see the top of the file). */
+function stepInputs(body: string): Record<string, string> {
+  const registry = env('RUNWAY_EMULATOR_REPOSITORY').split('/')[0]!;
+  return {
+    ...written,
+    repository: written.repository!.replace(/^[^/]+/, registry),
+    context: appContext(body),
+  };
+}
+
+async function revisionsOf(name: string): Promise<string[]> {
+  const state = (await admin.state()) as Json;
+  const found = (state.run.services as Json[]).find(
+    (s) => s.name === `projects/${projectId}/locations/us-central1/services/${name}`,
+  );
+  return ((found?.revisions ?? []) as Json[]).map((r) => String(r.name));
+}
+
+/** Registry requests that stored something (blob uploads, manifests): the build's pushes. */
+async function uploads(): Promise<unknown[]> {
+  return (await admin.requests()).filter(
+    (r) => r.api === 'registry' && ['POST', 'PUT', 'PATCH'].includes(r.method) && r.status < 400,
+  );
+}
+
+/** Which revisions serve the service, and how much (LATEST resolved to the latest ready one). */
+async function trafficOf(name: string): Promise<Record<string, number>> {
+  const state = (await admin.state()) as Json;
+  const found = (state.run.services as Json[]).find(
+    (s) => s.name === `projects/${projectId}/locations/us-central1/services/${name}`,
+  );
+  const latest = String(found?.latestReadyRevision ?? '')
+    .split('/')
+    .pop()!;
+  const split: Record<string, number> = {};
+  for (const t of (found?.trafficStatuses ?? []) as Json[]) {
+    const revision = t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' ? latest : String(t.revision);
+    split[revision] = (split[revision] ?? 0) + Number(t.percent ?? 0);
+  }
+  return split;
+}
+
+const installed = findGcloud();
+const suite = installed ? describe : describe.skip;
+
+suite("the README's one-time set-up and Quick start", () => {
+  beforeAll(async () => {
+    // An empty project the owner may do anything in: the set-up starts from there.
+    await admin.seed({
+      projects: [{ projectId, projectNumber }],
+      bindings: [
+        {
+          resource: `projects/${projectId}`,
+          role: 'roles/owner',
+          members: [`serviceAccount:owner@${env('RUNWAY_EMULATOR_PROJECT')}.iam.gserviceaccount.com`],
+        },
+      ],
+    });
+  });
+
+  it('says the set-up comes first, and the Quick start uses only what it creates', () => {
+    expect(section('Quick start')).toMatch(/After the \[one-time set-up\]/);
+    expect(written).not.toHaveProperty('allow_unauthenticated');
+    expect(block).toContain(`gcloud secrets create ${secret} `);
+    expect(deployer).toMatch(new RegExp(`^runway-deployer@${projectId}\\.`));
+    expect(block).toContain('service-accounts create runway-deployer ');
+    expect(block).toContain(`service-accounts create ${runtime.split('@')[0]} `);
+  });
+
+  it('runs with the installed gcloud as the project owner', async () => {
+    const run = await runSetup();
+    if (run.code !== 0) throw new Error(`the set-up failed (${run.code}):\n${run.output}`);
+  });
+
+  it('then the Quick start deploys and verifies as the deployer, with nothing beyond the set-up', async () => {
+    const run = await runAction(stepInputs('hello from the quick start'));
+    if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+    expect(run.outputs.healthy).toBe('true');
+    expect(await revisionsOf(service)).toHaveLength(1);
+    const requests = await admin.requests();
+    // Real Workload Identity: the deployer's token came from STS and impersonation.
+    expect(requests.some((r) => r.api === 'sts' && r.status === 200)).toBe(true);
+    expect(
+      requests.some(
+        (r) =>
+          r.api === 'iamcredentials' &&
+          r.path.includes(`${deployer}:generateAccessToken`) &&
+          r.status === 200,
+      ),
+    ).toBe(true);
+  });
+
+  const deployerMember = `serviceAccount:${deployer}`;
+  const variants: Array<{ role: string; resource: () => string; member: () => string }> = [
+    {
+      role: 'roles/iam.workloadIdentityUser',
+      resource: () => `projects/${projectId}/serviceAccounts/${deployer}`,
+      member: () =>
+        `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/github/attribute.repository/${env('GITHUB_REPOSITORY')}`,
+    },
+    { role: 'roles/run.developer', resource: () => `projects/${projectId}`, member: () => deployerMember },
+    {
+      role: 'roles/iam.serviceAccountUser',
+      resource: () => `projects/${projectId}/serviceAccounts/${runtime}`,
+      member: () => deployerMember,
+    },
+    {
+      role: 'roles/artifactregistry.writer',
+      resource: () => `projects/${projectId}/locations/us-central1/repositories/runway`,
+      member: () => deployerMember,
+    },
+    {
+      role: 'roles/secretmanager.secretAccessor',
+      resource: () => `projects/${projectId}/secrets/${secret}`,
+      member: () => `serviceAccount:${runtime}`,
+    },
+  ];
+
+  // Each removal but the last: the run fails at auth or preflight (the writer's at its first push),
+  // Cloud Run has no new revision and the registry stored nothing.
+  it.each(variants.slice(0, -1).map((v) => [v.role, v] as const))(
+    'without %s, fails before any change, naming the role',
+    async (role, v) => {
+      const grant = { resource: v.resource(), role, members: [v.member()] };
+      const before = await revisionsOf(service);
+      const stored = (await uploads()).length;
+      await admin.seed({ revoke: [grant] });
+      let run: ActionRun;
+      try {
+        run = await runAction(stepInputs(`without ${role}`));
+      } finally {
+        await admin.seed({ bindings: [grant] });
+      }
+      expect(run.exitCode).not.toBe(0);
+      expect(errorOf(run)).toContain(role);
+      expect(await revisionsOf(service)).toEqual(before);
+      expect((await uploads()).length).toBe(stored);
+    },
+  );
+
+  // No role the deployer holds lets it read the secret's policy or act for the runtime account, so
+  // nothing can tell before the deploy. Cloud Run refuses the new revision when it creates it
+  // (SECRETS_ACCESS_CHECK_FAILED); the run fails naming the role, and traffic stays where it was.
+  it('without roles/secretmanager.secretAccessor, fails at the new revision, naming the role; traffic stays', async () => {
+    const v = variants.at(-1)!;
+    const grant = { resource: v.resource(), role: v.role, members: [v.member()] };
+    const before = await revisionsOf(service);
+    const serving = await trafficOf(service);
+    await admin.seed({ revoke: [grant] });
+    let run: ActionRun;
+    try {
+      run = await runAction(stepInputs(`without ${v.role}`));
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    expect(run.exitCode).not.toBe(0);
+    expect(errorOf(run)).toContain(v.role);
+    expect(await trafficOf(service)).toEqual(serving);
+    expect(await revisionsOf(service)).toEqual(expect.arrayContaining(before));
+  });
+});
