@@ -78,7 +78,7 @@ const loaded = new Map<string, ApiSchema>();
 
 /** emulator/schemas/NAME.json, read once. */
 export function schemaOf(
-  name: 'run-v2' | 'run-v1' | 'iamcredentials-v1' | 'secretmanager-v1' | 'serviceusage-v1',
+  name: 'run-v2' | 'run-v1' | 'iamcredentials-v1' | 'secretmanager-v1' | 'serviceusage-v1' | 'sts-v1',
 ): ApiSchema {
   let schema = loaded.get(name);
   if (!schema) {
