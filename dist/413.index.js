@@ -5865,3 +5865,5 @@ function getOctokit(token, options, ...additionalPlugins) {
 /***/ })
 
 };
+
+//# sourceMappingURL=413.index.js.map

@@ -1743,3 +1743,5 @@ module.exports = {
 /***/ })
 
 };
+
+//# sourceMappingURL=669.index.js.map

@@ -15088,7 +15088,7 @@ class Gaxios {
             this.#bunFetch ||= this.#createBunFetch();
             return this.#bunFetch;
         }
-        this.#fetch ||= (await __nccwpck_require__.e(/* import() */ 816).then(__nccwpck_require__.bind(__nccwpck_require__, 816))).default;
+        this.#fetch ||= (await __nccwpck_require__.e(/* import() */ 59).then(__nccwpck_require__.bind(__nccwpck_require__, 6059))).default;
         return this.#fetch;
     }
     /**
@@ -54053,13 +54053,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
 /***/ 7067:
 /***/ ((module) => {
 
@@ -54074,13 +54067,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
-/***/ 4708:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-
-/***/ }),
-
 /***/ 7030:
 /***/ ((module) => {
 
@@ -54088,24 +54074,10 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-
-/***/ }),
-
 /***/ 643:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1708:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
 
 /***/ }),
 
@@ -54120,13 +54092,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 7830:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
 
 /***/ }),
 
@@ -54246,13 +54211,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("v8");
-
-/***/ }),
-
-/***/ 8167:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("worker_threads");
 
 /***/ }),
 
@@ -63667,8 +63625,8 @@ module.exports = /*#__PURE__*/JSON.parse('{"name":"google-auth-library","version
 /************************************************************************/
 var __webpack_exports__ = {};
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/cjs-globals.ts
@@ -63677,7 +63635,7 @@ var external_node_url_ = __nccwpck_require__(3136);
 
 
 const globals = globalThis;
-globals.__dirname ??= (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+globals.__dirname ??= (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -66815,6 +66773,14 @@ function describeError(err) {
 function describeErrorBriefly(err) {
     return describeError(err).split('\n')[0];
 }
+/** What went wrong and its fix, one entry per problem: every bad input of an InputErrors. */
+function problemsOf(err) {
+    if (err instanceof InputErrors)
+        return err.problems.flatMap(problemsOf);
+    if (err instanceof RunwayError)
+        return [{ message: err.message, fix: err.fix }];
+    return [{ message: err instanceof Error ? err.message : String(err), fix: undefined }];
+}
 
 ;// CONCATENATED MODULE: ./src/gcp/endpoints.ts
 function endpoint(api, env = process.env) {
@@ -67859,7 +67825,8 @@ async function isPublic(client, ref, service) {
 // Checks made before anything changes: every referenced secret version exists and is enabled; a
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
-// account; and, for allow_unauthenticated, that the IAM policy may be set.
+// account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
+// runtime account is also asked of IAM before the build, so a missing role costs no build.
 
 
 
@@ -67907,6 +67874,28 @@ async function checkSecrets(secrets, project, refs, identity, warn = warning) {
         }
     }));
     return result;
+}
+/**
+ * The deployer may deploy revisions that run as the runtime account (iam.serviceAccounts.actAs,
+ * from roles/iam.serviceAccountUser). A definite "no" fails the run before the build; when IAM
+ * cannot be asked, Cloud Run's dry run checks the same permission before any change.
+ */
+async function checkCanActAs(iam, runtime, identity, warn = warning) {
+    if (!runtime)
+        return;
+    let granted;
+    try {
+        granted = await iam.testServiceAccountPermissions(runtime, ['iam.serviceAccounts.actAs']);
+    }
+    catch (err) {
+        // Failing open is safe here: the dry run refuses the same missing permission before any change.
+        const why = err instanceof Error ? err.message : String(err);
+        warn(`Could not ask IAM whether ${identity} may act as ${runtime} (${why}); Cloud Run's dry run checks it.`);
+        return;
+    }
+    if (!granted.includes('iam.serviceAccounts.actAs')) {
+        throw new RunwayError(`${identity} may not deploy revisions that run as ${runtime} (iam.serviceAccounts.actAs, from roles/iam.serviceAccountUser).`, `Grant roles/iam.serviceAccountUser on the runtime service account to the deployer:\n  gcloud iam service-accounts add-iam-policy-binding ${runtime} --role=roles/iam.serviceAccountUser --member=${iamMember(identity)}\nNothing was built or deployed.`);
+    }
 }
 /** Cloud Run's own dry run of the planned spec: permission and validation errors, with nothing changed. */
 async function validateSpec(client, ref, planned, exists) {
@@ -67976,6 +67965,27 @@ async function checkIdTokens(settings, credentials, project) {
     }));
     if (minted.some(Boolean))
         log_info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+}
+
+;// CONCATENATED MODULE: ./src/gcp/iam.ts
+// A small IAM client: which of some permissions the caller holds on a service account
+// (testIamPermissions), so preflight can prove `actAs` on the runtime account before the build.
+
+
+class IamClient {
+    base;
+    token;
+    constructor(token, base = endpoint('iam')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** The subset of `permissions` the caller holds on the account (any caller may ask). */
+    async testServiceAccountPermissions(email, permissions) {
+        const answer = await requestJson(`${this.base}v1/projects/-/serviceAccounts/${encodeURIComponent(email)}:testIamPermissions`, 
+        // Asking changes nothing, so a timed-out attempt may be retried.
+        { token: this.token, method: 'POST', body: { permissions }, idempotent: true });
+        return answer.permissions ?? [];
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/image/reference.ts
@@ -68104,9 +68114,12 @@ function parseBuildxInspect(output) {
  *    image store, so the cache rides inline in an image pushed beside the build's own tag.
  *  - none (no buildx): the classic builder; the cache image is pulled before and pushed after.
  * The image is pushed by buildx itself (`--push`), or with `docker push` after a classic build.
+ * Fork code (`untrusted`) is built without cache into the local store and pushed after, always.
  */
 function planBuild(plan, driver, options = {}) {
     const tag = formatImage(plan.image, 'tag');
+    if (plan.untrusted)
+        plan = { ...plan, cacheRef: undefined };
     const buildx = driver !== 'none';
     const args = buildx ? ['buildx', 'build'] : ['build'];
     const env = {};
@@ -68143,19 +68156,21 @@ function planBuild(plan, driver, options = {}) {
             args.push('--cache-from', plan.cacheRef, '--build-arg', 'BUILDKIT_INLINE_CACHE=1');
         }
     }
-    if (buildx) {
+    if (buildx && !plan.untrusted) {
         args.push('--push');
         if (options.metadataFile)
             args.push('--metadata-file', options.metadataFile);
     }
     else {
+        if (buildx)
+            args.push('--load');
         pushAfter.push(tag);
         if (plan.cacheRef)
             pushAfter.push(plan.cacheRef);
     }
     // `--` ends the options: a context named like an option is still a context.
     args.push('--', plan.context);
-    return { args, env, pushes: buildx, pushAfter };
+    return { args, env, pushes: buildx && !plan.untrusted, pushAfter };
 }
 
 ;// CONCATENATED MODULE: external "node:fs/promises"
@@ -68240,7 +68255,7 @@ function digestFromPushOutput(output) {
 }
 /** The user's Docker config directory: $DOCKER_CONFIG, else ~/.docker. */
 function userDockerConfig(env = process.env) {
-    return env.DOCKER_CONFIG || (0,external_node_path_.join)((0,external_node_os_namespaceObject.homedir)(), '.docker');
+    return env.DOCKER_CONFIG || (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.docker');
 }
 /** The credential helper's name: Docker runs `docker-credential-runway get`. */
 const CREDENTIAL_HELPER = 'runway';
@@ -68256,6 +68271,16 @@ function privateConfigFrom(userConfig, host) {
         auths: Object.fromEntries(Object.entries(auths).filter(([h]) => h !== host)),
         credHelpers: { ...helpers, [host]: CREDENTIAL_HELPER },
     };
+}
+/** Settings of a Docker config that carry no credential and hand nothing to a build. */
+const HARMLESS_SETTINGS = ['currentContext', 'features', 'experimental', 'cliPluginsExtraDirs'];
+/**
+ * The config a build of fork code runs with: the user's harmless settings only. No `auths`, no
+ * `credsStore` or `credHelpers` (a helper answers for a whole host, whatever repository the fork's
+ * `FROM` names), no `proxies` (Docker hands them to the build, and a proxy URL may hold a password).
+ */
+function anonymousConfigFrom(userConfig) {
+    return Object.fromEntries(HARMLESS_SETTINGS.filter((k) => userConfig[k] !== undefined).map((k) => [k, userConfig[k]]));
 }
 function shellQuote(value) {
     return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -68294,37 +68319,55 @@ class Docker {
     }
     /** Docker with a private config whose credential helper answers for the Google registry `host`. */
     static async privateConfig(host) {
+        const { dir, userConfig, user } = await Docker.configDirectory(true);
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
+            mode: 0o600,
+        });
+        await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(dir, 'bin'));
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(dir, 'token'), '', { mode: 0o600 });
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`), credentialHelperScript((0,external_node_path_namespaceObject.join)(dir, 'token')), { mode: 0o700 });
+        return new Docker(dir, {
+            PATH: `${(0,external_node_path_namespaceObject.join)(dir, 'bin')}${external_node_path_namespaceObject.delimiter}${process.env.PATH ?? ''}`,
+            DOCKER_CONFIG: dir,
+            // Builders created by docker/setup-buildx-action live in the user's buildx directory.
+            BUILDX_CONFIG: process.env.BUILDX_CONFIG || (0,external_node_path_namespaceObject.join)(user, 'buildx'),
+        });
+    }
+    /** Docker with a config that holds no credential at all: what a build of fork code runs with. */
+    static async anonymousConfig() {
+        const { dir, userConfig, user } = await Docker.configDirectory(false);
+        await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(dir, 'config.json'), JSON.stringify(anonymousConfigFrom(userConfig)), {
+            mode: 0o600,
+        });
+        return new Docker(dir, {
+            DOCKER_CONFIG: dir,
+            BUILDX_CONFIG: process.env.BUILDX_CONFIG || (0,external_node_path_namespaceObject.join)(user, 'buildx'),
+        });
+    }
+    /** A new config directory under RUNNER_TEMP, beside the user's config it starts from. */
+    static async configDirectory(holdsCredential) {
         const base = scratchBase();
         await (0,promises_namespaceObject.mkdir)(base, { recursive: true });
-        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(base, PRIVATE_CONFIG_PREFIX));
-        saveState(DOCKER_CONFIG_STATE, dir);
+        const dir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(base, PRIVATE_CONFIG_PREFIX));
+        // The post step removes the one that holds a credential if the job is cancelled.
+        if (holdsCredential)
+            saveState(DOCKER_CONFIG_STATE, dir);
         const user = userDockerConfig();
         let userConfig = {};
         try {
-            userConfig = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_.join)(user, 'config.json'), 'utf8'));
+            userConfig = JSON.parse(await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(user, 'config.json'), 'utf8'));
         }
         catch {
             // No config (or unreadable): start empty.
         }
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
-            mode: 0o600,
-        });
         // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
         // user's config.json; the private config must not hide them.
         for (const shared of ['cli-plugins', 'contexts']) {
-            const target = (0,external_node_path_.join)(user, shared);
+            const target = (0,external_node_path_namespaceObject.join)(user, shared);
             if (await (0,promises_namespaceObject.stat)(target).then(() => true, () => false))
-                await (0,promises_namespaceObject.symlink)(target, (0,external_node_path_.join)(dir, shared));
+                await (0,promises_namespaceObject.symlink)(target, (0,external_node_path_namespaceObject.join)(dir, shared));
         }
-        await (0,promises_namespaceObject.mkdir)((0,external_node_path_.join)(dir, 'bin'));
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'token'), '', { mode: 0o600 });
-        await (0,promises_namespaceObject.writeFile)((0,external_node_path_.join)(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`), credentialHelperScript((0,external_node_path_.join)(dir, 'token')), { mode: 0o700 });
-        return new Docker(dir, {
-            PATH: `${(0,external_node_path_.join)(dir, 'bin')}${external_node_path_.delimiter}${process.env.PATH ?? ''}`,
-            DOCKER_CONFIG: dir,
-            // Builders created by docker/setup-buildx-action live in the user's buildx directory.
-            BUILDX_CONFIG: process.env.BUILDX_CONFIG || (0,external_node_path_.join)(user, 'buildx'),
-        });
+        return { dir, userConfig, user };
     }
     /**
      * Runs docker. What it prints comes from the Dockerfile's `RUN` steps and the registry as much as
@@ -68366,9 +68409,9 @@ class Docker {
     async setToken(accessToken) {
         if (!this.privateConfig)
             throw new Error('Runway hands Docker tokens only through its private config');
-        const next = (0,external_node_path_.join)(this.privateConfig, `token.${process.pid}.next`);
+        const next = (0,external_node_path_namespaceObject.join)(this.privateConfig, `token.${process.pid}.next`);
         await (0,promises_namespaceObject.writeFile)(next, accessToken, { mode: 0o600 });
-        await (0,promises_namespaceObject.rename)(next, (0,external_node_path_.join)(this.privateConfig, 'token'));
+        await (0,promises_namespaceObject.rename)(next, (0,external_node_path_namespaceObject.join)(this.privateConfig, 'token'));
     }
     /** The driver of the builder buildx would use; `none` without buildx. */
     async detectDriver(builder) {
@@ -68385,18 +68428,31 @@ class Docker {
         log_info(`buildx builder ${found.name} (driver ${found.driver})`);
         return found.driver;
     }
-    /** Builds and pushes; returns the digest the registry stored. */
-    async buildAndPush(plan, options) {
-        const driver = await this.detectDriver(options.builder);
+    /**
+     * Builds fork code into the local image store, pushing nothing: this Docker should hold no
+     * credential (anonymousConfig). The caller pushes the tag with one that does.
+     */
+    async buildUntrusted(plan, options) {
+        const driver = await this.checkDriver(plan, options.builder);
+        const command = planBuild({ ...plan, untrusted: true }, driver, { builder: options.builder });
+        await this.run(command.args, { env: command.env });
+    }
+    async checkDriver(plan, builder) {
+        const driver = await this.detectDriver(builder);
         if (driver === 'none') {
             if (Object.keys(plan.secrets).length > 0) {
                 throw new RunwayError('`build_secrets` need BuildKit, and this runner has no docker buildx.', 'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.');
             }
             log_info('docker buildx is not available: building with the classic builder and an inline layer cache');
         }
-        const scratch = this.privateConfig ?? (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'runway-')));
+        return driver;
+    }
+    /** Builds and pushes; returns the digest the registry stored. */
+    async buildAndPush(plan, options) {
+        const driver = await this.checkDriver(plan, options.builder);
+        const scratch = this.privateConfig ?? (await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'runway-')));
         try {
-            const metadataFile = (0,external_node_path_.join)(scratch, 'build-metadata.json');
+            const metadataFile = (0,external_node_path_namespaceObject.join)(scratch, 'build-metadata.json');
             const command = planBuild(plan, driver, { builder: options.builder, metadataFile });
             if (command.pushes)
                 return await this.buildxBuild(command, metadataFile, options);
@@ -68561,19 +68617,24 @@ class RepositoryClient {
     url(path) {
         return `${registryBaseUrl(this.image.host)}/v2/${this.image.path}/${path}`;
     }
-    /** One request; a Bearer challenge is answered once with a token from its realm. */
+    /**
+     * One request; a Bearer challenge is answered once with a token from its realm. A credential goes
+     * only to the registry's own origin: a URL the registry named elsewhere (an upload's Location)
+     * is sent without one, and its challenges are not answered.
+     */
     async send(method, url, headers = {}) {
+        const own = new URL(url).origin === new URL(registryBaseUrl(this.image.host)).origin;
         return withRetry(`${method} ${new URL(url).pathname}`, async () => {
-            let res = await this.fetch(method, url, headers);
-            if (res.status === 401) {
+            let res = await this.fetch(method, url, headers, own);
+            if (res.status === 401 && own) {
                 const challenge = parseChallenge(res.headers.get('www-authenticate'));
                 if (challenge?.scheme === 'bearer' && challenge.params.realm) {
                     this.bearer = await this.token(challenge);
-                    res = await this.fetch(method, url, headers);
+                    res = await this.fetch(method, url, headers, own);
                 }
                 else if (challenge?.scheme === 'basic' && this.auth.kind === 'google' && !headers.authorization) {
                     const basic = await this.basic();
-                    res = await this.fetch(method, url, { ...headers, authorization: basic });
+                    res = await this.fetch(method, url, { ...headers, authorization: basic }, own);
                 }
             }
             const body = Buffer.from(await res.arrayBuffer());
@@ -68582,11 +68643,13 @@ class RepositoryClient {
             return { status: res.status, headers: res.headers, body };
         }, undefined, registry_retryable);
     }
-    fetch(method, url, headers) {
+    fetch(method, url, headers, own) {
+        const bearer = own && this.bearer ? { authorization: `Bearer ${this.bearer}` } : {};
         return fetch(url, {
             method,
+            // fetch drops Authorization when a redirect leaves the origin (Fetch standard, HTTP-redirect fetch).
             redirect: 'follow',
-            headers: { ...(this.bearer ? { authorization: `Bearer ${this.bearer}` } : {}), ...headers },
+            headers: { ...bearer, ...headers },
             signal: AbortSignal.timeout(60_000),
         });
     }
@@ -68708,7 +68771,8 @@ async function provePushAccess(image, accessToken, identity) {
 ;// CONCATENATED MODULE: ./src/image/prepare.ts
 // The image a run deploys: built and pushed (with `context`), or resolved to its digest (with
 // `image`). Google credentials go to Google registries only; the right to push is proven before
-// anything is built; build values are masked and never reach argv.
+// anything is built; build values are masked and never reach argv. Fork code is built by a Docker
+// holding no registry credential at all, and only the push after it gets one.
 
 
 
@@ -68733,7 +68797,7 @@ function maskBuildValues(buildArgs, secrets) {
         if (value.length >= 4)
             core_setSecret(value);
 }
-async function prepareImage(settings, credentials, sha) {
+async function prepareImage(settings, credentials, sha, forkCode = false) {
     const source = settings.image;
     if (!source)
         throw new Error('No image to prepare: a clean-up deploys nothing.');
@@ -68752,22 +68816,41 @@ async function prepareImage(settings, credentials, sha) {
     else {
         log_info(`${image.host} is not a Google registry: Runway sends it no Google credentials and pushes with your own docker login`);
     }
+    const plan = {
+        context: source.context,
+        dockerfile: source.dockerfile,
+        buildArgs: source.buildArgs,
+        secrets: source.secrets,
+        target: source.target,
+        platform: source.platform,
+        image,
+        cacheRef: source.cache ? cacheReference(image) : undefined,
+    };
+    const untrusted = forkCode && !source.forkCredentials;
+    if (untrusted) {
+        // Docker's credential helpers answer per host, not per repository: a build holding the
+        // deployer's credential could pull any private image on the host. So the build holds none.
+        log_info('fork code: building with no registry credentials (no layer cache); only the push gets them');
+        const anonymous = await Docker.anonymousConfig();
+        try {
+            await anonymous.buildUntrusted(plan, { builder: source.builder });
+        }
+        finally {
+            await anonymous.dispose();
+        }
+    }
+    else if (forkCode) {
+        warning("fork_build_credentials: true: the fork's Dockerfile builds with your registry credentials and can pull any image they can read.");
+    }
     const docker = google ? await Docker.privateConfig(image.host) : Docker.userConfig();
     try {
         const refreshCredential = google
             ? async () => docker.setToken(await credentials.accessToken())
             : undefined;
         await refreshCredential?.();
-        const digest = await docker.buildAndPush({
-            context: source.context,
-            dockerfile: source.dockerfile,
-            buildArgs: source.buildArgs,
-            secrets: source.secrets,
-            target: source.target,
-            platform: source.platform,
-            image,
-            cacheRef: source.cache ? cacheReference(image) : undefined,
-        }, { builder: source.builder, refreshCredential });
+        const digest = untrusted
+            ? await docker.push(formatImage(image, 'tag'))
+            : await docker.buildAndPush(plan, { builder: source.builder, refreshCredential });
         return { ...image, digest };
     }
     finally {
@@ -68775,8 +68858,8 @@ async function prepareImage(settings, credentials, sha) {
     }
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/@google-github-actions/actions-utils/dist/index.js
 var dist = __nccwpck_require__(6160);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -69236,16 +69319,16 @@ const SPEC_INPUT_NAMES = {
 /** Files that are the kernel's, not files: reading them reads the runner's memory and devices. */
 const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
 function isWithin(path, dir) {
-    return path === dir || path.startsWith(dir.endsWith(external_node_path_.sep) ? dir : `${dir}${external_node_path_.sep}`);
+    return path === dir || path.startsWith(dir.endsWith(external_node_path_namespaceObject.sep) ? dir : `${dir}${external_node_path_namespaceObject.sep}`);
 }
 function onPseudoFilesystem(path) {
     return PSEUDO_FILESYSTEMS.some((root) => isWithin(path, root));
 }
 /** The workspace as given (GITHUB_WORKSPACE, else the working directory) and as it really is. */
 function workspaceOf(dir) {
-    const given = (0,external_node_path_.resolve)(dir);
+    const given = (0,external_node_path_namespaceObject.resolve)(dir);
     try {
-        return { given, real: external_node_fs_.realpathSync.native(given) };
+        return { given, real: external_node_fs_namespaceObject.realpathSync.native(given) };
     }
     catch {
         return { given, real: given };
@@ -69258,19 +69341,19 @@ function workspaceOf(dir) {
  */
 function resolveInputPath(input, path, kind, workspaceDir = process.env.GITHUB_WORKSPACE || process.cwd()) {
     const workspace = workspaceOf(workspaceDir);
-    const lexical = (0,external_node_path_.resolve)(workspace.given, path);
+    const lexical = (0,external_node_path_namespaceObject.resolve)(workspace.given, path);
     const pseudo = () => new InputError(input, path, `a ${kind} in the workspace or RUNNER_TEMP: /proc, /sys and /dev are never read (they hold the runner's environment and devices, not files)`);
     if (onPseudoFilesystem(lexical))
         throw pseudo();
-    const confined = !(0,external_node_path_.isAbsolute)(path) || isWithin(lexical, workspace.given) || isWithin(lexical, workspace.real);
+    const confined = !(0,external_node_path_namespaceObject.isAbsolute)(path) || isWithin(lexical, workspace.given) || isWithin(lexical, workspace.real);
     const outside = (how) => new InputError(input, path, `a ${kind} inside the workspace (GITHUB_WORKSPACE): ${how} may not lead out of it. Commit the ${kind} itself rather than a link to it, or name a ${kind} the workflow wrote outside the checkout (e.g. in RUNNER_TEMP) by its absolute path`);
-    if (!(0,external_node_path_.isAbsolute)(path) && !isWithin(lexical, workspace.given))
+    if (!(0,external_node_path_namespaceObject.isAbsolute)(path) && !isWithin(lexical, workspace.given))
         throw outside('`..`');
     let real;
     try {
         // The kernel's realpath, not Node's: Node resolves `..` before symlinks (`link/..` is not the
         // link's parent), so it would check another path than the one a reader opens.
-        real = external_node_fs_.realpathSync.native((0,external_node_path_.isAbsolute)(path) ? path : `${workspace.given}${external_node_path_.sep}${path}`);
+        real = external_node_fs_namespaceObject.realpathSync.native((0,external_node_path_namespaceObject.isAbsolute)(path) ? path : `${workspace.given}${external_node_path_namespaceObject.sep}${path}`);
     }
     catch (err) {
         const code = err.code ?? 'unreadable';
@@ -69280,7 +69363,7 @@ function resolveInputPath(input, path, kind, workspaceDir = process.env.GITHUB_W
         throw pseudo();
     if (confined && !isWithin(real, workspace.real))
         throw outside('a symlink');
-    const stat = (0,external_node_fs_.statSync)(real);
+    const stat = (0,external_node_fs_namespaceObject.statSync)(real);
     if (kind === 'file' ? !stat.isFile() : !stat.isDirectory())
         throw new InputError(input, path, `a ${kind} (this is ${stat.isDirectory() ? 'a directory' : stat.isFile() ? 'a file' : 'neither a file nor a directory'})`);
     return real;
@@ -69290,9 +69373,9 @@ function resolveInputPath(input, path, kind, workspaceDir = process.env.GITHUB_W
  * given, checked as `dockerfile` would be: a link in the checkout may not lead Docker out of it.
  */
 function checkDefaultDockerfile(contextPath, workspaceDir) {
-    const name = ['Dockerfile', 'dockerfile'].find((n) => (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(contextPath, n), { throwIfNoEntry: false }));
+    const name = ['Dockerfile', 'dockerfile'].find((n) => (0,external_node_fs_namespaceObject.lstatSync)((0,external_node_path_namespaceObject.join)(contextPath, n), { throwIfNoEntry: false }));
     if (name)
-        resolveInputPath('dockerfile', (0,external_node_path_.join)(contextPath, name), 'file', workspaceDir);
+        resolveInputPath('dockerfile', (0,external_node_path_namespaceObject.join)(contextPath, name), 'file', workspaceDir);
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/run-types.ts
@@ -69772,7 +69855,7 @@ function readEnvVarsFile(path) {
     const real = resolveInputPath('env_vars_file', path, 'file');
     let text;
     try {
-        text = (0,external_node_fs_.readFileSync)(real, 'utf8');
+        text = (0,external_node_fs_namespaceObject.readFileSync)(real, 'utf8');
     }
     catch (err) {
         throw new InputError('env_vars_file', path, `a readable file (${err.code ?? 'unreadable'})`);
@@ -69894,6 +69977,7 @@ function imageSource(r) {
         platform,
         cache: r.map('cache', parseBool) ?? true,
         builder: notAnOption('builder', r.optional('builder')),
+        forkCredentials: r.map('fork_build_credentials', parseBool) ?? false,
     };
 }
 function typedSpec(r) {
@@ -70221,6 +70305,9 @@ function readSettings(read) {
         rollback: r.map('rollback', parseBool) ?? true,
         keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
         keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
+        previewServiceAccount: r.map('preview_service_account', parseServiceAccount),
+        previewSecrets: r.map('preview_secrets', parseSecrets),
+        isolated: false,
     };
     r.throwProblems();
     // With no problem recorded, every attempt above returned its value.
@@ -70308,6 +70395,31 @@ class StepBarrier {
 // Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
 
 
+/** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
+function withoutSecrets(template) {
+    const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+    const copy = { ...template };
+    if (template.containers) {
+        copy.containers = template.containers.map((c) => {
+            const container = { ...c };
+            if (c.env)
+                container.env = c.env.filter((e) => !e.valueSource?.secretKeyRef);
+            if (c.volumeMounts)
+                container.volumeMounts = c.volumeMounts.filter((m) => !secretVolumes.has(m.name));
+            return container;
+        });
+    }
+    if (template.volumes)
+        copy.volumes = template.volumes.filter((v) => !secretVolumes.has(v.name));
+    return copy;
+}
+/** Fork code never runs as the account the revision it starts from runs as (production's). */
+function checkIsolatedAccount(base, changes) {
+    const account = changes.spec.runtimeServiceAccount;
+    if (account && base.serviceAccount?.toLowerCase() === account.toLowerCase()) {
+        throw new RunwayError(`Input 'preview_service_account' (${account}) is the account ${changes.service} runs as in ${changes.region}: fork code must not run as production does. Nothing was changed.`, 'Give previews of fork code a runtime service account of their own, with no access to production data.');
+    }
+}
 /** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
 function defaultLabels(sha) {
     return { 'managed-by': 'github-actions', 'commit-sha': sanitizeLabelValue(sha) };
@@ -70500,10 +70612,15 @@ function planTemplate(live, changes) {
     return template;
 }
 function planService(live, changes) {
+    let base = changes.baseTemplate ?? live?.template ?? {};
+    if (changes.isolated) {
+        checkIsolatedAccount(base, changes);
+        base = withoutSecrets(base);
+    }
     const planned = {
         ...(live ?? {}),
         labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
-        template: planTemplate(changes.baseTemplate ?? live?.template ?? {}, changes),
+        template: planTemplate(base, changes),
     };
     const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
     if (!live && changes.spec.cpuBoost === undefined && container) {
@@ -71004,8 +71121,9 @@ function rememberWritten(state) {
 
 ;// CONCATENATED MODULE: ./src/rollout/preview.ts
 // Pull-request previews, every rule in one place: which tag a pull request's preview lives under,
-// whether this run may deploy one at all (never code from a fork), what a preview may change (its
-// own revision only, beside one that serves), and removing it once the pull request closes.
+// whether this run may deploy one at all, what code from a fork runs as (never production's
+// identity or secrets), what a preview may change (its own revision only, beside one that serves),
+// and removing it once the pull request closes.
 
 
 
@@ -71016,10 +71134,11 @@ function rememberWritten(state) {
 const SAFE_PATTERN = 'Previews are for pull requests from branches of this repository. For a fork, build and test it in `pull_request` without credentials; to run its code on Cloud Run, have a maintainer review it and push it to a branch here, or deploy it from a `workflow_run` workflow behind an environment with required reviewers, as an ordinary deploy with `tag` and `traffic: none` (see "Security notes" in the README).';
 /**
  * The pull request and tag a `preview` or `cleanup` run works on; undefined for a cleanup of a fork's
- * pull request, which never had a preview. Throws, before anything changes, when there is no pull
- * request, when a preview's code comes from a fork, or when no tag fits beside the service name.
+ * pull request when the workflow does not preview forks (no `preview_service_account`), as it never
+ * had a preview. Throws, before anything changes, when there is no pull request or when no tag fits
+ * beside the service name. Whether a fork's code may be previewed at all is isolationFor's rule.
  */
-function previewTarget(purpose, service, event) {
+function previewTarget(purpose, service, event, forkPreviews = false) {
     const input = purpose === 'preview' ? 'preview' : 'cleanup';
     const pr = event.pullRequest;
     if (!pr) {
@@ -71030,16 +71149,61 @@ function previewTarget(purpose, service, event) {
     if (purpose === 'preview' && event.action === 'closed') {
         throw new RunwayError(`Pull request #${pr.number} is closed: a preview now would outlive its cleanup. Nothing was changed.`, "Run the preview only while the pull request is open: `preview: ${{ github.event.action != 'closed' }}`.");
     }
-    if (pr.fromFork) {
-        if (purpose === 'cleanup')
-            return undefined;
-        throw new RunwayError(`Pull request #${pr.number} comes from a fork: Runway does not deploy previews of a fork's code, which is untrusted and gets no OIDC token. Nothing was changed.`, SAFE_PATTERN);
-    }
+    if (pr.fromFork && purpose === 'cleanup' && !forkPreviews)
+        return undefined;
     const tag = previewTagFor(service, pr.number);
     if (!tag) {
         throw new RunwayError(`Input 'service' (${service}) leaves no room for the preview tag of pull request #${pr.number}: Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together. Nothing was changed.`, `Use a shorter service name for previews (at most ${MAX_TAG_AND_SERVICE - `p${pr.number}`.length} characters).`);
     }
     return { pullRequest: pr.number, tag };
+}
+/** Google's default runtime accounts (Compute Engine's, App Engine's): production's unless set. */
+const DEFAULT_ACCOUNT = /^(\d+-compute@developer|[^@]+@appspot)\.gserviceaccount\.com$/;
+/**
+ * The one rule for fork code: a run that deploys code from a fork (a preview of a fork's pull
+ * request, or a deploy from a `workflow_run` of one) runs it as `preview_service_account` with only
+ * `preview_secrets`, never production's runtime account or secrets. Refused, before any credential
+ * is asked for, when that input is missing, or names an account production runs as or deploys
+ * with. Undefined when the code is the repository's own, or nothing is deployed (cleanup).
+ */
+function isolationFor(settings, forkCode, pullRequest) {
+    if (!forkCode || settings.purpose === 'cleanup')
+        return undefined;
+    const code = pullRequest !== undefined
+        ? `Pull request #${pullRequest} comes from a fork`
+        : 'This run deploys code from a fork';
+    const account = settings.previewServiceAccount;
+    if (!account) {
+        throw new RunwayError(`${code}: its code is untrusted, and Runway deploys it only as \`preview_service_account\`, which is not set. Nothing was changed.`, `Set \`preview_service_account\` to a runtime service account of its own, with no access to production's data, and \`preview_secrets\` to the only secrets it may read. ${SAFE_PATTERN}`);
+    }
+    const same = (other) => !!other && other.toLowerCase() === account.toLowerCase();
+    const clash = same(settings.spec.runtimeServiceAccount)
+        ? '`runtime_service_account`, the account production runs as'
+        : same(settings.serviceAccount)
+            ? '`service_account`, the account that deploys'
+            : DEFAULT_ACCOUNT.test(account)
+                ? 'a default runtime account, which production runs as unless it names another'
+                : undefined;
+    if (clash) {
+        throw new InputError('preview_service_account', account, `a runtime service account of its own for fork code, not ${clash}`);
+    }
+    return { serviceAccount: account, secrets: settings.previewSecrets };
+}
+/**
+ * Settings for a run of fork code: the revision runs as the isolation's account, gets only its
+ * secrets, and the live service's secrets are dropped from the template it starts from (isolated).
+ */
+function isolatedSettings(settings, isolation) {
+    const { secrets: _production, ...spec } = settings.spec;
+    return {
+        ...settings,
+        isolated: true,
+        spec: {
+            ...spec,
+            runtimeServiceAccount: isolation.serviceAccount,
+            ...(isolation.secrets ? { secrets: isolation.secrets } : {}),
+        },
+    };
 }
 /**
  * A preview is a deploy with no traffic, checked on the pull request's own tag. Who may invoke the
@@ -72309,6 +72473,7 @@ async function deployAll(settings, credentials, project, image, github, deadline
         spec: settings.spec,
         envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
         secretsUpdateStrategy: settings.secretsUpdateStrategy,
+        isolated: settings.isolated,
         labels: {
             ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
             ...(settings.spec.labels ?? {}),
@@ -72366,33 +72531,57 @@ async function applyRegionsFail(held, settings) {
 
 ;// CONCATENATED MODULE: ./src/inputs/event.ts
 // The event that started the workflow, from the runner's environment: its name, the repository,
-// and for pull requests the number, the head commit and whether the code comes from a fork.
+// whether the code it builds comes from a fork, and for pull requests the number and head commit.
 
 function readPayload(path) {
     try {
-        return JSON.parse((0,external_node_fs_.readFileSync)(path ?? '', 'utf8'));
+        return JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(path ?? '', 'utf8'));
     }
     catch {
         return {};
     }
 }
+/** Two repositories are the same one: by id when both carry it (a rename keeps it), else by name. */
+function sameRepository(a, b) {
+    if (typeof a?.id === 'number' && typeof b?.id === 'number')
+        return a.id === b.id;
+    const [x, y] = [a?.full_name, b?.full_name];
+    return !!x && !!y && x.toLowerCase() === y.toLowerCase();
+}
+/**
+ * Whether the code an event builds comes from a fork, so is untrusted: a `pull_request` or
+ * `pull_request_target` whose head repository is not the base's (or is gone), or a `workflow_run`
+ * whose head repository is not the workflow's. A payload that does not say counts as a fork. Other
+ * events (push, issue_comment, workflow_dispatch) build what the workflow names, not detected here.
+ */
+function forkCode(name, payload, repository) {
+    if (name === 'pull_request' || name === 'pull_request_target') {
+        const pr = payload.pull_request;
+        const base = pr?.base?.repo ?? payload.repository ?? (repository ? { full_name: repository } : undefined);
+        return !sameRepository(pr?.head?.repo, base);
+    }
+    if (name === 'workflow_run') {
+        const run = payload.workflow_run;
+        const repo = run?.repository ?? payload.repository ?? (repository ? { full_name: repository } : undefined);
+        return !sameRepository(run?.head_repository, repo);
+    }
+    return false;
+}
 function eventFromEnv(env = process.env) {
     const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '/').split('/');
     const payload = readPayload(env.GITHUB_EVENT_PATH);
     const pr = payload.pull_request;
-    const head = pr?.head?.repo?.full_name;
-    const base = pr?.base?.repo?.full_name ?? env.GITHUB_REPOSITORY;
+    const name = env.GITHUB_EVENT_NAME ?? '';
+    // A pull request seen by another event (issue_comment has none) is judged as pull_request's would be.
+    const prFork = forkCode('pull_request', payload, env.GITHUB_REPOSITORY);
     return {
-        name: env.GITHUB_EVENT_NAME ?? '',
+        name,
         action: payload.action,
         repo: { owner, repo },
         pullRequest: typeof pr?.number === 'number'
-            ? {
-                number: pr.number,
-                headSha: pr.head?.sha,
-                fromFork: !head || !base || head.toLowerCase() !== base.toLowerCase(),
-            }
+            ? { number: pr.number, headSha: pr.head?.sha, fromFork: prFork }
             : undefined,
+        forkCode: forkCode(name, payload, env.GITHUB_REPOSITORY),
     };
 }
 
@@ -72734,6 +72923,34 @@ function renderCleanup(report) {
     lines.push(gfm ``, markdown_link(report.runUrl, gfm `run`));
     return join(lines);
 }
+/** The job summary of a run stopped at its inputs or at authentication: what failed, and each fix. */
+function renderEarlyFailure(failure) {
+    const what = failure.service ? gfm ` ${code(failure.service)}` : gfm ``;
+    const where = failure.stage === 'inputs'
+        ? gfm `at its inputs, before any call to Google Cloud`
+        : gfm `before it could sign in to Google Cloud`;
+    const count = failure.problems.length;
+    const lines = [
+        gfm `### Runway:${what} ❌ failed at ${failure.stage === 'inputs' ? gfm `the inputs` : gfm `authentication`}`,
+        gfm ``,
+        gfm `The run stopped ${where}: nothing was built, deployed or changed.`,
+        gfm ``,
+        count > 1 ? gfm `**What failed** (${count} problems, each with its fix)` : gfm `**What failed**`,
+        gfm ``,
+    ];
+    for (const p of failure.problems) {
+        // The first line says what went wrong; the rest, if any, is kept as written.
+        const [first = '', ...more] = p.message.split('\n');
+        lines.push(gfm `- ${markdown_text(first, 1000)}`);
+        if (more.length)
+            lines.push(codeBlock(more.join('\n'), 2));
+        if (p.fix)
+            lines.push(gfm `  - **Fix:** ${markdown_text(p.fix.replace(/\n/g, ' '), 1000)}`);
+    }
+    const commit = code(failure.sha.slice(0, 12));
+    lines.push(gfm ``, gfm `Commit ${commit} · ${markdown_link(failure.runUrl, gfm `run`)}`);
+    return join(lines);
+}
 
 ;// CONCATENATED MODULE: ./src/report/github.ts
 // Where people look on GitHub: a sticky comment on the pull request, a Deployment with its statuses,
@@ -72969,6 +73186,15 @@ async function setCommitStatus(octokit, repo, sha, context, state, description, 
 
 
 
+/** Writes the job summary; without $GITHUB_STEP_SUMMARY (a local run) that is a warning. */
+async function writeJobSummary(markdown) {
+    try {
+        await summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
+    }
+    catch (err) {
+        warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
 /** The reporting session of one run: a client for GitHub (when a token exists) and what was started. */
 class Reporter {
     settings;
@@ -73042,15 +73268,6 @@ class Reporter {
             await setDeploymentStatus(o, this.event.repo, this.deployment, 'in_progress', { log: runUrl }, 'Deploying');
         });
     }
-    async writeSummary(markdown) {
-        try {
-            await summary.addRaw(capMarkdown(markdown, REPORT_CAP).text, true).write();
-        }
-        catch (err) {
-            // No $GITHUB_STEP_SUMMARY (a local run): the other reports still go out.
-            warning(`Could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
-        }
-    }
     /** Replaces the sticky comment's report (on pull request events, or with `comment: always`). */
     async comment(markdown, run, runUrl) {
         const wantsComment = this.settings.comment === 'always' ||
@@ -73075,7 +73292,7 @@ class Reporter {
     /** After the run: every report, from the same RunReport. Resolves to a failure message, if any. */
     async finish(report) {
         const markdown = renderReport(report);
-        await this.writeSummary(markdown);
+        await writeJobSummary(markdown);
         const first = report.regions.find((r) => r.outcome?.url)?.outcome;
         const url = this.preview ? first?.tagUrl : first?.url;
         const verdict = report.healthy ? 'healthy' : 'failed';
@@ -73099,7 +73316,7 @@ class Reporter {
     /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
     async finishCleanup(report) {
         const markdown = renderCleanup(report);
-        await this.writeSummary(markdown);
+        await writeJobSummary(markdown);
         const environment = this.environment;
         // A region that still has the preview keeps its deployment active.
         if (environment && report.regions.every((r) => !r.failure)) {
@@ -73200,6 +73417,8 @@ function runUrlFrom(env = process.env) {
 
 
 
+
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -73230,6 +73449,10 @@ function runFacts(settings, project, github, image, stages, preview) {
         preview,
     };
 }
+/** Fork code: the event's own verdict, or a pull request (under any event) whose head is a fork's. */
+function forkCodeOf(event) {
+    return event.forkCode || (event.pullRequest?.fromFork ?? false);
+}
 function signIn(settings, github) {
     return group('Authenticate', async () => {
         const creds = await authenticate(settings, github.repository);
@@ -73237,14 +73460,21 @@ function signIn(settings, github) {
         return creds;
     });
 }
+/** The service the failed run was for, when its input is a service's name and nothing else. */
+function serviceNamed() {
+    const given = getInput('service');
+    return /^[a-z][a-z0-9-]{0,62}$/.test(given) ? given : undefined;
+}
 /** `cleanup: true`: the closed pull request's preview goes, in every region; nothing is deployed. */
-async function removePreview(settings, event, target, github) {
+async function removePreview(settings, event, target, github, progress) {
     if (!target) {
         log_info(`Pull request #${event.pullRequest?.number} comes from a fork, so it never had a preview: nothing to clean up.`);
         return;
     }
+    progress.stage = 'authenticate';
     const credentials = await signIn(settings, github);
     const project = resolveProject(settings, credentials);
+    progress.stage = 'deploy';
     const reporter = new Reporter(settings.report, event, settings.service, target, settings.regions);
     const client = new CloudRunClient(credentials.accessToken);
     const regions = await group(`Remove preview ${target.tag} (${settings.regions.join(', ')})`, () => removePreviewEverywhere(client, settings, project, target, credentials.identity, Deadline.in(settings.deployTimeoutSeconds)));
@@ -73259,30 +73489,43 @@ async function run() {
     const event = eventFromEnv();
     let settings;
     let preview;
+    let isolation;
     let reporter;
     let project;
     let image;
+    const progress = { stage: 'inputs' };
     try {
         const given = await group('Inputs', async () => {
             const read = readSettings((name) => getInput(name));
-            // Before any credential: which pull request's preview this is, and never a fork's code.
-            preview = read.purpose === 'deploy' ? undefined : previewTarget(read.purpose, read.service, event);
+            // Before any credential: which pull request's preview this is, and what fork code runs as.
+            const forkPreviews = read.previewServiceAccount !== undefined;
+            preview =
+                read.purpose === 'deploy'
+                    ? undefined
+                    : previewTarget(read.purpose, read.service, event, forkPreviews);
+            isolation = isolationFor(read, forkCodeOf(event), event.pullRequest?.number);
             const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
             log_info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+            if (isolation)
+                log_info(`fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`);
             return read;
         });
         if (given.purpose === 'cleanup')
-            return await removePreview(given, event, preview, github);
-        const parsed = preview ? previewSettings(given, preview) : given;
+            return await removePreview(given, event, preview, github, progress);
+        const previewed = preview ? previewSettings(given, preview) : given;
+        const parsed = isolation ? isolatedSettings(previewed, isolation) : previewed;
         settings = parsed;
         const deadline = Deadline.in(parsed.deployTimeoutSeconds);
+        progress.stage = 'authenticate';
         const credentials = await stages.time('authenticate', () => signIn(parsed, github));
         const resolvedProject = resolveProject(parsed, credentials);
         project = resolvedProject;
+        progress.stage = 'deploy';
         reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkIdTokens(parsed, credentials, resolvedProject);
+            await checkCanActAs(new IamClient(credentials.accessToken), parsed.spec.runtimeServiceAccount, credentials.identity);
             const secrets = new SecretManagerClient(credentials.accessToken);
             const { checked, unchecked } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);
             if (checked.length)
@@ -73293,7 +73536,7 @@ async function run() {
         await reporter.start(github.sha, runUrlFrom());
         const building = parsed.image?.kind === 'build';
         const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
-            const ref = await prepareImage(parsed, credentials, github.sha);
+            const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
             log_info(`image ${formatImage(ref, 'digest')}`);
             return ref;
         }));
@@ -73315,6 +73558,16 @@ async function run() {
             await group('Report', () => reporter.finish(report))
                 .catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
         }
+        else if (progress.stage !== 'deploy') {
+            // No report was started: the summary still says what stopped the run, and each fix.
+            await writeJobSummary(renderEarlyFailure({
+                stage: progress.stage,
+                service: settings?.service ?? serviceNamed(),
+                problems: problemsOf(err),
+                sha: github.sha,
+                runUrl: runUrlFrom(),
+            }));
+        }
         setFailed(describeError(err));
     }
 }
@@ -73325,3 +73578,5 @@ async function run() {
 
 void run();
 
+
+//# sourceMappingURL=index.js.map

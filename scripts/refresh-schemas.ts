@@ -11,7 +11,8 @@
 //                     generates from the API's discovery document; dumped by
 //                     scripts/schemas/apitools-dump.py with gcloud's bundled python.
 //   sts-v1            the discovery document, https://sts.googleapis.com/$discovery/rest?version=v1
-//                     (read offline from --sts-discovery FILE when there is no network).
+//                     (read offline from --sts-discovery FILE when there is no network: the copy in
+//                     googleapis/google-api-go-client, sts/v1/sts-api.json).
 // Usage: npx tsx scripts/refresh-schemas.ts [--sts-discovery FILE]
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -319,6 +320,9 @@ function discoverySchema(doc: Json, source: string): ApiSchema {
     const message: MessageSchema = { fields: {} };
     for (const [prop, p] of Object.entries((s.properties ?? {}) as Record<string, Json>)) {
       message.fields[prop] = field(p, name, prop);
+      // The proto's own name, which Google's JSON parser accepts as well (STS's OAuth clients send it).
+      const proto = prop.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      if (proto !== prop) message.fields[prop]!.proto = proto;
       if (/^Output only\./.test(String(p.description ?? '')) || p.readOnly)
         message.fields[prop]!.outputOnly = true;
     }
@@ -364,5 +368,12 @@ const stsDoc =
     : await fetch(stsUrl)
         .then((r) => r.json() as Promise<Json>)
         .catch(() => undefined);
-if (stsDoc) write('sts-v1', discoverySchema(stsDoc, stsUrl));
+if (stsDoc)
+  write(
+    'sts-v1',
+    discoverySchema(
+      stsDoc,
+      stsArg > 0 ? `${stsUrl}, as googleapis/google-api-go-client keeps it in sts/v1/sts-api.json` : stsUrl,
+    ),
+  );
 else console.log(`sts-v1: ${stsUrl} unreachable and no --sts-discovery FILE given: STS stays unchecked`);

@@ -158,7 +158,7 @@ export async function run(): Promise<void> {
       log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       if (isolation)
         log.info(
-          `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}; its build gets no registry credentials`,
+          `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`,
         );
       return read;
     });

@@ -95,6 +95,39 @@ describe('STS token exchange', () => {
     );
     expect(res.status).toBe(200);
   });
+  it.each(['json', 'form'] as const)(
+    'refuses a field STS v1 does not define, %s-encoded, as an OAuth invalid_request naming it',
+    async (encoding) => {
+      const f = await validExchange();
+      const fields =
+        encoding === 'json'
+          ? { ...f, subjectTokenKind: 'jwt' }
+          : {
+              grant_type: f.grantType!,
+              audience: f.audience!,
+              subject_token: f.subjectToken!,
+              subject_tokn_type: 'x',
+            };
+      const res = await exchange(fields, encoding);
+      expect(res.status).toBe(400);
+      const name = encoding === 'json' ? 'subjectTokenKind' : 'subject_tokn_type';
+      expect(await res.json()).toEqual({
+        error: 'invalid_request',
+        error_description: `Invalid JSON payload received. Unknown name "${name}": Cannot find field.`,
+      });
+    },
+  );
+  it('refuses a value of the wrong JSON type, as its schema says', async () => {
+    const res = await exchange({ ...(await validExchange()), scope: ['a', 'b'] } as unknown as Record<
+      string,
+      string
+    >);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'invalid_request',
+      error_description: `Invalid JSON payload received. Unknown name "scope": Proto field is not repeating, cannot start list.`,
+    });
+  });
   it('rejects a malformed audience with invalid_request', async () => {
     const res = await exchange({ ...(await validExchange()), audience: 'projects/123/pools/x' });
     expect(res.status).toBe(400);

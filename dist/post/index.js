@@ -31767,6 +31767,14 @@ function describeError(err) {
 function describeErrorBriefly(err) {
     return describeError(err).split('\n')[0];
 }
+/** What went wrong and its fix, one entry per problem: every bad input of an InputErrors. */
+function problemsOf(err) {
+    if (err instanceof InputErrors)
+        return err.problems.flatMap(problemsOf);
+    if (err instanceof errors_RunwayError)
+        return [{ message: err.message, fix: err.fix }];
+    return [{ message: err instanceof Error ? err.message : String(err), fix: undefined }];
+}
 
 ;// CONCATENATED MODULE: ./src/common/http.ts
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
@@ -31975,6 +31983,16 @@ function privateConfigFrom(userConfig, host) {
         credHelpers: { ...helpers, [host]: CREDENTIAL_HELPER },
     };
 }
+/** Settings of a Docker config that carry no credential and hand nothing to a build. */
+const HARMLESS_SETTINGS = (/* unused pure expression or super */ null && (['currentContext', 'features', 'experimental', 'cliPluginsExtraDirs']));
+/**
+ * The config a build of fork code runs with: the user's harmless settings only. No `auths`, no
+ * `credsStore` or `credHelpers` (a helper answers for a whole host, whatever repository the fork's
+ * `FROM` names), no `proxies` (Docker hands them to the build, and a proxy URL may hold a password).
+ */
+function anonymousConfigFrom(userConfig) {
+    return Object.fromEntries(HARMLESS_SETTINGS.filter((k) => userConfig[k] !== undefined).map((k) => [k, userConfig[k]]));
+}
 function shellQuote(value) {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -32012,28 +32030,10 @@ class Docker {
     }
     /** Docker with a private config whose credential helper answers for the Google registry `host`. */
     static async privateConfig(host) {
-        const base = scratchBase();
-        await mkdir(base, { recursive: true });
-        const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
-        core.saveState(DOCKER_CONFIG_STATE, dir);
-        const user = userDockerConfig();
-        let userConfig = {};
-        try {
-            userConfig = JSON.parse(await readFile(join(user, 'config.json'), 'utf8'));
-        }
-        catch {
-            // No config (or unreadable): start empty.
-        }
+        const { dir, userConfig, user } = await Docker.configDirectory(true);
         await writeFile(join(dir, 'config.json'), JSON.stringify(privateConfigFrom(userConfig, host)), {
             mode: 0o600,
         });
-        // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
-        // user's config.json; the private config must not hide them.
-        for (const shared of ['cli-plugins', 'contexts']) {
-            const target = join(user, shared);
-            if (await stat(target).then(() => true, () => false))
-                await symlink(target, join(dir, shared));
-        }
         await mkdir(join(dir, 'bin'));
         await writeFile(join(dir, 'token'), '', { mode: 0o600 });
         await writeFile(join(dir, 'bin', `docker-credential-${CREDENTIAL_HELPER}`), credentialHelperScript(join(dir, 'token')), { mode: 0o700 });
@@ -32043,6 +32043,42 @@ class Docker {
             // Builders created by docker/setup-buildx-action live in the user's buildx directory.
             BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
         });
+    }
+    /** Docker with a config that holds no credential at all: what a build of fork code runs with. */
+    static async anonymousConfig() {
+        const { dir, userConfig, user } = await Docker.configDirectory(false);
+        await writeFile(join(dir, 'config.json'), JSON.stringify(anonymousConfigFrom(userConfig)), {
+            mode: 0o600,
+        });
+        return new Docker(dir, {
+            DOCKER_CONFIG: dir,
+            BUILDX_CONFIG: process.env.BUILDX_CONFIG || join(user, 'buildx'),
+        });
+    }
+    /** A new config directory under RUNNER_TEMP, beside the user's config it starts from. */
+    static async configDirectory(holdsCredential) {
+        const base = scratchBase();
+        await mkdir(base, { recursive: true });
+        const dir = await mkdtemp(join(base, PRIVATE_CONFIG_PREFIX));
+        // The post step removes the one that holds a credential if the job is cancelled.
+        if (holdsCredential)
+            core.saveState(DOCKER_CONFIG_STATE, dir);
+        const user = userDockerConfig();
+        let userConfig = {};
+        try {
+            userConfig = JSON.parse(await readFile(join(user, 'config.json'), 'utf8'));
+        }
+        catch {
+            // No config (or unreadable): start empty.
+        }
+        // CLI plugins (a buildx that setup-buildx-action installed) and contexts live beside the
+        // user's config.json; the private config must not hide them.
+        for (const shared of ['cli-plugins', 'contexts']) {
+            const target = join(user, shared);
+            if (await stat(target).then(() => true, () => false))
+                await symlink(target, join(dir, shared));
+        }
+        return { dir, userConfig, user };
     }
     /**
      * Runs docker. What it prints comes from the Dockerfile's `RUN` steps and the registry as much as
@@ -32103,15 +32139,28 @@ class Docker {
         log.info(`buildx builder ${found.name} (driver ${found.driver})`);
         return found.driver;
     }
-    /** Builds and pushes; returns the digest the registry stored. */
-    async buildAndPush(plan, options) {
-        const driver = await this.detectDriver(options.builder);
+    /**
+     * Builds fork code into the local image store, pushing nothing: this Docker should hold no
+     * credential (anonymousConfig). The caller pushes the tag with one that does.
+     */
+    async buildUntrusted(plan, options) {
+        const driver = await this.checkDriver(plan, options.builder);
+        const command = planBuild({ ...plan, untrusted: true }, driver, { builder: options.builder });
+        await this.run(command.args, { env: command.env });
+    }
+    async checkDriver(plan, builder) {
+        const driver = await this.detectDriver(builder);
         if (driver === 'none') {
             if (Object.keys(plan.secrets).length > 0) {
                 throw new RunwayError('`build_secrets` need BuildKit, and this runner has no docker buildx.', 'Add a docker/setup-buildx-action step before Runway, or remove `build_secrets`.');
             }
             log.info('docker buildx is not available: building with the classic builder and an inline layer cache');
         }
+        return driver;
+    }
+    /** Builds and pushes; returns the digest the registry stored. */
+    async buildAndPush(plan, options) {
+        const driver = await this.checkDriver(plan, options.builder);
         const scratch = this.privateConfig ?? (await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'runway-')));
         try {
             const metadataFile = join(scratch, 'build-metadata.json');
@@ -32234,3 +32283,5 @@ void post();
 
 var __webpack_exports__post = __webpack_exports__.b;
 export { __webpack_exports__post as post };
+
+//# sourceMappingURL=index.js.map

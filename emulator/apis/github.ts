@@ -3,6 +3,8 @@
 // {"message": ...} bodies. Three kinds of token act as three kinds of author: the Actions token as
 // github-actions[bot] (id 41898282), an App's installation token as SLUG[bot], a personal token as
 // its user; every login has an id of its own, and installation tokens get 403 from GET /user.
+// Every answer validates against GitHub's OpenAPI description of its operation and status
+// (emulator/schemas/github-rest.json); one that does not is a 500.
 import type { EmulatorContext } from '../context.js';
 import { GitHubApiError } from '../errors.js';
 import { bearerToken, type ApiRequest, type ApiResponse, type Route } from '../http.js';
@@ -15,6 +17,30 @@ import type {
 } from '../state.js';
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../seed.js';
+import { githubResponseProblems } from '../schema/openapi.js';
+
+/** A route and the operation of GitHub's OpenAPI description it serves (GraphQL has none). */
+type DescribedRoute = Route & { operation?: string };
+
+/**
+ * The route, its answers checked against GitHub's description of the operation and status: an
+ * answer that does not validate is the emulator's bug, answered 500 so that a test sees it.
+ */
+function conforming({ operation, ...route }: DescribedRoute): Route {
+  if (!operation) return route;
+  return {
+    ...route,
+    handler: async (req) => {
+      const out = await route.handler(req);
+      const problems = githubResponseProblems(operation, out.status ?? 200, out.body);
+      if (problems.length)
+        throw new Error(
+          `The emulator's answer to ${operation} does not conform to GitHub's description: ${problems.join('; ')}`,
+        );
+      return out;
+    },
+  };
+}
 
 const REPO = String.raw`^\/repos\/(?<owner>[^/]+)\/(?<repo>[^/]+)`;
 const DEPLOYMENT_STATES = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
@@ -57,16 +83,50 @@ class StatusChecksFailed extends GitHubApiError {
 }
 
 const BOT_ID = 41898282;
-const bot = {
+/**
+ * A user as GitHub's simple-user shows one: every URL GitHub derives from the login (the OpenAPI
+ * description requires them all), the avatar and node id.
+ */
+function simpleUser(user: {
+  login: string;
+  id: number;
+  type: 'Bot' | 'User';
+  node_id: string;
+  avatar_url: string;
+  html_url: string;
+}): Record<string, unknown> & { login: string; id: number; avatar_url: string } {
+  const url = `https://api.github.com/users/${encodeURIComponent(user.login)}`;
+  return {
+    login: user.login,
+    id: user.id,
+    node_id: user.node_id,
+    avatar_url: user.avatar_url,
+    gravatar_id: '',
+    url,
+    html_url: user.html_url,
+    followers_url: `${url}/followers`,
+    following_url: `${url}/following{/other_user}`,
+    gists_url: `${url}/gists{/gist_id}`,
+    starred_url: `${url}/starred{/owner}{/repo}`,
+    subscriptions_url: `${url}/subscriptions`,
+    organizations_url: `${url}/orgs`,
+    repos_url: `${url}/repos`,
+    events_url: `${url}/events{/privacy}`,
+    received_events_url: `${url}/received_events`,
+    type: user.type,
+    user_view_type: 'public',
+    site_admin: false,
+  };
+}
+
+const bot = simpleUser({
   login: 'github-actions[bot]',
   id: BOT_ID,
   node_id: 'MDM6Qm90NDE4OTgyODI=',
   avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
-  url: 'https://api.github.com/users/github-actions%5Bbot%5D',
   html_url: 'https://github.com/apps/github-actions',
   type: 'Bot',
-  site_admin: false,
-};
+});
 
 type Actor = { login: string; type: 'Bot' | 'User' };
 
@@ -106,16 +166,101 @@ function idOf(login: string): number {
   return 50_000_000 + (createHash('sha256').update(login).digest().readUInt32BE(0) % 100_000_000);
 }
 
-function userOf(actor: Actor): typeof bot | Record<string, unknown> {
+function userOf(actor: Actor): Record<string, unknown> {
   if (actor.type === 'Bot' && actor.login === bot.login) return bot;
   const app = actor.type === 'Bot' ? actor.login.replace(/\[bot\]$/, '') : undefined;
-  return {
+  const id = idOf(actor.login);
+  return simpleUser({
     login: actor.login,
-    id: idOf(actor.login),
+    id,
     type: actor.type,
-    site_admin: false,
-    url: `https://api.github.com/users/${encodeURIComponent(actor.login)}`,
+    node_id: `${app ? 'BOT' : 'U'}_${Buffer.from(String(id)).toString('base64url')}`,
+    avatar_url: `https://avatars.githubusercontent.com/${app ? 'in' : 'u'}/${id}?v=4`,
     html_url: app ? `https://github.com/apps/${app}` : `https://github.com/${actor.login}`,
+  });
+}
+
+/** GET /user: the authenticated user sees the private view of themselves. */
+function privateUserOf(actor: Actor): Record<string, unknown> {
+  const created = '2020-01-01T00:00:00Z';
+  return {
+    ...userOf(actor),
+    user_view_type: 'private',
+    name: null,
+    company: null,
+    blog: '',
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    public_repos: 0,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: created,
+    updated_at: created,
+    private_gists: 0,
+    total_private_repos: 0,
+    owned_private_repos: 0,
+    disk_usage: 0,
+    collaborators: 0,
+    two_factor_authentication: true,
+  };
+}
+
+/** A repository as GitHub's minimal-repository shows it, with every URL it derives from the name. */
+function minimalRepository(apiBase: string, fullName: string): Record<string, unknown> {
+  const [owner, name] = fullName.split('/') as [string, string];
+  const url = `${apiBase}/repos/${fullName}`;
+  const id = idOf(`repository:${fullName}`);
+  const under = (path: string): string => `${url}/${path}`;
+  return {
+    id,
+    node_id: `R_${Buffer.from(String(id)).toString('base64url')}`,
+    name,
+    full_name: fullName,
+    owner: userOf({ login: owner, type: 'User' }),
+    private: false,
+    html_url: `https://github.com/${fullName}`,
+    description: null,
+    fork: false,
+    url,
+    archive_url: under('{archive_format}{/ref}'),
+    assignees_url: under('assignees{/user}'),
+    blobs_url: under('git/blobs{/sha}'),
+    branches_url: under('branches{/branch}'),
+    collaborators_url: under('collaborators{/collaborator}'),
+    comments_url: under('comments{/number}'),
+    commits_url: under('commits{/sha}'),
+    compare_url: under('compare/{base}...{head}'),
+    contents_url: under('contents/{+path}'),
+    contributors_url: under('contributors'),
+    deployments_url: under('deployments'),
+    downloads_url: under('downloads'),
+    events_url: under('events'),
+    forks_url: under('forks'),
+    git_commits_url: under('git/commits{/sha}'),
+    git_refs_url: under('git/refs{/sha}'),
+    git_tags_url: under('git/tags{/sha}'),
+    hooks_url: under('hooks'),
+    issue_comment_url: under('issues/comments{/number}'),
+    issue_events_url: under('issues/events{/number}'),
+    issues_url: under('issues{/number}'),
+    keys_url: under('keys{/key_id}'),
+    labels_url: under('labels{/name}'),
+    languages_url: under('languages'),
+    merges_url: under('merges'),
+    milestones_url: under('milestones{/number}'),
+    notifications_url: under('notifications{?since,all,participating}'),
+    pulls_url: under('pulls{/number}'),
+    releases_url: under('releases{/id}'),
+    stargazers_url: under('stargazers'),
+    statuses_url: under('statuses/{sha}'),
+    subscribers_url: under('subscribers'),
+    subscription_url: under('subscription'),
+    tags_url: under('tags'),
+    teams_url: under('teams'),
+    trees_url: under('git/trees{/sha}'),
   };
 }
 
@@ -249,16 +394,17 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     return latest;
   };
 
-  return [
+  const routes: DescribedRoute[] = [
     {
       // Installation tokens are not users: GitHub refuses them here.
       method: 'GET',
       pattern: /^\/user$/,
+      operation: 'GET /user',
       handler: (req) => {
         const { actor } = actorOf(ctx, req);
         req.caller = actor.login;
         if (actor.type === 'Bot') throw new GitHubApiError(403, 'Resource not accessible by integration');
-        return { body: userOf(actor) };
+        return { body: privateUserOf(actor) };
       },
     },
     {
@@ -280,6 +426,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
+      operation: 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
       handler: (req) => {
         authorize(ctx, req);
         const list = gh().comments.get(Number(req.params.number)) ?? [];
@@ -292,6 +439,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/issues\\/(?<number>\\d+)\\/comments$`),
+      operation: 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
       handler: (req) => {
         const { repository, actor } = authorize(ctx, req, ['issues', 'pull_requests']);
         const text = optionalString(fields(req).body, 'IssueComment', 'body');
@@ -316,6 +464,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'PATCH',
       pattern: new RegExp(`${REPO}\\/issues\\/comments\\/(?<id>\\d+)$`),
+      operation: 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}',
       handler: (req) => {
         authorize(ctx, req, ['issues', 'pull_requests']);
         const comment = findComment(req.params.id!);
@@ -330,6 +479,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'DELETE',
       pattern: new RegExp(`${REPO}\\/issues\\/comments\\/(?<id>\\d+)$`),
+      operation: 'DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}',
       handler: (req) => {
         authorize(ctx, req, ['issues', 'pull_requests']);
         const comment = findComment(req.params.id!);
@@ -344,6 +494,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/deployments$`),
+      operation: 'POST /repos/{owner}/{repo}/deployments',
       handler: (req) => {
         authorize(ctx, req, ['deployments']);
         const b = fields(req);
@@ -392,6 +543,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/deployments$`),
+      operation: 'GET /repos/{owner}/{repo}/deployments',
       handler: (req) => {
         authorize(ctx, req);
         const filters = ['sha', 'ref', 'environment'] as const;
@@ -407,6 +559,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)$`),
+      operation: 'GET /repos/{owner}/{repo}/deployments/{deployment_id}',
       handler: (req) => {
         authorize(ctx, req);
         return { body: showDeployment(req, findDeployment(req.params.id!)) };
@@ -415,6 +568,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)\\/statuses$`),
+      operation: 'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
       handler: (req) => {
         authorize(ctx, req, ['deployments']);
         const deployment = findDeployment(req.params.id!);
@@ -455,6 +609,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/deployments\\/(?<id>\\d+)\\/statuses$`),
+      operation: 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
       handler: (req) => {
         authorize(ctx, req);
         const deployment = findDeployment(req.params.id!);
@@ -467,6 +622,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'POST',
       pattern: new RegExp(`${REPO}\\/statuses\\/(?<sha>[^/]+)$`),
+      operation: 'POST /repos/{owner}/{repo}/statuses/{sha}',
       handler: (req) => {
         authorize(ctx, req, ['statuses']);
         const sha = req.params.sha!;
@@ -495,6 +651,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/statuses$`),
+      operation: 'GET /repos/{owner}/{repo}/commits/{ref}/statuses',
       handler: (req) => {
         authorize(ctx, req);
         const sha = resolveRef(req.params.ref!);
@@ -510,6 +667,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
     {
       method: 'GET',
       pattern: new RegExp(`${REPO}\\/commits\\/(?<ref>[^/]+)\\/status$`),
+      operation: 'GET /repos/{owner}/{repo}/commits/{ref}/status',
       handler: (req) => {
         authorize(ctx, req);
         const sha = resolveRef(req.params.ref!);
@@ -528,6 +686,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
             statuses: statuses.map((s) => showCommitStatus(req, s)),
             sha,
             total_count: statuses.length,
+            repository: minimalRepository(req.baseUrl, gh().repository),
             commit_url: `${api(req)}/commits/${sha}`,
             url: `${api(req)}/commits/${sha}/status`,
           },
@@ -535,6 +694,7 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
       },
     },
   ];
+  return routes.map(conforming);
 }
 
 /** A full SHA names itself; branch names and tags resolve to the seeded head commit. */

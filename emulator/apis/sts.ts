@@ -1,11 +1,16 @@
 // Google Security Token Service: POST /v1/token exchanges a GitHub OIDC token for a federated
 // access token (api-facts §2). Accepts the form encoding google-auth-library sends and the JSON
-// encoding google-github-actions/auth sends; answers in OAuth2's snake_case, errors included.
+// encoding google-github-actions/auth sends; answers in OAuth2's snake_case, errors included. The
+// request is checked against STS v1's schema (emulator/schemas/sts-v1.json) in either encoding, and
+// refused as STS refuses it: 400 with an OAuth error, invalid_request, naming the field.
 import { createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
 import type { EmulatorContext } from '../context.js';
 import { evaluateCel } from '../cel.js';
 import { OAuthError } from '../errors.js';
-import type { Route } from '../http.js';
+import type { ApiRequest, Route } from '../http.js';
+import { renderResponse } from '../schema/render.js';
+import { schemaOf } from '../schema/schema.js';
+import { checkRequest } from '../schema/validate.js';
 import { poolName, providerName, type ProviderSeed } from '../state.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -29,27 +34,20 @@ interface ExchangeRequest {
   subjectTokenType?: string;
 }
 
-/** Reads the request in either encoding; proto3 JSON parsers accept snake_case too. */
-function readExchange(body: unknown): ExchangeRequest {
-  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const pick = (camel: string, snake: string): string | undefined => {
-    const v = b[camel] ?? b[snake];
-    return typeof v === 'string' ? v : undefined;
-  };
-  const out: ExchangeRequest = {};
-  const fields: Array<[keyof ExchangeRequest, string]> = [
-    ['grantType', 'grant_type'],
-    ['audience', 'audience'],
-    ['scope', 'scope'],
-    ['requestedTokenType', 'requested_token_type'],
-    ['subjectToken', 'subject_token'],
-    ['subjectTokenType', 'subject_token_type'],
-  ];
-  for (const [camel, snake] of fields) {
-    const v = pick(camel, snake);
-    if (v !== undefined) out[camel] = v;
+const TOKEN = 'sts.token';
+
+/**
+ * Reads the request in either encoding against the schema, whose parser takes the proto's
+ * snake_case names as well as the JSON ones: an unknown field or a value of the wrong type is
+ * STS's invalid_request, its description Google's own parser's words.
+ */
+function readExchange(req: ApiRequest): ExchangeRequest {
+  try {
+    return (checkRequest(schemaOf('sts-v1'), TOKEN, req) ?? {}) as ExchangeRequest;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new OAuthError('invalid_request', message);
   }
-  return out;
 }
 
 const jwksByIssuer = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
@@ -96,7 +94,7 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
       method: 'POST',
       pattern: /^\/v1\/token$/,
       handler: async (req) => {
-        const r = readExchange(req.body);
+        const r = readExchange(req);
         if (r.grantType !== TOKEN_EXCHANGE) {
           throw new OAuthError(
             'unsupported_grant_type',
@@ -188,13 +186,13 @@ export function stsRoutes(ctx: EmulatorContext): Route[] {
         req.caller = `principal://iam.googleapis.com/${poolName(provider)}/subject/${subject}`;
         const { token, expiresAt } = ctx.world.issueToken(principal, 'sts', FEDERATED_TOKEN_LIFETIME + 1);
         return {
-          body: {
+          body: renderResponse(schemaOf('sts-v1'), TOKEN, {
             access_token: token,
             issued_token_type: ACCESS_TOKEN_TYPE,
             token_type: 'Bearer',
             // A seeded tokenLifetimeSeconds shortens it; the client is told a second less than the truth.
             expires_in: Math.max(1, Math.floor((expiresAt - Date.now()) / 1000) - 1),
-          },
+          }),
         };
       },
     },

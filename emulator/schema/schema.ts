@@ -86,7 +86,8 @@ export function schemaOf(
     | 'serviceusage-v1'
     | 'iam-v1'
     | 'cloudresourcemanager-v1'
-    | 'artifactregistry-v1',
+    | 'artifactregistry-v1'
+    | 'sts-v1',
 ): ApiSchema {
   let schema = loaded.get(name);
   if (!schema) {
