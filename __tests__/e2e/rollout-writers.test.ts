@@ -2,13 +2,7 @@
 // someone else's revisions, splits and invokers during a run, immediate traffic and the undo grace.
 // Split from rollout.test.ts so that Jest's workers run the two halves side by side.
 import { admin, env } from '../helpers/emulator.js';
-import {
-  deployApp as deploy,
-  errorOf,
-  type ActionRun,
-  expectSuccess,
-  deployImage,
-} from '../helpers/action.js';
+import { deployApp as deploy, errorOf, expectSuccess, deployImage } from '../helpers/action.js';
 import { accessTokenFor } from '../helpers/auth.js';
 import {
   candidateTagged,
@@ -21,6 +15,7 @@ import {
   type ServiceJson,
 } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
+import { expectRolledBack } from './rollout-checks.js';
 
 /** Someone else's deploy of `image` with no traffic (a PR preview, say): a newer revision, unrouted. */
 const newRevisionOf =
@@ -33,26 +28,6 @@ const newRevisionOf =
     const [first, ...rest] = template.containers;
     return { ...s, template: { ...template, containers: [{ ...first, image }, ...rest] } };
   };
-
-/** After a failed run: the step failed with `cause`, the old revision serves everything, no candidate tag. */
-async function expectRolledBack(
-  run: ActionRun,
-  good: ActionRun,
-  cause: RegExp,
-  headers: Record<string, string> = {},
-): Promise<void> {
-  expect(run.exitCode).toBe(1);
-  expect(run.outputs.healthy).toBe('false');
-  expect(errorOf(run)).toMatch(cause);
-  const service = (await getService(serviceOf(good)))!;
-  expect(service.reconciling ?? false).toBe(false);
-  expect(servingSplit(service)).toEqual({ [good.outputs.revision!]: 100 });
-  expect(candidateTags(service)).toEqual([]);
-  expect(await sample(good.outputs.url!, 4, headers)).toEqual(new Map([['200 stable', 4]]));
-}
-
-/** The service a run deployed, from its `regions` output's revision name (SERVICE-NNNNN-xyz). */
-const serviceOf = (run: ActionRun): string => run.outputs.revision!.replace(/-\d{5}-[a-z]{3}$/, '');
 
 let stable: string;
 let next: string;

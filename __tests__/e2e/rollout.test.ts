@@ -2,30 +2,11 @@
 // after the first change, then the URLs requested to see what serves. Every test asserts that the
 // old revision serves, no candidate tag is left, and the step failed naming the cause.
 import { admin } from '../helpers/emulator.js';
-import { errorOf, type ActionRun, expectSuccess, deployImage } from '../helpers/action.js';
+import { errorOf, expectSuccess, deployImage } from '../helpers/action.js';
 import { idTokenFor } from '../helpers/auth.js';
-import { candidateTags, getService, patchService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { patchService, sample } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
-
-/** After a failed run: the step failed with `cause`, the old revision serves everything, no candidate tag. */
-async function expectRolledBack(
-  run: ActionRun,
-  good: ActionRun,
-  cause: RegExp,
-  headers: Record<string, string> = {},
-): Promise<void> {
-  expect(run.exitCode).toBe(1);
-  expect(run.outputs.healthy).toBe('false');
-  expect(errorOf(run)).toMatch(cause);
-  const service = (await getService(serviceOf(good)))!;
-  expect(service.reconciling ?? false).toBe(false);
-  expect(servingSplit(service)).toEqual({ [good.outputs.revision!]: 100 });
-  expect(candidateTags(service)).toEqual([]);
-  expect(await sample(good.outputs.url!, 4, headers)).toEqual(new Map([['200 stable', 4]]));
-}
-
-/** The service a run deployed, from its `regions` output's revision name (SERVICE-NNNNN-xyz). */
-const serviceOf = (run: ActionRun): string => run.outputs.revision!.replace(/-\d{5}-[a-z]{3}$/, '');
+import { expectRolledBack } from './rollout-checks.js';
 
 let stable: string;
 let next: string;
