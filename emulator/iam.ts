@@ -62,18 +62,35 @@ const SERVICE_USAGE_READ = [
   'serviceusage.quotas.get',
 ];
 
+/** What most predefined roles also hold (each role's page): seeing the project they are granted in. */
+const PROJECT_READ = ['resourcemanager.projects.get', 'resourcemanager.projects.list'];
+
 /** The predefined roles the emulator understands, by the permissions they grant. */
 export const ROLES: Record<string, string[]> = {
   'roles/owner': ['*'],
   'roles/editor': [
     'run.*',
-    'secretmanager.*',
+    // Secret Manager's metadata and versions, but not their payloads (versions.access) nor who may
+    // read them (secrets.setIamPolicy): Owner, Secret Manager Admin and Secret Accessor hold those.
+    'secretmanager.locations.*',
+    'secretmanager.secrets.create',
+    'secretmanager.secrets.delete',
+    'secretmanager.secrets.get',
+    'secretmanager.secrets.list',
+    'secretmanager.secrets.update',
+    'secretmanager.versions.add',
+    'secretmanager.versions.destroy',
+    'secretmanager.versions.disable',
+    'secretmanager.versions.enable',
+    'secretmanager.versions.get',
+    'secretmanager.versions.list',
     'artifactregistry.*',
     'serviceusage.*',
     'iam.serviceAccounts.actAs',
   ],
-  'roles/run.admin': ['run.*', ...SERVICE_USAGE_READ],
+  'roles/run.admin': ['run.*', ...SERVICE_USAGE_READ, ...PROJECT_READ],
   'roles/run.developer': [
+    ...PROJECT_READ,
     'run.services.get',
     'run.services.list',
     'run.services.create',
@@ -117,14 +134,18 @@ export const ROLES: Record<string, string[]> = {
     'iam.serviceAccounts.signJwt',
   ],
   'roles/iam.serviceAccountOpenIdTokenCreator': ['iam.serviceAccounts.getOpenIdToken'],
-  'roles/secretmanager.secretAccessor': ['secretmanager.versions.access'],
+  // Secret Manager's roles, as its access-control page lists them.
+  'roles/secretmanager.secretAccessor': [...PROJECT_READ, 'secretmanager.versions.access'],
   'roles/secretmanager.viewer': [
+    ...PROJECT_READ,
+    'secretmanager.locations.*',
     'secretmanager.secrets.get',
+    'secretmanager.secrets.getIamPolicy',
     'secretmanager.secrets.list',
     'secretmanager.versions.get',
     'secretmanager.versions.list',
   ],
-  'roles/secretmanager.admin': ['secretmanager.*'],
+  'roles/secretmanager.admin': [...PROJECT_READ, 'secretmanager.*'],
   'roles/artifactregistry.reader': [
     'artifactregistry.repositories.get',
     'artifactregistry.repositories.list',

@@ -5,7 +5,7 @@ import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
-import { checkCanActAs, checkIdTokens, checkSecrets } from './deploy/preflight.js';
+import { checkCanActAs, checkIdTokens, checkSecretReaders, checkSecrets } from './deploy/preflight.js';
 import { IamClient } from './gcp/iam.js';
 import { prepareImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
@@ -185,7 +185,7 @@ export async function run(): Promise<void> {
           credentials.identity,
         );
         const secrets = new SecretManagerClient(credentials.accessToken);
-        const { checked, unchecked } = await checkSecrets(
+        const { checked, unchecked, readable } = await checkSecrets(
           secrets,
           resolvedProject,
           parsed.spec.secrets,
@@ -194,6 +194,7 @@ export async function run(): Promise<void> {
         if (checked.length) log.info(`secrets: ${checked.join(', ')} exist and are enabled`);
         if (unchecked.length)
           log.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+        await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
       }),
     );
     await reporter.start(github.sha, runUrlFrom());

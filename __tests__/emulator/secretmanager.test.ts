@@ -242,4 +242,29 @@ describe('Secret Manager writes (what gcloud secrets sends)', () => {
     await call('POST', `${secrets()}?secretId=conf-policy`, { replication: { automatic: {} } });
     expect((await call('GET', `${secrets()}/conf-policy:getIamPolicy`)).body.bindings).toBeUndefined();
   });
+
+  it("lets roles/secretmanager.viewer read a secret's policy (what Runway's preflight reads); the accessor may not, and basic Editor never reads payloads", async () => {
+    await call('POST', `${secrets()}?secretId=conf-seen`, { replication: { automatic: {} } });
+    const binding = { role: 'roles/secretmanager.secretAccessor', members: [`serviceAccount:${reader}`] };
+    await call('POST', `${secrets()}/conf-seen:setIamPolicy`, { policy: { bindings: [binding] } });
+    // Runway asks for version 3, so conditional bindings would come back as they are.
+    const seen = await call(
+      'GET',
+      `${secrets()}/conf-seen:getIamPolicy?options.requestedPolicyVersion=3`,
+      undefined,
+      viewer,
+    );
+    expect(seen.status).toBe(200);
+    expect(seen.body.bindings).toEqual([binding]);
+    const unseen = await call('GET', `${secrets()}/conf-seen:getIamPolicy`, undefined, reader);
+    expect(unseen.status).toBe(403);
+    expect(unseen.body.error.details[0].metadata.permission).toBe('secretmanager.secrets.getIamPolicy');
+    const editor = await seedServiceAccount('conf-secret-editor', ['roles/editor']);
+    await call('POST', `${secrets()}/conf-seen:addVersion`, payload('kept from editors'));
+    expect((await call('GET', `${secrets()}/conf-seen/versions/1`, undefined, editor)).status).toBe(200);
+    // Basic Editor holds no secretmanager.versions.access: it sees versions, never their payloads.
+    expect((await call('GET', `${secrets()}/conf-seen/versions/1:access`, undefined, editor)).status).toBe(
+      403,
+    );
+  });
 });

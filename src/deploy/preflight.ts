@@ -1,4 +1,5 @@
-// Checks made before anything changes: every referenced secret version exists and is enabled; a
+// Checks made before anything changes: every referenced secret version exists and is enabled, and
+// the runtime service account may read it (its policy says so, where the deployer may see it); a
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
@@ -10,16 +11,22 @@ import { RunwayError } from '../errors.js';
 import { explainRunError, isPublic } from './apply.js';
 import { GoogleApiError } from '../common/http.js';
 import { CloudRunClient, type CloudRunApi, type ServiceRef } from '../gcp/run.js';
+import { ProjectsClient } from '../gcp/projects.js';
+import { secretAccessIn, type IamPolicy } from '../gcp/policy.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { IamClient } from '../gcp/iam.js';
 import type { Service } from '../gcp/run-types.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { SecretRef, SecretRefs } from '../inputs/spec.js';
 
-/** What checkSecrets could prove: `unchecked` lists the references the deployer may not look at. */
+/**
+ * What checkSecrets could prove: `unchecked` lists the references the deployer may not look at;
+ * `readable`, the secrets (as named) whose versions it saw.
+ */
 export interface SecretsCheck {
   checked: string[];
   unchecked: string[];
+  readable: string[];
 }
 
 /**
@@ -39,7 +46,7 @@ export async function checkSecrets(
     ...Object.entries(refs?.env ?? {}),
     ...Object.entries(refs?.files ?? {}),
   ];
-  const result: SecretsCheck = { checked: [], unchecked: [] };
+  const result: SecretsCheck = { checked: [], unchecked: [], readable: [] };
   await Promise.all(
     all.map(async ([where, ref]) => {
       const label = `${ref.secret}:${ref.version} (for ${where})`;
@@ -52,6 +59,7 @@ export async function checkSecrets(
           );
         }
         result.checked.push(label);
+        if (!result.readable.includes(ref.secret)) result.readable.push(ref.secret);
       } catch (err) {
         if (!(err instanceof GoogleApiError)) throw err;
         if (err.httpStatus === 404) {
@@ -66,7 +74,8 @@ export async function checkSecrets(
           const secretProject = /^projects\/([^/]+)\//.exec(ref.secret)?.[1] ?? project;
           warn(
             `Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
-              `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
+              `Cloud Run checks it, and whether the runtime service account may read it, when it creates the revision. ` +
+              `roles/secretmanager.viewer is optional; to have Runway check both before any change, grant it:\n` +
               `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`,
           );
           return;
@@ -76,6 +85,167 @@ export async function checkSecrets(
     }),
   );
   return result;
+}
+
+/** The deployer may not read a policy: Secret Manager's and Resource Manager's 403s. */
+function isDenied(err: unknown): err is GoogleApiError {
+  return err instanceof GoogleApiError && err.httpStatus === 403;
+}
+
+/** What checkRuntimeSecretAccess reads with the deployer's credentials. */
+export interface SecretAccessDeps {
+  secrets: Pick<SecretManagerClient, 'getIamPolicy'>;
+  projects: Pick<ProjectsClient, 'getIamPolicy'>;
+}
+
+/**
+ * The accounts the new revisions will run as: `runtime_service_account` when set; otherwise each
+ * region's live one, or the project's default compute account (PROJECT_NUMBER-compute@…) where
+ * none is set. An account that cannot be learned is left out, with a warning.
+ */
+export async function runtimeAccounts(
+  runtime: string | undefined,
+  regions: string[],
+  live: (region: string) => Promise<Service | undefined>,
+  projectNumber: () => Promise<string>,
+  warn: (message: string) => void = core.warning,
+): Promise<string[]> {
+  if (runtime) return [runtime];
+  const named = await Promise.all(
+    regions.map(async (region) => (await live(region))?.template?.serviceAccount),
+  );
+  const accounts = new Set(named.filter((a): a is string => Boolean(a)));
+  if (named.some((a) => !a)) {
+    try {
+      accounts.add(`${await projectNumber()}-compute@developer.gserviceaccount.com`);
+    } catch (err) {
+      if (!(err instanceof GoogleApiError)) throw err;
+      warn(
+        `Could not learn the project's number, which names the default compute service account the service runs as (${err.message}); ` +
+          `Cloud Run checks that it may read the secrets when it creates the revision. Set \`runtime_service_account\` to have Runway check it first.`,
+      );
+    }
+  }
+  return [...accounts];
+}
+
+/**
+ * The runtime account may read each secret (secretmanager.versions.access), which real Cloud Run
+ * only checks when it creates the revision ("Permission denied on secret"). Read with the
+ * deployer's optional roles/secretmanager.viewer: the secret's policy, then its project's. Refused
+ * before any change when the secret's policy was read and grants nothing, and the project's policy
+ * grants nothing either or cannot be read. A binding that may grant but cannot be evaluated
+ * (group, domain, principal set, custom role, condition) passes, with a notice; a secret policy the
+ * deployer may not read is a warning, as Cloud Run still checks.
+ */
+export async function checkRuntimeSecretAccess(
+  deps: SecretAccessDeps,
+  project: string,
+  secrets: string[],
+  accounts: string[],
+  identity: string,
+  warn: (message: string) => void = core.warning,
+  notice: (message: string) => void = log.info,
+): Promise<void> {
+  const projectPolicies = new Map<string, Promise<IamPolicy | undefined>>();
+  const projectPolicy = (id: string): Promise<IamPolicy | undefined> => {
+    let read = projectPolicies.get(id);
+    if (!read) {
+      read = deps.projects.getIamPolicy(id).catch((err: unknown) => {
+        if (isDenied(err)) return undefined;
+        throw err;
+      });
+      projectPolicies.set(id, read);
+    }
+    return read;
+  };
+  const refusals: string[] = [];
+  const fixes: string[] = [];
+  let unseenProjects = false;
+  await Promise.all(
+    [...new Set(secrets)].map(async (secret) => {
+      const name = secret.split('/').pop() ?? secret;
+      const secretProject = /^projects\/([^/]+)\//.exec(secret)?.[1] ?? project;
+      let policy: IamPolicy;
+      try {
+        policy = await deps.secrets.getIamPolicy(project, secret);
+      } catch (err) {
+        if (!isDenied(err)) throw err;
+        warn(
+          `Could not check that ${accounts.join(' and ')} may read secret ${name}: ${identity} lacks ${err.permission ?? 'secretmanager.secrets.getIamPolicy'} (${err.message}). ` +
+            `Cloud Run checks it when it creates the revision. roles/secretmanager.viewer is optional; to have Runway check it before any change, grant it:\n` +
+            `  gcloud secrets add-iam-policy-binding ${name} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`,
+        );
+        return;
+      }
+      for (const account of accounts) {
+        let access = secretAccessIn(policy, account);
+        let where = `secret ${name}`;
+        let seenProject = true;
+        if (access.kind === 'none') {
+          const onProject = await projectPolicy(secretProject);
+          seenProject = onProject !== undefined;
+          if (onProject) {
+            access = secretAccessIn(onProject, account);
+            where = `project ${secretProject}`;
+          }
+        }
+        if (access.kind === 'granted') {
+          log.info(`secrets: ${account} may read ${name} (${access.role} for ${access.member} on ${where})`);
+        } else if (access.kind === 'possible') {
+          notice(
+            `secrets: ${account} may read ${name} through ${access.role} for ${access.member} on ${where} (${access.why}), which Runway cannot evaluate; Cloud Run checks it when it creates the revision`,
+          );
+        } else {
+          unseenProjects ||= !seenProject;
+          refusals.push(
+            `The runtime service account ${account} may not read secret ${name}: neither the secret's IAM policy nor ` +
+              (seenProject
+                ? `project ${secretProject}'s grants it roles/secretmanager.secretAccessor.`
+                : `any policy ${identity} may read grants it roles/secretmanager.secretAccessor (a project-level grant cannot be seen: ${identity} may not read project ${secretProject}'s IAM policy).`),
+          );
+          fixes.push(
+            `  gcloud secrets add-iam-policy-binding ${name} --project=${secretProject} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${account}`,
+          );
+        }
+      }
+    }),
+  );
+  if (!refusals.length) return;
+  throw new RunwayError(
+    `${refusals.join('\n')}\nCloud Run would refuse the new revision ("Permission denied on secret").`,
+    `Grant roles/secretmanager.secretAccessor on the secret to the runtime service account (the least-privilege fix):\n${fixes.join('\n')}\n` +
+      (unseenProjects
+        ? 'A grant on the project, a folder or the organization is invisible to the deployer; granting on the secret as well lets Runway see it. '
+        : 'A grant on a folder or the organization is invisible to the deployer; granting on the secret as well lets Runway see it. ') +
+      'Nothing was built or deployed.',
+  );
+}
+
+/** The runtime accounts of the new revisions may read `readable`, the secrets whose versions preflight saw. */
+export async function checkSecretReaders(
+  settings: Settings,
+  credentials: Credentials,
+  project: string,
+  secrets: SecretManagerClient,
+  readable: string[],
+): Promise<void> {
+  if (!readable.length) return;
+  const projects = new ProjectsClient(credentials.accessToken);
+  const run = new CloudRunClient(credentials.accessToken);
+  const accounts = await runtimeAccounts(
+    settings.spec.runtimeServiceAccount,
+    settings.regions,
+    (region) => {
+      const ref = { project, region, service: settings.service };
+      return run.getService(ref).catch((err: unknown) => {
+        throw explainRunError(err, ref, credentials.identity);
+      });
+    },
+    () => projects.projectNumber(project),
+  );
+  if (!accounts.length) return;
+  await checkRuntimeSecretAccess({ secrets, projects }, project, readable, accounts, credentials.identity);
 }
 
 /**
