@@ -67322,8 +67322,9 @@ async function generateIdToken(callerToken, caller, serviceAccount, audience) {
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/secrets.ts
-// A small Secret Manager client: only version metadata, never a secret's payload — Runway checks
-// that what the service will reference exists, and leaves reading values to Cloud Run.
+// A small Secret Manager client: only version metadata and a secret's IAM policy, never a secret's
+// payload — Runway checks that what the service will reference exists and that the runtime account
+// may read it, and leaves reading values to Cloud Run.
 
 
 class SecretManagerClient {
@@ -67335,9 +67336,22 @@ class SecretManagerClient {
     }
     /** `secret` is a name in `project` or projects/P/secrets/NAME. */
     getVersion(project, secret, version) {
-        const path = secret.startsWith('projects/') ? secret : `projects/${project}/secrets/${secret}`;
-        return requestJson(`${this.base}v1/${path}/versions/${version}`, { token: this.token });
+        return requestJson(`${this.base}v1/${secretPath(project, secret)}/versions/${version}`, {
+            token: this.token,
+        });
     }
+    /** Who may do what with the secret (secretmanager.secrets.getIamPolicy, in roles/secretmanager.viewer). */
+    getIamPolicy(project, secret) {
+        // Version 3 shows conditional bindings as they are, rather than refusing or hiding them.
+        return requestJson(`${this.base}v1/${secretPath(project, secret)}:getIamPolicy`, {
+            token: this.token,
+            query: { 'options.requestedPolicyVersion': '3' },
+        });
+    }
+}
+/** projects/P/secrets/NAME for a secret named in `project` or by its full name. */
+function secretPath(project, secret) {
+    return secret.startsWith('projects/') ? secret : `projects/${project}/secrets/${secret}`;
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/run.ts
@@ -67821,12 +67835,99 @@ async function isPublic(client, ref, service) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gcp/projects.ts
+// A small Resource Manager client: a project's number (which names its default compute service
+// account, what a revision runs as when no account is set) and the project's IAM policy.
+
+
+class ProjectsClient {
+    base;
+    token;
+    constructor(token, base = endpoint('cloudresourcemanager')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** The project's number (resourcemanager.projects.get, which the Cloud Run roles hold). */
+    async projectNumber(project) {
+        const answer = await requestJson(`${this.base}v1/projects/${encodeURIComponent(project)}`, { token: this.token });
+        if (!answer.projectNumber)
+            throw new Error(`Resource Manager named no number for project ${project}`);
+        return answer.projectNumber;
+    }
+    /** The project's own policy (resourcemanager.projects.getIamPolicy); not its folders' or organization's. */
+    getIamPolicy(project) {
+        return requestJson(`${this.base}v1/projects/${encodeURIComponent(project)}:getIamPolicy`, {
+            token: this.token,
+            method: 'POST',
+            body: { options: { requestedPolicyVersion: 3 } },
+            // Reading changes nothing, so a timed-out attempt may be retried.
+            idempotent: true,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/policy.ts
+// IAM policies as Google answers getIamPolicy, and the one question Runway asks of them: does this
+// policy let a service account read a secret's versions (secretmanager.versions.access)?
+/**
+ * The predefined roles that hold secretmanager.versions.access, per Google's Secret Manager roles
+ * page: Secret Accessor, Secret Manager Admin, and the basic Owner role. Basic Editor does not.
+ */
+const SECRET_ACCESS_ROLES = [
+    'roles/secretmanager.secretAccessor',
+    'roles/secretmanager.admin',
+    'roles/owner',
+];
+/** Custom roles (projects/P/roles/R, organizations/O/roles/R): their permissions are not in the policy. */
+function isCustomRole(role) {
+    return /^(projects|organizations)\/[^/]+\/roles\//.test(role);
+}
+/** Members that may include the account, but whose membership a policy does not show. */
+function opaqueMember(member) {
+    return /^(group|domain|principalSet|principal):/.test(member);
+}
+/**
+ * Whether `policy` grants `account` secretmanager.versions.access. A binding whose role or member
+ * cannot be evaluated from the policy alone (a custom role; a group, domain or workforce/workload
+ * set; a condition) counts as possibly granting: Runway refuses only what it can see is missing.
+ */
+function secretAccessIn(policy, account) {
+    const self = `serviceaccount:${account.toLowerCase()}`;
+    let possible;
+    for (const binding of policy.bindings ?? []) {
+        const known = SECRET_ACCESS_ROLES.includes(binding.role);
+        const custom = isCustomRole(binding.role);
+        if (!known && !custom)
+            continue;
+        for (const member of binding.members ?? []) {
+            const exact = member.toLowerCase() === self || member === 'allUsers' || member === 'allAuthenticatedUsers';
+            const opaque = opaqueMember(member);
+            if (!exact && !opaque)
+                continue;
+            const reasons = [
+                ...(custom ? [`custom role ${binding.role}`] : []),
+                ...(opaque ? [`member ${member}`] : []),
+                ...(binding.condition
+                    ? [`condition ${binding.condition.title ?? binding.condition.expression ?? ''}`]
+                    : []),
+            ];
+            if (!reasons.length)
+                return { kind: 'granted', role: binding.role, member };
+            possible ??= { kind: 'possible', role: binding.role, member, why: reasons.join(', ') };
+        }
+    }
+    return possible ?? { kind: 'none' };
+}
+
 ;// CONCATENATED MODULE: ./src/deploy/preflight.ts
-// Checks made before anything changes: every referenced secret version exists and is enabled; a
+// Checks made before anything changes: every referenced secret version exists and is enabled, and
+// the runtime service account may read it (its policy says so, where the deployer may see it); a
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
 // runtime account is also asked of IAM before the build, so a missing role costs no build.
+
+
 
 
 
@@ -67845,7 +67946,7 @@ async function checkSecrets(secrets, project, refs, identity, warn = warning) {
         ...Object.entries(refs?.env ?? {}),
         ...Object.entries(refs?.files ?? {}),
     ];
-    const result = { checked: [], unchecked: [] };
+    const result = { checked: [], unchecked: [], readable: [] };
     await Promise.all(all.map(async ([where, ref]) => {
         const label = `${ref.secret}:${ref.version} (for ${where})`;
         try {
@@ -67854,6 +67955,8 @@ async function checkSecrets(secrets, project, refs, identity, warn = warning) {
                 throw new RunwayError(`Secret ${label} is ${version.state}: the new revision could not read it.`, `Enable the version, or point \`secrets\` at an enabled one (gcloud secrets versions list ${ref.secret}).`);
             }
             result.checked.push(label);
+            if (!result.readable.includes(ref.secret))
+                result.readable.push(ref.secret);
         }
         catch (err) {
             if (!(err instanceof GoogleApiError))
@@ -67866,7 +67969,8 @@ async function checkSecrets(secrets, project, refs, identity, warn = warning) {
                 const secretName = ref.secret.split('/').pop() ?? ref.secret;
                 const secretProject = /^projects\/([^/]+)\//.exec(ref.secret)?.[1] ?? project;
                 warn(`Could not check secret ${label} before deploying: ${identity} lacks ${err.permission ?? 'secretmanager.versions.get'} (${err.message}). ` +
-                    `Cloud Run checks it when it creates the revision. To have Runway check it first, grant roles/secretmanager.viewer:\n` +
+                    `Cloud Run checks it, and whether the runtime service account may read it, when it creates the revision. ` +
+                    `roles/secretmanager.viewer is optional; to have Runway check both before any change, grant it:\n` +
                     `  gcloud secrets add-iam-policy-binding ${secretName} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`);
                 return;
             }
@@ -67874,6 +67978,126 @@ async function checkSecrets(secrets, project, refs, identity, warn = warning) {
         }
     }));
     return result;
+}
+/** The deployer may not read a policy: Secret Manager's and Resource Manager's 403s. */
+function isDenied(err) {
+    return err instanceof GoogleApiError && err.httpStatus === 403;
+}
+/**
+ * The accounts the new revisions will run as: `runtime_service_account` when set; otherwise each
+ * region's live one, or the project's default compute account (PROJECT_NUMBER-compute@…) where
+ * none is set. An account that cannot be learned is left out, with a warning.
+ */
+async function runtimeAccounts(runtime, regions, live, projectNumber, warn = warning) {
+    if (runtime)
+        return [runtime];
+    const named = await Promise.all(regions.map(async (region) => (await live(region))?.template?.serviceAccount));
+    const accounts = new Set(named.filter((a) => Boolean(a)));
+    if (named.some((a) => !a)) {
+        try {
+            accounts.add(`${await projectNumber()}-compute@developer.gserviceaccount.com`);
+        }
+        catch (err) {
+            if (!(err instanceof GoogleApiError))
+                throw err;
+            warn(`Could not learn the project's number, which names the default compute service account the service runs as (${err.message}); ` +
+                `Cloud Run checks that it may read the secrets when it creates the revision. Set \`runtime_service_account\` to have Runway check it first.`);
+        }
+    }
+    return [...accounts];
+}
+/**
+ * The runtime account may read each secret (secretmanager.versions.access), which real Cloud Run
+ * only checks when it creates the revision ("Permission denied on secret"). Read with the
+ * deployer's optional roles/secretmanager.viewer: the secret's policy, then its project's. Refused
+ * before any change when the secret's policy was read and grants nothing, and the project's policy
+ * grants nothing either or cannot be read. A binding that may grant but cannot be evaluated
+ * (group, domain, principal set, custom role, condition) passes, with a notice; a secret policy the
+ * deployer may not read is a warning, as Cloud Run still checks.
+ */
+async function checkRuntimeSecretAccess(deps, project, secrets, accounts, identity, warn = warning, notice = log_info) {
+    const projectPolicies = new Map();
+    const projectPolicy = (id) => {
+        let read = projectPolicies.get(id);
+        if (!read) {
+            read = deps.projects.getIamPolicy(id).catch((err) => {
+                if (isDenied(err))
+                    return undefined;
+                throw err;
+            });
+            projectPolicies.set(id, read);
+        }
+        return read;
+    };
+    const refusals = [];
+    const fixes = [];
+    let unseenProjects = false;
+    await Promise.all([...new Set(secrets)].map(async (secret) => {
+        const name = secret.split('/').pop() ?? secret;
+        const secretProject = /^projects\/([^/]+)\//.exec(secret)?.[1] ?? project;
+        let policy;
+        try {
+            policy = await deps.secrets.getIamPolicy(project, secret);
+        }
+        catch (err) {
+            if (!isDenied(err))
+                throw err;
+            warn(`Could not check that ${accounts.join(' and ')} may read secret ${name}: ${identity} lacks ${err.permission ?? 'secretmanager.secrets.getIamPolicy'} (${err.message}). ` +
+                `Cloud Run checks it when it creates the revision. roles/secretmanager.viewer is optional; to have Runway check it before any change, grant it:\n` +
+                `  gcloud secrets add-iam-policy-binding ${name} --project=${secretProject} --role=roles/secretmanager.viewer --member=${iamMember(identity)}`);
+            return;
+        }
+        for (const account of accounts) {
+            let access = secretAccessIn(policy, account);
+            let where = `secret ${name}`;
+            let seenProject = true;
+            if (access.kind === 'none') {
+                const onProject = await projectPolicy(secretProject);
+                seenProject = onProject !== undefined;
+                if (onProject) {
+                    access = secretAccessIn(onProject, account);
+                    where = `project ${secretProject}`;
+                }
+            }
+            if (access.kind === 'granted') {
+                log_info(`secrets: ${account} may read ${name} (${access.role} for ${access.member} on ${where})`);
+            }
+            else if (access.kind === 'possible') {
+                notice(`secrets: ${account} may read ${name} through ${access.role} for ${access.member} on ${where} (${access.why}), which Runway cannot evaluate; Cloud Run checks it when it creates the revision`);
+            }
+            else {
+                unseenProjects ||= !seenProject;
+                refusals.push(`The runtime service account ${account} may not read secret ${name}: neither the secret's IAM policy nor ` +
+                    (seenProject
+                        ? `project ${secretProject}'s grants it roles/secretmanager.secretAccessor.`
+                        : `any policy ${identity} may read grants it roles/secretmanager.secretAccessor (a project-level grant cannot be seen: ${identity} may not read project ${secretProject}'s IAM policy).`));
+                fixes.push(`  gcloud secrets add-iam-policy-binding ${name} --project=${secretProject} --role=roles/secretmanager.secretAccessor --member=serviceAccount:${account}`);
+            }
+        }
+    }));
+    if (!refusals.length)
+        return;
+    throw new RunwayError(`${refusals.join('\n')}\nCloud Run would refuse the new revision ("Permission denied on secret").`, `Grant roles/secretmanager.secretAccessor on the secret to the runtime service account (the least-privilege fix):\n${fixes.join('\n')}\n` +
+        (unseenProjects
+            ? 'A grant on the project, a folder or the organization is invisible to the deployer; granting on the secret as well lets Runway see it. '
+            : 'A grant on a folder or the organization is invisible to the deployer; granting on the secret as well lets Runway see it. ') +
+        'Nothing was built or deployed.');
+}
+/** The runtime accounts of the new revisions may read `readable`, the secrets whose versions preflight saw. */
+async function checkSecretReaders(settings, credentials, project, secrets, readable) {
+    if (!readable.length)
+        return;
+    const projects = new ProjectsClient(credentials.accessToken);
+    const run = new CloudRunClient(credentials.accessToken);
+    const accounts = await runtimeAccounts(settings.spec.runtimeServiceAccount, settings.regions, (region) => {
+        const ref = { project, region, service: settings.service };
+        return run.getService(ref).catch((err) => {
+            throw explainRunError(err, ref, credentials.identity);
+        });
+    }, () => projects.projectNumber(project));
+    if (!accounts.length)
+        return;
+    await checkRuntimeSecretAccess({ secrets, projects }, project, readable, accounts, credentials.identity);
 }
 /**
  * The deployer may deploy revisions that run as the runtime account (iam.serviceAccounts.actAs,
@@ -73527,11 +73751,12 @@ async function run() {
             await checkIdTokens(parsed, credentials, resolvedProject);
             await checkCanActAs(new IamClient(credentials.accessToken), parsed.spec.runtimeServiceAccount, credentials.identity);
             const secrets = new SecretManagerClient(credentials.accessToken);
-            const { checked, unchecked } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);
+            const { checked, unchecked, readable } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);
             if (checked.length)
                 log_info(`secrets: ${checked.join(', ')} exist and are enabled`);
             if (unchecked.length)
                 log_info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
+            await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
         }));
         await reporter.start(github.sha, runUrlFrom());
         const building = parsed.image?.kind === 'build';
