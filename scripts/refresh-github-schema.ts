@@ -71,6 +71,9 @@ for (const operation of GITHUB_OPERATIONS) {
   }
   operations[operation] = { operationId: described.operationId, responses };
 }
+// The shapes GitHub refuses any operation in, whether or not the operation lists the status.
+collect({ $ref: '#/components/schemas/basic-error' });
+collect({ $ref: '#/components/schemas/validation-error' });
 while (pending.length) {
   const name = pending.pop()!;
   schemas[name] = doc.components.schemas[name];

@@ -23,20 +23,31 @@ import { githubResponseProblems } from '../schema/openapi.js';
 type DescribedRoute = Route & { operation?: string };
 
 /**
- * The route, its answers checked against GitHub's description of the operation and status: an
- * answer that does not validate is the emulator's bug, answered 500 so that a test sees it.
+ * The route, its answers checked against GitHub's description of the operation and status, its
+ * refusals too (a status the operation does not list is checked against GitHub's basic-error, or
+ * validation-error for a 422): an answer that does not validate is the emulator's bug, answered
+ * 500 so that a test sees it.
  */
 function conforming({ operation, ...route }: DescribedRoute): Route {
   if (!operation) return route;
+  const check = (status: number, body: unknown): void => {
+    const problems = githubResponseProblems(operation, status, body);
+    if (problems.length)
+      throw new Error(
+        `The emulator's answer to ${operation} does not conform to GitHub's description: ${problems.join('; ')}`,
+      );
+  };
   return {
     ...route,
     handler: async (req) => {
-      const out = await route.handler(req);
-      const problems = githubResponseProblems(operation, out.status ?? 200, out.body);
-      if (problems.length)
-        throw new Error(
-          `The emulator's answer to ${operation} does not conform to GitHub's description: ${problems.join('; ')}`,
-        );
+      let out;
+      try {
+        out = await route.handler(req);
+      } catch (err) {
+        if (err instanceof GitHubApiError) check(err.httpStatus, err.toBody());
+        throw err;
+      }
+      check(out.status ?? 200, out.body);
       return out;
     },
   };
