@@ -111,3 +111,54 @@ describe('Google error bodies', () => {
     expect(good.status).toBe(403);
   });
 });
+
+// gcloud's generated messages type these fields as strings; the APIs' protos say they are a
+// google.protobuf.Duration and Timestamp, which Google's front end parses and refuses when malformed.
+describe('timestamps and durations of APIs described by gcloud’s messages', () => {
+  let emu: InProcessCloudRun;
+  beforeEach(async () => {
+    emu = await InProcessCloudRun.create({ startupTimeoutSeconds: 1 });
+  });
+  afterEach(() => emu.close());
+
+  const post = async (url: string, body: unknown): Promise<{ status: number; body: Json }> => {
+    const res = await emu.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${emu.accessToken()}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+
+  it('refuses an IAM Credentials lifetime that is not a duration, in the front end’s words', async () => {
+    const url = `${emu.urls.iamcredentials}v1/projects/-/serviceAccounts/runtime@${PROJECT}.iam.gserviceaccount.com:generateAccessToken`;
+    const res = await post(url, {
+      scope: ['https://www.googleapis.com/auth/cloud-platform'],
+      lifetime: '3600',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details[0].fieldViolations).toEqual([
+      {
+        field: 'lifetime',
+        description:
+          "Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), Field 'lifetime', Illegal duration format; duration must end with 's'",
+      },
+    ]);
+  });
+
+  it('refuses a secret whose expireTime is not RFC 3339', async () => {
+    const url = `${emu.urls.secretmanager}v1/projects/${PROJECT}/secrets?secretId=expiring`;
+    const res = await post(url, { replication: { automatic: {} }, expireTime: '2030-01-01 00:00:00' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details[0].fieldViolations).toEqual([
+      {
+        field: 'secret.expireTime',
+        description:
+          "Invalid value at 'secret.expireTime' (type.googleapis.com/google.protobuf.Timestamp), Field 'expireTime', Illegal timestamp format; timestamps must end with 'Z' or have a valid timezone offset.",
+      },
+    ]);
+    const fine = await post(url, { replication: { automatic: {} }, expireTime: '2030-01-01T00:00:00Z' });
+    // Well-formed, it passes the schema and reaches IAM: the deployer may not manage secrets.
+    expect(fine.status).toBe(403);
+  });
+});
