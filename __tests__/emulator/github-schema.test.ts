@@ -156,3 +156,29 @@ it('holds an error body to the shape: a 422 without documentation_url does not v
   ).toEqual(['documentation_url: required, missing']);
   expect(githubResponseProblems('GET /user', 401, { message: 7 })).toEqual(['message: 7 is not string']);
 });
+
+it('answers GraphQL’s viewer by GitHub’s GraphQL schema: a field User lacks is refused, not null', async () => {
+  const ask = async (query: string): Promise<Json> => {
+    const res = await fetch(`${env('GITHUB_API_URL')}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Json;
+  };
+  expect(await ask('query { viewer { login databaseId } }')).toEqual({
+    data: { viewer: { login: 'github-actions[bot]', databaseId: 41898282 } },
+  });
+  expect(await ask('{ viewer { login loginn } }')).toEqual({
+    errors: [
+      {
+        path: ['query', 'viewer', 'loginn'],
+        extensions: { code: 'undefinedField', typeName: 'User', fieldName: 'loginn' },
+        message: "Field 'loginn' doesn't exist on type 'User'",
+      },
+    ],
+  });
+  // A nullable field the emulator has no value for is null, as GitHub may answer it.
+  expect((await ask('{ viewer { bio } }')).data.viewer).toEqual({ bio: null });
+});

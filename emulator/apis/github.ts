@@ -17,6 +17,7 @@ import type {
 } from '../state.js';
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../seed.js';
+import { viewerAnswer } from '../schema/graphql.js';
 import { githubResponseProblems } from '../schema/openapi.js';
 
 /** A route and the operation of GitHub's OpenAPI description it serves (GraphQL has none). */
@@ -428,10 +429,16 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         const query = fields(req).query;
         if (typeof query !== 'string' || !/^\s*(query\s*)?\{\s*viewer\s*\{[\s\w]*\}\s*\}\s*$/.test(query))
           return { body: { errors: [{ message: 'The emulator answers only { viewer { … } } queries.' }] } };
-        const user = userOf(actor) as { login: string; id: number };
+        const user = userOf(actor) as { login: string; id: number; node_id: string; html_url: string };
         const wanted = /\{\s*viewer\s*\{([\s\w]*)\}/.exec(query)![1]!.split(/\s+/).filter(Boolean);
-        const known: Record<string, unknown> = { login: user.login, databaseId: user.id };
-        return { body: { data: { viewer: Object.fromEntries(wanted.map((f) => [f, known[f] ?? null])) } } };
+        return {
+          body: viewerAnswer(wanted, {
+            login: user.login,
+            databaseId: user.id,
+            id: user.node_id,
+            url: user.html_url,
+          }),
+        };
       },
     },
     {
