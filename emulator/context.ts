@@ -28,8 +28,10 @@ export interface EmulatorContext {
 
 /** Resolves the caller of a Google API request from its access token; 401 otherwise. */
 export function requireCaller(ctx: EmulatorContext, req: ApiRequest): Principal {
-  const issued = ctx.world.lookupToken(bearerToken(req.headers));
-  if (!issued || (issued.kind !== 'access' && issued.kind !== 'sts')) throw unauthenticated();
+  const token = bearerToken(req.headers);
+  const issued = ctx.world.lookupToken(token);
+  if (!issued || (issued.kind !== 'access' && issued.kind !== 'sts'))
+    throw unauthenticated(token === undefined, req.rpc);
   req.caller = describePrincipal(issued.principal);
   return issued.principal;
 }

@@ -3,8 +3,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EmulatorContext, EmulatorUrls } from './context.js';
-import { startApiServer, Traffic, type StartedServer } from './http.js';
+import { requireCaller, type EmulatorContext, type EmulatorUrls } from './context.js';
+import { startApiServer, Traffic, type ApiRequest, type StartedServer } from './http.js';
 import { SigningKey } from './keys.js';
 import { World, type Seed } from './state.js';
 import { defaultSeed, DEFAULTS } from './seed.js';
@@ -70,27 +70,43 @@ export class Emulator {
     const run = new CloudRun(ctx, { startupTimeoutSeconds: options.startupTimeoutSeconds ?? 20 });
     const emulator = new Emulator(ctx, run, registry, []);
 
+    const authenticate = (req: ApiRequest): void => void requireCaller(ctx, req);
     const servers: Array<[keyof EmulatorUrls, Parameters<typeof startApiServer>[0]]> = [
       ['oidc', { api: 'oidc', format: 'github', routes: oidcRoutes(ctx), traffic }],
       ['sts', { api: 'sts', format: 'oauth', routes: stsRoutes(ctx), traffic }],
       [
         'iamcredentials',
-        { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic },
+        { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic, authenticate },
       ],
-      ['run', { api: 'run', format: 'google', routes: run.routes(), traffic }],
+      ['run', { api: 'run', format: 'google', routes: run.routes(), traffic, authenticate }],
       [
         'secretmanager',
-        { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic },
+        { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic, authenticate },
       ],
-      ['serviceusage', { api: 'serviceusage', format: 'google', routes: serviceUsageRoutes(ctx), traffic }],
-      ['iam', { api: 'iam', format: 'google', routes: iamRoutes(ctx), traffic }],
+      [
+        'serviceusage',
+        { api: 'serviceusage', format: 'google', routes: serviceUsageRoutes(ctx), traffic, authenticate },
+      ],
+      ['iam', { api: 'iam', format: 'google', routes: iamRoutes(ctx), traffic, authenticate }],
       [
         'cloudresourcemanager',
-        { api: 'cloudresourcemanager', format: 'google', routes: resourceManagerRoutes(ctx), traffic },
+        {
+          api: 'cloudresourcemanager',
+          format: 'google',
+          routes: resourceManagerRoutes(ctx),
+          traffic,
+          authenticate,
+        },
       ],
       [
         'artifactregistry',
-        { api: 'artifactregistry', format: 'google', routes: artifactRegistryRoutes(ctx), traffic },
+        {
+          api: 'artifactregistry',
+          format: 'google',
+          routes: artifactRegistryRoutes(ctx),
+          traffic,
+          authenticate,
+        },
       ],
       ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
       ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],

@@ -28,7 +28,12 @@ export interface ErrorDetail {
   [key: string]: unknown;
 }
 
-/** A Google API error: rendered as {"error":{code,message,status,details}}. */
+/**
+ * A Google API error: rendered as {"error":{code,message,status,details}}. The body is the
+ * google.rpc.Status written as proto3 JSON, so an error without details has no `details` at all
+ * (observed: a 404 answered `{"error":{"code":404,"message":"Requested entity was not found.",
+ * "status":"NOT_FOUND"}}`, su-kaka/gcli2api#66), not `"details": []`.
+ */
 export class GoogleApiError extends Error {
   readonly status: CanonicalStatus;
   readonly details: ErrorDetail[];
@@ -42,23 +47,34 @@ export class GoogleApiError extends Error {
   }
   toBody(): unknown {
     return {
-      error: { code: this.httpStatus, message: this.message, status: this.status, details: this.details },
+      error: {
+        code: this.httpStatus,
+        message: this.message,
+        status: this.status,
+        ...(this.details.length ? { details: this.details } : {}),
+      },
     };
   }
 }
 
-/** The ErrorInfo detail Google attaches to IAM denials. */
+/**
+ * The ErrorInfo detail Google attaches to IAM denials: the permission, and the resource when the
+ * API names it (Artifact Registry: domain artifactregistry.googleapis.com, metadata {permission,
+ * resource: "projects/P/locations/L"}, as terraform printed it; IAM Credentials: domain
+ * iam.googleapis.com, metadata {permission} only, google-github-actions/auth#340).
+ */
 export function permissionDenied(
   permission: string,
   message: string,
   domain = 'iam.googleapis.com',
+  resource?: string,
 ): GoogleApiError {
   return new GoogleApiError('PERMISSION_DENIED', message, [
     {
       '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
       reason: 'IAM_PERMISSION_DENIED',
       domain,
-      metadata: { permission },
+      metadata: { permission, ...(resource ? { resource } : {}) },
     },
   ]);
 }
@@ -89,12 +105,51 @@ export function badField(field: string, description: string): GoogleApiError {
   ]);
 }
 
-export function unauthenticated(): GoogleApiError {
-  return new GoogleApiError(
-    'UNAUTHENTICATED',
-    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
-    [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED' }],
-  );
+/** The API and RPC a request was for, as Google's front end names them in an ErrorInfo's metadata. */
+export interface RpcName {
+  /** e.g. run.googleapis.com */
+  service: string;
+  /** The RPC's full proto name (google.cloud.run.v2.Services.GetService), when the schema knows it. */
+  method?: string;
+}
+
+const SEE_SIGN_IN =
+  'Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.';
+
+/**
+ * 401 from Google's front end, before the API sees the request. No credential at all:
+ * CREDENTIALS_MISSING in domain googleapis.com; one it cannot accept: ACCESS_TOKEN_TYPE_UNSUPPORTED
+ * without a domain; both with metadata {service, method} (bodies observed from BigQuery, Resource
+ * Manager and Vertex AI, quoted in public issues and tests).
+ */
+export function unauthenticated(missing = false, rpc?: RpcName): GoogleApiError {
+  const metadata = rpc
+    ? { metadata: { ...(rpc.method ? { method: rpc.method } : {}), service: rpc.service } }
+    : {};
+  return missing
+    ? new GoogleApiError(
+        'UNAUTHENTICATED',
+        `Request is missing required authentication credential. ${SEE_SIGN_IN}`,
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'CREDENTIALS_MISSING',
+            domain: 'googleapis.com',
+            ...metadata,
+          },
+        ],
+      )
+    : new GoogleApiError(
+        'UNAUTHENTICATED',
+        `Request had invalid authentication credentials. ${SEE_SIGN_IN}`,
+        [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+            ...metadata,
+          },
+        ],
+      );
 }
 
 /** STS speaks OAuth2 errors: {"error":"invalid_grant","error_description":"..."}. */

@@ -4,7 +4,7 @@
 // without one).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError } from './errors.js';
+import { canonicalForHttp, GitHubApiError, GoogleApiError, OAuthError, type RpcName } from './errors.js';
 import type { ApiSchema } from './schema/schema.js';
 import { renderResponse } from './schema/render.js';
 import { checkRequest } from './schema/validate.js';
@@ -44,6 +44,8 @@ export interface ApiRequest {
   operationFault?: OperationFault;
   /** Base URL this server answers on (http://127.0.0.1:PORT). */
   baseUrl: string;
+  /** The API and RPC the route serves, for the ErrorInfo of a 401 (schema routes only). */
+  rpc?: RpcName;
 }
 
 export interface ApiResponse {
@@ -248,6 +250,14 @@ function operationFaultOf(fault: Fault): OperationFault {
   return out;
 }
 
+/** run.googleapis.com and, for an API described by protos, the RPC's full name. */
+function rpcName(schema: NonNullable<Route['schema']>): RpcName {
+  return {
+    service: `${schema.api.api}.googleapis.com`,
+    ...(schema.method.startsWith('google.') ? { method: schema.method } : {}),
+  };
+}
+
 export function renderError(format: ErrorFormat, err: unknown): { status: number; body: unknown } {
   if (err instanceof GoogleApiError || err instanceof OAuthError || err instanceof GitHubApiError) {
     return { status: err.httpStatus, body: err.toBody() };
@@ -269,7 +279,7 @@ function faultError(
       status,
       body: { error: fault.oauthError ?? 'temporarily_unavailable', error_description: message },
     };
-  if (format === 'github') return { status, body: { message } };
+  if (format === 'github') return { status, body: new GitHubApiError(status, message).toBody() };
   return { status, body: new GoogleApiError(canonicalForHttp(status), message).toBody() };
 }
 
@@ -308,6 +318,12 @@ export interface ApiServerOptions {
   format: ErrorFormat;
   routes: Route[];
   traffic: Traffic;
+  /**
+   * Resolves the caller of a schema route's request, throwing 401 when it cannot: run before the
+   * body is parsed or checked, as Google's front end authenticates a request before it reads it
+   * (docs/emulator.md, "Which refusal comes first").
+   */
+  authenticate?: (req: ApiRequest) => void;
   /** Answers requests no route matched; defaults to a 404 in the API's format. */
   fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
@@ -428,23 +444,26 @@ export function apiPipeline(
       return finish(rendered.status, rendered.body);
     }
 
+    const { schema } = matched.route;
     try {
-      const rawBody = await req.readBody();
       const apiReq: ApiRequest = {
         method,
         path,
         query: url.searchParams,
         headers: req.headers,
-        body: renamed(parseBody(rawBody, req.headers['content-type']), fault?.renameField),
-        rawBody,
+        body: undefined,
+        rawBody: Buffer.alloc(0),
         params: matched.params,
         baseUrl,
+        ...(schema ? { rpc: rpcName(schema) } : {}),
         ...(fault && (fault.operationError || fault.operationDelayMs)
           ? { operationFault: operationFaultOf(fault) }
           : {}),
       };
+      if (schema) options.authenticate?.(apiReq);
+      apiReq.rawBody = await req.readBody();
+      apiReq.body = renamed(parseBody(apiReq.rawBody, req.headers['content-type']), fault?.renameField);
       try {
-        const { schema } = matched.route;
         if (schema) apiReq.body = checkRequest(schema.api, schema.method, apiReq);
         const out = await matched.route.handler(apiReq);
         record.caller = apiReq.caller ?? null;

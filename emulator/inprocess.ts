@@ -13,11 +13,12 @@
 //     body: JSON.stringify({ template: { containers: [{ image }] } }),
 //   });
 import { createHash } from 'node:crypto';
-import type { EmulatorContext, EmulatorUrls } from './context.js';
+import { requireCaller, type EmulatorContext, type EmulatorUrls } from './context.js';
 import {
   apiPipeline,
   Traffic,
   type ApiName,
+  type ApiRequest,
   type ApiServerOptions,
   type IncomingApiRequest,
 } from './http.js';
@@ -117,7 +118,11 @@ export class InProcessCloudRun {
     >;
     const pipelines = new Map<Served, ReturnType<typeof apiPipeline>>();
     const options = (api: Served): Omit<ApiServerOptions, 'fallback'> => {
-      const common = { format: 'google' as const, traffic: ctx.traffic };
+      const common = {
+        format: 'google' as const,
+        traffic: ctx.traffic,
+        authenticate: (req: ApiRequest): void => void requireCaller(ctx, req),
+      };
       switch (api) {
         case 'run':
           return { api, ...common, routes: run.routes() };

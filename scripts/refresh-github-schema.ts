@@ -4,6 +4,9 @@
 // reference — so the emulator's answers are checked against GitHub's description (issue 17)
 // without a dependency of hundreds of megabytes. The package is fetched with `npm pack` into a
 // temporary directory and removed afterwards.
+// It also writes emulator/schemas/github-graphql.json: from GitHub's GraphQL schema
+// (@octokit/graphql-schema, schema.json, the introspection result), the type of Query.viewer and
+// that type's fields that take no arguments, which is what the emulated GraphQL serves.
 // Usage: npx tsx scripts/refresh-github-schema.ts [--from api.github.com.json]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,19 @@ import { GITHUB_OPERATIONS } from '../emulator/schema/openapi.js';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const PACKAGE = '@octokit/openapi@23.0.2';
+const GRAPHQL_PACKAGE = '@octokit/graphql-schema@15.26.1';
+
+/** FILE of the npm package PKG, parsed (fetched with npm pack into a temporary directory). */
+function packaged(pkg: string, file: string): Json {
+  const dir = mkdtempSync(join(tmpdir(), 'octokit-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', pkg, '--silent'], { cwd: dir, encoding: 'utf8' }).trim();
+    execFileSync('tar', ['xzf', tarball, `package/${file}`], { cwd: dir });
+    return JSON.parse(readFileSync(join(dir, 'package', file), 'utf8')) as Json;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function description(): { doc: Json; source: string } {
   const from = process.argv.indexOf('--from');
@@ -21,18 +37,10 @@ function description(): { doc: Json; source: string } {
     const file = process.argv[from + 1]!;
     return { doc: JSON.parse(readFileSync(file, 'utf8')) as Json, source: file };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'octokit-openapi-'));
-  try {
-    const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent'], { cwd: dir, encoding: 'utf8' }).trim();
-    execFileSync('tar', ['xzf', tarball, 'package/generated/api.github.com.json'], { cwd: dir });
-    const file = join(dir, 'package/generated/api.github.com.json');
-    return {
-      doc: JSON.parse(readFileSync(file, 'utf8')) as Json,
-      source: `${PACKAGE}, generated/api.github.com.json`,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return {
+    doc: packaged(PACKAGE, 'generated/api.github.com.json'),
+    source: `${PACKAGE}, generated/api.github.com.json`,
+  };
 }
 
 const { doc, source } = description();
@@ -71,6 +79,9 @@ for (const operation of GITHUB_OPERATIONS) {
   }
   operations[operation] = { operationId: described.operationId, responses };
 }
+// The shapes GitHub refuses any operation in, whether or not the operation lists the status.
+collect({ $ref: '#/components/schemas/basic-error' });
+collect({ $ref: '#/components/schemas/validation-error' });
 while (pending.length) {
   const name = pending.pop()!;
   schemas[name] = doc.components.schemas[name];
@@ -84,3 +95,22 @@ writeFileSync(
   `${JSON.stringify({ source, openapi: doc.openapi, operations, components: { schemas: sorted } }, null, 1)}\n`,
 );
 console.log(`github-rest: ${GITHUB_OPERATIONS.length} operations, ${Object.keys(sorted).length} schemas`);
+
+// GraphQL: Query.viewer's type and its argument-free fields, each with its type reference.
+const introspection = packaged(GRAPHQL_PACKAGE, 'schema.json');
+const types = new Map(
+  ((introspection.data ?? introspection).__schema.types as Json[]).map((t) => [t.name as string, t]),
+);
+const viewer = (types.get('Query')!.fields as Json[]).find((f) => f.name === 'viewer')!;
+let named = viewer.type as Json;
+while (named.ofType) named = named.ofType as Json;
+const viewerFields = Object.fromEntries(
+  (types.get(named.name as string)!.fields as Json[])
+    .filter((f) => (f.args as Json[]).length === 0)
+    .map((f) => [f.name as string, f.type as Json]),
+);
+writeFileSync(
+  resolve(import.meta.dirname, '..', 'emulator', 'schemas', 'github-graphql.json'),
+  `${JSON.stringify({ source: `${GRAPHQL_PACKAGE}, schema.json`, viewer: { type: viewer.type, fields: viewerFields } }, null, 1)}\n`,
+);
+console.log(`github-graphql: viewer (${named.name as string}), ${Object.keys(viewerFields).length} fields`);

@@ -9,13 +9,17 @@
 //                     the generated message definitions the installed gcloud ships for that API
 //                     version (googlecloudsdk/generated_clients/apis/API/VERSION), which gcloud
 //                     generates from the API's discovery document; dumped by
-//                     scripts/schemas/apitools-dump.py with gcloud's bundled python.
+//                     scripts/schemas/apitools-dump.py with gcloud's bundled python. Those lose
+//                     which strings are timestamps and durations: for IAM Credentials, Secret
+//                     Manager and Artifact Registry the protos in their Node clients
+//                     (@google-cloud/…, via `npm pack`) say (PROTO_TIMES).
 //   sts-v1            the discovery document, https://sts.googleapis.com/$discovery/rest?version=v1
 //                     (read offline from --sts-discovery FILE when there is no network: the copy in
 //                     googleapis/google-api-go-client, sts/v1/sts-api.json).
 // Usage: npx tsx scripts/refresh-schemas.ts [--sts-discovery FILE]
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ApiSchema, FieldSchema, MessageSchema, MethodSchema } from '../emulator/schema/schema.js';
 
@@ -349,6 +353,56 @@ function discoverySchema(doc: Json, source: string): ApiSchema {
   return schema;
 }
 
+// ---- timestamps and durations from the API's protos ------------------------------------------------
+
+/**
+ * gcloud's generated messages write google.protobuf.Timestamp and Duration fields as plain strings
+ * (the discovery document's `format: google-datetime`/`google-duration` is lost): the API's own
+ * protos, shipped as JSON descriptors in its Node client (fetched with `npm pack` into a temporary
+ * directory, not a dependency), say which fields they are. Each such field of `schema` whose
+ * message has the proto message's name becomes a timestamp or duration; returns the source.
+ */
+function protoTimes(schema: ApiSchema, pkg: string, protoPackage: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'proto-times-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', pkg, '--silent'], { cwd: dir, encoding: 'utf8' }).trim();
+    execFileSync('tar', ['xzf', tarball, 'package/build/protos/protos.json', 'package/package.json'], {
+      cwd: dir,
+    });
+    const version = (JSON.parse(readFileSync(join(dir, 'package/package.json'), 'utf8')) as Json).version;
+    let node = JSON.parse(readFileSync(join(dir, 'package/build/protos/protos.json'), 'utf8')) as Json;
+    for (const part of protoPackage.split('.')) node = node.nested[part] as Json;
+    let changed = 0;
+    const walk = (scope: Json): void => {
+      for (const [name, type] of Object.entries((scope.nested ?? {}) as Record<string, Json>)) {
+        for (const [field, f] of Object.entries((type.fields ?? {}) as Record<string, Json>)) {
+          const as = { 'google.protobuf.Timestamp': 'timestamp', 'google.protobuf.Duration': 'duration' }[
+            String(f.type).replace(/^\./, '')
+          ] as FieldSchema['type'] | undefined;
+          const target = schema.messages[name]?.fields[field];
+          if (as && target?.type === 'string') {
+            target.type = as;
+            changed += 1;
+          }
+        }
+        walk(type);
+      }
+    };
+    walk(node);
+    console.log(`${schema.api}-${schema.version}: ${changed} timestamp and duration fields from ${pkg}`);
+    return `${pkg.replace(/@[^@/]+$/, '')}@${version} build/protos/protos.json (${protoPackage})`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Node client whose protos type an apitools-described API's timestamps and durations. */
+const PROTO_TIMES: Record<string, [string, string]> = {
+  'iamcredentials-v1': ['@google-cloud/iam-credentials@4.2.2', 'google.iam.credentials.v1'],
+  'secretmanager-v1': ['@google-cloud/secret-manager@7.2.0', 'google.cloud.secretmanager.v1'],
+  'artifactregistry-v1': ['@google-cloud/artifact-registry@5.1.0', 'google.devtools.artifactregistry.v1'],
+};
+
 const stsArg = process.argv.indexOf('--sts-discovery');
 write('run-v2', protoSchema());
 for (const [api, version] of [
@@ -359,8 +413,12 @@ for (const [api, version] of [
   ['iam', 'v1'],
   ['cloudresourcemanager', 'v1'],
   ['artifactregistry', 'v1'],
-] as const)
-  write(`${api}-${version}`, apitoolsSchema(api, version));
+] as const) {
+  const schema = apitoolsSchema(api, version);
+  const times = PROTO_TIMES[`${api}-${version}`];
+  if (times) schema.source += `; timestamps and durations: ${protoTimes(schema, ...times)}`;
+  write(`${api}-${version}`, schema);
+}
 const stsUrl = 'https://sts.googleapis.com/$discovery/rest?version=v1';
 const stsDoc =
   stsArg > 0

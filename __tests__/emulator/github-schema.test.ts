@@ -110,3 +110,75 @@ it('answers every operation it serves as GitHub describes it', async () => {
   );
   expect([...seen].sort()).toEqual([...GITHUB_OPERATIONS].sort());
 });
+
+/** A refusal: its status, and what is wrong with its body as GitHub's description of it. */
+async function refusal(
+  operation: string,
+  path: string,
+  body?: unknown,
+  token = env('GITHUB_TOKEN'),
+): Promise<{ status: number; problems: string[] }> {
+  const res = await fetch(`${env('GITHUB_API_URL')}${path}`, {
+    method: operation.split(' ')[0]!,
+    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, problems: githubResponseProblems(operation, res.status, await res.json()) };
+}
+
+it('refuses as GitHub describes its errors: basic-error, and validation-error for a 422', async () => {
+  const repo = `/repos/${env('GITHUB_REPOSITORY')}`;
+  const sha = env('GITHUB_SHA');
+  expect(await refusal('GET /user', '/user', undefined, 'ghp_unknown')).toEqual({
+    status: 401,
+    problems: [],
+  });
+  // Statuses GitHub's description does not list for the operation are still checked, against its
+  // common error shapes.
+  expect(
+    await refusal('POST /repos/{owner}/{repo}/statuses/{sha}', `${repo}/statuses/${sha}`, { state: 'bogus' }),
+  ).toEqual({ status: 422, problems: [] });
+  expect(
+    await refusal('GET /repos/{owner}/{repo}/deployments/{deployment_id}', `${repo}/deployments/999999`),
+  ).toEqual({ status: 404, problems: [] });
+  expect(await refusal('POST /repos/{owner}/{repo}/deployments', `${repo}/deployments`, { sha })).toEqual({
+    status: 422,
+    problems: [],
+  });
+});
+
+it('holds an error body to the shape: a 422 without documentation_url does not validate', () => {
+  expect(
+    githubResponseProblems('POST /repos/{owner}/{repo}/statuses/{sha}', 422, {
+      message: 'Validation Failed',
+      errors: [{ resource: 'Status', field: 'state', code: 'invalid' }],
+    }),
+  ).toEqual(['documentation_url: required, missing']);
+  expect(githubResponseProblems('GET /user', 401, { message: 7 })).toEqual(['message: 7 is not string']);
+});
+
+it('answers GraphQL’s viewer by GitHub’s GraphQL schema: a field User lacks is refused, not null', async () => {
+  const ask = async (query: string): Promise<Json> => {
+    const res = await fetch(`${env('GITHUB_API_URL')}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Json;
+  };
+  expect(await ask('query { viewer { login databaseId } }')).toEqual({
+    data: { viewer: { login: 'github-actions[bot]', databaseId: 41898282 } },
+  });
+  expect(await ask('{ viewer { login loginn } }')).toEqual({
+    errors: [
+      {
+        path: ['query', 'viewer', 'loginn'],
+        extensions: { code: 'undefinedField', typeName: 'User', fieldName: 'loginn' },
+        message: "Field 'loginn' doesn't exist on type 'User'",
+      },
+    ],
+  });
+  // A nullable field the emulator has no value for is null, as GitHub may answer it.
+  expect((await ask('{ viewer { bio } }')).data.viewer).toEqual({ bio: null });
+});

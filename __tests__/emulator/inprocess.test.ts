@@ -133,7 +133,7 @@ describe('the in-process Cloud Run, on real timers', () => {
     const refused = await call(emu, 'GET', '/services/faulty');
     expect(refused).toEqual({
       status: 503,
-      body: { error: { code: 503, message: 'Injected fault.', status: 'UNAVAILABLE', details: [] } },
+      body: { error: { code: 503, message: 'Injected fault.', status: 'UNAVAILABLE' } },
     });
     expect(emu.traffic.requests.at(-1)).toMatchObject({ api: 'run', status: 503 });
     expect((await call(emu, 'GET', '/services/faulty')).status).toBe(200);

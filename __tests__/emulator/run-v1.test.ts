@@ -188,7 +188,6 @@ describe('Cloud Run v1 through the regional host', () => {
           code: 404,
           status: 'NOT_FOUND',
           message: `Resource 'conf-v1-none' of kind 'SERVICE' in region 'us-central1' in project '${project()}' does not exist.`,
-          details: [],
         },
       },
     });

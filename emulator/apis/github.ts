@@ -17,26 +17,38 @@ import type {
 } from '../state.js';
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../seed.js';
+import { viewerAnswer } from '../schema/graphql.js';
 import { githubResponseProblems } from '../schema/openapi.js';
 
 /** A route and the operation of GitHub's OpenAPI description it serves (GraphQL has none). */
 type DescribedRoute = Route & { operation?: string };
 
 /**
- * The route, its answers checked against GitHub's description of the operation and status: an
- * answer that does not validate is the emulator's bug, answered 500 so that a test sees it.
+ * The route, its answers checked against GitHub's description of the operation and status, its
+ * refusals too (a status the operation does not list is checked against GitHub's basic-error, or
+ * validation-error for a 422): an answer that does not validate is the emulator's bug, answered
+ * 500 so that a test sees it.
  */
 function conforming({ operation, ...route }: DescribedRoute): Route {
   if (!operation) return route;
+  const check = (status: number, body: unknown): void => {
+    const problems = githubResponseProblems(operation, status, body);
+    if (problems.length)
+      throw new Error(
+        `The emulator's answer to ${operation} does not conform to GitHub's description: ${problems.join('; ')}`,
+      );
+  };
   return {
     ...route,
     handler: async (req) => {
-      const out = await route.handler(req);
-      const problems = githubResponseProblems(operation, out.status ?? 200, out.body);
-      if (problems.length)
-        throw new Error(
-          `The emulator's answer to ${operation} does not conform to GitHub's description: ${problems.join('; ')}`,
-        );
+      let out;
+      try {
+        out = await route.handler(req);
+      } catch (err) {
+        if (err instanceof GitHubApiError) check(err.httpStatus, err.toBody());
+        throw err;
+      }
+      check(out.status ?? 200, out.body);
       return out;
     },
   };
@@ -417,10 +429,16 @@ export function githubRoutes(ctx: EmulatorContext): Route[] {
         const query = fields(req).query;
         if (typeof query !== 'string' || !/^\s*(query\s*)?\{\s*viewer\s*\{[\s\w]*\}\s*\}\s*$/.test(query))
           return { body: { errors: [{ message: 'The emulator answers only { viewer { … } } queries.' }] } };
-        const user = userOf(actor) as { login: string; id: number };
+        const user = userOf(actor) as { login: string; id: number; node_id: string; html_url: string };
         const wanted = /\{\s*viewer\s*\{([\s\w]*)\}/.exec(query)![1]!.split(/\s+/).filter(Boolean);
-        const known: Record<string, unknown> = { login: user.login, databaseId: user.id };
-        return { body: { data: { viewer: Object.fromEntries(wanted.map((f) => [f, known[f] ?? null])) } } };
+        return {
+          body: viewerAnswer(wanted, {
+            login: user.login,
+            databaseId: user.id,
+            id: user.node_id,
+            url: user.html_url,
+          }),
+        };
       },
     },
     {
