@@ -159,6 +159,15 @@ describe('the filter language', () => {
     expect(matches(parseFilter(filter), entry())).toBe(expected);
   });
 
+  it('refuses a regular expression that does not compile with 400, not 500', async () => {
+    const { status, body } = await list({
+      resourceNames: [`projects/${project()}`],
+      filter: 'textPayload =~ "("',
+    });
+    expect(status).toBe(400);
+    expect(body.error.status).toBe('INVALID_ARGUMENT');
+  });
+
   it('honours the severity a JSON line gives, by rank', () => {
     const structured = containerEntry(
       'p',
@@ -254,6 +263,7 @@ describe('permission', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({
       status: 'PERMISSION_DENIED',
+      message: "Permission 'logging.logEntries.list' denied on resource (or it may not exist).",
       details: [
         expect.objectContaining({
           metadata: expect.objectContaining({ permission: 'logging.logEntries.list' }),

@@ -25,10 +25,11 @@ interface ListRequest {
   pageToken?: string;
 }
 
+/** As gcloud users quote Logging's refusal: the resource is not named in the message, only in the detail. */
 function denied(resource: string): GoogleApiError {
   return new GoogleApiError(
     'PERMISSION_DENIED',
-    `Permission '${PERMISSION}' denied on resource '${resource}' (or it may not exist).`,
+    `Permission '${PERMISSION}' denied on resource (or it may not exist).`,
     [
       {
         '@type': 'type.googleapis.com/google.rpc.ErrorInfo',

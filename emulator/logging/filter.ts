@@ -108,7 +108,9 @@ export function parseFilter(source: string): Filter {
       if (path.length > 1) fail();
       return { kind: 'global', text: source[start] === '"' ? path[0]! : source.slice(start, at).trim() };
     }
-    return { kind: 'compare', path, op, value: value() };
+    const wanted = value();
+    if (op === '=~' || op === '!~') checkPatterns(wanted);
+    return { kind: 'compare', path, op, value: wanted };
   };
   const term = (): Filter => {
     space();
@@ -154,6 +156,16 @@ export function parseFilter(source: string): Filter {
   space();
   if (at < source.length) fail();
   return filter;
+}
+
+/** A regular expression that cannot compile is the caller's error (a 400), found before any entry is read. */
+function checkPatterns(value: Value): void {
+  if (value.kind !== 'literal') return value.items.forEach(checkPatterns);
+  try {
+    new RegExp(value.text);
+  } catch {
+    throw new FilterSyntaxError(`Invalid regular expression in filter: ${value.text}`);
+  }
 }
 
 /** A time as nanoseconds since the epoch, for comparing RFC 3339 times of any precision. */
