@@ -18,6 +18,7 @@ import { serviceUsageRoutes } from './apis/serviceusage.js';
 import { iamRoutes } from './apis/iam.js';
 import { resourceManagerRoutes } from './apis/resourcemanager.js';
 import { artifactRegistryRoutes } from './apis/artifactregistry.js';
+import { loggingRoutes } from './apis/logging.js';
 import { gcloudEnvironment, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
 import { startRegionalProxy } from './proxy.js';
 import { CloudRun } from './run/cloudrun.js';
@@ -108,6 +109,7 @@ export class Emulator {
           authenticate,
         },
       ],
+      ['logging', { api: 'logging', format: 'google', routes: loggingRoutes(ctx), traffic }],
       ['github', { api: 'github', format: 'github', routes: githubRoutes(ctx), traffic }],
       ['admin', { api: 'admin', format: 'google', routes: adminRoutes(ctx, emulator), traffic }],
     ];

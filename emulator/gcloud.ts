@@ -93,7 +93,8 @@ export function gcloudEnvironment(options: {
     | 'serviceusage'
     | 'iam'
     | 'cloudresourcemanager'
-    | 'artifactregistry',
+    | 'artifactregistry'
+    | 'logging',
     string
   >;
 }): Record<string, string> {
@@ -107,6 +108,7 @@ export function gcloudEnvironment(options: {
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM: `${endpoints.iam}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${endpoints.cloudresourcemanager}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY: `${endpoints.artifactregistry}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING: `${endpoints.logging}/`,
     CLOUDSDK_PROXY_TYPE: 'http',
     CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
     CLOUDSDK_PROXY_PORT: String(options.proxyPort),

@@ -19,6 +19,7 @@ export type ApiName =
   | 'iam'
   | 'cloudresourcemanager'
   | 'artifactregistry'
+  | 'logging'
   | 'github'
   | 'registry'
   | 'registry-public'

@@ -65,6 +65,12 @@ const SERVICE_USAGE_READ = [
 /** What most predefined roles also hold (each role's page): seeing the project they are granted in. */
 const PROJECT_READ = ['resourcemanager.projects.get', 'resourcemanager.projects.list'];
 
+/**
+ * Reading log entries: roles/logging.viewer holds it, and so do the basic roles (Logging's access
+ * control page, https://cloud.google.com/logging/docs/access-control); Cloud Run's roles do not.
+ */
+const LOG_READ = ['logging.logEntries.list', 'logging.logs.list', 'logging.logServices.list'];
+
 /** The predefined roles the emulator understands, by the permissions they grant. */
 export const ROLES: Record<string, string[]> = {
   'roles/owner': ['*'],
@@ -87,7 +93,19 @@ export const ROLES: Record<string, string[]> = {
     'artifactregistry.*',
     'serviceusage.*',
     'iam.serviceAccounts.actAs',
+    'logging.*',
   ],
+  // Only the reads the emulated APIs serve.
+  'roles/viewer': [
+    'run.services.get',
+    'run.services.list',
+    'run.revisions.get',
+    'run.revisions.list',
+    ...SERVICE_USAGE_READ,
+    ...LOG_READ,
+    ...PROJECT_READ,
+  ],
+  'roles/logging.viewer': [...LOG_READ, ...PROJECT_READ],
   'roles/run.admin': ['run.*', ...SERVICE_USAGE_READ, ...PROJECT_READ],
   'roles/run.developer': [
     ...PROJECT_READ,

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Binding, Principal } from './iam.js';
 import { isAllowed } from './iam.js';
+import { LogStore } from './logging/store.js';
 
 export interface ProjectSeed {
   projectId: string;
@@ -160,6 +161,8 @@ export interface GitHubCommitStatus {
 }
 
 export class World {
+  /** Cloud Logging's entries: every revision container's output, and whatever else writes there. */
+  readonly logs = new LogStore();
   projects = new Map<string, ProjectSeed>();
   serviceAccounts = new Set<string>();
   providers: ProviderSeed[] = [];

@@ -5,7 +5,8 @@
 //                     (OUTPUT_ONLY, REQUIRED) included; google.longrunning and google.iam.v1 come
 //                     with them. Their HTTP rules give each method's path, body and query.
 //   run-v1, iamcredentials-v1, secretmanager-v1, serviceusage-v1, iam-v1 (service accounts,
-//   Workload Identity pools), cloudresourcemanager-v1 (projects' IAM policy), artifactregistry-v1
+//   Workload Identity pools), cloudresourcemanager-v1 (projects' IAM policy), artifactregistry-v1,
+//   logging-v2 (entries.list)
 //                     the generated message definitions the installed gcloud ships for that API
 //                     version (googlecloudsdk/generated_clients/apis/API/VERSION), which gcloud
 //                     generates from the API's discovery document; dumped by
@@ -413,6 +414,7 @@ for (const [api, version] of [
   ['iam', 'v1'],
   ['cloudresourcemanager', 'v1'],
   ['artifactregistry', 'v1'],
+  ['logging', 'v2'],
 ] as const) {
   const schema = apitoolsSchema(api, version);
   const times = PROTO_TIMES[`${api}-${version}`];

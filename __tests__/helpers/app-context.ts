@@ -32,6 +32,8 @@ export interface AppOptions {
   delayedStart?: boolean;
   /** At start, before listening, GET http://127.0.0.1:THIS (PORT/PATH) and keep the answer as /startup.txt. */
   startupFetch?: string;
+  /** Lines written at start, in order, before anything else (what Cloud Logging then holds). */
+  say?: Array<{ stream: 'stdout' | 'stderr'; text: string }>;
 }
 
 function cgi(dir: string, name: string, body: string): void {
@@ -103,15 +105,25 @@ export function appContext(body: string, options: AppOptions = {}): string {
   const port = options.listenPort ?? '${PORT:-8080}';
   // With crashAfter, httpd runs in the background and the shell (PID 1) exits once asked to,
   // which stops the container as a crash would.
-  const command = options.crash
-    ? 'echo crashing on purpose >&2; exit 3'
-    : options.crashAfter !== undefined
-      ? `/bin/busybox httpd -p ${port} -h /www; while [ ! -e /state/crash ]; do /bin/busybox usleep 100000; done; echo crashing after ${options.crashAfter} requests >&2; exit 2`
-      : `${options.delayedStart ? '/bin/busybox sleep ${STARTUP_DELAY:-0}; ' : ''}${
-          options.startupFetch
-            ? `/bin/busybox timeout 2 /bin/busybox wget -q -O /www/startup.txt http://127.0.0.1:${options.startupFetch} || echo unreachable > /www/startup.txt; `
-            : ''
-        }exec /bin/busybox httpd -f -p ${port} -h /www`;
+  const say = options.say?.length ? '/bin/busybox sh /say.sh; ' : '';
+  if (say)
+    writeFileSync(
+      join(dir, 'say.sh'),
+      options
+        .say!.map((l) => `/bin/busybox cat <<'EOF'${l.stream === 'stderr' ? ' >&2' : ''}\n${l.text}\nEOF\n`)
+        .join(''),
+    );
+  const command =
+    say +
+    (options.crash
+      ? 'echo crashing on purpose >&2; exit 3'
+      : options.crashAfter !== undefined
+        ? `/bin/busybox httpd -p ${port} -h /www; while [ ! -e /state/crash ]; do /bin/busybox usleep 100000; done; echo crashing after ${options.crashAfter} requests >&2; exit 2`
+        : `${options.delayedStart ? '/bin/busybox sleep ${STARTUP_DELAY:-0}; ' : ''}${
+            options.startupFetch
+              ? `/bin/busybox timeout 2 /bin/busybox wget -q -O /www/startup.txt http://127.0.0.1:${options.startupFetch} || echo unreachable > /www/startup.txt; `
+              : ''
+          }exec /bin/busybox httpd -f -p ${port} -h /www`);
   writeFileSync(
     join(dir, 'Dockerfile'),
     [
@@ -119,6 +131,7 @@ export function appContext(body: string, options: AppOptions = {}): string {
       'COPY busybox /bin/busybox',
       'COPY www /www',
       'COPY state /state',
+      ...(say ? ['COPY say.sh /say.sh'] : []),
       `ENTRYPOINT ["/bin/busybox", "sh", "-c", "${command}"]`,
       '',
     ].join('\n'),

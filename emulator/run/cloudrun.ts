@@ -12,6 +12,7 @@ import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from
 import { revisionEnvironment } from './environment.js';
 import { LaunchFailure, type Backend, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
 import { invokerGate } from './invoker.js';
+import { containerEntry } from '../logging/store.js';
 import {
   LATEST,
   REVISION,
@@ -324,6 +325,20 @@ export class CloudRun {
           dependsOn: ((c.dependsOn as unknown[] | undefined) ?? []).map(String),
         };
       });
+      // Cloud Run's resource for a service's container logs (https://cloud.google.com/run/docs/logging#log-resource),
+      // written to the world that ran it, even if a reset replaced it since.
+      const logs = this.ctx.world.logs;
+      const resource = {
+        type: 'cloud_run_revision',
+        labels: {
+          service_name: record.id,
+          revision_name: rev.name,
+          location: record.location,
+          project_id: record.project,
+          configuration_name: record.id,
+        },
+      };
+      const instanceId = createHash('sha256').update(randomUUID()).digest('hex');
       const running = await this.runtime.launch({
         revision: rev.name,
         service: record.id,
@@ -332,6 +347,13 @@ export class CloudRun {
         port,
         registryHost: this.ctx.registryHost,
         registryToken: token,
+        output: (container, line) =>
+          logs.append(
+            containerEntry(record.project, resource, line, {
+              instanceId,
+              ...(containers.length > 1 && container ? { container_name: container } : {}),
+            }),
+          ),
       });
       rev.instanceId = running.id;
       rev.containers = running.containers;

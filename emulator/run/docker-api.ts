@@ -207,6 +207,63 @@ export const dockerApi = {
     return demultiplex(answer.body);
   },
 
+  /**
+   * Streams a container's output from its start until it stops or is removed (`docker logs -f -t`):
+   * each line with its stream and the daemon's timestamp (RFC 3339, nanoseconds). Resolves when
+   * the stream ends; a daemon that cannot stream it ends it at once.
+   */
+  follow(
+    id: string,
+    onLine: (line: { stream: 'stdout' | 'stderr'; time: string; text: string }) => void,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const pending = { stdout: '', stderr: '' };
+      const emit = (stream: 'stdout' | 'stderr', chunk: string, flush: boolean): void => {
+        const lines = (pending[stream] + chunk).split('\n');
+        pending[stream] = flush ? '' : lines.pop()!;
+        for (const raw of lines) {
+          if (raw === '') continue;
+          const space = raw.indexOf(' ');
+          onLine({ stream, time: raw.slice(0, space), text: raw.slice(space + 1).replace(/\r$/, '') });
+        }
+      };
+      const req = http.request(
+        {
+          ...endpoint(),
+          method: 'GET',
+          path: `/containers/${encodeURIComponent(id)}/logs?follow=1&stdout=1&stderr=1&timestamps=1`,
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            resolve();
+            return;
+          }
+          let buffered = Buffer.alloc(0);
+          res.on('data', (chunk: Buffer) => {
+            buffered = Buffer.concat([buffered, chunk]);
+            while (buffered.length >= 8) {
+              const length = buffered.readUInt32BE(4);
+              if (buffered.length < 8 + length) break;
+              const stream = buffered[0] === 2 ? 'stderr' : 'stdout';
+              emit(stream, buffered.subarray(8, 8 + length).toString('utf8'), false);
+              buffered = buffered.subarray(8 + length);
+            }
+          });
+          const done = (): void => {
+            emit('stdout', '', true);
+            emit('stderr', '', true);
+            resolve();
+          };
+          res.on('end', done);
+          res.on('error', done);
+        },
+      );
+      req.on('error', () => resolve());
+      req.end();
+    });
+  },
+
   /** Runs a command in a running container and returns its output (`docker exec`). */
   async exec(id: string, cmd: string[]): Promise<string> {
     const created = await call<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, {

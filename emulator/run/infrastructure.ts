@@ -4,6 +4,7 @@
 // the in-process emulator (../inprocess.ts) plugs in in-memory apps and URL dispatch. The model,
 // its validation, its operations and its rendering are the same for both.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { OutputLine } from '../logging/store.js';
 import type { StartupProbe } from './model.js';
 
 /** One container of a revision, ready to start: everything resolved (secrets read, env built). */
@@ -41,6 +42,11 @@ export interface RevisionLaunch {
   /** Registry credentials for the pulls (the revision's service account token). */
   registryHost: string;
   registryToken: string;
+  /**
+   * Where each line a container writes goes (Cloud Logging), with the container's name ('' when it
+   * has none); a runtime whose apps write nothing never calls it.
+   */
+  output?: (container: string, line: OutputLine) => void;
 }
 
 /** A socket address a revision's ingress port answers on. */

@@ -93,6 +93,9 @@ function processAlive(pid: number): boolean {
 /** What went wrong, as the daemon (or whatever threw) said it. */
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** How long a removed instance's output streams get to deliver their last lines. */
+const FOLLOW_GRACE_MS = 2000;
+
 /** How long a container without a startup probe must keep running before it counts as started. */
 const RUNS_FOR_MS = 500;
 
@@ -105,6 +108,8 @@ interface Instance {
   containers: string[];
   /** Host directories (secret files, shared volumes) removed with it. */
   dirs: string[];
+  /** Its containers' output streams, each ending when its container stops or goes. */
+  followers: Array<Promise<void>>;
 }
 
 /** A pause container holding a network namespace, and its address on Docker's bridge. */
@@ -333,7 +338,7 @@ export class ContainerRuntime implements RevisionRuntime {
     });
     const pauseId = network.id;
     const instanceId = `${launch.revision}/${++this.launched}`;
-    const instance: Instance = { network, containers: [], dirs: [root] };
+    const instance: Instance = { network, containers: [], dirs: [root], followers: [] };
     this.instances.set(instanceId, instance);
     const at = (port: number): Address => ({ host: network.ip, port });
     /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
@@ -365,6 +370,8 @@ export class ContainerRuntime implements RevisionRuntime {
               });
             ids[i] = id;
             instance.containers.push(id);
+            const { output } = launch;
+            if (output) instance.followers.push(dockerApi.follow(id, (line) => output(c.name, line)));
             if (c.startup) {
               const port = this.probePort(launch, c, i);
               await this.waitStarted(id, c.startup, port, {
@@ -488,5 +495,7 @@ export class ContainerRuntime implements RevisionRuntime {
     if (removed) this.networks.give(instance.network);
     else await dockerApi.remove([instance.network.id]).catch(() => undefined);
     for (const dir of instance.dirs) await rm(dir, { recursive: true, force: true });
+    // Its last lines are in Cloud Logging before anyone hears it is gone (a crash's reason).
+    await Promise.race([Promise.all(instance.followers), sleep(FOLLOW_GRACE_MS)]);
   }
 }

@@ -87,6 +87,7 @@ export function schemaOf(
     | 'iam-v1'
     | 'cloudresourcemanager-v1'
     | 'artifactregistry-v1'
+    | 'logging-v2'
     | 'sts-v1',
 ): ApiSchema {
   let schema = loaded.get(name);

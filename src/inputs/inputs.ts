@@ -90,6 +90,8 @@ export interface Settings {
   keepRevisions: number | undefined;
   /** keep_revisions_grace: revisions younger than this are never deleted. */
   keepRevisionsGraceSeconds: number;
+  /** log_lines: how many of a failed revision's last log lines to show; 0 shows none. */
+  logLines: number;
   report: ReportSettings;
   /** preview_service_account: the runtime service account a run of fork code deploys with. */
   previewServiceAccount: string | undefined;
@@ -803,6 +805,7 @@ export function readSettings(read: InputReader): Settings {
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
     keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
+    logLines: r.map('log_lines', (n, v) => parseInteger(n, v, 0, 1000)) ?? 50,
     previewServiceAccount: r.map('preview_service_account', parseServiceAccount),
     previewSecrets: r.map('preview_secrets', parseSecrets),
     isolated: false,

@@ -4,6 +4,8 @@
 // is escaped (src/common/markdown.ts): a failure's text, a probe's answer, a revision's name are
 // shown as written, never rendered.
 import { code, codeBlock, decimal, gfm, join, link, text, type Markdown } from '../common/markdown.js';
+import { Untrusted } from '../common/untrusted.js';
+import { LOG_VIEWER_ROLE, type FailureLogs } from '../rollout/failure-logs.js';
 import type { CheckRecord } from '../rollout/outcome.js';
 import type { CleanupReport, RegionReport, RunReport } from './report.js';
 
@@ -36,6 +38,26 @@ function regionRow(r: RegionReport, digest: string, preview: boolean): Markdown 
   const verdict = health(o?.checks, r.failure ? false : o?.healthy);
   const traffic = o ? split(o.traffic, true) : gfm`—`;
   return gfm`| ${text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
+}
+
+const lastLines = (n: number): Markdown => (n === 1 ? gfm`line` : gfm`${n} lines`);
+
+/** A failed revision's last lines, as it wrote them (inert in a code block), and where its logs are. */
+function failureLogs(logs: FailureLogs): Markdown[] {
+  const where = logs.logUri ? gfm` (${code(logs.logUri)})` : gfm``;
+  const revision = code(logs.revision);
+  if (logs.unread === 'denied')
+    return [
+      gfm`  - ${revision}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
+    ];
+  if (logs.unread === 'failed') return [gfm`  - ${revision}'s logs${where}: Runway could not read them`];
+  if (!logs.lines.length) return [gfm`  - ${revision} wrote nothing to its logs${where}`];
+  const written = Untrusted.of(logs.lines.map((l) => l.oneLine(300)).join('\n'));
+  return [
+    gfm`  - the last ${lastLines(logs.lines.length)} ${revision} wrote${where}:`,
+    gfm``,
+    codeBlock(written, 4, 320 * logs.lines.length),
+  ];
 }
 
 function seconds(ms: number): Markdown {
@@ -111,6 +133,7 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
       const o = r.outcome;
       const rolledBack = o?.rolledBack ? gfm`rolled back; ` : gfm``;
       lines.push(o ? gfm`  - ${rolledBack}serving now: ${split(o.traffic)}` : gfm`  - nothing was changed`);
+      if (o?.logs) lines.push(...failureLogs(o.logs));
     }
     lines.push(gfm``);
   }

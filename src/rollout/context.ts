@@ -4,6 +4,7 @@
 import type { Deadline } from '../common/deadline.js';
 import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
 import type { Operation, Service, TrafficTarget } from '../gcp/run-types.js';
+import type { FailureLogs } from './failure-logs.js';
 import type { CheckRecord, StepRecord } from './outcome.js';
 import type { Plan } from './plan.js';
 import type { RolloutSettings } from './planner.js';
@@ -18,6 +19,8 @@ export interface RolloutDeps {
   debug: (line: string) => void;
   /** The transport of health probes and `gate_url`; the global fetch unless a test routes it in-process. */
   fetch?: typeof fetch;
+  /** Reads a failed revision's last lines (`log_lines`); absent when they are not wanted. */
+  failureLogs?: (ref: ServiceRef, revision: string) => Promise<FailureLogs | undefined>;
 }
 
 export interface RolloutState {

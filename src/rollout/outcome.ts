@@ -2,6 +2,7 @@
 // as measured, the phases with their durations, the plan it followed, and why it failed.
 import type { Probe, StepVerdict } from '../common/health.js';
 import type { TimedStep } from '../common/timeline.js';
+import type { FailureLogs } from './failure-logs.js';
 
 /** One of `traffic_steps` as measured: the share it gave, what the probes saw, and the gates' verdict. */
 export interface StepRecord extends StepVerdict {
@@ -41,4 +42,6 @@ export interface RegionOutcome {
   failure: string | undefined;
   /** Idle revisions deleted afterwards (keep_revisions). */
   pruned: string[];
+  /** When the region failed with its revision created: that revision's last lines (`log_lines`). */
+  logs?: FailureLogs | undefined;
 }

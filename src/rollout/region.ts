@@ -13,6 +13,7 @@ import { explainRunError, OperationInFlight } from '../deploy/apply.js';
 import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { applyStepChange, undoChange, undoName } from './changes.js';
 import { runCheck } from './checks.js';
+import type { FailureLogs } from './failure-logs.js';
 import { newState, type RolloutContext, type RolloutDeps } from './context.js';
 import { Executor, StepFailed, type StepRunner, type UnwindResult } from './executor.js';
 import { observeAndPlan } from './observe.js';
@@ -177,6 +178,7 @@ async function compensate(
     // Still running: undo anyway; a later update supersedes the one in flight.
     if (!landed?.done) deps.log('the change has not landed yet; undoing it regardless');
   }
+  const logs = await readLogs(ctx);
   const grace = Deadline.in(undoGraceSeconds());
   let failure = describeError(explainRunError(err, ref, deps.identity));
   let rolledBack = false;
@@ -200,7 +202,21 @@ async function compensate(
   } catch {
     service = undefined;
   }
-  return outcomeOf(ctx, service, timeline, { healthy: false, rolledBack, failure });
+  return { ...outcomeOf(ctx, service, timeline, { healthy: false, rolledBack, failure }), logs };
+}
+
+/** The failed revision's last lines, read and logged before an undo can delete the revision. */
+async function readLogs(ctx: RolloutContext): Promise<FailureLogs | undefined> {
+  const { deps, ref, plan } = ctx;
+  const logs = await deps.failureLogs?.(ref, plan.revision).catch(() => undefined);
+  if (!logs) return undefined;
+  const where = logs.logUri ? ` (${logs.logUri})` : '';
+  if (logs.lines.length) {
+    const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
+    deps.log(`the last ${count} revision ${logs.revision} wrote${where}:`);
+    for (const line of logs.lines) deps.log(`  ${line.forLog()}`);
+  } else if (!logs.unread) deps.log(`revision ${logs.revision} wrote nothing to its logs${where}`);
+  return logs;
 }
 
 /** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */

@@ -9,12 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { Credentials } from '../auth/credentials.js';
 import { StepBarrier } from '../common/barrier.js';
 import type { Deadline } from '../common/deadline.js';
+import { LoggingClient } from '../gcp/logging.js';
 import { CloudRunClient } from '../gcp/run.js';
 import { explainRunError } from '../deploy/apply.js';
 import { defaultLabels } from '../deploy/plan.js';
 import { recordKey } from '../deploy/rollout-record.js';
 import { candidateTagFor } from '../deploy/traffic.js';
 import type { Settings } from '../inputs/inputs.js';
+import { readFailureLogs } from './failure-logs.js';
 import type { RegionOutcome } from './outcome.js';
 import type { SpecChanges, Step } from './plan.js';
 import type { RolloutSettings } from './planner.js';
@@ -83,6 +85,7 @@ export async function deployAll(
   deadline: Deadline,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
   const api = new CloudRunClient(credentials.accessToken);
+  const logging = new LoggingClient(credentials.accessToken);
   const changes: SpecChanges = {
     image,
     spec: settings.spec,
@@ -110,6 +113,22 @@ export async function deployAll(
             log: (line) => log.info(`[${region}] ${line}`),
             warn: (line) => core.warning(line),
             debug: (line) => core.debug(`[${region}] ${line}`),
+            ...(settings.logLines > 0
+              ? {
+                  failureLogs: (where, revision) =>
+                    readFailureLogs(
+                      {
+                        api,
+                        logging,
+                        count: settings.logLines,
+                        identity: credentials.identity,
+                        warn: (line) => core.warning(`[${region}] ${line}`),
+                      },
+                      where,
+                      revision,
+                    ),
+                }
+              : {}),
           },
           ref,
           changes,

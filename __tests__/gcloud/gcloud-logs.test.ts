@@ -1,0 +1,91 @@
+// Conformance with the real client for logs (issue 20): the installed gcloud's `logging read` and
+// `run services logs read`, unmodified, read what a revision's real container wrote from the
+// emulated Cloud Logging, with the filters, ordering and paging they send of themselves.
+import { admin, env } from '../helpers/emulator.js';
+import { accessTokenFor } from '../helpers/auth.js';
+import { pushTestImage } from '../helpers/images.js';
+import { findGcloud, gcloud, gcloudJson } from '../helpers/gcloud.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const installed = findGcloud();
+if (!installed) {
+  process.stdout.write(
+    'gcloud logs conformance skipped: gcloud is not on PATH; install the Google Cloud CLI to run it.\n',
+  );
+}
+const suite = installed ? describe : describe.skip;
+
+const SAID = ['first line on stdout', 'second line on stderr', 'third line on stdout'];
+
+suite('gcloud logs against the emulator', () => {
+  beforeAll(async () => {
+    const image = await pushTestImage('gcloud-logs', 'talker', {
+      say: [
+        { stream: 'stdout', text: SAID[0]! },
+        { stream: 'stderr', text: SAID[1]! },
+        { stream: 'stdout', text: SAID[2]! },
+      ],
+    });
+    const root = env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN');
+    const headers = { authorization: `Bearer ${await accessTokenFor()}`, 'content-type': 'application/json' };
+    const created = await fetch(
+      `${root}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services?serviceId=gcloud-logs`,
+      { method: 'POST', headers, body: JSON.stringify({ template: { containers: [{ image }] } }) },
+    );
+    const op = (await created.json()) as Json;
+    await fetch(`${root}v2/${op.name as string}:wait`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ timeout: '90s' }),
+    });
+    // The deployer gcloud runs as may read logs, as the README's optional grant lets it.
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
+          role: 'roles/logging.viewer',
+          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+        },
+      ],
+    });
+  }, 180_000);
+
+  it("gcloud logging read returns the revision's entries, newest first, with the filter it was given", async () => {
+    const entries = await gcloudJson<Json[]>([
+      'logging',
+      'read',
+      'resource.type="cloud_run_revision" AND resource.labels.service_name="gcloud-logs" AND severity>=DEFAULT',
+    ]);
+    expect(entries.map((e) => e.textPayload)).toEqual([...SAID].reverse());
+    expect(entries[1]).toMatchObject({
+      logName: `projects/${env('RUNWAY_EMULATOR_PROJECT')}/logs/run.googleapis.com%2Fstderr`,
+      resource: { type: 'cloud_run_revision', labels: { service_name: 'gcloud-logs' } },
+    });
+  });
+
+  it('gcloud logging read --limit pages as asked, and --order asc turns the order', async () => {
+    const limited = await gcloudJson<Json[]>([
+      'logging',
+      'read',
+      'resource.labels.service_name=gcloud-logs',
+      '--limit=2',
+      '--order=asc',
+    ]);
+    expect(limited.map((e) => e.textPayload)).toEqual(SAID.slice(0, 2));
+  });
+
+  it('gcloud run services logs read SERVICE --region prints the lines, oldest first', async () => {
+    const run = await gcloud(['run', 'services', 'logs', 'read', 'gcloud-logs', '--region', 'us-central1']);
+    expect(run.code).toBe(0);
+    const printed = run.stdout.split('\n').filter(Boolean);
+    expect(printed).toHaveLength(3);
+    SAID.forEach((line, i) => expect(printed[i]).toContain(line));
+  });
+
+  it('a filter gcloud passes through and the emulator cannot parse is gcloud’s INVALID_ARGUMENT', async () => {
+    const run = await gcloud(['logging', 'read', 'resource.type = (']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('Unparseable filter');
+  });
+});
