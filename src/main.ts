@@ -29,6 +29,7 @@ import {
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
 import { deployJobEverywhere } from './rollout/jobs.js';
+import { runRelease } from './rollout/release.js';
 import { renderJobReport, writeJobOutputs } from './report/job-report.js';
 import { gfm, text } from './common/markdown.js';
 import type { JobSettings } from './inputs/inputs.js';
@@ -252,6 +253,27 @@ export async function run(): Promise<void> {
       );
       if (failure) core.setFailed(failure);
       return;
+    }
+
+    const release = parsed.release;
+    if (release) {
+      const region = parsed.regions[0]!;
+      await stages.time('release command', () =>
+        core.group(`Release command (${parsed.service}-release in ${region})`, async () => {
+          const outcome = await runRelease(
+            new CloudRunClient(credentials.accessToken),
+            parsed,
+            release,
+            resolvedProject,
+            imageByDigest,
+            github.sha,
+            deadline,
+            (line) => log.info(line),
+            // The failed task's logs (Cloud Logging) plug in here.
+          );
+          log.info(`release command succeeded (execution ${outcome.execution}); deploying`);
+        }),
+      );
     }
 
     const results = await stages.time('deploy and verify', () =>

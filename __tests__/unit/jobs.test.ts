@@ -1,10 +1,12 @@
 import { readSettings } from '../../src/inputs/inputs.js';
 import { InputErrors, RunwayError } from '../../src/errors.js';
 import { planJob, type JobChanges } from '../../src/deploy/job-plan.js';
+const plan = (changes: JobChanges) => (live: Job | undefined) => planJob(live, changes);
 import { jobChanges } from '../../src/rollout/jobs.js';
 import type { Job } from '../../src/gcp/run-types.js';
 import { deployJobRegion, type JobApi } from '../../src/deploy/job.js';
 import { Deadline } from '../../src/common/deadline.js';
+import { planReleaseJob } from '../../src/rollout/release.js';
 
 function reader(values: Record<string, string>): (name: string) => string {
   return (name) => values[name] ?? '';
@@ -201,6 +203,7 @@ describe('deployJobRegion', () => {
         metadata: { name: 'projects/proj/locations/us-central1/jobs/migrate/executions/migrate-x1' },
       }),
       getExecution: async () => ({}),
+      listTasks: async () => [{ index: 0, lastAttemptResult: { exitCode: options.failedTasks ? 3 : 0 } }],
       waitOperation: (async (op: { name: string }) =>
         op.name === 'op/run'
           ? {
@@ -222,7 +225,7 @@ describe('deployJobRegion', () => {
     const outcome = await deployJobRegion(
       api,
       ref,
-      changesFor(job),
+      plan(changesFor(job)),
       'wait',
       Deadline.in(60),
       () => undefined,
@@ -241,7 +244,7 @@ describe('deployJobRegion', () => {
     const outcome = await deployJobRegion(
       api,
       ref,
-      changesFor(job),
+      plan(changesFor(job)),
       'wait',
       Deadline.in(60),
       () => undefined,
@@ -249,15 +252,94 @@ describe('deployJobRegion', () => {
         logged.push(e);
       },
     );
-    expect(outcome.failure).toMatch(/1 of 2 task\(s\) failed/);
+    expect(outcome.failure).toMatch(/1 of 2 task\(s\) failed, 0 cancelled \(exit code 3\)/);
     expect(logged).toEqual(['migrate-x1']);
   });
 
   it('puts the previous spec back when the update fails, and executes nothing', async () => {
     const { api, calls } = fakeApi({ updateFails: true });
     await expect(
-      deployJobRegion(api, ref, changesFor(job), 'wait', Deadline.in(60), () => undefined),
+      deployJobRegion(api, ref, plan(changesFor(job)), 'wait', Deadline.in(60), () => undefined),
     ).rejects.toThrow(/bad spec/);
     expect(calls).toEqual([`update ${image}`, 'update old']);
+  });
+});
+
+describe('release_command', () => {
+  const service = { service: 'api', image: 'us-docker.pkg.dev/p/r/app:1' };
+
+  it('splits the command and its arguments into words, without a shell', () => {
+    const s = readSettings(
+      reader({ ...service, release_command: 'alembic upgrade head', release_args: `--sql "two words"` }),
+    );
+    expect(s.release).toEqual({
+      command: ['alembic', 'upgrade', 'head'],
+      args: ['--sql', 'two words'],
+      timeoutSeconds: 600,
+    });
+  });
+
+  it('is refused beside `job` and for a preview, and its companions without it, all at once', () => {
+    expect(() => readSettings(reader({ ...job, release_command: 'migrate' }))).toThrow(/'release_command'/);
+    expect(() => readSettings(reader({ ...service, preview: 'true', release_command: 'migrate' }))).toThrow(
+      /'release_command'/,
+    );
+    let thrown: unknown;
+    try {
+      readSettings(reader({ ...service, release_args: 'x', release_timeout: '5m' }));
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as InputErrors).problems.map((p) => p.message).join('\n')).toMatch(
+      /'release_args'[\s\S]*'release_timeout'/,
+    );
+  });
+
+  it("runs with the new revision's image, env, secrets, account, VPC and Cloud SQL, once and without retry", () => {
+    const planned = {
+      template: {
+        serviceAccount: 'runner@p.iam.gserviceaccount.com',
+        vpcAccess: { connector: 'projects/p/locations/r/connectors/c' },
+        containers: [
+          { image: 'sidecar' },
+          {
+            image,
+            ports: [{ containerPort: 8080 }],
+            env: [{ name: 'A', value: '1' }],
+            volumeMounts: [{ name: 'cloudsql', mountPath: '/cloudsql' }],
+            startupProbe: { tcpSocket: {} },
+          },
+        ],
+        volumes: [
+          { name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:db'] } },
+          { name: 'other', emptyDir: {} },
+        ],
+        scaling: { minInstanceCount: 1 },
+      },
+    };
+    const release = { command: ['migrate'], args: undefined, timeoutSeconds: 120 };
+    expect(planReleaseJob(planned, release, { team: 'a' })).toEqual({
+      labels: { team: 'a' },
+      template: {
+        labels: { team: 'a' },
+        taskCount: 1,
+        parallelism: 1,
+        template: {
+          containers: [
+            {
+              image,
+              command: ['migrate'],
+              env: [{ name: 'A', value: '1' }],
+              volumeMounts: [{ name: 'cloudsql', mountPath: '/cloudsql' }],
+            },
+          ],
+          volumes: [{ name: 'cloudsql', cloudSqlInstance: { instances: ['p:r:db'] } }],
+          serviceAccount: 'runner@p.iam.gserviceaccount.com',
+          vpcAccess: { connector: 'projects/p/locations/r/connectors/c' },
+          maxRetries: 0,
+          timeout: '120s',
+        },
+      },
+    });
   });
 });

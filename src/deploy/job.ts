@@ -7,12 +7,22 @@ import { jobName, type CloudRunClient, type JobRef } from '../gcp/run.js';
 import type { Execution, Job, Operation } from '../gcp/run-types.js';
 import { shortName } from '../gcp/run-types.js';
 import type { JobExecute } from '../inputs/spec.js';
-import { planJob, withoutOutputFields, type JobChanges } from './job-plan.js';
+import { withoutOutputFields } from './job-plan.js';
 
 export type JobApi = Pick<
   CloudRunClient,
-  'getJob' | 'createJob' | 'updateJob' | 'deleteJob' | 'runJob' | 'getExecution' | 'waitOperation'
+  | 'getJob'
+  | 'createJob'
+  | 'updateJob'
+  | 'deleteJob'
+  | 'runJob'
+  | 'getExecution'
+  | 'listTasks'
+  | 'waitOperation'
 >;
+
+/** The job spec to send, from the live job (undefined when there is none yet): planJob, or a fixed spec. */
+export type JobPlan = (live: Job | undefined) => Job;
 
 export interface TaskCounts {
   total: number;
@@ -33,6 +43,8 @@ export interface JobOutcome {
   logUri: string | undefined;
   /** Set once a waited execution has ended. */
   tasks: TaskCounts | undefined;
+  /** A failed task's exit code (the first failed task's), when the container exited with one. */
+  exitCode: number | undefined;
   /** Why the step fails in this region; undefined when it does not. */
   failure: string | undefined;
 }
@@ -76,12 +88,12 @@ async function restore(api: JobApi, ref: JobRef, live: Job | undefined, deadline
 export async function applyJob(
   api: JobApi,
   ref: JobRef,
-  changes: JobChanges,
+  plan: JobPlan,
   deadline: Deadline,
   log: (line: string) => void,
 ): Promise<{ job: Job; created: boolean }> {
   const live = await api.getJob(ref);
-  const planned = planJob(live, changes);
+  const planned = plan(live);
   // A request Cloud Run refuses changes nothing; only an accepted change that fails needs undoing.
   const op = live ? await api.updateJob(ref, planned) : await api.createJob(ref, planned);
   log(`${live ? 'updating' : 'creating'} job ${ref.job}`);
@@ -118,13 +130,13 @@ function countsOf(execution: Execution): TaskCounts {
 export async function deployJobRegion(
   api: JobApi,
   ref: JobRef,
-  changes: JobChanges,
+  plan: JobPlan,
   execute: JobExecute,
   deadline: Deadline,
   log: (line: string) => void,
   failedLogs?: FailedExecutionLogs,
 ): Promise<JobOutcome> {
-  const { created } = await applyJob(api, ref, changes, deadline, log);
+  const { created } = await applyJob(api, ref, plan, deadline, log);
   const outcome: JobOutcome = {
     region: ref.region,
     job: jobName(ref),
@@ -133,6 +145,7 @@ export async function deployJobRegion(
     executionUrl: undefined,
     logUri: undefined,
     tasks: undefined,
+    exitCode: undefined,
     failure: undefined,
   };
   log(`job ${ref.job} ${created ? 'created' : 'updated'}`);
@@ -160,7 +173,12 @@ export async function deployJobRegion(
     const counts = tasks
       ? `${tasks.failed} of ${tasks.total} task(s) failed, ${tasks.cancelled} cancelled`
       : Untrusted.of(done.error?.message ?? 'no result').forLog(500);
-    outcome.failure = `execution ${outcome.execution} failed: ${counts}`;
+    if (name) {
+      const failedTask = (await api.listTasks(name)).find((t) => (t.lastAttemptResult?.exitCode ?? 0) !== 0);
+      outcome.exitCode = failedTask?.lastAttemptResult?.exitCode;
+    }
+    const exit = outcome.exitCode !== undefined ? ` (exit code ${outcome.exitCode})` : '';
+    outcome.failure = `execution ${outcome.execution} failed: ${counts}${exit}`;
     // The seam for the failed task's own last log lines (Cloud Logging): printed here when given.
     if (failedLogs && outcome.execution) await failedLogs(ref, outcome.execution, outcome.logUri);
   }

@@ -220,3 +220,11 @@ export interface Execution {
   conditions?: Condition[];
   [key: string]: unknown;
 }
+
+export interface Task {
+  name?: string;
+  index?: number;
+  retried?: number;
+  lastAttemptResult?: { status?: { code?: number; message?: string }; exitCode?: number };
+  [key: string]: unknown;
+}

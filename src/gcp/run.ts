@@ -2,7 +2,16 @@
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
 import { GoogleApiError, requestJson, type RequestOptions } from '../common/http.js';
-import type { Execution, IamPolicy, Job, Operation, Revision, Service, TrafficTarget } from './run-types.js';
+import type {
+  Execution,
+  IamPolicy,
+  Job,
+  Operation,
+  Revision,
+  Service,
+  Task,
+  TrafficTarget,
+} from './run-types.js';
 
 export interface ServiceRef {
   project: string;
@@ -264,5 +273,23 @@ export class CloudRunClient {
   /** An execution by its full resource name. */
   getExecution(name: string): Promise<Execution> {
     return this.request<Execution>(this.url(name), { token: this.token });
+  }
+
+  /** Every task of an execution, all pages. */
+  async listTasks(execution: string): Promise<Task[]> {
+    const tasks: Task[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.request<{ tasks?: Task[]; nextPageToken?: string }>(
+        this.url(`${execution}/tasks`),
+        {
+          token: this.token,
+          query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) },
+        },
+      );
+      tasks.push(...(page.tasks ?? []));
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    return tasks;
   }
 }

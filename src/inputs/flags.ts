@@ -143,6 +143,22 @@ function flagWords(raw: string): string[] {
   });
 }
 
+/**
+ * A command line given as one input (`release_command`, `release_args`): split into words as `flags`
+ * is (whitespace separates, quotes group), never handed to a shell.
+ */
+export function commandWords(name: string, raw: string): string[] {
+  let words: string[];
+  try {
+    words = splitFlags(raw);
+  } catch {
+    throw new InputError(name, raw, 'words with balanced quotes', { secret: true });
+  }
+  if (!words.length)
+    throw new InputError(name, raw, 'a command and its arguments, e.g. `alembic upgrade head`');
+  return words;
+}
+
 const isKnownFlag = (word: string): boolean => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
 
 export function parseFlags(raw: string, target: FlagsTarget = 'service'): ParsedFlags {

@@ -21,7 +21,7 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import {
   JOB_INPUT_NAMES,
@@ -74,11 +74,20 @@ export interface JobSettings {
   execute: JobExecute;
 }
 
+/** `release_command`: run once as the job SERVICE-release, before the new revision is created. */
+export interface ReleaseSettings {
+  command: string[];
+  /** Undefined: the command alone (the image's CMD is not appended, as Cloud Run runs a command). */
+  args: string[] | undefined;
+  timeoutSeconds: number;
+}
+
 export interface Settings {
   /** The service's name; with `job`, the job's (reports and the status context name it). */
   service: string;
   /** Set when the step deploys a job; then only the container settings of `spec` apply. */
   job: JobSettings | undefined;
+  release: ReleaseSettings | undefined;
   regions: string[];
   projectId: string | undefined;
   suffix: string | undefined;
@@ -815,6 +824,40 @@ function jobSettings(name: string, flags: JobFlags): JobSettings {
   return { name, spec, execute: wait ? 'wait' : executeNow ? 'start' : 'none' };
 }
 
+function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined): ReleaseSettings | undefined {
+  const command = r.optional('release_command');
+  if (command === undefined) {
+    for (const name of ['release_args', 'release_timeout']) {
+      const value = r.optional(name);
+      if (value !== undefined)
+        r.attempt(() => {
+          throw new InputError(name, value, 'nothing without `release_command`');
+        });
+    }
+    return undefined;
+  }
+  if (job)
+    throw new InputError(
+      'release_command',
+      command,
+      'nothing beside `job`: a release runs before a service deploy',
+    );
+  if (purpose !== undefined && purpose !== 'deploy')
+    throw new InputError(
+      'release_command',
+      command,
+      `nothing with \`${purpose}: true\`: a release command (a migration) runs before a deploy of production, never for a pull request's preview`,
+    );
+  const timeoutSeconds = r.map('release_timeout', parseDurationSeconds) ?? 600;
+  if (timeoutSeconds < 1 || timeoutSeconds > 7 * 86400)
+    throw new InputError('release_timeout', `${timeoutSeconds}s`, 'a time limit from 1s to 168h');
+  return {
+    command: commandWords('release_command', command),
+    args: r.map('release_args', commandWords),
+    timeoutSeconds,
+  };
+}
+
 /**
  * deploy-cloudrun inputs Runway has no equivalent for. GitHub passes them on (with an "Unexpected
  * input" warning), so a user switching `uses:` would otherwise deploy something else than they
@@ -929,6 +972,7 @@ export function readSettings(read: InputReader): Settings {
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+  const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));
   const report = r.attempt(() => reportSettings(r, service ?? ''));
@@ -954,6 +998,7 @@ export function readSettings(read: InputReader): Settings {
     ...settings,
     service: service!,
     job: jobResult,
+    release,
     regions: regions!,
     projectId,
     suffix,

@@ -9,7 +9,7 @@ import { CloudRunClient, jobName, type JobRef } from '../gcp/run.js';
 import { explainRunError } from '../deploy/apply.js';
 import { deployJobRegion, type FailedExecutionLogs, type JobOutcome } from '../deploy/job.js';
 import { defaultLabels } from '../deploy/plan.js';
-import type { JobChanges } from '../deploy/job-plan.js';
+import { planJob, type JobChanges } from '../deploy/job-plan.js';
 import type { JobSettings, Settings } from '../inputs/inputs.js';
 
 /** The job's change: the shared container settings, its own, and every label (they replace, as deploy-cloudrun's). */
@@ -77,7 +77,7 @@ export async function deployJobEverywhere(
         return await deployJobRegion(
           api,
           ref,
-          jobChanges(settings, job, ref, image, sha),
+          (live) => planJob(live, jobChanges(settings, job, ref, image, sha)),
           job.execute,
           deadline,
           (line) => log.info(`[${region}] ${line}`),
