@@ -62,6 +62,7 @@ import { ServiceRouter } from './router.js';
 import { ContainerRuntime } from './runtime.js';
 import { CloudRunJobs, type ContainerOutputListener } from './jobs.js';
 import { knativeRoutes } from './v1.js';
+import { knativeJobRoutes } from './v1-jobs.js';
 import { schemaOf } from '../schema/schema.js';
 
 const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<location>[^/]+)`;
@@ -885,7 +886,7 @@ export class CloudRun {
 
   /** v2 and v1 (Knative) over the same services. */
   routes(): Route[] {
-    return [...this.v2Routes(), ...knativeRoutes(this.ctx, this)];
+    return [...this.v2Routes(), ...knativeRoutes(this.ctx, this), ...knativeJobRoutes(this.ctx, this)];
   }
 
   private v2Routes(): Route[] {

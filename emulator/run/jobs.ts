@@ -26,6 +26,7 @@ import {
 } from './model.js';
 import { operationName, renderOperation, type OperationRecord, type Operations } from './operations.js';
 import { condition, now, type Condition, type IamPolicy } from './records.js';
+import { KNATIVE_LABELS } from './render.js';
 
 export const JOB_TYPE = 'type.googleapis.com/google.cloud.run.v2.Job';
 export const EXECUTION_TYPE = 'type.googleapis.com/google.cloud.run.v2.Execution';
@@ -692,7 +693,9 @@ export class CloudRunJobs {
 
   renderJob(job: JobRecord): Json {
     const latest = job.executions.at(-1);
-    const { template, ...rest } = job.spec;
+    const { template: stored, ...rest } = job.spec;
+    // Prefixed template labels (gcloud's client.knative.dev/nonce) exist in the v1 view alone.
+    const { [KNATIVE_LABELS]: _v1Only, ...template } = (stored ?? {}) as Json;
     return compact({
       ...rest,
       name: jobName(job.project, job.location, job.id),
