@@ -71,6 +71,33 @@ const PROJECT_READ = ['resourcemanager.projects.get', 'resourcemanager.projects.
  */
 const LOG_READ = ['logging.logEntries.list', 'logging.logs.list', 'logging.logServices.list'];
 
+/**
+ * What the Cloud Run roles grant on jobs, as Google's list of them says
+ * (docs.cloud.google.com/iam/docs/roles-permissions/run): the developer manages jobs and reads
+ * and cancels their executions and tasks; the viewer reads them; the invoker executes a job, with
+ * overrides too, but reads nothing.
+ */
+const RUN_JOBS_DEVELOPER = [
+  'run.jobs.create',
+  'run.jobs.delete',
+  'run.jobs.get',
+  'run.jobs.getIamPolicy',
+  'run.jobs.list',
+  'run.jobs.run',
+  'run.jobs.runWithOverrides',
+  'run.jobs.update',
+  'run.executions.*',
+  'run.tasks.*',
+];
+const RUN_JOBS_VIEWER = [
+  'run.jobs.get',
+  'run.jobs.list',
+  'run.executions.get',
+  'run.executions.list',
+  'run.tasks.get',
+  'run.tasks.list',
+];
+
 /** The predefined roles the emulator understands, by the permissions they grant. */
 export const ROLES: Record<string, string[]> = {
   'roles/owner': ['*'],
@@ -119,6 +146,7 @@ export const ROLES: Record<string, string[]> = {
     'run.operations.*',
     'run.routes.*',
     'run.configurations.*',
+    ...RUN_JOBS_DEVELOPER,
     ...SERVICE_USAGE_READ,
   ],
   'roles/run.viewer': [
@@ -131,9 +159,10 @@ export const ROLES: Record<string, string[]> = {
     'run.routes.list',
     'run.configurations.get',
     'run.configurations.list',
+    ...RUN_JOBS_VIEWER,
     ...SERVICE_USAGE_READ,
   ],
-  'roles/run.invoker': ['run.routes.invoke'],
+  'roles/run.invoker': ['run.routes.invoke', 'run.jobs.run', 'run.jobs.runWithOverrides'],
   // Granted to Cloud Run's service agent when the Run API is enabled: it pulls images for revisions.
   'roles/run.serviceAgent': [
     'artifactregistry.repositories.downloadArtifacts',

@@ -28,6 +28,11 @@ import {
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
+import { deployJobEverywhere } from './rollout/jobs.js';
+import { runRelease } from './rollout/release.js';
+import { renderJobReport, writeJobOutputs } from './report/job-report.js';
+import { gfm, text } from './common/markdown.js';
+import type { JobSettings } from './inputs/inputs.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
@@ -133,6 +138,29 @@ async function removePreview(
   if (failed.length) core.setFailed(failed.map((r) => `${r.region}: ${r.failure}`).join('\n'));
 }
 
+/** `job: NAME`: the job in every region, its execution as `wait`/`execute` say, its outputs and summary. */
+async function deployJob(
+  settings: Settings,
+  job: JobSettings,
+  credentials: Credentials,
+  project: string,
+  image: string,
+  built: ImageReference,
+  github: ReturnType<typeof githubContext>,
+  deadline: Deadline,
+  stages: Timeline,
+): Promise<string | undefined> {
+  const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () =>
+    core.group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () =>
+      // The failed task's logs (Cloud Logging) plug in here as deployJobEverywhere's last argument.
+      deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline),
+    ),
+  );
+  const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
+  await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
+  return failed;
+}
+
 export async function run(): Promise<void> {
   const stages = new Timeline();
   const github = githubContext();
@@ -155,7 +183,9 @@ export async function run(): Promise<void> {
           : previewTarget(read.purpose, read.service, event, forkPreviews);
       isolation = isolationFor(read, forkCodeOf(event), event.pullRequest?.number);
       const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
-      log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      if (read.job)
+        log.info(`job ${read.job.name} in ${read.regions.join(', ')}; execute: ${read.job.execute}`);
+      else log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
       if (isolation)
         log.info(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`,
@@ -173,7 +203,8 @@ export async function run(): Promise<void> {
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
     progress.stage = 'deploy';
-    reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
+    // A job deploy writes its own summary section; the service reports (status, PR comment) are not its.
+    if (!parsed.job) reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
@@ -197,7 +228,7 @@ export async function run(): Promise<void> {
         await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
       }),
     );
-    await reporter.start(github.sha, runUrlFrom());
+    await reporter?.start(github.sha, runUrlFrom());
 
     const building = parsed.image?.kind === 'build';
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
@@ -209,6 +240,42 @@ export async function run(): Promise<void> {
     );
     image = built;
     const imageByDigest = formatImage(built, 'digest');
+    if (parsed.job) {
+      const failure = await deployJob(
+        parsed,
+        parsed.job,
+        credentials,
+        resolvedProject,
+        imageByDigest,
+        built,
+        github,
+        deadline,
+        stages,
+      );
+      if (failure) core.setFailed(failure);
+      return;
+    }
+
+    const release = parsed.release;
+    if (release) {
+      const region = parsed.regions[0]!;
+      await stages.time('release command', () =>
+        core.group(`Release command (${parsed.service}-release in ${region})`, async () => {
+          const outcome = await runRelease(
+            new CloudRunClient(credentials.accessToken),
+            parsed,
+            release,
+            resolvedProject,
+            imageByDigest,
+            github.sha,
+            deadline,
+            (line) => log.info(line),
+            // The failed task's logs (Cloud Logging) plug in here.
+          );
+          log.info(`release command succeeded (execution ${outcome.execution}); deploying`);
+        }),
+      );
+    }
 
     const results = await stages.time('deploy and verify', () =>
       core.group(`Deploy and verify (${parsed.regions.join(', ')})`, () =>
@@ -236,6 +303,13 @@ export async function run(): Promise<void> {
       await core
         .group('Report', () => reporter!.finish(report))
         .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+    } else if (settings?.job && progress.stage === 'deploy') {
+      await writeJobSummary(
+        gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
+
+${text(describeError(err))}
+`,
+      );
     } else if (progress.stage !== 'deploy') {
       // No report was started: the summary still says what stopped the run, and each fix.
       await writeJobSummary(

@@ -3,7 +3,15 @@
 // by a hash of their build context, so a test that asks for the same app again skips the build.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -157,5 +165,36 @@ export async function pushTestImage(
     ...(crash ? { exitImmediately: true } : {}),
   });
   const digest = await pushImage(repository, name, 'test', await accessTokenFor(serviceAccount));
+  return `${repository}/${name}@${digest}`;
+}
+
+/**
+ * Builds a job image FROM scratch with the static busybox, whose entrypoint is `sh -c` and whose
+ * default command prints one line: a job gives its script as `args`. Pushes it to the emulator's
+ * repository as NAME:test (as the deployer) and returns it by digest.
+ */
+export async function pushJobImage(name: string): Promise<string> {
+  const repository = env('RUNWAY_EMULATOR_REPOSITORY');
+  const dir = mkdtempSync(join(tmpdir(), 'runway-job-'));
+  try {
+    copyFileSync('/bin/busybox', join(dir, 'busybox'));
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'ENV PATH=/bin',
+        'ENTRYPOINT ["/bin/busybox", "sh", "-c"]',
+        'CMD ["echo the default command"]',
+        '',
+      ].join('\n'),
+    );
+    const local = `runway-test-job:${contextHash(dir).slice(0, 20)}`;
+    if (!(await imageExists(local))) await docker(['build', '-q', '-t', local, dir]);
+    await docker(['tag', local, `${repository}/${name}:test`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const digest = await pushImage(repository, name, 'test', await accessTokenFor());
   return `${repository}/${name}@${digest}`;
 }

@@ -89,6 +89,12 @@ describe('action.yml', () => {
         'traffic',
         'regions',
         'preview_url',
+        'job',
+        'execution',
+        'execution_url',
+        'tasks_succeeded',
+        'tasks_failed',
+        'tasks_cancelled',
       ].sort(),
     );
   });

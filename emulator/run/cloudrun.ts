@@ -61,7 +61,9 @@ import {
 } from './render.js';
 import { ServiceRouter } from './router.js';
 import { ContainerRuntime } from './runtime.js';
+import { CloudRunJobs, type ContainerOutputListener } from './jobs.js';
 import { knativeRoutes } from './v1.js';
+import { knativeJobRoutes } from './v1-jobs.js';
 import { schemaOf } from '../schema/schema.js';
 
 const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<location>[^/]+)`;
@@ -96,7 +98,8 @@ export interface CloudRunOptions {
 
 /** Docker containers for revisions, 127.0.0.1 listeners for URLs. */
 export function dockerInfrastructure(workDir: string): Infrastructure {
-  return { runtime: new ContainerRuntime(workDir), router: (gate) => new ServiceRouter(gate) };
+  const runtime = new ContainerRuntime(workDir);
+  return { runtime, router: (gate) => new ServiceRouter(gate), tasks: runtime };
 }
 
 export class CloudRun {
@@ -104,13 +107,38 @@ export class CloudRun {
   private readonly startupTimeoutSeconds: number;
   private readonly infrastructure: Infrastructure;
   private readonly services = new Map<string, ServiceRecord>();
-  private readonly operations = new Operations();
+  readonly operations = new Operations();
   private cleanedStale = false;
+  /** Jobs, their executions and tasks (jobs.ts), on the same operations and permissions. */
+  readonly jobs: CloudRunJobs;
 
   constructor(ctx: EmulatorContext, options: CloudRunOptions) {
     this.ctx = ctx;
     this.startupTimeoutSeconds = options.startupTimeoutSeconds;
     this.infrastructure = options.infrastructure ?? dockerInfrastructure(ctx.workDir);
+    this.jobs = new CloudRunJobs(
+      ctx,
+      {
+        projectOf: (raw, permission, shown) => this.projectOf(raw, permission, shown),
+        projectNumber: (project) => this.projectNumber(project),
+        allowed: (caller, permission, resource, bindings) =>
+          this.ctx.world.allowed(caller, permission, resource, bindings),
+        denied: (permission, shown) => this.denied(permission, shown),
+        checkActAs: (caller, project, template) => this.checkActAs(caller, project, template),
+        defaultServiceAccount: (project) => this.defaultServiceAccount(project),
+        pullToken: (project, account) => this.pullToken(project, account),
+        operations: this.operations,
+      },
+      this.infrastructure.tasks,
+    );
+  }
+
+  /**
+   * Every line a job task's container writes, as it is read (jobs.ts, ContainerOutput); returns a
+   * function that stops the calls. Lines written before are in `jobs.containerOutputs()`.
+   */
+  onContainerOutput(listener: ContainerOutputListener): () => void {
+    return this.jobs.onContainerOutput(listener);
   }
 
   private get runtime(): Infrastructure['runtime'] {
@@ -129,7 +157,7 @@ export class CloudRun {
     return id;
   }
 
-  private denied(permission: string, shown: string): GoogleApiError {
+  denied(permission: string, shown: string): GoogleApiError {
     return permissionDenied(
       permission,
       `Permission '${permission}' denied on resource '${shown}' (or resource may not exist).`,
@@ -137,7 +165,7 @@ export class CloudRun {
     );
   }
 
-  private defaultServiceAccount(project: string): string {
+  defaultServiceAccount(project: string): string {
     return `${this.ctx.world.projects.get(project)?.projectNumber ?? project}-compute@developer.gserviceaccount.com`;
   }
 
@@ -172,7 +200,7 @@ export class CloudRun {
   }
 
   /** Deploying a revision that runs as an account needs actAs on that account. */
-  private checkActAs(caller: Principal, project: string, template: Json): void {
+  checkActAs(caller: Principal, project: string, template: Json): void {
     const account = String(template.serviceAccount ?? this.defaultServiceAccount(project));
     const owner = /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(account)?.[1];
     const accountProject = owner ? (this.ctx.world.projectId(owner) ?? owner) : project;
@@ -292,18 +320,24 @@ export class CloudRun {
     };
   }
 
+  /**
+   * Cloud Run pulls as its service agent, which exists once the Run API is enabled through
+   * Service Usage (the one-time set-up does). Worlds seeded without that step have no agent, and
+   * pull as the workload's service account, which their seed lets read the repository.
+   */
+  pullToken(project: string, serviceAccount: string): string {
+    const agent = runServiceAgent(this.projectNumber(project));
+    const puller = this.ctx.world.serviceAccounts.has(agent) ? agent : serviceAccount;
+    return this.ctx.world.issueToken({ kind: 'serviceAccount', email: puller }, 'access', 600).token;
+  }
+
   private async startRevision(record: ServiceRecord, rev: RevisionRecord): Promise<void> {
     const containers = (rev.template.containers as Json[] | undefined) ?? [];
     let port = 8080;
     try {
       const prepared = revisionEnvironment(this.ctx.world, record, rev);
       port = prepared.port;
-      // Cloud Run pulls as its service agent, which exists once the Run API is enabled through
-      // Service Usage (the one-time set-up does). Worlds seeded without that step have no agent, and
-      // pull as the revision's service account, which their seed lets read the repository.
-      const agent = runServiceAgent(this.projectNumber(record.project));
-      const puller = this.ctx.world.serviceAccounts.has(agent) ? agent : String(rev.template.serviceAccount);
-      const { token } = this.ctx.world.issueToken({ kind: 'serviceAccount', email: puller }, 'access', 600);
+      const token = this.pullToken(record.project, String(rev.template.serviceAccount));
       const launches = containers.map((c, i): ContainerLaunch => {
         const { env, files, sharedDirs } = prepared.containers[i]!;
         // The ingress container always has a startup check: its own probe, or Cloud Run's default
@@ -874,7 +908,7 @@ export class CloudRun {
 
   /** v2 and v1 (Knative) over the same services. */
   routes(): Route[] {
-    return [...this.v2Routes(), ...knativeRoutes(this.ctx, this)];
+    return [...this.v2Routes(), ...knativeRoutes(this.ctx, this), ...knativeJobRoutes(this.ctx, this)];
   }
 
   private v2Routes(): Route[] {
@@ -921,6 +955,7 @@ export class CloudRun {
       route('GET', op, 'google.longrunning.Operations.GetOperation', (req) =>
         renderOperation(this.operation(req)),
       ),
+      ...this.jobRoutes(route),
       route('DELETE', op, 'google.longrunning.Operations.DeleteOperation', (req) => {
         this.operations.delete(this.operation(req).name);
         return {};
@@ -930,6 +965,47 @@ export class CloudRun {
         await this.waitFor(found, bodyOf(req));
         return renderOperation(found);
       }),
+    ];
+  }
+
+  private jobRoutes(route: ReturnType<typeof schemaRoutes>): Route[] {
+    const job = `${BASE}\\/jobs\\/(?<job>[^/:]+)`;
+    const execution = `${job}\\/executions\\/(?<execution>[^/:]+)`;
+    const jobs = this.jobs;
+    return [
+      route('POST', `${BASE}\\/jobs`, 'Jobs.CreateJob', (req) => jobs.create(req)),
+      route('GET', `${BASE}\\/jobs`, 'Jobs.ListJobs', (req) => jobs.list(req)),
+      route('GET', job, 'Jobs.GetJob', (req) => jobs.get(req)),
+      route('PATCH', job, 'Jobs.UpdateJob', (req) => jobs.update(req)),
+      route('DELETE', job, 'Jobs.DeleteJob', (req) => jobs.delete(req)),
+      route('POST', `${job}:run`, 'Jobs.RunJob', (req) => jobs.run(req)),
+      route('GET', `${job}:getIamPolicy`, 'google.iam.v1.IAMPolicy.GetIamPolicy:jobs', (req) => {
+        const caller = requireCaller(this.ctx, req);
+        const project = this.projectOf(req.params.project!, 'run.jobs.getIamPolicy');
+        const name = `projects/${project}/locations/${req.params.location}/jobs/${req.params.job}`;
+        const found = jobs.job(project, req.params.location!, req.params.job!);
+        jobs.check(caller, 'run.jobs.getIamPolicy', name, found);
+        if (!found) throw notFound(`Resource '${name}' was not found`);
+        return jobs.renderPolicy(found);
+      }),
+      route('POST', `${job}:setIamPolicy`, 'google.iam.v1.IAMPolicy.SetIamPolicy:jobs', (req) => {
+        const caller = requireCaller(this.ctx, req);
+        const project = this.projectOf(req.params.project!, 'run.jobs.setIamPolicy');
+        const name = `projects/${project}/locations/${req.params.location}/jobs/${req.params.job}`;
+        const found = jobs.job(project, req.params.location!, req.params.job!);
+        jobs.check(caller, 'run.jobs.setIamPolicy', name, found);
+        if (!found) throw notFound(`Resource '${name}' was not found`);
+        return jobs.setPolicy(found, bodyOf(req));
+      }),
+      route('POST', `${job}:testIamPermissions`, 'google.iam.v1.IAMPolicy.TestIamPermissions:jobs', (req) =>
+        jobs.testIamPermissions(req),
+      ),
+      route('GET', `${job}\\/executions`, 'Executions.ListExecutions', (req) => jobs.listExecutions(req)),
+      route('GET', execution, 'Executions.GetExecution', (req) => jobs.getExecution(req)),
+      route('DELETE', execution, 'Executions.DeleteExecution', (req) => jobs.deleteExecution(req)),
+      route('POST', `${execution}:cancel`, 'Executions.CancelExecution', (req) => jobs.cancelExecution(req)),
+      route('GET', `${execution}\\/tasks`, 'Tasks.ListTasks', (req) => jobs.listTasks(req)),
+      route('GET', `${execution}\\/tasks\\/(?<task>[^/:]+)`, 'Tasks.GetTask', (req) => jobs.getTask(req)),
     ];
   }
 
@@ -1016,6 +1092,7 @@ export class CloudRun {
         tagUrls: r.tagUrls,
         iamPolicy: r.policy,
       })),
+      jobs: this.jobs.snapshot(),
       operations: this.operations.records().map((o) => ({
         name: o.name,
         done: o.done,
@@ -1033,6 +1110,7 @@ export class CloudRun {
     }
     const records = [...this.services.values()];
     this.services.clear();
+    await this.jobs.reset();
     this.operations.clear();
     await Promise.all(records.map((r) => this.removeService(r)));
   }

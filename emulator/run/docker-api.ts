@@ -97,6 +97,39 @@ export function demultiplex(stream: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/**
+ * Lines of a multiplexed log stream read with timestamps=1: each line starts with its RFC 3339
+ * time and a space; a frame's first byte says the stream (1 stdout, 2 stderr).
+ */
+export function timedFrames(
+  stream: Buffer,
+): Array<{ stream: 'stdout' | 'stderr'; line: string; time: string }> {
+  const out: Array<{ stream: 'stdout' | 'stderr'; line: string; time: string }> = [];
+  const pending: Record<'stdout' | 'stderr', string> = { stdout: '', stderr: '' };
+  const flush = (which: 'stdout' | 'stderr', text: string): void => {
+    const space = text.indexOf(' ');
+    const time = space > 0 ? text.slice(0, space) : '';
+    const ok = /^\d{4}-\d{2}-\d{2}T/.test(time);
+    out.push({
+      stream: which,
+      time: ok ? time : new Date().toISOString(),
+      line: ok ? text.slice(space + 1) : text,
+    });
+  };
+  let at = 0;
+  while (at + 8 <= stream.length) {
+    const which = stream[at] === 2 ? 'stderr' : 'stdout';
+    const length = stream.readUInt32BE(at + 4);
+    pending[which] += stream.subarray(at + 8, at + 8 + length).toString('utf8');
+    at += 8 + length;
+    const lines = pending[which].split('\n');
+    pending[which] = lines.pop()!;
+    for (const line of lines) flush(which, line);
+  }
+  for (const which of ['stdout', 'stderr'] as const) if (pending[which]) flush(which, pending[which]);
+  return out;
+}
+
 /** Splits REPOSITORY[:TAG|@DIGEST] into what /images/create takes. */
 export function imageReference(image: string): { fromImage: string; tag: string } {
   const at = image.indexOf('@');
@@ -272,6 +305,29 @@ export const dockerApi = {
     const answer = await send('POST', `/exec/${created.Id}/start`, { body: { Detach: false, Tty: false } });
     if (answer.status !== 200) throw failure(answer);
     return demultiplex(answer.body);
+  },
+
+  /** Waits until the container has stopped; its exit code. */
+  async wait(id: string): Promise<number> {
+    const answer = await call<{ StatusCode: number }>('POST', `/containers/${encodeURIComponent(id)}/wait`);
+    return answer.StatusCode;
+  },
+
+  /** Sends SIGKILL (`docker kill`); a container that already stopped is not an error. */
+  async kill(id: string): Promise<void> {
+    await call('POST', `/containers/${encodeURIComponent(id)}/kill`).catch((err: unknown) => {
+      if (!(err instanceof DockerApiError && (err.status === 404 || err.status === 409))) throw err;
+    });
+  },
+
+  /** Every line a container wrote, each with its stream and the time Docker recorded for it. */
+  async timedLines(id: string): Promise<Array<{ stream: 'stdout' | 'stderr'; line: string; time: string }>> {
+    const answer = await send(
+      'GET',
+      `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&timestamps=1`,
+    );
+    if (answer.status !== 200) throw failure(answer);
+    return timedFrames(answer.body);
   },
 
   /** RepoDigests of a local image, or [] when there is no such image. */

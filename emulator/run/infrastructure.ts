@@ -5,6 +5,7 @@
 // its validation, its operations and its rendering are the same for both.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { OutputLine } from '../logging/store.js';
+export type { OutputLine };
 import type { StartupProbe } from './model.js';
 
 /** One container of a revision, ready to start: everything resolved (secrets read, env built). */
@@ -148,9 +149,48 @@ export interface RoutedService {
   id: string;
 }
 
+/** One attempt of one job task: a container run to completion. */
+export interface TaskLaunch {
+  job: string;
+  /** Short execution name. */
+  execution: string;
+  taskIndex: number;
+  attempt: number;
+  image: string;
+  env: Record<string, string>;
+  /** Absolute path in the container → contents (secret volumes). */
+  files: Record<string, Buffer>;
+  command: string[] | undefined;
+  args: string[] | undefined;
+  /** The task's timeout: the container is killed once it has run this long. */
+  timeoutSeconds: number;
+  registryHost: string;
+  registryToken: string;
+}
+
+/** How an attempt ended: its exit code, or the timeout or a cancellation that stopped it. */
+export interface TaskOutcome {
+  ended: 'exited' | 'timeout' | 'cancelled';
+  exitCode: number;
+  output: OutputLine[];
+  /** The image by digest, REPOSITORY@sha256:…, when known. */
+  imageDigest: string | undefined;
+}
+
+/** Runs job tasks' containers to completion. */
+export interface TaskRuntime {
+  /**
+   * Runs one attempt; resolves once its container has ended (and is gone). An aborted signal
+   * stops it (a cancelled execution). Throws LaunchFailure when the container could not start.
+   */
+  runTask(launch: TaskLaunch, signal: AbortSignal): Promise<TaskOutcome>;
+}
+
 export interface Infrastructure {
   runtime: RevisionRuntime;
   router(gate: Gate, service: RoutedService): TrafficRouter;
+  /** Runs job tasks; without it (the in-process emulator) every task attempt fails to start. */
+  tasks?: TaskRuntime;
 }
 
 /** The page a router answers a refused request with (as Google's front end words it). */

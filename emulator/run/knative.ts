@@ -239,7 +239,7 @@ function sharedContainerFields(c: Json): Json {
   return { name: c.name, image: c.image, command: c.command, args: c.args, workingDir: c.workingDir };
 }
 
-function containerToV2(c: Json, i: number): Json {
+export function containerToV2(c: Json, i: number): Json {
   const field = `spec.template.spec.containers[${i}]`;
   if (c.envFrom) throw badField(`${field}.envFrom`, 'not supported by Cloud Run.');
   return {
@@ -294,7 +294,7 @@ function translateVolume(v: Json, from: VolumeDialect, to: VolumeDialect): Json 
   return undefined;
 }
 
-function volumeToV2(v: Json, i: number): Json {
+export function volumeToV2(v: Json, i: number): Json {
   const translated = translateVolume(v, V1_VOLUMES, V2_VOLUMES);
   if (translated) return translated;
   if (v.nfs) return { name: v.name, nfs: v.nfs };
@@ -439,7 +439,7 @@ function isCloudSql(volume: Json): boolean {
   return Boolean(volume.cloudSqlInstance);
 }
 
-function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
+export function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
   return {
     ...sharedContainerFields(c),
     env: list(c.env).map((e) => {
@@ -457,7 +457,7 @@ function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
   };
 }
 
-function volumeToV1(v: Json): Json {
+export function volumeToV1(v: Json): Json {
   return translateVolume(v, V2_VOLUMES, V1_VOLUMES) ?? v;
 }
 
@@ -522,7 +522,7 @@ export function resourceVersion(r: ServiceRecord): string {
 }
 
 /** v2 condition state → Knative status; reasons become CamelCase, as Knative spells them. */
-function conditionToV1(type: string, c: Condition | undefined): Json {
+export function conditionToV1(type: string, c: Condition | undefined): Json {
   const status =
     c?.state === 'CONDITION_SUCCEEDED' ? 'True' : c?.state === 'CONDITION_FAILED' ? 'False' : 'Unknown';
   const reason = c?.reason ?? c?.revisionReason;

@@ -13,6 +13,8 @@ export interface Condition {
   message?: string;
   reason?: string;
   revisionReason?: string;
+  /** Executions' and tasks' reason (NON_ZERO_EXIT_CODE, CANCELLED, ...). */
+  executionReason?: string;
   severity?: string;
   lastTransitionTime: string;
 }

@@ -21,6 +21,9 @@ import {
   type RevisionLaunch,
   type RevisionRuntime,
   type RunningRevision,
+  type TaskLaunch,
+  type TaskOutcome,
+  type TaskRuntime,
 } from './infrastructure.js';
 import { startOrder } from './model.js';
 import { dockerApi, type ContainerSpec, type ContainerState } from './docker-api.js';
@@ -149,7 +152,7 @@ class NetworkPool {
   }
 }
 
-export class ContainerRuntime implements RevisionRuntime {
+export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
   private readonly workDir: string;
   private readonly instances = new Map<string, Instance>();
   private pauseImage: Promise<string> | undefined;
@@ -197,7 +200,9 @@ export class ContainerRuntime implements RevisionRuntime {
   }
 
   /** Pulls every image of the revision (each once) as the revision's service account. */
-  private async pull(launch: RevisionLaunch): Promise<void> {
+  private async pull(
+    launch: Pick<RevisionLaunch, 'containers' | 'registryHost' | 'registryToken'>,
+  ): Promise<void> {
     // The registry front answers 403 DENIED when the pulling account lacks downloadArtifacts.
     const failure = (err: unknown, container: number, image: string): LaunchFailure => {
       const detail = messageOf(err);
@@ -481,6 +486,72 @@ export class ContainerRuntime implements RevisionRuntime {
         ? `GET ${httpPath} on port ${port} did not succeed within ${budgetSeconds}s`
         : `did not listen on port ${port} within ${budgetSeconds}s`,
     );
+  }
+
+  /**
+   * One attempt of a job task: its own container on Docker's bridge (a task listens for nothing),
+   * killed at the task's timeout or when the execution is cancelled; its output read back with
+   * Docker's timestamps before the container goes.
+   */
+  async runTask(launch: TaskLaunch, signal: AbortSignal): Promise<TaskOutcome> {
+    const container: ContainerLaunch = {
+      name: '',
+      image: launch.image,
+      env: launch.env,
+      files: launch.files,
+      sharedDirs: {},
+      command: launch.command,
+      args: launch.args,
+      startup: undefined,
+      dependsOn: [],
+    };
+    await this.pull({
+      containers: [container],
+      registryHost: launch.registryHost,
+      registryToken: launch.registryToken,
+    });
+    const root = await mkdtemp(join(this.workDir, `task-${launch.execution}-${launch.taskIndex}-`));
+    let id: string | undefined;
+    try {
+      const revisionLike = { revision: launch.execution, service: launch.job } as RevisionLaunch;
+      const spec = await this.spec(revisionLike, container, 0, root, {});
+      spec.labels = {
+        [CONTAINER_LABEL]: '1',
+        [OWNER_LABEL]: String(process.pid),
+        'runway-job': launch.job,
+        'runway-execution': launch.execution,
+        'runway-task': `${launch.taskIndex}/${launch.attempt}`,
+      };
+      if (signal.aborted) return { ended: 'cancelled', exitCode: 137, output: [], imageDigest: undefined };
+      id = await dockerApi.run(spec).catch((err: unknown) => {
+        throw new LaunchFailure('exited', messageOf(err));
+      });
+      const started = id;
+      let ended: TaskOutcome['ended'] = 'exited';
+      const stop = (why: TaskOutcome['ended']): void => {
+        if (ended === 'exited') ended = why;
+        void dockerApi.kill(started).catch(() => undefined);
+      };
+      const timer = setTimeout(() => stop('timeout'), launch.timeoutSeconds * 1000);
+      const onAbort = (): void => stop('cancelled');
+      signal.addEventListener('abort', onAbort);
+      let exitCode: number;
+      try {
+        exitCode = await dockerApi.wait(started);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      }
+      const output = (await dockerApi.timedLines(started).catch(() => [])).map(({ stream, line, time }) => ({
+        stream,
+        text: line,
+        time,
+      }));
+      return { ended, exitCode, output, imageDigest: await ContainerRuntime.digestOf(launch.image) };
+    } finally {
+      if (id) await dockerApi.remove([id]).catch(() => undefined);
+      await rm(root, { recursive: true, force: true });
+    }
   }
 
   async remove(id: string): Promise<void> {

@@ -89,7 +89,8 @@ class Renderer {
       value,
       at,
     );
-    if (kept || rendered === undefined) return rendered;
+    // A oneof member has explicit presence: proto3 JSON writes it set, even to its default.
+    if (kept || field.oneof || rendered === undefined) return rendered;
     if (rendered === '' || rendered === false || rendered === 0 || rendered === '0')
       return this.omitted(at, `the default value ${JSON.stringify(rendered)}`);
     if (field.type === 'enum' && this.schema.enums[field.ref!]?.[rendered as string] === 0)

@@ -47,6 +47,12 @@ export interface ServiceChanges {
   isolated?: boolean;
 }
 
+/** What a container's planning needs: the image and the shared settings (a service's or a job's). */
+export type ContainerChanges = Pick<
+  ServiceChanges,
+  'project' | 'region' | 'image' | 'spec' | 'envVarsUpdateStrategy' | 'secretsUpdateStrategy'
+>;
+
 /** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
 export function withoutSecrets(template: RevisionTemplate): RevisionTemplate {
   const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
@@ -95,7 +101,7 @@ const INGRESS = {
 
 const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' } as const;
 
-const EXECUTION_ENVIRONMENT = {
+export const EXECUTION_ENVIRONMENT = {
   gen1: 'EXECUTION_ENVIRONMENT_GEN1',
   gen2: 'EXECUTION_ENVIRONMENT_GEN2',
 } as const;
@@ -117,7 +123,7 @@ function secretEnvVar(name: string, ref: SecretRef): EnvVar {
   return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
 }
 
-function planEnv(live: EnvVar[], changes: ServiceChanges): EnvVar[] {
+function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const { envVars, secrets } = changes.spec;
   const plainLive = live.filter((e) => !e.valueSource);
   const secretLive = live.filter((e) => e.valueSource);
@@ -181,7 +187,7 @@ function planSecretFiles(
   };
 }
 
-function planContainer(live: Container | undefined, changes: ServiceChanges): Container {
+export function planContainer(live: Container | undefined, changes: ContainerChanges): Container {
   const { spec } = changes;
   const container: Container = { ...(live ?? {}), image: changes.image };
   const env = planEnv(live?.env ?? [], changes);
@@ -218,21 +224,17 @@ export function ingressIndex(containers: Container[]): number {
   return withPort >= 0 ? withPort : 0;
 }
 
-function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
+/**
+ * The volumes a template gets, and the container's mounts of them (set on `container`): secret files
+ * and Cloud SQL, from the live ones.
+ */
+export function planVolumes(
+  liveVolumes: Volume[] | undefined,
+  container: Container,
+  changes: ContainerChanges,
+): Volume[] {
   const { spec } = changes;
-  const liveContainers = live.containers ?? [];
-  const ingress = ingressIndex(liveContainers);
-  const container = planContainer(liveContainers[ingress], changes);
-  const containers = liveContainers.length ? [...liveContainers] : [container];
-  containers[ingress] = container;
-  const template: RevisionTemplate = {
-    ...live,
-    containers,
-    revision: changes.revisionName,
-  };
-  template.labels = { ...(live.labels ?? {}), ...changes.labels };
-
-  let volumes = live.volumes ?? [];
+  let volumes = liveVolumes ?? [];
   let mounts = container.volumeMounts ?? [];
   if (spec.secrets) {
     ({ volumes, mounts } = planSecretFiles(
@@ -254,10 +256,46 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
       mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
     }
   }
-  if (volumes.length) template.volumes = volumes;
-  else delete template.volumes;
   if (mounts.length) container.volumeMounts = mounts;
   else delete container.volumeMounts;
+  return volumes;
+}
+
+/** The VPC access a template gets: the connector by full name, in the template's region. */
+export function planVpcAccess(
+  live: { connector?: string; egress?: string } | undefined,
+  changes: ContainerChanges,
+): { connector?: string; egress?: string } | undefined {
+  const { spec } = changes;
+  if (spec.vpcConnector === undefined && spec.vpcEgress === undefined) return live;
+  const connector = spec.vpcConnector?.includes('/')
+    ? spec.vpcConnector
+    : spec.vpcConnector !== undefined
+      ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
+      : live?.connector;
+  return {
+    ...(live ?? {}),
+    ...(connector ? { connector } : {}),
+    ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
+  };
+}
+
+function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
+  const { spec } = changes;
+  const liveContainers = live.containers ?? [];
+  const ingress = ingressIndex(liveContainers);
+  const container = planContainer(liveContainers[ingress], changes);
+  const containers = liveContainers.length ? [...liveContainers] : [container];
+  containers[ingress] = container;
+  const template: RevisionTemplate = {
+    ...live,
+    containers,
+    revision: changes.revisionName,
+  };
+  template.labels = { ...(live.labels ?? {}), ...changes.labels };
+
+  template.volumes = planVolumes(live.volumes, container, changes);
+  if (!template.volumes.length) delete template.volumes;
 
   if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;
   if (spec.concurrency !== undefined) template.maxInstanceRequestConcurrency = spec.concurrency;
@@ -271,18 +309,8 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   }
   if (spec.executionEnvironment !== undefined)
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-  if (spec.vpcConnector !== undefined || spec.vpcEgress !== undefined) {
-    const connector = spec.vpcConnector?.includes('/')
-      ? spec.vpcConnector
-      : spec.vpcConnector !== undefined
-        ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
-        : live.vpcAccess?.connector;
-    template.vpcAccess = {
-      ...(live.vpcAccess ?? {}),
-      ...(connector ? { connector } : {}),
-      ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
-    };
-  }
+  const vpcAccess = planVpcAccess(live.vpcAccess, changes);
+  if (vpcAccess) template.vpcAccess = vpcAccess;
   return template;
 }
 

@@ -173,3 +173,58 @@ export function shortName(resourceName: string | undefined): string | undefined 
   if (!resourceName) return undefined;
   return resourceName.split('/').pop();
 }
+
+/** A Cloud Run job's task template (the container settings a task runs with). */
+export interface TaskTemplate {
+  containers?: Container[];
+  volumes?: Volume[];
+  maxRetries?: number;
+  timeout?: string;
+  serviceAccount?: string;
+  executionEnvironment?: string;
+  vpcAccess?: { connector?: string; egress?: string };
+  [key: string]: unknown;
+}
+
+export interface ExecutionTemplate {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  parallelism?: number;
+  taskCount?: number;
+  template: TaskTemplate;
+  [key: string]: unknown;
+}
+
+export interface Job {
+  name?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  template: ExecutionTemplate;
+  etag?: string;
+  latestCreatedExecution?: { name?: string; createTime?: string; completionTime?: string };
+  terminalCondition?: Condition;
+  [key: string]: unknown;
+}
+
+export interface Execution {
+  name?: string;
+  job?: string;
+  taskCount?: number;
+  runningCount?: number;
+  succeededCount?: number;
+  failedCount?: number;
+  cancelledCount?: number;
+  retriedCount?: number;
+  completionTime?: string;
+  logUri?: string;
+  conditions?: Condition[];
+  [key: string]: unknown;
+}
+
+export interface Task {
+  name?: string;
+  index?: number;
+  retried?: number;
+  lastAttemptResult?: { status?: { code?: number; message?: string }; exitCode?: number };
+  [key: string]: unknown;
+}

@@ -2,7 +2,16 @@
 // shared HTTP/retry layer. Long-running operations are awaited with operations.wait, not polling.
 import { endpoint } from './endpoints.js';
 import { GoogleApiError, requestJson, type RequestOptions } from '../common/http.js';
-import type { IamPolicy, Operation, Revision, Service, TrafficTarget } from './run-types.js';
+import type {
+  Execution,
+  IamPolicy,
+  Job,
+  Operation,
+  Revision,
+  Service,
+  Task,
+  TrafficTarget,
+} from './run-types.js';
 
 export interface ServiceRef {
   project: string;
@@ -12,6 +21,16 @@ export interface ServiceRef {
 
 export function serviceName(ref: ServiceRef): string {
   return `projects/${ref.project}/locations/${ref.region}/services/${ref.service}`;
+}
+
+export interface JobRef {
+  project: string;
+  region: string;
+  job: string;
+}
+
+export function jobName(ref: JobRef): string {
+  return `projects/${ref.project}/locations/${ref.region}/jobs/${ref.job}`;
 }
 
 /** The Cloud Run calls a rollout makes: the port its executor applies steps through. */
@@ -112,7 +131,7 @@ export class CloudRunClient {
   }
 
   /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */
-  async waitOperation(operation: Operation, deadline: number): Promise<Operation> {
+  async waitOperation<T = Service>(operation: Operation<T>, deadline: number): Promise<Operation<T>> {
     let op = operation;
     while (!op.done) {
       const remainingMs = deadline - Date.now();
@@ -120,7 +139,7 @@ export class CloudRunClient {
       const remaining = Math.ceil(remainingMs / 1000);
       // Waiting changes nothing, so a timed-out wait may be sent again; each attempt ends soon
       // after the time it asks the server to hold.
-      op = await this.request<Operation>(this.url(`${op.name}:wait`), {
+      op = await this.request<Operation<T>>(this.url(`${op.name}:wait`), {
         method: 'POST',
         idempotent: true,
         token: this.token,
@@ -207,5 +226,70 @@ export class CloudRunClient {
       token: this.token,
       body: { policy },
     });
+  }
+
+  /** The job, or undefined when it does not exist yet. */
+  async getJob(ref: JobRef): Promise<Job | undefined> {
+    try {
+      return await this.request<Job>(this.url(jobName(ref)), { token: this.token });
+    } catch (err) {
+      if (err instanceof GoogleApiError && err.httpStatus === 404) return undefined;
+      throw err;
+    }
+  }
+
+  createJob(ref: JobRef, job: Job): Promise<Operation<Job>> {
+    return this.request<Operation<Job>>(this.url(`projects/${ref.project}/locations/${ref.region}/jobs`), {
+      method: 'POST',
+      token: this.token,
+      query: { jobId: ref.job },
+      body: job,
+    });
+  }
+
+  /** Replaces the job's spec; the etag in `job` makes a concurrent change fail with 409 ABORTED. */
+  updateJob(ref: JobRef, job: Job): Promise<Operation<Job>> {
+    return this.request<Operation<Job>>(this.url(jobName(ref)), {
+      method: 'PATCH',
+      token: this.token,
+      body: job,
+    });
+  }
+
+  /** Deletes the job and waits for it to be gone. */
+  deleteJob(ref: JobRef, deadline: number): Promise<void> {
+    return this.deleteAndWait(jobName(ref), jobName(ref), deadline);
+  }
+
+  /** Starts an execution (jobs.run); the operation's metadata is the execution, done when it ends. */
+  runJob(ref: JobRef, etag: string | undefined): Promise<Operation<Execution>> {
+    return this.request<Operation<Execution>>(this.url(`${jobName(ref)}:run`), {
+      method: 'POST',
+      token: this.token,
+      body: etag ? { etag } : {},
+    });
+  }
+
+  /** An execution by its full resource name. */
+  getExecution(name: string): Promise<Execution> {
+    return this.request<Execution>(this.url(name), { token: this.token });
+  }
+
+  /** Every task of an execution, all pages. */
+  async listTasks(execution: string): Promise<Task[]> {
+    const tasks: Task[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await this.request<{ tasks?: Task[]; nextPageToken?: string }>(
+        this.url(`${execution}/tasks`),
+        {
+          token: this.token,
+          query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) },
+        },
+      );
+      tasks.push(...(page.tasks ?? []));
+      pageToken = page.nextPageToken || undefined;
+    } while (pageToken);
+    return tasks;
   }
 }

@@ -18,9 +18,12 @@ import {
   parseList,
   parseMemory,
 } from './fields.js';
-import type { ServiceSpec } from './spec.js';
+import type { JobFlags, ServiceSpec } from './spec.js';
 
-type FlagHandler = (spec: ServiceSpec, value: string, name: string) => void;
+/** What `flags` sets: service settings, and for a job (`gcloud run jobs deploy`) its own. */
+export type ParsedFlags = ServiceSpec & JobFlags;
+
+type FlagHandler = (spec: ParsedFlags, value: string, name: string) => void;
 
 const VALUED: Record<string, FlagHandler> = {
   '--cpu': (s, v, n) => (s.cpu = parseCpu(n, v)),
@@ -45,6 +48,10 @@ const VALUED: Record<string, FlagHandler> = {
     s.replaceEnvVars = true;
   },
   '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+  '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
+  '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
+  '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
+  '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
 };
 
 const SWITCHES: Record<string, FlagHandler> = {
@@ -54,7 +61,53 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--no-cpu-boost': (s) => (s.cpuBoost = false),
   '--cpu-throttling': (s) => (s.cpuThrottling = true),
   '--no-cpu-throttling': (s) => (s.cpuThrottling = false),
+  '--execute-now': (s) => (s.executeNow = true),
+  '--no-execute-now': (s) => (s.executeNow = false),
+  '--wait': (s) => (s.wait = true),
+  '--no-wait': (s) => (s.wait = false),
 };
+
+/** `gcloud run jobs deploy` has only these of the flags above. */
+const JOB_ONLY = new Set([
+  '--tasks',
+  '--parallelism',
+  '--max-retries',
+  '--task-timeout',
+  '--execute-now',
+  '--no-execute-now',
+  '--wait',
+  '--no-wait',
+]);
+const SERVICE_ONLY = new Set([
+  '--min-instances',
+  '--max-instances',
+  '--concurrency',
+  '--port',
+  '--timeout',
+  '--ingress',
+  '--allow-unauthenticated',
+  '--no-allow-unauthenticated',
+  '--cpu-boost',
+  '--no-cpu-boost',
+  '--cpu-throttling',
+  '--no-cpu-throttling',
+]);
+
+/** Which command `flags` goes to: deploy-cloudrun runs `gcloud run deploy` or `gcloud run jobs deploy`. */
+export type FlagsTarget = 'service' | 'job';
+
+function checkTarget(flag: string, target: FlagsTarget): void {
+  if (target === 'service' && JOB_ONLY.has(flag))
+    throw new RunwayError(
+      `The flag ${flag} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`,
+      'Set `job` (instead of `service`) to deploy a job, or remove the flag.',
+    );
+  if (target === 'job' && SERVICE_ONLY.has(flag))
+    throw new RunwayError(
+      `The flag ${flag} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`,
+      flag === '--timeout' ? 'Use `--task-timeout` (or the `task_timeout` input).' : 'Remove the flag.',
+    );
+}
 
 /** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
 const USE_INSTEAD: Record<string, string> = {
@@ -90,14 +143,31 @@ function flagWords(raw: string): string[] {
   });
 }
 
+/**
+ * A command line given as one input (`release_command`, `release_args`): split into words as `flags`
+ * is (whitespace separates, quotes group), never handed to a shell.
+ */
+export function commandWords(name: string, raw: string): string[] {
+  let words: string[];
+  try {
+    words = splitFlags(raw);
+  } catch {
+    throw new InputError(name, raw, 'words with balanced quotes', { secret: true });
+  }
+  if (!words.length)
+    throw new InputError(name, raw, 'a command and its arguments, e.g. `alembic upgrade head`');
+  return words;
+}
+
 const isKnownFlag = (word: string): boolean => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
 
-export function parseFlags(raw: string): ServiceSpec {
-  const spec: ServiceSpec = {};
+export function parseFlags(raw: string, target: FlagsTarget = 'service'): ParsedFlags {
+  const spec: ParsedFlags = {};
   const words = flagWords(raw);
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
     const name = `flags (${flag})`;
+    checkTarget(flag, target);
     if (SWITCHES[flag]) {
       // `--cpu-boost=false` arrives as two words; read the value rather than fail on a stray word.
       const next = words[i + 1];
@@ -131,24 +201,33 @@ export function parseFlags(raw: string): ServiceSpec {
   return spec;
 }
 
+/** The job settings `flags` gave, apart from the service settings. */
+export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: JobFlags } {
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+  const job: JobFlags = {};
+  if (tasks !== undefined) job.tasks = tasks;
+  if (parallelism !== undefined) job.parallelism = parallelism;
+  if (maxRetries !== undefined) job.maxRetries = maxRetries;
+  if (taskTimeoutSeconds !== undefined) job.taskTimeoutSeconds = taskTimeoutSeconds;
+  if (executeNow !== undefined) job.executeNow = executeNow;
+  if (wait !== undefined) job.wait = wait;
+  return { spec, job };
+}
+
 /** Typed inputs and flags together; the same setting given two different ways is an error. */
-export function mergeSpecs(
-  typed: ServiceSpec,
-  fromFlags: ServiceSpec,
-  inputNames: Record<keyof ServiceSpec, string>,
-): ServiceSpec {
-  const merged: ServiceSpec = { ...typed };
-  for (const key of Object.keys(fromFlags) as Array<keyof ServiceSpec>) {
+export function mergeSpecs<S extends object>(typed: S, fromFlags: S, inputNames: Record<keyof S, string>): S {
+  const merged: S = { ...typed };
+  for (const key of Object.keys(fromFlags) as Array<keyof S>) {
     const flagValue = fromFlags[key];
     const typedValue = typed[key];
-    if (key === 'labels' && typed.labels && fromFlags.labels) {
+    const typedLabels = (typed as ServiceSpec).labels;
+    const flagLabels = (fromFlags as ServiceSpec).labels;
+    if (key === 'labels' && typedLabels && flagLabels) {
       // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
       // repeated --update-labels (a key given twice with two values it refuses, as below).
-      const clash = Object.keys(fromFlags.labels).some(
-        (k) => k in typed.labels! && typed.labels![k] !== fromFlags.labels![k],
-      );
+      const clash = Object.keys(flagLabels).some((k) => k in typedLabels && typedLabels[k] !== flagLabels[k]);
       if (!clash) {
-        merged.labels = { ...typed.labels, ...fromFlags.labels };
+        (merged as ServiceSpec).labels = { ...typedLabels, ...flagLabels };
         continue;
       }
     }
@@ -158,7 +237,7 @@ export function mergeSpecs(
         `Keep one of them: remove the flag from \`flags\`, or the \`${inputNames[key]}\` input.`,
       );
     }
-    (merged as Record<string, unknown>)[key] = flagValue;
+    merged[key] = flagValue;
   }
   return merged;
 }

@@ -21,9 +21,17 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { mergeSpecs, parseFlags } from './flags.js';
+import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
-import { SPEC_INPUT_NAMES, type SecretRefs, type ServiceSpec } from './spec.js';
+import {
+  JOB_INPUT_NAMES,
+  SPEC_INPUT_NAMES,
+  type JobExecute,
+  type JobFlags,
+  type JobSpec,
+  type SecretRefs,
+  type ServiceSpec,
+} from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
@@ -58,8 +66,28 @@ export type TrafficMode = 'verified' | 'immediate' | 'none';
 /** What a run does: deploy and verify, deploy a pull request's preview, or remove that preview. */
 export type Purpose = 'deploy' | 'preview' | 'cleanup';
 
+/** `job: NAME`: the step deploys this Cloud Run job instead of a service. */
+export interface JobSettings {
+  name: string;
+  spec: JobSpec;
+  /** `wait` (or --wait): execute and wait; `execute` (or --execute-now): start and return. */
+  execute: JobExecute;
+}
+
+/** `release_command`: run once as the job SERVICE-release, before the new revision is created. */
+export interface ReleaseSettings {
+  command: string[];
+  /** Undefined: the command alone (the image's CMD is not appended, as Cloud Run runs a command). */
+  args: string[] | undefined;
+  timeoutSeconds: number;
+}
+
 export interface Settings {
+  /** The service's name; with `job`, the job's (reports and the status context name it). */
   service: string;
+  /** Set when the step deploys a job; then only the container settings of `spec` apply. */
+  job: JobSettings | undefined;
+  release: ReleaseSettings | undefined;
   regions: string[];
   projectId: string | undefined;
   suffix: string | undefined;
@@ -686,6 +714,152 @@ function purposeOf(r: Reader): Purpose {
   return 'preview';
 }
 
+const JOB_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * Service inputs that mean nothing to a job, with action.yml's default (a value equal to it was not
+ * given). deploy-cloudrun passes none of them to `gcloud run jobs deploy` and says nothing; Runway
+ * refuses them, so a setting never silently does nothing.
+ */
+const SERVICE_ONLY_INPUTS: Record<string, string | undefined> = {
+  suffix: undefined,
+  tag: undefined,
+  traffic: 'verified',
+  no_traffic: 'false',
+  revision_traffic: undefined,
+  tag_traffic: undefined,
+  traffic_steps: undefined,
+  preview: 'false',
+  cleanup: 'false',
+  keep_revisions: undefined,
+  port: undefined,
+  min_instances: undefined,
+  max_instances: undefined,
+  concurrency: undefined,
+  timeout: undefined,
+  allow_unauthenticated: undefined,
+  ingress: undefined,
+  cpu_boost: undefined,
+  health_check_path: '/',
+  health_check_expected_status: '2xx',
+  health_check_body: undefined,
+};
+
+/** Job inputs that mean nothing to a service (`wait` is not one: deploy-cloudrun ignores it there). */
+const JOB_ONLY_INPUTS = ['execute', 'tasks', 'parallelism', 'max_retries', 'task_timeout'];
+
+function jobName(r: Reader): string | undefined {
+  const name = r.optional('job');
+  if (name === undefined) return undefined;
+  if (!JOB_NAME.test(name))
+    throw new InputError(
+      'job',
+      name,
+      'a Cloud Run job name: lowercase letters, digits and hyphens, starting with a letter, at most 63 characters',
+    );
+  const service = r.optional('service');
+  if (service !== undefined)
+    throw new InputError('service', service, 'nothing beside `job`: a step deploys a service or a job');
+  return name;
+}
+
+function checkJobOnly(r: Reader, job: boolean): void {
+  if (job) {
+    for (const [name, fallback] of Object.entries(SERVICE_ONLY_INPUTS)) {
+      const value = r.optional(name);
+      if (value !== undefined && value !== fallback)
+        r.attempt(() => {
+          throw new InputError(
+            name,
+            value,
+            name === 'timeout'
+              ? "nothing beside `job` (a task's time limit is `task_timeout`)"
+              : 'nothing beside `job`: it is a service setting',
+          );
+        });
+    }
+    return;
+  }
+  // deploy-cloudrun ignores `wait` for a service; a bad value is still reported.
+  r.map('wait', parseBool);
+  for (const name of JOB_ONLY_INPUTS) {
+    const value = r.optional(name);
+    if (value !== undefined)
+      r.attempt(() => {
+        throw new InputError(name, value, 'nothing without `job`: it is a Cloud Run job setting');
+      });
+  }
+}
+
+/** The typed job inputs; `flags` may give the same settings as gcloud flags. */
+function typedJobFlags(r: Reader): JobFlags {
+  const flags: JobFlags = {};
+  const set = <K extends keyof JobFlags>(key: K, value: JobFlags[K] | undefined): void => {
+    if (value !== undefined) flags[key] = value;
+  };
+  set(
+    'tasks',
+    r.map('tasks', (n, v) => parseInteger(n, v, 1, 10000)),
+  );
+  set(
+    'parallelism',
+    r.map('parallelism', (n, v) => parseInteger(n, v, 0, 10000)),
+  );
+  set(
+    'maxRetries',
+    r.map('max_retries', (n, v) => parseInteger(n, v, 0, 10)),
+  );
+  set('taskTimeoutSeconds', r.map('task_timeout', parseDurationSeconds));
+  set('executeNow', r.map('execute', parseBool));
+  set('wait', r.map('wait', parseBool));
+  return flags;
+}
+
+function jobSettings(name: string, flags: JobFlags): JobSettings {
+  const { executeNow, wait, ...spec } = flags;
+  if (
+    spec.taskTimeoutSeconds !== undefined &&
+    (spec.taskTimeoutSeconds < 1 || spec.taskTimeoutSeconds > 7 * 86400)
+  )
+    throw new InputError('task_timeout', `${spec.taskTimeoutSeconds}s`, 'a task time limit from 1s to 168h');
+  // gcloud: --wait executes the job (it implies --execute-now).
+  return { name, spec, execute: wait ? 'wait' : executeNow ? 'start' : 'none' };
+}
+
+function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined): ReleaseSettings | undefined {
+  const command = r.optional('release_command');
+  if (command === undefined) {
+    for (const name of ['release_args', 'release_timeout']) {
+      const value = r.optional(name);
+      if (value !== undefined)
+        r.attempt(() => {
+          throw new InputError(name, value, 'nothing without `release_command`');
+        });
+    }
+    return undefined;
+  }
+  if (job)
+    throw new InputError(
+      'release_command',
+      command,
+      'nothing beside `job`: a release runs before a service deploy',
+    );
+  if (purpose !== undefined && purpose !== 'deploy')
+    throw new InputError(
+      'release_command',
+      command,
+      `nothing with \`${purpose}: true\`: a release command (a migration) runs before a deploy of production, never for a pull request's preview`,
+    );
+  const timeoutSeconds = r.map('release_timeout', parseDurationSeconds) ?? 600;
+  if (timeoutSeconds < 1 || timeoutSeconds > 7 * 86400)
+    throw new InputError('release_timeout', `${timeoutSeconds}s`, 'a time limit from 1s to 168h');
+  return {
+    command: commandWords('release_command', command),
+    args: r.map('release_args', commandWords),
+    timeoutSeconds,
+  };
+}
+
 /**
  * deploy-cloudrun inputs Runway has no equivalent for. GitHub passes them on (with an "Unexpected
  * input" warning), so a user switching `uses:` would otherwise deploy something else than they
@@ -695,9 +869,7 @@ export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
   metadata:
     'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
   source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
-  job: 'Runway deploys services, not jobs: keep deploy-cloudrun for Cloud Run jobs.',
   update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
-  wait: undefined,
   gcloud_version: undefined,
   gcloud_component: undefined,
 };
@@ -717,7 +889,11 @@ function refuseDeployCloudrunOnly(r: Reader): void {
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
   r.attempt(() => refuseDeployCloudrunOnly(r));
+  const job = r.attempt(() => jobName(r));
+  checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
   const service = r.attempt(() => {
+    if (job !== undefined) return job;
+    if (r.optional('job') !== undefined) return undefined;
     const value = r.optional('service');
     if (!value || !SERVICE_NAME.test(value))
       throw new InputError(
@@ -772,9 +948,17 @@ export function readSettings(read: InputReader): Settings {
     return v;
   });
   const flagsRaw = r.optional('flags');
-  const spec = r.attempt(() =>
-    flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r),
+  const jobTarget = r.optional('job') !== undefined;
+  const fromFlags = r.attempt(() =>
+    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
   );
+  const spec = r.attempt(() =>
+    fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r),
+  );
+  const jobFlags = jobTarget
+    ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
+    : undefined;
+  const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
   const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
   const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
   if (revisionTraffic && tagTraffic) {
@@ -786,10 +970,11 @@ export function readSettings(read: InputReader): Settings {
     });
   }
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
-  const purpose = r.attempt(() => purposeOf(r));
+  const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+  const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));
   const report = r.attempt(() => reportSettings(r, service ?? ''));
@@ -815,6 +1000,8 @@ export function readSettings(read: InputReader): Settings {
   return {
     ...settings,
     service: service!,
+    job: jobResult,
+    release,
     regions: regions!,
     projectId,
     suffix,

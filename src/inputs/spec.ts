@@ -73,3 +73,32 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   args: 'flags (--args)',
   labels: 'labels',
 };
+
+/** A Cloud Run job's own settings (beside the container settings it shares with a service). */
+export interface JobSpec {
+  /** taskCount: how many tasks one execution runs. */
+  tasks?: number;
+  parallelism?: number;
+  maxRetries?: number;
+  taskTimeoutSeconds?: number;
+}
+
+/** What a job deploy does after the job is updated: nothing, start an execution, or run one to its end. */
+export type JobExecute = 'none' | 'start' | 'wait';
+
+/** The job settings `flags` may carry (gcloud run jobs deploy's), beside the shared ones. */
+export interface JobFlags extends JobSpec {
+  /** --execute-now */
+  executeNow?: boolean;
+  /** --wait (implies --execute-now, as in gcloud) */
+  wait?: boolean;
+}
+
+export const JOB_INPUT_NAMES: Record<keyof JobFlags, string> = {
+  tasks: 'tasks',
+  parallelism: 'parallelism',
+  maxRetries: 'max_retries',
+  taskTimeoutSeconds: 'task_timeout',
+  executeNow: 'execute',
+  wait: 'wait',
+};

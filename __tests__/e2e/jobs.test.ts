@@ -1,0 +1,85 @@
+// End to end: `job: NAME` through the bundled action against the emulator's Cloud Run jobs, whose
+// tasks run as real containers. Each test asserts what the emulator ran, not only what the action said.
+import { admin } from '../helpers/emulator.js';
+import { authInputs, errorOf, expectSuccess, runAction } from '../helpers/action.js';
+import { pushJobImage } from '../helpers/images.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The emulator's record of a job, its executions with their tasks and output. */
+async function jobState(name: string): Promise<Json | undefined> {
+  const state = (await admin.state()) as Json;
+  return (state.run.jobs as Json[]).find((j) => (j.name as string).endsWith(`/jobs/${name}`));
+}
+
+describe('deploying a Cloud Run job', () => {
+  it('deploys a job from an image and, with `wait`, runs every task to its end', async () => {
+    const image = await pushJobImage('e2e-job-ok');
+    const run = await runAction({
+      ...authInputs(),
+      job: 'e2e-job-ok',
+      image,
+      env_vars: 'GREETING=hello',
+      labels: 'team=data',
+      flags: '--tasks=2 --max-retries=0 "--args=echo $GREETING from task $CLOUD_RUN_TASK_INDEX"',
+      wait: 'true',
+    });
+    expectSuccess(run);
+    expect(run.outputs.job).toMatch(/\/locations\/us-central1\/jobs\/e2e-job-ok$/);
+    expect(run.outputs.execution).toMatch(/^e2e-job-ok-/);
+    expect(run.outputs.execution_url).toContain(`/executions/details/us-central1/${run.outputs.execution}/`);
+    expect([run.outputs.tasks_succeeded, run.outputs.tasks_failed, run.outputs.tasks_cancelled]).toEqual([
+      '2',
+      '0',
+      '0',
+    ]);
+    expect(run.outputs.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(run.summary).toContain('Cloud Run job');
+    expect(run.summary).toContain(run.outputs.execution);
+
+    const job = await jobState('e2e-job-ok');
+    expect(job?.labels).toMatchObject({ team: 'data', 'managed-by': 'github-actions' });
+    expect(job?.template.taskCount).toBe(2);
+    const execution = (job?.executions as Json[]).find((e) => e.name.endsWith(run.outputs.execution!));
+    expect(execution?.state).toBe('succeeded');
+    const lines = (execution?.output as Json[]).map((o) => o.line as string);
+    expect(lines.join('\n')).toContain('hello from task 0');
+    expect(lines.join('\n')).toContain('hello from task 1');
+  });
+
+  it('fails the step when a task fails, naming the execution and the failed task count', async () => {
+    const image = await pushJobImage('e2e-job-fails');
+    const run = await runAction({
+      ...authInputs(),
+      job: 'e2e-job-fails',
+      image,
+      flags: '--max-retries=0 "--args=echo crashing on purpose; exit 3"',
+      wait: 'true',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toMatch(/execution e2e-job-fails-\S+ failed: 1 of 1 task\(s\) failed/);
+    expect(run.outputs.tasks_failed).toBe('1');
+    expect(run.outputs.tasks_succeeded).toBe('0');
+    const job = await jobState('e2e-job-fails');
+    expect((job?.executions as Json[])[0]?.state).toBe('failed');
+  });
+
+  it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {
+    const image = await pushJobImage('e2e-job-start');
+    const deployOnly = await runAction({ ...authInputs(), job: 'e2e-job-start', image });
+    expectSuccess(deployOnly);
+    expect(deployOnly.outputs.execution).toBe('');
+    expect((await jobState('e2e-job-start'))?.executions).toEqual([]);
+
+    const started = await runAction({
+      ...authInputs(),
+      job: 'e2e-job-start',
+      image,
+      flags: '--execute-now "--args=sleep 1"',
+    });
+    expectSuccess(started);
+    expect(started.outputs.execution).toMatch(/^e2e-job-start-/);
+    expect(started.outputs.tasks_succeeded).toBe('');
+    expect((await jobState('e2e-job-start'))?.executions).toHaveLength(1);
+  });
+});

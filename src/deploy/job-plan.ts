@@ -1,0 +1,103 @@
+// Planning a Cloud Run job's spec: a pure function of the settings and the live job (if any), as
+// `gcloud run jobs deploy` would leave it. Unset settings leave the live job alone, except where
+// deploy-cloudrun's job path replaces: its `--labels` (every user label) and `--set-secrets`.
+import type { Container, Job, TaskTemplate } from '../gcp/run-types.js';
+import type { KeyValues } from '../inputs/kv.js';
+import type { JobSpec } from '../inputs/spec.js';
+import {
+  EXECUTION_ENVIRONMENT,
+  planContainer,
+  planVolumes,
+  planVpcAccess,
+  type ContainerChanges,
+} from './plan.js';
+
+export interface JobChanges extends ContainerChanges {
+  job: string;
+  jobSpec: JobSpec;
+  /** Every user label the job and its executions get (defaults already merged in). */
+  labels: KeyValues;
+}
+
+/** Keys Cloud Run keeps for itself; a replacing `--labels` leaves them. */
+const SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\//;
+
+function replaceLabels(live: Record<string, string> | undefined, labels: KeyValues): Record<string, string> {
+  const kept = Object.entries(live ?? {}).filter(([k]) => SYSTEM_KEY.test(k));
+  return { ...Object.fromEntries(kept), ...labels };
+}
+
+/** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
+function taskContainer(live: Container | undefined, changes: JobChanges): Container {
+  const container = planContainer(live, {
+    ...changes,
+    // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
+    secretsUpdateStrategy: 'overwrite',
+  });
+  if (container.resources) {
+    const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
+    container.resources = resources;
+  }
+  delete container.ports;
+  return container;
+}
+
+function planTaskTemplate(live: TaskTemplate | undefined, changes: JobChanges): TaskTemplate {
+  const { spec, jobSpec } = changes;
+  const liveContainers = live?.containers ?? [];
+  const container = taskContainer(liveContainers[0], changes);
+  const template: TaskTemplate = { ...(live ?? {}), containers: [container, ...liveContainers.slice(1)] };
+  const volumes = planVolumes(live?.volumes, container, {
+    ...changes,
+    secretsUpdateStrategy: 'overwrite',
+  });
+  if (volumes.length) template.volumes = volumes;
+  else delete template.volumes;
+  if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;
+  if (spec.executionEnvironment !== undefined)
+    template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+  const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
+  if (vpcAccess) template.vpcAccess = vpcAccess;
+  if (jobSpec.maxRetries !== undefined) template.maxRetries = jobSpec.maxRetries;
+  if (jobSpec.taskTimeoutSeconds !== undefined) template.timeout = `${jobSpec.taskTimeoutSeconds}s`;
+  return template;
+}
+
+export function planJob(live: Job | undefined, changes: JobChanges): Job {
+  const liveTemplate = live?.template;
+  const template = {
+    ...(liveTemplate ?? {}),
+    labels: replaceLabels(liveTemplate?.labels, changes.labels),
+    template: planTaskTemplate(liveTemplate?.template, changes),
+  };
+  if (changes.jobSpec.tasks !== undefined) template.taskCount = changes.jobSpec.tasks;
+  if (changes.jobSpec.parallelism !== undefined) template.parallelism = changes.jobSpec.parallelism;
+  const planned: Job = { ...(live ?? {}), labels: replaceLabels(live?.labels, changes.labels), template };
+  return withoutOutputFields(planned);
+}
+
+const OUTPUT_FIELDS = [
+  'name',
+  'uid',
+  'generation',
+  'createTime',
+  'updateTime',
+  'deleteTime',
+  'expireTime',
+  'creator',
+  'lastModifier',
+  'observedGeneration',
+  'terminalCondition',
+  'conditions',
+  'executionCount',
+  'latestCreatedExecution',
+  'reconciling',
+  'satisfiesPzs',
+] as const;
+
+/** The job as it would be sent back: its output-only fields dropped, its etag kept to guard the update. */
+export function withoutOutputFields(job: Job): Job {
+  const copy: Job = { ...job };
+  for (const field of OUTPUT_FIELDS) delete copy[field];
+  return copy;
+}
