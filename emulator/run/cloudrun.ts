@@ -131,6 +131,25 @@ export class CloudRun {
       },
       this.infrastructure.tasks,
     );
+    // A task's lines, as Cloud Run logs them: the cloud_run_job resource, and the execution, task
+    // and attempt as entry labels (https://cloud.google.com/run/docs/logging#job-logs).
+    this.jobs.onContainerOutput((line) =>
+      this.ctx.world.logs.append(
+        containerEntry(
+          line.project,
+          {
+            type: 'cloud_run_job',
+            labels: { job_name: line.job, location: line.location, project_id: line.project },
+          },
+          line,
+          {
+            'run.googleapis.com/execution_name': line.execution,
+            'run.googleapis.com/task_index': String(line.taskIndex),
+            'run.googleapis.com/task_attempt': String(line.attempt),
+          },
+        ),
+      ),
+    );
   }
 
   /**
