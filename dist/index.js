@@ -67362,6 +67362,9 @@ function secretPath(project, secret) {
 function serviceName(ref) {
     return `projects/${ref.project}/locations/${ref.region}/services/${ref.service}`;
 }
+function jobName(ref) {
+    return `projects/${ref.project}/locations/${ref.region}/jobs/${ref.job}`;
+}
 class CloudRunClient {
     base;
     token;
@@ -67519,6 +67522,63 @@ class CloudRunClient {
             token: this.token,
             body: { policy },
         });
+    }
+    /** The job, or undefined when it does not exist yet. */
+    async getJob(ref) {
+        try {
+            return await this.request(this.url(jobName(ref)), { token: this.token });
+        }
+        catch (err) {
+            if (err instanceof GoogleApiError && err.httpStatus === 404)
+                return undefined;
+            throw err;
+        }
+    }
+    createJob(ref, job) {
+        return this.request(this.url(`projects/${ref.project}/locations/${ref.region}/jobs`), {
+            method: 'POST',
+            token: this.token,
+            query: { jobId: ref.job },
+            body: job,
+        });
+    }
+    /** Replaces the job's spec; the etag in `job` makes a concurrent change fail with 409 ABORTED. */
+    updateJob(ref, job) {
+        return this.request(this.url(jobName(ref)), {
+            method: 'PATCH',
+            token: this.token,
+            body: job,
+        });
+    }
+    /** Deletes the job and waits for it to be gone. */
+    deleteJob(ref, deadline) {
+        return this.deleteAndWait(jobName(ref), jobName(ref), deadline);
+    }
+    /** Starts an execution (jobs.run); the operation's metadata is the execution, done when it ends. */
+    runJob(ref, etag) {
+        return this.request(this.url(`${jobName(ref)}:run`), {
+            method: 'POST',
+            token: this.token,
+            body: etag ? { etag } : {},
+        });
+    }
+    /** An execution by its full resource name. */
+    getExecution(name) {
+        return this.request(this.url(name), { token: this.token });
+    }
+    /** Every task of an execution, all pages. */
+    async listTasks(execution) {
+        const tasks = [];
+        let pageToken;
+        do {
+            const page = await this.request(this.url(`${execution}/tasks`), {
+                token: this.token,
+                query: { pageSize: '100', ...(pageToken ? { pageToken } : {}) },
+            });
+            tasks.push(...(page.tasks ?? []));
+            pageToken = page.nextPageToken || undefined;
+        } while (pageToken);
+        return tasks;
     }
 }
 
@@ -69401,6 +69461,10 @@ const VALUED = {
         s.replaceEnvVars = true;
     },
     '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+    '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
+    '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
+    '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
+    '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
 };
 const SWITCHES = {
     '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
@@ -69409,7 +69473,42 @@ const SWITCHES = {
     '--no-cpu-boost': (s) => (s.cpuBoost = false),
     '--cpu-throttling': (s) => (s.cpuThrottling = true),
     '--no-cpu-throttling': (s) => (s.cpuThrottling = false),
+    '--execute-now': (s) => (s.executeNow = true),
+    '--no-execute-now': (s) => (s.executeNow = false),
+    '--wait': (s) => (s.wait = true),
+    '--no-wait': (s) => (s.wait = false),
 };
+/** `gcloud run jobs deploy` has only these of the flags above. */
+const JOB_ONLY = new Set([
+    '--tasks',
+    '--parallelism',
+    '--max-retries',
+    '--task-timeout',
+    '--execute-now',
+    '--no-execute-now',
+    '--wait',
+    '--no-wait',
+]);
+const SERVICE_ONLY = new Set([
+    '--min-instances',
+    '--max-instances',
+    '--concurrency',
+    '--port',
+    '--timeout',
+    '--ingress',
+    '--allow-unauthenticated',
+    '--no-allow-unauthenticated',
+    '--cpu-boost',
+    '--no-cpu-boost',
+    '--cpu-throttling',
+    '--no-cpu-throttling',
+]);
+function checkTarget(flag, target) {
+    if (target === 'service' && JOB_ONLY.has(flag))
+        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`, 'Set `job` (instead of `service`) to deploy a job, or remove the flag.');
+    if (target === 'job' && SERVICE_ONLY.has(flag))
+        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`, flag === '--timeout' ? 'Use `--task-timeout` (or the `task_timeout` input).' : 'Remove the flag.');
+}
 /** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
 const USE_INSTEAD = {
     '--image': 'the `image` input',
@@ -69443,13 +69542,30 @@ function flagWords(raw) {
         return m ? [m[1], m[2]] : [word];
     });
 }
+/**
+ * A command line given as one input (`release_command`, `release_args`): split into words as `flags`
+ * is (whitespace separates, quotes group), never handed to a shell.
+ */
+function commandWords(name, raw) {
+    let words;
+    try {
+        words = (0,dist.parseFlags)(raw);
+    }
+    catch {
+        throw new InputError(name, raw, 'words with balanced quotes', { secret: true });
+    }
+    if (!words.length)
+        throw new InputError(name, raw, 'a command and its arguments, e.g. `alembic upgrade head`');
+    return words;
+}
 const isKnownFlag = (word) => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
-function parseFlags(raw) {
+function parseFlags(raw, target = 'service') {
     const spec = {};
     const words = flagWords(raw);
     for (let i = 0; i < words.length; i++) {
         const flag = words[i];
         const name = `flags (${flag})`;
+        checkTarget(flag, target);
         if (SWITCHES[flag]) {
             // `--cpu-boost=false` arrives as two words; read the value rather than fail on a stray word.
             const next = words[i + 1];
@@ -69479,18 +69595,38 @@ function parseFlags(raw) {
     }
     return spec;
 }
+/** The job settings `flags` gave, apart from the service settings. */
+function splitJobFlags(flags) {
+    const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+    const job = {};
+    if (tasks !== undefined)
+        job.tasks = tasks;
+    if (parallelism !== undefined)
+        job.parallelism = parallelism;
+    if (maxRetries !== undefined)
+        job.maxRetries = maxRetries;
+    if (taskTimeoutSeconds !== undefined)
+        job.taskTimeoutSeconds = taskTimeoutSeconds;
+    if (executeNow !== undefined)
+        job.executeNow = executeNow;
+    if (wait !== undefined)
+        job.wait = wait;
+    return { spec, job };
+}
 /** Typed inputs and flags together; the same setting given two different ways is an error. */
 function mergeSpecs(typed, fromFlags, inputNames) {
     const merged = { ...typed };
     for (const key of Object.keys(fromFlags)) {
         const flagValue = fromFlags[key];
         const typedValue = typed[key];
-        if (key === 'labels' && typed.labels && fromFlags.labels) {
+        const typedLabels = typed.labels;
+        const flagLabels = fromFlags.labels;
+        if (key === 'labels' && typedLabels && flagLabels) {
             // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
             // repeated --update-labels (a key given twice with two values it refuses, as below).
-            const clash = Object.keys(fromFlags.labels).some((k) => k in typed.labels && typed.labels[k] !== fromFlags.labels[k]);
+            const clash = Object.keys(flagLabels).some((k) => k in typedLabels && typedLabels[k] !== flagLabels[k]);
             if (!clash) {
-                merged.labels = { ...typed.labels, ...fromFlags.labels };
+                merged.labels = { ...typedLabels, ...flagLabels };
                 continue;
             }
         }
@@ -69527,6 +69663,14 @@ const SPEC_INPUT_NAMES = {
     command: 'flags (--command)',
     args: 'flags (--args)',
     labels: 'labels',
+};
+const JOB_INPUT_NAMES = {
+    tasks: 'tasks',
+    parallelism: 'parallelism',
+    maxRetries: 'max_retries',
+    taskTimeoutSeconds: 'task_timeout',
+    executeNow: 'execute',
+    wait: 'wait',
 };
 
 ;// CONCATENATED MODULE: ./src/inputs/paths.ts
@@ -70443,6 +70587,119 @@ function purposeOf(r) {
         throw new InputError('traffic', 'immediate', '`verified` or `none` with `preview: true`: a preview takes no traffic');
     return 'preview';
 }
+const JOB_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/**
+ * Service inputs that mean nothing to a job, with action.yml's default (a value equal to it was not
+ * given). deploy-cloudrun passes none of them to `gcloud run jobs deploy` and says nothing; Runway
+ * refuses them, so a setting never silently does nothing.
+ */
+const SERVICE_ONLY_INPUTS = {
+    suffix: undefined,
+    tag: undefined,
+    traffic: 'verified',
+    no_traffic: 'false',
+    revision_traffic: undefined,
+    tag_traffic: undefined,
+    traffic_steps: undefined,
+    preview: 'false',
+    cleanup: 'false',
+    keep_revisions: undefined,
+    port: undefined,
+    min_instances: undefined,
+    max_instances: undefined,
+    concurrency: undefined,
+    timeout: undefined,
+    allow_unauthenticated: undefined,
+    ingress: undefined,
+    cpu_boost: undefined,
+    health_check_path: '/',
+    health_check_expected_status: '2xx',
+    health_check_body: undefined,
+};
+/** Job inputs that mean nothing to a service (`wait` is not one: deploy-cloudrun ignores it there). */
+const JOB_ONLY_INPUTS = ['execute', 'tasks', 'parallelism', 'max_retries', 'task_timeout'];
+function inputs_jobName(r) {
+    const name = r.optional('job');
+    if (name === undefined)
+        return undefined;
+    if (!JOB_NAME.test(name))
+        throw new InputError('job', name, 'a Cloud Run job name: lowercase letters, digits and hyphens, starting with a letter, at most 63 characters');
+    const service = r.optional('service');
+    if (service !== undefined)
+        throw new InputError('service', service, 'nothing beside `job`: a step deploys a service or a job');
+    return name;
+}
+function checkJobOnly(r, job) {
+    if (job) {
+        for (const [name, fallback] of Object.entries(SERVICE_ONLY_INPUTS)) {
+            const value = r.optional(name);
+            if (value !== undefined && value !== fallback)
+                r.attempt(() => {
+                    throw new InputError(name, value, name === 'timeout'
+                        ? "nothing beside `job` (a task's time limit is `task_timeout`)"
+                        : 'nothing beside `job`: it is a service setting');
+                });
+        }
+        return;
+    }
+    // deploy-cloudrun ignores `wait` for a service; a bad value is still reported.
+    r.map('wait', parseBool);
+    for (const name of JOB_ONLY_INPUTS) {
+        const value = r.optional(name);
+        if (value !== undefined)
+            r.attempt(() => {
+                throw new InputError(name, value, 'nothing without `job`: it is a Cloud Run job setting');
+            });
+    }
+}
+/** The typed job inputs; `flags` may give the same settings as gcloud flags. */
+function typedJobFlags(r) {
+    const flags = {};
+    const set = (key, value) => {
+        if (value !== undefined)
+            flags[key] = value;
+    };
+    set('tasks', r.map('tasks', (n, v) => parseInteger(n, v, 1, 10000)));
+    set('parallelism', r.map('parallelism', (n, v) => parseInteger(n, v, 0, 10000)));
+    set('maxRetries', r.map('max_retries', (n, v) => parseInteger(n, v, 0, 10)));
+    set('taskTimeoutSeconds', r.map('task_timeout', parseDurationSeconds));
+    set('executeNow', r.map('execute', parseBool));
+    set('wait', r.map('wait', parseBool));
+    return flags;
+}
+function jobSettings(name, flags) {
+    const { executeNow, wait, ...spec } = flags;
+    if (spec.taskTimeoutSeconds !== undefined &&
+        (spec.taskTimeoutSeconds < 1 || spec.taskTimeoutSeconds > 7 * 86400))
+        throw new InputError('task_timeout', `${spec.taskTimeoutSeconds}s`, 'a task time limit from 1s to 168h');
+    // gcloud: --wait executes the job (it implies --execute-now).
+    return { name, spec, execute: wait ? 'wait' : executeNow ? 'start' : 'none' };
+}
+function releaseSettings(r, job, purpose) {
+    const command = r.optional('release_command');
+    if (command === undefined) {
+        for (const name of ['release_args', 'release_timeout']) {
+            const value = r.optional(name);
+            if (value !== undefined)
+                r.attempt(() => {
+                    throw new InputError(name, value, 'nothing without `release_command`');
+                });
+        }
+        return undefined;
+    }
+    if (job)
+        throw new InputError('release_command', command, 'nothing beside `job`: a release runs before a service deploy');
+    if (purpose !== undefined && purpose !== 'deploy')
+        throw new InputError('release_command', command, `nothing with \`${purpose}: true\`: a release command (a migration) runs before a deploy of production, never for a pull request's preview`);
+    const timeoutSeconds = r.map('release_timeout', parseDurationSeconds) ?? 600;
+    if (timeoutSeconds < 1 || timeoutSeconds > 7 * 86400)
+        throw new InputError('release_timeout', `${timeoutSeconds}s`, 'a time limit from 1s to 168h');
+    return {
+        command: commandWords('release_command', command),
+        args: r.map('release_args', commandWords),
+        timeoutSeconds,
+    };
+}
 /**
  * deploy-cloudrun inputs Runway has no equivalent for. GitHub passes them on (with an "Unexpected
  * input" warning), so a user switching `uses:` would otherwise deploy something else than they
@@ -70451,9 +70708,7 @@ function purposeOf(r) {
 const DEPLOY_CLOUDRUN_ONLY = {
     metadata: 'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
     source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
-    job: 'Runway deploys services, not jobs: keep deploy-cloudrun for Cloud Run jobs.',
     update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
-    wait: undefined,
     gcloud_version: undefined,
     gcloud_component: undefined,
 };
@@ -70468,7 +70723,13 @@ function refuseDeployCloudrunOnly(r) {
 function readSettings(read) {
     const r = new Reader(read);
     r.attempt(() => refuseDeployCloudrunOnly(r));
+    const job = r.attempt(() => inputs_jobName(r));
+    checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
     const service = r.attempt(() => {
+        if (job !== undefined)
+            return job;
+        if (r.optional('job') !== undefined)
+            return undefined;
         const value = r.optional('service');
         if (!value || !SERVICE_NAME.test(value))
             throw new InputError('service', value ?? '', 'a Cloud Run service name: lowercase letters, digits and hyphens, starting with a letter, at most 49 characters');
@@ -70503,7 +70764,13 @@ function readSettings(read) {
         return v;
     });
     const flagsRaw = r.optional('flags');
-    const spec = r.attempt(() => flagsRaw ? mergeSpecs(typedSpec(r), parseFlags(flagsRaw), SPEC_INPUT_NAMES) : typedSpec(r));
+    const jobTarget = r.optional('job') !== undefined;
+    const fromFlags = r.attempt(() => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined);
+    const spec = r.attempt(() => fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r));
+    const jobFlags = jobTarget
+        ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
+        : undefined;
+    const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
     const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
     const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
     if (revisionTraffic && tagTraffic) {
@@ -70512,10 +70779,11 @@ function readSettings(read) {
         });
     }
     // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
-    const purpose = r.attempt(() => purposeOf(r));
+    const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
     const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
     const regions = r.attempt(() => parseRegions(r.raw('region')));
     const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+    const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
     const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
     const health = r.attempt(() => healthCheck(r));
     const report = r.attempt(() => reportSettings(r, service ?? ''));
@@ -70529,6 +70797,7 @@ function readSettings(read) {
         rollback: r.map('rollback', parseBool) ?? true,
         keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
         keepRevisionsGraceSeconds: r.map('keep_revisions_grace', parseDurationSeconds) ?? 900,
+        logLines: r.map('log_lines', (n, v) => parseInteger(n, v, 0, 1000)) ?? 50,
         previewServiceAccount: r.map('preview_service_account', parseServiceAccount),
         previewSecrets: r.map('preview_secrets', parseSecrets),
         isolated: false,
@@ -70538,6 +70807,8 @@ function readSettings(read) {
     return {
         ...settings,
         service: service,
+        job: jobResult,
+        release,
         regions: regions,
         projectId,
         suffix,
@@ -70611,6 +70882,54 @@ class StepBarrier {
     }
     stopped() {
         return new StepGateFailed(`${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/logging.ts
+// A small Cloud Logging client: entries.list only, for a failed revision's recent lines
+// (https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list). Entries are what a
+// container wrote: their payloads come back wrapped as untrusted text, never as strings to print.
+
+
+
+/** A value in a filter, quoted as the Logging query language quotes strings. */
+function quote(value) {
+    return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+/**
+ * What an entry says, as one line: its text, or a JSON payload's `message` (what Cloud Logging
+ * shows as the summary), else the payload itself.
+ */
+function entryText(entry) {
+    if (typeof entry.textPayload === 'string')
+        return Untrusted.of(entry.textPayload);
+    const payload = entry.jsonPayload;
+    if (payload && typeof payload.message === 'string')
+        return Untrusted.of(payload.message);
+    return Untrusted.of(payload ? JSON.stringify(payload) : '');
+}
+class LoggingClient {
+    base;
+    token;
+    constructor(token, base = endpoint('logging')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** One page of entries; entries.list is a read, so it is retried like one. */
+    async listEntries(request) {
+        const page = await requestJson(`${this.base}v2/entries:list`, {
+            method: 'POST',
+            idempotent: true,
+            body: request,
+            token: this.token,
+            // A failed deploy waits on this: a slow Logging API must not hold it for long.
+            timeoutMs: 15_000,
+            retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
+        });
+        return {
+            entries: Array.isArray(page.entries) ? page.entries : [],
+            ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+        };
     }
 }
 
@@ -70768,20 +71087,13 @@ function ingressIndex(containers) {
     const withPort = containers.findIndex((c) => c.ports?.length);
     return withPort >= 0 ? withPort : 0;
 }
-function planTemplate(live, changes) {
+/**
+ * The volumes a template gets, and the container's mounts of them (set on `container`): secret files
+ * and Cloud SQL, from the live ones.
+ */
+function planVolumes(liveVolumes, container, changes) {
     const { spec } = changes;
-    const liveContainers = live.containers ?? [];
-    const ingress = ingressIndex(liveContainers);
-    const container = planContainer(liveContainers[ingress], changes);
-    const containers = liveContainers.length ? [...liveContainers] : [container];
-    containers[ingress] = container;
-    const template = {
-        ...live,
-        containers,
-        revision: changes.revisionName,
-    };
-    template.labels = { ...(live.labels ?? {}), ...changes.labels };
-    let volumes = live.volumes ?? [];
+    let volumes = liveVolumes ?? [];
     let mounts = container.volumeMounts ?? [];
     if (spec.secrets) {
         ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
@@ -70798,14 +71110,44 @@ function planTemplate(live, changes) {
             mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
         }
     }
-    if (volumes.length)
-        template.volumes = volumes;
-    else
-        delete template.volumes;
     if (mounts.length)
         container.volumeMounts = mounts;
     else
         delete container.volumeMounts;
+    return volumes;
+}
+/** The VPC access a template gets: the connector by full name, in the template's region. */
+function planVpcAccess(live, changes) {
+    const { spec } = changes;
+    if (spec.vpcConnector === undefined && spec.vpcEgress === undefined)
+        return live;
+    const connector = spec.vpcConnector?.includes('/')
+        ? spec.vpcConnector
+        : spec.vpcConnector !== undefined
+            ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
+            : live?.connector;
+    return {
+        ...(live ?? {}),
+        ...(connector ? { connector } : {}),
+        ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
+    };
+}
+function planTemplate(live, changes) {
+    const { spec } = changes;
+    const liveContainers = live.containers ?? [];
+    const ingress = ingressIndex(liveContainers);
+    const container = planContainer(liveContainers[ingress], changes);
+    const containers = liveContainers.length ? [...liveContainers] : [container];
+    containers[ingress] = container;
+    const template = {
+        ...live,
+        containers,
+        revision: changes.revisionName,
+    };
+    template.labels = { ...(live.labels ?? {}), ...changes.labels };
+    template.volumes = planVolumes(live.volumes, container, changes);
+    if (!template.volumes.length)
+        delete template.volumes;
     if (spec.runtimeServiceAccount !== undefined)
         template.serviceAccount = spec.runtimeServiceAccount;
     if (spec.concurrency !== undefined)
@@ -70821,18 +71163,9 @@ function planTemplate(live, changes) {
     }
     if (spec.executionEnvironment !== undefined)
         template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-    if (spec.vpcConnector !== undefined || spec.vpcEgress !== undefined) {
-        const connector = spec.vpcConnector?.includes('/')
-            ? spec.vpcConnector
-            : spec.vpcConnector !== undefined
-                ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
-                : live.vpcAccess?.connector;
-        template.vpcAccess = {
-            ...(live.vpcAccess ?? {}),
-            ...(connector ? { connector } : {}),
-            ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
-        };
-    }
+    const vpcAccess = planVpcAccess(live.vpcAccess, changes);
+    if (vpcAccess)
+        template.vpcAccess = vpcAccess;
     return template;
 }
 function planService(live, changes) {
@@ -71201,6 +71534,60 @@ function restoredTraffic(before, live, ownTag) {
         tags.add(t.tag);
     }
     return restored;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/failure-logs.ts
+// A failed revision's own last words: when a region's rollout fails after its revision exists (it
+// never became ready, or it failed its health checks), Runway reads that revision's recent entries
+// from Cloud Logging, oldest first, for the region's log and the report, with the revision's
+// logUri. Reading logs needs logging.logEntries.list (roles/logging.viewer), which a deployer may
+// well lack: then a warning names the role, the link is still shown, and the step's outcome is
+// whatever it was going to be. Nothing here ever fails a run.
+
+
+/** The role that holds logging.logEntries.list, named in the warning. */
+const LOG_VIEWER_ROLE = 'roles/logging.viewer';
+/** The filter for a revision's entries: its resource, service and name, from its creation on. */
+function revisionLogFilter(ref, revision, createTime) {
+    return [
+        'resource.type = "cloud_run_revision"',
+        `resource.labels.service_name = ${quote(ref.service)}`,
+        `resource.labels.revision_name = ${quote(revision)}`,
+        `resource.labels.location = ${quote(ref.region)}`,
+        ...(createTime ? [`timestamp >= ${quote(createTime)}`] : []),
+    ].join(' AND ');
+}
+/** Reads the revision's last lines; undefined when the revision was never created. */
+async function readFailureLogs(deps, ref, revision) {
+    const found = await deps.api.getRevision(ref, revision).catch(() => undefined);
+    if (!found)
+        return undefined;
+    const logUri = typeof found.logUri === 'string' ? found.logUri : undefined;
+    const request = {
+        resourceNames: [`projects/${ref.project}`],
+        filter: revisionLogFilter(ref, revision, found.createTime),
+        orderBy: 'timestamp desc',
+        pageSize: Math.min(deps.count, 1000),
+    };
+    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const where = logUri ? ` Its logs: ${logUri}` : '';
+    try {
+        let page = await deps.logging.listEntries(request);
+        for (let retry = 0; retry < 2 && page.entries.length === 0; retry++) {
+            await sleep(2000);
+            page = await deps.logging.listEntries(request);
+        }
+        return { revision, lines: page.entries.map(entryText).reverse(), logUri, unread: undefined };
+    }
+    catch (err) {
+        if (err instanceof GoogleApiError && err.httpStatus === 403) {
+            deps.warn(`Runway could not read the logs of revision ${revision}: ${deps.identity} lacks logging.logEntries.list. Grant it ${LOG_VIEWER_ROLE} to see a failed revision's last lines here (optional; the deploy is not affected).${where}`);
+            return { revision, lines: [], logUri, unread: 'denied' };
+        }
+        const why = err instanceof Error ? err.message : String(err);
+        deps.warn(`Runway could not read the logs of revision ${revision}: ${why}.${where}`);
+        return { revision, lines: [], logUri, unread: 'failed' };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/common/timeline.ts
@@ -72587,6 +72974,7 @@ async function compensate(ctx, executor, timeline, err) {
         if (!landed?.done)
             deps.log('the change has not landed yet; undoing it regardless');
     }
+    const logs = await readLogs(ctx);
     const grace = Deadline.in(undoGraceSeconds());
     let failure = describeError(explainRunError(err, ref, deps.identity));
     let rolledBack = false;
@@ -72613,7 +73001,24 @@ async function compensate(ctx, executor, timeline, err) {
     catch {
         service = undefined;
     }
-    return outcomeOf(ctx, service, timeline, { healthy: false, rolledBack, failure });
+    return { ...outcomeOf(ctx, service, timeline, { healthy: false, rolledBack, failure }), logs };
+}
+/** The failed revision's last lines, read and logged before an undo can delete the revision. */
+async function readLogs(ctx) {
+    const { deps, ref, plan } = ctx;
+    const logs = await deps.failureLogs?.(ref, plan.revision).catch(() => undefined);
+    if (!logs)
+        return undefined;
+    const where = logs.logUri ? ` (${logs.logUri})` : '';
+    if (logs.lines.length) {
+        const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
+        deps.log(`the last ${count} revision ${logs.revision} wrote${where}:`);
+        for (const line of logs.lines)
+            deps.log(`  ${line.forLog()}`);
+    }
+    else if (!logs.unread)
+        deps.log(`revision ${logs.revision} wrote nothing to its logs${where}`);
+    return logs;
 }
 /** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
 async function revert(ctx, executor, timeline, why) {
@@ -72633,6 +73038,8 @@ async function revert(ctx, executor, timeline, why) {
 // anywhere takes the regions that passed back too, and each rollout's record is removed and
 // keep_revisions runs once all have settled, where the rollout stood. Each outcome (or the error that stopped a region before it changed
 // anything) is reported.
+
+
 
 
 
@@ -72692,6 +73099,7 @@ function stepsTogether(settings) {
 }
 async function deployAll(settings, credentials, project, image, github, deadline) {
     const api = new CloudRunClient(credentials.accessToken);
+    const logging = new LoggingClient(credentials.accessToken);
     const changes = {
         image,
         spec: settings.spec,
@@ -72717,6 +73125,17 @@ async function deployAll(settings, credentials, project, image, github, deadline
                 log: (line) => log_info(`[${region}] ${line}`),
                 warn: (line) => warning(line),
                 debug: (line) => core_debug(`[${region}] ${line}`),
+                ...(settings.logLines > 0
+                    ? {
+                        failureLogs: (where, revision) => readFailureLogs({
+                            api,
+                            logging,
+                            count: settings.logLines,
+                            identity: credentials.identity,
+                            warn: (line) => warning(`[${region}] ${line}`),
+                        }, where, revision),
+                    }
+                    : {}),
             }, ref, changes, rolloutSettings(settings, candidateTag, record), { deadline, ...coordination });
             coordination.done(rollout.outcome.healthy === true);
             return rollout;
@@ -73010,6 +73429,8 @@ function capMarkdown(markdown, max) {
 // is escaped (src/common/markdown.ts): a failure's text, a probe's answer, a revision's name are
 // shown as written, never rendered.
 
+
+
 /** GitHub refuses a comment over 65,536 characters; the summary gets the same report. */
 const REPORT_CAP = 60_000;
 function split(traffic, inTable = false) {
@@ -73035,6 +73456,26 @@ function regionRow(r, digest, preview) {
     const verdict = health(o?.checks, r.failure ? false : o?.healthy);
     const traffic = o ? split(o.traffic, true) : gfm `—`;
     return gfm `| ${markdown_text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
+}
+const lastLines = (n) => (n === 1 ? gfm `line` : gfm `${n} lines`);
+/** A failed revision's last lines, as it wrote them (inert in a code block), and where its logs are. */
+function failureLogs(logs) {
+    const where = logs.logUri ? gfm ` (${code(logs.logUri)})` : gfm ``;
+    const revision = code(logs.revision);
+    if (logs.unread === 'denied')
+        return [
+            gfm `  - ${revision}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
+        ];
+    if (logs.unread === 'failed')
+        return [gfm `  - ${revision}'s logs${where}: Runway could not read them`];
+    if (!logs.lines.length)
+        return [gfm `  - ${revision} wrote nothing to its logs${where}`];
+    const written = Untrusted.of(logs.lines.map((l) => l.oneLine(300)).join('\n'));
+    return [
+        gfm `  - the last ${lastLines(logs.lines.length)} ${revision} wrote${where}:`,
+        gfm ``,
+        codeBlock(written, 4, 320 * logs.lines.length),
+    ];
 }
 function seconds(ms) {
     return gfm `${decimal(ms / 1000, 1)} s`;
@@ -73088,6 +73529,8 @@ function renderReport(report, options = {}) {
             const o = r.outcome;
             const rolledBack = o?.rolledBack ? gfm `rolled back; ` : gfm ``;
             lines.push(o ? gfm `  - ${rolledBack}serving now: ${split(o.traffic)}` : gfm `  - nothing was changed`);
+            if (o?.logs)
+                lines.push(...failureLogs(o.logs));
         }
         lines.push(gfm ``);
     }
@@ -73620,9 +74063,419 @@ function runUrlFrom(env = process.env) {
     return `${server}/${env.GITHUB_REPOSITORY ?? 'unknown/unknown'}/actions/runs/${env.GITHUB_RUN_ID ?? '0'}`;
 }
 
+;// CONCATENATED MODULE: ./src/deploy/job-plan.ts
+
+/** Keys Cloud Run keeps for itself; a replacing `--labels` leaves them. */
+const job_plan_SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\//;
+function replaceLabels(live, labels) {
+    const kept = Object.entries(live ?? {}).filter(([k]) => job_plan_SYSTEM_KEY.test(k));
+    return { ...Object.fromEntries(kept), ...labels };
+}
+/** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
+function taskContainer(live, changes) {
+    const container = planContainer(live, {
+        ...changes,
+        // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
+        secretsUpdateStrategy: 'overwrite',
+    });
+    if (container.resources) {
+        const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
+        container.resources = resources;
+    }
+    delete container.ports;
+    return container;
+}
+function planTaskTemplate(live, changes) {
+    const { spec, jobSpec } = changes;
+    const liveContainers = live?.containers ?? [];
+    const container = taskContainer(liveContainers[0], changes);
+    const template = { ...(live ?? {}), containers: [container, ...liveContainers.slice(1)] };
+    const volumes = planVolumes(live?.volumes, container, {
+        ...changes,
+        secretsUpdateStrategy: 'overwrite',
+    });
+    if (volumes.length)
+        template.volumes = volumes;
+    else
+        delete template.volumes;
+    if (spec.runtimeServiceAccount !== undefined)
+        template.serviceAccount = spec.runtimeServiceAccount;
+    if (spec.executionEnvironment !== undefined)
+        template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+    const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
+    if (vpcAccess)
+        template.vpcAccess = vpcAccess;
+    if (jobSpec.maxRetries !== undefined)
+        template.maxRetries = jobSpec.maxRetries;
+    if (jobSpec.taskTimeoutSeconds !== undefined)
+        template.timeout = `${jobSpec.taskTimeoutSeconds}s`;
+    return template;
+}
+function planJob(live, changes) {
+    const liveTemplate = live?.template;
+    const template = {
+        ...(liveTemplate ?? {}),
+        labels: replaceLabels(liveTemplate?.labels, changes.labels),
+        template: planTaskTemplate(liveTemplate?.template, changes),
+    };
+    if (changes.jobSpec.tasks !== undefined)
+        template.taskCount = changes.jobSpec.tasks;
+    if (changes.jobSpec.parallelism !== undefined)
+        template.parallelism = changes.jobSpec.parallelism;
+    const planned = { ...(live ?? {}), labels: replaceLabels(live?.labels, changes.labels), template };
+    return job_plan_withoutOutputFields(planned);
+}
+const job_plan_OUTPUT_FIELDS = [
+    'name',
+    'uid',
+    'generation',
+    'createTime',
+    'updateTime',
+    'deleteTime',
+    'expireTime',
+    'creator',
+    'lastModifier',
+    'observedGeneration',
+    'terminalCondition',
+    'conditions',
+    'executionCount',
+    'latestCreatedExecution',
+    'reconciling',
+    'satisfiesPzs',
+];
+/** The job as it would be sent back: its output-only fields dropped, its etag kept to guard the update. */
+function job_plan_withoutOutputFields(job) {
+    const copy = { ...job };
+    for (const field of job_plan_OUTPUT_FIELDS)
+        delete copy[field];
+    return copy;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/job.ts
+// Deploying a Cloud Run job in one region: create or replace its spec (restoring the previous spec,
+// or removing a job this run created, when the change fails), then optionally execute it and wait.
+
+
+
+
+
+function executionUrl(ref, execution) {
+    return `https://console.cloud.google.com/run/jobs/executions/details/${ref.region}/${execution}/tasks?project=${ref.project}`;
+}
+function operationFailure(what, op) {
+    const said = Untrusted.of(op.error?.message ?? 'no reason given').forLog(1000);
+    return new RunwayError(`${what} failed: ${said}`, 'Fix what Cloud Run names above; the job was left as it was.');
+}
+/** Puts the job back as it was before this run: its previous spec, or no job when this run created it. */
+async function restore(api, ref, live, deadline) {
+    const until = Date.now() + Math.max(deadline.remainingMs(), 60_000);
+    if (!live) {
+        await api.deleteJob(ref, until);
+        return;
+    }
+    const current = await api.getJob(ref);
+    const previous = job_plan_withoutOutputFields({ ...live, ...(current?.etag ? { etag: current.etag } : {}) });
+    const op = await api.waitOperation(await api.updateJob(ref, previous), until);
+    if (!op.done || op.error)
+        throw operationFailure(`restoring ${jobName(ref)}`, op);
+}
+/** Creates or replaces the job's spec; on failure the job is as it was and the error is thrown. */
+async function applyJob(api, ref, plan, deadline, log) {
+    const live = await api.getJob(ref);
+    const planned = plan(live);
+    // A request Cloud Run refuses changes nothing; only an accepted change that fails needs undoing.
+    const op = live ? await api.updateJob(ref, planned) : await api.createJob(ref, planned);
+    log(`${live ? 'updating' : 'creating'} job ${ref.job}`);
+    const done = await api.waitOperation(op, deadline.at);
+    if (done.done && !done.error)
+        return { job: done.response ?? planned, created: !live };
+    log(`the job change ${done.done ? 'failed' : 'did not finish in time'}; putting the job back as it was`);
+    try {
+        await restore(api, ref, live, deadline);
+    }
+    catch (err) {
+        throw new RunwayError(`${jobName(ref)} was changed and could not be put back: ${err instanceof Error ? err.message : String(err)}`, `Check the job in the console and restore it by hand (its previous spec is in this log's debug output).`, { cause: err });
+    }
+    if (!done.done)
+        throw new RunwayError(`deploy_timeout passed while ${jobName(ref)} was being changed; it was put back as it was.`, 'Raise `deploy_timeout`.');
+    throw operationFailure(`${live ? 'Updating' : 'Creating'} ${jobName(ref)}`, done);
+}
+function countsOf(execution) {
+    return {
+        total: execution.taskCount ?? 0,
+        succeeded: execution.succeededCount ?? 0,
+        failed: execution.failedCount ?? 0,
+        cancelled: execution.cancelledCount ?? 0,
+    };
+}
+/** Deploys the job in one region and, as `execute` says, starts an execution or runs one to its end. */
+async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLogs) {
+    const { created } = await applyJob(api, ref, plan, deadline, log);
+    const outcome = {
+        region: ref.region,
+        job: jobName(ref),
+        created,
+        execution: undefined,
+        executionUrl: undefined,
+        logUri: undefined,
+        tasks: undefined,
+        exitCode: undefined,
+        failure: undefined,
+    };
+    log(`job ${ref.job} ${created ? 'created' : 'updated'}`);
+    if (execute === 'none')
+        return outcome;
+    const started = await api.runJob(ref, undefined);
+    const name = started.metadata?.name ?? started.response?.name;
+    outcome.execution = shortName(name);
+    if (outcome.execution)
+        outcome.executionUrl = executionUrl(ref, outcome.execution);
+    outcome.logUri = started.metadata?.logUri;
+    log(`execution ${outcome.execution ?? '(unnamed)'} started`);
+    if (execute === 'start')
+        return outcome;
+    const done = await api.waitOperation(started, deadline.at);
+    if (!done.done) {
+        outcome.failure = `deploy_timeout passed while execution ${outcome.execution} was running; it goes on (see ${outcome.executionUrl}).`;
+        return outcome;
+    }
+    const execution = done.response ?? (name ? await api.getExecution(name) : undefined);
+    if (execution) {
+        outcome.tasks = countsOf(execution);
+        outcome.logUri = execution.logUri ?? outcome.logUri;
+    }
+    const tasks = outcome.tasks;
+    if (done.error || !tasks || tasks.failed > 0 || tasks.cancelled > 0) {
+        const counts = tasks
+            ? `${tasks.failed} of ${tasks.total} task(s) failed, ${tasks.cancelled} cancelled`
+            : Untrusted.of(done.error?.message ?? 'no result').forLog(500);
+        if (name) {
+            const failedTask = (await api.listTasks(name)).find((t) => (t.lastAttemptResult?.exitCode ?? 0) !== 0);
+            outcome.exitCode = failedTask?.lastAttemptResult?.exitCode;
+        }
+        const exit = outcome.exitCode !== undefined ? ` (exit code ${outcome.exitCode})` : '';
+        outcome.failure = `execution ${outcome.execution} failed: ${counts}${exit}`;
+        // The seam for the failed task's own last log lines (Cloud Logging): printed here when given.
+        if (failedLogs && outcome.execution)
+            await failedLogs(ref, outcome.execution, outcome.logUri);
+    }
+    log(tasks
+        ? `execution ${outcome.execution}: ${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.cancelled} cancelled`
+        : `execution ${outcome.execution} ended`);
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./src/rollout/jobs.ts
+// `job: NAME`: the job deployed in every region in parallel, each on its own (a job serves no
+// traffic, so there is nothing to take back in the others), and its execution started or run.
+
+
+
+
+
+
+
+
+
+/** The job's change: the shared container settings, its own, and every label (they replace, as deploy-cloudrun's). */
+function jobChanges(settings, job, ref, image, sha) {
+    return {
+        project: ref.project,
+        region: ref.region,
+        job: job.name,
+        image,
+        spec: settings.spec,
+        jobSpec: job.spec,
+        envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+        secretsUpdateStrategy: settings.secretsUpdateStrategy,
+        labels: { ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)), ...(settings.spec.labels ?? {}) },
+    };
+}
+/** A 403 on a job names the run.jobs.* permission and the role that has it. */
+function explainJobError(err, ref, identity, runtime) {
+    if (err instanceof GoogleApiError &&
+        err.httpStatus === 403 &&
+        err.permission?.toLowerCase() !== 'iam.serviceaccounts.actas') {
+        return new RunwayError(`Cloud Run denied ${err.permission ?? 'the request'} to ${identity} on ${jobName(ref)}: ${err.message}`, `Deploying and executing a job needs run.jobs.create, run.jobs.update, run.jobs.get, run.jobs.run and run.executions.get: grant roles/run.developer to the deployer:\n  gcloud projects add-iam-policy-binding ${ref.project} --role=roles/run.developer --member=${iamMember(identity)}`, { cause: err });
+    }
+    return explainRunError(err, { project: ref.project, region: ref.region, service: ref.job }, identity, runtime);
+}
+async function deployJobEverywhere(settings, job, credentials, project, image, sha, deadline, failedLogs) {
+    const api = new CloudRunClient(credentials.accessToken);
+    return Promise.allSettled(settings.regions.map(async (region) => {
+        const ref = { project, region, job: job.name };
+        try {
+            return await deployJobRegion(api, ref, (live) => planJob(live, jobChanges(settings, job, ref, image, sha)), job.execute, deadline, (line) => log_info(`[${region}] ${line}`), failedLogs);
+        }
+        catch (err) {
+            throw explainJobError(err, ref, credentials.identity, settings.spec.runtimeServiceAccount);
+        }
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/rollout/release.ts
+// `release_command`: the command run once as the Cloud Run job SERVICE-release, after the build and
+// preflight and before the new revision exists, with the new image and the settings the new revision
+// will have (env, secrets, runtime service account, VPC, Cloud SQL). It runs in the first region
+// listed (a migration runs once); when it fails, the step stops and the service was never touched.
+
+
+
+function releaseJobName(service) {
+    return `${service}-release`;
+}
+/**
+ * The release job's spec from the service as the deploy will plan it: the ingress container's image,
+ * env and mounts with the release command, the volumes it mounts, and the revision's account, VPC
+ * and execution environment. One task, no retry: a migration is not run twice by Runway.
+ */
+function planReleaseJob(planned, release, labels) {
+    const template = planned.template;
+    const containers = template.containers ?? [];
+    const source = containers[ingressIndex(containers)];
+    if (!source)
+        throw new Error('the planned revision has no container');
+    const limits = source.resources?.limits;
+    const container = {
+        image: source.image,
+        command: release.command,
+        ...(release.args ? { args: release.args } : {}),
+        ...(source.env?.length ? { env: source.env } : {}),
+        ...(source.volumeMounts?.length ? { volumeMounts: source.volumeMounts } : {}),
+        ...(limits ? { resources: { limits } } : {}),
+    };
+    const mounted = new Set((source.volumeMounts ?? []).map((m) => m.name));
+    const volumes = (template.volumes ?? []).filter((v) => mounted.has(v.name));
+    return {
+        labels,
+        template: {
+            labels,
+            taskCount: 1,
+            parallelism: 1,
+            template: {
+                containers: [container],
+                ...(volumes.length ? { volumes } : {}),
+                ...(template.serviceAccount ? { serviceAccount: template.serviceAccount } : {}),
+                ...(template.vpcAccess ? { vpcAccess: template.vpcAccess } : {}),
+                ...(template.executionEnvironment ? { executionEnvironment: template.executionEnvironment } : {}),
+                maxRetries: 0,
+                timeout: `${release.timeoutSeconds}s`,
+            },
+        },
+    };
+}
+/** Runs the release command and waits; throws (nothing about the service changed) when it fails. */
+async function runRelease(api, settings, release, project, image, sha, deadline, log, failedLogs) {
+    const region = settings.regions[0];
+    const labels = {
+        ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)),
+        ...(settings.spec.labels ?? {}),
+    };
+    const live = await api.getService({ project, region, service: settings.service });
+    const planned = planService(live, {
+        project,
+        region,
+        service: settings.service,
+        image,
+        revisionName: '',
+        spec: settings.spec,
+        envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
+        secretsUpdateStrategy: settings.secretsUpdateStrategy,
+        labels,
+        traffic: undefined,
+        isolated: settings.isolated,
+    });
+    const spec = planReleaseJob(planned, release, labels);
+    const ref = { project, region, job: releaseJobName(settings.service) };
+    log(`running ${release.command.join(' ')} as job ${ref.job} in ${region}`);
+    const outcome = await deployJobRegion(api, ref, (liveJob) => ({ ...spec, ...(liveJob?.etag ? { etag: liveJob.etag } : {}) }), 'wait', deadline, log, failedLogs);
+    if (outcome.failure) {
+        const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
+        throw new RunwayError(`release_command ${code} (job ${ref.job} in ${region}, ${outcome.failure}). Nothing about ${settings.service} was changed.`, `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? ref.job}`);
+    }
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./src/report/job-report.ts
+// A job deploy's outputs and job summary section: the job, its execution and the tasks' verdict,
+// per region (the first region's for the single-valued outputs).
+
+
+
+
+function taskLine(o) {
+    if (!o.execution)
+        return 'not executed';
+    if (!o.tasks)
+        return `execution ${o.execution} ${o.failure ? 'did not finish' : 'started'}`;
+    const t = o.tasks;
+    return `execution ${o.execution}: ${t.succeeded}/${t.total} task(s) succeeded, ${t.failed} failed, ${t.cancelled} cancelled`;
+}
+/** Sets the job outputs and returns the failure message when any region failed, else undefined. */
+function writeJobOutputs(regions, results, image, digest) {
+    const outcomes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const errors = results.flatMap((r, i) => r.status === 'rejected' ? [`${regions[i]}: ${describeError(r.reason)}`] : []);
+    const first = outcomes.find((o) => o.region === regions[0]) ?? outcomes[0];
+    setOutput('image', image);
+    setOutput('digest', digest);
+    if (first) {
+        setOutput('job', first.job);
+        setOutput('execution', first.execution ?? '');
+        setOutput('execution_url', first.executionUrl ?? '');
+        setOutput('tasks_succeeded', first.tasks ? String(first.tasks.succeeded) : '');
+        setOutput('tasks_failed', first.tasks ? String(first.tasks.failed) : '');
+        setOutput('tasks_cancelled', first.tasks ? String(first.tasks.cancelled) : '');
+    }
+    setOutput('regions', JSON.stringify(Object.fromEntries([
+        ...outcomes.map((o) => [
+            o.region,
+            {
+                job: o.job,
+                execution: o.execution ?? null,
+                execution_url: o.executionUrl ?? null,
+                tasks_succeeded: o.tasks?.succeeded ?? null,
+                tasks_failed: o.tasks?.failed ?? null,
+                tasks_cancelled: o.tasks?.cancelled ?? null,
+            },
+        ]),
+        ...results.flatMap((r, i) => r.status === 'rejected' ? [[regions[i], { error: describeErrorBriefly(r.reason) }]] : []),
+    ])));
+    for (const o of outcomes)
+        log_info(`${o.region}: job ${o.job}; ${taskLine(o)}`);
+    const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
+    return failures.length ? failures.join('\n') : undefined;
+}
+/** The job summary section of a job deploy. */
+function renderJobReport(job, image, regions, results, stages) {
+    const rows = results.map((r, i) => {
+        const region = markdown_text(regions[i] ?? '');
+        if (r.status === 'rejected')
+            return gfm `| ${region} | failed | ${markdown_text(describeErrorBriefly(r.reason))} |`;
+        const o = r.value;
+        const verdict = o.failure ? 'failed' : o.tasks ? 'succeeded' : o.execution ? 'started' : 'deployed';
+        const execution = o.executionUrl && o.execution ? markdown_link(o.executionUrl, code(o.execution, { inTable: true })) : markdown_text('—');
+        return gfm `| ${region} | ${markdown_text(verdict)} | ${execution} ${markdown_text(taskLine(o))} |`;
+    });
+    const timeline = stages.map((s) => gfm `- ${markdown_text(s.name)}: ${markdown_text(`${(s.ms / 1000).toFixed(1)}s`)}`);
+    return gfm `### Cloud Run job ${code(job)}
+
+Image ${code(image)}
+
+| Region | Result | Execution |
+| --- | --- | --- |
+${join(rows)}
+
+${join(timeline)}
+`;
+}
+
 ;// CONCATENATED MODULE: ./src/main.ts
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
+
+
+
+
 
 
 
@@ -73707,6 +74560,15 @@ async function removePreview(settings, event, target, github, progress) {
     if (failed.length)
         setFailed(failed.map((r) => `${r.region}: ${r.failure}`).join('\n'));
 }
+/** `job: NAME`: the job in every region, its execution as `wait`/`execute` say, its outputs and summary. */
+async function deployJob(settings, job, credentials, project, image, built, github, deadline, stages) {
+    const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () => group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () => 
+    // The failed task's logs (Cloud Logging) plug in here as deployJobEverywhere's last argument.
+    deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline)));
+    const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
+    await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
+    return failed;
+}
 async function run() {
     const stages = new Timeline();
     const github = githubContext();
@@ -73729,7 +74591,10 @@ async function run() {
                     : previewTarget(read.purpose, read.service, event, forkPreviews);
             isolation = isolationFor(read, forkCodeOf(event), event.pullRequest?.number);
             const mode = preview ? `${read.purpose} of ${preview.tag}` : `traffic: ${read.traffic}`;
-            log_info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+            if (read.job)
+                log_info(`job ${read.job.name} in ${read.regions.join(', ')}; execute: ${read.job.execute}`);
+            else
+                log_info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
             if (isolation)
                 log_info(`fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`);
             return read;
@@ -73745,7 +74610,9 @@ async function run() {
         const resolvedProject = resolveProject(parsed, credentials);
         project = resolvedProject;
         progress.stage = 'deploy';
-        reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
+        // A job deploy writes its own summary section; the service reports (status, PR comment) are not its.
+        if (!parsed.job)
+            reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkIdTokens(parsed, credentials, resolvedProject);
@@ -73758,7 +74625,7 @@ async function run() {
                 log_info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
             await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
         }));
-        await reporter.start(github.sha, runUrlFrom());
+        await reporter?.start(github.sha, runUrlFrom());
         const building = parsed.image?.kind === 'build';
         const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
             const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
@@ -73767,6 +74634,20 @@ async function run() {
         }));
         image = built;
         const imageByDigest = formatImage(built, 'digest');
+        if (parsed.job) {
+            const failure = await deployJob(parsed, parsed.job, credentials, resolvedProject, imageByDigest, built, github, deadline, stages);
+            if (failure)
+                setFailed(failure);
+            return;
+        }
+        const release = parsed.release;
+        if (release) {
+            const region = parsed.regions[0];
+            await stages.time('release command', () => group(`Release command (${parsed.service}-release in ${region})`, async () => {
+                const outcome = await runRelease(new CloudRunClient(credentials.accessToken), parsed, release, resolvedProject, imageByDigest, github.sha, deadline, (line) => log_info(line));
+                log_info(`release command succeeded (execution ${outcome.execution}); deploying`);
+            }));
+        }
         const results = await stages.time('deploy and verify', () => group(`Deploy and verify (${parsed.regions.join(', ')})`, () => deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline)));
         const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
         const report = buildReport(runFacts(parsed, project, github, built, stages, preview), parsed.regions, results);
@@ -73782,6 +74663,12 @@ async function run() {
             const report = buildReport(runFacts(failedSettings, project, github, image, stages, preview), failedSettings.regions, failedSettings.regions.map(() => ({ status: 'rejected', reason: err })));
             await group('Report', () => reporter.finish(report))
                 .catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
+        }
+        else if (settings?.job && progress.stage === 'deploy') {
+            await writeJobSummary(gfm `### Cloud Run job ${markdown_text(settings.job.name)}: not deployed
+
+${markdown_text(describeError(err))}
+`);
         }
         else if (progress.stage !== 'deploy') {
             // No report was started: the summary still says what stopped the run, and each fix.
