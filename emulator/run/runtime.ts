@@ -528,6 +528,8 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
       const timer = setTimeout(() => stop('timeout'), launch.timeoutSeconds * 1000);
       const onAbort = (): void => stop('cancelled');
       signal.addEventListener('abort', onAbort);
+      // A cancellation that came while the container was being created has fired already.
+      if (signal.aborted) onAbort();
       let exitCode: number;
       try {
         exitCode = await dockerApi.wait(started);
