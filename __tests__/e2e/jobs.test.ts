@@ -82,4 +82,23 @@ describe('deploying a Cloud Run job', () => {
     expect(started.outputs.tasks_succeeded).toBe('');
     expect((await jobState('e2e-job-start'))?.executions).toHaveLength(1);
   });
+
+  it('deploys and runs the job in every region listed, in parallel, each reported in `regions`', async () => {
+    const image = await pushJobImage('e2e-job-regions');
+    const run = await runAction({
+      ...authInputs(),
+      job: 'e2e-job-regions',
+      image,
+      region: 'us-central1,europe-west1',
+      flags: '"--args=echo region $CLOUD_RUN_TASK_INDEX"',
+      wait: 'true',
+    });
+    expectSuccess(run);
+    const regions = JSON.parse(run.outputs.regions!) as Json;
+    expect(Object.keys(regions).sort()).toEqual(['europe-west1', 'us-central1']);
+    for (const region of ['us-central1', 'europe-west1']) {
+      expect(regions[region].job).toMatch(new RegExp(`/locations/${region}/jobs/e2e-job-regions$`));
+      expect(regions[region].tasks_succeeded).toBe(1);
+    }
+  });
 });

@@ -19,7 +19,8 @@ export type Aspect =
   | 'labels'
   | 'traffic'
   | 'tags'
-  | 'revisions';
+  | 'revisions'
+  | 'execution';
 
 export interface Case {
   name: string;
@@ -32,6 +33,8 @@ export interface Case {
   differs?: { id: string; in: Aspect[] };
   /** Both actions refuse these inputs (at the same step). */
   refused?: true;
+  /** A Cloud Run job case: each step is given `job` (not `service`); {jobimage} is a busybox `sh -c` image. */
+  job?: true;
 }
 
 export const CASES: Case[] = [
@@ -184,6 +187,46 @@ export const CASES: Case[] = [
     name: 'two regions',
     steps: [{ image: '{image1}', region: 'us-central1,europe-west1' }],
     differs: { id: 'regions', in: ['outcome'] },
+  },
+  // Cloud Run jobs (deploy-cloudrun's `job`, `gcloud run jobs deploy`): labels replace, secrets replace.
+  {
+    name: 'job deployed and waited on',
+    job: true,
+    steps: [
+      {
+        image: '{jobimage}',
+        env_vars: 'FOO=bar',
+        labels: 'team=data',
+        flags: '--tasks=2 --max-retries=0 --task-timeout=5m "--args=echo hello"',
+        wait: 'true',
+      },
+    ],
+  },
+  {
+    name: 'job redeployed: env merged, labels and secrets replaced',
+    job: true,
+    steps: [
+      {
+        image: '{jobimage}',
+        env_vars: 'FOO=bar',
+        secrets: 'MY_SECRET=diff-db:1',
+        labels: 'old=yes',
+        flags: '"--args=echo one"',
+      },
+      {
+        image: '{jobimage}',
+        env_vars: 'ABC=123',
+        secrets: 'OTHER_SECRET=diff-db:latest',
+        labels: 'new=yes',
+        flags: '--parallelism=1 --execute-now',
+      },
+    ],
+  },
+  {
+    name: 'job whose task fails',
+    job: true,
+    steps: [{ image: '{jobimage}', flags: '--max-retries=0 "--args=exit 3"', wait: 'true' }],
+    refused: true,
   },
 ];
 

@@ -11,9 +11,9 @@
 // the results agree both ways.
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor } from '../helpers/auth.js';
-import { deployImage, type ActionRun } from '../helpers/action.js';
+import { authInputs, deployImage, runAction, type ActionRun } from '../helpers/action.js';
 import { getService, type ServiceJson } from '../helpers/cloudrun.js';
-import { pushTestImage } from '../helpers/images.js';
+import { pushJobImage, pushTestImage } from '../helpers/images.js';
 import { peerSuite, runPeer, type PeerRun } from '../helpers/peer.js';
 import { shardItems, shardOf } from '../helpers/shards.js';
 // JSON with sorted keys: the order fields come back in means nothing.
@@ -108,6 +108,53 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
     revisions: revisions.map((r) =>
       autoName.test(short(r.name)) ? 'auto' : short(r.name).slice(service.length + 1),
     ),
+    execution: undefined,
+  };
+}
+
+async function getJob(job: string, region: string): Promise<Json | undefined> {
+  const url = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/${region}/jobs/${job}`;
+  const res = await fetch(url, { headers: { authorization: `Bearer ${await accessTokenFor()}` } });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`job ${job}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Json;
+}
+
+/** The Job as both actions should leave it, and how many executions it ran, in the same aspects. */
+async function jobShapeOf(job: string, region: string): Promise<Record<Aspect, unknown> | undefined> {
+  const j = await getJob(job, region);
+  if (!j) return undefined;
+  const execution = j.template as Json;
+  const task = execution.template as Json;
+  const container = (task.containers as Json[])[0]!;
+  const env: Json = {};
+  const secretEnv: Json = {};
+  for (const e of (container.env as Json[] | undefined) ?? []) {
+    const ref = e.valueSource?.secretKeyRef;
+    if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
+    else env[e.name] = e.value ?? '';
+  }
+  const state = (await admin.state()) as Json;
+  const record = (state.run.jobs as Json[]).find((r) => r.name === j.name);
+  return {
+    outcome: 'deployed',
+    url: undefined,
+    env,
+    secrets: { env: secretEnv },
+    scaling: { taskCount: execution.taskCount, parallelism: execution.parallelism },
+    resources: container.resources ?? {},
+    container: { command: container.command, args: container.args },
+    revision: {
+      timeout: task.timeout,
+      maxRetries: task.maxRetries,
+      serviceAccount: task.serviceAccount,
+      executionEnvironment: task.executionEnvironment,
+    },
+    labels: { job: userLabels(j.labels as Json), execution: userLabels(execution.labels as Json) },
+    traffic: undefined,
+    tags: undefined,
+    revisions: undefined,
+    execution: ((record?.executions ?? []) as Json[]).map((e) => e.state),
   };
 }
 
@@ -141,6 +188,7 @@ async function runCase(
     image1: images[0]!,
     image2: images[1]!,
     image3: images[2]!,
+    jobimage: images[3]!,
     runtime: env('RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT'),
     project: env('RUNWAY_EMULATOR_PROJECT'),
   };
@@ -148,13 +196,14 @@ async function runCase(
   let url: string | undefined;
   for (const [i, step] of c.steps.entries()) {
     const inputs = Object.fromEntries(Object.entries(step).map(([k, v]) => [k, fill(v, vars)]));
-    const run = await deploy({ service, ...inputs });
+    const run = await deploy(c.job ? { job: service, ...inputs } : { service, ...inputs });
     log += `--- step ${i + 1}: ${JSON.stringify(inputs)}\n${run.stdout}\n${run.stderr}\n`;
     if (run.exitCode !== 0) return { shape: undefined, failed: `step ${i + 1}`, log };
     url = run.outputs.url;
-    if (i === 0) vars.rev1 = short((await getService(service))?.latestCreatedRevision);
+    if (i === 0 && !c.job) vars.rev1 = short((await getService(service))?.latestCreatedRevision);
   }
   const region = (c.steps[0]!.region ?? 'us-central1').split(',')[0]!;
+  if (c.job) return { shape: await jobShapeOf(service, region), log };
   const shape = await shapeOf(service, region);
   if (shape) shape.url = urlKind(url, await getService(service, region));
   return { shape, log };
@@ -193,9 +242,10 @@ export function differentialShard(file: string): void {
           },
         ],
       });
-      images = await Promise.all(
-        ['one', 'two', 'three'].map((n) => pushTestImage(`diff-${n}`, `differential ${n}`)),
-      );
+      images = await Promise.all([
+        ...['one', 'two', 'three'].map((n) => pushTestImage(`diff-${n}`, `differential ${n}`)),
+        pushJobImage('diff-job'),
+      ]);
     });
 
     it.each(cases)('%s', async (_name, index) => {
@@ -205,9 +255,15 @@ export function differentialShard(file: string): void {
       // checks need no ID token; who may invoke a service is not compared.
       const [peer, runway] = await Promise.all([
         runCase(c, `${base}-p`, images, (inputs) =>
-          runPeer({ ...inputs, flags: `${inputs.flags ?? ''} --allow-unauthenticated`.trim() }),
+          runPeer(
+            c.job ? inputs : { ...inputs, flags: `${inputs.flags ?? ''} --allow-unauthenticated`.trim() },
+          ),
         ),
-        runCase(c, `${base}-r`, images, (inputs) => deployImage(inputs.service!, inputs.image!, inputs)),
+        runCase(c, `${base}-r`, images, (inputs) =>
+          c.job
+            ? runAction({ ...authInputs(), ...inputs })
+            : deployImage(inputs.service!, inputs.image!, inputs),
+        ),
       ]);
       const found = differences(peer, runway);
       observed.set(c.name, found);

@@ -139,7 +139,7 @@ describe('planJob', () => {
     });
   });
 
-  it("replaces labels and secrets as deploy-cloudrun's job path does, merges env vars, and keeps the rest", () => {
+  it("replaces secrets as deploy-cloudrun's job path does, merges env vars and labels, and keeps the rest", () => {
     const live: Job = {
       name: 'projects/proj/locations/us-central1/jobs/migrate',
       etag: 'e1',
@@ -168,7 +168,7 @@ describe('planJob', () => {
     expect(planned.name).toBeUndefined();
     expect(planned.latestCreatedExecution).toBeUndefined();
     expect(planned.etag).toBe('e1');
-    expect(planned.labels).toEqual({ 'run.googleapis.com/x': 'y' });
+    expect(planned.labels).toEqual({ old: 'x', 'run.googleapis.com/x': 'y' });
     expect(planned.template.taskCount).toBe(2);
     expect(planned.template.template.maxRetries).toBe(3);
     expect(planned.template.template.containers?.[0]?.env).toEqual([

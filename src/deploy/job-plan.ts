@@ -1,6 +1,7 @@
 // Planning a Cloud Run job's spec: a pure function of the settings and the live job (if any), as
-// `gcloud run jobs deploy` would leave it. Unset settings leave the live job alone, except where
-// deploy-cloudrun's job path replaces: its `--labels` (every user label) and `--set-secrets`.
+// `gcloud run jobs deploy` would leave it. Unset settings leave the live job alone, except secrets:
+// deploy-cloudrun's job path turns --update-secrets into --set-secrets, so they replace. Its
+// `--labels` is gcloud's alias of --update-labels: labels merge, as the differential measured.
 import type { Container, Job, TaskTemplate } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { JobSpec } from '../inputs/spec.js';
@@ -15,16 +16,12 @@ import {
 export interface JobChanges extends ContainerChanges {
   job: string;
   jobSpec: JobSpec;
-  /** Every user label the job and its executions get (defaults already merged in). */
+  /** Labels set on the job and its executions (defaults already merged in), over the live ones. */
   labels: KeyValues;
 }
 
-/** Keys Cloud Run keeps for itself; a replacing `--labels` leaves them. */
-const SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\//;
-
-function replaceLabels(live: Record<string, string> | undefined, labels: KeyValues): Record<string, string> {
-  const kept = Object.entries(live ?? {}).filter(([k]) => SYSTEM_KEY.test(k));
-  return { ...Object.fromEntries(kept), ...labels };
+function mergeLabels(live: Record<string, string> | undefined, labels: KeyValues): Record<string, string> {
+  return { ...(live ?? {}), ...labels };
 }
 
 /** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
@@ -67,12 +64,12 @@ export function planJob(live: Job | undefined, changes: JobChanges): Job {
   const liveTemplate = live?.template;
   const template = {
     ...(liveTemplate ?? {}),
-    labels: replaceLabels(liveTemplate?.labels, changes.labels),
+    labels: mergeLabels(liveTemplate?.labels, changes.labels),
     template: planTaskTemplate(liveTemplate?.template, changes),
   };
   if (changes.jobSpec.tasks !== undefined) template.taskCount = changes.jobSpec.tasks;
   if (changes.jobSpec.parallelism !== undefined) template.parallelism = changes.jobSpec.parallelism;
-  const planned: Job = { ...(live ?? {}), labels: replaceLabels(live?.labels, changes.labels), template };
+  const planned: Job = { ...(live ?? {}), labels: mergeLabels(live?.labels, changes.labels), template };
   return withoutOutputFields(planned);
 }
 

@@ -12,7 +12,7 @@ import { defaultLabels } from '../deploy/plan.js';
 import { planJob, type JobChanges } from '../deploy/job-plan.js';
 import type { JobSettings, Settings } from '../inputs/inputs.js';
 
-/** The job's change: the shared container settings, its own, and every label (they replace, as deploy-cloudrun's). */
+/** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */
 export function jobChanges(
   settings: Settings,
   job: JobSettings,
