@@ -74065,11 +74065,8 @@ function runUrlFrom(env = process.env) {
 
 ;// CONCATENATED MODULE: ./src/deploy/job-plan.ts
 
-/** Keys Cloud Run keeps for itself; a replacing `--labels` leaves them. */
-const job_plan_SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\//;
-function replaceLabels(live, labels) {
-    const kept = Object.entries(live ?? {}).filter(([k]) => job_plan_SYSTEM_KEY.test(k));
-    return { ...Object.fromEntries(kept), ...labels };
+function mergeLabels(live, labels) {
+    return { ...(live ?? {}), ...labels };
 }
 /** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
 function taskContainer(live, changes) {
@@ -74115,14 +74112,14 @@ function planJob(live, changes) {
     const liveTemplate = live?.template;
     const template = {
         ...(liveTemplate ?? {}),
-        labels: replaceLabels(liveTemplate?.labels, changes.labels),
+        labels: mergeLabels(liveTemplate?.labels, changes.labels),
         template: planTaskTemplate(liveTemplate?.template, changes),
     };
     if (changes.jobSpec.tasks !== undefined)
         template.taskCount = changes.jobSpec.tasks;
     if (changes.jobSpec.parallelism !== undefined)
         template.parallelism = changes.jobSpec.parallelism;
-    const planned = { ...(live ?? {}), labels: replaceLabels(live?.labels, changes.labels), template };
+    const planned = { ...(live ?? {}), labels: mergeLabels(live?.labels, changes.labels), template };
     return job_plan_withoutOutputFields(planned);
 }
 const job_plan_OUTPUT_FIELDS = [
@@ -74277,7 +74274,7 @@ async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLog
 
 
 
-/** The job's change: the shared container settings, its own, and every label (they replace, as deploy-cloudrun's). */
+/** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */
 function jobChanges(settings, job, ref, image, sha) {
     return {
         project: ref.project,
