@@ -71569,6 +71569,29 @@ async function readFailureLogs(deps, ref, revision) {
         orderBy: 'timestamp desc',
         pageSize: Math.min(deps.count, 1000),
     };
+    const read = await readLines(deps, request, `revision ${revision}`, logUri);
+    return { revision, logUri, ...read };
+}
+/** The filter for a job execution's entries: the job's resource and the execution's label. */
+function executionLogFilter(ref, execution) {
+    return [
+        'resource.type = "cloud_run_job"',
+        `resource.labels.job_name = ${quote(ref.job)}`,
+        `resource.labels.location = ${quote(ref.region)}`,
+        `labels."run.googleapis.com/execution_name" = ${quote(execution)}`,
+    ].join(' AND ');
+}
+/** A failed job execution's last lines (every task's), oldest first, as for a revision. */
+async function readExecutionLogs(deps, ref, execution, logUri) {
+    const request = {
+        resourceNames: [`projects/${ref.project}`],
+        filter: executionLogFilter(ref, execution),
+        orderBy: 'timestamp desc',
+        pageSize: Math.min(deps.count, 1000),
+    };
+    return readLines(deps, request, `execution ${execution}`, logUri);
+}
+async function readLines(deps, request, what, logUri) {
     const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const where = logUri ? ` Its logs: ${logUri}` : '';
     try {
@@ -71577,16 +71600,16 @@ async function readFailureLogs(deps, ref, revision) {
             await sleep(2000);
             page = await deps.logging.listEntries(request);
         }
-        return { revision, lines: page.entries.map(entryText).reverse(), logUri, unread: undefined };
+        return { lines: page.entries.map(entryText).reverse(), unread: undefined };
     }
     catch (err) {
         if (err instanceof GoogleApiError && err.httpStatus === 403) {
-            deps.warn(`Runway could not read the logs of revision ${revision}: ${deps.identity} lacks logging.logEntries.list. Grant it ${LOG_VIEWER_ROLE} to see a failed revision's last lines here (optional; the deploy is not affected).${where}`);
-            return { revision, lines: [], logUri, unread: 'denied' };
+            deps.warn(`Runway could not read the logs of ${what}: ${deps.identity} lacks logging.logEntries.list. Grant it ${LOG_VIEWER_ROLE} to see a failure's last lines here (optional; the deploy is not affected).${where}`);
+            return { lines: [], unread: 'denied' };
         }
         const why = err instanceof Error ? err.message : String(err);
-        deps.warn(`Runway could not read the logs of revision ${revision}: ${why}.${where}`);
-        return { revision, lines: [], logUri, unread: 'failed' };
+        deps.warn(`Runway could not read the logs of ${what}: ${why}.${where}`);
+        return { lines: [], unread: 'failed' };
     }
 }
 
@@ -74274,6 +74297,34 @@ async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLog
 
 
 
+
+
+
+/**
+ * Prints a failed execution's last `log_lines` lines (every task's, oldest first) in its region's
+ * log, as untrusted text; a deployer without roles/logging.viewer gets a warning and the link.
+ * Undefined when `log_lines` is 0.
+ */
+function executionLogPrinter(logLines, credentials) {
+    if (logLines <= 0)
+        return undefined;
+    const logging = new LoggingClient(credentials.accessToken);
+    return async (ref, execution, logUri) => {
+        const read = await readExecutionLogs({
+            logging,
+            count: logLines,
+            identity: credentials.identity,
+            warn: (line) => warning(`[${ref.region}] ${line}`),
+        }, ref, execution, logUri).catch(() => undefined);
+        if (!read || read.lines.length === 0)
+            return;
+        log_info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
+        for (const line of read.lines)
+            log_info(`[${ref.region}]   ${line.forLog(2000)}`);
+        if (logUri)
+            log_info(`[${ref.region}] its logs: ${logUri}`);
+    };
+}
 /** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */
 function jobChanges(settings, job, ref, image, sha) {
     return {
@@ -74559,9 +74610,7 @@ async function removePreview(settings, event, target, github, progress) {
 }
 /** `job: NAME`: the job in every region, its execution as `wait`/`execute` say, its outputs and summary. */
 async function deployJob(settings, job, credentials, project, image, built, github, deadline, stages) {
-    const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () => group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () => 
-    // The failed task's logs (Cloud Logging) plug in here as deployJobEverywhere's last argument.
-    deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline)));
+    const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () => group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () => deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline, executionLogPrinter(settings.logLines, credentials))));
     const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
     await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
     return failed;
@@ -74641,7 +74690,7 @@ async function run() {
         if (release) {
             const region = parsed.regions[0];
             await stages.time('release command', () => group(`Release command (${parsed.service}-release in ${region})`, async () => {
-                const outcome = await runRelease(new CloudRunClient(credentials.accessToken), parsed, release, resolvedProject, imageByDigest, github.sha, deadline, (line) => log_info(line));
+                const outcome = await runRelease(new CloudRunClient(credentials.accessToken), parsed, release, resolvedProject, imageByDigest, github.sha, deadline, (line) => log_info(line), executionLogPrinter(parsed.logLines, credentials));
                 log_info(`release command succeeded (execution ${outcome.execution}); deploying`);
             }));
         }

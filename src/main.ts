@@ -28,7 +28,7 @@ import {
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
-import { deployJobEverywhere } from './rollout/jobs.js';
+import { deployJobEverywhere, executionLogPrinter } from './rollout/jobs.js';
 import { runRelease } from './rollout/release.js';
 import { renderJobReport, writeJobOutputs } from './report/job-report.js';
 import { gfm, text } from './common/markdown.js';
@@ -152,8 +152,16 @@ async function deployJob(
 ): Promise<string | undefined> {
   const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () =>
     core.group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () =>
-      // The failed task's logs (Cloud Logging) plug in here as deployJobEverywhere's last argument.
-      deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline),
+      deployJobEverywhere(
+        settings,
+        job,
+        credentials,
+        project,
+        image,
+        github.sha,
+        deadline,
+        executionLogPrinter(settings.logLines, credentials),
+      ),
     ),
   );
   const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
@@ -270,7 +278,7 @@ export async function run(): Promise<void> {
             github.sha,
             deadline,
             (line) => log.info(line),
-            // The failed task's logs (Cloud Logging) plug in here.
+            executionLogPrinter(parsed.logLines, credentials),
           );
           log.info(`release command succeeded (execution ${outcome.execution}); deploying`);
         }),

@@ -42,7 +42,7 @@ describe('deploying a Cloud Run job', () => {
     expect(job?.template.taskCount).toBe(2);
     const execution = (job?.executions as Json[]).find((e) => e.name.endsWith(run.outputs.execution!));
     expect(execution?.state).toBe('succeeded');
-    const lines = (execution?.output as Json[]).map((o) => o.line as string);
+    const lines = (execution?.output as Json[]).map((o) => o.text as string);
     expect(lines.join('\n')).toContain('hello from task 0');
     expect(lines.join('\n')).toContain('hello from task 1');
   });
@@ -62,6 +62,36 @@ describe('deploying a Cloud Run job', () => {
     expect(run.outputs.tasks_succeeded).toBe('0');
     const job = await jobState('e2e-job-fails');
     expect((job?.executions as Json[])[0]?.state).toBe('failed');
+    // The default deployer may not read logs: a warning names the role, and the step's error is the task's.
+    expect(run.stdout).toMatch(
+      /::warning::\[us-central1\] Runway could not read the logs of execution e2e-job-fails-\S+: .* lacks logging\.logEntries\.list\. Grant it roles\/logging\.viewer/,
+    );
+  });
+
+  it("prints a failed task's own last lines when the deployer may read logs", async () => {
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${process.env.RUNWAY_EMULATOR_PROJECT}`,
+          role: 'roles/logging.viewer',
+          members: [`serviceAccount:${process.env.RUNWAY_EMULATOR_SERVICE_ACCOUNT}`],
+        },
+      ],
+    });
+    const image = await pushJobImage('e2e-job-logs');
+    const run = await runAction({
+      ...authInputs(),
+      job: 'e2e-job-logs',
+      image,
+      flags: '--max-retries=0 "--args=echo ::error::forged by the task; echo the task broke; exit 5"',
+      wait: 'true',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/\[us-central1\] the last \d+ lines execution e2e-job-logs-\S+ wrote:/);
+    expect(run.stdout).toMatch(/\[us-central1\] {3}the task broke/);
+    // The task's text is inert: its workflow command is not one.
+    expect(run.stdout).not.toMatch(/^::error::forged by the task/m);
+    expect(run.stdout).toContain('forged by the task');
   });
 
   it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {

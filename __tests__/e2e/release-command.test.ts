@@ -18,7 +18,7 @@ async function releaseJob(service: string): Promise<Json | undefined> {
 }
 
 const outputOf = (execution: Json | undefined): string =>
-  ((execution?.output ?? []) as Json[]).map((o) => o.line as string).join('\n');
+  ((execution?.output ?? []) as Json[]).map((o) => o.text as string).join('\n');
 
 describe('release_command', () => {
   it('runs before a verified deploy, with the new image and env, and the deploy then proceeds', async () => {

@@ -134,8 +134,16 @@ async function jobShapeOf(job: string, region: string): Promise<Record<Aspect, u
     if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
     else env[e.name] = e.value ?? '';
   }
-  const state = (await admin.state()) as Json;
-  const record = (state.run.jobs as Json[]).find((r) => r.name === j.name);
+  // An execution started without waiting (--execute-now) may still run when the action returns:
+  // compare how each ended, waiting (bounded) for those still going.
+  let record: Json | undefined;
+  for (let tries = 0; tries < 120; tries++) {
+    const state = (await admin.state()) as Json;
+    record = (state.run.jobs as Json[]).find((r) => r.name === j.name);
+    const states = ((record?.executions ?? []) as Json[]).map((e) => e.state as string);
+    if (!states.some((s) => s === 'running' || s === 'pending')) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   return {
     outcome: 'deployed',
     url: undefined,

@@ -4,7 +4,12 @@
 import { GoogleApiError } from '../../src/common/http.js';
 import { Untrusted } from '../../src/common/untrusted.js';
 import type { ListEntriesRequest, LogEntry } from '../../src/gcp/logging.js';
-import { readFailureLogs, revisionLogFilter, type FailureLogs } from '../../src/rollout/failure-logs.js';
+import {
+  readExecutionLogs,
+  readFailureLogs,
+  revisionLogFilter,
+  type FailureLogs,
+} from '../../src/rollout/failure-logs.js';
 import { buildReport } from '../../src/report/report.js';
 import { renderReport } from '../../src/report/summary.js';
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
@@ -93,6 +98,40 @@ describe('readFailureLogs', () => {
   it('quotes names in the filter as the query language quotes strings', () => {
     expect(revisionLogFilter({ ...ref, service: 'a"b\\c' }, 'r', undefined)).toContain(
       'resource.labels.service_name = "a\\"b\\\\c"',
+    );
+  });
+});
+
+describe('readExecutionLogs', () => {
+  const job = { project: 'p', region: 'us-central1', job: 'migrate' };
+
+  it("asks for the execution's entries by the job's resource and the execution's label, oldest first", async () => {
+    const t = deps(async () => ({ entries: [{ textPayload: 'exit 3' }, { textPayload: 'migrating' }] }));
+    const logs = await readExecutionLogs(t.deps, job, 'migrate-x7k2p', undefined);
+    expect(t.asked).toEqual([
+      {
+        resourceNames: ['projects/p'],
+        filter:
+          'resource.type = "cloud_run_job" AND resource.labels.job_name = "migrate" AND resource.labels.location = "us-central1" AND labels."run.googleapis.com/execution_name" = "migrate-x7k2p"',
+        orderBy: 'timestamp desc',
+        pageSize: 3,
+      },
+    ]);
+    expect(logs.lines.map((l) => l.raw())).toEqual(['migrating', 'exit 3']);
+  });
+
+  it('without logging.logEntries.list: a warning naming roles/logging.viewer, never a thrown error', async () => {
+    const t = deps(() =>
+      Promise.reject(
+        new GoogleApiError('POST', 'https://logging.googleapis.com/v2/entries:list', 403, {
+          error: { code: 403, status: 'PERMISSION_DENIED', message: 'denied' },
+        }),
+      ),
+    );
+    const logs = await readExecutionLogs(t.deps, job, 'migrate-x7k2p', 'https://console.cloud.google.com/x');
+    expect(logs).toMatchObject({ lines: [], unread: 'denied' });
+    expect(t.warnings.join('\n')).toMatch(
+      /execution migrate-x7k2p: .* roles\/logging\.viewer.*https:\/\/console/,
     );
   });
 });

@@ -7,7 +7,7 @@
 import { GoogleApiError } from '../common/http.js';
 import type { Untrusted } from '../common/untrusted.js';
 import { entryText, quote, type LoggingClient } from '../gcp/logging.js';
-import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
+import type { CloudRunApi, JobRef, ServiceRef } from '../gcp/run.js';
 
 export interface FailureLogs {
   revision: string;
@@ -59,6 +59,42 @@ export async function readFailureLogs(
     orderBy: 'timestamp desc' as const,
     pageSize: Math.min(deps.count, 1000),
   };
+  const read = await readLines(deps, request, `revision ${revision}`, logUri);
+  return { revision, logUri, ...read };
+}
+
+/** The filter for a job execution's entries: the job's resource and the execution's label. */
+export function executionLogFilter(ref: JobRef, execution: string): string {
+  return [
+    'resource.type = "cloud_run_job"',
+    `resource.labels.job_name = ${quote(ref.job)}`,
+    `resource.labels.location = ${quote(ref.region)}`,
+    `labels."run.googleapis.com/execution_name" = ${quote(execution)}`,
+  ].join(' AND ');
+}
+
+/** A failed job execution's last lines (every task's), oldest first, as for a revision. */
+export async function readExecutionLogs(
+  deps: Omit<FailureLogDeps, 'api'>,
+  ref: JobRef,
+  execution: string,
+  logUri: string | undefined,
+): Promise<Pick<FailureLogs, 'lines' | 'unread'>> {
+  const request = {
+    resourceNames: [`projects/${ref.project}`],
+    filter: executionLogFilter(ref, execution),
+    orderBy: 'timestamp desc' as const,
+    pageSize: Math.min(deps.count, 1000),
+  };
+  return readLines(deps, request, `execution ${execution}`, logUri);
+}
+
+async function readLines(
+  deps: Omit<FailureLogDeps, 'api'>,
+  request: Parameters<LoggingClient['listEntries']>[0],
+  what: string,
+  logUri: string | undefined,
+): Promise<Pick<FailureLogs, 'lines' | 'unread'>> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const where = logUri ? ` Its logs: ${logUri}` : '';
   try {
@@ -67,16 +103,16 @@ export async function readFailureLogs(
       await sleep(2000);
       page = await deps.logging.listEntries(request);
     }
-    return { revision, lines: page.entries.map(entryText).reverse(), logUri, unread: undefined };
+    return { lines: page.entries.map(entryText).reverse(), unread: undefined };
   } catch (err) {
     if (err instanceof GoogleApiError && err.httpStatus === 403) {
       deps.warn(
-        `Runway could not read the logs of revision ${revision}: ${deps.identity} lacks logging.logEntries.list. Grant it ${LOG_VIEWER_ROLE} to see a failed revision's last lines here (optional; the deploy is not affected).${where}`,
+        `Runway could not read the logs of ${what}: ${deps.identity} lacks logging.logEntries.list. Grant it ${LOG_VIEWER_ROLE} to see a failure's last lines here (optional; the deploy is not affected).${where}`,
       );
-      return { revision, lines: [], logUri, unread: 'denied' };
+      return { lines: [], unread: 'denied' };
     }
     const why = err instanceof Error ? err.message : String(err);
-    deps.warn(`Runway could not read the logs of revision ${revision}: ${why}.${where}`);
-    return { revision, lines: [], logUri, unread: 'failed' };
+    deps.warn(`Runway could not read the logs of ${what}: ${why}.${where}`);
+    return { lines: [], unread: 'failed' };
   }
 }

@@ -1,5 +1,6 @@
 // `job: NAME`: the job deployed in every region in parallel, each on its own (a job serves no
 // traffic, so there is nothing to take back in the others), and its execution started or run.
+import * as core from '@actions/core';
 import * as log from '../common/log.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import type { Deadline } from '../common/deadline.js';
@@ -11,6 +12,38 @@ import { deployJobRegion, type FailedExecutionLogs, type JobOutcome } from '../d
 import { defaultLabels } from '../deploy/plan.js';
 import { planJob, type JobChanges } from '../deploy/job-plan.js';
 import type { JobSettings, Settings } from '../inputs/inputs.js';
+import { LoggingClient } from '../gcp/logging.js';
+import { readExecutionLogs } from './failure-logs.js';
+
+/**
+ * Prints a failed execution's last `log_lines` lines (every task's, oldest first) in its region's
+ * log, as untrusted text; a deployer without roles/logging.viewer gets a warning and the link.
+ * Undefined when `log_lines` is 0.
+ */
+export function executionLogPrinter(
+  logLines: number,
+  credentials: Credentials,
+): FailedExecutionLogs | undefined {
+  if (logLines <= 0) return undefined;
+  const logging = new LoggingClient(credentials.accessToken);
+  return async (ref, execution, logUri) => {
+    const read = await readExecutionLogs(
+      {
+        logging,
+        count: logLines,
+        identity: credentials.identity,
+        warn: (line) => core.warning(`[${ref.region}] ${line}`),
+      },
+      ref,
+      execution,
+      logUri,
+    ).catch(() => undefined);
+    if (!read || read.lines.length === 0) return;
+    log.info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
+    for (const line of read.lines) log.info(`[${ref.region}]   ${line.forLog(2000)}`);
+    if (logUri) log.info(`[${ref.region}] its logs: ${logUri}`);
+  };
+}
 
 /** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */
 export function jobChanges(
