@@ -1,6 +1,6 @@
 // End to end: `job: NAME` through the bundled action against the emulator's Cloud Run jobs, whose
 // tasks run as real containers. Each test asserts what the emulator ran, not only what the action said.
-import { admin } from '../helpers/emulator.js';
+import { admin, env } from '../helpers/emulator.js';
 import { authInputs, errorOf, expectSuccess, runAction } from '../helpers/action.js';
 import { pushJobImage } from '../helpers/images.js';
 
@@ -72,9 +72,9 @@ describe('deploying a Cloud Run job', () => {
     await admin.seed({
       bindings: [
         {
-          resource: `projects/${process.env.RUNWAY_EMULATOR_PROJECT}`,
+          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
           role: 'roles/logging.viewer',
-          members: [`serviceAccount:${process.env.RUNWAY_EMULATOR_SERVICE_ACCOUNT}`],
+          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
         },
       ],
     });
