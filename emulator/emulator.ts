@@ -1,6 +1,7 @@
 // Starts every emulated API on its own 127.0.0.1 port, seeds the default world, and tears it all
 // down (containers included) on stop.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireCaller, type EmulatorContext, type EmulatorUrls } from './context.js';
@@ -144,6 +145,11 @@ export class Emulator {
     const world = new World();
     this.ctx.world = world;
     world.apply(defaultSeed(this.ctx));
+    // gcloud keeps the access tokens it was given in its config directory, which is the emulator's
+    // own: a token of the world just dropped would be refused (401), as Google refuses an unknown one.
+    if (this.gcloud)
+      for (const cache of ['access_tokens.db', 'credentials.db'])
+        rmSync(join(this.gcloud.setup.configDir, cache), { force: true });
   }
 
   async seed(seed: Seed): Promise<void> {
