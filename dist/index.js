@@ -71545,6 +71545,7 @@ function restoredTraffic(before, live, ownTag) {
 // whatever it was going to be. Nothing here ever fails a run.
 
 
+
 /** The role that holds logging.logEntries.list, named in the warning. */
 const LOG_VIEWER_ROLE = 'roles/logging.viewer';
 /** The filter for a revision's entries: its resource, service and name, from its creation on. */
@@ -71593,7 +71594,7 @@ async function readExecutionLogs(deps, ref, execution, logUri) {
 }
 async function readLines(deps, request, what, logUri) {
     const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const where = logUri ? ` Its logs: ${logUri}` : '';
+    const where = logUri ? ` Its logs: ${Untrusted.of(logUri).forLog(1000)}` : '';
     try {
         let page = await deps.logging.listEntries(request);
         for (let retry = 0; retry < 2 && page.entries.length === 0; retry++) {
@@ -74300,6 +74301,7 @@ async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLog
 
 
 
+
 /**
  * Prints a failed execution's last `log_lines` lines (every task's, oldest first) in its region's
  * log, as untrusted text; a deployer without roles/logging.viewer gets a warning and the link.
@@ -74315,14 +74317,14 @@ function executionLogPrinter(logLines, credentials) {
             count: logLines,
             identity: credentials.identity,
             warn: (line) => warning(`[${ref.region}] ${line}`),
-        }, ref, execution, logUri).catch(() => undefined);
-        if (!read || read.lines.length === 0)
+        }, ref, execution, logUri);
+        if (read.lines.length === 0)
             return;
         log_info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
         for (const line of read.lines)
             log_info(`[${ref.region}]   ${line.forLog(2000)}`);
         if (logUri)
-            log_info(`[${ref.region}] its logs: ${logUri}`);
+            log_info(`[${ref.region}] its logs: ${Untrusted.of(logUri).forLog(1000)}`);
     };
 }
 /** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */

@@ -5,7 +5,7 @@
 // well lack: then a warning names the role, the link is still shown, and the step's outcome is
 // whatever it was going to be. Nothing here ever fails a run.
 import { GoogleApiError } from '../common/http.js';
-import type { Untrusted } from '../common/untrusted.js';
+import { Untrusted } from '../common/untrusted.js';
 import { entryText, quote, type LoggingClient } from '../gcp/logging.js';
 import type { CloudRunApi, JobRef, ServiceRef } from '../gcp/run.js';
 
@@ -96,7 +96,7 @@ async function readLines(
   logUri: string | undefined,
 ): Promise<Pick<FailureLogs, 'lines' | 'unread'>> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const where = logUri ? ` Its logs: ${logUri}` : '';
+  const where = logUri ? ` Its logs: ${Untrusted.of(logUri).forLog(1000)}` : '';
   try {
     let page = await deps.logging.listEntries(request);
     for (let retry = 0; retry < 2 && page.entries.length === 0; retry++) {

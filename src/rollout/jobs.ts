@@ -2,6 +2,7 @@
 // traffic, so there is nothing to take back in the others), and its execution started or run.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
+import { Untrusted } from '../common/untrusted.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import type { Deadline } from '../common/deadline.js';
 import { GoogleApiError } from '../common/http.js';
@@ -37,11 +38,11 @@ export function executionLogPrinter(
       ref,
       execution,
       logUri,
-    ).catch(() => undefined);
-    if (!read || read.lines.length === 0) return;
+    );
+    if (read.lines.length === 0) return;
     log.info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
     for (const line of read.lines) log.info(`[${ref.region}]   ${line.forLog(2000)}`);
-    if (logUri) log.info(`[${ref.region}] its logs: ${logUri}`);
+    if (logUri) log.info(`[${ref.region}] its logs: ${Untrusted.of(logUri).forLog(1000)}`);
   };
 }
 
