@@ -705,21 +705,19 @@ export const SCENARIOS: Scenario[] = [
     area: 'Concurrent changes',
     name: "someone else changes the service while Runway's update is in flight",
     service: 'fm-changed',
-    // Runway's update, planned from its read before the dry run, is held for 4 s; the other
-    // change lands meanwhile.
-    faults: (ctx) => [
-      { ...cloudRun, method: 'PATCH', path: candidateUpdate(ctx), latencyMs: 4000, count: 1 },
-    ],
+    // Runway's update, planned from its read before the dry run, is held until the other change has
+    // landed: however loaded the machine, the other writer comes between Runway's read and its write.
+    faults: (ctx) => [{ ...cloudRun, method: 'PATCH', path: candidateUpdate(ctx), hold: true, count: 1 }],
     during: async (ctx) => {
-      await until("Runway's dry run of its update", async () =>
-        (await admin.requests())
-          .slice(ctx.mark)
-          .some((r) => r.path.includes(servicePath(ctx.service, '?validateOnly'))),
-      );
-      await patchService(ctx.service, (s) => ({
-        ...s,
-        labels: { ...s.labels, 'changed-by': 'someone-else' },
-      }));
+      await until("Runway's update, held", async () => (await admin.held()).length > 0);
+      try {
+        await patchService(ctx.service, (s) => ({
+          ...s,
+          labels: { ...s.labels, 'changed-by': 'someone-else' },
+        }));
+      } finally {
+        await admin.release();
+      }
     },
     exit: 0,
     serves: 'new',
