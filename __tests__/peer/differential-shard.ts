@@ -256,7 +256,7 @@ export function differentialShard(file: string): void {
       ]);
     });
 
-    it.each(cases)('%s', async (_name, index) => {
+    it.concurrent.each(cases)('%s', async (_name, index) => {
       const c = CASES[index]!;
       const base = `diff-${index + 1}`;
       // Both services are public (deployImage gives Runway allow_unauthenticated), so Runway's health
