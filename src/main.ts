@@ -28,11 +28,13 @@ import {
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
-import { deployJobEverywhere, executionLogPrinter } from './rollout/jobs.js';
-import { runRelease } from './rollout/release.js';
+import { deployJobEverywhere, executionLogReader } from './rollout/jobs.js';
+import { releaseFailed, runRelease } from './rollout/release.js';
 import { renderJobReport, writeJobOutputs } from './report/job-report.js';
 import { gfm, text } from './common/markdown.js';
 import type { JobSettings } from './inputs/inputs.js';
+import type { JobOutcome } from './deploy/job.js';
+import { Untrusted } from './common/untrusted.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
@@ -62,6 +64,7 @@ function runFacts(
   image: ImageReference | undefined,
   stages: Timeline,
   preview: PreviewTarget | undefined,
+  release: JobOutcome | undefined,
 ): RunFacts {
   return {
     service: settings.service,
@@ -74,6 +77,7 @@ function runFacts(
     runUrl: runUrlFrom(),
     stages: stages.steps,
     preview,
+    release,
   };
 }
 
@@ -160,7 +164,7 @@ async function deployJob(
         image,
         github.sha,
         deadline,
-        executionLogPrinter(settings.logLines, credentials),
+        executionLogReader(settings.logLines, credentials),
       ),
     ),
   );
@@ -179,6 +183,7 @@ export async function run(): Promise<void> {
   let reporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
+  let released: JobOutcome | undefined;
   const progress: Progress = { stage: 'inputs' };
   try {
     const given = await core.group('Inputs', async () => {
@@ -269,7 +274,7 @@ export async function run(): Promise<void> {
       const region = parsed.regions[0]!;
       await stages.time('release command', () =>
         core.group(`Release command (${parsed.service}-release in ${region})`, async () => {
-          const outcome = await runRelease(
+          released = await runRelease(
             new CloudRunClient(credentials.accessToken),
             parsed,
             release,
@@ -278,9 +283,12 @@ export async function run(): Promise<void> {
             github.sha,
             deadline,
             (line) => log.info(line),
-            executionLogPrinter(parsed.logLines, credentials),
+            executionLogReader(parsed.logLines, credentials),
           );
-          log.info(`release command succeeded (execution ${outcome.execution}); deploying`);
+          if (released.failure) throw releaseFailed(parsed.service, released);
+          log.info(
+            `release command succeeded (execution ${Untrusted.of(released.execution ?? '').forLog(200)}); deploying`,
+          );
         }),
       );
     }
@@ -292,7 +300,7 @@ export async function run(): Promise<void> {
     );
     const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
     const report = buildReport(
-      runFacts(parsed, project, github, built, stages, preview),
+      runFacts(parsed, project, github, built, stages, preview, released),
       parsed.regions,
       results,
     );
@@ -304,7 +312,7 @@ export async function run(): Promise<void> {
       // What stopped the run before any region finished still reaches the summary, status and PR.
       const failedSettings = settings;
       const report = buildReport(
-        runFacts(failedSettings, project, github, image, stages, preview),
+        runFacts(failedSettings, project, github, image, stages, preview, released),
         failedSettings.regions,
         failedSettings.regions.map(() => ({ status: 'rejected', reason: err }) as const),
       );

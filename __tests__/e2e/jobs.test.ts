@@ -66,6 +66,11 @@ describe('deploying a Cloud Run job', () => {
     expect(run.stdout).toMatch(
       /::warning::\[us-central1\] Runway could not read the logs of execution e2e-job-fails-\S+: .* lacks logging\.logEntries\.list\. Grant it roles\/logging\.viewer/,
     );
+    // The summary says so too, with the link; the step's failure is still the task's alone.
+    expect(run.summary).toMatch(
+      /execution `e2e-job-fails-[\w-]+`'s logs \(`https:\/\/console\.cloud\.google\.com\/logs\//,
+    );
+    expect(run.summary).toContain('`roles/logging.viewer`');
   });
 
   it("prints a failed task's own last lines when the deployer may read logs", async () => {
@@ -87,11 +92,20 @@ describe('deploying a Cloud Run job', () => {
       wait: 'true',
     });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/\[us-central1\] the last \d+ lines execution e2e-job-logs-\S+ wrote:/);
+    expect(run.stdout).toMatch(
+      /\[us-central1\] the last \d+ lines execution e2e-job-logs-\S+ wrote \(https:\S+\):/,
+    );
     expect(run.stdout).toMatch(/\[us-central1\] {3}the task broke/);
     // The task's text is inert: its workflow command is not one.
     expect(run.stdout).not.toMatch(/^::error::forged by the task/m);
     expect(run.stdout).toContain('forged by the task');
+    // And in the job summary, inert in a fence, with the link.
+    expect(run.summary).toMatch(
+      /the last \d+ lines execution `e2e-job-logs-[\w-]+` wrote \(`https:\/\/console\.cloud\.google\.com\/logs\//,
+    );
+    expect(run.summary).toMatch(
+      /```text\n(?: {4}.*\n)* {4}::error::forged by the task\n {4}the task broke\n {4}```/,
+    );
   });
 
   it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {

@@ -58,7 +58,10 @@ export function planReleaseJob(
   };
 }
 
-/** Runs the release command and waits; throws (nothing about the service changed) when it fails. */
+/**
+ * Runs the release command and waits. A failed execution is returned as it ended (its `failure`
+ * and own last lines set) for the reports; `releaseFailed` is then the error that stops the run.
+ */
 export async function runRelease(
   api: Pick<CloudRunClient, 'getService'> & Parameters<typeof deployJobRegion>[0],
   settings: Settings,
@@ -101,12 +104,15 @@ export async function runRelease(
     log,
     failedLogs,
   );
-  if (outcome.failure) {
-    const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
-    throw new RunwayError(
-      `release_command ${code} (job ${ref.job} in ${region}, ${outcome.failure}). Nothing about ${settings.service} was changed.`,
-      `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? ref.job}`,
-    );
-  }
   return outcome;
+}
+
+/** The error that stops the run when the release command failed: nothing about the service changed. */
+export function releaseFailed(service: string, outcome: JobOutcome): RunwayError {
+  const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
+  const job = releaseJobName(service);
+  return new RunwayError(
+    `release_command ${code} (job ${job} in ${outcome.region}, ${outcome.failure}). Nothing about ${service} was changed.`,
+    `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? job}`,
+  );
 }
