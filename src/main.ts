@@ -5,7 +5,13 @@ import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
-import { checkCanActAs, checkIdTokens, checkSecretReaders, checkSecrets } from './deploy/preflight.js';
+import {
+  checkCanActAs,
+  checkIdTokens,
+  checkJobPermissions,
+  checkSecretReaders,
+  checkSecrets,
+} from './deploy/preflight.js';
 import { IamClient } from './gcp/iam.js';
 import { prepareImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
@@ -222,6 +228,7 @@ export async function run(): Promise<void> {
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
       core.group('Preflight', async () => {
+        await checkJobPermissions(parsed, credentials, resolvedProject);
         await checkIdTokens(parsed, credentials, resolvedProject);
         await checkCanActAs(
           new IamClient(credentials.accessToken),

@@ -108,6 +108,36 @@ describe('deploying a Cloud Run job', () => {
     );
   });
 
+  it('refuses a deployer without the run.jobs.* permissions before any change, naming each at once', async () => {
+    const image = await pushJobImage('e2e-job-denied');
+    const grant = {
+      resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
+      role: 'roles/run.admin',
+      members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+    };
+    await admin.seed({ revoke: [grant] });
+    let run;
+    try {
+      run = await runAction({ ...authInputs(), job: 'e2e-job-denied', image, wait: 'true' });
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    expect(run.exitCode).toBe(1);
+    const error = errorOf(run);
+    expect(error).toContain(
+      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get',
+    );
+    expect(error).toContain(
+      `gcloud projects add-iam-policy-binding ${env('RUNWAY_EMULATOR_PROJECT')} --role=roles/run.developer --member=serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`,
+    );
+    expect(await jobState('e2e-job-denied')).toBeUndefined();
+    // Asked, never attempted: no job request reached Cloud Run but the permission question.
+    const asked = (await admin.requests()).filter((r) => r.path.includes('/jobs/e2e-job-denied'));
+    expect(asked.map((r) => `${r.method} ${r.path.split('/jobs/')[1]}`)).toEqual([
+      'POST e2e-job-denied:testIamPermissions',
+    ]);
+  });
+
   it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {
     const image = await pushJobImage('e2e-job-start');
     const deployOnly = await runAction({ ...authInputs(), job: 'e2e-job-start', image });

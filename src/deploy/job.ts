@@ -62,6 +62,11 @@ export type FailedExecutionLogs = (
   logUri: string | undefined,
 ) => Promise<FailureLogs | undefined>;
 
+/** The job `release_command` runs as: SERVICE-release. */
+export function releaseJobName(service: string): string {
+  return `${service}-release`;
+}
+
 /** An execution's name as Cloud Run gave it, escaped for a log line or a message. */
 function shown(execution: string | undefined): string {
   return execution === undefined ? '(unnamed)' : Untrusted.of(execution).forLog(200);

@@ -7,12 +7,10 @@ import type { Deadline } from '../common/deadline.js';
 import type { CloudRunClient } from '../gcp/run.js';
 import type { Job, Service } from '../gcp/run-types.js';
 import { defaultLabels, ingressIndex, planService } from '../deploy/plan.js';
-import { deployJobRegion, type FailedExecutionLogs, type JobOutcome } from '../deploy/job.js';
+import { deployJobRegion, releaseJobName, type FailedExecutionLogs, type JobOutcome } from '../deploy/job.js';
 import type { ReleaseSettings, Settings } from '../inputs/inputs.js';
 
-export function releaseJobName(service: string): string {
-  return `${service}-release`;
-}
+export { releaseJobName };
 
 /**
  * The release job's spec from the service as the deploy will plan it: the ingress container's image,
