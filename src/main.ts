@@ -159,6 +159,7 @@ async function deployJob(
   github: ReturnType<typeof githubContext>,
   deadline: Deadline,
   stages: Timeline,
+  reporter: Reporter,
 ): Promise<string | undefined> {
   const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () =>
     core.group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () =>
@@ -175,7 +176,15 @@ async function deployJob(
     ),
   );
   const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
-  await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
+  const first = results.find((r) => r.status === 'fulfilled')?.value;
+  await core.group('Report', () =>
+    reporter.finishJob(renderJobReport(job.name, image, settings.regions, results, stages.steps), {
+      ok: failed === undefined,
+      sha: github.sha,
+      runUrl: runUrlFrom(),
+      execution: first?.execution,
+    }),
+  );
   return failed;
 }
 
@@ -187,6 +196,7 @@ export async function run(): Promise<void> {
   let preview: PreviewTarget | undefined;
   let isolation: Isolation | undefined;
   let reporter: Reporter | undefined;
+  let jobReporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
   let released: JobOutcome | undefined;
@@ -222,8 +232,9 @@ export async function run(): Promise<void> {
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
     progress.stage = 'deploy';
-    // A job deploy writes its own summary section; the service reports (status, PR comment) are not its.
-    if (!parsed.job) reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
+    // A job deploy writes its own summary section, and the same commit status, deployment and comment.
+    if (parsed.job) jobReporter = Reporter.forJob(parsed.report, event, parsed.job.name, parsed.regions);
+    else reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
@@ -248,7 +259,7 @@ export async function run(): Promise<void> {
         await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
       }),
     );
-    await reporter?.start(github.sha, runUrlFrom());
+    await (reporter ?? jobReporter)?.start(github.sha, runUrlFrom());
 
     const building = parsed.image?.kind === 'build';
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
@@ -271,6 +282,7 @@ export async function run(): Promise<void> {
         github,
         deadline,
         stages,
+        jobReporter!,
       );
       if (failure) core.setFailed(failure);
       return;
@@ -327,12 +339,22 @@ export async function run(): Promise<void> {
         .group('Report', () => reporter!.finish(report))
         .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
     } else if (settings?.job && progress.stage === 'deploy') {
-      await writeJobSummary(
-        gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
+      const markdown = gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
 
 ${text(describeError(err))}
-`,
-      );
+`;
+      if (jobReporter)
+        await core
+          .group('Report', () =>
+            jobReporter!.finishJob(markdown, {
+              ok: false,
+              sha: github.sha,
+              runUrl: runUrlFrom(),
+              execution: undefined,
+            }),
+          )
+          .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+      else await writeJobSummary(markdown);
     } else if (progress.stage !== 'deploy') {
       // No report was started: the summary still says what stopped the run, and each fix.
       await writeJobSummary(

@@ -6,6 +6,13 @@ import { pushJobImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+async function github(path: string): Promise<Json[]> {
+  const res = await fetch(`${env('GITHUB_API_URL')}/repos/${env('GITHUB_REPOSITORY')}${path}`, {
+    headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}` },
+  });
+  return (await res.json()) as Json[];
+}
+
 /** The emulator's record of a job, its executions with their tasks and output. */
 async function jobState(name: string): Promise<Json | undefined> {
   const state = (await admin.state()) as Json;
@@ -174,5 +181,47 @@ describe('deploying a Cloud Run job', () => {
       expect(regions[region].job).toMatch(new RegExp(`/locations/${region}/jobs/e2e-job-regions$`));
       expect(regions[region].tasks_succeeded).toBe(1);
     }
+  });
+
+  it("writes the commit status, the GitHub Deployment and the PR comment a service's deploy writes, with a failed task's lines", async () => {
+    // After the logs test above: the deployer may read logs.
+    const image = await pushJobImage('e2e-job-report');
+    const inputs = {
+      ...authInputs(),
+      job: 'e2e-job-report',
+      image,
+      deployment_environment: 'e2e-jobs',
+      status_context: 'runway/e2e-job',
+      wait: 'true',
+    };
+    expectSuccess(await runAction({ ...inputs, flags: '--max-retries=0 "--args=echo fine"' }));
+    const statuses = async (): Promise<Json[]> =>
+      (await github(`/commits/${env('GITHUB_SHA')}/statuses`)).filter(
+        (s: Json) => s.context === 'runway/e2e-job',
+      );
+    expect((await statuses())[0]).toMatchObject({ state: 'success' });
+    const deployments = async (): Promise<Json[]> =>
+      [...(await github('/deployments?environment=e2e-jobs'))].sort((a: Json, b: Json) => b.id - a.id);
+    const states = async (d: Json): Promise<string[]> =>
+      (await github(`/deployments/${d.id}/statuses`)).map((s: Json) => s.state as string);
+    const [ok] = await deployments();
+    expect(ok).toMatchObject({ environment: 'e2e-jobs', sha: env('GITHUB_SHA') });
+    expect((await states(ok!)).sort()).toEqual(['in_progress', 'success']);
+
+    const failed = await runAction({
+      ...inputs,
+      flags: '--max-retries=0 "--args=echo the report task broke; exit 2"',
+    });
+    expect(failed.exitCode).toBe(1);
+    expect((await statuses())[0]).toMatchObject({ state: 'failure' });
+    const [latest, earlier] = await deployments();
+    expect(await states(latest!)).toContain('failure');
+    expect(await states(earlier!)).toContain('success');
+    const pr = env('GITHUB_REF').split('/')[2]!;
+    const comments = (await github(`/issues/${pr}/comments?per_page=100`)).filter((c: Json) =>
+      String(c.body).includes('runway:comment service=job%3Ae2e-job-report '),
+    );
+    expect(comments).toHaveLength(1);
+    expect(String(comments[0]!.body)).toMatch(/ {4}the report task broke\n/);
   });
 });
