@@ -15,6 +15,7 @@ export type Aspect =
   | 'scaling'
   | 'resources'
   | 'container'
+  | 'containers'
   | 'revision'
   | 'labels'
   | 'traffic'
@@ -26,7 +27,8 @@ export interface Case {
   name: string;
   /**
    * One input set per deploy step, the inputs both actions share. In values, {image1}..{image3}
-   * name the test images, {rev1} the service's first revision, {runtime} the runtime account.
+   * name the test images, {rev1} the service's first revision, {runtime} the runtime account,
+   * {sideimage} a sidecar listening on 9000.
    */
   steps: Array<Record<string, string>>;
   /** A known difference: its row id in the table of differences in docs/migrating.md and the aspects it shows in. */
@@ -187,6 +189,36 @@ export const CASES: Case[] = [
     name: 'two regions',
     steps: [{ image: '{image1}', region: 'us-central1,europe-west1' }],
     differs: { id: 'regions', in: ['outcome'] },
+  },
+  {
+    // deploy-cloudrun users give every image in `flags`: gcloud refuses `--image` (its `image`
+    // input) beside --container. The next deploy's image goes to the ingress container only.
+    name: 'sidecar with --container: the new image to the ingress container',
+    steps: [
+      {
+        flags:
+          '--container=app --image={image1} --port=8080 --depends-on=side --memory=512Mi --container=side --image={sideimage} --startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30 --update-env-vars=ROLE=side',
+      },
+      { image: '{image2}' },
+      {
+        flags:
+          '--container=app --image={image3} --port=8080 --container=side --image={sideimage} --cpu=1 --memory=256Mi',
+      },
+    ],
+  },
+  {
+    name: 'startup and liveness probes',
+    steps: [
+      {
+        image: '{image1}',
+        flags:
+          '--startup-probe=httpGet.path=/,httpGet.port=8080,periodSeconds=1,failureThreshold=20,timeoutSeconds=1 --liveness-probe=httpGet.path=/,periodSeconds=30,failureThreshold=3',
+      },
+      {
+        image: '{image2}',
+        flags: '--liveness-probe="" --startup-probe=tcpSocket.port=8080,initialDelaySeconds=1',
+      },
+    ],
   },
   // Cloud Run jobs (deploy-cloudrun's `job`, `gcloud run jobs deploy`): labels replace, secrets replace.
   {

@@ -13,6 +13,7 @@ import type {
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import { applyContainerFlags, layoutContainers, targetSpec } from './containers.js';
 
 export interface ServiceChanges {
   project: string;
@@ -125,7 +126,10 @@ function secretEnvVar(name: string, ref: SecretRef): EnvVar {
 
 function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const { envVars, secrets } = changes.spec;
-  const plainLive = live.filter((e) => !e.valueSource);
+  const removed = new Set(changes.spec.removeEnvVars ?? []);
+  const plainLive = changes.spec.clearEnvVars
+    ? []
+    : live.filter((e) => !e.valueSource && !removed.has(e.name));
   const secretLive = live.filter((e) => e.valueSource);
   const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
@@ -196,6 +200,7 @@ export function planContainer(live: Container | undefined, changes: ContainerCha
   if (spec.port !== undefined) container.ports = [{ name: 'http1', containerPort: spec.port }];
   if (spec.command !== undefined) container.command = spec.command;
   if (spec.args !== undefined) container.args = spec.args;
+  applyContainerFlags(container, spec);
   if (
     spec.cpu !== undefined ||
     spec.memory !== undefined ||
@@ -280,13 +285,40 @@ export function planVpcAccess(
   };
 }
 
+/** Every container of the revision: the target takes the image and the settings, scopes their own. */
+function planContainers(
+  live: Container[],
+  changes: ServiceChanges,
+): { containers: Container[]; container: Container; spec: ServiceSpec } {
+  const layout = layoutContainers(live, changes.spec, ingressIndex);
+  const spec = targetSpec(changes.spec, layout.names[layout.target]);
+  const containers = layout.containers.map((c, i) => {
+    const name = layout.names[i];
+    const named = (planned: Container): Container => (name && !planned.name ? { ...planned, name } : planned);
+    if (i === layout.target) {
+      const flagImage = name !== undefined ? changes.spec.containers?.[name]?.image : undefined;
+      if (flagImage !== undefined && flagImage !== changes.image)
+        throw new RunwayError(
+          `\`flags\` gives container '${name}' the image ${flagImage}, and it is the container the \`image\` input deploys into.`,
+          'Keep one of them: the `image` input, or `--image` after its --container (without `image`).',
+        );
+      return named(planContainer(c, { ...changes, spec }));
+    }
+    const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
+    if (!scope) return c!;
+    const image = scope.image ?? c?.image;
+    if (!image)
+      throw new RunwayError(
+        `\`flags\` adds the container '${name}' without an image.`,
+        `Give it one: \`--container ${name} --image IMAGE\`.`,
+      );
+    return named(planContainer(c, { ...changes, image, spec: scope, envVarsUpdateStrategy: 'merge' }));
+  });
+  return { containers, container: containers[layout.target]!, spec };
+}
+
 function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
-  const { spec } = changes;
-  const liveContainers = live.containers ?? [];
-  const ingress = ingressIndex(liveContainers);
-  const container = planContainer(liveContainers[ingress], changes);
-  const containers = liveContainers.length ? [...liveContainers] : [container];
-  containers[ingress] = container;
+  const { containers, container, spec } = planContainers(live.containers ?? [], changes);
   const template: RevisionTemplate = {
     ...live,
     containers,
@@ -294,7 +326,7 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   };
   template.labels = { ...(live.labels ?? {}), ...changes.labels };
 
-  template.volumes = planVolumes(live.volumes, container, changes);
+  template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
   if (!template.volumes.length) delete template.volumes;
 
   if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;
@@ -309,7 +341,7 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   }
   if (spec.executionEnvironment !== undefined)
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-  const vpcAccess = planVpcAccess(live.vpcAccess, changes);
+  const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
   if (vpcAccess) template.vpcAccess = vpcAccess;
   return template;
 }

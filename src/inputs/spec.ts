@@ -19,14 +19,47 @@ export type Ingress = 'all' | 'internal' | 'internal-and-cloud-load-balancing';
 export type VpcEgress = 'all-traffic' | 'private-ranges-only';
 export type ExecutionEnvironment = 'gen1' | 'gen2';
 
-export interface ServiceSpec {
+/** A container probe as the v2 API spells it (gcloud's --startup-probe/--liveness-probe keys). */
+export interface Probe {
+  initialDelaySeconds?: number;
+  timeoutSeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+  httpGet?: { path?: string; port?: number };
+  tcpSocket?: { port?: number };
+  grpc?: { port?: number; service?: string };
+}
+
+/**
+ * What one container may be given: gcloud's per-container flags (those a `--container NAME` scopes).
+ * Unscoped, they are the target container's (the `container` input's, else the ingress container).
+ */
+export interface ContainerSpec {
+  /** Only in a `--container` scope: the target container's image is the `image` input. */
+  image?: string;
   envVars?: KeyValues;
   /** gcloud's --set-env-vars: `envVars` replace every live variable, whatever the update strategy. */
   replaceEnvVars?: boolean;
-  secrets?: SecretRefs;
+  /** gcloud's --remove-env-vars: plain variables dropped before `envVars` apply. */
+  removeEnvVars?: string[];
+  /** gcloud's --clear-env-vars: every plain variable dropped before `envVars` apply. */
+  clearEnvVars?: boolean;
   port?: number;
+  /** --use-http2: the port is named h2c (false: http1). */
+  useHttp2?: boolean;
   cpu?: string;
   memory?: string;
+  command?: string[];
+  args?: string[];
+  /** --depends-on: the containers this one starts after (replaces the live list). */
+  dependsOn?: string[];
+  /** null = remove the probe (gcloud's --startup-probe=""). */
+  startupProbe?: Probe | null;
+  livenessProbe?: Probe | null;
+}
+
+export interface ServiceSpec extends ContainerSpec {
+  secrets?: SecretRefs;
   minInstances?: number;
   maxInstances?: number;
   concurrency?: number;
@@ -43,14 +76,28 @@ export interface ServiceSpec {
   /** false = CPU always allocated (gcloud's --no-cpu-throttling). */
   cpuThrottling?: boolean;
   executionEnvironment?: ExecutionEnvironment;
-  command?: string[];
-  args?: string[];
   labels?: KeyValues;
+  /** The `container` input: the container that takes the new image and the unscoped settings. */
+  container?: string;
+  /** `--container NAME` scopes, in the order given: each container's own settings. */
+  containers?: Record<string, ContainerSpec>;
+  /** --remove-containers */
+  removeContainers?: string[];
 }
 
 export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
+  image: 'image',
   envVars: 'env_vars',
   replaceEnvVars: 'flags (--set-env-vars)',
+  removeEnvVars: 'flags (--remove-env-vars)',
+  clearEnvVars: 'flags (--clear-env-vars)',
+  useHttp2: 'flags (--[no-]use-http2)',
+  dependsOn: 'flags (--depends-on)',
+  startupProbe: 'flags (--startup-probe)',
+  livenessProbe: 'flags (--liveness-probe)',
+  container: 'container',
+  containers: 'flags (--container)',
+  removeContainers: 'flags (--remove-containers)',
   secrets: 'secrets',
   port: 'port',
   cpu: 'cpu',
