@@ -16,6 +16,7 @@ export type Aspect =
   | 'resources'
   | 'container'
   | 'containers'
+  | 'access'
   | 'revision'
   | 'labels'
   | 'traffic'
@@ -149,7 +150,7 @@ export const CASES: Case[] = [
   },
   {
     name: 'a flag Runway does not parse',
-    steps: [{ image: '{image1}', flags: '--description=hello' }],
+    steps: [{ image: '{image1}', flags: '--revision-suffix=v9' }],
     differs: { id: 'unparsed-flag', in: ['outcome'] },
   },
   {
@@ -217,6 +218,64 @@ export const CASES: Case[] = [
       {
         image: '{image2}',
         flags: '--liveness-probe="" --startup-probe=tcpSocket.port=8080,initialDelaySeconds=1',
+      },
+    ],
+  },
+  {
+    name: 'invoker IAM check off, then on again',
+    steps: [
+      { image: '{image1}', flags: '--no-invoker-iam-check --description=open' },
+      { image: '{image2}', flags: '--invoker-iam-check' },
+    ],
+  },
+  {
+    name: 'custom audiences set, added to, then removed from',
+    steps: [
+      { image: '{image1}', flags: '--set-custom-audiences=https://a.example,https://b.example' },
+      { image: '{image2}', flags: '--add-custom-audiences=https://c.example' },
+      { image: '{image3}', flags: '--remove-custom-audiences=https://a.example' },
+    ],
+  },
+  {
+    // gcloud's mutually exclusive group; Runway refuses it too, before any change.
+    name: 'two custom-audiences flags at once',
+    steps: [
+      {
+        image: '{image1}',
+        flags: '--add-custom-audiences=https://c.example --remove-custom-audiences=https://a.example',
+      },
+    ],
+    refused: true,
+  },
+  {
+    name: 'remove flags: env vars, labels, Cloud SQL, session affinity',
+    steps: [
+      {
+        image: '{image1}',
+        env_vars: 'A=1,B=2',
+        labels: 'x=1,y=2',
+        flags:
+          '--add-cloudsql-instances={project}:us-central1:one,{project}:us-central1:two --session-affinity',
+      },
+      {
+        image: '{image2}',
+        flags:
+          '--remove-env-vars=A --remove-labels=x --remove-cloudsql-instances={project}:us-central1:one --no-session-affinity',
+      },
+    ],
+  },
+  {
+    name: 'clear flags: env vars, labels, Cloud SQL, custom audiences',
+    steps: [
+      {
+        image: '{image1}',
+        env_vars: 'A=1,B=2',
+        labels: 'x=1',
+        flags: '--add-cloudsql-instances={project}:us-central1:one --add-custom-audiences=https://a.example',
+      },
+      {
+        image: '{image2}',
+        flags: '--clear-env-vars --clear-labels --clear-cloudsql-instances --clear-custom-audiences',
       },
     ],
   },

@@ -14,6 +14,7 @@ import type {
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
 import { applyContainerFlags, layoutContainers, targetSpec } from './containers.js';
+import { applyServiceFlags, applyTemplateFlags, changeList, withoutRemovedLabels } from './service-flags.js';
 
 export interface ServiceChanges {
   project: string;
@@ -249,11 +250,19 @@ export function planVolumes(
       changes.secretsUpdateStrategy,
     ));
   }
-  if (spec.cloudsqlInstances !== undefined || spec.addCloudsqlInstances !== undefined) {
+  if (
+    spec.cloudsqlInstances !== undefined ||
+    spec.addCloudsqlInstances !== undefined ||
+    spec.removeCloudsqlInstances !== undefined ||
+    spec.clearCloudsqlInstances
+  ) {
     const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
-    const instances = [
-      ...new Set([...(spec.cloudsqlInstances ?? live), ...(spec.addCloudsqlInstances ?? [])]),
-    ];
+    const instances = changeList(live, {
+      ...(spec.cloudsqlInstances ? { set: spec.cloudsqlInstances } : {}),
+      ...(spec.clearCloudsqlInstances ? { clear: true } : {}),
+      ...(spec.removeCloudsqlInstances ? { remove: spec.removeCloudsqlInstances } : {}),
+    });
+    for (const i of spec.addCloudsqlInstances ?? []) if (!instances.includes(i)) instances.push(i);
     volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
     mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
     if (instances.length) {
@@ -324,7 +333,10 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
     containers,
     revision: changes.revisionName,
   };
-  template.labels = { ...(live.labels ?? {}), ...changes.labels };
+  template.labels = {
+    ...withoutRemovedLabels(live.labels ?? {}, changes.spec, changes.labels),
+    ...changes.labels,
+  };
 
   template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
   if (!template.volumes.length) delete template.volumes;
@@ -343,6 +355,7 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
   const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
   if (vpcAccess) template.vpcAccess = vpcAccess;
+  applyTemplateFlags(template, spec);
   return template;
 }
 
@@ -354,7 +367,9 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   }
   const planned: Service = {
     ...(live ?? {}),
-    labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
+    labels: changes.revisionOnly
+      ? (live?.labels ?? {})
+      : { ...withoutRemovedLabels(live?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
     template: planTemplate(base, changes),
   };
   const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
@@ -366,6 +381,7 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   }
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
+  if (!changes.revisionOnly) applyServiceFlags(planned, changes.spec);
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
   else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);

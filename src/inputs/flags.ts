@@ -19,6 +19,7 @@ import {
   parseMemory,
 } from './fields.js';
 import { parseProbe } from './probes.js';
+import { flagsFileWords } from './flags-file.js';
 import type { ContainerSpec, JobFlags, ServiceSpec } from './spec.js';
 
 /** What `flags` sets: service settings, and for a job (`gcloud run jobs deploy`) its own. */
@@ -95,6 +96,32 @@ const VALUED: Record<string, FlagHandler> = {
   '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
   '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
   '--remove-containers': (s, v) => (s.removeContainers = [...(s.removeContainers ?? []), ...parseList(v)]),
+  '--set-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, set: parseList(v) }),
+  '--add-custom-audiences': (s, v) =>
+    (s.customAudiences = { ...s.customAudiences, add: [...(s.customAudiences?.add ?? []), ...parseList(v)] }),
+  '--remove-custom-audiences': (s, v) =>
+    (s.customAudiences = {
+      ...s.customAudiences,
+      remove: [...(s.customAudiences?.remove ?? []), ...parseList(v)],
+    }),
+  '--description': (s, v) => (s.description = v),
+  '--remove-labels': (s, v) => (s.removeLabels = [...(s.removeLabels ?? []), ...parseList(v)]),
+  '--platform': (_s, v, n) => {
+    if (v !== 'managed')
+      throw new RunwayError(
+        `${n} is ${v}: Runway deploys to fully managed Cloud Run only (gcloud's --platform=managed).`,
+        'Remove the flag, or deploy to GKE (Cloud Run for Anthos) with another tool.',
+      );
+  },
+  '--min': (s, v, n) => (s.serviceMinInstances = v === 'default' ? null : parseInteger(n, v, 0, 1000)),
+  '--binary-authorization': (s, v) => (s.binaryAuthorization = v),
+  '--breakglass': (s, v) => (s.breakglass = v),
+  '--key': (s, v) => (s.encryptionKey = v),
+  '--post-key-revocation-action-type': (s, v, n) =>
+    (s.keyRevocationAction = parseEnum(n, v, ['prevent-new', 'shut-down'] as const)),
+  '--encryption-key-shutdown-hours': (s, v, n) => (s.keyShutdownHours = parseInteger(n, v, 1, 720)),
+  '--remove-cloudsql-instances': (s, v) =>
+    (s.removeCloudsqlInstances = [...(s.removeCloudsqlInstances ?? []), ...parseList(v)]),
   '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
   '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
   '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
@@ -111,6 +138,25 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--execute-now': (s) => (s.executeNow = true),
   '--no-execute-now': (s) => (s.executeNow = false),
   '--wait': (s) => (s.wait = true),
+  '--invoker-iam-check': (s) => (s.invokerIamDisabled = false),
+  '--no-invoker-iam-check': (s) => (s.invokerIamDisabled = true),
+  '--session-affinity': (s) => (s.sessionAffinity = true),
+  '--no-session-affinity': (s) => (s.sessionAffinity = false),
+  '--clear-custom-audiences': (s) => (s.customAudiences = { ...s.customAudiences, clear: true }),
+  '--clear-binary-authorization': (s) => (s.binaryAuthorization = null),
+  '--clear-key': (s) => {
+    s.encryptionKey = null;
+    s.keyRevocationAction = null;
+    s.keyShutdownHours = null;
+  },
+  '--clear-post-key-revocation-action-type': (s) => {
+    s.keyRevocationAction = null;
+    s.keyShutdownHours = null;
+  },
+  '--clear-encryption-key-shutdown-hours': (s) => (s.keyShutdownHours = null),
+  '--clear-cloudsql-instances': (s) => (s.clearCloudsqlInstances = true),
+  '--clear-labels': (s) => (s.clearLabels = true),
+  '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
   '--no-wait': (s) => (s.wait = false),
 };
 
@@ -139,6 +185,27 @@ const SERVICE_ONLY = new Set([
   '--container',
   '--liveness-probe',
   '--startup-probe',
+  '--invoker-iam-check',
+  '--no-invoker-iam-check',
+  '--set-custom-audiences',
+  '--add-custom-audiences',
+  '--remove-custom-audiences',
+  '--clear-custom-audiences',
+  '--description',
+  '--session-affinity',
+  '--no-session-affinity',
+  '--min',
+  '--binary-authorization',
+  '--clear-binary-authorization',
+  '--breakglass',
+  '--key',
+  '--clear-key',
+  '--post-key-revocation-action-type',
+  '--clear-post-key-revocation-action-type',
+  '--encryption-key-shutdown-hours',
+  '--clear-encryption-key-shutdown-hours',
+  '--remove-labels',
+  '--clear-labels',
   '--allow-unauthenticated',
   '--no-allow-unauthenticated',
   '--cpu-boost',
@@ -178,8 +245,11 @@ const USE_INSTEAD: Record<string, string> = {
   '--update-secrets': 'the `secrets` input',
   '--labels': 'the `labels` input',
   '--set-labels': 'the `labels` input',
-  '--async': 'nothing: Runway always waits and verifies',
-  '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
+  '--async': 'nothing: Runway always waits for the revision and verifies it before moving traffic',
+  '--cluster': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+  '--cluster-location': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+  '--function':
+    'a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks',
 };
 
 function flagWords(raw: string): string[] {
@@ -191,10 +261,14 @@ function flagWords(raw: string): string[] {
   }
   // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
   // holds another) stays one word, which gcloud's parser splits at its first `=`.
-  return words.flatMap((word) => {
+  const split = words.flatMap((word) => {
     const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
     return m ? [m[1]!, m[2]!] : [word];
   });
+  // --flags-file stands for the flags in its file, in its place (gcloud's left-to-right precedence).
+  return split.flatMap((word, i) =>
+    word === '--flags-file' ? [] : split[i - 1] === '--flags-file' ? flagsFileWords(word) : [word],
+  );
 }
 
 /**
@@ -219,6 +293,22 @@ const isKnownFlag = (word: string): boolean =>
   word in USE_INSTEAD ||
   isContainerFlag(word) ||
   word === '--container';
+
+/** gcloud's mutually exclusive groups (repeated.AddPrimitiveArgs): one flag of each per command. */
+const MUTEX_GROUPS = ['custom-audiences', 'cloudsql-instances'].map((list) =>
+  ['set', 'add', 'remove', 'clear'].map((verb) => `--${verb}-${list}`),
+);
+
+function checkMutex(words: string[]): void {
+  for (const group of MUTEX_GROUPS) {
+    const given = group.filter((flag) => words.includes(flag));
+    if (given.length > 1)
+      throw new RunwayError(
+        `\`flags\` gives ${given.join(' and ')}: gcloud takes at most one of ${group.join(', ')}.`,
+        'Keep one of them (each deploy may use another).',
+      );
+  }
+}
 
 /** Cloud Run's container names: DNS labels (RFC 1123), at most 63 characters. */
 const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -260,6 +350,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
+  checkMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;

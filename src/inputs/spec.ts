@@ -83,6 +83,37 @@ export interface ServiceSpec extends ContainerSpec {
   containers?: Record<string, ContainerSpec>;
   /** --remove-containers */
   removeContainers?: string[];
+  /** --no-invoker-iam-check: anyone may invoke the service, without IAM (invokerIamDisabled). */
+  invokerIamDisabled?: boolean;
+  customAudiences?: ListChange;
+  /** --description (service.description); '' removes it. */
+  description?: string;
+  sessionAffinity?: boolean;
+  /** --min: the service-level minimum instances (service.scaling.minInstanceCount); null = 'default'. */
+  serviceMinInstances?: number | null;
+  /** --binary-authorization: 'default' or a policy name; null = --clear-binary-authorization. */
+  binaryAuthorization?: string | null;
+  breakglass?: string;
+  /** --key (a Cloud KMS key name); null = --clear-key. */
+  encryptionKey?: string | null;
+  /** --post-key-revocation-action-type; null = cleared. */
+  keyRevocationAction?: 'prevent-new' | 'shut-down' | null;
+  /** --encryption-key-shutdown-hours; null = cleared. */
+  keyShutdownHours?: number | null;
+  removeCloudsqlInstances?: string[];
+  clearCloudsqlInstances?: boolean;
+  clearVpcConnector?: boolean;
+  /** --remove-labels / --clear-labels: live labels dropped before `labels` apply. */
+  removeLabels?: string[];
+  clearLabels?: boolean;
+}
+
+/** gcloud's --set-/--add-/--remove-/--clear- quartet on a list (its repeated.ParsePrimitiveArgs). */
+export interface ListChange {
+  set?: string[];
+  add?: string[];
+  remove?: string[];
+  clear?: boolean;
 }
 
 export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
@@ -98,6 +129,21 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   container: 'container',
   containers: 'flags (--container)',
   removeContainers: 'flags (--remove-containers)',
+  invokerIamDisabled: 'flags (--[no-]invoker-iam-check)',
+  customAudiences: 'flags (--*-custom-audiences)',
+  description: 'flags (--description)',
+  sessionAffinity: 'flags (--[no-]session-affinity)',
+  serviceMinInstances: 'flags (--min)',
+  binaryAuthorization: 'flags (--binary-authorization)',
+  breakglass: 'flags (--breakglass)',
+  encryptionKey: 'flags (--key)',
+  keyRevocationAction: 'flags (--post-key-revocation-action-type)',
+  keyShutdownHours: 'flags (--encryption-key-shutdown-hours)',
+  removeCloudsqlInstances: 'flags (--remove-cloudsql-instances)',
+  clearCloudsqlInstances: 'flags (--clear-cloudsql-instances)',
+  clearVpcConnector: 'flags (--clear-vpc-connector)',
+  removeLabels: 'flags (--remove-labels)',
+  clearLabels: 'flags (--clear-labels)',
   secrets: 'secrets',
   port: 'port',
   cpu: 'cpu',
