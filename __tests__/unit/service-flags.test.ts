@@ -1,7 +1,8 @@
 // gcloud run deploy's service-wide flags in `flags` (access, audiences, description, affinity,
 // service minimum, Binary Authorization, CMEK, remove/clear), each against the spec it must produce,
 // then what the planner makes of them; and the flags Runway refuses, with why.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../../src/inputs/flags.js';
 import { planService, type ServiceChanges } from '../../src/deploy/plan.js';
@@ -47,7 +48,7 @@ describe('service flags: each flag and the spec it produces', () => {
   });
 
   it('--flags-file stands for the flags in its YAML file, in place', () => {
-    const dir = mkdtempSync(join(process.env.RUNNER_TEMP ?? process.cwd(), 'flags-file-'));
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'flags-file-')));
     const file = join(dir, 'flags.yaml');
     writeFileSync(
       file,
@@ -67,7 +68,9 @@ describe('service flags: each flag and the spec it produces', () => {
       writeFileSync(file, '- just a word\n');
       expect(() => parseFlags(`--flags-file=${file}`)).toThrow("Input 'flags (--flags-file)' is invalid");
     } finally {
-      process.env.GITHUB_WORKSPACE = old;
+      if (old === undefined) delete process.env.GITHUB_WORKSPACE;
+      else process.env.GITHUB_WORKSPACE = old;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
