@@ -78,6 +78,7 @@ function outcomeOf(
     steps: state.steps,
     plan: describePlan(plan),
     pruned: state.pruned,
+    containers: state.containers,
     ...result,
   };
 }
