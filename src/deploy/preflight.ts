@@ -109,14 +109,12 @@ export interface SecretAccessDeps {
 export async function runtimeAccounts(
   runtime: string | undefined,
   regions: string[],
-  live: (region: string) => Promise<Service | undefined>,
+  liveAccount: (region: string) => Promise<string | undefined>,
   projectNumber: () => Promise<string>,
   warn: (message: string) => void = core.warning,
 ): Promise<string[]> {
   if (runtime) return [runtime];
-  const named = await Promise.all(
-    regions.map(async (region) => (await live(region))?.template?.serviceAccount),
-  );
+  const named = await Promise.all(regions.map(liveAccount));
   const accounts = new Set(named.filter((a): a is string => Boolean(a)));
   if (named.some((a) => !a)) {
     try {
@@ -239,11 +237,16 @@ export async function checkSecretReaders(
   const accounts = await runtimeAccounts(
     settings.spec.runtimeServiceAccount,
     settings.regions,
-    (region) => {
+    async (region) => {
+      // A job's tasks run as its execution template's account, a service's revisions as theirs.
+      const job = settings.job;
+      if (job)
+        return (await run.getJob({ project, region, job: job.name }))?.template?.template?.serviceAccount;
       const ref = { project, region, service: settings.service };
-      return run.getService(ref).catch((err: unknown) => {
+      const live = await run.getService(ref).catch((err: unknown) => {
         throw explainRunError(err, ref, credentials.identity);
       });
+      return live?.template?.serviceAccount;
     },
     () => projects.projectNumber(project),
   );
