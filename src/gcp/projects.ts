@@ -23,6 +23,16 @@ export class ProjectsClient {
     return answer.projectNumber;
   }
 
+  /** The subset of `permissions` the caller holds on the project (any caller may ask). */
+  async testIamPermissions(project: string, permissions: string[]): Promise<string[]> {
+    const answer = await requestJson<{ permissions?: string[] }>(
+      `${this.base}v1/projects/${encodeURIComponent(project)}:testIamPermissions`,
+      // Asking changes nothing, so a timed-out attempt may be retried.
+      { token: this.token, method: 'POST', body: { permissions }, idempotent: true },
+    );
+    return answer.permissions ?? [];
+  }
+
   /** The project's own policy (resourcemanager.projects.getIamPolicy); not its folders' or organization's. */
   getIamPolicy(project: string): Promise<IamPolicy> {
     return requestJson<IamPolicy>(`${this.base}v1/projects/${encodeURIComponent(project)}:getIamPolicy`, {
