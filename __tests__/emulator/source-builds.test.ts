@@ -229,6 +229,40 @@ describe('Cloud Storage JSON API', () => {
     expect(JSON.stringify(res.body)).toContain('colour');
   });
 
+  it('takes uploads and booleans as gcloud 528 sends them: a single-quoted boundary, LF line ends, Python\u2019s False', async () => {
+    const boundary = '===============3328097802988658981==';
+    const raw = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\nContent-Type: application/json\nMIME-Version: 1.0\n\n{"size": "3"}\n--${boundary}\n`,
+      ),
+      Buffer.from('Content-Type: application/zip\nMIME-Version: 1.0\nContent-Transfer-Encoding: binary\n\n'),
+      Buffer.from('PK!'),
+      Buffer.from(`\n--${boundary}--\n`),
+    ]);
+    const res = await call(
+      'POST',
+      `${upload()}b/${BUCKET}/o?alt=json&name=services%2Fg%2Fsrc.zip&uploadType=multipart`,
+      {
+        raw,
+        type: `multipart/related; boundary='${boundary}'`,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'services/g/src.zip', size: '3', contentType: 'application/zip' });
+    const created = await call(
+      'POST',
+      `${storage()}b?alt=json&enableObjectRetention=False&project=${project()}`,
+      {
+        body: { name: 'gcloud-bool-bucket', location: 'us-central1' },
+      },
+    );
+    expect(created.status).toBe(200);
+    const wrong = await call('POST', `${storage()}b?enableObjectRetention=maybe&project=${project()}`, {
+      body: { name: 'gcloud-bool-bucket-2' },
+    });
+    expect(wrong.status).toBe(400);
+  });
+
   it('refuses a caller without storage permissions, naming the permission', async () => {
     const got = await call('GET', `${storage()}b/${BUCKET}`, { as: outsider });
     expect(got.status).toBe(403);
@@ -342,6 +376,18 @@ describe('builds:submit and Cloud Build v1', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.error.status).toBe('FAILED_PRECONDITION');
     expect(refused.body.error.message).toMatch(/internet/);
+  });
+
+  it("names the project's default build service account, as gcloud run deploy --source asks", async () => {
+    const res = await call(
+      'GET',
+      `${cloudbuild()}v1/projects/${project()}/locations/us-central1/defaultServiceAccount`,
+    );
+    expect(res.status).toBe(200);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.getDefaultServiceAccount', res.body);
+    expect(res.body.serviceAccountEmail).toBe(
+      `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+    );
   });
 
   it('refuses a submit by a caller who may not act as the build service account', async () => {

@@ -104,7 +104,8 @@ function renderObject(ctx: EmulatorContext, bucket: string, o: StorageObject): J
  */
 function multipart(req: ApiRequest): { metadata: Json; data: Buffer; contentType: string } {
   const type = String(req.headers['content-type'] ?? '');
-  const boundary = /boundary="?([^";]+)"?/i.exec(type)?.[1];
+  // gcloud (Python's email package) quotes the boundary with single quotes.
+  const boundary = /boundary=(?:"([^"]+)"|'([^']+)'|([^;\s]+))/i.exec(type)?.slice(1).find(Boolean);
   if (!/^multipart\/related/i.test(type) || !boundary)
     throw invalid('Content-Type must be multipart/related with a boundary for uploadType=multipart.');
   const raw = req.rawBody;
@@ -116,15 +117,23 @@ function multipart(req: ApiRequest): { metadata: Json; data: Buffer; contentType
     if (raw.subarray(start, start + 2).toString() === '--') break;
     const next = raw.indexOf(delimiter, start);
     if (next < 0) break;
-    // Each part: CRLF, headers, CRLF CRLF, body, CRLF before the next delimiter.
-    parts.push(raw.subarray(start + 2, next - 2));
+    // Each part: a line break, headers, an empty line, the body, a line break before the next delimiter.
+    let from = start;
+    if (raw[from] === 0x0d) from += 1;
+    if (raw[from] === 0x0a) from += 1;
+    let to = next;
+    if (raw[to - 1] === 0x0a) to -= 1;
+    if (raw[to - 1] === 0x0d) to -= 1;
+    parts.push(raw.subarray(from, to));
     at = next;
   }
   if (parts.length !== 2) throw invalid('A multipart upload needs exactly two parts: metadata and media.');
   const split = (part: Buffer): { headers: string; body: Buffer } => {
-    const end = part.indexOf('\r\n\r\n');
+    const crlf = part.indexOf('\r\n\r\n');
+    const lf = part.indexOf('\n\n');
+    const [end, gap] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : [lf, 2];
     if (end < 0) throw invalid('Malformed multipart body.');
-    return { headers: part.subarray(0, end).toString('utf8'), body: part.subarray(end + 4) };
+    return { headers: part.subarray(0, end).toString('utf8'), body: part.subarray(end + gap) };
   };
   const [meta, media] = parts.map(split) as [
     { headers: string; body: Buffer },

@@ -118,6 +118,20 @@ export class Builds {
           return this.renderOperation(found);
         },
       ),
+      // gcloud run deploy --source asks which account its builds will run as.
+      route(
+        'GET',
+        String.raw`${L}\/defaultServiceAccount`,
+        'projects.locations.getDefaultServiceAccount',
+        (req) => {
+          const { project } = scope(this.ctx, req, 'cloudbuild.builds.get');
+          const number = this.ctx.world.projects.get(project)?.projectNumber ?? project;
+          return {
+            name: `projects/${project}/locations/${req.params.location}/defaultServiceAccount`,
+            serviceAccountEmail: `projects/${project}/serviceAccounts/${number}-compute@developer.gserviceaccount.com`,
+          };
+        },
+      ),
       route('GET', String.raw`${L}\/builds\/(?<id>[^/:]+)`, 'projects.locations.builds.get', (req) =>
         this.get(req),
       ),
