@@ -19,6 +19,7 @@ import type { Principal } from '../iam.js';
 import { logName } from '../logging/store.js';
 import { schemaOf } from '../schema/schema.js';
 import { validateLocation, type Json } from './model.js';
+import { registryName } from './runtime.js';
 
 const BUILD_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.Build';
 const METADATA_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata';
@@ -167,9 +168,9 @@ export class Builds {
       throw invalidArgument('storage_source: bucket and object are required.', 'storage_source');
     const imageUri = typeof body.imageUri === 'string' ? body.imageUri : '';
     if (!imageUri) throw invalidArgument('image_uri is required.', 'image_uri');
-    if (!imageUri.startsWith(`${ctx.registryHost}/`))
+    if (!registryName(imageUri, ctx.registryHost).startsWith(`${ctx.registryHost}/`))
       throw invalidArgument(
-        `image_uri must name an image in Artifact Registry (${ctx.registryHost}/PROJECT/REPOSITORY/IMAGE).`,
+        `image_uri must name an image in Artifact Registry (REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE, or ${ctx.registryHost}/…).`,
         'image_uri',
       );
     if (!body.dockerBuild && !body.buildpackBuild)
@@ -220,7 +221,8 @@ export class Builds {
     const record: BuildRecord = {
       build,
       operation: {
-        name: `projects/${projectNumber}/locations/${location}/operations/${randomUUID()}`,
+        // Cloud Build names a build's operation after the build (gcloud polls operations/BUILD_ID).
+        name: `projects/${projectNumber}/locations/${location}/operations/${id}`,
         done: false,
       },
       project,
@@ -309,16 +311,17 @@ export class Builds {
       // The Docker CLI that may come first on PATH refuses BuildKit without buildx (toolchain.md).
       const env = { ...process.env, DOCKER_BUILDKIT: '0', DOCKER_CONFIG: config };
       log(`Step #0: ${DOCKER_STEP} build -t ${imageUri} .`);
-      const built = await run('docker', ['build', '--no-cache', '-t', imageUri, context], { env });
+      const local = registryName(imageUri, ctx.registryHost);
+      const built = await run('docker', ['build', '--no-cache', '-t', local, context], { env });
       for (const line of built.lines) log(`Step #0: ${line}`);
       if (built.code !== 0)
         return fail(
           'USER_BUILD_STEP',
           `Build step failure: build step 0 "${DOCKER_STEP}" failed: step exited with non-zero status: ${built.code}`,
         );
-      const pushed = await run('docker', ['push', imageUri], { env });
+      const pushed = await run('docker', ['push', local], { env });
       for (const line of pushed.lines) log(`PUSH: ${line}`);
-      await run('docker', ['rmi', imageUri], { env });
+      await run('docker', ['rmi', local], { env });
       const digest = pushed.lines.map((l) => /digest: (sha256:[0-9a-f]{64})/.exec(l)?.[1]).find(Boolean);
       if (pushed.code !== 0 || !digest)
         return fail('PUSH_FAILED', `failed to push ${imageUri}: ${pushed.lines.at(-1) ?? 'no output'}`);
