@@ -188,6 +188,8 @@ export const ROLES: Record<string, string[]> = {
     'storage.objects.delete',
     'artifactregistry.repositories.get',
     'artifactregistry.repositories.list',
+    // gcloud creates the cloud-run-source-deploy repository on a first source deploy.
+    'artifactregistry.repositories.create',
     ...SERVICE_USAGE_READ,
   ],
   // What a build's service account needs: read the source, push the image, write the build's logs.
