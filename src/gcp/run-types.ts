@@ -41,7 +41,7 @@ export interface RevisionTemplate {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   scaling?: { minInstanceCount?: number; maxInstanceCount?: number };
-  vpcAccess?: { connector?: string; egress?: string };
+  vpcAccess?: { connector?: string; egress?: string; networkInterfaces?: unknown[] };
   timeout?: string;
   serviceAccount?: string;
   containers?: Container[];
@@ -92,6 +92,9 @@ export interface Service {
   traffic?: TrafficTarget[];
   scaling?: { minInstanceCount?: number };
   invokerIamDisabled?: boolean;
+  customAudiences?: string[];
+  description?: string;
+  binaryAuthorization?: { useDefault?: boolean; policy?: string; breakglassJustification?: string };
   observedGeneration?: string;
   terminalCondition?: Condition;
   conditions?: Condition[];
