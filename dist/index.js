@@ -69077,6 +69077,11 @@ function jobPermissions(execute) {
     ];
 }
 /**
+ * Held on the project only: every change and execution is a long-running operation, a resource of
+ * the location, not of the job, so a grant on the job alone never reaches it.
+ */
+const JOB_PROJECT_PERMISSIONS = ['run.operations.get'];
+/**
  * The deployer holds every permission the job's deploy and execution need, in every region: the
  * project's answer (a grant on the project, or inherited) together with Cloud Run's for the job
  * (a grant on the job itself). Every missing permission is named at once, before the build. When
@@ -69086,7 +69091,8 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     const first = refs[0];
     if (!first)
         return;
-    const needed = jobPermissions(execute);
+    const onJob = jobPermissions(execute);
+    const needed = [...onJob, ...JOB_PROJECT_PERMISSIONS];
     const asked = [];
     const onProject = await deps.projects.testIamPermissions(first.project, needed).catch((err) => {
         asked.push(`project ${first.project}: ${err instanceof Error ? err.message : String(err)}`);
@@ -69094,7 +69100,7 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     });
     const perJob = await Promise.all(refs.map((ref) => 
     // A job that does not exist yet has no policy of its own: the project's answer stands.
-    deps.run.testJobPermissions(ref, needed).catch(() => undefined)));
+    deps.run.testJobPermissions(ref, onJob).catch(() => undefined)));
     if (onProject === undefined && perJob.every((granted) => granted === undefined)) {
         warn(`Could not ask IAM whether ${identity} may deploy and execute the job (${asked.join('; ')}); Cloud Run checks it before any change.`);
         return;
@@ -69103,7 +69109,8 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     const where = new Set();
     refs.forEach((ref, i) => {
         const held = new Set([...(onProject ?? []), ...(perJob[i] ?? [])]);
-        const lacking = needed.filter((p) => !held.has(p));
+        // What only the project can grant is unknown when the project could not be asked: Cloud Run checks it.
+        const lacking = (onProject ? needed : onJob).filter((p) => !held.has(p));
         for (const p of lacking)
             missing.add(p);
         if (lacking.length)
@@ -75419,7 +75426,9 @@ async function run() {
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkJobPermissions(parsed, credentials, resolvedProject);
-            await checkIdTokens(parsed, credentials, resolvedProject);
+            // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
+            if (!parsed.job)
+                await checkIdTokens(parsed, credentials, resolvedProject);
             await checkCanActAs(new IamClient(credentials.accessToken), parsed.spec.runtimeServiceAccount, credentials.identity);
             const secrets = new SecretManagerClient(credentials.accessToken);
             const { checked, unchecked, readable } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);
