@@ -20,6 +20,8 @@ import { iamRoutes } from './apis/iam.js';
 import { resourceManagerRoutes } from './apis/resourcemanager.js';
 import { artifactRegistryRoutes } from './apis/artifactregistry.js';
 import { loggingRoutes } from './apis/logging.js';
+import { storageRoutes } from './apis/storage.js';
+import { Builds } from './run/builds.js';
 import { gcloudEnvironment, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
 import { startRegionalProxy } from './proxy.js';
 import { CloudRun } from './run/cloudrun.js';
@@ -33,6 +35,7 @@ export interface EmulatorOptions {
 export class Emulator {
   readonly ctx: EmulatorContext;
   readonly run: CloudRun;
+  readonly builds: Builds;
   private readonly registry: Registries;
   private readonly servers: StartedServer[];
   /** gcloud's credentials file, config directory and proxy (set once every API listens). */
@@ -41,6 +44,7 @@ export class Emulator {
   private constructor(ctx: EmulatorContext, run: CloudRun, registry: Registries, servers: StartedServer[]) {
     this.ctx = ctx;
     this.run = run;
+    this.builds = new Builds(ctx);
     this.registry = registry;
     this.servers = servers;
   }
@@ -80,7 +84,27 @@ export class Emulator {
         'iamcredentials',
         { api: 'iamcredentials', format: 'google', routes: iamCredentialsRoutes(ctx), traffic, authenticate },
       ],
-      ['run', { api: 'run', format: 'google', routes: run.routes(), traffic, authenticate }],
+      [
+        'run',
+        {
+          api: 'run',
+          format: 'google',
+          routes: [...emulator.builds.runRoutes(), ...run.routes()],
+          traffic,
+          authenticate,
+        },
+      ],
+      ['storage', { api: 'storage', format: 'google', routes: storageRoutes(ctx), traffic, authenticate }],
+      [
+        'cloudbuild',
+        {
+          api: 'cloudbuild',
+          format: 'google',
+          routes: emulator.builds.cloudBuildRoutes(),
+          traffic,
+          authenticate,
+        },
+      ],
       [
         'secretmanager',
         { api: 'secretmanager', format: 'google', routes: secretManagerRoutes(ctx), traffic, authenticate },
@@ -141,6 +165,7 @@ export class Emulator {
   /** Back to the default world: every service and container removed, logs and faults cleared. */
   async reset(): Promise<void> {
     await this.run.reset();
+    this.builds.reset();
     this.ctx.traffic.clear();
     const world = new World();
     this.ctx.world = world;

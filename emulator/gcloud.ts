@@ -94,7 +94,9 @@ export function gcloudEnvironment(options: {
     | 'iam'
     | 'cloudresourcemanager'
     | 'artifactregistry'
-    | 'logging',
+    | 'logging'
+    | 'storage'
+    | 'cloudbuild',
     string
   >;
 }): Record<string, string> {
@@ -109,6 +111,9 @@ export function gcloudEnvironment(options: {
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${endpoints.cloudresourcemanager}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY: `${endpoints.artifactregistry}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING: `${endpoints.logging}/`,
+    // gcloud's storage override is the JSON API's root, version path included.
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: `${endpoints.storage}/storage/v1/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD: `${endpoints.cloudbuild}/`,
     CLOUDSDK_PROXY_TYPE: 'http',
     CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
     CLOUDSDK_PROXY_PORT: String(options.proxyPort),

@@ -20,6 +20,8 @@ export type ApiName =
   | 'cloudresourcemanager'
   | 'artifactregistry'
   | 'logging'
+  | 'storage'
+  | 'cloudbuild'
   | 'github'
   | 'registry'
   | 'registry-public'
@@ -470,7 +472,8 @@ export function apiPipeline(
         record.caller = apiReq.caller ?? null;
         const status = out.status ?? 200;
         const body =
-          schema && status < 300 && out.body !== undefined
+          // A Buffer is media (Cloud Storage's alt=media), which no response message describes.
+          schema && status < 300 && out.body !== undefined && !(out.body instanceof Buffer)
             ? renderResponse(schema.api, schema.method, out.body)
             : out.body;
         return finish(status, body, out.headers);

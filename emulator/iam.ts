@@ -121,6 +121,8 @@ export const ROLES: Record<string, string[]> = {
     'serviceusage.*',
     'iam.serviceAccounts.actAs',
     'logging.*',
+    'storage.*',
+    'cloudbuild.*',
   ],
   // Only the reads the emulated APIs serve.
   'roles/viewer': [
@@ -146,6 +148,7 @@ export const ROLES: Record<string, string[]> = {
     'run.operations.*',
     'run.routes.*',
     'run.configurations.*',
+    'run.builds.create',
     ...RUN_JOBS_DEVELOPER,
     ...SERVICE_USAGE_READ,
   ],
@@ -162,6 +165,48 @@ export const ROLES: Record<string, string[]> = {
     ...RUN_JOBS_VIEWER,
     ...SERVICE_USAGE_READ,
   ],
+  // Deploying from source (Cloud Run's roles page): the developer's rights on services, submitting
+  // builds and reading them, and the source bucket's objects, as `gcloud run deploy --source` needs.
+  'roles/run.sourceDeveloper': [
+    ...PROJECT_READ,
+    'run.services.get',
+    'run.services.list',
+    'run.services.create',
+    'run.services.update',
+    'run.revisions.get',
+    'run.revisions.list',
+    'run.operations.get',
+    'run.builds.create',
+    'cloudbuild.builds.get',
+    'cloudbuild.builds.list',
+    'storage.buckets.create',
+    'storage.buckets.get',
+    'storage.buckets.list',
+    'storage.objects.create',
+    'storage.objects.get',
+    'storage.objects.list',
+    'storage.objects.delete',
+    'artifactregistry.repositories.get',
+    'artifactregistry.repositories.list',
+    // gcloud creates the cloud-run-source-deploy repository on a first source deploy.
+    'artifactregistry.repositories.create',
+    ...SERVICE_USAGE_READ,
+  ],
+  // What a build's service account needs: read the source, push the image, write the build's logs.
+  'roles/run.builder': [
+    'storage.buckets.get',
+    'storage.objects.get',
+    'storage.objects.list',
+    'artifactregistry.repositories.get',
+    'artifactregistry.repositories.downloadArtifacts',
+    'artifactregistry.repositories.uploadArtifacts',
+    'logging.logEntries.create',
+  ],
+  'roles/storage.admin': ['storage.*'],
+  'roles/storage.objectAdmin': ['storage.objects.*'],
+  'roles/storage.objectViewer': ['storage.objects.get', 'storage.objects.list'],
+  'roles/cloudbuild.builds.viewer': ['cloudbuild.builds.get', 'cloudbuild.builds.list'],
+  'roles/cloudbuild.builds.editor': ['cloudbuild.builds.*'],
   'roles/run.invoker': ['run.routes.invoke', 'run.jobs.run', 'run.jobs.runWithOverrides'],
   // Granted to Cloud Run's service agent when the Run API is enabled: it pulls images for revisions.
   'roles/run.serviceAgent': [

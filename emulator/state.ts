@@ -160,6 +160,26 @@ export interface GitHubCommitStatus {
   created_at: string;
 }
 
+/** An object of a bucket: its bytes and what the JSON API reports of them. */
+export interface StorageObject {
+  name: string;
+  data: Buffer;
+  contentType: string;
+  generation: string;
+  created: string;
+}
+
+export interface StorageBucket {
+  name: string;
+  /** The owning project's ID. */
+  project: string;
+  /** Upper case, as Cloud Storage reports it (US-CENTRAL1). */
+  location: string;
+  uniformAccess: boolean;
+  created: string;
+  objects: Map<string, StorageObject>;
+}
+
 export class World {
   /** Cloud Logging's entries: every revision container's output, and whatever else writes there. */
   readonly logs = new LogStore();
@@ -180,6 +200,8 @@ export class World {
   tokens = new Map<string, IssuedToken>();
   /** `PROJECT_ID/NAME` → the repository (the registry front serves every location on one host). */
   repositories = new Map<string, RepositorySeed>();
+  /** Cloud Storage buckets by name (bucket names are global, not per project). */
+  buckets = new Map<string, StorageBucket>();
   tokenLifetimeSeconds: number | undefined;
   oidcClaimOverrides: Record<string, string> = {};
   github = {

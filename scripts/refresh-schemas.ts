@@ -6,7 +6,8 @@
 //                     with them. Their HTTP rules give each method's path, body and query.
 //   run-v1, iamcredentials-v1, secretmanager-v1, serviceusage-v1, iam-v1 (service accounts,
 //   Workload Identity pools), cloudresourcemanager-v1 (projects' IAM policy), artifactregistry-v1,
-//   logging-v2 (entries.list)
+//   logging-v2 (entries.list), storage-v1 (the JSON API's buckets and objects, for source uploads),
+//   cloudbuild-v1 (the Build that Cloud Run's builds:submit starts)
 //                     the generated message definitions the installed gcloud ships for that API
 //                     version (googlecloudsdk/generated_clients/apis/API/VERSION), which gcloud
 //                     generates from the API's discovery document; dumped by
@@ -17,7 +18,7 @@
 //   sts-v1            the discovery document, https://sts.googleapis.com/$discovery/rest?version=v1
 //                     (read offline from --sts-discovery FILE when there is no network: the copy in
 //                     googleapis/google-api-go-client, sts/v1/sts-api.json).
-// Usage: npx tsx scripts/refresh-schemas.ts [--sts-discovery FILE]
+// Usage: npx tsx scripts/refresh-schemas.ts [--sts-discovery FILE] [--only API-VERSION]...
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -405,7 +406,10 @@ const PROTO_TIMES: Record<string, [string, string]> = {
 };
 
 const stsArg = process.argv.indexOf('--sts-discovery');
-write('run-v2', protoSchema());
+/** --only NAME (repeatable): refresh just these, e.g. when adding an API. */
+const only = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--only' ? [a] : []));
+const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
+if (wanted('run-v2')) write('run-v2', protoSchema());
 for (const [api, version] of [
   ['run', 'v1'],
   ['iamcredentials', 'v1'],
@@ -415,7 +419,10 @@ for (const [api, version] of [
   ['cloudresourcemanager', 'v1'],
   ['artifactregistry', 'v1'],
   ['logging', 'v2'],
+  ['storage', 'v1'],
+  ['cloudbuild', 'v1'],
 ] as const) {
+  if (!wanted(`${api}-${version}`)) continue;
   const schema = apitoolsSchema(api, version);
   const times = PROTO_TIMES[`${api}-${version}`];
   if (times) schema.source += `; timestamps and durations: ${protoTimes(schema, ...times)}`;
@@ -425,10 +432,14 @@ const stsUrl = 'https://sts.googleapis.com/$discovery/rest?version=v1';
 const stsDoc =
   stsArg > 0
     ? (JSON.parse(readFileSync(process.argv[stsArg + 1]!, 'utf8')) as Json)
-    : await fetch(stsUrl)
-        .then((r) => r.json() as Promise<Json>)
-        .catch(() => undefined);
-if (stsDoc)
+    : wanted('sts-v1')
+      ? await fetch(stsUrl)
+          .then((r) => r.json() as Promise<Json>)
+          .catch(() => undefined)
+      : undefined;
+if (!wanted('sts-v1')) {
+  // left as it is
+} else if (stsDoc)
   write(
     'sts-v1',
     discoverySchema(

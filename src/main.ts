@@ -11,9 +11,11 @@ import {
   checkJobPermissions,
   checkSecretReaders,
   checkSecrets,
+  checkSourceDeploy,
 } from './deploy/preflight.js';
 import { IamClient } from './gcp/iam.js';
-import { prepareImage } from './image/prepare.js';
+import { ProjectsClient } from './gcp/projects.js';
+import { prepareImage, prepareSourceImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
 import { Deadline } from './common/deadline.js';
@@ -258,14 +260,39 @@ export async function run(): Promise<void> {
         if (unchecked.length)
           log.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
         await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
+        if (parsed.image?.kind === 'source') {
+          const projects = new ProjectsClient(credentials.accessToken);
+          // Cloud Run's builds run as the project's default compute account.
+          const builder = `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
+          await checkSourceDeploy(
+            projects,
+            new IamClient(credentials.accessToken),
+            resolvedProject,
+            builder,
+            credentials.identity,
+          );
+          log.info(`${credentials.identity} may build from source as ${builder}`);
+        }
       }),
     );
     await (reporter ?? jobReporter)?.start(github.sha, runUrlFrom());
 
-    const building = parsed.image?.kind === 'build';
-    const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
-      core.group(building ? 'Build and push' : 'Resolve image', async () => {
-        const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
+    const kind = parsed.image?.kind;
+    const stage =
+      kind === 'build' ? 'build and push' : kind === 'source' ? 'build on Google' : 'resolve image';
+    const built = await stages.time(stage, () =>
+      core.group(stage.charAt(0).toUpperCase() + stage.slice(1), async () => {
+        const ref =
+          kind === 'source'
+            ? await prepareSourceImage(
+                parsed,
+                credentials,
+                resolvedProject,
+                github.sha,
+                deadline,
+                forkCodeOf(event),
+              )
+            : await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
         log.info(`image ${formatImage(ref, 'digest')}`);
         return ref;
       }),

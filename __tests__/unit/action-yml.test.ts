@@ -49,7 +49,9 @@ describe('action.yml', () => {
     const settings = (extra: Record<string, string>) => () =>
       readSettings((name) => extra[name] ?? base[name] ?? action.inputs[name]?.default ?? '');
     expect(settings({ metadata: 'service.yaml' })).toThrow("Input 'metadata' is deploy-cloudrun's");
-    expect(settings({ source: '.' })).toThrow("Input 'source'");
+    expect(settings({ update_traffic_flags: '--to-latest' })).toThrow(
+      "Input 'update_traffic_flags' is deploy-cloudrun's",
+    );
     expect(settings({ gcloud_version: '528.0.0', wait: 'true' })).not.toThrow();
   });
 

@@ -218,7 +218,11 @@ export function iamRoutes(ctx: EmulatorContext): Route[] {
     route('POST', `${SA}:testIamPermissions`, 'serviceAccounts.testIamPermissions', (req) => {
       const caller = requireCaller(ctx, req);
       const email = req.params.email!;
-      const owner = /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
+      // The account's project: its ID in a user-managed account's email, its number in the
+      // default compute account's (NUMBER-compute@developer.gserviceaccount.com).
+      const owner =
+        /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1] ??
+        /^(\d+)-compute@developer\.gserviceaccount\.com$/.exec(email)?.[1];
       const projectId = ctx.world.projectId(owner ?? req.params.project!) ?? req.params.project!;
       const resource = `projects/${projectId}/serviceAccounts/${email}`;
       const permissions = grantedOf(caller, req.body, ctx.world.bindingsInScope(resource));

@@ -104,7 +104,20 @@ const SERVICE_ANNOTATIONS: Mapping[] = [
   ['run.googleapis.com/minScale', ['scaling', 'minInstanceCount'], count],
   ['run.googleapis.com/maxScale', ['scaling', 'maxInstanceCount'], count],
   ['run.googleapis.com/manualInstanceCount', ['scaling', 'manualInstanceCount'], count],
+  // What a source deploy built the image from (gcloud run deploy --source sets them): v2's buildConfig.
+  ['run.googleapis.com/build-source-location', ['buildConfig', 'sourceLocation'], text],
+  ['run.googleapis.com/build-image-uri', ['buildConfig', 'imageUri'], text],
+  ['run.googleapis.com/build-base-image', ['buildConfig', 'baseImage'], text],
+  ['run.googleapis.com/build-function-target', ['buildConfig', 'functionTarget'], text],
+  ['run.googleapis.com/build-enable-automatic-updates', ['buildConfig', 'enableAutomaticUpdates'], flag],
+  ['run.googleapis.com/build-service-account', ['buildConfig', 'serviceAccount'], text],
+  ['run.googleapis.com/build-worker-pool', ['buildConfig', 'workerPool'], text],
 ];
+/**
+ * The build gcloud ran for a source deploy, by name and ID: v2's buildConfig.name is output only,
+ * and there is no field for the ID, so both are taken and not kept.
+ */
+const BUILD_RECORD_ANNOTATIONS = new Set(['run.googleapis.com/build-name', 'run.googleapis.com/build-id']);
 
 const TEMPLATE_ANNOTATIONS: Mapping[] = [
   ['autoscaling.knative.dev/minScale', ['scaling', 'minInstanceCount'], count],
@@ -421,7 +434,7 @@ export function specFromKnative(body: Json): Json {
     'metadata.annotations',
     out,
     SERVICE_ANNOTATIONS,
-    () => false,
+    (key) => BUILD_RECORD_ANNOTATIONS.has(key),
   );
   out.labels = withoutKeys(meta.labels, OUTPUT_LABELS);
   out.template = templateToV2(spec.template);

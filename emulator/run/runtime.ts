@@ -40,6 +40,16 @@ export const OWNER_LABEL = 'runway-emulator-pid';
 /** What the pause container is built from: the static busybox the test images use too. */
 const BUSYBOX = '/bin/busybox';
 
+/**
+ * Where Docker finds an image: the emulated Artifact Registry serves every location on its one
+ * host, so REGION-docker.pkg.dev/PROJECT/REPO/IMAGE (the names gcloud gives source builds) is
+ * pulled from there; any other name as it is.
+ */
+export function registryName(image: string, registryHost: string): string {
+  const m = /^[a-z0-9]+(?:-[a-z0-9]+)*-docker\.pkg\.dev\/(.+)$/.exec(image);
+  return m ? `${registryHost}/${m[1]}` : image;
+}
+
 /** The Docker CLI, for the one build the runtime does (the pause image). */
 async function docker(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const { stdout } = await exec('docker', args, {
@@ -193,10 +203,14 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
   }
 
   /** The image by digest: as given when it names one, else the repository digest Docker recorded. */
-  private static async digestOf(image: string): Promise<string | undefined> {
+  private static async digestOf(image: string, registryHost: string): Promise<string | undefined> {
     if (/@sha256:[a-f0-9]{64}$/.test(image)) return image;
-    const repository = image.replace(/:[^/:]+$/, '');
-    return (await dockerApi.repoDigests(image)).find((d) => d.startsWith(`${repository}@`));
+    const local = registryName(image, registryHost);
+    const repository = local.replace(/:[^/:]+$/, '');
+    const found = (await dockerApi.repoDigests(local)).find((d) => d.startsWith(`${repository}@`));
+    return found && local !== image
+      ? `${image.replace(/:[^/:]+$/, '')}${found.slice(repository.length)}`
+      : found;
   }
 
   /** Pulls every image of the revision (each once) as the revision's service account. */
@@ -219,12 +233,11 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
       if (pulled.has(container.image)) continue;
       pulled.add(container.image);
       // The account's token goes only to the registry it was minted for; other hosts are pulled anonymously.
-      const host = container.image.split('/')[0];
-      await dockerApi
-        .pull(container.image, host === launch.registryHost ? auth : undefined)
-        .catch((err: unknown) => {
-          throw failure(err, i, container.image);
-        });
+      const local = registryName(container.image, launch.registryHost);
+      const host = local.split('/')[0];
+      await dockerApi.pull(local, host === launch.registryHost ? auth : undefined).catch((err: unknown) => {
+        throw failure(err, i, container.image);
+      });
     }
   }
 
@@ -267,7 +280,7 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
     const [entrypoint, ...commandRest] = c.command ?? [];
     const cmd = [...commandRest, ...(c.args ?? [])];
     return {
-      image: c.image,
+      image: registryName(c.image, launch.registryHost),
       env: Object.entries(c.env).map(([k, v]) => `${k}=${v}`),
       labels: this.labels(launch, c.name || String(i)),
       ...(entrypoint ? { entrypoint: [entrypoint] } : {}),
@@ -430,7 +443,7 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
     return {
       id: instanceId,
       address: at(launch.port),
-      imageDigest: await ContainerRuntime.digestOf(ingress.image),
+      imageDigest: await ContainerRuntime.digestOf(ingress.image, launch.registryHost),
       containers: launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })),
     };
   }
@@ -549,7 +562,12 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
         text: line,
         time,
       }));
-      return { ended, exitCode, output, imageDigest: await ContainerRuntime.digestOf(launch.image) };
+      return {
+        ended,
+        exitCode,
+        output,
+        imageDigest: await ContainerRuntime.digestOf(launch.image, launch.registryHost),
+      };
     } finally {
       if (id) await dockerApi.remove([id]).catch(() => undefined);
       await rm(root, { recursive: true, force: true });

@@ -88,6 +88,8 @@ export function schemaOf(
     | 'cloudresourcemanager-v1'
     | 'artifactregistry-v1'
     | 'logging-v2'
+    | 'storage-v1'
+    | 'cloudbuild-v1'
     | 'sts-v1',
 ): ApiSchema {
   let schema = loaded.get(name);

@@ -284,9 +284,15 @@ function queryField(schema: ApiSchema, method: MethodSchema, name: string): Fiel
 }
 
 /** A query value as the JSON value it stands for: query strings carry text, which only a bool reads otherwise. */
-function queryValue(field: FieldSchema, text: string): unknown {
-  if (field.type === 'bool') return text === 'true' ? true : text === 'false' ? false : text;
-  return text;
+/**
+ * A query parameter's value as its field's type. Cloud Storage's JSON API, which is not served by
+ * the proto front end, takes booleans in any case: gcloud's generated client sends Python's
+ * `False` (`enableObjectRetention=False` on buckets.insert, seen with --log-http).
+ */
+function queryValue(schema: ApiSchema, field: FieldSchema, text: string): unknown {
+  if (field.type !== 'bool') return text;
+  const value = schema.api === 'storage' ? text.toLowerCase() : text;
+  return value === 'true' ? true : value === 'false' ? false : text;
 }
 
 /** 400 INVALID_ARGUMENT: the violations' descriptions, a line each, and a BadRequest of them. */
@@ -320,7 +326,7 @@ export function checkRequest(
       });
       continue;
     }
-    checker.value({ ...field, repeated: false }, queryValue(field, text), name);
+    checker.value({ ...field, repeated: false }, queryValue(schema, field, text), name);
   }
   let body = request.body;
   if (method.body && body !== undefined && !(body instanceof Buffer)) {

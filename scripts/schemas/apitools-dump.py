@@ -16,6 +16,7 @@ SDK = '/usr/lib/google-cloud-sdk/lib'
 sys.path.insert(0, SDK)
 sys.path.insert(0, SDK + '/third_party')
 
+from apitools.base.protorpclite import message_types  # noqa: E402
 from apitools.base.protorpclite import messages  # noqa: E402
 from apitools.base.py import encoding_helper as encoding  # noqa: E402
 from apitools.base.py import extra_types  # noqa: E402
@@ -64,7 +65,10 @@ def describe(cls):
     outputs = output_only(cls)
     for field in cls.all_fields():
         f = {}
-        if isinstance(field, messages.MessageField):
+        if isinstance(field, message_types.DateTimeField):
+            # Storage's generated messages type RFC 3339 times as datetimes, unlike most APIs'.
+            f['type'] = 'timestamp'
+        elif isinstance(field, messages.MessageField):
             t = field.type
             if t is extra_types.JsonValue or t is extra_types.JsonObject:
                 f['type'] = 'any'

@@ -14,6 +14,8 @@ export interface GoogleErrorBody {
       metadata?: Record<string, string>;
       fieldViolations?: Array<{ field?: string; description?: string }>;
     }>;
+    /** Cloud Storage's JSON API names the reason here instead (forbidden, notFound, conflict). */
+    errors?: Array<{ reason?: string; domain?: string; message?: string }>;
   };
 }
 
@@ -28,6 +30,8 @@ export class GoogleApiError extends Error {
   readonly permission: string | undefined;
   /** The request fields a BadRequest detail blames, e.g. `location`. */
   readonly fields: string[];
+  /** The machine-readable reasons: ErrorInfo's, or Cloud Storage's `errors[].reason`. */
+  readonly reasons: string[];
   readonly method: string;
   readonly url: string;
   constructor(method: string, url: string, httpStatus: number, body: GoogleErrorBody | string) {
@@ -42,6 +46,10 @@ export class GoogleApiError extends Error {
     this.status = parsed?.status ?? `HTTP_${httpStatus}`;
     this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
     this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
+    this.reasons = [
+      ...(parsed?.details ?? []).flatMap((d) => (d.reason ? [d.reason] : [])),
+      ...(Array.isArray(parsed?.errors) ? parsed.errors : []).flatMap((e) => (e.reason ? [e.reason] : [])),
+    ];
     this.method = method;
     this.url = url;
   }
@@ -119,6 +127,8 @@ export interface RequestOptions {
    */
   idempotent?: boolean;
   body?: unknown;
+  /** Bytes sent as they are (an upload), instead of a JSON body. */
+  media?: { data: Uint8Array; contentType: string };
   /** Returns the bearer token; called per attempt so refreshed tokens are used. */
   token?: () => Promise<string>;
   /** Extra request headers (e.g. Basic credentials for a registry's token endpoint). */
@@ -143,11 +153,13 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
     async () => {
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       if (options.body !== undefined) headers['content-type'] = 'application/json';
+      if (options.media) headers['content-type'] = options.media.contentType;
       if (options.token) headers.authorization = `Bearer ${await options.token()}`;
       const res = await (options.fetch ?? fetch)(target, {
         method,
         headers,
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+        ...(options.media ? { body: options.media.data } : {}),
         signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       });
       const text = await res.text();

@@ -394,6 +394,46 @@ export async function checkIdTokens(
     log.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
 }
 
+/**
+ * What a deployer needs for `source` (Cloud Run's "Deploy from source" permissions): submit the
+ * build, read it, and use the source bucket. roles/run.sourceDeveloper holds them all.
+ */
+export const SOURCE_DEPLOY_PERMISSIONS = [
+  'run.builds.create',
+  'cloudbuild.builds.get',
+  'storage.buckets.get',
+  'storage.buckets.create',
+  'storage.buckets.list',
+  'storage.objects.create',
+];
+
+/**
+ * `source`: before anything is packed or uploaded, the deployer's project permissions for a build
+ * on Google, and `actAs` on the account the build runs as (the project's default compute account).
+ * A definite "no" names the role to grant; nothing has been uploaded yet.
+ */
+export async function checkSourceDeploy(
+  projects: Pick<ProjectsClient, 'testIamPermissions'>,
+  iam: Pick<IamClient, 'testServiceAccountPermissions'>,
+  project: string,
+  buildServiceAccount: string,
+  identity: string,
+): Promise<void> {
+  const granted = new Set(await projects.testIamPermissions(project, SOURCE_DEPLOY_PERMISSIONS));
+  const missing = SOURCE_DEPLOY_PERMISSIONS.filter((p) => !granted.has(p));
+  if (missing.length)
+    throw new RunwayError(
+      `${identity} may not build from source in project ${project}: it lacks ${missing.join(', ')} (roles/run.sourceDeveloper holds them).`,
+      `Grant roles/run.sourceDeveloper to the deployer:\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.sourceDeveloper --member=${iamMember(identity)}\nNothing was uploaded or deployed.`,
+    );
+  const acting = await iam.testServiceAccountPermissions(buildServiceAccount, ['iam.serviceAccounts.actAs']);
+  if (!acting.includes('iam.serviceAccounts.actAs'))
+    throw new RunwayError(
+      `${identity} may not start builds that run as ${buildServiceAccount} (iam.serviceAccounts.actAs, from roles/iam.serviceAccountUser).`,
+      `Grant roles/iam.serviceAccountUser on the build service account to the deployer, and roles/run.builder to that account:\n  gcloud iam service-accounts add-iam-policy-binding ${buildServiceAccount} --role=roles/iam.serviceAccountUser --member=${iamMember(identity)}\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.builder --member=serviceAccount:${buildServiceAccount}\nNothing was uploaded or deployed.`,
+    );
+}
+
 /** What deploying a job needs, and executing it as `execute` says: all held by roles/run.developer. */
 export function jobPermissions(execute: JobExecute): string[] {
   return [

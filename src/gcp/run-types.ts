@@ -231,3 +231,26 @@ export interface Task {
   lastAttemptResult?: { status?: { code?: number; message?: string }; exitCode?: number };
   [key: string]: unknown;
 }
+
+/** builds:submit's request (google.cloud.run.v2.SubmitBuildRequest), less `parent` (the path). */
+export interface SubmitBuildRequest {
+  storageSource: { bucket: string; object: string; generation?: string };
+  imageUri: string;
+  /** A Dockerfile build takes no options; buildpacks take the base image and its updates. */
+  dockerBuild?: Record<string, never>;
+  buildpackBuild?: {
+    baseImage?: string;
+    enableAutomaticUpdates?: boolean;
+    environmentVariables?: Record<string, string>;
+  };
+  serviceAccount?: string;
+  workerPool?: string;
+  tags?: string[];
+}
+
+/** builds:submit's answer: the Cloud Build operation to wait on, and what it said of the base image. */
+export interface SubmitBuildResponse {
+  buildOperation?: { name?: string; done?: boolean };
+  baseImageUri?: string;
+  baseImageWarning?: string;
+}

@@ -9,6 +9,8 @@ import type {
   Operation,
   Revision,
   Service,
+  SubmitBuildRequest,
+  SubmitBuildResponse,
   Task,
   TrafficTarget,
 } from './run-types.js';
@@ -128,6 +130,21 @@ export class CloudRunClient {
       query: { updateMask: 'annotations' },
       body: { annotations, ...(etag ? { etag } : {}) },
     });
+  }
+
+  /**
+   * Starts a build of uploaded source (builds:submit); it answers with a Cloud Build operation.
+   * Not retried after a timeout: a second submit would start a second build.
+   */
+  submitBuild(project: string, region: string, request: SubmitBuildRequest): Promise<SubmitBuildResponse> {
+    return this.request<SubmitBuildResponse>(
+      this.url(`projects/${project}/locations/${region}/builds:submit`),
+      {
+        method: 'POST',
+        token: this.token,
+        body: request,
+      },
+    );
   }
 
   /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */

@@ -1,5 +1,5 @@
-// The image a run deploys: built and pushed (with `context`), or resolved to its digest (with
-// `image`). Google credentials go to Google registries only; the right to push is proven before
+// The image a run deploys: built and pushed (with `context`), built on Google (with `source`,
+// remote-build.ts), or resolved to its digest (with `image`). Google credentials go to Google registries only; the right to push is proven before
 // anything is built; build values are masked and never reach argv. Fork code is built by a Docker
 // holding no registry credential at all, and only the push after it gets one.
 import * as core from '@actions/core';
@@ -17,6 +17,14 @@ import {
   type ImageReference,
 } from './reference.js';
 import { provePushAccess, resolveDigest, type RegistryAuth } from './registry.js';
+import type { Deadline } from '../common/deadline.js';
+import { RunwayError } from '../errors.js';
+import { CloudBuildClient } from '../gcp/cloudbuild.js';
+import { entryText, LoggingClient, quote } from '../gcp/logging.js';
+import { CloudRunClient } from '../gcp/run.js';
+import { StorageClient } from '../gcp/storage.js';
+import { buildOnGoogle } from './remote-build.js';
+import { packSource } from './source-archive.js';
 
 /** Google credentials for Google registries only; anonymous everywhere else. */
 function registryAuth(host: string, credentials: Credentials): RegistryAuth {
@@ -46,6 +54,7 @@ export async function prepareImage(
     const image = parseImageReference(source.ref);
     return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
   }
+  if (source.kind === 'source') throw new Error('A build on Google is prepared by prepareSourceImage.');
   maskBuildValues(source.buildArgs, source.secrets);
   const image = buildImageReference(source.repository, settings.service, sha);
   const google = registryAuth(image.host, credentials).kind === 'google';
@@ -97,4 +106,64 @@ export async function prepareImage(
   } finally {
     await docker.dispose();
   }
+}
+
+/**
+ * `source`: packed as gcloud packs it, built on Google in the first region, and returned by digest.
+ * Fork code is not built there: the build runs as the project's build account, with its rights.
+ */
+export async function prepareSourceImage(
+  settings: Settings,
+  credentials: Credentials,
+  project: string,
+  sha: string,
+  deadline: Deadline,
+  forkCode = false,
+): Promise<ImageReference> {
+  const source = settings.image;
+  if (source?.kind !== 'source') throw new Error('No source to build.');
+  if (forkCode)
+    throw new RunwayError(
+      "`source` builds on Google as the project's build service account, which a fork's code must not run as.",
+      'Deploy fork pull requests with `context` (built on the runner with no registry credentials). Nothing was deployed.',
+    );
+  const image = buildImageReference(source.repository, settings.service, sha);
+  if (!isGoogleRegistry(image.host, extraGoogleRegistries()))
+    throw new RunwayError(
+      `\`repository\` ${image.host} is not Artifact Registry; a build on Google pushes only there.`,
+      'Set `repository` to an Artifact Registry path, HOST/PROJECT/REPOSITORY (e.g. us-central1-docker.pkg.dev/my-project/my-repo).',
+    );
+  const archive = packSource(source.source);
+  log.info(
+    `source ${source.source}: ${archive.paths.length} paths (ignore rules: ${archive.ignoreRules}); ${archive.hasDockerfile ? 'a Dockerfile' : 'no Dockerfile: buildpacks'}`,
+  );
+  const logging = new LoggingClient(credentials.accessToken);
+  const digest = await buildOnGoogle(
+    {
+      storage: new StorageClient(credentials.accessToken),
+      run: new CloudRunClient(credentials.accessToken),
+      cloudBuild: new CloudBuildClient(credentials.accessToken),
+      buildLog: async (p, buildId) => {
+        if (settings.logLines === 0) return [];
+        const { entries } = await logging.listEntries({
+          resourceNames: [`projects/${p}`],
+          filter: `resource.type = "build" AND resource.labels.build_id = ${quote(buildId)}`,
+          orderBy: 'timestamp desc',
+          pageSize: Math.min(settings.logLines, 50),
+        });
+        return entries.reverse().map(entryText);
+      },
+    },
+    {
+      project,
+      region: settings.regions[0]!,
+      service: settings.service,
+      archive,
+      imageUri: formatImage(image, 'tag'),
+      baseImage: source.baseImage,
+      automaticUpdates: source.automaticUpdates,
+      deadline,
+    },
+  );
+  return { ...image, digest };
 }

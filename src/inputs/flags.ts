@@ -233,7 +233,7 @@ function checkTarget(flag: string, target: FlagsTarget): void {
 /** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
 const USE_INSTEAD: Record<string, string> = {
   '--image': 'the `image` input',
-  '--source': 'the `context` input',
+  '--source': 'the `source` input (or `context`, to build on the runner)',
   '--region': 'the `region` input',
   '--project': 'the `project_id` input',
   '--tag': 'the `tag` input',

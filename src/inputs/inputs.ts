@@ -45,6 +45,17 @@ export type InputReader = (name: string) => string;
 export type ImageSource =
   | { kind: 'prebuilt'; ref: string }
   | {
+      /** Built on Google from uploaded source (builds:submit), as `gcloud run deploy --source`. */
+      kind: 'source';
+      /** The directory to upload. */
+      source: string;
+      /** Artifact Registry path: HOST/PROJECT/REPOSITORY[/IMAGE]. */
+      repository: string;
+      /** Buildpacks only (no Dockerfile): the base image, and whether Cloud Run updates it. */
+      baseImage: string | undefined;
+      automaticUpdates: boolean | undefined;
+    }
+  | {
       kind: 'build';
       context: string;
       dockerfile: string | undefined;
@@ -341,28 +352,75 @@ function notAnOption(name: string, value: string | undefined): string | undefine
   return value;
 }
 
-function imageSource(r: Reader): ImageSource {
-  const image = r.optional('image');
-  const context = r.optional('context');
-  if (image && context) {
-    throw new InputError(
-      'image',
-      image,
-      'either `image` (deploy an existing image) or `context` (build one), not both',
-    );
-  }
-  if (image) return { kind: 'prebuilt', ref: notAnOption('image', image)! };
-  if (!context)
-    throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
-  notAnOption('context', context);
+/** Inputs of a build on the runner (`context`), which a build on Google (`source`) does not take. */
+const RUNNER_BUILD_ONLY = ['dockerfile', 'build_args', 'build_secrets', 'target', 'platform', 'builder'];
+
+function repositoryInput(r: Reader, withInput: 'context' | 'source'): string {
   const repository = notAnOption('repository', r.optional('repository'));
   if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
     throw new InputError(
       'repository',
       repository ?? '',
-      'an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. `us-central1-docker.pkg.dev/my-project/my-repo` (required with `context`)',
+      `an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. \`us-central1-docker.pkg.dev/my-project/my-repo\` (required with \`${withInput}\`)`,
     );
   }
+  return repository;
+}
+
+function sourceImage(r: Reader, source: string): ImageSource {
+  notAnOption('source', source);
+  for (const name of RUNNER_BUILD_ONLY)
+    if (r.optional(name) !== undefined)
+      throw new InputError(
+        name,
+        r.optional(name)!,
+        `nothing with \`source\`: it configures the Docker build on the runner (\`context\`); a build on Google takes the Dockerfile at the root of \`source\``,
+      );
+  const repository = repositoryInput(r, 'source');
+  const sourcePath = r.attempt(() => resolveInputPath('source', source, 'directory'));
+  return {
+    kind: 'source',
+    source: sourcePath ?? source,
+    repository,
+    baseImage: notAnOption('base_image', r.optional('base_image')),
+    automaticUpdates: r.map('automatic_updates', parseBool),
+  };
+}
+
+function imageSource(r: Reader): ImageSource {
+  const image = r.optional('image');
+  const context = r.optional('context');
+  const source = r.optional('source');
+  const given = [
+    ['image', image],
+    ['context', context],
+    ['source', source],
+  ].filter(([, v]) => v);
+  if (given.length > 1) {
+    const [name, value] = given[0]!;
+    throw new InputError(
+      name!,
+      value!,
+      'one of `image` (deploy an existing image), `context` (build it on the runner) or `source` (build it on Google), not several',
+    );
+  }
+  if (image) return { kind: 'prebuilt', ref: notAnOption('image', image)! };
+  if (source) return sourceImage(r, source);
+  for (const name of ['base_image', 'automatic_updates'])
+    if (r.optional(name) !== undefined)
+      throw new InputError(
+        name,
+        r.optional(name)!,
+        'nothing without `source` (it sets up a buildpacks build on Google)',
+      );
+  if (!context)
+    throw new InputError(
+      'image',
+      '',
+      'an image reference, or `context` + `repository` to build one on the runner, or `source` + `repository` to build it on Google',
+    );
+  notAnOption('context', context);
+  const repository = repositoryInput(r, 'context');
   const platform = r.optional('platform');
   if (platform && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(platform)) {
     throw new InputError('platform', platform, 'an OS/ARCH platform such as `linux/amd64`');
@@ -890,7 +948,6 @@ function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined):
 export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
   metadata:
     'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
-  source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
   update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
   gcloud_version: undefined,
   gcloud_component: undefined,

@@ -1,0 +1,400 @@
+// Source builds on the emulator: the Cloud Storage JSON API (buckets and objects, media and
+// multipart uploads, storage.* permissions, the JSON API's own error shape) and Cloud Run's
+// builds:submit with its Cloud Build v1 operation and Build: a real Docker build of a gzipped tar
+// or a zip, pushed to the emulated registry, completing with the digest and a log URL; a failing
+// build fails its operation; buildpacks are validated, then refused for want of the internet.
+// Every answer conforms to the API's schema (storage-v1, run-v2, cloudbuild-v1).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appContext } from '../helpers/app-context.js';
+import { accessTokenFor, seedServiceAccount } from '../helpers/auth.js';
+import { admin, env } from '../helpers/emulator.js';
+import { responseProblems } from '../../emulator/schema/render.js';
+import { schemaOf } from '../../emulator/schema/schema.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
+const storage = (): string => env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE');
+const upload = (): string => storage().replace(/storage\/v1\/$/, 'upload/storage/v1/');
+const cloudbuild = (): string => env('CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD');
+const runBase = (): string =>
+  `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${project()}/locations/us-central1`;
+
+let developer: string;
+let outsider: string;
+const tokens = new Map<string, string>();
+
+async function call(
+  method: string,
+  url: string,
+  options: { as?: string; body?: unknown; raw?: Buffer; type?: string } = {},
+): Promise<{ status: number; body: Json; bytes: Buffer }> {
+  const as = options.as ?? developer;
+  if (!tokens.has(as)) tokens.set(as, await accessTokenFor(as));
+  const res = await fetch(url, {
+    method,
+    headers: {
+      authorization: `Bearer ${tokens.get(as)}`,
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(options.type ? { 'content-type': options.type } : {}),
+    },
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    ...(options.raw ? { body: options.raw } : {}),
+  });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  let body: Json = {};
+  try {
+    body = bytes.length ? (JSON.parse(bytes.toString('utf8')) as Json) : {};
+  } catch {
+    body = {};
+  }
+  return { status: res.status, body, bytes };
+}
+
+function multipartBody(metadata: unknown, data: Buffer, boundary = 'runway-boundary'): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(metadata)}\r\n--${boundary}\r\nContent-Type: application/gzip\r\n\r\n`,
+    ),
+    data,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+}
+
+const conforms = (api: 'storage-v1' | 'run-v2' | 'cloudbuild-v1', method: string, body: unknown): void =>
+  expect(responseProblems(schemaOf(api), method, body)).toEqual([]);
+
+/** A gzipped tarball of dir's contents, as `gcloud`/Runway upload it. */
+function tarball(dir: string): Buffer {
+  return execFileSync('tar', ['-czf', '-', '-C', dir, '.']);
+}
+
+function zipOf(dir: string): Buffer {
+  const out = join(dir, '..', `${dir.split('/').pop()}.zip`);
+  execFileSync('zip', ['-qr', out, '.'], { cwd: dir });
+  const data = readFileSync(out);
+  rmSync(out, { force: true });
+  return data;
+}
+
+async function uploaded(bucket: string, name: string, data: Buffer): Promise<Json> {
+  const res = await call(
+    'POST',
+    `${upload()}b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}`,
+    {
+      raw: data,
+      type: 'application/gzip',
+    },
+  );
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Polls the build's Cloud Build operation until it is done. */
+async function finished(operation: string): Promise<Json> {
+  for (;;) {
+    const res = await call('GET', `${cloudbuild()}v1/${operation}`);
+    expect(res.status).toBe(200);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.operations.get', res.body);
+    if (res.body.done) return res.body;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const submit = (body: Json, as?: string): ReturnType<typeof call> =>
+  call('POST', `${runBase()}/builds:submit`, { body, ...(as ? { as } : {}) });
+
+const image = (name: string): string => `${env('RUNWAY_EMULATOR_REPOSITORY')}/${name}:latest`;
+
+beforeAll(async () => {
+  developer = await seedServiceAccount('source-dev', ['roles/run.sourceDeveloper']);
+  outsider = await seedServiceAccount('no-storage', ['roles/run.developer']);
+  const number = env('RUNWAY_EMULATOR_PROJECT_NUMBER');
+  await admin.seed({
+    bindings: [
+      {
+        resource: `projects/${project()}`,
+        role: 'roles/run.builder',
+        members: [`serviceAccount:${number}-compute@developer.gserviceaccount.com`],
+      },
+      {
+        resource: `projects/${project()}/serviceAccounts/${number}-compute@developer.gserviceaccount.com`,
+        role: 'roles/iam.serviceAccountUser',
+        members: [`serviceAccount:${developer}`],
+      },
+    ],
+  });
+}, 60_000);
+
+const BUCKET = 'run-sources-runway-demo-us-central1';
+
+describe('Cloud Storage JSON API', () => {
+  it('creates a regional bucket with uniform access, gets it, and refuses to create it twice', async () => {
+    const created = await call('POST', `${storage()}b?project=${project()}`, {
+      body: {
+        name: BUCKET,
+        location: 'us-central1',
+        iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
+      },
+    });
+    expect(created.status).toBe(200);
+    conforms('storage-v1', 'storage.buckets.insert', created.body);
+    expect(created.body).toMatchObject({
+      name: BUCKET,
+      location: 'US-CENTRAL1',
+      projectNumber: env('RUNWAY_EMULATOR_PROJECT_NUMBER'),
+      iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
+    });
+    const got = await call('GET', `${storage()}b/${BUCKET}`);
+    expect(got.status).toBe(200);
+    expect(got.body.id).toBe(BUCKET);
+    const again = await call('POST', `${storage()}b?project=${project()}`, { body: { name: BUCKET } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.errors[0].reason).toBe('conflict');
+    const listed = await call('GET', `${storage()}b?project=${project()}&prefix=run-sources-`);
+    expect(listed.body.items.map((b: Json) => b.id)).toContain(BUCKET);
+  });
+
+  it('answers a missing bucket 404 and a bad name 400, in the JSON API error shape', async () => {
+    const missing = await call('GET', `${storage()}b/no-such-bucket-here`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({
+      error: {
+        code: 404,
+        message: 'The specified bucket does not exist.',
+        errors: [{ message: 'The specified bucket does not exist.', domain: 'global', reason: 'notFound' }],
+      },
+    });
+    const bad = await call('POST', `${storage()}b?project=${project()}`, { body: { name: 'Has_Google' } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('refuses a field or query parameter the schema does not have', async () => {
+    const field = await call('POST', `${storage()}b?project=${project()}`, {
+      body: { name: 'schema-check-bucket', uniformAccess: true },
+    });
+    expect(field.status).toBe(400);
+    expect(JSON.stringify(field.body)).toContain('uniformAccess');
+    const query = await call('GET', `${storage()}b/${BUCKET}?colour=blue`);
+    expect(query.status).toBe(400);
+  });
+
+  it('stores media and multipart uploads, reads metadata and bytes back, lists and deletes', async () => {
+    const data = Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5]);
+    const media = await uploaded(BUCKET, 'services/app/one.tar.gz', data);
+    conforms('storage-v1', 'storage.objects.insert', media);
+    expect(media).toMatchObject({ name: 'services/app/one.tar.gz', bucket: BUCKET, size: '7' });
+    const multi = await call('POST', `${upload()}b/${BUCKET}/o?uploadType=multipart`, {
+      raw: multipartBody({ name: 'services/app/two.tar.gz', contentType: 'application/gzip' }, data),
+      type: 'multipart/related; boundary=runway-boundary',
+    });
+    expect(multi.status).toBe(200);
+    expect(multi.body).toMatchObject({ name: 'services/app/two.tar.gz', contentType: 'application/gzip' });
+    const meta = await call(
+      'GET',
+      `${storage()}b/${BUCKET}/o/${encodeURIComponent('services/app/two.tar.gz')}`,
+    );
+    conforms('storage-v1', 'storage.objects.get', meta.body);
+    const bytes = await call(
+      'GET',
+      `${storage()}b/${BUCKET}/o/${encodeURIComponent('services/app/two.tar.gz')}?alt=media`,
+    );
+    expect(bytes.bytes.equals(data)).toBe(true);
+    const listed = await call('GET', `${storage()}b/${BUCKET}/o?prefix=services/app/`);
+    conforms('storage-v1', 'storage.objects.list', listed.body);
+    expect(listed.body.items.map((o: Json) => o.name)).toEqual([
+      'services/app/one.tar.gz',
+      'services/app/two.tar.gz',
+    ]);
+    const deleted = await call(
+      'DELETE',
+      `${storage()}b/${BUCKET}/o/${encodeURIComponent('services/app/one.tar.gz')}`,
+    );
+    expect(deleted.status).toBe(204);
+    const gone = await call(
+      'GET',
+      `${storage()}b/${BUCKET}/o/${encodeURIComponent('services/app/one.tar.gz')}`,
+    );
+    expect(gone.status).toBe(404);
+  });
+
+  it('checks a multipart upload\u2019s metadata against the Object message', async () => {
+    const res = await call('POST', `${upload()}b/${BUCKET}/o?uploadType=multipart`, {
+      raw: multipartBody({ name: 'x.tar.gz', colour: 'blue' }, Buffer.from('x')),
+      type: 'multipart/related; boundary=runway-boundary',
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).toContain('colour');
+  });
+
+  it('takes uploads and booleans as gcloud 528 sends them: a single-quoted boundary, LF line ends, Python\u2019s False', async () => {
+    const boundary = '===============3328097802988658981==';
+    const raw = Buffer.concat([
+      Buffer.from(
+        `--${boundary}\nContent-Type: application/json\nMIME-Version: 1.0\n\n{"size": "3"}\n--${boundary}\n`,
+      ),
+      Buffer.from('Content-Type: application/zip\nMIME-Version: 1.0\nContent-Transfer-Encoding: binary\n\n'),
+      Buffer.from('PK!'),
+      Buffer.from(`\n--${boundary}--\n`),
+    ]);
+    const res = await call(
+      'POST',
+      `${upload()}b/${BUCKET}/o?alt=json&name=services%2Fg%2Fsrc.zip&uploadType=multipart`,
+      {
+        raw,
+        type: `multipart/related; boundary='${boundary}'`,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: 'services/g/src.zip', size: '3', contentType: 'application/zip' });
+    const created = await call(
+      'POST',
+      `${storage()}b?alt=json&enableObjectRetention=False&project=${project()}`,
+      {
+        body: { name: 'gcloud-bool-bucket', location: 'us-central1' },
+      },
+    );
+    expect(created.status).toBe(200);
+    const wrong = await call('POST', `${storage()}b?enableObjectRetention=maybe&project=${project()}`, {
+      body: { name: 'gcloud-bool-bucket-2' },
+    });
+    expect(wrong.status).toBe(400);
+  });
+
+  it('refuses a caller without storage permissions, naming the permission', async () => {
+    const got = await call('GET', `${storage()}b/${BUCKET}`, { as: outsider });
+    expect(got.status).toBe(403);
+    expect(got.body.error.errors[0].reason).toBe('forbidden');
+    expect(got.body.error.message).toContain(`${outsider} does not have storage.buckets.get access`);
+    const put = await call('POST', `${upload()}b/${BUCKET}/o?uploadType=media&name=x`, {
+      as: outsider,
+      raw: Buffer.from('x'),
+    });
+    expect(put.status).toBe(403);
+    expect(put.body.error.message).toContain("Permission 'storage.objects.create' denied");
+  });
+});
+
+describe('builds:submit and Cloud Build v1', () => {
+  it('builds a gzipped tarball with its Dockerfile, pushes it and completes with the digest and a log URL', async () => {
+    const dir = appContext('built remotely');
+    const object = await uploaded(BUCKET, 'services/remote/src.tar.gz', tarball(dir));
+    rmSync(dir, { recursive: true, force: true });
+    const res = await submit({
+      storageSource: { bucket: BUCKET, object: object.name, generation: object.generation },
+      imageUri: image('remote'),
+      dockerBuild: {},
+    });
+    expect(res.status).toBe(200);
+    conforms('run-v2', 'google.cloud.run.v2.Builds.SubmitBuild', res.body);
+    const op = res.body.buildOperation as Json;
+    expect(op.name).toMatch(/^projects\/\d+\/locations\/us-central1\/operations\/[0-9a-f-]+$/);
+    expect(op.metadata['@type']).toBe(
+      'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata',
+    );
+    const done = await finished(op.name);
+    expect(done.error).toBeUndefined();
+    const build = done.response as Json;
+    expect(build.status).toBe('SUCCESS');
+    expect(build.results.images).toEqual([
+      { name: image('remote'), digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+    ]);
+    expect(build.logUrl).toContain(build.id);
+    const got = await call('GET', `${cloudbuild()}v1/${build.name}`);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.builds.get', got.body);
+    expect(got.body.status).toBe('SUCCESS');
+    // The digest is in the registry, pushed as the build's service account.
+    const pushes = (await admin.requests()).filter((r) => r.api === 'registry' && r.method === 'PUT');
+    expect(pushes.some((r) => r.caller?.includes('-compute@developer.gserviceaccount.com'))).toBe(true);
+  }, 120_000);
+
+  it('builds the zip that gcloud 528 uploads', async () => {
+    const dir = appContext('zipped');
+    const object = await uploaded(BUCKET, 'services/zipped/src.zip', zipOf(dir));
+    rmSync(dir, { recursive: true, force: true });
+    const res = await submit({
+      storageSource: { bucket: BUCKET, object: object.name },
+      imageUri: image('zipped'),
+      dockerBuild: {},
+    });
+    expect(res.status).toBe(200);
+    const done = await finished(res.body.buildOperation.name);
+    expect(done.response.status).toBe('SUCCESS');
+  }, 120_000);
+
+  it('fails a build whose Dockerfile fails: the operation errs, the Build says why, its log is in Cloud Logging', async () => {
+    const dir = appContext('broken');
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY no-such-file /x\n');
+    const object = await uploaded(BUCKET, 'services/broken/src.tar.gz', tarball(dir));
+    rmSync(dir, { recursive: true, force: true });
+    const res = await submit({
+      storageSource: { bucket: BUCKET, object: object.name },
+      imageUri: image('broken'),
+      dockerBuild: {},
+    });
+    const done = await finished(res.body.buildOperation.name);
+    expect(done.error).toEqual({ code: 2, message: 'Build failed; check build logs for details' });
+    const build = done.metadata.build as Json;
+    expect(build.status).toBe('FAILURE');
+    expect(build.failureInfo.type).toBe('USER_BUILD_STEP');
+    expect(build.logUrl).toMatch(
+      /^https:\/\/console\.cloud\.google\.com\/cloud-build\/builds;region=us-central1\//,
+    );
+    const logs = await call('POST', `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING')}v2/entries:list`, {
+      as: env('RUNWAY_EMULATOR_SERVICE_ACCOUNT').replace('deployer', 'owner'),
+      body: {
+        resourceNames: [`projects/${project()}`],
+        filter: `resource.type="build" AND resource.labels.build_id="${build.id}"`,
+      },
+    });
+    expect(logs.body.entries.map((e: Json) => e.textPayload).join('\n')).toContain('no-such-file');
+  }, 120_000);
+
+  it('validates a buildpacks build, then refuses it naming the missing internet', async () => {
+    const unknown = await submit({
+      storageSource: { bucket: BUCKET, object: 'services/remote/src.tar.gz' },
+      imageUri: image('packs'),
+      buildpackBuild: {
+        baseImage: 'us-central1-docker.pkg.dev/serverless-runtimes/google-22/runtimes/nodejs22',
+        colour: 1,
+      },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.status).toBe('INVALID_ARGUMENT');
+    const denied = await submit(
+      { storageSource: { bucket: BUCKET, object: 'x' }, imageUri: image('packs'), buildpackBuild: {} },
+      outsider,
+    );
+    expect(denied.status).toBe(403);
+    const refused = await submit({
+      storageSource: { bucket: BUCKET, object: 'services/remote/src.tar.gz' },
+      imageUri: image('packs'),
+      buildpackBuild: { enableAutomaticUpdates: true, environmentVariables: { GOOGLE_NODE_RUN_SCRIPTS: '' } },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.status).toBe('FAILED_PRECONDITION');
+    expect(refused.body.error.message).toMatch(/internet/);
+  });
+
+  it("names the project's default build service account, as gcloud run deploy --source asks", async () => {
+    const res = await call(
+      'GET',
+      `${cloudbuild()}v1/projects/${project()}/locations/us-central1/defaultServiceAccount`,
+    );
+    expect(res.status).toBe(200);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.getDefaultServiceAccount', res.body);
+    expect(res.body.serviceAccountEmail).toBe(
+      `projects/${project()}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+    );
+  });
+
+  it('refuses a submit by a caller who may not act as the build service account', async () => {
+    const res = await submit(
+      { storageSource: { bucket: BUCKET, object: 'x' }, imageUri: image('nope'), dockerBuild: {} },
+      outsider,
+    );
+    expect(res.status).toBe(403);
+  });
+});
