@@ -66788,6 +66788,21 @@ function endpoint(api, env = process.env) {
     const base = override && override.trim() !== '' ? override.trim() : `https://${api}.googleapis.com/`;
     return base.endsWith('/') ? base : `${base}/`;
 }
+/**
+ * Cloud Storage's JSON API root. gcloud's override for it names the root itself, version path
+ * included (https://storage.googleapis.com/storage/v1/); uploads go to the same host under
+ * /upload/storage/v1/.
+ */
+function storageEndpoints(env = process.env) {
+    const override = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE?.trim();
+    const api = override
+        ? override.endsWith('/')
+            ? override
+            : `${override}/`
+        : 'https://storage.googleapis.com/storage/v1/';
+    const root = api.replace(/storage\/v1\/$/, '');
+    return { api, upload: `${root}upload/storage/v1/` };
+}
 
 ;// CONCATENATED MODULE: ./src/common/http.ts
 // The one HTTP layer for Google APIs: JSON in and out, bearer auth, retries with backoff on
@@ -66805,6 +66820,8 @@ class GoogleApiError extends Error {
     permission;
     /** The request fields a BadRequest detail blames, e.g. `location`. */
     fields;
+    /** The machine-readable reasons: ErrorInfo's, or Cloud Storage's `errors[].reason`. */
+    reasons;
     method;
     url;
     constructor(method, url, httpStatus, body) {
@@ -66819,6 +66836,10 @@ class GoogleApiError extends Error {
         this.status = parsed?.status ?? `HTTP_${httpStatus}`;
         this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
         this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
+        this.reasons = [
+            ...(parsed?.details ?? []).flatMap((d) => (d.reason ? [d.reason] : [])),
+            ...(Array.isArray(parsed?.errors) ? parsed.errors : []).flatMap((e) => (e.reason ? [e.reason] : [])),
+        ];
         this.method = method;
         this.url = url;
     }
@@ -66878,12 +66899,15 @@ async function requestJson(url, options = {}) {
         const headers = { accept: 'application/json', ...options.headers };
         if (options.body !== undefined)
             headers['content-type'] = 'application/json';
+        if (options.media)
+            headers['content-type'] = options.media.contentType;
         if (options.token)
             headers.authorization = `Bearer ${await options.token()}`;
         const res = await (options.fetch ?? fetch)(target, {
             method,
             headers,
             ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+            ...(options.media ? { body: options.media.data } : {}),
             signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
         });
         const text = await res.text();
@@ -67431,6 +67455,17 @@ class CloudRunClient {
             token: this.token,
             query: { updateMask: 'annotations' },
             body: { annotations, ...(etag ? { etag } : {}) },
+        });
+    }
+    /**
+     * Starts a build of uploaded source (builds:submit); it answers with a Cloud Build operation.
+     * Not retried after a timeout: a second submit would start a second build.
+     */
+    submitBuild(project, region, request) {
+        return this.request(this.url(`projects/${project}/locations/${region}/builds:submit`), {
+            method: 'POST',
+            token: this.token,
+            body: request,
         });
     }
     /** Waits for an operation with operations.wait, re-issuing it until done or the deadline (ms) passes. */
@@ -68891,10 +68926,10 @@ function isDenied(err) {
  * region's live one, or the project's default compute account (PROJECT_NUMBER-compute@…) where
  * none is set. An account that cannot be learned is left out, with a warning.
  */
-async function runtimeAccounts(runtime, regions, live, projectNumber, warn = warning) {
+async function runtimeAccounts(runtime, regions, liveAccount, projectNumber, warn = warning) {
     if (runtime)
         return [runtime];
-    const named = await Promise.all(regions.map(async (region) => (await live(region))?.template?.serviceAccount));
+    const named = await Promise.all(regions.map(liveAccount));
     const accounts = new Set(named.filter((a) => Boolean(a)));
     if (named.some((a) => !a)) {
         try {
@@ -68992,11 +69027,16 @@ async function checkSecretReaders(settings, credentials, project, secrets, reada
         return;
     const projects = new ProjectsClient(credentials.accessToken);
     const run = new CloudRunClient(credentials.accessToken);
-    const accounts = await runtimeAccounts(settings.spec.runtimeServiceAccount, settings.regions, (region) => {
+    const accounts = await runtimeAccounts(settings.spec.runtimeServiceAccount, settings.regions, async (region) => {
+        // A job's tasks run as its execution template's account, a service's revisions as theirs.
+        const job = settings.job;
+        if (job)
+            return (await run.getJob({ project, region, job: job.name }))?.template?.template?.serviceAccount;
         const ref = { project, region, service: settings.service };
-        return run.getService(ref).catch((err) => {
+        const live = await run.getService(ref).catch((err) => {
             throw explainRunError(err, ref, credentials.identity);
         });
+        return live?.template?.serviceAccount;
     }, () => projects.projectNumber(project));
     if (!accounts.length)
         return;
@@ -69096,6 +69136,32 @@ async function checkIdTokens(settings, credentials, project) {
     }));
     if (minted.some(Boolean))
         log_info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+}
+/**
+ * What a deployer needs for `source` (Cloud Run's "Deploy from source" permissions): submit the
+ * build, read it, and use the source bucket. roles/run.sourceDeveloper holds them all.
+ */
+const SOURCE_DEPLOY_PERMISSIONS = [
+    'run.builds.create',
+    'cloudbuild.builds.get',
+    'storage.buckets.get',
+    'storage.buckets.create',
+    'storage.buckets.list',
+    'storage.objects.create',
+];
+/**
+ * `source`: before anything is packed or uploaded, the deployer's project permissions for a build
+ * on Google, and `actAs` on the account the build runs as (the project's default compute account).
+ * A definite "no" names the role to grant; nothing has been uploaded yet.
+ */
+async function checkSourceDeploy(projects, iam, project, buildServiceAccount, identity) {
+    const granted = new Set(await projects.testIamPermissions(project, SOURCE_DEPLOY_PERMISSIONS));
+    const missing = SOURCE_DEPLOY_PERMISSIONS.filter((p) => !granted.has(p));
+    if (missing.length)
+        throw new RunwayError(`${identity} may not build from source in project ${project}: it lacks ${missing.join(', ')} (roles/run.sourceDeveloper holds them).`, `Grant roles/run.sourceDeveloper to the deployer:\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.sourceDeveloper --member=${iamMember(identity)}\nNothing was uploaded or deployed.`);
+    const acting = await iam.testServiceAccountPermissions(buildServiceAccount, ['iam.serviceAccounts.actAs']);
+    if (!acting.includes('iam.serviceAccounts.actAs'))
+        throw new RunwayError(`${identity} may not start builds that run as ${buildServiceAccount} (iam.serviceAccounts.actAs, from roles/iam.serviceAccountUser).`, `Grant roles/iam.serviceAccountUser on the build service account to the deployer, and roles/run.builder to that account:\n  gcloud iam service-accounts add-iam-policy-binding ${buildServiceAccount} --role=roles/iam.serviceAccountUser --member=${iamMember(identity)}\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.builder --member=serviceAccount:${buildServiceAccount}\nNothing was uploaded or deployed.`);
 }
 /** What deploying a job needs, and executing it as `execute` says: all held by roles/run.developer. */
 function jobPermissions(execute) {
@@ -69968,11 +70034,607 @@ async function provePushAccess(image, accessToken, identity) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gcp/cloudbuild.ts
+// A small Cloud Build v1 client (https://cloud.google.com/build/docs/api/reference/rest): the
+// operation a Cloud Run source build runs as, read until it is done, and the Build it describes.
+
+
+class CloudBuildClient {
+    base;
+    token;
+    constructor(token, base = endpoint('cloudbuild')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** operations.get on the build's operation (projects/P/locations/L/operations/ID). */
+    getOperation(name) {
+        return requestJson(`${this.base}v1/${name}`, { token: this.token, timeoutMs: 30_000 });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/logging.ts
+// A small Cloud Logging client: entries.list only, for a failed revision's recent lines
+// (https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list). Entries are what a
+// container wrote: their payloads come back wrapped as untrusted text, never as strings to print.
+
+
+
+/** A value in a filter, quoted as the Logging query language quotes strings. */
+function quote(value) {
+    return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+/**
+ * What an entry says, as one line: its text, or a JSON payload's `message` (what Cloud Logging
+ * shows as the summary), else the payload itself.
+ */
+function entryText(entry) {
+    if (typeof entry.textPayload === 'string')
+        return Untrusted.of(entry.textPayload);
+    const payload = entry.jsonPayload;
+    if (payload && typeof payload.message === 'string')
+        return Untrusted.of(payload.message);
+    return Untrusted.of(payload ? JSON.stringify(payload) : '');
+}
+class LoggingClient {
+    base;
+    token;
+    constructor(token, base = endpoint('logging')) {
+        this.base = base;
+        this.token = token;
+    }
+    /** One page of entries; entries.list is a read, so it is retried like one. */
+    async listEntries(request) {
+        const page = await requestJson(`${this.base}v2/entries:list`, {
+            method: 'POST',
+            idempotent: true,
+            body: request,
+            token: this.token,
+            // A failed deploy waits on this: a slow Logging API must not hold it for long.
+            timeoutMs: 15_000,
+            retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
+        });
+        return {
+            entries: Array.isArray(page.entries) ? page.entries : [],
+            ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/storage.ts
+// A small Cloud Storage JSON API client (https://cloud.google.com/storage/docs/json_api/v1): the
+// bucket a source deploy uploads to (get, list, insert) and the upload itself (a media upload).
+
+
+class StorageClient {
+    api;
+    upload;
+    token;
+    constructor(token, endpoints = storageEndpoints()) {
+        this.api = endpoints.api;
+        this.upload = endpoints.upload;
+        this.token = token;
+    }
+    /** The bucket, or undefined when no bucket has that name (a 403 is rethrown: it exists). */
+    async getBucket(name) {
+        try {
+            return await requestJson(`${this.api}b/${encodeURIComponent(name)}`, { token: this.token });
+        }
+        catch (err) {
+            if (err instanceof GoogleApiError && err.httpStatus === 404)
+                return undefined;
+            throw err;
+        }
+    }
+    /** The project's buckets whose names start with `prefix` (one page is enough for a full name). */
+    async listBuckets(project, prefix) {
+        const answer = await requestJson(`${this.api}b`, {
+            token: this.token,
+            query: { project, prefix },
+        });
+        return answer.items ?? [];
+    }
+    /** Creates the bucket in `project`; a 409 (it exists already) is the caller's to handle. */
+    createBucket(project, bucket) {
+        return requestJson(`${this.api}b`, {
+            method: 'POST',
+            token: this.token,
+            query: { project },
+            body: {
+                name: bucket.name,
+                location: bucket.location,
+                iamConfiguration: { uniformBucketLevelAccess: { enabled: bucket.uniformAccess } },
+            },
+        });
+    }
+    /**
+     * Uploads bytes as one object (uploadType=media). Writing the same name twice stores the same
+     * bytes again, so a timed-out attempt may be sent again.
+     */
+    uploadObject(bucket, name, data, contentType) {
+        return requestJson(`${this.upload}b/${encodeURIComponent(bucket)}/o`, {
+            method: 'POST',
+            idempotent: true,
+            token: this.token,
+            query: { uploadType: 'media', name },
+            media: { data, contentType },
+            timeoutMs: 300_000,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/image/remote-build.ts
+// `source`: the image built on Google, as `gcloud run deploy --source` builds it. The directory is
+// packed (source-archive.ts), uploaded to gcloud's own bucket (run-sources-PROJECT-REGION, created
+// when missing, regional with uniform access, refused when another project owns it), built with
+// Cloud Run's builds:submit, and waited on through its Cloud Build operation; what comes back is
+// the image's digest, which the run deploys like any other. The request building and the bucket
+// naming are pure functions; the calls go through the clients passed in.
+
+
+
+
+
+/**
+ * gcloud's default source bucket (command_lib/run/sourcedeploys/sources.py): the project ID with
+ * `:` and `.` as `_` (domain-scoped projects) and `google`, which bucket names may not hold, as `elgoog`.
+ */
+function sourceBucketName(project, region) {
+    const safe = project
+        .replace(/:/g, '_')
+        .replace(/\./g, '_')
+        .replace(/google/g, 'elgoog');
+    return `run-sources-${safe}-${region}`;
+}
+/** gcloud's object name: services/SERVICE/SECONDS.MICROS-UUID.tar.gz. */
+function sourceObjectName(service, now, id) {
+    const stamp = (now.getTime() / 1000).toFixed(6);
+    return `services/${service}/${stamp}-${id.replace(/-/g, '')}.tar.gz`;
+}
+/** builds:submit's body: a Docker build when the source has a Dockerfile, buildpacks otherwise. */
+function submitBuildRequest(plan) {
+    const storageSource = {
+        bucket: plan.bucket,
+        object: plan.object,
+        ...(plan.generation ? { generation: plan.generation } : {}),
+    };
+    if (plan.hasDockerfile)
+        return { storageSource, imageUri: plan.imageUri, dockerBuild: {} };
+    return {
+        storageSource,
+        imageUri: plan.imageUri,
+        buildpackBuild: {
+            ...(plan.baseImage ? { baseImage: plan.baseImage } : {}),
+            ...(plan.automaticUpdates !== undefined ? { enableAutomaticUpdates: plan.automaticUpdates } : {}),
+        },
+    };
+}
+/**
+ * The source bucket, created when missing. As gcloud does (storage_api.CreateBucketIfNotExists
+ * with check_ownership): a bucket of that name that the project's own bucket list does not hold
+ * belongs to someone else, who could read or replace what is uploaded there, so it is refused.
+ */
+async function ensureSourceBucket(storage, project, region) {
+    const name = sourceBucketName(project, region);
+    let existing;
+    try {
+        existing = await storage.getBucket(name);
+    }
+    catch (err) {
+        if (err instanceof GoogleApiError && err.httpStatus === 403)
+            throw new RunwayError(`The source bucket gs://${name} exists, but the deployer may not read it: it may belong to another project, or the deployer lacks storage.buckets.get.`, `Grant the deployer roles/run.sourceDeveloper in project ${project}; if the bucket is another project's, delete it there or deploy with \`context\`. Nothing was uploaded or deployed.`, { cause: err });
+        throw err;
+    }
+    if (!existing) {
+        try {
+            await storage.createBucket(project, { name, location: region, uniformAccess: true });
+            log_info(`created the source bucket gs://${name} (${region}, uniform access)`);
+            return name;
+        }
+        catch (err) {
+            // Another run created it meanwhile: then it is checked like one that was there.
+            if (!(err instanceof GoogleApiError && err.httpStatus === 409))
+                throw err;
+        }
+    }
+    const owned = await storage.listBuckets(project, name);
+    if (!owned.some((b) => b.id === name || b.name === name))
+        throw new RunwayError(`The source bucket gs://${name} already exists in another project; uploading there would hand your source to its owner (bucket squatting).`, `Delete that bucket if it is yours, or deploy with \`context\` (a build on the runner). Nothing was uploaded or deployed.`);
+    return name;
+}
+/** The Build an operation describes: its response once done, its metadata before. */
+function buildOf(op) {
+    return op.response ?? op.metadata?.build ?? {};
+}
+/** Uploads, submits and waits; resolves to the built image's digest. */
+async function buildOnGoogle(deps, request) {
+    const { project, region, archive } = request;
+    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const bucket = await ensureSourceBucket(deps.storage, project, region);
+    const object = sourceObjectName(request.service, new Date(), (0,external_node_crypto_.randomUUID)());
+    const uploaded = await deps.storage.uploadObject(bucket, object, archive.data, 'application/gzip');
+    log_info(`uploaded ${archive.paths.length} paths (${archive.data.length} bytes) to gs://${bucket}/${object}`);
+    const body = submitBuildRequest({
+        bucket,
+        object,
+        generation: uploaded.generation,
+        imageUri: request.imageUri,
+        hasDockerfile: archive.hasDockerfile,
+        baseImage: request.baseImage,
+        automaticUpdates: request.automaticUpdates,
+    });
+    log_info(archive.hasDockerfile
+        ? 'building the Dockerfile on Google (Cloud Build)'
+        : 'building with buildpacks on Google');
+    const submitted = await deps.run.submitBuild(project, region, body);
+    if (submitted.baseImageWarning)
+        log_info(`Cloud Run: ${Untrusted.of(submitted.baseImageWarning).oneLine()}`);
+    const name = submitted.buildOperation?.name;
+    if (!name)
+        throw new Error('builds:submit answered without a build operation');
+    let op = await deps.cloudBuild.getOperation(name);
+    const first = buildOf(op);
+    if (first.logUrl)
+        log_info(`build ${first.id ?? ''}: log ${Untrusted.of(first.logUrl).oneLine()}`);
+    let delay = 1000;
+    while (!op.done) {
+        request.deadline.check('waiting for the build on Google');
+        await sleep(Math.min(delay, Math.max(0, request.deadline.remainingMs())));
+        delay = Math.min(delay * 2, 10_000);
+        op = await deps.cloudBuild.getOperation(name);
+    }
+    const build = buildOf(op);
+    const logUrl = build.logUrl ? Untrusted.of(build.logUrl).oneLine() : 'unknown';
+    if (op.error || build.status !== 'SUCCESS') {
+        const lines = build.id && deps.buildLog ? await deps.buildLog(project, build.id).catch(() => []) : [];
+        for (const line of lines)
+            log_info(`  | ${line.oneLine()}`);
+        const said = Untrusted.of(build.statusDetail ?? op.error?.message ?? 'no detail').oneLine();
+        throw new RunwayError(`The build on Google failed (build ${Untrusted.of(build.id ?? '?').oneLine()}, ${Untrusted.of(build.status ?? 'unknown').oneLine()}): ${said}. Its log: ${logUrl}`, `Fix the build (its log says why), or build on the runner with \`context\`. Nothing was deployed.`);
+    }
+    const image = build.results?.images?.find((i) => i.name === request.imageUri) ?? build.results?.images?.[0];
+    const digest = image?.digest;
+    if (!digest || !/^sha256:[0-9a-f]{64}$/.test(digest))
+        throw new RunwayError(`The build on Google succeeded but named no digest for ${request.imageUri}. Its log: ${logUrl}`, 'Nothing was deployed; rerun the step.');
+    log_info(`built ${request.imageUri}@${digest} (log ${logUrl})`);
+    return digest;
+}
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/image/source-archive.ts
+// Packs a source directory as `gcloud run deploy --source` does before it uploads it: the files a
+// .gcloudignore lets through (with .gitignore as the fallback, and gcloud's default ignore file
+// when the directory is a Git checkout), as a gzipped tarball of relative paths owned by root.
+// The rules follow gcloud's own implementation (googlecloudsdk/command_lib/util/gcloudignore.py
+// and glob.py): patterns match a path from its end, `/` at the start anchors, `**` spans
+// directories, `!` re-includes, a trailing `/` matches directories only, the last pattern that
+// matches a path or any of its parent directories decides, and an ignored directory's files stay
+// ignored. The tarball lists directories before files, as gcloud's snapshot does.
+
+
+
+
+/** gcloud's DEFAULT_IGNORE_FILE, used when a Git checkout has no .gcloudignore. */
+const DEFAULT_GCLOUDIGNORE = `.gcloudignore
+.git
+.gitignore
+`;
+/** Python's fnmatch: `*`, `?`, `[seq]` and `[!seq]`, over the whole (case-sensitive) name. */
+function fnmatch(name, pattern) {
+    let source = '';
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '*')
+            source += '.*';
+        else if (c === '?')
+            source += '.';
+        else if (c === '[') {
+            const end = pattern.indexOf(']', i + 2);
+            if (end < 0)
+                source += '\\[';
+            else {
+                let set = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
+                if (set.startsWith('!'))
+                    set = `^${set.slice(1)}`;
+                else if (set.startsWith('^'))
+                    set = `\\${set}`;
+                source += `[${set}]`;
+                i = end;
+            }
+        }
+        else
+            source += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+    }
+    return new RegExp(`^${source}$`, 's').test(name);
+}
+/** glob.Glob._MatchesHelper: the pattern's parts, last first, against the path's components. */
+function matchesParts(parts, path) {
+    if (parts.length === 0)
+        return true;
+    if (path === undefined)
+        return false;
+    const part = parts[parts.length - 1];
+    const remaining = parts.slice(0, -1);
+    const cut = path.lastIndexOf('/');
+    const last = cut < 0 ? path : path.slice(cut + 1);
+    const rest = last === '' ? undefined : cut < 0 ? '' : path.slice(0, cut);
+    if (part === '**') {
+        if (!(remaining.length && remaining[0] === ''))
+            remaining.unshift('');
+        return prefixes(path).some((p) => matchesParts(remaining, p));
+    }
+    if (part === '*' && remaining.length === 0 && rest !== undefined && rest.length > 1)
+        return false;
+    if (!fnmatch(last, part))
+        return false;
+    return matchesParts(remaining, rest);
+}
+/** '', 'a', 'a/b', 'a/b/c' for 'a/b/c' (glob.GetPathPrefixes). */
+function prefixes(path) {
+    if (!path)
+        return [''];
+    const parts = path.split('/');
+    return ['', ...parts.map((_, i) => parts.slice(0, i + 1).join('/'))];
+}
+/** One line of an ignore file, or undefined for a line gcloud skips (blank, comment, invalid). */
+function parseLine(raw) {
+    let line = raw;
+    if (line.startsWith('#'))
+        return undefined;
+    const negated = line.startsWith('!');
+    if (negated)
+        line = line.slice(1);
+    const mustBeDir = line.endsWith('/');
+    if (mustBeDir)
+        line = line.slice(0, -1);
+    // Trailing spaces go unless escaped; escaped spaces become spaces.
+    line = line.replace(/(?<!\\)( +)$/, '').replace(/\\ /g, ' ');
+    if (/(?<!\\)\\(\\\\)*$/.test(line))
+        return undefined;
+    line = line.replace(/\\([^\\])/g, '$1').replace(/\\\\/g, '\\');
+    if (!line)
+        return undefined;
+    return { parts: line.split('/'), negated, mustBeDir };
+}
+function parseIgnoreText(text, dir, includes) {
+    const patterns = [];
+    for (const line of text.split(/\r?\n/)) {
+        if (line.startsWith('#')) {
+            const include = /^#\s*!include:(.*)$/.exec(line)?.[1];
+            if (include !== undefined && includes) {
+                if (include.includes('/'))
+                    throw new RunwayError(`The ignore file's "${line}" names a file in another directory.`, 'gcloud, and so Runway, only include files from the same directory.');
+                const path = (0,external_node_path_namespaceObject.join)(dir, include);
+                if (!(0,external_node_fs_namespaceObject.existsSync)(path))
+                    throw new RunwayError(`The ignore file includes ${include}, which does not exist.`, `Create ${include} or remove the line.`);
+                patterns.push(...parseIgnoreText((0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'), dir, false));
+            }
+            continue;
+        }
+        const pattern = parseLine(line);
+        if (pattern)
+            patterns.push(pattern);
+    }
+    return patterns;
+}
+/** Which files of a directory go into the upload (gcloudignore.FileChooser). */
+class FileChooser {
+    patterns;
+    constructor(patterns) {
+        this.patterns = patterns;
+    }
+    /** Chooses for `ignoreText` as if it were an ignore file in `dir` (its #!include lines read from there). */
+    static fromText(ignoreText, dir) {
+        return new FileChooser(parseIgnoreText(ignoreText, dir, true));
+    }
+    /**
+     * gcloud's choice for a directory: `ignoreFile` when given (it must exist), else its
+     * .gcloudignore, else, in a Git checkout (.git or .gitignore present), the default ignore file
+     * with the .gitignore included; otherwise every file.
+     */
+    static forDirectory(dir, ignoreFile) {
+        const file = (0,external_node_path_namespaceObject.join)(dir, ignoreFile ?? '.gcloudignore');
+        if ((0,external_node_fs_namespaceObject.existsSync)(file))
+            return {
+                chooser: FileChooser.fromText((0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8'), dir),
+                using: ignoreFile ?? '.gcloudignore',
+            };
+        if (ignoreFile)
+            throw new RunwayError(`The ignore file ${ignoreFile} does not exist in the source directory.`, 'Create it, or remove `--ignore-file` from `flags`.');
+        const git = (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, '.git')) || (0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, '.gitignore'));
+        if (!git)
+            return { chooser: new FileChooser([]), using: 'none (every file)' };
+        const text = DEFAULT_GCLOUDIGNORE + ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, '.gitignore')) ? '#!include:.gitignore\n' : '');
+        return {
+            chooser: FileChooser.fromText(text, dir),
+            using: "gcloud's default (.git, .gitignore and what .gitignore lists)",
+        };
+    }
+    /** Whether a path (relative, `/`-separated) is uploaded. */
+    isIncluded(path, isDir = false) {
+        const all = prefixes(path).slice(1);
+        for (const prefix of all) {
+            let ignored;
+            const prefixIsDir = prefix !== path || isDir;
+            for (const p of this.patterns) {
+                if (p.mustBeDir && !prefixIsDir)
+                    continue;
+                if (matchesParts(p.parts, prefix))
+                    ignored = !p.negated;
+            }
+            if (ignored)
+                return false;
+        }
+        return true;
+    }
+}
+/**
+ * The entries gcloud would upload from `dir`: included directories (a symlinked one as a link),
+ * then included files, walking into symlinked directories as os.walk(followlinks=True) does.
+ */
+function chooseEntries(dir, chooser) {
+    const dirs = [];
+    const files = [];
+    const seen = new Set();
+    const walk = (relative) => {
+        const full = relative ? (0,external_node_path_namespaceObject.join)(dir, relative) : dir;
+        const real = (0,external_node_fs_namespaceObject.statSync)(full);
+        const key = `${real.dev}:${real.ino}`;
+        if (seen.has(key))
+            throw new RunwayError(`The source directory has a symbolic link loop at ${relative}.`, 'Remove the link or ignore it in .gcloudignore.');
+        seen.add(key);
+        for (const name of (0,external_node_fs_namespaceObject.readdirSync)(full).sort()) {
+            const path = relative ? `${relative}/${name}` : name;
+            const abs = (0,external_node_path_namespaceObject.join)(dir, path);
+            const link = (0,external_node_fs_namespaceObject.lstatSync)(abs);
+            const target = link.isSymbolicLink() ? (0,external_node_fs_namespaceObject.statSync)(abs, { throwIfNoEntry: false }) : link;
+            const isDir = target?.isDirectory() ?? false;
+            if (!chooser.isIncluded(path, isDir))
+                continue;
+            if (isDir) {
+                dirs.push(link.isSymbolicLink()
+                    ? {
+                        path,
+                        type: 'symlink',
+                        mode: link.mode & 0o7777,
+                        mtime: link.mtimeMs,
+                        linkname: (0,external_node_fs_namespaceObject.readlinkSync)(abs),
+                    }
+                    : { path, type: 'dir', mode: link.mode & 0o7777, mtime: link.mtimeMs });
+                walk(path);
+            }
+            else if (link.isSymbolicLink()) {
+                files.push({
+                    path,
+                    type: 'symlink',
+                    mode: link.mode & 0o7777,
+                    mtime: link.mtimeMs,
+                    linkname: (0,external_node_fs_namespaceObject.readlinkSync)(abs),
+                });
+            }
+            else if (link.isFile()) {
+                files.push({
+                    path,
+                    type: 'file',
+                    mode: link.mode & 0o7777,
+                    mtime: link.mtimeMs,
+                    data: (0,external_node_fs_namespaceObject.readFileSync)(abs),
+                });
+            }
+        }
+        seen.delete(key);
+    };
+    walk('');
+    return [...dirs, ...files];
+}
+// ---- tar (POSIX ustar, with a pax header for what ustar cannot hold) --------------------------------
+function octal(value, width) {
+    return `${value.toString(8).padStart(width - 1, '0')}\0`;
+}
+function header(fields) {
+    const block = Buffer.alloc(512);
+    block.write(fields.name, 0, 100, 'utf8');
+    block.write(octal(fields.mode, 8), 100, 'ascii');
+    block.write(octal(0, 8), 108, 'ascii');
+    block.write(octal(0, 8), 116, 'ascii');
+    block.write(octal(fields.size, 12), 124, 'ascii');
+    block.write(octal(Math.floor(fields.mtime / 1000), 12), 136, 'ascii');
+    block.write('        ', 148, 'ascii');
+    block.write(fields.type, 156, 'ascii');
+    block.write(fields.linkname, 157, 100, 'utf8');
+    block.write('ustar\u000000', 257, 'ascii');
+    block.write('root', 265, 'ascii');
+    block.write('root', 297, 'ascii');
+    block.write(fields.prefix, 345, 155, 'utf8');
+    let sum = 0;
+    for (const byte of block)
+        sum += byte;
+    block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    return block;
+}
+const padding = (size) => Buffer.alloc((512 - (size % 512)) % 512);
+/** A ustar name/prefix split, or undefined when the path needs a pax header. */
+function ustarName(path) {
+    if (Buffer.byteLength(path) <= 100)
+        return { name: path, prefix: '' };
+    for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+        const prefix = path.slice(0, i);
+        const name = path.slice(i + 1);
+        if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100)
+            return { name, prefix };
+    }
+    return undefined;
+}
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    let length = Buffer.byteLength(body) + 1;
+    while (String(length).length + Buffer.byteLength(body) !== length)
+        length = String(length).length + Buffer.byteLength(body);
+    return `${length}${body}`;
+}
+/** The entries as a tar stream (uncompressed). */
+function tarOf(entries) {
+    const blocks = [];
+    for (const entry of entries) {
+        const path = entry.type === 'dir' ? `${entry.path}/` : entry.path;
+        const linkname = entry.linkname ?? '';
+        let split = ustarName(path);
+        const longLink = Buffer.byteLength(linkname) > 100;
+        if (!split || longLink) {
+            const records = (split ? '' : paxRecord('path', path)) + (longLink ? paxRecord('linkpath', linkname) : '');
+            const data = Buffer.from(records, 'utf8');
+            blocks.push(header({
+                name: 'PaxHeader',
+                prefix: '',
+                mode: 0o644,
+                size: data.length,
+                mtime: entry.mtime,
+                type: 'x',
+                linkname: '',
+            }), data, padding(data.length));
+            split ??= { name: path.slice(-100), prefix: '' };
+        }
+        const size = entry.type === 'file' ? (entry.data?.length ?? 0) : 0;
+        blocks.push(header({
+            ...split,
+            mode: entry.mode,
+            size,
+            mtime: entry.mtime,
+            type: entry.type === 'dir' ? '5' : entry.type === 'symlink' ? '2' : '0',
+            linkname: longLink ? '' : linkname,
+        }));
+        if (entry.type === 'file' && entry.data)
+            blocks.push(entry.data, padding(entry.data.length));
+    }
+    blocks.push(Buffer.alloc(1024));
+    return Buffer.concat(blocks);
+}
+/** The directory packed as gcloud packs it for `--source`. */
+function packSource(dir, ignoreFile) {
+    const { chooser, using } = FileChooser.forDirectory(dir, ignoreFile);
+    const entries = chooseEntries(dir, chooser);
+    return {
+        data: (0,external_node_zlib_.gzipSync)(tarOf(entries)),
+        paths: entries.map((e) => e.path),
+        hasDockerfile: entries.some((e) => e.path === 'Dockerfile' && e.type !== 'dir'),
+        ignoreRules: using,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/image/prepare.ts
-// The image a run deploys: built and pushed (with `context`), or resolved to its digest (with
-// `image`). Google credentials go to Google registries only; the right to push is proven before
+// The image a run deploys: built and pushed (with `context`), built on Google (with `source`,
+// remote-build.ts), or resolved to its digest (with `image`). Google credentials go to Google registries only; the right to push is proven before
 // anything is built; build values are masked and never reach argv. Fork code is built by a Docker
 // holding no registry credential at all, and only the push after it gets one.
+
+
+
+
+
+
+
 
 
 
@@ -70005,6 +70667,8 @@ async function prepareImage(settings, credentials, sha, forkCode = false) {
         const image = parseImageReference(source.ref);
         return { ...image, digest: await resolveDigest(image, registryAuth(image.host, credentials)) };
     }
+    if (source.kind === 'source')
+        throw new Error('A build on Google is prepared by prepareSourceImage.');
     maskBuildValues(source.buildArgs, source.secrets);
     const image = buildImageReference(source.repository, settings.service, sha);
     const google = registryAuth(image.host, credentials).kind === 'google';
@@ -70057,9 +70721,50 @@ async function prepareImage(settings, credentials, sha, forkCode = false) {
         await docker.dispose();
     }
 }
+/**
+ * `source`: packed as gcloud packs it, built on Google in the first region, and returned by digest.
+ * Fork code is not built there: the build runs as the project's build account, with its rights.
+ */
+async function prepareSourceImage(settings, credentials, project, sha, deadline, forkCode = false) {
+    const source = settings.image;
+    if (source?.kind !== 'source')
+        throw new Error('No source to build.');
+    if (forkCode)
+        throw new RunwayError("`source` builds on Google as the project's build service account, which a fork's code must not run as.", 'Deploy fork pull requests with `context` (built on the runner with no registry credentials). Nothing was deployed.');
+    const image = buildImageReference(source.repository, settings.service, sha);
+    if (!isGoogleRegistry(image.host, extraGoogleRegistries()))
+        throw new RunwayError(`\`repository\` ${image.host} is not Artifact Registry; a build on Google pushes only there.`, 'Set `repository` to an Artifact Registry path, HOST/PROJECT/REPOSITORY (e.g. us-central1-docker.pkg.dev/my-project/my-repo).');
+    const archive = packSource(source.source);
+    log_info(`source ${source.source}: ${archive.paths.length} paths (ignore rules: ${archive.ignoreRules}); ${archive.hasDockerfile ? 'a Dockerfile' : 'no Dockerfile: buildpacks'}`);
+    const logging = new LoggingClient(credentials.accessToken);
+    const digest = await buildOnGoogle({
+        storage: new StorageClient(credentials.accessToken),
+        run: new CloudRunClient(credentials.accessToken),
+        cloudBuild: new CloudBuildClient(credentials.accessToken),
+        buildLog: async (p, buildId) => {
+            if (settings.logLines === 0)
+                return [];
+            const { entries } = await logging.listEntries({
+                resourceNames: [`projects/${p}`],
+                filter: `resource.type = "build" AND resource.labels.build_id = ${quote(buildId)}`,
+                orderBy: 'timestamp desc',
+                pageSize: Math.min(settings.logLines, 50),
+            });
+            return entries.reverse().map(entryText);
+        },
+    }, {
+        project,
+        region: settings.regions[0],
+        service: settings.service,
+        archive,
+        imageUri: formatImage(image, 'tag'),
+        baseImage: source.baseImage,
+        automaticUpdates: source.automaticUpdates,
+        deadline,
+    });
+    return { ...image, digest };
+}
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: ./node_modules/@google-github-actions/actions-utils/dist/index.js
 var dist = __nccwpck_require__(6160);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -70726,7 +71431,7 @@ function checkTarget(flag, target) {
 /** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
 const USE_INSTEAD = {
     '--image': 'the `image` input',
-    '--source': 'the `context` input',
+    '--source': 'the `source` input (or `context`, to build on the runner)',
     '--region': 'the `region` input',
     '--project': 'the `project_id` input',
     '--tag': 'the `tag` input',
@@ -71486,21 +72191,54 @@ function notAnOption(name, value) {
         throw new InputError(name, value, 'a value that does not begin with `-` (Docker would read it as an option)');
     return value;
 }
+/** Inputs of a build on the runner (`context`), which a build on Google (`source`) does not take. */
+const RUNNER_BUILD_ONLY = ['dockerfile', 'build_args', 'build_secrets', 'target', 'platform', 'builder'];
+function repositoryInput(r, withInput) {
+    const repository = notAnOption('repository', r.optional('repository'));
+    if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
+        throw new InputError('repository', repository ?? '', `an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. \`us-central1-docker.pkg.dev/my-project/my-repo\` (required with \`${withInput}\`)`);
+    }
+    return repository;
+}
+function sourceImage(r, source) {
+    notAnOption('source', source);
+    for (const name of RUNNER_BUILD_ONLY)
+        if (r.optional(name) !== undefined)
+            throw new InputError(name, r.optional(name), `nothing with \`source\`: it configures the Docker build on the runner (\`context\`); a build on Google takes the Dockerfile at the root of \`source\``);
+    const repository = repositoryInput(r, 'source');
+    const sourcePath = r.attempt(() => resolveInputPath('source', source, 'directory'));
+    return {
+        kind: 'source',
+        source: sourcePath ?? source,
+        repository,
+        baseImage: notAnOption('base_image', r.optional('base_image')),
+        automaticUpdates: r.map('automatic_updates', parseBool),
+    };
+}
 function imageSource(r) {
     const image = r.optional('image');
     const context = r.optional('context');
-    if (image && context) {
-        throw new InputError('image', image, 'either `image` (deploy an existing image) or `context` (build one), not both');
+    const source = r.optional('source');
+    const given = [
+        ['image', image],
+        ['context', context],
+        ['source', source],
+    ].filter(([, v]) => v);
+    if (given.length > 1) {
+        const [name, value] = given[0];
+        throw new InputError(name, value, 'one of `image` (deploy an existing image), `context` (build it on the runner) or `source` (build it on Google), not several');
     }
     if (image)
         return { kind: 'prebuilt', ref: notAnOption('image', image) };
+    if (source)
+        return sourceImage(r, source);
+    for (const name of ['base_image', 'automatic_updates'])
+        if (r.optional(name) !== undefined)
+            throw new InputError(name, r.optional(name), 'nothing without `source` (it sets up a buildpacks build on Google)');
     if (!context)
-        throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one');
+        throw new InputError('image', '', 'an image reference, or `context` + `repository` to build one on the runner, or `source` + `repository` to build it on Google');
     notAnOption('context', context);
-    const repository = notAnOption('repository', r.optional('repository'));
-    if (!repository || !/^[^/\s]+\/[^/\s]+\/[^/\s]+(\/[^/\s]+)*\/?$/.test(repository)) {
-        throw new InputError('repository', repository ?? '', 'an Artifact Registry path HOST/PROJECT/REPOSITORY, e.g. `us-central1-docker.pkg.dev/my-project/my-repo` (required with `context`)');
-    }
+    const repository = repositoryInput(r, 'context');
     const platform = r.optional('platform');
     if (platform && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(platform)) {
         throw new InputError('platform', platform, 'an OS/ARCH platform such as `linux/amd64`');
@@ -71900,7 +72638,6 @@ function releaseSettings(r, job, purpose) {
  */
 const DEPLOY_CLOUDRUN_ONLY = {
     metadata: 'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
-    source: 'Runway builds with Docker: use `context` (and `repository`) to build from source.',
     update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
     gcloud_version: undefined,
     gcloud_component: undefined,
@@ -72077,54 +72814,6 @@ class StepBarrier {
     }
     stopped() {
         return new StepGateFailed(`${this.failure} failed, and with \`regions_fail: all\` the regions take each step together.`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/gcp/logging.ts
-// A small Cloud Logging client: entries.list only, for a failed revision's recent lines
-// (https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list). Entries are what a
-// container wrote: their payloads come back wrapped as untrusted text, never as strings to print.
-
-
-
-/** A value in a filter, quoted as the Logging query language quotes strings. */
-function quote(value) {
-    return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-/**
- * What an entry says, as one line: its text, or a JSON payload's `message` (what Cloud Logging
- * shows as the summary), else the payload itself.
- */
-function entryText(entry) {
-    if (typeof entry.textPayload === 'string')
-        return Untrusted.of(entry.textPayload);
-    const payload = entry.jsonPayload;
-    if (payload && typeof payload.message === 'string')
-        return Untrusted.of(payload.message);
-    return Untrusted.of(payload ? JSON.stringify(payload) : '');
-}
-class LoggingClient {
-    base;
-    token;
-    constructor(token, base = endpoint('logging')) {
-        this.base = base;
-        this.token = token;
-    }
-    /** One page of entries; entries.list is a read, so it is retried like one. */
-    async listEntries(request) {
-        const page = await requestJson(`${this.base}v2/entries:list`, {
-            method: 'POST',
-            idempotent: true,
-            body: request,
-            token: this.token,
-            // A failed deploy waits on this: a slow Logging API must not hold it for long.
-            timeoutMs: 15_000,
-            retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 2000 },
-        });
-        return {
-            entries: Array.isArray(page.entries) ? page.entries : [],
-            ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
-        };
     }
 }
 
@@ -75330,6 +76019,7 @@ ${join(timeline)}
 
 
 
+
 function githubContext() {
     return {
         sha: process.env.GITHUB_SHA ?? 'unknown',
@@ -75470,11 +76160,21 @@ async function run() {
             if (unchecked.length)
                 log_info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
             await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
+            if (parsed.image?.kind === 'source') {
+                const projects = new ProjectsClient(credentials.accessToken);
+                // Cloud Run's builds run as the project's default compute account.
+                const builder = `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
+                await checkSourceDeploy(projects, new IamClient(credentials.accessToken), resolvedProject, builder, credentials.identity);
+                log_info(`${credentials.identity} may build from source as ${builder}`);
+            }
         }));
         await (reporter ?? jobReporter)?.start(github.sha, runUrlFrom());
-        const building = parsed.image?.kind === 'build';
-        const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
-            const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
+        const kind = parsed.image?.kind;
+        const stage = kind === 'build' ? 'build and push' : kind === 'source' ? 'build on Google' : 'resolve image';
+        const built = await stages.time(stage, () => group(stage.charAt(0).toUpperCase() + stage.slice(1), async () => {
+            const ref = kind === 'source'
+                ? await prepareSourceImage(parsed, credentials, resolvedProject, github.sha, deadline, forkCodeOf(event))
+                : await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
             log_info(`image ${formatImage(ref, 'digest')}`);
             return ref;
         }));

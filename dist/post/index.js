@@ -31792,6 +31792,8 @@ class GoogleApiError extends Error {
     permission;
     /** The request fields a BadRequest detail blames, e.g. `location`. */
     fields;
+    /** The machine-readable reasons: ErrorInfo's, or Cloud Storage's `errors[].reason`. */
+    reasons;
     method;
     url;
     constructor(method, url, httpStatus, body) {
@@ -31806,6 +31808,10 @@ class GoogleApiError extends Error {
         this.status = parsed?.status ?? `HTTP_${httpStatus}`;
         this.permission = parsed?.details?.find((d) => d.metadata?.permission)?.metadata?.permission;
         this.fields = (parsed?.details ?? []).flatMap((d) => (d.fieldViolations ?? []).map((v) => v.field ?? ''));
+        this.reasons = [
+            ...(parsed?.details ?? []).flatMap((d) => (d.reason ? [d.reason] : [])),
+            ...(Array.isArray(parsed?.errors) ? parsed.errors : []).flatMap((e) => (e.reason ? [e.reason] : [])),
+        ];
         this.method = method;
         this.url = url;
     }
@@ -31865,12 +31871,15 @@ async function requestJson(url, options = {}) {
         const headers = { accept: 'application/json', ...options.headers };
         if (options.body !== undefined)
             headers['content-type'] = 'application/json';
+        if (options.media)
+            headers['content-type'] = options.media.contentType;
         if (options.token)
             headers.authorization = `Bearer ${await options.token()}`;
         const res = await (options.fetch ?? fetch)(target, {
             method,
             headers,
             ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+            ...(options.media ? { body: options.media.data } : {}),
             signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
         });
         const text = await res.text();
