@@ -10,9 +10,13 @@ import type {
   TrafficTarget,
   Volume,
   VolumeMount,
+  VpcAccess,
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import { planGpu } from './gpu.js';
+import { checkVpcAccess, planDirectVpc } from './network.js';
+import { addVolumes, removeVolumes } from './volumes.js';
 
 export interface ServiceChanges {
   project: string;
@@ -236,6 +240,7 @@ export function planVolumes(
   const { spec } = changes;
   let volumes = liveVolumes ?? [];
   let mounts = container.volumeMounts ?? [];
+  if (spec.volumes) ({ volumes, mounts } = removeVolumes({ volumes, mounts }, spec.volumes));
   if (spec.secrets) {
     ({ volumes, mounts } = planSecretFiles(
       volumes,
@@ -256,28 +261,31 @@ export function planVolumes(
       mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
     }
   }
+  if (spec.volumes) ({ volumes, mounts } = addVolumes({ volumes, mounts }, spec.volumes));
   if (mounts.length) container.volumeMounts = mounts;
   else delete container.volumeMounts;
   return volumes;
 }
 
-/** The VPC access a template gets: the connector by full name, in the template's region. */
-export function planVpcAccess(
-  live: { connector?: string; egress?: string } | undefined,
-  changes: ContainerChanges,
-): { connector?: string; egress?: string } | undefined {
+/**
+ * The VPC access a template gets: the connector by full name, in the template's region; then the
+ * Direct VPC flags; checked as Cloud Run checks it before it is sent.
+ */
+export function planVpcAccess(live: VpcAccess | undefined, changes: ContainerChanges): VpcAccess | undefined {
   const { spec } = changes;
-  if (spec.vpcConnector === undefined && spec.vpcEgress === undefined) return live;
+  if (spec.vpcConnector === undefined && spec.vpcEgress === undefined && spec.directVpc === undefined)
+    return live;
   const connector = spec.vpcConnector?.includes('/')
     ? spec.vpcConnector
     : spec.vpcConnector !== undefined
       ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
       : live?.connector;
-  return {
+  const access: VpcAccess = {
     ...(live ?? {}),
     ...(connector ? { connector } : {}),
     ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
   };
+  return checkVpcAccess(spec.directVpc ? planDirectVpc(access, spec.directVpc) : access);
 }
 
 function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
@@ -311,6 +319,8 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
   const vpcAccess = planVpcAccess(live.vpcAccess, changes);
   if (vpcAccess) template.vpcAccess = vpcAccess;
+  else delete template.vpcAccess;
+  if (spec.gpu) planGpu(template, container, spec.gpu);
   return template;
 }
 
