@@ -325,6 +325,20 @@ describe('GPU flags', () => {
     expect(none.nodeSelector).toBeUndefined();
   });
 
+  it('reads live resources without cpuIdle as CPU always allocated (proto3 JSON leaves a false bool out)', () => {
+    const alwaysOn: Service = {
+      template: {
+        containers: [
+          { image: 'x', resources: { limits: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' } } },
+        ],
+      },
+    };
+    const t = planned('--memory 20Gi --gpu-zonal-redundancy', alwaysOn);
+    expect(t.containers?.[0]?.resources?.cpuIdle).toBe(false);
+    const fresh = planned('--memory 1Gi', { template: { containers: [{ image: 'x' }] } });
+    expect(fresh.containers?.[0]?.resources?.cpuIdle).toBe(true);
+  });
+
   it.each<[string, ServiceSpec, RegExp]>([
     [
       'too little CPU',

@@ -44,7 +44,8 @@ export function checkGpu(template: RevisionTemplate, container: Container): void
       `A ${typeName} GPU needs at least ${type.minMemoryGiB}Gi of memory, and the revision would have ${memory}.${stop}`,
       `Set \`memory\` (or --memory in \`flags\`) to ${type.minMemoryGiB}Gi or more.`,
     );
-  if (container.resources?.cpuIdle !== false)
+  // Read back, resources without cpuIdle mean false (proto3 JSON leaves a false bool out).
+  if (container.resources?.cpuIdle ?? !container.resources)
     throw new RunwayError(
       `A GPU needs CPU always allocated (instance-based billing), and the revision would throttle CPU.${stop}`,
       'Add --no-cpu-throttling to `flags`.',

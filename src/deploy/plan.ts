@@ -212,8 +212,9 @@ export function planContainer(live: Container | undefined, changes: ContainerCha
     if (spec.memory !== undefined) limits.memory = spec.memory;
     if (Object.keys(limits).length) resources.limits = limits;
     if (spec.cpuBoost !== undefined) resources.startupCpuBoost = spec.cpuBoost;
-    // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
-    resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
+    // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4); read back,
+    // resources without cpuIdle mean false (proto3 JSON leaves a false bool out).
+    resources.cpuIdle = spec.cpuThrottling ?? (live?.resources ? (live.resources.cpuIdle ?? false) : true);
     container.resources = resources;
   }
   return container;
