@@ -272,6 +272,14 @@ export const CASES: Case[] = [
     ],
   },
   {
+    // From a Serverless VPC Access connector to Direct VPC egress.
+    name: 'Direct VPC: --clear-vpc-connector with --network',
+    steps: [
+      { image: '{image1}', flags: '--vpc-connector c1 --vpc-egress private-ranges-only' },
+      { image: '{image2}', flags: '--clear-vpc-connector --network default' },
+    ],
+  },
+  {
     // Cloud Run takes one and only one of a connector and a network interface.
     name: 'Direct VPC: --vpc-egress with neither a network nor a connector',
     steps: [{ image: '{image1}', flags: '--vpc-egress all-traffic' }],

@@ -288,6 +288,37 @@ describe('Direct VPC flags', () => {
   });
 });
 
+describe('--clear-vpc-connector', () => {
+  const withConnector = (egress: string): Service => ({
+    template: {
+      containers: [{ image: 'x' }],
+      vpcAccess: { connector: 'projects/p/locations/r/connectors/c1', egress },
+    },
+  });
+
+  it('reads into the VPC flags, and drops the connector and its egress, before the network is set', () => {
+    expect(parseFlags('--clear-vpc-connector')).toEqual({ directVpc: { clearConnector: true } });
+    expect(planned('--clear-vpc-connector', withConnector('PRIVATE_RANGES_ONLY')).vpcAccess).toBeUndefined();
+    expect(
+      planned('--clear-vpc-connector --network default', withConnector('PRIVATE_RANGES_ONLY')).vpcAccess,
+    ).toEqual({ networkInterfaces: [{ network: 'default' }] });
+    // gcloud clears after it sets: --vpc-connector with --clear-vpc-connector leaves none.
+    expect(
+      planned('--vpc-connector c2 --clear-vpc-connector', withConnector('PRIVATE_RANGES_ONLY')).vpcAccess,
+    ).toBeUndefined();
+  });
+
+  it('refuses it while all traffic goes through the connector, as gcloud does without a prompt', () => {
+    expect(errorOf(() => planned('--clear-vpc-connector', withConnector('ALL_TRAFFIC')))).toMatch(
+      /Cannot remove VPC connector with VPC egress set to "all-traffic"[\s\S]*--vpc-egress=private-ranges-only/,
+    );
+    expect(
+      planned('--clear-vpc-connector --vpc-egress private-ranges-only', withConnector('ALL_TRAFFIC'))
+        .vpcAccess,
+    ).toBeUndefined();
+  });
+});
+
 describe('GPU flags', () => {
   const cpuOnly: Service = {
     template: {

@@ -1,9 +1,10 @@
 // gcloud's Direct VPC flags (spec.directVpc) over a template's VPC access, as `gcloud run deploy`
-// changes the network-interfaces annotation (config_changes.py NetworkInterfacesChange,
-// ClearNetworkInterfacesChange): each flag given sets its part of the one interface or, empty, drops
-// it; an interface left empty goes, and the egress setting with it; --clear-network drops both. Then
-// Cloud Run's own rule, checked before anything is sent: "one and only one of connector and
-// network_interfaces must be set" (observed: googleapis/google-cloud-node#4731).
+// changes it (config_changes.py ClearVpcConnectorChange, NetworkInterfacesChange,
+// ClearNetworkInterfacesChange): --clear-vpc-connector first; then each flag given sets its part of
+// the one interface or, empty, drops it; an interface left empty goes, and the egress setting with
+// it; --clear-network drops both. Then Cloud Run's own rule, checked before anything is sent: "one
+// and only one of connector and network_interfaces must be set" (observed:
+// googleapis/google-cloud-node#4731).
 import { RunwayError } from '../errors.js';
 import type { VpcAccess } from '../gcp/run-types.js';
 import type { DirectVpcFlags } from '../inputs/spec.js';
@@ -11,6 +12,7 @@ import type { DirectVpcFlags } from '../inputs/spec.js';
 type NetworkInterface = NonNullable<VpcAccess['networkInterfaces']>[number];
 
 export function planDirectVpc(live: VpcAccess, flags: DirectVpcFlags): VpcAccess {
+  if (flags.clearConnector) live = clearConnector(live);
   const { networkInterfaces, ...rest } = live;
   if (flags.clear) {
     const { egress: _egress, ...kept } = rest;
@@ -28,6 +30,22 @@ export function planDirectVpc(live: VpcAccess, flags: DirectVpcFlags): VpcAccess
   if (Object.keys(nic).length) return { ...rest, networkInterfaces: [nic] };
   const { egress: _egress, ...kept } = rest;
   return kept;
+}
+
+/**
+ * --clear-vpc-connector: the connector and the egress setting go (config_changes.py
+ * ClearVpcConnectorChange). gcloud refuses it when all traffic goes through the connector, unless
+ * someone confirms at a prompt, which a workflow cannot (resource_change_validators.py).
+ */
+function clearConnector(access: VpcAccess): VpcAccess {
+  if (!access.connector) return access;
+  if (access.egress === 'ALL_TRAFFIC')
+    throw new RunwayError(
+      'Cannot remove VPC connector with VPC egress set to "all-traffic" (as gcloud says): outbound traffic would go to the public internet. Nothing was changed.',
+      'Set --vpc-egress=private-ranges-only (or `vpc_egress: private-ranges-only`) beside --clear-vpc-connector.',
+    );
+  const { connector: _connector, egress: _egress, ...rest } = access;
+  return rest;
 }
 
 /** The access as Cloud Run takes it (undefined when there is none), or the error it would give, before it is sent. */

@@ -19,7 +19,14 @@ import {
   parseMemory,
 } from './fields.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
-import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
+import {
+  clearNetwork,
+  clearNetworkTags,
+  clearVpcConnector,
+  setNetwork,
+  setNetworkTags,
+  setSubnet,
+} from './network.js';
 import type { JobFlags, ServiceSpec } from './spec.js';
 import {
   addVolume,
@@ -88,6 +95,7 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-volume-mounts': clearVolumeMounts,
   '--clear-network': clearNetwork,
   '--clear-network-tags': clearNetworkTags,
+  '--clear-vpc-connector': clearVpcConnector,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
   '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
 };

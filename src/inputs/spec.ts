@@ -49,6 +49,8 @@ export interface DirectVpcFlags {
   tags?: string[];
   /** --clear-network: no network interface, and no egress setting. */
   clear?: boolean;
+  /** --clear-vpc-connector: no connector, and no egress setting. */
+  clearConnector?: boolean;
 }
 
 /** gcloud's GPU flags. */
