@@ -60,6 +60,9 @@ export default {
   // over its wall time), so more workers than cores pays; each gets an emulator of its own
   // (global-setup.ts).
   maxWorkers: 8,
+  // Within a file, tests written with it.concurrent (independent services, no faults or request
+  // log shared) overlap their waiting, up to this many at once.
+  maxConcurrency: 4,
   // Longest files first, also on a fresh clone, which has no timings cached (scripts/test-sequencer.js).
   testSequencer: '<rootDir>/scripts/test-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],

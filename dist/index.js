@@ -67516,6 +67516,11 @@ class CloudRunClient {
         });
         return res.permissions ?? [];
     }
+    /** The subset of `permissions` the caller holds on the job (its own policy and those it inherits). */
+    async testJobPermissions(ref, permissions) {
+        const res = await this.request(this.url(`${jobName(ref)}:testIamPermissions`), { method: 'POST', token: this.token, body: { permissions }, idempotent: true });
+        return res.permissions ?? [];
+    }
     setIamPolicy(ref, policy) {
         return this.request(this.url(`${serviceName(ref)}:setIamPolicy`), {
             method: 'POST',
@@ -67895,9 +67900,803 @@ async function isPublic(client, ref, service) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gcp/run-types.ts
+// The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
+// Runway reads or writes are typed; everything else is carried through untouched.
+/** The fields a Revision shares with the RevisionTemplate it was made from. */
+const TEMPLATE_FIELDS = [
+    'scaling',
+    'vpcAccess',
+    'timeout',
+    'serviceAccount',
+    'containers',
+    'volumes',
+    'executionEnvironment',
+    'encryptionKey',
+    'maxInstanceRequestConcurrency',
+    'serviceMesh',
+    'sessionAffinity',
+    'encryptionKeyRevocationAction',
+    'encryptionKeyShutdownDuration',
+    'nodeSelector',
+    'gpuZonalRedundancyDisabled',
+];
+/** Keys the v2 API reserves for itself; a template that carries them is refused. */
+const SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\/|^(serving|autoscaling)\.knative\.dev\//;
+function userKeys(map) {
+    if (!map)
+        return undefined;
+    return Object.fromEntries(Object.entries(map).filter(([k]) => !SYSTEM_KEY.test(k)));
+}
+/** The template that would make `revision` again (without its name). */
+function templateOf(revision) {
+    const template = {};
+    for (const field of TEMPLATE_FIELDS)
+        if (revision[field] !== undefined)
+            template[field] = revision[field];
+    const labels = userKeys(revision.labels);
+    const annotations = userKeys(revision.annotations);
+    if (labels && Object.keys(labels).length)
+        template.labels = labels;
+    if (annotations && Object.keys(annotations).length)
+        template.annotations = annotations;
+    return template;
+}
+/** Cloud Run's limit for a tag URL's prefix: the tag and the service name together. */
+const MAX_TAG_AND_SERVICE = 46;
+/** `projects/p/locations/l/services/s/revisions/r` → `r`. */
+function shortName(resourceName) {
+    if (!resourceName)
+        return undefined;
+    return resourceName.split('/').pop();
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/inputs/container-target.ts
+// Which container a deploy's image and container inputs go to, as far as the inputs alone say: the
+// `container` input, else the `--container` scope in `flags` that declares the port (gcloud requires
+// exactly one). Undefined leaves it to the live service: its ingress container.
+
+function targetName(spec) {
+    if (spec.container)
+        return spec.container;
+    const scopes = Object.entries(spec.containers ?? {});
+    const ingress = scopes.filter(([, s]) => s.port !== undefined || s.useHttp2 !== undefined);
+    if (ingress.length > 1)
+        throw new RunwayError(`\`flags\` gives a port to more than one container (${ingress.map(([n]) => `'${n}'`).join(', ')}).`, 'Exactly one container serves requests: give --port (or --use-http2) to one --container only, as gcloud requires.');
+    return ingress[0]?.[0];
+}
+
+;// CONCATENATED MODULE: ./src/deploy/containers.ts
+// Which containers a revision gets, and which of them takes the new image: the target (the
+// `container` input's, else the ingress container, the one with a port). Flags scoped by
+// `--container NAME` change that container alone; sidecars keep their images unless a scope gives one.
+// Pure, like the rest of planning.
+
+
+const list = (names) => names.map((n) => `'${n}'`).join(', ') || 'none';
+/** The flat spec with the target's own scope applied; the same setting given two ways must agree. */
+function targetSpec(spec, name) {
+    const scope = name !== undefined ? spec.containers?.[name] : undefined;
+    if (!scope)
+        return spec;
+    const merged = { ...spec };
+    for (const [key, value] of Object.entries(scope)) {
+        if (key === 'image')
+            continue;
+        const flat = spec[key];
+        if (flat !== undefined && JSON.stringify(flat) !== JSON.stringify(value))
+            throw new RunwayError(`\`flags\` sets ${key} for container '${name}' after --container, and an input or an unscoped flag sets it too.`, 'Keep one of them.');
+        merged[key] = value;
+    }
+    return merged;
+}
+/**
+ * The containers the revision keeps, in order, and where the target is. Live containers keep their
+ * place; named containers the service does not have yet are added in the order `flags` names them.
+ */
+function layoutContainers(live, spec, ingress) {
+    const removed = new Set(spec.removeContainers ?? []);
+    const kept = live.filter((c) => !(c.name && removed.has(c.name)));
+    if (kept.length === 0 && live.length > 0)
+        throw new RunwayError(`--remove-containers removes every container of the service (${list(live.map((c) => c.name ?? ''))}).`, 'Keep the container that serves requests.');
+    const wanted = targetName(spec);
+    const scoped = Object.keys(spec.containers ?? {});
+    const containers = kept.map((c) => {
+        // A removed container leaves no dependency behind (gcloud's ContainerDependenciesChange).
+        if (!c.dependsOn || !removed.size)
+            return c;
+        const dependsOn = c.dependsOn.filter((d) => !removed.has(d));
+        const copy = { ...c, dependsOn };
+        if (!dependsOn.length)
+            delete copy.dependsOn;
+        return copy;
+    });
+    const names = kept.map((c) => c.name);
+    const liveNames = new Set(names.filter((n) => !!n));
+    if (wanted !== undefined && !liveNames.has(wanted) && kept.length > 0 && !scoped.includes(wanted))
+        throw new RunwayError(`Input 'container' names '${wanted}', and the service has no such container (it has ${list([...liveNames])}). Nothing was changed.`, 'Name one of its containers, or add it with `--container NAME --image …` in `flags`.');
+    const added = [...scoped, ...(wanted !== undefined && !scoped.includes(wanted) ? [wanted] : [])].filter((n) => !liveNames.has(n));
+    if (kept.length === 0 && wanted === undefined && added.length) {
+        // A new service whose scopes name none as the ingress: the image goes to an unnamed first container.
+        containers.push(undefined);
+        names.push(undefined);
+    }
+    for (const name of added) {
+        containers.push(undefined);
+        names.push(name);
+    }
+    if (containers.length === 0) {
+        containers.push(undefined);
+        names.push(undefined);
+    }
+    const target = wanted !== undefined
+        ? names.indexOf(wanted)
+        : kept.length
+            ? ingress(kept)
+            : names.findIndex((n) => n === undefined);
+    return { containers, names, target };
+}
+/** The per-container flags beyond image, env, port, command and resources: set on `container` in place. */
+function applyContainerFlags(container, spec) {
+    if (spec.useHttp2 !== undefined) {
+        // gcloud's ContainerPortChange: the name says the protocol, the number stays (8080 if none).
+        const port = container.ports?.[0] ?? {};
+        container.ports = [
+            { ...port, name: spec.useHttp2 ? 'h2c' : 'http1', containerPort: port.containerPort ?? 8080 },
+        ];
+    }
+    if (spec.dependsOn !== undefined) {
+        if (spec.dependsOn.length)
+            container.dependsOn = spec.dependsOn;
+        else
+            delete container.dependsOn;
+    }
+    for (const key of ['startupProbe', 'livenessProbe']) {
+        const probe = spec[key];
+        if (probe === null)
+            delete container[key];
+        else if (probe !== undefined)
+            container[key] = probe;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/deploy/service-flags.ts
+/** gcloud's repeated.ParsePrimitiveArgs: set replaces; else clear, remove, then add. */
+function changeList(live, change) {
+    if (change.set)
+        return [...new Set(change.set)];
+    let list = change.clear ? [] : [...live];
+    if (change.remove)
+        list = list.filter((v) => !change.remove.includes(v));
+    for (const v of change.add ?? [])
+        if (!list.includes(v))
+            list.push(v);
+    return list;
+}
+const REVOCATION = { 'prevent-new': 'PREVENT_NEW', 'shut-down': 'SHUTDOWN' };
+/** Live labels --remove-labels/--clear-labels drop; those this run sets stay. */
+function withoutRemovedLabels(labels, spec, kept) {
+    if (!spec.clearLabels && !spec.removeLabels?.length)
+        return labels;
+    return Object.fromEntries(Object.entries(labels).filter(([k]) => k in kept || !(spec.clearLabels || spec.removeLabels.includes(k))));
+}
+function applyTemplateFlags(template, spec) {
+    if (spec.sessionAffinity !== undefined) {
+        if (spec.sessionAffinity)
+            template.sessionAffinity = true;
+        else
+            delete template.sessionAffinity;
+    }
+    if (spec.encryptionKey === null)
+        delete template.encryptionKey;
+    else if (spec.encryptionKey !== undefined)
+        template.encryptionKey = spec.encryptionKey;
+    if (spec.keyRevocationAction === null)
+        delete template.encryptionKeyRevocationAction;
+    else if (spec.keyRevocationAction !== undefined)
+        template.encryptionKeyRevocationAction = REVOCATION[spec.keyRevocationAction];
+    if (spec.keyShutdownHours === null)
+        delete template.encryptionKeyShutdownDuration;
+    else if (spec.keyShutdownHours !== undefined)
+        template.encryptionKeyShutdownDuration = `${spec.keyShutdownHours * 3600}s`;
+    if (spec.clearVpcConnector && template.vpcAccess) {
+        // Direct VPC keeps its egress setting; without interfaces the whole block goes.
+        const { connector: _connector, egress, ...rest } = template.vpcAccess;
+        const vpcAccess = rest.networkInterfaces ? { ...rest, ...(egress ? { egress } : {}) } : rest;
+        if (Object.keys(vpcAccess).length)
+            template.vpcAccess = vpcAccess;
+        else
+            delete template.vpcAccess;
+    }
+}
+/** Service-wide settings; a preview (revisionOnly) changes none of them. */
+function applyServiceFlags(service, spec) {
+    if (spec.invokerIamDisabled !== undefined)
+        service.invokerIamDisabled = spec.invokerIamDisabled;
+    if (spec.customAudiences) {
+        const audiences = changeList(service.customAudiences ?? [], spec.customAudiences);
+        if (audiences.length)
+            service.customAudiences = audiences;
+        else
+            delete service.customAudiences;
+    }
+    if (spec.description !== undefined) {
+        if (spec.description)
+            service.description = spec.description;
+        else
+            delete service.description;
+    }
+    if (spec.serviceMinInstances !== undefined) {
+        const { minInstanceCount: _min, ...scaling } = service.scaling ?? {};
+        service.scaling =
+            spec.serviceMinInstances === null
+                ? scaling
+                : { ...scaling, minInstanceCount: spec.serviceMinInstances };
+    }
+    if (spec.binaryAuthorization === null)
+        delete service.binaryAuthorization;
+    else if (spec.binaryAuthorization !== undefined) {
+        const { useDefault: _d, policy: _p, ...rest } = service.binaryAuthorization ?? {};
+        service.binaryAuthorization =
+            spec.binaryAuthorization === 'default'
+                ? { ...rest, useDefault: true }
+                : { ...rest, policy: spec.binaryAuthorization };
+    }
+    if (spec.breakglass !== undefined)
+        service.binaryAuthorization = {
+            ...service.binaryAuthorization,
+            breakglassJustification: spec.breakglass,
+        };
+}
+
+;// CONCATENATED MODULE: ./src/deploy/plan.ts
+// Planning the new service spec: a pure function of the settings and the live service (if any).
+// Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
+
+
+
+
+/** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
+function withoutSecrets(template) {
+    const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
+    const copy = { ...template };
+    if (template.containers) {
+        copy.containers = template.containers.map((c) => {
+            const container = { ...c };
+            if (c.env)
+                container.env = c.env.filter((e) => !e.valueSource?.secretKeyRef);
+            if (c.volumeMounts)
+                container.volumeMounts = c.volumeMounts.filter((m) => !secretVolumes.has(m.name));
+            return container;
+        });
+    }
+    if (template.volumes)
+        copy.volumes = template.volumes.filter((v) => !secretVolumes.has(v.name));
+    return copy;
+}
+/** Fork code never runs as the account the revision it starts from runs as (production's). */
+function checkIsolatedAccount(base, changes) {
+    const account = changes.spec.runtimeServiceAccount;
+    if (account && base.serviceAccount?.toLowerCase() === account.toLowerCase()) {
+        throw new RunwayError(`Input 'preview_service_account' (${account}) is the account ${changes.service} runs as in ${changes.region}: fork code must not run as production does. Nothing was changed.`, 'Give previews of fork code a runtime service account of their own, with no access to production data.');
+    }
+}
+/** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
+function defaultLabels(sha) {
+    return { 'managed-by': 'github-actions', 'commit-sha': sanitizeLabelValue(sha) };
+}
+/** Label values must be lowercase letters, digits, '_' and '-', at most 63 characters. */
+function sanitizeLabelValue(value) {
+    return value
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]/g, '_')
+        .slice(0, 63);
+}
+const INGRESS = {
+    all: 'INGRESS_TRAFFIC_ALL',
+    internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+    'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
+};
+const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' };
+const EXECUTION_ENVIRONMENT = {
+    gen1: 'EXECUTION_ENVIRONMENT_GEN1',
+    gen2: 'EXECUTION_ENVIRONMENT_GEN2',
+};
+const CLOUDSQL_VOLUME = 'cloudsql';
+/** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
+function upsertByName(live, updates, strategy) {
+    const merged = new Map((strategy === 'overwrite' ? [] : live).map((e) => [e.name, e]));
+    for (const e of updates)
+        merged.set(e.name, e);
+    return [...merged.values()];
+}
+function secretEnvVar(name, ref) {
+    return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
+}
+function planEnv(live, changes) {
+    const { envVars, secrets } = changes.spec;
+    const removed = new Set(changes.spec.removeEnvVars ?? []);
+    const plainLive = changes.spec.clearEnvVars
+        ? []
+        : live.filter((e) => !e.valueSource && !removed.has(e.name));
+    const secretLive = live.filter((e) => e.valueSource);
+    const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
+    const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
+    const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
+    let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
+    let secret = secrets === undefined
+        ? secretLive
+        : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+    // A name set explicitly one way replaces a live entry of the other kind.
+    plain = plain.filter((e) => !(secrets && e.name in secrets.env));
+    secret = secret.filter((e) => !(envVars && e.name in envVars));
+    return [...plain, ...secret];
+}
+function secretVolumeName(directory) {
+    return `secret-${(0,external_node_crypto_.createHash)('sha256').update(directory).digest('hex').slice(0, 10)}`;
+}
+/** Secret files become one volume per directory; Cloud Run mounts a volume at a directory. */
+function planSecretFiles(liveVolumes, liveMounts, files, strategy) {
+    const byDirectory = new Map();
+    for (const [path, ref] of Object.entries(files)) {
+        const slash = path.lastIndexOf('/');
+        const directory = path.slice(0, slash);
+        const file = path.slice(slash + 1);
+        const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
+        if (entry.secret !== ref.secret) {
+            throw new RunwayError(`Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`, 'Cloud Run mounts one secret per directory: put each secret in its own directory.');
+        }
+        entry.items.push({ path: file, version: ref.version });
+        byDirectory.set(directory, entry);
+    }
+    const isSecretVolume = (name) => liveVolumes.some((v) => v.name === name && v.secret);
+    const replacedDirectories = new Set(byDirectory.keys());
+    const keptMounts = liveMounts.filter((m) => !(isSecretVolume(m.name) && (strategy === 'overwrite' || replacedDirectories.has(m.mountPath))));
+    const keptVolumeNames = new Set(keptMounts.map((m) => m.name));
+    const keptVolumes = liveVolumes.filter((v) => !v.secret || keptVolumeNames.has(v.name));
+    const newVolumes = [];
+    const newMounts = [];
+    for (const [directory, { secret, items }] of byDirectory) {
+        const name = secretVolumeName(directory);
+        newVolumes.push({ name, secret: { secret, items } });
+        newMounts.push({ name, mountPath: directory });
+    }
+    return {
+        volumes: [...keptVolumes.filter((v) => !newVolumes.some((n) => n.name === v.name)), ...newVolumes],
+        mounts: [...keptMounts, ...newMounts],
+    };
+}
+function planContainer(live, changes) {
+    const { spec } = changes;
+    const container = { ...(live ?? {}), image: changes.image };
+    const env = planEnv(live?.env ?? [], changes);
+    if (env.length)
+        container.env = env;
+    else
+        delete container.env;
+    if (spec.port !== undefined)
+        container.ports = [{ name: 'http1', containerPort: spec.port }];
+    if (spec.command !== undefined)
+        container.command = spec.command;
+    if (spec.args !== undefined)
+        container.args = spec.args;
+    applyContainerFlags(container, spec);
+    if (spec.cpu !== undefined ||
+        spec.memory !== undefined ||
+        spec.cpuBoost !== undefined ||
+        spec.cpuThrottling !== undefined) {
+        const resources = { ...(live?.resources ?? {}) };
+        const limits = { ...(resources.limits ?? {}) };
+        if (spec.cpu !== undefined)
+            limits.cpu = spec.cpu;
+        if (spec.memory !== undefined)
+            limits.memory = spec.memory;
+        if (Object.keys(limits).length)
+            resources.limits = limits;
+        if (spec.cpuBoost !== undefined)
+            resources.startupCpuBoost = spec.cpuBoost;
+        // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
+        resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
+        container.resources = resources;
+    }
+    return container;
+}
+/**
+ * Which container takes the new image and the settings: the ingress container, the one that
+ * declares a port. Cloud Run does not require it to be first; with one container it is that one.
+ */
+function ingressIndex(containers) {
+    const withPort = containers.findIndex((c) => c.ports?.length);
+    return withPort >= 0 ? withPort : 0;
+}
+/**
+ * The volumes a template gets, and the container's mounts of them (set on `container`): secret files
+ * and Cloud SQL, from the live ones.
+ */
+function planVolumes(liveVolumes, container, changes) {
+    const { spec } = changes;
+    let volumes = liveVolumes ?? [];
+    let mounts = container.volumeMounts ?? [];
+    if (spec.secrets) {
+        ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
+    }
+    if (spec.cloudsqlInstances !== undefined ||
+        spec.addCloudsqlInstances !== undefined ||
+        spec.removeCloudsqlInstances !== undefined ||
+        spec.clearCloudsqlInstances) {
+        const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
+        const instances = changeList(live, {
+            ...(spec.cloudsqlInstances ? { set: spec.cloudsqlInstances } : {}),
+            ...(spec.clearCloudsqlInstances ? { clear: true } : {}),
+            ...(spec.removeCloudsqlInstances ? { remove: spec.removeCloudsqlInstances } : {}),
+        });
+        for (const i of spec.addCloudsqlInstances ?? [])
+            if (!instances.includes(i))
+                instances.push(i);
+        volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
+        mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
+        if (instances.length) {
+            volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
+            mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
+        }
+    }
+    if (mounts.length)
+        container.volumeMounts = mounts;
+    else
+        delete container.volumeMounts;
+    return volumes;
+}
+/** The VPC access a template gets: the connector by full name, in the template's region. */
+function planVpcAccess(live, changes) {
+    const { spec } = changes;
+    if (spec.vpcConnector === undefined && spec.vpcEgress === undefined)
+        return live;
+    const connector = spec.vpcConnector?.includes('/')
+        ? spec.vpcConnector
+        : spec.vpcConnector !== undefined
+            ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
+            : live?.connector;
+    return {
+        ...(live ?? {}),
+        ...(connector ? { connector } : {}),
+        ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
+    };
+}
+/** Every container of the revision: the target takes the image and the settings, scopes their own. */
+function planContainers(live, changes) {
+    const layout = layoutContainers(live, changes.spec, ingressIndex);
+    const spec = targetSpec(changes.spec, layout.names[layout.target]);
+    const containers = layout.containers.map((c, i) => {
+        const name = layout.names[i];
+        const named = (planned) => (name && !planned.name ? { ...planned, name } : planned);
+        if (i === layout.target) {
+            const flagImage = name !== undefined ? changes.spec.containers?.[name]?.image : undefined;
+            if (flagImage !== undefined && flagImage !== changes.image)
+                throw new RunwayError(`\`flags\` gives container '${name}' the image ${flagImage}, and it is the container the \`image\` input deploys into.`, 'Keep one of them: the `image` input, or `--image` after its --container (without `image`).');
+            return named(planContainer(c, { ...changes, spec }));
+        }
+        const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
+        if (!scope)
+            return c;
+        const image = scope.image ?? c?.image;
+        if (!image)
+            throw new RunwayError(`\`flags\` adds the container '${name}' without an image.`, `Give it one: \`--container ${name} --image IMAGE\`.`);
+        return named(planContainer(c, { ...changes, image, spec: scope, envVarsUpdateStrategy: 'merge' }));
+    });
+    return { containers, container: containers[layout.target], spec };
+}
+function planTemplate(live, changes) {
+    const { containers, container, spec } = planContainers(live.containers ?? [], changes);
+    const template = {
+        ...live,
+        containers,
+        revision: changes.revisionName,
+    };
+    template.labels = {
+        ...withoutRemovedLabels(live.labels ?? {}, changes.spec, changes.labels),
+        ...changes.labels,
+    };
+    template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
+    if (!template.volumes.length)
+        delete template.volumes;
+    if (spec.runtimeServiceAccount !== undefined)
+        template.serviceAccount = spec.runtimeServiceAccount;
+    if (spec.concurrency !== undefined)
+        template.maxInstanceRequestConcurrency = spec.concurrency;
+    if (spec.timeoutSeconds !== undefined)
+        template.timeout = `${spec.timeoutSeconds}s`;
+    if (spec.minInstances !== undefined || spec.maxInstances !== undefined) {
+        template.scaling = {
+            ...(live.scaling ?? {}),
+            ...(spec.minInstances !== undefined ? { minInstanceCount: spec.minInstances } : {}),
+            ...(spec.maxInstances !== undefined ? { maxInstanceCount: spec.maxInstances } : {}),
+        };
+    }
+    if (spec.executionEnvironment !== undefined)
+        template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+    const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
+    if (vpcAccess)
+        template.vpcAccess = vpcAccess;
+    applyTemplateFlags(template, spec);
+    return template;
+}
+function planService(live, changes) {
+    let base = changes.baseTemplate ?? live?.template ?? {};
+    if (changes.isolated) {
+        checkIsolatedAccount(base, changes);
+        base = withoutSecrets(base);
+    }
+    const planned = {
+        ...(live ?? {}),
+        labels: changes.revisionOnly
+            ? (live?.labels ?? {})
+            : { ...withoutRemovedLabels(live?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
+        template: planTemplate(base, changes),
+    };
+    const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
+    if (!live && changes.spec.cpuBoost === undefined && container) {
+        // gcloud run deploy turns startup CPU boost on for every new service ("new services default
+        // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
+        const resources = container.resources ?? {};
+        container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
+    }
+    if (changes.spec.ingress !== undefined && !changes.revisionOnly)
+        planned.ingress = INGRESS[changes.spec.ingress];
+    if (!changes.revisionOnly)
+        applyServiceFlags(planned, changes.spec);
+    if (changes.traffic !== undefined)
+        planned.traffic = changes.traffic;
+    else if (!live)
+        planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
+    return withoutOutputFields(planned);
+}
+/** The live spec with only its traffic changed: a traffic move must not create a revision. */
+function planTrafficChange(live, traffic) {
+    return withoutOutputFields({ ...live, traffic });
+}
+const OUTPUT_FIELDS = [
+    // The name comes from the URL path; the body does not repeat it.
+    'name',
+    'uid',
+    'generation',
+    'createTime',
+    'updateTime',
+    'deleteTime',
+    'expireTime',
+    'creator',
+    'lastModifier',
+    'observedGeneration',
+    'terminalCondition',
+    'conditions',
+    'latestReadyRevision',
+    'latestCreatedRevision',
+    'trafficStatuses',
+    'uri',
+    'urls',
+    'reconciling',
+    'satisfiesPzs',
+];
+/** Output-only fields are the server's; sending them back is noise at best. The etag stays: it guards the update. */
+function withoutOutputFields(service) {
+    const copy = { ...service };
+    for (const field of OUTPUT_FIELDS)
+        delete copy[field];
+    return copy;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/job-plan.ts
+
+function mergeLabels(live, labels) {
+    return { ...(live ?? {}), ...labels };
+}
+/** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
+function taskContainer(live, changes) {
+    const container = planContainer(live, {
+        ...changes,
+        // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
+        secretsUpdateStrategy: 'overwrite',
+    });
+    if (container.resources) {
+        const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
+        container.resources = resources;
+    }
+    delete container.ports;
+    return container;
+}
+function planTaskTemplate(live, changes) {
+    const { spec, jobSpec } = changes;
+    const liveContainers = live?.containers ?? [];
+    const container = taskContainer(liveContainers[0], changes);
+    const template = { ...(live ?? {}), containers: [container, ...liveContainers.slice(1)] };
+    const volumes = planVolumes(live?.volumes, container, {
+        ...changes,
+        secretsUpdateStrategy: 'overwrite',
+    });
+    if (volumes.length)
+        template.volumes = volumes;
+    else
+        delete template.volumes;
+    if (spec.runtimeServiceAccount !== undefined)
+        template.serviceAccount = spec.runtimeServiceAccount;
+    if (spec.executionEnvironment !== undefined)
+        template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
+    const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
+    if (vpcAccess)
+        template.vpcAccess = vpcAccess;
+    if (jobSpec.maxRetries !== undefined)
+        template.maxRetries = jobSpec.maxRetries;
+    if (jobSpec.taskTimeoutSeconds !== undefined)
+        template.timeout = `${jobSpec.taskTimeoutSeconds}s`;
+    return template;
+}
+function planJob(live, changes) {
+    const liveTemplate = live?.template;
+    const template = {
+        ...(liveTemplate ?? {}),
+        labels: mergeLabels(liveTemplate?.labels, changes.labels),
+        template: planTaskTemplate(liveTemplate?.template, changes),
+    };
+    if (changes.jobSpec.tasks !== undefined)
+        template.taskCount = changes.jobSpec.tasks;
+    if (changes.jobSpec.parallelism !== undefined)
+        template.parallelism = changes.jobSpec.parallelism;
+    const planned = { ...(live ?? {}), labels: mergeLabels(live?.labels, changes.labels), template };
+    return job_plan_withoutOutputFields(planned);
+}
+const job_plan_OUTPUT_FIELDS = [
+    'name',
+    'uid',
+    'generation',
+    'createTime',
+    'updateTime',
+    'deleteTime',
+    'expireTime',
+    'creator',
+    'lastModifier',
+    'observedGeneration',
+    'terminalCondition',
+    'conditions',
+    'executionCount',
+    'latestCreatedExecution',
+    'reconciling',
+    'satisfiesPzs',
+];
+/** The job as it would be sent back: its output-only fields dropped, its etag kept to guard the update. */
+function job_plan_withoutOutputFields(job) {
+    const copy = { ...job };
+    for (const field of job_plan_OUTPUT_FIELDS)
+        delete copy[field];
+    return copy;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/job.ts
+// Deploying a Cloud Run job in one region: create or replace its spec (restoring the previous spec,
+// or removing a job this run created, when the change fails), then optionally execute it and wait.
+
+
+
+
+
+/** The job `release_command` runs as: SERVICE-release. */
+function releaseJobName(service) {
+    return `${service}-release`;
+}
+/** An execution's name as Cloud Run gave it, escaped for a log line or a message. */
+function shown(execution) {
+    return execution === undefined ? '(unnamed)' : Untrusted.of(execution).forLog(200);
+}
+function executionUrl(ref, execution) {
+    return `https://console.cloud.google.com/run/jobs/executions/details/${ref.region}/${encodeURIComponent(execution)}/tasks?project=${ref.project}`;
+}
+function operationFailure(what, op) {
+    const said = Untrusted.of(op.error?.message ?? 'no reason given').forLog(1000);
+    return new RunwayError(`${what} failed: ${said}`, 'Fix what Cloud Run names above; the job was left as it was.');
+}
+/** Puts the job back as it was before this run: its previous spec, or no job when this run created it. */
+async function restore(api, ref, live, deadline) {
+    const until = Date.now() + Math.max(deadline.remainingMs(), 60_000);
+    if (!live) {
+        await api.deleteJob(ref, until);
+        return;
+    }
+    const current = await api.getJob(ref);
+    const previous = job_plan_withoutOutputFields({ ...live, ...(current?.etag ? { etag: current.etag } : {}) });
+    const op = await api.waitOperation(await api.updateJob(ref, previous), until);
+    if (!op.done || op.error)
+        throw operationFailure(`restoring ${jobName(ref)}`, op);
+}
+/** Creates or replaces the job's spec; on failure the job is as it was and the error is thrown. */
+async function applyJob(api, ref, plan, deadline, log) {
+    const live = await api.getJob(ref);
+    const planned = plan(live);
+    // A request Cloud Run refuses changes nothing; only an accepted change that fails needs undoing.
+    const op = live ? await api.updateJob(ref, planned) : await api.createJob(ref, planned);
+    log(`${live ? 'updating' : 'creating'} job ${ref.job}`);
+    const done = await api.waitOperation(op, deadline.at);
+    if (done.done && !done.error)
+        return { job: done.response ?? planned, created: !live };
+    log(`the job change ${done.done ? 'failed' : 'did not finish in time'}; putting the job back as it was`);
+    try {
+        await restore(api, ref, live, deadline);
+    }
+    catch (err) {
+        throw new RunwayError(`${jobName(ref)} was changed and could not be put back: ${err instanceof Error ? err.message : String(err)}`, `Check the job in the console and restore it by hand (its previous spec is in this log's debug output).`, { cause: err });
+    }
+    if (!done.done)
+        throw new RunwayError(`deploy_timeout passed while ${jobName(ref)} was being changed; it was put back as it was.`, 'Raise `deploy_timeout`.');
+    throw operationFailure(`${live ? 'Updating' : 'Creating'} ${jobName(ref)}`, done);
+}
+function countsOf(execution) {
+    return {
+        total: execution.taskCount ?? 0,
+        succeeded: execution.succeededCount ?? 0,
+        failed: execution.failedCount ?? 0,
+        cancelled: execution.cancelledCount ?? 0,
+    };
+}
+/** Deploys the job in one region and, as `execute` says, starts an execution or runs one to its end. */
+async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLogs) {
+    const { created } = await applyJob(api, ref, plan, deadline, log);
+    const outcome = {
+        region: ref.region,
+        job: jobName(ref),
+        created,
+        execution: undefined,
+        executionUrl: undefined,
+        logUri: undefined,
+        tasks: undefined,
+        exitCode: undefined,
+        failure: undefined,
+        logs: undefined,
+    };
+    log(`job ${ref.job} ${created ? 'created' : 'updated'}`);
+    if (execute === 'none')
+        return outcome;
+    const started = await api.runJob(ref, undefined);
+    const name = started.metadata?.name ?? started.response?.name;
+    outcome.execution = shortName(name);
+    if (outcome.execution)
+        outcome.executionUrl = executionUrl(ref, outcome.execution);
+    outcome.logUri = started.metadata?.logUri;
+    log(`execution ${shown(outcome.execution)} started`);
+    if (execute === 'start')
+        return outcome;
+    const done = await api.waitOperation(started, deadline.at);
+    if (!done.done) {
+        outcome.failure = `deploy_timeout passed while execution ${shown(outcome.execution)} was running; it goes on (see ${outcome.executionUrl}).`;
+        return outcome;
+    }
+    const execution = done.response ?? (name ? await api.getExecution(name) : undefined);
+    if (execution) {
+        outcome.tasks = countsOf(execution);
+        outcome.logUri = execution.logUri ?? outcome.logUri;
+    }
+    const tasks = outcome.tasks;
+    if (done.error || !tasks || tasks.failed > 0 || tasks.cancelled > 0) {
+        const counts = tasks
+            ? `${tasks.failed} of ${tasks.total} task(s) failed, ${tasks.cancelled} cancelled`
+            : Untrusted.of(done.error?.message ?? 'no result').forLog(500);
+        if (name) {
+            const failedTask = (await api.listTasks(name)).find((t) => (t.lastAttemptResult?.exitCode ?? 0) !== 0);
+            outcome.exitCode = failedTask?.lastAttemptResult?.exitCode;
+        }
+        const exit = outcome.exitCode !== undefined ? ` (exit code ${outcome.exitCode})` : '';
+        outcome.failure = `execution ${shown(outcome.execution)} failed: ${counts}${exit}`;
+        if (failedLogs && outcome.execution)
+            outcome.logs = await failedLogs(ref, outcome.execution, outcome.logUri).catch(() => undefined);
+    }
+    log(tasks
+        ? `execution ${shown(outcome.execution)}: ${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.cancelled} cancelled`
+        : `execution ${shown(outcome.execution)} ended`);
+    return outcome;
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/projects.ts
 // A small Resource Manager client: a project's number (which names its default compute service
-// account, what a revision runs as when no account is set) and the project's IAM policy.
+// account, what a revision runs as when no account is set), the project's IAM policy, and which
+// permissions the caller holds on the project.
 
 
 class ProjectsClient {
@@ -67923,6 +68722,16 @@ class ProjectsClient {
             // Reading changes nothing, so a timed-out attempt may be retried.
             idempotent: true,
         });
+    }
+    /**
+     * The subset of `permissions` the caller holds on the project, from its policy and those it
+     * inherits (projects.testIamPermissions, which needs no permission of its own).
+     */
+    async testIamPermissions(project, permissions) {
+        const answer = await requestJson(`${this.base}v1/projects/${encodeURIComponent(project)}:testIamPermissions`, 
+        // Asking changes nothing, so a timed-out attempt may be retried.
+        { token: this.token, method: 'POST', body: { permissions }, idempotent: true });
+        return answer.permissions ?? [];
     }
 }
 
@@ -67985,7 +68794,10 @@ function secretAccessIn(policy, account) {
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
-// runtime account is also asked of IAM before the build, so a missing role costs no build.
+// runtime account is also asked of IAM before the build, so a missing role costs no build. A job (or
+// `release_command`'s job) needs the run.jobs.* permissions of roles/run.developer: asked of IAM
+// before the build too, every missing one named at once.
+
 
 
 
@@ -68237,7 +69049,11 @@ async function checkCanVerifyPrivateService(credentials, settings, live) {
 /** A private service's health checks need an ID token: mint one now, before anything changes. */
 async function checkIdTokens(settings, credentials, project) {
     const client = new CloudRunClient(credentials.accessToken);
-    const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+    // With the invoker IAM check off, anyone may invoke the service: its checks need no token.
+    const check = {
+        service: settings.service,
+        allowUnauthenticated: settings.spec.invokerIamDisabled || settings.spec.allowUnauthenticated,
+    };
     const minted = await Promise.all(settings.regions.map(async (region) => {
         const ref = { project, region, service: settings.service };
         const live = needsLiveAccess(check)
@@ -68249,6 +69065,70 @@ async function checkIdTokens(settings, credentials, project) {
     }));
     if (minted.some(Boolean))
         log_info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+}
+/** What deploying a job needs, and executing it as `execute` says: all held by roles/run.developer. */
+function jobPermissions(execute) {
+    return [
+        'run.jobs.get',
+        'run.jobs.create',
+        'run.jobs.update',
+        ...(execute === 'none' ? [] : ['run.jobs.run']),
+        ...(execute === 'wait' ? ['run.executions.get'] : []),
+    ];
+}
+/**
+ * The deployer holds every permission the job's deploy and execution need, in every region: the
+ * project's answer (a grant on the project, or inherited) together with Cloud Run's for the job
+ * (a grant on the job itself). Every missing permission is named at once, before the build. When
+ * neither can be asked, a warning: Cloud Run refuses the same missing permission before any change.
+ */
+async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) {
+    const first = refs[0];
+    if (!first)
+        return;
+    const needed = jobPermissions(execute);
+    const asked = [];
+    const onProject = await deps.projects.testIamPermissions(first.project, needed).catch((err) => {
+        asked.push(`project ${first.project}: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+    });
+    const perJob = await Promise.all(refs.map((ref) => 
+    // A job that does not exist yet has no policy of its own: the project's answer stands.
+    deps.run.testJobPermissions(ref, needed).catch(() => undefined)));
+    if (onProject === undefined && perJob.every((granted) => granted === undefined)) {
+        warn(`Could not ask IAM whether ${identity} may deploy and execute the job (${asked.join('; ')}); Cloud Run checks it before any change.`);
+        return;
+    }
+    const missing = new Set();
+    const where = new Set();
+    refs.forEach((ref, i) => {
+        const held = new Set([...(onProject ?? []), ...(perJob[i] ?? [])]);
+        const lacking = needed.filter((p) => !held.has(p));
+        for (const p of lacking)
+            missing.add(p);
+        if (lacking.length)
+            where.add(`${ref.job} in ${ref.region}`);
+    });
+    if (!missing.size)
+        return;
+    throw new RunwayError(`${identity} may not deploy and execute job ${[...where].join(', ')}: it lacks ${[...missing].join(', ')}.`, `Grant roles/run.developer (it holds ${needed.join(', ')}) to the deployer:\n  gcloud projects add-iam-policy-binding ${first.project} --role=roles/run.developer --member=${iamMember(identity)}\nNothing was built or deployed.`);
+}
+/** Before the build: the job deploy's (or `release_command`'s) run.jobs.* permissions, if it has a job. */
+async function checkJobPermissions(settings, credentials, project) {
+    const job = settings.job;
+    const refs = job
+        ? settings.regions.map((region) => ({ project, region, job: job.name }))
+        : settings.release
+            ? [{ project, region: settings.regions[0], job: releaseJobName(settings.service) }]
+            : [];
+    if (!refs.length)
+        return;
+    const deps = {
+        projects: new ProjectsClient(credentials.accessToken),
+        run: new CloudRunClient(credentials.accessToken),
+    };
+    await checkCanDeployJob(deps, refs, job ? job.execute : 'wait', credentials.identity);
+    log_info(`jobs: ${credentials.identity} may deploy and execute ${refs.map((r) => r.job).join(', ')}`);
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/iam.ts
@@ -68819,8 +69699,6 @@ class Docker {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/image/registry.ts
 // The registry HTTP API as Docker speaks it: a request answered 401 with a `WWW-Authenticate:
 // Bearer realm=…,service=…,scope=…` challenge is retried with a token from the realm. Google
@@ -69430,248 +70308,75 @@ function parseList(raw) {
         .filter((s) => s !== '');
 }
 
-;// CONCATENATED MODULE: ./src/inputs/flags.ts
-// deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
-// `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
-// rejected with the input to use instead. The words are split by the library deploy-cloudrun uses
-// (actions-utils' parseFlags: whitespace separates, quotes group and are dropped, `--flag=value`
-// becomes two words), so a `flags` string means the same to both actions.
+;// CONCATENATED MODULE: ./src/inputs/probes.ts
+// gcloud's --startup-probe and --liveness-probe: comma-separated KEY=VALUE settings (an ArgDict), read
+// into the v2 API's Probe as gcloud's _MakeProbe builds it. The probe given replaces the live one
+// whole; an empty value removes it.
 
-
-
-const VALUED = {
-    '--cpu': (s, v, n) => (s.cpu = parseCpu(n, v)),
-    '--memory': (s, v, n) => (s.memory = parseMemory(n, v)),
-    '--min-instances': (s, v, n) => (s.minInstances = parseInteger(n, v, 0, 1000)),
-    '--max-instances': (s, v, n) => (s.maxInstances = parseInteger(n, v, 1, 1000)),
-    '--concurrency': (s, v, n) => (s.concurrency = parseInteger(n, v, 1, 1000)),
-    '--port': (s, v, n) => (s.port = parseInteger(n, v, 1, 65535)),
-    '--timeout': (s, v, n) => (s.timeoutSeconds = parseDurationSeconds(n, v)),
-    '--service-account': (s, v) => (s.runtimeServiceAccount = v),
-    '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
-    '--vpc-connector': (s, v) => (s.vpcConnector = v),
-    '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
-    '--add-cloudsql-instances': (s, v) => (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
-    '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
-    '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
-    '--command': (s, v) => (s.command = parseList(v)),
-    '--args': (s, v) => (s.args = parseList(v)),
-    '--set-env-vars': (s, v, n) => {
-        s.envVars = parseKeyValueList(n, v, { secret: true });
-        s.replaceEnvVars = true;
-    },
-    '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
-    '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
-    '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
-    '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
-    '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
-};
-const SWITCHES = {
-    '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
-    '--no-allow-unauthenticated': (s) => (s.allowUnauthenticated = false),
-    '--cpu-boost': (s) => (s.cpuBoost = true),
-    '--no-cpu-boost': (s) => (s.cpuBoost = false),
-    '--cpu-throttling': (s) => (s.cpuThrottling = true),
-    '--no-cpu-throttling': (s) => (s.cpuThrottling = false),
-    '--execute-now': (s) => (s.executeNow = true),
-    '--no-execute-now': (s) => (s.executeNow = false),
-    '--wait': (s) => (s.wait = true),
-    '--no-wait': (s) => (s.wait = false),
-};
-/** `gcloud run jobs deploy` has only these of the flags above. */
-const JOB_ONLY = new Set([
-    '--tasks',
-    '--parallelism',
-    '--max-retries',
-    '--task-timeout',
-    '--execute-now',
-    '--no-execute-now',
-    '--wait',
-    '--no-wait',
-]);
-const SERVICE_ONLY = new Set([
-    '--min-instances',
-    '--max-instances',
-    '--concurrency',
-    '--port',
-    '--timeout',
-    '--ingress',
-    '--allow-unauthenticated',
-    '--no-allow-unauthenticated',
-    '--cpu-boost',
-    '--no-cpu-boost',
-    '--cpu-throttling',
-    '--no-cpu-throttling',
-]);
-function checkTarget(flag, target) {
-    if (target === 'service' && JOB_ONLY.has(flag))
-        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`, 'Set `job` (instead of `service`) to deploy a job, or remove the flag.');
-    if (target === 'job' && SERVICE_ONLY.has(flag))
-        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`, flag === '--timeout' ? 'Use `--task-timeout` (or the `task_timeout` input).' : 'Remove the flag.');
-}
-/** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
-const USE_INSTEAD = {
-    '--image': 'the `image` input',
-    '--source': 'the `context` input',
-    '--region': 'the `region` input',
-    '--project': 'the `project_id` input',
-    '--tag': 'the `tag` input',
-    '--no-traffic': 'the `no_traffic` (or `traffic: none`) input',
-    '--revision-suffix': 'the `suffix` input',
-    '--update-env-vars': 'the `env_vars` input (with `env_vars_update_strategy: merge`)',
-    '--env-vars-file': 'the `env_vars_file` input',
-    '--set-secrets': 'the `secrets` input with `secrets_update_strategy: overwrite`',
-    '--update-secrets': 'the `secrets` input',
-    '--labels': 'the `labels` input',
-    '--set-labels': 'the `labels` input',
-    '--async': 'nothing: Runway always waits and verifies',
-    '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
-};
-function flagWords(raw) {
-    let words;
-    try {
-        words = (0,dist.parseFlags)(raw);
-    }
-    catch {
-        throw new InputError('flags', raw, 'flags with balanced quotes', { secret: true });
-    }
-    // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
-    // holds another) stays one word, which gcloud's parser splits at its first `=`.
-    return words.flatMap((word) => {
-        const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
-        return m ? [m[1], m[2]] : [word];
-    });
-}
-/**
- * A command line given as one input (`release_command`, `release_args`): split into words as `flags`
- * is (whitespace separates, quotes group), never handed to a shell.
- */
-function commandWords(name, raw) {
-    let words;
-    try {
-        words = (0,dist.parseFlags)(raw);
-    }
-    catch {
-        throw new InputError(name, raw, 'words with balanced quotes', { secret: true });
-    }
-    if (!words.length)
-        throw new InputError(name, raw, 'a command and its arguments, e.g. `alembic upgrade head`');
-    return words;
-}
-const isKnownFlag = (word) => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
-function parseFlags(raw, target = 'service') {
-    const spec = {};
-    const words = flagWords(raw);
-    for (let i = 0; i < words.length; i++) {
-        const flag = words[i];
-        const name = `flags (${flag})`;
-        checkTarget(flag, target);
-        if (SWITCHES[flag]) {
-            // `--cpu-boost=false` arrives as two words; read the value rather than fail on a stray word.
-            const next = words[i + 1];
-            if (next !== undefined && /^(true|false)$/i.test(next)) {
-                i++;
-                if (!parseBool(name, next)) {
-                    const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
-                    SWITCHES[negated]?.(spec, '', name);
-                    continue;
-                }
-            }
-            SWITCHES[flag](spec, '', name);
+const STARTUP_KEYS = [
+    'initialDelaySeconds',
+    'timeoutSeconds',
+    'periodSeconds',
+    'failureThreshold',
+    'httpGet.port',
+    'httpGet.path',
+    'grpc.port',
+    'grpc.service',
+    'tcpSocket.port',
+];
+/** A liveness probe has no TCP action in gcloud 528. */
+const LIVENESS_KEYS = STARTUP_KEYS.filter((k) => k !== 'tcpSocket.port');
+const NUMBERS = new Set(['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'failureThreshold']);
+function parseProbe(name, raw, kind) {
+    if (raw.trim() === '')
+        return null;
+    const keys = kind === 'startup' ? STARTUP_KEYS : LIVENESS_KEYS;
+    const expected = `comma-separated KEY=VALUE settings; keys: ${keys.join(', ')}`;
+    const probe = {};
+    const int = (key, value) => {
+        if (value === '')
+            return undefined;
+        if (!/^\d+$/.test(value))
+            throw new InputError(name, raw, `${expected} (${key} must be a whole number)`);
+        return Number(value);
+    };
+    for (const entry of raw.split(',')) {
+        const eq = entry.indexOf('=');
+        const key = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+        const value = eq < 0 ? '' : entry.slice(eq + 1).trim();
+        if (!keys.includes(key))
+            throw new InputError(name, raw, expected);
+        const [action, field] = key.split('.');
+        if (!field) {
+            const n = int(key, value);
+            if (NUMBERS.has(key) && n !== undefined)
+                probe[key] = n;
+            continue;
         }
-        else if (VALUED[flag]) {
-            const value = words[++i];
-            if (value === undefined || isKnownFlag(value)) {
-                throw new InputError(name, flag, `${flag} VALUE`);
-            }
-            VALUED[flag](spec, value, name);
+        if (action === 'httpGet') {
+            probe.httpGet ??= {};
+            if (field === 'path')
+                probe.httpGet.path = value;
+            else if (int(key, value) !== undefined)
+                probe.httpGet.port = int(key, value);
         }
-        else if (USE_INSTEAD[flag]) {
-            throw new RunwayError(`The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`, `Use ${USE_INSTEAD[flag]} instead.`);
+        else if (action === 'tcpSocket') {
+            probe.tcpSocket ??= {};
+            if (int(key, value) !== undefined)
+                probe.tcpSocket.port = int(key, value);
         }
         else {
-            throw new RunwayError(`The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`, "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.");
+            probe.grpc ??= {};
+            if (field === 'service')
+                probe.grpc.service = value;
+            else if (int(key, value) !== undefined)
+                probe.grpc.port = int(key, value);
         }
     }
-    return spec;
+    if ([probe.httpGet, probe.tcpSocket, probe.grpc].filter(Boolean).length > 1)
+        throw new InputError(name, raw, `${expected}; one action of httpGet, tcpSocket or grpc`);
+    return probe;
 }
-/** The job settings `flags` gave, apart from the service settings. */
-function splitJobFlags(flags) {
-    const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
-    const job = {};
-    if (tasks !== undefined)
-        job.tasks = tasks;
-    if (parallelism !== undefined)
-        job.parallelism = parallelism;
-    if (maxRetries !== undefined)
-        job.maxRetries = maxRetries;
-    if (taskTimeoutSeconds !== undefined)
-        job.taskTimeoutSeconds = taskTimeoutSeconds;
-    if (executeNow !== undefined)
-        job.executeNow = executeNow;
-    if (wait !== undefined)
-        job.wait = wait;
-    return { spec, job };
-}
-/** Typed inputs and flags together; the same setting given two different ways is an error. */
-function mergeSpecs(typed, fromFlags, inputNames) {
-    const merged = { ...typed };
-    for (const key of Object.keys(fromFlags)) {
-        const flagValue = fromFlags[key];
-        const typedValue = typed[key];
-        const typedLabels = typed.labels;
-        const flagLabels = fromFlags.labels;
-        if (key === 'labels' && typedLabels && flagLabels) {
-            // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
-            // repeated --update-labels (a key given twice with two values it refuses, as below).
-            const clash = Object.keys(flagLabels).some((k) => k in typedLabels && typedLabels[k] !== flagLabels[k]);
-            if (!clash) {
-                merged.labels = { ...typedLabels, ...flagLabels };
-                continue;
-            }
-        }
-        if (typedValue !== undefined && JSON.stringify(typedValue) !== JSON.stringify(flagValue)) {
-            throw new RunwayError(`Input '${inputNames[key]}' and \`flags\` disagree about the same setting.`, `Keep one of them: remove the flag from \`flags\`, or the \`${inputNames[key]}\` input.`);
-        }
-        merged[key] = flagValue;
-    }
-    return merged;
-}
-
-;// CONCATENATED MODULE: ./src/inputs/spec.ts
-const SPEC_INPUT_NAMES = {
-    envVars: 'env_vars',
-    replaceEnvVars: 'flags (--set-env-vars)',
-    secrets: 'secrets',
-    port: 'port',
-    cpu: 'cpu',
-    memory: 'memory',
-    minInstances: 'min_instances',
-    maxInstances: 'max_instances',
-    concurrency: 'concurrency',
-    timeoutSeconds: 'timeout',
-    runtimeServiceAccount: 'runtime_service_account',
-    allowUnauthenticated: 'allow_unauthenticated',
-    ingress: 'ingress',
-    vpcConnector: 'vpc_connector',
-    vpcEgress: 'vpc_egress',
-    cloudsqlInstances: 'cloudsql_instances',
-    addCloudsqlInstances: 'flags (--add-cloudsql-instances)',
-    cpuBoost: 'cpu_boost',
-    cpuThrottling: 'flags (--[no-]cpu-throttling)',
-    executionEnvironment: 'execution_environment',
-    command: 'flags (--command)',
-    args: 'flags (--args)',
-    labels: 'labels',
-};
-const JOB_INPUT_NAMES = {
-    tasks: 'tasks',
-    parallelism: 'parallelism',
-    maxRetries: 'max_retries',
-    taskTimeoutSeconds: 'task_timeout',
-    executeNow: 'execute',
-    wait: 'wait',
-};
 
 ;// CONCATENATED MODULE: ./src/inputs/paths.ts
 // File inputs (`env_vars_file`, `dockerfile`, `context` and the Dockerfile a context holds) resolved
@@ -69746,56 +70451,485 @@ function checkDefaultDockerfile(contextPath, workspaceDir) {
         resolveInputPath('dockerfile', (0,external_node_path_namespaceObject.join)(contextPath, name), 'file', workspaceDir);
 }
 
-;// CONCATENATED MODULE: ./src/gcp/run-types.ts
-// The Cloud Run Admin API v2 resources, as their proto3 JSON (api-facts §5.3–5.7): only the fields
-// Runway reads or writes are typed; everything else is carried through untouched.
-/** The fields a Revision shares with the RevisionTemplate it was made from. */
-const TEMPLATE_FIELDS = [
-    'scaling',
-    'vpcAccess',
-    'timeout',
-    'serviceAccount',
-    'containers',
-    'volumes',
-    'executionEnvironment',
-    'encryptionKey',
-    'maxInstanceRequestConcurrency',
-    'serviceMesh',
-    'sessionAffinity',
-    'encryptionKeyRevocationAction',
-    'encryptionKeyShutdownDuration',
-    'nodeSelector',
-    'gpuZonalRedundancyDisabled',
-];
-/** Keys the v2 API reserves for itself; a template that carries them is refused. */
-const SYSTEM_KEY = /^(run|cloud)\.googleapis\.com\/|^(serving|autoscaling)\.knative\.dev\//;
-function userKeys(map) {
-    if (!map)
-        return undefined;
-    return Object.fromEntries(Object.entries(map).filter(([k]) => !SYSTEM_KEY.test(k)));
+;// CONCATENATED MODULE: ./src/inputs/flags-file.ts
+// gcloud's --flags-file: a YAML dictionary (or list of dictionaries) of flag → value, expanded in
+// place into the words of `flags` as gcloud's calliope expands it: a null value is a bare flag, a
+// list or dictionary is one comma-joined value, anything else `--flag=value`.
+
+
+
+
+const NAME = 'flags (--flags-file)';
+function valueWord(value) {
+    if (Array.isArray(value))
+        return value.map(String).join(',');
+    if (value && typeof value === 'object')
+        return Object.entries(value)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(',');
+    return String(value);
 }
-/** The template that would make `revision` again (without its name). */
-function templateOf(revision) {
-    const template = {};
-    for (const field of TEMPLATE_FIELDS)
-        if (revision[field] !== undefined)
-            template[field] = revision[field];
-    const labels = userKeys(revision.labels);
-    const annotations = userKeys(revision.annotations);
-    if (labels && Object.keys(labels).length)
-        template.labels = labels;
-    if (annotations && Object.keys(annotations).length)
-        template.annotations = annotations;
-    return template;
+/** The words a flags file stands for. */
+function flagsFileWords(path) {
+    const real = resolveInputPath(NAME, path, 'file');
+    let data;
+    try {
+        data = (0,yaml_dist/* parse */.qg)((0,external_node_fs_namespaceObject.readFileSync)(real, 'utf8'));
+    }
+    catch (err) {
+        throw new InputError(NAME, path, `a readable YAML file of flags (${err.name})`);
+    }
+    const groups = Array.isArray(data) ? data : [data];
+    const words = [];
+    for (const group of groups) {
+        if (!group || typeof group !== 'object' || Array.isArray(group))
+            throw new InputError(NAME, path, 'a YAML dictionary (or list of dictionaries) of flags, as gcloud reads it');
+        for (const [flag, value] of Object.entries(group)) {
+            if (!flag.startsWith('--'))
+                throw new InputError(NAME, path, `flags spelled as on the command line (--name), not ${flag}`);
+            if (flag === '--flags-file')
+                throw new InputError(NAME, path, 'flags, without another --flags-file inside');
+            if (value === null || value === true)
+                words.push(flag);
+            else if (value === false)
+                words.push(flag.replace(/^--/, '--no-'));
+            else
+                words.push(flag, valueWord(value));
+        }
+    }
+    return words;
 }
-/** Cloud Run's limit for a tag URL's prefix: the tag and the service name together. */
-const MAX_TAG_AND_SERVICE = 46;
-/** `projects/p/locations/l/services/s/revisions/r` → `r`. */
-function shortName(resourceName) {
-    if (!resourceName)
-        return undefined;
-    return resourceName.split('/').pop();
+
+;// CONCATENATED MODULE: ./src/inputs/flags.ts
+// deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
+// `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
+// rejected with the input to use instead. The words are split by the library deploy-cloudrun uses
+// (actions-utils' parseFlags: whitespace separates, quotes group and are dropped, `--flag=value`
+// becomes two words), so a `flags` string means the same to both actions.
+
+
+
+
+
+/** gcloud's per-container flags (deploy.py's ContainerArgGroup): those a `--container NAME` scopes. */
+const CONTAINER_VALUED = {
+    '--cpu': (s, v, n) => (s.cpu = parseCpu(n, v)),
+    '--memory': (s, v, n) => (s.memory = parseMemory(n, v)),
+    '--port': (s, v, n) => (s.port = parseInteger(n, v, 1, 65535)),
+    '--command': (s, v) => (s.command = parseList(v)),
+    '--args': (s, v) => (s.args = parseList(v)),
+    '--set-env-vars': (s, v, n) => {
+        s.envVars = parseKeyValueList(n, v, { secret: true });
+        s.replaceEnvVars = true;
+    },
+    '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
+    '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
+    '--startup-probe': (s, v, n) => (s.startupProbe = parseProbe(n, v, 'startup')),
+    '--liveness-probe': (s, v, n) => (s.livenessProbe = parseProbe(n, v, 'liveness')),
+};
+/** Per-container flags that have a typed input for the target container, so only a scope takes them. */
+const SCOPED_VALUED = {
+    '--image': (s, v) => (s.image = v),
+    '--update-env-vars': (s, v, n) => (s.envVars = { ...(s.envVars ?? {}), ...parseKeyValueList(n, v, { secret: true }) }),
+};
+const CONTAINER_SWITCHES = {
+    '--use-http2': (s) => (s.useHttp2 = true),
+    '--no-use-http2': (s) => (s.useHttp2 = false),
+    '--clear-env-vars': (s) => (s.clearEnvVars = true),
+};
+/** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
+const CONTAINER_OTHER = new Set([
+    '--env-vars-file',
+    '--set-secrets',
+    '--update-secrets',
+    '--remove-secrets',
+    '--clear-secrets',
+    '--add-volume-mount',
+    '--remove-volume-mount',
+    '--clear-volume-mounts',
+    '--source',
+    '--base-image',
+    '--clear-base-image',
+    '--gpu',
+    '--function',
+]);
+const isContainerFlag = (flag) => flag in CONTAINER_VALUED ||
+    flag in SCOPED_VALUED ||
+    flag in CONTAINER_SWITCHES ||
+    CONTAINER_OTHER.has(flag);
+const VALUED = {
+    '--min-instances': (s, v, n) => (s.minInstances = parseInteger(n, v, 0, 1000)),
+    '--max-instances': (s, v, n) => (s.maxInstances = parseInteger(n, v, 1, 1000)),
+    '--concurrency': (s, v, n) => (s.concurrency = parseInteger(n, v, 1, 1000)),
+    '--timeout': (s, v, n) => (s.timeoutSeconds = parseDurationSeconds(n, v)),
+    '--service-account': (s, v) => (s.runtimeServiceAccount = v),
+    '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
+    '--vpc-connector': (s, v) => (s.vpcConnector = v),
+    '--vpc-egress': (s, v, n) => (s.vpcEgress = parseEnum(n, v, VPC_EGRESS_VALUES)),
+    '--add-cloudsql-instances': (s, v) => (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
+    '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
+    '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
+    '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+    '--remove-containers': (s, v) => (s.removeContainers = [...(s.removeContainers ?? []), ...parseList(v)]),
+    '--set-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, set: parseList(v) }),
+    '--add-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, add: [...(s.customAudiences?.add ?? []), ...parseList(v)] }),
+    '--remove-custom-audiences': (s, v) => (s.customAudiences = {
+        ...s.customAudiences,
+        remove: [...(s.customAudiences?.remove ?? []), ...parseList(v)],
+    }),
+    '--description': (s, v) => (s.description = v),
+    '--remove-labels': (s, v) => (s.removeLabels = [...(s.removeLabels ?? []), ...parseList(v)]),
+    '--platform': (_s, v, n) => {
+        if (v !== 'managed')
+            throw new RunwayError(`${n} is ${v}: Runway deploys to fully managed Cloud Run only (gcloud's --platform=managed).`, 'Remove the flag, or deploy to GKE (Cloud Run for Anthos) with another tool.');
+    },
+    '--min': (s, v, n) => (s.serviceMinInstances = v === 'default' ? null : parseInteger(n, v, 0, 1000)),
+    '--binary-authorization': (s, v) => (s.binaryAuthorization = v),
+    '--breakglass': (s, v) => (s.breakglass = v),
+    '--key': (s, v) => (s.encryptionKey = v),
+    '--post-key-revocation-action-type': (s, v, n) => (s.keyRevocationAction = parseEnum(n, v, ['prevent-new', 'shut-down'])),
+    '--encryption-key-shutdown-hours': (s, v, n) => (s.keyShutdownHours = parseInteger(n, v, 1, 720)),
+    '--remove-cloudsql-instances': (s, v) => (s.removeCloudsqlInstances = [...(s.removeCloudsqlInstances ?? []), ...parseList(v)]),
+    '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
+    '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
+    '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
+    '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
+};
+const SWITCHES = {
+    '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
+    '--no-allow-unauthenticated': (s) => (s.allowUnauthenticated = false),
+    '--cpu-boost': (s) => (s.cpuBoost = true),
+    '--no-cpu-boost': (s) => (s.cpuBoost = false),
+    '--cpu-throttling': (s) => (s.cpuThrottling = true),
+    '--no-cpu-throttling': (s) => (s.cpuThrottling = false),
+    '--execute-now': (s) => (s.executeNow = true),
+    '--no-execute-now': (s) => (s.executeNow = false),
+    '--wait': (s) => (s.wait = true),
+    '--invoker-iam-check': (s) => (s.invokerIamDisabled = false),
+    '--no-invoker-iam-check': (s) => (s.invokerIamDisabled = true),
+    '--session-affinity': (s) => (s.sessionAffinity = true),
+    '--no-session-affinity': (s) => (s.sessionAffinity = false),
+    '--clear-custom-audiences': (s) => (s.customAudiences = { ...s.customAudiences, clear: true }),
+    '--clear-binary-authorization': (s) => (s.binaryAuthorization = null),
+    '--clear-key': (s) => {
+        s.encryptionKey = null;
+        s.keyRevocationAction = null;
+        s.keyShutdownHours = null;
+    },
+    '--clear-post-key-revocation-action-type': (s) => {
+        s.keyRevocationAction = null;
+        s.keyShutdownHours = null;
+    },
+    '--clear-encryption-key-shutdown-hours': (s) => (s.keyShutdownHours = null),
+    '--clear-cloudsql-instances': (s) => (s.clearCloudsqlInstances = true),
+    '--clear-labels': (s) => (s.clearLabels = true),
+    '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
+    '--no-wait': (s) => (s.wait = false),
+};
+/** `gcloud run jobs deploy` has only these of the flags above. */
+const JOB_ONLY = new Set([
+    '--tasks',
+    '--parallelism',
+    '--max-retries',
+    '--task-timeout',
+    '--execute-now',
+    '--no-execute-now',
+    '--wait',
+    '--no-wait',
+]);
+const SERVICE_ONLY = new Set([
+    '--min-instances',
+    '--max-instances',
+    '--concurrency',
+    '--port',
+    '--timeout',
+    '--ingress',
+    '--use-http2',
+    '--no-use-http2',
+    '--depends-on',
+    '--remove-containers',
+    '--container',
+    '--liveness-probe',
+    '--startup-probe',
+    '--invoker-iam-check',
+    '--no-invoker-iam-check',
+    '--set-custom-audiences',
+    '--add-custom-audiences',
+    '--remove-custom-audiences',
+    '--clear-custom-audiences',
+    '--description',
+    '--session-affinity',
+    '--no-session-affinity',
+    '--min',
+    '--binary-authorization',
+    '--clear-binary-authorization',
+    '--breakglass',
+    '--key',
+    '--clear-key',
+    '--post-key-revocation-action-type',
+    '--clear-post-key-revocation-action-type',
+    '--encryption-key-shutdown-hours',
+    '--clear-encryption-key-shutdown-hours',
+    '--remove-labels',
+    '--clear-labels',
+    '--allow-unauthenticated',
+    '--no-allow-unauthenticated',
+    '--cpu-boost',
+    '--no-cpu-boost',
+    '--cpu-throttling',
+    '--no-cpu-throttling',
+]);
+function checkTarget(flag, target) {
+    if (target === 'service' && JOB_ONLY.has(flag))
+        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`, 'Set `job` (instead of `service`) to deploy a job, or remove the flag.');
+    if (target === 'job' && SERVICE_ONLY.has(flag))
+        throw new RunwayError(`The flag ${flag} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`, flag === '--timeout' ? 'Use `--task-timeout` (or the `task_timeout` input).' : 'Remove the flag.');
 }
+/** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
+const USE_INSTEAD = {
+    '--image': 'the `image` input',
+    '--source': 'the `context` input',
+    '--region': 'the `region` input',
+    '--project': 'the `project_id` input',
+    '--tag': 'the `tag` input',
+    '--no-traffic': 'the `no_traffic` (or `traffic: none`) input',
+    '--revision-suffix': 'the `suffix` input',
+    '--update-env-vars': 'the `env_vars` input (with `env_vars_update_strategy: merge`)',
+    '--env-vars-file': 'the `env_vars_file` input',
+    '--set-secrets': 'the `secrets` input with `secrets_update_strategy: overwrite`',
+    '--update-secrets': 'the `secrets` input',
+    '--labels': 'the `labels` input',
+    '--set-labels': 'the `labels` input',
+    '--async': 'nothing: Runway always waits for the revision and verifies it before moving traffic',
+    '--cluster': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+    '--cluster-location': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+    '--function': 'a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks',
+};
+function flagWords(raw) {
+    let words;
+    try {
+        words = (0,dist.parseFlags)(raw);
+    }
+    catch {
+        throw new InputError('flags', raw, 'flags with balanced quotes', { secret: true });
+    }
+    // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
+    // holds another) stays one word, which gcloud's parser splits at its first `=`.
+    const split = words.flatMap((word) => {
+        const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
+        return m ? [m[1], m[2]] : [word];
+    });
+    // --flags-file stands for the flags in its file, in its place (gcloud's left-to-right precedence).
+    return split.flatMap((word, i) => word === '--flags-file' ? [] : split[i - 1] === '--flags-file' ? flagsFileWords(word) : [word]);
+}
+/**
+ * A command line given as one input (`release_command`, `release_args`): split into words as `flags`
+ * is (whitespace separates, quotes group), never handed to a shell.
+ */
+function commandWords(name, raw) {
+    let words;
+    try {
+        words = (0,dist.parseFlags)(raw);
+    }
+    catch {
+        throw new InputError(name, raw, 'words with balanced quotes', { secret: true });
+    }
+    if (!words.length)
+        throw new InputError(name, raw, 'a command and its arguments, e.g. `alembic upgrade head`');
+    return words;
+}
+const isKnownFlag = (word) => word in VALUED ||
+    word in SWITCHES ||
+    word in USE_INSTEAD ||
+    isContainerFlag(word) ||
+    word === '--container';
+/** gcloud's mutually exclusive groups (repeated.AddPrimitiveArgs): one flag of each per command. */
+const MUTEX_GROUPS = ['custom-audiences', 'cloudsql-instances'].map((list) => ['set', 'add', 'remove', 'clear'].map((verb) => `--${verb}-${list}`));
+function checkMutex(words) {
+    for (const group of MUTEX_GROUPS) {
+        const given = group.filter((flag) => words.includes(flag));
+        if (given.length > 1)
+            throw new RunwayError(`\`flags\` gives ${given.join(' and ')}: gcloud takes at most one of ${group.join(', ')}.`, 'Keep one of them (each deploy may use another).');
+    }
+}
+/** Cloud Run's container names: DNS labels (RFC 1123), at most 63 characters. */
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Reads a switch, and `--switch=false` as its negation (it arrives as two words). */
+function readSwitch(table, target, words, i) {
+    const flag = words[i];
+    const name = `flags (${flag})`;
+    const next = words[i + 1];
+    if (next !== undefined && /^(true|false)$/i.test(next)) {
+        if (!parseBool(name, next)) {
+            const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
+            table[negated]?.(target, '', name);
+            return i + 1;
+        }
+        table[flag](target, '', name);
+        return i + 1;
+    }
+    table[flag](target, '', name);
+    return i;
+}
+function flags_valueOf(words, i) {
+    const flag = words[i];
+    const value = words[i + 1];
+    if (value === undefined || isKnownFlag(value))
+        throw new InputError(`flags (${flag})`, flag, `${flag} VALUE`);
+    return value;
+}
+function parseFlags(raw, target = 'service') {
+    const spec = {};
+    const words = flagWords(raw);
+    // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
+    // any --container is given, no per-container flag may stand outside one.
+    const scoped = words.includes('--container');
+    checkMutex(words);
+    let scope;
+    for (let i = 0; i < words.length; i++) {
+        const flag = words[i];
+        const name = `flags (${flag})`;
+        checkTarget(flag, target);
+        if (flag === '--container') {
+            const container = flags_valueOf(words, i++);
+            if (!CONTAINER_NAME.test(container))
+                throw new InputError(name, container, 'a container name: lowercase letters, digits and hyphens');
+            spec.containers ??= {};
+            scope = spec.containers[container] ??= {};
+            continue;
+        }
+        if (scope) {
+            if (!isContainerFlag(flag))
+                throw new RunwayError(`The flag ${flag} in \`flags\` comes after a --container, and is not a per-container flag.`, 'Put the flags that apply to the whole service before the first --container, as gcloud requires.');
+            if (CONTAINER_SWITCHES[flag])
+                i = readSwitch(CONTAINER_SWITCHES, scope, words, i);
+            else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])
+                (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])(scope, flags_valueOf(words, i++), name);
+            else
+                throw new RunwayError(`The flag ${flag} in \`flags\` is not supported after --container yet.`, 'Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input.');
+            continue;
+        }
+        if (scoped && isContainerFlag(flag))
+            throw new RunwayError(`The flag ${flag} in \`flags\` applies to one container, and \`flags\` names containers with --container.`, `Put ${flag} after the --container it is for, as gcloud requires ("must be specified after --container").`);
+        if (SWITCHES[flag])
+            i = readSwitch(SWITCHES, spec, words, i);
+        else if (CONTAINER_SWITCHES[flag])
+            i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
+        else if (VALUED[flag])
+            VALUED[flag](spec, flags_valueOf(words, i++), name);
+        else if (CONTAINER_VALUED[flag])
+            CONTAINER_VALUED[flag](spec, flags_valueOf(words, i++), name);
+        else if (USE_INSTEAD[flag]) {
+            throw new RunwayError(`The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`, `Use ${USE_INSTEAD[flag]} instead.`);
+        }
+        else {
+            throw new RunwayError(`The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(', ')}, --container).`, "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.");
+        }
+    }
+    return spec;
+}
+/** The job settings `flags` gave, apart from the service settings. */
+function splitJobFlags(flags) {
+    const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+    const job = {};
+    if (tasks !== undefined)
+        job.tasks = tasks;
+    if (parallelism !== undefined)
+        job.parallelism = parallelism;
+    if (maxRetries !== undefined)
+        job.maxRetries = maxRetries;
+    if (taskTimeoutSeconds !== undefined)
+        job.taskTimeoutSeconds = taskTimeoutSeconds;
+    if (executeNow !== undefined)
+        job.executeNow = executeNow;
+    if (wait !== undefined)
+        job.wait = wait;
+    return { spec, job };
+}
+/** Typed inputs and flags together; the same setting given two different ways is an error. */
+function mergeSpecs(typed, fromFlags, inputNames) {
+    const merged = { ...typed };
+    for (const key of Object.keys(fromFlags)) {
+        const flagValue = fromFlags[key];
+        const typedValue = typed[key];
+        const typedLabels = typed.labels;
+        const flagLabels = fromFlags.labels;
+        if (key === 'labels' && typedLabels && flagLabels) {
+            // deploy-cloudrun passes `labels` as --update-labels before the flags, and gcloud merges
+            // repeated --update-labels (a key given twice with two values it refuses, as below).
+            const clash = Object.keys(flagLabels).some((k) => k in typedLabels && typedLabels[k] !== flagLabels[k]);
+            if (!clash) {
+                merged.labels = { ...typedLabels, ...flagLabels };
+                continue;
+            }
+        }
+        if (typedValue !== undefined && JSON.stringify(typedValue) !== JSON.stringify(flagValue)) {
+            throw new RunwayError(`Input '${inputNames[key]}' and \`flags\` disagree about the same setting.`, `Keep one of them: remove the flag from \`flags\`, or the \`${inputNames[key]}\` input.`);
+        }
+        merged[key] = flagValue;
+    }
+    return merged;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/spec.ts
+const SPEC_INPUT_NAMES = {
+    image: 'image',
+    envVars: 'env_vars',
+    replaceEnvVars: 'flags (--set-env-vars)',
+    removeEnvVars: 'flags (--remove-env-vars)',
+    clearEnvVars: 'flags (--clear-env-vars)',
+    useHttp2: 'flags (--[no-]use-http2)',
+    dependsOn: 'flags (--depends-on)',
+    startupProbe: 'flags (--startup-probe)',
+    livenessProbe: 'flags (--liveness-probe)',
+    container: 'container',
+    containers: 'flags (--container)',
+    removeContainers: 'flags (--remove-containers)',
+    invokerIamDisabled: 'flags (--[no-]invoker-iam-check)',
+    customAudiences: 'flags (--*-custom-audiences)',
+    description: 'flags (--description)',
+    sessionAffinity: 'flags (--[no-]session-affinity)',
+    serviceMinInstances: 'flags (--min)',
+    binaryAuthorization: 'flags (--binary-authorization)',
+    breakglass: 'flags (--breakglass)',
+    encryptionKey: 'flags (--key)',
+    keyRevocationAction: 'flags (--post-key-revocation-action-type)',
+    keyShutdownHours: 'flags (--encryption-key-shutdown-hours)',
+    removeCloudsqlInstances: 'flags (--remove-cloudsql-instances)',
+    clearCloudsqlInstances: 'flags (--clear-cloudsql-instances)',
+    clearVpcConnector: 'flags (--clear-vpc-connector)',
+    removeLabels: 'flags (--remove-labels)',
+    clearLabels: 'flags (--clear-labels)',
+    secrets: 'secrets',
+    port: 'port',
+    cpu: 'cpu',
+    memory: 'memory',
+    minInstances: 'min_instances',
+    maxInstances: 'max_instances',
+    concurrency: 'concurrency',
+    timeoutSeconds: 'timeout',
+    runtimeServiceAccount: 'runtime_service_account',
+    allowUnauthenticated: 'allow_unauthenticated',
+    ingress: 'ingress',
+    vpcConnector: 'vpc_connector',
+    vpcEgress: 'vpc_egress',
+    cloudsqlInstances: 'cloudsql_instances',
+    addCloudsqlInstances: 'flags (--add-cloudsql-instances)',
+    cpuBoost: 'cpu_boost',
+    cpuThrottling: 'flags (--[no-]cpu-throttling)',
+    executionEnvironment: 'execution_environment',
+    command: 'flags (--command)',
+    args: 'flags (--args)',
+    labels: 'labels',
+};
+const JOB_INPUT_NAMES = {
+    tasks: 'tasks',
+    parallelism: 'parallelism',
+    maxRetries: 'max_retries',
+    taskTimeoutSeconds: 'task_timeout',
+    executeNow: 'execute',
+    wait: 'wait',
+};
 
 ;// CONCATENATED MODULE: ./src/common/webhooks.ts
 // Post-deploy webhooks: one JSON body per run, signed as the Standard Webhooks spec does
@@ -70134,6 +71268,7 @@ function judgeStep(probes, gates) {
 
 
 
+
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
 const REGION = /^[a-z]+-[a-z]+\d+$/;
 const WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
@@ -70348,12 +71483,30 @@ function imageSource(r) {
         forkCredentials: r.map('fork_build_credentials', parseBool) ?? false,
     };
 }
+/**
+ * deploy-cloudrun users with sidecars give every image in `flags` (gcloud refuses its `--image` beside
+ * --container), so without `image`/`context` the target container's `--image` is the image to
+ * deploy; it then leaves the scope, so the image is resolved and verified as any other.
+ */
+function flagsImage(r, spec) {
+    const scope = spec?.containers?.[targetName(spec) ?? ''];
+    if (!scope?.image || r.optional('image') || r.optional('context'))
+        return undefined;
+    const ref = notAnOption('flags (--image)', scope.image);
+    delete scope.image;
+    return { kind: 'prebuilt', ref };
+}
 function typedSpec(r) {
     const spec = {};
     const set = (key, value) => {
         if (value !== undefined)
             spec[key] = value;
     };
+    set('container', r.map('container', (n, v) => {
+        if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v))
+            throw new InputError(n, v, 'a container name: lowercase letters, digits and hyphens');
+        return v;
+    }));
     const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
     const inlineVars = r.raw('env_vars').trim() !== ''
         ? parseKeyValueList('env_vars', r.raw('env_vars'), { secret: true })
@@ -70782,7 +71935,9 @@ function readSettings(read) {
     const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
     const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
     const regions = r.attempt(() => parseRegions(r.raw('region')));
-    const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+    const image = purpose === undefined || purpose === 'cleanup'
+        ? undefined
+        : r.attempt(() => flagsImage(r, spec) ?? imageSource(r));
     const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
     const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
     const health = r.attempt(() => healthCheck(r));
@@ -70931,301 +72086,6 @@ class LoggingClient {
             ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
         };
     }
-}
-
-;// CONCATENATED MODULE: ./src/deploy/plan.ts
-// Planning the new service spec: a pure function of the settings and the live service (if any).
-// Unset settings leave the live service alone; the result is what Runway sends to Cloud Run.
-
-
-/** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
-function withoutSecrets(template) {
-    const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
-    const copy = { ...template };
-    if (template.containers) {
-        copy.containers = template.containers.map((c) => {
-            const container = { ...c };
-            if (c.env)
-                container.env = c.env.filter((e) => !e.valueSource?.secretKeyRef);
-            if (c.volumeMounts)
-                container.volumeMounts = c.volumeMounts.filter((m) => !secretVolumes.has(m.name));
-            return container;
-        });
-    }
-    if (template.volumes)
-        copy.volumes = template.volumes.filter((v) => !secretVolumes.has(v.name));
-    return copy;
-}
-/** Fork code never runs as the account the revision it starts from runs as (production's). */
-function checkIsolatedAccount(base, changes) {
-    const account = changes.spec.runtimeServiceAccount;
-    if (account && base.serviceAccount?.toLowerCase() === account.toLowerCase()) {
-        throw new RunwayError(`Input 'preview_service_account' (${account}) is the account ${changes.service} runs as in ${changes.region}: fork code must not run as production does. Nothing was changed.`, 'Give previews of fork code a runtime service account of their own, with no access to production data.');
-    }
-}
-/** Labels Runway adds unless skip_default_labels: who deployed, and which commit. */
-function defaultLabels(sha) {
-    return { 'managed-by': 'github-actions', 'commit-sha': sanitizeLabelValue(sha) };
-}
-/** Label values must be lowercase letters, digits, '_' and '-', at most 63 characters. */
-function sanitizeLabelValue(value) {
-    return value
-        .toLowerCase()
-        .replace(/[^a-z0-9_-]/g, '_')
-        .slice(0, 63);
-}
-const INGRESS = {
-    all: 'INGRESS_TRAFFIC_ALL',
-    internal: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
-    'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
-};
-const EGRESS = { 'all-traffic': 'ALL_TRAFFIC', 'private-ranges-only': 'PRIVATE_RANGES_ONLY' };
-const EXECUTION_ENVIRONMENT = {
-    gen1: 'EXECUTION_ENVIRONMENT_GEN1',
-    gen2: 'EXECUTION_ENVIRONMENT_GEN2',
-};
-const CLOUDSQL_VOLUME = 'cloudsql';
-/** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
-function upsertByName(live, updates, strategy) {
-    const merged = new Map((strategy === 'overwrite' ? [] : live).map((e) => [e.name, e]));
-    for (const e of updates)
-        merged.set(e.name, e);
-    return [...merged.values()];
-}
-function secretEnvVar(name, ref) {
-    return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
-}
-function planEnv(live, changes) {
-    const { envVars, secrets } = changes.spec;
-    const plainLive = live.filter((e) => !e.valueSource);
-    const secretLive = live.filter((e) => e.valueSource);
-    const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
-    const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
-    const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
-    let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
-    let secret = secrets === undefined
-        ? secretLive
-        : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
-    // A name set explicitly one way replaces a live entry of the other kind.
-    plain = plain.filter((e) => !(secrets && e.name in secrets.env));
-    secret = secret.filter((e) => !(envVars && e.name in envVars));
-    return [...plain, ...secret];
-}
-function secretVolumeName(directory) {
-    return `secret-${(0,external_node_crypto_.createHash)('sha256').update(directory).digest('hex').slice(0, 10)}`;
-}
-/** Secret files become one volume per directory; Cloud Run mounts a volume at a directory. */
-function planSecretFiles(liveVolumes, liveMounts, files, strategy) {
-    const byDirectory = new Map();
-    for (const [path, ref] of Object.entries(files)) {
-        const slash = path.lastIndexOf('/');
-        const directory = path.slice(0, slash);
-        const file = path.slice(slash + 1);
-        const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
-        if (entry.secret !== ref.secret) {
-            throw new RunwayError(`Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`, 'Cloud Run mounts one secret per directory: put each secret in its own directory.');
-        }
-        entry.items.push({ path: file, version: ref.version });
-        byDirectory.set(directory, entry);
-    }
-    const isSecretVolume = (name) => liveVolumes.some((v) => v.name === name && v.secret);
-    const replacedDirectories = new Set(byDirectory.keys());
-    const keptMounts = liveMounts.filter((m) => !(isSecretVolume(m.name) && (strategy === 'overwrite' || replacedDirectories.has(m.mountPath))));
-    const keptVolumeNames = new Set(keptMounts.map((m) => m.name));
-    const keptVolumes = liveVolumes.filter((v) => !v.secret || keptVolumeNames.has(v.name));
-    const newVolumes = [];
-    const newMounts = [];
-    for (const [directory, { secret, items }] of byDirectory) {
-        const name = secretVolumeName(directory);
-        newVolumes.push({ name, secret: { secret, items } });
-        newMounts.push({ name, mountPath: directory });
-    }
-    return {
-        volumes: [...keptVolumes.filter((v) => !newVolumes.some((n) => n.name === v.name)), ...newVolumes],
-        mounts: [...keptMounts, ...newMounts],
-    };
-}
-function planContainer(live, changes) {
-    const { spec } = changes;
-    const container = { ...(live ?? {}), image: changes.image };
-    const env = planEnv(live?.env ?? [], changes);
-    if (env.length)
-        container.env = env;
-    else
-        delete container.env;
-    if (spec.port !== undefined)
-        container.ports = [{ name: 'http1', containerPort: spec.port }];
-    if (spec.command !== undefined)
-        container.command = spec.command;
-    if (spec.args !== undefined)
-        container.args = spec.args;
-    if (spec.cpu !== undefined ||
-        spec.memory !== undefined ||
-        spec.cpuBoost !== undefined ||
-        spec.cpuThrottling !== undefined) {
-        const resources = { ...(live?.resources ?? {}) };
-        const limits = { ...(resources.limits ?? {}) };
-        if (spec.cpu !== undefined)
-            limits.cpu = spec.cpu;
-        if (spec.memory !== undefined)
-            limits.memory = spec.memory;
-        if (Object.keys(limits).length)
-            resources.limits = limits;
-        if (spec.cpuBoost !== undefined)
-            resources.startupCpuBoost = spec.cpuBoost;
-        // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
-        resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
-        container.resources = resources;
-    }
-    return container;
-}
-/**
- * Which container takes the new image and the settings: the ingress container, the one that
- * declares a port. Cloud Run does not require it to be first; with one container it is that one.
- */
-function ingressIndex(containers) {
-    const withPort = containers.findIndex((c) => c.ports?.length);
-    return withPort >= 0 ? withPort : 0;
-}
-/**
- * The volumes a template gets, and the container's mounts of them (set on `container`): secret files
- * and Cloud SQL, from the live ones.
- */
-function planVolumes(liveVolumes, container, changes) {
-    const { spec } = changes;
-    let volumes = liveVolumes ?? [];
-    let mounts = container.volumeMounts ?? [];
-    if (spec.secrets) {
-        ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
-    }
-    if (spec.cloudsqlInstances !== undefined || spec.addCloudsqlInstances !== undefined) {
-        const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
-        const instances = [
-            ...new Set([...(spec.cloudsqlInstances ?? live), ...(spec.addCloudsqlInstances ?? [])]),
-        ];
-        volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
-        mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
-        if (instances.length) {
-            volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
-            mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
-        }
-    }
-    if (mounts.length)
-        container.volumeMounts = mounts;
-    else
-        delete container.volumeMounts;
-    return volumes;
-}
-/** The VPC access a template gets: the connector by full name, in the template's region. */
-function planVpcAccess(live, changes) {
-    const { spec } = changes;
-    if (spec.vpcConnector === undefined && spec.vpcEgress === undefined)
-        return live;
-    const connector = spec.vpcConnector?.includes('/')
-        ? spec.vpcConnector
-        : spec.vpcConnector !== undefined
-            ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
-            : live?.connector;
-    return {
-        ...(live ?? {}),
-        ...(connector ? { connector } : {}),
-        ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
-    };
-}
-function planTemplate(live, changes) {
-    const { spec } = changes;
-    const liveContainers = live.containers ?? [];
-    const ingress = ingressIndex(liveContainers);
-    const container = planContainer(liveContainers[ingress], changes);
-    const containers = liveContainers.length ? [...liveContainers] : [container];
-    containers[ingress] = container;
-    const template = {
-        ...live,
-        containers,
-        revision: changes.revisionName,
-    };
-    template.labels = { ...(live.labels ?? {}), ...changes.labels };
-    template.volumes = planVolumes(live.volumes, container, changes);
-    if (!template.volumes.length)
-        delete template.volumes;
-    if (spec.runtimeServiceAccount !== undefined)
-        template.serviceAccount = spec.runtimeServiceAccount;
-    if (spec.concurrency !== undefined)
-        template.maxInstanceRequestConcurrency = spec.concurrency;
-    if (spec.timeoutSeconds !== undefined)
-        template.timeout = `${spec.timeoutSeconds}s`;
-    if (spec.minInstances !== undefined || spec.maxInstances !== undefined) {
-        template.scaling = {
-            ...(live.scaling ?? {}),
-            ...(spec.minInstances !== undefined ? { minInstanceCount: spec.minInstances } : {}),
-            ...(spec.maxInstances !== undefined ? { maxInstanceCount: spec.maxInstances } : {}),
-        };
-    }
-    if (spec.executionEnvironment !== undefined)
-        template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-    const vpcAccess = planVpcAccess(live.vpcAccess, changes);
-    if (vpcAccess)
-        template.vpcAccess = vpcAccess;
-    return template;
-}
-function planService(live, changes) {
-    let base = changes.baseTemplate ?? live?.template ?? {};
-    if (changes.isolated) {
-        checkIsolatedAccount(base, changes);
-        base = withoutSecrets(base);
-    }
-    const planned = {
-        ...(live ?? {}),
-        labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
-        template: planTemplate(base, changes),
-    };
-    const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
-    if (!live && changes.spec.cpuBoost === undefined && container) {
-        // gcloud run deploy turns startup CPU boost on for every new service ("new services default
-        // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
-        const resources = container.resources ?? {};
-        container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
-    }
-    if (changes.spec.ingress !== undefined && !changes.revisionOnly)
-        planned.ingress = INGRESS[changes.spec.ingress];
-    if (changes.traffic !== undefined)
-        planned.traffic = changes.traffic;
-    else if (!live)
-        planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
-    return withoutOutputFields(planned);
-}
-/** The live spec with only its traffic changed: a traffic move must not create a revision. */
-function planTrafficChange(live, traffic) {
-    return withoutOutputFields({ ...live, traffic });
-}
-const OUTPUT_FIELDS = [
-    // The name comes from the URL path; the body does not repeat it.
-    'name',
-    'uid',
-    'generation',
-    'createTime',
-    'updateTime',
-    'deleteTime',
-    'expireTime',
-    'creator',
-    'lastModifier',
-    'observedGeneration',
-    'terminalCondition',
-    'conditions',
-    'latestReadyRevision',
-    'latestCreatedRevision',
-    'trafficStatuses',
-    'uri',
-    'urls',
-    'reconciling',
-    'satisfiesPzs',
-];
-/** Output-only fields are the server's; sending them back is noise at best. The etag stays: it guards the update. */
-function withoutOutputFields(service) {
-    const copy = { ...service };
-    for (const field of OUTPUT_FIELDS)
-        delete copy[field];
-    return copy;
 }
 
 ;// CONCATENATED MODULE: ./src/deploy/rollout-record.ts
@@ -71571,7 +72431,7 @@ async function readFailureLogs(deps, ref, revision) {
         pageSize: Math.min(deps.count, 1000),
     };
     const read = await readLines(deps, request, `revision ${revision}`, logUri);
-    return { revision, logUri, ...read };
+    return { source: 'revision', name: revision, logUri, ...read };
 }
 /** The filter for a job execution's entries: the job's resource and the execution's label. */
 function executionLogFilter(ref, execution) {
@@ -71590,7 +72450,25 @@ async function readExecutionLogs(deps, ref, execution, logUri) {
         orderBy: 'timestamp desc',
         pageSize: Math.min(deps.count, 1000),
     };
-    return readLines(deps, request, `execution ${execution}`, logUri);
+    const read = await readLines(deps, request, `execution ${execution}`, logUri);
+    return { source: 'execution', name: execution, logUri, ...read };
+}
+/**
+ * Writes what was read to the region's log, one line each, every API-supplied value escaped for
+ * the log: the lines, and the name and link Cloud Run gave. A denied or failed read was already a
+ * warning, so it writes nothing more.
+ */
+function logFailureLogs(logs, log) {
+    const name = Untrusted.of(logs.name).forLog(200);
+    const where = logs.logUri ? ` (${Untrusted.of(logs.logUri).forLog(1000)})` : '';
+    if (logs.lines.length) {
+        const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
+        log(`the last ${count} ${logs.source} ${name} wrote${where}:`);
+        for (const line of logs.lines)
+            log(`  ${line.forLog(2000)}`);
+    }
+    else if (!logs.unread)
+        log(`${logs.source} ${name} wrote nothing to its logs${where}`);
 }
 async function readLines(deps, request, what, logUri) {
     const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -71739,6 +72617,7 @@ function newState(live) {
         written: undefined,
         createdUid: undefined,
         deployed: undefined,
+        containers: undefined,
         token: undefined,
         checks: [],
         steps: [],
@@ -71987,6 +72866,7 @@ async function applyStepChange(ctx, change, beforeSend) {
             if (!deployed.before)
                 state.createdUid = deployed.after.uid;
             state.deployed = deployed.operation;
+            state.containers = Object.fromEntries((deployed.after.template?.containers ?? []).map((c) => [c.name ?? '', c.image]));
             state.service = deployed.after;
             return {};
         }
@@ -72462,7 +73342,7 @@ function resolveSplit(settings, newRevision, current) {
 }
 /** Whether the checks need a Google ID token: the service will not be public after this run. */
 function checksNeedToken(settings, observed) {
-    if (observed.live?.invokerIamDisabled)
+    if (settings.invokerIamDisabled ?? observed.live?.invokerIamDisabled)
         return false;
     if (settings.allowUnauthenticated !== undefined)
         return !settings.allowUnauthenticated;
@@ -72880,6 +73760,7 @@ function describePlan(plan) {
 
 
 
+
 /** Three random lowercase letters, as Cloud Run ends its revision names. */
 function randomLetters() {
     return [...(0,external_node_crypto_.randomBytes)(3)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
@@ -72929,6 +73810,7 @@ function outcomeOf(ctx, service, timeline, result) {
         steps: state.steps,
         plan: describePlan(plan),
         pruned: state.pruned,
+        containers: state.containers,
         ...result,
     };
 }
@@ -73031,17 +73913,8 @@ async function compensate(ctx, executor, timeline, err) {
 async function readLogs(ctx) {
     const { deps, ref, plan } = ctx;
     const logs = await deps.failureLogs?.(ref, plan.revision).catch(() => undefined);
-    if (!logs)
-        return undefined;
-    const where = logs.logUri ? ` (${logs.logUri})` : '';
-    if (logs.lines.length) {
-        const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
-        deps.log(`the last ${count} revision ${logs.revision} wrote${where}:`);
-        for (const line of logs.lines)
-            deps.log(`  ${line.forLog()}`);
-    }
-    else if (!logs.unread)
-        deps.log(`revision ${logs.revision} wrote nothing to its logs${where}`);
+    if (logs)
+        logFailureLogs(logs, deps.log);
     return logs;
 }
 /** Undoes a region that passed, because the run as a whole did not: its split as before, exactly. */
@@ -73088,6 +73961,7 @@ function rolloutSettings(settings, candidateTag, recordKey) {
         keepRevisions: settings.keepRevisions,
         keepRevisionsGraceSeconds: settings.keepRevisionsGraceSeconds,
         allowUnauthenticated: settings.spec.allowUnauthenticated,
+        invokerIamDisabled: settings.spec.invokerIamDisabled,
         candidateTag,
         recordKey,
         preview: settings.purpose === 'preview',
@@ -73284,6 +74158,7 @@ function writeOutputs(regions, results, image, digest, preview) {
         setOutput('tag_url', first.tagUrl ?? '');
         setOutput('preview_url', preview ? (first.tagUrl ?? '') : '');
         setOutput('traffic', JSON.stringify(first.traffic));
+        setOutput('containers', JSON.stringify(first.containers ?? {}));
     }
     const allHealthy = errors.length === 0 && outcomes.every((o) => o.healthy !== false);
     setOutput('healthy', String(allHealthy));
@@ -73455,6 +74330,7 @@ function capMarkdown(markdown, max) {
 
 
 
+
 /** GitHub refuses a comment over 65,536 characters; the summary gets the same report. */
 const REPORT_CAP = 60_000;
 function split(traffic, inTable = false) {
@@ -73482,23 +74358,42 @@ function regionRow(r, digest, preview) {
     return gfm `| ${markdown_text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
 }
 const lastLines = (n) => (n === 1 ? gfm `line` : gfm `${n} lines`);
-/** A failed revision's last lines, as it wrote them (inert in a code block), and where its logs are. */
+/**
+ * A failed revision's or job execution's last lines, as it wrote them (inert in a code block), and
+ * where its logs are: the items under a failure's bullet, in the job summary and the PR comment.
+ */
 function failureLogs(logs) {
     const where = logs.logUri ? gfm ` (${code(logs.logUri)})` : gfm ``;
-    const revision = code(logs.revision);
+    const source = logs.source === 'execution' ? gfm `execution ${code(logs.name)}` : code(logs.name);
     if (logs.unread === 'denied')
         return [
-            gfm `  - ${revision}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
+            gfm `  - ${source}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
         ];
     if (logs.unread === 'failed')
-        return [gfm `  - ${revision}'s logs${where}: Runway could not read them`];
+        return [gfm `  - ${source}'s logs${where}: Runway could not read them`];
     if (!logs.lines.length)
-        return [gfm `  - ${revision} wrote nothing to its logs${where}`];
+        return [gfm `  - ${source} wrote nothing to its logs${where}`];
     const written = Untrusted.of(logs.lines.map((l) => l.oneLine(300)).join('\n'));
     return [
-        gfm `  - the last ${lastLines(logs.lines.length)} ${revision} wrote${where}:`,
+        gfm `  - the last ${lastLines(logs.lines.length)} ${source} wrote${where}:`,
         gfm ``,
         codeBlock(written, 4, 320 * logs.lines.length),
+    ];
+}
+/** The `release_command` job's execution: how it ended and, when it failed, its own last lines. */
+function releaseSection(release) {
+    const job = code(shortName(release.job) ?? release.job);
+    const where = release.executionUrl ? gfm ` (${markdown_link(release.executionUrl)})` : gfm ``;
+    const execution = release.execution ? gfm `${code(release.execution)}${where}` : gfm `not started`;
+    const verdict = release.failure
+        ? gfm `❌ ${markdown_text(release.failure, 1000)}`
+        : gfm `✅ succeeded before the deploy`;
+    return [
+        gfm `**Release command** (\`release_command\`)`,
+        gfm ``,
+        gfm `- job ${job} in ${markdown_text(release.region)}, execution ${execution}: ${verdict}`,
+        ...(release.logs ? failureLogs(release.logs) : []),
+        gfm ``,
     ];
 }
 function seconds(ms) {
@@ -73519,6 +74414,8 @@ function renderReport(report, options = {}) {
     }
     const urlHeading = report.preview ? gfm `preview URL` : gfm `URL`;
     lines.push(gfm `| region | ${urlHeading} | revision | previous | digest | health | traffic now |`, gfm `| --- | --- | --- | --- | --- | --- | --- |`, ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)), gfm ``);
+    if (report.release)
+        lines.push(...releaseSection(report.release));
     const stepped = report.regions.filter((r) => r.outcome?.steps.length);
     if (stepped.length) {
         lines.push(gfm `**Traffic steps** (\`traffic_steps\`)`, gfm ``, gfm `| region | share | probes | failed | p95 | gate |`, gfm `| --- | --- | --- | --- | --- | --- |`);
@@ -73694,7 +74591,7 @@ function commentMarker(key) {
     const regions = [...key.regions].sort().map(value).join(',');
     return `<!-- runway:comment service=${value(key.service)} environment=${value(key.environment)} preview=${value(key.preview)} regions=${regions} -->`;
 }
-const OUTCOMES = new Set(['healthy', 'failed', 'preview removed']);
+const OUTCOMES = new Set(['healthy', 'failed', 'preview removed', 'succeeded']);
 function isRunEntry(e) {
     const entry = e;
     return (typeof entry?.run === 'string' &&
@@ -73868,7 +74765,8 @@ async function setCommitStatus(octokit, repo, sha, context, state, description, 
 
 ;// CONCATENATED MODULE: ./src/report/publish.ts
 // The report stage: the job summary (always), the sticky PR comment, the GitHub Deployment, the
-// commit status and the post-deploy webhooks. Each reporter that fails becomes a warning naming the
+// commit status and the post-deploy webhooks (a service's; a job deploy gets all but the webhooks,
+// whose payload describes a service's URL, revisions and traffic). Each reporter that fails becomes a warning naming the
 // permission or fix; none fails a healthy deploy, except an undelivered webhook with
 // `webhook_failure: fail`.
 
@@ -73897,6 +74795,14 @@ class Reporter {
     /** Octokit is loaded on the first report, so starting the action does not wait for it. */
     octokit;
     deployment;
+    /** What the run deploys: a service, or a Cloud Run job (`job: NAME`). */
+    kind = 'service';
+    /** The reports of a job deploy: the same commit status, deployment and comment, for the job. */
+    static forJob(settings, event, job, regions) {
+        const reporter = new Reporter(settings, event, job, undefined, regions);
+        reporter.kind = 'job';
+        return reporter;
+    }
     constructor(settings, event, service, 
     /** The pull request's preview this run deploys or removes, if it does. */
     preview, 
@@ -73942,7 +74848,8 @@ class Reporter {
     }
     /** Before anything changes: the commit status pending, and the deployment in progress. */
     async start(sha, runUrl) {
-        await this.setStatus(sha, 'pending', 'Deploying and verifying', runUrl);
+        const doing = this.kind === 'job' ? 'Deploying the job' : 'Deploying and verifying';
+        await this.setStatus(sha, 'pending', doing, runUrl);
         const environment = this.environment;
         if (!environment)
             return;
@@ -73954,7 +74861,7 @@ class Reporter {
                     ? false
                     : (this.settings.productionEnvironment ?? environment === 'production'),
                 transient: this.preview !== undefined,
-                description: `Runway: ${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
+                description: `Runway: ${this.kind === 'job' ? 'job ' : ''}${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
             });
             await setDeploymentStatus(o, this.event.repo, this.deployment, 'in_progress', { log: runUrl }, 'Deploying');
         });
@@ -73966,7 +74873,8 @@ class Reporter {
         const issue = this.event.pullRequest?.number;
         if (wantsComment && issue !== undefined) {
             const marker = commentMarker({
-                service: this.service,
+                // A job's comment is its own, even beside a service of the same name (no service has a colon).
+                service: this.kind === 'job' ? `job:${this.service}` : this.service,
                 environment: this.environment,
                 preview: this.preview?.tag,
                 regions: this.regions,
@@ -73986,23 +74894,39 @@ class Reporter {
         await writeJobSummary(markdown);
         const first = report.regions.find((r) => r.outcome?.url)?.outcome;
         const url = this.preview ? first?.tagUrl : first?.url;
-        const verdict = report.healthy ? 'healthy' : 'failed';
         const what = this.preview ? `preview ${this.preview.tag} of ${this.service}` : this.service;
-        await this.setStatus(report.sha, report.healthy ? 'success' : 'failure', report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`, report.runUrl);
-        const deployment = this.deployment;
-        const environment = this.environment;
-        if (deployment !== undefined && environment) {
-            await this.attempt('update the deployment', 'deployments', async (o) => {
-                await setDeploymentStatus(o, this.event.repo, deployment, report.healthy ? 'success' : 'failure', { environment: report.healthy ? url : undefined, log: report.runUrl }, `${what}: ${verdict}`);
-                if (report.healthy)
-                    await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
-            });
-        }
+        await this.settle(report.healthy, report.sha, report.runUrl, url, {
+            status: report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`,
+            deployment: `${what}: ${report.healthy ? 'healthy' : 'failed'}`,
+        });
         await this.comment(markdown, {
             revision: report.regions[0]?.outcome?.revision ?? '—',
             outcome: report.healthy ? 'healthy' : 'failed',
         }, report.runUrl);
         return this.sendWebhooks(report);
+    }
+    /** After a job deploy: its summary, and the commit status, deployment and comment a service gets. */
+    async finishJob(markdown, run) {
+        await writeJobSummary(markdown);
+        const what = `job ${this.service}`;
+        await this.settle(run.ok, run.sha, run.runUrl, undefined, {
+            status: run.ok ? `Deployed ${what}` : `Deploy of ${what} failed`,
+            deployment: `${what}: ${run.ok ? 'succeeded' : 'failed'}`,
+        });
+        await this.comment(markdown, { revision: run.execution ?? '—', outcome: run.ok ? 'succeeded' : 'failed' }, run.runUrl);
+    }
+    /** The commit status and the deployment's status, as the run ended; on success, earlier deployments retired. */
+    async settle(ok, sha, runUrl, url, said) {
+        await this.setStatus(sha, ok ? 'success' : 'failure', said.status, runUrl);
+        const deployment = this.deployment;
+        const environment = this.environment;
+        if (deployment === undefined || !environment)
+            return;
+        await this.attempt('update the deployment', 'deployments', async (o) => {
+            await setDeploymentStatus(o, this.event.repo, deployment, ok ? 'success' : 'failure', { environment: ok ? url : undefined, log: runUrl }, said.deployment);
+            if (ok)
+                await retireEarlierDeployments(o, this.event.repo, environment, deployment, runUrl);
+        });
     }
     /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */
     async finishCleanup(report) {
@@ -74087,205 +75011,6 @@ function runUrlFrom(env = process.env) {
     return `${server}/${env.GITHUB_REPOSITORY ?? 'unknown/unknown'}/actions/runs/${env.GITHUB_RUN_ID ?? '0'}`;
 }
 
-;// CONCATENATED MODULE: ./src/deploy/job-plan.ts
-
-function mergeLabels(live, labels) {
-    return { ...(live ?? {}), ...labels };
-}
-/** A task's container takes no port, and Cloud Run has no CPU throttling or boost for it. */
-function taskContainer(live, changes) {
-    const container = planContainer(live, {
-        ...changes,
-        // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
-        secretsUpdateStrategy: 'overwrite',
-    });
-    if (container.resources) {
-        const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
-        container.resources = resources;
-    }
-    delete container.ports;
-    return container;
-}
-function planTaskTemplate(live, changes) {
-    const { spec, jobSpec } = changes;
-    const liveContainers = live?.containers ?? [];
-    const container = taskContainer(liveContainers[0], changes);
-    const template = { ...(live ?? {}), containers: [container, ...liveContainers.slice(1)] };
-    const volumes = planVolumes(live?.volumes, container, {
-        ...changes,
-        secretsUpdateStrategy: 'overwrite',
-    });
-    if (volumes.length)
-        template.volumes = volumes;
-    else
-        delete template.volumes;
-    if (spec.runtimeServiceAccount !== undefined)
-        template.serviceAccount = spec.runtimeServiceAccount;
-    if (spec.executionEnvironment !== undefined)
-        template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-    const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
-    if (vpcAccess)
-        template.vpcAccess = vpcAccess;
-    if (jobSpec.maxRetries !== undefined)
-        template.maxRetries = jobSpec.maxRetries;
-    if (jobSpec.taskTimeoutSeconds !== undefined)
-        template.timeout = `${jobSpec.taskTimeoutSeconds}s`;
-    return template;
-}
-function planJob(live, changes) {
-    const liveTemplate = live?.template;
-    const template = {
-        ...(liveTemplate ?? {}),
-        labels: mergeLabels(liveTemplate?.labels, changes.labels),
-        template: planTaskTemplate(liveTemplate?.template, changes),
-    };
-    if (changes.jobSpec.tasks !== undefined)
-        template.taskCount = changes.jobSpec.tasks;
-    if (changes.jobSpec.parallelism !== undefined)
-        template.parallelism = changes.jobSpec.parallelism;
-    const planned = { ...(live ?? {}), labels: mergeLabels(live?.labels, changes.labels), template };
-    return job_plan_withoutOutputFields(planned);
-}
-const job_plan_OUTPUT_FIELDS = [
-    'name',
-    'uid',
-    'generation',
-    'createTime',
-    'updateTime',
-    'deleteTime',
-    'expireTime',
-    'creator',
-    'lastModifier',
-    'observedGeneration',
-    'terminalCondition',
-    'conditions',
-    'executionCount',
-    'latestCreatedExecution',
-    'reconciling',
-    'satisfiesPzs',
-];
-/** The job as it would be sent back: its output-only fields dropped, its etag kept to guard the update. */
-function job_plan_withoutOutputFields(job) {
-    const copy = { ...job };
-    for (const field of job_plan_OUTPUT_FIELDS)
-        delete copy[field];
-    return copy;
-}
-
-;// CONCATENATED MODULE: ./src/deploy/job.ts
-// Deploying a Cloud Run job in one region: create or replace its spec (restoring the previous spec,
-// or removing a job this run created, when the change fails), then optionally execute it and wait.
-
-
-
-
-
-function executionUrl(ref, execution) {
-    return `https://console.cloud.google.com/run/jobs/executions/details/${ref.region}/${execution}/tasks?project=${ref.project}`;
-}
-function operationFailure(what, op) {
-    const said = Untrusted.of(op.error?.message ?? 'no reason given').forLog(1000);
-    return new RunwayError(`${what} failed: ${said}`, 'Fix what Cloud Run names above; the job was left as it was.');
-}
-/** Puts the job back as it was before this run: its previous spec, or no job when this run created it. */
-async function restore(api, ref, live, deadline) {
-    const until = Date.now() + Math.max(deadline.remainingMs(), 60_000);
-    if (!live) {
-        await api.deleteJob(ref, until);
-        return;
-    }
-    const current = await api.getJob(ref);
-    const previous = job_plan_withoutOutputFields({ ...live, ...(current?.etag ? { etag: current.etag } : {}) });
-    const op = await api.waitOperation(await api.updateJob(ref, previous), until);
-    if (!op.done || op.error)
-        throw operationFailure(`restoring ${jobName(ref)}`, op);
-}
-/** Creates or replaces the job's spec; on failure the job is as it was and the error is thrown. */
-async function applyJob(api, ref, plan, deadline, log) {
-    const live = await api.getJob(ref);
-    const planned = plan(live);
-    // A request Cloud Run refuses changes nothing; only an accepted change that fails needs undoing.
-    const op = live ? await api.updateJob(ref, planned) : await api.createJob(ref, planned);
-    log(`${live ? 'updating' : 'creating'} job ${ref.job}`);
-    const done = await api.waitOperation(op, deadline.at);
-    if (done.done && !done.error)
-        return { job: done.response ?? planned, created: !live };
-    log(`the job change ${done.done ? 'failed' : 'did not finish in time'}; putting the job back as it was`);
-    try {
-        await restore(api, ref, live, deadline);
-    }
-    catch (err) {
-        throw new RunwayError(`${jobName(ref)} was changed and could not be put back: ${err instanceof Error ? err.message : String(err)}`, `Check the job in the console and restore it by hand (its previous spec is in this log's debug output).`, { cause: err });
-    }
-    if (!done.done)
-        throw new RunwayError(`deploy_timeout passed while ${jobName(ref)} was being changed; it was put back as it was.`, 'Raise `deploy_timeout`.');
-    throw operationFailure(`${live ? 'Updating' : 'Creating'} ${jobName(ref)}`, done);
-}
-function countsOf(execution) {
-    return {
-        total: execution.taskCount ?? 0,
-        succeeded: execution.succeededCount ?? 0,
-        failed: execution.failedCount ?? 0,
-        cancelled: execution.cancelledCount ?? 0,
-    };
-}
-/** Deploys the job in one region and, as `execute` says, starts an execution or runs one to its end. */
-async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLogs) {
-    const { created } = await applyJob(api, ref, plan, deadline, log);
-    const outcome = {
-        region: ref.region,
-        job: jobName(ref),
-        created,
-        execution: undefined,
-        executionUrl: undefined,
-        logUri: undefined,
-        tasks: undefined,
-        exitCode: undefined,
-        failure: undefined,
-    };
-    log(`job ${ref.job} ${created ? 'created' : 'updated'}`);
-    if (execute === 'none')
-        return outcome;
-    const started = await api.runJob(ref, undefined);
-    const name = started.metadata?.name ?? started.response?.name;
-    outcome.execution = shortName(name);
-    if (outcome.execution)
-        outcome.executionUrl = executionUrl(ref, outcome.execution);
-    outcome.logUri = started.metadata?.logUri;
-    log(`execution ${outcome.execution ?? '(unnamed)'} started`);
-    if (execute === 'start')
-        return outcome;
-    const done = await api.waitOperation(started, deadline.at);
-    if (!done.done) {
-        outcome.failure = `deploy_timeout passed while execution ${outcome.execution} was running; it goes on (see ${outcome.executionUrl}).`;
-        return outcome;
-    }
-    const execution = done.response ?? (name ? await api.getExecution(name) : undefined);
-    if (execution) {
-        outcome.tasks = countsOf(execution);
-        outcome.logUri = execution.logUri ?? outcome.logUri;
-    }
-    const tasks = outcome.tasks;
-    if (done.error || !tasks || tasks.failed > 0 || tasks.cancelled > 0) {
-        const counts = tasks
-            ? `${tasks.failed} of ${tasks.total} task(s) failed, ${tasks.cancelled} cancelled`
-            : Untrusted.of(done.error?.message ?? 'no result').forLog(500);
-        if (name) {
-            const failedTask = (await api.listTasks(name)).find((t) => (t.lastAttemptResult?.exitCode ?? 0) !== 0);
-            outcome.exitCode = failedTask?.lastAttemptResult?.exitCode;
-        }
-        const exit = outcome.exitCode !== undefined ? ` (exit code ${outcome.exitCode})` : '';
-        outcome.failure = `execution ${outcome.execution} failed: ${counts}${exit}`;
-        // The seam for the failed task's own last log lines (Cloud Logging): printed here when given.
-        if (failedLogs && outcome.execution)
-            await failedLogs(ref, outcome.execution, outcome.logUri);
-    }
-    log(tasks
-        ? `execution ${outcome.execution}: ${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.cancelled} cancelled`
-        : `execution ${outcome.execution} ended`);
-    return outcome;
-}
-
 ;// CONCATENATED MODULE: ./src/rollout/jobs.ts
 // `job: NAME`: the job deployed in every region in parallel, each on its own (a job serves no
 // traffic, so there is nothing to take back in the others), and its execution started or run.
@@ -74301,13 +75026,12 @@ async function deployJobRegion(api, ref, plan, execute, deadline, log, failedLog
 
 
 
-
 /**
- * Prints a failed execution's last `log_lines` lines (every task's, oldest first) in its region's
- * log, as untrusted text; a deployer without roles/logging.viewer gets a warning and the link.
- * Undefined when `log_lines` is 0.
+ * Reads a failed execution's last `log_lines` lines (every task's, oldest first) for the reports,
+ * and writes them to its region's log as untrusted text; a deployer without roles/logging.viewer
+ * gets a warning and the link. Undefined when `log_lines` is 0.
  */
-function executionLogPrinter(logLines, credentials) {
+function executionLogReader(logLines, credentials) {
     if (logLines <= 0)
         return undefined;
     const logging = new LoggingClient(credentials.accessToken);
@@ -74318,13 +75042,8 @@ function executionLogPrinter(logLines, credentials) {
             identity: credentials.identity,
             warn: (line) => warning(`[${ref.region}] ${line}`),
         }, ref, execution, logUri);
-        if (read.lines.length === 0)
-            return;
-        log_info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
-        for (const line of read.lines)
-            log_info(`[${ref.region}]   ${line.forLog(2000)}`);
-        if (logUri)
-            log_info(`[${ref.region}] its logs: ${Untrusted.of(logUri).forLog(1000)}`);
+        logFailureLogs(read, (line) => log_info(`[${ref.region}] ${line}`));
+        return read;
     };
 }
 /** The job's change: the shared container settings, its own, and the labels (merged, as deploy-cloudrun's). */
@@ -74371,9 +75090,7 @@ async function deployJobEverywhere(settings, job, credentials, project, image, s
 
 
 
-function releaseJobName(service) {
-    return `${service}-release`;
-}
+
 /**
  * The release job's spec from the service as the deploy will plan it: the ingress container's image,
  * env and mounts with the release command, the volumes it mounts, and the revision's account, VPC
@@ -74414,7 +75131,10 @@ function planReleaseJob(planned, release, labels) {
         },
     };
 }
-/** Runs the release command and waits; throws (nothing about the service changed) when it fails. */
+/**
+ * Runs the release command and waits. A failed execution is returned as it ended (its `failure`
+ * and own last lines set) for the reports; `releaseFailed` is then the error that stops the run.
+ */
 async function runRelease(api, settings, release, project, image, sha, deadline, log, failedLogs) {
     const region = settings.regions[0];
     const labels = {
@@ -74439,16 +75159,20 @@ async function runRelease(api, settings, release, project, image, sha, deadline,
     const ref = { project, region, job: releaseJobName(settings.service) };
     log(`running ${release.command.join(' ')} as job ${ref.job} in ${region}`);
     const outcome = await deployJobRegion(api, ref, (liveJob) => ({ ...spec, ...(liveJob?.etag ? { etag: liveJob.etag } : {}) }), 'wait', deadline, log, failedLogs);
-    if (outcome.failure) {
-        const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
-        throw new RunwayError(`release_command ${code} (job ${ref.job} in ${region}, ${outcome.failure}). Nothing about ${settings.service} was changed.`, `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? ref.job}`);
-    }
     return outcome;
+}
+/** The error that stops the run when the release command failed: nothing about the service changed. */
+function releaseFailed(service, outcome) {
+    const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
+    const job = releaseJobName(service);
+    return new RunwayError(`release_command ${code} (job ${job} in ${outcome.region}, ${outcome.failure}). Nothing about ${service} was changed.`, `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? job}`);
 }
 
 ;// CONCATENATED MODULE: ./src/report/job-report.ts
 // A job deploy's outputs and job summary section: the job, its execution and the tasks' verdict,
 // per region (the first region's for the single-valued outputs).
+
+
 
 
 
@@ -74491,9 +75215,27 @@ function writeJobOutputs(regions, results, image, digest) {
         ...results.flatMap((r, i) => r.status === 'rejected' ? [[regions[i], { error: describeErrorBriefly(r.reason) }]] : []),
     ])));
     for (const o of outcomes)
-        log_info(`${o.region}: job ${o.job}; ${taskLine(o)}`);
+        log_info(`${o.region}: job ${o.job}; ${Untrusted.of(taskLine(o)).forLog(1000)}`);
     const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
     return failures.length ? failures.join('\n') : undefined;
+}
+/** One bullet per failed region: what failed, and the execution's own last lines when they were read. */
+function jobFailures(regions, results) {
+    return results.flatMap((r, i) => {
+        const region = markdown_text(regions[i] ?? '');
+        if (r.status === 'rejected') {
+            // The first line says what went wrong; the rest (the fix) is kept as written.
+            const [first = '', ...more] = describeError(r.reason).split('\n');
+            return [
+                gfm `- **${region}**: ${markdown_text(first, 1000)}`,
+                ...(more.length ? [codeBlock(more.join('\n'), 2)] : []),
+            ];
+        }
+        const o = r.value;
+        if (!o.failure)
+            return [];
+        return [gfm `- **${region}**: ${markdown_text(o.failure, 1000)}`, ...(o.logs ? failureLogs(o.logs) : [])];
+    });
 }
 /** The job summary section of a job deploy. */
 function renderJobReport(job, image, regions, results, stages) {
@@ -74507,6 +75249,7 @@ function renderJobReport(job, image, regions, results, stages) {
         return gfm `| ${region} | ${markdown_text(verdict)} | ${execution} ${markdown_text(taskLine(o))} |`;
     });
     const timeline = stages.map((s) => gfm `- ${markdown_text(s.name)}: ${markdown_text(`${(s.ms / 1000).toFixed(1)}s`)}`);
+    const failed = jobFailures(regions, results);
     return gfm `### Cloud Run job ${code(job)}
 
 Image ${code(image)}
@@ -74514,7 +75257,7 @@ Image ${code(image)}
 | Region | Result | Execution |
 | --- | --- | --- |
 ${join(rows)}
-
+${failed.length ? gfm `\n**What failed**\n\n${join(failed)}\n` : gfm ``}
 ${join(timeline)}
 `;
 }
@@ -74522,6 +75265,7 @@ ${join(timeline)}
 ;// CONCATENATED MODULE: ./src/main.ts
 // run(): inputs → auth → image → deploy and verify (every region in parallel) → report. Each stage
 // logs in its own group; the error that stops the run is printed last, outside any group, with its fix.
+
 
 
 
@@ -74562,7 +75306,7 @@ function resolveProject(settings, credentials) {
     return project;
 }
 /** The facts of this run every report states, from what is known so far. */
-function runFacts(settings, project, github, image, stages, preview) {
+function runFacts(settings, project, github, image, stages, preview, release) {
     return {
         service: settings.service,
         project: project ?? settings.projectId ?? '',
@@ -74574,6 +75318,7 @@ function runFacts(settings, project, github, image, stages, preview) {
         runUrl: runUrlFrom(),
         stages: stages.steps,
         preview,
+        release,
     };
 }
 /** Fork code: the event's own verdict, or a pull request (under any event) whose head is a fork's. */
@@ -74611,10 +75356,16 @@ async function removePreview(settings, event, target, github, progress) {
         setFailed(failed.map((r) => `${r.region}: ${r.failure}`).join('\n'));
 }
 /** `job: NAME`: the job in every region, its execution as `wait`/`execute` say, its outputs and summary. */
-async function deployJob(settings, job, credentials, project, image, built, github, deadline, stages) {
-    const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () => group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () => deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline, executionLogPrinter(settings.logLines, credentials))));
+async function deployJob(settings, job, credentials, project, image, built, github, deadline, stages, reporter) {
+    const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () => group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () => deployJobEverywhere(settings, job, credentials, project, image, github.sha, deadline, executionLogReader(settings.logLines, credentials))));
     const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
-    await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
+    const first = results.find((r) => r.status === 'fulfilled')?.value;
+    await group('Report', () => reporter.finishJob(renderJobReport(job.name, image, settings.regions, results, stages.steps), {
+        ok: failed === undefined,
+        sha: github.sha,
+        runUrl: runUrlFrom(),
+        execution: first?.execution,
+    }));
     return failed;
 }
 async function run() {
@@ -74625,8 +75376,10 @@ async function run() {
     let preview;
     let isolation;
     let reporter;
+    let jobReporter;
     let project;
     let image;
+    let released;
     const progress = { stage: 'inputs' };
     try {
         const given = await group('Inputs', async () => {
@@ -74658,11 +75411,14 @@ async function run() {
         const resolvedProject = resolveProject(parsed, credentials);
         project = resolvedProject;
         progress.stage = 'deploy';
-        // A job deploy writes its own summary section; the service reports (status, PR comment) are not its.
-        if (!parsed.job)
+        // A job deploy writes its own summary section, and the same commit status, deployment and comment.
+        if (parsed.job)
+            jobReporter = Reporter.forJob(parsed.report, event, parsed.job.name, parsed.regions);
+        else
             reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
+            await checkJobPermissions(parsed, credentials, resolvedProject);
             await checkIdTokens(parsed, credentials, resolvedProject);
             await checkCanActAs(new IamClient(credentials.accessToken), parsed.spec.runtimeServiceAccount, credentials.identity);
             const secrets = new SecretManagerClient(credentials.accessToken);
@@ -74673,7 +75429,7 @@ async function run() {
                 log_info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
             await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
         }));
-        await reporter?.start(github.sha, runUrlFrom());
+        await (reporter ?? jobReporter)?.start(github.sha, runUrlFrom());
         const building = parsed.image?.kind === 'build';
         const built = await stages.time(building ? 'build and push' : 'resolve image', () => group(building ? 'Build and push' : 'Resolve image', async () => {
             const ref = await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
@@ -74683,7 +75439,7 @@ async function run() {
         image = built;
         const imageByDigest = formatImage(built, 'digest');
         if (parsed.job) {
-            const failure = await deployJob(parsed, parsed.job, credentials, resolvedProject, imageByDigest, built, github, deadline, stages);
+            const failure = await deployJob(parsed, parsed.job, credentials, resolvedProject, imageByDigest, built, github, deadline, stages, jobReporter);
             if (failure)
                 setFailed(failure);
             return;
@@ -74692,13 +75448,15 @@ async function run() {
         if (release) {
             const region = parsed.regions[0];
             await stages.time('release command', () => group(`Release command (${parsed.service}-release in ${region})`, async () => {
-                const outcome = await runRelease(new CloudRunClient(credentials.accessToken), parsed, release, resolvedProject, imageByDigest, github.sha, deadline, (line) => log_info(line), executionLogPrinter(parsed.logLines, credentials));
-                log_info(`release command succeeded (execution ${outcome.execution}); deploying`);
+                released = await runRelease(new CloudRunClient(credentials.accessToken), parsed, release, resolvedProject, imageByDigest, github.sha, deadline, (line) => log_info(line), executionLogReader(parsed.logLines, credentials));
+                if (released.failure)
+                    throw releaseFailed(parsed.service, released);
+                log_info(`release command succeeded (execution ${Untrusted.of(released.execution ?? '').forLog(200)}); deploying`);
             }));
         }
         const results = await stages.time('deploy and verify', () => group(`Deploy and verify (${parsed.regions.join(', ')})`, () => deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline)));
         const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
-        const report = buildReport(runFacts(parsed, project, github, built, stages, preview), parsed.regions, results);
+        const report = buildReport(runFacts(parsed, project, github, built, stages, preview, released), parsed.regions, results);
         const reportFailure = await group('Report', () => reporter.finish(report));
         const failures = [failed, reportFailure].filter(Boolean);
         if (failures.length)
@@ -74708,15 +75466,25 @@ async function run() {
         if (settings && reporter) {
             // What stopped the run before any region finished still reaches the summary, status and PR.
             const failedSettings = settings;
-            const report = buildReport(runFacts(failedSettings, project, github, image, stages, preview), failedSettings.regions, failedSettings.regions.map(() => ({ status: 'rejected', reason: err })));
+            const report = buildReport(runFacts(failedSettings, project, github, image, stages, preview, released), failedSettings.regions, failedSettings.regions.map(() => ({ status: 'rejected', reason: err })));
             await group('Report', () => reporter.finish(report))
                 .catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
         }
         else if (settings?.job && progress.stage === 'deploy') {
-            await writeJobSummary(gfm `### Cloud Run job ${markdown_text(settings.job.name)}: not deployed
+            const markdown = gfm `### Cloud Run job ${markdown_text(settings.job.name)}: not deployed
 
 ${markdown_text(describeError(err))}
-`);
+`;
+            if (jobReporter)
+                await group('Report', () => jobReporter.finishJob(markdown, {
+                    ok: false,
+                    sha: github.sha,
+                    runUrl: runUrlFrom(),
+                    execution: undefined,
+                }))
+                    .catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
+            else
+                await writeJobSummary(markdown);
         }
         else if (progress.stage !== 'deploy') {
             // No report was started: the summary still says what stopped the run, and each fix.

@@ -281,6 +281,21 @@ export function bindingsToSet(body: unknown, current: Binding[]): Binding[] {
   });
 }
 
+/**
+ * testIamPermissions refuses a wildcard ('*', 'run.*'): "Permissions with wildcards (such as '*' or
+ * 'storage.*') are not allowed" (google.iam.v1.TestIamPermissionsRequest.permissions). The status
+ * is the request's INVALID_ARGUMENT; the wording of Google's message is UNCONFIRMED.
+ */
+export function refuseWildcards(asked: unknown): void {
+  const list = ((asked as { permissions?: unknown } | undefined)?.permissions ?? []) as unknown[];
+  const wild = list.map(String).find((p) => p.includes('*'));
+  if (wild !== undefined)
+    throw new GoogleApiError(
+      'INVALID_ARGUMENT',
+      `Permissions with wildcards are not allowed in testIamPermissions: '${wild}'.`,
+    );
+}
+
 /** testIamPermissions: the asked permissions the principal holds here. */
 export function grantedOf(principal: Principal, asked: unknown, bindingsInScope: Binding[]): string[] {
   const list = ((asked as { permissions?: unknown } | undefined)?.permissions ?? []) as unknown[];

@@ -5,7 +5,13 @@ import * as log from './common/log.js';
 import { authenticate, type Credentials } from './auth/credentials.js';
 import { describeError, problemsOf, RunwayError } from './errors.js';
 import { SecretManagerClient } from './gcp/secrets.js';
-import { checkCanActAs, checkIdTokens, checkSecretReaders, checkSecrets } from './deploy/preflight.js';
+import {
+  checkCanActAs,
+  checkIdTokens,
+  checkJobPermissions,
+  checkSecretReaders,
+  checkSecrets,
+} from './deploy/preflight.js';
 import { IamClient } from './gcp/iam.js';
 import { prepareImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
@@ -28,11 +34,13 @@ import {
   type PreviewTarget,
 } from './rollout/preview.js';
 import { Timeline } from './common/timeline.js';
-import { deployJobEverywhere, executionLogPrinter } from './rollout/jobs.js';
-import { runRelease } from './rollout/release.js';
+import { deployJobEverywhere, executionLogReader } from './rollout/jobs.js';
+import { releaseFailed, runRelease } from './rollout/release.js';
 import { renderJobReport, writeJobOutputs } from './report/job-report.js';
 import { gfm, text } from './common/markdown.js';
 import type { JobSettings } from './inputs/inputs.js';
+import type { JobOutcome } from './deploy/job.js';
+import { Untrusted } from './common/untrusted.js';
 
 function githubContext(): { sha: string; repository: string; runId: string; attempt: string } {
   return {
@@ -62,6 +70,7 @@ function runFacts(
   image: ImageReference | undefined,
   stages: Timeline,
   preview: PreviewTarget | undefined,
+  release: JobOutcome | undefined,
 ): RunFacts {
   return {
     service: settings.service,
@@ -74,6 +83,7 @@ function runFacts(
     runUrl: runUrlFrom(),
     stages: stages.steps,
     preview,
+    release,
   };
 }
 
@@ -149,6 +159,7 @@ async function deployJob(
   github: ReturnType<typeof githubContext>,
   deadline: Deadline,
   stages: Timeline,
+  reporter: Reporter,
 ): Promise<string | undefined> {
   const results = await stages.time(job.execute === 'wait' ? 'deploy and execute' : 'deploy', () =>
     core.group(`Deploy job ${job.name} (${settings.regions.join(', ')})`, () =>
@@ -160,12 +171,20 @@ async function deployJob(
         image,
         github.sha,
         deadline,
-        executionLogPrinter(settings.logLines, credentials),
+        executionLogReader(settings.logLines, credentials),
       ),
     ),
   );
   const failed = writeJobOutputs(settings.regions, results, image, built.digest ?? '');
-  await writeJobSummary(renderJobReport(job.name, image, settings.regions, results, stages.steps));
+  const first = results.find((r) => r.status === 'fulfilled')?.value;
+  await core.group('Report', () =>
+    reporter.finishJob(renderJobReport(job.name, image, settings.regions, results, stages.steps), {
+      ok: failed === undefined,
+      sha: github.sha,
+      runUrl: runUrlFrom(),
+      execution: first?.execution,
+    }),
+  );
   return failed;
 }
 
@@ -177,8 +196,10 @@ export async function run(): Promise<void> {
   let preview: PreviewTarget | undefined;
   let isolation: Isolation | undefined;
   let reporter: Reporter | undefined;
+  let jobReporter: Reporter | undefined;
   let project: string | undefined;
   let image: ImageReference | undefined;
+  let released: JobOutcome | undefined;
   const progress: Progress = { stage: 'inputs' };
   try {
     const given = await core.group('Inputs', async () => {
@@ -211,12 +232,14 @@ export async function run(): Promise<void> {
     const resolvedProject = resolveProject(parsed, credentials);
     project = resolvedProject;
     progress.stage = 'deploy';
-    // A job deploy writes its own summary section; the service reports (status, PR comment) are not its.
-    if (!parsed.job) reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
+    // A job deploy writes its own summary section, and the same commit status, deployment and comment.
+    if (parsed.job) jobReporter = Reporter.forJob(parsed.report, event, parsed.job.name, parsed.regions);
+    else reporter = new Reporter(parsed.report, event, parsed.service, preview, parsed.regions);
 
     // Before the build: every credential the deploy will need, and every secret it references.
     await stages.time('preflight', () =>
       core.group('Preflight', async () => {
+        await checkJobPermissions(parsed, credentials, resolvedProject);
         await checkIdTokens(parsed, credentials, resolvedProject);
         await checkCanActAs(
           new IamClient(credentials.accessToken),
@@ -236,7 +259,7 @@ export async function run(): Promise<void> {
         await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
       }),
     );
-    await reporter?.start(github.sha, runUrlFrom());
+    await (reporter ?? jobReporter)?.start(github.sha, runUrlFrom());
 
     const building = parsed.image?.kind === 'build';
     const built = await stages.time(building ? 'build and push' : 'resolve image', () =>
@@ -259,6 +282,7 @@ export async function run(): Promise<void> {
         github,
         deadline,
         stages,
+        jobReporter!,
       );
       if (failure) core.setFailed(failure);
       return;
@@ -269,7 +293,7 @@ export async function run(): Promise<void> {
       const region = parsed.regions[0]!;
       await stages.time('release command', () =>
         core.group(`Release command (${parsed.service}-release in ${region})`, async () => {
-          const outcome = await runRelease(
+          released = await runRelease(
             new CloudRunClient(credentials.accessToken),
             parsed,
             release,
@@ -278,9 +302,12 @@ export async function run(): Promise<void> {
             github.sha,
             deadline,
             (line) => log.info(line),
-            executionLogPrinter(parsed.logLines, credentials),
+            executionLogReader(parsed.logLines, credentials),
           );
-          log.info(`release command succeeded (execution ${outcome.execution}); deploying`);
+          if (released.failure) throw releaseFailed(parsed.service, released);
+          log.info(
+            `release command succeeded (execution ${Untrusted.of(released.execution ?? '').forLog(200)}); deploying`,
+          );
         }),
       );
     }
@@ -292,7 +319,7 @@ export async function run(): Promise<void> {
     );
     const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);
     const report = buildReport(
-      runFacts(parsed, project, github, built, stages, preview),
+      runFacts(parsed, project, github, built, stages, preview, released),
       parsed.regions,
       results,
     );
@@ -304,7 +331,7 @@ export async function run(): Promise<void> {
       // What stopped the run before any region finished still reaches the summary, status and PR.
       const failedSettings = settings;
       const report = buildReport(
-        runFacts(failedSettings, project, github, image, stages, preview),
+        runFacts(failedSettings, project, github, image, stages, preview, released),
         failedSettings.regions,
         failedSettings.regions.map(() => ({ status: 'rejected', reason: err }) as const),
       );
@@ -312,12 +339,22 @@ export async function run(): Promise<void> {
         .group('Report', () => reporter!.finish(report))
         .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
     } else if (settings?.job && progress.stage === 'deploy') {
-      await writeJobSummary(
-        gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
+      const markdown = gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
 
 ${text(describeError(err))}
-`,
-      );
+`;
+      if (jobReporter)
+        await core
+          .group('Report', () =>
+            jobReporter!.finishJob(markdown, {
+              ok: false,
+              sha: github.sha,
+              runUrl: runUrlFrom(),
+              execution: undefined,
+            }),
+          )
+          .catch((reportErr: unknown) => core.warning(`Could not report: ${describeError(reportErr)}`));
+      else await writeJobSummary(markdown);
     } else if (progress.stage !== 'deploy') {
       // No report was started: the summary still says what stopped the run, and each fix.
       await writeJobSummary(

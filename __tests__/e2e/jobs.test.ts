@@ -6,6 +6,13 @@ import { pushJobImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+async function github(path: string): Promise<Json[]> {
+  const res = await fetch(`${env('GITHUB_API_URL')}/repos/${env('GITHUB_REPOSITORY')}${path}`, {
+    headers: { authorization: `Bearer ${env('GITHUB_TOKEN')}` },
+  });
+  return (await res.json()) as Json[];
+}
+
 /** The emulator's record of a job, its executions with their tasks and output. */
 async function jobState(name: string): Promise<Json | undefined> {
   const state = (await admin.state()) as Json;
@@ -66,6 +73,11 @@ describe('deploying a Cloud Run job', () => {
     expect(run.stdout).toMatch(
       /::warning::\[us-central1\] Runway could not read the logs of execution e2e-job-fails-\S+: .* lacks logging\.logEntries\.list\. Grant it roles\/logging\.viewer/,
     );
+    // The summary says so too, with the link; the step's failure is still the task's alone.
+    expect(run.summary).toMatch(
+      /execution `e2e-job-fails-[\w-]+`'s logs \(`https:\/\/console\.cloud\.google\.com\/logs\//,
+    );
+    expect(run.summary).toContain('`roles/logging.viewer`');
   });
 
   it("prints a failed task's own last lines when the deployer may read logs", async () => {
@@ -87,11 +99,50 @@ describe('deploying a Cloud Run job', () => {
       wait: 'true',
     });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toMatch(/\[us-central1\] the last \d+ lines execution e2e-job-logs-\S+ wrote:/);
+    expect(run.stdout).toMatch(
+      /\[us-central1\] the last \d+ lines execution e2e-job-logs-\S+ wrote \(https:\S+\):/,
+    );
     expect(run.stdout).toMatch(/\[us-central1\] {3}the task broke/);
     // The task's text is inert: its workflow command is not one.
     expect(run.stdout).not.toMatch(/^::error::forged by the task/m);
     expect(run.stdout).toContain('forged by the task');
+    // And in the job summary, inert in a fence, with the link.
+    expect(run.summary).toMatch(
+      /the last \d+ lines execution `e2e-job-logs-[\w-]+` wrote \(`https:\/\/console\.cloud\.google\.com\/logs\//,
+    );
+    expect(run.summary).toMatch(
+      /```text\n(?: {4}.*\n)* {4}::error::forged by the task\n {4}the task broke\n {4}```/,
+    );
+  });
+
+  it('refuses a deployer without the run.jobs.* permissions before any change, naming each at once', async () => {
+    const image = await pushJobImage('e2e-job-denied');
+    const grant = {
+      resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
+      role: 'roles/run.admin',
+      members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+    };
+    await admin.seed({ revoke: [grant] });
+    let run;
+    try {
+      run = await runAction({ ...authInputs(), job: 'e2e-job-denied', image, wait: 'true' });
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    expect(run.exitCode).toBe(1);
+    const error = errorOf(run);
+    expect(error).toContain(
+      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get',
+    );
+    expect(error).toContain(
+      `gcloud projects add-iam-policy-binding ${env('RUNWAY_EMULATOR_PROJECT')} --role=roles/run.developer --member=serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`,
+    );
+    expect(await jobState('e2e-job-denied')).toBeUndefined();
+    // Asked, never attempted: no job request reached Cloud Run but the permission question.
+    const asked = (await admin.requests()).filter((r) => r.path.includes('/jobs/e2e-job-denied'));
+    expect(asked.map((r) => `${r.method} ${r.path.split('/jobs/')[1]}`)).toEqual([
+      'POST e2e-job-denied:testIamPermissions',
+    ]);
   });
 
   it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {
@@ -130,5 +181,47 @@ describe('deploying a Cloud Run job', () => {
       expect(regions[region].job).toMatch(new RegExp(`/locations/${region}/jobs/e2e-job-regions$`));
       expect(regions[region].tasks_succeeded).toBe(1);
     }
+  });
+
+  it("writes the commit status, the GitHub Deployment and the PR comment a service's deploy writes, with a failed task's lines", async () => {
+    // After the logs test above: the deployer may read logs.
+    const image = await pushJobImage('e2e-job-report');
+    const inputs = {
+      ...authInputs(),
+      job: 'e2e-job-report',
+      image,
+      deployment_environment: 'e2e-jobs',
+      status_context: 'runway/e2e-job',
+      wait: 'true',
+    };
+    expectSuccess(await runAction({ ...inputs, flags: '--max-retries=0 "--args=echo fine"' }));
+    const statuses = async (): Promise<Json[]> =>
+      (await github(`/commits/${env('GITHUB_SHA')}/statuses`)).filter(
+        (s: Json) => s.context === 'runway/e2e-job',
+      );
+    expect((await statuses())[0]).toMatchObject({ state: 'success' });
+    const deployments = async (): Promise<Json[]> =>
+      [...(await github('/deployments?environment=e2e-jobs'))].sort((a: Json, b: Json) => b.id - a.id);
+    const states = async (d: Json): Promise<string[]> =>
+      (await github(`/deployments/${d.id}/statuses`)).map((s: Json) => s.state as string);
+    const [ok] = await deployments();
+    expect(ok).toMatchObject({ environment: 'e2e-jobs', sha: env('GITHUB_SHA') });
+    expect((await states(ok!)).sort()).toEqual(['in_progress', 'success']);
+
+    const failed = await runAction({
+      ...inputs,
+      flags: '--max-retries=0 "--args=echo the report task broke; exit 2"',
+    });
+    expect(failed.exitCode).toBe(1);
+    expect((await statuses())[0]).toMatchObject({ state: 'failure' });
+    const [latest, earlier] = await deployments();
+    expect(await states(latest!)).toContain('failure');
+    expect(await states(earlier!)).toContain('success');
+    const pr = env('GITHUB_REF').split('/')[2]!;
+    const comments = (await github(`/issues/${pr}/comments?per_page=100`)).filter((c: Json) =>
+      String(c.body).includes('runway:comment service=job%3Ae2e-job-report '),
+    );
+    expect(comments).toHaveLength(1);
+    expect(String(comments[0]!.body)).toMatch(/ {4}the report task broke\n/);
   });
 });

@@ -120,6 +120,7 @@ const installed = findGcloud();
 const suite = installed ? describe : describe.skip;
 
 suite("the README's one-time set-up and Quick start", () => {
+  const deployerMember = `serviceAccount:${deployer}`;
   beforeAll(async () => {
     // An empty project the owner may do anything in: the set-up starts from there.
     await admin.seed({
@@ -166,6 +167,39 @@ suite("the README's one-time set-up and Quick start", () => {
     ).toBe(true);
   });
 
+  it('a release_command runs as the deployer too, with nothing beyond the set-up (roles/run.developer holds run.jobs.*)', async () => {
+    const run = await runAction({
+      ...stepInputs('with a release command'),
+      release_command: '/bin/busybox true',
+    });
+    if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+    expect(run.stdout).toContain(`jobs: ${deployer} may deploy and execute ${service}-release`);
+  });
+
+  it('without roles/run.developer, a release_command run stops at preflight naming every run.jobs permission', async () => {
+    const grant = {
+      resource: `projects/${projectId}`,
+      role: 'roles/run.developer',
+      members: [deployerMember],
+    };
+    const stored = (await uploads()).length;
+    await admin.seed({ revoke: [grant] });
+    let run: ActionRun;
+    try {
+      run = await runAction({ ...stepInputs('without run.developer'), release_command: '/bin/busybox true' });
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    expect(run.exitCode).not.toBe(0);
+    expect(errorOf(run)).toContain(
+      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get',
+    );
+    expect(errorOf(run)).toContain(
+      `gcloud projects add-iam-policy-binding ${projectId} --role=roles/run.developer --member=${deployerMember}`,
+    );
+    expect((await uploads()).length).toBe(stored);
+  });
+
   it("refuses another repository's run at the token exchange: the provider's attribute condition", async () => {
     const before = await revisionsOf(service);
     await admin.seed({ oidcClaims: { repository: 'someone-else/their-repo' } });
@@ -181,7 +215,6 @@ suite("the README's one-time set-up and Quick start", () => {
     expect(await revisionsOf(service)).toEqual(before);
   });
 
-  const deployerMember = `serviceAccount:${deployer}`;
   const variants: Array<{
     role: string;
     resource: () => string;

@@ -1,6 +1,6 @@
 // End to end: `release_command` runs once as the job SERVICE-release before the new revision exists,
 // with the new image and the env the new revision gets; when it fails, the service is left as it was.
-import { admin } from '../helpers/emulator.js';
+import { admin, env } from '../helpers/emulator.js';
 import { deployApp, errorOf, expectSuccess } from '../helpers/action.js';
 import { getService, revisionNames } from '../helpers/cloudrun.js';
 
@@ -42,6 +42,16 @@ describe('release_command', () => {
   });
 
   it('that fails stops the step with its exit code, leaving the old revision serving and the service unchanged', async () => {
+    // The deployer may read logs (the README's optional role), so the summary shows the command's output.
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
+          role: 'roles/logging.viewer',
+          members: [`serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`],
+        },
+      ],
+    });
     const first = await deployApp('e2e-release-fails', 'version one');
     expectSuccess(first);
     const before = await getService('e2e-release-fails');
@@ -55,6 +65,12 @@ describe('release_command', () => {
     expect(errorOf(run)).toContain('release_command exited with code 4');
     expect(errorOf(run)).toContain('Nothing about e2e-release-fails was changed');
     expect(run.summary).toContain('release command');
+    // The command's own output, inert in a fence, with the link to its logs.
+    expect(run.summary).toMatch(
+      /the last (?:line|\d+ lines) execution `e2e-release-fails-release-[\w-]+` wrote/,
+    );
+    expect(run.summary).toMatch(/```text\n(?: {4}.*\n)* {4}the migration broke\n(?: {4}.*\n)* {4}```/);
+    expect(run.summary).toContain('https://console.cloud.google.com/logs/');
 
     const after = await getService('e2e-release-fails');
     expect(after?.template).toEqual(before?.template);

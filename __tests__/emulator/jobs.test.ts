@@ -431,6 +431,37 @@ describe('permissions', () => {
     await wait(started.body);
   });
 
+  it("answers testIamPermissions for a job not created yet from the project's policy, and refuses wildcards", async () => {
+    const developer = await seedServiceAccount('conf-job-developer', ['roles/run.developer']);
+    const nobody = await seedServiceAccount('conf-job-nobody', []);
+    const asked = [
+      'run.jobs.create',
+      'run.jobs.update',
+      'run.jobs.get',
+      'run.jobs.run',
+      'run.executions.get',
+    ];
+    const path = '/jobs/conf-job-not-yet:testIamPermissions';
+    const granted = await call('POST', path, { permissions: asked }, await accessTokenFor(developer));
+    expect(granted.status).toBe(200);
+    expect(granted.body.permissions).toEqual(asked);
+    const none = await call('POST', path, { permissions: asked }, await accessTokenFor(nobody));
+    expect(none).toEqual({ status: 200, body: {} });
+    // Resource Manager answers the same question for the project.
+    const onProject = await call(
+      'POST',
+      `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER')}v1/projects/${project()}:testIamPermissions`,
+      { permissions: asked },
+      await accessTokenFor(developer),
+    );
+    expect(onProject.body.permissions).toEqual(asked);
+    for (const wild of ['*', 'run.*', 'run.jobs.*']) {
+      const refused = await call('POST', path, { permissions: ['run.jobs.get', wild] });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.status).toBe('INVALID_ARGUMENT');
+    }
+  });
+
   it('deploying a job that runs as an account needs actAs on it', async () => {
     const stranger = await seedServiceAccount('conf-job-stranger', []);
     const res = await call(

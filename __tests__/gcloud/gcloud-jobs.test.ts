@@ -5,17 +5,11 @@
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor } from '../helpers/auth.js';
 import { pushJobImage } from '../helpers/images.js';
-import { findGcloud, gcloud, gcloudJson } from '../helpers/gcloud.js';
+import { gcloud, gcloudJson, gcloudSuite } from '../helpers/gcloud.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const installed = findGcloud();
-if (!installed) {
-  process.stdout.write(
-    'gcloud jobs conformance skipped: gcloud is not on PATH; install the Google Cloud CLI to run it.\n',
-  );
-}
-const suite = installed ? describe : describe.skip;
+const suite = gcloudSuite('gcloud jobs conformance');
 
 async function getJob(id: string): Promise<{ status: number; body: Json }> {
   const res = await fetch(

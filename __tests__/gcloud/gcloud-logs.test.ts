@@ -4,17 +4,11 @@
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor } from '../helpers/auth.js';
 import { pushTestImage } from '../helpers/images.js';
-import { findGcloud, gcloud, gcloudJson } from '../helpers/gcloud.js';
+import { gcloud, gcloudJson, gcloudSuite } from '../helpers/gcloud.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const installed = findGcloud();
-if (!installed) {
-  process.stdout.write(
-    'gcloud logs conformance skipped: gcloud is not on PATH; install the Google Cloud CLI to run it.\n',
-  );
-}
-const suite = installed ? describe : describe.skip;
+const suite = gcloudSuite('gcloud logs conformance');
 
 const SAID = ['first line on stdout', 'second line on stderr', 'third line on stdout'];
 

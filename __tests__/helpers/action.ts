@@ -29,6 +29,13 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs;
 }
 
+/**
+ * V8's compile cache (Node's NODE_COMPILE_CACHE) for the bundles a run of the suite starts hundreds
+ * of times: each run compiles the same 2.7 MB of code, which the cache saves (about 50 ms a run).
+ * It changes nothing a step does; a runner starts each bundle once, so the action does not set it.
+ */
+export const COMPILE_CACHE = join(tmpdir(), 'runway-test-compile-cache');
+
 /** A step's environment as the runner gives it: a fresh RUNNER_TEMP with its output and summary files. */
 export function stepEnvironment(
   inputs: Record<string, string>,
@@ -47,6 +54,7 @@ export function stepEnvironment(
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: root,
     RUNNER_TEMP: dir,
+    NODE_COMPILE_CACHE: COMPILE_CACHE,
     ...extraEnv,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;

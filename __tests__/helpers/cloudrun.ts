@@ -174,3 +174,13 @@ export function serveBrokenRevision(service: string, region: string): Promise<Se
     region,
   );
 }
+
+/** What a URL answers (status and body), or `unreachable` when nothing listens there any more. */
+export async function answer(url: string, path = '/'): Promise<string> {
+  try {
+    const res = await fetch(`${url}${path}`);
+    return `${res.status} ${(await res.text()).trim()}`;
+  } catch {
+    return 'unreachable';
+  }
+}

@@ -5,6 +5,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { env } from './emulator.js';
+import { buildTestImage, pushImage } from './images.js';
 
 export interface GcloudRun {
   code: number;
@@ -19,6 +21,18 @@ export function findGcloud(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `describe` when gcloud is installed, else `describe.skip` after printing, outside Jest's console
+ * decoration, one line naming the suite and how to install gcloud.
+ */
+export function gcloudSuite(name: string): jest.Describe {
+  if (findGcloud()) return describe;
+  process.stdout.write(
+    `${name} skipped: gcloud is not on PATH; install the Google Cloud CLI (apt-get install google-cloud-cli, or https://cloud.google.com/sdk/docs/install) to run it.\n`,
+  );
+  return describe.skip;
 }
 
 const home = mkdtempSync(join(tmpdir(), 'runway-gcloud-home-'));
@@ -56,4 +70,13 @@ export async function gcloudJson<T = Record<string, any>>( // eslint-disable-lin
   const run = await gcloud([...args, '--format', 'json', '--quiet'], options);
   if (run.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
   return JSON.parse(run.stdout) as T;
+}
+
+/** Builds the test app serving `body` and pushes it after `docker login` with gcloud's token. */
+export async function pushWithGcloudToken(name: string, body: string): Promise<string> {
+  const repository = env('RUNWAY_EMULATOR_REPOSITORY');
+  const token = (await gcloud(['auth', 'print-access-token'])).stdout.trim();
+  await buildTestImage({ tag: `${repository}/${name}:v1`, body });
+  const digest = await pushImage(repository, name, 'v1', token);
+  return `${repository}/${name}@${digest}`;
 }

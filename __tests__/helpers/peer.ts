@@ -17,7 +17,7 @@ import {
 import { arch, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseOutputFile } from './action.js';
+import { COMPILE_CACHE, parseOutputFile } from './action.js';
 import { emulatorEnv } from './emulator.js';
 import { findGcloud } from './gcloud.js';
 
@@ -154,6 +154,7 @@ export async function runPeer(
     GITHUB_PATH: files.path,
     GITHUB_STATE: files.state,
     GITHUB_STEP_SUMMARY: files.summary,
+    NODE_COMPILE_CACHE: COMPILE_CACHE,
     ...extraEnv,
   };
   const given = { gcloud_version: gcloud.version, ...inputs };

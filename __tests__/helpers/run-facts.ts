@@ -13,5 +13,6 @@ export const runFacts = (over: Partial<RunFacts> = {}): RunFacts => ({
   runUrl: 'https://github.com/o/r/actions/runs/1',
   stages: [],
   preview: undefined,
+  release: undefined,
   ...over,
 });

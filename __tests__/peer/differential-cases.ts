@@ -15,6 +15,8 @@ export type Aspect =
   | 'scaling'
   | 'resources'
   | 'container'
+  | 'containers'
+  | 'access'
   | 'revision'
   | 'labels'
   | 'traffic'
@@ -29,7 +31,8 @@ export interface Case {
   name: string;
   /**
    * One input set per deploy step, the inputs both actions share. In values, {image1}..{image3}
-   * name the test images, {rev1} the service's first revision, {runtime} the runtime account.
+   * name the test images, {rev1} the service's first revision, {runtime} the runtime account,
+   * {sideimage} a sidecar listening on 9000.
    */
   steps: Array<Record<string, string>>;
   /** A known difference: its row id in the table of differences in docs/migrating.md and the aspects it shows in. */
@@ -150,7 +153,7 @@ export const CASES: Case[] = [
   },
   {
     name: 'a flag Runway does not parse',
-    steps: [{ image: '{image1}', flags: '--description=hello' }],
+    steps: [{ image: '{image1}', flags: '--revision-suffix=v9' }],
     differs: { id: 'unparsed-flag', in: ['outcome'] },
   },
   {
@@ -190,6 +193,94 @@ export const CASES: Case[] = [
     name: 'two regions',
     steps: [{ image: '{image1}', region: 'us-central1,europe-west1' }],
     differs: { id: 'regions', in: ['outcome'] },
+  },
+  {
+    // deploy-cloudrun users give every image in `flags`: gcloud refuses `--image` (its `image`
+    // input) beside --container. The next deploy's image goes to the ingress container only.
+    name: 'sidecar with --container: the new image to the ingress container',
+    steps: [
+      {
+        flags:
+          '--container=app --image={image1} --port=8080 --depends-on=side --memory=512Mi --container=side --image={sideimage} --startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30 --update-env-vars=ROLE=side',
+      },
+      { image: '{image2}' },
+      {
+        flags:
+          '--container=app --image={image3} --port=8080 --container=side --image={sideimage} --cpu=1 --memory=256Mi',
+      },
+    ],
+  },
+  {
+    name: 'startup and liveness probes',
+    steps: [
+      {
+        image: '{image1}',
+        flags:
+          '--startup-probe=httpGet.path=/,httpGet.port=8080,periodSeconds=1,failureThreshold=20,timeoutSeconds=1 --liveness-probe=httpGet.path=/,periodSeconds=30,failureThreshold=3',
+      },
+      {
+        image: '{image2}',
+        flags: '--liveness-probe="" --startup-probe=tcpSocket.port=8080,initialDelaySeconds=1',
+      },
+    ],
+  },
+  {
+    name: 'invoker IAM check off, then on again',
+    steps: [
+      { image: '{image1}', flags: '--no-invoker-iam-check --description=open' },
+      { image: '{image2}', flags: '--invoker-iam-check' },
+    ],
+  },
+  {
+    name: 'custom audiences set, added to, then removed from',
+    steps: [
+      { image: '{image1}', flags: '--set-custom-audiences=https://a.example,https://b.example' },
+      { image: '{image2}', flags: '--add-custom-audiences=https://c.example' },
+      { image: '{image3}', flags: '--remove-custom-audiences=https://a.example' },
+    ],
+  },
+  {
+    // gcloud's mutually exclusive group; Runway refuses it too, before any change.
+    name: 'two custom-audiences flags at once',
+    steps: [
+      {
+        image: '{image1}',
+        flags: '--add-custom-audiences=https://c.example --remove-custom-audiences=https://a.example',
+      },
+    ],
+    refused: true,
+  },
+  {
+    name: 'remove flags: env vars, labels, Cloud SQL, session affinity',
+    steps: [
+      {
+        image: '{image1}',
+        env_vars: 'A=1,B=2',
+        labels: 'x=1,y=2',
+        flags:
+          '--add-cloudsql-instances={project}:us-central1:one,{project}:us-central1:two --session-affinity',
+      },
+      {
+        image: '{image2}',
+        flags:
+          '--remove-env-vars=A --remove-labels=x --remove-cloudsql-instances={project}:us-central1:one --no-session-affinity',
+      },
+    ],
+  },
+  {
+    name: 'clear flags: env vars, labels, Cloud SQL, custom audiences',
+    steps: [
+      {
+        image: '{image1}',
+        env_vars: 'A=1,B=2',
+        labels: 'x=1',
+        flags: '--add-cloudsql-instances={project}:us-central1:one --add-custom-audiences=https://a.example',
+      },
+      {
+        image: '{image2}',
+        flags: '--clear-env-vars --clear-labels --clear-cloudsql-instances --clear-custom-audiences',
+      },
+    ],
   },
   // Cloud Run jobs (deploy-cloudrun's `job`, `gcloud run jobs deploy`): labels replace, secrets replace.
   {

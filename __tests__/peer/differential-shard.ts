@@ -44,6 +44,21 @@ async function revisionsOf(service: string, region: string): Promise<Json[]> {
   );
 }
 
+/**
+ * Every container's probes and dependencies; with sidecars, also each one's name and image (which
+ * container the new image went to). A lone container's name is Cloud Run's to choose.
+ */
+function containersOf(containers: Json[]): Json[] {
+  const several = containers.length > 1;
+  return containers.map((c) => ({
+    ...(several ? { name: c.name, image: c.image } : {}),
+    ports: several ? c.ports : undefined,
+    dependsOn: c.dependsOn,
+    startupProbe: c.startupProbe,
+    livenessProbe: c.livenessProbe,
+  }));
+}
+
 /** The Service as both actions should leave it, revisions named by the order they were created. */
 async function shapeOf(service: string, region: string): Promise<Record<Aspect, unknown> | undefined> {
   const s = await getService(service, region);
@@ -99,6 +114,13 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
     scaling: template.scaling ?? {},
     resources: container.resources ?? {},
     container: { ports: container.ports, command: container.command, args: container.args },
+    containers: containersOf(template.containers as Json[]),
+    access: {
+      invokerIamDisabled: s.invokerIamDisabled ?? false,
+      customAudiences: s.customAudiences ?? [],
+      description: s.description,
+      sessionAffinity: template.sessionAffinity ?? false,
+    },
     revision: {
       concurrency: template.maxInstanceRequestConcurrency,
       timeout: template.timeout,
@@ -172,6 +194,8 @@ async function jobShapeOf(job: string, region: string): Promise<Record<Aspect, u
       executionEnvironment: task.executionEnvironment,
     },
     labels: { job: userLabels(j.labels as Json), execution: userLabels(execution.labels as Json) },
+    containers: undefined,
+    access: undefined,
     traffic: undefined,
     tags: undefined,
     revisions: undefined,
@@ -213,6 +237,7 @@ async function runCase(
     image2: images[1]!,
     image3: images[2]!,
     jobimage: images[3]!,
+    sideimage: images[4]!,
     runtime: env('RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT'),
     project: env('RUNWAY_EMULATOR_PROJECT'),
   };
@@ -269,10 +294,11 @@ export function differentialShard(file: string): void {
       images = await Promise.all([
         ...['one', 'two', 'three'].map((n) => pushTestImage(`diff-${n}`, `differential ${n}`)),
         pushJobImage('diff-job'),
+        pushTestImage('diff-side', 'sidecar', { listenPort: 9000 }),
       ]);
     });
 
-    it.each(cases)('%s', async (_name, index) => {
+    it.concurrent.each(cases)('%s', async (_name, index) => {
       const c = CASES[index]!;
       const base = `diff-${index + 1}`;
       // Both services are public (deployImage gives Runway allow_unauthenticated), so Runway's health
@@ -280,13 +306,14 @@ export function differentialShard(file: string): void {
       const [peer, runway] = await Promise.all([
         runCase(c, `${base}-p`, images, (inputs) =>
           runPeer(
-            c.job ? inputs : { ...inputs, flags: `${inputs.flags ?? ''} --allow-unauthenticated`.trim() },
+            // First: after a --container, gcloud reads every flag as that container's.
+            c.job ? inputs : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
           ),
         ),
         runCase(c, `${base}-r`, images, (inputs) =>
           c.job
             ? runAction({ ...authInputs(), ...inputs })
-            : deployImage(inputs.service!, inputs.image!, inputs),
+            : deployImage(inputs.service!, inputs.image ?? '', inputs),
         ),
       ]);
       const found = differences(peer, runway);

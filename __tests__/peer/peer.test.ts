@@ -151,97 +151,114 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
       const list = steps((n) => images[n - 1]!);
       const peer: PeerRun[] = [];
       const runway: ActionRun[] = [];
+      // Step by step, each action on its own service, the two side by side.
       for (const step of list) {
-        const p = await runPeer({ service: `${name}-p`, flags: '--allow-unauthenticated', ...step });
+        const [p, r] = await Promise.all([
+          runPeer({ service: `${name}-p`, flags: '--allow-unauthenticated', ...step }),
+          deployImage(`${name}-r`, step.image!, step),
+        ]);
         expectPeerSuccess(p);
         peer.push(p);
-        const r = await deployImage(`${name}-r`, step.image!, step);
         expectSuccess(r);
         runway.push(r);
       }
       return { peer, runway };
     }
 
-    it('#46, #168, #466: after a no_traffic deploy the next revision gets 0 %; Runway sends it the traffic', async () => {
-      const { peer, runway } = await both('peer-pin', (image) => [
-        { image: image(1) },
-        { image: image(2), tag: 'green', no_traffic: 'true' },
-        { image: image(3) },
-      ]);
-      // The peer: the revision it just deployed is the latest, and serves nothing.
-      const pinned = await serviceOf('peer-pin-p');
-      const newest = short(pinned.latestReadyRevision);
-      expect(servingSplit(pinned)[newest]).toBeUndefined();
-      expect(await sample(peer[2]!.outputs.url!, 4)).toEqual(new Map([['200 peer one', 4]]));
+    it.concurrent(
+      '#46, #168, #466: after a no_traffic deploy the next revision gets 0 %; Runway sends it the traffic',
+      async () => {
+        const { peer, runway } = await both('peer-pin', (image) => [
+          { image: image(1) },
+          { image: image(2), tag: 'green', no_traffic: 'true' },
+          { image: image(3) },
+        ]);
+        // The peer: the revision it just deployed is the latest, and serves nothing.
+        const pinned = await serviceOf('peer-pin-p');
+        const newest = short(pinned.latestReadyRevision);
+        expect(servingSplit(pinned)[newest]).toBeUndefined();
+        expect(await sample(peer[2]!.outputs.url!, 4)).toEqual(new Map([['200 peer one', 4]]));
 
-      // Runway: the new revision serves everything, and the log says the service had been pinned.
-      const last = runway[2]!;
-      expect(last.stdout).toMatch(/had its traffic pinned to named revisions/);
-      expect(await sample(last.outputs.url!, 4)).toEqual(new Map([['200 peer three', 4]]));
-      expect(servingSplit(await serviceOf('peer-pin-r'))).toEqual({ [last.outputs.revision!]: 100 });
-    });
+        // Runway: the new revision serves everything, and the log says the service had been pinned.
+        const last = runway[2]!;
+        expect(last.stdout).toMatch(/had its traffic pinned to named revisions/);
+        expect(await sample(last.outputs.url!, 4)).toEqual(new Map([['200 peer three', 4]]));
+        expect(servingSplit(await serviceOf('peer-pin-r'))).toEqual({ [last.outputs.revision!]: 100 });
+      },
+    );
 
-    it('#589: the url output names a tag URL, here an unrelated pull request revision; Runway’s is the service URL', async () => {
-      const { peer, runway } = await both('peer-url', (image) => [
-        { image: image(1) },
-        { image: image(2), tag: 'pr-1', no_traffic: 'true' },
-        { image: image(3), revision_traffic: 'LATEST=100' },
-      ]);
-      const p = await serviceOf('peer-url-p');
-      const prUrl = tagUri(p, 'pr-1')!;
-      // With `tag`, the peer's url is the tag URL...
-      expect(peer[1]!.outputs.url).toBe(prUrl);
-      // ...and with another revision tagged, a traffic move also outputs that tag's URL (#589):
-      // it serves the pull request's revision, not the one this step deployed.
-      expect(peer[2]!.outputs.url).toBe(prUrl);
-      expect(peer[2]!.outputs.url).not.toBe(p.uri);
-      expect(await answer(peer[2]!.outputs.url!)).toBe('200 peer two');
-      expect(await answer(p.uri)).toBe('200 peer three');
+    it.concurrent(
+      '#589: the url output names a tag URL, here an unrelated pull request revision; Runway’s is the service URL',
+      async () => {
+        const { peer, runway } = await both('peer-url', (image) => [
+          { image: image(1) },
+          { image: image(2), tag: 'pr-1', no_traffic: 'true' },
+          { image: image(3), revision_traffic: 'LATEST=100' },
+        ]);
+        const p = await serviceOf('peer-url-p');
+        const prUrl = tagUri(p, 'pr-1')!;
+        // With `tag`, the peer's url is the tag URL...
+        expect(peer[1]!.outputs.url).toBe(prUrl);
+        // ...and with another revision tagged, a traffic move also outputs that tag's URL (#589):
+        // it serves the pull request's revision, not the one this step deployed.
+        expect(peer[2]!.outputs.url).toBe(prUrl);
+        expect(peer[2]!.outputs.url).not.toBe(p.uri);
+        expect(await answer(peer[2]!.outputs.url!)).toBe('200 peer two');
+        expect(await answer(p.uri)).toBe('200 peer three');
 
-      // Runway: url is always the service URL, and the tag's URL is tag_url.
-      const r = await serviceOf('peer-url-r');
-      expect(runway[1]!.outputs.url).toBe(r.uri);
-      expect(runway[1]!.outputs.tag_url).toBe(tagUri(r, 'pr-1'));
-      expect(runway[2]!.outputs.url).toBe(r.uri);
-      expect(await answer(runway[2]!.outputs.url!)).toBe('200 peer three');
-    });
+        // Runway: url is always the service URL, and the tag's URL is tag_url.
+        const r = await serviceOf('peer-url-r');
+        expect(runway[1]!.outputs.url).toBe(r.uri);
+        expect(runway[1]!.outputs.tag_url).toBe(tagUri(r, 'pr-1'));
+        expect(runway[2]!.outputs.url).toBe(r.uri);
+        expect(await answer(runway[2]!.outputs.url!)).toBe('200 peer three');
+      },
+    );
 
-    it('#555: the peer outputs no revision; Runway outputs the one it created, which is what serves', async () => {
-      const { peer, runway } = await both('peer-rev', (image) => [{ image: image(1) }]);
-      expect(Object.keys(peer[0]!.outputs)).toEqual(['url']);
-      const served = (await containerEnv(runway[0]!.outputs.url!)).K_REVISION;
-      expect(runway[0]!.outputs.revision).toBe(served);
-      expect(runway[0]!.outputs.revision).toBe(short((await serviceOf('peer-rev-r')).latestCreatedRevision));
-    });
+    it.concurrent(
+      '#555: the peer outputs no revision; Runway outputs the one it created, which is what serves',
+      async () => {
+        const { peer, runway } = await both('peer-rev', (image) => [{ image: image(1) }]);
+        expect(Object.keys(peer[0]!.outputs)).toEqual(['url']);
+        const served = (await containerEnv(runway[0]!.outputs.url!)).K_REVISION;
+        expect(runway[0]!.outputs.revision).toBe(served);
+        expect(runway[0]!.outputs.revision).toBe(
+          short((await serviceOf('peer-rev-r')).latestCreatedRevision),
+        );
+      },
+    );
 
-    it('#588: `region: a,b` makes the peer’s gcloud fail and deploy nowhere; Runway deploys to both', async () => {
-      const regions = ['us-central1', 'europe-west1'];
-      const peer = await runPeer({
-        service: 'peer-regions-p',
-        image: one,
-        region: regions.join(','),
-        flags: '--allow-unauthenticated',
-      });
-      expect(peer.exitCode).toBe(1);
-      expect(peer.commands[0]).toContain('--region us-central1,europe-west1');
-      expect(peer.error).toContain('Invalid value for property [api_endpoint_overrides/run]');
-      expect(peer.error).toMatch(
-        /\[http:\/\/us-central1,europe-west1-127\.0\.0\.1:\d+\/\] is not a valid endpoint override/,
-      );
-      for (const region of regions) expect(await getService('peer-regions-p', region)).toBeUndefined();
+    it.concurrent(
+      '#588: `region: a,b` makes the peer’s gcloud fail and deploy nowhere; Runway deploys to both',
+      async () => {
+        const regions = ['us-central1', 'europe-west1'];
+        const peer = await runPeer({
+          service: 'peer-regions-p',
+          image: one,
+          region: regions.join(','),
+          flags: '--allow-unauthenticated',
+        });
+        expect(peer.exitCode).toBe(1);
+        expect(peer.commands[0]).toContain('--region us-central1,europe-west1');
+        expect(peer.error).toContain('Invalid value for property [api_endpoint_overrides/run]');
+        expect(peer.error).toMatch(
+          /\[http:\/\/us-central1,europe-west1-127\.0\.0\.1:\d+\/\] is not a valid endpoint override/,
+        );
+        for (const region of regions) expect(await getService('peer-regions-p', region)).toBeUndefined();
 
-      const runway = await deployImage('peer-regions-r', one, { region: regions.join(',') });
-      expectSuccess(runway);
-      const reported = JSON.parse(runway.outputs.regions!) as Record<
-        string,
-        { url: string; revision: string }
-      >;
-      expect(Object.keys(reported).sort()).toEqual([...regions].sort());
-      for (const region of regions) {
-        const service = await serviceOf('peer-regions-r', region);
-        expect(reported[region]!.url).toBe(service.uri);
-        expect(await answer(service.uri)).toBe('200 peer one');
-      }
-    });
+        const runway = await deployImage('peer-regions-r', one, { region: regions.join(',') });
+        expectSuccess(runway);
+        const reported = JSON.parse(runway.outputs.regions!) as Record<
+          string,
+          { url: string; revision: string }
+        >;
+        expect(Object.keys(reported).sort()).toEqual([...regions].sort());
+        for (const region of regions) {
+          const service = await serviceOf('peer-regions-r', region);
+          expect(reported[region]!.url).toBe(service.uri);
+          expect(await answer(service.uri)).toBe('200 peer one');
+        }
+      },
+    );
   });
 });

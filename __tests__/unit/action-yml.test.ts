@@ -87,6 +87,7 @@ describe('action.yml', () => {
         'tag_url',
         'healthy',
         'traffic',
+        'containers',
         'regions',
         'preview_url',
         'job',

@@ -5,6 +5,7 @@ import { GoogleApiError } from '../../src/common/http.js';
 import { Untrusted } from '../../src/common/untrusted.js';
 import type { ListEntriesRequest, LogEntry } from '../../src/gcp/logging.js';
 import {
+  logFailureLogs,
   readExecutionLogs,
   readFailureLogs,
   revisionLogFilter,
@@ -12,6 +13,8 @@ import {
 } from '../../src/rollout/failure-logs.js';
 import { buildReport } from '../../src/report/report.js';
 import { renderReport } from '../../src/report/summary.js';
+import { renderJobReport } from '../../src/report/job-report.js';
+import type { JobOutcome } from '../../src/deploy/job.js';
 import type { RegionOutcome } from '../../src/rollout/outcome.js';
 import { runFacts } from '../helpers/run-facts.js';
 
@@ -162,7 +165,8 @@ describe('the report', () => {
   it("shows the container's lines in a fence they cannot close, mentions and HTML inert", () => {
     const hostile = ['```', '</details><script>x</script> @octocat #1', '::error::forged'];
     const md = render({
-      revision: 'hello-00002-abc',
+      source: 'revision',
+      name: 'hello-00002-abc',
       lines: hostile.map((l) => Untrusted.of(l)),
       logUri: LOG_URI,
       unread: undefined,
@@ -174,8 +178,112 @@ describe('the report', () => {
   });
 
   it('names the role when the deployer may not read logs, and still shows the link', () => {
-    const md = render({ revision: 'hello-00002-abc', lines: [], logUri: LOG_URI, unread: 'denied' });
+    const md = render({
+      source: 'revision',
+      name: 'hello-00002-abc',
+      lines: [],
+      logUri: LOG_URI,
+      unread: 'denied',
+    });
     expect(md).toContain('`roles/logging.viewer`');
     expect(md).toContain(LOG_URI);
+  });
+});
+
+describe('logFailureLogs', () => {
+  it('writes the lines, and the name and link Cloud Run gave, each escaped for the log', () => {
+    const lines: string[] = [];
+    logFailureLogs(
+      {
+        source: 'execution',
+        name: 'x\n::error::name',
+        lines: [Untrusted.of('one\n::error::line')],
+        logUri: 'https://console\n::error::uri',
+        unread: undefined,
+      },
+      (line) => lines.push(line),
+    );
+    expect(lines).toEqual([
+      'the last line execution x⏎::error::name wrote (https://console⏎::error::uri):',
+      '  one⏎::error::line',
+    ]);
+  });
+});
+
+describe('a failed job execution in the reports', () => {
+  const EXEC_URI = 'https://console.cloud.google.com/logs/viewer?project=p&resource=cloud_run_job';
+  const hostile = ['```', '</details><script>x</script> @octocat #1', '::error::forged'];
+  const execLogs = (over: Partial<FailureLogs> = {}): FailureLogs => ({
+    source: 'execution',
+    name: 'migrate-x7k2p',
+    lines: hostile.map((l) => Untrusted.of(l)),
+    logUri: EXEC_URI,
+    unread: undefined,
+    ...over,
+  });
+  const failedJob = (logs: FailureLogs | undefined): JobOutcome => ({
+    region: 'us-central1',
+    job: 'projects/p/locations/us-central1/jobs/migrate',
+    created: false,
+    execution: 'migrate-x7k2p',
+    executionUrl:
+      'https://console.cloud.google.com/run/jobs/executions/details/us-central1/migrate-x7k2p/tasks?project=p',
+    logUri: EXEC_URI,
+    tasks: { total: 1, succeeded: 0, failed: 1, cancelled: 0 },
+    exitCode: 4,
+    failure: 'execution migrate-x7k2p failed: 1 of 1 task(s) failed, 0 cancelled (exit code 4)',
+    logs,
+  });
+  const fenced = (md: string): string[] | undefined =>
+    /\n( {4})(`{4,})text\n([\s\S]*?)\n\1\2\n/
+      .exec(md)?.[3]
+      ?.split('\n')
+      .map((l) => l.slice(4));
+
+  it("shows a failed job's own last lines in its summary, inert, with the link", () => {
+    const md = renderJobReport(
+      'migrate',
+      'img',
+      ['us-central1'],
+      [{ status: 'fulfilled', value: failedJob(execLogs()) }],
+      [],
+    ).text;
+    expect(md).toContain('**What failed**');
+    expect(md).toContain('the last 3 lines execution `migrate-x7k2p` wrote');
+    expect(md).toContain(EXEC_URI);
+    expect(fenced(md)).toEqual(hostile);
+  });
+
+  it("names the role and shows the link in a job's summary when the deployer may not read logs", () => {
+    const md = renderJobReport(
+      'migrate',
+      'img',
+      ['us-central1'],
+      [{ status: 'fulfilled', value: failedJob(execLogs({ lines: [], unread: 'denied' })) }],
+      [],
+    ).text;
+    expect(md).toContain('`roles/logging.viewer`');
+    expect(md).toContain(EXEC_URI);
+  });
+
+  it("shows a failed release_command's own last lines in the service's summary and comment, inert", () => {
+    const release = failedJob(execLogs());
+    const report = buildReport(
+      runFacts({ release }),
+      ['us-central1'],
+      [{ status: 'rejected', reason: new Error('release_command exited with code 4') }],
+    );
+    const md = renderReport(report).text;
+    expect(md).toContain('**Release command**');
+    expect(md).toContain('job `migrate` in us-central1, execution `migrate-x7k2p`');
+    expect(md).toContain('the last 3 lines execution `migrate-x7k2p` wrote');
+    expect(md).toContain(EXEC_URI);
+    expect(fenced(md)).toEqual(hostile);
+  });
+
+  it('says a release_command that succeeded ran before the deploy', () => {
+    const release = { ...failedJob(undefined), failure: undefined, exitCode: undefined };
+    const md = renderReport(buildReport(runFacts({ release }), ['us-central1'], [])).text;
+    expect(md).toMatch(/execution `migrate-x7k2p`.*: ✅ succeeded before the deploy/);
   });
 });

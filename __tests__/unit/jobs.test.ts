@@ -6,6 +6,7 @@ import { jobChanges } from '../../src/rollout/jobs.js';
 import type { Job } from '../../src/gcp/run-types.js';
 import { deployJobRegion, type JobApi } from '../../src/deploy/job.js';
 import { Deadline } from '../../src/common/deadline.js';
+import { Untrusted } from '../../src/common/untrusted.js';
 import { planReleaseJob } from '../../src/rollout/release.js';
 
 function reader(values: Record<string, string>): (name: string) => string {
@@ -238,9 +239,16 @@ describe('deployJobRegion', () => {
     expect(outcome.executionUrl).toContain('/executions/details/us-central1/migrate-x1');
   });
 
-  it('fails the region when a task fails, and hands the execution to the logs seam', async () => {
+  it("fails the region when a task fails, and carries the execution's read logs in its outcome", async () => {
     const { api } = fakeApi({ failedTasks: 1 });
     const logged: string[] = [];
+    const read = {
+      source: 'execution' as const,
+      name: 'migrate-x1',
+      lines: [Untrusted.of('the task broke')],
+      logUri: undefined,
+      unread: undefined,
+    };
     const outcome = await deployJobRegion(
       api,
       ref,
@@ -250,10 +258,25 @@ describe('deployJobRegion', () => {
       () => undefined,
       async (_r, e) => {
         logged.push(e);
+        return read;
       },
     );
     expect(outcome.failure).toMatch(/1 of 2 task\(s\) failed, 0 cancelled \(exit code 3\)/);
     expect(logged).toEqual(['migrate-x1']);
+    expect(outcome.logs).toBe(read);
+  });
+
+  it('prints an execution name Cloud Run gave through the log escaper, never as a command', async () => {
+    const { api } = fakeApi({ failedTasks: 1 });
+    const forged = 'projects/proj/locations/us-central1/jobs/migrate/executions/x\n::error::forged';
+    api.runJob = async () => ({ name: 'op/run', done: false, metadata: { name: forged } });
+    const lines: string[] = [];
+    const outcome = await deployJobRegion(api, ref, plan(changesFor(job)), 'wait', Deadline.in(60), (line) =>
+      lines.push(line),
+    );
+    expect(lines.join('\n')).toContain('x⏎::error::forged');
+    expect(lines.join('\n')).not.toMatch(/^::error::/m);
+    expect(outcome.failure).not.toMatch(/\n/);
   });
 
   it('puts the previous spec back when the update fails, and executes nothing', async () => {

@@ -1,6 +1,13 @@
 // Preflight's pure halves: which services need an ID token to be verified, and the actAs check
 // on the runtime account, with IAM as a stand-in.
-import { checkCanActAs, needsLiveAccess, willBePrivate } from '../../src/deploy/preflight.js';
+import {
+  checkCanActAs,
+  checkCanDeployJob,
+  jobPermissions,
+  needsLiveAccess,
+  willBePrivate,
+} from '../../src/deploy/preflight.js';
+import { RunwayError } from '../../src/errors.js';
 import { jest } from '@jest/globals';
 
 describe('willBePrivate', () => {
@@ -62,5 +69,90 @@ describe('checkCanActAs', () => {
     const client = iam([]);
     await checkCanActAs(client, undefined, deployer);
     expect(client.testServiceAccountPermissions).not.toHaveBeenCalled();
+  });
+});
+
+describe('checkCanDeployJob', () => {
+  const refs = [
+    { project: 'p', region: 'us-central1', job: 'migrate' },
+    { project: 'p', region: 'europe-west1', job: 'migrate' },
+  ];
+  const identity = 'deployer@p.iam.gserviceaccount.com';
+  const deps = (project: string[] | Error, job: (region: string) => string[] | Error) => ({
+    projects: {
+      testIamPermissions: async () => {
+        if (project instanceof Error) throw project;
+        return project;
+      },
+    },
+    run: {
+      testJobPermissions: async (ref: { region: string }) => {
+        const answer = job(ref.region);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    },
+  });
+
+  it('asks for what a waited execution needs and passes with roles/run.developer on the project', async () => {
+    const all = jobPermissions('wait');
+    expect(all).toEqual([
+      'run.jobs.get',
+      'run.jobs.create',
+      'run.jobs.update',
+      'run.jobs.run',
+      'run.executions.get',
+    ]);
+    await expect(
+      checkCanDeployJob(
+        deps(all, () => []),
+        refs,
+        'wait',
+        identity,
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('names every missing permission at once, roles/run.developer and the command that grants it', async () => {
+    let thrown: unknown;
+    try {
+      await checkCanDeployJob(
+        deps(['run.jobs.get'], () => new Error('404')),
+        refs,
+        'wait',
+        identity,
+      );
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(RunwayError);
+    const { message, fix } = thrown as RunwayError;
+    expect(message).toContain('run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get');
+    expect(message).toContain('migrate in us-central1, migrate in europe-west1');
+    expect(fix).toContain(
+      'gcloud projects add-iam-policy-binding p --role=roles/run.developer --member=serviceAccount:deployer@p.iam.gserviceaccount.com',
+    );
+  });
+
+  it("counts a grant on the job itself, where the project's policy grants nothing", async () => {
+    const onJob = (region: string) => (region === 'us-central1' ? jobPermissions('none') : []);
+    await expect(
+      checkCanDeployJob(deps([], onJob), refs.slice(0, 1), 'none', identity),
+    ).resolves.toBeUndefined();
+    await expect(checkCanDeployJob(deps([], onJob), refs, 'none', identity)).rejects.toThrow(
+      /migrate in europe-west1: it lacks run\.jobs\.get/,
+    );
+  });
+
+  it('warns, and leaves it to Cloud Run, when IAM cannot be asked at all', async () => {
+    const warn = jest.fn();
+    await checkCanDeployJob(
+      deps(new Error('unavailable'), () => new Error('x')),
+      refs,
+      'wait',
+      identity,
+      warn,
+    );
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('Cloud Run checks it before any change'));
   });
 });

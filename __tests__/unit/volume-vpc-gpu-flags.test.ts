@@ -297,7 +297,7 @@ describe('--clear-vpc-connector', () => {
   });
 
   it('reads into the VPC flags, and drops the connector and its egress, before the network is set', () => {
-    expect(parseFlags('--clear-vpc-connector')).toEqual({ directVpc: { clearConnector: true } });
+    expect(parseFlags('--clear-vpc-connector')).toEqual({ clearVpcConnector: true });
     expect(planned('--clear-vpc-connector', withConnector('PRIVATE_RANGES_ONLY')).vpcAccess).toBeUndefined();
     expect(
       planned('--clear-vpc-connector --network default', withConnector('PRIVATE_RANGES_ONLY')).vpcAccess,

@@ -5,7 +5,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { permissionDenied } from '../errors.js';
 import { schemaRoutes, type ApiRequest, type Route } from '../http.js';
-import { bindingsToSet, grantedOf, policyJson } from '../iam.js';
+import { bindingsToSet, grantedOf, policyJson, refuseWildcards } from '../iam.js';
 import { schemaOf } from '../schema/schema.js';
 
 const PROJECT = String.raw`^\/v1\/projects\/(?<project>[^/:]+)`;
@@ -50,6 +50,7 @@ export function resourceManagerRoutes(ctx: EmulatorContext): Route[] {
     }),
     route('POST', `${PROJECT}:testIamPermissions`, 'testIamPermissions', (req) => {
       const caller = requireCaller(ctx, req);
+      refuseWildcards(req.body);
       const id = ctx.world.projectId(req.params.project!) ?? req.params.project!;
       const permissions = grantedOf(caller, req.body, ctx.world.bindingsInScope(`projects/${id}`));
       return permissions.length ? { permissions } : {};

@@ -10,7 +10,7 @@ import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, invalidArgument, notFound } from '../errors.js';
 import type { ApiRequest } from '../http.js';
-import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
+import { checkPolicyEtag, describePrincipal, refuseWildcards, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
 import { LaunchFailure, type OutputLine, type TaskRuntime } from './infrastructure.js';
 import {
@@ -1060,6 +1060,7 @@ export class CloudRunJobs {
     const project = this.host.projectOf(req.params.project!, 'run.jobs.get');
     const name = jobName(project, req.params.location!, req.params.job!);
     const bindings = this.jobs.get(name)?.policy.bindings ?? [];
+    refuseWildcards(this.bodyOf(req));
     const asked = (this.bodyOf(req).permissions as string[] | undefined) ?? [];
     return compact({
       permissions: asked.filter((p) => this.host.allowed(caller, p, name, bindings)),

@@ -4,6 +4,7 @@ import { RunwayError } from '../errors.js';
 import { Untrusted } from '../common/untrusted.js';
 import type { Deadline } from '../common/deadline.js';
 import { jobName, type CloudRunClient, type JobRef } from '../gcp/run.js';
+import type { FailureLogs } from '../gcp/logging.js';
 import type { Execution, Job, Operation } from '../gcp/run-types.js';
 import { shortName } from '../gcp/run-types.js';
 import type { JobExecute } from '../inputs/spec.js';
@@ -47,20 +48,32 @@ export interface JobOutcome {
   exitCode: number | undefined;
   /** Why the step fails in this region; undefined when it does not. */
   failure: string | undefined;
+  /** A failed execution's own last lines (every task's), for the log and the reports. */
+  logs: FailureLogs | undefined;
 }
 
 /**
- * Where a failed execution's task logs will be printed (Cloud Logging, from the logging work):
- * called once per region whose waited execution had a failed task. Until it exists, nothing prints.
+ * Reads a failed execution's last log lines (Cloud Logging): called once per region whose waited
+ * execution had a failed task. Undefined when nothing could or should be read; never throws.
  */
 export type FailedExecutionLogs = (
   ref: JobRef,
   execution: string,
   logUri: string | undefined,
-) => Promise<void>;
+) => Promise<FailureLogs | undefined>;
+
+/** The job `release_command` runs as: SERVICE-release. */
+export function releaseJobName(service: string): string {
+  return `${service}-release`;
+}
+
+/** An execution's name as Cloud Run gave it, escaped for a log line or a message. */
+function shown(execution: string | undefined): string {
+  return execution === undefined ? '(unnamed)' : Untrusted.of(execution).forLog(200);
+}
 
 export function executionUrl(ref: JobRef, execution: string): string {
-  return `https://console.cloud.google.com/run/jobs/executions/details/${ref.region}/${execution}/tasks?project=${ref.project}`;
+  return `https://console.cloud.google.com/run/jobs/executions/details/${ref.region}/${encodeURIComponent(execution)}/tasks?project=${ref.project}`;
 }
 
 function operationFailure(what: string, op: Operation<unknown>): RunwayError {
@@ -147,6 +160,7 @@ export async function deployJobRegion(
     tasks: undefined,
     exitCode: undefined,
     failure: undefined,
+    logs: undefined,
   };
   log(`job ${ref.job} ${created ? 'created' : 'updated'}`);
   if (execute === 'none') return outcome;
@@ -155,12 +169,12 @@ export async function deployJobRegion(
   outcome.execution = shortName(name);
   if (outcome.execution) outcome.executionUrl = executionUrl(ref, outcome.execution);
   outcome.logUri = started.metadata?.logUri;
-  log(`execution ${outcome.execution ?? '(unnamed)'} started`);
+  log(`execution ${shown(outcome.execution)} started`);
   if (execute === 'start') return outcome;
 
   const done = await api.waitOperation(started, deadline.at);
   if (!done.done) {
-    outcome.failure = `deploy_timeout passed while execution ${outcome.execution} was running; it goes on (see ${outcome.executionUrl}).`;
+    outcome.failure = `deploy_timeout passed while execution ${shown(outcome.execution)} was running; it goes on (see ${outcome.executionUrl}).`;
     return outcome;
   }
   const execution = done.response ?? (name ? await api.getExecution(name) : undefined);
@@ -178,14 +192,14 @@ export async function deployJobRegion(
       outcome.exitCode = failedTask?.lastAttemptResult?.exitCode;
     }
     const exit = outcome.exitCode !== undefined ? ` (exit code ${outcome.exitCode})` : '';
-    outcome.failure = `execution ${outcome.execution} failed: ${counts}${exit}`;
-    // The seam for the failed task's own last log lines (Cloud Logging): printed here when given.
-    if (failedLogs && outcome.execution) await failedLogs(ref, outcome.execution, outcome.logUri);
+    outcome.failure = `execution ${shown(outcome.execution)} failed: ${counts}${exit}`;
+    if (failedLogs && outcome.execution)
+      outcome.logs = await failedLogs(ref, outcome.execution, outcome.logUri).catch(() => undefined);
   }
   log(
     tasks
-      ? `execution ${outcome.execution}: ${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.cancelled} cancelled`
-      : `execution ${outcome.execution} ended`,
+      ? `execution ${shown(outcome.execution)}: ${tasks.succeeded} succeeded, ${tasks.failed} failed, ${tasks.cancelled} cancelled`
+      : `execution ${shown(outcome.execution)} ended`,
   );
   return outcome;
 }

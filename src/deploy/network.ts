@@ -1,6 +1,6 @@
 // gcloud's Direct VPC flags (spec.directVpc) over a template's VPC access, as `gcloud run deploy`
 // changes it (config_changes.py ClearVpcConnectorChange, NetworkInterfacesChange,
-// ClearNetworkInterfacesChange): --clear-vpc-connector first; then each flag given sets its part of
+// ClearNetworkInterfacesChange): --clear-vpc-connector (spec.clearVpcConnector) first; then each flag given sets its part of
 // the one interface or, empty, drops it; an interface left empty goes, and the egress setting with
 // it; --clear-network drops both. Then Cloud Run's own rule, checked before anything is sent: "one
 // and only one of connector and network_interfaces must be set" (observed:
@@ -12,7 +12,6 @@ import type { DirectVpcFlags } from '../inputs/spec.js';
 type NetworkInterface = NonNullable<VpcAccess['networkInterfaces']>[number];
 
 export function planDirectVpc(live: VpcAccess, flags: DirectVpcFlags): VpcAccess {
-  if (flags.clearConnector) live = clearConnector(live);
   const { networkInterfaces, ...rest } = live;
   if (flags.clear) {
     const { egress: _egress, ...kept } = rest;
@@ -37,8 +36,7 @@ export function planDirectVpc(live: VpcAccess, flags: DirectVpcFlags): VpcAccess
  * ClearVpcConnectorChange). gcloud refuses it when all traffic goes through the connector, unless
  * someone confirms at a prompt, which a workflow cannot (resource_change_validators.py).
  */
-function clearConnector(access: VpcAccess): VpcAccess {
-  if (!access.connector) return access;
+export function clearVpcConnector(access: VpcAccess): VpcAccess {
   if (access.egress === 'ALL_TRAFFIC')
     throw new RunwayError(
       'Cannot remove VPC connector with VPC egress set to "all-traffic" (as gcloud says): outbound traffic would go to the public internet. Nothing was changed.',

@@ -15,8 +15,10 @@ import type {
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
 import { planGpu } from './gpu.js';
-import { checkVpcAccess, planDirectVpc } from './network.js';
+import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
 import { addVolumes, removeVolumes } from './volumes.js';
+import { applyContainerFlags, layoutContainers, targetSpec } from './containers.js';
+import { applyServiceFlags, applyTemplateFlags, changeList, withoutRemovedLabels } from './service-flags.js';
 
 export interface ServiceChanges {
   project: string;
@@ -129,7 +131,10 @@ function secretEnvVar(name: string, ref: SecretRef): EnvVar {
 
 function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const { envVars, secrets } = changes.spec;
-  const plainLive = live.filter((e) => !e.valueSource);
+  const removed = new Set(changes.spec.removeEnvVars ?? []);
+  const plainLive = changes.spec.clearEnvVars
+    ? []
+    : live.filter((e) => !e.valueSource && !removed.has(e.name));
   const secretLive = live.filter((e) => e.valueSource);
   const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
@@ -200,6 +205,7 @@ export function planContainer(live: Container | undefined, changes: ContainerCha
   if (spec.port !== undefined) container.ports = [{ name: 'http1', containerPort: spec.port }];
   if (spec.command !== undefined) container.command = spec.command;
   if (spec.args !== undefined) container.args = spec.args;
+  applyContainerFlags(container, spec);
   if (
     spec.cpu !== undefined ||
     spec.memory !== undefined ||
@@ -250,11 +256,19 @@ export function planVolumes(
       changes.secretsUpdateStrategy,
     ));
   }
-  if (spec.cloudsqlInstances !== undefined || spec.addCloudsqlInstances !== undefined) {
+  if (
+    spec.cloudsqlInstances !== undefined ||
+    spec.addCloudsqlInstances !== undefined ||
+    spec.removeCloudsqlInstances !== undefined ||
+    spec.clearCloudsqlInstances
+  ) {
     const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
-    const instances = [
-      ...new Set([...(spec.cloudsqlInstances ?? live), ...(spec.addCloudsqlInstances ?? [])]),
-    ];
+    const instances = changeList(live, {
+      ...(spec.cloudsqlInstances ? { set: spec.cloudsqlInstances } : {}),
+      ...(spec.clearCloudsqlInstances ? { clear: true } : {}),
+      ...(spec.removeCloudsqlInstances ? { remove: spec.removeCloudsqlInstances } : {}),
+    });
+    for (const i of spec.addCloudsqlInstances ?? []) if (!instances.includes(i)) instances.push(i);
     volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
     mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
     if (instances.length) {
@@ -274,7 +288,12 @@ export function planVolumes(
  */
 export function planVpcAccess(live: VpcAccess | undefined, changes: ContainerChanges): VpcAccess | undefined {
   const { spec } = changes;
-  if (spec.vpcConnector === undefined && spec.vpcEgress === undefined && spec.directVpc === undefined)
+  if (
+    spec.vpcConnector === undefined &&
+    spec.vpcEgress === undefined &&
+    spec.directVpc === undefined &&
+    !spec.clearVpcConnector
+  )
     return live;
   const connector = spec.vpcConnector?.includes('/')
     ? spec.vpcConnector
@@ -286,24 +305,56 @@ export function planVpcAccess(live: VpcAccess | undefined, changes: ContainerCha
     ...(connector ? { connector } : {}),
     ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
   };
-  return checkVpcAccess(spec.directVpc ? planDirectVpc(access, spec.directVpc) : access);
+  // gcloud clears the connector after it sets it and the egress, before the network interface.
+  const cleared = spec.clearVpcConnector ? clearVpcConnector(access) : access;
+  return checkVpcAccess(spec.directVpc ? planDirectVpc(cleared, spec.directVpc) : cleared);
+}
+
+/** Every container of the revision: the target takes the image and the settings, scopes their own. */
+function planContainers(
+  live: Container[],
+  changes: ServiceChanges,
+): { containers: Container[]; container: Container; spec: ServiceSpec } {
+  const layout = layoutContainers(live, changes.spec, ingressIndex);
+  const spec = targetSpec(changes.spec, layout.names[layout.target]);
+  const containers = layout.containers.map((c, i) => {
+    const name = layout.names[i];
+    const named = (planned: Container): Container => (name && !planned.name ? { ...planned, name } : planned);
+    if (i === layout.target) {
+      const flagImage = name !== undefined ? changes.spec.containers?.[name]?.image : undefined;
+      if (flagImage !== undefined && flagImage !== changes.image)
+        throw new RunwayError(
+          `\`flags\` gives container '${name}' the image ${flagImage}, and it is the container the \`image\` input deploys into.`,
+          'Keep one of them: the `image` input, or `--image` after its --container (without `image`).',
+        );
+      return named(planContainer(c, { ...changes, spec }));
+    }
+    const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
+    if (!scope) return c!;
+    const image = scope.image ?? c?.image;
+    if (!image)
+      throw new RunwayError(
+        `\`flags\` adds the container '${name}' without an image.`,
+        `Give it one: \`--container ${name} --image IMAGE\`.`,
+      );
+    return named(planContainer(c, { ...changes, image, spec: scope, envVarsUpdateStrategy: 'merge' }));
+  });
+  return { containers, container: containers[layout.target]!, spec };
 }
 
 function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
-  const { spec } = changes;
-  const liveContainers = live.containers ?? [];
-  const ingress = ingressIndex(liveContainers);
-  const container = planContainer(liveContainers[ingress], changes);
-  const containers = liveContainers.length ? [...liveContainers] : [container];
-  containers[ingress] = container;
+  const { containers, container, spec } = planContainers(live.containers ?? [], changes);
   const template: RevisionTemplate = {
     ...live,
     containers,
     revision: changes.revisionName,
   };
-  template.labels = { ...(live.labels ?? {}), ...changes.labels };
+  template.labels = {
+    ...withoutRemovedLabels(live.labels ?? {}, changes.spec, changes.labels),
+    ...changes.labels,
+  };
 
-  template.volumes = planVolumes(live.volumes, container, changes);
+  template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
   if (!template.volumes.length) delete template.volumes;
 
   if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;
@@ -318,10 +369,11 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   }
   if (spec.executionEnvironment !== undefined)
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
-  const vpcAccess = planVpcAccess(live.vpcAccess, changes);
+  const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
   if (vpcAccess) template.vpcAccess = vpcAccess;
   else delete template.vpcAccess;
   if (spec.gpu) planGpu(template, container, spec.gpu);
+  applyTemplateFlags(template, spec);
   return template;
 }
 
@@ -333,7 +385,9 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   }
   const planned: Service = {
     ...(live ?? {}),
-    labels: changes.revisionOnly ? (live?.labels ?? {}) : { ...(live?.labels ?? {}), ...changes.labels },
+    labels: changes.revisionOnly
+      ? (live?.labels ?? {})
+      : { ...withoutRemovedLabels(live?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
     template: planTemplate(base, changes),
   };
   const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
@@ -345,6 +399,7 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   }
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
+  if (!changes.revisionOnly) applyServiceFlags(planned, changes.spec);
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
   else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);

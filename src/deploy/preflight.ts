@@ -3,21 +3,24 @@
 // private service that must be verified can be (an ID token can be minted); Cloud Run accepts the
 // planned spec (validateOnly), which also proves the deployer may act as the runtime service
 // account; and, for allow_unauthenticated, that the IAM policy may be set. `actAs` on a named
-// runtime account is also asked of IAM before the build, so a missing role costs no build.
+// runtime account is also asked of IAM before the build, so a missing role costs no build. A job (or
+// `release_command`'s job) needs the run.jobs.* permissions of roles/run.developer: asked of IAM
+// before the build too, every missing one named at once.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import { RunwayError } from '../errors.js';
 import { explainRunError, isPublic } from './apply.js';
+import { releaseJobName } from './job.js';
 import { GoogleApiError } from '../common/http.js';
-import { CloudRunClient, type CloudRunApi, type ServiceRef } from '../gcp/run.js';
+import { CloudRunClient, type CloudRunApi, type JobRef, type ServiceRef } from '../gcp/run.js';
 import { ProjectsClient } from '../gcp/projects.js';
 import { secretAccessIn, type IamPolicy } from '../gcp/policy.js';
 import type { SecretManagerClient } from '../gcp/secrets.js';
 import type { IamClient } from '../gcp/iam.js';
 import type { Service } from '../gcp/run-types.js';
 import type { Settings } from '../inputs/inputs.js';
-import type { SecretRef, SecretRefs } from '../inputs/spec.js';
+import type { JobExecute, SecretRef, SecretRefs } from '../inputs/spec.js';
 
 /**
  * What checkSecrets could prove: `unchecked` lists the references the deployer may not look at;
@@ -368,7 +371,11 @@ export async function checkIdTokens(
   project: string,
 ): Promise<void> {
   const client = new CloudRunClient(credentials.accessToken);
-  const check = { service: settings.service, allowUnauthenticated: settings.spec.allowUnauthenticated };
+  // With the invoker IAM check off, anyone may invoke the service: its checks need no token.
+  const check = {
+    service: settings.service,
+    allowUnauthenticated: settings.spec.invokerIamDisabled || settings.spec.allowUnauthenticated,
+  };
   const minted = await Promise.all(
     settings.regions.map(async (region) => {
       const ref = { project, region, service: settings.service };
@@ -382,4 +389,90 @@ export async function checkIdTokens(
   );
   if (minted.some(Boolean))
     log.info(`ID tokens: ${credentials.identity} can mint them for health checks of the private service`);
+}
+
+/** What deploying a job needs, and executing it as `execute` says: all held by roles/run.developer. */
+export function jobPermissions(execute: JobExecute): string[] {
+  return [
+    'run.jobs.get',
+    'run.jobs.create',
+    'run.jobs.update',
+    ...(execute === 'none' ? [] : ['run.jobs.run']),
+    ...(execute === 'wait' ? ['run.executions.get'] : []),
+  ];
+}
+
+/** What checkCanDeployJob asks: IAM on the project, and Cloud Run on each job. */
+export interface JobPermissionDeps {
+  projects: Pick<ProjectsClient, 'testIamPermissions'>;
+  run: Pick<CloudRunClient, 'testJobPermissions'>;
+}
+
+/**
+ * The deployer holds every permission the job's deploy and execution need, in every region: the
+ * project's answer (a grant on the project, or inherited) together with Cloud Run's for the job
+ * (a grant on the job itself). Every missing permission is named at once, before the build. When
+ * neither can be asked, a warning: Cloud Run refuses the same missing permission before any change.
+ */
+export async function checkCanDeployJob(
+  deps: JobPermissionDeps,
+  refs: JobRef[],
+  execute: JobExecute,
+  identity: string,
+  warn: (message: string) => void = core.warning,
+): Promise<void> {
+  const first = refs[0];
+  if (!first) return;
+  const needed = jobPermissions(execute);
+  const asked: string[] = [];
+  const onProject = await deps.projects.testIamPermissions(first.project, needed).catch((err: unknown) => {
+    asked.push(`project ${first.project}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
+  const perJob = await Promise.all(
+    refs.map((ref) =>
+      // A job that does not exist yet has no policy of its own: the project's answer stands.
+      deps.run.testJobPermissions(ref, needed).catch(() => undefined),
+    ),
+  );
+  if (onProject === undefined && perJob.every((granted) => granted === undefined)) {
+    warn(
+      `Could not ask IAM whether ${identity} may deploy and execute the job (${asked.join('; ')}); Cloud Run checks it before any change.`,
+    );
+    return;
+  }
+  const missing = new Set<string>();
+  const where = new Set<string>();
+  refs.forEach((ref, i) => {
+    const held = new Set([...(onProject ?? []), ...(perJob[i] ?? [])]);
+    const lacking = needed.filter((p) => !held.has(p));
+    for (const p of lacking) missing.add(p);
+    if (lacking.length) where.add(`${ref.job} in ${ref.region}`);
+  });
+  if (!missing.size) return;
+  throw new RunwayError(
+    `${identity} may not deploy and execute job ${[...where].join(', ')}: it lacks ${[...missing].join(', ')}.`,
+    `Grant roles/run.developer (it holds ${needed.join(', ')}) to the deployer:\n  gcloud projects add-iam-policy-binding ${first.project} --role=roles/run.developer --member=${iamMember(identity)}\nNothing was built or deployed.`,
+  );
+}
+
+/** Before the build: the job deploy's (or `release_command`'s) run.jobs.* permissions, if it has a job. */
+export async function checkJobPermissions(
+  settings: Settings,
+  credentials: Credentials,
+  project: string,
+): Promise<void> {
+  const job = settings.job;
+  const refs = job
+    ? settings.regions.map((region) => ({ project, region, job: job.name }))
+    : settings.release
+      ? [{ project, region: settings.regions[0]!, job: releaseJobName(settings.service) }]
+      : [];
+  if (!refs.length) return;
+  const deps = {
+    projects: new ProjectsClient(credentials.accessToken),
+    run: new CloudRunClient(credentials.accessToken),
+  };
+  await checkCanDeployJob(deps, refs, job ? job.execute : 'wait', credentials.identity);
+  log.info(`jobs: ${credentials.identity} may deploy and execute ${refs.map((r) => r.job).join(', ')}`);
 }

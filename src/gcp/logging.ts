@@ -22,6 +22,23 @@ export interface ListEntriesRequest {
   pageToken?: string;
 }
 
+/**
+ * What was read of a failed revision's or job execution's logs: its last lines, oldest first, and
+ * Cloud Run's link to them. Plain data, carried in the outcome to the log and to every report.
+ */
+export interface FailureLogs {
+  /** What wrote them: a revision, or a job execution (every task's lines). */
+  source: 'revision' | 'execution';
+  /** The revision's or execution's short name, as Cloud Run gave it. */
+  name: string;
+  /** The last lines it wrote, oldest first; none when they could not be read. */
+  lines: Untrusted[];
+  /** Cloud Run's link to its logs in the console. */
+  logUri: string | undefined;
+  /** Why no lines were read, when they were not: the deployer may not read logs, or the read failed. */
+  unread: 'denied' | 'failed' | undefined;
+}
+
 interface ListEntriesResponse {
   entries?: LogEntry[];
   nextPageToken?: string;

@@ -1,5 +1,6 @@
 // A small Resource Manager client: a project's number (which names its default compute service
-// account, what a revision runs as when no account is set) and the project's IAM policy.
+// account, what a revision runs as when no account is set), the project's IAM policy, and which
+// permissions the caller holds on the project.
 import { endpoint } from './endpoints.js';
 import { requestJson } from '../common/http.js';
 import type { IamPolicy } from './policy.js';
@@ -32,5 +33,18 @@ export class ProjectsClient {
       // Reading changes nothing, so a timed-out attempt may be retried.
       idempotent: true,
     });
+  }
+
+  /**
+   * The subset of `permissions` the caller holds on the project, from its policy and those it
+   * inherits (projects.testIamPermissions, which needs no permission of its own).
+   */
+  async testIamPermissions(project: string, permissions: string[]): Promise<string[]> {
+    const answer = await requestJson<{ permissions?: string[] }>(
+      `${this.base}v1/projects/${encodeURIComponent(project)}:testIamPermissions`,
+      // Asking changes nothing, so a timed-out attempt may be retried.
+      { token: this.token, method: 'POST', body: { permissions }, idempotent: true },
+    );
+    return answer.permissions ?? [];
   }
 }

@@ -101,6 +101,9 @@ export interface Service {
   traffic?: TrafficTarget[];
   scaling?: { minInstanceCount?: number };
   invokerIamDisabled?: boolean;
+  customAudiences?: string[];
+  description?: string;
+  binaryAuthorization?: { useDefault?: boolean; policy?: string; breakglassJustification?: string };
   observedGeneration?: string;
   terminalCondition?: Condition;
   conditions?: Condition[];

@@ -220,6 +220,15 @@ export class CloudRunClient {
     return res.permissions ?? [];
   }
 
+  /** The subset of `permissions` the caller holds on the job (its own policy and those it inherits). */
+  async testJobPermissions(ref: JobRef, permissions: string[]): Promise<string[]> {
+    const res = await this.request<{ permissions?: string[] }>(
+      this.url(`${jobName(ref)}:testIamPermissions`),
+      { method: 'POST', token: this.token, body: { permissions }, idempotent: true },
+    );
+    return res.permissions ?? [];
+  }
+
   setIamPolicy(ref: ServiceRef, policy: IamPolicy): Promise<IamPolicy> {
     return this.request<IamPolicy>(this.url(`${serviceName(ref)}:setIamPolicy`), {
       method: 'POST',

@@ -18,16 +18,11 @@ import {
   parseList,
   parseMemory,
 } from './fields.js';
+import { parseProbe } from './probes.js';
+import { flagsFileWords } from './flags-file.js';
+import type { ContainerSpec, JobFlags, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
-import {
-  clearNetwork,
-  clearNetworkTags,
-  clearVpcConnector,
-  setNetwork,
-  setNetworkTags,
-  setSubnet,
-} from './network.js';
-import type { JobFlags, ServiceSpec } from './spec.js';
+import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
 import {
   addVolume,
   addVolumeMount,
@@ -41,14 +36,65 @@ import {
 export type ParsedFlags = ServiceSpec & JobFlags;
 
 type FlagHandler = (spec: ParsedFlags, value: string, name: string) => void;
+type ContainerHandler = (spec: ContainerSpec, value: string, name: string) => void;
 
-const VALUED: Record<string, FlagHandler> = {
+/** gcloud's per-container flags (deploy.py's ContainerArgGroup): those a `--container NAME` scopes. */
+const CONTAINER_VALUED: Record<string, ContainerHandler> = {
   '--cpu': (s, v, n) => (s.cpu = parseCpu(n, v)),
   '--memory': (s, v, n) => (s.memory = parseMemory(n, v)),
+  '--port': (s, v, n) => (s.port = parseInteger(n, v, 1, 65535)),
+  '--command': (s, v) => (s.command = parseList(v)),
+  '--args': (s, v) => (s.args = parseList(v)),
+  '--set-env-vars': (s, v, n) => {
+    s.envVars = parseKeyValueList(n, v, { secret: true });
+    s.replaceEnvVars = true;
+  },
+  '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
+  '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
+  '--startup-probe': (s, v, n) => (s.startupProbe = parseProbe(n, v, 'startup')),
+  '--liveness-probe': (s, v, n) => (s.livenessProbe = parseProbe(n, v, 'liveness')),
+};
+
+/** Per-container flags that have a typed input for the target container, so only a scope takes them. */
+const SCOPED_VALUED: Record<string, ContainerHandler> = {
+  '--image': (s, v) => (s.image = v),
+  '--update-env-vars': (s, v, n) =>
+    (s.envVars = { ...(s.envVars ?? {}), ...parseKeyValueList(n, v, { secret: true }) }),
+};
+
+const CONTAINER_SWITCHES: Record<string, ContainerHandler> = {
+  '--use-http2': (s) => (s.useHttp2 = true),
+  '--no-use-http2': (s) => (s.useHttp2 = false),
+  '--clear-env-vars': (s) => (s.clearEnvVars = true),
+};
+
+/** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
+const CONTAINER_OTHER = new Set([
+  '--env-vars-file',
+  '--set-secrets',
+  '--update-secrets',
+  '--remove-secrets',
+  '--clear-secrets',
+  '--add-volume-mount',
+  '--remove-volume-mount',
+  '--clear-volume-mounts',
+  '--source',
+  '--base-image',
+  '--clear-base-image',
+  '--gpu',
+  '--function',
+]);
+
+const isContainerFlag = (flag: string): boolean =>
+  flag in CONTAINER_VALUED ||
+  flag in SCOPED_VALUED ||
+  flag in CONTAINER_SWITCHES ||
+  CONTAINER_OTHER.has(flag);
+
+const VALUED: Record<string, FlagHandler> = {
   '--min-instances': (s, v, n) => (s.minInstances = parseInteger(n, v, 0, 1000)),
   '--max-instances': (s, v, n) => (s.maxInstances = parseInteger(n, v, 1, 1000)),
   '--concurrency': (s, v, n) => (s.concurrency = parseInteger(n, v, 1, 1000)),
-  '--port': (s, v, n) => (s.port = parseInteger(n, v, 1, 65535)),
   '--timeout': (s, v, n) => (s.timeoutSeconds = parseDurationSeconds(n, v)),
   '--service-account': (s, v) => (s.runtimeServiceAccount = v),
   '--ingress': (s, v, n) => (s.ingress = parseEnum(n, v, INGRESS_VALUES)),
@@ -58,13 +104,34 @@ const VALUED: Record<string, FlagHandler> = {
     (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
   '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
   '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
-  '--command': (s, v) => (s.command = parseList(v)),
-  '--args': (s, v) => (s.args = parseList(v)),
-  '--set-env-vars': (s, v, n) => {
-    s.envVars = parseKeyValueList(n, v, { secret: true });
-    s.replaceEnvVars = true;
-  },
   '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+  '--remove-containers': (s, v) => (s.removeContainers = [...(s.removeContainers ?? []), ...parseList(v)]),
+  '--set-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, set: parseList(v) }),
+  '--add-custom-audiences': (s, v) =>
+    (s.customAudiences = { ...s.customAudiences, add: [...(s.customAudiences?.add ?? []), ...parseList(v)] }),
+  '--remove-custom-audiences': (s, v) =>
+    (s.customAudiences = {
+      ...s.customAudiences,
+      remove: [...(s.customAudiences?.remove ?? []), ...parseList(v)],
+    }),
+  '--description': (s, v) => (s.description = v),
+  '--remove-labels': (s, v) => (s.removeLabels = [...(s.removeLabels ?? []), ...parseList(v)]),
+  '--platform': (_s, v, n) => {
+    if (v !== 'managed')
+      throw new RunwayError(
+        `${n} is ${v}: Runway deploys to fully managed Cloud Run only (gcloud's --platform=managed).`,
+        'Remove the flag, or deploy to GKE (Cloud Run for Anthos) with another tool.',
+      );
+  },
+  '--min': (s, v, n) => (s.serviceMinInstances = v === 'default' ? null : parseInteger(n, v, 0, 1000)),
+  '--binary-authorization': (s, v) => (s.binaryAuthorization = v),
+  '--breakglass': (s, v) => (s.breakglass = v),
+  '--key': (s, v) => (s.encryptionKey = v),
+  '--post-key-revocation-action-type': (s, v, n) =>
+    (s.keyRevocationAction = parseEnum(n, v, ['prevent-new', 'shut-down'] as const)),
+  '--encryption-key-shutdown-hours': (s, v, n) => (s.keyShutdownHours = parseInteger(n, v, 1, 720)),
+  '--remove-cloudsql-instances': (s, v) =>
+    (s.removeCloudsqlInstances = [...(s.removeCloudsqlInstances ?? []), ...parseList(v)]),
   '--tasks': (s, v, n) => (s.tasks = parseInteger(n, v, 1, 10000)),
   '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
   '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
@@ -90,12 +157,30 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--execute-now': (s) => (s.executeNow = true),
   '--no-execute-now': (s) => (s.executeNow = false),
   '--wait': (s) => (s.wait = true),
+  '--invoker-iam-check': (s) => (s.invokerIamDisabled = false),
+  '--no-invoker-iam-check': (s) => (s.invokerIamDisabled = true),
+  '--session-affinity': (s) => (s.sessionAffinity = true),
+  '--no-session-affinity': (s) => (s.sessionAffinity = false),
+  '--clear-custom-audiences': (s) => (s.customAudiences = { ...s.customAudiences, clear: true }),
+  '--clear-binary-authorization': (s) => (s.binaryAuthorization = null),
+  '--clear-key': (s) => {
+    s.encryptionKey = null;
+    s.keyRevocationAction = null;
+    s.keyShutdownHours = null;
+  },
+  '--clear-post-key-revocation-action-type': (s) => {
+    s.keyRevocationAction = null;
+    s.keyShutdownHours = null;
+  },
+  '--clear-encryption-key-shutdown-hours': (s) => (s.keyShutdownHours = null),
+  '--clear-cloudsql-instances': (s) => (s.clearCloudsqlInstances = true),
+  '--clear-labels': (s) => (s.clearLabels = true),
+  '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
   '--no-wait': (s) => (s.wait = false),
   '--clear-volumes': clearVolumes,
   '--clear-volume-mounts': clearVolumeMounts,
   '--clear-network': clearNetwork,
   '--clear-network-tags': clearNetworkTags,
-  '--clear-vpc-connector': clearVpcConnector,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
   '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
 };
@@ -118,6 +203,34 @@ const SERVICE_ONLY = new Set([
   '--port',
   '--timeout',
   '--ingress',
+  '--use-http2',
+  '--no-use-http2',
+  '--depends-on',
+  '--remove-containers',
+  '--container',
+  '--liveness-probe',
+  '--startup-probe',
+  '--invoker-iam-check',
+  '--no-invoker-iam-check',
+  '--set-custom-audiences',
+  '--add-custom-audiences',
+  '--remove-custom-audiences',
+  '--clear-custom-audiences',
+  '--description',
+  '--session-affinity',
+  '--no-session-affinity',
+  '--min',
+  '--binary-authorization',
+  '--clear-binary-authorization',
+  '--breakglass',
+  '--key',
+  '--clear-key',
+  '--post-key-revocation-action-type',
+  '--clear-post-key-revocation-action-type',
+  '--encryption-key-shutdown-hours',
+  '--clear-encryption-key-shutdown-hours',
+  '--remove-labels',
+  '--clear-labels',
   '--allow-unauthenticated',
   '--no-allow-unauthenticated',
   '--cpu-boost',
@@ -162,8 +275,11 @@ const USE_INSTEAD: Record<string, string> = {
   '--update-secrets': 'the `secrets` input',
   '--labels': 'the `labels` input',
   '--set-labels': 'the `labels` input',
-  '--async': 'nothing: Runway always waits and verifies',
-  '--platform': 'nothing: Runway deploys to fully managed Cloud Run',
+  '--async': 'nothing: Runway always waits for the revision and verifies it before moving traffic',
+  '--cluster': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+  '--cluster-location': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
+  '--function':
+    'a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks',
 };
 
 function flagWords(raw: string): string[] {
@@ -175,10 +291,14 @@ function flagWords(raw: string): string[] {
   }
   // A flag quoted whole (`"--args=-X=123"`, as deploy-cloudrun's README writes a flag whose value
   // holds another) stays one word, which gcloud's parser splits at its first `=`.
-  return words.flatMap((word) => {
+  const split = words.flatMap((word) => {
     const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
     return m ? [m[1]!, m[2]!] : [word];
   });
+  // --flags-file stands for the flags in its file, in its place (gcloud's left-to-right precedence).
+  return split.flatMap((word, i) =>
+    word === '--flags-file' ? [] : split[i - 1] === '--flags-file' ? flagsFileWords(word) : [word],
+  );
 }
 
 /**
@@ -197,41 +317,116 @@ export function commandWords(name: string, raw: string): string[] {
   return words;
 }
 
-const isKnownFlag = (word: string): boolean => word in VALUED || word in SWITCHES || word in USE_INSTEAD;
+const isKnownFlag = (word: string): boolean =>
+  word in VALUED ||
+  word in SWITCHES ||
+  word in USE_INSTEAD ||
+  isContainerFlag(word) ||
+  word === '--container';
+
+/** gcloud's mutually exclusive groups (repeated.AddPrimitiveArgs): one flag of each per command. */
+const MUTEX_GROUPS = ['custom-audiences', 'cloudsql-instances'].map((list) =>
+  ['set', 'add', 'remove', 'clear'].map((verb) => `--${verb}-${list}`),
+);
+
+function checkMutex(words: string[]): void {
+  for (const group of MUTEX_GROUPS) {
+    const given = group.filter((flag) => words.includes(flag));
+    if (given.length > 1)
+      throw new RunwayError(
+        `\`flags\` gives ${given.join(' and ')}: gcloud takes at most one of ${group.join(', ')}.`,
+        'Keep one of them (each deploy may use another).',
+      );
+  }
+}
+
+/** Cloud Run's container names: DNS labels (RFC 1123), at most 63 characters. */
+const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Reads a switch, and `--switch=false` as its negation (it arrives as two words). */
+function readSwitch<S>(
+  table: Record<string, (s: S, v: string, n: string) => void>,
+  target: S,
+  words: string[],
+  i: number,
+): number {
+  const flag = words[i]!;
+  const name = `flags (${flag})`;
+  const next = words[i + 1];
+  if (next !== undefined && /^(true|false)$/i.test(next)) {
+    if (!parseBool(name, next)) {
+      const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
+      table[negated]?.(target, '', name);
+      return i + 1;
+    }
+    table[flag]!(target, '', name);
+    return i + 1;
+  }
+  table[flag]!(target, '', name);
+  return i;
+}
+
+function valueOf(words: string[], i: number): string {
+  const flag = words[i]!;
+  const value = words[i + 1];
+  if (value === undefined || isKnownFlag(value))
+    throw new InputError(`flags (${flag})`, flag, `${flag} VALUE`);
+  return value;
+}
 
 export function parseFlags(raw: string, target: FlagsTarget = 'service'): ParsedFlags {
   const spec: ParsedFlags = {};
   const words = flagWords(raw);
+  // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
+  // any --container is given, no per-container flag may stand outside one.
+  const scoped = words.includes('--container');
+  checkMutex(words);
+  let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
     const name = `flags (${flag})`;
     checkTarget(flag, target);
-    if (SWITCHES[flag]) {
-      // `--cpu-boost=false` arrives as two words; read the value rather than fail on a stray word.
-      const next = words[i + 1];
-      if (next !== undefined && /^(true|false)$/i.test(next)) {
-        i++;
-        if (!parseBool(name, next)) {
-          const negated = flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
-          SWITCHES[negated]?.(spec, '', name);
-          continue;
-        }
-      }
-      SWITCHES[flag](spec, '', name);
-    } else if (VALUED[flag]) {
-      const value = words[++i];
-      if (value === undefined || isKnownFlag(value)) {
-        throw new InputError(name, flag, `${flag} VALUE`);
-      }
-      VALUED[flag](spec, value, name);
-    } else if (USE_INSTEAD[flag]) {
+    if (flag === '--container') {
+      const container = valueOf(words, i++);
+      if (!CONTAINER_NAME.test(container))
+        throw new InputError(name, container, 'a container name: lowercase letters, digits and hyphens');
+      spec.containers ??= {};
+      scope = spec.containers[container] ??= {};
+      continue;
+    }
+    if (scope) {
+      if (!isContainerFlag(flag))
+        throw new RunwayError(
+          `The flag ${flag} in \`flags\` comes after a --container, and is not a per-container flag.`,
+          'Put the flags that apply to the whole service before the first --container, as gcloud requires.',
+        );
+      if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, scope, words, i);
+      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])
+        (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])!(scope, valueOf(words, i++), name);
+      else
+        throw new RunwayError(
+          `The flag ${flag} in \`flags\` is not supported after --container yet.`,
+          'Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input.',
+        );
+      continue;
+    }
+    if (scoped && isContainerFlag(flag))
+      throw new RunwayError(
+        `The flag ${flag} in \`flags\` applies to one container, and \`flags\` names containers with --container.`,
+        `Put ${flag} after the --container it is for, as gcloud requires ("must be specified after --container").`,
+      );
+    if (SWITCHES[flag]) i = readSwitch(SWITCHES, spec, words, i);
+    else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
+    else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
+    else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
+    else if (USE_INSTEAD[flag]) {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
         `Use ${USE_INSTEAD[flag]} instead.`,
       );
     } else {
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES }).join(', ')}).`,
+        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(', ')}, --container).`,
         "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.",
       );
     }

@@ -22,6 +22,7 @@ import {
   parseSecrets,
 } from './fields.js';
 import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import { targetName } from './container-target.js';
 import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import {
@@ -385,11 +386,32 @@ function imageSource(r: Reader): ImageSource {
   };
 }
 
+/**
+ * deploy-cloudrun users with sidecars give every image in `flags` (gcloud refuses its `--image` beside
+ * --container), so without `image`/`context` the target container's `--image` is the image to
+ * deploy; it then leaves the scope, so the image is resolved and verified as any other.
+ */
+function flagsImage(r: Reader, spec: ServiceSpec | undefined): ImageSource | undefined {
+  const scope = spec?.containers?.[targetName(spec) ?? ''];
+  if (!scope?.image || r.optional('image') || r.optional('context')) return undefined;
+  const ref = notAnOption('flags (--image)', scope.image)!;
+  delete scope.image;
+  return { kind: 'prebuilt', ref };
+}
+
 function typedSpec(r: Reader): ServiceSpec {
   const spec: ServiceSpec = {};
   const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
   };
+  set(
+    'container',
+    r.map('container', (n, v) => {
+      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v))
+        throw new InputError(n, v, 'a container name: lowercase letters, digits and hyphens');
+      return v;
+    }),
+  );
   const fileVars = r.map('env_vars_file', (_n, v) => readEnvVarsFile(v));
   const inlineVars =
     r.raw('env_vars').trim() !== ''
@@ -976,7 +998,10 @@ export function readSettings(read: InputReader): Settings {
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
   const regions = r.attempt(() => parseRegions(r.raw('region')));
-  const image = purpose === undefined || purpose === 'cleanup' ? undefined : r.attempt(() => imageSource(r));
+  const image =
+    purpose === undefined || purpose === 'cleanup'
+      ? undefined
+      : r.attempt(() => flagsImage(r, spec) ?? imageSource(r));
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));

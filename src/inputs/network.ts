@@ -1,5 +1,5 @@
 // gcloud's Direct VPC egress flags in `flags` (--network, --subnet, --network-tags, --clear-network,
-// --clear-network-tags, and --clear-vpc-connector to leave a connector for them), read into spec.directVpc with gcloud's rules on combining them: --clear-network
+// --clear-network-tags), read into spec.directVpc with gcloud's rules on combining them: --clear-network
 // goes with none of the others, and --network-tags not with --clear-network-tags (gcloud's argument
 // groups, command_lib/run/flags.py AddVpcNetworkGroupFlagsForUpdate). Each handler checks against
 // what is already read, so the order of the flags does not matter. Planning is deploy/network.ts's.
@@ -44,11 +44,6 @@ export function clearNetworkTags(spec: ServiceSpec): void {
   const vpc = setting(spec, '--clear-network-tags');
   if (vpc.tags?.length) throw exclusive('--network-tags', '--clear-network-tags');
   vpc.tags = [];
-}
-
-/** --clear-vpc-connector: gcloud takes it beside --vpc-connector (and clears after setting). */
-export function clearVpcConnector(spec: ServiceSpec): void {
-  directVpc(spec).clearConnector = true;
 }
 
 export function clearNetwork(spec: ServiceSpec): void {

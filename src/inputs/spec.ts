@@ -49,8 +49,6 @@ export interface DirectVpcFlags {
   tags?: string[];
   /** --clear-network: no network interface, and no egress setting. */
   clear?: boolean;
-  /** --clear-vpc-connector: no connector, and no egress setting. */
-  clearConnector?: boolean;
 }
 
 /** gcloud's GPU flags. */
@@ -63,14 +61,47 @@ export interface GpuFlags {
   zonalRedundancy?: boolean;
 }
 
-export interface ServiceSpec {
+/** A container probe as the v2 API spells it (gcloud's --startup-probe/--liveness-probe keys). */
+export interface Probe {
+  initialDelaySeconds?: number;
+  timeoutSeconds?: number;
+  periodSeconds?: number;
+  failureThreshold?: number;
+  httpGet?: { path?: string; port?: number };
+  tcpSocket?: { port?: number };
+  grpc?: { port?: number; service?: string };
+}
+
+/**
+ * What one container may be given: gcloud's per-container flags (those a `--container NAME` scopes).
+ * Unscoped, they are the target container's (the `container` input's, else the ingress container).
+ */
+export interface ContainerSpec {
+  /** Only in a `--container` scope: the target container's image is the `image` input. */
+  image?: string;
   envVars?: KeyValues;
   /** gcloud's --set-env-vars: `envVars` replace every live variable, whatever the update strategy. */
   replaceEnvVars?: boolean;
-  secrets?: SecretRefs;
+  /** gcloud's --remove-env-vars: plain variables dropped before `envVars` apply. */
+  removeEnvVars?: string[];
+  /** gcloud's --clear-env-vars: every plain variable dropped before `envVars` apply. */
+  clearEnvVars?: boolean;
   port?: number;
+  /** --use-http2: the port is named h2c (false: http1). */
+  useHttp2?: boolean;
   cpu?: string;
   memory?: string;
+  command?: string[];
+  args?: string[];
+  /** --depends-on: the containers this one starts after (replaces the live list). */
+  dependsOn?: string[];
+  /** null = remove the probe (gcloud's --startup-probe=""). */
+  startupProbe?: Probe | null;
+  livenessProbe?: Probe | null;
+}
+
+export interface ServiceSpec extends ContainerSpec {
+  secrets?: SecretRefs;
   minInstances?: number;
   maxInstances?: number;
   concurrency?: number;
@@ -87,17 +118,77 @@ export interface ServiceSpec {
   /** false = CPU always allocated (gcloud's --no-cpu-throttling). */
   cpuThrottling?: boolean;
   executionEnvironment?: ExecutionEnvironment;
-  command?: string[];
-  args?: string[];
   labels?: KeyValues;
   volumes?: VolumeFlags;
   directVpc?: DirectVpcFlags;
   gpu?: GpuFlags;
+  /** The `container` input: the container that takes the new image and the unscoped settings. */
+  container?: string;
+  /** `--container NAME` scopes, in the order given: each container's own settings. */
+  containers?: Record<string, ContainerSpec>;
+  /** --remove-containers */
+  removeContainers?: string[];
+  /** --no-invoker-iam-check: anyone may invoke the service, without IAM (invokerIamDisabled). */
+  invokerIamDisabled?: boolean;
+  customAudiences?: ListChange;
+  /** --description (service.description); '' removes it. */
+  description?: string;
+  sessionAffinity?: boolean;
+  /** --min: the service-level minimum instances (service.scaling.minInstanceCount); null = 'default'. */
+  serviceMinInstances?: number | null;
+  /** --binary-authorization: 'default' or a policy name; null = --clear-binary-authorization. */
+  binaryAuthorization?: string | null;
+  breakglass?: string;
+  /** --key (a Cloud KMS key name); null = --clear-key. */
+  encryptionKey?: string | null;
+  /** --post-key-revocation-action-type; null = cleared. */
+  keyRevocationAction?: 'prevent-new' | 'shut-down' | null;
+  /** --encryption-key-shutdown-hours; null = cleared. */
+  keyShutdownHours?: number | null;
+  removeCloudsqlInstances?: string[];
+  clearCloudsqlInstances?: boolean;
+  clearVpcConnector?: boolean;
+  /** --remove-labels / --clear-labels: live labels dropped before `labels` apply. */
+  removeLabels?: string[];
+  clearLabels?: boolean;
+}
+
+/** gcloud's --set-/--add-/--remove-/--clear- quartet on a list (its repeated.ParsePrimitiveArgs). */
+export interface ListChange {
+  set?: string[];
+  add?: string[];
+  remove?: string[];
+  clear?: boolean;
 }
 
 export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
+  image: 'image',
   envVars: 'env_vars',
   replaceEnvVars: 'flags (--set-env-vars)',
+  removeEnvVars: 'flags (--remove-env-vars)',
+  clearEnvVars: 'flags (--clear-env-vars)',
+  useHttp2: 'flags (--[no-]use-http2)',
+  dependsOn: 'flags (--depends-on)',
+  startupProbe: 'flags (--startup-probe)',
+  livenessProbe: 'flags (--liveness-probe)',
+  container: 'container',
+  containers: 'flags (--container)',
+  removeContainers: 'flags (--remove-containers)',
+  invokerIamDisabled: 'flags (--[no-]invoker-iam-check)',
+  customAudiences: 'flags (--*-custom-audiences)',
+  description: 'flags (--description)',
+  sessionAffinity: 'flags (--[no-]session-affinity)',
+  serviceMinInstances: 'flags (--min)',
+  binaryAuthorization: 'flags (--binary-authorization)',
+  breakglass: 'flags (--breakglass)',
+  encryptionKey: 'flags (--key)',
+  keyRevocationAction: 'flags (--post-key-revocation-action-type)',
+  keyShutdownHours: 'flags (--encryption-key-shutdown-hours)',
+  removeCloudsqlInstances: 'flags (--remove-cloudsql-instances)',
+  clearCloudsqlInstances: 'flags (--clear-cloudsql-instances)',
+  clearVpcConnector: 'flags (--clear-vpc-connector)',
+  removeLabels: 'flags (--remove-labels)',
+  clearLabels: 'flags (--clear-labels)',
   secrets: 'secrets',
   port: 'port',
   cpu: 'cpu',

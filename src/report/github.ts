@@ -76,14 +76,14 @@ export function commentMarker(key: CommentKey): string {
 export interface RunEntry {
   /** The run's id (GITHUB_RUN_ID). */
   run: string;
-  /** The revision the run deployed, or `—`. */
+  /** The revision the run deployed (a job's execution), or `—`. */
   revision: string;
-  outcome: 'healthy' | 'failed' | 'preview removed';
+  outcome: 'healthy' | 'failed' | 'preview removed' | 'succeeded';
   /** When, as an ISO timestamp. */
   at: string;
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set(['healthy', 'failed', 'preview removed']);
+const OUTCOMES: ReadonlySet<string> = new Set(['healthy', 'failed', 'preview removed', 'succeeded']);
 
 function isRunEntry(e: unknown): e is RunEntry {
   const entry = e as Partial<RunEntry> | null;

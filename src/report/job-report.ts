@@ -3,9 +3,11 @@
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
 import { describeError, describeErrorBriefly } from '../errors.js';
-import { code, gfm, join, link, text, type Markdown } from '../common/markdown.js';
+import { code, codeBlock, gfm, join, link, text, type Markdown } from '../common/markdown.js';
+import { Untrusted } from '../common/untrusted.js';
 import type { TimedStep } from '../common/timeline.js';
 import type { JobOutcome } from '../deploy/job.js';
+import { failureLogs } from './summary.js';
 
 function taskLine(o: JobOutcome): string {
   if (!o.execution) return 'not executed';
@@ -57,9 +59,27 @@ export function writeJobOutputs(
       ]),
     ),
   );
-  for (const o of outcomes) log.info(`${o.region}: job ${o.job}; ${taskLine(o)}`);
+  for (const o of outcomes) log.info(`${o.region}: job ${o.job}; ${Untrusted.of(taskLine(o)).forLog(1000)}`);
   const failures = [...outcomes.filter((o) => o.failure).map((o) => `${o.region}: ${o.failure}`), ...errors];
   return failures.length ? failures.join('\n') : undefined;
+}
+
+/** One bullet per failed region: what failed, and the execution's own last lines when they were read. */
+function jobFailures(regions: string[], results: PromiseSettledResult<JobOutcome>[]): Markdown[] {
+  return results.flatMap((r, i) => {
+    const region = text(regions[i] ?? '');
+    if (r.status === 'rejected') {
+      // The first line says what went wrong; the rest (the fix) is kept as written.
+      const [first = '', ...more] = describeError(r.reason).split('\n');
+      return [
+        gfm`- **${region}**: ${text(first, 1000)}`,
+        ...(more.length ? [codeBlock(more.join('\n'), 2)] : []),
+      ];
+    }
+    const o = r.value;
+    if (!o.failure) return [];
+    return [gfm`- **${region}**: ${text(o.failure, 1000)}`, ...(o.logs ? failureLogs(o.logs) : [])];
+  });
 }
 
 /** The job summary section of a job deploy. */
@@ -80,6 +100,7 @@ export function renderJobReport(
     return gfm`| ${region} | ${text(verdict)} | ${execution} ${text(taskLine(o))} |`;
   });
   const timeline = stages.map((s) => gfm`- ${text(s.name)}: ${text(`${(s.ms / 1000).toFixed(1)}s`)}`);
+  const failed = jobFailures(regions, results);
   return gfm`### Cloud Run job ${code(job)}
 
 Image ${code(image)}
@@ -87,7 +108,7 @@ Image ${code(image)}
 | Region | Result | Execution |
 | --- | --- | --- |
 ${join(rows)}
-
+${failed.length ? gfm`\n**What failed**\n\n${join(failed)}\n` : gfm``}
 ${join(timeline)}
 `;
 }

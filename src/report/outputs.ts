@@ -43,6 +43,7 @@ export function writeOutputs(
     core.setOutput('tag_url', first.tagUrl ?? '');
     core.setOutput('preview_url', preview ? (first.tagUrl ?? '') : '');
     core.setOutput('traffic', JSON.stringify(first.traffic));
+    core.setOutput('containers', JSON.stringify(first.containers ?? {}));
   }
   const allHealthy = errors.length === 0 && outcomes.every((o) => o.healthy !== false);
   core.setOutput('healthy', String(allHealthy));

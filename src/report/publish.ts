@@ -1,5 +1,6 @@
 // The report stage: the job summary (always), the sticky PR comment, the GitHub Deployment, the
-// commit status and the post-deploy webhooks. Each reporter that fails becomes a warning naming the
+// commit status and the post-deploy webhooks (a service's; a job deploy gets all but the webhooks,
+// whose payload describes a service's URL, revisions and traffic). Each reporter that fails becomes a warning naming the
 // permission or fix; none fails a healthy deploy, except an undelivered webhook with
 // `webhook_failure: fail`.
 import * as core from '@actions/core';
@@ -39,6 +40,15 @@ export class Reporter {
   /** Octokit is loaded on the first report, so starting the action does not wait for it. */
   private octokit: Promise<Octokit> | undefined;
   private deployment: number | undefined;
+  /** What the run deploys: a service, or a Cloud Run job (`job: NAME`). */
+  private kind: 'service' | 'job' = 'service';
+
+  /** The reports of a job deploy: the same commit status, deployment and comment, for the job. */
+  static forJob(settings: ReportSettings, event: GitHubEvent, job: string, regions: string[]): Reporter {
+    const reporter = new Reporter(settings, event, job, undefined, regions);
+    reporter.kind = 'job';
+    return reporter;
+  }
 
   constructor(
     private readonly settings: ReportSettings,
@@ -108,7 +118,8 @@ export class Reporter {
 
   /** Before anything changes: the commit status pending, and the deployment in progress. */
   async start(sha: string, runUrl: string): Promise<void> {
-    await this.setStatus(sha, 'pending', 'Deploying and verifying', runUrl);
+    const doing = this.kind === 'job' ? 'Deploying the job' : 'Deploying and verifying';
+    await this.setStatus(sha, 'pending', doing, runUrl);
     const environment = this.environment;
     if (!environment) return;
     await this.attempt('create the deployment', 'deployments', async (o) => {
@@ -119,7 +130,7 @@ export class Reporter {
           ? false
           : (this.settings.productionEnvironment ?? environment === 'production'),
         transient: this.preview !== undefined,
-        description: `Runway: ${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
+        description: `Runway: ${this.kind === 'job' ? 'job ' : ''}${this.service}${this.preview ? ` preview of #${this.preview.pullRequest}` : ''}`,
       });
       await setDeploymentStatus(
         o,
@@ -144,7 +155,8 @@ export class Reporter {
     const issue = this.event.pullRequest?.number;
     if (wantsComment && issue !== undefined) {
       const marker = commentMarker({
-        service: this.service,
+        // A job's comment is its own, even beside a service of the same name (no service has a colon).
+        service: this.kind === 'job' ? `job:${this.service}` : this.service,
         environment: this.environment,
         preview: this.preview?.tag,
         regions: this.regions,
@@ -166,33 +178,11 @@ export class Reporter {
     await writeJobSummary(markdown);
     const first = report.regions.find((r) => r.outcome?.url)?.outcome;
     const url = this.preview ? first?.tagUrl : first?.url;
-    const verdict = report.healthy ? 'healthy' : 'failed';
     const what = this.preview ? `preview ${this.preview.tag} of ${this.service}` : this.service;
-
-    await this.setStatus(
-      report.sha,
-      report.healthy ? 'success' : 'failure',
-      report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`,
-      report.runUrl,
-    );
-
-    const deployment = this.deployment;
-    const environment = this.environment;
-    if (deployment !== undefined && environment) {
-      await this.attempt('update the deployment', 'deployments', async (o) => {
-        await setDeploymentStatus(
-          o,
-          this.event.repo,
-          deployment,
-          report.healthy ? 'success' : 'failure',
-          { environment: report.healthy ? url : undefined, log: report.runUrl },
-          `${what}: ${verdict}`,
-        );
-        if (report.healthy)
-          await retireEarlierDeployments(o, this.event.repo, environment, deployment, report.runUrl);
-      });
-    }
-
+    await this.settle(report.healthy, report.sha, report.runUrl, url, {
+      status: report.healthy ? `Deployed ${what} and verified it healthy` : `Deploy of ${what} failed`,
+      deployment: `${what}: ${report.healthy ? 'healthy' : 'failed'}`,
+    });
     await this.comment(
       markdown,
       {
@@ -202,6 +192,49 @@ export class Reporter {
       report.runUrl,
     );
     return this.sendWebhooks(report);
+  }
+
+  /** After a job deploy: its summary, and the commit status, deployment and comment a service gets. */
+  async finishJob(
+    markdown: Markdown,
+    run: { ok: boolean; sha: string; runUrl: string; execution: string | undefined },
+  ): Promise<void> {
+    await writeJobSummary(markdown);
+    const what = `job ${this.service}`;
+    await this.settle(run.ok, run.sha, run.runUrl, undefined, {
+      status: run.ok ? `Deployed ${what}` : `Deploy of ${what} failed`,
+      deployment: `${what}: ${run.ok ? 'succeeded' : 'failed'}`,
+    });
+    await this.comment(
+      markdown,
+      { revision: run.execution ?? '—', outcome: run.ok ? 'succeeded' : 'failed' },
+      run.runUrl,
+    );
+  }
+
+  /** The commit status and the deployment's status, as the run ended; on success, earlier deployments retired. */
+  private async settle(
+    ok: boolean,
+    sha: string,
+    runUrl: string,
+    url: string | undefined,
+    said: { status: string; deployment: string },
+  ): Promise<void> {
+    await this.setStatus(sha, ok ? 'success' : 'failure', said.status, runUrl);
+    const deployment = this.deployment;
+    const environment = this.environment;
+    if (deployment === undefined || !environment) return;
+    await this.attempt('update the deployment', 'deployments', async (o) => {
+      await setDeploymentStatus(
+        o,
+        this.event.repo,
+        deployment,
+        ok ? 'success' : 'failure',
+        { environment: ok ? url : undefined, log: runUrl },
+        said.deployment,
+      );
+      if (ok) await retireEarlierDeployments(o, this.event.repo, environment, deployment, runUrl);
+    });
   }
 
   /** After a preview's clean-up: the summary, the preview's deployments inactive, the comment. */

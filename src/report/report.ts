@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { RegionOutcome } from '../rollout/outcome.js';
 import type { PreviewTarget } from '../rollout/preview.js';
 import type { TimedStep } from '../common/timeline.js';
+import type { JobOutcome } from '../deploy/job.js';
 
 export interface RegionReport {
   region: string;
@@ -28,6 +29,8 @@ export interface RunFacts {
   stages: TimedStep[];
   /** The pull request's preview this run deployed, if it was one. */
   preview: PreviewTarget | undefined;
+  /** The `release_command` job's execution, once it ran (a failed one stops the run before the deploy). */
+  release: JobOutcome | undefined;
 }
 
 export interface RunReport extends RunFacts {

@@ -8,6 +8,8 @@ import { Untrusted } from '../common/untrusted.js';
 import { LOG_VIEWER_ROLE, type FailureLogs } from '../rollout/failure-logs.js';
 import type { CheckRecord } from '../rollout/outcome.js';
 import type { CleanupReport, RegionReport, RunReport } from './report.js';
+import type { JobOutcome } from '../deploy/job.js';
+import { shortName } from '../gcp/run-types.js';
 
 /** GitHub refuses a comment over 65,536 characters; the summary gets the same report. */
 export const REPORT_CAP = 60_000;
@@ -42,21 +44,41 @@ function regionRow(r: RegionReport, digest: string, preview: boolean): Markdown 
 
 const lastLines = (n: number): Markdown => (n === 1 ? gfm`line` : gfm`${n} lines`);
 
-/** A failed revision's last lines, as it wrote them (inert in a code block), and where its logs are. */
-function failureLogs(logs: FailureLogs): Markdown[] {
+/**
+ * A failed revision's or job execution's last lines, as it wrote them (inert in a code block), and
+ * where its logs are: the items under a failure's bullet, in the job summary and the PR comment.
+ */
+export function failureLogs(logs: FailureLogs): Markdown[] {
   const where = logs.logUri ? gfm` (${code(logs.logUri)})` : gfm``;
-  const revision = code(logs.revision);
+  const source = logs.source === 'execution' ? gfm`execution ${code(logs.name)}` : code(logs.name);
   if (logs.unread === 'denied')
     return [
-      gfm`  - ${revision}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
+      gfm`  - ${source}'s logs${where}: Runway may not read them; grant the deployer ${code(LOG_VIEWER_ROLE)} to see its last lines here`,
     ];
-  if (logs.unread === 'failed') return [gfm`  - ${revision}'s logs${where}: Runway could not read them`];
-  if (!logs.lines.length) return [gfm`  - ${revision} wrote nothing to its logs${where}`];
+  if (logs.unread === 'failed') return [gfm`  - ${source}'s logs${where}: Runway could not read them`];
+  if (!logs.lines.length) return [gfm`  - ${source} wrote nothing to its logs${where}`];
   const written = Untrusted.of(logs.lines.map((l) => l.oneLine(300)).join('\n'));
   return [
-    gfm`  - the last ${lastLines(logs.lines.length)} ${revision} wrote${where}:`,
+    gfm`  - the last ${lastLines(logs.lines.length)} ${source} wrote${where}:`,
     gfm``,
     codeBlock(written, 4, 320 * logs.lines.length),
+  ];
+}
+
+/** The `release_command` job's execution: how it ended and, when it failed, its own last lines. */
+function releaseSection(release: JobOutcome): Markdown[] {
+  const job = code(shortName(release.job) ?? release.job);
+  const where = release.executionUrl ? gfm` (${link(release.executionUrl)})` : gfm``;
+  const execution = release.execution ? gfm`${code(release.execution)}${where}` : gfm`not started`;
+  const verdict = release.failure
+    ? gfm`❌ ${text(release.failure, 1000)}`
+    : gfm`✅ succeeded before the deploy`;
+  return [
+    gfm`**Release command** (\`release_command\`)`,
+    gfm``,
+    gfm`- job ${job} in ${text(release.region)}, execution ${execution}: ${verdict}`,
+    ...(release.logs ? failureLogs(release.logs) : []),
+    gfm``,
   ];
 }
 
@@ -87,6 +109,7 @@ export function renderReport(report: RunReport, options: { heading?: boolean } =
     ...report.regions.map((r) => regionRow(r, report.digest, report.preview !== undefined)),
     gfm``,
   );
+  if (report.release) lines.push(...releaseSection(report.release));
   const stepped = report.regions.filter((r) => r.outcome?.steps.length);
   if (stepped.length) {
     lines.push(

@@ -119,6 +119,9 @@ export async function applyStepChange(
       state.fresh = undefined;
       if (!deployed.before) state.createdUid = deployed.after.uid;
       state.deployed = deployed.operation;
+      state.containers = Object.fromEntries(
+        (deployed.after.template?.containers ?? []).map((c) => [c.name ?? '', c.image]),
+      );
       state.service = deployed.after;
       return {};
     }

@@ -34,6 +34,8 @@ export interface RolloutState {
   createdUid: string | undefined;
   /** The operation of the change that created the new revision. */
   deployed: Operation | undefined;
+  /** The new revision's containers by name, with their images (the `containers` output). */
+  containers: Record<string, string> | undefined;
   /** The ID token the checks send (memoised), or undefined for a public service. */
   token: Promise<string | undefined> | undefined;
   checks: CheckRecord[];
@@ -63,6 +65,7 @@ export function newState(live: Service | undefined): RolloutState {
     written: undefined,
     createdUid: undefined,
     deployed: undefined,
+    containers: undefined,
     token: undefined,
     checks: [],
     steps: [],

@@ -6,18 +6,10 @@
 // whatever it was going to be. Nothing here ever fails a run.
 import { GoogleApiError } from '../common/http.js';
 import { Untrusted } from '../common/untrusted.js';
-import { entryText, quote, type LoggingClient } from '../gcp/logging.js';
+import { entryText, quote, type FailureLogs, type LoggingClient } from '../gcp/logging.js';
 import type { CloudRunApi, JobRef, ServiceRef } from '../gcp/run.js';
 
-export interface FailureLogs {
-  revision: string;
-  /** The last lines it wrote, oldest first; none when they could not be read. */
-  lines: Untrusted[];
-  /** Cloud Run's link to the revision's logs in the console. */
-  logUri: string | undefined;
-  /** Why no lines were read, when they were not: the deployer may not read logs, or the read failed. */
-  unread: 'denied' | 'failed' | undefined;
-}
+export type { FailureLogs };
 
 /** The role that holds logging.logEntries.list, named in the warning. */
 export const LOG_VIEWER_ROLE = 'roles/logging.viewer';
@@ -60,7 +52,7 @@ export async function readFailureLogs(
     pageSize: Math.min(deps.count, 1000),
   };
   const read = await readLines(deps, request, `revision ${revision}`, logUri);
-  return { revision, logUri, ...read };
+  return { source: 'revision', name: revision, logUri, ...read };
 }
 
 /** The filter for a job execution's entries: the job's resource and the execution's label. */
@@ -79,14 +71,30 @@ export async function readExecutionLogs(
   ref: JobRef,
   execution: string,
   logUri: string | undefined,
-): Promise<Pick<FailureLogs, 'lines' | 'unread'>> {
+): Promise<FailureLogs> {
   const request = {
     resourceNames: [`projects/${ref.project}`],
     filter: executionLogFilter(ref, execution),
     orderBy: 'timestamp desc' as const,
     pageSize: Math.min(deps.count, 1000),
   };
-  return readLines(deps, request, `execution ${execution}`, logUri);
+  const read = await readLines(deps, request, `execution ${execution}`, logUri);
+  return { source: 'execution', name: execution, logUri, ...read };
+}
+
+/**
+ * Writes what was read to the region's log, one line each, every API-supplied value escaped for
+ * the log: the lines, and the name and link Cloud Run gave. A denied or failed read was already a
+ * warning, so it writes nothing more.
+ */
+export function logFailureLogs(logs: FailureLogs, log: (line: string) => void): void {
+  const name = Untrusted.of(logs.name).forLog(200);
+  const where = logs.logUri ? ` (${Untrusted.of(logs.logUri).forLog(1000)})` : '';
+  if (logs.lines.length) {
+    const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
+    log(`the last ${count} ${logs.source} ${name} wrote${where}:`);
+    for (const line of logs.lines) log(`  ${line.forLog(2000)}`);
+  } else if (!logs.unread) log(`${logs.source} ${name} wrote nothing to its logs${where}`);
 }
 
 async function readLines(

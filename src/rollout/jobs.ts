@@ -2,7 +2,6 @@
 // traffic, so there is nothing to take back in the others), and its execution started or run.
 import * as core from '@actions/core';
 import * as log from '../common/log.js';
-import { Untrusted } from '../common/untrusted.js';
 import { iamMember, type Credentials } from '../auth/credentials.js';
 import type { Deadline } from '../common/deadline.js';
 import { GoogleApiError } from '../common/http.js';
@@ -14,14 +13,14 @@ import { defaultLabels } from '../deploy/plan.js';
 import { planJob, type JobChanges } from '../deploy/job-plan.js';
 import type { JobSettings, Settings } from '../inputs/inputs.js';
 import { LoggingClient } from '../gcp/logging.js';
-import { readExecutionLogs } from './failure-logs.js';
+import { logFailureLogs, readExecutionLogs } from './failure-logs.js';
 
 /**
- * Prints a failed execution's last `log_lines` lines (every task's, oldest first) in its region's
- * log, as untrusted text; a deployer without roles/logging.viewer gets a warning and the link.
- * Undefined when `log_lines` is 0.
+ * Reads a failed execution's last `log_lines` lines (every task's, oldest first) for the reports,
+ * and writes them to its region's log as untrusted text; a deployer without roles/logging.viewer
+ * gets a warning and the link. Undefined when `log_lines` is 0.
  */
-export function executionLogPrinter(
+export function executionLogReader(
   logLines: number,
   credentials: Credentials,
 ): FailedExecutionLogs | undefined {
@@ -39,10 +38,8 @@ export function executionLogPrinter(
       execution,
       logUri,
     );
-    if (read.lines.length === 0) return;
-    log.info(`[${ref.region}] the last ${read.lines.length} lines execution ${execution} wrote:`);
-    for (const line of read.lines) log.info(`[${ref.region}]   ${line.forLog(2000)}`);
-    if (logUri) log.info(`[${ref.region}] its logs: ${Untrusted.of(logUri).forLog(1000)}`);
+    logFailureLogs(read, (line) => log.info(`[${ref.region}] ${line}`));
+    return read;
   };
 }
 

@@ -38,6 +38,8 @@ export interface RegionOutcome {
   /** The plan the rollout followed, one line per step. */
   plan: string[];
   rolledBack: boolean;
+  /** The new revision's containers by name, with their images; absent when none was created. */
+  containers?: Record<string, string> | undefined;
   /** Why the region failed, when it did. */
   failure: string | undefined;
   /** Idle revisions deleted afterwards (keep_revisions). */

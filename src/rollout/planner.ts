@@ -30,6 +30,8 @@ export interface RolloutSettings extends Pick<
   | 'keepRevisionsGraceSeconds'
 > {
   allowUnauthenticated: boolean | undefined;
+  /** --[no-]invoker-iam-check as this run sets it; undefined leaves the live setting. */
+  invokerIamDisabled?: boolean | undefined;
   /** The annotation key of this rollout's record on the service (recordKey), unique to the rollout. */
   recordKey: string;
   /** The tag the candidate is checked on when the user gave none; undefined when none fits. */
@@ -100,7 +102,7 @@ export function resolveSplit(
 
 /** Whether the checks need a Google ID token: the service will not be public after this run. */
 function checksNeedToken(settings: RolloutSettings, observed: Observation): boolean {
-  if (observed.live?.invokerIamDisabled) return false;
+  if (settings.invokerIamDisabled ?? observed.live?.invokerIamDisabled) return false;
   if (settings.allowUnauthenticated !== undefined) return !settings.allowUnauthenticated;
   return !(observed.public ?? false);
 }

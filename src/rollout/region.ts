@@ -13,7 +13,7 @@ import { explainRunError, OperationInFlight } from '../deploy/apply.js';
 import { describeTraffic, servingSplit } from '../deploy/traffic.js';
 import { applyStepChange, undoChange, undoName } from './changes.js';
 import { runCheck } from './checks.js';
-import type { FailureLogs } from './failure-logs.js';
+import { logFailureLogs, type FailureLogs } from './failure-logs.js';
 import { newState, type RolloutContext, type RolloutDeps } from './context.js';
 import { Executor, StepFailed, type StepRunner, type UnwindResult } from './executor.js';
 import { observeAndPlan } from './observe.js';
@@ -78,6 +78,7 @@ function outcomeOf(
     steps: state.steps,
     plan: describePlan(plan),
     pruned: state.pruned,
+    containers: state.containers,
     ...result,
   };
 }
@@ -209,13 +210,7 @@ async function compensate(
 async function readLogs(ctx: RolloutContext): Promise<FailureLogs | undefined> {
   const { deps, ref, plan } = ctx;
   const logs = await deps.failureLogs?.(ref, plan.revision).catch(() => undefined);
-  if (!logs) return undefined;
-  const where = logs.logUri ? ` (${logs.logUri})` : '';
-  if (logs.lines.length) {
-    const count = logs.lines.length === 1 ? 'line' : `${logs.lines.length} lines`;
-    deps.log(`the last ${count} revision ${logs.revision} wrote${where}:`);
-    for (const line of logs.lines) deps.log(`  ${line.forLog()}`);
-  } else if (!logs.unread) deps.log(`revision ${logs.revision} wrote nothing to its logs${where}`);
+  if (logs) logFailureLogs(logs, deps.log);
   return logs;
 }
 

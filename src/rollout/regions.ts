@@ -40,6 +40,7 @@ export function rolloutSettings(
     keepRevisions: settings.keepRevisions,
     keepRevisionsGraceSeconds: settings.keepRevisionsGraceSeconds,
     allowUnauthenticated: settings.spec.allowUnauthenticated,
+    invokerIamDisabled: settings.spec.invokerIamDisabled,
     candidateTag,
     recordKey,
     preview: settings.purpose === 'preview',

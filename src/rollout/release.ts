@@ -7,12 +7,10 @@ import type { Deadline } from '../common/deadline.js';
 import type { CloudRunClient } from '../gcp/run.js';
 import type { Job, Service } from '../gcp/run-types.js';
 import { defaultLabels, ingressIndex, planService } from '../deploy/plan.js';
-import { deployJobRegion, type FailedExecutionLogs, type JobOutcome } from '../deploy/job.js';
+import { deployJobRegion, releaseJobName, type FailedExecutionLogs, type JobOutcome } from '../deploy/job.js';
 import type { ReleaseSettings, Settings } from '../inputs/inputs.js';
 
-export function releaseJobName(service: string): string {
-  return `${service}-release`;
-}
+export { releaseJobName };
 
 /**
  * The release job's spec from the service as the deploy will plan it: the ingress container's image,
@@ -58,7 +56,10 @@ export function planReleaseJob(
   };
 }
 
-/** Runs the release command and waits; throws (nothing about the service changed) when it fails. */
+/**
+ * Runs the release command and waits. A failed execution is returned as it ended (its `failure`
+ * and own last lines set) for the reports; `releaseFailed` is then the error that stops the run.
+ */
 export async function runRelease(
   api: Pick<CloudRunClient, 'getService'> & Parameters<typeof deployJobRegion>[0],
   settings: Settings,
@@ -101,12 +102,15 @@ export async function runRelease(
     log,
     failedLogs,
   );
-  if (outcome.failure) {
-    const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
-    throw new RunwayError(
-      `release_command ${code} (job ${ref.job} in ${region}, ${outcome.failure}). Nothing about ${settings.service} was changed.`,
-      `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? ref.job}`,
-    );
-  }
   return outcome;
+}
+
+/** The error that stops the run when the release command failed: nothing about the service changed. */
+export function releaseFailed(service: string, outcome: JobOutcome): RunwayError {
+  const code = outcome.exitCode !== undefined ? `exited with code ${outcome.exitCode}` : 'failed';
+  const job = releaseJobName(service);
+  return new RunwayError(
+    `release_command ${code} (job ${job} in ${outcome.region}, ${outcome.failure}). Nothing about ${service} was changed.`,
+    `Fix the command or what it found, then re-run; the execution is kept for inspection: ${outcome.executionUrl ?? job}`,
+  );
 }

@@ -1,0 +1,155 @@
+// Conformance with the real client, continued from gcloud.test.ts (split so that Jest's workers run
+// the two side by side): the installed gcloud, configured only by the emulator's env file, refuses
+// a secret its runtime account may not read, updates a service created through v2 (one resource,
+// two views), and deploys and updates a service with a sidecar through --container flags.
+import { env } from '../helpers/emulator.js';
+import { buildTestImage, pushImage } from '../helpers/images.js';
+import { answer, containerEnv, getService, patchService } from '../helpers/cloudrun.js';
+import { seedRuntimeAccount } from '../helpers/auth.js';
+import { gcloud, gcloudJson, gcloudSuite, pushWithGcloudToken } from '../helpers/gcloud.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const suite = gcloudSuite('gcloud services conformance');
+
+const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
+const repository = (): string => env('RUNWAY_EMULATOR_REPOSITORY');
+
+suite('gcloud against the emulator: secrets refused, v2 round trips, sidecars', () => {
+  let runtime: string;
+
+  beforeAll(async () => {
+    // A runtime account of the test's own, with no Secret Manager role at all.
+    runtime = await seedRuntimeAccount('gc-runtime');
+  });
+
+  it('refuses a deploy whose runtime account may not read the secret, naming the secret', async () => {
+    const image = await pushWithGcloudToken('gc-app-one', 'gcloud one');
+    const run = await gcloud([
+      'run',
+      'deploy',
+      'gc-nosecret',
+      `--image=${image}`,
+      '--set-secrets=DB_PASSWORD=greeting:latest',
+      `--service-account=${runtime}`,
+      '--quiet',
+    ]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      `Permission denied on secret: projects/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}/secrets/greeting/versions/latest for Revision service account ${runtime}`,
+    );
+  });
+
+  it('reads and updates a service created through v2, and v2 sees what gcloud changed', async () => {
+    const image = await pushWithGcloudToken('gc-app-one', 'gcloud one');
+    const token = (await gcloud(['auth', 'print-access-token'])).stdout.trim();
+    const base = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${project()}/locations/us-central1`;
+    const created = await fetch(`${base}/services?serviceId=gc-from-v2`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        labels: { team: 'web' },
+        invokerIamDisabled: true,
+        template: { containers: [{ image, env: [{ name: 'FROM', value: 'v2' }] }] },
+      }),
+    });
+    expect(created.status).toBe(200);
+    const op = (await created.json()) as Json;
+    await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ timeout: '60s' }),
+    });
+
+    const described = await gcloudJson<Json>(['run', 'services', 'describe', 'gc-from-v2']);
+    expect(described.metadata.labels).toMatchObject({ team: 'web' });
+    expect(described.metadata.annotations).toMatchObject({
+      'run.googleapis.com/invoker-iam-disabled': 'true',
+    });
+    expect(described.status.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]),
+    );
+
+    const updated = await gcloudJson<Json>([
+      'run',
+      'services',
+      'update',
+      'gc-from-v2',
+      '--update-env-vars=ADDED=gcloud',
+    ]);
+    const url = updated.status.url as string;
+    expect(await containerEnv(url)).toMatchObject({ FROM: 'v2', ADDED: 'gcloud' });
+    const v2 = await getService('gc-from-v2');
+    expect(v2!.labels).toEqual({ team: 'web' });
+    expect(v2!.invokerIamDisabled).toBe(true);
+    expect(v2!.latestReadyRevision).toBe(
+      `projects/${project()}/locations/us-central1/services/gc-from-v2/revisions/${updated.status.latestReadyRevisionName}`,
+    );
+
+    // And back: a change through v2 is what gcloud describes next.
+    await patchService('gc-from-v2', (s) => ({ ...s, labels: { team: 'platform' } }));
+    const again = await gcloudJson<Json>(['run', 'services', 'describe', 'gc-from-v2']);
+    expect(again.metadata.labels.team).toBe('platform');
+    await gcloud(['run', 'services', 'delete', 'gc-from-v2', '--quiet']);
+  });
+
+  it('deploys a service with a sidecar through --container flags, and updates one container of it', async () => {
+    // gcloud 528 deploys sidecars in GA: each --container starts the flags of one container, one
+    // of them names the --port (the ingress container), and --depends-on becomes v1's
+    // run.googleapis.com/container-dependencies annotation.
+    const token = (await gcloud(['auth', 'print-access-token'])).stdout.trim();
+    const push = async (name: string, options: Parameters<typeof buildTestImage>[0]): Promise<string> => {
+      await buildTestImage({ ...options, tag: `${repository()}/${name}:v1` });
+      return `${repository()}/${name}@${await pushImage(repository(), name, 'v1', token)}`;
+    };
+    const side = await push('gc-side', { body: 'gcloud sidecar', listenPort: 9000, delayedStart: true });
+    const app = await push('gc-ingress', { body: 'gcloud ingress', startupFetch: '9000/' });
+
+    // Flags after a --container belong to that container: the service's (and gcloud's) come first.
+    const containerFlags = async (args: string[]): Promise<Json> => {
+      const run = await gcloud([...args.slice(0, 4), '--format=json', '--quiet', ...args.slice(4)]);
+      if (run.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${run.code}:\n${run.stderr}`);
+      return JSON.parse(run.stdout) as Json;
+    };
+    const deployed = await containerFlags([
+      'run',
+      'deploy',
+      'gc-sidecars',
+      '--allow-unauthenticated',
+      '--container=side',
+      `--image=${side}`,
+      '--set-env-vars=STARTUP_DELAY=2',
+      '--startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30',
+      '--container=app',
+      `--image=${app}`,
+      '--port=8080',
+      '--depends-on=side',
+    ]);
+    const url = deployed.status.url as string;
+    expect(await answer(url)).toBe('200 gcloud ingress');
+    expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
+    expect(await answer(url, '/cgi-bin/fetch?9000/')).toBe('200 gcloud sidecar');
+    expect(deployed.spec.template.metadata.annotations['run.googleapis.com/container-dependencies']).toBe(
+      '{"app":["side"]}',
+    );
+
+    const v2 = await getService('gc-sidecars');
+    expect((v2!.template.containers as Json[]).map((c) => [c.name, c.dependsOn, c.ports])).toEqual([
+      ['side', undefined, undefined],
+      ['app', ['side'], [{ name: 'http1', containerPort: 8080 }]],
+    ]);
+
+    // One container changes; the other, and the dependency, carry over.
+    const updated = await containerFlags([
+      'run',
+      'services',
+      'update',
+      'gc-sidecars',
+      '--container=app',
+      '--update-env-vars=COLOR=green',
+    ]);
+    expect(await containerEnv(updated.status.url as string)).toMatchObject({ COLOR: 'green', PORT: '8080' });
+    expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
+    await gcloud(['run', 'services', 'delete', 'gc-sidecars', '--quiet']);
+  });
+});

@@ -1,0 +1,49 @@
+// gcloud's --flags-file: a YAML dictionary (or list of dictionaries) of flag → value, expanded in
+// place into the words of `flags` as gcloud's calliope expands it: a null value is a bare flag, a
+// list or dictionary is one comma-joined value, anything else `--flag=value`.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { InputError } from '../errors.js';
+import { resolveInputPath } from './paths.js';
+
+const NAME = 'flags (--flags-file)';
+
+function valueWord(value: unknown): string {
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (value && typeof value === 'object')
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(',');
+  return String(value);
+}
+
+/** The words a flags file stands for. */
+export function flagsFileWords(path: string): string[] {
+  const real = resolveInputPath(NAME, path, 'file');
+  let data: unknown;
+  try {
+    data = parse(readFileSync(real, 'utf8'));
+  } catch (err) {
+    throw new InputError(NAME, path, `a readable YAML file of flags (${(err as Error).name})`);
+  }
+  const groups = Array.isArray(data) ? data : [data];
+  const words: string[] = [];
+  for (const group of groups) {
+    if (!group || typeof group !== 'object' || Array.isArray(group))
+      throw new InputError(
+        NAME,
+        path,
+        'a YAML dictionary (or list of dictionaries) of flags, as gcloud reads it',
+      );
+    for (const [flag, value] of Object.entries(group as Record<string, unknown>)) {
+      if (!flag.startsWith('--'))
+        throw new InputError(NAME, path, `flags spelled as on the command line (--name), not ${flag}`);
+      if (flag === '--flags-file')
+        throw new InputError(NAME, path, 'flags, without another --flags-file inside');
+      if (value === null || value === true) words.push(flag);
+      else if (value === false) words.push(flag.replace(/^--/, '--no-'));
+      else words.push(flag, valueWord(value));
+    }
+  }
+  return words;
+}
