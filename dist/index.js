@@ -68061,6 +68061,30 @@ function applyContainerFlags(container, spec) {
             container[key] = probe;
     }
 }
+/**
+ * --clear-secrets drops every secret file, --remove-secrets the files named by path (each
+ * MOUNT/FILE); a secret volume left without files goes, with its mount.
+ */
+function withoutSecretFiles(volumes, mounts, spec) {
+    const removed = new Set(spec.removeSecrets ?? []);
+    const kept = new Map();
+    for (const volume of volumes) {
+        if (!volume.secret)
+            continue;
+        const mountPaths = mounts.filter((m) => m.name === volume.name).map((m) => m.mountPath);
+        const items = spec.clearSecrets
+            ? []
+            : (volume.secret.items ?? []).filter((i) => !mountPaths.some((p) => removed.has(`${p}/${i.path}`)));
+        const whole = mountPaths.some((p) => removed.has(p));
+        if (items.length && !whole)
+            kept.set(volume.name, { ...volume, secret: { ...volume.secret, items } });
+    }
+    const isGone = (name) => volumes.some((v) => v.name === name && v.secret) && !kept.has(name);
+    return {
+        volumes: volumes.filter((v) => !isGone(v.name)).map((v) => kept.get(v.name) ?? v),
+        mounts: mounts.filter((m) => !isGone(m.name)),
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/deploy/service-flags.ts
 /** gcloud's repeated.ParsePrimitiveArgs: set replaces; else clear, remove, then add. */
@@ -68221,7 +68245,10 @@ function planEnv(live, changes) {
     const plainLive = changes.spec.clearEnvVars
         ? []
         : live.filter((e) => !e.valueSource && !removed.has(e.name));
-    const secretLive = live.filter((e) => e.valueSource);
+    const removedSecrets = new Set(changes.spec.removeSecrets ?? []);
+    const secretLive = changes.spec.clearSecrets
+        ? []
+        : live.filter((e) => e.valueSource && !removedSecrets.has(e.name));
     const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
     const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
     const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
@@ -68319,6 +68346,8 @@ function planVolumes(liveVolumes, container, changes) {
     const { spec } = changes;
     let volumes = liveVolumes ?? [];
     let mounts = container.volumeMounts ?? [];
+    if (spec.clearSecrets || spec.removeSecrets?.length)
+        ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
     if (spec.secrets) {
         ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, changes.secretsUpdateStrategy));
     }
@@ -68380,6 +68409,8 @@ function planContainers(live, changes) {
         const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
         if (!scope)
             return c;
+        if (scope.clearSecrets || scope.removeSecrets?.some((k) => k.startsWith('/')))
+            throw new RunwayError(`\`flags\` removes secret files of container '${name}'; Runway removes secret files from the container it deploys into only.`, 'Remove secret environment variables by name after --container, or the files from the service directly.');
         const image = scope.image ?? c?.image;
         if (!image)
             throw new RunwayError(`\`flags\` adds the container '${name}' without an image.`, `Give it one: \`--container ${name} --image IMAGE\`.`);
@@ -69077,6 +69108,11 @@ function jobPermissions(execute) {
     ];
 }
 /**
+ * Held on the project only: every change and execution is a long-running operation, a resource of
+ * the location, not of the job, so a grant on the job alone never reaches it.
+ */
+const JOB_PROJECT_PERMISSIONS = ['run.operations.get'];
+/**
  * The deployer holds every permission the job's deploy and execution need, in every region: the
  * project's answer (a grant on the project, or inherited) together with Cloud Run's for the job
  * (a grant on the job itself). Every missing permission is named at once, before the build. When
@@ -69086,7 +69122,8 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     const first = refs[0];
     if (!first)
         return;
-    const needed = jobPermissions(execute);
+    const onJob = jobPermissions(execute);
+    const needed = [...onJob, ...JOB_PROJECT_PERMISSIONS];
     const asked = [];
     const onProject = await deps.projects.testIamPermissions(first.project, needed).catch((err) => {
         asked.push(`project ${first.project}: ${err instanceof Error ? err.message : String(err)}`);
@@ -69094,7 +69131,7 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     });
     const perJob = await Promise.all(refs.map((ref) => 
     // A job that does not exist yet has no policy of its own: the project's answer stands.
-    deps.run.testJobPermissions(ref, needed).catch(() => undefined)));
+    deps.run.testJobPermissions(ref, onJob).catch(() => undefined)));
     if (onProject === undefined && perJob.every((granted) => granted === undefined)) {
         warn(`Could not ask IAM whether ${identity} may deploy and execute the job (${asked.join('; ')}); Cloud Run checks it before any change.`);
         return;
@@ -69103,7 +69140,8 @@ async function checkCanDeployJob(deps, refs, execute, identity, warn = warning) 
     const where = new Set();
     refs.forEach((ref, i) => {
         const held = new Set([...(onProject ?? []), ...(perJob[i] ?? [])]);
-        const lacking = needed.filter((p) => !held.has(p));
+        // What only the project can grant is unknown when the project could not be asked: Cloud Run checks it.
+        const lacking = (onProject ? needed : onJob).filter((p) => !held.has(p));
         for (const p of lacking)
             missing.add(p);
         if (lacking.length)
@@ -70523,6 +70561,7 @@ const CONTAINER_VALUED = {
         s.replaceEnvVars = true;
     },
     '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
+    '--remove-secrets': (s, v) => (s.removeSecrets = [...(s.removeSecrets ?? []), ...parseList(v)]),
     '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
     '--startup-probe': (s, v, n) => (s.startupProbe = parseProbe(n, v, 'startup')),
     '--liveness-probe': (s, v, n) => (s.livenessProbe = parseProbe(n, v, 'liveness')),
@@ -70536,14 +70575,13 @@ const CONTAINER_SWITCHES = {
     '--use-http2': (s) => (s.useHttp2 = true),
     '--no-use-http2': (s) => (s.useHttp2 = false),
     '--clear-env-vars': (s) => (s.clearEnvVars = true),
+    '--clear-secrets': (s) => (s.clearSecrets = true),
 };
 /** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
 const CONTAINER_OTHER = new Set([
     '--env-vars-file',
     '--set-secrets',
     '--update-secrets',
-    '--remove-secrets',
-    '--clear-secrets',
     '--add-volume-mount',
     '--remove-volume-mount',
     '--clear-volume-mounts',
@@ -70878,6 +70916,8 @@ const SPEC_INPUT_NAMES = {
     replaceEnvVars: 'flags (--set-env-vars)',
     removeEnvVars: 'flags (--remove-env-vars)',
     clearEnvVars: 'flags (--clear-env-vars)',
+    removeSecrets: 'flags (--remove-secrets)',
+    clearSecrets: 'flags (--clear-secrets)',
     useHttp2: 'flags (--[no-]use-http2)',
     dependsOn: 'flags (--depends-on)',
     startupProbe: 'flags (--startup-probe)',
@@ -75419,7 +75459,9 @@ async function run() {
         // Before the build: every credential the deploy will need, and every secret it references.
         await stages.time('preflight', () => group('Preflight', async () => {
             await checkJobPermissions(parsed, credentials, resolvedProject);
-            await checkIdTokens(parsed, credentials, resolvedProject);
+            // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
+            if (!parsed.job)
+                await checkIdTokens(parsed, credentials, resolvedProject);
             await checkCanActAs(new IamClient(credentials.accessToken), parsed.spec.runtimeServiceAccount, credentials.identity);
             const secrets = new SecretManagerClient(credentials.accessToken);
             const { checked, unchecked, readable } = await checkSecrets(secrets, resolvedProject, parsed.spec.secrets, credentials.identity);

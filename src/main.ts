@@ -240,7 +240,8 @@ export async function run(): Promise<void> {
     await stages.time('preflight', () =>
       core.group('Preflight', async () => {
         await checkJobPermissions(parsed, credentials, resolvedProject);
-        await checkIdTokens(parsed, credentials, resolvedProject);
+        // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
+        if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
         await checkCanActAs(
           new IamClient(credentials.accessToken),
           parsed.spec.runtimeServiceAccount,

@@ -3,6 +3,7 @@
 import { admin, env } from '../helpers/emulator.js';
 import { authInputs, errorOf, expectSuccess, runAction } from '../helpers/action.js';
 import { pushJobImage } from '../helpers/images.js';
+import { accessTokenFor } from '../helpers/auth.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -132,7 +133,7 @@ describe('deploying a Cloud Run job', () => {
     expect(run.exitCode).toBe(1);
     const error = errorOf(run);
     expect(error).toContain(
-      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get',
+      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get, run.operations.get',
     );
     expect(error).toContain(
       `gcloud projects add-iam-policy-binding ${env('RUNWAY_EMULATOR_PROJECT')} --role=roles/run.developer --member=serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`,
@@ -143,6 +144,41 @@ describe('deploying a Cloud Run job', () => {
     expect(asked.map((r) => `${r.method} ${r.path.split('/jobs/')[1]}`)).toEqual([
       'POST e2e-job-denied:testIamPermissions',
     ]);
+  });
+
+  it('counts roles/run.developer granted on the job itself, and refuses before any change what only the project grants', async () => {
+    const image = await pushJobImage('e2e-job-onjob');
+    expectSuccess(await runAction({ ...authInputs(), job: 'e2e-job-onjob', image }));
+    const deployer = `serviceAccount:${env('RUNWAY_EMULATOR_SERVICE_ACCOUNT')}`;
+    const job = `projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/jobs/e2e-job-onjob`;
+    const base = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${job}`;
+    const headers = { authorization: `Bearer ${await accessTokenFor()}`, 'content-type': 'application/json' };
+    const policy = (await (await fetch(`${base}:getIamPolicy`, { headers })).json()) as Json;
+    const set = await fetch(`${base}:setIamPolicy`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        policy: { ...policy, bindings: [{ role: 'roles/run.developer', members: [deployer] }] },
+      }),
+    });
+    expect(set.status).toBe(200);
+    const grant = {
+      resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}`,
+      role: 'roles/run.admin',
+      members: [deployer],
+    };
+    await admin.seed({ revoke: [grant] });
+    let run;
+    try {
+      run = await runAction({ ...authInputs(), job: 'e2e-job-onjob', image, wait: 'true' });
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    // The job's own grant covers run.jobs.*; the operations every change waits on are the location's.
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('e2e-job-onjob in us-central1: it lacks run.operations.get.');
+    expect(((await jobState('e2e-job-onjob'))?.executions as Json[]).length).toBe(0);
+    expect(await jobState('e2e-job-onjob')).toMatchObject({ generation: '1' });
   });
 
   it('with `execute` alone starts the execution and returns; without it runs nothing', async () => {

@@ -192,7 +192,7 @@ suite("the README's one-time set-up and Quick start", () => {
     }
     expect(run.exitCode).not.toBe(0);
     expect(errorOf(run)).toContain(
-      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get',
+      'lacks run.jobs.get, run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get, run.operations.get',
     );
     expect(errorOf(run)).toContain(
       `gcloud projects add-iam-policy-binding ${projectId} --role=roles/run.developer --member=${deployerMember}`,

@@ -82,25 +82,28 @@ describe('a template resent under an existing revision name', () => {
 });
 
 describe('other writers during a rollout', () => {
-  it('a newer revision deployed meanwhile never receives the traffic Runway checked its own for', async () => {
-    const good = await deployImage('e2e-latest-race', stable);
-    expectSuccess(good);
-    const running = deployImage('e2e-latest-race', next, { health_check_successes: '6' });
-    await until('the candidate tag', () => candidateTagged('e2e-latest-race'));
-    await patchService('e2e-latest-race', newRevisionOf(other));
-    const run = await running;
-    expectSuccess(run);
-    const service = (await getService('e2e-latest-race'))!;
-    expect(servingSplit(service)).toEqual({ [run.outputs.revision!]: 100 });
-    expect(JSON.parse(run.outputs.traffic!)).toEqual({ [run.outputs.revision!]: 100 });
-    expect(await sample(run.outputs.url!, 4)).toEqual(new Map([['200 next', 4]]));
-    // The newer revision is the latest ready one, so the split stays by name rather than LATEST.
-    expect(
-      service.traffic?.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1),
-    ).toBe(false);
-  });
+  it.concurrent(
+    'a newer revision deployed meanwhile never receives the traffic Runway checked its own for',
+    async () => {
+      const good = await deployImage('e2e-latest-race', stable);
+      expectSuccess(good);
+      const running = deployImage('e2e-latest-race', next, { health_check_successes: '6' });
+      await until('the candidate tag', () => candidateTagged('e2e-latest-race'));
+      await patchService('e2e-latest-race', newRevisionOf(other));
+      const run = await running;
+      expectSuccess(run);
+      const service = (await getService('e2e-latest-race'))!;
+      expect(servingSplit(service)).toEqual({ [run.outputs.revision!]: 100 });
+      expect(JSON.parse(run.outputs.traffic!)).toEqual({ [run.outputs.revision!]: 100 });
+      expect(await sample(run.outputs.url!, 4)).toEqual(new Map([['200 next', 4]]));
+      // The newer revision is the latest ready one, so the split stays by name rather than LATEST.
+      expect(
+        service.traffic?.some((t) => t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' || t.type === 1),
+      ).toBe(false);
+    },
+  );
 
-  it('a split someone else set during the run is left as they set it, and said so', async () => {
+  it.concurrent('a split someone else set during the run is left as they set it, and said so', async () => {
     const good = await deployImage('e2e-hotfix', stable);
     expectSuccess(good);
     const running = deployImage('e2e-hotfix', next, {
@@ -127,74 +130,80 @@ describe('other writers during a rollout', () => {
     expect(candidateTags((await getService('e2e-hotfix'))!)).toEqual([]);
   });
 
-  it('a service created by someone else is never deleted, even when its first revision never served', async () => {
-    const token = await accessTokenFor();
-    const base = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services`;
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const created = await fetch(`${base}?serviceId=e2e-not-mine`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        labels: { owner: 'terraform' },
-        template: { containers: [{ image: crashing }] },
-      }),
-    });
-    const op = (await created.json()) as { name: string };
-    await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ timeout: '60s' }),
-    });
-    const run = await deployImage('e2e-not-mine', next, {
-      health_check_path: '/nope',
-      health_check_timeout: '5s',
-    });
-    expect(run.exitCode).toBe(1);
-    expect(errorOf(run)).toContain('had no serving revision before this run');
-    const service = await getService('e2e-not-mine');
-    expect(service?.labels).toMatchObject({ owner: 'terraform' });
-  });
+  it.concurrent(
+    'a service created by someone else is never deleted, even when its first revision never served',
+    async () => {
+      const token = await accessTokenFor();
+      const base = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services`;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const created = await fetch(`${base}?serviceId=e2e-not-mine`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          labels: { owner: 'terraform' },
+          template: { containers: [{ image: crashing }] },
+        }),
+      });
+      const op = (await created.json()) as { name: string };
+      await fetch(`${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ timeout: '60s' }),
+      });
+      const run = await deployImage('e2e-not-mine', next, {
+        health_check_path: '/nope',
+        health_check_timeout: '5s',
+      });
+      expect(run.exitCode).toBe(1);
+      expect(errorOf(run)).toContain('had no serving revision before this run');
+      const service = await getService('e2e-not-mine');
+      expect(service?.labels).toMatchObject({ owner: 'terraform' });
+    },
+  );
 
-  it('an invoker someone else added during the run survives the undo of public access', async () => {
-    const good = await deployImage('e2e-iam-keep', stable);
-    expectSuccess(good);
-    const scheduler = `serviceAccount:scheduler@${env('RUNWAY_EMULATOR_PROJECT')}.iam.gserviceaccount.com`;
-    const policyUrl = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services/e2e-iam-keep`;
-    const headers = async (): Promise<Record<string, string>> => ({
-      authorization: `Bearer ${await accessTokenFor()}`,
-      'content-type': 'application/json',
-    });
-    type Policy = { bindings?: Array<{ role: string; members: string[] }>; etag?: string };
-    const policy = async (): Promise<Policy> =>
-      (await (await fetch(`${policyUrl}:getIamPolicy`, { headers: await headers() })).json()) as Policy;
-    const running = deployImage('e2e-iam-keep', next, {
-      allow_unauthenticated: 'false',
-      health_check_path: '/nope',
-      health_check_timeout: '15s',
-    });
-    await until(
-      'the service to turn private',
-      async () => !(await policy()).bindings?.some((b) => b.members.includes('allUsers')),
-    );
-    const current = await policy();
-    await fetch(`${policyUrl}:setIamPolicy`, {
-      method: 'POST',
-      headers: await headers(),
-      body: JSON.stringify({
-        policy: {
-          ...current,
-          bindings: [...(current.bindings ?? []), { role: 'roles/run.invoker', members: [scheduler] }],
-        },
-      }),
-    });
-    const run = await running;
-    expect(run.exitCode).toBe(1);
-    const invokers = (await policy()).bindings
-      ?.filter((b) => b.role === 'roles/run.invoker')
-      .flatMap((b) => b.members);
-    expect(invokers).toEqual(expect.arrayContaining(['allUsers', scheduler]));
-    expect(await sample(good.outputs.url!, 2)).toEqual(new Map([['200 stable', 2]]));
-  });
+  it.concurrent(
+    'an invoker someone else added during the run survives the undo of public access',
+    async () => {
+      const good = await deployImage('e2e-iam-keep', stable);
+      expectSuccess(good);
+      const scheduler = `serviceAccount:scheduler@${env('RUNWAY_EMULATOR_PROJECT')}.iam.gserviceaccount.com`;
+      const policyUrl = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1/services/e2e-iam-keep`;
+      const headers = async (): Promise<Record<string, string>> => ({
+        authorization: `Bearer ${await accessTokenFor()}`,
+        'content-type': 'application/json',
+      });
+      type Policy = { bindings?: Array<{ role: string; members: string[] }>; etag?: string };
+      const policy = async (): Promise<Policy> =>
+        (await (await fetch(`${policyUrl}:getIamPolicy`, { headers: await headers() })).json()) as Policy;
+      const running = deployImage('e2e-iam-keep', next, {
+        allow_unauthenticated: 'false',
+        health_check_path: '/nope',
+        health_check_timeout: '15s',
+      });
+      await until(
+        'the service to turn private',
+        async () => !(await policy()).bindings?.some((b) => b.members.includes('allUsers')),
+      );
+      const current = await policy();
+      await fetch(`${policyUrl}:setIamPolicy`, {
+        method: 'POST',
+        headers: await headers(),
+        body: JSON.stringify({
+          policy: {
+            ...current,
+            bindings: [...(current.bindings ?? []), { role: 'roles/run.invoker', members: [scheduler] }],
+          },
+        }),
+      });
+      const run = await running;
+      expect(run.exitCode).toBe(1);
+      const invokers = (await policy()).bindings
+        ?.filter((b) => b.role === 'roles/run.invoker')
+        .flatMap((b) => b.members);
+      expect(invokers).toEqual(expect.arrayContaining(['allUsers', scheduler]));
+      expect(await sample(good.outputs.url!, 2)).toEqual(new Map([['200 stable', 2]]));
+    },
+  );
 });
 
 describe('traffic: immediate', () => {

@@ -3,6 +3,7 @@
 import {
   checkCanActAs,
   checkCanDeployJob,
+  JOB_PROJECT_PERMISSIONS,
   jobPermissions,
   needsLiveAccess,
   willBePrivate,
@@ -105,7 +106,7 @@ describe('checkCanDeployJob', () => {
     ]);
     await expect(
       checkCanDeployJob(
-        deps(all, () => []),
+        deps([...all, ...JOB_PROJECT_PERMISSIONS], () => []),
         refs,
         'wait',
         identity,
@@ -127,20 +128,26 @@ describe('checkCanDeployJob', () => {
     }
     expect(thrown).toBeInstanceOf(RunwayError);
     const { message, fix } = thrown as RunwayError;
-    expect(message).toContain('run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get');
+    expect(message).toContain(
+      'run.jobs.create, run.jobs.update, run.jobs.run, run.executions.get, run.operations.get',
+    );
     expect(message).toContain('migrate in us-central1, migrate in europe-west1');
     expect(fix).toContain(
       'gcloud projects add-iam-policy-binding p --role=roles/run.developer --member=serviceAccount:deployer@p.iam.gserviceaccount.com',
     );
   });
 
-  it("counts a grant on the job itself, where the project's policy grants nothing", async () => {
+  it("counts a grant on the job itself, but not for the location's operations, which only the project grants", async () => {
     const onJob = (region: string) => (region === 'us-central1' ? jobPermissions('none') : []);
+    const project = [...JOB_PROJECT_PERMISSIONS];
     await expect(
-      checkCanDeployJob(deps([], onJob), refs.slice(0, 1), 'none', identity),
+      checkCanDeployJob(deps(project, onJob), refs.slice(0, 1), 'none', identity),
     ).resolves.toBeUndefined();
-    await expect(checkCanDeployJob(deps([], onJob), refs, 'none', identity)).rejects.toThrow(
-      /migrate in europe-west1: it lacks run\.jobs\.get/,
+    await expect(checkCanDeployJob(deps(project, onJob), refs, 'none', identity)).rejects.toThrow(
+      /migrate in europe-west1: it lacks run\.jobs\.get, run\.jobs\.create, run\.jobs\.update\.$/,
+    );
+    await expect(checkCanDeployJob(deps([], onJob), refs.slice(0, 1), 'none', identity)).rejects.toThrow(
+      /migrate in us-central1: it lacks run\.operations\.get\.$/,
     );
   });
 

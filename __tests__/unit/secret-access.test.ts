@@ -198,8 +198,7 @@ describe('runtimeAccounts', () => {
   });
 
   it("is each region's live account, or the default compute account where none is set", async () => {
-    const live = async (region: string) =>
-      region === 'r1' ? { template: { serviceAccount: runtime } } : undefined;
+    const live = async (region: string) => (region === 'r1' ? runtime : undefined);
     expect(await runtimeAccounts(undefined, ['r1', 'r2'], live, async () => '42')).toEqual([
       runtime,
       '42-compute@developer.gserviceaccount.com',

@@ -235,3 +235,62 @@ describe("gcloud's mutually exclusive list flags", () => {
     expect(() => parseFlags(flags)).toThrow(/gcloud takes at most one of/);
   });
 });
+
+describe('--remove-secrets and --clear-secrets', () => {
+  const withSecrets: Service = {
+    template: {
+      volumes: [
+        {
+          name: 'sv',
+          secret: {
+            secret: 'db',
+            items: [
+              { path: 'a', version: '1' },
+              { path: 'b', version: '1' },
+            ],
+          },
+        },
+        { name: 'other', secret: { secret: 'key', items: [{ path: 'k', version: '1' }] } },
+      ],
+      containers: [
+        {
+          image: 'x',
+          env: [
+            { name: 'P', value: '1' },
+            { name: 'S', valueSource: { secretKeyRef: { secret: 's', version: '1' } } },
+            { name: 'T', valueSource: { secretKeyRef: { secret: 't', version: '1' } } },
+          ],
+          volumeMounts: [
+            { name: 'sv', mountPath: '/etc/db' },
+            { name: 'other', mountPath: '/etc/key' },
+          ],
+        },
+      ],
+    },
+  };
+
+  it.each([
+    ['--remove-secrets=S,/etc/db/a', { removeSecrets: ['S', '/etc/db/a'] }],
+    ['--clear-secrets', { clearSecrets: true }],
+    ['--container side --remove-secrets=S', { containers: { side: { removeSecrets: ['S'] } } }],
+  ] as Array<[string, ServiceSpec]>)('%s', (flags, spec) => {
+    expect(parseFlags(flags)).toEqual(spec);
+  });
+
+  it('drops secret variables by name and secret files by path; a volume without files goes with its mount', () => {
+    const planned = planService(withSecrets, changes({ removeSecrets: ['S', '/etc/db/a', '/etc/key/k'] }));
+    const [container] = planned.template.containers!;
+    expect(container!.env!.map((e) => e.name)).toEqual(['P', 'T']);
+    expect(planned.template.volumes).toEqual([
+      { name: 'sv', secret: { secret: 'db', items: [{ path: 'b', version: '1' }] } },
+    ]);
+    expect(container!.volumeMounts).toEqual([{ name: 'sv', mountPath: '/etc/db' }]);
+  });
+
+  it('--clear-secrets drops every secret, plain variables stay', () => {
+    const planned = planService(withSecrets, changes({ clearSecrets: true }));
+    expect(planned.template.containers![0]!.env).toEqual([{ name: 'P', value: '1' }]);
+    expect(planned.template.volumes).toBeUndefined();
+    expect(planned.template.containers![0]!.volumeMounts).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@
 // `--container NAME` change that container alone; sidecars keep their images unless a scope gives one.
 // Pure, like the rest of planning.
 import { RunwayError } from '../errors.js';
-import type { Container } from '../gcp/run-types.js';
+import type { Container, Volume, VolumeMount } from '../gcp/run-types.js';
 import type { ContainerSpec, ServiceSpec } from '../inputs/spec.js';
 import { targetName } from '../inputs/container-target.js';
 
@@ -111,4 +111,32 @@ export function applyContainerFlags(container: Container, spec: ContainerSpec): 
     if (probe === null) delete container[key];
     else if (probe !== undefined) container[key] = probe;
   }
+}
+
+/**
+ * --clear-secrets drops every secret file, --remove-secrets the files named by path (each
+ * MOUNT/FILE); a secret volume left without files goes, with its mount.
+ */
+export function withoutSecretFiles(
+  volumes: Volume[],
+  mounts: VolumeMount[],
+  spec: Pick<ContainerSpec, 'removeSecrets' | 'clearSecrets'>,
+): { volumes: Volume[]; mounts: VolumeMount[] } {
+  const removed = new Set(spec.removeSecrets ?? []);
+  const kept = new Map<string, Volume>();
+  for (const volume of volumes) {
+    if (!volume.secret) continue;
+    const mountPaths = mounts.filter((m) => m.name === volume.name).map((m) => m.mountPath);
+    const items = spec.clearSecrets
+      ? []
+      : (volume.secret.items ?? []).filter((i) => !mountPaths.some((p) => removed.has(`${p}/${i.path}`)));
+    const whole = mountPaths.some((p) => removed.has(p));
+    if (items.length && !whole) kept.set(volume.name, { ...volume, secret: { ...volume.secret, items } });
+  }
+  const isGone = (name: string): boolean =>
+    volumes.some((v) => v.name === name && v.secret) && !kept.has(name);
+  return {
+    volumes: volumes.filter((v) => !isGone(v.name)).map((v) => kept.get(v.name) ?? v),
+    mounts: mounts.filter((m) => !isGone(m.name)),
+  };
 }

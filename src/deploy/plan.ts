@@ -17,7 +17,7 @@ import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
 import { planGpu } from './gpu.js';
 import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
 import { addVolumes, removeVolumes } from './volumes.js';
-import { applyContainerFlags, layoutContainers, targetSpec } from './containers.js';
+import { applyContainerFlags, layoutContainers, targetSpec, withoutSecretFiles } from './containers.js';
 import { applyServiceFlags, applyTemplateFlags, changeList, withoutRemovedLabels } from './service-flags.js';
 
 export interface ServiceChanges {
@@ -135,7 +135,10 @@ function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const plainLive = changes.spec.clearEnvVars
     ? []
     : live.filter((e) => !e.valueSource && !removed.has(e.name));
-  const secretLive = live.filter((e) => e.valueSource);
+  const removedSecrets = new Set(changes.spec.removeSecrets ?? []);
+  const secretLive = changes.spec.clearSecrets
+    ? []
+    : live.filter((e) => e.valueSource && !removedSecrets.has(e.name));
   const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
   const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
@@ -248,6 +251,8 @@ export function planVolumes(
   let volumes = liveVolumes ?? [];
   let mounts = container.volumeMounts ?? [];
   if (spec.volumes) ({ volumes, mounts } = removeVolumes({ volumes, mounts }, spec.volumes));
+  if (spec.clearSecrets || spec.removeSecrets?.length)
+    ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
   if (spec.secrets) {
     ({ volumes, mounts } = planSecretFiles(
       volumes,
@@ -331,6 +336,11 @@ function planContainers(
     }
     const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
     if (!scope) return c!;
+    if (scope.clearSecrets || scope.removeSecrets?.some((k) => k.startsWith('/')))
+      throw new RunwayError(
+        `\`flags\` removes secret files of container '${name}'; Runway removes secret files from the container it deploys into only.`,
+        'Remove secret environment variables by name after --container, or the files from the service directly.',
+      );
     const image = scope.image ?? c?.image;
     if (!image)
       throw new RunwayError(

@@ -109,14 +109,12 @@ export interface SecretAccessDeps {
 export async function runtimeAccounts(
   runtime: string | undefined,
   regions: string[],
-  live: (region: string) => Promise<Service | undefined>,
+  liveAccount: (region: string) => Promise<string | undefined>,
   projectNumber: () => Promise<string>,
   warn: (message: string) => void = core.warning,
 ): Promise<string[]> {
   if (runtime) return [runtime];
-  const named = await Promise.all(
-    regions.map(async (region) => (await live(region))?.template?.serviceAccount),
-  );
+  const named = await Promise.all(regions.map(liveAccount));
   const accounts = new Set(named.filter((a): a is string => Boolean(a)));
   if (named.some((a) => !a)) {
     try {
@@ -239,11 +237,16 @@ export async function checkSecretReaders(
   const accounts = await runtimeAccounts(
     settings.spec.runtimeServiceAccount,
     settings.regions,
-    (region) => {
+    async (region) => {
+      // A job's tasks run as its execution template's account, a service's revisions as theirs.
+      const job = settings.job;
+      if (job)
+        return (await run.getJob({ project, region, job: job.name }))?.template?.template?.serviceAccount;
       const ref = { project, region, service: settings.service };
-      return run.getService(ref).catch((err: unknown) => {
+      const live = await run.getService(ref).catch((err: unknown) => {
         throw explainRunError(err, ref, credentials.identity);
       });
+      return live?.template?.serviceAccount;
     },
     () => projects.projectNumber(project),
   );
@@ -402,6 +405,12 @@ export function jobPermissions(execute: JobExecute): string[] {
   ];
 }
 
+/**
+ * Held on the project only: every change and execution is a long-running operation, a resource of
+ * the location, not of the job, so a grant on the job alone never reaches it.
+ */
+export const JOB_PROJECT_PERMISSIONS = ['run.operations.get'];
+
 /** What checkCanDeployJob asks: IAM on the project, and Cloud Run on each job. */
 export interface JobPermissionDeps {
   projects: Pick<ProjectsClient, 'testIamPermissions'>;
@@ -423,7 +432,8 @@ export async function checkCanDeployJob(
 ): Promise<void> {
   const first = refs[0];
   if (!first) return;
-  const needed = jobPermissions(execute);
+  const onJob = jobPermissions(execute);
+  const needed = [...onJob, ...JOB_PROJECT_PERMISSIONS];
   const asked: string[] = [];
   const onProject = await deps.projects.testIamPermissions(first.project, needed).catch((err: unknown) => {
     asked.push(`project ${first.project}: ${err instanceof Error ? err.message : String(err)}`);
@@ -432,7 +442,7 @@ export async function checkCanDeployJob(
   const perJob = await Promise.all(
     refs.map((ref) =>
       // A job that does not exist yet has no policy of its own: the project's answer stands.
-      deps.run.testJobPermissions(ref, needed).catch(() => undefined),
+      deps.run.testJobPermissions(ref, onJob).catch(() => undefined),
     ),
   );
   if (onProject === undefined && perJob.every((granted) => granted === undefined)) {
@@ -445,7 +455,8 @@ export async function checkCanDeployJob(
   const where = new Set<string>();
   refs.forEach((ref, i) => {
     const held = new Set([...(onProject ?? []), ...(perJob[i] ?? [])]);
-    const lacking = needed.filter((p) => !held.has(p));
+    // What only the project can grant is unknown when the project could not be asked: Cloud Run checks it.
+    const lacking = (onProject ? needed : onJob).filter((p) => !held.has(p));
     for (const p of lacking) missing.add(p);
     if (lacking.length) where.add(`${ref.job} in ${ref.region}`);
   });

@@ -50,6 +50,7 @@ const CONTAINER_VALUED: Record<string, ContainerHandler> = {
     s.replaceEnvVars = true;
   },
   '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
+  '--remove-secrets': (s, v) => (s.removeSecrets = [...(s.removeSecrets ?? []), ...parseList(v)]),
   '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
   '--startup-probe': (s, v, n) => (s.startupProbe = parseProbe(n, v, 'startup')),
   '--liveness-probe': (s, v, n) => (s.livenessProbe = parseProbe(n, v, 'liveness')),
@@ -66,6 +67,7 @@ const CONTAINER_SWITCHES: Record<string, ContainerHandler> = {
   '--use-http2': (s) => (s.useHttp2 = true),
   '--no-use-http2': (s) => (s.useHttp2 = false),
   '--clear-env-vars': (s) => (s.clearEnvVars = true),
+  '--clear-secrets': (s) => (s.clearSecrets = true),
 };
 
 /** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
@@ -73,8 +75,6 @@ const CONTAINER_OTHER = new Set([
   '--env-vars-file',
   '--set-secrets',
   '--update-secrets',
-  '--remove-secrets',
-  '--clear-secrets',
   '--add-volume-mount',
   '--remove-volume-mount',
   '--clear-volume-mounts',

@@ -86,6 +86,10 @@ export interface ContainerSpec {
   removeEnvVars?: string[];
   /** gcloud's --clear-env-vars: every plain variable dropped before `envVars` apply. */
   clearEnvVars?: boolean;
+  /** --remove-secrets: secret env vars (by name) and secret files (by path) dropped. */
+  removeSecrets?: string[];
+  /** --clear-secrets: every secret env var and secret file dropped before `secrets` apply. */
+  clearSecrets?: boolean;
   port?: number;
   /** --use-http2: the port is named h2c (false: http1). */
   useHttp2?: boolean;
@@ -167,6 +171,8 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   replaceEnvVars: 'flags (--set-env-vars)',
   removeEnvVars: 'flags (--remove-env-vars)',
   clearEnvVars: 'flags (--clear-env-vars)',
+  removeSecrets: 'flags (--remove-secrets)',
+  clearSecrets: 'flags (--clear-secrets)',
   useHttp2: 'flags (--[no-]use-http2)',
   dependsOn: 'flags (--depends-on)',
   startupProbe: 'flags (--startup-probe)',
