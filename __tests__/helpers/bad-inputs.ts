@@ -178,7 +178,17 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'no image and no context', inputs: { image: '' }, names: 'image' },
   { what: 'a context without a repository', inputs: { image: '', context: '.' }, names: 'repository' },
   { what: 'a flag that has its own input', inputs: { flags: '--region=europe-west1' }, names: 'flags' },
-  { what: 'an unknown flag', inputs: { flags: '--gpu=1' }, names: 'flags' },
+  { what: 'an unknown flag', inputs: { flags: '--no-such-flag=1' }, names: 'flags' },
+  {
+    what: 'a volume of a type gcloud has not',
+    inputs: { flags: '--add-volume name=a,type=secret' },
+    names: 'flags',
+  },
+  {
+    what: 'a GPU with too little CPU',
+    inputs: { flags: '--gpu 1 --gpu-type nvidia-l4 --memory 16Gi --no-cpu-throttling', cpu: '2' },
+    names: 'cpu',
+  },
   { what: 'a flag and an input disagreeing', inputs: { flags: '--cpu=2', cpu: '1' }, names: 'cpu' },
   // Numbers and units
   { what: 'cpu 3', inputs: { cpu: '3' }, names: 'cpu' },

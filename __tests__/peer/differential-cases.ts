@@ -22,7 +22,10 @@ export type Aspect =
   | 'traffic'
   | 'tags'
   | 'revisions'
-  | 'execution';
+  | 'execution'
+  | 'volumes'
+  | 'network'
+  | 'gpu';
 
 export interface Case {
   name: string;
@@ -317,6 +320,80 @@ export const CASES: Case[] = [
     name: 'job whose task fails',
     job: true,
     steps: [{ image: '{jobimage}', flags: '--max-retries=0 "--args=exit 3"', wait: 'true' }],
+    refused: true,
+  },
+  // gcloud's volume flags (GA types), beside a secret file from `secrets`: added, then some removed
+  // and one added, then all cleared.
+  {
+    name: 'volumes: in-memory, Cloud Storage and NFS, with a secret file',
+    steps: [
+      {
+        image: '{image1}',
+        secrets: '/etc/sec/key=diff-db:1',
+        flags:
+          '--add-volume name=mem,type=in-memory,size-limit=64Mi --add-volume name=bkt,type=cloud-storage,bucket=my-bucket,readonly=true ' +
+          '--add-volume name=share,type=nfs,location=10.0.0.2:/exports/a --add-volume-mount volume=mem,mount-path=/cache --add-volume-mount volume=bkt,mount-path=/data',
+      },
+      {
+        image: '{image2}',
+        flags:
+          '--remove-volume-mount /data --remove-volume bkt --add-volume name=n2,type=nfs,location=10.0.0.3:/e,readonly=true ' +
+          '--add-volume-mount volume=n2,mount-path=/n2 --add-volume-mount volume=mem,mount-path=/tmp/mem',
+      },
+      { image: '{image3}', flags: '--clear-volume-mounts --clear-volumes' },
+    ],
+  },
+  {
+    // Cloud Run refuses a mount of a volume the revision does not have; Runway refuses it first.
+    // (Within one deploy gcloud removes before it adds, so --remove-volume cannot leave one behind.)
+    name: 'volumes: a mount of a volume the service does not have',
+    steps: [{ image: '{image1}', flags: '--add-volume-mount volume=none,mount-path=/x' }],
+    refused: true,
+  },
+  // Direct VPC egress: set, changed part by part, then cleared (the egress setting with it).
+  {
+    name: 'Direct VPC: --network, --subnet, --network-tags, then --clear-network',
+    steps: [
+      {
+        image: '{image1}',
+        flags: '--network default --subnet default --network-tags a,b --vpc-egress all-traffic',
+      },
+      { image: '{image2}', flags: '--subnet other --network-tags c' },
+      { image: '{image3}', flags: '--clear-network' },
+    ],
+  },
+  {
+    // From a Serverless VPC Access connector to Direct VPC egress.
+    name: 'Direct VPC: --clear-vpc-connector with --network',
+    steps: [
+      { image: '{image1}', flags: '--vpc-connector c1 --vpc-egress private-ranges-only' },
+      { image: '{image2}', flags: '--clear-vpc-connector --network default' },
+    ],
+  },
+  {
+    // Cloud Run takes one and only one of a connector and a network interface.
+    name: 'Direct VPC: --vpc-egress with neither a network nor a connector',
+    steps: [{ image: '{image1}', flags: '--vpc-egress all-traffic' }],
+    refused: true,
+  },
+  // A GPU with Cloud Run's minimums, kept across a deploy that changes memory and zonal redundancy, then dropped.
+  {
+    name: 'GPU: --gpu, --gpu-type, --[no-]gpu-zonal-redundancy, then --gpu 0',
+    steps: [
+      {
+        image: '{image1}',
+        flags:
+          '--gpu 1 --gpu-type nvidia-l4 --no-gpu-zonal-redundancy --cpu 4 --memory 16Gi --no-cpu-throttling --max-instances 3',
+      },
+      { image: '{image2}', flags: '--gpu-zonal-redundancy --memory 20Gi' },
+      { image: '{image3}', flags: '--gpu 0' },
+    ],
+  },
+  {
+    name: 'GPU: too little CPU',
+    steps: [
+      { image: '{image1}', flags: '--gpu 1 --gpu-type nvidia-l4 --cpu 2 --memory 16Gi --no-cpu-throttling' },
+    ],
     refused: true,
   },
 ];

@@ -1,8 +1,8 @@
 // Drop-in, proven by differential tests: each input set (differential-cases.ts) runs through
 // deploy-cloudrun (the peer, helpers/peer.ts) and through Runway against the emulator, each on a fresh
 // service, and the resulting Service resources are read back through the v2 API and compared: env
-// vars, secrets, scaling, resources, revision settings, labels (less `managed-by` and `commit-sha`),
-// traffic and tags, and the `url` output. Every difference is either fixed or declared with the id of
+// vars, secrets, scaling, resources, revision settings, volumes, Direct VPC, GPU, labels (less
+// `managed-by` and `commit-sha`), traffic and tags, and the `url` output. Every difference is either fixed or declared with the id of
 // its row in the table of differences in docs/migrating.md. The cases are split over the test files
 // differential-1.test.ts … differential-N.test.ts (helpers/shards.ts), which Jest runs side by side,
 // each against its own emulator. Each case checks that it differs exactly as it declares, each part
@@ -79,8 +79,14 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
   }
   const secretFiles: Json = {};
   const cloudsql: string[] = [];
+  // Volumes other than secrets and Cloud SQL (compared as such above), by name, and their mounts by path.
+  const otherVolumes: Json = {};
+  for (const { name, ...source } of volumes)
+    if (!source.secret && !source.cloudSqlInstance) otherVolumes[name as string] = source;
+  const otherMounts: Json = {};
   for (const mount of (container.volumeMounts as Json[] | undefined) ?? []) {
     const volume = volumes.find((v) => v.name === mount.name);
+    if (!volume?.secret && !volume?.cloudSqlInstance) otherMounts[mount.mountPath] = mount.name;
     if (!volume) continue;
     for (const item of volume.secret?.items ?? [])
       secretFiles[`${mount.mountPath}/${item.path}`] = `${volume.secret.secret}:${item.version ?? 'latest'}`;
@@ -131,6 +137,13 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
       autoName.test(short(r.name)) ? 'auto' : short(r.name).slice(service.length + 1),
     ),
     execution: undefined,
+    volumes: { volumes: otherVolumes, mounts: otherMounts },
+    network: template.vpcAccess ?? {},
+    gpu: {
+      limit: container.resources?.limits?.['nvidia.com/gpu'],
+      type: template.nodeSelector?.accelerator,
+      zonalRedundancyDisabled: template.gpuZonalRedundancyDisabled,
+    },
   };
 }
 
@@ -187,6 +200,9 @@ async function jobShapeOf(job: string, region: string): Promise<Record<Aspect, u
     tags: undefined,
     revisions: undefined,
     execution: ((record?.executions ?? []) as Json[]).map((e) => e.state),
+    volumes: undefined,
+    network: undefined,
+    gpu: undefined,
   };
 }
 

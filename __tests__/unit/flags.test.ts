@@ -72,7 +72,7 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
     }
   });
   it('rejects unknown flags', () => {
-    expect(() => parseFlags('--gpu=1')).toThrow(/--gpu in `flags` is not supported/);
+    expect(() => parseFlags('--no-such-flag=1')).toThrow(/--no-such-flag in `flags` is not supported/);
   });
 });
 

@@ -184,6 +184,8 @@ describe('planning service flags', () => {
         removeLabels: ['tier', 'managed-by'],
         removeCloudsqlInstances: ['p:r:a'],
         clearVpcConnector: true,
+        // gcloud refuses to clear a connector all traffic goes through unless egress changes with it.
+        vpcEgress: 'private-ranges-only',
         encryptionKey: null,
         keyRevocationAction: null,
         keyShutdownHours: null,

@@ -10,6 +10,7 @@ import { GoogleApiError, invalidArgument, notFound, permissionDenied } from '../
 import { schemaRoutes, type ApiRequest, type OperationFault, type Route } from '../http.js';
 import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
+import { validateTemplateRules } from './template-rules.js';
 import { LaunchFailure, type Backend, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
 import { invokerGate } from './invoker.js';
 import { containerEntry } from '../logging/store.js';
@@ -695,6 +696,7 @@ export class CloudRun {
       caller,
       change.style,
     );
+    validateTemplateRules(spec.template as Json, change.style, location);
     if (change.validateOnly) return { spec };
     const record = existing ?? (await this.newRecord(project, location, serviceId, caller));
     return { spec, record, op: this.startChange(record, spec, newRevisionName, caller, change.fault) };

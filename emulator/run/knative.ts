@@ -146,6 +146,8 @@ const CONTAINER_RESOURCE_ANNOTATIONS: Array<[annotation: string, field: string]>
 ];
 
 const CLOUD_SQL_ANNOTATION = 'run.googleapis.com/cloudsql-instances';
+/** v1's node selector key for v2's nodeSelector.accelerator (the GPU type). */
+const ACCELERATOR_SELECTOR = 'run.googleapis.com/accelerator';
 /**
  * v1's form of v2's per-container dependsOn: a map from a container's name to the names it depends
  * on, as JSON (gcloud writes `{"app": ["sidecar"]}`: api_lib/run/container_resource.py). Google's own
@@ -307,12 +309,27 @@ function translateVolume(v: Json, from: VolumeDialect, to: VolumeDialect): Json 
   return undefined;
 }
 
+/** v1's CSI driver for a Cloud Storage volume (v2's `gcs`), as gcloud writes it (command_lib/run/volumes.py). */
+const GCS_DRIVER = 'gcsfuse.run.googleapis.com';
+
 export function volumeToV2(v: Json, i: number): Json {
   const translated = translateVolume(v, V1_VOLUMES, V2_VOLUMES);
   if (translated) return translated;
   if (v.nfs) return { name: v.name, nfs: v.nfs };
   const field = `spec.template.spec.volumes[${i}]`;
-  throw badField(field, 'only secret, emptyDir and nfs volumes are supported here.');
+  if (v.csi) {
+    const csi = obj(v.csi);
+    if (csi.driver !== GCS_DRIVER)
+      throw badField(`${field}.csi.driver`, `only the ${GCS_DRIVER} driver is supported.`);
+    const attributes = obj(csi.volumeAttributes);
+    const options =
+      typeof attributes.mountOptions === 'string' ? attributes.mountOptions.split(',') : undefined;
+    return {
+      name: v.name,
+      gcs: { bucket: attributes.bucketName, readOnly: csi.readOnly, mountOptions: options },
+    };
+  }
+  throw badField(field, 'only secret, emptyDir, nfs and Cloud Storage (csi) volumes are supported here.');
 }
 
 function templateToV2(template: unknown): Json {
@@ -355,6 +372,11 @@ function templateToV2(template: unknown): Json {
   out.maxInstanceRequestConcurrency = spec.containerConcurrency;
   if (spec.timeoutSeconds !== undefined) out.timeout = `${Number(spec.timeoutSeconds)}s`;
   out.serviceAccount = spec.serviceAccountName;
+  const accelerator = obj(spec.nodeSelector)[ACCELERATOR_SELECTOR];
+  for (const key of Object.keys(obj(spec.nodeSelector)))
+    if (key !== ACCELERATOR_SELECTOR)
+      throw badField(`spec.template.spec.nodeSelector[${key}]`, 'unknown or unsupported node selector.');
+  if (accelerator !== undefined) out.nodeSelector = { accelerator };
   const containers = list(spec.containers).map(containerToV2);
   for (const c of containers) c.resources = { ...obj(c.resources), ...resources };
   for (const [name, dependsOn] of Object.entries(dependencies ?? {})) {
@@ -471,6 +493,21 @@ export function containerToV1(c: Json, hiddenVolumes: Set<string>): Json {
 }
 
 export function volumeToV1(v: Json): Json {
+  if (v.gcs) {
+    const gcs = obj(v.gcs);
+    const options = list(gcs.mountOptions) as unknown as string[];
+    return {
+      name: v.name,
+      csi: {
+        driver: GCS_DRIVER,
+        readOnly: gcs.readOnly,
+        volumeAttributes: {
+          bucketName: gcs.bucket,
+          mountOptions: options.length ? options.join(',') : undefined,
+        },
+      },
+    };
+  }
   return translateVolume(v, V2_VOLUMES, V1_VOLUMES) ?? v;
 }
 
@@ -505,6 +542,9 @@ export function templateToV1(template: Json, name: string | undefined): { metada
       containerConcurrency: template.maxInstanceRequestConcurrency,
       timeoutSeconds: timeout,
       serviceAccountName: template.serviceAccount,
+      nodeSelector: template.nodeSelector
+        ? { [ACCELERATOR_SELECTOR]: obj(template.nodeSelector).accelerator }
+        : undefined,
       containers: containers.map((c) => containerToV1(c, hidden)),
       volumes: volumes.filter((v) => !isCloudSql(v)).map(volumeToV1),
     },

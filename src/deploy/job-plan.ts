@@ -55,6 +55,7 @@ function planTaskTemplate(live: TaskTemplate | undefined, changes: JobChanges): 
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
   const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
   if (vpcAccess) template.vpcAccess = vpcAccess;
+  else delete template.vpcAccess;
   if (jobSpec.maxRetries !== undefined) template.maxRetries = jobSpec.maxRetries;
   if (jobSpec.taskTimeoutSeconds !== undefined) template.timeout = `${jobSpec.taskTimeoutSeconds}s`;
   return template;

@@ -10,9 +10,13 @@ import type {
   TrafficTarget,
   Volume,
   VolumeMount,
+  VpcAccess,
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import { planGpu } from './gpu.js';
+import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
+import { addVolumes, removeVolumes } from './volumes.js';
 import { applyContainerFlags, layoutContainers, targetSpec, withoutSecretFiles } from './containers.js';
 import { applyServiceFlags, applyTemplateFlags, changeList, withoutRemovedLabels } from './service-flags.js';
 
@@ -217,8 +221,9 @@ export function planContainer(live: Container | undefined, changes: ContainerCha
     if (spec.memory !== undefined) limits.memory = spec.memory;
     if (Object.keys(limits).length) resources.limits = limits;
     if (spec.cpuBoost !== undefined) resources.startupCpuBoost = spec.cpuBoost;
-    // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
-    resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
+    // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4); read back,
+    // resources without cpuIdle mean false (proto3 JSON leaves a false bool out).
+    resources.cpuIdle = spec.cpuThrottling ?? (live?.resources ? (live.resources.cpuIdle ?? false) : true);
     container.resources = resources;
   }
   return container;
@@ -245,6 +250,7 @@ export function planVolumes(
   const { spec } = changes;
   let volumes = liveVolumes ?? [];
   let mounts = container.volumeMounts ?? [];
+  if (spec.volumes) ({ volumes, mounts } = removeVolumes({ volumes, mounts }, spec.volumes));
   if (spec.clearSecrets || spec.removeSecrets?.length)
     ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
   if (spec.secrets) {
@@ -275,28 +281,38 @@ export function planVolumes(
       mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
     }
   }
+  if (spec.volumes) ({ volumes, mounts } = addVolumes({ volumes, mounts }, spec.volumes));
   if (mounts.length) container.volumeMounts = mounts;
   else delete container.volumeMounts;
   return volumes;
 }
 
-/** The VPC access a template gets: the connector by full name, in the template's region. */
-export function planVpcAccess(
-  live: { connector?: string; egress?: string } | undefined,
-  changes: ContainerChanges,
-): { connector?: string; egress?: string } | undefined {
+/**
+ * The VPC access a template gets: the connector by full name, in the template's region; then the
+ * Direct VPC flags; checked as Cloud Run checks it before it is sent.
+ */
+export function planVpcAccess(live: VpcAccess | undefined, changes: ContainerChanges): VpcAccess | undefined {
   const { spec } = changes;
-  if (spec.vpcConnector === undefined && spec.vpcEgress === undefined) return live;
+  if (
+    spec.vpcConnector === undefined &&
+    spec.vpcEgress === undefined &&
+    spec.directVpc === undefined &&
+    !spec.clearVpcConnector
+  )
+    return live;
   const connector = spec.vpcConnector?.includes('/')
     ? spec.vpcConnector
     : spec.vpcConnector !== undefined
       ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
       : live?.connector;
-  return {
+  const access: VpcAccess = {
     ...(live ?? {}),
     ...(connector ? { connector } : {}),
     ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
   };
+  // gcloud clears the connector after it sets it and the egress, before the network interface.
+  const cleared = spec.clearVpcConnector ? clearVpcConnector(access) : access;
+  return checkVpcAccess(spec.directVpc ? planDirectVpc(cleared, spec.directVpc) : cleared);
 }
 
 /** Every container of the revision: the target takes the image and the settings, scopes their own. */
@@ -365,6 +381,8 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
     template.executionEnvironment = EXECUTION_ENVIRONMENT[spec.executionEnvironment];
   const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
   if (vpcAccess) template.vpcAccess = vpcAccess;
+  else delete template.vpcAccess;
+  if (spec.gpu) planGpu(template, container, spec.gpu);
   applyTemplateFlags(template, spec);
   return template;
 }

@@ -23,6 +23,13 @@ export interface Volume {
   [key: string]: unknown;
 }
 
+/** VpcAccess: a Serverless VPC Access connector, or Direct VPC egress through one network interface. */
+export interface VpcAccess {
+  connector?: string;
+  egress?: string;
+  networkInterfaces?: Array<{ network?: string; subnetwork?: string; tags?: string[] }>;
+}
+
 export interface Container {
   name?: string;
   image: string;
@@ -41,13 +48,15 @@ export interface RevisionTemplate {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   scaling?: { minInstanceCount?: number; maxInstanceCount?: number };
-  vpcAccess?: { connector?: string; egress?: string; networkInterfaces?: unknown[] };
+  vpcAccess?: VpcAccess;
   timeout?: string;
   serviceAccount?: string;
   containers?: Container[];
   volumes?: Volume[];
   executionEnvironment?: string;
   maxInstanceRequestConcurrency?: number;
+  nodeSelector?: { accelerator: string };
+  gpuZonalRedundancyDisabled?: boolean;
   [key: string]: unknown;
 }
 
@@ -185,7 +194,7 @@ export interface TaskTemplate {
   timeout?: string;
   serviceAccount?: string;
   executionEnvironment?: string;
-  vpcAccess?: { connector?: string; egress?: string };
+  vpcAccess?: VpcAccess;
   [key: string]: unknown;
 }
 

@@ -21,6 +21,16 @@ import {
 import { parseProbe } from './probes.js';
 import { flagsFileWords } from './flags-file.js';
 import type { ContainerSpec, JobFlags, ServiceSpec } from './spec.js';
+import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
+import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
+import {
+  addVolume,
+  addVolumeMount,
+  clearVolumeMounts,
+  clearVolumes,
+  removeVolumeMounts,
+  removeVolumes,
+} from './volumes.js';
 
 /** What `flags` sets: service settings, and for a job (`gcloud run jobs deploy`) its own. */
 export type ParsedFlags = ServiceSpec & JobFlags;
@@ -126,6 +136,15 @@ const VALUED: Record<string, FlagHandler> = {
   '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
   '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
   '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
+  '--add-volume': addVolume,
+  '--add-volume-mount': addVolumeMount,
+  '--remove-volume': removeVolumes,
+  '--remove-volume-mount': removeVolumeMounts,
+  '--network': setNetwork,
+  '--subnet': setSubnet,
+  '--network-tags': setNetworkTags,
+  '--gpu': setGpu,
+  '--gpu-type': setGpuType,
 };
 
 const SWITCHES: Record<string, FlagHandler> = {
@@ -158,6 +177,12 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-labels': (s) => (s.clearLabels = true),
   '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
   '--no-wait': (s) => (s.wait = false),
+  '--clear-volumes': clearVolumes,
+  '--clear-volume-mounts': clearVolumeMounts,
+  '--clear-network': clearNetwork,
+  '--clear-network-tags': clearNetworkTags,
+  '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
+  '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
 };
 
 /** `gcloud run jobs deploy` has only these of the flags above. */
@@ -212,6 +237,11 @@ const SERVICE_ONLY = new Set([
   '--no-cpu-boost',
   '--cpu-throttling',
   '--no-cpu-throttling',
+  // GA `gcloud run jobs deploy` has no GPU flags (alpha and beta only).
+  '--gpu',
+  '--gpu-type',
+  '--gpu-zonal-redundancy',
+  '--no-gpu-zonal-redundancy',
 ]);
 
 /** Which command `flags` goes to: deploy-cloudrun runs `gcloud run deploy` or `gcloud run jobs deploy`. */

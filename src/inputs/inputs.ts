@@ -23,6 +23,7 @@ import {
 } from './fields.js';
 import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
 import { targetName } from './container-target.js';
+import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
 import {
   JOB_INPUT_NAMES,
@@ -1031,9 +1032,11 @@ export function readSettings(read: InputReader): Settings {
   const fromFlags = r.attempt(() =>
     flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
   );
-  const spec = r.attempt(() =>
-    fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r),
-  );
+  const spec = r.attempt(() => {
+    const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+    checkGpuInputs(merged);
+    return merged;
+  });
   const jobFlags = jobTarget
     ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
     : undefined;

@@ -19,6 +19,48 @@ export type Ingress = 'all' | 'internal' | 'internal-and-cloud-load-balancing';
 export type VpcEgress = 'all-traffic' | 'private-ranges-only';
 export type ExecutionEnvironment = 'gen1' | 'gen2';
 
+/** A volume gcloud's --add-volume describes (its GA types), as inputs/volumes.ts reads it. */
+export type AddedVolume =
+  | { name: string; type: 'in-memory'; sizeLimit?: string }
+  | { name: string; type: 'nfs'; server: string; path: string; readOnly: boolean }
+  | { name: string; type: 'cloud-storage'; bucket: string; readOnly: boolean };
+
+/** gcloud's volume flags, applied in gcloud's order: mounts and volumes removed, then added. */
+export interface VolumeFlags {
+  /** --remove-volume-mount: mount paths. */
+  removeMounts?: string[];
+  /** --clear-volume-mounts */
+  clearMounts?: boolean;
+  /** --remove-volume: volume names. */
+  remove?: string[];
+  /** --clear-volumes (Cloud SQL connections are not volumes to gcloud, and stay). */
+  clear?: boolean;
+  /** --add-volume, in the order given. */
+  add?: AddedVolume[];
+  /** --add-volume-mount, in the order given. */
+  addMounts?: Array<{ volume: string; mountPath: string }>;
+}
+
+/** gcloud's Direct VPC egress flags: '' (or []) clears a part of the network interface. */
+export interface DirectVpcFlags {
+  network?: string;
+  subnet?: string;
+  /** --network-tags; [] for --clear-network-tags. */
+  tags?: string[];
+  /** --clear-network: no network interface, and no egress setting. */
+  clear?: boolean;
+}
+
+/** gcloud's GPU flags. */
+export interface GpuFlags {
+  /** --gpu: 0 removes the GPU (and its type). */
+  count?: number;
+  /** --gpu-type, e.g. nvidia-l4. */
+  type?: string;
+  /** --[no-]gpu-zonal-redundancy */
+  zonalRedundancy?: boolean;
+}
+
 /** A container probe as the v2 API spells it (gcloud's --startup-probe/--liveness-probe keys). */
 export interface Probe {
   initialDelaySeconds?: number;
@@ -81,6 +123,9 @@ export interface ServiceSpec extends ContainerSpec {
   cpuThrottling?: boolean;
   executionEnvironment?: ExecutionEnvironment;
   labels?: KeyValues;
+  volumes?: VolumeFlags;
+  directVpc?: DirectVpcFlags;
+  gpu?: GpuFlags;
   /** The `container` input: the container that takes the new image and the unscoped settings. */
   container?: string;
   /** `--container NAME` scopes, in the order given: each container's own settings. */
@@ -171,6 +216,9 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   command: 'flags (--command)',
   args: 'flags (--args)',
   labels: 'labels',
+  volumes: 'flags (--add-volume, --add-volume-mount)',
+  directVpc: 'flags (--network, --subnet, --network-tags)',
+  gpu: 'flags (--gpu, --gpu-type)',
 };
 
 /** A Cloud Run job's own settings (beside the container settings it shares with a service). */
