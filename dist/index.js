@@ -67988,6 +67988,235 @@ function shortName(resourceName) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/inputs/gpu.ts
+// gcloud's GPU flags in `flags` (--gpu, --gpu-type, --[no-]gpu-zonal-redundancy) read into spec.gpu,
+// and Cloud Run's rules for a GPU that the inputs alone can break, checked when the inputs are read,
+// before anything changes (cloud.google.com/run/docs/configuring/services/gpu): one GPU per
+// instance, of a type Cloud Run offers, with at least 4 CPU and 16 GiB of memory, and CPU always
+// allocated (instance-based billing). What the live service adds is checked by deploy/gpu.ts.
+
+/**
+ * The GPU types Cloud Run services offer within the CPU and memory Runway can set (at most 8 CPU and
+ * 32Gi), and the CPU and memory each needs at least.
+ */
+const GPU_TYPES = {
+    'nvidia-l4': { minCpu: 4, minMemoryGiB: 16 },
+};
+const DEFAULT_GPU_TYPE = 'nvidia-l4';
+function gpu(spec) {
+    return (spec.gpu ??= {});
+}
+/** --gpu: Cloud Run gives an instance 0 or 1 GPU (gcloud's help: "Cloud Run supports values 0 or 1"). */
+function setGpu(spec, raw, name) {
+    if (raw !== '0' && raw !== '1')
+        throw new InputError(name, raw, '`1` (one GPU per instance) or `0` (no GPU)');
+    gpu(spec).count = Number(raw);
+}
+function setGpuType(spec, raw, name) {
+    if (!(raw in GPU_TYPES))
+        throw new InputError(name, raw, Object.keys(GPU_TYPES)
+            .map((t) => `\`${t}\``)
+            .join(', '));
+    gpu(spec).type = raw;
+}
+function setGpuZonalRedundancy(spec, on) {
+    gpu(spec).zonalRedundancy = on;
+}
+/** CPU as a number of vCPUs: `4`, `0.5`, `500m`. */
+function cpuCount(cpu) {
+    return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+}
+const MEMORY_GIB = { Mi: 1 / 1024, Gi: 1, M: 1e6 / 2 ** 30, G: 1e9 / 2 ** 30 };
+/** Memory in GiB: `16Gi`, `16384Mi`, `17G`. */
+function memoryGiB(memory) {
+    const m = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)$/.exec(memory.trim());
+    return m ? Number(m[1]) * MEMORY_GIB[m[2]] : NaN;
+}
+/** What a GPU needs of the rest of the spec, as far as the inputs say. */
+function checkGpuInputs(spec) {
+    const g = spec.gpu;
+    if (!g)
+        return;
+    if (g.count === 0) {
+        if (g.type !== undefined)
+            throw new RunwayError('`flags` asks for no GPU (--gpu=0) and a GPU type (--gpu-type) at once.', 'Remove --gpu-type to drop the GPU, or give --gpu=1 to keep one.');
+        return;
+    }
+    if (g.count === undefined && g.type === undefined)
+        return;
+    const type = GPU_TYPES[g.type ?? DEFAULT_GPU_TYPE];
+    const typeName = g.type ?? DEFAULT_GPU_TYPE;
+    if (spec.cpu !== undefined && cpuCount(spec.cpu) < type.minCpu)
+        throw new RunwayError(`A ${typeName} GPU needs at least ${type.minCpu} CPU; the \`cpu\` setting gives ${spec.cpu}.`, `Set \`cpu\` (or --cpu in \`flags\`) to ${type.minCpu} or more.`);
+    if (spec.memory !== undefined && memoryGiB(spec.memory) < type.minMemoryGiB)
+        throw new RunwayError(`A ${typeName} GPU needs at least ${type.minMemoryGiB}Gi of memory; the \`memory\` setting gives ${spec.memory}.`, `Set \`memory\` (or --memory in \`flags\`) to ${type.minMemoryGiB}Gi or more.`);
+    if (spec.cpuThrottling === true)
+        throw new RunwayError('A GPU needs CPU always allocated, and `flags` has --cpu-throttling.', 'Use --no-cpu-throttling (instance-based billing) with a GPU.');
+}
+
+;// CONCATENATED MODULE: ./src/deploy/gpu.ts
+// gcloud's GPU flags (spec.gpu) over a template, as `gcloud run deploy` sets them
+// (config_changes.py ResourceChanges, GpuTypeChange, GpuZonalRedundancyChange): the GPU is the
+// container's `nvidia.com/gpu` limit, its type the template's node selector, zonal redundancy a
+// template field; --gpu=0 drops the limit and the type. Then Cloud Run's rules for the GPU the
+// planned revision would have, with what the live service keeps, before anything is sent.
+
+
+const GPU_LIMIT = 'nvidia.com/gpu';
+function planGpu(template, container, flags) {
+    if (flags.count !== undefined) {
+        const limits = { ...(container.resources?.limits ?? {}) };
+        if (flags.count === 0) {
+            delete limits[GPU_LIMIT];
+            delete template.nodeSelector;
+        }
+        else
+            limits[GPU_LIMIT] = String(flags.count);
+        container.resources = { ...(container.resources ?? {}), limits };
+    }
+    if (flags.type !== undefined)
+        template.nodeSelector = { accelerator: flags.type };
+    if (flags.zonalRedundancy !== undefined)
+        template.gpuZonalRedundancyDisabled = !flags.zonalRedundancy;
+    checkGpu(template, container);
+}
+/** Cloud Run's rules for a GPU (cloud.google.com/run/docs/configuring/services/gpu), on the planned revision. */
+function checkGpu(template, container) {
+    const count = container.resources?.limits?.[GPU_LIMIT];
+    if (count === undefined)
+        return;
+    const typeName = template.nodeSelector?.accelerator ?? DEFAULT_GPU_TYPE;
+    const type = GPU_TYPES[typeName];
+    if (!type)
+        return;
+    const cpu = container.resources?.limits?.cpu ?? '1';
+    const memory = container.resources?.limits?.memory ?? '512Mi';
+    const stop = ' Nothing was changed.';
+    if (cpuCount(cpu) < type.minCpu)
+        throw new RunwayError(`A ${typeName} GPU needs at least ${type.minCpu} CPU, and the revision would have ${cpu}.${stop}`, `Set \`cpu\` (or --cpu in \`flags\`) to ${type.minCpu} or more.`);
+    if (!(memoryGiB(memory) >= type.minMemoryGiB))
+        throw new RunwayError(`A ${typeName} GPU needs at least ${type.minMemoryGiB}Gi of memory, and the revision would have ${memory}.${stop}`, `Set \`memory\` (or --memory in \`flags\`) to ${type.minMemoryGiB}Gi or more.`);
+    // Read back, resources without cpuIdle mean false (proto3 JSON leaves a false bool out).
+    if (container.resources?.cpuIdle ?? !container.resources)
+        throw new RunwayError(`A GPU needs CPU always allocated (instance-based billing), and the revision would throttle CPU.${stop}`, 'Add --no-cpu-throttling to `flags`.');
+}
+
+;// CONCATENATED MODULE: ./src/deploy/network.ts
+// gcloud's Direct VPC flags (spec.directVpc) over a template's VPC access, as `gcloud run deploy`
+// changes it (config_changes.py ClearVpcConnectorChange, NetworkInterfacesChange,
+// ClearNetworkInterfacesChange): --clear-vpc-connector (spec.clearVpcConnector) first; then each flag given sets its part of
+// the one interface or, empty, drops it; an interface left empty goes, and the egress setting with
+// it; --clear-network drops both. Then Cloud Run's own rule, checked before anything is sent: "one
+// and only one of connector and network_interfaces must be set" (observed:
+// googleapis/google-cloud-node#4731).
+
+function planDirectVpc(live, flags) {
+    const { networkInterfaces, ...rest } = live;
+    if (flags.clear) {
+        const { egress: _egress, ...kept } = rest;
+        return kept;
+    }
+    const nic = { ...(networkInterfaces?.[0] ?? {}) };
+    const set = (key, value) => {
+        if (value === undefined)
+            return;
+        if (Array.isArray(value) ? value.length : value)
+            nic[key] = value;
+        else
+            delete nic[key];
+    };
+    set('network', flags.network);
+    set('subnetwork', flags.subnet);
+    set('tags', flags.tags);
+    if (Object.keys(nic).length)
+        return { ...rest, networkInterfaces: [nic] };
+    const { egress: _egress, ...kept } = rest;
+    return kept;
+}
+/**
+ * --clear-vpc-connector: the connector and the egress setting go (config_changes.py
+ * ClearVpcConnectorChange). gcloud refuses it when all traffic goes through the connector, unless
+ * someone confirms at a prompt, which a workflow cannot (resource_change_validators.py).
+ */
+function clearVpcConnector(access) {
+    if (access.egress === 'ALL_TRAFFIC')
+        throw new RunwayError('Cannot remove VPC connector with VPC egress set to "all-traffic" (as gcloud says): outbound traffic would go to the public internet. Nothing was changed.', 'Set --vpc-egress=private-ranges-only (or `vpc_egress: private-ranges-only`) beside --clear-vpc-connector.');
+    const { connector: _connector, egress: _egress, ...rest } = access;
+    return rest;
+}
+/** The access as Cloud Run takes it (undefined when there is none), or the error it would give, before it is sent. */
+function checkVpcAccess(access) {
+    const connector = Boolean(access.connector);
+    const network = Boolean(access.networkInterfaces?.length);
+    if (!connector && !network) {
+        if (access.egress === undefined)
+            return undefined;
+        throw new RunwayError('The VPC egress setting (`vpc_egress`, --vpc-egress) needs a way into a VPC network, and the service would have none: Cloud Run takes one and only one of a VPC connector and a network interface. Nothing was changed.', 'Add a connector (`vpc_connector`, --vpc-connector) or Direct VPC egress (--network and/or --subnet in `flags`), or remove the egress setting.');
+    }
+    if (connector && network)
+        throw new RunwayError(`The service would have both a VPC connector (${access.connector}) and Direct VPC egress (a network interface): Cloud Run takes one and only one of them. Nothing was changed.`, 'Use Direct VPC egress (--network/--subnet) without `vpc_connector`, or keep the connector and add --clear-network to `flags`.');
+    return access;
+}
+
+;// CONCATENATED MODULE: ./src/deploy/volumes.ts
+// gcloud's volume flags (spec.volumes) over a template's volumes and a container's mounts, as
+// `gcloud run deploy` changes them: mounts and volumes removed before the `secrets` input's changes,
+// volumes and mounts added after them (command_lib/run/flags.py, _GetConfigurationChanges). gcloud
+// speaks v1, where Cloud SQL connections are an annotation, not a volume: its --clear-volumes and
+// --clear-volume-mounts leave them, and so do these. Pure functions; plan.ts calls them.
+
+/** The v2 volume and mount v1's Cloud SQL annotation stands for. */
+const CLOUDSQL_VOLUME = 'cloudsql';
+/** --remove-volume-mount, --clear-volume-mounts, --remove-volume, --clear-volumes. */
+function removeVolumes({ volumes, mounts }, flags) {
+    const removedPaths = new Set(flags.removeMounts ?? []);
+    const removedNames = new Set(flags.remove ?? []);
+    return {
+        mounts: mounts.filter((m) => m.name === CLOUDSQL_VOLUME || !(flags.clearMounts || removedPaths.has(m.mountPath))),
+        volumes: volumes.filter((v) => v.name === CLOUDSQL_VOLUME || !(flags.clear || removedNames.has(v.name))),
+    };
+}
+function volumeOf(added) {
+    switch (added.type) {
+        case 'in-memory':
+            return {
+                name: added.name,
+                emptyDir: {
+                    medium: 'MEMORY',
+                    ...(added.sizeLimit !== undefined ? { sizeLimit: added.sizeLimit } : {}),
+                },
+            };
+        case 'nfs':
+            return { name: added.name, nfs: { server: added.server, path: added.path, readOnly: added.readOnly } };
+        case 'cloud-storage':
+            return { name: added.name, gcs: { bucket: added.bucket, readOnly: added.readOnly } };
+    }
+}
+/** Replaces the entry whose key matches in place, or appends: how gcloud's dict-like lists set an item. */
+function upsert(list, item, same) {
+    const at = list.findIndex((e) => same(e, item));
+    if (at < 0)
+        return [...list, item];
+    const copy = [...list];
+    copy[at] = item;
+    return copy;
+}
+/** --add-volume, then --add-volume-mount; then every mount must name a volume the template has. */
+function addVolumes({ volumes, mounts }, flags) {
+    for (const added of flags.add ?? []) {
+        if (added.name === CLOUDSQL_VOLUME)
+            throw new RunwayError(`\`flags\` (--add-volume) names a volume '${CLOUDSQL_VOLUME}': Cloud Run reserves that name for Cloud SQL connections.`, 'Give the volume another name (Cloud SQL connections come from --add-cloudsql-instances or `cloudsql_instances`).');
+        volumes = upsert(volumes, volumeOf(added), (a, b) => a.name === b.name);
+    }
+    for (const { volume, mountPath } of flags.addMounts ?? [])
+        mounts = upsert(mounts, { name: volume, mountPath }, (a, b) => a.mountPath === b.mountPath);
+    const names = new Set(volumes.map((v) => v.name));
+    const dangling = mounts.find((m) => !names.has(m.name));
+    if (dangling)
+        throw new RunwayError(`The container would mount a volume '${dangling.name}' at ${dangling.mountPath} that the service no longer (or never) has. Nothing was changed.`, `Add the volume with --add-volume name=${dangling.name},type=..., or remove the mount with --remove-volume-mount ${dangling.mountPath} (or --clear-volume-mounts).`);
+    return { volumes, mounts };
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/container-target.ts
 // Which container a deploy's image and container inputs go to, as far as the inputs alone say: the
 // `container` input, else the `--container` scope in `flags` that declares the port (gcloud requires
@@ -68217,6 +68446,9 @@ function applyServiceFlags(service, spec) {
 
 
 
+
+
+
 /** A template with no secret in it: no secret env var in any container, no secret volume or its mounts. */
 function withoutSecrets(template) {
     const secretVolumes = new Set((template.volumes ?? []).filter((v) => v.secret).map((v) => v.name));
@@ -68263,7 +68495,7 @@ const EXECUTION_ENVIRONMENT = {
     gen1: 'EXECUTION_ENVIRONMENT_GEN1',
     gen2: 'EXECUTION_ENVIRONMENT_GEN2',
 };
-const CLOUDSQL_VOLUME = 'cloudsql';
+const plan_CLOUDSQL_VOLUME = 'cloudsql';
 /** Applies `updates` over `live` by name, keeping live order; `overwrite` drops live entries first. */
 function upsertByName(live, updates, strategy) {
     const merged = new Map((strategy === 'overwrite' ? [] : live).map((e) => [e.name, e]));
@@ -68359,8 +68591,9 @@ function planContainer(live, changes) {
             resources.limits = limits;
         if (spec.cpuBoost !== undefined)
             resources.startupCpuBoost = spec.cpuBoost;
-        // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4).
-        resources.cpuIdle = spec.cpuThrottling ?? live?.resources?.cpuIdle ?? true;
+        // Setting resources resets cpuIdle unless it is sent explicitly (api-facts §5.4); read back,
+        // resources without cpuIdle mean false (proto3 JSON leaves a false bool out).
+        resources.cpuIdle = spec.cpuThrottling ?? (live?.resources ? (live.resources.cpuIdle ?? false) : true);
         container.resources = resources;
     }
     return container;
@@ -68381,6 +68614,8 @@ function planVolumes(liveVolumes, container, changes) {
     const { spec } = changes;
     let volumes = liveVolumes ?? [];
     let mounts = container.volumeMounts ?? [];
+    if (spec.volumes)
+        ({ volumes, mounts } = removeVolumes({ volumes, mounts }, spec.volumes));
     if (spec.clearSecrets || spec.removeSecrets?.length)
         ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
     if (spec.secrets) {
@@ -68390,7 +68625,7 @@ function planVolumes(liveVolumes, container, changes) {
         spec.addCloudsqlInstances !== undefined ||
         spec.removeCloudsqlInstances !== undefined ||
         spec.clearCloudsqlInstances) {
-        const live = volumes.find((v) => v.name === CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
+        const live = volumes.find((v) => v.name === plan_CLOUDSQL_VOLUME)?.cloudSqlInstance?.instances ?? [];
         const instances = changeList(live, {
             ...(spec.cloudsqlInstances ? { set: spec.cloudsqlInstances } : {}),
             ...(spec.clearCloudsqlInstances ? { clear: true } : {}),
@@ -68399,34 +68634,45 @@ function planVolumes(liveVolumes, container, changes) {
         for (const i of spec.addCloudsqlInstances ?? [])
             if (!instances.includes(i))
                 instances.push(i);
-        volumes = volumes.filter((v) => v.name !== CLOUDSQL_VOLUME);
-        mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME);
+        volumes = volumes.filter((v) => v.name !== plan_CLOUDSQL_VOLUME);
+        mounts = mounts.filter((m) => m.name !== plan_CLOUDSQL_VOLUME);
         if (instances.length) {
-            volumes.push({ name: CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
-            mounts.push({ name: CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
+            volumes.push({ name: plan_CLOUDSQL_VOLUME, cloudSqlInstance: { instances } });
+            mounts.push({ name: plan_CLOUDSQL_VOLUME, mountPath: '/cloudsql' });
         }
     }
+    if (spec.volumes)
+        ({ volumes, mounts } = addVolumes({ volumes, mounts }, spec.volumes));
     if (mounts.length)
         container.volumeMounts = mounts;
     else
         delete container.volumeMounts;
     return volumes;
 }
-/** The VPC access a template gets: the connector by full name, in the template's region. */
+/**
+ * The VPC access a template gets: the connector by full name, in the template's region; then the
+ * Direct VPC flags; checked as Cloud Run checks it before it is sent.
+ */
 function planVpcAccess(live, changes) {
     const { spec } = changes;
-    if (spec.vpcConnector === undefined && spec.vpcEgress === undefined)
+    if (spec.vpcConnector === undefined &&
+        spec.vpcEgress === undefined &&
+        spec.directVpc === undefined &&
+        !spec.clearVpcConnector)
         return live;
     const connector = spec.vpcConnector?.includes('/')
         ? spec.vpcConnector
         : spec.vpcConnector !== undefined
             ? `projects/${changes.project}/locations/${changes.region}/connectors/${spec.vpcConnector}`
             : live?.connector;
-    return {
+    const access = {
         ...(live ?? {}),
         ...(connector ? { connector } : {}),
         ...(spec.vpcEgress !== undefined ? { egress: EGRESS[spec.vpcEgress] } : {}),
     };
+    // gcloud clears the connector after it sets it and the egress, before the network interface.
+    const cleared = spec.clearVpcConnector ? clearVpcConnector(access) : access;
+    return checkVpcAccess(spec.directVpc ? planDirectVpc(cleared, spec.directVpc) : cleared);
 }
 /** Every container of the revision: the target takes the image and the settings, scopes their own. */
 function planContainers(live, changes) {
@@ -68485,6 +68731,10 @@ function planTemplate(live, changes) {
     const vpcAccess = planVpcAccess(live.vpcAccess, { ...changes, spec });
     if (vpcAccess)
         template.vpcAccess = vpcAccess;
+    else
+        delete template.vpcAccess;
+    if (spec.gpu)
+        planGpu(template, container, spec.gpu);
     applyTemplateFlags(template, spec);
     return template;
 }
@@ -68591,6 +68841,8 @@ function planTaskTemplate(live, changes) {
     const vpcAccess = planVpcAccess(live?.vpcAccess, changes);
     if (vpcAccess)
         template.vpcAccess = vpcAccess;
+    else
+        delete template.vpcAccess;
     if (jobSpec.maxRetries !== undefined)
         template.maxRetries = jobSpec.maxRetries;
     if (jobSpec.taskTimeoutSeconds !== undefined)
@@ -71243,12 +71495,194 @@ function flagsFileWords(path) {
     return words;
 }
 
+;// CONCATENATED MODULE: ./src/inputs/gcloud-lists.ts
+// gcloud's list and dict flag values (calliope's ArgList and ArgDict), read as gcloud reads them, so
+// a `flags` value such as `--add-volume name=a,type=nfs,location=10.0.0.2:/x` or `--network-tags
+// a,b` means the same to Runway: items split at commas (or at the delimiter a leading `^D^` names,
+// gcloud's escaping), nothing trimmed, and a dict item is KEY=VALUE split at its first `=`.
+
+/** The items of a gcloud list value. */
+function gcloudList(name, raw) {
+    let delim = ',';
+    let value = raw;
+    if (value.startsWith('^') && value.slice(1).includes('^')) {
+        const end = value.indexOf('^', 1);
+        delim = value.slice(1, end);
+        value = value.slice(end + 1);
+        if (!delim)
+            throw new InputError(name, raw, 'a list whose `^DELIM^` prefix names a delimiter (see `gcloud topic escaping`)');
+    }
+    if (!value)
+        return [];
+    if (!value.endsWith(delim))
+        value += delim;
+    return value.split(delim).slice(0, -1);
+}
+/** The keys and values of a gcloud dict value; a key given twice keeps its last value, as gcloud does. */
+function gcloudDict(name, raw, requiredKeys = []) {
+    const dict = new Map();
+    for (const item of gcloudList(name, raw)) {
+        const m = /^([^=]+)=([\s\S]*)$/.exec(item);
+        if (!m)
+            throw new InputError(name, raw, `KEY=VALUE pairs separated by commas (\`${item}\` has no \`=\`)`);
+        dict.set(m[1], m[2]);
+    }
+    const missing = requiredKeys.find((k) => !dict.has(k));
+    if (missing)
+        throw new InputError(name, raw, `KEY=VALUE pairs with the key \`${missing}\``);
+    return dict;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/network.ts
+// gcloud's Direct VPC egress flags in `flags` (--network, --subnet, --network-tags, --clear-network,
+// --clear-network-tags), read into spec.directVpc with gcloud's rules on combining them: --clear-network
+// goes with none of the others, and --network-tags not with --clear-network-tags (gcloud's argument
+// groups, command_lib/run/flags.py AddVpcNetworkGroupFlagsForUpdate). Each handler checks against
+// what is already read, so the order of the flags does not matter. Planning is deploy/network.ts's.
+
+
+function exclusive(a, b) {
+    return new RunwayError(`\`flags\` has both ${a} and ${b}: at most one of them may be given (as gcloud says).`, a === '--clear-network' || b === '--clear-network'
+        ? 'Remove --clear-network to set the network, or the other flag to disconnect the service from its network.'
+        : 'Keep one of them.');
+}
+function directVpc(spec) {
+    return (spec.directVpc ??= {});
+}
+function setting(spec, flag) {
+    const vpc = directVpc(spec);
+    if (vpc.clear)
+        throw exclusive('--clear-network', flag);
+    return vpc;
+}
+function setNetwork(spec, raw) {
+    setting(spec, '--network').network = raw;
+}
+function setSubnet(spec, raw) {
+    setting(spec, '--subnet').subnet = raw;
+}
+function setNetworkTags(spec, raw, name) {
+    const vpc = setting(spec, '--network-tags');
+    if (vpc.tags?.length === 0)
+        throw exclusive('--network-tags', '--clear-network-tags');
+    vpc.tags = [...(vpc.tags ?? []), ...gcloudList(name, raw)];
+}
+function clearNetworkTags(spec) {
+    const vpc = setting(spec, '--clear-network-tags');
+    if (vpc.tags?.length)
+        throw exclusive('--network-tags', '--clear-network-tags');
+    vpc.tags = [];
+}
+function clearNetwork(spec) {
+    const vpc = directVpc(spec);
+    const other = ['network', 'subnet', 'tags'].find((k) => vpc[k] !== undefined);
+    if (other)
+        throw exclusive('--clear-network', other === 'tags' ? '--network-tags' : `--${other === 'subnet' ? 'subnet' : 'network'}`);
+    vpc.clear = true;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/volumes.ts
+// gcloud's volume flags in `flags` (--add-volume, --add-volume-mount, --remove-volume,
+// --remove-volume-mount, --clear-volumes, --clear-volume-mounts), read into spec.volumes as gcloud
+// 528 GA reads them (command_lib/run/volumes.py and flags.py): the GA volume types in-memory, nfs and
+// cloud-storage with exactly their keys, and each refusal in gcloud's words. Planning them over the
+// live service is deploy/volumes.ts's job.
+
+
+/** Each GA type's keys beside name and type: required, then optional. */
+const VOLUME_KEYS = {
+    'in-memory': { required: [], optional: ['size-limit'] },
+    nfs: { required: ['location'], optional: ['readonly'] },
+    'cloud-storage': { required: ['bucket'], optional: ['readonly'] },
+};
+const isType = (t) => t in VOLUME_KEYS;
+/** gcloud's `readonly`: true only when the value is `true` in any case; anything else is false. */
+const readOnly = (dict) => dict.get('readonly')?.toLowerCase() === 'true';
+function refused(message, fix) {
+    return new RunwayError(`\`flags\` (--add-volume): ${message}`, fix);
+}
+/** One --add-volume value as the volume it adds. */
+function parseAddedVolume(name, raw) {
+    const dict = gcloudDict(name, raw, ['name', 'type']);
+    const volume = dict.get('name');
+    const type = dict.get('type');
+    if (!isType(type))
+        throw refused(`Volume type ${type} not supported.`, `Use type=in-memory, type=nfs or type=cloud-storage (gcloud's GA volume types; secrets are mounted with the \`secrets\` input).`);
+    const { required, optional } = VOLUME_KEYS[type];
+    for (const key of dict.keys()) {
+        if (key === 'name' || key === 'type' || required.includes(key) || optional.includes(key))
+            continue;
+        throw refused(`Volume ${volume} of type ${type} had unexpected parameter ${key}.`, `A ${type} volume takes ${[...required, ...optional].map((k) => `\`${k}\``).join(', ') || 'no other keys'}.`);
+    }
+    const missing = required.filter((k) => !dict.has(k));
+    if (missing.length)
+        throw refused(`Volume ${volume} of type ${type} requires the following parameters: ${missing.join(', ')}.`, `Add ${missing.map((k) => `\`${k}=...\``).join(', ')} to the --add-volume value.`);
+    if (type === 'in-memory') {
+        const sizeLimit = dict.get('size-limit');
+        return sizeLimit === undefined ? { name: volume, type } : { name: volume, type, sizeLimit };
+    }
+    if (type === 'nfs') {
+        const location = dict.get('location');
+        const at = location.indexOf(':/');
+        if (at < 0)
+            throw refused(`Volume ${volume}: field 'location' must be of the form IP_ADDRESS:/DIRECTORY.`, 'Give the NFS server and the exported directory, e.g. `location=10.0.0.2:/exports/data`.');
+        return {
+            name: volume,
+            type,
+            server: location.slice(0, at),
+            path: location.slice(at + 1),
+            readOnly: readOnly(dict),
+        };
+    }
+    return { name: volume, type, bucket: dict.get('bucket'), readOnly: readOnly(dict) };
+}
+function volumes(spec) {
+    return (spec.volumes ??= {});
+}
+/** --add-volume: repeated, each adds (or replaces, by name) one volume. */
+function addVolume(spec, raw, name) {
+    const v = volumes(spec);
+    v.add = [...(v.add ?? []), parseAddedVolume(name, raw)];
+}
+/** --add-volume-mount volume=NAME,mount-path=PATH: only those two keys, both required. */
+function addVolumeMount(spec, raw, name) {
+    const dict = gcloudDict(name, raw);
+    const other = [...dict.keys()].find((k) => k !== 'volume' && k !== 'mount-path');
+    if (other !== undefined)
+        throw new InputError(name, raw, `\`volume=NAME,mount-path=/PATH\` (Key [${other}] not recognized for volume mount. Only keys "volume" and "mount-path" are supported)`);
+    const volume = dict.get('volume');
+    const mountPath = dict.get('mount-path');
+    if (volume === undefined || mountPath === undefined)
+        throw new InputError(name, raw, '`volume=NAME,mount-path=/PATH`, both keys');
+    const v = volumes(spec);
+    v.addMounts = [...(v.addMounts ?? []), { volume, mountPath }];
+}
+/** --remove-volume NAME[,NAME]: repeated flags add up (gcloud's UpdateAction). */
+function volumes_removeVolumes(spec, raw, name) {
+    const v = volumes(spec);
+    v.remove = [...(v.remove ?? []), ...gcloudList(name, raw)];
+}
+/** --remove-volume-mount PATH[,PATH] */
+function removeVolumeMounts(spec, raw, name) {
+    const v = volumes(spec);
+    v.removeMounts = [...(v.removeMounts ?? []), ...gcloudList(name, raw)];
+}
+function clearVolumes(spec) {
+    volumes(spec).clear = true;
+}
+function clearVolumeMounts(spec) {
+    volumes(spec).clearMounts = true;
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/flags.ts
 // deploy-cloudrun's free-form `flags` input. There is no gcloud here, so the common
 // `gcloud run deploy` flags are parsed into the same typed spec as the inputs; any other flag is
 // rejected with the input to use instead. The words are split by the library deploy-cloudrun uses
 // (actions-utils' parseFlags: whitespace separates, quotes group and are dropped, `--flag=value`
 // becomes two words), so a `flags` string means the same to both actions.
+
+
+
 
 
 
@@ -71337,6 +71771,15 @@ const VALUED = {
     '--parallelism': (s, v, n) => (s.parallelism = parseInteger(n, v, 0, 10000)),
     '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
     '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
+    '--add-volume': addVolume,
+    '--add-volume-mount': addVolumeMount,
+    '--remove-volume': volumes_removeVolumes,
+    '--remove-volume-mount': removeVolumeMounts,
+    '--network': setNetwork,
+    '--subnet': setSubnet,
+    '--network-tags': setNetworkTags,
+    '--gpu': setGpu,
+    '--gpu-type': setGpuType,
 };
 const SWITCHES = {
     '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
@@ -71368,6 +71811,12 @@ const SWITCHES = {
     '--clear-labels': (s) => (s.clearLabels = true),
     '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
     '--no-wait': (s) => (s.wait = false),
+    '--clear-volumes': clearVolumes,
+    '--clear-volume-mounts': clearVolumeMounts,
+    '--clear-network': clearNetwork,
+    '--clear-network-tags': clearNetworkTags,
+    '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
+    '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
 };
 /** `gcloud run jobs deploy` has only these of the flags above. */
 const JOB_ONLY = new Set([
@@ -71421,6 +71870,11 @@ const SERVICE_ONLY = new Set([
     '--no-cpu-boost',
     '--cpu-throttling',
     '--no-cpu-throttling',
+    // GA `gcloud run jobs deploy` has no GPU flags (alpha and beta only).
+    '--gpu',
+    '--gpu-type',
+    '--gpu-zonal-redundancy',
+    '--no-gpu-zonal-redundancy',
 ]);
 function checkTarget(flag, target) {
     if (target === 'service' && JOB_ONLY.has(flag))
@@ -71666,6 +72120,9 @@ const SPEC_INPUT_NAMES = {
     command: 'flags (--command)',
     args: 'flags (--args)',
     labels: 'labels',
+    volumes: 'flags (--add-volume, --add-volume-mount)',
+    directVpc: 'flags (--network, --subnet, --network-tags)',
+    gpu: 'flags (--gpu, --gpu-type)',
 };
 const JOB_INPUT_NAMES = {
     tasks: 'tasks',
@@ -71999,6 +72456,7 @@ function judgeStep(probes, gates) {
 ;// CONCATENATED MODULE: ./src/inputs/inputs.ts
 // Every input is read here, once, into one typed Settings object; nothing else calls getInput.
 // A bad value fails before anything changes, naming the input, what was given and what is accepted.
+
 
 
 
@@ -72696,7 +73154,11 @@ function readSettings(read) {
     const flagsRaw = r.optional('flags');
     const jobTarget = r.optional('job') !== undefined;
     const fromFlags = r.attempt(() => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined);
-    const spec = r.attempt(() => fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r));
+    const spec = r.attempt(() => {
+        const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+        checkGpuInputs(merged);
+        return merged;
+    });
     const jobFlags = jobTarget
         ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
         : undefined;
