@@ -61,8 +61,8 @@ export default {
   // (global-setup.ts).
   maxWorkers: 8,
   // Within a file, tests written with it.concurrent (independent services, no faults or request
-  // log shared) overlap their waiting, up to this many at once.
-  maxConcurrency: 4,
+  // log shared) overlap their waiting, up to this many at once (each is one test to its timeout).
+  maxConcurrency: 2,
   // Longest files first, also on a fresh clone, which has no timings cached (scripts/test-sequencer.js).
   testSequencer: '<rootDir>/scripts/test-sequencer.js',
   reporters: ['default', '<rootDir>/scripts/plain-summary-reporter.js'],

@@ -266,6 +266,12 @@ function differences(peer: Outcome, runway: Outcome): Aspect[] {
   );
 }
 
+/**
+ * A case runs deploy-cloudrun (gcloud) and Runway side by side, up to three steps each, beside
+ * another case (it.concurrent): more than Jest's default 180 s on a loaded two-core machine.
+ */
+const CASE_TIMEOUT_MS = 360_000;
+
 /** Runs the part of the cases that the test file `file` (import.meta.filename) is. */
 export function differentialShard(file: string): void {
   const shard = shardOf(file);
@@ -329,7 +335,7 @@ export function differentialShard(file: string): void {
         expect([peer.failed, runway.failed]).toEqual(
           c.refused ? ['step 1', 'step 1'] : [undefined, undefined],
         );
-    });
+    }, CASE_TIMEOUT_MS);
 
     it('the table of differences in docs/migrating.md lists each difference observed here', () => {
       expect(observed.size).toBe(cases.length);
