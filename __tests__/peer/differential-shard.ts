@@ -304,38 +304,42 @@ export function differentialShard(file: string): void {
       ]);
     });
 
-    it.concurrent.each(cases)('%s', async (_name, index) => {
-      const c = CASES[index]!;
-      const base = `diff-${index + 1}`;
-      // Both services are public (deployImage gives Runway allow_unauthenticated), so Runway's health
-      // checks need no ID token; who may invoke a service is not compared.
-      const [peer, runway] = await Promise.all([
-        runCase(c, `${base}-p`, images, (inputs) =>
-          runPeer(
-            // First: after a --container, gcloud reads every flag as that container's.
-            c.job ? inputs : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
+    it.concurrent.each(cases)(
+      '%s',
+      async (_name, index) => {
+        const c = CASES[index]!;
+        const base = `diff-${index + 1}`;
+        // Both services are public (deployImage gives Runway allow_unauthenticated), so Runway's health
+        // checks need no ID token; who may invoke a service is not compared.
+        const [peer, runway] = await Promise.all([
+          runCase(c, `${base}-p`, images, (inputs) =>
+            runPeer(
+              // First: after a --container, gcloud reads every flag as that container's.
+              c.job ? inputs : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
+            ),
           ),
-        ),
-        runCase(c, `${base}-r`, images, (inputs) =>
-          c.job
-            ? runAction({ ...authInputs(), ...inputs })
-            : deployImage(inputs.service!, inputs.image ?? '', inputs),
-        ),
-      ]);
-      const found = differences(peer, runway);
-      observed.set(c.name, found);
-      const detail = found.map(
-        (aspect) =>
-          `${aspect}:\n  deploy-cloudrun: ${canonical(peer.shape?.[aspect] ?? peer.failed)}\n  Runway:          ${canonical(runway.shape?.[aspect] ?? runway.failed)}`,
-      );
-      const context = `${c.name}\n${detail.join('\n')}\n\ndeploy-cloudrun:\n${peer.log}\nRunway:\n${runway.log}`;
-      if (JSON.stringify(found) !== JSON.stringify(c.differs?.in ?? [])) throw new Error(context);
-      // A case that is the same either deployed in both, or both refused it, as it says.
-      if (!c.differs)
-        expect([peer.failed, runway.failed]).toEqual(
-          c.refused ? ['step 1', 'step 1'] : [undefined, undefined],
+          runCase(c, `${base}-r`, images, (inputs) =>
+            c.job
+              ? runAction({ ...authInputs(), ...inputs })
+              : deployImage(inputs.service!, inputs.image ?? '', inputs),
+          ),
+        ]);
+        const found = differences(peer, runway);
+        observed.set(c.name, found);
+        const detail = found.map(
+          (aspect) =>
+            `${aspect}:\n  deploy-cloudrun: ${canonical(peer.shape?.[aspect] ?? peer.failed)}\n  Runway:          ${canonical(runway.shape?.[aspect] ?? runway.failed)}`,
         );
-    }, CASE_TIMEOUT_MS);
+        const context = `${c.name}\n${detail.join('\n')}\n\ndeploy-cloudrun:\n${peer.log}\nRunway:\n${runway.log}`;
+        if (JSON.stringify(found) !== JSON.stringify(c.differs?.in ?? [])) throw new Error(context);
+        // A case that is the same either deployed in both, or both refused it, as it says.
+        if (!c.differs)
+          expect([peer.failed, runway.failed]).toEqual(
+            c.refused ? ['step 1', 'step 1'] : [undefined, undefined],
+          );
+      },
+      CASE_TIMEOUT_MS,
+    );
 
     it('the table of differences in docs/migrating.md lists each difference observed here', () => {
       expect(observed.size).toBe(cases.length);
