@@ -5,6 +5,7 @@ import { parseFlags } from '../../src/inputs/flags.js';
 import { planService, type ServiceChanges } from '../../src/deploy/plan.js';
 import type { Container, Service } from '../../src/gcp/run-types.js';
 import type { ServiceSpec } from '../../src/inputs/spec.js';
+import { serviceChanges } from '../helpers/service-changes.js';
 import { RunwayError } from '../../src/errors.js';
 import { readSettings } from '../../src/inputs/inputs.js';
 
@@ -117,21 +118,7 @@ describe('per-container flags: each flag and the spec it produces', () => {
 });
 
 const image = 'h/p/r/app@sha256:2222';
-
-function changes(spec: ServiceSpec): ServiceChanges {
-  return {
-    project: 'p',
-    region: 'r',
-    service: 'web',
-    image,
-    revisionName: '',
-    spec,
-    envVarsUpdateStrategy: 'merge',
-    secretsUpdateStrategy: 'merge',
-    labels: {},
-    traffic: undefined,
-  };
-}
+const changes = (spec: ServiceSpec): ServiceChanges => serviceChanges(spec, { service: 'web', image });
 
 const side: Container = {
   name: 'side',

@@ -1,24 +1,11 @@
 import { planService, defaultLabels, type ServiceChanges } from '../../src/deploy/plan.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import type { ServiceSpec } from '../../src/inputs/spec.js';
+import { PLANNED_IMAGE, serviceChanges } from '../helpers/service-changes.js';
 
-const image = 'h/p/r/app@sha256:1111';
-
-function changes(over: Partial<ServiceChanges> = {}, spec: ServiceSpec = {}): ServiceChanges {
-  return {
-    project: 'p',
-    region: 'r',
-    service: 'hello',
-    image,
-    revisionName: '',
-    spec,
-    envVarsUpdateStrategy: 'merge',
-    secretsUpdateStrategy: 'merge',
-    labels: {},
-    traffic: undefined,
-    ...over,
-  };
-}
+const image = PLANNED_IMAGE;
+const changes = (over: Partial<ServiceChanges> = {}, spec: ServiceSpec = {}): ServiceChanges =>
+  serviceChanges(spec, over);
 
 const live: Service = {
   name: 'projects/p/locations/r/services/hello',

@@ -8,6 +8,7 @@ import { parseFlags } from '../../src/inputs/flags.js';
 import { planService, type ServiceChanges } from '../../src/deploy/plan.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import type { ListChange, ServiceSpec } from '../../src/inputs/spec.js';
+import { serviceChanges } from '../helpers/service-changes.js';
 import { RunwayError } from '../../src/errors.js';
 
 describe('service flags: each flag and the spec it produces', () => {
@@ -96,21 +97,13 @@ describe('service flags: each flag and the spec it produces', () => {
   });
 });
 
-function changes(spec: ServiceSpec, over: Partial<ServiceChanges> = {}): ServiceChanges {
-  return {
-    project: 'p',
-    region: 'r',
+const changes = (spec: ServiceSpec, over: Partial<ServiceChanges> = {}): ServiceChanges =>
+  serviceChanges(spec, {
     service: 'web',
     image: 'h/p/r/app@sha256:2',
-    revisionName: '',
-    spec,
-    envVarsUpdateStrategy: 'merge',
-    secretsUpdateStrategy: 'merge',
     labels: { 'managed-by': 'github-actions' },
-    traffic: undefined,
     ...over,
-  };
-}
+  });
 
 const live: Service = {
   labels: { team: 'a', tier: 'b' },

@@ -7,23 +7,9 @@ import type { RevisionTemplate, Service } from '../../src/gcp/run-types.js';
 import { parseFlags, splitJobFlags } from '../../src/inputs/flags.js';
 import { checkGpuInputs } from '../../src/inputs/gpu.js';
 import type { ServiceSpec } from '../../src/inputs/spec.js';
+import { serviceChanges } from '../helpers/service-changes.js';
 
-const image = 'h/p/r/app@sha256:1111';
-
-function changes(spec: ServiceSpec): ServiceChanges {
-  return {
-    project: 'p',
-    region: 'r',
-    service: 'hello',
-    image,
-    revisionName: '',
-    spec,
-    envVarsUpdateStrategy: 'merge',
-    secretsUpdateStrategy: 'merge',
-    labels: {},
-    traffic: undefined,
-  };
-}
+const changes = (spec: ServiceSpec): ServiceChanges => serviceChanges(spec);
 
 /** A live service with a secret file, Cloud SQL, an in-memory and an NFS volume, a network and a GPU. */
 const liveTemplate: RevisionTemplate = {
