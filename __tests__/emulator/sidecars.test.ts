@@ -6,8 +6,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { admin, env } from '../helpers/emulator.js';
-import { accessTokenFor } from '../helpers/auth.js';
-import { containerEnv } from '../helpers/cloudrun.js';
+import { containerEnv, runV2, waitV2 } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -15,20 +14,9 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const exec = promisify(execFile);
 const root = (): string => env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN');
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
-const base = (): string => `${root()}v2/projects/${project()}/locations/us-central1`;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(path.startsWith('http') ? path : `${base()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await accessTokenFor()}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
-
-const wait = async (op: Json): Promise<Json> =>
-  (await call('POST', `${root()}v2/${op.name}:wait`, { timeout: '90s' })).body;
+const call = runV2;
+const wait = waitV2;
 
 const text = async (url: string): Promise<string> => (await (await fetch(url)).text()).trim();
 

@@ -2,27 +2,13 @@
 // a real directory the instance's containers share; Cloud Storage and NFS volumes, a network interface
 // and a GPU are stored and shown but not mounted, connected or attached; and what Cloud Run refuses
 // of them is refused with 400 INVALID_ARGUMENT before anything is stored (template-rules.ts).
-import { env } from '../helpers/emulator.js';
-import { accessTokenFor } from '../helpers/auth.js';
+import { runV2, waitV2 } from '../helpers/cloudrun.js';
 import { pushTestImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const root = (): string => env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN');
-const base = (): string => `${root()}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1`;
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(path.startsWith('http') ? path : `${base()}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${await accessTokenFor()}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
-
-const wait = async (op: Json): Promise<Json> =>
-  (await call('POST', `${root()}v2/${op.name}:wait`, { timeout: '90s' })).body;
+const call = runV2;
+const wait = waitV2;
 
 let image: string;
 

@@ -184,3 +184,32 @@ export async function answer(url: string, path = '/'): Promise<string> {
     return 'unreachable';
   }
 }
+
+/** A JSON body as the API answered it. */
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A Cloud Run v2 call as the deployer: `path` is under the project's us-central1 location unless it
+ * is a whole URL; the status and the parsed body (empty when there is none), whatever the status.
+ */
+export async function runV2(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> {
+  const base = `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/us-central1`;
+  const res = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await accessTokenFor()}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
+}
+
+/** Waits (up to 90 s) for a v2 long-running operation; its final state. */
+export async function waitV2(op: { name?: string }): Promise<Json> {
+  return (
+    await runV2('POST', `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN')}v2/${op.name}:wait`, { timeout: '90s' })
+  ).body;
+}
