@@ -228,21 +228,25 @@ describe('undo grace', () => {
   it('a change still in flight past the grace is undone anyway, within a grace of its own', async () => {
     const good = await deployImage('e2e-grace', stable);
     expectSuccess(good);
+    // The traffic change's operation outlasts the deadline and the grace together. The deadline
+    // leaves the steps before it room to finish on a loaded machine: had it passed earlier, the
+    // first traffic change would be the undo's, and the test would prove nothing about this path.
     await admin.faults([
       {
         api: 'run',
         method: 'PATCH',
         path: 'e2e-grace\\?.*updateMask=traffic',
-        operationDelayMs: 58_000,
+        operationDelayMs: 100_000,
         count: 1,
       },
     ]);
     const run = await deployImage(
       'e2e-grace',
       next,
-      { deploy_timeout: '25s' },
+      { deploy_timeout: '60s' },
       { RUNWAY_UNDO_GRACE_SECONDS: '30' },
     );
+    expect(run.stdout).toContain('waiting for the change Cloud Run is still applying before undoing it');
     expect(run.stdout).toContain('the change has not landed yet; undoing it regardless');
     await expectRolledBack(run, good, /deploy_timeout passed while Cloud Run was still applying a change/);
   });
