@@ -30650,6 +30650,7 @@ function secretEnvVar(name, ref) {
   return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
 }
 __name(secretEnvVar, "secretEnvVar");
+var secretsStrategy = /* @__PURE__ */ __name((changes) => changes.spec.replaceSecrets ? "overwrite" : changes.secretsUpdateStrategy, "secretsStrategy");
 function planEnv(live, changes) {
   const { envVars, secrets } = changes.spec;
   const removed = new Set(changes.spec.removeEnvVars ?? []);
@@ -30660,7 +30661,7 @@ function planEnv(live, changes) {
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
   const strategy = changes.spec.replaceEnvVars ? "overwrite" : changes.envVarsUpdateStrategy;
   let plain = envVars === void 0 ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
-  let secret = secrets === void 0 ? secretLive : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+  let secret = secrets === void 0 ? secretLive : upsertByName(secretLive, secretUpdates, secretsStrategy(changes));
   plain = plain.filter((e) => !(secrets && e.name in secrets.env));
   secret = secret.filter((e) => !(envVars && e.name in envVars));
   return [...plain, ...secret];
@@ -30742,12 +30743,7 @@ function planVolumes(liveVolumes, container, changes) {
   if (spec.clearSecrets || spec.removeSecrets?.length)
     ({ volumes: volumes2, mounts } = withoutSecretFiles(volumes2, mounts, spec));
   if (spec.secrets) {
-    ({ volumes: volumes2, mounts } = planSecretFiles(
-      volumes2,
-      mounts,
-      spec.secrets.files,
-      changes.secretsUpdateStrategy
-    ));
+    ({ volumes: volumes2, mounts } = planSecretFiles(volumes2, mounts, spec.secrets.files, secretsStrategy(changes)));
   }
   if (spec.cloudsqlInstances !== void 0 || spec.addCloudsqlInstances !== void 0 || spec.removeCloudsqlInstances !== void 0 || spec.clearCloudsqlInstances) {
     const live = volumes2.find((v) => v.name === CLOUDSQL_VOLUME2)?.cloudSqlInstance?.instances ?? [];
@@ -33305,6 +33301,31 @@ function flagsFileWords(path4) {
   return words;
 }
 __name(flagsFileWords, "flagsFileWords");
+function envVarsFileFlag(name, path4) {
+  const real = resolveInputPath(name, path4, "file");
+  let data;
+  try {
+    data = (0, import_yaml.parse)(readFileSync2(real, "utf8"));
+  } catch (err) {
+    throw new InputError(name, path4, `a readable YAML file of KEY: "value" lines (${err.name})`);
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    throw new InputError(name, path4, 'map-like YAML or JSON data (KEY: "value" lines), as gcloud reads it');
+  const vars = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith("X_GOOGLE_"))
+      throw new InputError(name, key, "variables not starting with X_GOOGLE_ (reserved for deploy tools)");
+    if (typeof value !== "string")
+      throw new InputError(
+        name,
+        key,
+        `string values, quoted in YAML ("${typeof value === "number" ? "8080" : "true"}"), as gcloud requires`
+      );
+    vars[key] = value;
+  }
+  return checkEnvVars(name, vars);
+}
+__name(envVarsFileFlag, "envVarsFileFlag");
 
 // src/inputs/gcloud-lists.ts
 function gcloudList(name, raw) {
@@ -33493,6 +33514,24 @@ function clearVolumeMounts(spec) {
 __name(clearVolumeMounts, "clearVolumeMounts");
 
 // src/inputs/flags.ts
+function addUniqueKeys(name, into, add) {
+  const twice = Object.keys(add).filter((key) => into && key in into);
+  if (twice.length)
+    throw new RunwayError(
+      `${name} gives ${twice.map((k) => `"${k}"`).join(", ")} more than once: gcloud refuses a key given twice ("cannot be specified multiple times"), even with the same value.`,
+      "Give each key once."
+    );
+  return { ...into ?? {}, ...add };
+}
+__name(addUniqueKeys, "addUniqueKeys");
+function addSecrets(name, into, add) {
+  return {
+    env: addUniqueKeys(name, into?.env, add.env),
+    files: addUniqueKeys(name, into?.files, add.files)
+  };
+}
+__name(addSecrets, "addSecrets");
+var updateEnvVars = /* @__PURE__ */ __name((s, v, n) => s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true }))), "updateEnvVars");
 var CONTAINER_VALUED = {
   "--cpu": /* @__PURE__ */ __name((s, v, n) => s.cpu = parseCpu(n, v), "--cpu"),
   "--memory": /* @__PURE__ */ __name((s, v, n) => s.memory = parseMemory(n, v), "--memory"),
@@ -33500,9 +33539,14 @@ var CONTAINER_VALUED = {
   "--command": /* @__PURE__ */ __name((s, v) => s.command = parseList(v), "--command"),
   "--args": /* @__PURE__ */ __name((s, v) => s.args = parseList(v), "--args"),
   "--set-env-vars": /* @__PURE__ */ __name((s, v, n) => {
-    s.envVars = parseKeyValueList(n, v, { secret: true });
+    s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true })));
     s.replaceEnvVars = true;
   }, "--set-env-vars"),
+  "--env-vars-file": /* @__PURE__ */ __name((s, v, n) => {
+    s.envVars = addUniqueKeys(n, s.envVars, envVarsFileFlag(n, v));
+    s.replaceEnvVars = true;
+  }, "--env-vars-file"),
+  "--update-env-vars": updateEnvVars,
   "--remove-env-vars": /* @__PURE__ */ __name((s, v) => s.removeEnvVars = [...s.removeEnvVars ?? [], ...parseList(v)], "--remove-env-vars"),
   "--remove-secrets": /* @__PURE__ */ __name((s, v) => s.removeSecrets = [...s.removeSecrets ?? [], ...parseList(v)], "--remove-secrets"),
   "--depends-on": /* @__PURE__ */ __name((s, v) => s.dependsOn = parseList(v), "--depends-on"),
@@ -33510,8 +33554,7 @@ var CONTAINER_VALUED = {
   "--liveness-probe": /* @__PURE__ */ __name((s, v, n) => s.livenessProbe = parseProbe(n, v, "liveness"), "--liveness-probe")
 };
 var SCOPED_VALUED = {
-  "--image": /* @__PURE__ */ __name((s, v) => s.image = v, "--image"),
-  "--update-env-vars": /* @__PURE__ */ __name((s, v, n) => s.envVars = { ...s.envVars ?? {}, ...parseKeyValueList(n, v, { secret: true }) }, "--update-env-vars")
+  "--image": /* @__PURE__ */ __name((s, v) => s.image = v, "--image")
 };
 var CONTAINER_SWITCHES = {
   "--use-http2": /* @__PURE__ */ __name((s) => s.useHttp2 = true, "--use-http2"),
@@ -33520,7 +33563,6 @@ var CONTAINER_SWITCHES = {
   "--clear-secrets": /* @__PURE__ */ __name((s) => s.clearSecrets = true, "--clear-secrets")
 };
 var CONTAINER_OTHER = /* @__PURE__ */ new Set([
-  "--env-vars-file",
   "--set-secrets",
   "--update-secrets",
   "--add-volume-mount",
@@ -33545,7 +33587,14 @@ var VALUED = {
   "--add-cloudsql-instances": /* @__PURE__ */ __name((s, v) => s.addCloudsqlInstances = [...s.addCloudsqlInstances ?? [], ...parseList(v)], "--add-cloudsql-instances"),
   "--set-cloudsql-instances": /* @__PURE__ */ __name((s, v) => s.cloudsqlInstances = parseList(v), "--set-cloudsql-instances"),
   "--execution-environment": /* @__PURE__ */ __name((s, v, n) => s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS), "--execution-environment"),
-  "--update-labels": /* @__PURE__ */ __name((s, v, n) => s.labels = { ...s.labels ?? {}, ...parseKeyValueList(n, v) }, "--update-labels"),
+  "--update-labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--update-labels"),
+  // An alias of --update-labels (gcloud's help says so), and one of the two only.
+  "--labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--labels"),
+  "--set-secrets": /* @__PURE__ */ __name((s, v, n) => {
+    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
+    s.replaceSecrets = true;
+  }, "--set-secrets"),
+  "--update-secrets": /* @__PURE__ */ __name((s, v, n) => s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v)), "--update-secrets"),
   "--remove-containers": /* @__PURE__ */ __name((s, v) => s.removeContainers = [...s.removeContainers ?? [], ...parseList(v)], "--remove-containers"),
   "--set-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, set: parseList(v) }, "--set-custom-audiences"),
   "--add-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, add: [...s.customAudiences?.add ?? [], ...parseList(v)] }, "--add-custom-audiences"),
@@ -33583,7 +33632,15 @@ var VALUED = {
   "--gpu": setGpu,
   "--gpu-type": setGpuType
 };
+var DEPLOY_VALUED = {
+  "--image": /* @__PURE__ */ __name((d, v) => d.image = v, "--image"),
+  "--tag": /* @__PURE__ */ __name((d, v) => d.tag = v, "--tag"),
+  "--revision-suffix": /* @__PURE__ */ __name((d, v) => d.suffix = v, "--revision-suffix"),
+  "--region": /* @__PURE__ */ __name((d, v) => d.region = v, "--region"),
+  "--project": /* @__PURE__ */ __name((d, v) => d.project = v, "--project")
+};
 var SWITCHES = {
+  "--no-traffic": /* @__PURE__ */ __name((s) => (s.deploy ??= {}).noTraffic = true, "--no-traffic"),
   "--allow-unauthenticated": /* @__PURE__ */ __name((s) => s.allowUnauthenticated = true, "--allow-unauthenticated"),
   "--no-allow-unauthenticated": /* @__PURE__ */ __name((s) => s.allowUnauthenticated = false, "--no-allow-unauthenticated"),
   "--cpu-boost": /* @__PURE__ */ __name((s) => s.cpuBoost = true, "--cpu-boost"),
@@ -33631,6 +33688,9 @@ var JOB_ONLY = /* @__PURE__ */ new Set([
   "--no-wait"
 ]);
 var SERVICE_ONLY = /* @__PURE__ */ new Set([
+  "--tag",
+  "--revision-suffix",
+  "--no-traffic",
   "--min-instances",
   "--max-instances",
   "--concurrency",
@@ -33691,19 +33751,8 @@ function checkTarget(flag, target) {
 }
 __name(checkTarget, "checkTarget");
 var USE_INSTEAD = {
-  "--image": "the `image` input",
   "--source": "the `source` input (or `context`, to build on the runner)",
-  "--region": "the `region` input",
-  "--project": "the `project_id` input",
-  "--tag": "the `tag` input",
-  "--no-traffic": "the `no_traffic` (or `traffic: none`) input",
-  "--revision-suffix": "the `suffix` input",
-  "--update-env-vars": "the `env_vars` input (with `env_vars_update_strategy: merge`)",
-  "--env-vars-file": "the `env_vars_file` input",
-  "--set-secrets": "the `secrets` input with `secrets_update_strategy: overwrite`",
-  "--update-secrets": "the `secrets` input",
-  "--labels": "the `labels` input",
-  "--set-labels": "the `labels` input",
+  "--set-labels": "the `labels` input (gcloud run deploy has no --set-labels; --update-labels adds labels)",
   "--async": "nothing: Runway always waits for the revision and verifies it before moving traffic",
   "--cluster": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
   "--cluster-location": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
@@ -33737,21 +33786,39 @@ function commandWords(name, raw) {
   return words;
 }
 __name(commandWords, "commandWords");
-var isKnownFlag = /* @__PURE__ */ __name((word) => word in VALUED || word in SWITCHES || word in USE_INSTEAD || isContainerFlag(word) || word === "--container", "isKnownFlag");
-var MUTEX_GROUPS = ["custom-audiences", "cloudsql-instances"].map(
-  (list2) => ["set", "add", "remove", "clear"].map((verb) => `--${verb}-${list2}`)
-);
-function checkMutex(words) {
-  for (const group2 of MUTEX_GROUPS) {
-    const given = group2.filter((flag) => words.includes(flag));
-    if (given.length > 1)
+var isKnownFlag = /* @__PURE__ */ __name((word) => word in VALUED || word in DEPLOY_VALUED || word in SWITCHES || word in USE_INSTEAD || isContainerFlag(word) || word === "--container", "isKnownFlag");
+var EXCLUSIVE = [
+  ...["custom-audiences", "cloudsql-instances"].map(
+    (list2) => ["set", "add", "remove", "clear"].map((verb) => [`--${verb}-${list2}`])
+  ),
+  [["--clear-env-vars"], ["--env-vars-file"], ["--set-env-vars"], ["--remove-env-vars", "--update-env-vars"]],
+  [["--clear-secrets"], ["--set-secrets"], ["--remove-secrets", "--update-secrets"]],
+  [["--labels"], ["--update-labels"]]
+];
+function checkExclusive(given, source = (flag) => flag) {
+  for (const group2 of EXCLUSIVE) {
+    const present = group2.filter((alternative) => alternative.some((flag) => given.includes(flag)));
+    if (present.length > 1) {
+      const named = present.flatMap((alternative) => alternative.filter((flag) => given.includes(flag)));
       throw new RunwayError(
-        `\`flags\` gives ${given.join(" and ")}: gcloud takes at most one of ${group2.join(", ")}.`,
+        `\`flags\` gives ${named.map(source).join(" and ")}: gcloud takes at most one of ${group2.map((a) => a.join(" with ")).join(", ")}.`,
         "Keep one of them (each deploy may use another)."
       );
+    }
   }
 }
-__name(checkMutex, "checkMutex");
+__name(checkExclusive, "checkExclusive");
+function scopeSegments(words) {
+  const segments = [[]];
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === "--container") {
+      segments.push([]);
+      i++;
+    } else segments[segments.length - 1].push(words[i]);
+  }
+  return segments;
+}
+__name(scopeSegments, "scopeSegments");
 var CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 function readSwitch(table, target, words, i) {
   const flag = words[i];
@@ -33782,7 +33849,7 @@ function parseFlags(raw, target = "service") {
   const spec = {};
   const words = flagWords(raw);
   const scoped = words.includes("--container");
-  checkMutex(words);
+  for (const segment of scopeSegments(words)) checkExclusive(segment);
   let scope;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i];
@@ -33821,6 +33888,7 @@ function parseFlags(raw, target = "service") {
     else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
     else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
     else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
+    else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag](spec.deploy ??= {}, valueOf(words, i++));
     else if (USE_INSTEAD[flag]) {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
@@ -33828,7 +33896,7 @@ function parseFlags(raw, target = "service") {
       );
     } else {
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(", ")}, --container).`,
+        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES, ...DEPLOY_VALUED }).join(", ")}, --container).`,
         "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag."
       );
     }
@@ -33837,7 +33905,7 @@ function parseFlags(raw, target = "service") {
 }
 __name(parseFlags, "parseFlags");
 function splitJobFlags(flags) {
-  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, deploy, ...spec } = flags;
   const job = {};
   if (tasks !== void 0) job.tasks = tasks;
   if (parallelism !== void 0) job.parallelism = parallelism;
@@ -33845,9 +33913,47 @@ function splitJobFlags(flags) {
   if (taskTimeoutSeconds !== void 0) job.taskTimeoutSeconds = taskTimeoutSeconds;
   if (executeNow !== void 0) job.executeNow = executeNow;
   if (wait !== void 0) job.wait = wait;
-  return { spec, job };
+  return { spec, job, deploy: deploy ?? {} };
 }
 __name(splitJobFlags, "splitJobFlags");
+function envAndSecretFlags(spec) {
+  const flags = [];
+  if (spec.clearEnvVars) flags.push("--clear-env-vars");
+  if (spec.removeEnvVars?.length) flags.push("--remove-env-vars");
+  if (spec.envVars) flags.push(spec.replaceEnvVars ? "--set-env-vars" : "--update-env-vars");
+  if (spec.clearSecrets) flags.push("--clear-secrets");
+  if (spec.removeSecrets?.length) flags.push("--remove-secrets");
+  if (spec.secrets) flags.push(spec.replaceSecrets ? "--set-secrets" : "--update-secrets");
+  return flags;
+}
+__name(envAndSecretFlags, "envAndSecretFlags");
+function joinEnvAndSecrets(typed, fromFlags, strategies) {
+  const inputFlags = [
+    ...typed.envVars ? [strategies.env === "merge" ? "--update-env-vars" : "--set-env-vars"] : [],
+    ...typed.secrets ? [strategies.secrets === "merge" ? "--update-secrets" : "--set-secrets"] : []
+  ];
+  if (!inputFlags.length) return { typed, fromFlags };
+  const fromInput = new Map(
+    inputFlags.map((flag) => [flag, flag.endsWith("env-vars") ? "env_vars" : "secrets"])
+  );
+  const flagged = envAndSecretFlags(fromFlags);
+  checkExclusive(
+    [...inputFlags, ...flagged],
+    (flag) => fromInput.has(flag) && !flagged.includes(flag) ? `${flag} (the \`${fromInput.get(flag)}\` input, which deploy-cloudrun passes to gcloud as ${flag})` : flag
+  );
+  const joined = { ...typed };
+  const rest = { ...fromFlags };
+  if (typed.envVars && rest.envVars) {
+    joined.envVars = addUniqueKeys("env_vars and flags (--update-env-vars)", typed.envVars, rest.envVars);
+    delete rest.envVars;
+  }
+  if (typed.secrets && rest.secrets) {
+    joined.secrets = addSecrets("secrets and flags (--update-secrets)", typed.secrets, rest.secrets);
+    delete rest.secrets;
+  }
+  return { typed: joined, fromFlags: rest };
+}
+__name(joinEnvAndSecrets, "joinEnvAndSecrets");
 function mergeSpecs(typed, fromFlags, inputNames) {
   const merged = { ...typed };
   for (const key of Object.keys(fromFlags)) {
@@ -33882,6 +33988,7 @@ var SPEC_INPUT_NAMES = {
   removeEnvVars: "flags (--remove-env-vars)",
   clearEnvVars: "flags (--clear-env-vars)",
   removeSecrets: "flags (--remove-secrets)",
+  replaceSecrets: "flags (--set-secrets)",
   clearSecrets: "flags (--clear-secrets)",
   useHttp2: "flags (--[no-]use-http2)",
   dependsOn: "flags (--depends-on)",
@@ -34245,6 +34352,28 @@ var Reader = class {
     __name(this, "Reader");
   }
   problems = [];
+  /** Inputs whose value a flag in `flags` gives (--image for `image`...), with the flag. */
+  supplied = /* @__PURE__ */ new Map();
+  /**
+   * Lets `flag`'s value stand for input `name`, as gcloud takes deploy-cloudrun's command line (its
+   * inputs first, `flags` after, and the last of a flag wins): errors then name the flag. An input
+   * that says otherwise is refused rather than overridden, unless it holds its default (`fallback`),
+   * which the runner fills in whether the workflow gave it or not.
+   */
+  supply(name, flag, value, fallback) {
+    if (value === void 0) return;
+    const given = this.optional(name);
+    if (given !== void 0 && given !== value && given !== fallback) {
+      this.attempt(() => {
+        throw new RunwayError(
+          `Input '${name}' and \`flags\` (${flag}) disagree: deploy-cloudrun's gcloud would take the flag's and ignore the input.`,
+          `Keep one of them: remove ${flag} from \`flags\`, or the \`${name}\` input.`
+        );
+      });
+      return;
+    }
+    this.supplied.set(name, { flag, value });
+  }
   /** `parse()`, or undefined with its error recorded when an input is bad. */
   attempt(parse2) {
     try {
@@ -34262,16 +34391,22 @@ var Reader = class {
     if (this.problems.length > 1) throw new InputErrors(this.problems);
   }
   optional(name) {
-    const value = this.read(name).trim();
+    const value = this.raw(name).trim();
     return value === "" ? void 0 : value;
   }
   raw(name) {
-    return this.read(name);
+    return this.supplied.get(name)?.value ?? this.read(name);
   }
-  /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
+  /** How errors name input `name`: as the flag that gave its value, if one did. */
+  label(name) {
+    const flag = this.supplied.get(name)?.flag;
+    return flag ? `flags (${flag})` : name;
+  }
+  /** Parses the input (or the flag standing for it) when set; undefined when empty, or when bad (its error recorded). */
   map(name, parse2) {
     const value = this.optional(name);
-    return value === void 0 ? void 0 : this.attempt(() => parse2(name, value));
+    const flag = this.supplied.get(name)?.flag;
+    return value === void 0 ? void 0 : this.attempt(() => parse2(flag ? `flags (${flag})` : name, value));
   }
 };
 function parseRegions(raw) {
@@ -34700,7 +34835,11 @@ function trafficMode(r) {
   const mode = r.map("traffic", (n, v) => parseEnum(n, v, ["verified", "immediate", "none"]));
   const noTraffic = r.map("no_traffic", parseBool);
   if (noTraffic && mode && mode !== "none") {
-    throw new InputError("no_traffic", "true", `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`);
+    throw new InputError(
+      r.label("no_traffic"),
+      "true",
+      `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`
+    );
   }
   return noTraffic ? "none" : mode ?? "verified";
 }
@@ -34950,6 +35089,18 @@ function readSettings(read) {
   r.attempt(() => refuseDeployCloudrunOnly(r));
   const job = r.attempt(() => jobName2(r));
   checkJobOnly(r, job !== void 0 || r.optional("job") !== void 0);
+  const flagsRaw = r.optional("flags");
+  const jobTarget = r.optional("job") !== void 0;
+  const fromFlags = r.attempt(
+    () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
+  );
+  const deployFlags = fromFlags?.deploy ?? {};
+  r.supply("image", "--image", deployFlags.image);
+  r.supply("tag", "--tag", deployFlags.tag);
+  r.supply("suffix", "--revision-suffix", deployFlags.suffix);
+  r.supply("no_traffic", "--no-traffic", deployFlags.noTraffic ? "true" : void 0);
+  r.supply("region", "--region", deployFlags.region, "us-central1");
+  r.supply("project_id", "--project", deployFlags.project);
   const service = r.attempt(() => {
     if (job !== void 0) return job;
     if (r.optional("job") !== void 0) return void 0;
@@ -35005,13 +35156,14 @@ function readSettings(read) {
       );
     return v;
   });
-  const flagsRaw = r.optional("flags");
-  const jobTarget = r.optional("job") !== void 0;
-  const fromFlags = r.attempt(
-    () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
-  );
+  const strategies = {
+    env: r.map("env_vars_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
+    secrets: r.map("secrets_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge"
+  };
   const spec = r.attempt(() => {
-    const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+    const inputs = typedSpec(r);
+    const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : void 0;
+    const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
     checkGpuInputs(merged);
     return merged;
   });
@@ -35038,8 +35190,8 @@ function readSettings(read) {
   const settings = {
     regionsFail: r.map("regions_fail", (n, v) => parseEnum(n, v, ["all", "region"])) ?? "all",
     deployTimeoutSeconds: r.map("deploy_timeout", parseDurationSeconds) ?? 600,
-    envVarsUpdateStrategy: r.map("env_vars_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
-    secretsUpdateStrategy: r.map("secrets_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
+    envVarsUpdateStrategy: strategies.env,
+    secretsUpdateStrategy: strategies.secrets,
     skipDefaultLabels: r.map("skip_default_labels", parseBool) ?? false,
     rollback: r.map("rollback", parseBool) ?? true,
     keepRevisions: r.map("keep_revisions", (n, v) => parseInteger(n, v, 0, 1e3)),

@@ -177,7 +177,12 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'image and context together', inputs: { context: '.' }, names: 'context' },
   { what: 'no image and no context', inputs: { image: '' }, names: 'image' },
   { what: 'a context without a repository', inputs: { image: '', context: '.' }, names: 'repository' },
-  { what: 'a flag that has its own input', inputs: { flags: '--region=europe-west1' }, names: 'flags' },
+  { what: 'a flag that means nothing without gcloud', inputs: { flags: '--async' }, names: 'flags' },
+  {
+    what: 'a flag that disagrees with its input',
+    inputs: { tag: 'blue', flags: '--tag=green' },
+    names: 'flags',
+  },
   { what: 'an unknown flag', inputs: { flags: '--no-such-flag=1' }, names: 'flags' },
   {
     what: 'a volume of a type gcloud has not',

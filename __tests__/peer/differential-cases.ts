@@ -153,8 +153,30 @@ export const CASES: Case[] = [
   },
   {
     name: 'a flag Runway does not parse',
-    steps: [{ image: '{image1}', flags: '--revision-suffix=v9' }],
+    steps: [{ image: '{image1}', flags: '--async' }],
     differs: { id: 'unparsed-flag', in: ['outcome'] },
+  },
+  {
+    // gcloud takes deploy-cloudrun's inputs first and `flags` after: repeated --update- flags add up.
+    name: 'flags that stand for inputs: --update-env-vars, --update-secrets, --revision-suffix, --labels',
+    steps: [
+      { image: '{image1}', env_vars: 'A=1', secrets: 'S=diff-db:1' },
+      {
+        image: '{image2}',
+        env_vars: 'B=2',
+        secrets: 'T=diff-db:2',
+        skip_default_labels: 'true',
+        flags:
+          '--update-env-vars C=3 --update-secrets /s/key=diff-db:latest --revision-suffix v7 --labels team=web',
+      },
+    ],
+  },
+  {
+    name: 'the image in --image, and --set-secrets replacing every secret',
+    steps: [
+      { image: '{image1}', secrets: 'S=diff-db:1,/s/key=diff-db:2' },
+      { flags: '--image {image2} --set-secrets T=diff-db:latest' },
+    ],
   },
   {
     name: 'tag with no_traffic',

@@ -129,6 +129,10 @@ function secretEnvVar(name: string, ref: SecretRef): EnvVar {
   return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
 }
 
+/** gcloud's --set-secrets replaces every live secret, whatever `secrets_update_strategy` says. */
+const secretsStrategy = (changes: ContainerChanges): 'merge' | 'overwrite' =>
+  changes.spec.replaceSecrets ? 'overwrite' : changes.secretsUpdateStrategy;
+
 function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const { envVars, secrets } = changes.spec;
   const removed = new Set(changes.spec.removeEnvVars ?? []);
@@ -144,9 +148,7 @@ function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
   let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
   let secret =
-    secrets === undefined
-      ? secretLive
-      : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+    secrets === undefined ? secretLive : upsertByName(secretLive, secretUpdates, secretsStrategy(changes));
   // A name set explicitly one way replaces a live entry of the other kind.
   plain = plain.filter((e) => !(secrets && e.name in secrets.env));
   secret = secret.filter((e) => !(envVars && e.name in envVars));
@@ -254,12 +256,7 @@ export function planVolumes(
   if (spec.clearSecrets || spec.removeSecrets?.length)
     ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
   if (spec.secrets) {
-    ({ volumes, mounts } = planSecretFiles(
-      volumes,
-      mounts,
-      spec.secrets.files,
-      changes.secretsUpdateStrategy,
-    ));
+    ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, secretsStrategy(changes)));
   }
   if (
     spec.cloudsqlInstances !== undefined ||

@@ -21,7 +21,7 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import { commandWords, joinEnvAndSecrets, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
 import { targetName } from './container-target.js';
 import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
@@ -170,8 +170,31 @@ const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
  */
 class Reader {
   readonly problems: RunwayError[] = [];
+  /** Inputs whose value a flag in `flags` gives (--image for `image`...), with the flag. */
+  private readonly supplied = new Map<string, { flag: string; value: string }>();
 
   constructor(private readonly read: InputReader) {}
+
+  /**
+   * Lets `flag`'s value stand for input `name`, as gcloud takes deploy-cloudrun's command line (its
+   * inputs first, `flags` after, and the last of a flag wins): errors then name the flag. An input
+   * that says otherwise is refused rather than overridden, unless it holds its default (`fallback`),
+   * which the runner fills in whether the workflow gave it or not.
+   */
+  supply(name: string, flag: string, value: string | undefined, fallback?: string): void {
+    if (value === undefined) return;
+    const given = this.optional(name);
+    if (given !== undefined && given !== value && given !== fallback) {
+      this.attempt(() => {
+        throw new RunwayError(
+          `Input '${name}' and \`flags\` (${flag}) disagree: deploy-cloudrun's gcloud would take the flag's and ignore the input.`,
+          `Keep one of them: remove ${flag} from \`flags\`, or the \`${name}\` input.`,
+        );
+      });
+      return;
+    }
+    this.supplied.set(name, { flag, value });
+  }
 
   /** `parse()`, or undefined with its error recorded when an input is bad. */
   attempt<T>(parse: () => T): T | undefined {
@@ -192,18 +215,27 @@ class Reader {
   }
 
   optional(name: string): string | undefined {
-    const value = this.read(name).trim();
+    const value = this.raw(name).trim();
     return value === '' ? undefined : value;
   }
 
   raw(name: string): string {
-    return this.read(name);
+    return this.supplied.get(name)?.value ?? this.read(name);
   }
 
-  /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
+  /** How errors name input `name`: as the flag that gave its value, if one did. */
+  label(name: string): string {
+    const flag = this.supplied.get(name)?.flag;
+    return flag ? `flags (${flag})` : name;
+  }
+
+  /** Parses the input (or the flag standing for it) when set; undefined when empty, or when bad (its error recorded). */
   map<T>(name: string, parse: (name: string, raw: string) => T): T | undefined {
     const value = this.optional(name);
-    return value === undefined ? undefined : this.attempt(() => parse(name, value));
+    const flag = this.supplied.get(name)?.flag;
+    return value === undefined
+      ? undefined
+      : this.attempt(() => parse(flag ? `flags (${flag})` : name, value));
   }
 }
 
@@ -691,7 +723,11 @@ function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
   if (noTraffic && mode && mode !== 'none') {
-    throw new InputError('no_traffic', 'true', `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`);
+    throw new InputError(
+      r.label('no_traffic'),
+      'true',
+      `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`,
+    );
   }
   return noTraffic ? 'none' : (mode ?? 'verified');
 }
@@ -971,6 +1007,18 @@ export function readSettings(read: InputReader): Settings {
   r.attempt(() => refuseDeployCloudrunOnly(r));
   const job = r.attempt(() => jobName(r));
   checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
+  const flagsRaw = r.optional('flags');
+  const jobTarget = r.optional('job') !== undefined;
+  const fromFlags = r.attempt(() =>
+    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
+  );
+  const deployFlags = fromFlags?.deploy ?? {};
+  r.supply('image', '--image', deployFlags.image);
+  r.supply('tag', '--tag', deployFlags.tag);
+  r.supply('suffix', '--revision-suffix', deployFlags.suffix);
+  r.supply('no_traffic', '--no-traffic', deployFlags.noTraffic ? 'true' : undefined);
+  r.supply('region', '--region', deployFlags.region, 'us-central1');
+  r.supply('project_id', '--project', deployFlags.project);
   const service = r.attempt(() => {
     if (job !== undefined) return job;
     if (r.optional('job') !== undefined) return undefined;
@@ -1027,13 +1075,17 @@ export function readSettings(read: InputReader): Settings {
       );
     return v;
   });
-  const flagsRaw = r.optional('flags');
-  const jobTarget = r.optional('job') !== undefined;
-  const fromFlags = r.attempt(() =>
-    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
-  );
+  const strategies = {
+    env:
+      r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
+      'merge',
+    secrets:
+      r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+  };
   const spec = r.attempt(() => {
-    const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+    const inputs = typedSpec(r);
+    const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : undefined;
+    const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
     checkGpuInputs(merged);
     return merged;
   });
@@ -1066,11 +1118,8 @@ export function readSettings(read: InputReader): Settings {
   const settings = {
     regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'] as const)) ?? 'all',
     deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
-    envVarsUpdateStrategy:
-      r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
-      'merge',
-    secretsUpdateStrategy:
-      r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+    envVarsUpdateStrategy: strategies.env,
+    secretsUpdateStrategy: strategies.secrets,
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
