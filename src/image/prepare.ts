@@ -25,6 +25,7 @@ import { CloudRunClient } from '../gcp/run.js';
 import { StorageClient } from '../gcp/storage.js';
 import { buildOnGoogle } from './remote-build.js';
 import { packSource } from './source-archive.js';
+import { resolveBuild } from '../inputs/build-flags.js';
 
 /** Google credentials for Google registries only; anonymous everywhere else. */
 function registryAuth(host: string, credentials: Credentials): RegistryAuth {
@@ -162,6 +163,8 @@ export async function prepareSourceImage(
       imageUri: formatImage(image, 'tag'),
       baseImage: source.baseImage,
       automaticUpdates: source.automaticUpdates,
+      build: resolveBuild(source.build, undefined),
+      kind: settings.job ? 'job' : 'service',
       deadline,
     },
   );

@@ -20,6 +20,13 @@ import {
 } from './fields.js';
 import { parseProbe } from './probes.js';
 import { flagsFileWords } from './flags-file.js';
+import {
+  BUILD_FLAGS,
+  BUILD_SWITCHES,
+  BUILD_VALUED,
+  checkBuildMutex,
+  type BuildFlags,
+} from './build-flags.js';
 import type { ContainerSpec, JobFlags, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
 import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
@@ -32,8 +39,8 @@ import {
   removeVolumes,
 } from './volumes.js';
 
-/** What `flags` sets: service settings, and for a job (`gcloud run jobs deploy`) its own. */
-export type ParsedFlags = ServiceSpec & JobFlags;
+/** What `flags` sets: service settings, for a job (`gcloud run jobs deploy`) its own, and the build's. */
+export type ParsedFlags = ServiceSpec & JobFlags & { build?: BuildFlags };
 
 type FlagHandler = (spec: ParsedFlags, value: string, name: string) => void;
 type ContainerHandler = (spec: ContainerSpec, value: string, name: string) => void;
@@ -83,6 +90,7 @@ const CONTAINER_OTHER = new Set([
   '--clear-base-image',
   '--gpu',
   '--function',
+  ...BUILD_FLAGS,
 ]);
 
 const isContainerFlag = (flag: string): boolean =>
@@ -145,6 +153,12 @@ const VALUED: Record<string, FlagHandler> = {
   '--network-tags': setNetworkTags,
   '--gpu': setGpu,
   '--gpu-type': setGpuType,
+  ...Object.fromEntries(
+    Object.entries(BUILD_VALUED).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s, v, n) => set((s.build ??= {}), v, n),
+    ]),
+  ),
 };
 
 const SWITCHES: Record<string, FlagHandler> = {
@@ -183,6 +197,12 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-network-tags': clearNetworkTags,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
   '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
+  ...Object.fromEntries(
+    Object.entries(BUILD_SWITCHES).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s) => set((s.build ??= {})),
+    ]),
+  ),
 };
 
 /** `gcloud run jobs deploy` has only these of the flags above. */
@@ -242,6 +262,8 @@ const SERVICE_ONLY = new Set([
   '--gpu-type',
   '--gpu-zonal-redundancy',
   '--no-gpu-zonal-redundancy',
+  // `gcloud run jobs deploy --source` has no build flags.
+  ...BUILD_FLAGS,
 ]);
 
 /** Which command `flags` goes to: deploy-cloudrun runs `gcloud run deploy` or `gcloud run jobs deploy`. */
@@ -381,6 +403,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
   checkMutex(words);
+  checkBuildMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
@@ -424,6 +447,11 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
         `Use ${USE_INSTEAD[flag]} instead.`,
       );
+    } else if (flag === '--ignore-file') {
+      throw new RunwayError(
+        'The flag --ignore-file in `flags` is not a flag of `gcloud run deploy` (gcloud 528 answers "unrecognized arguments: --ignore-file"), so Runway refuses it too.',
+        'Put the ignore rules in a .gcloudignore at the root of `source`: Runway reads it as gcloud does (and falls back to .gitignore).',
+      );
     } else {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(', ')}, --container).`,
@@ -434,9 +462,13 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   return spec;
 }
 
-/** The job settings `flags` gave, apart from the service settings. */
-export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: JobFlags } {
-  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+/** The job settings and the build settings `flags` gave, apart from the service settings. */
+export function splitJobFlags(flags: ParsedFlags): {
+  spec: ServiceSpec;
+  job: JobFlags;
+  build: BuildFlags | undefined;
+} {
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, build, ...spec } = flags;
   const job: JobFlags = {};
   if (tasks !== undefined) job.tasks = tasks;
   if (parallelism !== undefined) job.parallelism = parallelism;
@@ -444,7 +476,7 @@ export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: Job
   if (taskTimeoutSeconds !== undefined) job.taskTimeoutSeconds = taskTimeoutSeconds;
   if (executeNow !== undefined) job.executeNow = executeNow;
   if (wait !== undefined) job.wait = wait;
-  return { spec, job };
+  return { spec, job, build };
 }
 
 /** Typed inputs and flags together; the same setting given two different ways is an error. */
