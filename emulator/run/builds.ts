@@ -25,6 +25,7 @@ const BUILD_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.Build';
 const METADATA_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata';
 /** Cloud Build's builder for a Docker build, as a Cloud Run source build names its step. */
 const DOCKER_STEP = 'gcr.io/cloud-builders/docker';
+const WORKER_POOL = /^projects\/[^/]+\/locations\/[^/]+\/workerPools\/[^/]+$/;
 
 export const BUILDPACKS_OFFLINE =
   'Buildpacks builds cannot run in this emulator: they need Google\u2019s builder and run images from the internet, which this machine cannot reach. Add a Dockerfile to the source for a Docker build.';
@@ -175,6 +176,13 @@ export class Builds {
       );
     if (!body.dockerBuild && !body.buildpackBuild)
       throw invalidArgument('One of docker_build or buildpack_build is required.', 'build_type');
+    // A private pool is Cloud Build's resource name; Cloud Build runs the build there (options.pool).
+    const workerPool = typeof body.workerPool === 'string' ? body.workerPool : '';
+    if (workerPool && !WORKER_POOL.test(workerPool))
+      throw invalidArgument(
+        `worker_pool must be projects/{project}/locations/{location}/workerPools/{workerPool}, got '${workerPool}'.`,
+        'worker_pool',
+      );
     const projectNumber = ctx.world.projects.get(project)?.projectNumber ?? project;
     const account = String(
       body.serviceAccount ?? `${projectNumber}-compute@developer.gserviceaccount.com`,
@@ -215,7 +223,7 @@ export class Builds {
       timeout: '600s',
       logUrl: `https://console.cloud.google.com/cloud-build/builds;region=${location}/${id}?project=${projectNumber}`,
       serviceAccount: `projects/${project}/serviceAccounts/${account}`,
-      options: { logging: 'CLOUD_LOGGING_ONLY' },
+      options: { logging: 'CLOUD_LOGGING_ONLY', ...(workerPool ? { pool: { name: workerPool } } : {}) },
       ...(Array.isArray(body.tags) && body.tags.length ? { tags: body.tags } : {}),
     };
     const record: BuildRecord = {
