@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { parseFlags } from '../../src/inputs/flags.js';
 import { applyBuildEnv, resolveBuild, serviceAccountEmail } from '../../src/inputs/build-flags.js';
 import { readSettings } from '../../src/inputs/inputs.js';
-import { submitBuildRequest } from '../../src/image/remote-build.js';
+import { recordedBuild, submitBuildRequest } from '../../src/image/remote-build.js';
+import { planBuildConfig, planService } from '../../src/deploy/plan.js';
+import { serviceChanges } from '../helpers/service-changes.js';
 import { describeError } from '../../src/errors.js';
 import { checkRequest } from '../../emulator/schema/validate.js';
 import { schemaOf } from '../../emulator/schema/schema.js';
@@ -209,5 +211,49 @@ describe('the builds:submit body with build flags', () => {
     ]);
     expect(body).toMatchObject({ serviceAccount: SA, workerPool: POOL, tags: ['service_svc'] });
     expect(() => valid(body)).not.toThrow();
+  });
+});
+
+describe('what the service records of its build (v2 buildConfig, gcloud\u2019s build-* annotations)', () => {
+  const live = {
+    name: 'projects/p/locations/r/services/hello/builds/1',
+    imageUri: 'us-central1-docker.pkg.dev/p/cloud-run-source-deploy/hello',
+    serviceAccount: SA,
+    workerPool: POOL,
+    environmentVariables: { A: '1' },
+  };
+
+  it('reads the last build\u2019s account, pool and environment from the service', () => {
+    expect(recordedBuild({ template: {}, buildConfig: live })).toEqual({
+      serviceAccount: SA,
+      workerPool: POOL,
+      environmentVariables: { A: '1' },
+    });
+    expect(recordedBuild({ template: {} })).toBeUndefined();
+  });
+
+  it('records what this build ran with, drops what was cleared, and keeps the rest (not the output-only name)', () => {
+    expect(planBuildConfig(live, { serviceAccount: undefined, workerPool: POOL, env: { B: '2' } })).toEqual({
+      imageUri: live.imageUri,
+      workerPool: POOL,
+      environmentVariables: { B: '2' },
+    });
+    expect(planBuildConfig(undefined, { serviceAccount: undefined, workerPool: undefined, env: {} })).toBe(
+      undefined,
+    );
+  });
+
+  it('is written with the deploy, except by a preview, which changes only its own revision', () => {
+    const build = { serviceAccount: SA, workerPool: undefined, env: { A: '1' } };
+    expect(planService(undefined, serviceChanges({}, { build })).buildConfig).toEqual({
+      serviceAccount: SA,
+      environmentVariables: { A: '1' },
+    });
+    const production = { template: {}, buildConfig: { serviceAccount: 'projects/p/serviceAccounts/x@p' } };
+    expect(planService(production, serviceChanges({}, { build, revisionOnly: true })).buildConfig).toEqual(
+      production.buildConfig,
+    );
+    const cleared = { serviceAccount: undefined, workerPool: undefined, env: {} };
+    expect(planService(production, serviceChanges({}, { build: cleared })).buildConfig).toBeUndefined();
   });
 });

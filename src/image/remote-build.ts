@@ -12,10 +12,10 @@ import type { Deadline } from '../common/deadline.js';
 import { RunwayError } from '../errors.js';
 import type { CloudBuildClient, Build } from '../gcp/cloudbuild.js';
 import type { CloudRunClient } from '../gcp/run.js';
-import type { SubmitBuildRequest } from '../gcp/run-types.js';
+import type { Service, SubmitBuildRequest } from '../gcp/run-types.js';
 import type { StorageClient } from '../gcp/storage.js';
 import type { SourceArchive } from './source-archive.js';
-import type { ResolvedBuild } from '../inputs/build-flags.js';
+import type { RecordedBuild, ResolvedBuild } from '../inputs/build-flags.js';
 
 /**
  * gcloud's default source bucket (command_lib/run/sourcedeploys/sources.py): the project ID with
@@ -83,6 +83,17 @@ export function submitBuildRequest(plan: SubmitPlan): SubmitBuildRequest {
 }
 
 const byKey = ([a]: [string, string], [b]: [string, string]): number => compareText(a, b);
+
+/** What the service recorded of its last build on Google (gcloud's or Runway's), which the next one keeps. */
+export function recordedBuild(service: Service | undefined): RecordedBuild | undefined {
+  const config = service?.buildConfig;
+  if (!config) return undefined;
+  return {
+    ...(config.serviceAccount ? { serviceAccount: config.serviceAccount } : {}),
+    ...(config.workerPool ? { workerPool: config.workerPool } : {}),
+    ...(config.environmentVariables ? { environmentVariables: config.environmentVariables } : {}),
+  };
+}
 
 export interface RemoteBuildDeps {
   storage: Pick<StorageClient, 'getBucket' | 'listBuckets' | 'createBucket' | 'uploadObject'>;
