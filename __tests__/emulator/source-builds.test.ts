@@ -421,6 +421,36 @@ describe('builds:submit and Cloud Build v1', () => {
     expect(pushes.every((r) => r.caller?.includes(builder))).toBe(true);
   }, 120_000);
 
+  it("takes a pool in another project only when Cloud Run's service agent may use pools there", async () => {
+    await admin.seed({ projects: [{ projectId: 'pool-host', projectNumber: '555000111222' }] });
+    const pool = 'projects/pool-host/locations/us-central1/workerPools/shared';
+    const agent = `service-${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}@serverless-robot-prod.iam.gserviceaccount.com`;
+    const body = {
+      storageSource: { bucket: BUCKET, object: 'services/custom/src.tar.gz' },
+      imageUri: image('pooled'),
+      dockerBuild: {},
+      workerPool: pool,
+    };
+    const denied = await submit(body);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toContain('cloudbuild.workerpools.use');
+    expect(denied.body.error.message).toContain(agent);
+    await admin.seed({
+      serviceAccounts: [agent],
+      bindings: [
+        {
+          resource: 'projects/pool-host',
+          role: 'roles/cloudbuild.workerPoolUser',
+          members: [`serviceAccount:${agent}`],
+        },
+      ],
+    });
+    const res = await submit(body);
+    expect(res.status).toBe(200);
+    const done = await finished(res.body.buildOperation.name);
+    expect(done.response).toMatchObject({ status: 'SUCCESS', options: { pool: { name: pool } } });
+  }, 120_000);
+
   it('refuses a malformed worker pool and a build env var that is not a string', async () => {
     const pool = await submit({
       storageSource: { bucket: BUCKET, object: 'x' },

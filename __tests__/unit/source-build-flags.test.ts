@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseFlags } from '../../src/inputs/flags.js';
 import { applyBuildEnv, resolveBuild, serviceAccountEmail } from '../../src/inputs/build-flags.js';
 import { readSettings } from '../../src/inputs/inputs.js';
-import { recordedBuild, submitBuildRequest } from '../../src/image/remote-build.js';
+import { explainSubmitError, recordedBuild, submitBuildRequest } from '../../src/image/remote-build.js';
+import { GoogleApiError } from '../../src/common/http.js';
 import { planBuildConfig, planService } from '../../src/deploy/plan.js';
 import { serviceChanges } from '../helpers/service-changes.js';
 import { describeError } from '../../src/errors.js';
@@ -255,5 +256,33 @@ describe('what the service records of its build (v2 buildConfig, gcloud\u2019s b
     );
     const cleared = { serviceAccount: undefined, workerPool: undefined, env: {} };
     expect(planService(production, serviceChanges({}, { build: cleared })).buildConfig).toBeUndefined();
+  });
+});
+
+describe('a worker pool Cloud Run may not use', () => {
+  const denied = new GoogleApiError('POST', 'u', 403, {
+    error: {
+      code: 403,
+      status: 'PERMISSION_DENIED',
+      message: "Permission 'cloudbuild.workerpools.use' denied",
+      details: [{ metadata: { permission: 'cloudbuild.workerpools.use' } }],
+    },
+  });
+
+  it('is explained with the role for Cloud Run\u2019s service agent in the pool\u2019s project', () => {
+    const said = describeError(
+      explainSubmitError(denied, 'p', 'projects/host/locations/us-central1/workerPools/w'),
+    );
+    expect(said).toMatch(/service agent lacks cloudbuild\.workerpools\.use in project host/);
+    expect(said).toMatch(
+      /gcloud projects add-iam-policy-binding host --role=roles\/cloudbuild\.workerPoolUser/,
+    );
+    expect(said).toContain('Nothing was deployed');
+  });
+
+  it('leaves other errors as they are', () => {
+    expect(explainSubmitError(denied, 'p', undefined)).toBe(denied);
+    const other = new GoogleApiError('POST', 'u', 400, { error: { code: 400, message: 'bad' } });
+    expect(explainSubmitError(other, 'p', 'projects/host/locations/l/workerPools/w')).toBe(other);
   });
 });

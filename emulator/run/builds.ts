@@ -20,6 +20,7 @@ import { logName } from '../logging/store.js';
 import { schemaOf } from '../schema/schema.js';
 import { validateLocation, type Json } from './model.js';
 import { registryName } from './runtime.js';
+import { runServiceAgent } from '../apis/serviceusage.js';
 
 const BUILD_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.Build';
 const METADATA_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata';
@@ -184,6 +185,7 @@ export class Builds {
         'worker_pool',
       );
     const projectNumber = ctx.world.projects.get(project)?.projectNumber ?? project;
+    if (workerPool) this.checkWorkerPool(workerPool, project, projectNumber);
     const account = String(
       body.serviceAccount ?? `${projectNumber}-compute@developer.gserviceaccount.com`,
     ).replace(/^projects\/[^/]+\/serviceAccounts\//, '');
@@ -239,6 +241,31 @@ export class Builds {
     this.all.set(id, record);
     void this.execute(record, account, source, imageUri);
     return { buildOperation: this.renderOperation(record) };
+  }
+
+  /**
+   * Cloud Run hands the build to Cloud Build as its service agent: a pool in the build's own project
+   * needs no grant, one in another project needs the agent to hold cloudbuild.workerpools.use there
+   * (roles/cloudbuild.workerPoolUser, Cloud Run's "Set build worker pools" page).
+   */
+  private checkWorkerPool(pool: string, project: string, projectNumber: string): void {
+    const raw = /^projects\/([^/]+)\//.exec(pool)![1]!;
+    const poolProject = this.ctx.world.projectId(raw) ?? raw;
+    if (poolProject === project) return;
+    const agent = runServiceAgent(projectNumber);
+    if (
+      !this.ctx.world.allowed(
+        { kind: 'serviceAccount', email: agent },
+        'cloudbuild.workerpools.use',
+        `projects/${poolProject}`,
+      )
+    )
+      throw permissionDenied(
+        'cloudbuild.workerpools.use',
+        `Permission 'cloudbuild.workerpools.use' denied on '${pool}' for Cloud Run's service agent ${agent}.`,
+        'cloudbuild.googleapis.com',
+        pool,
+      );
   }
 
   /** The build itself: fetch, unpack, docker build, push, record the digest. */

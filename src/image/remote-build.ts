@@ -95,6 +95,26 @@ export function recordedBuild(service: Service | undefined): RecordedBuild | und
   };
 }
 
+/**
+ * A private pool in another project needs Cloud Run's service agent to hold
+ * cloudbuild.workerpools.use there; the deployer cannot test that grant, so its refusal is explained.
+ */
+export function explainSubmitError(err: unknown, project: string, workerPool: string | undefined): unknown {
+  if (
+    !(err instanceof GoogleApiError) ||
+    err.httpStatus !== 403 ||
+    !workerPool ||
+    err.permission !== 'cloudbuild.workerpools.use'
+  )
+    return err;
+  const poolProject = /^projects\/([^/]+)\//.exec(workerPool)?.[1] ?? 'POOL_PROJECT';
+  return new RunwayError(
+    `Cloud Run may not run the build in the worker pool ${workerPool}: its service agent lacks cloudbuild.workerpools.use in project ${poolProject}.`,
+    `Grant roles/cloudbuild.workerPoolUser in the pool's project to Cloud Run's service agent of project ${project}:\n  gcloud projects add-iam-policy-binding ${poolProject} --role=roles/cloudbuild.workerPoolUser --member=serviceAccount:service-PROJECT_NUMBER@serverless-robot-prod.iam.gserviceaccount.com\n(PROJECT_NUMBER is project ${project}'s number), or use a pool in project ${project}. Nothing was deployed.`,
+    { cause: err },
+  );
+}
+
 export interface RemoteBuildDeps {
   storage: Pick<StorageClient, 'getBucket' | 'listBuckets' | 'createBucket' | 'uploadObject'>;
   run: Pick<CloudRunClient, 'submitBuild'>;
@@ -199,7 +219,9 @@ export async function buildOnGoogle(deps: RemoteBuildDeps, request: RemoteBuildR
     log.info(
       `build env vars (${Object.keys(env).sort(compareText).join(', ')}) apply to buildpacks builds only: a Dockerfile build does not get them, as with gcloud (use ARG/ENV in the Dockerfile)`,
     );
-  const submitted = await deps.run.submitBuild(project, region, body);
+  const submitted = await deps.run.submitBuild(project, region, body).catch((err: unknown) => {
+    throw explainSubmitError(err, project, request.build.workerPool);
+  });
   if (submitted.baseImageWarning)
     log.info(`Cloud Run: ${Untrusted.of(submitted.baseImageWarning).oneLine()}`);
   const name = submitted.buildOperation?.name;
