@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { RunwayError } from '../errors.js';
 import type {
+  BuildConfig,
   Container,
   EnvVar,
   RevisionTemplate,
@@ -14,6 +15,7 @@ import type {
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import type { ResolvedBuild } from '../inputs/build-flags.js';
 import { planGpu } from './gpu.js';
 import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
 import { addVolumes, removeVolumes } from './volumes.js';
@@ -51,6 +53,11 @@ export interface ServiceChanges {
    * container's), so it gets only those `spec.secrets` names, and must not run as production does.
    */
   isolated?: boolean;
+  /**
+   * A build on Google (`source`): the account, worker pool and environment it ran with, recorded on
+   * the service (v2's buildConfig; gcloud's build-* annotations) so the next deploy keeps them.
+   */
+  build?: ResolvedBuild | undefined;
 }
 
 /** What a container's planning needs: the image and the shared settings (a service's or a job's). */
@@ -407,9 +414,32 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
   if (!changes.revisionOnly) applyServiceFlags(planned, changes.spec);
+  if (changes.build && !changes.revisionOnly) {
+    const buildConfig = planBuildConfig(live?.buildConfig, changes.build);
+    if (buildConfig) planned.buildConfig = buildConfig;
+    else delete planned.buildConfig;
+  }
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
   else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);
+}
+
+/**
+ * The service's record of its build on Google: the account, pool and environment the build ran
+ * with replace the recorded ones (an empty one is dropped); the rest of the record stays.
+ */
+export function planBuildConfig(
+  live: BuildConfig | undefined,
+  build: ResolvedBuild,
+): BuildConfig | undefined {
+  const { name: _output, serviceAccount: _a, workerPool: _p, environmentVariables: _e, ...kept } = live ?? {};
+  const planned: BuildConfig = {
+    ...kept,
+    ...(build.serviceAccount ? { serviceAccount: build.serviceAccount } : {}),
+    ...(build.workerPool ? { workerPool: build.workerPool } : {}),
+    ...(build.env && Object.keys(build.env).length ? { environmentVariables: build.env } : {}),
+  };
+  return Object.keys(planned).length ? planned : undefined;
 }
 
 /** The live spec with only its traffic changed: a traffic move must not create a revision. */

@@ -22,6 +22,13 @@ import {
 } from './fields.js';
 import { parseProbe } from './probes.js';
 import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
+import {
+  BUILD_FLAGS,
+  BUILD_SWITCHES,
+  BUILD_VALUED,
+  checkBuildMutex,
+  type BuildFlags,
+} from './build-flags.js';
 import type { KeyValues } from './kv.js';
 import type { ContainerSpec, DeployFlags, JobFlags, SecretRefs, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
@@ -36,10 +43,10 @@ import {
 } from './volumes.js';
 
 /**
- * What `flags` sets: service settings, for a job (`gcloud run jobs deploy`) its own, and the flags
- * that stand for the deploy's own inputs (`deploy`).
+ * What `flags` sets: service settings, for a job (`gcloud run jobs deploy`) its own, the build's,
+ * and the flags that stand for the deploy's own inputs (`deploy`).
  */
-export type ParsedFlags = ServiceSpec & JobFlags & { deploy?: DeployFlags };
+export type ParsedFlags = ServiceSpec & JobFlags & { build?: BuildFlags; deploy?: DeployFlags };
 
 /**
  * gcloud's repeated dictionary flags (--update-env-vars A=1 --update-env-vars B=2) add up, and a key
@@ -121,6 +128,7 @@ const CONTAINER_OTHER = new Set([
   '--clear-base-image',
   '--gpu',
   '--function',
+  ...BUILD_FLAGS,
 ]);
 
 const isContainerFlag = (flag: string): boolean =>
@@ -190,6 +198,12 @@ const VALUED: Record<string, FlagHandler> = {
   '--network-tags': setNetworkTags,
   '--gpu': setGpu,
   '--gpu-type': setGpuType,
+  ...Object.fromEntries(
+    Object.entries(BUILD_VALUED).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s, v, n) => set((s.build ??= {}), v, n),
+    ]),
+  ),
 };
 
 /** The flags that stand for the deploy's own inputs (image, tag, suffix, region, project). */
@@ -238,6 +252,12 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-network-tags': clearNetworkTags,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
   '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
+  ...Object.fromEntries(
+    Object.entries(BUILD_SWITCHES).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s) => set((s.build ??= {})),
+    ]),
+  ),
 };
 
 /** `gcloud run jobs deploy` has only these of the flags above. */
@@ -300,6 +320,8 @@ const SERVICE_ONLY = new Set([
   '--gpu-type',
   '--gpu-zonal-redundancy',
   '--no-gpu-zonal-redundancy',
+  // `gcloud run jobs deploy --source` has no build flags.
+  ...BUILD_FLAGS,
 ]);
 
 /** Which command `flags` goes to: deploy-cloudrun runs `gcloud run deploy` or `gcloud run jobs deploy`. */
@@ -457,6 +479,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
   for (const segment of scopeSegments(words)) checkExclusive(segment);
+  checkBuildMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
@@ -501,6 +524,11 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
         `Use ${USE_INSTEAD[flag]} instead.`,
       );
+    } else if (flag === '--ignore-file') {
+      throw new RunwayError(
+        'The flag --ignore-file in `flags` is not a flag of `gcloud run deploy` (gcloud 528 answers "unrecognized arguments: --ignore-file"), so Runway refuses it too.',
+        'Put the ignore rules in a .gcloudignore at the root of `source`: Runway reads it as gcloud does (and falls back to .gitignore).',
+      );
     } else {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES, ...DEPLOY_VALUED }).join(', ')}, --container).`,
@@ -511,9 +539,15 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   return spec;
 }
 
-/** The job settings and the deploy's own flags that `flags` gave, apart from the service settings. */
-export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: JobFlags; deploy: DeployFlags } {
-  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, deploy, ...spec } = flags;
+/** The job, build and deploy settings `flags` gave, apart from the service settings. */
+export function splitJobFlags(flags: ParsedFlags): {
+  spec: ServiceSpec;
+  job: JobFlags;
+  build: BuildFlags | undefined;
+  deploy: DeployFlags;
+} {
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, build, deploy, ...spec } =
+    flags;
   const job: JobFlags = {};
   if (tasks !== undefined) job.tasks = tasks;
   if (parallelism !== undefined) job.parallelism = parallelism;
@@ -521,7 +555,7 @@ export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: Job
   if (taskTimeoutSeconds !== undefined) job.taskTimeoutSeconds = taskTimeoutSeconds;
   if (executeNow !== undefined) job.executeNow = executeNow;
   if (wait !== undefined) job.wait = wait;
-  return { spec, job, deploy: deploy ?? {} };
+  return { spec, job, build, deploy: deploy ?? {} };
 }
 
 /** The env and secret flags a spec stands for, as gcloud spells them. */

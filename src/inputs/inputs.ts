@@ -35,6 +35,7 @@ import {
   type ServiceSpec,
 } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
+import type { BuildFlags } from './build-flags.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -55,6 +56,8 @@ export type ImageSource =
       /** Buildpacks only (no Dockerfile): the base image, and whether Cloud Run updates it. */
       baseImage: string | undefined;
       automaticUpdates: boolean | undefined;
+      /** gcloud's build flags in `flags`: the build's account, worker pool and environment. */
+      build: BuildFlags | undefined;
     }
   | {
       kind: 'build';
@@ -417,7 +420,19 @@ function sourceImage(r: Reader, source: string): ImageSource {
     repository,
     baseImage: notAnOption('base_image', r.optional('base_image')),
     automaticUpdates: r.map('automatic_updates', parseBool),
+    build: undefined,
   };
+}
+
+/** gcloud's build flags configure a build on Google: with `source`, they go to it; else they are refused. */
+function withBuildFlags(image: ImageSource, build: BuildFlags | undefined): ImageSource {
+  if (!build) return image;
+  if (image.kind !== 'source')
+    throw new RunwayError(
+      '`flags` gives gcloud build flags (--build-service-account, --build-worker-pool, the build env vars), which configure a build on Google: they apply only with the `source` input.',
+      `Set \`source\` to build on Google, or remove them from \`flags\` (${image.kind === 'build' ? '`context` builds on the runner: pass build values with `build_args`' : '`image` deploys an image that is already built'}).`,
+    );
+  return { ...image, build };
 }
 
 function imageSource(r: Reader): ImageSource {
@@ -1110,7 +1125,7 @@ export function readSettings(read: InputReader): Settings {
   const image =
     purpose === undefined || purpose === 'cleanup'
       ? undefined
-      : r.attempt(() => flagsImage(r, spec) ?? imageSource(r));
+      : r.attempt(() => withBuildFlags(flagsImage(r, spec) ?? imageSource(r), fromFlags?.build));
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));

@@ -19,6 +19,7 @@ import type { Settings } from '../inputs/inputs.js';
 import { readFailureLogs } from './failure-logs.js';
 import type { RegionOutcome } from './outcome.js';
 import type { SpecChanges, Step } from './plan.js';
+import type { ResolvedBuild } from '../inputs/build-flags.js';
 import type { RolloutSettings } from './planner.js';
 import { rolloutRegion, type HeldRollout, type RegionOptions } from './region.js';
 
@@ -84,6 +85,7 @@ export async function deployAll(
   image: string,
   github: { sha: string; runId: string; attempt: string },
   deadline: Deadline,
+  build?: ResolvedBuild,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
   const api = new CloudRunClient(credentials.accessToken);
   const logging = new LoggingClient(credentials.accessToken);
@@ -93,6 +95,7 @@ export async function deployAll(
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     isolated: settings.isolated,
+    build,
     labels: {
       ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
       ...(settings.spec.labels ?? {}),
