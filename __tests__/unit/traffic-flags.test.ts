@@ -1,5 +1,16 @@
 import { foldTrafficFlags, parseTrafficFlags } from '../../src/inputs/traffic-flags.js';
 import { describeError, InputError, RunwayError } from '../../src/errors.js';
+import { readSettings } from '../../src/inputs/inputs.js';
+import { planRollout, type RolloutSettings } from '../../src/rollout/planner.js';
+import type { DeployRevision, Plan } from '../../src/rollout/plan.js';
+import type { Service, TrafficTarget } from '../../src/gcp/run-types.js';
+import {
+  sameShares,
+  tagsBefore,
+  withTagChanges,
+  withTagsRestored,
+  type TagMove,
+} from '../../src/deploy/traffic.js';
 
 const message = (run: () => unknown): string => {
   try {
@@ -174,5 +185,206 @@ describe('foldTrafficFlags (update_traffic_flags with revision_traffic or tag_tr
     expect(error).toBeInstanceOf(RunwayError);
     expect(describeError(error)).toContain('(here 120)');
     expect((error as InputError).input).toBe('update_traffic_flags (--to-revisions)');
+  });
+});
+
+describe('update_traffic_flags among the other inputs (readSettings)', () => {
+  const base: Record<string, string> = { service: 'svc', image: 'us-docker.pkg.dev/p/r/i:1' };
+  const read = (inputs: Record<string, string>) => () =>
+    readSettings((name) => inputs[name] ?? base[name] ?? '');
+  const problem = (inputs: Record<string, string>): string => message(read(inputs));
+
+  it('folds the flags into the settings: the merged split and the tag changes', () => {
+    const settings = read({
+      revision_traffic: 'LATEST=100',
+      update_traffic_flags: '--to-revisions=svc-00001-abc=50,LATEST=50 --update-tags=stable=LATEST',
+    })();
+    expect(settings.revisionTraffic).toEqual({ LATEST: 50, 'svc-00001-abc': 50 });
+    expect(settings.tagTraffic).toBeUndefined();
+    expect(settings.trafficTags).toEqual({ clear: false, update: { stable: 'LATEST' }, remove: [] });
+  });
+
+  it('leaves the settings as they were without the input', () => {
+    expect(read({ revision_traffic: 'LATEST=100' })().trafficTags).toBeUndefined();
+  });
+
+  it.each([
+    [{ no_traffic: 'true' }, "Inputs 'update_traffic_flags' and 'no_traffic' (true) were both given"],
+    [{ traffic: 'none' }, "Inputs 'update_traffic_flags' and 'traffic' (none) were both given"],
+    [{ traffic: 'immediate' }, "Inputs 'update_traffic_flags' and 'traffic' (immediate) were both given"],
+  ])('refuses it beside %o, naming both inputs', (extra, text) => {
+    const got = problem({
+      revision_traffic: 'LATEST=100',
+      update_traffic_flags: '--update-tags=a=LATEST',
+      ...extra,
+    });
+    expect(got).toContain(text);
+  });
+
+  it('refuses it with preview, which takes no traffic', () => {
+    expect(problem({ preview: 'true', update_traffic_flags: '--update-tags=a=LATEST' })).toContain(
+      'Input \'update_traffic_flags\' is invalid: got "--update-tags=a=LATEST".\nFix: Accepted: nothing with `preview: true`',
+    );
+  });
+
+  it('refuses it for a job, as a service setting', () => {
+    expect(problem({ service: '', job: 'j', update_traffic_flags: '--update-tags=a=LATEST' })).toContain(
+      'Input \'update_traffic_flags\' is invalid: got "--update-tags=a=LATEST".\nFix: Accepted: nothing beside `job`',
+    );
+  });
+
+  it('refuses a tag too long beside the service name', () => {
+    expect(
+      problem({
+        revision_traffic: 'LATEST=100',
+        update_traffic_flags: `--update-tags=t${'x'.repeat(44)}=LATEST`,
+      }),
+    ).toContain('tags of at most 43 characters');
+  });
+
+  it('reports a bad revision_traffic once, without a second error about the flags', () => {
+    const got = problem({ revision_traffic: 'LATEST=50', update_traffic_flags: '--update-tags=a=LATEST' });
+    expect(got).toContain("Input 'revision_traffic' is invalid");
+    expect(got).not.toContain('update_traffic_flags');
+  });
+});
+
+describe('update_traffic_flags in the plan', () => {
+  const ref = { project: 'p', region: 'r', service: 'hello' };
+  const old = 'hello-00003-old';
+  const live: Service = {
+    name: 'projects/p/locations/r/services/hello',
+    generation: '3',
+    template: { revision: old, containers: [{ image: 'h/p/r/app@sha256:0000' }] },
+    traffic: [
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 },
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: old, percent: 0, tag: 'blue' },
+    ],
+    latestReadyRevision: `projects/p/locations/r/services/hello/revisions/${old}`,
+    latestCreatedRevision: `projects/p/locations/r/services/hello/revisions/${old}`,
+  };
+  const plan = (over: Partial<RolloutSettings>, service: Service | null = live) =>
+    planRollout({
+      ref,
+      settings: {
+        traffic: 'verified',
+        tag: undefined,
+        revisionTraffic: { LATEST: 100 },
+        tagTraffic: undefined,
+        trafficTags: undefined,
+        healthCheck: {
+          path: '/',
+          expectedStatus: [[200, 299]],
+          bodyPattern: undefined,
+          timeoutSeconds: 60,
+          successes: 3,
+          intervalMs: 500,
+        },
+        rollback: true,
+        suffix: undefined,
+        progressive: undefined,
+        keepRevisions: undefined,
+        keepRevisionsGraceSeconds: 900,
+        allowUnauthenticated: undefined,
+        candidateTag: 'rw-7-1-abc',
+        recordKey: 'runway.dev/rollout-7-1-abcdef',
+        preview: false,
+        ...over,
+      },
+      changes: {
+        image: 'h/p/r/app@sha256:1111',
+        spec: {},
+        envVarsUpdateStrategy: 'merge',
+        secretsUpdateStrategy: 'merge',
+        labels: {},
+      },
+      observed: { live: service ?? undefined, serving: undefined, public: true },
+      letters: 'xyz',
+    });
+  const promoteStep = (p: Plan) => p.steps.find((s) => s.kind === 'promote')!;
+
+  it('moves the tags in the promotion, LATEST as the new revision, never Runway’s own tag, and undoes them there', () => {
+    const p = plan({ trafficTags: { clear: true, update: { green: 'LATEST' }, remove: [] } });
+    expect(promoteStep(p).change).toEqual({
+      kind: 'move-traffic',
+      move: {
+        kind: 'split',
+        split: { 'hello-00004-xyz': 100 },
+        tags: { clear: true, update: { green: 'hello-00004-xyz' }, remove: [], keep: ['rw-7-1-abc'] },
+      },
+    });
+    expect(promoteStep(p).undo).toEqual({
+      kind: 'restore-tags',
+      tags: [
+        { tag: 'blue', revision: old },
+        { tag: 'green', revision: undefined },
+      ],
+    });
+  });
+
+  it('resolves --to-tags against the tags the same flags set, as gcloud changes tags first', () => {
+    const p = plan({
+      revisionTraffic: undefined,
+      tagTraffic: { green: 10, blue: 90 },
+      trafficTags: { clear: false, update: { green: 'LATEST' }, remove: [] },
+    });
+    expect(p.newShare).toBe(10);
+    expect(promoteStep(p).change).toMatchObject({ move: { split: { 'hello-00004-xyz': 10, [old]: 90 } } });
+  });
+
+  it('tags a new service’s first revision in its creation (there is no promotion)', () => {
+    const p = plan({ trafficTags: { clear: false, update: { stable: 'LATEST' }, remove: [] } }, null);
+    expect(p.steps.map((s) => s.kind)).not.toContain('promote');
+    const create = p.steps.find((s) => s.kind === 'create-candidate')!.change as DeployRevision;
+    expect(create.alone).toEqual({
+      tag: undefined,
+      tags: { clear: false, update: { stable: 'hello-00001-xyz' }, remove: [], keep: ['rw-7-1-abc'] },
+    });
+  });
+});
+
+describe('tag changes on a split (gcloud UpdateTags)', () => {
+  const R = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+  const split: TrafficTarget[] = [
+    { type: R, revision: 'a', percent: 100, tag: 'blue' },
+    { type: R, revision: 'b', percent: 0, tag: 'green' },
+    { type: R, revision: 'b', percent: 0, tag: 'rw-1' },
+  ];
+  const move = (over: Partial<TagMove>): TagMove => ({
+    clear: false,
+    update: {},
+    remove: [],
+    keep: ['rw-1'],
+    ...over,
+  });
+
+  it('takes a removed tag off its entry, which keeps its share, and puts updated tags on 0% entries', () => {
+    expect(withTagChanges(split, move({ remove: ['blue'], update: { green: 'a' } }))).toEqual([
+      { type: R, revision: 'a', percent: 100 },
+      { type: R, revision: 'b', percent: 0, tag: 'rw-1' },
+      { type: R, revision: 'a', percent: 0, tag: 'green' },
+    ]);
+  });
+
+  it('clears every tag but Runway’s own', () => {
+    expect(withTagChanges(split, move({ clear: true }))).toEqual([
+      { type: R, revision: 'a', percent: 100 },
+      { type: R, revision: 'b', percent: 0, tag: 'rw-1' },
+    ]);
+  });
+
+  it('puts the changed tags back as they were', () => {
+    const moved = withTagChanges(split, move({ clear: true, update: { next: 'a' } }));
+    const before = tagsBefore(split, move({ clear: true, update: { next: 'a' } }));
+    expect(before).toEqual([
+      { tag: 'blue', revision: 'a' },
+      { tag: 'green', revision: 'b' },
+      { tag: 'next', revision: undefined },
+    ]);
+    const restored = withTagsRestored(moved, before);
+    const tagsOf = (targets: TrafficTarget[]) =>
+      Object.fromEntries(targets.flatMap((t) => (t.tag ? [[t.tag, t.revision]] : [])));
+    expect(sameShares(restored, split)).toBe(true);
+    expect(tagsOf(restored)).toEqual(tagsOf(split));
   });
 });

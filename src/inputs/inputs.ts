@@ -35,6 +35,7 @@ import {
   type ServiceSpec,
 } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
+import { foldTrafficFlags, parseTrafficFlags, type TagChanges } from './traffic-flags.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -125,6 +126,8 @@ export interface Settings {
   progressive: ProgressiveSettings | undefined;
   /** tag → percent, from tag_traffic. */
   tagTraffic: Record<string, number> | undefined;
+  /** update_traffic_flags' tag changes, made where the split moves (its --to-* flags are in the split). */
+  trafficTags: TagChanges | undefined;
   healthCheck: HealthCheck;
   rollback: boolean;
   /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
@@ -687,6 +690,43 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
   };
 }
 
+/**
+ * `update_traffic_flags` folded into the split and tag changes, or undefined when not given. It
+ * moves traffic after the verified deploy, as deploy-cloudrun's `update-traffic` runs after its
+ * deploy; a deploy that keeps its traffic (`no_traffic`) or sends it at once (`immediate`) has no
+ * such move here, so the two are refused together rather than one silently ignored.
+ */
+function trafficFlags(
+  r: Reader,
+  traffic: TrafficMode,
+  revisionTraffic: Record<string, number> | undefined,
+  tagTraffic: Record<string, number> | undefined,
+  serviceLength: number,
+): ReturnType<typeof foldTrafficFlags> | undefined {
+  const raw = r.optional('update_traffic_flags');
+  if (raw === undefined) return undefined;
+  // A bad split input has its own error; the flags are not folded into what is not there.
+  if ((r.optional('revision_traffic') && !revisionTraffic) || (r.optional('tag_traffic') && !tagTraffic))
+    return undefined;
+  if (traffic !== 'verified') {
+    const input = r.optional('no_traffic') !== undefined && traffic === 'none' ? 'no_traffic' : 'traffic';
+    throw new RunwayError(
+      `Inputs 'update_traffic_flags' and '${input}' (${input === 'no_traffic' ? 'true' : traffic}) were both given: Runway applies \`update_traffic_flags\` when it moves the traffic after the verified deploy, and ${traffic === 'none' ? 'a no-traffic deploy moves none' : '`traffic: immediate` moves it in the deploy itself'}.`,
+      `Remove \`${input}\` (the flags' split then moves after the health checks), or remove \`update_traffic_flags\`.`,
+    );
+  }
+  const parsed = parseTrafficFlags(raw);
+  const folded = foldTrafficFlags(parsed, revisionTraffic, tagTraffic);
+  for (const tag of Object.keys(folded.tags?.update ?? {}))
+    if (tag.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new InputError(
+        'update_traffic_flags',
+        tag,
+        `tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters beside this service's name (Cloud Run allows ${MAX_TAG_AND_SERVICE} for both)`,
+      );
+  return folded;
+}
+
 function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
@@ -777,7 +817,7 @@ function purposeOf(r: Reader): Purpose {
   if (preview && cleanup)
     throw new InputError('cleanup', 'true', '`preview: true` or `cleanup: true`, not both in one step');
   if (!preview) return cleanup ? 'cleanup' : 'deploy';
-  for (const name of ['tag', 'revision_traffic', 'tag_traffic']) {
+  for (const name of ['tag', 'revision_traffic', 'tag_traffic', 'update_traffic_flags']) {
     const value = r.optional(name);
     if (value !== undefined)
       throw new InputError(
@@ -809,6 +849,7 @@ const SERVICE_ONLY_INPUTS: Record<string, string | undefined> = {
   no_traffic: 'false',
   revision_traffic: undefined,
   tag_traffic: undefined,
+  update_traffic_flags: undefined,
   traffic_steps: undefined,
   preview: 'false',
   cleanup: 'false',
@@ -949,7 +990,6 @@ function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined):
 export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
   metadata:
     'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
-  update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
   gcloud_version: undefined,
   gcloud_component: undefined,
 };
@@ -1054,6 +1094,10 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  const folded =
+    jobTarget || purpose !== 'deploy'
+      ? undefined
+      : r.attempt(() => trafficFlags(r, traffic, revisionTraffic, tagTraffic, service?.length ?? 1));
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image =
     purpose === undefined || purpose === 'cleanup'
@@ -1099,8 +1143,9 @@ export function readSettings(read: InputReader): Settings {
     traffic,
     progressive: progressiveSettings,
     tag,
-    revisionTraffic,
-    tagTraffic,
+    revisionTraffic: folded?.revisionTraffic ?? revisionTraffic,
+    tagTraffic: folded?.tagTraffic ?? tagTraffic,
+    trafficTags: folded?.tags,
     healthCheck: health!,
     report: report!,
   };
