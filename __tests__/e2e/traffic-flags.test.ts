@@ -21,14 +21,14 @@ function tagUrl(service: ServiceJson, tag: string): string {
 
 describe('update_traffic_flags', () => {
   it.concurrent(
-    '--to-revisions=REV=50,LATEST=50 merged over revision_traffic, with --update-tags, lands as gcloud would',
+    '--to-revisions=REV=50 beside revision_traffic LATEST=50, with --update-tags, lands as gcloud would',
     async () => {
       const first = await deploy('e2e-utf-split', 'old');
       expectSuccess(first);
       const old = first.outputs.revision!;
       const next = await deploy('e2e-utf-split', 'new', {
-        revision_traffic: 'LATEST=100',
-        update_traffic_flags: `--to-revisions=${old}=50,LATEST=50 --update-tags=stable=${old},canary=LATEST`,
+        revision_traffic: 'LATEST=50',
+        update_traffic_flags: `--to-revisions=${old}=50 --update-tags=stable=${old},canary=LATEST`,
       });
       expectSuccess(next);
       const revision = next.outputs.revision!;
@@ -53,8 +53,8 @@ describe('update_traffic_flags', () => {
       // As in gcloud, the tags change first: --to-tags sees `green` and `blue` as --set-tags left them.
       const next = await deploy('e2e-utf-set', 'green', {
         tag: 'candidate',
-        tag_traffic: 'blue=100',
-        update_traffic_flags: `--set-tags=green=LATEST,blue=${old} --to-tags=blue=0,green=100`,
+        tag_traffic: 'green=100',
+        update_traffic_flags: `--set-tags=green=LATEST,blue=${old} --to-tags=blue=0`,
       });
       expectSuccess(next);
       const revision = next.outputs.revision!;

@@ -39,8 +39,16 @@ describe("parseTrafficFlags (deploy-cloudrun's update_traffic_flags, without gcl
     expect(parseTrafficFlags('--to-latest')).toMatchObject({ toRevisions: { LATEST: 100 }, toLatest: true });
   });
 
-  it('merges a repeated flag, the later value of a key winning (gcloud UpdateAction)', () => {
-    expect(parseTrafficFlags('--to-tags=a=10,b=20 --to-tags=b=90').toTags).toEqual({ a: 10, b: 90 });
+  it('merges a repeated flag, refusing a key given again, as gcloud UpdateAction does', () => {
+    expect(parseTrafficFlags('--to-tags=a=10,b=20 --to-tags=c=70').toTags).toEqual({ a: 10, b: 20, c: 70 });
+    // Within one value, gcloud's ArgDict keeps the later pair.
+    expect(parseTrafficFlags('--to-tags=a=10,a=100').toTags).toEqual({ a: 100 });
+    expect(message(() => parseTrafficFlags('--to-tags=a=10 --to-tags=a=10'))).toContain(
+      '`update_traffic_flags` gives a in --to-tags twice',
+    );
+    expect(message(() => parseTrafficFlags('--remove-tags=a --remove-tags=b,a'))).toContain(
+      'gives a in --remove-tags twice',
+    );
     expect(parseTrafficFlags('--update-tags=a=LATEST --update-tags=b=svc-1').tags).toEqual({
       clear: false,
       update: { a: 'LATEST', b: 'svc-1' },
@@ -118,18 +126,18 @@ describe("parseTrafficFlags (deploy-cloudrun's update_traffic_flags, without gcl
 describe('foldTrafficFlags (update_traffic_flags with revision_traffic or tag_traffic)', () => {
   const flags = parseTrafficFlags;
 
-  it('merges --to-revisions over revision_traffic, as deploy-cloudrun passes it as --to-revisions first', () => {
-    expect(foldTrafficFlags(flags('--to-revisions=rev-1=50,LATEST=50'), { LATEST: 100 }, undefined)).toEqual({
+  it('adds --to-revisions to revision_traffic, as deploy-cloudrun passes it as --to-revisions first', () => {
+    expect(foldTrafficFlags(flags('--to-revisions=rev-1=50'), { LATEST: 50 }, undefined)).toEqual({
       revisionTraffic: { LATEST: 50, 'rev-1': 50 },
       tagTraffic: undefined,
       tags: undefined,
     });
   });
 
-  it('merges --to-tags over tag_traffic', () => {
-    expect(foldTrafficFlags(flags('--to-tags=blue=0,green=100'), undefined, { blue: 100 })).toEqual({
+  it('adds --to-tags to tag_traffic', () => {
+    expect(foldTrafficFlags(flags('--to-tags=blue=0'), undefined, { green: 100 })).toEqual({
       revisionTraffic: undefined,
-      tagTraffic: { blue: 0, green: 100 },
+      tagTraffic: { green: 100, blue: 0 },
       tags: undefined,
     });
   });
@@ -175,6 +183,12 @@ describe('foldTrafficFlags (update_traffic_flags with revision_traffic or tag_tr
     expect(text).toContain(`Inputs ${named} both set the split`);
   });
 
+  it('refuses a key both the split input and the flag give, as gcloud refuses it given twice', () => {
+    expect(
+      message(() => foldTrafficFlags(flags('--to-revisions=LATEST=50'), { LATEST: 100 }, undefined)),
+    ).toContain("Inputs 'revision_traffic' and 'update_traffic_flags' (--to-revisions) both give LATEST");
+  });
+
   it('refuses a merged split that is not 100 (gcloud would scale the others; Runway says so)', () => {
     let error: unknown;
     try {
@@ -196,8 +210,8 @@ describe('update_traffic_flags among the other inputs (readSettings)', () => {
 
   it('folds the flags into the settings: the merged split and the tag changes', () => {
     const settings = read({
-      revision_traffic: 'LATEST=100',
-      update_traffic_flags: '--to-revisions=svc-00001-abc=50,LATEST=50 --update-tags=stable=LATEST',
+      revision_traffic: 'LATEST=50',
+      update_traffic_flags: '--to-revisions=svc-00001-abc=50 --update-tags=stable=LATEST',
     })();
     expect(settings.revisionTraffic).toEqual({ LATEST: 50, 'svc-00001-abc': 50 });
     expect(settings.tagTraffic).toBeUndefined();
@@ -206,6 +220,16 @@ describe('update_traffic_flags among the other inputs (readSettings)', () => {
 
   it('leaves the settings as they were without the input', () => {
     expect(read({ revision_traffic: 'LATEST=100' })().trafficTags).toBeUndefined();
+  });
+
+  it('takes a partial split input only when the flags complete it', () => {
+    expect(problem({ revision_traffic: 'LATEST=50' })).toContain("Input 'revision_traffic' is invalid");
+    expect(
+      problem({ revision_traffic: 'LATEST=50', update_traffic_flags: '--update-tags=a=LATEST' }),
+    ).toContain("Input 'revision_traffic' is invalid");
+    expect(
+      problem({ revision_traffic: 'LATEST=50', update_traffic_flags: '--to-revisions=r-1=40' }),
+    ).toContain('add up to 100 (here 90)');
   });
 
   it.each([

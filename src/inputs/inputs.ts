@@ -35,7 +35,7 @@ import {
   type ServiceSpec,
 } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
-import { foldTrafficFlags, parseTrafficFlags, type TagChanges } from './traffic-flags.js';
+import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -224,8 +224,11 @@ export function parseRegions(raw: string): string[] {
   return [...new Set(regions)];
 }
 
-/** "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100. */
-export function parseTrafficSplit(name: string, raw: string): Record<string, number> {
+/**
+ * "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100, unless the
+ * split is `partial` (update_traffic_flags adds to it, and the sum is checked merged).
+ */
+export function parseTrafficSplit(name: string, raw: string, partial = false): Record<string, number> {
   const pairs = parseKeyValueList(name, raw);
   const split: Record<string, number> = {};
   let total = 0;
@@ -233,7 +236,8 @@ export function parseTrafficSplit(name: string, raw: string): Record<string, num
     split[target] = parseInteger(name, percent, 0, 100);
     total += split[target];
   }
-  if (total !== 100) throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
+  if (total !== 100 && !(partial && total <= 100))
+    throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
   return split;
 }
 
@@ -699,13 +703,13 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
 function trafficFlags(
   r: Reader,
   traffic: TrafficMode,
+  parsed: TrafficFlags | undefined,
   revisionTraffic: Record<string, number> | undefined,
   tagTraffic: Record<string, number> | undefined,
   serviceLength: number,
 ): ReturnType<typeof foldTrafficFlags> | undefined {
-  const raw = r.optional('update_traffic_flags');
-  if (raw === undefined) return undefined;
-  // A bad split input has its own error; the flags are not folded into what is not there.
+  // Bad flags, or a bad split input, have their own error; nothing is folded into what is not there.
+  if (!parsed) return undefined;
   if ((r.optional('revision_traffic') && !revisionTraffic) || (r.optional('tag_traffic') && !tagTraffic))
     return undefined;
   if (traffic !== 'verified') {
@@ -715,7 +719,6 @@ function trafficFlags(
       `Remove \`${input}\` (the flags' split then moves after the health checks), or remove \`update_traffic_flags\`.`,
     );
   }
-  const parsed = parseTrafficFlags(raw);
   const folded = foldTrafficFlags(parsed, revisionTraffic, tagTraffic);
   for (const tag of Object.keys(folded.tags?.update ?? {}))
     if (tag.length + serviceLength > MAX_TAG_AND_SERVICE)
@@ -1081,8 +1084,13 @@ export function readSettings(read: InputReader): Settings {
     ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
     : undefined;
   const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
-  const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
-  const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
+  const trafficFlagsRead = jobTarget
+    ? undefined
+    : r.map('update_traffic_flags', (_n, v) => parseTrafficFlags(v));
+  // With --to-revisions (--to-tags) in update_traffic_flags, the split input is only part of the split.
+  const partial = trafficFlagsRead?.toRevisions !== undefined || trafficFlagsRead?.toTags !== undefined;
+  const revisionTraffic = r.map('revision_traffic', (n, v) => parseTrafficSplit(n, v, partial));
+  const tagTraffic = r.map('tag_traffic', (n, v) => parseTrafficSplit(n, v, partial));
   if (revisionTraffic && tagTraffic) {
     r.attempt(() => {
       throw new RunwayError(
@@ -1097,7 +1105,9 @@ export function readSettings(read: InputReader): Settings {
   const folded =
     jobTarget || purpose !== 'deploy'
       ? undefined
-      : r.attempt(() => trafficFlags(r, traffic, revisionTraffic, tagTraffic, service?.length ?? 1));
+      : r.attempt(() =>
+          trafficFlags(r, traffic, trafficFlagsRead, revisionTraffic, tagTraffic, service?.length ?? 1),
+        );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image =
     purpose === undefined || purpose === 'cleanup'

@@ -79,6 +79,13 @@ function pairs(flag: string, value: string, what: string): Array<[string, string
   });
 }
 
+function duplicate(flag: string, key: string): never {
+  throw new RunwayError(
+    `\`${INPUT}\` gives ${key} in ${flag} twice: gcloud refuses a key given again in a repeated ${flag} ("${key}" cannot be specified multiple times).`,
+    `Give each key once in \`${INPUT}\`.`,
+  );
+}
+
 function percent(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 100)
     refuse(flag, `whole percentages from 0 to 100 (${flag}=TARGET=PERCENT,…)`);
@@ -138,7 +145,8 @@ export function parseTrafficFlags(raw: string): TrafficFlags {
         `Keep one of them in \`${INPUT}\`.`,
       );
   }
-  // Repeated flags merge, as gcloud's UpdateAction merges them: a later key wins.
+  // Repeated flags merge, as gcloud's UpdateAction merges them: a key given again is refused
+  // (within one value, the later pair wins, as its ArgDict reads it).
   const dict = <V>(
     flag: Valued,
     read: (key: string, value: string) => [string, V],
@@ -146,11 +154,15 @@ export function parseTrafficFlags(raw: string): TrafficFlags {
     const all = values[flag];
     if (!all) return undefined;
     const out: Record<string, V> = {};
-    for (const value of all)
+    for (const value of all) {
+      const one: Record<string, V> = {};
       for (const [k, v] of pairs(flag, value, 'KEY=VALUE')) {
         const [key, parsed] = read(k, v);
-        out[key] = parsed;
+        one[key] = parsed;
       }
+      for (const key of Object.keys(one)) if (key in out) duplicate(flag, key);
+      Object.assign(out, one);
+    }
     return out;
   };
   const toLatest = given.has('--to-latest');
@@ -166,9 +178,12 @@ export function parseTrafficFlags(raw: string): TrafficFlags {
     tagName('--update-tags', k),
     revisionName('--update-tags', v),
   ]);
-  const remove = (values['--remove-tags'] ?? []).flatMap((v) =>
-    v.split(',').map((t) => tagName('--remove-tags', t.trim())),
-  );
+  const remove: string[] = [];
+  for (const value of values['--remove-tags'] ?? []) {
+    const tags = value.split(',').map((t) => tagName('--remove-tags', t.trim()));
+    for (const tag of new Set(tags)) if (remove.includes(tag)) duplicate('--remove-tags', tag);
+    remove.push(...new Set(tags));
+  }
   const clear = given.has('--clear-tags') || setTags !== undefined;
   const tagsGiven = clear || updateTags !== undefined || remove.length > 0;
   return {
@@ -201,8 +216,8 @@ function checkTotal(split: Record<string, number>, flag: string): void {
 /**
  * Folds the flags into the split the rollout applies, as deploy-cloudrun's one `update-traffic`
  * command would: its --to-revisions is `revision_traffic` (its --to-tags `tag_traffic`) with the
- * flag's pairs merged over it, and a second flag of gcloud's traffic group is refused as gcloud
- * refuses it. deploy-cloudrun runs the command only with one of those inputs; Runway refuses the
+ * flag's pairs added to it, and a key given in both, or a second flag of gcloud's traffic group, is
+ * refused as gcloud refuses it. The split input may then be partial: the sum is checked merged. deploy-cloudrun runs the command only with one of those inputs; Runway refuses the
  * flags without one, rather than ignore them as deploy-cloudrun does.
  */
 export function foldTrafficFlags(
@@ -223,6 +238,13 @@ export function foldTrafficFlags(
     throw new RunwayError(
       `Inputs '${input}' and '${INPUT}' (${fromFlag}) both set the split: deploy-cloudrun passes \`${input}\` as ${sameFlag}, and gcloud takes at most one of --to-latest, --to-revisions, --to-tags.`,
       `Give the split once: in \`${input}\`, or (with ${sameFlag}) in \`${INPUT}\`.`,
+    );
+  const split = revisionTraffic ?? tagTraffic!;
+  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => key in split);
+  if (again !== undefined)
+    throw new RunwayError(
+      `Inputs '${input}' and '${INPUT}' (${fromFlag}) both give ${again}: deploy-cloudrun passes \`${input}\` as ${sameFlag} before the flags, and gcloud refuses a key given again ("${again}" cannot be specified multiple times).`,
+      `Give ${again} once: in \`${input}\` or in \`${INPUT}\`.`,
     );
   const folded: FoldedTraffic = { revisionTraffic, tagTraffic, tags: flags.tags };
   if (revisionTraffic && flags.toRevisions) {
