@@ -251,6 +251,12 @@ describe('update_traffic_flags among the other inputs (readSettings)', () => {
     );
   });
 
+  it('refuses it with cleanup, which moves no traffic', () => {
+    expect(problem({ cleanup: 'true', update_traffic_flags: '--update-tags=a=LATEST' })).toContain(
+      'Accepted: nothing with `cleanup: true`',
+    );
+  });
+
   it('refuses it for a job, as a service setting', () => {
     expect(problem({ service: '', job: 'j', update_traffic_flags: '--update-tags=a=LATEST' })).toContain(
       'Input \'update_traffic_flags\' is invalid: got "--update-tags=a=LATEST".\nFix: Accepted: nothing beside `job`',

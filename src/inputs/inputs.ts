@@ -702,6 +702,7 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
  */
 function trafficFlags(
   r: Reader,
+  purpose: Purpose,
   traffic: TrafficMode,
   parsed: TrafficFlags | undefined,
   revisionTraffic: Record<string, number> | undefined,
@@ -710,6 +711,12 @@ function trafficFlags(
 ): ReturnType<typeof foldTrafficFlags> | undefined {
   // Bad flags, or a bad split input, have their own error; nothing is folded into what is not there.
   if (!parsed) return undefined;
+  if (purpose === 'cleanup')
+    throw new InputError(
+      'update_traffic_flags',
+      r.optional('update_traffic_flags') ?? '',
+      'nothing with `cleanup: true`: a cleanup removes a preview and moves no traffic',
+    );
   if ((r.optional('revision_traffic') && !revisionTraffic) || (r.optional('tag_traffic') && !tagTraffic))
     return undefined;
   if (traffic !== 'verified') {
@@ -1102,11 +1109,20 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  // A job or a preview has refused the input already (checkJobOnly, purposeOf).
   const folded =
-    jobTarget || purpose !== 'deploy'
+    jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
       ? undefined
       : r.attempt(() =>
-          trafficFlags(r, traffic, trafficFlagsRead, revisionTraffic, tagTraffic, service?.length ?? 1),
+          trafficFlags(
+            r,
+            purpose,
+            traffic,
+            trafficFlagsRead,
+            revisionTraffic,
+            tagTraffic,
+            service?.length ?? 1,
+          ),
         );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image =
