@@ -49,8 +49,9 @@ describe('action.yml', () => {
     const settings = (extra: Record<string, string>) => () =>
       readSettings((name) => extra[name] ?? base[name] ?? action.inputs[name]?.default ?? '');
     expect(settings({ metadata: 'service.yaml' })).toThrow("Input 'metadata' is deploy-cloudrun's");
-    expect(settings({ update_traffic_flags: '--to-latest' })).toThrow(
-      "Input 'update_traffic_flags' is deploy-cloudrun's",
+    // Supported since issue 21, but only where deploy-cloudrun runs it: with a split input.
+    expect(settings({ update_traffic_flags: '--update-tags=a=LATEST' })).toThrow(
+      "Input 'update_traffic_flags' is given without `revision_traffic` or `tag_traffic`",
     );
     expect(settings({ gcloud_version: '528.0.0', wait: 'true' })).not.toThrow();
   });

@@ -36,6 +36,7 @@ import {
 } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import type { BuildFlags } from './build-flags.js';
+import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -128,6 +129,8 @@ export interface Settings {
   progressive: ProgressiveSettings | undefined;
   /** tag → percent, from tag_traffic. */
   tagTraffic: Record<string, number> | undefined;
+  /** update_traffic_flags' tag changes, made where the split moves (its --to-* flags are in the split). */
+  trafficTags: TagChanges | undefined;
   healthCheck: HealthCheck;
   rollback: boolean;
   /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
@@ -256,8 +259,11 @@ export function parseRegions(raw: string): string[] {
   return [...new Set(regions)];
 }
 
-/** "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100. */
-export function parseTrafficSplit(name: string, raw: string): Record<string, number> {
+/**
+ * "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100, unless the
+ * split is `partial` (update_traffic_flags adds to it, and the sum is checked merged).
+ */
+export function parseTrafficSplit(name: string, raw: string, partial = false): Record<string, number> {
   const pairs = parseKeyValueList(name, raw);
   const split: Record<string, number> = {};
   let total = 0;
@@ -265,7 +271,8 @@ export function parseTrafficSplit(name: string, raw: string): Record<string, num
     split[target] = parseInteger(name, percent, 0, 100);
     total += split[target];
   }
-  if (total !== 100) throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
+  if (total !== 100 && !(partial && total <= 100))
+    throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
   return split;
 }
 
@@ -734,6 +741,49 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
   };
 }
 
+/**
+ * `update_traffic_flags` folded into the split and tag changes, or undefined when not given. It
+ * moves traffic after the verified deploy, as deploy-cloudrun's `update-traffic` runs after its
+ * deploy; a deploy that keeps its traffic (`no_traffic`) or sends it at once (`immediate`) has no
+ * such move here, so the two are refused together rather than one silently ignored.
+ */
+function trafficFlags(
+  r: Reader,
+  purpose: Purpose,
+  traffic: TrafficMode,
+  parsed: TrafficFlags | undefined,
+  revisionTraffic: Record<string, number> | undefined,
+  tagTraffic: Record<string, number> | undefined,
+  serviceLength: number,
+): ReturnType<typeof foldTrafficFlags> | undefined {
+  // Bad flags, or a bad split input, have their own error; nothing is folded into what is not there.
+  if (!parsed) return undefined;
+  if (purpose === 'cleanup')
+    throw new InputError(
+      'update_traffic_flags',
+      r.optional('update_traffic_flags') ?? '',
+      'nothing with `cleanup: true`: a cleanup removes a preview and moves no traffic',
+    );
+  if ((r.optional('revision_traffic') && !revisionTraffic) || (r.optional('tag_traffic') && !tagTraffic))
+    return undefined;
+  if (traffic !== 'verified') {
+    const input = r.optional('no_traffic') !== undefined && traffic === 'none' ? 'no_traffic' : 'traffic';
+    throw new RunwayError(
+      `Inputs 'update_traffic_flags' and '${input}' (${input === 'no_traffic' ? 'true' : traffic}) were both given: Runway applies \`update_traffic_flags\` when it moves the traffic after the verified deploy, and ${traffic === 'none' ? 'a no-traffic deploy moves none' : '`traffic: immediate` moves it in the deploy itself'}.`,
+      `Remove \`${input}\` (the flags' split then moves after the health checks), or remove \`update_traffic_flags\`.`,
+    );
+  }
+  const folded = foldTrafficFlags(parsed, revisionTraffic, tagTraffic);
+  for (const tag of Object.keys(folded.tags?.update ?? {}))
+    if (tag.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new InputError(
+        'update_traffic_flags',
+        tag,
+        `tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters beside this service's name (Cloud Run allows ${MAX_TAG_AND_SERVICE} for both)`,
+      );
+  return folded;
+}
+
 function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
@@ -828,7 +878,7 @@ function purposeOf(r: Reader): Purpose {
   if (preview && cleanup)
     throw new InputError('cleanup', 'true', '`preview: true` or `cleanup: true`, not both in one step');
   if (!preview) return cleanup ? 'cleanup' : 'deploy';
-  for (const name of ['tag', 'revision_traffic', 'tag_traffic']) {
+  for (const name of ['tag', 'revision_traffic', 'tag_traffic', 'update_traffic_flags']) {
     const value = r.optional(name);
     if (value !== undefined)
       throw new InputError(
@@ -860,6 +910,7 @@ const SERVICE_ONLY_INPUTS: Record<string, string | undefined> = {
   no_traffic: 'false',
   revision_traffic: undefined,
   tag_traffic: undefined,
+  update_traffic_flags: undefined,
   traffic_steps: undefined,
   preview: 'false',
   cleanup: 'false',
@@ -1000,7 +1051,6 @@ function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined):
 export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
   metadata:
     'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
-  update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
   gcloud_version: undefined,
   gcloud_component: undefined,
 };
@@ -1108,8 +1158,13 @@ export function readSettings(read: InputReader): Settings {
     ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
     : undefined;
   const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
-  const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
-  const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
+  const trafficFlagsRead = jobTarget
+    ? undefined
+    : r.map('update_traffic_flags', (_n, v) => parseTrafficFlags(v));
+  // With --to-revisions (--to-tags) in update_traffic_flags, the split input is only part of the split.
+  const partial = trafficFlagsRead?.toRevisions !== undefined || trafficFlagsRead?.toTags !== undefined;
+  const revisionTraffic = r.map('revision_traffic', (n, v) => parseTrafficSplit(n, v, partial));
+  const tagTraffic = r.map('tag_traffic', (n, v) => parseTrafficSplit(n, v, partial));
   if (revisionTraffic && tagTraffic) {
     r.attempt(() => {
       throw new RunwayError(
@@ -1121,6 +1176,21 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  // A job or a preview has refused the input already (checkJobOnly, purposeOf).
+  const folded =
+    jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
+      ? undefined
+      : r.attempt(() =>
+          trafficFlags(
+            r,
+            purpose,
+            traffic,
+            trafficFlagsRead,
+            revisionTraffic,
+            tagTraffic,
+            service?.length ?? 1,
+          ),
+        );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   const image =
     purpose === undefined || purpose === 'cleanup'
@@ -1163,8 +1233,9 @@ export function readSettings(read: InputReader): Settings {
     traffic,
     progressive: progressiveSettings,
     tag,
-    revisionTraffic,
-    tagTraffic,
+    revisionTraffic: folded?.revisionTraffic ?? revisionTraffic,
+    tagTraffic: folded?.tagTraffic ?? tagTraffic,
+    trafficTags: folded?.tags,
     healthCheck: health!,
     report: report!,
   };

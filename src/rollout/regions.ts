@@ -34,6 +34,7 @@ export function rolloutSettings(
     tag: settings.tag,
     revisionTraffic: settings.revisionTraffic,
     tagTraffic: settings.tagTraffic,
+    trafficTags: settings.trafficTags,
     progressive: settings.progressive,
     healthCheck: settings.healthCheck,
     rollback: settings.rollback,
