@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { specFromKnative } from '../../emulator/run/knative.js';
+import { describeError } from '../../src/errors.js';
+import { planService } from '../../src/deploy/plan.js';
+import type { Service } from '../../src/gcp/run-types.js';
+import { readSettings, type Settings } from '../../src/inputs/inputs.js';
 import { readServiceYaml, serviceFromKnative, ServiceYamlError } from '../../src/inputs/service-yaml.js';
+import { PLANNED_IMAGE, serviceChanges } from '../helpers/service-changes.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -371,4 +376,119 @@ describe('a file Runway cannot deploy as it means is refused, naming the field',
       if (fix) expect(`${err.message}\n${err.fix}`).toMatch(fix);
     },
   );
+});
+
+describe('the `metadata` input, read with the others', () => {
+  let workspace: string;
+  const saved = process.env.GITHUB_WORKSPACE;
+  beforeEach(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'runway-ws-'));
+    writeFileSync(join(workspace, 'service.yaml'), stringify(exported()));
+    process.env.GITHUB_WORKSPACE = workspace;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.GITHUB_WORKSPACE;
+    else process.env.GITHUB_WORKSPACE = saved;
+  });
+  const settings = (inputs: Record<string, string>): Settings =>
+    readSettings((name) => inputs[name] ?? (name === 'region' ? 'us-central1' : ''));
+  const fails = (inputs: Record<string, string>): string => {
+    try {
+      settings(inputs);
+    } catch (err) {
+      return describeError(err);
+    }
+    throw new Error('accepted');
+  };
+
+  it('names the service, the revision suffix and the image from the file', () => {
+    const read1 = settings({ metadata: 'service.yaml' });
+    expect(read1.service).toBe('hello');
+    expect(read1.suffix).toBe('v7');
+    expect(read1.image).toEqual({ kind: 'prebuilt', ref: 'us-docker.pkg.dev/runway-demo/app/hello:1' });
+    expect(read1.serviceYaml?.service.template.containers).toHaveLength(2);
+  });
+
+  it('takes `image` over the file’s, and `service` only when it is the file’s', () => {
+    const read1 = settings({ metadata: 'service.yaml', service: 'hello', image: 'r/app:2' });
+    expect(read1.image).toEqual({ kind: 'prebuilt', ref: 'r/app:2' });
+    expect(fails({ metadata: 'service.yaml', service: 'other' })).toMatch(
+      /Input 'service' is invalid: got "other".*\n.*the service the `metadata` file names \(hello\)/,
+    );
+  });
+
+  it('refuses a region, project, suffix, job or preview the file contradicts', () => {
+    expect(fails({ metadata: 'service.yaml', region: 'europe-west1' })).toMatch(
+      /metadata.labels\["cloud.googleapis.com\/location"\]: the file is a service of us-central1/,
+    );
+    expect(fails({ metadata: 'service.yaml', project_id: 'other-project' })).toContain('metadata.namespace');
+    expect(fails({ metadata: 'service.yaml', suffix: 'v8' })).toContain("Input 'suffix' is invalid");
+    expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain('nothing beside `job`');
+    expect(fails({ metadata: 'service.yaml', preview: 'true' })).toContain('nothing with `preview: true`');
+  });
+});
+
+describe('planning a deploy from a file', () => {
+  const file = (): Service => read(exported()).service;
+  const live: Service = {
+    etag: '"live-etag"',
+    labels: { old: 'label' },
+    annotations: { 'runway.dev/rollout-123-1-abc': '{"revisions":["hello-00001-aaa"]}', old: 'x' },
+    ingress: 'INGRESS_TRAFFIC_ALL',
+    description: 'live description',
+    traffic: [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'hello-00001-aaa', percent: 100 }],
+    template: {
+      serviceAccount: 'old@p.iam.gserviceaccount.com',
+      containers: [{ image: 'old', env: [{ name: 'OLD', value: '1' }] }],
+    },
+  };
+
+  it('replaces the live service with the file, keeping its etag, rollout records and traffic', () => {
+    const planned = planService(live, serviceChanges({}, { replace: file(), revisionName: 'hello-v7' }));
+    expect(planned.etag).toBe('"live-etag"');
+    expect(planned.labels).toEqual({ team: 'web' });
+    expect(planned.annotations).toEqual({
+      'example.com/owner': 'web-team',
+      'runway.dev/rollout-123-1-abc': '{"revisions":["hello-00001-aaa"]}',
+    });
+    expect(planned.description).toBe('the hello service');
+    expect(planned.ingress).toBe('INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER');
+    expect(planned.traffic).toEqual(live.traffic);
+    expect(planned.template.serviceAccount).toBe('runtime@runway-demo.iam.gserviceaccount.com');
+    expect(planned.template.revision).toBe('hello-v7');
+    // A connector named alone is the one in the region deployed to.
+    expect(planned.template.vpcAccess?.connector).toBe('projects/p/locations/r/connectors/my-connector');
+  });
+
+  it('applies the image and the inputs on top: the target container’s, the sidecar untouched', () => {
+    const planned = planService(
+      undefined,
+      serviceChanges(
+        { envVars: { MODE: 'canary', EXTRA: '1' }, memory: '1Gi' },
+        { replace: file(), labels: { 'managed-by': 'github-actions' } },
+      ),
+    );
+    const [app, proxy] = planned.template.containers!;
+    expect(app!.image).toBe(PLANNED_IMAGE);
+    expect(app!.env).toEqual([
+      { name: 'MODE', value: 'canary' },
+      { name: 'EXTRA', value: '1' },
+      { name: 'TOKEN', valueSource: { secretKeyRef: { secret: 'token', version: 'latest' } } },
+    ]);
+    expect(app!.resources).toEqual({
+      limits: { cpu: '1', memory: '1Gi' },
+      cpuIdle: false,
+      startupCpuBoost: true,
+    });
+    expect(proxy).toEqual(file().template.containers![1]);
+    expect(planned.labels).toEqual({ team: 'web', 'managed-by': 'github-actions' });
+    expect(planned.traffic).toEqual([{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }]);
+  });
+
+  it('gives a new service no startup CPU boost the file does not ask for', () => {
+    const doc = exported();
+    delete doc.spec.template.metadata.annotations['run.googleapis.com/startup-cpu-boost'];
+    const planned = planService(undefined, serviceChanges({}, { replace: read(doc).service }));
+    expect(planned.template.containers![0]!.resources).not.toHaveProperty('startupCpuBoost');
+  });
 });

@@ -10,6 +10,7 @@ import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError } from '../errors.js';
 import type { Service } from '../gcp/run-types.js';
 import { resolveInputPath } from './paths.js';
+import type { SecretRefs } from './spec.js';
 
 export const KNATIVE_API_VERSION = 'serving.knative.dev/v1';
 const INPUT = 'metadata';
@@ -672,4 +673,27 @@ class Reader {
       },
     };
   }
+}
+
+/**
+ * The secrets the file's containers read, keyed as the inputs' are (variable name, file path), so
+ * preflight checks them before any change as it checks `secrets`.
+ */
+export function fileSecretRefs(file: ServiceYaml): SecretRefs {
+  const refs: SecretRefs = { env: {}, files: {} };
+  const template = file.service.template;
+  for (const c of template.containers ?? [])
+    for (const e of c.env ?? []) {
+      const ref = e.valueSource?.secretKeyRef;
+      if (ref) refs.env[e.name] = { secret: ref.secret, version: ref.version ?? 'latest' };
+    }
+  for (const v of template.volumes ?? []) {
+    if (!v.secret) continue;
+    const mount = template.containers?.flatMap((c) => c.volumeMounts ?? []).find((m) => m.name === v.name);
+    const dir = mount?.mountPath ?? `/${v.name}`;
+    const items = v.secret.items?.length ? v.secret.items : [{ path: v.secret.secret, version: 'latest' }];
+    for (const item of items)
+      refs.files[`${dir}/${item.path}`] = { secret: v.secret.secret, version: item.version ?? 'latest' };
+  }
+  return refs;
 }

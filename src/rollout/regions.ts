@@ -93,6 +93,7 @@ export async function deployAll(
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     isolated: settings.isolated,
+    replace: settings.serviceYaml?.service,
     labels: {
       ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
       ...(settings.spec.labels ?? {}),
