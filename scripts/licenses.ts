@@ -1,11 +1,10 @@
-// Writes DIST/licenses.txt from what the bundle actually contains: every source file ncc put into
-// DIST (the `sources` of each source map) leads to the package it came from, and each package's
+// Writes DIST/licenses.txt from what the bundle actually contains: every source file the bundler put
+// into DIST (the `sources` of each source map) leads to the package it came from, and each package's
 // name, version, declared licence and licence file go into the list. A package the bundle holds is
-// therefore never left out, whatever the dependency tree says. Run by scripts/bundle.sh;
+// therefore never left out, whatever the dependency tree says. Run by scripts/bundle.ts;
 // __tests__/unit/licenses.test.ts checks the list against the maps.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 const root = resolve(import.meta.dirname ?? '.', '..');
 
@@ -85,8 +84,8 @@ export function listedPackages(text: string): string[] {
   return [...text.matchAll(/^(@?[^@\s]+)@(\S+)\nLicense: /gm)].map((m) => `${m[1]}@${m[2]}`);
 }
 
-function main(): void {
-  const dist = resolve(root, process.argv[2] ?? 'dist');
+/** Writes `<dist>/licenses.txt` for the bundle in `dist`. */
+export function writeLicenses(dist: string): void {
   const folders = bundledPackages(dist);
   if (!folders.length) throw new Error(`${relative(root, dist)} has no source maps naming a package`);
   const licenses = folders.map((folder) => {
@@ -99,5 +98,3 @@ function main(): void {
   );
   writeFileSync(join(dist, 'licenses.txt'), renderLicenses(unique));
 }
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
