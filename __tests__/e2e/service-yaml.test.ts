@@ -112,8 +112,13 @@ describe('a service deployed from its YAML', () => {
     expect(bad.exitCode).toBe(1);
     expect(bad.outputs.healthy).toBe('false');
     expect(errorOf(bad)).toMatch(/failed its health check \(\/health: HTTP 404/);
+    expect(bad.stdout).toContain("undo: the traffic split and the service's settings put back as they were");
     service = (await getService('e2e-yaml')) as Json;
     expect(servingSplit(service as never)).toEqual({ [good.outputs.revision!]: 100 });
+    // The file's service-wide settings went with it: the service is as the last good run left it.
+    expect(service.description).toBeUndefined();
+    expect(service.labels).not.toHaveProperty('team');
+    expect(Object.keys(service.annotations ?? {}).filter((k) => k.startsWith('runway.dev/'))).toEqual([]);
     expect(candidateTags(service as never)).toEqual([]);
     expect(await sample(good.outputs.url!, 4)).toEqual(new Map([['200 next', 4]]));
   });

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { specFromKnative } from '../../emulator/run/knative.js';
 import { describeError } from '../../src/errors.js';
 import { planService } from '../../src/deploy/plan.js';
+import { serviceSettings, settingsRestore } from '../../src/deploy/service-settings.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import { readSettings, type Settings } from '../../src/inputs/inputs.js';
 import { readServiceYaml, serviceFromKnative, ServiceYamlError } from '../../src/inputs/service-yaml.js';
@@ -490,5 +491,38 @@ describe('planning a deploy from a file', () => {
     delete doc.spec.template.metadata.annotations['run.googleapis.com/startup-cpu-boost'];
     const planned = planService(undefined, serviceChanges({}, { replace: read(doc).service }));
     expect(planned.template.containers![0]!.resources).not.toHaveProperty('startupCpuBoost');
+  });
+});
+
+describe("undoing a file's deploy puts the service's own settings back", () => {
+  const before: Service = {
+    labels: { 'commit-sha': 'aaa' },
+    annotations: { keep: 'me' },
+    ingress: 'INGRESS_TRAFFIC_ALL',
+    template: { containers: [{ image: 'old' }] },
+  };
+
+  it('names every setting the file changed in the mask, keeping the rollout records', () => {
+    const live: Service = {
+      labels: { 'commit-sha': 'bbb', team: 'web' },
+      annotations: { 'runway.dev/rollout-9-1-abc': '{}' },
+      ingress: 'INGRESS_TRAFFIC_INTERNAL_ONLY',
+      description: 'from a file',
+      invokerIamDisabled: true,
+      template: { containers: [{ image: 'new' }] },
+    };
+    expect(settingsRestore(serviceSettings(before), live)).toEqual({
+      mask: ['labels', 'annotations', 'ingress', 'description', 'invokerIamDisabled'],
+      fields: {
+        labels: { 'commit-sha': 'aaa' },
+        annotations: { keep: 'me', 'runway.dev/rollout-9-1-abc': '{}' },
+        ingress: 'INGRESS_TRAFFIC_ALL',
+      },
+    });
+  });
+
+  it('sends nothing when the service has them as they were', () => {
+    const live = { ...before, annotations: { ...before.annotations, 'runway.dev/rollout-9-1-abc': '{}' } };
+    expect(settingsRestore(serviceSettings(before), live)).toBeUndefined();
   });
 });
