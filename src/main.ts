@@ -18,6 +18,8 @@ import { ProjectsClient } from './gcp/projects.js';
 import { prepareImage, prepareSourceImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
+import { fileSecretRefs } from './inputs/service-yaml.js';
+import type { SecretRefs } from './inputs/spec.js';
 import { Deadline } from './common/deadline.js';
 import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
@@ -192,6 +194,27 @@ async function deployJob(
   return failed;
 }
 
+/**
+ * The settings preflight checks: with a `metadata` file, its runtime account (unless an input sets
+ * one) and its secrets beside the inputs', since the revision runs as the file says.
+ */
+function withFileSettings(settings: Settings): Settings {
+  const file = settings.serviceYaml;
+  if (!file) return settings;
+  const own = fileSecretRefs(file);
+  const given: SecretRefs = settings.spec.secrets ?? { env: {}, files: {} };
+  const secrets = { env: { ...own.env, ...given.env }, files: { ...own.files, ...given.files } };
+  const account = settings.spec.runtimeServiceAccount ?? file.service.template.serviceAccount;
+  return {
+    ...settings,
+    spec: {
+      ...settings.spec,
+      ...(account ? { runtimeServiceAccount: account } : {}),
+      ...(Object.keys(secrets.env).length || Object.keys(secrets.files).length ? { secrets } : {}),
+    },
+  };
+}
+
 export async function run(): Promise<void> {
   const stages = new Timeline();
   const github = githubContext();
@@ -247,22 +270,23 @@ export async function run(): Promise<void> {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
+        const asDeployed = withFileSettings(parsed);
         await checkCanActAs(
           new IamClient(credentials.accessToken),
-          parsed.spec.runtimeServiceAccount,
+          asDeployed.spec.runtimeServiceAccount,
           credentials.identity,
         );
         const secrets = new SecretManagerClient(credentials.accessToken);
         const { checked, unchecked, readable } = await checkSecrets(
           secrets,
           resolvedProject,
-          parsed.spec.secrets,
+          asDeployed.spec.secrets,
           credentials.identity,
         );
         if (checked.length) log.info(`secrets: ${checked.join(', ')} exist and are enabled`);
         if (unchecked.length)
           log.info(`secrets: Cloud Run will check ${unchecked.join(', ')} at deploy time`);
-        await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
+        await checkSecretReaders(asDeployed, credentials, resolvedProject, secrets, readable);
         if (parsed.image?.kind === 'source') {
           const projects = new ProjectsClient(credentials.accessToken);
           // As gcloud, the build keeps what the service recorded of the last one unless `flags` says otherwise.

@@ -48,7 +48,9 @@ describe('action.yml', () => {
     const base: Record<string, string> = { service: 'svc', image: 'us-docker.pkg.dev/p/r/i:1' };
     const settings = (extra: Record<string, string>) => () =>
       readSettings((name) => extra[name] ?? base[name] ?? action.inputs[name]?.default ?? '');
-    expect(settings({ metadata: 'service.yaml' })).toThrow("Input 'metadata' is deploy-cloudrun's");
+    expect(settings({ metadata: 'no-such-service.yaml' })).toThrow(
+      /Input 'metadata' is invalid: got "no-such-service.yaml"/,
+    );
     // Supported since issue 21, but only where deploy-cloudrun runs it: with a split input.
     expect(settings({ update_traffic_flags: '--update-tags=a=LATEST' })).toThrow(
       "Input 'update_traffic_flags' is given without `revision_traffic` or `tag_traffic`",

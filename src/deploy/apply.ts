@@ -215,7 +215,7 @@ export async function applyChange(
 /** One part of the service changed on its own (updateMask): what to send, planned from the live service. */
 interface PartChange<T> {
   /** The service's field it is, as sent. */
-  field: 'traffic' | 'annotations';
+  field: 'traffic' | 'annotations' | 'settings';
   /** What failing to change it is called: "move the traffic". */
   doing: string;
   /** The part as it should be; undefined when it already is. */
@@ -283,6 +283,30 @@ export function applyTraffic(
       plan: targets,
       send: (traffic, etag) => client.updateTraffic(ref, traffic, etag),
       traffic: (traffic) => traffic,
+    },
+    options,
+  );
+}
+
+/**
+ * Changes service-wide fields only (no template, no traffic), planned from the live service (`plan`
+ * may answer undefined: nothing to change).
+ */
+export function applySettings(
+  client: CloudRunApi,
+  ref: ServiceRef,
+  plan: (live: Service) => { fields: Partial<Service>; mask: string[] } | undefined,
+  options: ApplyOptions,
+): Promise<{ service: Service | undefined; changed: boolean }> {
+  return applyPart(
+    client,
+    ref,
+    {
+      field: 'settings',
+      doing: "put back the service's settings",
+      plan,
+      send: ({ fields, mask }, etag) => client.updateSettings(ref, fields, mask, etag),
+      traffic: () => undefined,
     },
     options,
   );

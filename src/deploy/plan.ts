@@ -19,6 +19,7 @@ import type { ResolvedBuild } from '../inputs/build-flags.js';
 import { planGpu } from './gpu.js';
 import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
 import { addVolumes, removeVolumes } from './volumes.js';
+import { RECORD_KEY_PREFIX } from './rollout-record.js';
 import { applyContainerFlags, layoutContainers, targetSpec, withoutSecretFiles } from './containers.js';
 import { applyServiceFlags, applyTemplateFlags, changeList, withoutRemovedLabels } from './service-flags.js';
 
@@ -48,6 +49,11 @@ export interface ServiceChanges {
    * settings never carry into production.
    */
   baseTemplate?: RevisionTemplate | undefined;
+  /**
+   * The `metadata` input's service, whole: the deploy starts from it instead of the live service,
+   * which it replaces (as `gcloud run services replace`); the settings still apply on top of it.
+   */
+  replace?: Service | undefined;
   /**
    * Fork code: the revision starts from a template without the live service's secrets (every
    * container's), so it gets only those `spec.secrets` names, and must not run as production does.
@@ -391,21 +397,39 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
   return template;
 }
 
+/**
+ * The service a `metadata` file describes, as the start of a replace: the live service's etag (it
+ * guards the update) and the rollout records other runs keep on it are all that is kept of it; a
+ * connector the file names alone is the one in the region deployed to.
+ */
+function replacement(live: Service | undefined, file: Service, changes: ServiceChanges): Service {
+  const start = structuredClone(file);
+  const records = Object.entries(live?.annotations ?? {}).filter(([k]) => k.startsWith(RECORD_KEY_PREFIX));
+  if (records.length) start.annotations = { ...(start.annotations ?? {}), ...Object.fromEntries(records) };
+  const connector = start.template.vpcAccess?.connector;
+  if (connector && !connector.includes('/'))
+    start.template.vpcAccess!.connector = `projects/${changes.project}/locations/${changes.region}/connectors/${connector}`;
+  if (live?.etag) start.etag = live.etag;
+  return start;
+}
+
 export function planService(live: Service | undefined, changes: ServiceChanges): Service {
-  let base = changes.baseTemplate ?? live?.template ?? {};
+  const start = changes.replace ? replacement(live, changes.replace, changes) : live;
+  let base = changes.replace ? start!.template : (changes.baseTemplate ?? live?.template ?? {});
   if (changes.isolated) {
     checkIsolatedAccount(base, changes);
     base = withoutSecrets(base);
   }
   const planned: Service = {
-    ...(live ?? {}),
+    ...(start ?? {}),
     labels: changes.revisionOnly
-      ? (live?.labels ?? {})
-      : { ...withoutRemovedLabels(live?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
+      ? (start?.labels ?? {})
+      : { ...withoutRemovedLabels(start?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
     template: planTemplate(base, changes),
   };
   const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
-  if (!live && changes.spec.cpuBoost === undefined && container) {
+  // A file says what it wants: gcloud's default for new services is its flags', not replace's.
+  if (!live && !changes.replace && changes.spec.cpuBoost === undefined && container) {
     // gcloud run deploy turns startup CPU boost on for every new service ("new services default
     // cpu boost on the client"), so deploy-cloudrun's new services have it; Runway's do too.
     const resources = container.resources ?? {};
@@ -420,7 +444,9 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
     else delete planned.buildConfig;
   }
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
-  else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
+  else if (live && changes.replace) {
+    if (live.traffic) planned.traffic = live.traffic;
+  } else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);
 }
 

@@ -43,6 +43,7 @@ export type CloudRunApi = Pick<
   | 'updateService'
   | 'updateTraffic'
   | 'updateAnnotations'
+  | 'updateSettings'
   | 'waitOperation'
   | 'deleteService'
   | 'deleteRevision'
@@ -129,6 +130,25 @@ export class CloudRunClient {
       token: this.token,
       query: { updateMask: 'annotations' },
       body: { annotations, ...(etag ? { etag } : {}) },
+    });
+  }
+
+  /**
+   * Changes the service-wide fields `mask` names only (labels, ingress, description, …): a field the
+   * mask names and `fields` lacks is cleared. Neither the template nor the traffic is in the mask, so
+   * this can never create a revision or move traffic.
+   */
+  updateSettings(
+    ref: ServiceRef,
+    fields: Partial<Service>,
+    mask: string[],
+    etag: string | undefined,
+  ): Promise<Operation> {
+    return this.request<Operation>(this.url(serviceName(ref)), {
+      method: 'PATCH',
+      token: this.token,
+      query: { updateMask: mask.join(',') },
+      body: { ...fields, ...(etag ? { etag } : {}) },
     });
   }
 

@@ -37,6 +37,7 @@ import {
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import type { BuildFlags } from './build-flags.js';
 import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
+import { readServiceYaml, ServiceYamlError, type ServiceYaml } from './service-yaml.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -116,6 +117,8 @@ export interface Settings {
   /** Undefined only for `cleanup`, which deploys nothing. */
   image: ImageSource | undefined;
   spec: ServiceSpec;
+  /** `metadata`: the service file the deploy starts from (it replaces the live service). */
+  serviceYaml: ServiceYaml | undefined;
   envVarsUpdateStrategy: 'merge' | 'overwrite';
   secretsUpdateStrategy: 'merge' | 'overwrite';
   skipDefaultLabels: boolean;
@@ -1049,8 +1052,6 @@ function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined):
  * asked, silently. `undefined` means harmless to ignore: Runway does that on its own.
  */
 export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
-  metadata:
-    'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
   gcloud_version: undefined,
   gcloud_component: undefined,
 };
@@ -1067,9 +1068,91 @@ function refuseDeployCloudrunOnly(r: Reader): void {
   }
 }
 
+/**
+ * Without `image`, `context`, `source` or an image in `flags`, the `metadata` file's own image: the
+ * one of the container the deploy targets (`container`, else the one that takes requests).
+ */
+function fileImage(
+  r: Reader,
+  file: ServiceYaml | undefined,
+  spec: ServiceSpec | undefined,
+): ImageSource | undefined {
+  if (!file || ['image', 'context', 'source'].some((name) => r.optional(name) !== undefined))
+    return undefined;
+  const containers = file.service.template.containers ?? [];
+  const named = spec?.container ? containers.find((c) => c.name === spec.container) : undefined;
+  const target = named ?? containers.find((c) => c.ports?.length) ?? containers[0];
+  return target ? { kind: 'prebuilt', ref: notAnOption('image', target.image)! } : undefined;
+}
+
+/** The revision name a `metadata` file gives its template, as the `suffix` after the service's name. */
+function fileSuffix(file: ServiceYaml, given: string | undefined): string | undefined {
+  if (!file.revision) return given;
+  const prefix = `${file.name}-`;
+  const fromFile = file.revision.slice(prefix.length);
+  if (!file.revision.startsWith(prefix) || !SUFFIX.test(fromFile) || file.revision.length > 63)
+    throw new ServiceYamlError(
+      file.path,
+      'spec.template.metadata.name',
+      `not a revision name of ${file.name}.`,
+      `the service's name, a hyphen and a suffix of lowercase letters, digits and hyphens (\`${prefix}v2\`), at most 63 characters; or no name`,
+    );
+  if (given !== undefined && given !== fromFile)
+    throw new InputError(
+      'suffix',
+      given,
+      `the suffix the \`metadata\` file's revision name has (${fromFile}), or no \`suffix\``,
+    );
+  return fromFile;
+}
+
+/** What a `metadata` file says of where it goes, against `region` and `project_id`. */
+function checkFilePlace(
+  file: ServiceYaml,
+  regions: string[] | undefined,
+  projectId: string | undefined,
+): void {
+  if (file.location && regions && (regions.length !== 1 || regions[0] !== file.location))
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.labels["cloud.googleapis.com/location"]',
+      `the file is a service of ${file.location}, and \`region\` is ${regions.join(', ')}.`,
+      `\`region: ${file.location}\`, or the file without the label to deploy it to \`region\``,
+    );
+  const namespace = file.namespace;
+  if (namespace && projectId && !/^\d+$/.test(namespace) && namespace !== projectId)
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.namespace',
+      `the file is a service of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
+      'the project ID or number the service is deployed to, or no namespace',
+    );
+}
+
+/** `metadata` with the inputs that decide what a run deploys otherwise. */
+function checkFileBeside(r: Reader): void {
+  const metadata = r.optional('metadata')!;
+  if (r.optional('job') !== undefined)
+    throw new InputError(
+      'metadata',
+      metadata,
+      'nothing beside `job`: Runway reads a Service file, not a Job',
+    );
+  for (const name of ['preview', 'cleanup'])
+    if (r.optional(name) === 'true')
+      throw new InputError(
+        'metadata',
+        metadata,
+        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole service`,
+      );
+}
+
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
   r.attempt(() => refuseDeployCloudrunOnly(r));
+  const fromFile = r.optional('metadata') !== undefined;
+  if (fromFile) r.attempt(() => checkFileBeside(r));
+  const serviceYaml = r.map('metadata', (_n, v) => readServiceYaml(v));
   const job = r.attempt(() => jobName(r));
   checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
   const flagsRaw = r.optional('flags');
@@ -1088,6 +1171,23 @@ export function readSettings(read: InputReader): Settings {
     if (job !== undefined) return job;
     if (r.optional('job') !== undefined) return undefined;
     const value = r.optional('service');
+    if (fromFile) {
+      if (!serviceYaml) return undefined;
+      if (value !== undefined && value !== serviceYaml.name)
+        throw new InputError(
+          'service',
+          value,
+          `the service the \`metadata\` file names (${serviceYaml.name}), or no \`service\`: the file names the service`,
+        );
+      if (!SERVICE_NAME.test(serviceYaml.name))
+        throw new ServiceYamlError(
+          serviceYaml.path,
+          'metadata.name',
+          'not a Cloud Run service name.',
+          'lowercase letters, digits and hyphens, starting with a letter, at most 49 characters',
+        );
+      return serviceYaml.name;
+    }
     if (!value || !SERVICE_NAME.test(value))
       throw new InputError(
         'service',
@@ -1122,7 +1222,7 @@ export function readSettings(read: InputReader): Settings {
   }
   // The length limits count the service's name; without a valid one only the form is checked.
   const serviceLength = service?.length ?? 1;
-  const suffix = r.map('suffix', (n, v) => {
+  const suffixInput = r.map('suffix', (n, v) => {
     if (!SUFFIX.test(v) || v.length + serviceLength + 1 > 63)
       throw new InputError(
         n,
@@ -1131,6 +1231,7 @@ export function readSettings(read: InputReader): Settings {
       );
     return v;
   });
+  const suffix = serviceYaml ? r.attempt(() => fileSuffix(serviceYaml, suffixInput)) : suffixInput;
   const tag = r.map('tag', (n, v) => {
     if (!TAG.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
       throw new InputError(
@@ -1192,10 +1293,16 @@ export function readSettings(read: InputReader): Settings {
           ),
         );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
+  if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
   const image =
     purpose === undefined || purpose === 'cleanup'
       ? undefined
-      : r.attempt(() => withBuildFlags(flagsImage(r, spec) ?? imageSource(r), fromFlags?.build));
+      : r.attempt(() =>
+          withBuildFlags(
+            flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r),
+            fromFlags?.build,
+          ),
+        );
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));
@@ -1230,6 +1337,7 @@ export function readSettings(read: InputReader): Settings {
     purpose: purpose!,
     image,
     spec: spec!,
+    serviceYaml,
     traffic,
     progressive: progressiveSettings,
     tag,

@@ -9,12 +9,14 @@ import { planService } from '../deploy/plan.js';
 import {
   applyAnnotations,
   applyChange,
+  applySettings,
   applyPublicAccess,
   applyTraffic,
   revertPublicAccess,
 } from '../deploy/apply.js';
 import { pruneIdle } from '../deploy/prune.js';
 import { recordExpiry, withoutRecord, withRecord } from '../deploy/rollout-record.js';
+import { settingsRestore } from '../deploy/service-settings.js';
 import {
   describeTraffic,
   followLatest,
@@ -232,8 +234,16 @@ async function restoreTraffic(
 export async function undoChange(ctx: RolloutContext, undo: Undo, deadline: Deadline): Promise<boolean> {
   const { deps, ref, state } = ctx;
   switch (undo.kind) {
-    case 'restore-traffic':
-      return restoreTraffic(ctx, undo, deadline);
+    case 'restore-traffic': {
+      const moved = await restoreTraffic(ctx, undo, deadline);
+      const before = undo.settings;
+      if (!before) return moved;
+      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live), {
+        deadline,
+      });
+      if (changed) deps.log(`put back the settings of ${serviceName(ref)} as they were before this run`);
+      return moved || changed;
+    }
     case 'delete-created-service': {
       // Only a service this very run created, recognised by its uid, is ever deleted.
       const live = await deps.api.getService(ref);
@@ -286,7 +296,9 @@ export async function undoChange(ctx: RolloutContext, undo: Undo, deadline: Dead
 export function undoName(ctx: RolloutContext, undo: Undo): string {
   switch (undo.kind) {
     case 'restore-traffic':
-      return 'the traffic split put back as it was';
+      return undo.settings
+        ? "the traffic split and the service's settings put back as they were"
+        : 'the traffic split put back as it was';
     case 'delete-created-service':
       return `${ctx.where} deleted (this run created it)`;
     case 'revert-public-access':

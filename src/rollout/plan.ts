@@ -4,6 +4,7 @@
 // plan from facts without any I/O; the executor applies it; the log and the job summary print it.
 import type { ServiceChanges } from '../deploy/plan.js';
 import type { PruneRules } from '../deploy/prune.js';
+import type { ServiceSettings } from '../deploy/service-settings.js';
 import type { RevisionTemplate, TrafficTarget } from '../gcp/run-types.js';
 import type { TagMove } from '../deploy/traffic.js';
 
@@ -57,7 +58,14 @@ export type Change =
 
 export type Undo =
   /** The split that served before, exactly, while the live shares are still what Runway wrote. */
-  | { kind: 'restore-traffic'; to: TrafficTarget[]; ownTag: string | undefined; dropTag: string | undefined }
+  | {
+      kind: 'restore-traffic';
+      to: TrafficTarget[];
+      ownTag: string | undefined;
+      dropTag: string | undefined;
+      /** A deploy that replaced the service (`metadata`): its service-wide settings as they were. */
+      settings?: ServiceSettings;
+    }
   /** The service this run created (recognised by its uid), deleted. */
   | { kind: 'delete-created-service' }
   /** allUsers taken out of the invoker binding again, or put back. */
@@ -211,7 +219,7 @@ export function describeChange(change: Change): string {
 export function describeUndo(undo: Undo): string {
   switch (undo.kind) {
     case 'restore-traffic':
-      return `put back ${targetsText(undo.to)}`;
+      return `put back ${targetsText(undo.to)}${undo.settings ? " and the service's settings" : ''}`;
     case 'delete-created-service':
       return 'delete the service this run created';
     case 'revert-public-access':

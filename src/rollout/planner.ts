@@ -22,6 +22,7 @@ import {
 } from '../deploy/traffic.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { Plan, SpecChanges, Step, Undo } from './plan.js';
+import { serviceSettings } from '../deploy/service-settings.js';
 import { previewNeedsServingRevision } from './preview.js';
 
 /** The settings of one region's rollout. */
@@ -255,7 +256,14 @@ export function planRollout(input: PlanInput): Plan {
   const caveats: string[] = [];
   let undoCandidate: Undo | undefined;
   if (servedBefore)
-    undoCandidate = { kind: 'restore-traffic', to: servedBefore, ownTag: checkTag, dropTag: candidateTag };
+    undoCandidate = {
+      kind: 'restore-traffic',
+      to: servedBefore,
+      ownTag: checkTag,
+      dropTag: candidateTag,
+      // A file replaces the service's own settings too: undoing it puts them back.
+      ...(changes.replace && live ? { settings: serviceSettings(live) } : {}),
+    };
   else if (!live) undoCandidate = { kind: 'delete-created-service' };
   else
     caveats.push(

@@ -97,6 +97,7 @@ export async function deployAll(
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     isolated: settings.isolated,
     build,
+    replace: settings.serviceYaml?.service,
     labels: {
       ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
       ...(settings.spec.labels ?? {}),

@@ -89,6 +89,7 @@ export async function runRelease(
     labels,
     traffic: undefined,
     isolated: settings.isolated,
+    replace: settings.serviceYaml?.service,
   });
   const spec = planReleaseJob(planned, release, labels);
   const ref = { project, region, job: releaseJobName(settings.service) };
