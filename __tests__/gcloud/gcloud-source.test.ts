@@ -11,6 +11,7 @@ import { admin, env } from '../helpers/emulator.js';
 import { parseFlags } from '../../src/inputs/flags.js';
 import { resolveBuild } from '../../src/inputs/build-flags.js';
 import { recordedBuild, submitBuildRequest } from '../../src/image/remote-build.js';
+import { planBuildConfig } from '../../src/deploy/plan.js';
 import type { BuildConfig, Service, SubmitBuildRequest } from '../../src/gcp/run-types.js';
 import { parseFlags as splitFlags } from '@google-github-actions/actions-utils';
 import { appContext } from '../helpers/app-context.js';
@@ -163,13 +164,27 @@ suite('gcloud run deploy --source against the emulator', () => {
         recorded: { template: {}, buildConfig: service?.buildConfig as BuildConfig },
       }),
     ).toEqual(again);
-  }, 400_000);
+
+    // The declared difference: gcloud 528's --clear-build-env-vars leaves the recorded variables on
+    // the service (it sets the annotation only when there are some), so they return on the next
+    // deploy; Runway's record drops them, as the flag's help says.
+    const cleared = await deploy(['--clear-build-env-vars']);
+    if (cleared.code !== 0) throw new Error(`gcloud exited ${cleared.code}:\n${cleared.stderr.slice(-3000)}`);
+    const after = (await getService('gcloud-src-flags'))?.buildConfig as BuildConfig | undefined;
+    expect(after?.environmentVariables).toEqual({ B: '2', A: '1', a: '0' });
+    const build = resolveBuild(
+      parseFlags('--clear-build-env-vars').build,
+      recordedBuild({ template: {}, buildConfig: after! }),
+    );
+    expect(build.env).toEqual({});
+    expect(planBuildConfig(after, build)?.environmentVariables).toBeUndefined();
+  }, 500_000);
 
   it('sends a buildpacks build its env vars sorted, as Runway does (the emulator then refuses buildpacks)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runway-buildpacks-'));
     writeFileSync(join(dir, 'package.json'), '{"name":"app","scripts":{"start":"node index.js"}}\n');
     writeFileSync(join(dir, 'index.js'), 'console.log("hi")\n');
-    const flags = '--set-build-env-vars=b=3,B=2,A=1';
+    const flags = '--set-build-env-vars=b=3,B=2 --set-build-env-vars=A=1';
     const run = await gcloud(
       [
         'run',

@@ -37,7 +37,9 @@ describe('gcloud build flags in `flags`', () => {
       cpu: '1',
       build: { serviceAccount: SA, workerPool: POOL, env: { update: { B: '2', A: '1' }, remove: ['OLD'] } },
     });
-    expect(parseFlags('--set-build-env-vars=A=1').build).toEqual({ env: { set: { A: '1' } } });
+    expect(parseFlags('--set-build-env-vars=A=1 --set-build-env-vars=B=2').build).toEqual({
+      env: { set: { A: '1', B: '2' } },
+    });
     expect(
       parseFlags('--clear-build-service-account --clear-build-worker-pool --clear-build-env-vars').build,
     ).toEqual({ serviceAccount: null, workerPool: null, env: { clear: true } });

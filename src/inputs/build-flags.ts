@@ -110,7 +110,8 @@ export const BUILD_VALUED: Record<string, Handler> = {
       throw new InputError(n, v, 'a worker pool as projects/PROJECT/locations/LOCATION/workerPools/POOL');
     b.workerPool = v || null;
   },
-  '--set-build-env-vars': (b, v, n) => (env(b).set = envVars(n, v)),
+  // gcloud's map flags are UpdateAction: given twice, their pairs merge.
+  '--set-build-env-vars': (b, v, n) => (env(b).set = { ...env(b).set, ...envVars(n, v) }),
   '--build-env-vars-file': (b, v, n) => (env(b).file = readBuildEnvFile(n, v)),
   '--update-build-env-vars': (b, v, n) => (env(b).update = { ...env(b).update, ...envVars(n, v) }),
   '--remove-build-env-vars': (b, v) => (env(b).remove = [...(env(b).remove ?? []), ...parseList(v)]),
