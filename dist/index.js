@@ -33560,7 +33560,8 @@ var BUILD_VALUED = {
       throw new InputError(n, v, "a worker pool as projects/PROJECT/locations/LOCATION/workerPools/POOL");
     b.workerPool = v || null;
   }, "--build-worker-pool"),
-  "--set-build-env-vars": /* @__PURE__ */ __name((b, v, n) => env(b).set = envVars(n, v), "--set-build-env-vars"),
+  // gcloud's map flags are UpdateAction: given twice, their pairs merge.
+  "--set-build-env-vars": /* @__PURE__ */ __name((b, v, n) => env(b).set = { ...env(b).set, ...envVars(n, v) }, "--set-build-env-vars"),
   "--build-env-vars-file": /* @__PURE__ */ __name((b, v, n) => env(b).file = readBuildEnvFile(n, v), "--build-env-vars-file"),
   "--update-build-env-vars": /* @__PURE__ */ __name((b, v, n) => env(b).update = { ...env(b).update, ...envVars(n, v) }, "--update-build-env-vars"),
   "--remove-build-env-vars": /* @__PURE__ */ __name((b, v) => env(b).remove = [...env(b).remove ?? [], ...parseList(v)], "--remove-build-env-vars")
@@ -34070,7 +34071,7 @@ var USE_INSTEAD = {
   "--async": "nothing: Runway always waits for the revision and verifies it before moving traffic",
   "--cluster": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
   "--cluster-location": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
-  "--function": "a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks"
+  "--function": "a container that serves your function, built with `source` (buildpacks) or `context` (a Dockerfile): Runway does not deploy Cloud Run functions"
 };
 function flagWords(raw) {
   let words2;

@@ -348,7 +348,7 @@ const USE_INSTEAD: Record<string, string> = {
   '--cluster': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
   '--cluster-location': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
   '--function':
-    'a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks',
+    'a container that serves your function, built with `source` (buildpacks) or `context` (a Dockerfile): Runway does not deploy Cloud Run functions',
 };
 
 function flagWords(raw: string): string[] {
