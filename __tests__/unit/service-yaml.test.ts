@@ -414,7 +414,7 @@ describe('the `metadata` input, read with the others', () => {
     const read1 = settings({ metadata: 'service.yaml', service: 'hello', image: 'r/app:2' });
     expect(read1.image).toEqual({ kind: 'prebuilt', ref: 'r/app:2' });
     expect(fails({ metadata: 'service.yaml', service: 'other' })).toMatch(
-      /Input 'service' is invalid: got "other".*\n.*the service the `metadata` file names \(hello\)/,
+      /Input 'service' is invalid: got "other".*\n.*the service the `metadata` file names \("hello"\)/,
     );
   });
 
@@ -426,6 +426,17 @@ describe('the `metadata` input, read with the others', () => {
     expect(fails({ metadata: 'service.yaml', suffix: 'v8' })).toContain("Input 'suffix' is invalid");
     expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain('nothing beside `job`');
     expect(fails({ metadata: 'service.yaml', preview: 'true' })).toContain('nothing with `preview: true`');
+  });
+
+  it('quotes what the file says in its errors, never passing it on raw', () => {
+    const doc = exported();
+    doc.metadata.labels['cloud.googleapis.com/location'] = 'x\n# <b>pwned</b>';
+    doc.metadata.name = 'Bad Name\n<img>';
+    writeFileSync(join(workspace, 'service.yaml'), stringify(doc));
+    const message = fails({ metadata: 'service.yaml', service: 'hello' });
+    expect(message).toContain('"x\\n# <b>pwned</b>" is not a Cloud Run region');
+    expect(message).toContain('file names ("Bad Name\\n<img>")');
+    expect(message).not.toMatch(/\n# <b>|\n<img>/);
   });
 });
 
