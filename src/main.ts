@@ -240,6 +240,8 @@ export async function run(): Promise<void> {
       if (read.job)
         log.info(`job ${read.job.name} in ${read.regions.join(', ')}; execute: ${read.job.execute}`);
       else log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      if (read.serviceYaml)
+        log.info(`from ${read.serviceYaml.path}: the deploy replaces the service with it, inputs on top`);
       if (isolation)
         log.info(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`,
