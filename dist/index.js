@@ -421,8 +421,8 @@ var require_common = __commonJS({
       __name(redactHeaders, "redactHeaders");
       function redactString(obj, key) {
         if (typeof obj === "object" && obj !== null && typeof obj[key] === "string") {
-          const text2 = obj[key];
-          if (/grant_type=/i.test(text2) || /assertion=/i.test(text2) || /secret/i.test(text2)) {
+          const text3 = obj[key];
+          if (/grant_type=/i.test(text3) || /assertion=/i.test(text3) || /secret/i.test(text3)) {
             obj[key] = REDACT;
           }
         }
@@ -2798,18 +2798,18 @@ var require_parse = __commonJS({
         n: "\n",
         r: "\r",
         t: "	"
-      }, text2, error2 = /* @__PURE__ */ __name(function(m) {
+      }, text3, error2 = /* @__PURE__ */ __name(function(m) {
         throw {
           name: "SyntaxError",
           message: m,
           at,
-          text: text2
+          text: text3
         };
       }, "error"), next = /* @__PURE__ */ __name(function(c) {
         if (c && c !== ch) {
           error2("Expected '" + c + "' instead of '" + ch + "'");
         }
-        ch = text2.charAt(at);
+        ch = text3.charAt(at);
         at += 1;
         return ch;
       }, "next"), number = /* @__PURE__ */ __name(function() {
@@ -2856,12 +2856,12 @@ var require_parse = __commonJS({
           var startAt = at;
           while (next()) {
             if (ch === '"') {
-              if (at - 1 > startAt) string2 += text2.substring(startAt, at - 1);
+              if (at - 1 > startAt) string2 += text3.substring(startAt, at - 1);
               next();
               return string2;
             }
             if (ch === "\\") {
-              if (at - 1 > startAt) string2 += text2.substring(startAt, at - 1);
+              if (at - 1 > startAt) string2 += text3.substring(startAt, at - 1);
               next();
               if (ch === "u") {
                 uffff = 0;
@@ -2994,7 +2994,7 @@ var require_parse = __commonJS({
       }, "value");
       return function(source, reviver) {
         var result;
-        text2 = source + "";
+        text3 = source + "";
         at = 0;
         ch = " ";
         result = value();
@@ -3983,8 +3983,8 @@ var require_crypto = __commonJS({
         const outputBuffer = await window.crypto.subtle.digest("SHA-256", inputBuffer);
         return base64js.fromByteArray(new Uint8Array(outputBuffer));
       }
-      randomBytesBase64(count) {
-        const array = new Uint8Array(count);
+      randomBytesBase64(count2) {
+        const array = new Uint8Array(count2);
         window.crypto.getRandomValues(array);
         return base64js.fromByteArray(array);
       }
@@ -4020,8 +4020,8 @@ var require_crypto = __commonJS({
         const result = new TextDecoder().decode(uint8array);
         return result;
       }
-      encodeBase64StringUtf8(text2) {
-        const uint8array = new TextEncoder().encode(text2);
+      encodeBase64StringUtf8(text3) {
+        const uint8array = new TextEncoder().encode(text3);
         const result = base64js.fromByteArray(uint8array);
         return result;
       }
@@ -4074,8 +4074,8 @@ var require_crypto2 = __commonJS({
       async sha256DigestBase64(str) {
         return crypto3.createHash("sha256").update(str).digest("base64");
       }
-      randomBytesBase64(count) {
-        return crypto3.randomBytes(count).toString("base64");
+      randomBytesBase64(count2) {
+        return crypto3.randomBytes(count2).toString("base64");
       }
       async verify(pubkey, data, signature) {
         const verifier = crypto3.createVerify("RSA-SHA256");
@@ -4092,8 +4092,8 @@ var require_crypto2 = __commonJS({
       decodeBase64StringUtf8(base64) {
         return Buffer.from(base64, "base64").toString("utf-8");
       }
-      encodeBase64StringUtf8(text2) {
-        return Buffer.from(text2, "utf-8").toString("base64");
+      encodeBase64StringUtf8(text3) {
+        return Buffer.from(text3, "utf-8").toString("base64");
       }
       /**
        * Computes the SHA-256 hash of the provided string.
@@ -4928,8 +4928,8 @@ var require_loginticket = __commonJS({
        * @param {TokenPayload} pay Payload of the jwt
        * @constructor
        */
-      constructor(env, pay) {
-        this.envelope = env;
+      constructor(env2, pay) {
+        this.envelope = env2;
         this.payload = pay;
       }
       getEnvelope() {
@@ -5825,25 +5825,25 @@ var require_envDetect = __commonJS({
     }
     __name(getEnv, "getEnv");
     async function getEnvMemoized() {
-      let env = GCPEnv.NONE;
+      let env2 = GCPEnv.NONE;
       if (isAppEngine()) {
-        env = GCPEnv.APP_ENGINE;
+        env2 = GCPEnv.APP_ENGINE;
       } else if (isCloudFunction()) {
-        env = GCPEnv.CLOUD_FUNCTIONS;
+        env2 = GCPEnv.CLOUD_FUNCTIONS;
       } else if (await isComputeEngine()) {
         if (await isKubernetesEngine()) {
-          env = GCPEnv.KUBERNETES_ENGINE;
+          env2 = GCPEnv.KUBERNETES_ENGINE;
         } else if (isCloudRun()) {
-          env = GCPEnv.CLOUD_RUN;
+          env2 = GCPEnv.CLOUD_RUN;
         } else if (isCloudRunJob()) {
-          env = GCPEnv.CLOUD_RUN_JOBS;
+          env2 = GCPEnv.CLOUD_RUN_JOBS;
         } else {
-          env = GCPEnv.COMPUTE_ENGINE;
+          env2 = GCPEnv.COMPUTE_ENGINE;
         }
       } else {
-        env = GCPEnv.NONE;
+        env2 = GCPEnv.NONE;
       }
-      return env;
+      return env2;
     }
     __name(getEnvMemoized, "getEnvMemoized");
     function isAppEngine() {
@@ -9557,9 +9557,9 @@ var require_pluggable_auth_client = __commonJS({
           if (this.outputFile) {
             envMap.set("GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE", this.outputFile);
           }
-          const serviceAccountEmail = this.getServiceAccountEmail();
-          if (serviceAccountEmail) {
-            envMap.set("GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL", serviceAccountEmail);
+          const serviceAccountEmail2 = this.getServiceAccountEmail();
+          if (serviceAccountEmail2) {
+            envMap.set("GOOGLE_EXTERNAL_ACCOUNT_IMPERSONATED_EMAIL", serviceAccountEmail2);
           }
           executableResponse = await this.handler.retrieveResponseFromExecutable(envMap);
         }
@@ -10742,10 +10742,10 @@ var require_googleauth = __commonJS({
           return { client_email: client.getTargetPrincipal() };
         }
         if (client instanceof baseexternalclient_1.BaseExternalAccountClient) {
-          const serviceAccountEmail = client.getServiceAccountEmail();
-          if (serviceAccountEmail) {
+          const serviceAccountEmail2 = client.getServiceAccountEmail();
+          if (serviceAccountEmail2) {
             return {
-              client_email: serviceAccountEmail,
+              client_email: serviceAccountEmail2,
               universe_domain: client.universeDomain
             };
           }
@@ -12085,7 +12085,7 @@ var require_dist = __commonJS({
               }
               try {
                 const parsed = JSON.parse(str);
-                const pairs = {};
+                const pairs2 = {};
                 for (const [k, v] of Object.entries(parsed)) {
                   if (typeof k !== "string") {
                     throw new SyntaxError(`Failed to parse key "${k}", expected string, got ${typeof k}`);
@@ -12100,9 +12100,9 @@ var require_dist = __commonJS({
                   if (v.trim() === "") {
                     throw new SyntaxError(`Value for key "${k}" cannot be empty (got "${v}")`);
                   }
-                  pairs[k] = v;
+                  pairs2[k] = v;
                 }
-                return pairs;
+                return pairs2;
               } catch (err) {
                 const msg = (0, errors_1.errorMessage)(err);
                 throw new Error(`Failed to parse KV pairs as JSON: ${msg}`);
@@ -12303,9 +12303,9 @@ var require_dist = __commonJS({
             }
             __name(clearEnv, "clearEnv");
             function skipIfMissingEnv(...envs) {
-              for (const env of envs) {
-                if (!(env in process.env)) {
-                  return `missing $${env}`;
+              for (const env2 of envs) {
+                if (!(env2 in process.env)) {
+                  return `missing $${env2}`;
                 }
               }
               return false;
@@ -12563,21 +12563,21 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
             var resolveBlockMap = __nccwpck_require__2(7103);
             var resolveBlockSeq = __nccwpck_require__2(334);
             var resolveFlowCollection = __nccwpck_require__2(3142);
-            function resolveCollection(CN, ctx, token2, onError, tagName, tag) {
+            function resolveCollection(CN, ctx, token2, onError, tagName2, tag) {
               const coll = token2.type === "block-map" ? resolveBlockMap.resolveBlockMap(CN, ctx, token2, onError, tag) : token2.type === "block-seq" ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token2, onError, tag) : resolveFlowCollection.resolveFlowCollection(CN, ctx, token2, onError, tag);
               const Coll = coll.constructor;
-              if (tagName === "!" || tagName === Coll.tagName) {
+              if (tagName2 === "!" || tagName2 === Coll.tagName) {
                 coll.tag = Coll.tagName;
                 return coll;
               }
-              if (tagName)
-                coll.tag = tagName;
+              if (tagName2)
+                coll.tag = tagName2;
               return coll;
             }
             __name(resolveCollection, "resolveCollection");
             function composeCollection(CN, ctx, token2, props, onError) {
               const tagToken = props.tag;
-              const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
+              const tagName2 = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
               if (token2.type === "block-seq") {
                 const { anchor, newlineAfterProp: nl } = props;
                 const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
@@ -12587,12 +12587,12 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
                 }
               }
               const expType = token2.type === "block-map" ? "map" : token2.type === "block-seq" ? "seq" : token2.start.source === "{" ? "map" : "seq";
-              if (!tagToken || !tagName || tagName === "!" || tagName === YAMLMap.YAMLMap.tagName && expType === "map" || tagName === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
-                return resolveCollection(CN, ctx, token2, onError, tagName);
+              if (!tagToken || !tagName2 || tagName2 === "!" || tagName2 === YAMLMap.YAMLMap.tagName && expType === "map" || tagName2 === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
+                return resolveCollection(CN, ctx, token2, onError, tagName2);
               }
-              let tag = ctx.schema.tags.find((t) => t.tag === tagName && t.collection === expType);
+              let tag = ctx.schema.tags.find((t) => t.tag === tagName2 && t.collection === expType);
               if (!tag) {
-                const kt = ctx.schema.knownTags[tagName];
+                const kt = ctx.schema.knownTags[tagName2];
                 if (kt && kt.collection === expType) {
                   ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
                   tag = kt;
@@ -12600,16 +12600,16 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
                   if (kt) {
                     onError(tagToken, "BAD_COLLECTION_TYPE", `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? "scalar"}`, true);
                   } else {
-                    onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, true);
+                    onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName2}`, true);
                   }
-                  return resolveCollection(CN, ctx, token2, onError, tagName);
+                  return resolveCollection(CN, ctx, token2, onError, tagName2);
                 }
               }
-              const coll = resolveCollection(CN, ctx, token2, onError, tagName, tag);
+              const coll = resolveCollection(CN, ctx, token2, onError, tagName2, tag);
               const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
               const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
               node.range = coll.range;
-              node.tag = tagName;
+              node.tag = tagName2;
               if (tag?.format)
                 node.format = tag.format;
               return node;
@@ -12774,12 +12774,12 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
             var resolveFlowScalar = __nccwpck_require__2(6842);
             function composeScalar(ctx, token2, tagToken, onError) {
               const { value, type, comment, range } = token2.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token2, onError) : resolveFlowScalar.resolveFlowScalar(token2, ctx.options.strict, onError);
-              const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
+              const tagName2 = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
               let tag;
               if (ctx.options.stringKeys && ctx.atKey) {
                 tag = ctx.schema[identity.SCALAR];
-              } else if (tagName)
-                tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+              } else if (tagName2)
+                tag = findScalarTagByName(ctx.schema, value, tagName2, tagToken, onError);
               else if (token2.type === "scalar")
                 tag = findScalarTagByTest(ctx, value, token2, onError);
               else
@@ -12797,8 +12797,8 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
               scalar.source = value;
               if (type)
                 scalar.type = type;
-              if (tagName)
-                scalar.tag = tagName;
+              if (tagName2)
+                scalar.tag = tagName2;
               if (tag.format)
                 scalar.format = tag.format;
               if (comment)
@@ -12806,12 +12806,12 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
               return scalar;
             }
             __name(composeScalar, "composeScalar");
-            function findScalarTagByName(schema, value, tagName, tagToken, onError) {
-              if (tagName === "!")
+            function findScalarTagByName(schema, value, tagName2, tagToken, onError) {
+              if (tagName2 === "!")
                 return schema[identity.SCALAR];
               const matchWithTest = [];
               for (const tag of schema.tags) {
-                if (!tag.collection && tag.tag === tagName) {
+                if (!tag.collection && tag.tag === tagName2) {
                   if (tag.default && tag.test)
                     matchWithTest.push(tag);
                   else
@@ -12821,12 +12821,12 @@ Alternatively, you can pin to any git tag or git SHA in the repository.`;
               for (const tag of matchWithTest)
                 if (tag.test?.test(value))
                   return tag;
-              const kt = schema.knownTags[tagName];
+              const kt = schema.knownTags[tagName2];
               if (kt && !kt.collection) {
                 schema.tags.push(Object.assign({}, kt, { default: false, test: void 0 }));
                 return kt;
               }
-              onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
+              onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName2}`, tagName2 !== "tag:yaml.org,2002:str");
               return schema[identity.SCALAR];
             }
             __name(findScalarTagByName, "findScalarTagByName");
@@ -13459,9 +13459,9 @@ ${end.comment}` : end.comment;
             const blockMsg = "Block collections are not allowed within flow collections";
             const isBlock = /* @__PURE__ */ __name((token2) => token2 && (token2.type === "block-map" || token2.type === "block-seq"), "isBlock");
             function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-              const isMap = fc.start.source === "{";
-              const fcName = isMap ? "flow map" : "flow sequence";
-              const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+              const isMap2 = fc.start.source === "{";
+              const fcName = isMap2 ? "flow map" : "flow sequence";
+              const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
               const coll = new NodeClass(ctx.schema);
               coll.flow = true;
               const atRoot = ctx.atRoot;
@@ -13497,7 +13497,7 @@ ${end.comment}` : end.comment;
                     offset = props.end;
                     continue;
                   }
-                  if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+                  if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
                     onError(
                       key,
                       // checked by containsNewline()
@@ -13537,7 +13537,7 @@ ${end.comment}` : end.comment;
                     }
                   }
                 }
-                if (!isMap && !sep3 && !props.found) {
+                if (!isMap2 && !sep3 && !props.found) {
                   const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
                   coll.items.push(valueNode);
                   offset = valueNode.range[2];
@@ -13560,7 +13560,7 @@ ${end.comment}` : end.comment;
                     startOnNewline: false
                   });
                   if (valueProps.found) {
-                    if (!isMap && !props.found && ctx.options.strict) {
+                    if (!isMap2 && !props.found && ctx.options.strict) {
                       if (sep3)
                         for (const st of sep3) {
                           if (st === valueProps.found)
@@ -13592,7 +13592,7 @@ ${end.comment}` : end.comment;
                   const pair = new Pair.Pair(keyNode, valueNode);
                   if (ctx.options.keepSourceTokens)
                     pair.srcToken = collItem;
-                  if (isMap) {
+                  if (isMap2) {
                     const map = coll;
                     if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
                       onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -13608,7 +13608,7 @@ ${end.comment}` : end.comment;
                   offset = valueNode ? valueNode.range[2] : valueProps.end;
                 }
               }
-              const expectedEnd = isMap ? "}" : "]";
+              const expectedEnd = isMap2 ? "}" : "]";
               const [ce, ...ee] = fc.end;
               let cePos = offset;
               if (ce && ce.source === expectedEnd)
@@ -14382,8 +14382,8 @@ ${end.comment}` : end.comment;
                 };
                 const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
                 if (typeof onAnchor === "function")
-                  for (const { count, res: res2 } of ctx.anchors.values())
-                    onAnchor(res2, count);
+                  for (const { count: count2, res: res2 } of ctx.anchors.values())
+                    onAnchor(res2, count2);
                 return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
               }
               /**
@@ -14546,18 +14546,18 @@ ${end.comment}` : end.comment;
             var identity = __nccwpck_require__2(1127);
             var Scalar = __nccwpck_require__2(3301);
             const defaultTagPrefix = "tag:yaml.org,2002:";
-            function findTagObject(value, tagName, tags) {
-              if (tagName) {
-                const match = tags.filter((t) => t.tag === tagName);
+            function findTagObject(value, tagName2, tags) {
+              if (tagName2) {
+                const match = tags.filter((t) => t.tag === tagName2);
                 const tagObj = match.find((t) => !t.format) ?? match[0];
                 if (!tagObj)
-                  throw new Error(`Tag ${tagName} not found`);
+                  throw new Error(`Tag ${tagName2} not found`);
                 return tagObj;
               }
               return tags.find((t) => t.identify?.(value) && !t.format);
             }
             __name(findTagObject, "findTagObject");
-            function createNode(value, tagName, ctx) {
+            function createNode(value, tagName2, ctx) {
               if (identity.isDocument(value))
                 value = value.contents;
               if (identity.isNode(value))
@@ -14582,9 +14582,9 @@ ${end.comment}` : end.comment;
                   sourceObjects.set(value, ref);
                 }
               }
-              if (tagName?.startsWith("!!"))
-                tagName = defaultTagPrefix + tagName.slice(2);
-              let tagObj = findTagObject(value, tagName, schema.tags);
+              if (tagName2?.startsWith("!!"))
+                tagName2 = defaultTagPrefix + tagName2.slice(2);
+              let tagObj = findTagObject(value, tagName2, schema.tags);
               if (!tagObj) {
                 if (value && typeof value.toJSON === "function") {
                   value = value.toJSON();
@@ -14602,8 +14602,8 @@ ${end.comment}` : end.comment;
                 delete ctx.onTagObj;
               }
               const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
-              if (tagName)
-                node.tag = tagName;
+              if (tagName2)
+                node.tag = tagName2;
               else if (!tagObj.default)
                 node.tag = tagObj.tag;
               if (ref)
@@ -14791,7 +14791,7 @@ ${end.comment}` : end.comment;
         1464: (
           /***/
           ((__unused_webpack_module, exports2) => {
-            class YAMLError2 extends Error {
+            class YAMLError3 extends Error {
               static {
                 __name(this, "YAMLError");
               }
@@ -14803,7 +14803,7 @@ ${end.comment}` : end.comment;
                 this.pos = pos;
               }
             }
-            class YAMLParseError extends YAMLError2 {
+            class YAMLParseError extends YAMLError3 {
               static {
                 __name(this, "YAMLParseError");
               }
@@ -14811,7 +14811,7 @@ ${end.comment}` : end.comment;
                 super("YAMLParseError", pos, code2, message);
               }
             }
-            class YAMLWarning extends YAMLError2 {
+            class YAMLWarning extends YAMLError3 {
               static {
                 __name(this, "YAMLWarning");
               }
@@ -14841,12 +14841,12 @@ ${end.comment}` : end.comment;
                 lineStr = prev + lineStr;
               }
               if (/[^ ]/.test(lineStr)) {
-                let count = 1;
+                let count2 = 1;
                 const end = error2.linePos[1];
                 if (end && end.line === line && end.col > col) {
-                  count = Math.max(1, Math.min(end.col - col, 80 - ci));
+                  count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
                 }
-                const pointer = " ".repeat(ci) + "^".repeat(count);
+                const pointer = " ".repeat(ci) + "^".repeat(count2);
                 error2.message += `:
 
 ${lineStr}
@@ -14854,7 +14854,7 @@ ${pointer}
 `;
               }
             }, "prettifyError");
-            exports2.YAMLError = YAMLError2;
+            exports2.YAMLError = YAMLError3;
             exports2.YAMLParseError = YAMLParseError;
             exports2.YAMLWarning = YAMLWarning;
             exports2.prettifyError = prettifyError;
@@ -15033,13 +15033,13 @@ ${pointer}
                 const anchor = anchors2 && source && anchors2.get(source);
                 return anchor ? anchor.count * anchor.aliasCount : 0;
               } else if (identity.isCollection(node)) {
-                let count = 0;
+                let count2 = 0;
                 for (const item of node.items) {
                   const c = getAliasCount(doc, item, anchors2);
-                  if (c > count)
-                    count = c;
+                  if (c > count2)
+                    count2 = c;
                 }
-                return count;
+                return count2;
               } else if (identity.isPair(node)) {
                 const kc = getAliasCount(doc, node.key, anchors2);
                 const vc = getAliasCount(doc, node.value, anchors2);
@@ -15232,8 +15232,8 @@ ${pointer}
                 };
                 const res = toJS.toJS(this, "", ctx);
                 if (typeof onAnchor === "function")
-                  for (const { count, res: res2 } of ctx.anchors.values())
-                    onAnchor(res2, count);
+                  for (const { count: count2, res: res2 } of ctx.anchors.values())
+                    onAnchor(res2, count2);
                 return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
               }
             }
@@ -15659,7 +15659,7 @@ ${pointer}
             const NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
             const isAlias = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS, "isAlias");
             const isDocument = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC, "isDocument");
-            const isMap = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP, "isMap");
+            const isMap2 = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP, "isMap");
             const isPair = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR, "isPair");
             const isScalar = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR, "isScalar");
             const isSeq = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ, "isSeq");
@@ -15697,7 +15697,7 @@ ${pointer}
             exports2.isAlias = isAlias;
             exports2.isCollection = isCollection;
             exports2.isDocument = isDocument;
-            exports2.isMap = isMap;
+            exports2.isMap = isMap2;
             exports2.isNode = isNode;
             exports2.isPair = isPair;
             exports2.isScalar = isScalar;
@@ -18077,7 +18077,7 @@ ${pointer}
             var binary = __nccwpck_require__2(6083);
             var merge = __nccwpck_require__2(452);
             var omap = __nccwpck_require__2(303);
-            var pairs = __nccwpck_require__2(8385);
+            var pairs2 = __nccwpck_require__2(8385);
             var schema$2 = __nccwpck_require__2(5913);
             var set = __nccwpck_require__2(1528);
             var timestamp = __nccwpck_require__2(6752);
@@ -18103,7 +18103,7 @@ ${pointer}
               merge: merge.merge,
               null: _null.nullTag,
               omap: omap.omap,
-              pairs: pairs.pairs,
+              pairs: pairs2.pairs,
               seq: seq.seq,
               set: set.set,
               timestamp: timestamp.timestamp
@@ -18112,7 +18112,7 @@ ${pointer}
               "tag:yaml.org,2002:binary": binary.binary,
               "tag:yaml.org,2002:merge": merge.merge,
               "tag:yaml.org,2002:omap": omap.omap,
-              "tag:yaml.org,2002:pairs": pairs.pairs,
+              "tag:yaml.org,2002:pairs": pairs2.pairs,
               "tag:yaml.org,2002:set": set.set,
               "tag:yaml.org,2002:timestamp": timestamp.timestamp
             };
@@ -18141,9 +18141,9 @@ ${pointer}
               return tags.reduce((tags2, tag) => {
                 const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
                 if (!tagObj) {
-                  const tagName = JSON.stringify(tag);
+                  const tagName2 = JSON.stringify(tag);
                   const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
-                  throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+                  throw new Error(`Unknown custom tag ${tagName2}; use one of ${keys}`);
                 }
                 if (!tags2.includes(tagObj))
                   tags2.push(tagObj);
@@ -18446,7 +18446,7 @@ ${pointer}
             var toJS = __nccwpck_require__2(4043);
             var YAMLMap = __nccwpck_require__2(4454);
             var YAMLSeq = __nccwpck_require__2(2223);
-            var pairs = __nccwpck_require__2(8385);
+            var pairs2 = __nccwpck_require__2(8385);
             class YAMLOMap extends YAMLSeq.YAMLSeq {
               static {
                 __name(this, "YAMLOMap");
@@ -18485,7 +18485,7 @@ ${pointer}
                 return map;
               }
               static from(schema, iterable, ctx) {
-                const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+                const pairs$1 = pairs2.createPairs(schema, iterable, ctx);
                 const omap2 = new this();
                 omap2.items = pairs$1.items;
                 return omap2;
@@ -18499,7 +18499,7 @@ ${pointer}
               default: false,
               tag: "tag:yaml.org,2002:omap",
               resolve(seq, onError) {
-                const pairs$1 = pairs.resolvePairs(seq, onError);
+                const pairs$1 = pairs2.resolvePairs(seq, onError);
                 const seenKeys = [];
                 for (const { key } of pairs$1.items) {
                   if (identity.isScalar(key)) {
@@ -18555,8 +18555,8 @@ ${cn.comment}` : item.comment;
             __name(resolvePairs, "resolvePairs");
             function createPairs(schema, iterable, ctx) {
               const { replacer } = ctx;
-              const pairs2 = new YAMLSeq.YAMLSeq(schema);
-              pairs2.tag = "tag:yaml.org,2002:pairs";
+              const pairs3 = new YAMLSeq.YAMLSeq(schema);
+              pairs3.tag = "tag:yaml.org,2002:pairs";
               let i = 0;
               if (iterable && Symbol.iterator in Object(iterable))
                 for (let it of iterable) {
@@ -18580,12 +18580,12 @@ ${cn.comment}` : item.comment;
                   } else {
                     key = it;
                   }
-                  pairs2.items.push(Pair.createPair(key, value, ctx));
+                  pairs3.items.push(Pair.createPair(key, value, ctx));
                 }
-              return pairs2;
+              return pairs3;
             }
             __name(createPairs, "createPairs");
-            const pairs = {
+            const pairs2 = {
               collection: "seq",
               default: false,
               tag: "tag:yaml.org,2002:pairs",
@@ -18593,7 +18593,7 @@ ${cn.comment}` : item.comment;
               createNode: createPairs
             };
             exports2.createPairs = createPairs;
-            exports2.pairs = pairs;
+            exports2.pairs = pairs2;
             exports2.resolvePairs = resolvePairs;
           })
         ),
@@ -18611,7 +18611,7 @@ ${cn.comment}` : item.comment;
             var int = __nccwpck_require__2(873);
             var merge = __nccwpck_require__2(452);
             var omap = __nccwpck_require__2(303);
-            var pairs = __nccwpck_require__2(8385);
+            var pairs2 = __nccwpck_require__2(8385);
             var set = __nccwpck_require__2(1528);
             var timestamp = __nccwpck_require__2(6752);
             const schema = [
@@ -18631,7 +18631,7 @@ ${cn.comment}` : item.comment;
               binary.binary,
               merge.merge,
               omap.omap,
-              pairs.pairs,
+              pairs2.pairs,
               set.set,
               timestamp.intTime,
               timestamp.floatTime,
@@ -18827,14 +18827,14 @@ ${cn.comment}` : item.comment;
             const FOLD_FLOW = "flow";
             const FOLD_BLOCK = "block";
             const FOLD_QUOTED = "quoted";
-            function foldFlowLines(text2, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+            function foldFlowLines(text3, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
               if (!lineWidth || lineWidth < 0)
-                return text2;
+                return text3;
               if (lineWidth < minContentWidth)
                 minContentWidth = 0;
               const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-              if (text2.length <= endStep)
-                return text2;
+              if (text3.length <= endStep)
+                return text3;
               const folds = [];
               const escapedFolds = {};
               let end = lineWidth - indent.length;
@@ -18851,14 +18851,14 @@ ${cn.comment}` : item.comment;
               let escStart = -1;
               let escEnd = -1;
               if (mode === FOLD_BLOCK) {
-                i = consumeMoreIndentedLines(text2, i, indent.length);
+                i = consumeMoreIndentedLines(text3, i, indent.length);
                 if (i !== -1)
                   end = i + endStep;
               }
-              for (let ch; ch = text2[i += 1]; ) {
+              for (let ch; ch = text3[i += 1]; ) {
                 if (mode === FOLD_QUOTED && ch === "\\") {
                   escStart = i;
-                  switch (text2[i + 1]) {
+                  switch (text3[i + 1]) {
                     case "x":
                       i += 3;
                       break;
@@ -18875,12 +18875,12 @@ ${cn.comment}` : item.comment;
                 }
                 if (ch === "\n") {
                   if (mode === FOLD_BLOCK)
-                    i = consumeMoreIndentedLines(text2, i, indent.length);
+                    i = consumeMoreIndentedLines(text3, i, indent.length);
                   end = i + indent.length + endStep;
                   split2 = void 0;
                 } else {
                   if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-                    const next = text2[i + 1];
+                    const next = text3[i + 1];
                     if (next && next !== " " && next !== "\n" && next !== "	")
                       split2 = i;
                   }
@@ -18892,12 +18892,12 @@ ${cn.comment}` : item.comment;
                     } else if (mode === FOLD_QUOTED) {
                       while (prev === " " || prev === "	") {
                         prev = ch;
-                        ch = text2[i += 1];
+                        ch = text3[i += 1];
                         overflow = true;
                       }
                       const j = i > escEnd + 1 ? i - 2 : escStart - 1;
                       if (escapedFolds[j])
-                        return text2;
+                        return text3;
                       folds.push(j);
                       escapedFolds[j] = true;
                       end = j + endStep;
@@ -18912,40 +18912,40 @@ ${cn.comment}` : item.comment;
               if (overflow && onOverflow)
                 onOverflow();
               if (folds.length === 0)
-                return text2;
+                return text3;
               if (onFold)
                 onFold();
-              let res = text2.slice(0, folds[0]);
+              let res = text3.slice(0, folds[0]);
               for (let i2 = 0; i2 < folds.length; ++i2) {
                 const fold = folds[i2];
-                const end2 = folds[i2 + 1] || text2.length;
+                const end2 = folds[i2 + 1] || text3.length;
                 if (fold === 0)
                   res = `
-${indent}${text2.slice(0, end2)}`;
+${indent}${text3.slice(0, end2)}`;
                 else {
                   if (mode === FOLD_QUOTED && escapedFolds[fold])
-                    res += `${text2[fold]}\\`;
+                    res += `${text3[fold]}\\`;
                   res += `
-${indent}${text2.slice(fold + 1, end2)}`;
+${indent}${text3.slice(fold + 1, end2)}`;
                 }
               }
               return res;
             }
             __name(foldFlowLines, "foldFlowLines");
-            function consumeMoreIndentedLines(text2, i, indent) {
+            function consumeMoreIndentedLines(text3, i, indent) {
               let end = i;
               let start = i + 1;
-              let ch = text2[start];
+              let ch = text3[start];
               while (ch === " " || ch === "	") {
                 if (i < start + indent) {
-                  ch = text2[++i];
+                  ch = text3[++i];
                 } else {
                   do {
-                    ch = text2[++i];
+                    ch = text3[++i];
                   } while (ch && ch !== "\n");
                   end = i;
                   start = i + 1;
-                  ch = text2[start];
+                  ch = text3[start];
                 }
               }
               return end;
@@ -19987,7 +19987,7 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS, "isAlias");
     var isDocument = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC, "isDocument");
-    var isMap = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP, "isMap");
+    var isMap2 = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP, "isMap");
     var isPair = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR, "isPair");
     var isScalar = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR, "isScalar");
     var isSeq = /* @__PURE__ */ __name((node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ, "isSeq");
@@ -20025,7 +20025,7 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap;
+    exports.isMap = isMap2;
     exports.isNode = isNode;
     exports.isPair = isPair;
     exports.isScalar = isScalar;
@@ -20563,8 +20563,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -20675,13 +20675,13 @@ var require_Alias = __commonJS({
         const anchor = anchors2 && source && anchors2.get(source);
         return anchor ? anchor.count * anchor.aliasCount : 0;
       } else if (identity.isCollection(node)) {
-        let count = 0;
+        let count2 = 0;
         for (const item of node.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count)
-            count = c;
+          if (c > count2)
+            count2 = c;
         }
-        return count;
+        return count2;
       } else if (identity.isPair(node)) {
         const kc = getAliasCount(doc, node.key, anchors2);
         const vc = getAliasCount(doc, node.value, anchors2);
@@ -20735,18 +20735,18 @@ var require_createNode = __commonJS({
     var identity = require_identity();
     var Scalar = require_Scalar();
     var defaultTagPrefix = "tag:yaml.org,2002:";
-    function findTagObject(value, tagName, tags) {
-      if (tagName) {
-        const match = tags.filter((t) => t.tag === tagName);
+    function findTagObject(value, tagName2, tags) {
+      if (tagName2) {
+        const match = tags.filter((t) => t.tag === tagName2);
         const tagObj = match.find((t) => !t.format) ?? match[0];
         if (!tagObj)
-          throw new Error(`Tag ${tagName} not found`);
+          throw new Error(`Tag ${tagName2} not found`);
         return tagObj;
       }
       return tags.find((t) => t.identify?.(value) && !t.format);
     }
     __name(findTagObject, "findTagObject");
-    function createNode(value, tagName, ctx) {
+    function createNode(value, tagName2, ctx) {
       if (identity.isDocument(value))
         value = value.contents;
       if (identity.isNode(value))
@@ -20771,9 +20771,9 @@ var require_createNode = __commonJS({
           sourceObjects.set(value, ref);
         }
       }
-      if (tagName?.startsWith("!!"))
-        tagName = defaultTagPrefix + tagName.slice(2);
-      let tagObj = findTagObject(value, tagName, schema.tags);
+      if (tagName2?.startsWith("!!"))
+        tagName2 = defaultTagPrefix + tagName2.slice(2);
+      let tagObj = findTagObject(value, tagName2, schema.tags);
       if (!tagObj) {
         if (value && typeof value.toJSON === "function") {
           value = value.toJSON();
@@ -20791,8 +20791,8 @@ var require_createNode = __commonJS({
         delete ctx.onTagObj;
       }
       const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
-      if (tagName)
-        node.tag = tagName;
+      if (tagName2)
+        node.tag = tagName2;
       else if (!tagObj.default)
         node.tag = tagObj.tag;
       if (ref)
@@ -20976,14 +20976,14 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text2, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text3, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
-        return text2;
+        return text3;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text2.length <= endStep)
-        return text2;
+      if (text3.length <= endStep)
+        return text3;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -21000,14 +21000,14 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text2, i, indent.length);
+        i = consumeMoreIndentedLines(text3, i, indent.length);
         if (i !== -1)
           end = i + endStep;
       }
-      for (let ch; ch = text2[i += 1]; ) {
+      for (let ch; ch = text3[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text2[i + 1]) {
+          switch (text3[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -21024,12 +21024,12 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text2, i, indent.length);
+            i = consumeMoreIndentedLines(text3, i, indent.length);
           end = i + indent.length + endStep;
           split2 = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text2[i + 1];
+            const next = text3[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
               split2 = i;
           }
@@ -21041,12 +21041,12 @@ var require_foldFlowLines = __commonJS({
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text2[i += 1];
+                ch = text3[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
               if (escapedFolds[j])
-                return text2;
+                return text3;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -21061,40 +21061,40 @@ var require_foldFlowLines = __commonJS({
       if (overflow && onOverflow)
         onOverflow();
       if (folds.length === 0)
-        return text2;
+        return text3;
       if (onFold)
         onFold();
-      let res = text2.slice(0, folds[0]);
+      let res = text3.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text2.length;
+        const end2 = folds[i2 + 1] || text3.length;
         if (fold === 0)
           res = `
-${indent}${text2.slice(0, end2)}`;
+${indent}${text3.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
-            res += `${text2[fold]}\\`;
+            res += `${text3[fold]}\\`;
           res += `
-${indent}${text2.slice(fold + 1, end2)}`;
+${indent}${text3.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
     __name(foldFlowLines, "foldFlowLines");
-    function consumeMoreIndentedLines(text2, i, indent) {
+    function consumeMoreIndentedLines(text3, i, indent) {
       let end = i;
       let start = i + 1;
-      let ch = text2[start];
+      let ch = text3[start];
       while (ch === " " || ch === "	") {
         if (i < start + indent) {
-          ch = text2[++i];
+          ch = text3[++i];
         } else {
           do {
-            ch = text2[++i];
+            ch = text3[++i];
           } while (ch && ch !== "\n");
           end = i;
           start = i + 1;
-          ch = text2[start];
+          ch = text3[start];
         }
       }
       return end;
@@ -22703,8 +22703,8 @@ ${cn.comment}` : item.comment;
     __name(resolvePairs, "resolvePairs");
     function createPairs(schema, iterable, ctx) {
       const { replacer } = ctx;
-      const pairs2 = new YAMLSeq.YAMLSeq(schema);
-      pairs2.tag = "tag:yaml.org,2002:pairs";
+      const pairs3 = new YAMLSeq.YAMLSeq(schema);
+      pairs3.tag = "tag:yaml.org,2002:pairs";
       let i = 0;
       if (iterable && Symbol.iterator in Object(iterable))
         for (let it of iterable) {
@@ -22728,12 +22728,12 @@ ${cn.comment}` : item.comment;
           } else {
             key = it;
           }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
+          pairs3.items.push(Pair.createPair(key, value, ctx));
         }
-      return pairs2;
+      return pairs3;
     }
     __name(createPairs, "createPairs");
-    var pairs = {
+    var pairs2 = {
       collection: "seq",
       default: false,
       tag: "tag:yaml.org,2002:pairs",
@@ -22741,7 +22741,7 @@ ${cn.comment}` : item.comment;
       createNode: createPairs
     };
     exports.createPairs = createPairs;
-    exports.pairs = pairs;
+    exports.pairs = pairs2;
     exports.resolvePairs = resolvePairs;
   }
 });
@@ -22754,7 +22754,7 @@ var require_omap = __commonJS({
     var toJS = require_toJS();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
-    var pairs = require_pairs();
+    var pairs2 = require_pairs();
     var YAMLOMap = class _YAMLOMap extends YAMLSeq.YAMLSeq {
       static {
         __name(this, "YAMLOMap");
@@ -22793,7 +22793,7 @@ var require_omap = __commonJS({
         return map;
       }
       static from(schema, iterable, ctx) {
-        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const pairs$1 = pairs2.createPairs(schema, iterable, ctx);
         const omap2 = new this();
         omap2.items = pairs$1.items;
         return omap2;
@@ -22807,7 +22807,7 @@ var require_omap = __commonJS({
       default: false,
       tag: "tag:yaml.org,2002:omap",
       resolve(seq, onError) {
-        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const pairs$1 = pairs2.resolvePairs(seq, onError);
         const seenKeys = [];
         for (const { key } of pairs$1.items) {
           if (identity.isScalar(key)) {
@@ -23186,7 +23186,7 @@ var require_schema3 = __commonJS({
     var int = require_int2();
     var merge = require_merge();
     var omap = require_omap();
-    var pairs = require_pairs();
+    var pairs2 = require_pairs();
     var set = require_set();
     var timestamp = require_timestamp();
     var schema = [
@@ -23206,7 +23206,7 @@ var require_schema3 = __commonJS({
       binary.binary,
       merge.merge,
       omap.omap,
-      pairs.pairs,
+      pairs2.pairs,
       set.set,
       timestamp.intTime,
       timestamp.floatTime,
@@ -23232,7 +23232,7 @@ var require_tags = __commonJS({
     var binary = require_binary();
     var merge = require_merge();
     var omap = require_omap();
-    var pairs = require_pairs();
+    var pairs2 = require_pairs();
     var schema$2 = require_schema3();
     var set = require_set();
     var timestamp = require_timestamp();
@@ -23258,7 +23258,7 @@ var require_tags = __commonJS({
       merge: merge.merge,
       null: _null.nullTag,
       omap: omap.omap,
-      pairs: pairs.pairs,
+      pairs: pairs2.pairs,
       seq: seq.seq,
       set: set.set,
       timestamp: timestamp.timestamp
@@ -23267,7 +23267,7 @@ var require_tags = __commonJS({
       "tag:yaml.org,2002:binary": binary.binary,
       "tag:yaml.org,2002:merge": merge.merge,
       "tag:yaml.org,2002:omap": omap.omap,
-      "tag:yaml.org,2002:pairs": pairs.pairs,
+      "tag:yaml.org,2002:pairs": pairs2.pairs,
       "tag:yaml.org,2002:set": set.set,
       "tag:yaml.org,2002:timestamp": timestamp.timestamp
     };
@@ -23296,9 +23296,9 @@ var require_tags = __commonJS({
       return tags.reduce((tags2, tag) => {
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
-          const tagName = JSON.stringify(tag);
+          const tagName2 = JSON.stringify(tag);
           const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
-          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+          throw new Error(`Unknown custom tag ${tagName2}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
           tags2.push(tagObj);
@@ -23706,8 +23706,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
+          for (const { count: count2, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count2);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -23744,7 +23744,7 @@ var require_Document = __commonJS({
 var require_errors = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
-    var YAMLError2 = class extends Error {
+    var YAMLError3 = class extends Error {
       static {
         __name(this, "YAMLError");
       }
@@ -23756,7 +23756,7 @@ var require_errors = __commonJS({
         this.pos = pos;
       }
     };
-    var YAMLParseError = class extends YAMLError2 {
+    var YAMLParseError = class extends YAMLError3 {
       static {
         __name(this, "YAMLParseError");
       }
@@ -23764,7 +23764,7 @@ var require_errors = __commonJS({
         super("YAMLParseError", pos, code2, message);
       }
     };
-    var YAMLWarning = class extends YAMLError2 {
+    var YAMLWarning = class extends YAMLError3 {
       static {
         __name(this, "YAMLWarning");
       }
@@ -23794,12 +23794,12 @@ var require_errors = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count = 1;
+        let count2 = 1;
         const end = error2.linePos[1];
         if (end?.line === line && end.col > col) {
-          count = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count);
+        const pointer = " ".repeat(ci) + "^".repeat(count2);
         error2.message += `:
 
 ${lineStr}
@@ -23807,7 +23807,7 @@ ${pointer}
 `;
       }
     }, "prettifyError");
-    exports.YAMLError = YAMLError2;
+    exports.YAMLError = YAMLError3;
     exports.YAMLParseError = YAMLParseError;
     exports.YAMLWarning = YAMLWarning;
     exports.prettifyError = prettifyError;
@@ -24248,9 +24248,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = /* @__PURE__ */ __name((token2) => token2 && (token2.type === "block-map" || token2.type === "block-seq"), "isBlock");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap = fc.start.source === "{";
-      const fcName = isMap ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap2 = fc.start.source === "{";
+      const fcName = isMap2 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -24286,7 +24286,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -24326,7 +24326,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep3 && !props.found) {
+        if (!isMap2 && !sep3 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -24349,7 +24349,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap && !props.found && ctx.options.strict) {
+            if (!isMap2 && !props.found && ctx.options.strict) {
               if (sep3)
                 for (const st of sep3) {
                   if (st === valueProps.found)
@@ -24381,7 +24381,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap) {
+          if (isMap2) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -24397,7 +24397,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap ? "}" : "]";
+      const expectedEnd = isMap2 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -24439,21 +24439,21 @@ var require_compose_collection = __commonJS({
     var resolveBlockMap = require_resolve_block_map();
     var resolveBlockSeq = require_resolve_block_seq();
     var resolveFlowCollection = require_resolve_flow_collection();
-    function resolveCollection(CN, ctx, token2, onError, tagName, tag) {
+    function resolveCollection(CN, ctx, token2, onError, tagName2, tag) {
       const coll = token2.type === "block-map" ? resolveBlockMap.resolveBlockMap(CN, ctx, token2, onError, tag) : token2.type === "block-seq" ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token2, onError, tag) : resolveFlowCollection.resolveFlowCollection(CN, ctx, token2, onError, tag);
       const Coll = coll.constructor;
-      if (tagName === "!" || tagName === Coll.tagName) {
+      if (tagName2 === "!" || tagName2 === Coll.tagName) {
         coll.tag = Coll.tagName;
         return coll;
       }
-      if (tagName)
-        coll.tag = tagName;
+      if (tagName2)
+        coll.tag = tagName2;
       return coll;
     }
     __name(resolveCollection, "resolveCollection");
     function composeCollection(CN, ctx, token2, props, onError) {
       const tagToken = props.tag;
-      const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
+      const tagName2 = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
       if (token2.type === "block-seq") {
         const { anchor, newlineAfterProp: nl } = props;
         const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
@@ -24463,12 +24463,12 @@ var require_compose_collection = __commonJS({
         }
       }
       const expType = token2.type === "block-map" ? "map" : token2.type === "block-seq" ? "seq" : token2.start.source === "{" ? "map" : "seq";
-      if (!tagToken || !tagName || tagName === "!" || tagName === YAMLMap.YAMLMap.tagName && expType === "map" || tagName === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
-        return resolveCollection(CN, ctx, token2, onError, tagName);
+      if (!tagToken || !tagName2 || tagName2 === "!" || tagName2 === YAMLMap.YAMLMap.tagName && expType === "map" || tagName2 === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
+        return resolveCollection(CN, ctx, token2, onError, tagName2);
       }
-      let tag = ctx.schema.tags.find((t) => t.tag === tagName && t.collection === expType);
+      let tag = ctx.schema.tags.find((t) => t.tag === tagName2 && t.collection === expType);
       if (!tag) {
-        const kt = ctx.schema.knownTags[tagName];
+        const kt = ctx.schema.knownTags[tagName2];
         if (kt?.collection === expType) {
           ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
           tag = kt;
@@ -24476,16 +24476,16 @@ var require_compose_collection = __commonJS({
           if (kt) {
             onError(tagToken, "BAD_COLLECTION_TYPE", `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? "scalar"}`, true);
           } else {
-            onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, true);
+            onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName2}`, true);
           }
-          return resolveCollection(CN, ctx, token2, onError, tagName);
+          return resolveCollection(CN, ctx, token2, onError, tagName2);
         }
       }
-      const coll = resolveCollection(CN, ctx, token2, onError, tagName, tag);
+      const coll = resolveCollection(CN, ctx, token2, onError, tagName2, tag);
       const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
       const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
       node.range = coll.range;
-      node.tag = tagName;
+      node.tag = tagName2;
       if (tag?.format)
         node.format = tag.format;
       return node;
@@ -24919,12 +24919,12 @@ var require_compose_scalar = __commonJS({
     var resolveFlowScalar = require_resolve_flow_scalar();
     function composeScalar(ctx, token2, tagToken, onError) {
       const { value, type, comment, range } = token2.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token2, onError) : resolveFlowScalar.resolveFlowScalar(token2, ctx.options.strict, onError);
-      const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
+      const tagName2 = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
         tag = ctx.schema[identity.SCALAR];
-      } else if (tagName)
-        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+      } else if (tagName2)
+        tag = findScalarTagByName(ctx.schema, value, tagName2, tagToken, onError);
       else if (token2.type === "scalar")
         tag = findScalarTagByTest(ctx, value, token2, onError);
       else
@@ -24942,8 +24942,8 @@ var require_compose_scalar = __commonJS({
       scalar.source = value;
       if (type)
         scalar.type = type;
-      if (tagName)
-        scalar.tag = tagName;
+      if (tagName2)
+        scalar.tag = tagName2;
       if (tag.format)
         scalar.format = tag.format;
       if (comment)
@@ -24951,12 +24951,12 @@ var require_compose_scalar = __commonJS({
       return scalar;
     }
     __name(composeScalar, "composeScalar");
-    function findScalarTagByName(schema, value, tagName, tagToken, onError) {
-      if (tagName === "!")
+    function findScalarTagByName(schema, value, tagName2, tagToken, onError) {
+      if (tagName2 === "!")
         return schema[identity.SCALAR];
       const matchWithTest = [];
       for (const tag of schema.tags) {
-        if (!tag.collection && tag.tag === tagName) {
+        if (!tag.collection && tag.tag === tagName2) {
           if (tag.default && tag.test)
             matchWithTest.push(tag);
           else
@@ -24966,12 +24966,12 @@ var require_compose_scalar = __commonJS({
       for (const tag of matchWithTest)
         if (tag.test?.test(value))
           return tag;
-      const kt = schema.knownTags[tagName];
+      const kt = schema.knownTags[tagName2];
       if (kt && !kt.collection) {
         schema.tags.push(Object.assign({}, kt, { default: false, test: void 0 }));
         return kt;
       }
-      onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
+      onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName2}`, tagName2 !== "tag:yaml.org,2002:str");
       return schema[identity.SCALAR];
     }
     __name(findScalarTagByName, "findScalarTagByName");
@@ -27796,8 +27796,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text2, addEOL = false) {
-    this._buffer += text2;
+  addRaw(text3, addEOL = false) {
+    this._buffer += text3;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -27893,10 +27893,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text2, level) {
+  addHeading(text3, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text2);
+    const element = this.wrap(allowedTag, text3);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -27925,9 +27925,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text2, cite) {
+  addQuote(text3, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text2, attrs);
+    const element = this.wrap("blockquote", text3, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -27938,8 +27938,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text2, href) {
-    const element = this.wrap("a", text2, { href });
+  addLink(text3, href) {
+    const element = this.wrap("a", text3, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -28821,11 +28821,11 @@ function wellFormed(value) {
   return new TextDecoder("utf-8", { fatal: false }).decode(bytes);
 }
 __name(wellFormed, "wellFormed");
-function capText(text2, max) {
-  if (text2.length <= max) return text2;
-  const kept = Array.from(text2.slice(0, max * 2)).slice(0, max);
-  const cut = Array.from(text2).length - kept.length;
-  return cut > 0 ? `${kept.join("")}\u2026 (${cut} more characters)` : text2;
+function capText(text3, max) {
+  if (text3.length <= max) return text3;
+  const kept = Array.from(text3.slice(0, max * 2)).slice(0, max);
+  const cut = Array.from(text3).length - kept.length;
+  return cut > 0 ? `${kept.join("")}\u2026 (${cut} more characters)` : text3;
 }
 __name(capText, "capText");
 var Untrusted = class _Untrusted {
@@ -28833,8 +28833,8 @@ var Untrusted = class _Untrusted {
     __name(this, "Untrusted");
   }
   #text;
-  constructor(text2) {
-    this.#text = text2;
+  constructor(text3) {
+    this.#text = text3;
   }
   /** Wraps what came from outside, decoding bytes as UTF-8 (invalid sequences become U+FFFD). */
   static of(value) {
@@ -28889,8 +28889,8 @@ var Untrusted = class _Untrusted {
     return "[untrusted text]";
   }
 };
-function breakReferences(text2) {
-  return text2.replace(/[@#]/g, "$&\u200B").replace(/\b(GH)-(?=\d)/gi, "$1\u200B-");
+function breakReferences(text3) {
+  return text3.replace(/[@#]/g, "$&\u200B").replace(/\b(GH)-(?=\d)/gi, "$1\u200B-");
 }
 __name(breakReferences, "breakReferences");
 var COMMAND_START = /^([\s\p{C}\u0085]*)::/u;
@@ -28898,14 +28898,14 @@ function neutraliseLogLine(line) {
   return line.replace(COMMAND_START, "$1\\::").replace(/##\[/g, "##\\[");
 }
 __name(neutraliseLogLine, "neutraliseLogLine");
-function logLines(text2) {
-  return text2.split(/\r\n|\r|\n/);
+function logLines(text3) {
+  return text3.split(/\r\n|\r|\n/);
 }
 __name(logLines, "logLines");
 
 // src/common/log.ts
-function info2(text2) {
-  for (const line of logLines(text2)) info(neutraliseLogLine(line));
+function info2(text3) {
+  for (const line of logLines(text3)) info(neutraliseLogLine(line));
 }
 __name(info2, "info");
 function lineWriter(write = info2) {
@@ -28990,14 +28990,14 @@ function problemsOf(err) {
 __name(problemsOf, "problemsOf");
 
 // src/gcp/endpoints.ts
-function endpoint(api, env = process.env) {
-  const override = env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`];
+function endpoint(api, env2 = process.env) {
+  const override = env2[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`];
   const base = override && override.trim() !== "" ? override.trim() : `https://${api}.googleapis.com/`;
   return base.endsWith("/") ? base : `${base}/`;
 }
 __name(endpoint, "endpoint");
-function storageEndpoints(env = process.env) {
-  const override = env.CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE?.trim();
+function storageEndpoints(env2 = process.env) {
+  const override = env2.CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE?.trim();
   const api = override ? override.endsWith("/") ? override : `${override}/` : "https://storage.googleapis.com/storage/v1/";
   const root = api.replace(/storage\/v1\/$/, "");
   return { api, upload: `${root}upload/storage/v1/` };
@@ -29102,16 +29102,16 @@ async function requestJson(url, options = {}) {
         ...options.media ? { body: options.media.data } : {},
         signal: AbortSignal.timeout(options.timeoutMs ?? 6e4)
       });
-      const text2 = await res.text();
+      const text3 = await res.text();
       if (!res.ok) {
-        let body = text2;
+        let body = text3;
         try {
-          body = JSON.parse(text2);
+          body = JSON.parse(text3);
         } catch {
         }
         throw new GoogleApiError(method, target.toString(), res.status, body);
       }
-      return text2 ? JSON.parse(text2) : {};
+      return text3 ? JSON.parse(text3) : {};
     },
     options.retry ?? DEFAULT_RETRY,
     retryable3
@@ -29192,11 +29192,11 @@ async function requestOidcToken(url, requestToken, audience, options = {}) {
           },
           signal: AbortSignal.timeout(timeoutMs)
         });
-        const text2 = await res.text();
-        if (!res.ok) throw new OidcEndpointError(res.status, text2);
+        const text3 = await res.text();
+        if (!res.ok) throw new OidcEndpointError(res.status, text3);
         let value;
         try {
-          value = JSON.parse(text2).value;
+          value = JSON.parse(text3).value;
         } catch {
           value = void 0;
         }
@@ -29679,6 +29679,19 @@ var CloudRunClient = class {
     });
   }
   /**
+   * Changes the service-wide fields `mask` names only (labels, ingress, description, …): a field the
+   * mask names and `fields` lacks is cleared. Neither the template nor the traffic is in the mask, so
+   * this can never create a revision or move traffic.
+   */
+  updateSettings(ref, fields, mask2, etag) {
+    return this.request(this.url(serviceName(ref)), {
+      method: "PATCH",
+      token: this.token,
+      query: { updateMask: mask2.join(",") },
+      body: { ...fields, ...etag ? { etag } : {} }
+    });
+  }
+  /**
    * Starts a build of uploaded source (builds:submit); it answers with a Cloud Build operation.
    * Not retried after a timeout: a second submit would start a second build.
    */
@@ -29848,8 +29861,8 @@ var CloudRunClient = class {
 };
 
 // src/common/deadline.ts
-function undoGraceSeconds(env = process.env) {
-  const configured = Number(env.RUNWAY_UNDO_GRACE_SECONDS);
+function undoGraceSeconds(env2 = process.env) {
+  const configured = Number(env2.RUNWAY_UNDO_GRACE_SECONDS);
   return Number.isInteger(configured) && configured > 0 ? configured : 120;
 }
 __name(undoGraceSeconds, "undoGraceSeconds");
@@ -30063,6 +30076,21 @@ function applyTraffic(client, ref, targets, options) {
   );
 }
 __name(applyTraffic, "applyTraffic");
+function applySettings(client, ref, plan, options) {
+  return applyPart(
+    client,
+    ref,
+    {
+      field: "settings",
+      doing: "put back the service's settings",
+      plan,
+      send: /* @__PURE__ */ __name(({ fields, mask: mask2 }, etag) => client.updateSettings(ref, fields, mask2, etag), "send"),
+      traffic: /* @__PURE__ */ __name(() => void 0, "traffic")
+    },
+    options
+  );
+}
+__name(applySettings, "applySettings");
 function applyAnnotations(client, ref, annotations, options) {
   return applyPart(
     client,
@@ -30279,8 +30307,8 @@ function planGpu(template, container, flags) {
 }
 __name(planGpu, "planGpu");
 function checkGpu(template, container) {
-  const count = container.resources?.limits?.[GPU_LIMIT];
-  if (count === void 0) return;
+  const count2 = container.resources?.limits?.[GPU_LIMIT];
+  if (count2 === void 0) return;
   const typeName = template.nodeSelector?.accelerator ?? DEFAULT_GPU_TYPE;
   const type = GPU_TYPES[typeName];
   if (!type) return;
@@ -30385,8 +30413,8 @@ function volumeOf(added) {
   }
 }
 __name(volumeOf, "volumeOf");
-function upsert(list2, item, same) {
-  const at = list2.findIndex((e) => same(e, item));
+function upsert(list2, item, same2) {
+  const at = list2.findIndex((e) => same2(e, item));
   if (at < 0) return [...list2, item];
   const copy = [...list2];
   copy[at] = item;
@@ -30414,6 +30442,59 @@ function addVolumes({ volumes: volumes2, mounts }, flags) {
   return { volumes: volumes2, mounts };
 }
 __name(addVolumes, "addVolumes");
+
+// src/deploy/rollout-record.ts
+var NAME_START = "rollout-";
+var RECORD_KEY_PREFIX = `runway.dev/${NAME_START}`;
+var MAX_NAME = 63;
+function recordKey(runId, attempt, nonce) {
+  const clean = /* @__PURE__ */ __name((text3) => text3.toLowerCase().replace(/[^a-z0-9]+/g, "-"), "clean");
+  const tail = `-${clean(attempt)}-${clean(nonce)}`;
+  const room = MAX_NAME - NAME_START.length - tail.length;
+  const run2 = clean(runId).slice(-room).replace(/^-+|-+$/g, "");
+  return `${RECORD_KEY_PREFIX}${run2}${tail}`.replace(/-+$/, "");
+}
+__name(recordKey, "recordKey");
+function recordExpiry(deadline, undoGraceSeconds2) {
+  return deadline + 3 * undoGraceSeconds2 * 1e3;
+}
+__name(recordExpiry, "recordExpiry");
+function withRecord(annotations, key, record) {
+  const value = JSON.stringify({ revisions: record.revisions, until: new Date(record.until).toISOString() });
+  return { ...annotations ?? {}, [key]: value };
+}
+__name(withRecord, "withRecord");
+function withoutRecord(annotations, key) {
+  if (!annotations || !(key in annotations)) return void 0;
+  const { [key]: _removed, ...rest } = annotations;
+  return rest;
+}
+__name(withoutRecord, "withoutRecord");
+function parseRecord(value) {
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return void 0;
+  }
+  const { revisions, until } = parsed ?? {};
+  if (!Array.isArray(revisions) || !revisions.every((r) => typeof r === "string"))
+    return void 0;
+  const at = typeof until === "string" ? Date.parse(until) : NaN;
+  return Number.isNaN(at) ? void 0 : { revisions, until: at };
+}
+__name(parseRecord, "parseRecord");
+function revisionsRecorded(service, now) {
+  const needed = /* @__PURE__ */ new Map();
+  for (const [key, value] of Object.entries(service.annotations ?? {})) {
+    if (!key.startsWith(RECORD_KEY_PREFIX)) continue;
+    const record = parseRecord(value);
+    if (!record || record.until <= now) continue;
+    for (const revision of record.revisions) if (!needed.has(revision)) needed.set(revision, key);
+  }
+  return needed;
+}
+__name(revisionsRecorded, "revisionsRecorded");
 
 // src/inputs/container-target.ts
 function targetName(spec) {
@@ -30650,19 +30731,20 @@ function secretEnvVar(name, ref) {
   return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
 }
 __name(secretEnvVar, "secretEnvVar");
+var secretsStrategy = /* @__PURE__ */ __name((changes) => changes.spec.replaceSecrets ? "overwrite" : changes.secretsUpdateStrategy, "secretsStrategy");
 function planEnv(live, changes) {
-  const { envVars, secrets } = changes.spec;
+  const { envVars: envVars2, secrets } = changes.spec;
   const removed = new Set(changes.spec.removeEnvVars ?? []);
   const plainLive = changes.spec.clearEnvVars ? [] : live.filter((e) => !e.valueSource && !removed.has(e.name));
   const removedSecrets = new Set(changes.spec.removeSecrets ?? []);
   const secretLive = changes.spec.clearSecrets ? [] : live.filter((e) => e.valueSource && !removedSecrets.has(e.name));
-  const plainUpdates = Object.entries(envVars ?? {}).map(([name, value]) => ({ name, value }));
+  const plainUpdates = Object.entries(envVars2 ?? {}).map(([name, value]) => ({ name, value }));
   const secretUpdates = Object.entries(secrets?.env ?? {}).map(([name, ref]) => secretEnvVar(name, ref));
   const strategy = changes.spec.replaceEnvVars ? "overwrite" : changes.envVarsUpdateStrategy;
-  let plain = envVars === void 0 ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
-  let secret = secrets === void 0 ? secretLive : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+  let plain = envVars2 === void 0 ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
+  let secret = secrets === void 0 ? secretLive : upsertByName(secretLive, secretUpdates, secretsStrategy(changes));
   plain = plain.filter((e) => !(secrets && e.name in secrets.env));
-  secret = secret.filter((e) => !(envVars && e.name in envVars));
+  secret = secret.filter((e) => !(envVars2 && e.name in envVars2));
   return [...plain, ...secret];
 }
 __name(planEnv, "planEnv");
@@ -30709,8 +30791,8 @@ __name(planSecretFiles, "planSecretFiles");
 function planContainer(live, changes) {
   const { spec } = changes;
   const container = { ...live ?? {}, image: changes.image };
-  const env = planEnv(live?.env ?? [], changes);
-  if (env.length) container.env = env;
+  const env2 = planEnv(live?.env ?? [], changes);
+  if (env2.length) container.env = env2;
   else delete container.env;
   if (spec.port !== void 0) container.ports = [{ name: "http1", containerPort: spec.port }];
   if (spec.command !== void 0) container.command = spec.command;
@@ -30742,12 +30824,7 @@ function planVolumes(liveVolumes, container, changes) {
   if (spec.clearSecrets || spec.removeSecrets?.length)
     ({ volumes: volumes2, mounts } = withoutSecretFiles(volumes2, mounts, spec));
   if (spec.secrets) {
-    ({ volumes: volumes2, mounts } = planSecretFiles(
-      volumes2,
-      mounts,
-      spec.secrets.files,
-      changes.secretsUpdateStrategy
-    ));
+    ({ volumes: volumes2, mounts } = planSecretFiles(volumes2, mounts, spec.secrets.files, secretsStrategy(changes)));
   }
   if (spec.cloudsqlInstances !== void 0 || spec.addCloudsqlInstances !== void 0 || spec.removeCloudsqlInstances !== void 0 || spec.clearCloudsqlInstances) {
     const live = volumes2.find((v) => v.name === CLOUDSQL_VOLUME2)?.cloudSqlInstance?.instances ?? [];
@@ -30850,30 +30927,60 @@ function planTemplate(live, changes) {
   return template;
 }
 __name(planTemplate, "planTemplate");
+function replacement(live, file, changes) {
+  const start = structuredClone(file);
+  const records = Object.entries(live?.annotations ?? {}).filter(([k]) => k.startsWith(RECORD_KEY_PREFIX));
+  if (records.length) start.annotations = { ...start.annotations ?? {}, ...Object.fromEntries(records) };
+  const connector = start.template.vpcAccess?.connector;
+  if (connector && !connector.includes("/"))
+    start.template.vpcAccess.connector = `projects/${changes.project}/locations/${changes.region}/connectors/${connector}`;
+  if (live?.etag) start.etag = live.etag;
+  return start;
+}
+__name(replacement, "replacement");
 function planService(live, changes) {
-  let base = changes.baseTemplate ?? live?.template ?? {};
+  const start = changes.replace ? replacement(live, changes.replace, changes) : live;
+  let base = changes.replace ? start.template : changes.baseTemplate ?? live?.template ?? {};
   if (changes.isolated) {
     checkIsolatedAccount(base, changes);
     base = withoutSecrets(base);
   }
   const planned = {
-    ...live ?? {},
-    labels: changes.revisionOnly ? live?.labels ?? {} : { ...withoutRemovedLabels(live?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
+    ...start ?? {},
+    labels: changes.revisionOnly ? start?.labels ?? {} : { ...withoutRemovedLabels(start?.labels ?? {}, changes.spec, changes.labels), ...changes.labels },
     template: planTemplate(base, changes)
   };
   const container = planned.template.containers?.[ingressIndex(planned.template.containers ?? [])];
-  if (!live && changes.spec.cpuBoost === void 0 && container) {
+  if (!live && !changes.replace && changes.spec.cpuBoost === void 0 && container) {
     const resources = container.resources ?? {};
     container.resources = { ...resources, startupCpuBoost: true, cpuIdle: resources.cpuIdle ?? true };
   }
   if (changes.spec.ingress !== void 0 && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
   if (!changes.revisionOnly) applyServiceFlags(planned, changes.spec);
+  if (changes.build && !changes.revisionOnly) {
+    const buildConfig = planBuildConfig(live?.buildConfig, changes.build);
+    if (buildConfig) planned.buildConfig = buildConfig;
+    else delete planned.buildConfig;
+  }
   if (changes.traffic !== void 0) planned.traffic = changes.traffic;
-  else if (!live) planned.traffic = [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }];
+  else if (live && changes.replace) {
+    if (live.traffic) planned.traffic = live.traffic;
+  } else if (!live) planned.traffic = [{ type: "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", percent: 100 }];
   return withoutOutputFields(planned);
 }
 __name(planService, "planService");
+function planBuildConfig(live, build) {
+  const { name: _output, serviceAccount: _a, workerPool: _p, environmentVariables: _e, ...kept } = live ?? {};
+  const planned = {
+    ...kept,
+    ...build.serviceAccount ? { serviceAccount: build.serviceAccount } : {},
+    ...build.workerPool ? { workerPool: build.workerPool } : {},
+    ...build.env && Object.keys(build.env).length ? { environmentVariables: build.env } : {}
+  };
+  return Object.keys(planned).length ? planned : void 0;
+}
+__name(planBuildConfig, "planBuildConfig");
 var OUTPUT_FIELDS = [
   // The name comes from the URL path; the body does not repeat it.
   "name",
@@ -31568,8 +31675,8 @@ function parseImageReference(ref) {
   return { host, path: path4, tag, digest };
 }
 __name(parseImageReference, "parseImageReference");
-function isDigest(text2) {
-  return /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(text2);
+function isDigest(text3) {
+  return /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/.test(text3);
 }
 __name(isDigest, "isDigest");
 var DOCKER_HUB = "docker.io";
@@ -31602,8 +31709,8 @@ function isGoogleRegistry(host, extraHosts = []) {
   return /^[a-z0-9]+(-[a-z0-9]+)*-docker\.pkg\.dev$/.test(name) || /^([a-z]+\.)?gcr\.io$/.test(name) || extraHosts.some((h) => h.toLowerCase() === name);
 }
 __name(isGoogleRegistry, "isGoogleRegistry");
-function extraGoogleRegistries(env = process.env) {
-  return (env.RUNWAY_GOOGLE_REGISTRIES ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+function extraGoogleRegistries(env2 = process.env) {
+  return (env2.RUNWAY_GOOGLE_REGISTRIES ?? "").split(",").map((h) => h.trim()).filter(Boolean);
 }
 __name(extraGoogleRegistries, "extraGoogleRegistries");
 function artifactRepository(image) {
@@ -31640,7 +31747,7 @@ function planBuild(plan, driver, options = {}) {
   if (plan.untrusted) plan = { ...plan, cacheRef: void 0 };
   const buildx = driver !== "none";
   const args = buildx ? ["buildx", "build"] : ["build"];
-  const env = {};
+  const env2 = {};
   if (buildx && options.builder) args.push("--builder", options.builder);
   args.push("--tag", tag);
   if (plan.dockerfile) args.push("--file", plan.dockerfile);
@@ -31648,12 +31755,12 @@ function planBuild(plan, driver, options = {}) {
   if (plan.platform) args.push("--platform", plan.platform);
   for (const [name, value] of Object.entries(plan.buildArgs)) {
     args.push("--build-arg", name);
-    env[name] = value;
+    env2[name] = value;
   }
   Object.entries(plan.secrets).forEach(([id, value], index) => {
     const variable = secretVariable(index);
     args.push("--secret", `id=${id},env=${variable}`);
-    env[variable] = value;
+    env2[variable] = value;
   });
   const pushAfter = [];
   if (plan.cacheRef) {
@@ -31676,7 +31783,7 @@ function planBuild(plan, driver, options = {}) {
     if (plan.cacheRef) pushAfter.push(plan.cacheRef);
   }
   args.push("--", plan.context);
-  return { args, env, pushes: buildx && !plan.untrusted, pushAfter };
+  return { args, env: env2, pushes: buildx && !plan.untrusted, pushAfter };
 }
 __name(planBuild, "planBuild");
 
@@ -31722,8 +31829,8 @@ function isTransientPushFailure(output) {
 }
 __name(isTransientPushFailure, "isTransientPushFailure");
 var DOCKER_CONFIG_STATE = "docker-config";
-function scratchBase(env = process.env) {
-  return env.RUNNER_TEMP || tmpdir();
+function scratchBase(env2 = process.env) {
+  return env2.RUNNER_TEMP || tmpdir();
 }
 __name(scratchBase, "scratchBase");
 var PRIVATE_CONFIG_PREFIX = "runway-docker-";
@@ -31731,8 +31838,8 @@ function digestFromPushOutput(output) {
   return /digest: (sha256:[a-f0-9]{64})/.exec(output)?.[1];
 }
 __name(digestFromPushOutput, "digestFromPushOutput");
-function userDockerConfig(env = process.env) {
-  return env.DOCKER_CONFIG || join3(homedir(), ".docker");
+function userDockerConfig(env2 = process.env) {
+  return env2.DOCKER_CONFIG || join3(homedir(), ".docker");
 }
 __name(userDockerConfig, "userDockerConfig");
 var CREDENTIAL_HELPER = "runway";
@@ -31774,9 +31881,9 @@ function credentialHelperScript(tokenFile) {
 }
 __name(credentialHelperScript, "credentialHelperScript");
 var Docker = class _Docker {
-  constructor(privateConfig, env) {
+  constructor(privateConfig, env2) {
     this.privateConfig = privateConfig;
-    this.env = env;
+    this.env = env2;
   }
   privateConfig;
   env;
@@ -32347,23 +32454,56 @@ function sourceObjectName(service, now, id) {
   return `services/${service}/${stamp}-${id.replace(/-/g, "")}.tar.gz`;
 }
 __name(sourceObjectName, "sourceObjectName");
+var compareText = /* @__PURE__ */ __name((a, b) => a < b ? -1 : a > b ? 1 : 0, "compareText");
 function submitBuildRequest(plan) {
   const storageSource = {
     bucket: plan.bucket,
     object: plan.object,
     ...plan.generation ? { generation: plan.generation } : {}
   };
-  if (plan.hasDockerfile) return { storageSource, imageUri: plan.imageUri, dockerBuild: {} };
+  const common = {
+    tags: [plan.tag],
+    ...plan.build.serviceAccount ? { serviceAccount: plan.build.serviceAccount } : {},
+    ...plan.build.workerPool ? { workerPool: plan.build.workerPool } : {}
+  };
+  if (plan.hasDockerfile) return { storageSource, imageUri: plan.imageUri, dockerBuild: {}, ...common };
+  const env2 = plan.build.env;
   return {
     storageSource,
     imageUri: plan.imageUri,
     buildpackBuild: {
       ...plan.baseImage ? { baseImage: plan.baseImage } : {},
+      ...env2 ? { environmentVariables: Object.fromEntries(Object.entries(env2).sort(byKey)) } : {},
       ...plan.automaticUpdates !== void 0 ? { enableAutomaticUpdates: plan.automaticUpdates } : {}
-    }
+    },
+    ...common
   };
 }
 __name(submitBuildRequest, "submitBuildRequest");
+var byKey = /* @__PURE__ */ __name(([a], [b]) => compareText(a, b), "byKey");
+function recordedBuild(service) {
+  const config = service?.buildConfig;
+  if (!config) return void 0;
+  return {
+    ...config.serviceAccount ? { serviceAccount: config.serviceAccount } : {},
+    ...config.workerPool ? { workerPool: config.workerPool } : {},
+    ...config.environmentVariables ? { environmentVariables: config.environmentVariables } : {}
+  };
+}
+__name(recordedBuild, "recordedBuild");
+function explainSubmitError(err, project, workerPool) {
+  if (!(err instanceof GoogleApiError) || err.httpStatus !== 403 || !workerPool || err.permission !== "cloudbuild.workerpools.use")
+    return err;
+  const poolProject = /^projects\/([^/]+)\//.exec(workerPool)?.[1] ?? "POOL_PROJECT";
+  return new RunwayError(
+    `Cloud Run may not run the build in the worker pool ${workerPool}: its service agent lacks cloudbuild.workerpools.use in project ${poolProject}.`,
+    `Grant roles/cloudbuild.workerPoolUser in the pool's project to Cloud Run's service agent of project ${project}:
+  gcloud projects add-iam-policy-binding ${poolProject} --role=roles/cloudbuild.workerPoolUser --member=serviceAccount:service-PROJECT_NUMBER@serverless-robot-prod.iam.gserviceaccount.com
+(PROJECT_NUMBER is project ${project}'s number), or use a pool in project ${project}. Nothing was deployed.`,
+    { cause: err }
+  );
+}
+__name(explainSubmitError, "explainSubmitError");
 async function ensureSourceBucket(storage, project, region) {
   const name = sourceBucketName(project, region);
   let existing;
@@ -32416,12 +32556,23 @@ async function buildOnGoogle(deps, request) {
     imageUri: request.imageUri,
     hasDockerfile: archive.hasDockerfile,
     baseImage: request.baseImage,
-    automaticUpdates: request.automaticUpdates
+    automaticUpdates: request.automaticUpdates,
+    build: request.build,
+    tag: `${request.kind}_${request.service}`
   });
   info2(
     archive.hasDockerfile ? "building the Dockerfile on Google (Cloud Build)" : "building with buildpacks on Google"
   );
-  const submitted = await deps.run.submitBuild(project, region, body);
+  const { serviceAccount, workerPool, env: env2 } = request.build;
+  if (serviceAccount) info2(`the build runs as ${serviceAccount}`);
+  if (workerPool) info2(`the build runs in the worker pool ${workerPool}`);
+  if (env2 && Object.keys(env2).length && archive.hasDockerfile)
+    info2(
+      `build env vars (${Object.keys(env2).sort(compareText).join(", ")}) apply to buildpacks builds only: a Dockerfile build does not get them, as with gcloud (use ARG/ENV in the Dockerfile)`
+    );
+  const submitted = await deps.run.submitBuild(project, region, body).catch((err) => {
+    throw explainSubmitError(err, project, request.build.workerPool);
+  });
   if (submitted.baseImageWarning)
     info2(`Cloud Run: ${Untrusted.of(submitted.baseImageWarning).oneLine()}`);
   const name = submitted.buildOperation?.name;
@@ -32525,9 +32676,9 @@ function parseLine(raw) {
   return { parts: line.split("/"), negated, mustBeDir };
 }
 __name(parseLine, "parseLine");
-function parseIgnoreText(text2, dir, includes) {
+function parseIgnoreText(text3, dir, includes) {
   const patterns = [];
-  for (const line of text2.split(/\r?\n/)) {
+  for (const line of text3.split(/\r?\n/)) {
     if (line.startsWith("#")) {
       const include = /^#\s*!include:(.*)$/.exec(line)?.[1];
       if (include !== void 0 && includes) {
@@ -32579,13 +32730,13 @@ var FileChooser = class _FileChooser {
     if (ignoreFile)
       throw new RunwayError(
         `The ignore file ${ignoreFile} does not exist in the source directory.`,
-        "Create it, or remove `--ignore-file` from `flags`."
+        "Create it, or name an ignore file that exists."
       );
     const git = existsSync2(join4(dir, ".git")) || existsSync2(join4(dir, ".gitignore"));
     if (!git) return { chooser: new _FileChooser([]), using: "none (every file)" };
-    const text2 = DEFAULT_GCLOUDIGNORE + (existsSync2(join4(dir, ".gitignore")) ? "#!include:.gitignore\n" : "");
+    const text3 = DEFAULT_GCLOUDIGNORE + (existsSync2(join4(dir, ".gitignore")) ? "#!include:.gitignore\n" : "");
     return {
-      chooser: _FileChooser.fromText(text2, dir),
+      chooser: _FileChooser.fromText(text3, dir),
       using: "gcloud's default (.git, .gitignore and what .gitignore lists)"
     };
   }
@@ -32823,7 +32974,7 @@ async function prepareImage(settings, credentials, sha, forkCode2 = false) {
   }
 }
 __name(prepareImage, "prepareImage");
-async function prepareSourceImage(settings, credentials, project, sha, deadline, forkCode2 = false) {
+async function prepareSourceImage(settings, credentials, project, sha, deadline, build, forkCode2 = false) {
   const source = settings.image;
   if (source?.kind !== "source") throw new Error("No source to build.");
   if (forkCode2)
@@ -32866,6 +33017,8 @@ async function prepareSourceImage(settings, credentials, project, sha, deadline,
       imageUri: formatImage(image, "tag"),
       baseImage: source.baseImage,
       automaticUpdates: source.automaticUpdates,
+      build,
+      kind: settings.job ? "job" : "service",
       deadline
     }
   );
@@ -32874,9 +33027,9 @@ async function prepareSourceImage(settings, credentials, project, sha, deadline,
 __name(prepareSourceImage, "prepareSourceImage");
 
 // src/inputs/inputs.ts
-var import_actions_utils4 = __toESM(require_dist(), 1);
-var import_yaml2 = __toESM(require_dist2(), 1);
-import { readFileSync as readFileSync3 } from "node:fs";
+var import_actions_utils5 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist2(), 1);
+import { readFileSync as readFileSync5 } from "node:fs";
 
 // src/inputs/fields.ts
 var import_actions_utils2 = __toESM(require_dist(), 1);
@@ -32906,10 +33059,10 @@ function firstEntryWithoutValue(input) {
   let hasText = false;
   let hasEquals = false;
   let entryLine2 = 1;
-  const text2 = input.trim();
-  if (text2 === "{}") return void 0;
-  for (let i = 0; i <= text2.length; i++) {
-    const ch = text2[i];
+  const text3 = input.trim();
+  if (text3 === "{}") return void 0;
+  for (let i = 0; i <= text3.length; i++) {
+    const ch = text3[i];
     if (ch === "\\") {
       hasText = true;
       i++;
@@ -33107,10 +33260,10 @@ function parseSecretRef(name, key, raw) {
 }
 __name(parseSecretRef, "parseSecretRef");
 function parseSecrets(name, raw) {
-  const pairs = parseKeyValueList(name, raw, { secret: true });
+  const pairs2 = parseKeyValueList(name, raw, { secret: true });
   const refs = { env: {}, files: {} };
   const problems = [];
-  for (const [key, value] of Object.entries(pairs)) {
+  for (const [key, value] of Object.entries(pairs2)) {
     try {
       if (key.startsWith("/")) {
         checkMountPath(name, key);
@@ -33284,7 +33437,7 @@ function flagsFileWords(path4) {
     throw new InputError(NAME, path4, `a readable YAML file of flags (${err.name})`);
   }
   const groups = Array.isArray(data) ? data : [data];
-  const words = [];
+  const words2 = [];
   for (const group2 of groups) {
     if (!group2 || typeof group2 !== "object" || Array.isArray(group2))
       throw new InputError(
@@ -33292,19 +33445,187 @@ function flagsFileWords(path4) {
         path4,
         "a YAML dictionary (or list of dictionaries) of flags, as gcloud reads it"
       );
-    for (const [flag, value] of Object.entries(group2)) {
-      if (!flag.startsWith("--"))
-        throw new InputError(NAME, path4, `flags spelled as on the command line (--name), not ${flag}`);
-      if (flag === "--flags-file")
+    for (const [flag2, value] of Object.entries(group2)) {
+      if (!flag2.startsWith("--"))
+        throw new InputError(NAME, path4, `flags spelled as on the command line (--name), not ${flag2}`);
+      if (flag2 === "--flags-file")
         throw new InputError(NAME, path4, "flags, without another --flags-file inside");
-      if (value === null || value === true) words.push(flag);
-      else if (value === false) words.push(flag.replace(/^--/, "--no-"));
-      else words.push(flag, valueWord(value));
+      if (value === null || value === true) words2.push(flag2);
+      else if (value === false) words2.push(flag2.replace(/^--/, "--no-"));
+      else words2.push(flag2, valueWord(value));
     }
   }
-  return words;
+  return words2;
 }
 __name(flagsFileWords, "flagsFileWords");
+function envVarsFileFlag(name, path4) {
+  const real = resolveInputPath(name, path4, "file");
+  let data;
+  try {
+    data = (0, import_yaml.parse)(readFileSync2(real, "utf8"));
+  } catch (err) {
+    throw new InputError(name, path4, `a readable YAML file of KEY: "value" lines (${err.name})`);
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    throw new InputError(name, path4, 'map-like YAML or JSON data (KEY: "value" lines), as gcloud reads it');
+  const vars = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (key.startsWith("X_GOOGLE_"))
+      throw new InputError(name, key, "variables not starting with X_GOOGLE_ (reserved for deploy tools)");
+    if (typeof value !== "string")
+      throw new InputError(
+        name,
+        key,
+        `string values, quoted in YAML ("${typeof value === "number" ? "8080" : "true"}"), as gcloud requires`
+      );
+    vars[key] = value;
+  }
+  return checkEnvVars(name, vars);
+}
+__name(envVarsFileFlag, "envVarsFileFlag");
+
+// src/inputs/build-flags.ts
+var import_yaml2 = __toESM(require_dist2(), 1);
+import { readFileSync as readFileSync3 } from "node:fs";
+var BUILD_FLAGS = [
+  "--build-service-account",
+  "--clear-build-service-account",
+  "--build-worker-pool",
+  "--clear-build-worker-pool",
+  "--set-build-env-vars",
+  "--build-env-vars-file",
+  "--update-build-env-vars",
+  "--remove-build-env-vars",
+  "--clear-build-env-vars"
+];
+var SERVICE_ACCOUNT = /^projects\/[^/]+\/serviceAccounts\/[^/]+$/;
+var WORKER_POOL = /^projects\/[^/]+\/locations\/[^/]+\/workerPools\/[^/]+$/;
+function checkKeys(name, vars, given) {
+  for (const key of Object.keys(vars)) {
+    if (!key || key.includes("=") || key.startsWith("X_GOOGLE_"))
+      throw new InputError(
+        name,
+        given,
+        "KEY=VALUE pairs whose keys are not empty, hold no `=` and do not begin with `X_GOOGLE_` (reserved by Google)",
+        { secret: true }
+      );
+  }
+  return vars;
+}
+__name(checkKeys, "checkKeys");
+function envVars(name, raw) {
+  return checkKeys(name, parseKeyValueList(name, raw, { secret: true }), raw);
+}
+__name(envVars, "envVars");
+function readBuildEnvFile(name, path4) {
+  const real = resolveInputPath(name, path4, "file");
+  let data;
+  try {
+    data = (0, import_yaml2.parse)(readFileSync3(real, "utf8"));
+  } catch (err) {
+    throw new InputError(name, path4, `a readable YAML file of KEY: "value" pairs (${err.name})`);
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data))
+    throw new InputError(
+      name,
+      path4,
+      'a YAML mapping of KEY: "value" pairs (gcloud: "expected map-like data")'
+    );
+  const vars = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value !== "string")
+      throw new InputError(
+        name,
+        path4,
+        `string values: quote the value of ${JSON.stringify(key)} (gcloud: "Environment variable values must be strings")`
+      );
+    vars[key] = value;
+  }
+  return checkKeys(name, vars, path4);
+}
+__name(readBuildEnvFile, "readBuildEnvFile");
+var env = /* @__PURE__ */ __name((build) => build.env ??= {}, "env");
+var BUILD_VALUED = {
+  "--build-service-account": /* @__PURE__ */ __name((b, v, n) => {
+    if (v && !SERVICE_ACCOUNT.test(v))
+      throw new InputError(
+        n,
+        v,
+        "the account as gcloud requires it, projects/PROJECT/serviceAccounts/EMAIL (e.g. projects/my-project/serviceAccounts/builder@my-project.iam.gserviceaccount.com)"
+      );
+    b.serviceAccount = v || null;
+  }, "--build-service-account"),
+  "--build-worker-pool": /* @__PURE__ */ __name((b, v, n) => {
+    if (v && !WORKER_POOL.test(v))
+      throw new InputError(n, v, "a worker pool as projects/PROJECT/locations/LOCATION/workerPools/POOL");
+    b.workerPool = v || null;
+  }, "--build-worker-pool"),
+  // gcloud's map flags are UpdateAction: given twice, their pairs merge.
+  "--set-build-env-vars": /* @__PURE__ */ __name((b, v, n) => env(b).set = { ...env(b).set, ...envVars(n, v) }, "--set-build-env-vars"),
+  "--build-env-vars-file": /* @__PURE__ */ __name((b, v, n) => env(b).file = readBuildEnvFile(n, v), "--build-env-vars-file"),
+  "--update-build-env-vars": /* @__PURE__ */ __name((b, v, n) => env(b).update = { ...env(b).update, ...envVars(n, v) }, "--update-build-env-vars"),
+  "--remove-build-env-vars": /* @__PURE__ */ __name((b, v) => env(b).remove = [...env(b).remove ?? [], ...parseList(v)], "--remove-build-env-vars")
+};
+var BUILD_SWITCHES = {
+  "--clear-build-service-account": /* @__PURE__ */ __name((b) => b.serviceAccount = null, "--clear-build-service-account"),
+  "--clear-build-worker-pool": /* @__PURE__ */ __name((b) => b.workerPool = null, "--clear-build-worker-pool"),
+  "--clear-build-env-vars": /* @__PURE__ */ __name((b) => env(b).clear = true, "--clear-build-env-vars")
+};
+var BUILD_MUTEX = [
+  {
+    choices: [
+      ["--clear-build-env-vars"],
+      ["--set-build-env-vars"],
+      ["--build-env-vars-file"],
+      ["--update-build-env-vars", "--remove-build-env-vars"]
+    ],
+    of: "--clear-build-env-vars, --set-build-env-vars, --build-env-vars-file, or --update-build-env-vars with --remove-build-env-vars"
+  },
+  {
+    choices: [["--build-service-account"], ["--clear-build-service-account"]],
+    of: "--build-service-account, --clear-build-service-account"
+  },
+  {
+    choices: [["--build-worker-pool"], ["--clear-build-worker-pool"]],
+    of: "--build-worker-pool, --clear-build-worker-pool"
+  }
+];
+function checkBuildMutex(words2) {
+  for (const { choices, of } of BUILD_MUTEX) {
+    const used = choices.filter((choice2) => choice2.some((flag2) => words2.includes(flag2)));
+    if (used.length > 1)
+      throw new RunwayError(
+        `\`flags\` gives ${used.map((c) => c.filter((f) => words2.includes(f)).join(" and ")).join(" and ")}: gcloud takes one of ${of}.`,
+        "Keep one of them (each deploy may use another)."
+      );
+  }
+}
+__name(checkBuildMutex, "checkBuildMutex");
+function applyBuildEnv(old, flags) {
+  if (!flags) return old;
+  if (flags.clear) return {};
+  if (flags.set && Object.keys(flags.set).length) return flags.set;
+  if (flags.file && Object.keys(flags.file).length) return flags.file;
+  if (flags.update || flags.remove?.length) {
+    const kept = Object.entries(old ?? {}).filter(([key]) => !flags.remove?.includes(key));
+    return { ...Object.fromEntries(kept), ...flags.update };
+  }
+  return old;
+}
+__name(applyBuildEnv, "applyBuildEnv");
+function resolveBuild(flags, recorded) {
+  const pick = /* @__PURE__ */ __name((given, last) => given === null ? void 0 : given ?? last, "pick");
+  return {
+    serviceAccount: pick(flags?.serviceAccount, recorded?.serviceAccount),
+    workerPool: pick(flags?.workerPool, recorded?.workerPool),
+    env: applyBuildEnv(recorded?.environmentVariables, flags?.env)
+  };
+}
+__name(resolveBuild, "resolveBuild");
+function serviceAccountEmail(resource) {
+  return resource.replace(/^projects\/[^/]+\/serviceAccounts\//, "");
+}
+__name(serviceAccountEmail, "serviceAccountEmail");
 
 // src/inputs/gcloud-lists.ts
 function gcloudList(name, raw) {
@@ -33351,9 +33672,9 @@ function directVpc(spec) {
   return spec.directVpc ??= {};
 }
 __name(directVpc, "directVpc");
-function setting(spec, flag) {
+function setting(spec, flag2) {
   const vpc = directVpc(spec);
-  if (vpc.clear) throw exclusive("--clear-network", flag);
+  if (vpc.clear) throw exclusive("--clear-network", flag2);
   return vpc;
 }
 __name(setting, "setting");
@@ -33493,6 +33814,24 @@ function clearVolumeMounts(spec) {
 __name(clearVolumeMounts, "clearVolumeMounts");
 
 // src/inputs/flags.ts
+function addUniqueKeys(name, into, add) {
+  const twice = Object.keys(add).filter((key) => into && key in into);
+  if (twice.length)
+    throw new RunwayError(
+      `${name} gives ${twice.map((k) => `"${k}"`).join(", ")} more than once: gcloud refuses a key given twice ("cannot be specified multiple times"), even with the same value.`,
+      "Give each key once."
+    );
+  return { ...into ?? {}, ...add };
+}
+__name(addUniqueKeys, "addUniqueKeys");
+function addSecrets(name, into, add) {
+  return {
+    env: addUniqueKeys(name, into?.env, add.env),
+    files: addUniqueKeys(name, into?.files, add.files)
+  };
+}
+__name(addSecrets, "addSecrets");
+var updateEnvVars = /* @__PURE__ */ __name((s, v, n) => s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true }))), "updateEnvVars");
 var CONTAINER_VALUED = {
   "--cpu": /* @__PURE__ */ __name((s, v, n) => s.cpu = parseCpu(n, v), "--cpu"),
   "--memory": /* @__PURE__ */ __name((s, v, n) => s.memory = parseMemory(n, v), "--memory"),
@@ -33500,9 +33839,14 @@ var CONTAINER_VALUED = {
   "--command": /* @__PURE__ */ __name((s, v) => s.command = parseList(v), "--command"),
   "--args": /* @__PURE__ */ __name((s, v) => s.args = parseList(v), "--args"),
   "--set-env-vars": /* @__PURE__ */ __name((s, v, n) => {
-    s.envVars = parseKeyValueList(n, v, { secret: true });
+    s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true })));
     s.replaceEnvVars = true;
   }, "--set-env-vars"),
+  "--env-vars-file": /* @__PURE__ */ __name((s, v, n) => {
+    s.envVars = addUniqueKeys(n, s.envVars, envVarsFileFlag(n, v));
+    s.replaceEnvVars = true;
+  }, "--env-vars-file"),
+  "--update-env-vars": updateEnvVars,
   "--remove-env-vars": /* @__PURE__ */ __name((s, v) => s.removeEnvVars = [...s.removeEnvVars ?? [], ...parseList(v)], "--remove-env-vars"),
   "--remove-secrets": /* @__PURE__ */ __name((s, v) => s.removeSecrets = [...s.removeSecrets ?? [], ...parseList(v)], "--remove-secrets"),
   "--depends-on": /* @__PURE__ */ __name((s, v) => s.dependsOn = parseList(v), "--depends-on"),
@@ -33510,8 +33854,7 @@ var CONTAINER_VALUED = {
   "--liveness-probe": /* @__PURE__ */ __name((s, v, n) => s.livenessProbe = parseProbe(n, v, "liveness"), "--liveness-probe")
 };
 var SCOPED_VALUED = {
-  "--image": /* @__PURE__ */ __name((s, v) => s.image = v, "--image"),
-  "--update-env-vars": /* @__PURE__ */ __name((s, v, n) => s.envVars = { ...s.envVars ?? {}, ...parseKeyValueList(n, v, { secret: true }) }, "--update-env-vars")
+  "--image": /* @__PURE__ */ __name((s, v) => s.image = v, "--image")
 };
 var CONTAINER_SWITCHES = {
   "--use-http2": /* @__PURE__ */ __name((s) => s.useHttp2 = true, "--use-http2"),
@@ -33520,7 +33863,6 @@ var CONTAINER_SWITCHES = {
   "--clear-secrets": /* @__PURE__ */ __name((s) => s.clearSecrets = true, "--clear-secrets")
 };
 var CONTAINER_OTHER = /* @__PURE__ */ new Set([
-  "--env-vars-file",
   "--set-secrets",
   "--update-secrets",
   "--add-volume-mount",
@@ -33530,9 +33872,10 @@ var CONTAINER_OTHER = /* @__PURE__ */ new Set([
   "--base-image",
   "--clear-base-image",
   "--gpu",
-  "--function"
+  "--function",
+  ...BUILD_FLAGS
 ]);
-var isContainerFlag = /* @__PURE__ */ __name((flag) => flag in CONTAINER_VALUED || flag in SCOPED_VALUED || flag in CONTAINER_SWITCHES || CONTAINER_OTHER.has(flag), "isContainerFlag");
+var isContainerFlag = /* @__PURE__ */ __name((flag2) => flag2 in CONTAINER_VALUED || flag2 in SCOPED_VALUED || flag2 in CONTAINER_SWITCHES || CONTAINER_OTHER.has(flag2), "isContainerFlag");
 var VALUED = {
   "--min-instances": /* @__PURE__ */ __name((s, v, n) => s.minInstances = parseInteger(n, v, 0, 1e3), "--min-instances"),
   "--max-instances": /* @__PURE__ */ __name((s, v, n) => s.maxInstances = parseInteger(n, v, 1, 1e3), "--max-instances"),
@@ -33545,7 +33888,14 @@ var VALUED = {
   "--add-cloudsql-instances": /* @__PURE__ */ __name((s, v) => s.addCloudsqlInstances = [...s.addCloudsqlInstances ?? [], ...parseList(v)], "--add-cloudsql-instances"),
   "--set-cloudsql-instances": /* @__PURE__ */ __name((s, v) => s.cloudsqlInstances = parseList(v), "--set-cloudsql-instances"),
   "--execution-environment": /* @__PURE__ */ __name((s, v, n) => s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS), "--execution-environment"),
-  "--update-labels": /* @__PURE__ */ __name((s, v, n) => s.labels = { ...s.labels ?? {}, ...parseKeyValueList(n, v) }, "--update-labels"),
+  "--update-labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--update-labels"),
+  // An alias of --update-labels (gcloud's help says so), and one of the two only.
+  "--labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--labels"),
+  "--set-secrets": /* @__PURE__ */ __name((s, v, n) => {
+    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
+    s.replaceSecrets = true;
+  }, "--set-secrets"),
+  "--update-secrets": /* @__PURE__ */ __name((s, v, n) => s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v)), "--update-secrets"),
   "--remove-containers": /* @__PURE__ */ __name((s, v) => s.removeContainers = [...s.removeContainers ?? [], ...parseList(v)], "--remove-containers"),
   "--set-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, set: parseList(v) }, "--set-custom-audiences"),
   "--add-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, add: [...s.customAudiences?.add ?? [], ...parseList(v)] }, "--add-custom-audiences"),
@@ -33581,9 +33931,23 @@ var VALUED = {
   "--subnet": setSubnet,
   "--network-tags": setNetworkTags,
   "--gpu": setGpu,
-  "--gpu-type": setGpuType
+  "--gpu-type": setGpuType,
+  ...Object.fromEntries(
+    Object.entries(BUILD_VALUED).map(([flag2, set]) => [
+      flag2,
+      (s, v, n) => set(s.build ??= {}, v, n)
+    ])
+  )
+};
+var DEPLOY_VALUED = {
+  "--image": /* @__PURE__ */ __name((d, v) => d.image = v, "--image"),
+  "--tag": /* @__PURE__ */ __name((d, v) => d.tag = v, "--tag"),
+  "--revision-suffix": /* @__PURE__ */ __name((d, v) => d.suffix = v, "--revision-suffix"),
+  "--region": /* @__PURE__ */ __name((d, v) => d.region = v, "--region"),
+  "--project": /* @__PURE__ */ __name((d, v) => d.project = v, "--project")
 };
 var SWITCHES = {
+  "--no-traffic": /* @__PURE__ */ __name((s) => (s.deploy ??= {}).noTraffic = true, "--no-traffic"),
   "--allow-unauthenticated": /* @__PURE__ */ __name((s) => s.allowUnauthenticated = true, "--allow-unauthenticated"),
   "--no-allow-unauthenticated": /* @__PURE__ */ __name((s) => s.allowUnauthenticated = false, "--no-allow-unauthenticated"),
   "--cpu-boost": /* @__PURE__ */ __name((s) => s.cpuBoost = true, "--cpu-boost"),
@@ -33618,7 +33982,13 @@ var SWITCHES = {
   "--clear-network": clearNetwork,
   "--clear-network-tags": clearNetworkTags,
   "--gpu-zonal-redundancy": /* @__PURE__ */ __name((s) => setGpuZonalRedundancy(s, true), "--gpu-zonal-redundancy"),
-  "--no-gpu-zonal-redundancy": /* @__PURE__ */ __name((s) => setGpuZonalRedundancy(s, false), "--no-gpu-zonal-redundancy")
+  "--no-gpu-zonal-redundancy": /* @__PURE__ */ __name((s) => setGpuZonalRedundancy(s, false), "--no-gpu-zonal-redundancy"),
+  ...Object.fromEntries(
+    Object.entries(BUILD_SWITCHES).map(([flag2, set]) => [
+      flag2,
+      (s) => set(s.build ??= {})
+    ])
+  )
 };
 var JOB_ONLY = /* @__PURE__ */ new Set([
   "--tasks",
@@ -33631,6 +34001,9 @@ var JOB_ONLY = /* @__PURE__ */ new Set([
   "--no-wait"
 ]);
 var SERVICE_ONLY = /* @__PURE__ */ new Set([
+  "--tag",
+  "--revision-suffix",
+  "--no-traffic",
   "--min-instances",
   "--max-instances",
   "--concurrency",
@@ -33675,48 +34048,39 @@ var SERVICE_ONLY = /* @__PURE__ */ new Set([
   "--gpu",
   "--gpu-type",
   "--gpu-zonal-redundancy",
-  "--no-gpu-zonal-redundancy"
+  "--no-gpu-zonal-redundancy",
+  // `gcloud run jobs deploy --source` has no build flags.
+  ...BUILD_FLAGS
 ]);
-function checkTarget(flag, target) {
-  if (target === "service" && JOB_ONLY.has(flag))
+function checkTarget(flag2, target) {
+  if (target === "service" && JOB_ONLY.has(flag2))
     throw new RunwayError(
-      `The flag ${flag} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`,
+      `The flag ${flag2} in \`flags\` is a Cloud Run job setting, and this step deploys a service.`,
       "Set `job` (instead of `service`) to deploy a job, or remove the flag."
     );
-  if (target === "job" && SERVICE_ONLY.has(flag))
+  if (target === "job" && SERVICE_ONLY.has(flag2))
     throw new RunwayError(
-      `The flag ${flag} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`,
-      flag === "--timeout" ? "Use `--task-timeout` (or the `task_timeout` input)." : "Remove the flag."
+      `The flag ${flag2} in \`flags\` is a Cloud Run service setting; \`gcloud run jobs deploy\` has no such flag.`,
+      flag2 === "--timeout" ? "Use `--task-timeout` (or the `task_timeout` input)." : "Remove the flag."
     );
 }
 __name(checkTarget, "checkTarget");
 var USE_INSTEAD = {
-  "--image": "the `image` input",
   "--source": "the `source` input (or `context`, to build on the runner)",
-  "--region": "the `region` input",
-  "--project": "the `project_id` input",
-  "--tag": "the `tag` input",
-  "--no-traffic": "the `no_traffic` (or `traffic: none`) input",
-  "--revision-suffix": "the `suffix` input",
-  "--update-env-vars": "the `env_vars` input (with `env_vars_update_strategy: merge`)",
-  "--env-vars-file": "the `env_vars_file` input",
-  "--set-secrets": "the `secrets` input with `secrets_update_strategy: overwrite`",
-  "--update-secrets": "the `secrets` input",
-  "--labels": "the `labels` input",
-  "--set-labels": "the `labels` input",
+  "--set-labels": "the `labels` input (gcloud run deploy has no --set-labels; --update-labels adds labels)",
   "--async": "nothing: Runway always waits for the revision and verifies it before moving traffic",
   "--cluster": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
   "--cluster-location": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
-  "--function": "a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks"
+  "--function": "a container that serves your function, built with `source` (buildpacks) or `context` (a Dockerfile): Runway does not deploy Cloud Run functions"
 };
 function flagWords(raw) {
-  let words;
+  let words2;
   try {
-    words = (0, import_actions_utils3.parseFlags)(raw);
+    words2 = (0, import_actions_utils3.parseFlags)(raw);
   } catch {
     throw new InputError("flags", raw, "flags with balanced quotes", { secret: true });
   }
-  const split2 = words.flatMap((word) => {
+  const split2 = words2.flatMap((word) => {
     const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
     return m ? [m[1], m[2]] : [word];
   });
@@ -33726,70 +34090,89 @@ function flagWords(raw) {
 }
 __name(flagWords, "flagWords");
 function commandWords(name, raw) {
-  let words;
+  let words2;
   try {
-    words = (0, import_actions_utils3.parseFlags)(raw);
+    words2 = (0, import_actions_utils3.parseFlags)(raw);
   } catch {
     throw new InputError(name, raw, "words with balanced quotes", { secret: true });
   }
-  if (!words.length)
+  if (!words2.length)
     throw new InputError(name, raw, "a command and its arguments, e.g. `alembic upgrade head`");
-  return words;
+  return words2;
 }
 __name(commandWords, "commandWords");
-var isKnownFlag = /* @__PURE__ */ __name((word) => word in VALUED || word in SWITCHES || word in USE_INSTEAD || isContainerFlag(word) || word === "--container", "isKnownFlag");
-var MUTEX_GROUPS = ["custom-audiences", "cloudsql-instances"].map(
-  (list2) => ["set", "add", "remove", "clear"].map((verb) => `--${verb}-${list2}`)
-);
-function checkMutex(words) {
-  for (const group2 of MUTEX_GROUPS) {
-    const given = group2.filter((flag) => words.includes(flag));
-    if (given.length > 1)
+var isKnownFlag = /* @__PURE__ */ __name((word) => word in VALUED || word in DEPLOY_VALUED || word in SWITCHES || word in USE_INSTEAD || isContainerFlag(word) || word === "--container", "isKnownFlag");
+var EXCLUSIVE = [
+  ...["custom-audiences", "cloudsql-instances"].map(
+    (list2) => ["set", "add", "remove", "clear"].map((verb) => [`--${verb}-${list2}`])
+  ),
+  [["--clear-env-vars"], ["--env-vars-file"], ["--set-env-vars"], ["--remove-env-vars", "--update-env-vars"]],
+  [["--clear-secrets"], ["--set-secrets"], ["--remove-secrets", "--update-secrets"]],
+  [["--labels"], ["--update-labels"]]
+];
+function checkExclusive(given, source = (flag2) => flag2) {
+  for (const group2 of EXCLUSIVE) {
+    const present = group2.filter((alternative) => alternative.some((flag2) => given.includes(flag2)));
+    if (present.length > 1) {
+      const named = present.flatMap((alternative) => alternative.filter((flag2) => given.includes(flag2)));
       throw new RunwayError(
-        `\`flags\` gives ${given.join(" and ")}: gcloud takes at most one of ${group2.join(", ")}.`,
+        `\`flags\` gives ${named.map(source).join(" and ")}: gcloud takes at most one of ${group2.map((a) => a.join(" with ")).join(", ")}.`,
         "Keep one of them (each deploy may use another)."
       );
+    }
   }
 }
-__name(checkMutex, "checkMutex");
+__name(checkExclusive, "checkExclusive");
+function scopeSegments(words2) {
+  const segments = [[]];
+  for (let i = 0; i < words2.length; i++) {
+    if (words2[i] === "--container") {
+      segments.push([]);
+      i++;
+    } else segments[segments.length - 1].push(words2[i]);
+  }
+  return segments;
+}
+__name(scopeSegments, "scopeSegments");
 var CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-function readSwitch(table, target, words, i) {
-  const flag = words[i];
-  const name = `flags (${flag})`;
-  const next = words[i + 1];
+function readSwitch(table, target, words2, i) {
+  const flag2 = words2[i];
+  const name = `flags (${flag2})`;
+  const next = words2[i + 1];
   if (next !== void 0 && /^(true|false)$/i.test(next)) {
     if (!parseBool(name, next)) {
-      const negated = flag.startsWith("--no-") ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`;
+      const negated = flag2.startsWith("--no-") ? `--${flag2.slice(5)}` : `--no-${flag2.slice(2)}`;
       table[negated]?.(target, "", name);
       return i + 1;
     }
-    table[flag](target, "", name);
+    table[flag2](target, "", name);
     return i + 1;
   }
-  table[flag](target, "", name);
+  table[flag2](target, "", name);
   return i;
 }
 __name(readSwitch, "readSwitch");
-function valueOf(words, i) {
-  const flag = words[i];
-  const value = words[i + 1];
+function valueOf(words2, i) {
+  const flag2 = words2[i];
+  const value = words2[i + 1];
   if (value === void 0 || isKnownFlag(value))
-    throw new InputError(`flags (${flag})`, flag, `${flag} VALUE`);
+    throw new InputError(`flags (${flag2})`, flag2, `${flag2} VALUE`);
   return value;
 }
 __name(valueOf, "valueOf");
 function parseFlags(raw, target = "service") {
   const spec = {};
-  const words = flagWords(raw);
-  const scoped = words.includes("--container");
-  checkMutex(words);
+  const words2 = flagWords(raw);
+  const scoped = words2.includes("--container");
+  for (const segment of scopeSegments(words2)) checkExclusive(segment);
+  checkBuildMutex(words2);
   let scope;
-  for (let i = 0; i < words.length; i++) {
-    const flag = words[i];
-    const name = `flags (${flag})`;
-    checkTarget(flag, target);
-    if (flag === "--container") {
-      const container = valueOf(words, i++);
+  for (let i = 0; i < words2.length; i++) {
+    const flag2 = words2[i];
+    const name = `flags (${flag2})`;
+    checkTarget(flag2, target);
+    if (flag2 === "--container") {
+      const container = valueOf(words2, i++);
       if (!CONTAINER_NAME.test(container))
         throw new InputError(name, container, "a container name: lowercase letters, digits and hyphens");
       spec.containers ??= {};
@@ -33797,38 +34180,44 @@ function parseFlags(raw, target = "service") {
       continue;
     }
     if (scope) {
-      if (!isContainerFlag(flag))
+      if (!isContainerFlag(flag2))
         throw new RunwayError(
-          `The flag ${flag} in \`flags\` comes after a --container, and is not a per-container flag.`,
+          `The flag ${flag2} in \`flags\` comes after a --container, and is not a per-container flag.`,
           "Put the flags that apply to the whole service before the first --container, as gcloud requires."
         );
-      if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, scope, words, i);
-      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])
-        (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])(scope, valueOf(words, i++), name);
+      if (CONTAINER_SWITCHES[flag2]) i = readSwitch(CONTAINER_SWITCHES, scope, words2, i);
+      else if (CONTAINER_VALUED[flag2] ?? SCOPED_VALUED[flag2])
+        (CONTAINER_VALUED[flag2] ?? SCOPED_VALUED[flag2])(scope, valueOf(words2, i++), name);
       else
         throw new RunwayError(
-          `The flag ${flag} in \`flags\` is not supported after --container yet.`,
+          `The flag ${flag2} in \`flags\` is not supported after --container yet.`,
           "Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input."
         );
       continue;
     }
-    if (scoped && isContainerFlag(flag))
+    if (scoped && isContainerFlag(flag2))
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` applies to one container, and \`flags\` names containers with --container.`,
-        `Put ${flag} after the --container it is for, as gcloud requires ("must be specified after --container").`
+        `The flag ${flag2} in \`flags\` applies to one container, and \`flags\` names containers with --container.`,
+        `Put ${flag2} after the --container it is for, as gcloud requires ("must be specified after --container").`
       );
-    if (SWITCHES[flag]) i = readSwitch(SWITCHES, spec, words, i);
-    else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
-    else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
-    else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
-    else if (USE_INSTEAD[flag]) {
+    if (SWITCHES[flag2]) i = readSwitch(SWITCHES, spec, words2, i);
+    else if (CONTAINER_SWITCHES[flag2]) i = readSwitch(CONTAINER_SWITCHES, spec, words2, i);
+    else if (VALUED[flag2]) VALUED[flag2](spec, valueOf(words2, i++), name);
+    else if (CONTAINER_VALUED[flag2]) CONTAINER_VALUED[flag2](spec, valueOf(words2, i++), name);
+    else if (DEPLOY_VALUED[flag2]) DEPLOY_VALUED[flag2](spec.deploy ??= {}, valueOf(words2, i++));
+    else if (USE_INSTEAD[flag2]) {
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
-        `Use ${USE_INSTEAD[flag]} instead.`
+        `The flag ${flag2} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
+        `Use ${USE_INSTEAD[flag2]} instead.`
+      );
+    } else if (flag2 === "--ignore-file") {
+      throw new RunwayError(
+        'The flag --ignore-file in `flags` is not a flag of `gcloud run deploy` (gcloud 528 answers "unrecognized arguments: --ignore-file"), so Runway refuses it too.',
+        "Put the ignore rules in a .gcloudignore at the root of `source`: Runway reads it as gcloud does (and falls back to .gitignore)."
       );
     } else {
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(", ")}, --container).`,
+        `The flag ${flag2} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES, ...DEPLOY_VALUED }).join(", ")}, --container).`,
         "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag."
       );
     }
@@ -33837,7 +34226,7 @@ function parseFlags(raw, target = "service") {
 }
 __name(parseFlags, "parseFlags");
 function splitJobFlags(flags) {
-  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, build, deploy, ...spec } = flags;
   const job = {};
   if (tasks !== void 0) job.tasks = tasks;
   if (parallelism !== void 0) job.parallelism = parallelism;
@@ -33845,9 +34234,47 @@ function splitJobFlags(flags) {
   if (taskTimeoutSeconds !== void 0) job.taskTimeoutSeconds = taskTimeoutSeconds;
   if (executeNow !== void 0) job.executeNow = executeNow;
   if (wait !== void 0) job.wait = wait;
-  return { spec, job };
+  return { spec, job, build, deploy: deploy ?? {} };
 }
 __name(splitJobFlags, "splitJobFlags");
+function envAndSecretFlags(spec) {
+  const flags = [];
+  if (spec.clearEnvVars) flags.push("--clear-env-vars");
+  if (spec.removeEnvVars?.length) flags.push("--remove-env-vars");
+  if (spec.envVars) flags.push(spec.replaceEnvVars ? "--set-env-vars" : "--update-env-vars");
+  if (spec.clearSecrets) flags.push("--clear-secrets");
+  if (spec.removeSecrets?.length) flags.push("--remove-secrets");
+  if (spec.secrets) flags.push(spec.replaceSecrets ? "--set-secrets" : "--update-secrets");
+  return flags;
+}
+__name(envAndSecretFlags, "envAndSecretFlags");
+function joinEnvAndSecrets(typed, fromFlags, strategies) {
+  const inputFlags = [
+    ...typed.envVars ? [strategies.env === "merge" ? "--update-env-vars" : "--set-env-vars"] : [],
+    ...typed.secrets ? [strategies.secrets === "merge" ? "--update-secrets" : "--set-secrets"] : []
+  ];
+  if (!inputFlags.length) return { typed, fromFlags };
+  const fromInput = new Map(
+    inputFlags.map((flag2) => [flag2, flag2.endsWith("env-vars") ? "env_vars" : "secrets"])
+  );
+  const flagged = envAndSecretFlags(fromFlags);
+  checkExclusive(
+    [...inputFlags, ...flagged],
+    (flag2) => fromInput.has(flag2) && !flagged.includes(flag2) ? `${flag2} (the \`${fromInput.get(flag2)}\` input, which deploy-cloudrun passes to gcloud as ${flag2})` : flag2
+  );
+  const joined = { ...typed };
+  const rest = { ...fromFlags };
+  if (typed.envVars && rest.envVars) {
+    joined.envVars = addUniqueKeys("env_vars and flags (--update-env-vars)", typed.envVars, rest.envVars);
+    delete rest.envVars;
+  }
+  if (typed.secrets && rest.secrets) {
+    joined.secrets = addSecrets("secrets and flags (--update-secrets)", typed.secrets, rest.secrets);
+    delete rest.secrets;
+  }
+  return { typed: joined, fromFlags: rest };
+}
+__name(joinEnvAndSecrets, "joinEnvAndSecrets");
 function mergeSpecs(typed, fromFlags, inputNames) {
   const merged = { ...typed };
   for (const key of Object.keys(fromFlags)) {
@@ -33882,6 +34309,7 @@ var SPEC_INPUT_NAMES = {
   removeEnvVars: "flags (--remove-env-vars)",
   clearEnvVars: "flags (--clear-env-vars)",
   removeSecrets: "flags (--remove-secrets)",
+  replaceSecrets: "flags (--set-secrets)",
   clearSecrets: "flags (--clear-secrets)",
   useHttp2: "flags (--[no-]use-http2)",
   dependsOn: "flags (--depends-on)",
@@ -33938,6 +34366,805 @@ var JOB_INPUT_NAMES = {
   executeNow: "execute",
   wait: "wait"
 };
+
+// src/inputs/traffic-flags.ts
+var import_actions_utils4 = __toESM(require_dist(), 1);
+var INPUT = "update_traffic_flags";
+var TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+var VALUED2 = ["--to-revisions", "--to-tags", "--set-tags", "--update-tags", "--remove-tags"];
+var SWITCHES2 = ["--to-latest", "--clear-tags"];
+var USE_INSTEAD2 = {
+  "--region": "the `region` input",
+  "--project": "the `project_id` input",
+  "--async": "nothing: Runway waits for every traffic change and verifies it",
+  "--namespace": "nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)",
+  "--platform": "nothing: Runway deploys to fully managed Cloud Run",
+  "--format": "nothing: Runway reads the result itself (see its outputs)"
+};
+var EXCLUSIVE2 = [
+  ["--to-latest", "--to-revisions", "--to-tags"],
+  ["--clear-tags", "--set-tags", "--update-tags/--remove-tags"]
+];
+function words(raw) {
+  let split2;
+  try {
+    split2 = (0, import_actions_utils4.parseFlags)(raw);
+  } catch {
+    throw new InputError(INPUT, raw, "flags with balanced quotes");
+  }
+  return split2.flatMap((word) => {
+    const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
+    return m ? [m[1], m[2]] : [word];
+  });
+}
+__name(words, "words");
+function refuse(flag2, accepted) {
+  throw new InputError(`${INPUT} (${flag2})`, flag2, accepted);
+}
+__name(refuse, "refuse");
+function pairs(flag2, value, what) {
+  const items = value.split(",");
+  return items.map((item) => {
+    const eq = item.indexOf("=");
+    if (eq <= 0 || eq === item.length - 1) refuse(flag2, `${flag2}=${what},\u2026 (comma-separated)`);
+    return [item.slice(0, eq).trim(), item.slice(eq + 1).trim()];
+  });
+}
+__name(pairs, "pairs");
+function duplicate(flag2, key) {
+  throw new RunwayError(
+    `\`${INPUT}\` gives ${key} in ${flag2} twice: gcloud refuses a key given again in a repeated ${flag2} ("${key}" cannot be specified multiple times).`,
+    `Give each key once in \`${INPUT}\`.`
+  );
+}
+__name(duplicate, "duplicate");
+function percent(flag2, value) {
+  if (!/^\d+$/.test(value) || Number(value) > 100)
+    refuse(flag2, `whole percentages from 0 to 100 (${flag2}=TARGET=PERCENT,\u2026)`);
+  return Number(value);
+}
+__name(percent, "percent");
+function tagName(flag2, tag) {
+  if (!TAG.test(tag)) refuse(flag2, "tags of lowercase letters, digits and hyphens, starting with a letter");
+  return tag;
+}
+__name(tagName, "tagName");
+function revisionName(flag2, revision) {
+  if (revision !== "LATEST" && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(revision))
+    refuse(flag2, "TAG=REVISION pairs whose revision is a revision name or LATEST (the new revision)");
+  return revision;
+}
+__name(revisionName, "revisionName");
+function parseTrafficFlags(raw) {
+  const given = /* @__PURE__ */ new Set();
+  const values = {};
+  const list2 = words(raw);
+  for (let i = 0; i < list2.length; i++) {
+    const word = list2[i];
+    if (SWITCHES2.includes(word)) {
+      given.add(word);
+      continue;
+    }
+    if (VALUED2.includes(word)) {
+      const value = list2[i + 1];
+      if (value === void 0 || value.startsWith("--")) refuse(word, `${word}=VALUE`);
+      (values[word] ??= []).push(value);
+      given.add(word);
+      i++;
+      continue;
+    }
+    if (USE_INSTEAD2[word])
+      throw new RunwayError(
+        `The flag ${word} in \`${INPUT}\` is not passed to gcloud (Runway has no gcloud).`,
+        `Use ${USE_INSTEAD2[word]} instead, and remove the flag from \`${INPUT}\`.`
+      );
+    throw new RunwayError(
+      `\`${INPUT}\` holds ${JSON.stringify(word)}, which is not a flag of \`gcloud run services update-traffic\` that Runway understands (it understands ${[...SWITCHES2, ...VALUED2].join(", ")}).`,
+      `Remove it from \`${INPUT}\`${word.startsWith("--") ? "" : " (a value belongs after its flag, as --to-revisions=REVISION=PERCENT)"}.`
+    );
+  }
+  for (const group2 of EXCLUSIVE2) {
+    const present = group2.filter(
+      (f) => f === "--update-tags/--remove-tags" ? given.has("--update-tags") || given.has("--remove-tags") : given.has(f)
+    );
+    if (present.length > 1)
+      throw new RunwayError(
+        `\`${INPUT}\` gives ${present.join(" and ")}: gcloud takes at most one of ${group2.join(", ")}.`,
+        `Keep one of them in \`${INPUT}\`.`
+      );
+  }
+  const dict = /* @__PURE__ */ __name((flag2, read) => {
+    const all = values[flag2];
+    if (!all) return void 0;
+    const out = {};
+    for (const value of all) {
+      const one = {};
+      for (const [k, v] of pairs(flag2, value, "KEY=VALUE")) {
+        const [key, parsed] = read(k, v);
+        one[key] = parsed;
+      }
+      for (const key of Object.keys(one)) if (key in out) duplicate(flag2, key);
+      Object.assign(out, one);
+    }
+    return out;
+  }, "dict");
+  const toLatest = given.has("--to-latest");
+  const toRevisions = toLatest ? { LATEST: 100 } : dict("--to-revisions", (k, v) => [
+    k === "LATEST" ? k : revisionName("--to-revisions", k),
+    percent("--to-revisions", v)
+  ]);
+  const toTags = dict("--to-tags", (k, v) => [tagName("--to-tags", k), percent("--to-tags", v)]);
+  const setTags = dict("--set-tags", (k, v) => [tagName("--set-tags", k), revisionName("--set-tags", v)]);
+  const updateTags = dict("--update-tags", (k, v) => [
+    tagName("--update-tags", k),
+    revisionName("--update-tags", v)
+  ]);
+  const remove = [];
+  for (const value of values["--remove-tags"] ?? []) {
+    const tags = value.split(",").map((t) => tagName("--remove-tags", t.trim()));
+    for (const tag of new Set(tags)) if (remove.includes(tag)) duplicate("--remove-tags", tag);
+    remove.push(...new Set(tags));
+  }
+  const clear = given.has("--clear-tags") || setTags !== void 0;
+  const tagsGiven = clear || updateTags !== void 0 || remove.length > 0;
+  return {
+    toRevisions,
+    toLatest,
+    toTags,
+    tags: tagsGiven ? { clear, update: setTags ?? updateTags ?? {}, remove } : void 0
+  };
+}
+__name(parseTrafficFlags, "parseTrafficFlags");
+function checkTotal(split2, flag2) {
+  const total = Object.values(split2).reduce((a, b) => a + b, 0);
+  if (total !== 100)
+    throw new InputError(
+      `${INPUT} (${flag2})`,
+      Object.entries(split2).map(([k, v]) => `${k}=${v}`).join(","),
+      `a split whose percentages, with \`revision_traffic\` or \`tag_traffic\`, add up to 100 (here ${total}); Runway does not scale the other revisions as gcloud does below 100`
+    );
+}
+__name(checkTotal, "checkTotal");
+function foldTrafficFlags(flags, revisionTraffic, tagTraffic) {
+  if (!revisionTraffic && !tagTraffic)
+    throw new RunwayError(
+      `Input '${INPUT}' is given without \`revision_traffic\` or \`tag_traffic\`: deploy-cloudrun runs \`gcloud run services update-traffic\` only with one of them, so these flags did nothing there.`,
+      `Add \`revision_traffic: LATEST=100\` (or the split you want) to apply \`${INPUT}\` after the deploy, or remove \`${INPUT}\`.`
+    );
+  const fromFlag = flags.toLatest ? "--to-latest" : flags.toRevisions ? "--to-revisions" : "--to-tags";
+  const input = revisionTraffic ? "revision_traffic" : "tag_traffic";
+  const sameFlag = revisionTraffic ? "--to-revisions" : "--to-tags";
+  if ((flags.toRevisions || flags.toTags) && fromFlag !== sameFlag)
+    throw new RunwayError(
+      `Inputs '${input}' and '${INPUT}' (${fromFlag}) both set the split: deploy-cloudrun passes \`${input}\` as ${sameFlag}, and gcloud takes at most one of --to-latest, --to-revisions, --to-tags.`,
+      `Give the split once: in \`${input}\`, or (with ${sameFlag}) in \`${INPUT}\`.`
+    );
+  const split2 = revisionTraffic ?? tagTraffic;
+  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => key in split2);
+  if (again !== void 0)
+    throw new RunwayError(
+      `Inputs '${input}' and '${INPUT}' (${fromFlag}) both give ${again}: deploy-cloudrun passes \`${input}\` as ${sameFlag} before the flags, and gcloud refuses a key given again ("${again}" cannot be specified multiple times).`,
+      `Give ${again} once: in \`${input}\` or in \`${INPUT}\`.`
+    );
+  const folded = { revisionTraffic, tagTraffic, tags: flags.tags };
+  if (revisionTraffic && flags.toRevisions) {
+    folded.revisionTraffic = { ...revisionTraffic, ...flags.toRevisions };
+    checkTotal(folded.revisionTraffic, fromFlag);
+  }
+  if (tagTraffic && flags.toTags) {
+    folded.tagTraffic = { ...tagTraffic, ...flags.toTags };
+    checkTotal(folded.tagTraffic, fromFlag);
+  }
+  return folded;
+}
+__name(foldTrafficFlags, "foldTrafficFlags");
+
+// src/inputs/service-yaml.ts
+var import_yaml3 = __toESM(require_dist2(), 1);
+import { readFileSync as readFileSync4 } from "node:fs";
+var KNATIVE_API_VERSION = "serving.knative.dev/v1";
+var INPUT2 = "metadata";
+var ServiceYamlError = class extends InputError {
+  static {
+    __name(this, "ServiceYamlError");
+  }
+  field;
+  constructor(path4, field, problem, accepted) {
+    super(
+      INPUT2,
+      path4,
+      accepted ?? "a Knative Service (serving.knative.dev/v1) as `gcloud run services replace` takes it"
+    );
+    this.message = `Input '${INPUT2}' (${JSON.stringify(path4)}): ${field}: ${problem}`;
+    this.field = field;
+  }
+};
+function keyed(field, key) {
+  return `${field}[${JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}\u2026` : key)}]`;
+}
+__name(keyed, "keyed");
+function readServiceYaml(path4, workspaceDir) {
+  const real = resolveInputPath(INPUT2, path4, "file", workspaceDir);
+  let text3;
+  try {
+    text3 = readFileSync4(real, "utf8");
+  } catch (err) {
+    throw new InputError(
+      INPUT2,
+      path4,
+      `a readable file (${err.code ?? "unreadable"})`
+    );
+  }
+  let doc;
+  try {
+    doc = (0, import_yaml3.parse)(text3);
+  } catch (err) {
+    const where = err instanceof import_yaml3.YAMLError ? `line ${err.linePos?.[0]?.line ?? "?"}: ${err.code}` : "unparsable";
+    throw new ServiceYamlError(path4, "(file)", `not YAML (${where}).`);
+  }
+  return serviceFromKnative(doc, path4);
+}
+__name(readServiceYaml, "readServiceYaml");
+function serviceFromKnative(doc, path4) {
+  return new Reader(path4).document(doc);
+}
+__name(serviceFromKnative, "serviceFromKnative");
+var isMap = /* @__PURE__ */ __name((v) => typeof v === "object" && v !== null && !Array.isArray(v), "isMap");
+var OUTPUT_METADATA = ["uid", "selfLink", "resourceVersion", "generation", "creationTimestamp"];
+var OUTPUT_ANNOTATIONS = /* @__PURE__ */ new Set([
+  "serving.knative.dev/creator",
+  "serving.knative.dev/lastModifier",
+  "run.googleapis.com/operation-id",
+  "run.googleapis.com/ingress-status",
+  "run.googleapis.com/urls",
+  "run.googleapis.com/satisfiesPzs",
+  // The build gcloud ran for a source deploy: v2 keeps neither (buildConfig.name is output only).
+  "run.googleapis.com/build-name",
+  "run.googleapis.com/build-id"
+]);
+var DROPPED_TEMPLATE_ANNOTATIONS = /* @__PURE__ */ new Set([
+  "run.googleapis.com/client-name",
+  "run.googleapis.com/client-version"
+]);
+var LOCATION_LABEL = "cloud.googleapis.com/location";
+var DROPPED_TEMPLATE_LABELS = /* @__PURE__ */ new Set(["run.googleapis.com/startupProbeType", "client.knative.dev/nonce"]);
+var SYSTEM_PREFIX = /^(run\.googleapis\.com|cloud\.googleapis\.com|serving\.knative\.dev|autoscaling\.knative\.dev)\//;
+var INGRESS2 = {
+  all: "INGRESS_TRAFFIC_ALL",
+  internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+  "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+  none: "INGRESS_TRAFFIC_NONE"
+};
+var EXECUTION_ENVIRONMENT2 = {
+  gen1: "EXECUTION_ENVIRONMENT_GEN1",
+  gen2: "EXECUTION_ENVIRONMENT_GEN2"
+};
+var VPC_EGRESS = {
+  "all-traffic": "ALL_TRAFFIC",
+  "private-ranges-only": "PRIVATE_RANGES_ONLY"
+};
+var GCS_DRIVER = "gcsfuse.run.googleapis.com";
+var ACCELERATOR_SELECTOR = "run.googleapis.com/accelerator";
+var CLOUD_SQL_VOLUME = "cloudsql";
+var text = /* @__PURE__ */ __name((_r, v) => v, "text");
+var flag = /* @__PURE__ */ __name((r, v, field) => {
+  const lower = v.toLowerCase();
+  if (lower !== "true" && lower !== "false") throw r.fail(field, `expected 'true' or 'false'.`);
+  return lower === "true";
+}, "flag");
+var count = /* @__PURE__ */ __name((r, v, field) => {
+  if (!/^\d{1,6}$/.test(v)) throw r.fail(field, "expected a whole number.");
+  return Number(v);
+}, "count");
+var jsonList = /* @__PURE__ */ __name((r, v, field) => {
+  let parsed;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    parsed = void 0;
+  }
+  if (!Array.isArray(parsed)) throw r.fail(field, "expected a JSON list.");
+  return parsed;
+}, "jsonList");
+var choice = /* @__PURE__ */ __name((values) => (r, v, field) => {
+  const found = values[v];
+  if (!found) throw r.fail(field, `expected one of ${Object.keys(values).join(", ")}.`);
+  return found;
+}, "choice");
+var SERVICE_ANNOTATIONS = {
+  "run.googleapis.com/ingress": [["ingress"], choice(INGRESS2)],
+  "run.googleapis.com/description": [["description"], text],
+  "run.googleapis.com/launch-stage": [["launchStage"], text],
+  "run.googleapis.com/client-name": [["client"], text],
+  "run.googleapis.com/client-version": [["clientVersion"], text],
+  "run.googleapis.com/invoker-iam-disabled": [["invokerIamDisabled"], flag],
+  "run.googleapis.com/default-url-disabled": [["defaultUriDisabled"], flag],
+  "run.googleapis.com/iap-enabled": [["iapEnabled"], flag],
+  "run.googleapis.com/custom-audiences": [["customAudiences"], jsonList],
+  "run.googleapis.com/minScale": [["scaling", "minInstanceCount"], count],
+  "run.googleapis.com/maxScale": [["scaling", "maxInstanceCount"], count],
+  "run.googleapis.com/manualInstanceCount": [["scaling", "manualInstanceCount"], count],
+  "run.googleapis.com/build-source-location": [["buildConfig", "sourceLocation"], text],
+  "run.googleapis.com/build-image-uri": [["buildConfig", "imageUri"], text],
+  "run.googleapis.com/build-base-image": [["buildConfig", "baseImage"], text],
+  "run.googleapis.com/build-function-target": [["buildConfig", "functionTarget"], text],
+  "run.googleapis.com/build-enable-automatic-updates": [["buildConfig", "enableAutomaticUpdates"], flag],
+  "run.googleapis.com/build-service-account": [["buildConfig", "serviceAccount"], text],
+  "run.googleapis.com/build-worker-pool": [["buildConfig", "workerPool"], text]
+};
+var TEMPLATE_ANNOTATIONS = {
+  "autoscaling.knative.dev/minScale": [["scaling", "minInstanceCount"], count],
+  "autoscaling.knative.dev/maxScale": [["scaling", "maxInstanceCount"], count],
+  "run.googleapis.com/execution-environment": [["executionEnvironment"], choice(EXECUTION_ENVIRONMENT2)],
+  "run.googleapis.com/vpc-access-connector": [["vpcAccess", "connector"], text],
+  "run.googleapis.com/vpc-access-egress": [["vpcAccess", "egress"], choice(VPC_EGRESS)],
+  "run.googleapis.com/network-interfaces": [["vpcAccess", "networkInterfaces"], jsonList],
+  "run.googleapis.com/sessionAffinity": [["sessionAffinity"], flag],
+  "run.googleapis.com/encryption-key": [["encryptionKey"], text],
+  "run.googleapis.com/gpu-zonal-redundancy-disabled": [["gpuZonalRedundancyDisabled"], flag]
+};
+var CPU_THROTTLING = "run.googleapis.com/cpu-throttling";
+var STARTUP_CPU_BOOST = "run.googleapis.com/startup-cpu-boost";
+var CLOUD_SQL = "run.googleapis.com/cloudsql-instances";
+var CONTAINER_DEPENDENCIES = "run.googleapis.com/container-dependencies";
+function setPath(target, path4, value) {
+  let at = target;
+  for (const key of path4.slice(0, -1)) {
+    if (!isMap(at[key])) at[key] = {};
+    at = at[key];
+  }
+  at[path4.at(-1)] = value;
+}
+__name(setPath, "setPath");
+function compact(value) {
+  if (Array.isArray(value)) return value.map(compact);
+  if (!isMap(value)) return value;
+  const out = {};
+  for (const [k, v] of Object.entries(value)) {
+    const c = compact(v);
+    if (c === void 0 || c === null || c === "") continue;
+    if (isMap(c) && Object.keys(c).length === 0) continue;
+    if (Array.isArray(c) && c.length === 0) continue;
+    out[k] = c;
+  }
+  return out;
+}
+__name(compact, "compact");
+var Reader = class {
+  constructor(path4) {
+    this.path = path4;
+  }
+  path;
+  static {
+    __name(this, "Reader");
+  }
+  fail(field, problem, accepted) {
+    return new ServiceYamlError(this.path, field, problem, accepted);
+  }
+  map(value, field, allowed) {
+    if (value === void 0 || value === null) return {};
+    if (!isMap(value)) throw this.fail(field, "expected a mapping.");
+    for (const key of Object.keys(value))
+      if (!allowed.includes(key))
+        throw this.fail(
+          field ? `${field}.${key}` : key,
+          `not a field Runway can deploy (it knows ${allowed.join(", ")} here).`,
+          "the fields Cloud Run takes in a Knative Service; remove the field, or deploy it with `gcloud run services replace`"
+        );
+    return value;
+  }
+  list(value, field) {
+    if (value === void 0 || value === null) return [];
+    if (!Array.isArray(value)) throw this.fail(field, "expected a list.");
+    return value;
+  }
+  string(value, field) {
+    if (value === void 0 || value === null) return void 0;
+    if (typeof value !== "string") throw this.fail(field, "expected a string (quote it).");
+    return value;
+  }
+  strings(value, field) {
+    if (value === void 0 || value === null) return void 0;
+    return this.list(value, field).map((v, i) => this.string(v, `${field}[${i}]`) ?? "");
+  }
+  integer(value, field) {
+    if (value === void 0 || value === null) return void 0;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0)
+      throw this.fail(field, "expected a whole number.");
+    return value;
+  }
+  boolean(value, field) {
+    if (value === void 0 || value === null) return void 0;
+    if (typeof value !== "boolean") throw this.fail(field, "expected true or false.");
+    return value;
+  }
+  /** A Kubernetes string map: every value a string (Cloud Run refuses numbers and booleans there). */
+  stringMap(value, field) {
+    if (value === void 0 || value === null) return {};
+    if (!isMap(value)) throw this.fail(field, "expected a mapping of strings.");
+    const out = {};
+    for (const [key, v] of Object.entries(value)) {
+      if (typeof v !== "string") throw this.fail(keyed(field, key), "expected a string (quote it).");
+      out[key] = v;
+    }
+    return out;
+  }
+  document(doc) {
+    if (!isMap(doc)) throw this.fail("(file)", "expected a Knative Service: a YAML mapping.");
+    const top = this.map(doc, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
+    if (top.kind === "Job")
+      throw this.fail(
+        "kind",
+        "Job: Runway deploys jobs from inputs, not from a YAML.",
+        "a Service; for a job, `job: NAME` with its settings as inputs"
+      );
+    if (top.kind !== "Service") throw this.fail("kind", `expected Service, got ${JSON.stringify(top.kind)}.`);
+    if (top.apiVersion !== KNATIVE_API_VERSION)
+      throw this.fail(
+        "apiVersion",
+        `expected ${KNATIVE_API_VERSION}, got ${JSON.stringify(top.apiVersion)}.`
+      );
+    const meta = this.map(top.metadata, "metadata", [
+      "name",
+      "namespace",
+      "labels",
+      "annotations",
+      ...OUTPUT_METADATA
+    ]);
+    const name = this.string(meta.name, "metadata.name");
+    if (!name) throw this.fail("metadata.name", "missing: the service needs a name.");
+    const namespace = meta.namespace === void 0 ? void 0 : String(meta.namespace);
+    const service = {};
+    const labels = this.stringMap(meta.labels, "metadata.labels");
+    const location = labels[LOCATION_LABEL];
+    delete labels[LOCATION_LABEL];
+    service.labels = this.plainLabels(labels, "metadata.labels");
+    service.annotations = this.annotations(meta.annotations, "metadata.annotations", (key, value, field) => {
+      if (OUTPUT_ANNOTATIONS.has(key)) return true;
+      const mapping = SERVICE_ANNOTATIONS[key];
+      if (mapping) setPath(service, mapping[0], mapping[1](this, value, field));
+      return Boolean(mapping);
+    });
+    const spec = this.map(top.spec, "spec", ["template", "traffic"]);
+    const template = this.template(spec.template);
+    service.template = template.template;
+    this.traffic(spec.traffic);
+    return {
+      path: this.path,
+      name,
+      service: compact(service),
+      revision: template.revision,
+      location,
+      namespace
+    };
+  }
+  /** v2 labels take no prefixed keys (`a/b`): such a label has nowhere to go. */
+  plainLabels(labels, field) {
+    for (const key of Object.keys(labels))
+      if (key.includes("/"))
+        throw this.fail(
+          keyed(field, key),
+          "a label with a prefix, which Cloud Run (v2) does not keep.",
+          "labels without a `/` in the key"
+        );
+    return labels;
+  }
+  /**
+   * Annotations: `take` handles a system one (true when it did); other system ones are refused, the
+   * user's own are kept.
+   */
+  annotations(value, field, take) {
+    const plain = {};
+    for (const [key, v] of Object.entries(this.stringMap(value, field))) {
+      const at = keyed(field, key);
+      if (take(key, v, at)) continue;
+      if (SYSTEM_PREFIX.test(key))
+        throw this.fail(
+          at,
+          "a Cloud Run annotation Runway cannot deploy.",
+          "the annotations Cloud Run documents for services; remove it, or set its setting with an input"
+        );
+      plain[key] = v;
+    }
+    return plain;
+  }
+  traffic(value) {
+    const targets = this.list(value, "spec.traffic");
+    const onlyLatest = targets.length === 0 || targets.length === 1 && isMap(targets[0]) && targets[0].latestRevision === true && (targets[0].percent === 100 || targets[0].percent === void 0) && Object.keys(targets[0]).every((k) => k === "latestRevision" || k === "percent");
+    if (!onlyLatest)
+      throw this.fail(
+        "spec.traffic",
+        "a split Runway does not take from the file: it moves traffic to the new revision once verified.",
+        "no spec.traffic, or `- latestRevision: true` with `percent: 100`; split traffic with `revision_traffic` or `tag_traffic`, tag with `tag`"
+      );
+  }
+  template(value) {
+    const t = this.map(value, "spec.template", ["metadata", "spec"]);
+    const meta = this.map(t.metadata, "spec.template.metadata", ["name", "labels", "annotations"]);
+    const spec = this.map(t.spec, "spec.template.spec", [
+      "containerConcurrency",
+      "timeoutSeconds",
+      "serviceAccountName",
+      "containers",
+      "volumes",
+      "nodeSelector"
+    ]);
+    const out = {};
+    const resources = {};
+    let cloudSql = [];
+    let dependencies = {};
+    const labels = this.stringMap(meta.labels, "spec.template.metadata.labels");
+    for (const key of DROPPED_TEMPLATE_LABELS) delete labels[key];
+    out.labels = this.plainLabels(labels, "spec.template.metadata.labels");
+    out.annotations = this.annotations(
+      meta.annotations,
+      "spec.template.metadata.annotations",
+      (key, v, at) => {
+        const mapping = TEMPLATE_ANNOTATIONS[key];
+        if (mapping) setPath(out, mapping[0], mapping[1](this, v, at));
+        else if (key === CPU_THROTTLING) resources.cpuIdle = flag(this, v, at);
+        else if (key === STARTUP_CPU_BOOST) resources.startupCpuBoost = flag(this, v, at);
+        else if (key === CLOUD_SQL)
+          cloudSql = v.split(",").map((s) => s.trim()).filter(Boolean);
+        else if (key === CONTAINER_DEPENDENCIES) dependencies = this.dependencies(v, at);
+        else return DROPPED_TEMPLATE_ANNOTATIONS.has(key);
+        return true;
+      }
+    );
+    resources.cpuIdle ??= true;
+    const revision = this.string(meta.name, "spec.template.metadata.name");
+    out.maxInstanceRequestConcurrency = this.integer(
+      spec.containerConcurrency,
+      "spec.template.spec.containerConcurrency"
+    );
+    const timeout = this.integer(spec.timeoutSeconds, "spec.template.spec.timeoutSeconds");
+    if (timeout !== void 0) out.timeout = `${timeout}s`;
+    out.serviceAccount = this.string(spec.serviceAccountName, "spec.template.spec.serviceAccountName");
+    const selector = this.stringMap(spec.nodeSelector, "spec.template.spec.nodeSelector");
+    for (const key of Object.keys(selector))
+      if (key !== ACCELERATOR_SELECTOR)
+        throw this.fail(keyed("spec.template.spec.nodeSelector", key), "not a node selector Cloud Run has.");
+    if (selector[ACCELERATOR_SELECTOR]) out.nodeSelector = { accelerator: selector[ACCELERATOR_SELECTOR] };
+    const containers = this.list(spec.containers, "spec.template.spec.containers").map(
+      (c, i) => this.container(c, `spec.template.spec.containers[${i}]`)
+    );
+    if (!containers.length)
+      throw this.fail("spec.template.spec.containers", "missing: a service runs at least one container.");
+    for (const c of containers) c.resources = { ...c.resources, ...resources };
+    const dependenciesField = keyed("spec.template.metadata.annotations", CONTAINER_DEPENDENCIES);
+    for (const [name, dependsOn] of Object.entries(dependencies)) {
+      const container = containers.find((c) => c.name === name);
+      if (!container) throw this.fail(dependenciesField, `no container is named ${JSON.stringify(name)}.`);
+      container.dependsOn = dependsOn;
+    }
+    const volumes2 = this.list(spec.volumes, "spec.template.spec.volumes").map(
+      (v, i) => this.volume(v, `spec.template.spec.volumes[${i}]`)
+    );
+    if (cloudSql.length) {
+      volumes2.push({ name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: cloudSql } });
+      const first = containers[0];
+      first.volumeMounts = [
+        ...first.volumeMounts ?? [],
+        { name: CLOUD_SQL_VOLUME, mountPath: "/cloudsql" }
+      ];
+    }
+    out.containers = containers;
+    out.volumes = volumes2;
+    return { template: out, revision };
+  }
+  dependencies(value, field) {
+    let parsed;
+    try {
+      parsed = (0, import_yaml3.parse)(value);
+    } catch {
+      parsed = void 0;
+    }
+    const shaped = isMap(parsed) && Object.values(parsed).every((v) => Array.isArray(v) && v.every((d) => typeof d === "string"));
+    if (!shaped) throw this.fail(field, "expected a map from container names to lists of container names.");
+    return parsed;
+  }
+  container(value, field) {
+    const c = this.map(value, field, [
+      "name",
+      "image",
+      "command",
+      "args",
+      "workingDir",
+      "env",
+      "resources",
+      "ports",
+      "volumeMounts",
+      "livenessProbe",
+      "startupProbe",
+      "readinessProbe"
+    ]);
+    const image = this.string(c.image, `${field}.image`);
+    if (!image) throw this.fail(`${field}.image`, "missing: every container needs an image.");
+    const resources = this.map(c.resources, `${field}.resources`, ["limits", "requests"]);
+    if (isMap(resources.requests) && Object.keys(resources.requests).length)
+      throw this.fail(
+        `${field}.resources.requests`,
+        "Cloud Run has no resource requests, only limits.",
+        "resources.limits"
+      );
+    return {
+      name: this.string(c.name, `${field}.name`),
+      image,
+      command: this.strings(c.command, `${field}.command`),
+      args: this.strings(c.args, `${field}.args`),
+      workingDir: this.string(c.workingDir, `${field}.workingDir`),
+      env: this.list(c.env, `${field}.env`).map((e, i) => this.envVar(e, `${field}.env[${i}]`)),
+      resources: { limits: this.stringMap(resources.limits, `${field}.resources.limits`) },
+      ports: this.list(c.ports, `${field}.ports`).map((p, i) => {
+        const at = `${field}.ports[${i}]`;
+        const port = this.map(p, at, ["name", "containerPort"]);
+        return {
+          name: this.string(port.name, `${at}.name`),
+          containerPort: this.integer(port.containerPort, `${at}.containerPort`)
+        };
+      }),
+      volumeMounts: this.list(c.volumeMounts, `${field}.volumeMounts`).map((m, i) => {
+        const at = `${field}.volumeMounts[${i}]`;
+        const mount = this.map(m, at, ["name", "mountPath", "subPath"]);
+        return {
+          name: this.string(mount.name, `${at}.name`),
+          mountPath: this.string(mount.mountPath, `${at}.mountPath`),
+          subPath: this.string(mount.subPath, `${at}.subPath`)
+        };
+      }),
+      livenessProbe: this.probe(c.livenessProbe, `${field}.livenessProbe`),
+      startupProbe: this.probe(c.startupProbe, `${field}.startupProbe`),
+      readinessProbe: this.probe(c.readinessProbe, `${field}.readinessProbe`)
+    };
+  }
+  envVar(value, field) {
+    const e = this.map(value, field, ["name", "value", "valueFrom"]);
+    const name = this.string(e.name, `${field}.name`);
+    if (!name) throw this.fail(`${field}.name`, "missing: every variable needs a name.");
+    if (e.valueFrom === void 0) return { name, value: this.string(e.value, `${field}.value`) ?? "" };
+    const from = this.map(e.valueFrom, `${field}.valueFrom`, ["secretKeyRef"]);
+    const ref = this.map(from.secretKeyRef, `${field}.valueFrom.secretKeyRef`, ["name", "key"]);
+    const secret = this.string(ref.name, `${field}.valueFrom.secretKeyRef.name`);
+    if (!secret) throw this.fail(`${field}.valueFrom.secretKeyRef.name`, "missing: the secret to read.");
+    return {
+      name,
+      valueSource: {
+        secretKeyRef: { secret, version: this.string(ref.key, `${field}.valueFrom.secretKeyRef.key`) }
+      }
+    };
+  }
+  probe(value, field) {
+    if (value === void 0 || value === null) return void 0;
+    const p = this.map(value, field, [
+      "initialDelaySeconds",
+      "timeoutSeconds",
+      "periodSeconds",
+      "failureThreshold",
+      "httpGet",
+      "tcpSocket",
+      "grpc"
+    ]);
+    const at = /* @__PURE__ */ __name((key) => `${field}.${key}`, "at");
+    const httpGet = p.httpGet === void 0 ? void 0 : this.map(p.httpGet, at("httpGet"), ["path", "port", "httpHeaders"]);
+    const tcp = p.tcpSocket === void 0 ? void 0 : this.map(p.tcpSocket, at("tcpSocket"), ["port"]);
+    const grpc = p.grpc === void 0 ? void 0 : this.map(p.grpc, at("grpc"), ["port", "service"]);
+    return {
+      initialDelaySeconds: this.integer(p.initialDelaySeconds, at("initialDelaySeconds")),
+      timeoutSeconds: this.integer(p.timeoutSeconds, at("timeoutSeconds")),
+      periodSeconds: this.integer(p.periodSeconds, at("periodSeconds")),
+      failureThreshold: this.integer(p.failureThreshold, at("failureThreshold")),
+      httpGet: httpGet && {
+        path: this.string(httpGet.path, `${at("httpGet")}.path`),
+        port: this.integer(httpGet.port, `${at("httpGet")}.port`),
+        httpHeaders: this.list(httpGet.httpHeaders, `${at("httpGet")}.httpHeaders`).map((h, i) => {
+          const hf = `${at("httpGet")}.httpHeaders[${i}]`;
+          const header2 = this.map(h, hf, ["name", "value"]);
+          return {
+            name: this.string(header2.name, `${hf}.name`),
+            value: this.string(header2.value, `${hf}.value`)
+          };
+        })
+      },
+      tcpSocket: tcp && { port: this.integer(tcp.port, `${at("tcpSocket")}.port`) },
+      grpc: grpc && {
+        port: this.integer(grpc.port, `${at("grpc")}.port`),
+        service: this.string(grpc.service, `${at("grpc")}.service`)
+      }
+    };
+  }
+  volume(value, field) {
+    const v = this.map(value, field, ["name", "secret", "emptyDir", "nfs", "csi"]);
+    const name = this.string(v.name, `${field}.name`);
+    if (!name) throw this.fail(`${field}.name`, "missing: every volume needs a name.");
+    const kinds = ["secret", "emptyDir", "nfs", "csi"].filter((k) => v[k] !== void 0);
+    if (kinds.length !== 1)
+      throw this.fail(field, "expected exactly one of secret, emptyDir, nfs or csi (Cloud Storage).");
+    if (v.secret !== void 0) {
+      const at2 = `${field}.secret`;
+      const s = this.map(v.secret, at2, ["secretName", "items", "defaultMode"]);
+      return {
+        name,
+        secret: {
+          secret: this.string(s.secretName, `${at2}.secretName`),
+          items: this.list(s.items, `${at2}.items`).map((item, i) => {
+            const it = `${at2}.items[${i}]`;
+            const m = this.map(item, it, ["key", "path", "mode"]);
+            return {
+              version: this.string(m.key, `${it}.key`),
+              path: this.string(m.path, `${it}.path`),
+              mode: this.integer(m.mode, `${it}.mode`)
+            };
+          }),
+          defaultMode: this.integer(s.defaultMode, `${at2}.defaultMode`)
+        }
+      };
+    }
+    if (v.emptyDir !== void 0) {
+      const at2 = `${field}.emptyDir`;
+      const e = this.map(v.emptyDir, at2, ["medium", "sizeLimit"]);
+      const medium = this.string(e.medium, `${at2}.medium`);
+      if (medium !== void 0 && medium !== "Memory" && medium !== "")
+        throw this.fail(`${at2}.medium`, "expected Memory: Cloud Run keeps an emptyDir in memory.");
+      return {
+        name,
+        emptyDir: {
+          medium: medium ? "MEMORY" : void 0,
+          sizeLimit: this.string(e.sizeLimit, `${at2}.sizeLimit`)
+        }
+      };
+    }
+    if (v.nfs !== void 0) {
+      const at2 = `${field}.nfs`;
+      const n = this.map(v.nfs, at2, ["server", "path", "readOnly"]);
+      return {
+        name,
+        nfs: {
+          server: this.string(n.server, `${at2}.server`),
+          path: this.string(n.path, `${at2}.path`),
+          readOnly: this.boolean(n.readOnly, `${at2}.readOnly`)
+        }
+      };
+    }
+    const at = `${field}.csi`;
+    const csi = this.map(v.csi, at, ["driver", "readOnly", "volumeAttributes"]);
+    if (csi.driver !== GCS_DRIVER)
+      throw this.fail(
+        `${at}.driver`,
+        `expected ${GCS_DRIVER} (Cloud Storage), the only CSI driver Cloud Run has.`
+      );
+    const attributes = this.stringMap(csi.volumeAttributes, `${at}.volumeAttributes`);
+    for (const key of Object.keys(attributes))
+      if (key !== "bucketName" && key !== "mountOptions")
+        throw this.fail(keyed(`${at}.volumeAttributes`, key), "expected bucketName or mountOptions.");
+    return {
+      name,
+      gcs: {
+        bucket: attributes.bucketName,
+        readOnly: this.boolean(csi.readOnly, `${at}.readOnly`),
+        mountOptions: attributes.mountOptions?.split(",")
+      }
+    };
+  }
+};
+function fileSecretRefs(file) {
+  const refs = { env: {}, files: {} };
+  const template = file.service.template;
+  for (const c of template.containers ?? [])
+    for (const e of c.env ?? []) {
+      const ref = e.valueSource?.secretKeyRef;
+      if (ref) refs.env[e.name] = { secret: ref.secret, version: ref.version ?? "latest" };
+    }
+  for (const v of template.volumes ?? []) {
+    if (!v.secret) continue;
+    const mount = template.containers?.flatMap((c) => c.volumeMounts ?? []).find((m) => m.name === v.name);
+    const dir = mount?.mountPath ?? `/${v.name}`;
+    const items = v.secret.items?.length ? v.secret.items : [{ path: v.secret.secret, version: "latest" }];
+    for (const item of items)
+      refs.files[`${dir}/${item.path}`] = { secret: v.secret.secret, version: item.version ?? "latest" };
+  }
+  return refs;
+}
+__name(fileSecretRefs, "fileSecretRefs");
 
 // src/common/webhooks.ts
 import { createHmac, randomUUID as randomUUID3 } from "node:crypto";
@@ -34050,9 +35277,9 @@ function shouldSend(on, succeeded) {
 __name(shouldSend, "shouldSend");
 
 // src/common/health.ts
-function parseExpectedStatus(text2) {
+function parseExpectedStatus(text3) {
   const ranges = [];
-  for (const part of text2.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text3.split(",").map((p) => p.trim()).filter(Boolean)) {
     const wildcard = /^([1-5])xx$/i.exec(part);
     if (wildcard) ranges.push([Number(wildcard[1]) * 100, Number(wildcard[1]) * 100 + 99]);
     else if (/^[1-5]\d\d$/.test(part)) ranges.push([Number(part), Number(part)]);
@@ -34232,11 +35459,11 @@ __name(judgeStep, "judgeStep");
 var SERVICE_NAME = /^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$/;
 var REGION = /^[a-z]+-[a-z]+\d+$/;
 var WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
-var SERVICE_ACCOUNT = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
+var SERVICE_ACCOUNT2 = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
 var PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 var SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-var Reader = class {
+var TAG2 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+var Reader2 = class {
   constructor(read) {
     this.read = read;
   }
@@ -34245,6 +35472,28 @@ var Reader = class {
     __name(this, "Reader");
   }
   problems = [];
+  /** Inputs whose value a flag in `flags` gives (--image for `image`...), with the flag. */
+  supplied = /* @__PURE__ */ new Map();
+  /**
+   * Lets `flag`'s value stand for input `name`, as gcloud takes deploy-cloudrun's command line (its
+   * inputs first, `flags` after, and the last of a flag wins): errors then name the flag. An input
+   * that says otherwise is refused rather than overridden, unless it holds its default (`fallback`),
+   * which the runner fills in whether the workflow gave it or not.
+   */
+  supply(name, flag2, value, fallback) {
+    if (value === void 0) return;
+    const given = this.optional(name);
+    if (given !== void 0 && given !== value && given !== fallback) {
+      this.attempt(() => {
+        throw new RunwayError(
+          `Input '${name}' and \`flags\` (${flag2}) disagree: deploy-cloudrun's gcloud would take the flag's and ignore the input.`,
+          `Keep one of them: remove ${flag2} from \`flags\`, or the \`${name}\` input.`
+        );
+      });
+      return;
+    }
+    this.supplied.set(name, { flag: flag2, value });
+  }
   /** `parse()`, or undefined with its error recorded when an input is bad. */
   attempt(parse2) {
     try {
@@ -34262,16 +35511,22 @@ var Reader = class {
     if (this.problems.length > 1) throw new InputErrors(this.problems);
   }
   optional(name) {
-    const value = this.read(name).trim();
+    const value = this.raw(name).trim();
     return value === "" ? void 0 : value;
   }
   raw(name) {
-    return this.read(name);
+    return this.supplied.get(name)?.value ?? this.read(name);
   }
-  /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
+  /** How errors name input `name`: as the flag that gave its value, if one did. */
+  label(name) {
+    const flag2 = this.supplied.get(name)?.flag;
+    return flag2 ? `flags (${flag2})` : name;
+  }
+  /** Parses the input (or the flag standing for it) when set; undefined when empty, or when bad (its error recorded). */
   map(name, parse2) {
     const value = this.optional(name);
-    return value === void 0 ? void 0 : this.attempt(() => parse2(name, value));
+    const flag2 = this.supplied.get(name)?.flag;
+    return value === void 0 ? void 0 : this.attempt(() => parse2(flag2 ? `flags (${flag2})` : name, value));
   }
 };
 function parseRegions(raw) {
@@ -34288,29 +35543,30 @@ function parseRegions(raw) {
   return [...new Set(regions)];
 }
 __name(parseRegions, "parseRegions");
-function parseTrafficSplit(name, raw) {
-  const pairs = parseKeyValueList(name, raw);
+function parseTrafficSplit(name, raw, partial = false) {
+  const pairs2 = parseKeyValueList(name, raw);
   const split2 = {};
   let total = 0;
-  for (const [target, percent] of Object.entries(pairs)) {
-    split2[target] = parseInteger(name, percent, 0, 100);
+  for (const [target, percent2] of Object.entries(pairs2)) {
+    split2[target] = parseInteger(name, percent2, 0, 100);
     total += split2[target];
   }
-  if (total !== 100) throw new InputError(name, raw, "TARGET=PERCENT pairs whose percentages add up to 100");
+  if (total !== 100 && !(partial && total <= 100))
+    throw new InputError(name, raw, "TARGET=PERCENT pairs whose percentages add up to 100");
   return split2;
 }
 __name(parseTrafficSplit, "parseTrafficSplit");
 function parseServiceAccount(name, raw) {
-  if (!SERVICE_ACCOUNT.test(raw))
+  if (!SERVICE_ACCOUNT2.test(raw))
     throw new InputError(name, raw, "a service account email, NAME@PROJECT.iam.gserviceaccount.com");
   return raw;
 }
 __name(parseServiceAccount, "parseServiceAccount");
 function readEnvVarsFile(path4) {
   const real = resolveInputPath("env_vars_file", path4, "file");
-  let text2;
+  let text3;
   try {
-    text2 = readFileSync3(real, "utf8");
+    text3 = readFileSync5(real, "utf8");
   } catch (err) {
     throw new InputError(
       "env_vars_file",
@@ -34318,9 +35574,9 @@ function readEnvVarsFile(path4) {
       `a readable file (${err.code ?? "unreadable"})`
     );
   }
-  if (isKeyValueText(text2)) {
+  if (isKeyValueText(text3)) {
     try {
-      return parseKeyValues(text2);
+      return parseKeyValues(text3);
     } catch (err) {
       if (!(err instanceof KeyValueSyntaxError)) throw err;
       throw new InputError("env_vars_file", path4, `KEY=VALUE lines (${err.message})`);
@@ -34328,36 +35584,36 @@ function readEnvVarsFile(path4) {
   }
   let vars;
   try {
-    vars = (0, import_actions_utils4.parseKVFile)(real);
+    vars = (0, import_actions_utils5.parseKVFile)(real);
   } catch {
-    throw new InputError("env_vars_file", path4, envFileFault(text2));
+    throw new InputError("env_vars_file", path4, envFileFault(text3));
   }
-  if (vars && Array.isArray(parseYamlQuietly(text2))) {
+  if (vars && Array.isArray(parseYamlQuietly(text3))) {
     throw new InputError("env_vars_file", path4, "a mapping of KEY: VALUE strings, not a list");
   }
   return vars ?? {};
 }
 __name(readEnvVarsFile, "readEnvVarsFile");
-function parseYamlQuietly(text2) {
+function parseYamlQuietly(text3) {
   try {
-    return (0, import_yaml2.parse)(text2);
+    return (0, import_yaml4.parse)(text3);
   } catch {
     return void 0;
   }
 }
 __name(parseYamlQuietly, "parseYamlQuietly");
-function isKeyValueText(text2) {
-  const trimmed = text2.trim();
+function isKeyValueText(text3) {
+  const trimmed = text3.trim();
   return !trimmed.startsWith("{") && !trimmed.startsWith("[") && /^.+=.+/.test(trimmed);
 }
 __name(isKeyValueText, "isKeyValueText");
-function envFileFault(text2) {
+function envFileFault(text3) {
   const formats = "KEY=VALUE lines, YAML KEY: VALUE strings, or a JSON object of strings";
   let parsed;
   try {
-    parsed = (0, import_yaml2.parse)(text2);
+    parsed = (0, import_yaml4.parse)(text3);
   } catch (err) {
-    const where = err instanceof import_yaml2.YAMLError ? `line ${err.linePos?.[0]?.line ?? "?"}: ${err.code}` : "unparsable";
+    const where = err instanceof import_yaml4.YAMLError ? `line ${err.linePos?.[0]?.line ?? "?"}: ${err.code}` : "unparsable";
     return `${formats} (${where})`;
   }
   if (parsed && typeof parsed === "object") {
@@ -34433,10 +35689,21 @@ function sourceImage(r, source) {
     source: sourcePath ?? source,
     repository,
     baseImage: notAnOption("base_image", r.optional("base_image")),
-    automaticUpdates: r.map("automatic_updates", parseBool)
+    automaticUpdates: r.map("automatic_updates", parseBool),
+    build: void 0
   };
 }
 __name(sourceImage, "sourceImage");
+function withBuildFlags(image, build) {
+  if (!build) return image;
+  if (image.kind !== "source")
+    throw new RunwayError(
+      "`flags` gives gcloud build flags (--build-service-account, --build-worker-pool, the build env vars), which configure a build on Google: they apply only with the `source` input.",
+      `Set \`source\` to build on Google, or remove them from \`flags\` (${image.kind === "build" ? "`context` builds on the runner: pass build values with `build_args`" : "`image` deploys an image that is already built"}).`
+    );
+  return { ...image, build };
+}
+__name(withBuildFlags, "withBuildFlags");
 function imageSource(r) {
   const image = r.optional("image");
   const context = r.optional("context");
@@ -34696,11 +35963,43 @@ function progressive(r, traffic, purpose) {
   };
 }
 __name(progressive, "progressive");
+function trafficFlags(r, purpose, traffic, parsed, revisionTraffic, tagTraffic, serviceLength) {
+  if (!parsed) return void 0;
+  if (purpose === "cleanup")
+    throw new InputError(
+      "update_traffic_flags",
+      r.optional("update_traffic_flags") ?? "",
+      "nothing with `cleanup: true`: a cleanup removes a preview and moves no traffic"
+    );
+  if (r.optional("revision_traffic") && !revisionTraffic || r.optional("tag_traffic") && !tagTraffic)
+    return void 0;
+  if (traffic !== "verified") {
+    const input = r.optional("no_traffic") !== void 0 && traffic === "none" ? "no_traffic" : "traffic";
+    throw new RunwayError(
+      `Inputs 'update_traffic_flags' and '${input}' (${input === "no_traffic" ? "true" : traffic}) were both given: Runway applies \`update_traffic_flags\` when it moves the traffic after the verified deploy, and ${traffic === "none" ? "a no-traffic deploy moves none" : "`traffic: immediate` moves it in the deploy itself"}.`,
+      `Remove \`${input}\` (the flags' split then moves after the health checks), or remove \`update_traffic_flags\`.`
+    );
+  }
+  const folded = foldTrafficFlags(parsed, revisionTraffic, tagTraffic);
+  for (const tag of Object.keys(folded.tags?.update ?? {}))
+    if (tag.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new InputError(
+        "update_traffic_flags",
+        tag,
+        `tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters beside this service's name (Cloud Run allows ${MAX_TAG_AND_SERVICE} for both)`
+      );
+  return folded;
+}
+__name(trafficFlags, "trafficFlags");
 function trafficMode(r) {
   const mode = r.map("traffic", (n, v) => parseEnum(n, v, ["verified", "immediate", "none"]));
   const noTraffic = r.map("no_traffic", parseBool);
   if (noTraffic && mode && mode !== "none") {
-    throw new InputError("no_traffic", "true", `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`);
+    throw new InputError(
+      r.label("no_traffic"),
+      "true",
+      `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`
+    );
   }
   return noTraffic ? "none" : mode ?? "verified";
 }
@@ -34780,7 +36079,7 @@ function purposeOf(r) {
   if (preview && cleanup)
     throw new InputError("cleanup", "true", "`preview: true` or `cleanup: true`, not both in one step");
   if (!preview) return cleanup ? "cleanup" : "deploy";
-  for (const name of ["tag", "revision_traffic", "tag_traffic"]) {
+  for (const name of ["tag", "revision_traffic", "tag_traffic", "update_traffic_flags"]) {
     const value = r.optional(name);
     if (value !== void 0)
       throw new InputError(
@@ -34806,6 +36105,7 @@ var SERVICE_ONLY_INPUTS = {
   no_traffic: "false",
   revision_traffic: void 0,
   tag_traffic: void 0,
+  update_traffic_flags: void 0,
   traffic_steps: void 0,
   preview: "false",
   cleanup: "false",
@@ -34928,8 +36228,6 @@ function releaseSettings(r, job, purpose) {
 }
 __name(releaseSettings, "releaseSettings");
 var DEPLOY_CLOUDRUN_ONLY = {
-  metadata: 'Runway deploys from inputs, not a service YAML: set the settings with their inputs (see "Migrating from deploy-cloudrun" in the README).',
-  update_traffic_flags: "Use `revision_traffic` or `tag_traffic`.",
   gcloud_version: void 0,
   gcloud_component: void 0
 };
@@ -34945,15 +36243,111 @@ function refuseDeployCloudrunOnly(r) {
   }
 }
 __name(refuseDeployCloudrunOnly, "refuseDeployCloudrunOnly");
+function fileImage(r, file, spec) {
+  if (!file || ["image", "context", "source"].some((name) => r.optional(name) !== void 0))
+    return void 0;
+  const containers = file.service.template.containers ?? [];
+  const named = spec?.container ? containers.find((c) => c.name === spec.container) : void 0;
+  const target = named ?? containers.find((c) => c.ports?.length) ?? containers[0];
+  return target ? { kind: "prebuilt", ref: notAnOption("image", target.image) } : void 0;
+}
+__name(fileImage, "fileImage");
+function fileSuffix(file, given) {
+  if (!file.revision) return given;
+  const prefix = `${file.name}-`;
+  const fromFile = file.revision.slice(prefix.length);
+  if (!file.revision.startsWith(prefix) || !SUFFIX.test(fromFile) || file.revision.length > 63)
+    throw new ServiceYamlError(
+      file.path,
+      "spec.template.metadata.name",
+      `not a revision name of ${file.name}.`,
+      `the service's name, a hyphen and a suffix of lowercase letters, digits and hyphens (\`${prefix}v2\`), at most 63 characters; or no name`
+    );
+  if (given !== void 0 && given !== fromFile)
+    throw new InputError(
+      "suffix",
+      given,
+      `the suffix the \`metadata\` file's revision name has (${fromFile}), or no \`suffix\``
+    );
+  return fromFile;
+}
+__name(fileSuffix, "fileSuffix");
+function checkFilePlace(file, regions, projectId) {
+  if (file.location && regions && (regions.length !== 1 || regions[0] !== file.location))
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.labels["cloud.googleapis.com/location"]',
+      `the file is a service of ${file.location}, and \`region\` is ${regions.join(", ")}.`,
+      `\`region: ${file.location}\`, or the file without the label to deploy it to \`region\``
+    );
+  const namespace = file.namespace;
+  if (namespace && projectId && !/^\d+$/.test(namespace) && namespace !== projectId)
+    throw new ServiceYamlError(
+      file.path,
+      "metadata.namespace",
+      `the file is a service of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
+      "the project ID or number the service is deployed to, or no namespace"
+    );
+}
+__name(checkFilePlace, "checkFilePlace");
+function checkFileBeside(r) {
+  const metadata = r.optional("metadata");
+  if (r.optional("job") !== void 0)
+    throw new InputError(
+      "metadata",
+      metadata,
+      "nothing beside `job`: Runway reads a Service file, not a Job"
+    );
+  for (const name of ["preview", "cleanup"])
+    if (r.optional(name) === "true")
+      throw new InputError(
+        "metadata",
+        metadata,
+        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole service`
+      );
+}
+__name(checkFileBeside, "checkFileBeside");
 function readSettings(read) {
-  const r = new Reader(read);
+  const r = new Reader2(read);
   r.attempt(() => refuseDeployCloudrunOnly(r));
+  const fromFile = r.optional("metadata") !== void 0;
+  if (fromFile) r.attempt(() => checkFileBeside(r));
+  const serviceYaml = r.map("metadata", (_n, v) => readServiceYaml(v));
   const job = r.attempt(() => jobName2(r));
   checkJobOnly(r, job !== void 0 || r.optional("job") !== void 0);
+  const flagsRaw = r.optional("flags");
+  const jobTarget = r.optional("job") !== void 0;
+  const fromFlags = r.attempt(
+    () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
+  );
+  const deployFlags = fromFlags?.deploy ?? {};
+  r.supply("image", "--image", deployFlags.image);
+  r.supply("tag", "--tag", deployFlags.tag);
+  r.supply("suffix", "--revision-suffix", deployFlags.suffix);
+  r.supply("no_traffic", "--no-traffic", deployFlags.noTraffic ? "true" : void 0);
+  r.supply("region", "--region", deployFlags.region, "us-central1");
+  r.supply("project_id", "--project", deployFlags.project);
   const service = r.attempt(() => {
     if (job !== void 0) return job;
     if (r.optional("job") !== void 0) return void 0;
     const value = r.optional("service");
+    if (fromFile) {
+      if (!serviceYaml) return void 0;
+      if (value !== void 0 && value !== serviceYaml.name)
+        throw new InputError(
+          "service",
+          value,
+          `the service the \`metadata\` file names (${serviceYaml.name}), or no \`service\`: the file names the service`
+        );
+      if (!SERVICE_NAME.test(serviceYaml.name))
+        throw new ServiceYamlError(
+          serviceYaml.path,
+          "metadata.name",
+          "not a Cloud Run service name.",
+          "lowercase letters, digits and hyphens, starting with a letter, at most 49 characters"
+        );
+      return serviceYaml.name;
+    }
     if (!value || !SERVICE_NAME.test(value))
       throw new InputError(
         "service",
@@ -34987,7 +36381,7 @@ function readSettings(read) {
     });
   }
   const serviceLength = service?.length ?? 1;
-  const suffix = r.map("suffix", (n, v) => {
+  const suffixInput = r.map("suffix", (n, v) => {
     if (!SUFFIX.test(v) || v.length + serviceLength + 1 > 63)
       throw new InputError(
         n,
@@ -34996,8 +36390,9 @@ function readSettings(read) {
       );
     return v;
   });
+  const suffix = serviceYaml ? r.attempt(() => fileSuffix(serviceYaml, suffixInput)) : suffixInput;
   const tag = r.map("tag", (n, v) => {
-    if (!TAG.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
+    if (!TAG2.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
       throw new InputError(
         n,
         v,
@@ -35005,20 +36400,23 @@ function readSettings(read) {
       );
     return v;
   });
-  const flagsRaw = r.optional("flags");
-  const jobTarget = r.optional("job") !== void 0;
-  const fromFlags = r.attempt(
-    () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
-  );
+  const strategies = {
+    env: r.map("env_vars_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
+    secrets: r.map("secrets_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge"
+  };
   const spec = r.attempt(() => {
-    const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+    const inputs = typedSpec(r);
+    const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : void 0;
+    const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
     checkGpuInputs(merged);
     return merged;
   });
   const jobFlags = jobTarget ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES)) : void 0;
   const jobResult = job !== void 0 && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : void 0;
-  const revisionTraffic = r.map("revision_traffic", parseTrafficSplit);
-  const tagTraffic = r.map("tag_traffic", parseTrafficSplit);
+  const trafficFlagsRead = jobTarget ? void 0 : r.map("update_traffic_flags", (_n, v) => parseTrafficFlags(v));
+  const partial = trafficFlagsRead?.toRevisions !== void 0 || trafficFlagsRead?.toTags !== void 0;
+  const revisionTraffic = r.map("revision_traffic", (n, v) => parseTrafficSplit(n, v, partial));
+  const tagTraffic = r.map("tag_traffic", (n, v) => parseTrafficSplit(n, v, partial));
   if (revisionTraffic && tagTraffic) {
     r.attempt(() => {
       throw new RunwayError(
@@ -35029,8 +36427,25 @@ function readSettings(read) {
   }
   const purpose = jobTarget ? "deploy" : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? "verified";
+  const folded = jobTarget || purpose !== "deploy" && purpose !== "cleanup" ? void 0 : r.attempt(
+    () => trafficFlags(
+      r,
+      purpose,
+      traffic,
+      trafficFlagsRead,
+      revisionTraffic,
+      tagTraffic,
+      service?.length ?? 1
+    )
+  );
   const regions = r.attempt(() => parseRegions(r.raw("region")));
-  const image = purpose === void 0 || purpose === "cleanup" ? void 0 : r.attempt(() => flagsImage(r, spec) ?? imageSource(r));
+  if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
+  const image = purpose === void 0 || purpose === "cleanup" ? void 0 : r.attempt(
+    () => withBuildFlags(
+      flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r),
+      fromFlags?.build
+    )
+  );
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? "deploy"));
   const health2 = r.attempt(() => healthCheck(r));
@@ -35038,8 +36453,8 @@ function readSettings(read) {
   const settings = {
     regionsFail: r.map("regions_fail", (n, v) => parseEnum(n, v, ["all", "region"])) ?? "all",
     deployTimeoutSeconds: r.map("deploy_timeout", parseDurationSeconds) ?? 600,
-    envVarsUpdateStrategy: r.map("env_vars_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
-    secretsUpdateStrategy: r.map("secrets_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
+    envVarsUpdateStrategy: strategies.env,
+    secretsUpdateStrategy: strategies.secrets,
     skipDefaultLabels: r.map("skip_default_labels", parseBool) ?? false,
     rollback: r.map("rollback", parseBool) ?? true,
     keepRevisions: r.map("keep_revisions", (n, v) => parseInteger(n, v, 0, 1e3)),
@@ -35064,11 +36479,13 @@ function readSettings(read) {
     purpose,
     image,
     spec,
+    serviceYaml,
     traffic,
     progressive: progressiveSettings,
     tag,
-    revisionTraffic,
-    tagTraffic,
+    revisionTraffic: folded?.revisionTraffic ?? revisionTraffic,
+    tagTraffic: folded?.tagTraffic ?? tagTraffic,
+    trafficTags: folded?.tags,
     healthCheck: health2,
     report
   };
@@ -35131,59 +36548,6 @@ var StepBarrier = class {
   }
 };
 
-// src/deploy/rollout-record.ts
-var NAME_START = "rollout-";
-var RECORD_KEY_PREFIX = `runway.dev/${NAME_START}`;
-var MAX_NAME = 63;
-function recordKey(runId, attempt, nonce) {
-  const clean = /* @__PURE__ */ __name((text2) => text2.toLowerCase().replace(/[^a-z0-9]+/g, "-"), "clean");
-  const tail = `-${clean(attempt)}-${clean(nonce)}`;
-  const room = MAX_NAME - NAME_START.length - tail.length;
-  const run2 = clean(runId).slice(-room).replace(/^-+|-+$/g, "");
-  return `${RECORD_KEY_PREFIX}${run2}${tail}`.replace(/-+$/, "");
-}
-__name(recordKey, "recordKey");
-function recordExpiry(deadline, undoGraceSeconds2) {
-  return deadline + 3 * undoGraceSeconds2 * 1e3;
-}
-__name(recordExpiry, "recordExpiry");
-function withRecord(annotations, key, record) {
-  const value = JSON.stringify({ revisions: record.revisions, until: new Date(record.until).toISOString() });
-  return { ...annotations ?? {}, [key]: value };
-}
-__name(withRecord, "withRecord");
-function withoutRecord(annotations, key) {
-  if (!annotations || !(key in annotations)) return void 0;
-  const { [key]: _removed, ...rest } = annotations;
-  return rest;
-}
-__name(withoutRecord, "withoutRecord");
-function parseRecord(value) {
-  let parsed;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return void 0;
-  }
-  const { revisions, until } = parsed ?? {};
-  if (!Array.isArray(revisions) || !revisions.every((r) => typeof r === "string"))
-    return void 0;
-  const at = typeof until === "string" ? Date.parse(until) : NaN;
-  return Number.isNaN(at) ? void 0 : { revisions, until: at };
-}
-__name(parseRecord, "parseRecord");
-function revisionsRecorded(service, now) {
-  const needed = /* @__PURE__ */ new Map();
-  for (const [key, value] of Object.entries(service.annotations ?? {})) {
-    if (!key.startsWith(RECORD_KEY_PREFIX)) continue;
-    const record = parseRecord(value);
-    if (!record || record.until <= now) continue;
-    for (const revision of record.revisions) if (!needed.has(revision)) needed.set(revision, key);
-  }
-  return needed;
-}
-__name(revisionsRecorded, "revisionsRecorded");
-
 // src/deploy/traffic.ts
 import { createHash as createHash3 } from "node:crypto";
 var LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST";
@@ -35220,8 +36584,8 @@ __name(pinTraffic, "pinTraffic");
 function mergeUntagged(targets) {
   const out = [];
   for (const t of targets) {
-    const same = !t.tag && out.find((o) => !o.tag && o.revision === t.revision);
-    if (same) same.percent = (same.percent ?? 0) + (t.percent ?? 0);
+    const same2 = !t.tag && out.find((o) => !o.tag && o.revision === t.revision);
+    if (same2) same2.percent = (same2.percent ?? 0) + (t.percent ?? 0);
     else out.push({ ...t });
   }
   return out.filter((t) => t.tag || (t.percent ?? 0) > 0);
@@ -35243,16 +36607,45 @@ function withoutTagIfPresent(targets, tag) {
   return targets?.some((t) => t.tag === tag) ? withoutTag(targets, tag) : void 0;
 }
 __name(withoutTagIfPresent, "withoutTagIfPresent");
+function withTagChanges(targets, move) {
+  const off = /* @__PURE__ */ __name((tag) => !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || tag in move.update), "off");
+  const kept = mergeUntagged(
+    targets.map(
+      (t) => t.tag && off(t.tag) ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t
+    )
+  );
+  const added = Object.keys(move.update).sort().map((tag) => ({ type: REVISION, revision: move.update[tag], percent: 0, tag }));
+  return [...kept, ...added];
+}
+__name(withTagChanges, "withTagChanges");
+function tagsBefore(before, move) {
+  const named = [
+    ...move.clear ? before.flatMap((t) => t.tag ? [t.tag] : []) : [],
+    ...move.remove,
+    ...Object.keys(move.update)
+  ].filter((tag) => !move.keep.includes(tag));
+  return [...new Set(named)].map((tag) => ({ tag, revision: before.find((t) => t.tag === tag)?.revision }));
+}
+__name(tagsBefore, "tagsBefore");
+function withTagsRestored(targets, tags) {
+  let restored = targets;
+  for (const { tag, revision } of tags) {
+    restored = withoutTag(restored, tag);
+    if (revision) restored = [...restored, { type: REVISION, revision, percent: 0, tag }];
+  }
+  return restored;
+}
+__name(withTagsRestored, "withTagsRestored");
 function promote(current, split2) {
   const tagged = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
-  const weighted = Object.entries(split2).filter(([, percent]) => percent > 0).map(([revision, percent]) => ({ type: REVISION, revision, percent }));
+  const weighted = Object.entries(split2).filter(([, percent2]) => percent2 > 0).map(([revision, percent2]) => ({ type: REVISION, revision, percent: percent2 }));
   return [...weighted, ...tagged];
 }
 __name(promote, "promote");
-function stepSplit(before, candidate, percent, current) {
+function stepSplit(before, candidate, percent2, current) {
   const weighted = before.filter((t) => (t.percent ?? 0) > 0 && t.revision !== candidate);
   const total = weighted.reduce((sum, t) => sum + (t.percent ?? 0), 0);
-  const rest = 100 - percent;
+  const rest = 100 - percent2;
   const exact = weighted.map((t) => (t.percent ?? 0) * rest / (total || 1));
   const shares = exact.map(Math.floor);
   let left = rest - shares.reduce((a, b) => a + b, 0);
@@ -35264,7 +36657,7 @@ function stepSplit(before, candidate, percent, current) {
   weighted.forEach((t, i) => byRevision.set(t.revision, (byRevision.get(t.revision) ?? 0) + shares[i]));
   const tags = current.filter((t) => t.tag).map((t) => ({ ...t, percent: 0 }));
   return [
-    { type: REVISION, revision: candidate, percent },
+    { type: REVISION, revision: candidate, percent: percent2 },
     ...[...byRevision].filter(([, p]) => p > 0).map(([revision, p]) => ({ type: REVISION, revision, percent: p })),
     ...tags
   ];
@@ -35415,8 +36808,8 @@ function logFailureLogs(logs, log) {
   const name = Untrusted.of(logs.name).forLog(200);
   const where = logs.logUri ? ` (${Untrusted.of(logs.logUri).forLog(1e3)})` : "";
   if (logs.lines.length) {
-    const count = logs.lines.length === 1 ? "line" : `${logs.lines.length} lines`;
-    log(`the last ${count} ${logs.source} ${name} wrote${where}:`);
+    const count2 = logs.lines.length === 1 ? "line" : `${logs.lines.length} lines`;
+    log(`the last ${count2} ${logs.source} ${name} wrote${where}:`);
     for (const line of logs.lines) log(`  ${line.forLog(2e3)}`);
   } else if (!logs.unread) log(`${logs.source} ${name} wrote nothing to its logs${where}`);
 }
@@ -35538,6 +36931,62 @@ async function pruneIdle(client, ref, rules, deadline, log) {
 }
 __name(pruneIdle, "pruneIdle");
 
+// src/deploy/service-settings.ts
+var SERVICE_SETTINGS = [
+  "labels",
+  "annotations",
+  "ingress",
+  "description",
+  "launchStage",
+  "client",
+  "clientVersion",
+  "invokerIamDisabled",
+  "defaultUriDisabled",
+  "iapEnabled",
+  "customAudiences",
+  "scaling",
+  "binaryAuthorization",
+  "buildConfig"
+];
+var isRecord = /* @__PURE__ */ __name(([key]) => key.startsWith(RECORD_KEY_PREFIX), "isRecord");
+function serviceSettings(service) {
+  const out = {};
+  for (const field of SERVICE_SETTINGS) if (service[field] !== void 0) out[field] = service[field];
+  const annotations = Object.entries(service.annotations ?? {}).filter((e) => !isRecord(e));
+  if (annotations.length) out.annotations = Object.fromEntries(annotations);
+  else delete out.annotations;
+  return out;
+}
+__name(serviceSettings, "serviceSettings");
+function same(a, b) {
+  const norm = /* @__PURE__ */ __name((v) => JSON.stringify(
+    v,
+    (_k, x) => x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(
+      Object.entries(x).sort(([p], [q]) => p.localeCompare(q))
+    ) : x
+  ) ?? "", "norm");
+  const empty = /* @__PURE__ */ __name((v) => v === void 0 || v === null || v === "" || v === false || v === 0 || Array.isArray(v) && v.length === 0 || typeof v === "object" && v !== null && Object.keys(v).length === 0, "empty");
+  return empty(a) && empty(b) || norm(a) === norm(b);
+}
+__name(same, "same");
+function settingsRestore(before, live) {
+  const now = serviceSettings(live);
+  const mask2 = SERVICE_SETTINGS.filter((field) => !same(before[field], now[field]));
+  if (!mask2.length) return void 0;
+  const fields = {};
+  for (const field of mask2)
+    if (before[field] !== void 0) fields[field] = before[field];
+  if (mask2.includes("annotations")) {
+    const records = Object.entries(live.annotations ?? {}).filter(isRecord);
+    fields.annotations = {
+      ...before.annotations,
+      ...Object.fromEntries(records)
+    };
+  }
+  return { fields, mask: mask2 };
+}
+__name(settingsRestore, "settingsRestore");
+
 // src/rollout/context.ts
 function newState(live) {
   return {
@@ -35601,8 +37050,8 @@ function isolationFor(settings, forkCode2, pullRequest) {
       `Set \`preview_service_account\` to a runtime service account of its own, with no access to production's data, and \`preview_secrets\` to the only secrets it may read. ${SAFE_PATTERN}`
     );
   }
-  const same = /* @__PURE__ */ __name((other) => !!other && other.toLowerCase() === account.toLowerCase(), "same");
-  const clash = same(settings.spec.runtimeServiceAccount) ? "`runtime_service_account`, the account production runs as" : same(settings.serviceAccount) ? "`service_account`, the account that deploys" : DEFAULT_ACCOUNT.test(account) ? "a default runtime account, which production runs as unless it names another" : void 0;
+  const same2 = /* @__PURE__ */ __name((other) => !!other && other.toLowerCase() === account.toLowerCase(), "same");
+  const clash = same2(settings.spec.runtimeServiceAccount) ? "`runtime_service_account`, the account production runs as" : same2(settings.serviceAccount) ? "`service_account`, the account that deploys" : DEFAULT_ACCOUNT.test(account) ? "a default runtime account, which production runs as unless it names another" : void 0;
   if (clash) {
     throw new InputError(
       "preview_service_account",
@@ -35634,6 +37083,7 @@ function previewSettings(settings, target) {
     tag: target.tag,
     revisionTraffic: void 0,
     tagTraffic: void 0,
+    trafficTags: void 0,
     spec
   };
 }
@@ -35703,6 +37153,7 @@ function specFor(change, live, ref) {
     if (change.alone === "refuse") throw previewLostServingRevision(`${ref.service} in ${ref.region}`);
     traffic = [{ type: REVISION2, revision, percent: 100 }];
     if (change.alone.tag) traffic = withCandidate(traffic, revision, change.alone.tag);
+    if (change.alone.tags) traffic = withTagChanges(traffic, change.alone.tags);
   } else if (change.split) {
     traffic = promote(serving, change.split);
     if (change.tag) traffic = withCandidate(traffic, revision, change.tag);
@@ -35725,7 +37176,7 @@ function trafficFor(move, live) {
   const current = live.traffic ?? [];
   switch (move.kind) {
     case "split":
-      return promote(current, move.split);
+      return promote(move.tags ? withTagChanges(current, move.tags) : current, move.split);
     case "step":
       return stepSplit(move.before, move.revision, move.percent, current);
     case "tidy": {
@@ -35823,7 +37274,7 @@ function clearRecord(ctx, key, deadline, beforeSend) {
 __name(clearRecord, "clearRecord");
 function describeMove(move) {
   if (move.kind === "step") return `step: ${move.percent}% to ${move.revision}`;
-  const shares = Object.entries(move.split).map(([revision, percent]) => `${revision} ${percent}%`);
+  const shares = Object.entries(move.split).map(([revision, percent2]) => `${revision} ${percent2}%`);
   return `moving traffic: ${shares.join(", ")}`;
 }
 __name(describeMove, "describeMove");
@@ -35858,8 +37309,16 @@ __name(restoreTraffic, "restoreTraffic");
 async function undoChange(ctx, undo, deadline) {
   const { deps, ref, state } = ctx;
   switch (undo.kind) {
-    case "restore-traffic":
-      return restoreTraffic(ctx, undo, deadline);
+    case "restore-traffic": {
+      const moved = await restoreTraffic(ctx, undo, deadline);
+      const before = undo.settings;
+      if (!before) return moved;
+      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live), {
+        deadline
+      });
+      if (changed) deps.log(`put back the settings of ${serviceName(ref)} as they were before this run`);
+      return moved || changed;
+    }
     case "delete-created-service": {
       const live = await deps.api.getService(ref);
       if (!state.createdUid || !live || live.uid !== state.createdUid) return false;
@@ -35880,6 +37339,18 @@ async function undoChange(ctx, undo, deadline) {
       }
       return false;
     }
+    case "restore-tags": {
+      const { changed } = await applyTraffic(
+        deps.api,
+        ref,
+        (live) => {
+          const restored = withTagsRestored(live.traffic ?? [], undo.tags);
+          return sameTraffic(live.traffic, restored) ? void 0 : restored;
+        },
+        { deadline, onSent: rememberWritten(state) }
+      );
+      return changed;
+    }
     case "drop-tag": {
       const { changed } = await applyTraffic(
         deps.api,
@@ -35895,13 +37366,15 @@ __name(undoChange, "undoChange");
 function undoName(ctx, undo) {
   switch (undo.kind) {
     case "restore-traffic":
-      return "the traffic split put back as it was";
+      return undo.settings ? "the traffic split and the service's settings put back as they were" : "the traffic split put back as it was";
     case "delete-created-service":
       return `${ctx.where} deleted (this run created it)`;
     case "revert-public-access":
       return "who may invoke the service put back as it was";
     case "drop-tag":
       return `Runway's tag '${undo.tag}' removed`;
+    case "restore-tags":
+      return `the tags ${undo.tags.map((t) => `'${t.tag}'`).join(", ")} put back as they were`;
     case "clear-rollout-record":
       return "Runway's rollout record removed";
   }
@@ -36032,7 +37505,7 @@ async function healthyLive(ctx, revision, share) {
   state.fresh = after;
 }
 __name(healthyLive, "healthyLive");
-async function gateApproves(ctx, revision, percent) {
+async function gateApproves(ctx, revision, percent2) {
   const { settings, ref, deps, state } = ctx;
   const gate = settings.progressive?.gate;
   if (!gate) return;
@@ -36044,7 +37517,7 @@ async function gateApproves(ctx, revision, percent) {
       project: ref.project,
       region: ref.region,
       revision,
-      percent,
+      percent: percent2,
       steps: settings.progressive.steps,
       measured: state.steps
     },
@@ -36054,7 +37527,7 @@ async function gateApproves(ctx, revision, percent) {
   deps.log(`  gate ${delivery.url}: ${delivery.result} (${delivery.id})`);
   if (!delivery.delivered)
     throw new StepGateFailed(
-      `Input 'gate_url' did not approve the ${percent}% step for revision ${revision} (${delivery.result}).`
+      `Input 'gate_url' did not approve the ${percent2}% step for revision ${revision} (${delivery.result}).`
     );
 }
 __name(gateApproves, "gateApproves");
@@ -36072,34 +37545,34 @@ async function measureStep(probing, url, bearer, seconds2) {
 __name(measureStep, "measureStep");
 async function stepGates(ctx, check) {
   const { state, deps } = ctx;
-  const { revision, percent } = check;
+  const { revision, percent: percent2 } = check;
   const service = confirmShare(
     ctx,
     state.service,
     revision,
-    percent,
+    percent2,
     (serving) => new StepGateFailed(
-      `Revision ${revision} serves ${serving}% of ${ctx.where}, not the ${percent}% of this step (someone else changed the traffic).`
+      `Revision ${revision} serves ${serving}% of ${ctx.where}, not the ${percent2}% of this step (someone else changed the traffic).`
     )
   );
   const url = tagUrlOf(service, check.tag, revision);
   if (!url) {
     throw new StepGateFailed(
-      `Revision ${revision} has no URL for its tag '${check.tag}', so the ${percent}% step cannot be measured on it.`
+      `Revision ${revision} has no URL for its tag '${check.tag}', so the ${percent2}% step cannot be measured on it.`
     );
   }
-  deps.log(`  holding ${percent}% for ${check.holdSeconds}s, probing ${url}${ctx.settings.healthCheck.path}`);
+  deps.log(`  holding ${percent2}% for ${check.holdSeconds}s, probing ${url}${ctx.settings.healthCheck.path}`);
   const { settings, deadline } = ctx;
   const probing = { healthCheck: settings.healthCheck, deadline, fetch: deps.fetch };
   const probes = await measureStep(probing, url, await token(ctx), check.holdSeconds);
-  if (deadline.expired()) throw new DeadlineExceeded(`while measuring the ${percent}% step`);
+  if (deadline.expired()) throw new DeadlineExceeded(`while measuring the ${percent2}% step`);
   const { verdict, failure } = judgeStep(probes, check);
-  state.steps.push({ percent, ...verdict });
+  state.steps.push({ percent: percent2, ...verdict });
   deps.log(
-    `  ${percent}%: ${verdict.requests} probes, ${verdict.errorRate.toFixed(1)}% failed, p95 ${verdict.p95Ms ?? "\u2014"} ms \u2192 ${failure ? "failed" : "passed"}`
+    `  ${percent2}%: ${verdict.requests} probes, ${verdict.errorRate.toFixed(1)}% failed, p95 ${verdict.p95Ms ?? "\u2014"} ms \u2192 ${failure ? "failed" : "passed"}`
   );
   for (const failed of verdict.failedProbes) deps.log(`  failed probe: ${failed}`);
-  if (failure) throw new StepGateFailed(`Revision ${revision} failed the ${percent}% step: ${failure}.`);
+  if (failure) throw new StepGateFailed(`Revision ${revision} failed the ${percent2}% step: ${failure}.`);
 }
 __name(stepGates, "stepGates");
 async function runCheck(ctx, check) {
@@ -36215,21 +37688,21 @@ function nextRevisionName(service, live, suffix, letters) {
 __name(nextRevisionName, "nextRevisionName");
 function resolveSplit(settings, newRevision, current) {
   const split2 = {};
-  const add = /* @__PURE__ */ __name((revision, percent) => {
-    split2[revision] = (split2[revision] ?? 0) + percent;
+  const add = /* @__PURE__ */ __name((revision, percent2) => {
+    split2[revision] = (split2[revision] ?? 0) + percent2;
   }, "add");
   if (settings.revisionTraffic) {
-    for (const [target, percent] of Object.entries(settings.revisionTraffic))
-      add(target === "LATEST" ? newRevision : target, percent);
+    for (const [target, percent2] of Object.entries(settings.revisionTraffic))
+      add(target === "LATEST" ? newRevision : target, percent2);
   } else if (settings.tagTraffic) {
-    for (const [tag, percent] of Object.entries(settings.tagTraffic)) {
+    for (const [tag, percent2] of Object.entries(settings.tagTraffic)) {
       const revision = current.find((t) => t.tag === tag)?.revision;
       if (!revision)
         throw new RunwayError(
           `Input 'tag_traffic' names tag '${tag}', which no revision of the service has.`,
           "Use a tag listed in the service's traffic, or `revision_traffic`."
         );
-      add(revision, percent);
+      add(revision, percent2);
     }
   } else {
     add(newRevision, 100);
@@ -36286,7 +37759,16 @@ function tagsFor(ref, where, settings, live, servedBefore, newShare) {
   return { checkTag, candidateTag };
 }
 __name(tagsFor, "tagsFor");
-function trafficSteps(settings, revision, servedBefore, split2, checkTag) {
+function tagMoveFor(settings, revision, candidateTag) {
+  const tags = settings.trafficTags;
+  if (!tags) return void 0;
+  const update = Object.fromEntries(
+    Object.entries(tags.update).map(([tag, target]) => [tag, target === "LATEST" ? revision : target])
+  );
+  return { clear: tags.clear, update, remove: tags.remove, keep: candidateTag ? [candidateTag] : [] };
+}
+__name(tagMoveFor, "tagMoveFor");
+function trafficSteps(settings, revision, servedBefore, split2, checkTag, tags) {
   if (settings.traffic !== "verified") return [];
   const progressive2 = settings.progressive;
   if (!progressive2 || !checkTag) {
@@ -36295,20 +37777,22 @@ function trafficSteps(settings, revision, servedBefore, split2, checkTag) {
         kind: "promote",
         phase: "promote",
         doing: `moving traffic to ${revision}`,
-        change: { kind: "move-traffic", move: { kind: "split", split: split2 } }
+        change: { kind: "move-traffic", move: { kind: "split", split: split2, ...tags ? { tags } : {} } },
+        // The tags the move changes go back before the split does (undos run newest first).
+        ...tags ? { undo: { kind: "restore-tags", tags: tagsBefore(servedBefore, tags) } } : {}
       }
     ];
   }
-  return progressive2.steps.map((percent) => ({
+  return progressive2.steps.map((percent2) => ({
     kind: "traffic-step",
-    phase: `step ${percent}%`,
-    doing: `moving ${percent}% to ${revision}`,
-    ...progressive2.gate ? { approval: { kind: "gate-approves", revision, percent } } : {},
-    change: { kind: "move-traffic", move: { kind: "step", revision, percent, before: servedBefore } },
+    phase: `step ${percent2}%`,
+    doing: `moving ${percent2}% to ${revision}`,
+    ...progressive2.gate ? { approval: { kind: "gate-approves", revision, percent: percent2 } } : {},
+    change: { kind: "move-traffic", move: { kind: "step", revision, percent: percent2, before: servedBefore } },
     check: {
       kind: "step-gates",
       revision,
-      percent,
+      percent: percent2,
       tag: checkTag,
       holdSeconds: progressive2.waitSeconds,
       maxErrorRate: progressive2.maxErrorRate,
@@ -36324,14 +37808,24 @@ function planRollout(input) {
   const revision = nextRevisionName(ref.service, live, settings.suffix, input.letters);
   const servedBefore = live?.latestReadyRevision ? pinTraffic(live) : void 0;
   if (settings.preview && !servedBefore) throw previewNeedsServingRevision(where, live !== void 0);
-  const split2 = servedBefore ? resolveSplit(settings, revision, servedBefore) : void 0;
+  const ownTag = settings.tag ? void 0 : settings.candidateTag;
+  const tagMove = tagMoveFor(settings, revision, ownTag);
+  const splitFrom = servedBefore && tagMove ? withTagChanges(servedBefore, tagMove) : servedBefore;
+  const split2 = splitFrom ? resolveSplit(settings, revision, splitFrom) : void 0;
   const newShare = split2 ? split2[revision] ?? 0 : 100;
   const { checkTag, candidateTag } = tagsFor(ref, where, settings, live, servedBefore, newShare);
   const previousRevision = servedBefore ? largestShare(servedBefore) : void 0;
   const caveats = [];
   let undoCandidate;
   if (servedBefore)
-    undoCandidate = { kind: "restore-traffic", to: servedBefore, ownTag: checkTag, dropTag: candidateTag };
+    undoCandidate = {
+      kind: "restore-traffic",
+      to: servedBefore,
+      ownTag: checkTag,
+      dropTag: candidateTag,
+      // A file replaces the service's own settings too: undoing it puts them back.
+      ...changes.replace && live ? { settings: serviceSettings(live) } : {}
+    };
   else if (!live) undoCandidate = { kind: "delete-created-service" };
   else
     caveats.push(
@@ -36361,7 +37855,7 @@ function planRollout(input) {
       revisionOnly: settings.preview,
       split: settings.traffic === "immediate" ? split2 : void 0,
       tag: checkTag,
-      alone: settings.preview ? "refuse" : { tag: settings.tag }
+      alone: settings.preview ? "refuse" : { tag: settings.tag, ...tagMove ? { tags: tagMove } : {} }
     },
     ...undoCandidate ? { undo: undoCandidate } : {},
     check: { kind: "revision-ready", revision, previousRevision }
@@ -36384,7 +37878,7 @@ function planRollout(input) {
       check: { kind: "healthy-on-tag", revision, tag: checkTag }
     });
   }
-  if (servedBefore) steps.push(...trafficSteps(settings, revision, servedBefore, split2, checkTag));
+  if (servedBefore) steps.push(...trafficSteps(settings, revision, servedBefore, split2, checkTag, tagMove));
   if (settings.traffic !== "none" || !servedBefore) {
     steps.push({
       kind: "verify-live",
@@ -36512,7 +38006,7 @@ __name(observeAndPlan, "observeAndPlan");
 
 // src/rollout/plan.ts
 function splitText(split2) {
-  return Object.entries(split2).map(([revision, percent]) => `${revision} ${percent}%`).join(", ");
+  return Object.entries(split2).map(([revision, percent2]) => `${revision} ${percent2}%`).join(", ");
 }
 __name(splitText, "splitText");
 function targetsText(targets) {
@@ -36520,6 +38014,15 @@ function targetsText(targets) {
   return weighted.join(", ") || "no traffic";
 }
 __name(targetsText, "targetsText");
+function tagMoveText(move) {
+  const parts = [
+    ...move.clear ? ["clear the others"] : [],
+    ...move.remove.length ? [`remove ${move.remove.join(", ")}`] : [],
+    ...Object.entries(move.update).map(([tag, revision]) => `${tag} \u2192 ${revision}`)
+  ];
+  return parts.join(", ");
+}
+__name(tagMoveText, "tagMoveText");
 function durationText(seconds2) {
   if (seconds2 > 0 && seconds2 % 3600 === 0) return `${seconds2 / 3600}h`;
   if (seconds2 > 0 && seconds2 % 60 === 0) return `${seconds2 / 60}m`;
@@ -36539,7 +38042,8 @@ function describeChange(change) {
     }
     case "move-traffic": {
       const { move } = change;
-      if (move.kind === "split") return `move traffic: ${splitText(move.split)}`;
+      if (move.kind === "split")
+        return `move traffic: ${splitText(move.split)}${move.tags ? `; tags: ${tagMoveText(move.tags)}` : ""}`;
       if (move.kind === "step") return `move ${move.percent}% to ${move.revision}, the rest as before`;
       return `tidy traffic: ${move.dropTag ? `drop tag ${move.dropTag}, ` : ""}follow the latest revision while it is ${move.revision}`;
     }
@@ -36553,13 +38057,15 @@ __name(describeChange, "describeChange");
 function describeUndo(undo) {
   switch (undo.kind) {
     case "restore-traffic":
-      return `put back ${targetsText(undo.to)}`;
+      return `put back ${targetsText(undo.to)}${undo.settings ? " and the service's settings" : ""}`;
     case "delete-created-service":
       return "delete the service this run created";
     case "revert-public-access":
       return undo.madePublic ? "take allUsers out again" : "let allUsers invoke again";
     case "drop-tag":
       return `drop the tag ${undo.tag}`;
+    case "restore-tags":
+      return `put back the tags ${undo.tags.map((t) => t.tag).join(", ")} as they were`;
     case "clear-rollout-record":
       return "remove the rollout record";
   }
@@ -36611,17 +38117,17 @@ function stepRunner(ctx) {
 }
 __name(stepRunner, "stepRunner");
 function afterUndo(ctx, unwound) {
-  let text2 = "";
+  let text3 = "";
   if (unwound?.failed.length) {
-    text2 += `
+    text3 += `
 Runway could not undo everything: ${unwound.failed.map((f) => `${f.name} (${describeErrorBriefly(f.error)})`).join("; ")}.`;
   } else if (unwound?.undone.length) {
-    text2 += `
+    text3 += `
 Rolled back: ${unwound.undone.join(", ")}.`;
   }
-  for (const note of [...ctx.plan.caveats, ...ctx.state.notes]) text2 += `
+  for (const note of [...ctx.plan.caveats, ...ctx.state.notes]) text3 += `
 ${note}`;
-  return text2;
+  return text3;
 }
 __name(afterUndo, "afterUndo");
 function outcomeOf(ctx, service, timeline, result) {
@@ -36761,6 +38267,7 @@ function rolloutSettings(settings, candidateTag, recordKey2) {
     tag: settings.tag,
     revisionTraffic: settings.revisionTraffic,
     tagTraffic: settings.tagTraffic,
+    trafficTags: settings.trafficTags,
     progressive: settings.progressive,
     healthCheck: settings.healthCheck,
     rollback: settings.rollback,
@@ -36785,15 +38292,15 @@ function stepsTogether(settings) {
         if (!steps.some((s) => percentOf(s) !== void 0)) barrier.leave(region);
       }, "planned"),
       beforeStep: /* @__PURE__ */ __name(async (step) => {
-        const percent = percentOf(step);
-        if (percent !== void 0) await barrier.arrive(region, percent);
+        const percent2 = percentOf(step);
+        if (percent2 !== void 0) await barrier.arrive(region, percent2);
       }, "beforeStep"),
       done: /* @__PURE__ */ __name((healthy) => healthy ? barrier.leave(region) : barrier.fail(region), "done")
     };
   };
 }
 __name(stepsTogether, "stepsTogether");
-async function deployAll(settings, credentials, project, image, github, deadline) {
+async function deployAll(settings, credentials, project, image, github, deadline, build) {
   const api = new CloudRunClient(credentials.accessToken);
   const logging = new LoggingClient(credentials.accessToken);
   const changes = {
@@ -36802,6 +38309,8 @@ async function deployAll(settings, credentials, project, image, github, deadline
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     isolated: settings.isolated,
+    build,
+    replace: settings.serviceYaml?.service,
     labels: {
       ...settings.skipDefaultLabels ? {} : defaultLabels(github.sha),
       ...settings.spec.labels ?? {}
@@ -36880,10 +38389,10 @@ async function applyRegionsFail(held, settings) {
 __name(applyRegionsFail, "applyRegionsFail");
 
 // src/inputs/event.ts
-import { readFileSync as readFileSync4 } from "node:fs";
+import { readFileSync as readFileSync6 } from "node:fs";
 function readPayload(path4) {
   try {
-    return JSON.parse(readFileSync4(path4 ?? "", "utf8"));
+    return JSON.parse(readFileSync6(path4 ?? "", "utf8"));
   } catch {
     return {};
   }
@@ -36909,25 +38418,25 @@ function forkCode(name, payload, repository) {
   return false;
 }
 __name(forkCode, "forkCode");
-function eventFromEnv(env = process.env) {
-  const [owner = "", repo = ""] = (env.GITHUB_REPOSITORY ?? "/").split("/");
-  const payload = readPayload(env.GITHUB_EVENT_PATH);
+function eventFromEnv(env2 = process.env) {
+  const [owner = "", repo = ""] = (env2.GITHUB_REPOSITORY ?? "/").split("/");
+  const payload = readPayload(env2.GITHUB_EVENT_PATH);
   const pr = payload.pull_request;
-  const name = env.GITHUB_EVENT_NAME ?? "";
-  const prFork = forkCode("pull_request", payload, env.GITHUB_REPOSITORY);
+  const name = env2.GITHUB_EVENT_NAME ?? "";
+  const prFork = forkCode("pull_request", payload, env2.GITHUB_REPOSITORY);
   return {
     name,
     action: payload.action,
     repo: { owner, repo },
     pullRequest: typeof pr?.number === "number" ? { number: pr.number, headSha: pr.head?.sha, fromFork: prFork } : void 0,
-    forkCode: forkCode(name, payload, env.GITHUB_REPOSITORY)
+    forkCode: forkCode(name, payload, env2.GITHUB_REPOSITORY)
   };
 }
 __name(eventFromEnv, "eventFromEnv");
 
 // src/report/outputs.ts
 function splitText2(traffic) {
-  const parts = Object.entries(traffic).map(([revision, percent]) => `${revision} ${percent}%`);
+  const parts = Object.entries(traffic).map(([revision, percent2]) => `${revision} ${percent2}%`);
   return parts.length ? parts.join(", ") : "nothing";
 }
 __name(splitText2, "splitText");
@@ -36992,9 +38501,9 @@ var Markdown = class {
     __name(this, "Markdown");
   }
   #text;
-  constructor(text2, key) {
+  constructor(text3, key) {
     if (key !== MADE_HERE) throw new Error("Markdown is made by gfm`\u2026` and the escapers of markdown.ts only");
-    this.#text = text2;
+    this.#text = text3;
   }
   get text() {
     return this.#text;
@@ -37003,7 +38512,7 @@ var Markdown = class {
     return this.#text;
   }
 };
-var made = /* @__PURE__ */ __name((text2) => new Markdown(text2, MADE_HERE), "made");
+var made = /* @__PURE__ */ __name((text3) => new Markdown(text3, MADE_HERE), "made");
 function render(value) {
   if (value instanceof Markdown) return value.text;
   if (typeof value === "number") return String(value);
@@ -37031,10 +38540,10 @@ function escapeText(value, max = UNTRUSTED_CAP) {
   return breakReferences(escaped);
 }
 __name(escapeText, "escapeText");
-function text(value, max = UNTRUSTED_CAP) {
+function text2(value, max = UNTRUSTED_CAP) {
   return made(escapeText(wrap(value), max));
 }
-__name(text, "text");
+__name(text2, "text");
 function longestBacktickRun(s) {
   return Math.max(0, ...(s.match(/`+/g) ?? []).map((run2) => run2.length));
 }
@@ -37096,7 +38605,7 @@ __name(capMarkdown, "capMarkdown");
 var REPORT_CAP = 6e4;
 function split(traffic, inTable = false) {
   const parts = Object.entries(traffic ?? {}).map(
-    ([revision, percent]) => gfm`${code(revision, { inTable })} ${percent}%`
+    ([revision, percent2]) => gfm`${code(revision, { inTable })} ${percent2}%`
   );
   return parts.length ? join6(parts, ", ") : gfm`nothing`;
 }
@@ -37106,7 +38615,7 @@ function health(checks, healthy) {
   const verdict = healthy === false ? gfm`❌ unhealthy` : healthy ? gfm`✅ healthy` : gfm`not checked`;
   if (!last?.last) return verdict;
   const probe = last.last;
-  const answer = probe.error ? text(probe.error, 200) : gfm`HTTP ${probe.status ?? 0}`;
+  const answer = probe.error ? text2(probe.error, 200) : gfm`HTTP ${probe.status ?? 0}`;
   const where = last.on === "tag" ? gfm`tag URL` : gfm`service URL`;
   return gfm`${verdict} (${answer}, ${probe.latencyMs} ms, ${where})`;
 }
@@ -37119,7 +38628,7 @@ function regionRow(r, digest, preview) {
   const shortDigest = code(digest.slice(0, 19), { inTable: true });
   const verdict = health(o?.checks, r.failure ? false : o?.healthy);
   const traffic = o ? split(o.traffic, true) : gfm`—`;
-  return gfm`| ${text(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
+  return gfm`| ${text2(r.region)} | ${url} | ${revision} | ${previous} | ${shortDigest} | ${verdict} | ${traffic} |`;
 }
 __name(regionRow, "regionRow");
 var lastLines = /* @__PURE__ */ __name((n) => n === 1 ? gfm`line` : gfm`${n} lines`, "lastLines");
@@ -37144,11 +38653,11 @@ function releaseSection(release) {
   const job = code(shortName(release.job) ?? release.job);
   const where = release.executionUrl ? gfm` (${link(release.executionUrl)})` : gfm``;
   const execution = release.execution ? gfm`${code(release.execution)}${where}` : gfm`not started`;
-  const verdict = release.failure ? gfm`❌ ${text(release.failure, 1e3)}` : gfm`✅ succeeded before the deploy`;
+  const verdict = release.failure ? gfm`❌ ${text2(release.failure, 1e3)}` : gfm`✅ succeeded before the deploy`;
   return [
     gfm`**Release command** (\`release_command\`)`,
     gfm``,
-    gfm`- job ${job} in ${text(release.region)}, execution ${execution}: ${verdict}`,
+    gfm`- job ${job} in ${text2(release.region)}, execution ${execution}: ${verdict}`,
     ...release.logs ? failureLogs(release.logs) : [],
     gfm``
   ];
@@ -37193,12 +38702,12 @@ function renderReport(report, options = {}) {
         const p952 = s.p95Ms === void 0 ? gfm`—` : gfm`${s.p95Ms} ms`;
         const gate = s.passed ? gfm`✅ passed` : gfm`❌ failed`;
         const failed2 = gfm`${decimal(s.errorRate, 1)}%`;
-        lines.push(gfm`| ${text(r.region)} | ${s.percent}% | ${s.requests} | ${failed2} | ${p952} | ${gate} |`);
+        lines.push(gfm`| ${text2(r.region)} | ${s.percent}% | ${s.requests} | ${failed2} | ${p952} | ${gate} |`);
       }
     lines.push(gfm``);
     const failedProbes = stepped.flatMap(
       (r) => r.outcome.steps.flatMap(
-        (s) => s.failedProbes.map((what) => gfm`- ${text(r.region)}, ${s.percent}%: ${code(what)}`)
+        (s) => s.failedProbes.map((what) => gfm`- ${text2(r.region)}, ${s.percent}%: ${code(what)}`)
       )
     );
     if (failedProbes.length) lines.push(gfm`Failed probes:`, gfm``, ...failedProbes, gfm``);
@@ -37208,7 +38717,7 @@ function renderReport(report, options = {}) {
     lines.push(gfm`**Idle revisions deleted** (\`keep_revisions\`)`, gfm``);
     for (const r of pruned)
       lines.push(
-        gfm`- ${text(r.region)}: ${join6(
+        gfm`- ${text2(r.region)}: ${join6(
           r.outcome.pruned.map((n) => code(n)),
           ", "
         )}`
@@ -37220,7 +38729,7 @@ function renderReport(report, options = {}) {
     lines.push(gfm`**What failed**`, gfm``);
     for (const r of failed) {
       const [first = "", ...more] = r.failure.split("\n");
-      lines.push(gfm`- **${text(r.region)}**: ${text(first, 1e3)}`);
+      lines.push(gfm`- **${text2(r.region)}**: ${text2(first, 1e3)}`);
       if (more.length) lines.push(codeBlock(more.join("\n"), 2));
       const o = r.outcome;
       const rolledBack = o?.rolledBack ? gfm`rolled back; ` : gfm``;
@@ -37232,7 +38741,7 @@ function renderReport(report, options = {}) {
   lines.push(gfm`**Traffic before → after**`, gfm``);
   for (const r of report.regions) {
     const o = r.outcome;
-    const region = text(r.region);
+    const region = text2(r.region);
     lines.push(
       o ? gfm`- ${region}: ${split(o.trafficBefore)} → ${split(o.traffic)}` : gfm`- ${region}: unchanged`
     );
@@ -37241,18 +38750,18 @@ function renderReport(report, options = {}) {
   if (planned.length) {
     lines.push(gfm``, gfm`<details><summary>Plan</summary>`, gfm``);
     for (const r of planned) {
-      lines.push(gfm`${text(r.region)}:`, gfm``);
-      for (const [i, step] of r.outcome.plan.entries()) lines.push(gfm`${i + 1}. ${text(step)}`);
+      lines.push(gfm`${text2(r.region)}:`, gfm``);
+      for (const [i, step] of r.outcome.plan.entries()) lines.push(gfm`${i + 1}. ${text2(step)}`);
       lines.push(gfm``);
     }
     lines.push(gfm`</details>`);
   }
   lines.push(gfm``, gfm`**Timeline**`, gfm``, gfm`| stage | duration |`, gfm`| --- | --- |`);
   const failedMark = /* @__PURE__ */ __name((ok) => ok ? gfm`` : gfm` ❌`, "failedMark");
-  for (const s of report.stages) lines.push(gfm`| ${text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
+  for (const s of report.stages) lines.push(gfm`| ${text2(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
   for (const r of report.regions) {
     for (const s of r.outcome?.timeline ?? [])
-      lines.push(gfm`| ${text(r.region)}: ${text(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
+      lines.push(gfm`| ${text2(r.region)}: ${text2(s.name)}${failedMark(s.ok)} | ${seconds(s.ms)} |`);
   }
   const image = code(report.image);
   const commit = code(report.sha.slice(0, 12));
@@ -37272,12 +38781,12 @@ function renderCleanup(report) {
     gfm`| --- | --- | --- |`
   ];
   for (const r of report.regions) {
-    const tag = r.failure ? gfm`❌ ${text(r.failure.split("\n")[0])}` : r.removed ? gfm`removed` : gfm`was already gone`;
+    const tag = r.failure ? gfm`❌ ${text2(r.failure.split("\n")[0])}` : r.removed ? gfm`removed` : gfm`was already gone`;
     const pruned = r.pruned.length ? join6(
       r.pruned.map((n) => code(n, { inTable: true })),
       ", "
     ) : gfm`—`;
-    lines.push(gfm`| ${text(r.region)} | ${tag} | ${pruned} |`);
+    lines.push(gfm`| ${text2(r.region)} | ${tag} | ${pruned} |`);
   }
   lines.push(gfm``, link(report.runUrl, gfm`run`));
   return join6(lines);
@@ -37286,20 +38795,20 @@ __name(renderCleanup, "renderCleanup");
 function renderEarlyFailure(failure) {
   const what = failure.service ? gfm` ${code(failure.service)}` : gfm``;
   const where = failure.stage === "inputs" ? gfm`at its inputs, before any call to Google Cloud` : gfm`before it could sign in to Google Cloud`;
-  const count = failure.problems.length;
+  const count2 = failure.problems.length;
   const lines = [
     gfm`### Runway:${what} ❌ failed at ${failure.stage === "inputs" ? gfm`the inputs` : gfm`authentication`}`,
     gfm``,
     gfm`The run stopped ${where}: nothing was built, deployed or changed.`,
     gfm``,
-    count > 1 ? gfm`**What failed** (${count} problems, each with its fix)` : gfm`**What failed**`,
+    count2 > 1 ? gfm`**What failed** (${count2} problems, each with its fix)` : gfm`**What failed**`,
     gfm``
   ];
   for (const p of failure.problems) {
     const [first = "", ...more] = p.message.split("\n");
-    lines.push(gfm`- ${text(first, 1e3)}`);
+    lines.push(gfm`- ${text2(first, 1e3)}`);
     if (more.length) lines.push(codeBlock(more.join("\n"), 2));
-    if (p.fix) lines.push(gfm`  - **Fix:** ${text(p.fix.replace(/\n/g, " "), 1e3)}`);
+    if (p.fix) lines.push(gfm`  - **Fix:** ${text2(p.fix.replace(/\n/g, " "), 1e3)}`);
   }
   const commit = code(failure.sha.slice(0, 12));
   lines.push(gfm``, gfm`Commit ${commit} · ${link(failure.runUrl, gfm`run`)}`);
@@ -37369,7 +38878,7 @@ function historyLine(h) {
 }
 __name(historyLine, "historyLine");
 function entryLine(e) {
-  return gfm`- run ${text(e.run)}: ${code(e.revision)} ${text(e.outcome)} (${text(e.at)})`;
+  return gfm`- run ${text2(e.run)}: ${code(e.revision)} ${text2(e.outcome)} (${text2(e.at)})`;
 }
 __name(entryLine, "entryLine");
 function renderComment(marker, report, current, previousBody) {
@@ -37446,10 +38955,10 @@ async function upsertStickyComment(octokit, repo, issue2, marker, render2) {
     );
   }
   id = mine[0]?.id ?? id;
-  for (const duplicate of mine.slice(1)) {
+  for (const duplicate2 of mine.slice(1)) {
     await githubCall(
       "remove a duplicate comment",
-      () => octokit.rest.issues.deleteComment({ ...repo, comment_id: duplicate.id })
+      () => octokit.rest.issues.deleteComment({ ...repo, comment_id: duplicate2.id })
     ).catch(() => void 0);
   }
   return { id, created };
@@ -37789,9 +39298,9 @@ function buildReport(facts, regions, results) {
   };
 }
 __name(buildReport, "buildReport");
-function runUrlFrom(env = process.env) {
-  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
-  return `${server}/${env.GITHUB_REPOSITORY ?? "unknown/unknown"}/actions/runs/${env.GITHUB_RUN_ID ?? "0"}`;
+function runUrlFrom(env2 = process.env) {
+  const server = env2.GITHUB_SERVER_URL ?? "https://github.com";
+  return `${server}/${env2.GITHUB_REPOSITORY ?? "unknown/unknown"}/actions/runs/${env2.GITHUB_RUN_ID ?? "0"}`;
 }
 __name(runUrlFrom, "runUrlFrom");
 
@@ -37924,7 +39433,8 @@ async function runRelease(api, settings, release, project, image, sha, deadline,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     labels,
     traffic: void 0,
-    isolated: settings.isolated
+    isolated: settings.isolated,
+    replace: settings.serviceYaml?.service
   });
   const spec = planReleaseJob(planned, release, labels);
   const ref = { project, region, job: releaseJobName(settings.service) };
@@ -38003,30 +39513,30 @@ function writeJobOutputs(regions, results, image, digest) {
 __name(writeJobOutputs, "writeJobOutputs");
 function jobFailures(regions, results) {
   return results.flatMap((r, i) => {
-    const region = text(regions[i] ?? "");
+    const region = text2(regions[i] ?? "");
     if (r.status === "rejected") {
       const [first = "", ...more] = describeError(r.reason).split("\n");
       return [
-        gfm`- **${region}**: ${text(first, 1e3)}`,
+        gfm`- **${region}**: ${text2(first, 1e3)}`,
         ...more.length ? [codeBlock(more.join("\n"), 2)] : []
       ];
     }
     const o = r.value;
     if (!o.failure) return [];
-    return [gfm`- **${region}**: ${text(o.failure, 1e3)}`, ...o.logs ? failureLogs(o.logs) : []];
+    return [gfm`- **${region}**: ${text2(o.failure, 1e3)}`, ...o.logs ? failureLogs(o.logs) : []];
   });
 }
 __name(jobFailures, "jobFailures");
 function renderJobReport(job, image, regions, results, stages) {
   const rows = results.map((r, i) => {
-    const region = text(regions[i] ?? "");
-    if (r.status === "rejected") return gfm`| ${region} | failed | ${text(describeErrorBriefly(r.reason))} |`;
+    const region = text2(regions[i] ?? "");
+    if (r.status === "rejected") return gfm`| ${region} | failed | ${text2(describeErrorBriefly(r.reason))} |`;
     const o = r.value;
     const verdict = o.failure ? "failed" : o.tasks ? "succeeded" : o.execution ? "started" : "deployed";
-    const execution = o.executionUrl && o.execution ? link(o.executionUrl, code(o.execution, { inTable: true })) : text("\u2014");
-    return gfm`| ${region} | ${text(verdict)} | ${execution} ${text(taskLine(o))} |`;
+    const execution = o.executionUrl && o.execution ? link(o.executionUrl, code(o.execution, { inTable: true })) : text2("\u2014");
+    return gfm`| ${region} | ${text2(verdict)} | ${execution} ${text2(taskLine(o))} |`;
   });
-  const timeline = stages.map((s) => gfm`- ${text(s.name)}: ${text(`${(s.ms / 1e3).toFixed(1)}s`)}`);
+  const timeline = stages.map((s) => gfm`- ${text2(s.name)}: ${text2(`${(s.ms / 1e3).toFixed(1)}s`)}`);
   const failed = jobFailures(regions, results);
   return gfm`### Cloud Run job ${code(job)}
 
@@ -38158,6 +39668,23 @@ async function deployJob(settings, job, credentials, project, image, built, gith
   return failed;
 }
 __name(deployJob, "deployJob");
+function withFileSettings(settings) {
+  const file = settings.serviceYaml;
+  if (!file) return settings;
+  const own = fileSecretRefs(file);
+  const given = settings.spec.secrets ?? { env: {}, files: {} };
+  const secrets = { env: { ...own.env, ...given.env }, files: { ...own.files, ...given.files } };
+  const account = settings.spec.runtimeServiceAccount ?? file.service.template.serviceAccount;
+  return {
+    ...settings,
+    spec: {
+      ...settings.spec,
+      ...account ? { runtimeServiceAccount: account } : {},
+      ...Object.keys(secrets.env).length || Object.keys(secrets.files).length ? { secrets } : {}
+    }
+  };
+}
+__name(withFileSettings, "withFileSettings");
 async function run() {
   const stages = new Timeline();
   const github = githubContext();
@@ -38192,6 +39719,7 @@ async function run() {
     const parsed = isolation ? isolatedSettings(previewed, isolation) : previewed;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
+    let sourceBuild;
     progress.stage = "authenticate";
     const credentials = await stages.time("authenticate", () => signIn(parsed, github));
     const resolvedProject = resolveProject(parsed, credentials);
@@ -38204,25 +39732,32 @@ async function run() {
       () => group("Preflight", async () => {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
+        const asDeployed = withFileSettings(parsed);
         await checkCanActAs(
           new IamClient(credentials.accessToken),
-          parsed.spec.runtimeServiceAccount,
+          asDeployed.spec.runtimeServiceAccount,
           credentials.identity
         );
         const secrets = new SecretManagerClient(credentials.accessToken);
         const { checked, unchecked, readable } = await checkSecrets(
           secrets,
           resolvedProject,
-          parsed.spec.secrets,
+          asDeployed.spec.secrets,
           credentials.identity
         );
         if (checked.length) info2(`secrets: ${checked.join(", ")} exist and are enabled`);
         if (unchecked.length)
           info2(`secrets: Cloud Run will check ${unchecked.join(", ")} at deploy time`);
-        await checkSecretReaders(parsed, credentials, resolvedProject, secrets, readable);
+        await checkSecretReaders(asDeployed, credentials, resolvedProject, secrets, readable);
         if (parsed.image?.kind === "source") {
           const projects = new ProjectsClient(credentials.accessToken);
-          const builder = `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
+          const live = parsed.job ? void 0 : await new CloudRunClient(credentials.accessToken).getService({
+            project: resolvedProject,
+            region: parsed.regions[0],
+            service: parsed.service
+          });
+          sourceBuild = resolveBuild(parsed.image.build, recordedBuild(live));
+          const builder = sourceBuild.serviceAccount ? serviceAccountEmail(sourceBuild.serviceAccount) : `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
           await checkSourceDeploy(
             projects,
             new IamClient(credentials.accessToken),
@@ -38246,6 +39781,7 @@ async function run() {
           resolvedProject,
           github.sha,
           deadline,
+          sourceBuild ?? resolveBuild(void 0, void 0),
           forkCodeOf(event)
         ) : await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
         info2(`image ${formatImage(ref, "digest")}`);
@@ -38298,7 +39834,7 @@ async function run() {
       "deploy and verify",
       () => group(
         `Deploy and verify (${parsed.regions.join(", ")})`,
-        () => deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline)
+        () => deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline, sourceBuild)
       )
     );
     const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? "", preview);
@@ -38320,9 +39856,9 @@ async function run() {
       );
       await group("Report", () => reporter.finish(report)).catch((reportErr) => warning(`Could not report: ${describeError(reportErr)}`));
     } else if (settings?.job && progress.stage === "deploy") {
-      const markdown = gfm`### Cloud Run job ${text(settings.job.name)}: not deployed
+      const markdown = gfm`### Cloud Run job ${text2(settings.job.name)}: not deployed
 
-${text(describeError(err))}
+${text2(describeError(err))}
 `;
       if (jobReporter)
         await group(

@@ -207,6 +207,8 @@ export const ROLES: Record<string, string[]> = {
   'roles/storage.objectViewer': ['storage.objects.get', 'storage.objects.list'],
   'roles/cloudbuild.builds.viewer': ['cloudbuild.builds.get', 'cloudbuild.builds.list'],
   'roles/cloudbuild.builds.editor': ['cloudbuild.builds.*'],
+  // Running builds in a private pool of the project (granted to Cloud Run's service agent there).
+  'roles/cloudbuild.workerPoolUser': ['cloudbuild.workerpools.use'],
   'roles/run.invoker': ['run.routes.invoke', 'run.jobs.run', 'run.jobs.runWithOverrides'],
   // Granted to Cloud Run's service agent when the Run API is enabled: it pulls images for revisions.
   'roles/run.serviceAgent': [

@@ -43,6 +43,7 @@ const MEASURED = {
   '__tests__/e2e/release-command.test.ts': 74,
   '__tests__/e2e/auth.test.ts': 72,
   '__tests__/e2e/bad-input.test.ts': 62,
+  '__tests__/e2e/traffic-flags.test.ts': 62,
   '__tests__/e2e/jobs.test.ts': 62,
   '__tests__/e2e/no-secrets-in-logs.test.ts': 61,
   '__tests__/e2e/zero-downtime.test.ts': 55,

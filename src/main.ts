@@ -23,6 +23,8 @@ import type { SecretRefs } from './inputs/spec.js';
 import { Deadline } from './common/deadline.js';
 import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
+import { resolveBuild, serviceAccountEmail, type ResolvedBuild } from './inputs/build-flags.js';
+import { recordedBuild } from './image/remote-build.js';
 import { eventFromEnv, type GitHubEvent } from './inputs/event.js';
 import { writeOutputs } from './report/outputs.js';
 import { Reporter, writeJobSummary } from './report/publish.js';
@@ -253,6 +255,7 @@ export async function run(): Promise<void> {
     const parsed = isolation ? isolatedSettings(previewed, isolation) : previewed;
     settings = parsed;
     const deadline = Deadline.in(parsed.deployTimeoutSeconds);
+    let sourceBuild: ResolvedBuild | undefined;
 
     progress.stage = 'authenticate';
     const credentials = await stages.time('authenticate', () => signIn(parsed, github));
@@ -288,8 +291,19 @@ export async function run(): Promise<void> {
         await checkSecretReaders(asDeployed, credentials, resolvedProject, secrets, readable);
         if (parsed.image?.kind === 'source') {
           const projects = new ProjectsClient(credentials.accessToken);
-          // Cloud Run's builds run as the project's default compute account.
-          const builder = `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
+          // As gcloud, the build keeps what the service recorded of the last one unless `flags` says otherwise.
+          const live = parsed.job
+            ? undefined
+            : await new CloudRunClient(credentials.accessToken).getService({
+                project: resolvedProject,
+                region: parsed.regions[0]!,
+                service: parsed.service,
+              });
+          sourceBuild = resolveBuild(parsed.image.build, recordedBuild(live));
+          // Without a build account, Cloud Run's builds run as the project's default compute account.
+          const builder = sourceBuild.serviceAccount
+            ? serviceAccountEmail(sourceBuild.serviceAccount)
+            : `${await projects.projectNumber(resolvedProject)}-compute@developer.gserviceaccount.com`;
           await checkSourceDeploy(
             projects,
             new IamClient(credentials.accessToken),
@@ -316,6 +330,7 @@ export async function run(): Promise<void> {
                 resolvedProject,
                 github.sha,
                 deadline,
+                sourceBuild ?? resolveBuild(undefined, undefined),
                 forkCodeOf(event),
               )
             : await prepareImage(parsed, credentials, github.sha, forkCodeOf(event));
@@ -368,7 +383,7 @@ export async function run(): Promise<void> {
 
     const results = await stages.time('deploy and verify', () =>
       core.group(`Deploy and verify (${parsed.regions.join(', ')})`, () =>
-        deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline),
+        deployAll(parsed, credentials, resolvedProject, imageByDigest, github, deadline, sourceBuild),
       ),
     );
     const failed = writeOutputs(parsed.regions, results, imageByDigest, built.digest ?? '', preview);

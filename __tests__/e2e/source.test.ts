@@ -11,6 +11,8 @@ import { appContext } from '../helpers/app-context.js';
 import { accessTokenFor, repositoryPrincipalSet } from '../helpers/auth.js';
 import { getService } from '../helpers/cloudrun.js';
 
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 const project = (): string => env('RUNWAY_EMULATOR_PROJECT');
 const compute = (): string =>
   `${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`;
@@ -149,4 +151,102 @@ describe('source: a build on Google', () => {
     expect(after.some((r) => r.path.includes('builds:submit'))).toBe(false);
     expect(await getService('src-refused')).toBeUndefined();
   }, 120_000);
+});
+
+describe('source: gcloud\u2019s build flags in `flags`', () => {
+  const owner = (): string => env('RUNWAY_EMULATOR_SERVICE_ACCOUNT').replace(/^deployer@/, 'owner@');
+
+  /** The Build a run started, read from Cloud Build by the ID in the log URL the run printed. */
+  async function buildOf(stdout: string): Promise<Json> {
+    const id = /cloud-build\/builds;region=us-central1\/([0-9a-f-]+)/.exec(stdout)?.[1];
+    expect(id).toBeDefined();
+    const res = await fetch(
+      `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD')}v1/projects/${project()}/locations/us-central1/builds/${id}`,
+      { headers: { authorization: `Bearer ${await accessTokenFor(owner())}` } },
+    );
+    expect(res.status).toBe(200);
+    return (await res.json()) as Json;
+  }
+
+  it('builds as --build-service-account in --build-worker-pool, records them on the service, and the next deploy keeps them', async () => {
+    const builder = `custom-builder@${project()}.iam.gserviceaccount.com`;
+    const builderResource = `projects/${project()}/serviceAccounts/${builder}`;
+    const pool = `projects/${project()}/locations/us-central1/workerPools/private`;
+    await admin.seed({
+      serviceAccounts: [builder],
+      bindings: [
+        {
+          resource: `projects/${project()}`,
+          role: 'roles/run.builder',
+          members: [`serviceAccount:${builder}`],
+        },
+        {
+          resource: `projects/${project()}/serviceAccounts/${builder}`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${deployer}`],
+        },
+      ],
+    });
+    const dir = appContext('built by a custom account');
+    const first = await runAction({
+      ...inputs('src-flags', deployer, dir),
+      flags: `--build-service-account=${builderResource} --build-worker-pool=${pool} --set-build-env-vars=B=2,A=1`,
+    });
+    if (first.exitCode !== 0) throw new Error(`action failed:\n${first.stdout}\n${first.stderr}`);
+    expect(first.stdout).toContain(`may build from source as ${builder}`);
+    expect(first.stdout).toMatch(/build env vars \(A, B\) apply to buildpacks builds only/);
+    expect(await buildOf(first.stdout)).toMatchObject({
+      serviceAccount: builderResource,
+      options: { pool: { name: pool } },
+      tags: ['service_src-flags'],
+    });
+    expect((await (await fetch(first.outputs.url!)).text()).trim()).toBe('built by a custom account');
+    expect((await getService('src-flags'))?.buildConfig).toEqual({
+      serviceAccount: builderResource,
+      workerPool: pool,
+      environmentVariables: { B: '2', A: '1' },
+    });
+
+    // As gcloud: without the flags the next build keeps the account; a clear flag drops the pool.
+    const second = await runAction({
+      ...inputs('src-flags', deployer, dir),
+      flags: '--clear-build-worker-pool',
+    });
+    if (second.exitCode !== 0) throw new Error(`action failed:\n${second.stdout}\n${second.stderr}`);
+    const build = await buildOf(second.stdout);
+    expect(build.serviceAccount).toBe(builderResource);
+    expect(build.options.pool).toBeUndefined();
+    expect((await getService('src-flags'))?.buildConfig).toEqual({
+      serviceAccount: builderResource,
+      environmentVariables: { B: '2', A: '1' },
+    });
+  }, 400_000);
+
+  it('refuses, in preflight, a deployer who may not act as the build service account, naming the role, before any upload', async () => {
+    const stranger = `stranger-builder@${project()}.iam.gserviceaccount.com`;
+    await admin.seed({ serviceAccounts: [stranger] });
+    const before = (await admin.requests()).length;
+    const run = await runAction({
+      ...inputs('src-no-actas', deployer, appContext('refused')),
+      flags: `--build-service-account=projects/${project()}/serviceAccounts/${stranger}`,
+    });
+    expect(run.exitCode).not.toBe(0);
+    const error = errorOf(run);
+    expect(error).toContain(`${deployer} may not start builds that run as ${stranger}`);
+    expect(error).toContain('roles/iam.serviceAccountUser');
+    expect(error).toContain('Nothing was uploaded or deployed');
+    const after = (await admin.requests()).slice(before);
+    expect(after.filter((r) => r.api === 'storage' || r.api === 'cloudbuild')).toEqual([]);
+    expect(await getService('src-no-actas')).toBeUndefined();
+  }, 120_000);
+
+  it('refuses the build flags without `source`, naming `flags` and `source`', async () => {
+    const run = await runAction({
+      ...inputs('src-no-source', deployer, ''),
+      image: `${env('RUNWAY_EMULATOR_REPOSITORY')}/anything:v1`,
+      flags: `--build-worker-pool=projects/${project()}/locations/us-central1/workerPools/private`,
+    });
+    expect(run.exitCode).not.toBe(0);
+    expect(errorOf(run)).toMatch(/`flags` gives gcloud build flags.*only with the `source` input/s);
+  }, 60_000);
 });

@@ -378,6 +378,98 @@ describe('builds:submit and Cloud Build v1', () => {
     expect(refused.body.error.message).toMatch(/internet/);
   });
 
+  it('runs the build as the service account and in the worker pool the request names, with its tags', async () => {
+    const builder = await seedServiceAccount('custom-builder', ['roles/run.builder']);
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${project()}/serviceAccounts/${builder}`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${developer}`],
+        },
+      ],
+    });
+    const pool = `projects/${project()}/locations/us-central1/workerPools/private`;
+    const dir = appContext('built by a custom account');
+    const object = await uploaded(BUCKET, 'services/custom/src.tar.gz', tarball(dir));
+    rmSync(dir, { recursive: true, force: true });
+    const before = (await admin.requests()).length;
+    const res = await submit({
+      storageSource: { bucket: BUCKET, object: object.name },
+      imageUri: image('custom'),
+      dockerBuild: {},
+      serviceAccount: `projects/${project()}/serviceAccounts/${builder}`,
+      workerPool: pool,
+      tags: ['service_custom'],
+    });
+    expect(res.status).toBe(200);
+    const done = await finished(res.body.buildOperation.name);
+    const build = done.response as Json;
+    expect(build.status).toBe('SUCCESS');
+    expect(build).toMatchObject({
+      serviceAccount: `projects/${project()}/serviceAccounts/${builder}`,
+      options: { pool: { name: pool } },
+      tags: ['service_custom'],
+    });
+    const got = await call('GET', `${cloudbuild()}v1/${build.name}`);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.builds.get', got.body);
+    expect(got.body.options.pool).toEqual({ name: pool });
+    const pushes = (await admin.requests())
+      .slice(before)
+      .filter((r) => r.api === 'registry' && r.method === 'PUT');
+    expect(pushes.length).toBeGreaterThan(0);
+    expect(pushes.every((r) => r.caller?.includes(builder))).toBe(true);
+  }, 120_000);
+
+  it("takes a pool in another project only when Cloud Run's service agent may use pools there", async () => {
+    await admin.seed({ projects: [{ projectId: 'pool-host', projectNumber: '555000111222' }] });
+    const pool = 'projects/pool-host/locations/us-central1/workerPools/shared';
+    const agent = `service-${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}@serverless-robot-prod.iam.gserviceaccount.com`;
+    const body = {
+      storageSource: { bucket: BUCKET, object: 'services/custom/src.tar.gz' },
+      imageUri: image('pooled'),
+      dockerBuild: {},
+      workerPool: pool,
+    };
+    const denied = await submit(body);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toContain('cloudbuild.workerpools.use');
+    expect(denied.body.error.message).toContain(agent);
+    await admin.seed({
+      serviceAccounts: [agent],
+      bindings: [
+        {
+          resource: 'projects/pool-host',
+          role: 'roles/cloudbuild.workerPoolUser',
+          members: [`serviceAccount:${agent}`],
+        },
+      ],
+    });
+    const res = await submit(body);
+    expect(res.status).toBe(200);
+    const done = await finished(res.body.buildOperation.name);
+    expect(done.response).toMatchObject({ status: 'SUCCESS', options: { pool: { name: pool } } });
+  }, 120_000);
+
+  it('refuses a malformed worker pool and a build env var that is not a string', async () => {
+    const pool = await submit({
+      storageSource: { bucket: BUCKET, object: 'x' },
+      imageUri: image('pool'),
+      dockerBuild: {},
+      workerPool: 'private',
+    });
+    expect(pool.status).toBe(400);
+    expect(pool.body.error.status).toBe('INVALID_ARGUMENT');
+    expect(pool.body.error.message).toMatch(/worker_pool/);
+    const env = await submit({
+      storageSource: { bucket: BUCKET, object: 'x' },
+      imageUri: image('packs'),
+      buildpackBuild: { environmentVariables: { A: { nested: true } } },
+    });
+    expect(env.status).toBe(400);
+    expect(env.body.error.status).toBe('INVALID_ARGUMENT');
+  });
+
   it("names the project's default build service account, as gcloud run deploy --source asks", async () => {
     const res = await call(
       'GET',

@@ -174,10 +174,35 @@ export const BAD_INPUTS: BadInputCase[] = [
     inputs: { no_traffic: 'true', traffic: 'immediate' },
     names: 'no_traffic',
   },
+  {
+    what: 'update_traffic_flags without revision_traffic or tag_traffic',
+    inputs: { update_traffic_flags: '--update-tags=stable=LATEST' },
+    names: 'update_traffic_flags',
+  },
+  {
+    what: 'update_traffic_flags with no_traffic',
+    inputs: { revision_traffic: 'LATEST=100', update_traffic_flags: '--to-latest', no_traffic: 'true' },
+    names: 'no_traffic',
+  },
+  {
+    what: 'update_traffic_flags setting the split twice',
+    inputs: { revision_traffic: 'LATEST=100', update_traffic_flags: '--to-tags=blue=100' },
+    names: 'update_traffic_flags',
+  },
+  {
+    what: 'a gcloud flag in update_traffic_flags that has its own input',
+    inputs: { revision_traffic: 'LATEST=100', update_traffic_flags: '--region=europe-west1' },
+    names: 'update_traffic_flags',
+  },
   { what: 'image and context together', inputs: { context: '.' }, names: 'context' },
   { what: 'no image and no context', inputs: { image: '' }, names: 'image' },
   { what: 'a context without a repository', inputs: { image: '', context: '.' }, names: 'repository' },
-  { what: 'a flag that has its own input', inputs: { flags: '--region=europe-west1' }, names: 'flags' },
+  { what: 'a flag that means nothing without gcloud', inputs: { flags: '--async' }, names: 'flags' },
+  {
+    what: 'a flag that disagrees with its input',
+    inputs: { tag: 'blue', flags: '--tag=green' },
+    names: 'flags',
+  },
   { what: 'an unknown flag', inputs: { flags: '--no-such-flag=1' }, names: 'flags' },
   {
     what: 'a volume of a type gcloud has not',

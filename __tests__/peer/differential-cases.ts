@@ -153,8 +153,30 @@ export const CASES: Case[] = [
   },
   {
     name: 'a flag Runway does not parse',
-    steps: [{ image: '{image1}', flags: '--revision-suffix=v9' }],
+    steps: [{ image: '{image1}', flags: '--async' }],
     differs: { id: 'unparsed-flag', in: ['outcome'] },
+  },
+  {
+    // gcloud takes deploy-cloudrun's inputs first and `flags` after: repeated --update- flags add up.
+    name: 'flags that stand for inputs: --update-env-vars, --update-secrets, --revision-suffix, --labels',
+    steps: [
+      { image: '{image1}', env_vars: 'A=1', secrets: 'S=diff-db:1' },
+      {
+        image: '{image2}',
+        env_vars: 'B=2',
+        secrets: 'T=diff-db:2',
+        skip_default_labels: 'true',
+        flags:
+          '--update-env-vars C=3 --update-secrets /s/key=diff-db:latest --revision-suffix v7 --labels team=web',
+      },
+    ],
+  },
+  {
+    name: 'the image in --image, and --set-secrets replacing every secret',
+    steps: [
+      { image: '{image1}', secrets: 'S=diff-db:1,/s/key=diff-db:2' },
+      { flags: '--image {image2} --set-secrets T=diff-db:latest' },
+    ],
   },
   {
     name: 'tag with no_traffic',
@@ -395,6 +417,67 @@ export const CASES: Case[] = [
       { image: '{image1}', flags: '--gpu 1 --gpu-type nvidia-l4 --cpu 2 --memory 16Gi --no-cpu-throttling' },
     ],
     refused: true,
+  },
+  // update_traffic_flags: deploy-cloudrun appends it to `gcloud run services update-traffic SERVICE
+  // --to-revisions=revision_traffic` (or --to-tags=tag_traffic), run after the deploy.
+  {
+    name: 'update_traffic_flags: --to-revisions beside revision_traffic',
+    steps: [
+      { image: '{image1}' },
+      {
+        image: '{image2}',
+        revision_traffic: 'LATEST=50',
+        update_traffic_flags: '--to-revisions={rev1}=50',
+      },
+    ],
+    differs: { id: 'split-by-name', in: ['traffic'] },
+  },
+  {
+    name: 'update_traffic_flags: --update-tags and --remove-tags',
+    steps: [
+      { image: '{image1}', tag: 'blue' },
+      {
+        image: '{image2}',
+        revision_traffic: 'LATEST=100',
+        update_traffic_flags: '--remove-tags=blue --update-tags=stable={rev1},canary=LATEST',
+      },
+    ],
+    differs: { id: 'url-is-service-url', in: ['url'] },
+  },
+  {
+    // The tags change first, so --to-tags names the tags --set-tags gives; every other tag goes.
+    name: 'update_traffic_flags: --set-tags with --to-tags over tag_traffic',
+    steps: [
+      { image: '{image1}', tag: 'blue' },
+      {
+        image: '{image2}',
+        tag: 'green',
+        tag_traffic: 'next=100',
+        update_traffic_flags: '--set-tags=next=LATEST,blue={rev1} --to-tags=blue=0',
+      },
+    ],
+    differs: { id: 'url-is-service-url', in: ['url'] },
+  },
+  {
+    // gcloud takes one of --to-latest, --to-revisions (revision_traffic), --to-tags.
+    name: 'update_traffic_flags: --to-latest beside revision_traffic',
+    steps: [{ image: '{image1}', revision_traffic: 'LATEST=100', update_traffic_flags: '--to-latest' }],
+    refused: true,
+  },
+  {
+    name: 'update_traffic_flags: a key revision_traffic gives again in --to-revisions',
+    steps: [
+      { image: '{image1}', revision_traffic: 'LATEST=100', update_traffic_flags: '--to-revisions=LATEST=50' },
+    ],
+    refused: true,
+  },
+  {
+    name: 'update_traffic_flags without revision_traffic or tag_traffic',
+    steps: [
+      { image: '{image1}' },
+      { image: '{image2}', update_traffic_flags: '--update-tags=stable=LATEST' },
+    ],
+    differs: { id: 'traffic-flags-alone', in: ['outcome'] },
   },
 ];
 

@@ -3,7 +3,8 @@
 // deployer. Both services serve the same app from an image pinned by digest; the declared
 // differences are where the image goes (gcloud's cloud-run-source-deploy repository, Runway's
 // `repository`), what is uploaded (gcloud 528's zip, Runway's gzipped tarball, both honouring
-// .gcloudignore), and gcloud's build annotations (v2's buildConfig), which Runway does not set.
+// .gcloudignore), and gcloud's build annotations (v2's buildConfig), which Runway does not set. With
+// gcloud's build flags in `flags`, both record the same build account, worker pool and env vars.
 import { admin, env } from '../helpers/emulator.js';
 import { authInputs, runAction } from '../helpers/action.js';
 import { appContext } from '../helpers/app-context.js';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 const suite = peerSuite('source differential');
 
 suite('source: deploy-cloudrun and Runway on the same directory', () => {
-  it('serve the same app by digest; the image location, the archive and the build annotations differ as declared', async () => {
+  beforeAll(async () => {
     const project = env('RUNWAY_EMULATOR_PROJECT');
     const deployer = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT');
     const compute = `${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`;
@@ -46,6 +47,10 @@ suite('source: deploy-cloudrun and Runway on the same directory', () => {
       { owner: true },
     );
     expect(enabled.code).toBe(0);
+  }, 120_000);
+
+  it('serve the same app by digest; the image location, the archive and the build annotations differ as declared', async () => {
+    const project = env('RUNWAY_EMULATOR_PROJECT');
     const dir = appContext('one source, two actions');
     writeFileSync(join(dir, 'www', 'ignored.txt'), 'left out\n');
     writeFileSync(join(dir, '.gcloudignore'), '.gcloudignore\nwww/ignored.txt\n');
@@ -91,5 +96,66 @@ suite('source: deploy-cloudrun and Runway on the same directory', () => {
     // Declared: gcloud records the build on the service (buildConfig); Runway does not.
     expect((await getService('diff-src-peer'))?.buildConfig).toBeDefined();
     expect((await getService('diff-src-runway'))?.buildConfig).toBeUndefined();
+  }, 600_000);
+
+  it('with gcloud\u2019s build flags, both build as the named account in the named pool and record the same build settings', async () => {
+    const project = env('RUNWAY_EMULATOR_PROJECT');
+    const deployer = env('RUNWAY_EMULATOR_SERVICE_ACCOUNT');
+    const builder = `peer-builder@${project}.iam.gserviceaccount.com`;
+    await admin.seed({
+      serviceAccounts: [builder],
+      bindings: [
+        {
+          resource: `projects/${project}`,
+          role: 'roles/run.builder',
+          members: [`serviceAccount:${builder}`],
+        },
+        {
+          resource: `projects/${project}/serviceAccounts/${builder}`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${deployer}`],
+        },
+      ],
+    });
+    const account = `projects/${project}/serviceAccounts/${builder}`;
+    const pool = `projects/${project}/locations/us-central1/workerPools/private`;
+    const flags = `--build-service-account=${account} --build-worker-pool=${pool} --set-build-env-vars=B=2,A=1`;
+    const dir = appContext('built with build flags');
+    const peer = await runPeer({
+      ...authInputs(),
+      service: 'diff-srcflags-peer',
+      source: dir,
+      flags: `--allow-unauthenticated ${flags}`,
+    });
+    expectPeerSuccess(peer);
+    const ours = await runAction({
+      ...authInputs(),
+      service: 'diff-srcflags-runway',
+      source: dir,
+      repository: env('RUNWAY_EMULATOR_REPOSITORY'),
+      allow_unauthenticated: 'true',
+      health_check_timeout: '20s',
+      flags,
+    });
+    if (ours.exitCode !== 0) throw new Error(`Runway failed:\n${ours.stdout}`);
+    for (const url of [peer.outputs.url!, ours.outputs.url!])
+      expect((await (await fetch(url)).text()).trim()).toBe('built with build flags');
+    const settings = async (service: string): Promise<unknown> => {
+      const config = (await getService(service))?.buildConfig as Record<string, unknown> | undefined;
+      return {
+        serviceAccount: config?.serviceAccount,
+        workerPool: config?.workerPool,
+        environmentVariables: config?.environmentVariables,
+      };
+    };
+    expect(await settings('diff-srcflags-runway')).toEqual(await settings('diff-srcflags-peer'));
+    expect(await settings('diff-srcflags-runway')).toEqual({
+      serviceAccount: account,
+      workerPool: pool,
+      environmentVariables: { B: '2', A: '1' },
+    });
+    // Both builds ran as the account (the emulator pushes as the build's account).
+    const pushes = (await admin.requests()).filter((r) => r.api === 'registry' && r.method === 'PUT');
+    expect(pushes.filter((r) => r.caller?.includes(builder)).length).toBeGreaterThanOrEqual(2);
   }, 600_000);
 });

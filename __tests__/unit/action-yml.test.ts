@@ -51,8 +51,9 @@ describe('action.yml', () => {
     expect(settings({ metadata: 'no-such-service.yaml' })).toThrow(
       /Input 'metadata' is invalid: got "no-such-service.yaml"/,
     );
-    expect(settings({ update_traffic_flags: '--to-latest' })).toThrow(
-      "Input 'update_traffic_flags' is deploy-cloudrun's",
+    // Supported since issue 21, but only where deploy-cloudrun runs it: with a split input.
+    expect(settings({ update_traffic_flags: '--update-tags=a=LATEST' })).toThrow(
+      "Input 'update_traffic_flags' is given without `revision_traffic` or `tag_traffic`",
     );
     expect(settings({ gcloud_version: '528.0.0', wait: 'true' })).not.toThrow();
   });

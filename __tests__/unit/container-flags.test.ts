@@ -106,9 +106,9 @@ describe('per-container flags: each flag and the spec it produces', () => {
     expect(() => parseFlags('--container side --update-secrets=A=s:1')).toThrow(RunwayError);
   });
 
-  it('keeps --image and --update-env-vars outside a scope to their typed inputs', () => {
-    expect(() => parseFlags('--image a:1')).toThrow(/--image in `flags` is not passed/);
-    expect(() => parseFlags('--update-env-vars A=1')).toThrow(/--update-env-vars in `flags` is not passed/);
+  it('takes --image and --update-env-vars outside a scope for the deploy and its target container', () => {
+    expect(parseFlags('--image a:1')).toEqual({ deploy: { image: 'a:1' } });
+    expect(parseFlags('--update-env-vars A=1')).toEqual({ envVars: { A: '1' } });
   });
 
   it('refuses container flags a job does not have', () => {

@@ -62,13 +62,13 @@ describe("parseFlags (deploy-cloudrun's flags, without gcloud)", () => {
     expect(() => parseFlags('--memory')).toThrow(InputError);
     expect(() => parseFlags('--memory --cpu 2')).toThrow("Input 'flags (--memory)' is invalid");
   });
-  it('rejects flags that have a typed input, naming it', () => {
+  it('rejects flags that mean nothing without gcloud, naming what to use instead', () => {
     expect.assertions(2);
-    expect(() => parseFlags('--region=europe-west1')).toThrow(RunwayError);
+    expect(() => parseFlags('--async')).toThrow(RunwayError);
     try {
-      parseFlags('--update-secrets=A=b:1');
+      parseFlags('--set-labels=a=b');
     } catch (err) {
-      expect((err as RunwayError).fix).toContain('`secrets` input');
+      expect((err as RunwayError).fix).toContain('`labels` input');
     }
   });
   it('rejects unknown flags', () => {

@@ -98,6 +98,30 @@ describe('the Knative view of a service', () => {
     expect({ ...again, template: withTemplateDefaults(again.template as Json, 'x') }).toEqual(stored);
   });
 
+  it('keeps what gcloud records of a source build as v2’s buildConfig, and shows it back as annotations', () => {
+    // As gcloud 528 writes them after `run deploy --source` with the build flags (seen with --log-http).
+    const annotations = {
+      'run.googleapis.com/build-service-account': 'projects/p/serviceAccounts/b@p.iam.gserviceaccount.com',
+      'run.googleapis.com/build-worker-pool': 'projects/p/locations/us-central1/workerPools/pool',
+      'run.googleapis.com/build-environment-variables': '{"B": "2", "A": "1"}',
+    };
+    const body = gcloudBody();
+    body.metadata.annotations = { ...body.metadata.annotations, ...annotations };
+    const spec = specFromKnative(body);
+    expect(spec.buildConfig).toEqual({
+      serviceAccount: 'projects/p/serviceAccounts/b@p.iam.gserviceaccount.com',
+      workerPool: 'projects/p/locations/us-central1/workerPools/pool',
+      environmentVariables: { B: '2', A: '1' },
+    });
+    const view = knativeSpec(spec) as Json;
+    expect(JSON.parse(view.annotations['run.googleapis.com/build-environment-variables'])).toEqual({
+      B: '2',
+      A: '1',
+    });
+    body.metadata.annotations['run.googleapis.com/build-environment-variables'] = '{"A": 1}';
+    expect(() => specFromKnative(body)).toThrow('expected a JSON object of strings');
+  });
+
   it('carries traffic both ways and refuses targets Knative refuses', () => {
     const body = (traffic: Json[]): Json => ({ ...gcloudBody(), spec: { ...gcloudBody().spec, traffic } });
     expect(

@@ -168,6 +168,20 @@ describe('planService: secrets and resources', () => {
     ]);
   });
 
+  it("--set-secrets in flags replaces live secret env vars whatever the strategy, as gcloud's --set-secrets", () => {
+    const env = planService(
+      live,
+      changes(
+        { secretsUpdateStrategy: 'merge' },
+        { secrets: { env: { KEEP: { secret: 'k', version: 'latest' } }, files: {} }, replaceSecrets: true },
+      ),
+    ).template.containers?.[0]?.env;
+    expect(env).toEqual([
+      { name: 'CHANGE', value: 'old' },
+      { name: 'KEEP', valueSource: { secretKeyRef: { secret: 'k', version: 'latest' } } },
+    ]);
+  });
+
   it('mounts secret files as one volume per directory', () => {
     const planned = planService(
       undefined,

@@ -33,6 +33,7 @@ const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings => ({
   tag: undefined,
   revisionTraffic: undefined,
   tagTraffic: undefined,
+  trafficTags: undefined,
   healthCheck: {
     path: '/',
     expectedStatus: [[200, 299]],

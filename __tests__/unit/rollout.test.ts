@@ -37,6 +37,7 @@ const settingsWith = (over: Partial<RolloutSettings> = {}): RolloutSettings => (
   tag: undefined,
   revisionTraffic: undefined,
   tagTraffic: undefined,
+  trafficTags: undefined,
   healthCheck: {
     path: '/',
     expectedStatus: [[200, 299]],
@@ -732,6 +733,67 @@ describe('the rollout against the in-process Cloud Run', () => {
     ]);
     expect(await serving(s)).toEqual({ [run.outcome!.revision]: 100 });
     expect(run.outcome?.plan[1]).toMatch(/^deploy and ready: deploy svc-00002-[a-z]{3} /);
+  });
+
+  describe("update_traffic_flags' tag changes", () => {
+    /** The service before the run: STABLE serves, tagged `old` and `keep`; and the run's flags. */
+    async function tagged(s: Scene): Promise<Partial<RolloutSettings>> {
+      await otherServes(s, [
+        { type: REVISION, revision: s.stable, percent: 100 },
+        { type: REVISION, revision: s.stable, percent: 0, tag: 'old' },
+        { type: REVISION, revision: s.stable, percent: 0, tag: 'keep' },
+      ]);
+      return {
+        revisionTraffic: { LATEST: 100 },
+        trafficTags: { clear: false, update: { stable: 'LATEST', prev: s.stable }, remove: ['old'] },
+      };
+    }
+    const tagMap = async (s: Scene): Promise<Record<string, string | undefined>> =>
+      Object.fromEntries(
+        ((await live(s)).traffic ?? []).flatMap((t) => (t.tag ? [[t.tag, t.revision]] : [])),
+      );
+
+    it('land with the promotion, LATEST as the new revision by name, other tags kept', async () => {
+      const s = await drive(scene());
+      const run = await rollout(s, await tagged(s));
+      expect(run.outcome).toMatchObject({ healthy: true, rolledBack: false });
+      const revision = run.outcome!.revision;
+      expect(await tagMap(s)).toEqual({ stable: revision, prev: s.stable, keep: s.stable });
+      expect(await serving(s)).toEqual({ [revision]: 100 });
+      expect(run.outcome?.plan).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^promote: move traffic: ${revision} 100%; tags: remove old, stable → ${revision}, prev → ${s.stable}; undo: put back the tags old, stable, prev as they were`,
+          ),
+        ),
+      );
+    });
+
+    it('are put back as they were when the live check fails: removed ones return, added ones go', async () => {
+      const s = await drive(scene());
+      const flags = await tagged(s);
+      s.emu.apps.set(NEXT, degrading(3));
+      const run = await rollout(s, flags);
+      await expectRolledBack(s, run, /\(after taking traffic\) failed its health check/);
+      expect(await tagMap(s)).toEqual({ old: s.stable, keep: s.stable });
+      expect(run.outcome?.failure).toMatch(/the tags 'old', 'stable', 'prev' put back as they were/);
+    });
+
+    it('--clear-tags leaves Runway its own tag until its clean-up, and the undo restores every tag', async () => {
+      const s = await drive(scene());
+      const flags = await tagged(s);
+      const clear = { ...flags, trafficTags: { clear: true, update: {}, remove: [] } };
+      const ok = await rollout(s, clear);
+      expect(ok.outcome?.healthy).toBe(true);
+      expect(await tagMap(s)).toEqual({});
+
+      const t = await drive(scene());
+      const again = await tagged(t);
+      t.emu.apps.set(NEXT, degrading(3));
+      const failed = await rollout(t, { ...again, trafficTags: { clear: true, update: {}, remove: [] } });
+      await expectRolledBack(t, failed, /failed its health check/);
+      expect(await tagMap(t)).toEqual({ old: t.stable, keep: t.stable });
+    });
   });
 
   it('records on the service what undoing needs before its first change, until the regions settle', async () => {

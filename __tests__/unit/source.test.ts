@@ -198,6 +198,8 @@ describe("gcloud's names and Cloud Run's request", () => {
     object: 'services/svc/1.tar.gz',
     generation: '1700000000123456',
     imageUri: 'us-central1-docker.pkg.dev/p/r/svc:sha',
+    build: { serviceAccount: undefined, workerPool: undefined, env: undefined },
+    tag: 'service_svc',
   };
   const valid = (body: unknown): unknown =>
     checkRequest(schemaOf('run-v2'), 'google.cloud.run.v2.Builds.SubmitBuild', {
@@ -216,6 +218,7 @@ describe("gcloud's names and Cloud Run's request", () => {
       storageSource: { bucket: plan.bucket, object: plan.object, generation: plan.generation },
       imageUri: plan.imageUri,
       dockerBuild: {},
+      tags: ['service_svc'],
     });
     expect(() => valid(body)).not.toThrow();
   });
@@ -293,6 +296,7 @@ describe('the source input', () => {
         repository: base.repository,
         baseImage: 'nodejs22',
         automaticUpdates: true,
+        build: undefined,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

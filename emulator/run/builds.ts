@@ -20,11 +20,13 @@ import { logName } from '../logging/store.js';
 import { schemaOf } from '../schema/schema.js';
 import { validateLocation, type Json } from './model.js';
 import { registryName } from './runtime.js';
+import { runServiceAgent } from '../apis/serviceusage.js';
 
 const BUILD_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.Build';
 const METADATA_TYPE = 'type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata';
 /** Cloud Build's builder for a Docker build, as a Cloud Run source build names its step. */
 const DOCKER_STEP = 'gcr.io/cloud-builders/docker';
+const WORKER_POOL = /^projects\/[^/]+\/locations\/[^/]+\/workerPools\/[^/]+$/;
 
 export const BUILDPACKS_OFFLINE =
   'Buildpacks builds cannot run in this emulator: they need Google\u2019s builder and run images from the internet, which this machine cannot reach. Add a Dockerfile to the source for a Docker build.';
@@ -175,7 +177,15 @@ export class Builds {
       );
     if (!body.dockerBuild && !body.buildpackBuild)
       throw invalidArgument('One of docker_build or buildpack_build is required.', 'build_type');
+    // A private pool is Cloud Build's resource name; Cloud Build runs the build there (options.pool).
+    const workerPool = typeof body.workerPool === 'string' ? body.workerPool : '';
+    if (workerPool && !WORKER_POOL.test(workerPool))
+      throw invalidArgument(
+        `worker_pool must be projects/{project}/locations/{location}/workerPools/{workerPool}, got '${workerPool}'.`,
+        'worker_pool',
+      );
     const projectNumber = ctx.world.projects.get(project)?.projectNumber ?? project;
+    if (workerPool) this.checkWorkerPool(workerPool, project, projectNumber);
     const account = String(
       body.serviceAccount ?? `${projectNumber}-compute@developer.gserviceaccount.com`,
     ).replace(/^projects\/[^/]+\/serviceAccounts\//, '');
@@ -215,7 +225,7 @@ export class Builds {
       timeout: '600s',
       logUrl: `https://console.cloud.google.com/cloud-build/builds;region=${location}/${id}?project=${projectNumber}`,
       serviceAccount: `projects/${project}/serviceAccounts/${account}`,
-      options: { logging: 'CLOUD_LOGGING_ONLY' },
+      options: { logging: 'CLOUD_LOGGING_ONLY', ...(workerPool ? { pool: { name: workerPool } } : {}) },
       ...(Array.isArray(body.tags) && body.tags.length ? { tags: body.tags } : {}),
     };
     const record: BuildRecord = {
@@ -231,6 +241,31 @@ export class Builds {
     this.all.set(id, record);
     void this.execute(record, account, source, imageUri);
     return { buildOperation: this.renderOperation(record) };
+  }
+
+  /**
+   * Cloud Run hands the build to Cloud Build as its service agent: a pool in the build's own project
+   * needs no grant, one in another project needs the agent to hold cloudbuild.workerpools.use there
+   * (roles/cloudbuild.workerPoolUser, Cloud Run's "Set build worker pools" page).
+   */
+  private checkWorkerPool(pool: string, project: string, projectNumber: string): void {
+    const raw = /^projects\/([^/]+)\//.exec(pool)![1]!;
+    const poolProject = this.ctx.world.projectId(raw) ?? raw;
+    if (poolProject === project) return;
+    const agent = runServiceAgent(projectNumber);
+    if (
+      !this.ctx.world.allowed(
+        { kind: 'serviceAccount', email: agent },
+        'cloudbuild.workerpools.use',
+        `projects/${poolProject}`,
+      )
+    )
+      throw permissionDenied(
+        'cloudbuild.workerpools.use',
+        `Permission 'cloudbuild.workerpools.use' denied on '${pool}' for Cloud Run's service agent ${agent}.`,
+        'cloudbuild.googleapis.com',
+        pool,
+      );
   }
 
   /** The build itself: fetch, unpack, docker build, push, record the digest. */

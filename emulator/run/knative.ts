@@ -71,6 +71,27 @@ const jsonList: Codec = {
   toV1: (v) => (Array.isArray(v) && v.length ? JSON.stringify(v) : undefined),
 };
 
+/** A JSON object of strings (gcloud's json.dumps of the build env vars). */
+const jsonMap: Codec = {
+  toV2: (v, field) => {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (
+        parsed &&
+        typeof parsed === 'object' &&
+        !Array.isArray(parsed) &&
+        Object.values(parsed).every((value) => typeof value === 'string')
+      )
+        return parsed;
+    } catch {
+      // reported below
+    }
+    throw badField(field, 'expected a JSON object of strings.');
+  },
+  toV1: (v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length ? JSON.stringify(v) : undefined,
+};
+
 function choice(values: Record<string, string>): Codec {
   return {
     toV2: (v, field) => {
@@ -112,6 +133,7 @@ const SERVICE_ANNOTATIONS: Mapping[] = [
   ['run.googleapis.com/build-enable-automatic-updates', ['buildConfig', 'enableAutomaticUpdates'], flag],
   ['run.googleapis.com/build-service-account', ['buildConfig', 'serviceAccount'], text],
   ['run.googleapis.com/build-worker-pool', ['buildConfig', 'workerPool'], text],
+  ['run.googleapis.com/build-environment-variables', ['buildConfig', 'environmentVariables'], jsonMap],
 ];
 /**
  * The build gcloud ran for a source deploy, by name and ID: v2's buildConfig.name is output only,

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { RunwayError } from '../errors.js';
 import type {
+  BuildConfig,
   Container,
   EnvVar,
   RevisionTemplate,
@@ -14,6 +15,7 @@ import type {
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import type { ResolvedBuild } from '../inputs/build-flags.js';
 import { planGpu } from './gpu.js';
 import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
 import { addVolumes, removeVolumes } from './volumes.js';
@@ -57,6 +59,11 @@ export interface ServiceChanges {
    * container's), so it gets only those `spec.secrets` names, and must not run as production does.
    */
   isolated?: boolean;
+  /**
+   * A build on Google (`source`): the account, worker pool and environment it ran with, recorded on
+   * the service (v2's buildConfig; gcloud's build-* annotations) so the next deploy keeps them.
+   */
+  build?: ResolvedBuild | undefined;
 }
 
 /** What a container's planning needs: the image and the shared settings (a service's or a job's). */
@@ -135,6 +142,10 @@ function secretEnvVar(name: string, ref: SecretRef): EnvVar {
   return { name, valueSource: { secretKeyRef: { secret: ref.secret, version: ref.version } } };
 }
 
+/** gcloud's --set-secrets replaces every live secret, whatever `secrets_update_strategy` says. */
+const secretsStrategy = (changes: ContainerChanges): 'merge' | 'overwrite' =>
+  changes.spec.replaceSecrets ? 'overwrite' : changes.secretsUpdateStrategy;
+
 function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const { envVars, secrets } = changes.spec;
   const removed = new Set(changes.spec.removeEnvVars ?? []);
@@ -150,9 +161,7 @@ function planEnv(live: EnvVar[], changes: ContainerChanges): EnvVar[] {
   const strategy = changes.spec.replaceEnvVars ? 'overwrite' : changes.envVarsUpdateStrategy;
   let plain = envVars === undefined ? plainLive : upsertByName(plainLive, plainUpdates, strategy);
   let secret =
-    secrets === undefined
-      ? secretLive
-      : upsertByName(secretLive, secretUpdates, changes.secretsUpdateStrategy);
+    secrets === undefined ? secretLive : upsertByName(secretLive, secretUpdates, secretsStrategy(changes));
   // A name set explicitly one way replaces a live entry of the other kind.
   plain = plain.filter((e) => !(secrets && e.name in secrets.env));
   secret = secret.filter((e) => !(envVars && e.name in envVars));
@@ -260,12 +269,7 @@ export function planVolumes(
   if (spec.clearSecrets || spec.removeSecrets?.length)
     ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
   if (spec.secrets) {
-    ({ volumes, mounts } = planSecretFiles(
-      volumes,
-      mounts,
-      spec.secrets.files,
-      changes.secretsUpdateStrategy,
-    ));
+    ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, secretsStrategy(changes)));
   }
   if (
     spec.cloudsqlInstances !== undefined ||
@@ -434,11 +438,34 @@ export function planService(live: Service | undefined, changes: ServiceChanges):
   if (changes.spec.ingress !== undefined && !changes.revisionOnly)
     planned.ingress = INGRESS[changes.spec.ingress];
   if (!changes.revisionOnly) applyServiceFlags(planned, changes.spec);
+  if (changes.build && !changes.revisionOnly) {
+    const buildConfig = planBuildConfig(live?.buildConfig, changes.build);
+    if (buildConfig) planned.buildConfig = buildConfig;
+    else delete planned.buildConfig;
+  }
   if (changes.traffic !== undefined) planned.traffic = changes.traffic;
   else if (live && changes.replace) {
     if (live.traffic) planned.traffic = live.traffic;
   } else if (!live) planned.traffic = [{ type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST', percent: 100 }];
   return withoutOutputFields(planned);
+}
+
+/**
+ * The service's record of its build on Google: the account, pool and environment the build ran
+ * with replace the recorded ones (an empty one is dropped); the rest of the record stays.
+ */
+export function planBuildConfig(
+  live: BuildConfig | undefined,
+  build: ResolvedBuild,
+): BuildConfig | undefined {
+  const { name: _output, serviceAccount: _a, workerPool: _p, environmentVariables: _e, ...kept } = live ?? {};
+  const planned: BuildConfig = {
+    ...kept,
+    ...(build.serviceAccount ? { serviceAccount: build.serviceAccount } : {}),
+    ...(build.workerPool ? { workerPool: build.workerPool } : {}),
+    ...(build.env && Object.keys(build.env).length ? { environmentVariables: build.env } : {}),
+  };
+  return Object.keys(planned).length ? planned : undefined;
 }
 
 /** The live spec with only its traffic changed: a traffic move must not create a revision. */

@@ -76,6 +76,61 @@ export function withoutTagIfPresent(
   return targets?.some((t) => t.tag === tag) ? withoutTag(targets, tag) : undefined;
 }
 
+/** update_traffic_flags' tag changes as a plan carries them: every revision by name. */
+export interface TagMove {
+  /** --clear-tags or --set-tags: every tag but `keep` comes off before `update` goes on. */
+  clear: boolean;
+  /** Tag → revision, each put on a 0% entry of its revision. */
+  update: Record<string, string>;
+  remove: string[];
+  /** Runway's own tags, which the user's flags never touch. */
+  keep: string[];
+}
+
+/**
+ * gcloud's tag update on a split: the tags removed (all of them, clearing) come off their entries,
+ * which keep their shares, then each updated tag goes on a 0% entry of its revision.
+ */
+export function withTagChanges(targets: TrafficTarget[], move: TagMove): TrafficTarget[] {
+  const off = (tag: string): boolean =>
+    !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || tag in move.update);
+  const kept = mergeUntagged(
+    targets.map((t) =>
+      t.tag && off(t.tag) ? { type: t.type ?? REVISION, revision: t.revision!, percent: t.percent ?? 0 } : t,
+    ),
+  );
+  const added = Object.keys(move.update)
+    .sort()
+    .map((tag) => ({ type: REVISION, revision: move.update[tag]!, percent: 0, tag }) as TrafficTarget);
+  return [...kept, ...added];
+}
+
+/** The tags this move changes, each with the revision it named in `before` (undefined: none). */
+export function tagsBefore(
+  before: TrafficTarget[],
+  move: TagMove,
+): Array<{ tag: string; revision: string | undefined }> {
+  const named = [
+    ...(move.clear ? before.flatMap((t) => (t.tag ? [t.tag] : [])) : []),
+    ...move.remove,
+    ...Object.keys(move.update),
+  ].filter((tag) => !move.keep.includes(tag));
+  return [...new Set(named)].map((tag) => ({ tag, revision: before.find((t) => t.tag === tag)?.revision }));
+}
+
+/** Each tag put back on the revision it named before (or taken off, when it named none). */
+export function withTagsRestored(
+  targets: TrafficTarget[],
+  tags: Array<{ tag: string; revision: string | undefined }>,
+): TrafficTarget[] {
+  let restored = targets;
+  for (const { tag, revision } of tags) {
+    restored = withoutTag(restored, tag);
+    if (revision) restored = [...restored, { type: REVISION, revision, percent: 0, tag }];
+  }
+  return restored;
+}
+
 /**
  * Sends `split` (revision → percent), every revision by name, and keeps every tag as a 0% entry so
  * tag URLs keep working. Never LATEST: Cloud Run resolves LATEST when the change lands, to whatever

@@ -104,6 +104,7 @@ export interface Service {
   customAudiences?: string[];
   description?: string;
   binaryAuthorization?: { useDefault?: boolean; policy?: string; breakglassJustification?: string };
+  buildConfig?: BuildConfig;
   observedGeneration?: string;
   terminalCondition?: Condition;
   conditions?: Condition[];
@@ -115,6 +116,20 @@ export interface Service {
   reconciling?: boolean;
   etag?: string;
   [key: string]: unknown;
+}
+
+/** google.cloud.run.v2.BuildConfig: what a source deploy built the service's image from, and how. */
+export interface BuildConfig {
+  /** Output only. */
+  name?: string;
+  sourceLocation?: string;
+  functionTarget?: string;
+  imageUri?: string;
+  baseImage?: string;
+  enableAutomaticUpdates?: boolean;
+  workerPool?: string;
+  environmentVariables?: Record<string, string>;
+  serviceAccount?: string;
 }
 
 export interface Revision {

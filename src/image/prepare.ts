@@ -25,6 +25,7 @@ import { CloudRunClient } from '../gcp/run.js';
 import { StorageClient } from '../gcp/storage.js';
 import { buildOnGoogle } from './remote-build.js';
 import { packSource } from './source-archive.js';
+import type { ResolvedBuild } from '../inputs/build-flags.js';
 
 /** Google credentials for Google registries only; anonymous everywhere else. */
 function registryAuth(host: string, credentials: Credentials): RegistryAuth {
@@ -118,6 +119,7 @@ export async function prepareSourceImage(
   project: string,
   sha: string,
   deadline: Deadline,
+  build: ResolvedBuild,
   forkCode = false,
 ): Promise<ImageReference> {
   const source = settings.image;
@@ -162,6 +164,8 @@ export async function prepareSourceImage(
       imageUri: formatImage(image, 'tag'),
       baseImage: source.baseImage,
       automaticUpdates: source.automaticUpdates,
+      build,
+      kind: settings.job ? 'job' : 'service',
       deadline,
     },
   );

@@ -12,9 +12,10 @@ import type { Deadline } from '../common/deadline.js';
 import { RunwayError } from '../errors.js';
 import type { CloudBuildClient, Build } from '../gcp/cloudbuild.js';
 import type { CloudRunClient } from '../gcp/run.js';
-import type { SubmitBuildRequest } from '../gcp/run-types.js';
+import type { Service, SubmitBuildRequest } from '../gcp/run-types.js';
 import type { StorageClient } from '../gcp/storage.js';
 import type { SourceArchive } from './source-archive.js';
+import type { RecordedBuild, ResolvedBuild } from '../inputs/build-flags.js';
 
 /**
  * gcloud's default source bucket (command_lib/run/sourcedeploys/sources.py): the project ID with
@@ -34,6 +35,9 @@ export function sourceObjectName(service: string, now: Date, id: string): string
   return `services/${service}/${stamp}-${id.replace(/-/g, '')}.tar.gz`;
 }
 
+/** Python's sorted() order for text (code points), which gcloud sorts the build env vars in. */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export interface SubmitPlan {
   bucket: string;
   object: string;
@@ -42,24 +46,73 @@ export interface SubmitPlan {
   hasDockerfile: boolean;
   baseImage: string | undefined;
   automaticUpdates: boolean | undefined;
+  /** The account, worker pool and environment of the build (gcloud's build flags). */
+  build: ResolvedBuild;
+  /** gcloud tags the build with what it deploys: `service_NAME` (or `job_NAME`). */
+  tag: string;
 }
 
-/** builds:submit's body: a Docker build when the source has a Dockerfile, buildpacks otherwise. */
+/**
+ * builds:submit's body: a Docker build when the source has a Dockerfile, buildpacks otherwise.
+ * As gcloud (deployer._PrepareSubmitBuildRequest), only a buildpacks build gets the build
+ * environment, sorted by key; a Docker build's environment is its Dockerfile's.
+ */
 export function submitBuildRequest(plan: SubmitPlan): SubmitBuildRequest {
   const storageSource = {
     bucket: plan.bucket,
     object: plan.object,
     ...(plan.generation ? { generation: plan.generation } : {}),
   };
-  if (plan.hasDockerfile) return { storageSource, imageUri: plan.imageUri, dockerBuild: {} };
+  const common = {
+    tags: [plan.tag],
+    ...(plan.build.serviceAccount ? { serviceAccount: plan.build.serviceAccount } : {}),
+    ...(plan.build.workerPool ? { workerPool: plan.build.workerPool } : {}),
+  };
+  if (plan.hasDockerfile) return { storageSource, imageUri: plan.imageUri, dockerBuild: {}, ...common };
+  const env = plan.build.env;
   return {
     storageSource,
     imageUri: plan.imageUri,
     buildpackBuild: {
       ...(plan.baseImage ? { baseImage: plan.baseImage } : {}),
+      ...(env ? { environmentVariables: Object.fromEntries(Object.entries(env).sort(byKey)) } : {}),
       ...(plan.automaticUpdates !== undefined ? { enableAutomaticUpdates: plan.automaticUpdates } : {}),
     },
+    ...common,
   };
+}
+
+const byKey = ([a]: [string, string], [b]: [string, string]): number => compareText(a, b);
+
+/** What the service recorded of its last build on Google (gcloud's or Runway's), which the next one keeps. */
+export function recordedBuild(service: Service | undefined): RecordedBuild | undefined {
+  const config = service?.buildConfig;
+  if (!config) return undefined;
+  return {
+    ...(config.serviceAccount ? { serviceAccount: config.serviceAccount } : {}),
+    ...(config.workerPool ? { workerPool: config.workerPool } : {}),
+    ...(config.environmentVariables ? { environmentVariables: config.environmentVariables } : {}),
+  };
+}
+
+/**
+ * A private pool in another project needs Cloud Run's service agent to hold
+ * cloudbuild.workerpools.use there; the deployer cannot test that grant, so its refusal is explained.
+ */
+export function explainSubmitError(err: unknown, project: string, workerPool: string | undefined): unknown {
+  if (
+    !(err instanceof GoogleApiError) ||
+    err.httpStatus !== 403 ||
+    !workerPool ||
+    err.permission !== 'cloudbuild.workerpools.use'
+  )
+    return err;
+  const poolProject = /^projects\/([^/]+)\//.exec(workerPool)?.[1] ?? 'POOL_PROJECT';
+  return new RunwayError(
+    `Cloud Run may not run the build in the worker pool ${workerPool}: its service agent lacks cloudbuild.workerpools.use in project ${poolProject}.`,
+    `Grant roles/cloudbuild.workerPoolUser in the pool's project to Cloud Run's service agent of project ${project}:\n  gcloud projects add-iam-policy-binding ${poolProject} --role=roles/cloudbuild.workerPoolUser --member=serviceAccount:service-PROJECT_NUMBER@serverless-robot-prod.iam.gserviceaccount.com\n(PROJECT_NUMBER is project ${project}'s number), or use a pool in project ${project}. Nothing was deployed.`,
+    { cause: err },
+  );
 }
 
 export interface RemoteBuildDeps {
@@ -122,6 +175,9 @@ export interface RemoteBuildRequest {
   imageUri: string;
   baseImage: string | undefined;
   automaticUpdates: boolean | undefined;
+  build: ResolvedBuild;
+  /** What the image is for: a service (gcloud run deploy) or a job (gcloud run jobs deploy). */
+  kind: 'service' | 'job';
   deadline: Deadline;
 }
 
@@ -148,13 +204,24 @@ export async function buildOnGoogle(deps: RemoteBuildDeps, request: RemoteBuildR
     hasDockerfile: archive.hasDockerfile,
     baseImage: request.baseImage,
     automaticUpdates: request.automaticUpdates,
+    build: request.build,
+    tag: `${request.kind}_${request.service}`,
   });
   log.info(
     archive.hasDockerfile
       ? 'building the Dockerfile on Google (Cloud Build)'
       : 'building with buildpacks on Google',
   );
-  const submitted = await deps.run.submitBuild(project, region, body);
+  const { serviceAccount, workerPool, env } = request.build;
+  if (serviceAccount) log.info(`the build runs as ${serviceAccount}`);
+  if (workerPool) log.info(`the build runs in the worker pool ${workerPool}`);
+  if (env && Object.keys(env).length && archive.hasDockerfile)
+    log.info(
+      `build env vars (${Object.keys(env).sort(compareText).join(', ')}) apply to buildpacks builds only: a Dockerfile build does not get them, as with gcloud (use ARG/ENV in the Dockerfile)`,
+    );
+  const submitted = await deps.run.submitBuild(project, region, body).catch((err: unknown) => {
+    throw explainSubmitError(err, project, request.build.workerPool);
+  });
   if (submitted.baseImageWarning)
     log.info(`Cloud Run: ${Untrusted.of(submitted.baseImageWarning).oneLine()}`);
   const name = submitted.buildOperation?.name;

@@ -137,7 +137,7 @@ export class FileChooser {
     if (ignoreFile)
       throw new RunwayError(
         `The ignore file ${ignoreFile} does not exist in the source directory.`,
-        'Create it, or remove `--ignore-file` from `flags`.',
+        'Create it, or name an ignore file that exists.',
       );
     const git = existsSync(join(dir, '.git')) || existsSync(join(dir, '.gitignore'));
     if (!git) return { chooser: new FileChooser([]), using: 'none (every file)' };

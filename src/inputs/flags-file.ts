@@ -1,9 +1,12 @@
-// gcloud's --flags-file: a YAML dictionary (or list of dictionaries) of flag → value, expanded in
-// place into the words of `flags` as gcloud's calliope expands it: a null value is a bare flag, a
-// list or dictionary is one comma-joined value, anything else `--flag=value`.
+// The files gcloud's flags name, read as gcloud reads them. --flags-file: a YAML dictionary (or list
+// of dictionaries) of flag → value, expanded in place into the words of `flags` as gcloud's calliope
+// expands it: a null value is a bare flag, a list or dictionary is one comma-joined value, anything
+// else `--flag=value`. --env-vars-file: a YAML (or JSON) mapping of names to string values.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { InputError } from '../errors.js';
+import { checkEnvVars } from './fields.js';
+import type { KeyValues } from './kv.js';
 import { resolveInputPath } from './paths.js';
 
 const NAME = 'flags (--flags-file)';
@@ -46,4 +49,35 @@ export function flagsFileWords(path: string): string[] {
     }
   }
   return words;
+}
+
+/**
+ * The variables an --env-vars-file holds, as gcloud's ArgDictFile reads it (map_util.py, with the
+ * key and value rules of env_vars_util.py): a YAML or JSON mapping whose values are all strings
+ * (`PORT: 8080` is refused: gcloud says "values must be strings"), keys non-empty, without `=`, and
+ * not starting with X_GOOGLE_. Values may be secret: an error names the key, never the value.
+ */
+export function envVarsFileFlag(name: string, path: string): KeyValues {
+  const real = resolveInputPath(name, path, 'file');
+  let data: unknown;
+  try {
+    data = parse(readFileSync(real, 'utf8'));
+  } catch (err) {
+    throw new InputError(name, path, `a readable YAML file of KEY: "value" lines (${(err as Error).name})`);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new InputError(name, path, 'map-like YAML or JSON data (KEY: "value" lines), as gcloud reads it');
+  const vars: KeyValues = {};
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    if (key.startsWith('X_GOOGLE_'))
+      throw new InputError(name, key, 'variables not starting with X_GOOGLE_ (reserved for deploy tools)');
+    if (typeof value !== 'string')
+      throw new InputError(
+        name,
+        key,
+        `string values, quoted in YAML ("${typeof value === 'number' ? '8080' : 'true'}"), as gcloud requires`,
+      );
+    vars[key] = value;
+  }
+  return checkEnvVars(name, vars);
 }

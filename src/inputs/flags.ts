@@ -9,6 +9,7 @@ import {
   EXECUTION_ENVIRONMENTS,
   INGRESS_VALUES,
   VPC_EGRESS_VALUES,
+  checkEnvVars,
   parseBool,
   parseCpu,
   parseDurationSeconds,
@@ -17,10 +18,19 @@ import {
   parseKeyValueList,
   parseList,
   parseMemory,
+  parseSecrets,
 } from './fields.js';
 import { parseProbe } from './probes.js';
-import { flagsFileWords } from './flags-file.js';
-import type { ContainerSpec, JobFlags, ServiceSpec } from './spec.js';
+import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
+import {
+  BUILD_FLAGS,
+  BUILD_SWITCHES,
+  BUILD_VALUED,
+  checkBuildMutex,
+  type BuildFlags,
+} from './build-flags.js';
+import type { KeyValues } from './kv.js';
+import type { ContainerSpec, DeployFlags, JobFlags, SecretRefs, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
 import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
 import {
@@ -32,8 +42,41 @@ import {
   removeVolumes,
 } from './volumes.js';
 
-/** What `flags` sets: service settings, and for a job (`gcloud run jobs deploy`) its own. */
-export type ParsedFlags = ServiceSpec & JobFlags;
+/**
+ * What `flags` sets: service settings, for a job (`gcloud run jobs deploy`) its own, the build's,
+ * and the flags that stand for the deploy's own inputs (`deploy`).
+ */
+export type ParsedFlags = ServiceSpec & JobFlags & { build?: BuildFlags; deploy?: DeployFlags };
+
+/**
+ * gcloud's repeated dictionary flags (--update-env-vars A=1 --update-env-vars B=2) add up, and a key
+ * given twice is refused, even with the same value ("cannot be specified multiple times"). Only the
+ * key is named: values may be secret.
+ */
+export function addUniqueKeys<V>(
+  name: string,
+  into: Record<string, V> | undefined,
+  add: Record<string, V>,
+): Record<string, V> {
+  const twice = Object.keys(add).filter((key) => into && key in into);
+  if (twice.length)
+    throw new RunwayError(
+      `${name} gives ${twice.map((k) => `"${k}"`).join(', ')} more than once: gcloud refuses a key given twice ("cannot be specified multiple times"), even with the same value.`,
+      'Give each key once.',
+    );
+  return { ...(into ?? {}), ...add };
+}
+
+/** The env and file secrets of `add` joined to those of `into`, each name and path once. */
+function addSecrets(name: string, into: SecretRefs | undefined, add: SecretRefs): SecretRefs {
+  return {
+    env: addUniqueKeys(name, into?.env, add.env),
+    files: addUniqueKeys(name, into?.files, add.files),
+  };
+}
+
+const updateEnvVars = (s: ContainerSpec, v: string, n: string): KeyValues =>
+  (s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true }))));
 
 type FlagHandler = (spec: ParsedFlags, value: string, name: string) => void;
 type ContainerHandler = (spec: ContainerSpec, value: string, name: string) => void;
@@ -46,9 +89,14 @@ const CONTAINER_VALUED: Record<string, ContainerHandler> = {
   '--command': (s, v) => (s.command = parseList(v)),
   '--args': (s, v) => (s.args = parseList(v)),
   '--set-env-vars': (s, v, n) => {
-    s.envVars = parseKeyValueList(n, v, { secret: true });
+    s.envVars = addUniqueKeys(n, s.envVars, checkEnvVars(n, parseKeyValueList(n, v, { secret: true })));
     s.replaceEnvVars = true;
   },
+  '--env-vars-file': (s, v, n) => {
+    s.envVars = addUniqueKeys(n, s.envVars, envVarsFileFlag(n, v));
+    s.replaceEnvVars = true;
+  },
+  '--update-env-vars': updateEnvVars,
   '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
   '--remove-secrets': (s, v) => (s.removeSecrets = [...(s.removeSecrets ?? []), ...parseList(v)]),
   '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
@@ -59,8 +107,6 @@ const CONTAINER_VALUED: Record<string, ContainerHandler> = {
 /** Per-container flags that have a typed input for the target container, so only a scope takes them. */
 const SCOPED_VALUED: Record<string, ContainerHandler> = {
   '--image': (s, v) => (s.image = v),
-  '--update-env-vars': (s, v, n) =>
-    (s.envVars = { ...(s.envVars ?? {}), ...parseKeyValueList(n, v, { secret: true }) }),
 };
 
 const CONTAINER_SWITCHES: Record<string, ContainerHandler> = {
@@ -72,7 +118,6 @@ const CONTAINER_SWITCHES: Record<string, ContainerHandler> = {
 
 /** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
 const CONTAINER_OTHER = new Set([
-  '--env-vars-file',
   '--set-secrets',
   '--update-secrets',
   '--add-volume-mount',
@@ -83,6 +128,7 @@ const CONTAINER_OTHER = new Set([
   '--clear-base-image',
   '--gpu',
   '--function',
+  ...BUILD_FLAGS,
 ]);
 
 const isContainerFlag = (flag: string): boolean =>
@@ -104,7 +150,14 @@ const VALUED: Record<string, FlagHandler> = {
     (s.addCloudsqlInstances = [...(s.addCloudsqlInstances ?? []), ...parseList(v)]),
   '--set-cloudsql-instances': (s, v) => (s.cloudsqlInstances = parseList(v)),
   '--execution-environment': (s, v, n) => (s.executionEnvironment = parseEnum(n, v, EXECUTION_ENVIRONMENTS)),
-  '--update-labels': (s, v, n) => (s.labels = { ...(s.labels ?? {}), ...parseKeyValueList(n, v) }),
+  '--update-labels': (s, v, n) => (s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v))),
+  // An alias of --update-labels (gcloud's help says so), and one of the two only.
+  '--labels': (s, v, n) => (s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v))),
+  '--set-secrets': (s, v, n) => {
+    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
+    s.replaceSecrets = true;
+  },
+  '--update-secrets': (s, v, n) => (s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v))),
   '--remove-containers': (s, v) => (s.removeContainers = [...(s.removeContainers ?? []), ...parseList(v)]),
   '--set-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, set: parseList(v) }),
   '--add-custom-audiences': (s, v) =>
@@ -145,9 +198,25 @@ const VALUED: Record<string, FlagHandler> = {
   '--network-tags': setNetworkTags,
   '--gpu': setGpu,
   '--gpu-type': setGpuType,
+  ...Object.fromEntries(
+    Object.entries(BUILD_VALUED).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s, v, n) => set((s.build ??= {}), v, n),
+    ]),
+  ),
+};
+
+/** The flags that stand for the deploy's own inputs (image, tag, suffix, region, project). */
+const DEPLOY_VALUED: Record<string, (d: DeployFlags, v: string) => void> = {
+  '--image': (d, v) => (d.image = v),
+  '--tag': (d, v) => (d.tag = v),
+  '--revision-suffix': (d, v) => (d.suffix = v),
+  '--region': (d, v) => (d.region = v),
+  '--project': (d, v) => (d.project = v),
 };
 
 const SWITCHES: Record<string, FlagHandler> = {
+  '--no-traffic': (s) => ((s.deploy ??= {}).noTraffic = true),
   '--allow-unauthenticated': (s) => (s.allowUnauthenticated = true),
   '--no-allow-unauthenticated': (s) => (s.allowUnauthenticated = false),
   '--cpu-boost': (s) => (s.cpuBoost = true),
@@ -183,6 +252,12 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-network-tags': clearNetworkTags,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),
   '--no-gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, false),
+  ...Object.fromEntries(
+    Object.entries(BUILD_SWITCHES).map(([flag, set]): [string, FlagHandler] => [
+      flag,
+      (s) => set((s.build ??= {})),
+    ]),
+  ),
 };
 
 /** `gcloud run jobs deploy` has only these of the flags above. */
@@ -197,6 +272,9 @@ const JOB_ONLY = new Set([
   '--no-wait',
 ]);
 const SERVICE_ONLY = new Set([
+  '--tag',
+  '--revision-suffix',
+  '--no-traffic',
   '--min-instances',
   '--max-instances',
   '--concurrency',
@@ -242,6 +320,8 @@ const SERVICE_ONLY = new Set([
   '--gpu-type',
   '--gpu-zonal-redundancy',
   '--no-gpu-zonal-redundancy',
+  // `gcloud run jobs deploy --source` has no build flags.
+  ...BUILD_FLAGS,
 ]);
 
 /** Which command `flags` goes to: deploy-cloudrun runs `gcloud run deploy` or `gcloud run jobs deploy`. */
@@ -262,24 +342,13 @@ function checkTarget(flag: string, target: FlagsTarget): void {
 
 /** gcloud flags that have a typed input (or no meaning here), and what to use instead. */
 const USE_INSTEAD: Record<string, string> = {
-  '--image': 'the `image` input',
   '--source': 'the `source` input (or `context`, to build on the runner)',
-  '--region': 'the `region` input',
-  '--project': 'the `project_id` input',
-  '--tag': 'the `tag` input',
-  '--no-traffic': 'the `no_traffic` (or `traffic: none`) input',
-  '--revision-suffix': 'the `suffix` input',
-  '--update-env-vars': 'the `env_vars` input (with `env_vars_update_strategy: merge`)',
-  '--env-vars-file': 'the `env_vars_file` input',
-  '--set-secrets': 'the `secrets` input with `secrets_update_strategy: overwrite`',
-  '--update-secrets': 'the `secrets` input',
-  '--labels': 'the `labels` input',
-  '--set-labels': 'the `labels` input',
+  '--set-labels': 'the `labels` input (gcloud run deploy has no --set-labels; --update-labels adds labels)',
   '--async': 'nothing: Runway always waits for the revision and verifies it before moving traffic',
   '--cluster': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
   '--cluster-location': 'nothing: Runway deploys to fully managed Cloud Run, not Cloud Run for Anthos (GKE)',
   '--function':
-    'a Dockerfile that builds your function (`context`): Runway does not build from source with buildpacks',
+    'a container that serves your function, built with `source` (buildpacks) or `context` (a Dockerfile): Runway does not deploy Cloud Run functions',
 };
 
 function flagWords(raw: string): string[] {
@@ -319,25 +388,54 @@ export function commandWords(name: string, raw: string): string[] {
 
 const isKnownFlag = (word: string): boolean =>
   word in VALUED ||
+  word in DEPLOY_VALUED ||
   word in SWITCHES ||
   word in USE_INSTEAD ||
   isContainerFlag(word) ||
   word === '--container';
 
-/** gcloud's mutually exclusive groups (repeated.AddPrimitiveArgs): one flag of each per command. */
-const MUTEX_GROUPS = ['custom-audiences', 'cloudsql-instances'].map((list) =>
-  ['set', 'add', 'remove', 'clear'].map((verb) => `--${verb}-${list}`),
-);
+/**
+ * gcloud's mutually exclusive groups: at most one alternative of each per command (or per
+ * --container), an alternative being flags that may go together. The list quartets
+ * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), and
+ * --labels, which is an alias of --update-labels.
+ */
+const EXCLUSIVE: string[][][] = [
+  ...['custom-audiences', 'cloudsql-instances'].map((list) =>
+    ['set', 'add', 'remove', 'clear'].map((verb) => [`--${verb}-${list}`]),
+  ),
+  [['--clear-env-vars'], ['--env-vars-file'], ['--set-env-vars'], ['--remove-env-vars', '--update-env-vars']],
+  [['--clear-secrets'], ['--set-secrets'], ['--remove-secrets', '--update-secrets']],
+  [['--labels'], ['--update-labels']],
+];
 
-function checkMutex(words: string[]): void {
-  for (const group of MUTEX_GROUPS) {
-    const given = group.filter((flag) => words.includes(flag));
-    if (given.length > 1)
+/**
+ * Refuses two alternatives of one exclusive group among `given` (one command's or container's
+ * flags), each flag named by `source` (default: as itself, in `flags`).
+ */
+export function checkExclusive(given: string[], source = (flag: string): string => flag): void {
+  for (const group of EXCLUSIVE) {
+    const present = group.filter((alternative) => alternative.some((flag) => given.includes(flag)));
+    if (present.length > 1) {
+      const named = present.flatMap((alternative) => alternative.filter((flag) => given.includes(flag)));
       throw new RunwayError(
-        `\`flags\` gives ${given.join(' and ')}: gcloud takes at most one of ${group.join(', ')}.`,
+        `\`flags\` gives ${named.map(source).join(' and ')}: gcloud takes at most one of ${group.map((a) => a.join(' with ')).join(', ')}.`,
         'Keep one of them (each deploy may use another).',
       );
+    }
   }
+}
+
+/** The words of each command part: before the first --container, then each container's. */
+function scopeSegments(words: string[]): string[][] {
+  const segments: string[][] = [[]];
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === '--container') {
+      segments.push([]);
+      i++;
+    } else segments[segments.length - 1]!.push(words[i]!);
+  }
+  return segments;
 }
 
 /** Cloud Run's container names: DNS labels (RFC 1123), at most 63 characters. */
@@ -380,7 +478,8 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
-  checkMutex(words);
+  for (const segment of scopeSegments(words)) checkExclusive(segment);
+  checkBuildMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
@@ -419,14 +518,20 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
     else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
     else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
     else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
+    else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag]((spec.deploy ??= {}), valueOf(words, i++));
     else if (USE_INSTEAD[flag]) {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
         `Use ${USE_INSTEAD[flag]} instead.`,
       );
+    } else if (flag === '--ignore-file') {
+      throw new RunwayError(
+        'The flag --ignore-file in `flags` is not a flag of `gcloud run deploy` (gcloud 528 answers "unrecognized arguments: --ignore-file"), so Runway refuses it too.',
+        'Put the ignore rules in a .gcloudignore at the root of `source`: Runway reads it as gcloud does (and falls back to .gitignore).',
+      );
     } else {
       throw new RunwayError(
-        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES }).join(', ')}, --container).`,
+        `The flag ${flag} in \`flags\` is not supported (Runway has no gcloud; it understands ${Object.keys({ ...VALUED, ...SWITCHES, ...CONTAINER_VALUED, ...CONTAINER_SWITCHES, ...DEPLOY_VALUED }).join(', ')}, --container).`,
         "Use the typed input for this setting if there is one (see the README's inputs table), or remove the flag.",
       );
     }
@@ -434,9 +539,15 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   return spec;
 }
 
-/** The job settings `flags` gave, apart from the service settings. */
-export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: JobFlags } {
-  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, ...spec } = flags;
+/** The job, build and deploy settings `flags` gave, apart from the service settings. */
+export function splitJobFlags(flags: ParsedFlags): {
+  spec: ServiceSpec;
+  job: JobFlags;
+  build: BuildFlags | undefined;
+  deploy: DeployFlags;
+} {
+  const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, build, deploy, ...spec } =
+    flags;
   const job: JobFlags = {};
   if (tasks !== undefined) job.tasks = tasks;
   if (parallelism !== undefined) job.parallelism = parallelism;
@@ -444,7 +555,60 @@ export function splitJobFlags(flags: ParsedFlags): { spec: ServiceSpec; job: Job
   if (taskTimeoutSeconds !== undefined) job.taskTimeoutSeconds = taskTimeoutSeconds;
   if (executeNow !== undefined) job.executeNow = executeNow;
   if (wait !== undefined) job.wait = wait;
-  return { spec, job };
+  return { spec, job, build, deploy: deploy ?? {} };
+}
+
+/** The env and secret flags a spec stands for, as gcloud spells them. */
+function envAndSecretFlags(
+  spec: ContainerSpec & { secrets?: SecretRefs; replaceSecrets?: boolean },
+): string[] {
+  const flags: string[] = [];
+  if (spec.clearEnvVars) flags.push('--clear-env-vars');
+  if (spec.removeEnvVars?.length) flags.push('--remove-env-vars');
+  if (spec.envVars) flags.push(spec.replaceEnvVars ? '--set-env-vars' : '--update-env-vars');
+  if (spec.clearSecrets) flags.push('--clear-secrets');
+  if (spec.removeSecrets?.length) flags.push('--remove-secrets');
+  if (spec.secrets) flags.push(spec.replaceSecrets ? '--set-secrets' : '--update-secrets');
+  return flags;
+}
+
+/**
+ * `env_vars` and `secrets` beside env and secret flags, as gcloud takes deploy-cloudrun's command
+ * line: the inputs come first, as --update-env-vars/--update-secrets (strategy `merge`) or
+ * --set-env-vars/--set-secrets (`overwrite`), then `flags`. An --update- flag adds to a merge, each
+ * key once; anything else beside an input is one of gcloud's exclusive flags, and refused. Returns
+ * the typed spec with what the flags added, and the flags' spec without it.
+ */
+export function joinEnvAndSecrets(
+  typed: ServiceSpec,
+  fromFlags: ServiceSpec,
+  strategies: { env: 'merge' | 'overwrite'; secrets: 'merge' | 'overwrite' },
+): { typed: ServiceSpec; fromFlags: ServiceSpec } {
+  const inputFlags = [
+    ...(typed.envVars ? [strategies.env === 'merge' ? '--update-env-vars' : '--set-env-vars'] : []),
+    ...(typed.secrets ? [strategies.secrets === 'merge' ? '--update-secrets' : '--set-secrets'] : []),
+  ];
+  if (!inputFlags.length) return { typed, fromFlags };
+  const fromInput = new Map(
+    inputFlags.map((flag) => [flag, flag.endsWith('env-vars') ? 'env_vars' : 'secrets']),
+  );
+  const flagged = envAndSecretFlags(fromFlags);
+  checkExclusive([...inputFlags, ...flagged], (flag) =>
+    fromInput.has(flag) && !flagged.includes(flag)
+      ? `${flag} (the \`${fromInput.get(flag)}\` input, which deploy-cloudrun passes to gcloud as ${flag})`
+      : flag,
+  );
+  const joined = { ...typed };
+  const rest = { ...fromFlags };
+  if (typed.envVars && rest.envVars) {
+    joined.envVars = addUniqueKeys('env_vars and flags (--update-env-vars)', typed.envVars, rest.envVars);
+    delete rest.envVars;
+  }
+  if (typed.secrets && rest.secrets) {
+    joined.secrets = addSecrets('secrets and flags (--update-secrets)', typed.secrets, rest.secrets);
+    delete rest.secrets;
+  }
+  return { typed: joined, fromFlags: rest };
 }
 
 /** Typed inputs and flags together; the same setting given two different ways is an error. */

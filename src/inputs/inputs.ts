@@ -21,7 +21,7 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { commandWords, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import { commandWords, joinEnvAndSecrets, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
 import { targetName } from './container-target.js';
 import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
@@ -35,6 +35,8 @@ import {
   type ServiceSpec,
 } from './spec.js';
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
+import type { BuildFlags } from './build-flags.js';
+import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
 import { readServiceYaml, ServiceYamlError, type ServiceYaml } from './service-yaml.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
@@ -56,6 +58,8 @@ export type ImageSource =
       /** Buildpacks only (no Dockerfile): the base image, and whether Cloud Run updates it. */
       baseImage: string | undefined;
       automaticUpdates: boolean | undefined;
+      /** gcloud's build flags in `flags`: the build's account, worker pool and environment. */
+      build: BuildFlags | undefined;
     }
   | {
       kind: 'build';
@@ -128,6 +132,8 @@ export interface Settings {
   progressive: ProgressiveSettings | undefined;
   /** tag → percent, from tag_traffic. */
   tagTraffic: Record<string, number> | undefined;
+  /** update_traffic_flags' tag changes, made where the split moves (its --to-* flags are in the split). */
+  trafficTags: TagChanges | undefined;
   healthCheck: HealthCheck;
   rollback: boolean;
   /** keep_revisions: how many idle revisions (no traffic, no tag) to keep; undefined: delete none. */
@@ -173,8 +179,31 @@ const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
  */
 class Reader {
   readonly problems: RunwayError[] = [];
+  /** Inputs whose value a flag in `flags` gives (--image for `image`...), with the flag. */
+  private readonly supplied = new Map<string, { flag: string; value: string }>();
 
   constructor(private readonly read: InputReader) {}
+
+  /**
+   * Lets `flag`'s value stand for input `name`, as gcloud takes deploy-cloudrun's command line (its
+   * inputs first, `flags` after, and the last of a flag wins): errors then name the flag. An input
+   * that says otherwise is refused rather than overridden, unless it holds its default (`fallback`),
+   * which the runner fills in whether the workflow gave it or not.
+   */
+  supply(name: string, flag: string, value: string | undefined, fallback?: string): void {
+    if (value === undefined) return;
+    const given = this.optional(name);
+    if (given !== undefined && given !== value && given !== fallback) {
+      this.attempt(() => {
+        throw new RunwayError(
+          `Input '${name}' and \`flags\` (${flag}) disagree: deploy-cloudrun's gcloud would take the flag's and ignore the input.`,
+          `Keep one of them: remove ${flag} from \`flags\`, or the \`${name}\` input.`,
+        );
+      });
+      return;
+    }
+    this.supplied.set(name, { flag, value });
+  }
 
   /** `parse()`, or undefined with its error recorded when an input is bad. */
   attempt<T>(parse: () => T): T | undefined {
@@ -195,18 +224,27 @@ class Reader {
   }
 
   optional(name: string): string | undefined {
-    const value = this.read(name).trim();
+    const value = this.raw(name).trim();
     return value === '' ? undefined : value;
   }
 
   raw(name: string): string {
-    return this.read(name);
+    return this.supplied.get(name)?.value ?? this.read(name);
   }
 
-  /** Parses the input when set; undefined when empty, or when bad (its error recorded). */
+  /** How errors name input `name`: as the flag that gave its value, if one did. */
+  label(name: string): string {
+    const flag = this.supplied.get(name)?.flag;
+    return flag ? `flags (${flag})` : name;
+  }
+
+  /** Parses the input (or the flag standing for it) when set; undefined when empty, or when bad (its error recorded). */
   map<T>(name: string, parse: (name: string, raw: string) => T): T | undefined {
     const value = this.optional(name);
-    return value === undefined ? undefined : this.attempt(() => parse(name, value));
+    const flag = this.supplied.get(name)?.flag;
+    return value === undefined
+      ? undefined
+      : this.attempt(() => parse(flag ? `flags (${flag})` : name, value));
   }
 }
 
@@ -224,8 +262,11 @@ export function parseRegions(raw: string): string[] {
   return [...new Set(regions)];
 }
 
-/** "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100. */
-export function parseTrafficSplit(name: string, raw: string): Record<string, number> {
+/**
+ * "rev-a=10,LATEST=90" → {rev-a: 10, LATEST: 90}; the percentages must add up to 100, unless the
+ * split is `partial` (update_traffic_flags adds to it, and the sum is checked merged).
+ */
+export function parseTrafficSplit(name: string, raw: string, partial = false): Record<string, number> {
   const pairs = parseKeyValueList(name, raw);
   const split: Record<string, number> = {};
   let total = 0;
@@ -233,7 +274,8 @@ export function parseTrafficSplit(name: string, raw: string): Record<string, num
     split[target] = parseInteger(name, percent, 0, 100);
     total += split[target];
   }
-  if (total !== 100) throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
+  if (total !== 100 && !(partial && total <= 100))
+    throw new InputError(name, raw, 'TARGET=PERCENT pairs whose percentages add up to 100');
   return split;
 }
 
@@ -388,7 +430,19 @@ function sourceImage(r: Reader, source: string): ImageSource {
     repository,
     baseImage: notAnOption('base_image', r.optional('base_image')),
     automaticUpdates: r.map('automatic_updates', parseBool),
+    build: undefined,
   };
+}
+
+/** gcloud's build flags configure a build on Google: with `source`, they go to it; else they are refused. */
+function withBuildFlags(image: ImageSource, build: BuildFlags | undefined): ImageSource {
+  if (!build) return image;
+  if (image.kind !== 'source')
+    throw new RunwayError(
+      '`flags` gives gcloud build flags (--build-service-account, --build-worker-pool, the build env vars), which configure a build on Google: they apply only with the `source` input.',
+      `Set \`source\` to build on Google, or remove them from \`flags\` (${image.kind === 'build' ? '`context` builds on the runner: pass build values with `build_args`' : '`image` deploys an image that is already built'}).`,
+    );
+  return { ...image, build };
 }
 
 function imageSource(r: Reader): ImageSource {
@@ -690,11 +744,58 @@ function progressive(r: Reader, traffic: TrafficMode, purpose: Purpose): Progres
   };
 }
 
+/**
+ * `update_traffic_flags` folded into the split and tag changes, or undefined when not given. It
+ * moves traffic after the verified deploy, as deploy-cloudrun's `update-traffic` runs after its
+ * deploy; a deploy that keeps its traffic (`no_traffic`) or sends it at once (`immediate`) has no
+ * such move here, so the two are refused together rather than one silently ignored.
+ */
+function trafficFlags(
+  r: Reader,
+  purpose: Purpose,
+  traffic: TrafficMode,
+  parsed: TrafficFlags | undefined,
+  revisionTraffic: Record<string, number> | undefined,
+  tagTraffic: Record<string, number> | undefined,
+  serviceLength: number,
+): ReturnType<typeof foldTrafficFlags> | undefined {
+  // Bad flags, or a bad split input, have their own error; nothing is folded into what is not there.
+  if (!parsed) return undefined;
+  if (purpose === 'cleanup')
+    throw new InputError(
+      'update_traffic_flags',
+      r.optional('update_traffic_flags') ?? '',
+      'nothing with `cleanup: true`: a cleanup removes a preview and moves no traffic',
+    );
+  if ((r.optional('revision_traffic') && !revisionTraffic) || (r.optional('tag_traffic') && !tagTraffic))
+    return undefined;
+  if (traffic !== 'verified') {
+    const input = r.optional('no_traffic') !== undefined && traffic === 'none' ? 'no_traffic' : 'traffic';
+    throw new RunwayError(
+      `Inputs 'update_traffic_flags' and '${input}' (${input === 'no_traffic' ? 'true' : traffic}) were both given: Runway applies \`update_traffic_flags\` when it moves the traffic after the verified deploy, and ${traffic === 'none' ? 'a no-traffic deploy moves none' : '`traffic: immediate` moves it in the deploy itself'}.`,
+      `Remove \`${input}\` (the flags' split then moves after the health checks), or remove \`update_traffic_flags\`.`,
+    );
+  }
+  const folded = foldTrafficFlags(parsed, revisionTraffic, tagTraffic);
+  for (const tag of Object.keys(folded.tags?.update ?? {}))
+    if (tag.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new InputError(
+        'update_traffic_flags',
+        tag,
+        `tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters beside this service's name (Cloud Run allows ${MAX_TAG_AND_SERVICE} for both)`,
+      );
+  return folded;
+}
+
 function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
   if (noTraffic && mode && mode !== 'none') {
-    throw new InputError('no_traffic', 'true', `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`);
+    throw new InputError(
+      r.label('no_traffic'),
+      'true',
+      `\`no_traffic: true\` or \`traffic: ${mode}\`, not both`,
+    );
   }
   return noTraffic ? 'none' : (mode ?? 'verified');
 }
@@ -780,7 +881,7 @@ function purposeOf(r: Reader): Purpose {
   if (preview && cleanup)
     throw new InputError('cleanup', 'true', '`preview: true` or `cleanup: true`, not both in one step');
   if (!preview) return cleanup ? 'cleanup' : 'deploy';
-  for (const name of ['tag', 'revision_traffic', 'tag_traffic']) {
+  for (const name of ['tag', 'revision_traffic', 'tag_traffic', 'update_traffic_flags']) {
     const value = r.optional(name);
     if (value !== undefined)
       throw new InputError(
@@ -812,6 +913,7 @@ const SERVICE_ONLY_INPUTS: Record<string, string | undefined> = {
   no_traffic: 'false',
   revision_traffic: undefined,
   tag_traffic: undefined,
+  update_traffic_flags: undefined,
   traffic_steps: undefined,
   preview: 'false',
   cleanup: 'false',
@@ -950,7 +1052,6 @@ function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined):
  * asked, silently. `undefined` means harmless to ignore: Runway does that on its own.
  */
 export const DEPLOY_CLOUDRUN_ONLY: Record<string, string | undefined> = {
-  update_traffic_flags: 'Use `revision_traffic` or `tag_traffic`.',
   gcloud_version: undefined,
   gcloud_component: undefined,
 };
@@ -1062,6 +1163,18 @@ export function readSettings(read: InputReader): Settings {
   const serviceYaml = r.map('metadata', (_n, v) => readServiceYaml(v));
   const job = r.attempt(() => jobName(r));
   checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
+  const flagsRaw = r.optional('flags');
+  const jobTarget = r.optional('job') !== undefined;
+  const fromFlags = r.attempt(() =>
+    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
+  );
+  const deployFlags = fromFlags?.deploy ?? {};
+  r.supply('image', '--image', deployFlags.image);
+  r.supply('tag', '--tag', deployFlags.tag);
+  r.supply('suffix', '--revision-suffix', deployFlags.suffix);
+  r.supply('no_traffic', '--no-traffic', deployFlags.noTraffic ? 'true' : undefined);
+  r.supply('region', '--region', deployFlags.region, 'us-central1');
+  r.supply('project_id', '--project', deployFlags.project);
   const service = r.attempt(() => {
     if (job !== undefined) return job;
     if (r.optional('job') !== undefined) return undefined;
@@ -1136,13 +1249,17 @@ export function readSettings(read: InputReader): Settings {
       );
     return v;
   });
-  const flagsRaw = r.optional('flags');
-  const jobTarget = r.optional('job') !== undefined;
-  const fromFlags = r.attempt(() =>
-    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
-  );
+  const strategies = {
+    env:
+      r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
+      'merge',
+    secrets:
+      r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+  };
   const spec = r.attempt(() => {
-    const merged = fromFlags ? mergeSpecs(typedSpec(r), fromFlags.spec, SPEC_INPUT_NAMES) : typedSpec(r);
+    const inputs = typedSpec(r);
+    const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : undefined;
+    const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
     checkGpuInputs(merged);
     return merged;
   });
@@ -1150,8 +1267,13 @@ export function readSettings(read: InputReader): Settings {
     ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
     : undefined;
   const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
-  const revisionTraffic = r.map('revision_traffic', parseTrafficSplit);
-  const tagTraffic = r.map('tag_traffic', parseTrafficSplit);
+  const trafficFlagsRead = jobTarget
+    ? undefined
+    : r.map('update_traffic_flags', (_n, v) => parseTrafficFlags(v));
+  // With --to-revisions (--to-tags) in update_traffic_flags, the split input is only part of the split.
+  const partial = trafficFlagsRead?.toRevisions !== undefined || trafficFlagsRead?.toTags !== undefined;
+  const revisionTraffic = r.map('revision_traffic', (n, v) => parseTrafficSplit(n, v, partial));
+  const tagTraffic = r.map('tag_traffic', (n, v) => parseTrafficSplit(n, v, partial));
   if (revisionTraffic && tagTraffic) {
     r.attempt(() => {
       throw new RunwayError(
@@ -1163,12 +1285,32 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  // A job or a preview has refused the input already (checkJobOnly, purposeOf).
+  const folded =
+    jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
+      ? undefined
+      : r.attempt(() =>
+          trafficFlags(
+            r,
+            purpose,
+            traffic,
+            trafficFlagsRead,
+            revisionTraffic,
+            tagTraffic,
+            service?.length ?? 1,
+          ),
+        );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
   const image =
     purpose === undefined || purpose === 'cleanup'
       ? undefined
-      : r.attempt(() => flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r));
+      : r.attempt(() =>
+          withBuildFlags(
+            flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r),
+            fromFlags?.build,
+          ),
+        );
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));
   const health = r.attempt(() => healthCheck(r));
@@ -1176,11 +1318,8 @@ export function readSettings(read: InputReader): Settings {
   const settings = {
     regionsFail: r.map('regions_fail', (n, v) => parseEnum(n, v, ['all', 'region'] as const)) ?? 'all',
     deployTimeoutSeconds: r.map('deploy_timeout', parseDurationSeconds) ?? 600,
-    envVarsUpdateStrategy:
-      r.map('env_vars_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ??
-      'merge',
-    secretsUpdateStrategy:
-      r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
+    envVarsUpdateStrategy: strategies.env,
+    secretsUpdateStrategy: strategies.secrets,
     skipDefaultLabels: r.map('skip_default_labels', parseBool) ?? false,
     rollback: r.map('rollback', parseBool) ?? true,
     keepRevisions: r.map('keep_revisions', (n, v) => parseInteger(n, v, 0, 1000)),
@@ -1210,8 +1349,9 @@ export function readSettings(read: InputReader): Settings {
     traffic,
     progressive: progressiveSettings,
     tag,
-    revisionTraffic,
-    tagTraffic,
+    revisionTraffic: folded?.revisionTraffic ?? revisionTraffic,
+    tagTraffic: folded?.tagTraffic ?? tagTraffic,
+    trafficTags: folded?.tags,
     healthCheck: health!,
     report: report!,
   };

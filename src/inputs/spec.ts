@@ -106,6 +106,8 @@ export interface ContainerSpec {
 
 export interface ServiceSpec extends ContainerSpec {
   secrets?: SecretRefs;
+  /** gcloud's --set-secrets: `secrets` replace every live secret, whatever the update strategy. */
+  replaceSecrets?: boolean;
   minInstances?: number;
   maxInstances?: number;
   concurrency?: number;
@@ -172,6 +174,7 @@ export const SPEC_INPUT_NAMES: Record<keyof ServiceSpec, string> = {
   removeEnvVars: 'flags (--remove-env-vars)',
   clearEnvVars: 'flags (--clear-env-vars)',
   removeSecrets: 'flags (--remove-secrets)',
+  replaceSecrets: 'flags (--set-secrets)',
   clearSecrets: 'flags (--clear-secrets)',
   useHttp2: 'flags (--[no-]use-http2)',
   dependsOn: 'flags (--depends-on)',
@@ -239,6 +242,25 @@ export interface JobFlags extends JobSpec {
   executeNow?: boolean;
   /** --wait (implies --execute-now, as in gcloud) */
   wait?: boolean;
+}
+
+/**
+ * The `flags` that stand for a typed input of the deploy itself. deploy-cloudrun passes its inputs
+ * to gcloud first and `flags` after them, so these work in `flags` as they do in gcloud.
+ */
+export interface DeployFlags {
+  /** --image (unscoped: the target container's) */
+  image?: string;
+  /** --tag */
+  tag?: string;
+  /** --revision-suffix */
+  suffix?: string;
+  /** --no-traffic */
+  noTraffic?: boolean;
+  /** --region (gcloud takes the last one given: deploy-cloudrun's own comes first) */
+  region?: string;
+  /** --project */
+  project?: string;
 }
 
 export const JOB_INPUT_NAMES: Record<keyof JobFlags, string> = {

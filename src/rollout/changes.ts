@@ -28,6 +28,8 @@ import {
   stepSplit,
   withCandidate,
   withoutTagIfPresent,
+  withTagChanges,
+  withTagsRestored,
 } from '../deploy/traffic.js';
 import { rememberWritten, type RolloutContext } from './context.js';
 import type { Change, DeployRevision, TrafficMove, Undo } from './plan.js';
@@ -44,6 +46,7 @@ export function specFor(change: DeployRevision, live: Service | undefined, ref: 
     if (change.alone === 'refuse') throw previewLostServingRevision(`${ref.service} in ${ref.region}`);
     traffic = [{ type: REVISION, revision, percent: 100 }];
     if (change.alone.tag) traffic = withCandidate(traffic, revision, change.alone.tag);
+    if (change.alone.tags) traffic = withTagChanges(traffic, change.alone.tags);
   } else if (change.split) {
     traffic = promote(serving, change.split);
     if (change.tag) traffic = withCandidate(traffic, revision, change.tag);
@@ -69,7 +72,8 @@ export function trafficFor(move: TrafficMove, live: Service): TrafficTarget[] | 
   const current = live.traffic ?? [];
   switch (move.kind) {
     case 'split':
-      return promote(current, move.split);
+      // As gcloud's update-traffic: the tags change first, then the shares.
+      return promote(move.tags ? withTagChanges(current, move.tags) : current, move.split);
     case 'step':
       return stepSplit(move.before, move.revision, move.percent, current);
     case 'tidy': {
@@ -264,6 +268,18 @@ export async function undoChange(ctx: RolloutContext, undo: Undo, deadline: Dead
       }
       return false;
     }
+    case 'restore-tags': {
+      const { changed } = await applyTraffic(
+        deps.api,
+        ref,
+        (live) => {
+          const restored = withTagsRestored(live.traffic ?? [], undo.tags);
+          return sameTraffic(live.traffic, restored) ? undefined : restored;
+        },
+        { deadline, onSent: rememberWritten(state) },
+      );
+      return changed;
+    }
     case 'drop-tag': {
       const { changed } = await applyTraffic(
         deps.api,
@@ -289,6 +305,8 @@ export function undoName(ctx: RolloutContext, undo: Undo): string {
       return 'who may invoke the service put back as it was';
     case 'drop-tag':
       return `Runway's tag '${undo.tag}' removed`;
+    case 'restore-tags':
+      return `the tags ${undo.tags.map((t) => `'${t.tag}'`).join(', ')} put back as they were`;
     case 'clear-rollout-record':
       return "Runway's rollout record removed";
   }

@@ -6,6 +6,7 @@ import type { ServiceChanges } from '../deploy/plan.js';
 import type { PruneRules } from '../deploy/prune.js';
 import type { ServiceSettings } from '../deploy/service-settings.js';
 import type { RevisionTemplate, TrafficTarget } from '../gcp/run-types.js';
+import type { TagMove } from '../deploy/traffic.js';
 
 /** The settings a new revision is made from, less what the plan decides (its name and traffic). */
 export type SpecChanges = Omit<
@@ -29,14 +30,17 @@ export interface DeployRevision {
   split: Record<string, number> | undefined;
   /** The tag the new revision gets beside a serving one. */
   tag: string | undefined;
-  /** With nothing serving: all traffic to the new revision (tagged `tag`), or refuse (a preview). */
-  alone: { tag: string | undefined } | 'refuse';
+  /**
+   * With nothing serving: all traffic to the new revision (tagged `tag`, with update_traffic_flags'
+   * tag changes), or refuse (a preview).
+   */
+  alone: { tag: string | undefined; tags?: TagMove } | 'refuse';
 }
 
 /** A traffic-only change (updateMask=traffic), resolved against the live traffic when sent. */
 export type TrafficMove =
-  /** Every revision by name at its share; every tag stays at 0%. */
-  | { kind: 'split'; split: Record<string, number> }
+  /** Every revision by name at its share; every tag stays at 0%, after update_traffic_flags' changes. */
+  | { kind: 'split'; split: Record<string, number>; tags?: TagMove }
   /** `percent` to `revision`, the rest to what served before in proportion; tags stay at 0%. */
   | { kind: 'step'; revision: string; percent: number; before: TrafficTarget[] }
   /** Runway's own tag dropped, and a split that sends all to `revision` by name written as LATEST. */
@@ -68,6 +72,8 @@ export type Undo =
   | { kind: 'revert-public-access'; madePublic: boolean }
   /** One tag dropped; its revision keeps its share. */
   | { kind: 'drop-tag'; tag: string }
+  /** The tags a move changed, each back on the revision it named before (or dropped: it named none). */
+  | { kind: 'restore-tags'; tags: Array<{ tag: string; revision: string | undefined }> }
   /** This rollout's record taken off the service again (bookkeeping: no rollback of its own to report). */
   | { kind: 'clear-rollout-record'; key: string };
 
@@ -167,6 +173,15 @@ function targetsText(targets: TrafficTarget[]): string {
   return weighted.join(', ') || 'no traffic';
 }
 
+function tagMoveText(move: TagMove): string {
+  const parts = [
+    ...(move.clear ? ['clear the others'] : []),
+    ...(move.remove.length ? [`remove ${move.remove.join(', ')}`] : []),
+    ...Object.entries(move.update).map(([tag, revision]) => `${tag} → ${revision}`),
+  ];
+  return parts.join(', ');
+}
+
 /** 900 → "15m", 90 → "90s": a duration as the inputs write it. */
 function durationText(seconds: number): string {
   if (seconds > 0 && seconds % 3600 === 0) return `${seconds / 3600}h`;
@@ -189,7 +204,8 @@ export function describeChange(change: Change): string {
     }
     case 'move-traffic': {
       const { move } = change;
-      if (move.kind === 'split') return `move traffic: ${splitText(move.split)}`;
+      if (move.kind === 'split')
+        return `move traffic: ${splitText(move.split)}${move.tags ? `; tags: ${tagMoveText(move.tags)}` : ''}`;
       if (move.kind === 'step') return `move ${move.percent}% to ${move.revision}, the rest as before`;
       return `tidy traffic: ${move.dropTag ? `drop tag ${move.dropTag}, ` : ''}follow the latest revision while it is ${move.revision}`;
     }
@@ -210,6 +226,8 @@ export function describeUndo(undo: Undo): string {
       return undo.madePublic ? 'take allUsers out again' : 'let allUsers invoke again';
     case 'drop-tag':
       return `drop the tag ${undo.tag}`;
+    case 'restore-tags':
+      return `put back the tags ${undo.tags.map((t) => t.tag).join(', ')} as they were`;
     case 'clear-rollout-record':
       return 'remove the rollout record';
   }

@@ -10,7 +10,16 @@ import {
   type Service,
   type TrafficTarget,
 } from '../gcp/run-types.js';
-import { describeTraffic, isLatest, largestShare, pinTraffic, revisionsRestored } from '../deploy/traffic.js';
+import {
+  describeTraffic,
+  isLatest,
+  largestShare,
+  pinTraffic,
+  revisionsRestored,
+  tagsBefore,
+  withTagChanges,
+  type TagMove,
+} from '../deploy/traffic.js';
 import type { Settings } from '../inputs/inputs.js';
 import type { Plan, SpecChanges, Step, Undo } from './plan.js';
 import { serviceSettings } from '../deploy/service-settings.js';
@@ -23,6 +32,7 @@ export interface RolloutSettings extends Pick<
   | 'tag'
   | 'revisionTraffic'
   | 'tagTraffic'
+  | 'trafficTags'
   | 'healthCheck'
   | 'rollback'
   | 'suffix'
@@ -166,6 +176,23 @@ function tagsFor(
   return { checkTag, candidateTag };
 }
 
+/**
+ * update_traffic_flags' tag changes with LATEST as the new revision by name (as `revision_traffic`'s
+ * LATEST is), never touching Runway's own tag.
+ */
+function tagMoveFor(
+  settings: RolloutSettings,
+  revision: string,
+  candidateTag: string | undefined,
+): TagMove | undefined {
+  const tags = settings.trafficTags;
+  if (!tags) return undefined;
+  const update = Object.fromEntries(
+    Object.entries(tags.update).map(([tag, target]) => [tag, target === 'LATEST' ? revision : target]),
+  );
+  return { clear: tags.clear, update, remove: tags.remove, keep: candidateTag ? [candidateTag] : [] };
+}
+
 /** The steps after the candidate is healthy on its tag: the traffic steps, or one promotion. */
 function trafficSteps(
   settings: RolloutSettings,
@@ -173,6 +200,7 @@ function trafficSteps(
   servedBefore: TrafficTarget[],
   split: Record<string, number>,
   checkTag: string | undefined,
+  tags: TagMove | undefined,
 ): Step[] {
   if (settings.traffic !== 'verified') return [];
   const progressive = settings.progressive;
@@ -182,7 +210,9 @@ function trafficSteps(
         kind: 'promote',
         phase: 'promote',
         doing: `moving traffic to ${revision}`,
-        change: { kind: 'move-traffic', move: { kind: 'split', split } },
+        change: { kind: 'move-traffic', move: { kind: 'split', split, ...(tags ? { tags } : {}) } },
+        // The tags the move changes go back before the split does (undos run newest first).
+        ...(tags ? { undo: { kind: 'restore-tags', tags: tagsBefore(servedBefore, tags) } as const } : {}),
       },
     ];
   }
@@ -212,8 +242,13 @@ export function planRollout(input: PlanInput): Plan {
   const servedBefore = live?.latestReadyRevision ? pinTraffic(live) : undefined;
   if (settings.preview && !servedBefore) throw previewNeedsServingRevision(where, live !== undefined);
 
+  // Runway's own tag is known once the new revision's share is, and the share may follow from tags
+  // update_traffic_flags moves (--to-tags after --update-tags), which never touch Runway's tag.
+  const ownTag = settings.tag ? undefined : settings.candidateTag;
+  const tagMove = tagMoveFor(settings, revision, ownTag);
+  const splitFrom = servedBefore && tagMove ? withTagChanges(servedBefore, tagMove) : servedBefore;
   // tag_traffic naming a tag the service lacks fails here, before anything changes.
-  const split = servedBefore ? resolveSplit(settings, revision, servedBefore) : undefined;
+  const split = splitFrom ? resolveSplit(settings, revision, splitFrom) : undefined;
   const newShare = split ? (split[revision] ?? 0) : 100;
   const { checkTag, candidateTag } = tagsFor(ref, where, settings, live, servedBefore, newShare);
   const previousRevision = servedBefore ? largestShare(servedBefore) : undefined;
@@ -261,7 +296,7 @@ export function planRollout(input: PlanInput): Plan {
       revisionOnly: settings.preview,
       split: settings.traffic === 'immediate' ? split : undefined,
       tag: checkTag,
-      alone: settings.preview ? 'refuse' : { tag: settings.tag },
+      alone: settings.preview ? 'refuse' : { tag: settings.tag, ...(tagMove ? { tags: tagMove } : {}) },
     },
     ...(undoCandidate ? { undo: undoCandidate } : {}),
     check: { kind: 'revision-ready', revision, previousRevision },
@@ -284,7 +319,7 @@ export function planRollout(input: PlanInput): Plan {
       check: { kind: 'healthy-on-tag', revision, tag: checkTag },
     });
   }
-  if (servedBefore) steps.push(...trafficSteps(settings, revision, servedBefore, split!, checkTag));
+  if (servedBefore) steps.push(...trafficSteps(settings, revision, servedBefore, split!, checkTag, tagMove));
   // With `none`, the revision takes no traffic beside a serving one: nothing to check live.
   if (settings.traffic !== 'none' || !servedBefore) {
     steps.push({

@@ -148,6 +148,7 @@ export function previewSettings(settings: Settings, target: PreviewTarget): Sett
     tag: target.tag,
     revisionTraffic: undefined,
     tagTraffic: undefined,
+    trafficTags: undefined,
     spec,
   };
 }

@@ -19,6 +19,7 @@ import type { Settings } from '../inputs/inputs.js';
 import { readFailureLogs } from './failure-logs.js';
 import type { RegionOutcome } from './outcome.js';
 import type { SpecChanges, Step } from './plan.js';
+import type { ResolvedBuild } from '../inputs/build-flags.js';
 import type { RolloutSettings } from './planner.js';
 import { rolloutRegion, type HeldRollout, type RegionOptions } from './region.js';
 
@@ -33,6 +34,7 @@ export function rolloutSettings(
     tag: settings.tag,
     revisionTraffic: settings.revisionTraffic,
     tagTraffic: settings.tagTraffic,
+    trafficTags: settings.trafficTags,
     progressive: settings.progressive,
     healthCheck: settings.healthCheck,
     rollback: settings.rollback,
@@ -84,6 +86,7 @@ export async function deployAll(
   image: string,
   github: { sha: string; runId: string; attempt: string },
   deadline: Deadline,
+  build?: ResolvedBuild,
 ): Promise<PromiseSettledResult<RegionOutcome>[]> {
   const api = new CloudRunClient(credentials.accessToken);
   const logging = new LoggingClient(credentials.accessToken);
@@ -93,6 +96,7 @@ export async function deployAll(
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     isolated: settings.isolated,
+    build,
     replace: settings.serviceYaml?.service,
     labels: {
       ...(settings.skipDefaultLabels ? {} : defaultLabels(github.sha)),
