@@ -183,8 +183,11 @@ it('deploys a sidecar service from its file: the image input goes to the ingress
       ],
     },
   });
+  // As `gcloud run services describe --format export` writes it: the project by number.
+  doc.metadata.namespace = env('RUNWAY_EMULATOR_PROJECT_NUMBER');
   const run = await deployFile(serviceFile(doc), { image: next });
   expectSuccess(run);
+  expect(run.stdout).not.toContain('namespace');
   const service = (await getService('e2e-yaml-sidecar')) as Json;
   const containers = service.template.containers as Json[];
   expect(containers.map((c) => [c.name, c.image])).toEqual([
