@@ -9,6 +9,10 @@
 // that what it observed is in the README's table, and unit/shards.test.ts that the table lists
 // exactly what the cases declare and that the parts run every case once: together, the table and
 // the results agree both ways.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor } from '../helpers/auth.js';
 import { authInputs, deployImage, runAction, type ActionRun } from '../helpers/action.js';
@@ -226,6 +230,17 @@ function fill(value: string, vars: Record<string, string>): string {
   return value.replace(/\{(\w+)\}/g, (m, name: string) => vars[name] ?? m);
 }
 
+/** A case's service file for `service`, its placeholders filled, written outside the checkout. */
+function writeServiceFile(doc: Json, service: string, vars: Record<string, string>): string {
+  const filled = JSON.parse(JSON.stringify(doc), (_k, v: unknown) =>
+    typeof v === 'string' ? fill(v, vars) : v,
+  ) as Json;
+  filled.metadata = { ...filled.metadata, name: service };
+  const path = join(mkdtempSync(join(tmpdir(), 'runway-diff-')), 'service.yaml');
+  writeFileSync(path, stringify(filled));
+  return path;
+}
+
 async function runCase(
   c: Case,
   service: string,
@@ -241,6 +256,7 @@ async function runCase(
     runtime: env('RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT'),
     project: env('RUNWAY_EMULATOR_PROJECT'),
   };
+  if (c.file) vars.servicefile = writeServiceFile(c.file, service, vars);
   let log = '';
   let url: string | undefined;
   for (const [i, step] of c.steps.entries()) {
@@ -315,7 +331,9 @@ export function differentialShard(file: string): void {
           runCase(c, `${base}-p`, images, (inputs) =>
             runPeer(
               // First: after a --container, gcloud reads every flag as that container's.
-              c.job ? inputs : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
+              c.job || c.file
+                ? inputs
+                : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
             ),
           ),
           runCase(c, `${base}-r`, images, (inputs) =>

@@ -79,6 +79,40 @@ const kinds = (p: Plan): string[] => p.steps.map((s) => s.kind);
 const step = (p: Plan, kind: Step['kind']): Step => p.steps.find((s) => s.kind === kind)!;
 
 describe('planRollout', () => {
+  it("a deploy from a service file: undoing it puts back the service's own settings with the traffic", () => {
+    const live: Service = {
+      ...serving,
+      labels: { team: 'old' },
+      description: 'as it was',
+      annotations: { [RECORD]: '{}' },
+    };
+    const file: Service = { labels: { team: 'new' }, template: { containers: [{ image: 'from-file' }] } };
+    const p = plan(
+      {},
+      { live },
+      {
+        changes: {
+          image,
+          spec: {},
+          envVarsUpdateStrategy: 'merge',
+          secretsUpdateStrategy: 'merge',
+          labels: {},
+          replace: file,
+        },
+      },
+    );
+    expect(step(p, 'create-candidate').undo).toEqual({
+      kind: 'restore-traffic',
+      to: p.servedBefore,
+      ownTag: 'rw-7-1-abc',
+      dropTag: 'rw-7-1-abc',
+      settings: { labels: { team: 'old' }, description: 'as it was' },
+    });
+    expect(describePlan(p).join('\n')).toContain("100% and the service's settings");
+    // Without a file the undo is the traffic alone, as before.
+    expect(step(plan({}, { live }), 'create-candidate').undo).not.toHaveProperty('settings');
+  });
+
   it('verified: a candidate beside the pinned split, checked on its own tag, promoted, checked live, tidied', () => {
     const p = plan();
     expect(p.revision).toBe('hello-00004-xyz');
