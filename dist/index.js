@@ -36456,6 +36456,15 @@ function readSettings(read) {
   }
   const purpose = jobTarget ? "deploy" : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? "verified";
+  if (traffic === "none" && (revisionTraffic || tagTraffic)) {
+    const split2 = revisionTraffic ? "revision_traffic" : "tag_traffic";
+    r.attempt(() => {
+      throw new RunwayError(
+        `Inputs '${r.optional("no_traffic") !== void 0 ? r.label("no_traffic") : "traffic"}' (no traffic) and '${split2}' were both given: a deploy without traffic moves none.`,
+        `Remove \`no_traffic\` (or \`traffic: none\`): with \`${split2}\` alone, Runway checks the new revision on its tag URL and then moves the traffic to the split.`
+      );
+    });
+  }
   const folded = jobTarget || purpose !== "deploy" && purpose !== "cleanup" ? void 0 : r.attempt(
     () => trafficFlags(
       r,

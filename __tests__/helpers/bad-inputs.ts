@@ -199,6 +199,11 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'a context without a repository', inputs: { image: '', context: '.' }, names: 'repository' },
   { what: 'a flag that means nothing without gcloud', inputs: { flags: '--async' }, names: 'flags' },
   {
+    what: 'a split beside a deploy without traffic',
+    inputs: { no_traffic: 'true', revision_traffic: 'LATEST=100' },
+    names: 'revision_traffic',
+  },
+  {
     what: 'a flag that disagrees with its input',
     inputs: { tag: 'blue', flags: '--tag=green' },
     names: 'flags',

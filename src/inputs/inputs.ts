@@ -1285,6 +1285,17 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  // deploy-cloudrun runs update-traffic after a --no-traffic deploy; Runway's no-traffic deploy moves
+  // none, so the split would be silently dropped.
+  if (traffic === 'none' && (revisionTraffic || tagTraffic)) {
+    const split = revisionTraffic ? 'revision_traffic' : 'tag_traffic';
+    r.attempt(() => {
+      throw new RunwayError(
+        `Inputs '${r.optional('no_traffic') !== undefined ? r.label('no_traffic') : 'traffic'}' (no traffic) and '${split}' were both given: a deploy without traffic moves none.`,
+        `Remove \`no_traffic\` (or \`traffic: none\`): with \`${split}\` alone, Runway checks the new revision on its tag URL and then moves the traffic to the split.`,
+      );
+    });
+  }
   // A job or a preview has refused the input already (checkJobOnly, purposeOf).
   const folded =
     jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
