@@ -2,6 +2,7 @@
 // mode, previews, progressive delivery, rollback: false, keep_revisions, and the refusals made
 // before anything changes.
 import type { Service } from '../../src/gcp/run-types.js';
+import { rolloutSettings } from '../helpers/rollout-settings.js';
 import { describePlan, type Plan, type Step } from '../../src/rollout/plan.js';
 import {
   planRollout,
@@ -28,31 +29,8 @@ const { latestReadyRevision: _ready, ...unready } = {
 } satisfies Service;
 const serving: Service = { ...unready, latestReadyRevision: _ready };
 
-const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings => ({
-  traffic: 'verified',
-  tag: undefined,
-  revisionTraffic: undefined,
-  tagTraffic: undefined,
-  trafficTags: undefined,
-  healthCheck: {
-    path: '/',
-    expectedStatus: [[200, 299]],
-    bodyPattern: undefined,
-    timeoutSeconds: 60,
-    successes: 3,
-    intervalMs: 500,
-  },
-  rollback: true,
-  suffix: undefined,
-  progressive: undefined,
-  keepRevisions: undefined,
-  keepRevisionsGraceSeconds: 900,
-  allowUnauthenticated: undefined,
-  candidateTag: 'rw-7-1-abc',
-  recordKey: RECORD,
-  preview: false,
-  ...over,
-});
+const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings =>
+  rolloutSettings({ recordKey: RECORD, ...over });
 
 function plan(
   over: Partial<RolloutSettings> = {},
