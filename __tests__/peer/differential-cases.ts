@@ -486,6 +486,19 @@ export const CASES: Case[] = [
     differs: { id: 'url-is-service-url', in: ['url'] },
   },
   {
+    // --clear-tags takes the deploy's own `tag` too: no tag is left, so both `url`s are the service's.
+    name: 'update_traffic_flags: --clear-tags',
+    steps: [
+      { image: '{image1}', tag: 'blue' },
+      {
+        image: '{image2}',
+        tag: 'green',
+        revision_traffic: 'LATEST=100',
+        update_traffic_flags: '--clear-tags',
+      },
+    ],
+  },
+  {
     // gcloud takes one of --to-latest, --to-revisions (revision_traffic), --to-tags.
     name: 'update_traffic_flags: --to-latest beside revision_traffic',
     steps: [{ image: '{image1}', revision_traffic: 'LATEST=100', update_traffic_flags: '--to-latest' }],

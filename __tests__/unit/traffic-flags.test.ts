@@ -418,3 +418,23 @@ describe('tag changes on a split (gcloud UpdateTags)', () => {
     expect(tagsOf(restored)).toEqual(tagsOf(split));
   });
 });
+
+describe('names that are also Object.prototype keys', () => {
+  it('are plain tags and revisions, never taken for given ones', () => {
+    expect(parseTrafficFlags('--to-tags=a=50 --to-tags=constructor=50').toTags).toEqual({
+      a: 50,
+      constructor: 50,
+    });
+    expect(
+      foldTrafficFlags(parseTrafficFlags('--to-revisions=constructor=50'), { LATEST: 50 }, undefined)
+        .revisionTraffic,
+    ).toEqual({
+      LATEST: 50,
+      constructor: 50,
+    });
+    const live: TrafficTarget[] = [
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'a', percent: 0, tag: 'constructor' },
+    ];
+    expect(withTagChanges(live, { clear: false, update: {}, remove: [], keep: [] })).toEqual(live);
+  });
+});
