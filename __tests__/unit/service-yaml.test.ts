@@ -430,7 +430,7 @@ describe('the `metadata` input, read with the others', () => {
     expect(fails({ metadata: 'service.yaml', project_id: 'other-project' })).toContain('metadata.namespace');
     expect(fails({ metadata: 'service.yaml', suffix: 'v8' })).toContain("Input 'suffix' is invalid");
     expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain('nothing beside `job`');
-    expect(fails({ metadata: 'service.yaml', preview: 'true' })).toContain('nothing with `preview: true`');
+    expect(fails({ metadata: 'service.yaml', preview: 'True' })).toContain('nothing with `preview: true`');
   });
 
   it('quotes what the file says in its errors, never passing it on raw', () => {

@@ -1147,7 +1147,7 @@ function checkFileBeside(r: Reader): void {
       'nothing beside `job`: Runway reads a Service file, not a Job',
     );
   for (const name of ['preview', 'cleanup'])
-    if (r.optional(name) === 'true')
+    if (r.optional(name)?.toLowerCase() === 'true')
       throw new InputError(
         'metadata',
         metadata,
