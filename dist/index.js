@@ -36328,7 +36328,7 @@ function checkFileBeside(r) {
       "nothing beside `job`: Runway reads a Service file, not a Job"
     );
   for (const name of ["preview", "cleanup"])
-    if (r.optional(name) === "true")
+    if (r.optional(name)?.toLowerCase() === "true")
       throw new InputError(
         "metadata",
         metadata,
@@ -37007,9 +37007,11 @@ function same(a, b) {
   return empty(a) && empty(b) || norm(a) === norm(b);
 }
 __name(same, "same");
-function settingsRestore(before, live) {
+function settingsRestore(before, live, sent) {
   const now = serviceSettings(live);
-  const mask2 = SERVICE_SETTINGS.filter((field) => !same(before[field], now[field]));
+  const mask2 = SERVICE_SETTINGS.filter(
+    (field) => !same(before[field], now[field]) && (sent === void 0 || same(sent[field], now[field]))
+  );
   if (!mask2.length) return void 0;
   const fields = {};
   for (const field of mask2)
@@ -37032,6 +37034,7 @@ function newState(live) {
     fresh: live,
     written: void 0,
     createdUid: void 0,
+    settings: void 0,
     deployed: void 0,
     containers: void 0,
     token: void 0,
@@ -37251,12 +37254,21 @@ async function applyStepChange(ctx, change, beforeSend) {
       return changed ? {} : { skipped: "the record is not on the service" };
     }
     case "deploy-revision": {
-      const deployed = await applyChange(deps.api, ref, (live) => specFor(change, live, ref), {
-        deadline,
-        onSent,
-        beforeSend,
-        known: state.fresh
-      });
+      const deployed = await applyChange(
+        deps.api,
+        ref,
+        (live) => {
+          const planned = specFor(change, live, ref);
+          state.settings = live ? { before: serviceSettings(live), sent: serviceSettings(planned) } : void 0;
+          return planned;
+        },
+        {
+          deadline,
+          onSent,
+          beforeSend,
+          known: state.fresh
+        }
+      );
       state.fresh = void 0;
       if (!deployed.before) state.createdUid = deployed.after.uid;
       state.deployed = deployed.operation;
@@ -37349,9 +37361,10 @@ async function undoChange(ctx, undo, deadline) {
   switch (undo.kind) {
     case "restore-traffic": {
       const moved = await restoreTraffic(ctx, undo, deadline);
-      const before = undo.settings;
+      const before = undo.settings ?? state.settings?.before;
       if (!before) return moved;
-      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live), {
+      const sent = undo.settings ? void 0 : state.settings?.sent;
+      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live, sent), {
         deadline
       });
       if (changed) deps.log(`put back the settings of ${serviceName(ref)} as they were before this run`);

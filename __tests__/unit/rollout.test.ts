@@ -867,6 +867,65 @@ describe('the rollout against the in-process Cloud Run', () => {
     expect(await serving(s)).toEqual({ [s.stable]: 100 });
   });
 
+  describe("the service's own settings a deploy changes", () => {
+    const withSettings: SpecChanges = {
+      ...changes,
+      spec: { ingress: 'internal', description: 'next', invokerIamDisabled: false },
+      labels: { team: 'next' },
+    };
+    const deployWith = (s: Scene) =>
+      drive(
+        rolloutRegion(
+          {
+            api: hooked(s),
+            identity: DEFAULTS.deployer,
+            idToken: (audience: string) => s.emu.idToken(DEFAULTS.deployer, audience),
+            log: (line: string) => s.logs.push(line),
+            warn: () => undefined,
+            debug: () => undefined,
+            fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+              for (const hook of s.probeHooks) await hook(String(input));
+              return s.emu.probeFetch(input, init);
+            }) as typeof fetch,
+          },
+          ref,
+          withSettings,
+          settingsWith(),
+          { deadline: Deadline.in(600) },
+        ),
+      );
+    const settingsOf = (service: Service) => ({
+      ingress: service.ingress,
+      description: service.description,
+      invokerIamDisabled: service.invokerIamDisabled,
+      labels: service.labels,
+    });
+
+    it('are put back with the traffic when the revision fails its checks', async () => {
+      const s = await drive(scene());
+      const before = settingsOf(await live(s));
+      s.emu.apps.set(NEXT, broken);
+      const held = await deployWith(s);
+      expect(held.outcome).toMatchObject({ healthy: false, rolledBack: true });
+      expect(settingsOf(await live(s))).toEqual(before);
+      expect(s.logs.join('\n')).toMatch(
+        /put back the settings of \S*services\/svc as they were before this run/,
+      );
+    });
+
+    it('stay as someone else set them during the run; the others go back', async () => {
+      const s = await drive(scene());
+      const before = settingsOf(await live(s));
+      s.emu.apps.set(NEXT, broken);
+      beforeProbe(s, 1, () => otherAnnotates(s, (now) => ({ ...now, 'team.example/owner': 'theirs' })));
+      const held = await deployWith(s);
+      expect(held.outcome).toMatchObject({ healthy: false, rolledBack: true });
+      const after = await live(s);
+      expect(settingsOf(after)).toEqual(before);
+      expect(after.annotations?.['team.example/owner']).toBe('theirs');
+    });
+  });
+
   it('rollback: false leaves traffic where a failed check found it, removing only its own tag', async () => {
     const s = await drive(scene());
     s.emu.apps.set(NEXT, degrading(3));

@@ -59,14 +59,18 @@ function same(a: unknown, b: unknown): boolean {
 
 /**
  * The settings to send (and the update mask naming them) that put `before` back on `live`; the
- * rollout records on `live` stay. Undefined when `live` has them as they were.
+ * rollout records on `live` stay. With `sent` (what this run wrote), only the settings still as it
+ * wrote them go back: one someone else changed since is theirs. Undefined when nothing goes back.
  */
 export function settingsRestore(
   before: ServiceSettings,
   live: Service,
+  sent?: ServiceSettings,
 ): { fields: Partial<Service>; mask: string[] } | undefined {
   const now = serviceSettings(live);
-  const mask = SERVICE_SETTINGS.filter((field) => !same(before[field], now[field]));
+  const mask = SERVICE_SETTINGS.filter(
+    (field) => !same(before[field], now[field]) && (sent === undefined || same(sent[field], now[field])),
+  );
   if (!mask.length) return undefined;
   const fields: Partial<Service> = {};
   for (const field of mask)

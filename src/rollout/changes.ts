@@ -16,7 +16,7 @@ import {
 } from '../deploy/apply.js';
 import { pruneIdle } from '../deploy/prune.js';
 import { recordExpiry, withoutRecord, withRecord } from '../deploy/rollout-record.js';
-import { settingsRestore } from '../deploy/service-settings.js';
+import { serviceSettings, settingsRestore } from '../deploy/service-settings.js';
 import {
   describeTraffic,
   followLatest,
@@ -116,12 +116,24 @@ export async function applyStepChange(
       return changed ? {} : { skipped: 'the record is not on the service' };
     }
     case 'deploy-revision': {
-      const deployed = await applyChange(deps.api, ref, (live) => specFor(change, live, ref), {
-        deadline,
-        onSent,
-        beforeSend,
-        known: state.fresh,
-      });
+      const deployed = await applyChange(
+        deps.api,
+        ref,
+        (live) => {
+          const planned = specFor(change, live, ref);
+          // Recorded before it is sent: a revision that then fails still leaves these changed.
+          state.settings = live
+            ? { before: serviceSettings(live), sent: serviceSettings(planned) }
+            : undefined;
+          return planned;
+        },
+        {
+          deadline,
+          onSent,
+          beforeSend,
+          known: state.fresh,
+        },
+      );
       state.fresh = undefined;
       if (!deployed.before) state.createdUid = deployed.after.uid;
       state.deployed = deployed.operation;
@@ -236,9 +248,12 @@ export async function undoChange(ctx: RolloutContext, undo: Undo, deadline: Dead
   switch (undo.kind) {
     case 'restore-traffic': {
       const moved = await restoreTraffic(ctx, undo, deadline);
-      const before = undo.settings;
+      // A file deploy's undo names the settings it replaced; any other deploy's were recorded as it
+      // was sent, and only those still as this run left them go back.
+      const before = undo.settings ?? state.settings?.before;
       if (!before) return moved;
-      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live), {
+      const sent = undo.settings ? undefined : state.settings?.sent;
+      const { changed } = await applySettings(deps.api, ref, (live) => settingsRestore(before, live, sent), {
         deadline,
       });
       if (changed) deps.log(`put back the settings of ${serviceName(ref)} as they were before this run`);

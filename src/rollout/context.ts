@@ -4,6 +4,7 @@
 import type { Deadline } from '../common/deadline.js';
 import type { CloudRunApi, ServiceRef } from '../gcp/run.js';
 import type { Operation, Service, TrafficTarget } from '../gcp/run-types.js';
+import type { ServiceSettings } from '../deploy/service-settings.js';
 import type { FailureLogs } from './failure-logs.js';
 import type { CheckRecord, StepRecord } from './outcome.js';
 import type { Plan } from './plan.js';
@@ -32,6 +33,11 @@ export interface RolloutState {
   written: TrafficTarget[] | undefined;
   /** The uid of the service this run created, so only that service is ever deleted. */
   createdUid: string | undefined;
+  /**
+   * The service-wide settings (labels, ingress, …) as the deploy found them and as it sent them:
+   * undoing puts back each one that is still as this run left it.
+   */
+  settings: { before: ServiceSettings; sent: ServiceSettings } | undefined;
   /** The operation of the change that created the new revision. */
   deployed: Operation | undefined;
   /** The new revision's containers by name, with their images (the `containers` output). */
@@ -64,6 +70,7 @@ export function newState(live: Service | undefined): RolloutState {
     fresh: live,
     written: undefined,
     createdUid: undefined,
+    settings: undefined,
     deployed: undefined,
     containers: undefined,
     token: undefined,
