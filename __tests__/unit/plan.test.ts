@@ -416,6 +416,16 @@ describe('planService: a sidecar’s secrets and mounts (--container NAME)', () 
     expect(removed.template.volumes).toContainEqual(twoContainers.template.volumes![0]);
   });
 
+  it('refuses two secrets in one directory of the sidecar, naming the scope', () => {
+    expect(() =>
+      plan({
+        containers: {
+          side: { secrets: { env: {}, files: { '/d/x': ref('a', '1'), '/d/y': ref('b', '1') } } },
+        },
+      }),
+    ).toThrow('`flags` (after --container side) mounts two secrets (a, b) in /d.');
+  });
+
   it('a secret volume no container mounts any longer goes', () => {
     const alone: Service = {
       template: {

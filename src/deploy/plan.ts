@@ -183,6 +183,7 @@ function planSecretFiles(
   strategy: 'merge' | 'overwrite',
   others: VolumeMount[] = [],
   volumeName: (directory: string) => string = secretVolumeName,
+  source = "Input 'secrets'",
 ): { volumes: Volume[]; mounts: VolumeMount[] } {
   const byDirectory = new Map<string, { secret: string; items: Array<{ path: string; version: string }> }>();
   for (const [path, ref] of Object.entries(files)) {
@@ -192,7 +193,7 @@ function planSecretFiles(
     const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
     if (entry.secret !== ref.secret) {
       throw new RunwayError(
-        `Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
+        `${source} mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
         'Cloud Run mounts one secret per directory: put each secret in its own directory.',
       );
     }
@@ -334,6 +335,7 @@ export function planScopeVolumes(
       strategy,
       others,
       volumeName,
+      `\`flags\` (after --container ${container.name ?? ''})`,
     ));
   }
   if (scope.volumes) ({ volumes, mounts } = addVolumes({ volumes, mounts }, scope.volumes));
