@@ -233,7 +233,7 @@ export const CASES: Case[] = [
     ],
   },
   {
-    name: "a sidecar's secrets and mounts after --container: set, updated, removed",
+    name: "a sidecar's secrets and mounts after --container: set, updated in place, removed",
     steps: [
       {
         flags:
@@ -244,7 +244,12 @@ export const CASES: Case[] = [
       {
         flags:
           '--container=app --image={image2} --port=8080 --container=side --image={sideimage} ' +
-          '--update-secrets=OTHER=diff-db:2,/side/more/key=diff-db:1 --remove-secrets=/side/secret/key --remove-volume-mount=/cache',
+          '--update-secrets=OTHER=diff-db:2,/side/secret/extra=diff-db:2 --remove-secrets=SIDE_TOKEN --remove-volume-mount=/cache',
+      },
+      {
+        flags:
+          '--container=app --image={image3} --port=8080 --container=side --image={sideimage} ' +
+          '--update-secrets=/side/more/key=diff-db:1 --remove-secrets=/side/secret/key',
       },
     ],
   },

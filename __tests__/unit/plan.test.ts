@@ -426,6 +426,36 @@ describe('planService: a sidecar’s secrets and mounts (--container NAME)', () 
     ).toThrow('`flags` (after --container side) mounts two secrets (a, b) in /d.');
   });
 
+  it('--update-secrets keeps the other files of a directory the same secret is mounted in, as gcloud', () => {
+    const planned = plan({
+      containers: { side: { secrets: { env: {}, files: { '/s/a': ref('db', '5') } } } },
+    });
+    const mount = sideOf(planned).volumeMounts!.find((m) => m.mountPath === '/s')!;
+    expect(planned.template.volumes).toContainEqual({
+      name: mount.name,
+      secret: {
+        secret: 'db',
+        items: [
+          { path: 'a', version: '5' },
+          { path: 'b', version: '2' },
+        ],
+      },
+    });
+    // The target's `secrets` (merge) alike; another secret over files it leaves is refused.
+    const target = planService(
+      twoContainers,
+      changes({}, { secrets: { env: {}, files: { '/shared/b': ref('db', '7') } } }),
+    );
+    const own = appOf(target).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(target.template.volumes!.find((v) => v.name === own.name)!.secret!.items).toEqual([
+      { path: 'b', version: '7' },
+      { path: 'a', version: '1' },
+    ]);
+    expect(() =>
+      plan({ containers: { side: { secrets: { env: {}, files: { '/s/a': ref('other', '1') } } } } }),
+    ).toThrow('`flags` (after --container side) mounts other in /s, where db is mounted (/s/b).');
+  });
+
   it('a secret volume no container mounts any longer goes', () => {
     const alone: Service = {
       template: {

@@ -185,7 +185,8 @@ function planSecretFiles(
   volumeName: (directory: string) => string = secretVolumeName,
   source = "Input 'secrets'",
 ): { volumes: Volume[]; mounts: VolumeMount[] } {
-  const byDirectory = new Map<string, { secret: string; items: Array<{ path: string; version: string }> }>();
+  type Item = { path: string; version?: string; mode?: number };
+  const byDirectory = new Map<string, { secret: string; items: Item[] }>();
   for (const [path, ref] of Object.entries(files)) {
     const slash = path.lastIndexOf('/');
     const directory = path.slice(0, slash);
@@ -199,6 +200,23 @@ function planSecretFiles(
     }
     entry.items.push({ path: file, version: ref.version });
     byDirectory.set(directory, entry);
+  }
+  // As gcloud's --update-secrets: a directory's other files stay when the same secret is mounted there.
+  if (strategy === 'merge') {
+    for (const [directory, entry] of byDirectory) {
+      const mount = liveMounts.find((m) => m.mountPath === directory);
+      const live = mount && liveVolumes.find((v) => v.name === mount.name && v.secret)?.secret;
+      if (!live) continue;
+      const given = new Set(entry.items.map((i) => i.path));
+      const left = (live.items ?? []).filter((i) => !given.has(i.path));
+      if (!left.length) continue;
+      if (live.secret !== entry.secret)
+        throw new RunwayError(
+          `${source} mounts ${entry.secret} in ${directory}, where ${live.secret} is mounted (${left.map((i) => `${directory}/${i.path}`).join(', ')}).`,
+          'Cloud Run mounts one secret per directory: mount it in another directory, or remove those files (--remove-secrets) first.',
+        );
+      entry.items.push(...left);
+    }
   }
   const isSecretVolume = (name: string): boolean => liveVolumes.some((v) => v.name === name && v.secret);
   const replacedDirectories = new Set(byDirectory.keys());
