@@ -456,6 +456,25 @@ describe('planService: a sidecar’s secrets and mounts (--container NAME)', () 
     ).toThrow('`flags` (after --container side) mounts other in /s, where db is mounted (/s/b).');
   });
 
+  it("the target's --remove-secrets copies a volume a sidecar shares, even one named as Runway names its own", () => {
+    const sharedName = planService(
+      undefined,
+      changes({}, { secrets: { env: {}, files: { '/shared/a': ref('db', '1') } } }),
+    ).template.volumes![0]!.name;
+    const renamed: Service = structuredClone(twoContainers);
+    for (const c of renamed.template.containers!)
+      for (const m of c.volumeMounts ?? []) if (m.name === 'shared') m.name = sharedName;
+    renamed.template.volumes![0]!.name = sharedName;
+    const planned = planService(renamed, changes({}, { removeSecrets: ['/shared/a'] }));
+    const own = appOf(planned).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(own.name).not.toBe(sharedName);
+    expect(planned.template.volumes).toContainEqual({ ...renamed.template.volumes![0] });
+    expect(planned.template.volumes).toContainEqual({
+      name: own.name,
+      secret: { secret: 'db', items: [{ path: 'b', version: '2' }] },
+    });
+  });
+
   it('a secret volume no container mounts any longer goes', () => {
     const alone: Service = {
       template: {

@@ -149,7 +149,12 @@ export function withoutSecretFiles(
       continue;
     }
     const shared = others.some((m) => m.name === volume.name);
-    const name = shared ? rename(mount.mountPath) : volume.name;
+    let name = volume.name;
+    if (shared) {
+      const taken = (n: string): boolean => volumes.some((v) => v.name === n) || changed.has(n);
+      name = rename(mount.mountPath);
+      for (let i = 2; taken(name); i++) name = `${rename(mount.mountPath)}-${i}`;
+    }
     changed.set(name, { ...volume, name, secret: { ...volume.secret, items } });
     keptMounts.push({ ...mount, name });
   }
