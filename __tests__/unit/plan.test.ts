@@ -475,6 +475,29 @@ describe('planService: a sidecar’s secrets and mounts (--container NAME)', () 
     });
   });
 
+  it("the target's new secret file never changes a volume a sidecar mounts under the same name", () => {
+    const sharedName = planService(
+      undefined,
+      changes({}, { secrets: { env: {}, files: { '/shared/a': ref('db', '1') } } }),
+    ).template.volumes![0]!.name;
+    const renamed: Service = structuredClone(twoContainers);
+    for (const c of renamed.template.containers!)
+      for (const m of c.volumeMounts ?? []) if (m.name === 'shared') m.name = sharedName;
+    renamed.template.volumes![0]!.name = sharedName;
+    const planned = planService(
+      renamed,
+      changes({}, { secrets: { env: {}, files: { '/shared/c': ref('db', '3') } } }),
+    );
+    expect(planned.template.volumes).toContainEqual(renamed.template.volumes![0]);
+    expect(sideOf(planned).volumeMounts).toContainEqual({ name: sharedName, mountPath: '/s' });
+    const own = appOf(planned).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(planned.template.volumes!.find((v) => v.name === own.name)!.secret!.items).toEqual([
+      { path: 'c', version: '3' },
+      { path: 'a', version: '1' },
+      { path: 'b', version: '2' },
+    ]);
+  });
+
   it('a secret volume no container mounts any longer goes', () => {
     const alone: Service = {
       template: {

@@ -228,7 +228,9 @@ function planSecretFiles(
   const newVolumes: Volume[] = [];
   const newMounts: VolumeMount[] = [];
   for (const [directory, { secret, items }] of byDirectory) {
-    const name = volumeName(directory);
+    // A volume another container mounts is never changed under it (gcloud copies it).
+    let name = volumeName(directory);
+    for (let i = 2; others.some((m) => m.name === name); i++) name = `${volumeName(directory)}-${i}`;
     newVolumes.push({ name, secret: { secret, items } });
     newMounts.push({ name, mountPath: directory });
   }
