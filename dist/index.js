@@ -34483,7 +34483,7 @@ function parseTrafficFlags(raw) {
         const [key, parsed] = read(k, v);
         one[key] = parsed;
       }
-      for (const key of Object.keys(one)) if (key in out) duplicate(flag2, key);
+      for (const key of Object.keys(one)) if (Object.hasOwn(out, key)) duplicate(flag2, key);
       Object.assign(out, one);
     }
     return out;
@@ -34540,7 +34540,7 @@ function foldTrafficFlags(flags, revisionTraffic, tagTraffic) {
       `Give the split once: in \`${input}\`, or (with ${sameFlag}) in \`${INPUT}\`.`
     );
   const split2 = revisionTraffic ?? tagTraffic;
-  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => key in split2);
+  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => Object.hasOwn(split2, key));
   if (again !== void 0)
     throw new RunwayError(
       `Inputs '${input}' and '${INPUT}' (${fromFlag}) both give ${again}: deploy-cloudrun passes \`${input}\` as ${sameFlag} before the flags, and gcloud refuses a key given again ("${again}" cannot be specified multiple times).`,
@@ -35165,6 +35165,28 @@ function fileSecretRefs(file) {
   return refs;
 }
 __name(fileSecretRefs, "fileSecretRefs");
+async function checkFileNamespace(file, project, projectNumber, warn) {
+  const namespace = file.namespace;
+  if (!namespace || namespace === project) return;
+  const refuse2 = /* @__PURE__ */ __name(() => new ServiceYamlError(
+    file.path,
+    "metadata.namespace",
+    `the file is a service of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
+    "the project ID or number the service is deployed to, or no namespace"
+  ), "refuse");
+  if (!/^\d+$/.test(namespace)) throw refuse2();
+  let number;
+  try {
+    number = await projectNumber();
+  } catch (err) {
+    warn(
+      `Could not learn project ${project}'s number to check the service file's namespace ${namespace} against it (${err instanceof Error ? err.message : String(err)}).`
+    );
+    return;
+  }
+  if (number !== namespace) throw refuse2();
+}
+__name(checkFileNamespace, "checkFileNamespace");
 
 // src/common/webhooks.ts
 import { createHmac, randomUUID as randomUUID3 } from "node:crypto";
@@ -36253,7 +36275,7 @@ function fileImage(r, file, spec) {
 }
 __name(fileImage, "fileImage");
 function fileSuffix(file, given) {
-  if (!file.revision) return given;
+  if (!file.revision || !SERVICE_NAME.test(file.name)) return given;
   const prefix = `${file.name}-`;
   const fromFile = file.revision.slice(prefix.length);
   if (!file.revision.startsWith(prefix) || !SUFFIX.test(fromFile) || file.revision.length > 63)
@@ -36273,6 +36295,13 @@ function fileSuffix(file, given) {
 }
 __name(fileSuffix, "fileSuffix");
 function checkFilePlace(file, regions, projectId) {
+  if (file.location !== void 0 && !REGION.test(file.location))
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.labels["cloud.googleapis.com/location"]',
+      `${JSON.stringify(file.location)} is not a Cloud Run region.`,
+      "a region such as `us-central1`, or no label"
+    );
   if (file.location && regions && (regions.length !== 1 || regions[0] !== file.location))
     throw new ServiceYamlError(
       file.path,
@@ -36337,7 +36366,7 @@ function readSettings(read) {
         throw new InputError(
           "service",
           value,
-          `the service the \`metadata\` file names (${serviceYaml.name}), or no \`service\`: the file names the service`
+          `the service the \`metadata\` file names (${JSON.stringify(serviceYaml.name)}), or no \`service\`: the file names the service`
         );
       if (!SERVICE_NAME.test(serviceYaml.name))
         throw new ServiceYamlError(
@@ -36427,6 +36456,15 @@ function readSettings(read) {
   }
   const purpose = jobTarget ? "deploy" : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? "verified";
+  if (traffic === "none" && (revisionTraffic || tagTraffic)) {
+    const split2 = revisionTraffic ? "revision_traffic" : "tag_traffic";
+    r.attempt(() => {
+      throw new RunwayError(
+        `Inputs '${r.optional("no_traffic") !== void 0 ? r.label("no_traffic") : "traffic"}' (no traffic) and '${split2}' were both given: a deploy without traffic moves none.`,
+        `Remove \`no_traffic\` (or \`traffic: none\`): with \`${split2}\` alone, Runway checks the new revision on its tag URL and then moves the traffic to the split.`
+      );
+    });
+  }
   const folded = jobTarget || purpose !== "deploy" && purpose !== "cleanup" ? void 0 : r.attempt(
     () => trafficFlags(
       r,
@@ -36608,7 +36646,7 @@ function withoutTagIfPresent(targets, tag) {
 }
 __name(withoutTagIfPresent, "withoutTagIfPresent");
 function withTagChanges(targets, move) {
-  const off = /* @__PURE__ */ __name((tag) => !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || tag in move.update), "off");
+  const off = /* @__PURE__ */ __name((tag) => !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || Object.hasOwn(move.update, tag)), "off");
   const kept = mergeUntagged(
     targets.map(
       (t) => t.tag && off(t.tag) ? { type: t.type ?? REVISION, revision: t.revision, percent: t.percent ?? 0 } : t
@@ -39708,6 +39746,8 @@ async function run() {
       if (read.job)
         info2(`job ${read.job.name} in ${read.regions.join(", ")}; execute: ${read.job.execute}`);
       else info2(`service ${read.service} in ${read.regions.join(", ")}; ${mode}`);
+      if (read.serviceYaml)
+        info2(`from ${read.serviceYaml.path}: the deploy replaces the service with it, inputs on top`);
       if (isolation)
         info2(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? "only preview_secrets" : "no secrets"}`
@@ -39732,6 +39772,13 @@ async function run() {
       () => group("Preflight", async () => {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
+        if (parsed.serviceYaml)
+          await checkFileNamespace(
+            parsed.serviceYaml,
+            resolvedProject,
+            () => new ProjectsClient(credentials.accessToken).projectNumber(resolvedProject),
+            (message) => warning(message)
+          );
         const asDeployed = withFileSettings(parsed);
         await checkCanActAs(
           new IamClient(credentials.accessToken),

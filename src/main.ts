@@ -18,7 +18,7 @@ import { ProjectsClient } from './gcp/projects.js';
 import { prepareImage, prepareSourceImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
-import { fileSecretRefs } from './inputs/service-yaml.js';
+import { checkFileNamespace, fileSecretRefs } from './inputs/service-yaml.js';
 import type { SecretRef, SecretRefs } from './inputs/spec.js';
 import { Deadline } from './common/deadline.js';
 import { deployAll } from './rollout/regions.js';
@@ -252,6 +252,8 @@ export async function run(): Promise<void> {
       if (read.job)
         log.info(`job ${read.job.name} in ${read.regions.join(', ')}; execute: ${read.job.execute}`);
       else log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
+      if (read.serviceYaml)
+        log.info(`from ${read.serviceYaml.path}: the deploy replaces the service with it, inputs on top`);
       if (isolation)
         log.info(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`,
@@ -280,6 +282,13 @@ export async function run(): Promise<void> {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
+        if (parsed.serviceYaml)
+          await checkFileNamespace(
+            parsed.serviceYaml,
+            resolvedProject,
+            () => new ProjectsClient(credentials.accessToken).projectNumber(resolvedProject),
+            (message) => core.warning(message),
+          );
         const asDeployed = withFileSettings(parsed);
         await checkCanActAs(
           new IamClient(credentials.accessToken),

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { authInputs, errorOf, expectSuccess, runAction } from '../helpers/action.js';
 import { answer, candidateTags, getService, sample, servingSplit } from '../helpers/cloudrun.js';
+import { seedServiceAccount } from '../helpers/auth.js';
+import { admin, env } from '../helpers/emulator.js';
 import { pushTestImage } from '../helpers/images.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -134,6 +136,37 @@ describe('a service deployed from its YAML', () => {
     );
     expect(await getService('e2e-yaml-refused')).toBeUndefined();
   });
+
+  it("checks the file's secrets before anything changes, as the inputs'", async () => {
+    const doc = appFile(stable);
+    doc.metadata.name = 'e2e-yaml-secret';
+    doc.spec.template.spec.containers[0].env.push({
+      name: 'TOKEN',
+      valueFrom: { secretKeyRef: { name: 'no-such-secret', key: 'latest' } },
+    });
+    // A deployer that may read secret metadata (roles/secretmanager.viewer) sees the 404.
+    const viewer = await seedServiceAccount('yaml-secret-viewer', [
+      'roles/run.admin',
+      'roles/artifactregistry.writer',
+      'roles/secretmanager.viewer',
+    ]);
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${env('RUNWAY_EMULATOR_PROJECT')}/serviceAccounts/${env('RUNWAY_EMULATOR_PROJECT_NUMBER')}-compute@developer.gserviceaccount.com`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${viewer}`],
+        },
+      ],
+    });
+    const before = (await admin.requests()).length;
+    const run = await deployFile(serviceFile(doc), { service_account: viewer });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain('Secret no-such-secret:latest (for TOKEN) does not exist');
+    const calls = (await admin.requests()).slice(before);
+    expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
+    expect(await getService('e2e-yaml-secret')).toBeUndefined();
+  });
 });
 
 it('deploys a sidecar service from its file: the image input goes to the ingress container, the sidecar runs beside it', async () => {
@@ -150,8 +183,11 @@ it('deploys a sidecar service from its file: the image input goes to the ingress
       ],
     },
   });
+  // As `gcloud run services describe --format export` writes it: the project by number.
+  doc.metadata.namespace = env('RUNWAY_EMULATOR_PROJECT_NUMBER');
   const run = await deployFile(serviceFile(doc), { image: next });
   expectSuccess(run);
+  expect(run.stdout).not.toContain('namespace');
   const service = (await getService('e2e-yaml-sidecar')) as Json;
   const containers = service.template.containers as Json[];
   expect(containers.map((c) => [c.name, c.image])).toEqual([

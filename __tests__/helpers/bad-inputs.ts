@@ -199,6 +199,11 @@ export const BAD_INPUTS: BadInputCase[] = [
   { what: 'a context without a repository', inputs: { image: '', context: '.' }, names: 'repository' },
   { what: 'a flag that means nothing without gcloud', inputs: { flags: '--async' }, names: 'flags' },
   {
+    what: 'a split beside a deploy without traffic',
+    inputs: { no_traffic: 'true', revision_traffic: 'LATEST=100' },
+    names: 'revision_traffic',
+  },
+  {
     what: 'a flag that disagrees with its input',
     inputs: { tag: 'blue', flags: '--tag=green' },
     names: 'flags',
@@ -321,6 +326,47 @@ export const BAD_INPUTS: BadInputCase[] = [
     what: 'an env file with a number',
     inputs: { env_vars_file: file('env.yaml', 'RETRIES: 3\n') },
     names: 'env_vars_file',
+  },
+  {
+    what: 'a service file with an annotation Runway cannot map',
+    inputs: {
+      service: '',
+      metadata: file(
+        'service.yaml',
+        [
+          'apiVersion: serving.knative.dev/v1',
+          'kind: Service',
+          'metadata: {name: bad-file}',
+          'spec:',
+          '  template:',
+          "    metadata: {annotations: {autoscaling.knative.dev/target: '70'}}",
+          '    spec: {containers: [{image: us-docker.pkg.dev/p/r/app:1}]}',
+        ].join('\n'),
+      ),
+    },
+    names: 'spec.template.metadata.annotations["autoscaling.knative.dev/target"]',
+    endToEnd: true,
+  },
+  {
+    what: 'a Job file as a service file',
+    inputs: {
+      service: '',
+      metadata: file('job.yaml', 'apiVersion: run.googleapis.com/v1\nkind: Job\nmetadata: {name: nightly}\n'),
+    },
+    names: "Input 'metadata'",
+  },
+  {
+    what: 'a service file that is not YAML',
+    inputs: { service: '', metadata: file('service.yaml', 'kind: Service\n  spec: [\n') },
+    names: "Input 'metadata'",
+  },
+  {
+    what: 'a service file symlinked out of the workspace',
+    inputs: {
+      service: '',
+      metadata: inCheckout('service.yaml', file('service.yaml', 'kind: Service\n')),
+    },
+    names: "Input 'metadata'",
   },
   {
     what: 'an env file that does not exist',

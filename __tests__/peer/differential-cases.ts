@@ -41,7 +41,34 @@ export interface Case {
   refused?: true;
   /** A Cloud Run job case: each step is given `job` (not `service`); {jobimage} is a busybox `sh -c` image. */
   job?: true;
+  /**
+   * A Knative Service YAML (`metadata`): written for each side with the side's service as its name,
+   * placeholders filled; {servicefile} is its path.
+   */
+  file?: Record<string, unknown>;
 }
+
+/** A service file both actions deploy public: `replace` takes no --allow-unauthenticated. */
+const serviceFile = (
+  containers: unknown[],
+  annotations: Record<string, string> = {},
+): Record<string, unknown> => ({
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Service',
+  metadata: {
+    labels: { team: 'web' },
+    annotations: {
+      'run.googleapis.com/invoker-iam-disabled': 'true',
+      'run.googleapis.com/description': 'a file',
+    },
+  },
+  spec: {
+    template: {
+      metadata: { annotations: { 'autoscaling.knative.dev/maxScale': '3', ...annotations } },
+      spec: { containerConcurrency: 25, timeoutSeconds: 90, containers },
+    },
+  },
+});
 
 export const CASES: Case[] = [
   { name: 'image only', steps: [{ image: '{image1}' }] },
@@ -495,6 +522,19 @@ export const CASES: Case[] = [
     differs: { id: 'url-is-service-url', in: ['url'] },
   },
   {
+    // --clear-tags takes the deploy's own `tag` too: no tag is left, so both `url`s are the service's.
+    name: 'update_traffic_flags: --clear-tags',
+    steps: [
+      { image: '{image1}', tag: 'blue' },
+      {
+        image: '{image2}',
+        tag: 'green',
+        revision_traffic: 'LATEST=100',
+        update_traffic_flags: '--clear-tags',
+      },
+    ],
+  },
+  {
     // gcloud takes one of --to-latest, --to-revisions (revision_traffic), --to-tags.
     name: 'update_traffic_flags: --to-latest beside revision_traffic',
     steps: [{ image: '{image1}', revision_traffic: 'LATEST=100', update_traffic_flags: '--to-latest' }],
@@ -514,6 +554,32 @@ export const CASES: Case[] = [
       { image: '{image2}', update_traffic_flags: '--update-tags=stable=LATEST' },
     ],
     differs: { id: 'traffic-flags-alone', in: ['outcome'] },
+  },
+  {
+    name: 'metadata: a service YAML',
+    file: serviceFile(
+      [{ image: '{image1}', env: [{ name: 'MODE', value: 'file' }], ports: [{ containerPort: 8080 }] }],
+      {
+        'run.googleapis.com/cpu-throttling': 'false',
+      },
+    ),
+    steps: [{ metadata: '{servicefile}' }],
+  },
+  {
+    name: 'metadata with image and env_vars',
+    file: serviceFile(
+      [
+        {
+          name: 'side',
+          image: '{sideimage}',
+          startupProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1, failureThreshold: 30 },
+        },
+        { name: 'app', image: '{image1}', ports: [{ containerPort: 8080 }] },
+      ],
+      { 'run.googleapis.com/container-dependencies': '{"app":["side"]}' },
+    ),
+    steps: [{ metadata: '{servicefile}', image: '{image2}', env_vars: 'ADDED=1' }],
+    differs: { id: 'metadata-inputs-on-top', in: ['containers'] },
   },
 ];
 

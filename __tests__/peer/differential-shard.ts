@@ -9,6 +9,10 @@
 // that what it observed is in the README's table, and unit/shards.test.ts that the table lists
 // exactly what the cases declare and that the parts run every case once: together, the table and
 // the results agree both ways.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { admin, env } from '../helpers/emulator.js';
 import { accessTokenFor } from '../helpers/auth.js';
 import { authInputs, deployImage, runAction, type ActionRun } from '../helpers/action.js';
@@ -251,6 +255,17 @@ function fill(value: string, vars: Record<string, string>): string {
   return value.replace(/\{(\w+)\}/g, (m, name: string) => vars[name] ?? m);
 }
 
+/** A case's service file for `service`, its placeholders filled, written outside the checkout. */
+function writeServiceFile(doc: Json, service: string, vars: Record<string, string>): string {
+  const filled = JSON.parse(JSON.stringify(doc), (_k, v: unknown) =>
+    typeof v === 'string' ? fill(v, vars) : v,
+  ) as Json;
+  filled.metadata = { ...filled.metadata, name: service };
+  const path = join(mkdtempSync(join(tmpdir(), 'runway-diff-')), 'service.yaml');
+  writeFileSync(path, stringify(filled));
+  return path;
+}
+
 async function runCase(
   c: Case,
   service: string,
@@ -266,6 +281,7 @@ async function runCase(
     runtime: env('RUNWAY_EMULATOR_RUNTIME_SERVICE_ACCOUNT'),
     project: env('RUNWAY_EMULATOR_PROJECT'),
   };
+  if (c.file) vars.servicefile = writeServiceFile(c.file, service, vars);
   let log = '';
   let url: string | undefined;
   for (const [i, step] of c.steps.entries()) {
@@ -290,6 +306,15 @@ function differences(peer: Outcome, runway: Outcome): Aspect[] {
     (aspect) => canonical(peer.shape![aspect]) !== canonical(runway.shape![aspect]),
   );
 }
+
+/**
+ * The peer's gcloud signs in with the deployer's credentials file through gcloud's
+ * auth/credential_file_override property (in the emulator's env), not with the `gcloud auth login
+ * --cred-file` the peer runs when an auth step left GOOGLE_GHA_CREDS_PATH: the same identity, one
+ * gcloud process (about a CPU-second) fewer per step. What is compared is what the deploy leaves;
+ * peer.test.ts runs the peer's own sign-in.
+ */
+const SIGNED_IN_BY_PROPERTY = { GOOGLE_GHA_CREDS_PATH: '' };
 
 /**
  * A case runs deploy-cloudrun (gcloud) and Runway side by side, up to three steps each, beside
@@ -340,7 +365,10 @@ export function differentialShard(file: string): void {
           runCase(c, `${base}-p`, images, (inputs) =>
             runPeer(
               // First: after a --container, gcloud reads every flag as that container's.
-              c.job ? inputs : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
+              c.job || c.file
+                ? inputs
+                : { ...inputs, flags: `--allow-unauthenticated ${inputs.flags ?? ''}`.trim() },
+              SIGNED_IN_BY_PROPERTY,
             ),
           ),
           runCase(c, `${base}-r`, images, (inputs) =>

@@ -2,6 +2,7 @@
 // mode, previews, progressive delivery, rollback: false, keep_revisions, and the refusals made
 // before anything changes.
 import type { Service } from '../../src/gcp/run-types.js';
+import { rolloutSettings } from '../helpers/rollout-settings.js';
 import { describePlan, type Plan, type Step } from '../../src/rollout/plan.js';
 import {
   planRollout,
@@ -28,31 +29,8 @@ const { latestReadyRevision: _ready, ...unready } = {
 } satisfies Service;
 const serving: Service = { ...unready, latestReadyRevision: _ready };
 
-const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings => ({
-  traffic: 'verified',
-  tag: undefined,
-  revisionTraffic: undefined,
-  tagTraffic: undefined,
-  trafficTags: undefined,
-  healthCheck: {
-    path: '/',
-    expectedStatus: [[200, 299]],
-    bodyPattern: undefined,
-    timeoutSeconds: 60,
-    successes: 3,
-    intervalMs: 500,
-  },
-  rollback: true,
-  suffix: undefined,
-  progressive: undefined,
-  keepRevisions: undefined,
-  keepRevisionsGraceSeconds: 900,
-  allowUnauthenticated: undefined,
-  candidateTag: 'rw-7-1-abc',
-  recordKey: RECORD,
-  preview: false,
-  ...over,
-});
+const settings = (over: Partial<RolloutSettings> = {}): RolloutSettings =>
+  rolloutSettings({ recordKey: RECORD, ...over });
 
 function plan(
   over: Partial<RolloutSettings> = {},
@@ -79,6 +57,40 @@ const kinds = (p: Plan): string[] => p.steps.map((s) => s.kind);
 const step = (p: Plan, kind: Step['kind']): Step => p.steps.find((s) => s.kind === kind)!;
 
 describe('planRollout', () => {
+  it("a deploy from a service file: undoing it puts back the service's own settings with the traffic", () => {
+    const live: Service = {
+      ...serving,
+      labels: { team: 'old' },
+      description: 'as it was',
+      annotations: { [RECORD]: '{}' },
+    };
+    const file: Service = { labels: { team: 'new' }, template: { containers: [{ image: 'from-file' }] } };
+    const p = plan(
+      {},
+      { live },
+      {
+        changes: {
+          image,
+          spec: {},
+          envVarsUpdateStrategy: 'merge',
+          secretsUpdateStrategy: 'merge',
+          labels: {},
+          replace: file,
+        },
+      },
+    );
+    expect(step(p, 'create-candidate').undo).toEqual({
+      kind: 'restore-traffic',
+      to: p.servedBefore,
+      ownTag: 'rw-7-1-abc',
+      dropTag: 'rw-7-1-abc',
+      settings: { labels: { team: 'old' }, description: 'as it was' },
+    });
+    expect(describePlan(p).join('\n')).toContain("100% and the service's settings");
+    // Without a file the undo is the traffic alone, as before.
+    expect(step(plan({}, { live }), 'create-candidate').undo).not.toHaveProperty('settings');
+  });
+
   it('verified: a candidate beside the pinned split, checked on its own tag, promoted, checked live, tidied', () => {
     const p = plan();
     expect(p.revision).toBe('hello-00004-xyz');

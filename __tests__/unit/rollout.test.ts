@@ -15,6 +15,7 @@ import type { RegionOutcome } from '../../src/rollout/outcome.js';
 import { STEP_KINDS, type SpecChanges } from '../../src/rollout/plan.js';
 import type { RolloutSettings } from '../../src/rollout/planner.js';
 import { rolloutRegion, type HeldRollout } from '../../src/rollout/region.js';
+import { rolloutSettings } from '../helpers/rollout-settings.js';
 
 const ref = { project: DEFAULTS.projectId, region: DEFAULTS.region, service: 'svc' };
 const STABLE = 'us-docker.pkg.dev/runway-demo/runway/app@sha256:' + '1'.repeat(64);
@@ -32,31 +33,13 @@ const degrading = (n: number): AppBehaviour => {
   return { handler: () => (++served <= n ? { body: 'next\n' } : { status: 500, body: 'degraded\n' }) };
 };
 
-const settingsWith = (over: Partial<RolloutSettings> = {}): RolloutSettings => ({
-  traffic: 'verified',
-  tag: undefined,
-  revisionTraffic: undefined,
-  tagTraffic: undefined,
-  trafficTags: undefined,
-  healthCheck: {
-    path: '/',
-    expectedStatus: [[200, 299]],
-    bodyPattern: undefined,
-    timeoutSeconds: 10,
-    successes: 3,
-    intervalMs: 500,
-  },
-  rollback: true,
-  suffix: undefined,
-  progressive: undefined,
-  keepRevisions: undefined,
-  keepRevisionsGraceSeconds: 900,
-  allowUnauthenticated: undefined,
-  candidateTag: CANDIDATE_TAG,
-  recordKey: RECORD,
-  preview: false,
-  ...over,
-});
+const settingsWith = (over: Partial<RolloutSettings> = {}): RolloutSettings =>
+  rolloutSettings({
+    healthCheck: { ...rolloutSettings().healthCheck, timeoutSeconds: 10 },
+    candidateTag: CANDIDATE_TAG,
+    recordKey: RECORD,
+    ...over,
+  });
 
 const changes: SpecChanges = {
   image: NEXT,

@@ -11,7 +11,12 @@ import { planService } from '../../src/deploy/plan.js';
 import { serviceSettings, settingsRestore } from '../../src/deploy/service-settings.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import { readSettings, type Settings } from '../../src/inputs/inputs.js';
-import { readServiceYaml, serviceFromKnative, ServiceYamlError } from '../../src/inputs/service-yaml.js';
+import {
+  checkFileNamespace,
+  readServiceYaml,
+  serviceFromKnative,
+  ServiceYamlError,
+} from '../../src/inputs/service-yaml.js';
 import { PLANNED_IMAGE, serviceChanges } from '../helpers/service-changes.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -414,7 +419,7 @@ describe('the `metadata` input, read with the others', () => {
     const read1 = settings({ metadata: 'service.yaml', service: 'hello', image: 'r/app:2' });
     expect(read1.image).toEqual({ kind: 'prebuilt', ref: 'r/app:2' });
     expect(fails({ metadata: 'service.yaml', service: 'other' })).toMatch(
-      /Input 'service' is invalid: got "other".*\n.*the service the `metadata` file names \(hello\)/,
+      /Input 'service' is invalid: got "other".*\n.*the service the `metadata` file names \("hello"\)/,
     );
   });
 
@@ -425,7 +430,18 @@ describe('the `metadata` input, read with the others', () => {
     expect(fails({ metadata: 'service.yaml', project_id: 'other-project' })).toContain('metadata.namespace');
     expect(fails({ metadata: 'service.yaml', suffix: 'v8' })).toContain("Input 'suffix' is invalid");
     expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain('nothing beside `job`');
-    expect(fails({ metadata: 'service.yaml', preview: 'true' })).toContain('nothing with `preview: true`');
+    expect(fails({ metadata: 'service.yaml', preview: 'True' })).toContain('nothing with `preview: true`');
+  });
+
+  it('quotes what the file says in its errors, never passing it on raw', () => {
+    const doc = exported();
+    doc.metadata.labels['cloud.googleapis.com/location'] = 'x\n# <b>pwned</b>';
+    doc.metadata.name = 'Bad Name\n<img>';
+    writeFileSync(join(workspace, 'service.yaml'), stringify(doc));
+    const message = fails({ metadata: 'service.yaml', service: 'hello' });
+    expect(message).toContain('"x\\n# <b>pwned</b>" is not a Cloud Run region');
+    expect(message).toContain('file names ("Bad Name\\n<img>")');
+    expect(message).not.toMatch(/\n# <b>|\n<img>/);
   });
 });
 
@@ -524,5 +540,36 @@ describe("undoing a file's deploy puts the service's own settings back", () => {
   it('sends nothing when the service has them as they were', () => {
     const live = { ...before, annotations: { ...before.annotations, 'runway.dev/rollout-9-1-abc': '{}' } };
     expect(settingsRestore(serviceSettings(before), live)).toBeUndefined();
+  });
+});
+
+describe('the file’s namespace is the project deployed to', () => {
+  const withNamespace = (namespace: string | undefined): ReturnType<typeof read> => ({
+    ...read(exported()),
+    namespace,
+  });
+  const check = async (namespace: string | undefined, number: () => Promise<string>): Promise<string[]> => {
+    const warnings: string[] = [];
+    await checkFileNamespace(withNamespace(namespace), 'runway-demo', number, (m) => warnings.push(m));
+    return warnings;
+  };
+  const numbered = (): Promise<string> => Promise.resolve('123456789012');
+
+  it('by ID or by number, as gcloud takes it', async () => {
+    await expect(check(undefined, numbered)).resolves.toEqual([]);
+    await expect(check('runway-demo', numbered)).resolves.toEqual([]);
+    await expect(check('123456789012', numbered)).resolves.toEqual([]);
+  });
+
+  it('refuses another project, by ID or number, naming metadata.namespace', async () => {
+    await expect(check('other-project', numbered)).rejects.toThrow(
+      /metadata.namespace: the file is a service of project "other-project", and the deploy goes to runway-demo/,
+    );
+    await expect(check('999', numbered)).rejects.toThrow('metadata.namespace');
+  });
+
+  it('warns when the project’s number cannot be learned', async () => {
+    const warnings = await check('123456789012', () => Promise.reject(new Error('denied')));
+    expect(warnings).toEqual([expect.stringContaining('Could not learn project runway-demo')]);
   });
 });

@@ -4,6 +4,7 @@ import { readSettings } from '../../src/inputs/inputs.js';
 import { planRollout, type RolloutSettings } from '../../src/rollout/planner.js';
 import type { DeployRevision, Plan } from '../../src/rollout/plan.js';
 import type { Service, TrafficTarget } from '../../src/gcp/run-types.js';
+import { rolloutSettings } from '../helpers/rollout-settings.js';
 import {
   sameShares,
   tagsBefore,
@@ -296,31 +297,7 @@ describe('update_traffic_flags in the plan', () => {
   const plan = (over: Partial<RolloutSettings>, service: Service | null = live) =>
     planRollout({
       ref,
-      settings: {
-        traffic: 'verified',
-        tag: undefined,
-        revisionTraffic: { LATEST: 100 },
-        tagTraffic: undefined,
-        trafficTags: undefined,
-        healthCheck: {
-          path: '/',
-          expectedStatus: [[200, 299]],
-          bodyPattern: undefined,
-          timeoutSeconds: 60,
-          successes: 3,
-          intervalMs: 500,
-        },
-        rollback: true,
-        suffix: undefined,
-        progressive: undefined,
-        keepRevisions: undefined,
-        keepRevisionsGraceSeconds: 900,
-        allowUnauthenticated: undefined,
-        candidateTag: 'rw-7-1-abc',
-        recordKey: 'runway.dev/rollout-7-1-abcdef',
-        preview: false,
-        ...over,
-      },
+      settings: rolloutSettings({ revisionTraffic: { LATEST: 100 }, ...over }),
       changes: {
         image: 'h/p/r/app@sha256:1111',
         spec: {},
@@ -416,5 +393,25 @@ describe('tag changes on a split (gcloud UpdateTags)', () => {
       Object.fromEntries(targets.flatMap((t) => (t.tag ? [[t.tag, t.revision]] : [])));
     expect(sameShares(restored, split)).toBe(true);
     expect(tagsOf(restored)).toEqual(tagsOf(split));
+  });
+});
+
+describe('names that are also Object.prototype keys', () => {
+  it('are plain tags and revisions, never taken for given ones', () => {
+    expect(parseTrafficFlags('--to-tags=a=50 --to-tags=constructor=50').toTags).toEqual({
+      a: 50,
+      constructor: 50,
+    });
+    expect(
+      foldTrafficFlags(parseTrafficFlags('--to-revisions=constructor=50'), { LATEST: 50 }, undefined)
+        .revisionTraffic,
+    ).toEqual({
+      LATEST: 50,
+      constructor: 50,
+    });
+    const live: TrafficTarget[] = [
+      { type: 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION', revision: 'a', percent: 0, tag: 'constructor' },
+    ];
+    expect(withTagChanges(live, { clear: false, update: {}, remove: [], keep: [] })).toEqual(live);
   });
 });

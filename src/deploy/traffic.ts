@@ -93,7 +93,7 @@ export interface TagMove {
  */
 export function withTagChanges(targets: TrafficTarget[], move: TagMove): TrafficTarget[] {
   const off = (tag: string): boolean =>
-    !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || tag in move.update);
+    !move.keep.includes(tag) && (move.clear || move.remove.includes(tag) || Object.hasOwn(move.update, tag));
   const kept = mergeUntagged(
     targets.map((t) =>
       t.tag && off(t.tag) ? { type: t.type ?? REVISION, revision: t.revision!, percent: t.percent ?? 0 } : t,

@@ -1087,7 +1087,8 @@ function fileImage(
 
 /** The revision name a `metadata` file gives its template, as the `suffix` after the service's name. */
 function fileSuffix(file: ServiceYaml, given: string | undefined): string | undefined {
-  if (!file.revision) return given;
+  // A name that is no service name is reported as such (with `service`), not here.
+  if (!file.revision || !SERVICE_NAME.test(file.name)) return given;
   const prefix = `${file.name}-`;
   const fromFile = file.revision.slice(prefix.length);
   if (!file.revision.startsWith(prefix) || !SUFFIX.test(fromFile) || file.revision.length > 63)
@@ -1112,6 +1113,13 @@ function checkFilePlace(
   regions: string[] | undefined,
   projectId: string | undefined,
 ): void {
+  if (file.location !== undefined && !REGION.test(file.location))
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.labels["cloud.googleapis.com/location"]',
+      `${JSON.stringify(file.location)} is not a Cloud Run region.`,
+      'a region such as `us-central1`, or no label',
+    );
   if (file.location && regions && (regions.length !== 1 || regions[0] !== file.location))
     throw new ServiceYamlError(
       file.path,
@@ -1139,7 +1147,7 @@ function checkFileBeside(r: Reader): void {
       'nothing beside `job`: Runway reads a Service file, not a Job',
     );
   for (const name of ['preview', 'cleanup'])
-    if (r.optional(name) === 'true')
+    if (r.optional(name)?.toLowerCase() === 'true')
       throw new InputError(
         'metadata',
         metadata,
@@ -1177,7 +1185,7 @@ export function readSettings(read: InputReader): Settings {
         throw new InputError(
           'service',
           value,
-          `the service the \`metadata\` file names (${serviceYaml.name}), or no \`service\`: the file names the service`,
+          `the service the \`metadata\` file names (${JSON.stringify(serviceYaml.name)}), or no \`service\`: the file names the service`,
         );
       if (!SERVICE_NAME.test(serviceYaml.name))
         throw new ServiceYamlError(
@@ -1277,6 +1285,17 @@ export function readSettings(read: InputReader): Settings {
   // Without a purpose, whether an image is needed is unknown: only the purpose's error is reported.
   const purpose = jobTarget ? 'deploy' : r.attempt(() => purposeOf(r));
   const traffic = r.attempt(() => trafficMode(r)) ?? 'verified';
+  // deploy-cloudrun runs update-traffic after a --no-traffic deploy; Runway's no-traffic deploy moves
+  // none, so the split would be silently dropped.
+  if (traffic === 'none' && (revisionTraffic || tagTraffic)) {
+    const split = revisionTraffic ? 'revision_traffic' : 'tag_traffic';
+    r.attempt(() => {
+      throw new RunwayError(
+        `Inputs '${r.optional('no_traffic') !== undefined ? r.label('no_traffic') : 'traffic'}' (no traffic) and '${split}' were both given: a deploy without traffic moves none.`,
+        `Remove \`no_traffic\` (or \`traffic: none\`): with \`${split}\` alone, Runway checks the new revision on its tag URL and then moves the traffic to the split.`,
+      );
+    });
+  }
   // A job or a preview has refused the input already (checkJobOnly, purposeOf).
   const folded =
     jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')

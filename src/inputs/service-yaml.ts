@@ -697,3 +697,36 @@ export function fileSecretRefs(file: ServiceYaml): SecretRefs {
   }
   return refs;
 }
+
+/**
+ * The file's namespace is the project deployed to, by ID or number, as gcloud requires ("Namespace
+ * must be project ID [...] or quoted number [...]"). A number the deployer may not look up is left
+ * to `warn`, since the file then names a project Runway cannot tell apart.
+ */
+export async function checkFileNamespace(
+  file: ServiceYaml,
+  project: string,
+  projectNumber: () => Promise<string>,
+  warn: (message: string) => void,
+): Promise<void> {
+  const namespace = file.namespace;
+  if (!namespace || namespace === project) return;
+  const refuse = (): ServiceYamlError =>
+    new ServiceYamlError(
+      file.path,
+      'metadata.namespace',
+      `the file is a service of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
+      'the project ID or number the service is deployed to, or no namespace',
+    );
+  if (!/^\d+$/.test(namespace)) throw refuse();
+  let number: string;
+  try {
+    number = await projectNumber();
+  } catch (err) {
+    warn(
+      `Could not learn project ${project}'s number to check the service file's namespace ${namespace} against it (${err instanceof Error ? err.message : String(err)}).`,
+    );
+    return;
+  }
+  if (number !== namespace) throw refuse();
+}

@@ -160,7 +160,7 @@ export function parseTrafficFlags(raw: string): TrafficFlags {
         const [key, parsed] = read(k, v);
         one[key] = parsed;
       }
-      for (const key of Object.keys(one)) if (key in out) duplicate(flag, key);
+      for (const key of Object.keys(one)) if (Object.hasOwn(out, key)) duplicate(flag, key);
       Object.assign(out, one);
     }
     return out;
@@ -240,7 +240,7 @@ export function foldTrafficFlags(
       `Give the split once: in \`${input}\`, or (with ${sameFlag}) in \`${INPUT}\`.`,
     );
   const split = revisionTraffic ?? tagTraffic!;
-  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => key in split);
+  const again = Object.keys(flags.toRevisions ?? flags.toTags ?? {}).find((key) => Object.hasOwn(split, key));
   if (again !== undefined)
     throw new RunwayError(
       `Inputs '${input}' and '${INPUT}' (${fromFlag}) both give ${again}: deploy-cloudrun passes \`${input}\` as ${sameFlag} before the flags, and gcloud refuses a key given again ("${again}" cannot be specified multiple times).`,
