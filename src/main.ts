@@ -19,7 +19,7 @@ import { prepareImage, prepareSourceImage } from './image/prepare.js';
 import { formatImage, type ImageReference } from './image/reference.js';
 import { readSettings, type Settings } from './inputs/inputs.js';
 import { checkFileNamespace, fileSecretRefs } from './inputs/service-yaml.js';
-import type { SecretRefs } from './inputs/spec.js';
+import type { SecretRef, SecretRefs } from './inputs/spec.js';
 import { Deadline } from './common/deadline.js';
 import { deployAll } from './rollout/regions.js';
 import { CloudRunClient } from './gcp/run.js';
@@ -200,11 +200,21 @@ async function deployJob(
  */
 function withFileSettings(settings: Settings): Settings {
   const file = settings.serviceYaml;
-  if (!file) return settings;
-  const own = fileSecretRefs(file);
+  // A sidecar's secrets (`--container NAME --set-secrets`) are read as the revision's account too.
+  const scoped = Object.entries(settings.spec.containers ?? {}).flatMap(([name, c]) => {
+    if (!c.secrets) return [];
+    const inContainer = (refs: Record<string, SecretRef>): Record<string, SecretRef> =>
+      Object.fromEntries(Object.entries(refs).map(([k, ref]) => [`${k} in container ${name}`, ref]));
+    return [{ env: inContainer(c.secrets.env), files: inContainer(c.secrets.files) }];
+  });
+  if (!file && !scoped.length) return settings;
+  const own = file ? fileSecretRefs(file) : { env: {}, files: {} };
   const given: SecretRefs = settings.spec.secrets ?? { env: {}, files: {} };
-  const secrets = { env: { ...own.env, ...given.env }, files: { ...own.files, ...given.files } };
-  const account = settings.spec.runtimeServiceAccount ?? file.service.template.serviceAccount;
+  const secrets = [...scoped, given].reduce<SecretRefs>(
+    (all, refs) => ({ env: { ...all.env, ...refs.env }, files: { ...all.files, ...refs.files } }),
+    own,
+  );
+  const account = settings.spec.runtimeServiceAccount ?? file?.service.template.serviceAccount;
   return {
     ...settings,
     spec: {

@@ -83,6 +83,23 @@ describe('env vars and secrets reach the running container', () => {
     expect(await getService('e2e-nosecret')).toBeUndefined();
   });
 
+  it("fails before deploying when a sidecar's secret (after --container) does not exist, naming it", async () => {
+    const viewer = await secretViewingDeployer();
+    const before = (await admin.requests()).length;
+    const run = await deploy('e2e-nosecret-side', 'x', {
+      service_account: viewer,
+      flags:
+        '--container side --image us-docker.pkg.dev/p/r/side:1 --update-secrets=/side/s/key=e2e-missing-side:1',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(errorOf(run)).toContain(
+      'Secret e2e-missing-side:1 (for /side/s/key in container side) does not exist',
+    );
+    const calls = (await admin.requests()).slice(before);
+    expect(calls.filter((r) => r.api === 'run' && r.method !== 'GET')).toEqual([]);
+    expect(await getService('e2e-nosecret-side')).toBeUndefined();
+  });
+
   it('fails before deploying when a secret version is disabled or destroyed', async () => {
     expect.assertions(8);
     const viewer = await secretViewingDeployer();

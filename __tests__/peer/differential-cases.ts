@@ -260,6 +260,42 @@ export const CASES: Case[] = [
     ],
   },
   {
+    name: "a sidecar's secrets and mounts after --container: set, updated in place, removed",
+    steps: [
+      {
+        flags:
+          '--add-volume=name=mem,type=in-memory --container=app --image={image1} --port=8080 --depends-on=side --add-volume-mount=volume=mem,mount-path=/scratch ' +
+          '--container=side --image={sideimage} --startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30 ' +
+          '--set-secrets=SIDE_TOKEN=diff-db:1,/side/secret/key=diff-db:latest --add-volume-mount=volume=mem,mount-path=/cache',
+      },
+      {
+        flags:
+          '--container=app --image={image2} --port=8080 --container=side --image={sideimage} ' +
+          '--update-secrets=OTHER=diff-db:2,/side/secret/extra=diff-db:2 --remove-secrets=SIDE_TOKEN --remove-volume-mount=/cache',
+      },
+      {
+        flags:
+          '--container=app --image={image3} --port=8080 --container=side --image={sideimage} ' +
+          '--update-secrets=/side/more/key=diff-db:1 --remove-secrets=/side/secret/key',
+      },
+    ],
+  },
+  {
+    name: "a sidecar's secrets and mounts after --container: cleared",
+    steps: [
+      {
+        flags:
+          '--add-volume=name=mem,type=in-memory --container=app --image={image1} --port=8080 --depends-on=side ' +
+          '--container=side --image={sideimage} --startup-probe=tcpSocket.port=9000,periodSeconds=1,failureThreshold=30 ' +
+          '--set-secrets=SIDE_TOKEN=diff-db:1,/side/secret/key=diff-db:latest --add-volume-mount=volume=mem,mount-path=/cache',
+      },
+      {
+        flags:
+          '--container=app --image={image3} --port=8080 --container=side --image={sideimage} --clear-secrets --clear-volume-mounts',
+      },
+    ],
+  },
+  {
     name: 'startup and liveness probes',
     steps: [
       {

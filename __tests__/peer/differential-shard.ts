@@ -49,13 +49,38 @@ async function revisionsOf(service: string, region: string): Promise<Json[]> {
 }
 
 /**
- * Every container's probes and dependencies; with sidecars, also each one's name and image (which
- * container the new image went to). A lone container's name is Cloud Run's to choose.
+ * What one container gets of its env and the template's volumes: plain and secret env vars, secret
+ * files (by path; volume names are each action's own), and its other mounts (by path).
  */
-function containersOf(containers: Json[]): Json[] {
+function contentsOf(container: Json, volumes: Json[]): Json {
+  const env: Json = {};
+  const secretEnv: Json = {};
+  for (const e of (container.env as Json[] | undefined) ?? []) {
+    const ref = e.valueSource?.secretKeyRef;
+    if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
+    else env[e.name] = e.value ?? '';
+  }
+  const secretFiles: Json = {};
+  const otherMounts: Json = {};
+  for (const mount of (container.volumeMounts as Json[] | undefined) ?? []) {
+    const volume = volumes.find((v) => v.name === mount.name);
+    if (!volume?.secret && !volume?.cloudSqlInstance) otherMounts[mount.mountPath] = mount.name;
+    if (!volume) continue;
+    for (const item of volume.secret?.items ?? [])
+      secretFiles[`${mount.mountPath}/${item.path}`] = `${volume.secret.secret}:${item.version ?? 'latest'}`;
+  }
+  return { env, secretEnv, secretFiles, otherMounts };
+}
+
+/**
+ * Every container's probes and dependencies; with sidecars, also each one's name and image (which
+ * container the new image went to), and its env, secrets and mounts. A lone container's name is
+ * Cloud Run's to choose.
+ */
+function containersOf(containers: Json[], volumes: Json[]): Json[] {
   const several = containers.length > 1;
   return containers.map((c) => ({
-    ...(several ? { name: c.name, image: c.image } : {}),
+    ...(several ? { name: c.name, image: c.image, ...contentsOf(c, volumes) } : {}),
     ports: several ? c.ports : undefined,
     dependsOn: c.dependsOn,
     startupProbe: c.startupProbe,
@@ -118,7 +143,7 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
     scaling: template.scaling ?? {},
     resources: container.resources ?? {},
     container: { ports: container.ports, command: container.command, args: container.args },
-    containers: containersOf(template.containers as Json[]),
+    containers: containersOf(template.containers as Json[], volumes),
     access: {
       invokerIamDisabled: s.invokerIamDisabled ?? false,
       customAudiences: s.customAudiences ?? [],

@@ -65,6 +65,66 @@ describe('per-container flags: each flag and the spec it produces', () => {
       '--container side --startup-probe tcpSocket.port=9000',
       { containers: { side: { startupProbe: { tcpSocket: { port: 9000 } } } } },
     ],
+    [
+      '--container side --set-secrets=S=db:1,/s/key=db:latest',
+      {
+        containers: {
+          side: {
+            secrets: {
+              env: { S: { secret: 'db', version: '1' } },
+              files: { '/s/key': { secret: 'db', version: 'latest' } },
+            },
+            replaceSecrets: true,
+          },
+        },
+      },
+    ],
+    [
+      '--container side --update-secrets A=db:1 --update-secrets B=db:2',
+      {
+        containers: {
+          side: {
+            secrets: {
+              env: { A: { secret: 'db', version: '1' }, B: { secret: 'db', version: '2' } },
+              files: {},
+            },
+          },
+        },
+      },
+    ],
+    [
+      '--container side --remove-secrets=A,/s/key --update-secrets B=db:2',
+      {
+        containers: {
+          side: {
+            removeSecrets: ['A', '/s/key'],
+            secrets: { env: { B: { secret: 'db', version: '2' } }, files: {} },
+          },
+        },
+      },
+    ],
+    ['--container side --clear-secrets', { containers: { side: { clearSecrets: true } } }],
+    [
+      '--add-volume name=m,type=in-memory --container side --add-volume-mount volume=m,mount-path=/m',
+      {
+        volumes: { add: [{ name: 'm', type: 'in-memory' }] },
+        containers: { side: { volumes: { addMounts: [{ volume: 'm', mountPath: '/m' }] } } },
+      },
+    ],
+    [
+      '--container side --remove-volume-mount /a,/b --remove-volume-mount /c',
+      { containers: { side: { volumes: { removeMounts: ['/a', '/b', '/c'] } } } },
+    ],
+    ['--container side --clear-volume-mounts', { containers: { side: { volumes: { clearMounts: true } } } }],
+    [
+      '--container app --image a:1 --container side --update-secrets A=db:1 --container app --update-secrets B=db:2',
+      {
+        containers: {
+          app: { image: 'a:1', secrets: { env: { B: { secret: 'db', version: '2' } }, files: {} } },
+          side: { secrets: { env: { A: { secret: 'db', version: '1' } }, files: {} } },
+        },
+      },
+    ],
   ];
   it.each(rows)('%s', (flags, spec) => {
     expect(parseFlags(flags)).toEqual(spec);
@@ -103,7 +163,29 @@ describe('per-container flags: each flag and the spec it produces', () => {
   });
 
   it('refuses per-container flags Runway does not take in a scope yet, rather than ignoring them', () => {
-    expect(() => parseFlags('--container side --update-secrets=A=s:1')).toThrow(RunwayError);
+    expect(() => parseFlags('--container side --base-image=nodejs22')).toThrow(RunwayError);
+  });
+
+  it("refuses gcloud's exclusive secret flags within one scope, and secret or mount flags outside scopes once --container is used", () => {
+    expect(() => parseFlags('--container side --set-secrets A=s:1 --update-secrets B=s:1')).toThrow(
+      /at most one of/,
+    );
+    expect(() => parseFlags('--container side --clear-secrets --remove-secrets A')).toThrow(/at most one of/);
+    expect(
+      parseFlags('--container a --set-secrets A=s:1 --container b --update-secrets B=s:1').containers,
+    ).toBeDefined();
+    expect(() => parseFlags('--update-secrets A=s:1 --container side --image s:1')).toThrow(
+      /applies to one container/,
+    );
+    expect(() => parseFlags('--add-volume-mount volume=m,mount-path=/m --container side')).toThrow(
+      /applies to one container/,
+    );
+    expect(() => parseFlags('--container side --update-secrets A=s:1 --update-secrets A=s:2')).toThrow(
+      /more than once/,
+    );
+    expect(() => parseFlags('--container side --add-volume-mount volume=m')).toThrow(
+      "Input 'flags (--add-volume-mount)' is invalid",
+    );
   });
 
   it('takes --image and --update-env-vars outside a scope for the deploy and its target container', () => {

@@ -131,6 +131,16 @@ describe('isolationFor: fork code never runs as production does', () => {
     const none = isolatedSettings(s, { serviceAccount: previewSA, secrets: undefined });
     expect(none.spec.secrets).toBeUndefined();
   });
+  it("gives fork code no sidecar's secrets from `flags` either", () => {
+    const s = settings({
+      preview: 'true',
+      preview_service_account: previewSA,
+      image: 'h/p/r/a:1',
+      flags: '--container side --image h/p/r/s:1 --set-secrets=TOKEN=prod-db:1,/s/key=prod-db:2 --cpu 1',
+    });
+    const isolated = isolatedSettings(s, isolationFor(s, true, 7)!);
+    expect(isolated.spec.containers).toEqual({ side: { image: 'h/p/r/s:1', cpu: '1' } });
+  });
 });
 
 const secretRef = { secretKeyRef: { secret: 'prod-db', version: 'latest' } };

@@ -314,3 +314,242 @@ describe('planService: secrets and resources', () => {
     ).toEqual({ limits: { memory: '512Mi' }, cpuIdle: true, startupCpuBoost: true });
   });
 });
+
+describe('planService: a sidecar’s secrets and mounts (--container NAME)', () => {
+  const ref = (secret: string, version: string) => ({ secret, version });
+  const twoContainers: Service = {
+    template: {
+      containers: [
+        {
+          name: 'app',
+          image: 'h/p/r/app@sha256:0000',
+          ports: [{ name: 'http1', containerPort: 8080 }],
+          volumeMounts: [{ name: 'shared', mountPath: '/shared' }],
+        },
+        {
+          name: 'side',
+          image: 'h/p/r/side@sha256:aaaa',
+          env: [
+            { name: 'PLAIN', value: '1' },
+            { name: 'OLD', valueSource: { secretKeyRef: { secret: 'db', version: '1' } } },
+          ],
+          volumeMounts: [
+            { name: 'shared', mountPath: '/s' },
+            { name: 'mem', mountPath: '/cache' },
+          ],
+        },
+      ],
+      volumes: [
+        {
+          name: 'shared',
+          secret: {
+            secret: 'db',
+            items: [
+              { path: 'a', version: '1' },
+              { path: 'b', version: '2' },
+            ],
+          },
+        },
+        { name: 'mem', emptyDir: { medium: 'MEMORY' } },
+      ],
+    },
+  };
+  const plan = (spec: ServiceSpec) => planService(twoContainers, changes({}, spec));
+  const sideOf = (s: Service) => s.template.containers!.find((c) => c.name === 'side')!;
+  const appOf = (s: Service) => s.template.containers!.find((c) => c.name === 'app')!;
+
+  it('--update-secrets gives the sidecar a secret env var and a secret file in a volume of its own', () => {
+    const planned = plan({
+      containers: {
+        side: { secrets: { env: { NEW: ref('db', '2') }, files: { '/etc/k/key': ref('db', '3') } } },
+      },
+    });
+    expect(sideOf(planned).env).toEqual([
+      { name: 'PLAIN', value: '1' },
+      { name: 'OLD', valueSource: { secretKeyRef: { secret: 'db', version: '1' } } },
+      { name: 'NEW', valueSource: { secretKeyRef: { secret: 'db', version: '2' } } },
+    ]);
+    const mount = sideOf(planned).volumeMounts!.find((m) => m.mountPath === '/etc/k')!;
+    expect(planned.template.volumes).toContainEqual({
+      name: mount.name,
+      secret: { secret: 'db', items: [{ path: 'key', version: '3' }] },
+    });
+    // The target's secrets are its own: a secret file at the same directory gets another volume.
+    const both = plan({
+      secrets: { env: {}, files: { '/etc/k/key': ref('db', '1') } },
+      containers: { side: { secrets: { env: {}, files: { '/etc/k/key': ref('db', '3') } } } },
+    });
+    const names = [appOf(both), sideOf(both)].map(
+      (c) => c.volumeMounts!.find((m) => m.mountPath === '/etc/k')!.name,
+    );
+    expect(new Set(names).size).toBe(2);
+    expect(appOf(both).env).toBeUndefined();
+  });
+
+  it('--set-secrets replaces only the sidecar’s secrets; a volume the target still mounts stays', () => {
+    const planned = plan({
+      containers: { side: { secrets: { env: { NEW: ref('db', '2') }, files: {} }, replaceSecrets: true } },
+    });
+    expect(sideOf(planned).env).toEqual([
+      { name: 'PLAIN', value: '1' },
+      { name: 'NEW', valueSource: { secretKeyRef: { secret: 'db', version: '2' } } },
+    ]);
+    expect(sideOf(planned).volumeMounts).toEqual([{ name: 'mem', mountPath: '/cache' }]);
+    expect(appOf(planned).volumeMounts).toEqual([{ name: 'shared', mountPath: '/shared' }]);
+    expect(planned.template.volumes!.map((v) => v.name)).toEqual(['shared', 'mem']);
+  });
+
+  it('--clear-secrets and --remove-secrets drop the sidecar’s files; a shared volume is copied, not changed', () => {
+    const cleared = plan({ containers: { side: { clearSecrets: true } } });
+    expect(sideOf(cleared).env).toEqual([{ name: 'PLAIN', value: '1' }]);
+    expect(sideOf(cleared).volumeMounts).toEqual([{ name: 'mem', mountPath: '/cache' }]);
+    expect(cleared.template.volumes!.map((v) => v.name)).toEqual(['shared', 'mem']);
+
+    const removed = plan({ containers: { side: { removeSecrets: ['OLD', '/s/a'] } } });
+    expect(sideOf(removed).env).toEqual([{ name: 'PLAIN', value: '1' }]);
+    const mount = sideOf(removed).volumeMounts!.find((m) => m.mountPath === '/s')!;
+    expect(mount.name).not.toBe('shared');
+    expect(removed.template.volumes).toContainEqual({
+      name: mount.name,
+      secret: { secret: 'db', items: [{ path: 'b', version: '2' }] },
+    });
+    expect(removed.template.volumes).toContainEqual(twoContainers.template.volumes![0]);
+  });
+
+  it('refuses two secrets in one directory of the sidecar, naming the scope', () => {
+    expect(() =>
+      plan({
+        containers: {
+          side: { secrets: { env: {}, files: { '/d/x': ref('a', '1'), '/d/y': ref('b', '1') } } },
+        },
+      }),
+    ).toThrow('`flags` (after --container side) mounts two secrets (a, b) in /d.');
+  });
+
+  it('--update-secrets keeps the other files of a directory the same secret is mounted in, as gcloud', () => {
+    const planned = plan({
+      containers: { side: { secrets: { env: {}, files: { '/s/a': ref('db', '5') } } } },
+    });
+    const mount = sideOf(planned).volumeMounts!.find((m) => m.mountPath === '/s')!;
+    expect(planned.template.volumes).toContainEqual({
+      name: mount.name,
+      secret: {
+        secret: 'db',
+        items: [
+          { path: 'a', version: '5' },
+          { path: 'b', version: '2' },
+        ],
+      },
+    });
+    // The target's `secrets` (merge) alike; another secret over files it leaves is refused.
+    const target = planService(
+      twoContainers,
+      changes({}, { secrets: { env: {}, files: { '/shared/b': ref('db', '7') } } }),
+    );
+    const own = appOf(target).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(target.template.volumes!.find((v) => v.name === own.name)!.secret!.items).toEqual([
+      { path: 'b', version: '7' },
+      { path: 'a', version: '1' },
+    ]);
+    expect(() =>
+      plan({ containers: { side: { secrets: { env: {}, files: { '/s/a': ref('other', '1') } } } } }),
+    ).toThrow('`flags` (after --container side) mounts other in /s, where db is mounted (/s/b).');
+  });
+
+  it("the target's --remove-secrets copies a volume a sidecar shares, even one named as Runway names its own", () => {
+    const sharedName = planService(
+      undefined,
+      changes({}, { secrets: { env: {}, files: { '/shared/a': ref('db', '1') } } }),
+    ).template.volumes![0]!.name;
+    const renamed: Service = structuredClone(twoContainers);
+    for (const c of renamed.template.containers!)
+      for (const m of c.volumeMounts ?? []) if (m.name === 'shared') m.name = sharedName;
+    renamed.template.volumes![0]!.name = sharedName;
+    const planned = planService(renamed, changes({}, { removeSecrets: ['/shared/a'] }));
+    const own = appOf(planned).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(own.name).not.toBe(sharedName);
+    expect(planned.template.volumes).toContainEqual({ ...renamed.template.volumes![0] });
+    expect(planned.template.volumes).toContainEqual({
+      name: own.name,
+      secret: { secret: 'db', items: [{ path: 'b', version: '2' }] },
+    });
+  });
+
+  it("the target's new secret file never changes a volume a sidecar mounts under the same name", () => {
+    const sharedName = planService(
+      undefined,
+      changes({}, { secrets: { env: {}, files: { '/shared/a': ref('db', '1') } } }),
+    ).template.volumes![0]!.name;
+    const renamed: Service = structuredClone(twoContainers);
+    for (const c of renamed.template.containers!)
+      for (const m of c.volumeMounts ?? []) if (m.name === 'shared') m.name = sharedName;
+    renamed.template.volumes![0]!.name = sharedName;
+    const planned = planService(
+      renamed,
+      changes({}, { secrets: { env: {}, files: { '/shared/c': ref('db', '3') } } }),
+    );
+    expect(planned.template.volumes).toContainEqual(renamed.template.volumes![0]);
+    expect(sideOf(planned).volumeMounts).toContainEqual({ name: sharedName, mountPath: '/s' });
+    const own = appOf(planned).volumeMounts!.find((m) => m.mountPath === '/shared')!;
+    expect(planned.template.volumes!.find((v) => v.name === own.name)!.secret!.items).toEqual([
+      { path: 'c', version: '3' },
+      { path: 'a', version: '1' },
+      { path: 'b', version: '2' },
+    ]);
+  });
+
+  it('a secret volume no container mounts any longer goes', () => {
+    const alone: Service = {
+      template: {
+        ...twoContainers.template,
+        containers: [
+          { ...twoContainers.template.containers![0]!, volumeMounts: [] },
+          twoContainers.template.containers![1]!,
+        ],
+      },
+    };
+    const planned = planService(alone, changes({}, { containers: { side: { clearSecrets: true } } }));
+    expect(planned.template.volumes!.map((v) => v.name)).toEqual(['mem']);
+  });
+
+  it('--add-volume-mount, --remove-volume-mount and --clear-volume-mounts change the sidecar’s mounts only', () => {
+    const added = plan({
+      volumes: { add: [{ name: 'm2', type: 'in-memory' }] },
+      containers: {
+        side: { volumes: { removeMounts: ['/cache'], addMounts: [{ volume: 'm2', mountPath: '/m2' }] } },
+      },
+    });
+    expect(sideOf(added).volumeMounts).toEqual([
+      { name: 'shared', mountPath: '/s' },
+      { name: 'm2', mountPath: '/m2' },
+    ]);
+    expect(appOf(added).volumeMounts).toEqual([{ name: 'shared', mountPath: '/shared' }]);
+    expect(added.template.volumes!.map((v) => v.name)).toEqual(['shared', 'mem', 'm2']);
+
+    const cleared = plan({ containers: { side: { volumes: { clearMounts: true } } } });
+    expect(sideOf(cleared).volumeMounts).toBeUndefined();
+    expect(appOf(cleared).volumeMounts).toEqual([{ name: 'shared', mountPath: '/shared' }]);
+
+    expect(() =>
+      plan({ containers: { side: { volumes: { addMounts: [{ volume: 'nope', mountPath: '/n' }] } } } }),
+    ).toThrow(/volume 'nope'/);
+  });
+
+  it('the target’s own scope mounts a volume the unscoped --add-volume adds', () => {
+    const planned = plan({
+      volumes: { add: [{ name: 'm2', type: 'in-memory' }] },
+      containers: { app: { volumes: { addMounts: [{ volume: 'm2', mountPath: '/m2' }] } } },
+    });
+    expect(appOf(planned).volumeMounts).toEqual([
+      { name: 'shared', mountPath: '/shared' },
+      { name: 'm2', mountPath: '/m2' },
+    ]);
+  });
+
+  it('the target’s --clear-secrets leaves a secret volume a sidecar mounts', () => {
+    const planned = plan({ clearSecrets: true });
+    expect(appOf(planned).volumeMounts).toBeUndefined();
+    expect(sideOf(planned).volumeMounts).toEqual(twoContainers.template.containers![1]!.volumeMounts);
+    expect(planned.template.volumes!.map((v) => v.name)).toEqual(['shared', 'mem']);
+  });
+});

@@ -16,6 +16,11 @@ export function targetSpec(spec: ServiceSpec, name: string | undefined): Service
   const merged: ServiceSpec = { ...spec };
   for (const [key, value] of Object.entries(scope) as Array<[keyof ContainerSpec, unknown]>) {
     if (key === 'image') continue;
+    // With scopes, unscoped volume flags are the template's (--add-volume), the scope's its mounts.
+    if (key === 'volumes' && spec.volumes) {
+      merged.volumes = { ...spec.volumes, ...scope.volumes };
+      continue;
+    }
     const flat = spec[key];
     if (flat !== undefined && JSON.stringify(flat) !== JSON.stringify(value))
       throw new RunwayError(
@@ -114,29 +119,47 @@ export function applyContainerFlags(container: Container, spec: ContainerSpec): 
 }
 
 /**
- * --clear-secrets drops every secret file, --remove-secrets the files named by path (each
- * MOUNT/FILE); a secret volume left without files goes, with its mount.
+ * --clear-secrets drops every secret file of the container, --remove-secrets the files named by path
+ * (each MOUNT/FILE); a mount left without files goes. As gcloud's SecretVolumeChanges: a volume
+ * another container mounts too (in `others`) is copied into one of this container's (`rename`)
+ * before its files change, and a secret volume no container mounts any longer goes.
  */
 export function withoutSecretFiles(
   volumes: Volume[],
   mounts: VolumeMount[],
   spec: Pick<ContainerSpec, 'removeSecrets' | 'clearSecrets'>,
+  others: VolumeMount[] = [],
+  rename: (directory: string) => string = (d) => d,
 ): { volumes: Volume[]; mounts: VolumeMount[] } {
   const removed = new Set(spec.removeSecrets ?? []);
-  const kept = new Map<string, Volume>();
-  for (const volume of volumes) {
-    if (!volume.secret) continue;
-    const mountPaths = mounts.filter((m) => m.name === volume.name).map((m) => m.mountPath);
-    const items = spec.clearSecrets
-      ? []
-      : (volume.secret.items ?? []).filter((i) => !mountPaths.some((p) => removed.has(`${p}/${i.path}`)));
-    const whole = mountPaths.some((p) => removed.has(p));
-    if (items.length && !whole) kept.set(volume.name, { ...volume, secret: { ...volume.secret, items } });
+  const secretVolume = (name: string): Volume | undefined => volumes.find((v) => v.name === name && v.secret);
+  const changed = new Map<string, Volume>();
+  const keptMounts: VolumeMount[] = [];
+  for (const mount of mounts) {
+    const volume = secretVolume(mount.name);
+    if (!volume?.secret) {
+      keptMounts.push(mount);
+      continue;
+    }
+    const all = volume.secret.items ?? [];
+    const items = spec.clearSecrets ? [] : all.filter((i) => !removed.has(`${mount.mountPath}/${i.path}`));
+    if (!items.length || removed.has(mount.mountPath)) continue;
+    if (items.length === all.length) {
+      keptMounts.push(mount);
+      continue;
+    }
+    const shared = others.some((m) => m.name === volume.name);
+    let name = volume.name;
+    if (shared) {
+      const taken = (n: string): boolean => volumes.some((v) => v.name === n) || changed.has(n);
+      name = rename(mount.mountPath);
+      for (let i = 2; taken(name); i++) name = `${rename(mount.mountPath)}-${i}`;
+    }
+    changed.set(name, { ...volume, name, secret: { ...volume.secret, items } });
+    keptMounts.push({ ...mount, name });
   }
-  const isGone = (name: string): boolean =>
-    volumes.some((v) => v.name === name && v.secret) && !kept.has(name);
-  return {
-    volumes: volumes.filter((v) => !isGone(v.name)).map((v) => kept.get(v.name) ?? v),
-    mounts: mounts.filter((m) => !isGone(m.name)),
-  };
+  const mounted = new Set([...others, ...keptMounts].map((m) => m.name));
+  const kept = volumes.filter((v) => !v.secret || mounted.has(v.name)).map((v) => changed.get(v.name) ?? v);
+  for (const [name, volume] of changed) if (!kept.some((v) => v.name === name)) kept.push(volume);
+  return { volumes: kept, mounts: keptMounts };
 }

@@ -14,7 +14,7 @@ import type {
   VpcAccess,
 } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
-import type { SecretRef, ServiceSpec } from '../inputs/spec.js';
+import type { ContainerSpec, SecretRef, ServiceSpec } from '../inputs/spec.js';
 import type { ResolvedBuild } from '../inputs/build-flags.js';
 import { planGpu } from './gpu.js';
 import { checkVpcAccess, clearVpcConnector, planDirectVpc } from './network.js';
@@ -172,14 +172,21 @@ function secretVolumeName(directory: string): string {
   return `secret-${createHash('sha256').update(directory).digest('hex').slice(0, 10)}`;
 }
 
-/** Secret files become one volume per directory; Cloud Run mounts a volume at a directory. */
+/**
+ * Secret files become one volume per directory; Cloud Run mounts a volume at a directory. A secret
+ * volume another container mounts (in `others`) stays; new ones are named by `volumeName`.
+ */
 function planSecretFiles(
   liveVolumes: Volume[],
   liveMounts: VolumeMount[],
   files: Record<string, SecretRef>,
   strategy: 'merge' | 'overwrite',
+  others: VolumeMount[] = [],
+  volumeName: (directory: string) => string = secretVolumeName,
+  source = "Input 'secrets'",
 ): { volumes: Volume[]; mounts: VolumeMount[] } {
-  const byDirectory = new Map<string, { secret: string; items: Array<{ path: string; version: string }> }>();
+  type Item = { path: string; version?: string; mode?: number };
+  const byDirectory = new Map<string, { secret: string; items: Item[] }>();
   for (const [path, ref] of Object.entries(files)) {
     const slash = path.lastIndexOf('/');
     const directory = path.slice(0, slash);
@@ -187,24 +194,43 @@ function planSecretFiles(
     const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
     if (entry.secret !== ref.secret) {
       throw new RunwayError(
-        `Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
+        `${source} mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
         'Cloud Run mounts one secret per directory: put each secret in its own directory.',
       );
     }
     entry.items.push({ path: file, version: ref.version });
     byDirectory.set(directory, entry);
   }
+  // As gcloud's --update-secrets: a directory's other files stay when the same secret is mounted there.
+  if (strategy === 'merge') {
+    for (const [directory, entry] of byDirectory) {
+      const mount = liveMounts.find((m) => m.mountPath === directory);
+      const live = mount && liveVolumes.find((v) => v.name === mount.name && v.secret)?.secret;
+      if (!live) continue;
+      const given = new Set(entry.items.map((i) => i.path));
+      const left = (live.items ?? []).filter((i) => !given.has(i.path));
+      if (!left.length) continue;
+      if (live.secret !== entry.secret)
+        throw new RunwayError(
+          `${source} mounts ${entry.secret} in ${directory}, where ${live.secret} is mounted (${left.map((i) => `${directory}/${i.path}`).join(', ')}).`,
+          'Cloud Run mounts one secret per directory: mount it in another directory, or remove those files (--remove-secrets) first.',
+        );
+      entry.items.push(...left);
+    }
+  }
   const isSecretVolume = (name: string): boolean => liveVolumes.some((v) => v.name === name && v.secret);
   const replacedDirectories = new Set(byDirectory.keys());
   const keptMounts = liveMounts.filter(
     (m) => !(isSecretVolume(m.name) && (strategy === 'overwrite' || replacedDirectories.has(m.mountPath))),
   );
-  const keptVolumeNames = new Set(keptMounts.map((m) => m.name));
+  const keptVolumeNames = new Set([...keptMounts, ...others].map((m) => m.name));
   const keptVolumes = liveVolumes.filter((v) => !v.secret || keptVolumeNames.has(v.name));
   const newVolumes: Volume[] = [];
   const newMounts: VolumeMount[] = [];
   for (const [directory, { secret, items }] of byDirectory) {
-    const name = secretVolumeName(directory);
+    // A volume another container mounts is never changed under it (gcloud copies it).
+    let name = volumeName(directory);
+    for (let i = 2; others.some((m) => m.name === name); i++) name = `${volumeName(directory)}-${i}`;
     newVolumes.push({ name, secret: { secret, items } });
     newMounts.push({ name, mountPath: directory });
   }
@@ -261,15 +287,22 @@ export function planVolumes(
   liveVolumes: Volume[] | undefined,
   container: Container,
   changes: ContainerChanges,
+  others: VolumeMount[] = [],
 ): Volume[] {
   const { spec } = changes;
   let volumes = liveVolumes ?? [];
   let mounts = container.volumeMounts ?? [];
   if (spec.volumes) ({ volumes, mounts } = removeVolumes({ volumes, mounts }, spec.volumes));
   if (spec.clearSecrets || spec.removeSecrets?.length)
-    ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec));
+    ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, spec, others, secretVolumeName));
   if (spec.secrets) {
-    ({ volumes, mounts } = planSecretFiles(volumes, mounts, spec.secrets.files, secretsStrategy(changes)));
+    ({ volumes, mounts } = planSecretFiles(
+      volumes,
+      mounts,
+      spec.secrets.files,
+      secretsStrategy(changes),
+      others,
+    ));
   }
   if (
     spec.cloudsqlInstances !== undefined ||
@@ -292,6 +325,40 @@ export function planVolumes(
     }
   }
   if (spec.volumes) ({ volumes, mounts } = addVolumes({ volumes, mounts }, spec.volumes));
+  if (mounts.length) container.volumeMounts = mounts;
+  else delete container.volumeMounts;
+  return volumes;
+}
+
+/**
+ * A `--container NAME` scope's mounts over the template's volumes, after the target's (gcloud applies
+ * the scopes' changes after the unscoped ones): mounts removed, secret files, mounts added. Its secret
+ * volumes are named after the container too, so no two containers share one by chance.
+ */
+export function planScopeVolumes(
+  volumes: Volume[],
+  container: Container,
+  scope: ContainerSpec,
+  others: VolumeMount[],
+): Volume[] {
+  let mounts = container.volumeMounts ?? [];
+  const volumeName = (directory: string): string => secretVolumeName(`${container.name ?? ''}:${directory}`);
+  if (scope.volumes) ({ volumes, mounts } = removeVolumes({ volumes, mounts }, scope.volumes));
+  if (scope.clearSecrets || scope.removeSecrets?.length)
+    ({ volumes, mounts } = withoutSecretFiles(volumes, mounts, scope, others, volumeName));
+  if (scope.secrets && (scope.replaceSecrets || Object.keys(scope.secrets.files).length)) {
+    const strategy = scope.replaceSecrets ? 'overwrite' : 'merge';
+    ({ volumes, mounts } = planSecretFiles(
+      volumes,
+      mounts,
+      scope.secrets.files,
+      strategy,
+      others,
+      volumeName,
+      `\`flags\` (after --container ${container.name ?? ''})`,
+    ));
+  }
+  if (scope.volumes) ({ volumes, mounts } = addVolumes({ volumes, mounts }, scope.volumes));
   if (mounts.length) container.volumeMounts = mounts;
   else delete container.volumeMounts;
   return volumes;
@@ -329,7 +396,13 @@ export function planVpcAccess(live: VpcAccess | undefined, changes: ContainerCha
 function planContainers(
   live: Container[],
   changes: ServiceChanges,
-): { containers: Container[]; container: Container; spec: ServiceSpec } {
+): {
+  containers: Container[];
+  container: Container;
+  spec: ServiceSpec;
+  /** The scopes of containers other than the target, by index in `containers`, in the order given. */
+  scopes: Array<[number, ContainerSpec]>;
+} {
   const layout = layoutContainers(live, changes.spec, ingressIndex);
   const spec = targetSpec(changes.spec, layout.names[layout.target]);
   const containers = layout.containers.map((c, i) => {
@@ -346,24 +419,34 @@ function planContainers(
     }
     const scope = name !== undefined ? changes.spec.containers?.[name] : undefined;
     if (!scope) return c!;
-    if (scope.clearSecrets || scope.removeSecrets?.some((k) => k.startsWith('/')))
-      throw new RunwayError(
-        `\`flags\` removes secret files of container '${name}'; Runway removes secret files from the container it deploys into only.`,
-        'Remove secret environment variables by name after --container, or the files from the service directly.',
-      );
     const image = scope.image ?? c?.image;
     if (!image)
       throw new RunwayError(
         `\`flags\` adds the container '${name}' without an image.`,
         `Give it one: \`--container ${name} --image IMAGE\`.`,
       );
-    return named(planContainer(c, { ...changes, image, spec: scope, envVarsUpdateStrategy: 'merge' }));
+    return named(
+      planContainer(c, {
+        ...changes,
+        image,
+        spec: scope,
+        envVarsUpdateStrategy: 'merge',
+        secretsUpdateStrategy: 'merge',
+      }),
+    );
   });
-  return { containers, container: containers[layout.target]!, spec };
+  const scopes = Object.entries(changes.spec.containers ?? {})
+    .map(([name, scope]): [number, ContainerSpec] => [layout.names.indexOf(name), scope])
+    .filter(([i]) => i >= 0 && i !== layout.target);
+  return { containers, container: containers[layout.target]!, spec, scopes };
 }
 
+/** Every mount of the containers but the one at `index`. */
+const mountsBut = (containers: Container[], index: number): VolumeMount[] =>
+  containers.flatMap((c, i) => (i === index ? [] : (c.volumeMounts ?? [])));
+
 function planTemplate(live: RevisionTemplate, changes: ServiceChanges): RevisionTemplate {
-  const { containers, container, spec } = planContainers(live.containers ?? [], changes);
+  const { containers, container, spec, scopes } = planContainers(live.containers ?? [], changes);
   const template: RevisionTemplate = {
     ...live,
     containers,
@@ -374,7 +457,11 @@ function planTemplate(live: RevisionTemplate, changes: ServiceChanges): Revision
     ...changes.labels,
   };
 
-  template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
+  const target = containers.indexOf(container);
+  let volumes = planVolumes(live.volumes, container, { ...changes, spec }, mountsBut(containers, target));
+  for (const [i, scope] of scopes)
+    volumes = planScopeVolumes(volumes, containers[i]!, scope, mountsBut(containers, i));
+  template.volumes = volumes;
   if (!template.volumes.length) delete template.volumes;
 
   if (spec.runtimeServiceAccount !== undefined) template.serviceAccount = spec.runtimeServiceAccount;

@@ -98,7 +98,14 @@ const CONTAINER_VALUED: Record<string, ContainerHandler> = {
   },
   '--update-env-vars': updateEnvVars,
   '--remove-env-vars': (s, v) => (s.removeEnvVars = [...(s.removeEnvVars ?? []), ...parseList(v)]),
+  '--set-secrets': (s, v, n) => {
+    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
+    s.replaceSecrets = true;
+  },
+  '--update-secrets': (s, v, n) => (s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v))),
   '--remove-secrets': (s, v) => (s.removeSecrets = [...(s.removeSecrets ?? []), ...parseList(v)]),
+  '--add-volume-mount': addVolumeMount,
+  '--remove-volume-mount': removeVolumeMounts,
   '--depends-on': (s, v) => (s.dependsOn = parseList(v)),
   '--startup-probe': (s, v, n) => (s.startupProbe = parseProbe(n, v, 'startup')),
   '--liveness-probe': (s, v, n) => (s.livenessProbe = parseProbe(n, v, 'liveness')),
@@ -114,15 +121,11 @@ const CONTAINER_SWITCHES: Record<string, ContainerHandler> = {
   '--no-use-http2': (s) => (s.useHttp2 = false),
   '--clear-env-vars': (s) => (s.clearEnvVars = true),
   '--clear-secrets': (s) => (s.clearSecrets = true),
+  '--clear-volume-mounts': clearVolumeMounts,
 };
 
 /** Per-container flags of gcloud's that Runway does not take in a scope (yet): refused, never ignored. */
 const CONTAINER_OTHER = new Set([
-  '--set-secrets',
-  '--update-secrets',
-  '--add-volume-mount',
-  '--remove-volume-mount',
-  '--clear-volume-mounts',
   '--source',
   '--base-image',
   '--clear-base-image',
@@ -153,11 +156,6 @@ const VALUED: Record<string, FlagHandler> = {
   '--update-labels': (s, v, n) => (s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v))),
   // An alias of --update-labels (gcloud's help says so), and one of the two only.
   '--labels': (s, v, n) => (s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v))),
-  '--set-secrets': (s, v, n) => {
-    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
-    s.replaceSecrets = true;
-  },
-  '--update-secrets': (s, v, n) => (s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v))),
   '--remove-containers': (s, v) => (s.removeContainers = [...(s.removeContainers ?? []), ...parseList(v)]),
   '--set-custom-audiences': (s, v) => (s.customAudiences = { ...s.customAudiences, set: parseList(v) }),
   '--add-custom-audiences': (s, v) =>
@@ -190,9 +188,7 @@ const VALUED: Record<string, FlagHandler> = {
   '--max-retries': (s, v, n) => (s.maxRetries = parseInteger(n, v, 0, 10)),
   '--task-timeout': (s, v, n) => (s.taskTimeoutSeconds = parseDurationSeconds(n, v)),
   '--add-volume': addVolume,
-  '--add-volume-mount': addVolumeMount,
   '--remove-volume': removeVolumes,
-  '--remove-volume-mount': removeVolumeMounts,
   '--network': setNetwork,
   '--subnet': setSubnet,
   '--network-tags': setNetworkTags,
@@ -247,7 +243,6 @@ const SWITCHES: Record<string, FlagHandler> = {
   '--clear-vpc-connector': (s) => (s.clearVpcConnector = true),
   '--no-wait': (s) => (s.wait = false),
   '--clear-volumes': clearVolumes,
-  '--clear-volume-mounts': clearVolumeMounts,
   '--clear-network': clearNetwork,
   '--clear-network-tags': clearNetworkTags,
   '--gpu-zonal-redundancy': (s) => setGpuZonalRedundancy(s, true),

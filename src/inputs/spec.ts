@@ -25,20 +25,24 @@ export type AddedVolume =
   | { name: string; type: 'nfs'; server: string; path: string; readOnly: boolean }
   | { name: string; type: 'cloud-storage'; bucket: string; readOnly: boolean };
 
-/** gcloud's volume flags, applied in gcloud's order: mounts and volumes removed, then added. */
-export interface VolumeFlags {
+/** gcloud's per-container volume flags: one container's mounts. */
+export interface MountFlags {
   /** --remove-volume-mount: mount paths. */
   removeMounts?: string[];
   /** --clear-volume-mounts */
   clearMounts?: boolean;
+  /** --add-volume-mount, in the order given. */
+  addMounts?: Array<{ volume: string; mountPath: string }>;
+}
+
+/** gcloud's volume flags, applied in gcloud's order: mounts and volumes removed, then added. */
+export interface VolumeFlags extends MountFlags {
   /** --remove-volume: volume names. */
   remove?: string[];
   /** --clear-volumes (Cloud SQL connections are not volumes to gcloud, and stay). */
   clear?: boolean;
   /** --add-volume, in the order given. */
   add?: AddedVolume[];
-  /** --add-volume-mount, in the order given. */
-  addMounts?: Array<{ volume: string; mountPath: string }>;
 }
 
 /** gcloud's Direct VPC egress flags: '' (or []) clears a part of the network interface. */
@@ -86,6 +90,10 @@ export interface ContainerSpec {
   removeEnvVars?: string[];
   /** gcloud's --clear-env-vars: every plain variable dropped before `envVars` apply. */
   clearEnvVars?: boolean;
+  /** Secret env vars and files (--set-secrets, --update-secrets; for the target, the `secrets` input). */
+  secrets?: SecretRefs;
+  /** gcloud's --set-secrets: `secrets` replace every live secret, whatever the update strategy. */
+  replaceSecrets?: boolean;
   /** --remove-secrets: secret env vars (by name) and secret files (by path) dropped. */
   removeSecrets?: string[];
   /** --clear-secrets: every secret env var and secret file dropped before `secrets` apply. */
@@ -102,12 +110,11 @@ export interface ContainerSpec {
   /** null = remove the probe (gcloud's --startup-probe=""). */
   startupProbe?: Probe | null;
   livenessProbe?: Probe | null;
+  /** This container's mounts (a service's `volumes` also changes the template's volumes). */
+  volumes?: MountFlags;
 }
 
 export interface ServiceSpec extends ContainerSpec {
-  secrets?: SecretRefs;
-  /** gcloud's --set-secrets: `secrets` replace every live secret, whatever the update strategy. */
-  replaceSecrets?: boolean;
   minInstances?: number;
   maxInstances?: number;
   concurrency?: number;

@@ -5,7 +5,7 @@
 // live service is deploy/volumes.ts's job.
 import { InputError, RunwayError } from '../errors.js';
 import { gcloudDict, gcloudList } from './gcloud-lists.js';
-import type { AddedVolume, ServiceSpec, VolumeFlags } from './spec.js';
+import type { AddedVolume, ContainerSpec, MountFlags, ServiceSpec, VolumeFlags } from './spec.js';
 
 /** Each GA type's keys beside name and type: required, then optional. */
 const VOLUME_KEYS: Record<AddedVolume['type'], { required: string[]; optional: string[] }> = {
@@ -74,6 +74,11 @@ function volumes(spec: ServiceSpec): VolumeFlags {
   return (spec.volumes ??= {});
 }
 
+/** A container's mount flags: the target's unscoped, or a `--container NAME` scope's. */
+function mounts(spec: ContainerSpec): MountFlags {
+  return (spec.volumes ??= {});
+}
+
 /** --add-volume: repeated, each adds (or replaces, by name) one volume. */
 export function addVolume(spec: ServiceSpec, raw: string, name: string): void {
   const v = volumes(spec);
@@ -81,7 +86,7 @@ export function addVolume(spec: ServiceSpec, raw: string, name: string): void {
 }
 
 /** --add-volume-mount volume=NAME,mount-path=PATH: only those two keys, both required. */
-export function addVolumeMount(spec: ServiceSpec, raw: string, name: string): void {
+export function addVolumeMount(spec: ContainerSpec, raw: string, name: string): void {
   const dict = gcloudDict(name, raw);
   const other = [...dict.keys()].find((k) => k !== 'volume' && k !== 'mount-path');
   if (other !== undefined)
@@ -94,7 +99,7 @@ export function addVolumeMount(spec: ServiceSpec, raw: string, name: string): vo
   const mountPath = dict.get('mount-path');
   if (volume === undefined || mountPath === undefined)
     throw new InputError(name, raw, '`volume=NAME,mount-path=/PATH`, both keys');
-  const v = volumes(spec);
+  const v = mounts(spec);
   v.addMounts = [...(v.addMounts ?? []), { volume, mountPath }];
 }
 
@@ -105,8 +110,8 @@ export function removeVolumes(spec: ServiceSpec, raw: string, name: string): voi
 }
 
 /** --remove-volume-mount PATH[,PATH] */
-export function removeVolumeMounts(spec: ServiceSpec, raw: string, name: string): void {
-  const v = volumes(spec);
+export function removeVolumeMounts(spec: ContainerSpec, raw: string, name: string): void {
+  const v = mounts(spec);
   v.removeMounts = [...(v.removeMounts ?? []), ...gcloudList(name, raw)];
 }
 
@@ -114,6 +119,6 @@ export function clearVolumes(spec: ServiceSpec): void {
   volumes(spec).clear = true;
 }
 
-export function clearVolumeMounts(spec: ServiceSpec): void {
-  volumes(spec).clearMounts = true;
+export function clearVolumeMounts(spec: ContainerSpec): void {
+  mounts(spec).clearMounts = true;
 }

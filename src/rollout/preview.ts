@@ -124,12 +124,22 @@ export function isolationFor(
  * secrets, and the live service's secrets are dropped from the template it starts from (isolated).
  */
 export function isolatedSettings(settings: Settings, isolation: Isolation): Settings {
-  const { secrets: _production, ...spec } = settings.spec;
+  const { secrets: _production, containers, ...spec } = settings.spec;
+  // A sidecar's secrets (`--container NAME --update-secrets`) are production's too.
+  const scopes =
+    containers &&
+    Object.fromEntries(
+      Object.entries(containers).map(([name, { secrets: _secrets, replaceSecrets: _r, ...scope }]) => [
+        name,
+        scope,
+      ]),
+    );
   return {
     ...settings,
     isolated: true,
     spec: {
       ...spec,
+      ...(scopes ? { containers: scopes } : {}),
       runtimeServiceAccount: isolation.serviceAccount,
       ...(isolation.secrets ? { secrets: isolation.secrets } : {}),
     },
