@@ -30385,11 +30385,11 @@ __name(checkVpcAccess, "checkVpcAccess");
 
 // src/deploy/volumes.ts
 var CLOUDSQL_VOLUME = "cloudsql";
-function removeVolumes({ volumes: volumes2, mounts }, flags) {
+function removeVolumes({ volumes: volumes2, mounts: mounts2 }, flags) {
   const removedPaths = new Set(flags.removeMounts ?? []);
   const removedNames = new Set(flags.remove ?? []);
   return {
-    mounts: mounts.filter(
+    mounts: mounts2.filter(
       (m) => m.name === CLOUDSQL_VOLUME || !(flags.clearMounts || removedPaths.has(m.mountPath))
     ),
     volumes: volumes2.filter((v) => v.name === CLOUDSQL_VOLUME || !(flags.clear || removedNames.has(v.name)))
@@ -30421,7 +30421,7 @@ function upsert(list2, item, same2) {
   return copy;
 }
 __name(upsert, "upsert");
-function addVolumes({ volumes: volumes2, mounts }, flags) {
+function addVolumes({ volumes: volumes2, mounts: mounts2 }, flags) {
   for (const added of flags.add ?? []) {
     if (added.name === CLOUDSQL_VOLUME)
       throw new RunwayError(
@@ -30431,15 +30431,15 @@ function addVolumes({ volumes: volumes2, mounts }, flags) {
     volumes2 = upsert(volumes2, volumeOf(added), (a, b) => a.name === b.name);
   }
   for (const { volume, mountPath } of flags.addMounts ?? [])
-    mounts = upsert(mounts, { name: volume, mountPath }, (a, b) => a.mountPath === b.mountPath);
+    mounts2 = upsert(mounts2, { name: volume, mountPath }, (a, b) => a.mountPath === b.mountPath);
   const names = new Set(volumes2.map((v) => v.name));
-  const dangling = mounts.find((m) => !names.has(m.name));
+  const dangling = mounts2.find((m) => !names.has(m.name));
   if (dangling)
     throw new RunwayError(
       `The container would mount a volume '${dangling.name}' at ${dangling.mountPath} that the service no longer (or never) has. Nothing was changed.`,
       `Add the volume with --add-volume name=${dangling.name},type=..., or remove the mount with --remove-volume-mount ${dangling.mountPath} (or --clear-volume-mounts).`
     );
-  return { volumes: volumes2, mounts };
+  return { volumes: volumes2, mounts: mounts2 };
 }
 __name(addVolumes, "addVolumes");
 
@@ -30518,6 +30518,10 @@ function targetSpec(spec, name) {
   const merged = { ...spec };
   for (const [key, value] of Object.entries(scope)) {
     if (key === "image") continue;
+    if (key === "volumes" && spec.volumes) {
+      merged.volumes = { ...spec.volumes, ...scope.volumes };
+      continue;
+    }
     const flat = spec[key];
     if (flat !== void 0 && JSON.stringify(flat) !== JSON.stringify(value))
       throw new RunwayError(
@@ -30590,21 +30594,38 @@ function applyContainerFlags(container, spec) {
   }
 }
 __name(applyContainerFlags, "applyContainerFlags");
-function withoutSecretFiles(volumes2, mounts, spec) {
+function withoutSecretFiles(volumes2, mounts2, spec, others = [], rename3 = (d) => d) {
   const removed = new Set(spec.removeSecrets ?? []);
-  const kept = /* @__PURE__ */ new Map();
-  for (const volume of volumes2) {
-    if (!volume.secret) continue;
-    const mountPaths = mounts.filter((m) => m.name === volume.name).map((m) => m.mountPath);
-    const items = spec.clearSecrets ? [] : (volume.secret.items ?? []).filter((i) => !mountPaths.some((p) => removed.has(`${p}/${i.path}`)));
-    const whole = mountPaths.some((p) => removed.has(p));
-    if (items.length && !whole) kept.set(volume.name, { ...volume, secret: { ...volume.secret, items } });
+  const secretVolume = /* @__PURE__ */ __name((name) => volumes2.find((v) => v.name === name && v.secret), "secretVolume");
+  const changed = /* @__PURE__ */ new Map();
+  const keptMounts = [];
+  for (const mount of mounts2) {
+    const volume = secretVolume(mount.name);
+    if (!volume?.secret) {
+      keptMounts.push(mount);
+      continue;
+    }
+    const all = volume.secret.items ?? [];
+    const items = spec.clearSecrets ? [] : all.filter((i) => !removed.has(`${mount.mountPath}/${i.path}`));
+    if (!items.length || removed.has(mount.mountPath)) continue;
+    if (items.length === all.length) {
+      keptMounts.push(mount);
+      continue;
+    }
+    const shared = others.some((m) => m.name === volume.name);
+    let name = volume.name;
+    if (shared) {
+      const taken = /* @__PURE__ */ __name((n) => volumes2.some((v) => v.name === n) || changed.has(n), "taken");
+      name = rename3(mount.mountPath);
+      for (let i = 2; taken(name); i++) name = `${rename3(mount.mountPath)}-${i}`;
+    }
+    changed.set(name, { ...volume, name, secret: { ...volume.secret, items } });
+    keptMounts.push({ ...mount, name });
   }
-  const isGone = /* @__PURE__ */ __name((name) => volumes2.some((v) => v.name === name && v.secret) && !kept.has(name), "isGone");
-  return {
-    volumes: volumes2.filter((v) => !isGone(v.name)).map((v) => kept.get(v.name) ?? v),
-    mounts: mounts.filter((m) => !isGone(m.name))
-  };
+  const mounted = new Set([...others, ...keptMounts].map((m) => m.name));
+  const kept = volumes2.filter((v) => !v.secret || mounted.has(v.name)).map((v) => changed.get(v.name) ?? v);
+  for (const [name, volume] of changed) if (!kept.some((v) => v.name === name)) kept.push(volume);
+  return { volumes: kept, mounts: keptMounts };
 }
 __name(withoutSecretFiles, "withoutSecretFiles");
 
@@ -30752,7 +30773,7 @@ function secretVolumeName(directory) {
   return `secret-${createHash("sha256").update(directory).digest("hex").slice(0, 10)}`;
 }
 __name(secretVolumeName, "secretVolumeName");
-function planSecretFiles(liveVolumes, liveMounts, files, strategy) {
+function planSecretFiles(liveVolumes, liveMounts, files, strategy, others = [], volumeName = secretVolumeName, source = "Input 'secrets'") {
   const byDirectory = /* @__PURE__ */ new Map();
   for (const [path4, ref] of Object.entries(files)) {
     const slash = path4.lastIndexOf("/");
@@ -30761,24 +30782,41 @@ function planSecretFiles(liveVolumes, liveMounts, files, strategy) {
     const entry = byDirectory.get(directory) ?? { secret: ref.secret, items: [] };
     if (entry.secret !== ref.secret) {
       throw new RunwayError(
-        `Input 'secrets' mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
+        `${source} mounts two secrets (${entry.secret}, ${ref.secret}) in ${directory}.`,
         "Cloud Run mounts one secret per directory: put each secret in its own directory."
       );
     }
     entry.items.push({ path: file, version: ref.version });
     byDirectory.set(directory, entry);
   }
+  if (strategy === "merge") {
+    for (const [directory, entry] of byDirectory) {
+      const mount = liveMounts.find((m) => m.mountPath === directory);
+      const live = mount && liveVolumes.find((v) => v.name === mount.name && v.secret)?.secret;
+      if (!live) continue;
+      const given = new Set(entry.items.map((i) => i.path));
+      const left = (live.items ?? []).filter((i) => !given.has(i.path));
+      if (!left.length) continue;
+      if (live.secret !== entry.secret)
+        throw new RunwayError(
+          `${source} mounts ${entry.secret} in ${directory}, where ${live.secret} is mounted (${left.map((i) => `${directory}/${i.path}`).join(", ")}).`,
+          "Cloud Run mounts one secret per directory: mount it in another directory, or remove those files (--remove-secrets) first."
+        );
+      entry.items.push(...left);
+    }
+  }
   const isSecretVolume = /* @__PURE__ */ __name((name) => liveVolumes.some((v) => v.name === name && v.secret), "isSecretVolume");
   const replacedDirectories = new Set(byDirectory.keys());
   const keptMounts = liveMounts.filter(
     (m) => !(isSecretVolume(m.name) && (strategy === "overwrite" || replacedDirectories.has(m.mountPath)))
   );
-  const keptVolumeNames = new Set(keptMounts.map((m) => m.name));
+  const keptVolumeNames = new Set([...keptMounts, ...others].map((m) => m.name));
   const keptVolumes = liveVolumes.filter((v) => !v.secret || keptVolumeNames.has(v.name));
   const newVolumes = [];
   const newMounts = [];
   for (const [directory, { secret, items }] of byDirectory) {
-    const name = secretVolumeName(directory);
+    let name = volumeName(directory);
+    for (let i = 2; others.some((m) => m.name === name); i++) name = `${volumeName(directory)}-${i}`;
     newVolumes.push({ name, secret: { secret, items } });
     newMounts.push({ name, mountPath: directory });
   }
@@ -30816,15 +30854,21 @@ function ingressIndex(containers) {
   return withPort >= 0 ? withPort : 0;
 }
 __name(ingressIndex, "ingressIndex");
-function planVolumes(liveVolumes, container, changes) {
+function planVolumes(liveVolumes, container, changes, others = []) {
   const { spec } = changes;
   let volumes2 = liveVolumes ?? [];
-  let mounts = container.volumeMounts ?? [];
-  if (spec.volumes) ({ volumes: volumes2, mounts } = removeVolumes({ volumes: volumes2, mounts }, spec.volumes));
+  let mounts2 = container.volumeMounts ?? [];
+  if (spec.volumes) ({ volumes: volumes2, mounts: mounts2 } = removeVolumes({ volumes: volumes2, mounts: mounts2 }, spec.volumes));
   if (spec.clearSecrets || spec.removeSecrets?.length)
-    ({ volumes: volumes2, mounts } = withoutSecretFiles(volumes2, mounts, spec));
+    ({ volumes: volumes2, mounts: mounts2 } = withoutSecretFiles(volumes2, mounts2, spec, others, secretVolumeName));
   if (spec.secrets) {
-    ({ volumes: volumes2, mounts } = planSecretFiles(volumes2, mounts, spec.secrets.files, secretsStrategy(changes)));
+    ({ volumes: volumes2, mounts: mounts2 } = planSecretFiles(
+      volumes2,
+      mounts2,
+      spec.secrets.files,
+      secretsStrategy(changes),
+      others
+    ));
   }
   if (spec.cloudsqlInstances !== void 0 || spec.addCloudsqlInstances !== void 0 || spec.removeCloudsqlInstances !== void 0 || spec.clearCloudsqlInstances) {
     const live = volumes2.find((v) => v.name === CLOUDSQL_VOLUME2)?.cloudSqlInstance?.instances ?? [];
@@ -30835,18 +30879,42 @@ function planVolumes(liveVolumes, container, changes) {
     });
     for (const i of spec.addCloudsqlInstances ?? []) if (!instances.includes(i)) instances.push(i);
     volumes2 = volumes2.filter((v) => v.name !== CLOUDSQL_VOLUME2);
-    mounts = mounts.filter((m) => m.name !== CLOUDSQL_VOLUME2);
+    mounts2 = mounts2.filter((m) => m.name !== CLOUDSQL_VOLUME2);
     if (instances.length) {
       volumes2.push({ name: CLOUDSQL_VOLUME2, cloudSqlInstance: { instances } });
-      mounts.push({ name: CLOUDSQL_VOLUME2, mountPath: "/cloudsql" });
+      mounts2.push({ name: CLOUDSQL_VOLUME2, mountPath: "/cloudsql" });
     }
   }
-  if (spec.volumes) ({ volumes: volumes2, mounts } = addVolumes({ volumes: volumes2, mounts }, spec.volumes));
-  if (mounts.length) container.volumeMounts = mounts;
+  if (spec.volumes) ({ volumes: volumes2, mounts: mounts2 } = addVolumes({ volumes: volumes2, mounts: mounts2 }, spec.volumes));
+  if (mounts2.length) container.volumeMounts = mounts2;
   else delete container.volumeMounts;
   return volumes2;
 }
 __name(planVolumes, "planVolumes");
+function planScopeVolumes(volumes2, container, scope, others) {
+  let mounts2 = container.volumeMounts ?? [];
+  const volumeName = /* @__PURE__ */ __name((directory) => secretVolumeName(`${container.name ?? ""}:${directory}`), "volumeName");
+  if (scope.volumes) ({ volumes: volumes2, mounts: mounts2 } = removeVolumes({ volumes: volumes2, mounts: mounts2 }, scope.volumes));
+  if (scope.clearSecrets || scope.removeSecrets?.length)
+    ({ volumes: volumes2, mounts: mounts2 } = withoutSecretFiles(volumes2, mounts2, scope, others, volumeName));
+  if (scope.secrets && (scope.replaceSecrets || Object.keys(scope.secrets.files).length)) {
+    const strategy = scope.replaceSecrets ? "overwrite" : "merge";
+    ({ volumes: volumes2, mounts: mounts2 } = planSecretFiles(
+      volumes2,
+      mounts2,
+      scope.secrets.files,
+      strategy,
+      others,
+      volumeName,
+      `\`flags\` (after --container ${container.name ?? ""})`
+    ));
+  }
+  if (scope.volumes) ({ volumes: volumes2, mounts: mounts2 } = addVolumes({ volumes: volumes2, mounts: mounts2 }, scope.volumes));
+  if (mounts2.length) container.volumeMounts = mounts2;
+  else delete container.volumeMounts;
+  return volumes2;
+}
+__name(planScopeVolumes, "planScopeVolumes");
 function planVpcAccess(live, changes) {
   const { spec } = changes;
   if (spec.vpcConnector === void 0 && spec.vpcEgress === void 0 && spec.directVpc === void 0 && !spec.clearVpcConnector)
@@ -30878,24 +30946,29 @@ function planContainers(live, changes) {
     }
     const scope = name !== void 0 ? changes.spec.containers?.[name] : void 0;
     if (!scope) return c;
-    if (scope.clearSecrets || scope.removeSecrets?.some((k) => k.startsWith("/")))
-      throw new RunwayError(
-        `\`flags\` removes secret files of container '${name}'; Runway removes secret files from the container it deploys into only.`,
-        "Remove secret environment variables by name after --container, or the files from the service directly."
-      );
     const image = scope.image ?? c?.image;
     if (!image)
       throw new RunwayError(
         `\`flags\` adds the container '${name}' without an image.`,
         `Give it one: \`--container ${name} --image IMAGE\`.`
       );
-    return named(planContainer(c, { ...changes, image, spec: scope, envVarsUpdateStrategy: "merge" }));
+    return named(
+      planContainer(c, {
+        ...changes,
+        image,
+        spec: scope,
+        envVarsUpdateStrategy: "merge",
+        secretsUpdateStrategy: "merge"
+      })
+    );
   });
-  return { containers, container: containers[layout.target], spec };
+  const scopes = Object.entries(changes.spec.containers ?? {}).map(([name, scope]) => [layout.names.indexOf(name), scope]).filter(([i]) => i >= 0 && i !== layout.target);
+  return { containers, container: containers[layout.target], spec, scopes };
 }
 __name(planContainers, "planContainers");
+var mountsBut = /* @__PURE__ */ __name((containers, index) => containers.flatMap((c, i) => i === index ? [] : c.volumeMounts ?? []), "mountsBut");
 function planTemplate(live, changes) {
-  const { containers, container, spec } = planContainers(live.containers ?? [], changes);
+  const { containers, container, spec, scopes } = planContainers(live.containers ?? [], changes);
   const template = {
     ...live,
     containers,
@@ -30905,7 +30978,11 @@ function planTemplate(live, changes) {
     ...withoutRemovedLabels(live.labels ?? {}, changes.spec, changes.labels),
     ...changes.labels
   };
-  template.volumes = planVolumes(live.volumes, container, { ...changes, spec });
+  const target = containers.indexOf(container);
+  let volumes2 = planVolumes(live.volumes, container, { ...changes, spec }, mountsBut(containers, target));
+  for (const [i, scope] of scopes)
+    volumes2 = planScopeVolumes(volumes2, containers[i], scope, mountsBut(containers, i));
+  template.volumes = volumes2;
   if (!template.volumes.length) delete template.volumes;
   if (spec.runtimeServiceAccount !== void 0) template.serviceAccount = spec.runtimeServiceAccount;
   if (spec.concurrency !== void 0) template.maxInstanceRequestConcurrency = spec.concurrency;
@@ -33772,6 +33849,10 @@ function volumes(spec) {
   return spec.volumes ??= {};
 }
 __name(volumes, "volumes");
+function mounts(spec) {
+  return spec.volumes ??= {};
+}
+__name(mounts, "mounts");
 function addVolume(spec, raw, name) {
   const v = volumes(spec);
   v.add = [...v.add ?? [], parseAddedVolume(name, raw)];
@@ -33790,7 +33871,7 @@ function addVolumeMount(spec, raw, name) {
   const mountPath = dict.get("mount-path");
   if (volume === void 0 || mountPath === void 0)
     throw new InputError(name, raw, "`volume=NAME,mount-path=/PATH`, both keys");
-  const v = volumes(spec);
+  const v = mounts(spec);
   v.addMounts = [...v.addMounts ?? [], { volume, mountPath }];
 }
 __name(addVolumeMount, "addVolumeMount");
@@ -33800,7 +33881,7 @@ function removeVolumes2(spec, raw, name) {
 }
 __name(removeVolumes2, "removeVolumes");
 function removeVolumeMounts(spec, raw, name) {
-  const v = volumes(spec);
+  const v = mounts(spec);
   v.removeMounts = [...v.removeMounts ?? [], ...gcloudList(name, raw)];
 }
 __name(removeVolumeMounts, "removeVolumeMounts");
@@ -33809,7 +33890,7 @@ function clearVolumes(spec) {
 }
 __name(clearVolumes, "clearVolumes");
 function clearVolumeMounts(spec) {
-  volumes(spec).clearMounts = true;
+  mounts(spec).clearMounts = true;
 }
 __name(clearVolumeMounts, "clearVolumeMounts");
 
@@ -33848,7 +33929,14 @@ var CONTAINER_VALUED = {
   }, "--env-vars-file"),
   "--update-env-vars": updateEnvVars,
   "--remove-env-vars": /* @__PURE__ */ __name((s, v) => s.removeEnvVars = [...s.removeEnvVars ?? [], ...parseList(v)], "--remove-env-vars"),
+  "--set-secrets": /* @__PURE__ */ __name((s, v, n) => {
+    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
+    s.replaceSecrets = true;
+  }, "--set-secrets"),
+  "--update-secrets": /* @__PURE__ */ __name((s, v, n) => s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v)), "--update-secrets"),
   "--remove-secrets": /* @__PURE__ */ __name((s, v) => s.removeSecrets = [...s.removeSecrets ?? [], ...parseList(v)], "--remove-secrets"),
+  "--add-volume-mount": addVolumeMount,
+  "--remove-volume-mount": removeVolumeMounts,
   "--depends-on": /* @__PURE__ */ __name((s, v) => s.dependsOn = parseList(v), "--depends-on"),
   "--startup-probe": /* @__PURE__ */ __name((s, v, n) => s.startupProbe = parseProbe(n, v, "startup"), "--startup-probe"),
   "--liveness-probe": /* @__PURE__ */ __name((s, v, n) => s.livenessProbe = parseProbe(n, v, "liveness"), "--liveness-probe")
@@ -33860,14 +33948,10 @@ var CONTAINER_SWITCHES = {
   "--use-http2": /* @__PURE__ */ __name((s) => s.useHttp2 = true, "--use-http2"),
   "--no-use-http2": /* @__PURE__ */ __name((s) => s.useHttp2 = false, "--no-use-http2"),
   "--clear-env-vars": /* @__PURE__ */ __name((s) => s.clearEnvVars = true, "--clear-env-vars"),
-  "--clear-secrets": /* @__PURE__ */ __name((s) => s.clearSecrets = true, "--clear-secrets")
+  "--clear-secrets": /* @__PURE__ */ __name((s) => s.clearSecrets = true, "--clear-secrets"),
+  "--clear-volume-mounts": clearVolumeMounts
 };
 var CONTAINER_OTHER = /* @__PURE__ */ new Set([
-  "--set-secrets",
-  "--update-secrets",
-  "--add-volume-mount",
-  "--remove-volume-mount",
-  "--clear-volume-mounts",
   "--source",
   "--base-image",
   "--clear-base-image",
@@ -33891,11 +33975,6 @@ var VALUED = {
   "--update-labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--update-labels"),
   // An alias of --update-labels (gcloud's help says so), and one of the two only.
   "--labels": /* @__PURE__ */ __name((s, v, n) => s.labels = addUniqueKeys(n, s.labels, parseKeyValueList(n, v)), "--labels"),
-  "--set-secrets": /* @__PURE__ */ __name((s, v, n) => {
-    s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v));
-    s.replaceSecrets = true;
-  }, "--set-secrets"),
-  "--update-secrets": /* @__PURE__ */ __name((s, v, n) => s.secrets = addSecrets(n, s.secrets, parseSecrets(n, v)), "--update-secrets"),
   "--remove-containers": /* @__PURE__ */ __name((s, v) => s.removeContainers = [...s.removeContainers ?? [], ...parseList(v)], "--remove-containers"),
   "--set-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, set: parseList(v) }, "--set-custom-audiences"),
   "--add-custom-audiences": /* @__PURE__ */ __name((s, v) => s.customAudiences = { ...s.customAudiences, add: [...s.customAudiences?.add ?? [], ...parseList(v)] }, "--add-custom-audiences"),
@@ -33924,9 +34003,7 @@ var VALUED = {
   "--max-retries": /* @__PURE__ */ __name((s, v, n) => s.maxRetries = parseInteger(n, v, 0, 10), "--max-retries"),
   "--task-timeout": /* @__PURE__ */ __name((s, v, n) => s.taskTimeoutSeconds = parseDurationSeconds(n, v), "--task-timeout"),
   "--add-volume": addVolume,
-  "--add-volume-mount": addVolumeMount,
   "--remove-volume": removeVolumes2,
-  "--remove-volume-mount": removeVolumeMounts,
   "--network": setNetwork,
   "--subnet": setSubnet,
   "--network-tags": setNetworkTags,
@@ -33978,7 +34055,6 @@ var SWITCHES = {
   "--clear-vpc-connector": /* @__PURE__ */ __name((s) => s.clearVpcConnector = true, "--clear-vpc-connector"),
   "--no-wait": /* @__PURE__ */ __name((s) => s.wait = false, "--no-wait"),
   "--clear-volumes": clearVolumes,
-  "--clear-volume-mounts": clearVolumeMounts,
   "--clear-network": clearNetwork,
   "--clear-network-tags": clearNetworkTags,
   "--gpu-zonal-redundancy": /* @__PURE__ */ __name((s) => setGpuZonalRedundancy(s, true), "--gpu-zonal-redundancy"),
@@ -37104,12 +37180,19 @@ function isolationFor(settings, forkCode2, pullRequest) {
 }
 __name(isolationFor, "isolationFor");
 function isolatedSettings(settings, isolation) {
-  const { secrets: _production, ...spec } = settings.spec;
+  const { secrets: _production, containers, ...spec } = settings.spec;
+  const scopes = containers && Object.fromEntries(
+    Object.entries(containers).map(([name, { secrets: _secrets, replaceSecrets: _r, ...scope }]) => [
+      name,
+      scope
+    ])
+  );
   return {
     ...settings,
     isolated: true,
     spec: {
       ...spec,
+      ...scopes ? { containers: scopes } : {},
       runtimeServiceAccount: isolation.serviceAccount,
       ...isolation.secrets ? { secrets: isolation.secrets } : {}
     }
@@ -39721,11 +39804,19 @@ async function deployJob(settings, job, credentials, project, image, built, gith
 __name(deployJob, "deployJob");
 function withFileSettings(settings) {
   const file = settings.serviceYaml;
-  if (!file) return settings;
-  const own = fileSecretRefs(file);
+  const scoped = Object.entries(settings.spec.containers ?? {}).flatMap(([name, c]) => {
+    if (!c.secrets) return [];
+    const inContainer = /* @__PURE__ */ __name((refs) => Object.fromEntries(Object.entries(refs).map(([k, ref]) => [`${k} in container ${name}`, ref])), "inContainer");
+    return [{ env: inContainer(c.secrets.env), files: inContainer(c.secrets.files) }];
+  });
+  if (!file && !scoped.length) return settings;
+  const own = file ? fileSecretRefs(file) : { env: {}, files: {} };
   const given = settings.spec.secrets ?? { env: {}, files: {} };
-  const secrets = { env: { ...own.env, ...given.env }, files: { ...own.files, ...given.files } };
-  const account = settings.spec.runtimeServiceAccount ?? file.service.template.serviceAccount;
+  const secrets = [...scoped, given].reduce(
+    (all, refs) => ({ env: { ...all.env, ...refs.env }, files: { ...all.files, ...refs.files } }),
+    own
+  );
+  const account = settings.spec.runtimeServiceAccount ?? file?.service.template.serviceAccount;
   return {
     ...settings,
     spec: {

@@ -29,7 +29,6 @@ const MEASURED = {
   '__tests__/e2e/registries.test.ts': 137,
   // Measured under load beside other runs (2026-12-06), scaled by the differential's ratio.
   '__tests__/e2e/source.test.ts': 85,
-  '__tests__/e2e/traffic-flags.test.ts': 60,
   '__tests__/e2e/service-yaml.test.ts': 42,
   '__tests__/e2e/rollout.test.ts': 136,
   '__tests__/e2e/report.test.ts': 131,
