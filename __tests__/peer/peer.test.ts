@@ -139,6 +139,12 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
   });
 
   describe('its documented traps, and Runway on the same scenario', () => {
+    /**
+     * Up to three deploys by each action, the two side by side, beside another scenario
+     * (it.concurrent): more than Jest's default 180 s on a loaded two-core machine, as for a
+     * differential case.
+     */
+    const SCENARIO_TIMEOUT_MS = 360_000;
     /** One deploy step of a scenario, with the inputs both actions share. */
     type Step = Record<string, string>;
 
@@ -185,6 +191,7 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
         expect(await sample(last.outputs.url!, 4)).toEqual(new Map([['200 peer three', 4]]));
         expect(servingSplit(await serviceOf('peer-pin-r'))).toEqual({ [last.outputs.revision!]: 100 });
       },
+      SCENARIO_TIMEOUT_MS,
     );
 
     it.concurrent(
@@ -213,6 +220,7 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
         expect(runway[2]!.outputs.url).toBe(r.uri);
         expect(await answer(runway[2]!.outputs.url!)).toBe('200 peer three');
       },
+      SCENARIO_TIMEOUT_MS,
     );
 
     it.concurrent(
@@ -226,6 +234,7 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
           short((await serviceOf('peer-rev-r')).latestCreatedRevision),
         );
       },
+      SCENARIO_TIMEOUT_MS,
     );
 
     it.concurrent(
@@ -259,6 +268,7 @@ suite('deploy-cloudrun (the peer) against the emulator', () => {
           expect(await answer(service.uri)).toBe('200 peer one');
         }
       },
+      SCENARIO_TIMEOUT_MS,
     );
   });
 });
