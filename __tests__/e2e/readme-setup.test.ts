@@ -144,10 +144,12 @@ suite("the README's one-time set-up and Quick start", () => {
     expect(block).toContain(`service-accounts create ${runtime.split('@')[0]} `);
   });
 
+  // Some twenty gcloud commands in a row, a second or more of CPU each: on a loaded two-core machine
+  // that passes Jest's default 180 s, so the hang guard is longer (as for gcloud's guide scenario).
   it('runs with the installed gcloud as the project owner', async () => {
     const run = await runSetup();
     if (run.code !== 0) throw new Error(`the set-up failed (${run.code}):\n${run.output}`);
-  });
+  }, 360_000);
 
   it('then the Quick start deploys and verifies as the deployer, with nothing beyond the set-up', async () => {
     const run = await runAction(stepInputs('hello from the quick start'));
