@@ -125,7 +125,9 @@ describe("a fork's pull request", () => {
   it('builds with no registry credential: a private FROM cannot be pulled unless fork_build_credentials', async () => {
     const base = await pushTestImage('fork-private-base', 'private base');
     // Docker would reuse the pushed image from its own store instead of pulling it.
-    await promisify(execFile)('docker', ['rmi', base.replace(/@.*$/, ':test')]).catch(() => undefined);
+    await promisify(execFile)('docker', ['rmi', '--no-prune', base.replace(/@.*$/, ':test')]).catch(
+      () => undefined,
+    );
     const context = appContext('fork on a private base');
     writeFileSync(join(context, 'Dockerfile'), `FROM ${base}\n`);
     const inputs = {

@@ -356,7 +356,10 @@ export class Builds {
         );
       const pushed = await run('docker', ['push', local], { env });
       for (const line of pushed.lines) log(`PUSH: ${line}`);
-      await run('docker', ['rmi', local], { env });
+      // --no-prune: the build's untagged layers stay, since a concurrent classic build elsewhere on
+      // this Docker may have taken one from its cache (removing it failed that build with "unable to
+      // find image").
+      await run('docker', ['rmi', '--no-prune', local], { env });
       const digest = pushed.lines.map((l) => /digest: (sha256:[0-9a-f]{64})/.exec(l)?.[1]).find(Boolean);
       if (pushed.code !== 0 || !digest)
         return fail('PUSH_FAILED', `failed to push ${imageUri}: ${pushed.lines.at(-1) ?? 'no output'}`);
