@@ -18,22 +18,24 @@ const SYSTEM_LOG = (): string => `projects/${project()}/logs/run.googleapis.com%
 let reader: string;
 let flaky: string;
 let counted: string;
+let sidecar: string;
 
 beforeAll(async () => {
   reader = await seedServiceAccount('liveness-logs', ['roles/logging.viewer']);
-  [flaky, counted] = await Promise.all([
+  [flaky, counted, sidecar] = await Promise.all([
     // /cgi-bin/flaky answers 200 five times, then 503; each start says so on stdout.
     pushTestImage('lv-flaky', 'flaky', { flakyPasses: 5, say: [{ stream: 'stdout', text: 'started' }] }),
     // /cgi-bin/counted answers "ok N" for its Nth request.
     pushTestImage('lv-counted', 'counted'),
+    pushTestImage('lv-side', 'side', { listenPort: 9000 }),
   ]);
 }, 180_000);
 
-/** Creates SERVICE with one container and waits for it; the service as read back. */
-async function deploy(service: string, container: Json): Promise<Json> {
+/** Creates SERVICE with these containers and waits for it; the service as read back. */
+async function deploy(service: string, ...containers: Json[]): Promise<Json> {
   const created = await runV2('POST', `/services?serviceId=${service}`, {
     invokerIamDisabled: true,
-    template: { containers: [container] },
+    template: { containers },
   });
   expect(created.status).toBe(200);
   expect((await waitV2(created.body)).error).toBeUndefined();
@@ -154,25 +156,64 @@ describe('liveness probes', () => {
     120_000,
   );
 
-  it('a TCP probe of a port nothing listens on restarts the instance; deleting it stops the restarts', async () => {
-    const svc = await deploy('lv-tcp', {
-      image: counted,
-      livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 },
-    });
-    const revision = (svc.latestReadyRevision as string).split('/').pop()!;
-    const [first] = await containerIds('lv-tcp');
-    await until('the liveness failure in the logs', async () => (await systemLines('lv-tcp')).length > 0);
-    expect((await systemLines('lv-tcp'))[0]).toMatchObject({
-      severity: 'ERROR',
-      textPayload:
-        'LIVENESS TCP probe failed 2 times consecutively for the container on port 9999. The instance has been shut down. Connection failed with status ERROR_CONNECTION_FAILED.',
-    });
-    await until('a new container', async () => {
-      const [now] = await containerIds('lv-tcp');
-      return now !== undefined && now !== first;
-    });
-    // The new instance fails too, and backs off before the next: deleting the service meanwhile
-    // leaves nothing behind.
-    await remove('lv-tcp', revision);
-  }, 120_000);
+  it.concurrent(
+    'a TCP probe of a port nothing listens on restarts the instance; deleting it stops the restarts',
+    async () => {
+      const svc = await deploy('lv-tcp', {
+        image: counted,
+        livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 2 },
+      });
+      const revision = (svc.latestReadyRevision as string).split('/').pop()!;
+      const [first] = await containerIds('lv-tcp');
+      await until('the liveness failure in the logs', async () => (await systemLines('lv-tcp')).length > 0);
+      expect((await systemLines('lv-tcp'))[0]).toMatchObject({
+        severity: 'ERROR',
+        textPayload:
+          'LIVENESS TCP probe failed 2 times consecutively for the container on port 9999. The instance has been shut down. Connection failed with status ERROR_CONNECTION_FAILED.',
+      });
+      await until('a new container', async () => {
+        const [now] = await containerIds('lv-tcp');
+        return now !== undefined && now !== first;
+      });
+      // The new instance fails too, and backs off before the next: deleting the service meanwhile
+      // leaves nothing behind.
+      await remove('lv-tcp', revision);
+    },
+    120_000,
+  );
+
+  it.concurrent(
+    'a sidecar that fails its probe takes the whole instance down: both containers start again',
+    async () => {
+      const svc = await deploy(
+        'lv-sidecar',
+        {
+          name: 'side',
+          image: sidecar,
+          startupProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1, failureThreshold: 10 },
+          livenessProbe: { httpGet: { path: '/missing', port: 9000 }, periodSeconds: 1, failureThreshold: 2 },
+        },
+        { name: 'app', image: counted, ports: [{ containerPort: 8080 }], dependsOn: ['side'] },
+      );
+      const revision = (svc.latestReadyRevision as string).split('/').pop()!;
+      const first = await containerIds('lv-sidecar');
+      expect(first).toHaveLength(2);
+      await until(
+        'the liveness failure in the logs',
+        async () => (await systemLines('lv-sidecar')).length > 0,
+      );
+      expect((await systemLines('lv-sidecar'))[0]).toMatchObject({
+        severity: 'ERROR',
+        labels: { container_name: 'side' },
+        textPayload:
+          'LIVENESS HTTP probe failed 2 times consecutively for container "side" on port 9000 path "/missing". The instance has been shut down.',
+      });
+      await until('new containers for both', async () => {
+        const now = await containerIds('lv-sidecar');
+        return now.length === 2 && now.every((id, i) => id !== first[i]);
+      });
+      await remove('lv-sidecar', revision);
+    },
+    120_000,
+  );
 });
