@@ -1,7 +1,8 @@
 // deploy-cloudrun's `metadata` side by side: the same Knative Service YAML given to the installed
 // `gcloud run services replace` (what deploy-cloudrun runs) and to Runway's `metadata`, each against
 // the emulator, make the same v2 service: the conversion Runway does itself is Cloud Run's. The same
-// for a Cloud Run Job file and `gcloud run jobs replace`, created and then replaced, and executed.
+// for a Cloud Run Job file (Direct VPC egress included) and `gcloud run jobs replace`, created and
+// then replaced, and executed.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,8 @@ const jobFile = (name: string, image: string, taskCount: number): string => {
           labels: { step: 'migrate' },
           annotations: {
             'run.googleapis.com/execution-environment': 'gen2',
+            'run.googleapis.com/network-interfaces': '[{"network":"default","subnetwork":"default"}]',
+            'run.googleapis.com/vpc-access-egress': 'private-ranges-only',
             'example.com/note': 'nightly',
           },
         },
@@ -230,6 +233,10 @@ suite('gcloud run jobs replace and Runway’s metadata, side by side', () => {
     const theirs = await getJob('gc-jreplace-gcloud');
     expect(comparableJob(ours)).toEqual(comparableJob(theirs));
     expect(ours.template.taskCount).toBe(2);
+    expect(ours.template.template.vpcAccess).toEqual({
+      networkInterfaces: [{ network: 'default', subnetwork: 'default' }],
+      egress: 'PRIVATE_RANGES_ONLY',
+    });
     expect(ours.generation).toBe('2');
 
     const executed = await gcloud([

@@ -163,13 +163,21 @@ describe('a Cloud Run Job file, read as the v2 job it describes', () => {
       },
     ],
     [
-      'a job with an NFS, a Cloud Storage and an in-memory volume and a numeric timeout',
+      'a job with Direct VPC, CMEK, an NFS, a Cloud Storage and an in-memory volume and a numeric timeout',
       {
         apiVersion: 'run.googleapis.com/v1',
         kind: 'Job',
         metadata: { name: 'vols', labels: { a: 'b' } },
         spec: {
           template: {
+            metadata: {
+              annotations: {
+                'run.googleapis.com/network-interfaces':
+                  '[{"network":"default","subnetwork":"jobs","tags":["batch"]}]',
+                'run.googleapis.com/vpc-access-egress': 'all-traffic',
+                'run.googleapis.com/encryption-key': 'projects/p/locations/us/keyRings/r/cryptoKeys/k',
+              },
+            },
             spec: {
               taskCount: 10,
               template: {

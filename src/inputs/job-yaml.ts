@@ -19,6 +19,7 @@ import {
   choice,
   compact,
   isMap,
+  jsonList,
   readYamlFile,
   serviceFromKnative,
   setPath,
@@ -61,6 +62,8 @@ const TASK_ANNOTATIONS: Record<string, Mapping> = {
   'run.googleapis.com/execution-environment': [['executionEnvironment'], choice(EXECUTION_ENVIRONMENT)],
   'run.googleapis.com/vpc-access-connector': [['vpcAccess', 'connector'], text],
   'run.googleapis.com/vpc-access-egress': [['vpcAccess', 'egress'], choice(VPC_EGRESS)],
+  'run.googleapis.com/network-interfaces': [['vpcAccess', 'networkInterfaces'], jsonList],
+  'run.googleapis.com/encryption-key': [['encryptionKey'], text],
 };
 
 /** A task's container has no port and no probe: it runs to its end, nothing is sent to it. */
