@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { jobSpecFromV1 } from '../../emulator/run/v1-jobs.js';
 import { KNATIVE_LABELS } from '../../emulator/run/render.js';
 import { describeError } from '../../src/errors.js';
+import { Deadline } from '../../src/common/deadline.js';
+import { deployJobRegion, type JobApi } from '../../src/deploy/job.js';
 import { planJob } from '../../src/deploy/job-plan.js';
 import type { Job } from '../../src/gcp/run-types.js';
 import { readSettings, type Settings } from '../../src/inputs/inputs.js';
@@ -514,6 +516,43 @@ describe('planning a job deploy from a file', () => {
     expect(planned.template.template.volumes?.map((v) => v.name)).toEqual(
       expect.arrayContaining(['conf', 'cloudsql']),
     );
+  });
+
+  it('puts the live job back, whole, when the change the file made fails, as any job deploy', async () => {
+    const sent: Job[] = [];
+    let stored: Job | undefined = live;
+    const api: JobApi = {
+      getJob: async () => stored,
+      createJob: async () => ({ name: 'op/create', done: true }),
+      updateJob: async (_ref, job) => {
+        sent.push(job);
+        stored = job;
+        return sent.length === 1
+          ? { name: 'op/update', done: true, error: { code: 3, message: 'bad spec' } }
+          : { name: 'op/update', done: true };
+      },
+      deleteJob: async () => undefined,
+      runJob: async () => {
+        throw new Error('nothing runs after a failed change');
+      },
+      getExecution: async () => ({}),
+      listTasks: async () => [],
+      waitOperation: (async (op: unknown) => op) as JobApi['waitOperation'],
+    };
+    const ref = { project: 'runway-demo', region: 'us-central1', job: 'migrate' };
+    await expect(
+      deployJobRegion(
+        api,
+        ref,
+        (l) => plan({ wait: 'true' }, l),
+        'wait',
+        Deadline.in(60),
+        () => undefined,
+      ),
+    ).rejects.toThrow(/bad spec/);
+    expect(sent[0]!.template.taskCount).toBe(3);
+    const { name: _output, ...before } = live;
+    expect(sent[1]).toEqual(before);
   });
 
   it('replaces the file’s secrets with `secrets_update_strategy: overwrite`', () => {
