@@ -4,7 +4,8 @@
 // system annotations in v1 now have a corresponding field in v2", v2 reference); this module does
 // that reading here, with no I/O beyond the file. What v2 cannot hold, or Runway cannot deploy as
 // the file means it, is refused with the field at fault: nothing in the file is ignored silently,
-// except what a read from Cloud Run carries and a write ignores (status, uid, creator, …).
+// except what a read from Cloud Run carries and a write ignores (status, uid, creator, …). The
+// reader of fields, containers and volumes here also reads Job files (job-yaml.ts).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError } from '../errors.js';
