@@ -178,6 +178,12 @@ export interface StorageBucket {
   uniformAccess: boolean;
   created: string;
   objects: Map<string, StorageObject>;
+  /**
+   * Cloud Build's default logs bucket (gs://NUMBER.cloudbuild-logs.googleusercontent.com): Google's,
+   * not the project's, so buckets.list leaves it out; its legacy ACL lets the project's viewers
+   * read its objects, which is why streaming a build's log needs the Viewer role.
+   */
+  cloudBuildLogs?: boolean;
 }
 
 export class World {

@@ -98,6 +98,16 @@ const knative = {
   },
 };
 
+/** A Build as gcloud builds submit --tag sends it, with a build config's options and tags. */
+const build = {
+  source: { storageSource: { bucket: 'runway-demo_cloudbuild', object: 'source/1-a.tgz', generation: '1' } },
+  steps: [{ name: 'gcr.io/cloud-builders/docker', args: ['build', '--network', 'cloudbuild', '--no-cache', '-t', 'us-central1-docker.pkg.dev/p/r/i', '.'], dir: 'app' }],
+  images: ['us-central1-docker.pkg.dev/p/r/i'],
+  timeout: '600s',
+  options: { logging: 'LEGACY', machineType: 'E2_HIGHCPU_8' },
+  tags: ['mutations'],
+}; // prettier-ignore
+
 const TARGETS: Target[] = [
   { api: 'run-v2', method: 'google.cloud.run.v2.Services.UpdateService', http: 'PATCH', url: () => `${run()}/services/mutations?validateOnly=true`, body: service },
   { api: 'run-v2', method: 'google.iam.v1.IAMPolicy.SetIamPolicy:services', http: 'POST', url: () => `${run()}/services/mutations:setIamPolicy`, body: { policy, updateMask: 'bindings' } },
@@ -111,6 +121,7 @@ const TARGETS: Target[] = [
   { api: 'iamcredentials-v1', method: 'iamcredentials.projects.serviceAccounts.generateAccessToken', http: 'POST', url: () => `${sa()}:generateAccessToken`, body: { scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '600s', delegates: [] } },
   { api: 'iamcredentials-v1', method: 'iamcredentials.projects.serviceAccounts.generateIdToken', http: 'POST', url: () => `${sa()}:generateIdToken`, body: { audience: 'https://x.run.app', includeEmail: true } },
   { api: 'sts-v1', method: 'sts.token', http: 'POST', url: () => `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STS')}v1/token`, body: { grantType: 'urn:ietf:params:oauth:grant-type:token-exchange', audience: 'x', scope: 'y', requestedTokenType: 'z', subjectToken: 't', subjectTokenType: 'u' }, format: 'oauth' },
+  { api: 'cloudbuild-v1', method: 'cloudbuild.projects.locations.builds.create', http: 'POST', url: () => `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBUILD')}v1/projects/${env('RUNWAY_EMULATOR_PROJECT')}/locations/global/builds`, body: build },
 ]; // prettier-ignore
 
 interface Site {

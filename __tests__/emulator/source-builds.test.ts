@@ -490,3 +490,226 @@ describe('builds:submit and Cloud Build v1', () => {
     expect(res.status).toBe(403);
   });
 });
+
+describe('Cloud Build v1 builds.create, as gcloud builds submit calls it', () => {
+  const STAGING = `${project().replace(/[:.]/g, '_')}_cloudbuild`;
+  const builds = (location = 'global'): string =>
+    `${cloudbuild()}v1/projects/${project()}/locations/${location}/builds`;
+  /** storage.googleapis.com's root: the XML API's downloads, /BUCKET/OBJECT. */
+  const xmlApi = (): string => storage().replace(/storage\/v1\/$/, '');
+  const dockerStep = (tag: string, ...extra: string[]): Json => ({
+    name: 'gcr.io/cloud-builders/docker',
+    args: ['build', '--network', 'cloudbuild', '--no-cache', ...extra, '-t', tag, '.'],
+  });
+  let submitter: string;
+  let staged: Json;
+
+  beforeAll(async () => {
+    submitter = await seedServiceAccount('build-submitter', [
+      'roles/cloudbuild.builds.editor',
+      'roles/storage.admin',
+      'roles/viewer',
+    ]);
+    // gcloud's staging bucket: PROJECT_cloudbuild, underscores and all.
+    const bucket = await call('POST', `${storage()}b?project=${project()}`, {
+      as: submitter,
+      body: { name: STAGING },
+    });
+    expect(bucket.status).toBe(200);
+    const dir = appContext('built by builds.create');
+    const res = await call(
+      'POST',
+      `${upload()}b/${STAGING}/o?uploadType=media&name=${encodeURIComponent('source/1-a.tgz')}`,
+      { as: submitter, raw: tarball(dir), type: 'application/gzip' },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    expect(res.status).toBe(200);
+    staged = res.body;
+  }, 60_000);
+
+  const source = (): Json => ({
+    storageSource: { bucket: STAGING, object: staged.name, generation: staged.generation },
+  });
+
+  it('builds the staged source, writes its log to Cloud Build\u2019s logs bucket as it runs, and completes with the digest', async () => {
+    const tag = image('created');
+    const res = await call('POST', builds(), {
+      as: submitter,
+      body: { source: source(), steps: [dockerStep(tag)], images: [tag] },
+    });
+    expect(res.status).toBe(200);
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.builds.create', res.body);
+    const started = res.body.metadata.build as Json;
+    const number = env('RUNWAY_EMULATOR_PROJECT_NUMBER');
+    expect(started).toMatchObject({
+      status: 'QUEUED',
+      projectId: project(),
+      logsBucket: `gs://${number}.cloudbuild-logs.googleusercontent.com`,
+      logUrl: `https://console.cloud.google.com/cloud-build/builds/${started.id}?project=${number}`,
+      options: { logging: 'LEGACY' },
+      sourceProvenance: { resolvedStorageSource: source().storageSource },
+    });
+    const done = await finished(res.body.name);
+    expect(done.error).toBeUndefined();
+    expect(done.response).toMatchObject({
+      status: 'SUCCESS',
+      results: { images: [{ name: tag, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }] },
+    });
+    const got = await call('GET', `${builds()}/${started.id}`, { as: submitter });
+    conforms('cloudbuild-v1', 'cloudbuild.projects.locations.builds.get', got.body);
+    expect(got.body.status).toBe('SUCCESS');
+    // A build of the global location is one of the project's builds too, and of no region.
+    expect((await call('GET', `${cloudbuild()}v1/projects/${project()}/builds/${started.id}`)).status).toBe(
+      200,
+    );
+    expect((await call('GET', `${builds('us-central1')}/${started.id}`)).status).toBe(404);
+
+    // The log, read as gcloud polls it: the XML API with a byte range, 206 then 416 past the end.
+    const log = `${xmlApi()}${number}.cloudbuild-logs.googleusercontent.com/log-${started.id}.txt`;
+    const whole = await fetch(log, {
+      headers: { authorization: `Bearer ${await accessTokenFor(submitter)}`, range: 'bytes=0-' },
+    });
+    expect(whole.status).toBe(206);
+    const text = await whole.text();
+    expect(text).toMatch(new RegExp(`^starting build "${started.id}"\\n\\nFETCHSOURCE\\n`));
+    expect(text).toContain(`BUILD\n`);
+    expect(text).toContain(`PUSH\nPushing ${tag}\n`);
+    expect(text.endsWith('DONE\n')).toBe(true);
+    const past = await fetch(log, {
+      headers: {
+        authorization: `Bearer ${await accessTokenFor(submitter)}`,
+        range: `bytes=${Buffer.byteLength(text)}-`,
+      },
+    });
+    expect(past.status).toBe(416);
+    expect(await past.text()).toContain('<Code>InvalidRange</Code>');
+    // The JSON API serves the same bytes, ranges too.
+    const part = await fetch(
+      `${storage()}b/${number}.cloudbuild-logs.googleusercontent.com/o/log-${started.id}.txt?alt=media`,
+      { headers: { authorization: `Bearer ${await accessTokenFor(submitter)}`, range: 'bytes=0-7' } },
+    );
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 0-7/${Buffer.byteLength(text)}`);
+    expect(await part.text()).toBe('starting');
+    // Google's bucket, not the project's: only the project's viewers read it, whatever their
+    // storage roles in the project, and the project's bucket list leaves it out.
+    const denied = await fetch(log, {
+      headers: { authorization: `Bearer ${await accessTokenFor(developer)}` },
+    });
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toContain('<Code>AccessDenied</Code>');
+    const listed = await call('GET', `${storage()}b?project=${project()}`, { as: submitter });
+    expect(listed.body.items.map((b: Json) => b.name)).not.toContain(
+      `${number}.cloudbuild-logs.googleusercontent.com`,
+    );
+  }, 120_000);
+
+  it('runs a build config\u2019s docker steps in order, each line of the log marked with its step', async () => {
+    const builder = await seedServiceAccount('config-builder', ['roles/cloudbuild.builds.builder']);
+    await admin.seed({
+      bindings: [
+        {
+          resource: `projects/${project()}/serviceAccounts/${builder}`,
+          role: 'roles/iam.serviceAccountUser',
+          members: [`serviceAccount:${submitter}`],
+        },
+      ],
+    });
+    const tag = image('configured');
+    const res = await call('POST', `${cloudbuild()}v1/projects/${project()}/builds`, {
+      as: submitter,
+      body: {
+        source: source(),
+        steps: [
+          dockerStep(tag, '-f', 'Dockerfile'),
+          { name: 'gcr.io/cloud-builders/docker', args: ['push', tag] },
+        ],
+        serviceAccount: `projects/${project()}/serviceAccounts/${builder}`,
+        options: { logging: 'CLOUD_LOGGING_ONLY' },
+        tags: ['config'],
+      },
+    });
+    expect(res.status).toBe(200);
+    const done = await finished(res.body.name);
+    const build = done.response as Json;
+    expect(build).toMatchObject({
+      status: 'SUCCESS',
+      tags: ['config'],
+      options: { logging: 'CLOUD_LOGGING_ONLY' },
+    });
+    expect(build.steps.map((s: Json) => s.status)).toEqual(['SUCCESS', 'SUCCESS']);
+    // Cloud Logging only: no logs bucket, no log object.
+    expect(build.logsBucket).toBeUndefined();
+    const logs = await call('POST', `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_LOGGING')}v2/entries:list`, {
+      as: submitter,
+      body: {
+        resourceNames: [`projects/${project()}`],
+        filter: `resource.type="build" AND resource.labels.build_id="${build.id}"`,
+      },
+    });
+    const lines = logs.body.entries.map((e: Json) => e.textPayload as string);
+    expect(lines.some((l: string) => l.startsWith('Step #0: '))).toBe(true);
+    expect(lines.some((l: string) => /^Step #1: .*digest: sha256:/.test(l))).toBe(true);
+  }, 120_000);
+
+  it('refuses a Build that Cloud Build refuses, naming the field, and what the emulator cannot run offline', async () => {
+    const tag = image('refused');
+    const create = (build: Json, as = submitter) => call('POST', builds(), { as, body: build });
+    const violation = (res: { body: Json }) => res.body.error.details?.[0]?.fieldViolations?.[0];
+
+    const unknown = await create({ source: source(), steps: [{ ...dockerStep(tag), colour: 'red' }] });
+    expect(unknown.status).toBe(400);
+    expect(violation(unknown).field).toBe('build.steps[0]');
+    expect(violation(unknown).description).toContain('Unknown name "colour"');
+
+    const empty = await create({ source: source(), steps: [] });
+    expect(empty.status).toBe(400);
+    expect(violation(empty).field).toBe('build.steps');
+
+    const account = await create({
+      source: source(),
+      steps: [dockerStep(tag)],
+      serviceAccount: `projects/${project()}/serviceAccounts/${submitter}`,
+    });
+    expect(account.status).toBe(400);
+    expect(account.body.error.message).toContain(
+      "if 'build.service_account' is specified, the build must either (a) specify 'build.logs_bucket'",
+    );
+
+    const badLogs = await create({ source: source(), steps: [dockerStep(tag)], logsBucket: 'my-logs' });
+    expect(badLogs.status).toBe(400);
+    expect(violation(badLogs).field).toBe('build.logs_bucket');
+    const missingLogs = await create({
+      source: source(),
+      steps: [dockerStep(tag)],
+      logsBucket: 'gs://no-such-logs',
+    });
+    expect(missingLogs.status).toBe(400);
+    expect(missingLogs.body.error.message).toContain(
+      'builder service account does not have access to logs bucket',
+    );
+
+    const gcloudStep = await create({
+      source: source(),
+      steps: [{ name: 'gcr.io/google.com/cloudsdktool/cloud-sdk', args: ['gcloud', 'version'] }],
+    });
+    expect(gcloudStep.status).toBe(400);
+    expect(gcloudStep.body.error.status).toBe('FAILED_PRECONDITION');
+    expect(gcloudStep.body.error.message).toMatch(/internet/);
+    const git = await create({
+      source: { gitSource: { url: 'https://github.com/octo-org/octo-repo' } },
+      steps: [dockerStep(tag)],
+    });
+    expect(git.body.error.status).toBe('FAILED_PRECONDITION');
+    const escape = await create({
+      source: source(),
+      steps: [{ name: 'gcr.io/cloud-builders/docker', args: ['build', '-t', tag, '/etc'] }],
+    });
+    expect(escape.body.error.status).toBe('FAILED_PRECONDITION');
+    expect(escape.body.error.message).toContain("outside the build's workspace");
+
+    const denied = await create({ source: source(), steps: [dockerStep(tag)] }, developer);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.message).toContain('cloudbuild.builds.create');
+  });
+});

@@ -4,13 +4,15 @@
 // schema gcloud's generated storage client carries (emulator/schemas/storage-v1.json); each
 // method checks its storage.* permission on the bucket's project before it reads anything, and
 // errors come in the JSON API's own shape ({error: {code, message, errors: [{domain, reason}]}}),
-// which is not google.rpc.Status.
+// which is not google.rpc.Status. Also the XML API's authenticated download,
+// storage.googleapis.com/BUCKET/OBJECT with a byte Range, which `gcloud builds submit` polls for a
+// build's log (errors there are XML, as that API writes them).
 import { createHash } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import { requireCaller } from '../context.js';
 import { GoogleApiError, type CanonicalStatus } from '../errors.js';
-import { describePrincipal, type Principal } from '../iam.js';
-import { schemaRoutes, type ApiRequest, type Route } from '../http.js';
+import { describePrincipal, membersOf, type Principal } from '../iam.js';
+import { bearerToken, schemaRoutes, type ApiRequest, type ApiResponse, type Route } from '../http.js';
 import { schemaOf } from '../schema/schema.js';
 import { checkRequest } from '../schema/validate.js';
 import type { StorageBucket, StorageObject } from '../state.js';
@@ -50,7 +52,10 @@ function denied(caller: Principal, permission: string, what: string): StorageApi
 const invalid = (message: string): StorageApiError =>
   new StorageApiError('INVALID_ARGUMENT', 'invalid', message);
 
-/** Bucket naming rules (https://cloud.google.com/storage/docs/buckets#naming), the simple form. */
+/**
+ * Bucket naming rules (https://cloud.google.com/storage/docs/buckets#naming), the simple form:
+ * underscores are allowed, as in gcloud's PROJECT_cloudbuild staging bucket.
+ */
 function bucketNameProblem(name: string): string | undefined {
   if (!/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(name)) return 'Invalid bucket name';
   if (name.includes('google') || name.startsWith('goog')) return 'Invalid bucket name';
@@ -150,6 +155,89 @@ function multipart(req: ApiRequest): { metadata: Json; data: Buffer; contentType
   return { metadata: (metadata ?? {}) as Json, data: media.body, contentType };
 }
 
+/** Stores an object, replacing any of that name; generations increase strictly per object. */
+export function putObject(b: StorageBucket, name: string, data: Buffer, contentType: string): StorageObject {
+  const stored: StorageObject = {
+    name,
+    data,
+    contentType,
+    // Generations are microseconds since the epoch, strictly increasing per object.
+    generation: String(Math.max(Date.now() * 1000, Number(b.objects.get(name)?.generation ?? 0) + 1)),
+    created: new Date().toISOString(),
+  };
+  b.objects.set(name, stored);
+  return stored;
+}
+
+/** The basic roles, whose holders the legacy project-viewers ACL group names. */
+const BASIC_ROLES = new Set(['roles/viewer', 'roles/editor', 'roles/owner']);
+
+/**
+ * Whether `caller` may `permission` on bucket `b`: by IAM on the bucket or its project. Cloud
+ * Build's default logs bucket lives in a project of Google's, so no grant in the user's project
+ * reaches it: only its ACL, which lets the build project's viewers read its objects.
+ */
+function mayUse(ctx: EmulatorContext, caller: Principal, permission: string, b: StorageBucket): boolean {
+  if (!b.cloudBuildLogs)
+    return ctx.world.allowed(caller, permission, `projects/${b.project}/buckets/${b.name}`);
+  if (permission !== 'storage.objects.get') return false;
+  const members = new Set(membersOf(caller));
+  return ctx.world
+    .bindingsInScope(`projects/${b.project}`)
+    .some((x) => BASIC_ROLES.has(x.role) && x.members.some((m) => members.has(m)));
+}
+
+/**
+ * An HTTP Range header (bytes=A-, bytes=A-B, bytes=-N) against `size` bytes: the slice to send,
+ * 'unsatisfiable' for a start at or past the end (416), or undefined for the whole object.
+ */
+export function byteRange(
+  header: string | string[] | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(String(header ?? '').trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** An object's bytes, or the slice a Range header asks for (206), as both download APIs answer. */
+function media(req: ApiRequest, o: StorageObject, unsatisfiable: () => ApiResponse): ApiResponse {
+  const range = byteRange(req.headers.range, o.data.length);
+  if (range === 'unsatisfiable') return unsatisfiable();
+  const headers = {
+    'content-type': o.contentType,
+    'x-goog-generation': o.generation,
+    'accept-ranges': 'bytes',
+  };
+  if (!range) return { body: o.data, headers };
+  return {
+    status: 206,
+    body: o.data.subarray(range.start, range.end + 1),
+    headers: { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${o.data.length}` },
+  };
+}
+
+/** An error of the XML API: its own document, not the JSON API's shape. */
+function xmlError(status: number, code: string, message: string, details?: string): ApiResponse {
+  const escape = (text: string): string =>
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return {
+    status,
+    headers: { 'content-type': 'application/xml; charset=UTF-8' },
+    body: `<?xml version='1.0' encoding='UTF-8'?><Error><Code>${code}</Code><Message>${escape(message)}</Message>${
+      details ? `<Details>${escape(details)}</Details>` : ''
+    }</Error>`,
+  };
+}
+
 export function storageRoutes(ctx: EmulatorContext): Route[] {
   const schema = schemaOf('storage-v1');
   const route = schemaRoutes(schema, 'storage.');
@@ -162,7 +250,7 @@ export function storageRoutes(ctx: EmulatorContext): Route[] {
     const caller = requireCaller(ctx, req);
     const found = ctx.world.buckets.get(req.params.bucket!);
     if (!found) throw noBucket();
-    if (!ctx.world.allowed(caller, permission, `projects/${found.project}/buckets/${found.name}`))
+    if (!mayUse(ctx, caller, permission, found))
       throw denied(caller, permission, `the Google Cloud Storage bucket`);
     return found;
   };
@@ -171,18 +259,7 @@ export function storageRoutes(ctx: EmulatorContext): Route[] {
     if (!found) throw new StorageApiError('NOT_FOUND', 'notFound', `No such object: ${b.name}/${name}`);
     return found;
   };
-  const put = (b: StorageBucket, name: string, data: Buffer, contentType: string): StorageObject => {
-    const stored: StorageObject = {
-      name,
-      data,
-      contentType,
-      // Generations are microseconds since the epoch, strictly increasing per object.
-      generation: String(Math.max(Date.now() * 1000, Number(b.objects.get(name)?.generation ?? 0) + 1)),
-      created: new Date().toISOString(),
-    };
-    b.objects.set(name, stored);
-    return stored;
-  };
+  const put = putObject;
 
   return [
     route('POST', B, 'buckets.insert', (req) => {
@@ -227,7 +304,7 @@ export function storageRoutes(ctx: EmulatorContext): Route[] {
         throw denied(caller, 'storage.buckets.list', `project ${project}`);
       const prefix = req.query.get('prefix') ?? '';
       const items = [...ctx.world.buckets.values()]
-        .filter((b) => b.project === projectId && b.name.startsWith(prefix))
+        .filter((b) => b.project === projectId && !b.cloudBuildLogs && b.name.startsWith(prefix))
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((b) => renderBucket(ctx, b));
       return { kind: 'storage#buckets', ...(items.length ? { items } : {}) };
@@ -273,7 +350,20 @@ export function storageRoutes(ctx: EmulatorContext): Route[] {
         const b = bucketFor(req, 'storage.objects.get');
         const found = objectIn(b, req.params.object!);
         if (req.query.get('alt') === 'media')
-          return { body: found.data, headers: { 'content-type': found.contentType } };
+          return media(req, found, () => {
+            // 416 has no canonical status of its own: the JSON API's body, written out.
+            const message = 'The requested range cannot be satisfied.';
+            return {
+              status: 416,
+              body: {
+                error: {
+                  code: 416,
+                  message,
+                  errors: [{ message, domain: 'global', reason: 'requestedRangeNotSatisfiable' }],
+                },
+              },
+            };
+          });
         return { body: renderObject(ctx, b.name, found) };
       },
     },
@@ -284,6 +374,34 @@ export function storageRoutes(ctx: EmulatorContext): Route[] {
         objectIn(b, req.params.object!);
         b.objects.delete(req.params.object!);
         return { status: 204 };
+      },
+    },
+    {
+      // The XML API's download (storage.googleapis.com/BUCKET/OBJECT), last: the JSON API's paths
+      // come first, and no bucket is named storage, upload or download.
+      method: 'GET',
+      pattern: /^\/(?!(?:storage|upload|download)\/)(?<bucket>[^/]+)\/(?<object>.+)$/,
+      handler: (req) => {
+        const token = ctx.world.lookupToken(bearerToken(req.headers));
+        if (!token || (token.kind !== 'access' && token.kind !== 'sts'))
+          return xmlError(401, 'AuthenticationRequired', 'Authentication required.');
+        const caller = token.principal;
+        req.caller = describePrincipal(caller);
+        const { bucket: name, object } = req.params as { bucket: string; object: string };
+        const b = ctx.world.buckets.get(name);
+        if (!b) return xmlError(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+        if (!mayUse(ctx, caller, 'storage.objects.get', b))
+          return xmlError(
+            403,
+            'AccessDenied',
+            'Access denied.',
+            `${describePrincipal(caller).replace(/^\w+:/, '')} does not have storage.objects.get access to the Google Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist).`,
+          );
+        const found = b.objects.get(object);
+        if (!found) return xmlError(404, 'NoSuchKey', 'The specified key does not exist.');
+        return media(req, found, () =>
+          xmlError(416, 'InvalidRange', 'The requested range cannot be satisfied.'),
+        );
       },
     },
   ];
