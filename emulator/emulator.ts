@@ -22,7 +22,7 @@ import { artifactRegistryRoutes } from './apis/artifactregistry.js';
 import { loggingRoutes } from './apis/logging.js';
 import { storageRoutes } from './apis/storage.js';
 import { Builds } from './run/builds.js';
-import { gcloudEnvironment, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
+import { gcloudEnvironment, STORAGE_DOWNLOAD_HOST, writeGcloudSetup, type GcloudSetup } from './gcloud.js';
 import { startRegionalProxy } from './proxy.js';
 import { CloudRun } from './run/cloudrun.js';
 import { Registries, REGISTRY_USERS } from './registry/registry.js';
@@ -143,8 +143,6 @@ export class Emulator {
       urls[name] = started.url;
       emulator.servers.push(started);
     }
-    const proxy = await startRegionalProxy();
-    emulator.servers.push(proxy);
     const setup = await writeGcloudSetup(
       workDir,
       {
@@ -157,6 +155,13 @@ export class Emulator {
       },
       DEFAULTS.owner,
     );
+    const storagePort = Number(new URL(urls.storage).port);
+    const proxy = await startRegionalProxy({
+      intercept: setup.storageTls
+        ? [{ authority: `${STORAGE_DOWNLOAD_HOST}:443`, port: storagePort, ...setup.storageTls }]
+        : [],
+    });
+    emulator.servers.push(proxy);
     emulator.gcloud = { setup, proxyPort: proxy.port };
     await emulator.reset();
     return emulator;

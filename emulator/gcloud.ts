@@ -1,10 +1,13 @@
 // What the installed gcloud needs to run unmodified against the emulator, all in its own settings:
 // the external_account credentials file google-github-actions/auth leaves for later steps, a
-// private configuration directory, the endpoint overrides, and the proxy that makes the regional
-// Cloud Run hosts (REGION-127.0.0.1:PORT) reachable (see proxy.ts for why a proxy).
+// private configuration directory, the endpoint overrides, the proxy that makes the regional
+// Cloud Run hosts (REGION-127.0.0.1:PORT) reachable (see proxy.ts for why a proxy), and the
+// certificate the proxy answers storage.googleapis.com with, which gcloud alone is told to trust.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export interface CredentialsSource {
   /** projects/NUM/locations/global/workloadIdentityPools/POOL/providers/PROVIDER */
@@ -50,6 +53,50 @@ export interface GcloudSetup {
   /** The project owner's, for what a deployer may not do (the guides' `gcloud secrets` steps). */
   ownerCredentialsFile: string;
   configDir: string;
+  /**
+   * A self-signed certificate for storage.googleapis.com, its key, and the file gcloud trusts it
+   * from; absent when openssl could not make one (gcloud builds submit then cannot stream logs).
+   */
+  storageTls?: { key: string; cert: string; caFile: string };
+}
+
+/** The host gcloud builds submit reads build logs from, whatever the endpoint overrides say. */
+export const STORAGE_DOWNLOAD_HOST = 'storage.googleapis.com';
+
+/**
+ * A key and self-signed certificate for `host` (its name in subjectAltName, as TLS clients check),
+ * made by openssl: Node can sign, but has no API to write a certificate.
+ */
+async function selfSignedCertificate(
+  dir: string,
+  host: string,
+): Promise<GcloudSetup['storageTls'] | undefined> {
+  const keyFile = join(dir, `${host}.key`);
+  const caFile = join(dir, `${host}.pem`);
+  try {
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${host}`,
+      '-addext',
+      `subjectAltName=DNS:${host}`,
+      '-keyout',
+      keyFile,
+      '-out',
+      caFile,
+    ]);
+    return { key: await readFile(keyFile, 'utf8'), cert: await readFile(caFile, 'utf8'), caFile };
+  } catch {
+    return undefined;
+  }
 }
 
 async function writeCredentials(dir: string, source: CredentialsSource): Promise<string> {
@@ -68,10 +115,12 @@ export async function writeGcloudSetup(
   const dir = join(workDir, 'gcloud');
   const configDir = join(dir, 'config');
   await mkdir(configDir, { recursive: true });
+  const storageTls = await selfSignedCertificate(dir, STORAGE_DOWNLOAD_HOST);
   return {
     credentialsFile: await writeCredentials(dir, source),
     ownerCredentialsFile: await writeCredentials(dir, { ...source, serviceAccount: owner }),
     configDir,
+    ...(storageTls ? { storageTls } : {}),
   };
 }
 
@@ -117,6 +166,8 @@ export function gcloudEnvironment(options: {
     CLOUDSDK_PROXY_TYPE: 'http',
     CLOUDSDK_PROXY_ADDRESS: '127.0.0.1',
     CLOUDSDK_PROXY_PORT: String(options.proxyPort),
+    // Only gcloud reads it, and gcloud's one HTTPS host here is the proxy's storage.googleapis.com.
+    ...(setup.storageTls ? { CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE: setup.storageTls.caFile } : {}),
     CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE: setup.credentialsFile,
     GOOGLE_GHA_CREDS_PATH: setup.credentialsFile,
     RUNWAY_EMULATOR_OWNER_CREDENTIALS: setup.ownerCredentialsFile,

@@ -10,7 +10,16 @@
 // gcloud then sends everything through the proxy) go to 127.0.0.1:P with the Host header untouched:
 // the Cloud Run emulator reads the region from it, as Google's regional front ends know theirs.
 // Anything else is refused: the emulator never reaches the internet on gcloud's behalf.
+//
+// One HTTPS host is answered rather than refused: gcloud builds submit reads a build's log from
+// https://storage.googleapis.com/BUCKET/log-ID.txt, a URL it builds itself, outside any endpoint
+// override (googlecloudsdk/api_lib/cloudbuild/logs.py). The proxy accepts that host's tunnel,
+// ends its TLS with a certificate the emulator made for it (gcloud trusts it through
+// core/custom_ca_certs_file, set in gcloud's environment only), and hands the requests to the
+// emulated Cloud Storage.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { listen, pipeTo, type StartedServer } from './http.js';
 
 /**
@@ -71,13 +80,63 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse): void {
   );
 }
 
-export async function startRegionalProxy(): Promise<StartedServer> {
-  const server = http.createServer(forward);
-  // HTTPS tunnels would lead off the machine: every emulated API is plain HTTP on 127.0.0.1.
-  server.on('connect', (req: http.IncomingMessage, socket: import('node:stream').Duplex) => {
-    socket.end(
-      `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nrunway emulator proxy: no tunnels (${req.url ?? ''})\n`,
+/** An HTTPS host the proxy answers itself, from an emulator server on 127.0.0.1. */
+export interface InterceptedHost {
+  /** host:port as a CONNECT request names it: storage.googleapis.com:443 */
+  authority: string;
+  /** The emulator's server for it. */
+  port: number;
+  /** PEM key and certificate for the host. */
+  key: string;
+  cert: string;
+}
+
+/** Ends a tunnel's TLS and serves what comes through it from the emulator server behind it. */
+function interceptor(host: InterceptedHost): (socket: Duplex) => void {
+  const context = tls.createSecureContext({ key: host.key, cert: host.cert });
+  const inner = http.createServer((req, res) => {
+    const headers = { ...req.headers };
+    delete headers['proxy-connection'];
+    pipeTo(req, res, { port: host.port, path: req.url ?? '/', headers }, (message) =>
+      refuse(res, 502, `runway emulator proxy: ${message}`),
     );
   });
-  return listen(server);
+  inner.keepAliveTimeout = 0;
+  return (socket) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
+    secure.on('error', () => secure.destroy());
+    inner.emit('connection', secure);
+  };
+}
+
+export async function startRegionalProxy(
+  options: { intercept?: InterceptedHost[] } = {},
+): Promise<StartedServer> {
+  const server = http.createServer(forward);
+  const tunnels = new Set<Duplex>();
+  const intercepted = new Map((options.intercept ?? []).map((h) => [h.authority, interceptor(h)]));
+  // Any other HTTPS tunnel would lead off the machine: every emulated API is plain HTTP on 127.0.0.1.
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const serve = intercepted.get((req.url ?? '').toLowerCase());
+    if (!serve) {
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nrunway emulator proxy: no tunnels (${req.url ?? ''})\n`,
+      );
+      return;
+    }
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    serve(socket);
+  });
+  const started = await listen(server);
+  return {
+    ...started,
+    close: () => {
+      for (const t of tunnels) t.destroy();
+      return started.close();
+    },
+  };
 }

@@ -21,6 +21,8 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+# The emulator's proxy answers gcloud's https://storage.googleapis.com with a certificate openssl makes.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   sudo=""

@@ -85,7 +85,11 @@ export async function buildTestImage(options: TestImageOptions = {}): Promise<st
 }
 
 /** The digest the registry holds for NAME:TAG, read through the front as a client would. */
-async function manifestDigest(host: string, path: string, accessToken: string): Promise<string | undefined> {
+export async function manifestDigest(
+  host: string,
+  path: string,
+  accessToken: string,
+): Promise<string | undefined> {
   const res = await fetch(`http://${host}/v2/${path}`, {
     method: 'HEAD',
     headers: {
