@@ -52,6 +52,10 @@ suite('gcloud builds submit --tag against the emulator', () => {
     );
     expect(run.stdout).toMatch(/Step 1\/\d+ : FROM scratch/);
     expect(run.stdout).toContain(`Pushing ${tagged('submitted')}`);
+    // Docker's own lines name the image as the build did, not as the emulator's registry holds it.
+    expect(run.stdout).toContain(`Successfully tagged ${tagged('submitted')}:latest`);
+    expect(run.stdout).toContain(`The push refers to repository [${tagged('submitted')}]`);
+    expect(run.stdout).not.toContain(repository().split('/')[0]!);
     expect(run.stdout).toMatch(/\nDONE\n/);
     expect(run.stderr).not.toContain('only displays logs from Cloud Storage');
     const id = /\/locations\/global\/builds\/([0-9a-f-]{36})\]/.exec(run.stderr)?.[1];

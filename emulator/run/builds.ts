@@ -69,7 +69,8 @@ interface BuildRecord {
 interface DockerStep {
   name: string;
   /** build: the docker build arguments, tags as the local registry names them; push: the image. */
-  command: { kind: 'build'; args: string[]; tags: string[] } | { kind: 'push'; image: string };
+  command:
+    { kind: 'build'; args: string[]; tags: string[]; named: string[] } | { kind: 'push'; image: string };
   /** Relative to the workspace. */
   dir: string;
 }
@@ -161,9 +162,10 @@ function dockerBuildArgs(
   args: string[],
   at: string,
   registryHost: string,
-): { args: string[]; tags: string[] } | { problem: string } {
+): { args: string[]; tags: string[]; named: string[] } | { problem: string } {
   const out: string[] = [];
   const tags: string[] = [];
+  const named: string[] = [];
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -189,6 +191,7 @@ function dockerBuildArgs(
           problem: `${at}: image ${value} is not in Artifact Registry (REGION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE)`,
         };
       tags.push(local);
+      named.push(value);
       out.push('-t', local);
       continue;
     }
@@ -200,7 +203,7 @@ function dockerBuildArgs(
   if (!insideWorkspace(positional[0]!))
     return { problem: `${at}: the context ${positional[0]} is outside the build's workspace` };
   if (!out.includes('--no-cache')) out.push('--no-cache');
-  return { args: [...out, positional[0]!], tags };
+  return { args: [...out, positional[0]!], tags, named };
 }
 
 /**
@@ -210,14 +213,35 @@ function dockerBuildArgs(
  */
 class BuildLog {
   private text = '';
+  /** Local registry repository → the Artifact Registry name the build gave it, longest first. */
+  private readonly names: Array<[string, string]>;
 
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly record: BuildRecord,
     private readonly plan: BuildPlan,
-  ) {}
+  ) {
+    const images = [
+      ...plan.images,
+      ...plan.steps.flatMap((s) => (s.command.kind === 'build' ? s.command.named : [s.command.image])),
+    ];
+    const repository = (image: string): string => image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+    this.names = [
+      ...new Map(images.map((i) => [registryName(repository(i), ctx.registryHost), repository(i)])),
+    ]
+      .filter(([local, named]) => local !== named)
+      .sort(([a], [b]) => b.length - a.length);
+  }
 
-  line(text: string): void {
+  /** Docker's lines name images as the emulator's registry holds them; the build named them in Artifact Registry. */
+  private asNamed(text: string): string {
+    let out = text;
+    for (const [local, named] of this.names) out = out.split(local).join(named);
+    return out;
+  }
+
+  line(raw: string): void {
+    const text = this.asNamed(raw);
     const { world } = this.ctx;
     if (this.plan.cloudLogging && text.trim() !== '')
       world.logs.append({
