@@ -1,7 +1,9 @@
 // Conformance of the Cloud Run v1 (Knative serving) view, reached as gcloud reaches it: through the
 // emulator's proxy, on the regional host gcloud derives (REGION-127.0.0.1:PORT). The v1 view and
 // v2 are one resource: what one writes the other reads, with the same permission checks.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import tls from 'node:tls';
 import { env } from '../helpers/emulator.js';
 import { accessTokenFor, seedServiceAccount } from '../helpers/auth.js';
 import { getService } from '../helpers/cloudrun.js';
@@ -263,6 +265,40 @@ describe('the proxy gcloud goes through', () => {
       req.end();
     });
     expect(tunnel).toBe(403);
+  });
+
+  it('answers storage.googleapis.com itself, over TLS gcloud trusts, from the emulated Cloud Storage', async () => {
+    const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: Number(env('CLOUDSDK_PROXY_PORT')),
+        method: 'CONNECT',
+        path: 'storage.googleapis.com:443',
+      });
+      req.on('connect', (res, tunnel) =>
+        res.statusCode === 200 ? resolve(tunnel) : reject(new Error(`CONNECT answered ${res.statusCode}`)),
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    // Verified as gcloud verifies it: against the one certificate its env file names, by host name.
+    const secure = tls.connect({
+      socket,
+      servername: 'storage.googleapis.com',
+      ca: readFileSync(env('CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE')),
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    const token = await accessTokenFor();
+    secure.write(
+      `GET /no-such-bucket/log-1.txt HTTP/1.1\r\nHost: storage.googleapis.com\r\nAuthorization: Bearer ${token}\r\nRange: bytes=0-\r\nConnection: close\r\n\r\n`,
+    );
+    let answer = '';
+    for await (const chunk of secure) answer += (chunk as Buffer).toString('utf8');
+    expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+    expect(answer).toContain('<Code>NoSuchBucket</Code>');
   });
 });
 
