@@ -80,11 +80,11 @@ suite('gcloud builds submit --tag against the emulator', () => {
   it('exits non-zero with the build\u2019s error when the build fails, its log printed up to the failure', async () => {
     const dir = appContext('never built');
     writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY does-not-exist /x\n');
+    // In a region, its log in a directory of the staging bucket (--gcs-log-dir) rather than Cloud Build's.
+    const logs = `gs://${project()}_cloudbuild/logs`;
     const run = await gcloud(
-      ['builds', 'submit', '--region', 'us-central1', '--tag', tagged('broken'), dir],
-      {
-        owner: true,
-      },
+      ['builds', 'submit', '--region', 'us-central1', '--gcs-log-dir', logs, '--tag', tagged('broken'), dir],
+      { owner: true },
     );
     expect(run.code).not.toBe(0);
     expect(run.stdout).toContain('does-not-exist');
@@ -96,6 +96,14 @@ suite('gcloud builds submit --tag against the emulator', () => {
     );
     expect(run.stderr).toMatch(/build [0-9a-f-]{36} completed with status "FAILURE"/);
     expect(run.stderr).toContain('/locations/us-central1/builds/');
+    const id = /\/locations\/us-central1\/builds\/([0-9a-f-]{36})\]/.exec(run.stderr)?.[1];
+    const token = (await gcloud(['auth', 'print-access-token'], { owner: true })).stdout.trim();
+    const listed = await fetch(
+      `${env('CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE')}b/${project()}_cloudbuild/o?prefix=logs/`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    const names = ((await listed.json()) as { items?: Array<{ name: string }> }).items?.map((o) => o.name);
+    expect(names).toEqual([`logs/log-${id}.txt`]);
   }, 300_000);
 
   it('stops a deployer without Cloud Build\u2019s permission, and streams the log only for a viewer of the project', async () => {
