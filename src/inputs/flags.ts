@@ -23,16 +23,23 @@ import {
 import { parseProbe } from './probes.js';
 import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
 import {
+  BUILD_EXCLUSIVE,
   BUILD_FLAGS,
   BUILD_SWITCHES,
   BUILD_VALUED,
-  checkBuildMutex,
   type BuildFlags,
 } from './build-flags.js';
 import type { KeyValues } from './kv.js';
 import type { ContainerSpec, DeployFlags, JobFlags, SecretRefs, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
-import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
+import {
+  NETWORK_EXCLUSIVE,
+  clearNetwork,
+  clearNetworkTags,
+  setNetwork,
+  setNetworkTags,
+  setSubnet,
+} from './network.js';
 import {
   addVolume,
   addVolumeMount,
@@ -390,18 +397,35 @@ const isKnownFlag = (word: string): boolean =>
   word === '--container';
 
 /**
- * gcloud's mutually exclusive groups: at most one alternative of each per command (or per
- * --container), an alternative being flags that may go together. The list quartets
- * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), and
- * --labels, which is an alias of --update-labels.
+ * One of gcloud's mutually exclusive groups: at most one alternative of it per command (or per
+ * --container), an alternative being flags that may go together; `fix` when keeping one needs more.
  */
-const EXCLUSIVE: string[][][] = [
-  ...['custom-audiences', 'cloudsql-instances'].map((list) =>
-    ['set', 'add', 'remove', 'clear'].map((verb) => [`--${verb}-${list}`]),
-  ),
-  [['--clear-env-vars'], ['--env-vars-file'], ['--set-env-vars'], ['--remove-env-vars', '--update-env-vars']],
-  [['--clear-secrets'], ['--set-secrets'], ['--remove-secrets', '--update-secrets']],
-  [['--labels'], ['--update-labels']],
+interface ExclusiveGroup {
+  of: string[][];
+  fix?: string;
+}
+
+/**
+ * gcloud's mutually exclusive groups, all checked here: the list quartets
+ * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), --labels
+ * (an alias of --update-labels), the Direct VPC groups and the build groups.
+ */
+const EXCLUSIVE: ExclusiveGroup[] = [
+  ...['custom-audiences', 'cloudsql-instances'].map((list) => ({
+    of: ['set', 'add', 'remove', 'clear'].map((verb) => [`--${verb}-${list}`]),
+  })),
+  {
+    of: [
+      ['--clear-env-vars'],
+      ['--env-vars-file'],
+      ['--set-env-vars'],
+      ['--remove-env-vars', '--update-env-vars'],
+    ],
+  },
+  { of: [['--clear-secrets'], ['--set-secrets'], ['--remove-secrets', '--update-secrets']] },
+  { of: [['--labels'], ['--update-labels']] },
+  ...NETWORK_EXCLUSIVE,
+  ...BUILD_EXCLUSIVE.map((of) => ({ of })),
 ];
 
 /**
@@ -409,13 +433,13 @@ const EXCLUSIVE: string[][][] = [
  * flags), each flag named by `source` (default: as itself, in `flags`).
  */
 export function checkExclusive(given: string[], source = (flag: string): string => flag): void {
-  for (const group of EXCLUSIVE) {
-    const present = group.filter((alternative) => alternative.some((flag) => given.includes(flag)));
+  for (const { of, fix } of EXCLUSIVE) {
+    const present = of.filter((alternative) => alternative.some((flag) => given.includes(flag)));
     if (present.length > 1) {
       const named = present.flatMap((alternative) => alternative.filter((flag) => given.includes(flag)));
       throw new RunwayError(
-        `\`flags\` gives ${named.map(source).join(' and ')}: gcloud takes at most one of ${group.map((a) => a.join(' with ')).join(', ')}.`,
-        'Keep one of them (each deploy may use another).',
+        `\`flags\` gives ${named.map(source).join(' and ')}: gcloud takes at most one of ${of.map((a) => a.join(' with ')).join(', ')}.`,
+        fix ?? 'Keep one of them (each deploy may use another).',
       );
     }
   }
@@ -474,7 +498,6 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
   for (const segment of scopeSegments(words)) checkExclusive(segment);
-  checkBuildMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
