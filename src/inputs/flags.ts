@@ -21,6 +21,7 @@ import {
   parseSecrets,
 } from './fields.js';
 import { parseProbe } from './probes.js';
+import { noOrigins, noteEnvNames, type EnvOrigins } from './env-kinds.js';
 import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
 import {
   BUILD_EXCLUSIVE,
@@ -491,8 +492,43 @@ function valueOf(words: string[], i: number): string {
   return value;
 }
 
+/** The env and secret flags, by the kind of variable they give. */
+const ENV_FLAG_KINDS: Record<string, keyof EnvOrigins> = {
+  '--set-env-vars': 'plain',
+  '--update-env-vars': 'plain',
+  '--env-vars-file': 'plain',
+  '--set-secrets': 'secret',
+  '--update-secrets': 'secret',
+};
+
+/** What `flags` sets, and the env var names it gives each container ('' unscoped), by flag. */
+export interface FlagsWithOrigins {
+  flags: ParsedFlags;
+  env: Record<string, EnvOrigins>;
+}
+
 export function parseFlags(raw: string, target: FlagsTarget = 'service'): ParsedFlags {
+  return parseFlagsWithOrigins(raw, target).flags;
+}
+
+/** Notes the names an env or secret flag gave `container` (every name it holds: the first source stays). */
+function noteEnvFlag(
+  env: Record<string, EnvOrigins>,
+  scopeName: string,
+  container: ContainerSpec,
+  flag: string,
+): void {
+  const kind = ENV_FLAG_KINDS[flag];
+  if (!kind) return;
+  const names = Object.keys((kind === 'plain' ? container.envVars : container.secrets?.env) ?? {});
+  const source = `\`flags\` (${flag}${scopeName ? ` after --container ${scopeName}` : ''})`;
+  noteEnvNames((env[scopeName] ??= noOrigins()), kind, names, source);
+}
+
+export function parseFlagsWithOrigins(raw: string, target: FlagsTarget = 'service'): FlagsWithOrigins {
   const spec: ParsedFlags = {};
+  const env: Record<string, EnvOrigins> = {};
+  let scopeName = '';
   const words = flagWords(raw);
   // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
   // any --container is given, no per-container flag may stand outside one.
@@ -509,6 +545,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
         throw new InputError(name, container, 'a container name: lowercase letters, digits and hyphens');
       spec.containers ??= {};
       scope = spec.containers[container] ??= {};
+      scopeName = container;
       continue;
     }
     if (scope) {
@@ -518,9 +555,10 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
           'Put the flags that apply to the whole service before the first --container, as gcloud requires.',
         );
       if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, scope, words, i);
-      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])
+      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag]) {
         (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])!(scope, valueOf(words, i++), name);
-      else
+        noteEnvFlag(env, scopeName, scope, flag);
+      } else
         throw new RunwayError(
           `The flag ${flag} in \`flags\` is not supported after --container yet.`,
           'Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input.',
@@ -535,8 +573,10 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
     if (SWITCHES[flag]) i = readSwitch(SWITCHES, spec, words, i);
     else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
     else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
-    else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
-    else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag]((spec.deploy ??= {}), valueOf(words, i++));
+    else if (CONTAINER_VALUED[flag]) {
+      CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
+      noteEnvFlag(env, '', spec, flag);
+    } else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag]((spec.deploy ??= {}), valueOf(words, i++));
     else if (USE_INSTEAD[flag]) {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
@@ -554,7 +594,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
       );
     }
   }
-  return spec;
+  return { flags: spec, env };
 }
 
 /** The job, build and deploy settings `flags` gave, apart from the service settings. */

@@ -21,7 +21,14 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { commandWords, joinEnvAndSecrets, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import {
+  commandWords,
+  joinEnvAndSecrets,
+  mergeSpecs,
+  parseFlagsWithOrigins,
+  splitJobFlags,
+} from './flags.js';
+import { joinEnvOrigins, noOrigins, noteEnvNames, type EnvOrigins } from './env-kinds.js';
 import { targetName } from './container-target.js';
 import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
@@ -514,8 +521,27 @@ function flagsImage(r: Reader, spec: ServiceSpec | undefined): ImageSource | und
   return { kind: 'prebuilt', ref };
 }
 
-function typedSpec(r: Reader): ServiceSpec {
+/** The typed inputs' service settings, and the env var names they give (for the kinds check). */
+/**
+ * The inputs and `flags` give the target container's variables in one command (deploy-cloudrun passes
+ * the inputs as flags before `flags`): a name given as a plain variable by one and a secret by the
+ * other is refused, as gcloud refuses it. The target's names from `flags` are the unscoped ones and
+ * its --container's.
+ */
+function checkTargetEnvKinds(
+  inputs: EnvOrigins,
+  fromFlags: Record<string, EnvOrigins>,
+  spec: ServiceSpec,
+): void {
+  const scoped = Object.keys(fromFlags).some((name) => name !== '');
+  const target = scoped ? targetName(spec) : undefined;
+  const scope = target !== undefined ? fromFlags[target] : undefined;
+  joinEnvOrigins([inputs, fromFlags[''] ?? noOrigins(), ...(scope ? [scope] : [])]);
+}
+
+function typedSpec(r: Reader): { spec: ServiceSpec; env: EnvOrigins } {
   const spec: ServiceSpec = {};
+  const env = noOrigins();
   const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
   };
@@ -536,6 +562,9 @@ function typedSpec(r: Reader): ServiceSpec {
   if (inlineVars) checkEnvVars('env_vars', inlineVars);
   if (fileVars || inlineVars) spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
   set('secrets', r.map('secrets', parseSecrets));
+  noteEnvNames(env, 'plain', Object.keys(inlineVars ?? {}), '`env_vars`');
+  noteEnvNames(env, 'plain', Object.keys(fileVars ?? {}), '`env_vars_file`');
+  noteEnvNames(env, 'secret', Object.keys(spec.secrets?.env ?? {}), '`secrets`');
   set(
     'labels',
     r.map('labels', (n, v) => checkLabels(n, parseKeyValueList(n, v))),
@@ -601,7 +630,7 @@ function typedSpec(r: Reader): ServiceSpec {
       `at most max_instances (${spec.maxInstances})`,
     );
   }
-  return spec;
+  return { spec, env };
 }
 
 function cpuBelowOne(cpu: string): boolean {
@@ -1165,9 +1194,10 @@ export function readSettings(read: InputReader): Settings {
   checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
   const flagsRaw = r.optional('flags');
   const jobTarget = r.optional('job') !== undefined;
-  const fromFlags = r.attempt(() =>
-    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
+  const flagsRead = r.attempt(() =>
+    flagsRaw ? parseFlagsWithOrigins(flagsRaw, jobTarget ? 'job' : 'service') : undefined,
   );
+  const fromFlags = flagsRead ? splitJobFlags(flagsRead.flags) : undefined;
   const deployFlags = fromFlags?.deploy ?? {};
   r.supply('image', '--image', deployFlags.image);
   r.supply('tag', '--tag', deployFlags.tag);
@@ -1257,9 +1287,10 @@ export function readSettings(read: InputReader): Settings {
       r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
   };
   const spec = r.attempt(() => {
-    const inputs = typedSpec(r);
+    const { spec: inputs, env } = typedSpec(r);
     const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : undefined;
     const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
+    if (flagsRead) checkTargetEnvKinds(env, flagsRead.env, merged);
     checkGpuInputs(merged);
     return merged;
   });
