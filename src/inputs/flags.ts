@@ -368,8 +368,15 @@ function flagWords(raw: string): string[] {
     return m ? [m[1]!, m[2]!] : [word];
   });
   // --flags-file stands for the flags in its file, in its place (gcloud's left-to-right precedence).
+  if (split[split.length - 1] === '--flags-file')
+    throw new InputError('flags (--flags-file)', '--flags-file', '--flags-file PATH (a YAML file of flags)');
+  const files = { read: 0 };
   return split.flatMap((word, i) =>
-    word === '--flags-file' ? [] : split[i - 1] === '--flags-file' ? flagsFileWords(word) : [word],
+    word === '--flags-file'
+      ? []
+      : split[i - 1] === '--flags-file'
+        ? flagsFileWords(word, { stack: [], files })
+        : [word],
   );
 }
 
