@@ -44,7 +44,7 @@ import {
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import type { BuildFlags } from './build-flags.js';
 import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
-import { readServiceYaml, ServiceYamlError, type ServiceYaml } from './service-yaml.js';
+import { readServiceYaml, ServiceYamlError, type FileTraffic, type ServiceYaml } from './service-yaml.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -816,6 +816,53 @@ function trafficFlags(
   return folded;
 }
 
+/**
+ * A `metadata` file's spec.traffic (a split, or tags) as Runway moves traffic: the split of
+ * `revision_traffic` and the tags of `update_traffic_flags: --set-tags`, moved after the verified
+ * deploy, LATEST being the new revision by name. Tags the file leaves out go, as `gcloud run services
+ * replace` drops them; the `tag` input, on top of the file, stays on the new revision. An input that
+ * also says where the traffic goes is refused beside it.
+ */
+function fileTraffic(
+  r: Reader,
+  file: ServiceYaml,
+  split: FileTraffic,
+  traffic: TrafficMode,
+  tag: string | undefined,
+  serviceLength: number,
+): ReturnType<typeof foldTrafficFlags> {
+  const where = `Input 'metadata' (${JSON.stringify(file.path)}): spec.traffic`;
+  const other =
+    ['revision_traffic', 'tag_traffic', 'update_traffic_flags', 'traffic_steps'].find((n) => r.optional(n)) ??
+    (traffic === 'verified' ? undefined : r.optional('no_traffic') !== undefined ? 'no_traffic' : 'traffic');
+  if (other)
+    throw new RunwayError(
+      `${where} and '${other}' both say where the traffic goes: the file's split and tags move it after the verified deploy${other === 'no_traffic' || other === 'traffic' ? `, and \`${other}\` asks for ${traffic === 'none' ? 'none to move' : 'all of it at once'}` : ''}.`,
+      `Keep one: remove spec.traffic from the file (\`${other}\` then decides), or remove \`${other}\`.`,
+    );
+  const update = { ...split.tags };
+  if (tag !== undefined) {
+    const named = update[tag];
+    if (named !== undefined && named !== 'LATEST')
+      throw new RunwayError(
+        `${where} gives the tag ${tag} to ${named}, and input 'tag' gives it to the new revision.`,
+        'Use another `tag`, or give the tag to `latestRevision: true` in the file.',
+      );
+    update[tag] = 'LATEST';
+  }
+  for (const name of Object.keys(update))
+    if (name.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new RunwayError(
+        `${where} gives the tag ${name}, longer than this service's name leaves room for (Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together).`,
+        `Use tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters.`,
+      );
+  return {
+    revisionTraffic: split.split,
+    tagTraffic: undefined,
+    tags: { clear: true, update, remove: [] },
+  };
+}
+
 function trafficMode(r: Reader): TrafficMode {
   const mode = r.map('traffic', (n, v) => parseEnum(n, v, ['verified', 'immediate', 'none'] as const));
   const noTraffic = r.map('no_traffic', parseBool);
@@ -1332,15 +1379,17 @@ export function readSettings(read: InputReader): Settings {
     jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
       ? undefined
       : r.attempt(() =>
-          trafficFlags(
-            r,
-            purpose,
-            traffic,
-            trafficFlagsRead,
-            revisionTraffic,
-            tagTraffic,
-            service?.length ?? 1,
-          ),
+          serviceYaml?.traffic
+            ? fileTraffic(r, serviceYaml, serviceYaml.traffic, traffic, tag, service?.length ?? 1)
+            : trafficFlags(
+                r,
+                purpose,
+                traffic,
+                trafficFlagsRead,
+                revisionTraffic,
+                tagTraffic,
+                service?.length ?? 1,
+              ),
         );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
