@@ -229,6 +229,6 @@ suite('gcloud and Runway side by side on the same flags', () => {
     expect(cycle.stderr).toContain('--flags-file recursive reference');
     const ours = await deployImage('rw-nested', image, { flags: `--flags-file=${outer}` });
     expect(ours.exitCode).toBe(1);
-    expect(errorOf(ours)).toContain('gcloud refuses a recursive reference');
+    expect(errorOf(ours)).toContain('which gcloud refuses ("--flags-file recursive reference")');
   });
 });

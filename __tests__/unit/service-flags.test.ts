@@ -126,12 +126,12 @@ describe('service flags: each flag and the spec it produces', () => {
     it('refuses a file that leads back to itself, as gcloud refuses a recursive reference, however it is spelled', () => {
       write('self.yaml', '--flags-file: self.yaml\n');
       expect(described(() => parseFlags('--flags-file self.yaml'))).toMatch(
-        /`flags` \(--flags-file\): self\.yaml → self\.yaml reads self\.yaml inside itself: gcloud refuses a recursive reference\..*Fix: Remove the --flags-file that leads back to self\.yaml/s,
+        /`flags` \(--flags-file\): self\.yaml → self\.yaml leads back to a file it is reading, which gcloud refuses \("--flags-file recursive reference"\)\..*Fix: Remove the --flags-file that leads back to self\.yaml/s,
       );
       write('a.yaml', '--cpu: 1\n--flags-file: sub/b.yaml\n');
       write('sub/b.yaml', '--flags-file: ./sub/../a.yaml\n');
       expect(described(() => parseFlags('--flags-file a.yaml'))).toMatch(
-        /a\.yaml → sub\/b\.yaml → \.\/sub\/\.\.\/a\.yaml reads .*recursive reference/,
+        /a\.yaml → sub\/b\.yaml → \.\/sub\/\.\.\/a\.yaml leads back to a file it is reading/,
       );
       symlinkSync(join(dir, 'a.yaml'), join(dir, 'link.yaml'));
       write('sub/b.yaml', '--flags-file: link.yaml\n');

@@ -51,7 +51,7 @@ export function flagsFileWords(
   const real = resolveInputPath(NAME, path, 'file');
   if (expansion.stack.some((file) => file.real === real))
     throw new RunwayError(
-      `\`flags\` (--flags-file): ${[...expansion.stack.map((f) => f.named), path].join(' → ')} reads ${path} inside itself: gcloud refuses a recursive reference.`,
+      `\`flags\` (--flags-file): ${[...expansion.stack.map((f) => f.named), path].join(' → ')} leads back to a file it is reading, which gcloud refuses ("--flags-file recursive reference").`,
       `Remove the --flags-file that leads back to ${path}.`,
     );
   if (++expansion.files.read > MAX_FILES)
