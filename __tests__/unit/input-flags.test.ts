@@ -300,6 +300,23 @@ describe('a name given as a plain and as a secret variable in one command', () =
     ).toEqual({ DB: '1' });
   });
 
+  it('refuses `preview_secrets` naming a plain variable: a fork’s run gets them in place of `secrets`', () => {
+    const message = refusal(() =>
+      settings({ ...minimal, env_vars: 'DB=plain-value', preview_secrets: 'DB=preview-db:1' }),
+    );
+    expect(message).toContain(
+      '`env_vars` gives "DB" as a plain environment variable, and `preview_secrets` as a secret',
+    );
+    expect(message).not.toContain('plain-value');
+    // `secrets` and `preview_secrets` name the same variable: one replaces the other in a fork's run.
+    expect(
+      settings({ ...minimal, secrets: 'DB=db:1', preview_secrets: 'DB=preview-db:1' }).previewSecrets,
+    ).toEqual({
+      env: { DB: { secret: 'preview-db', version: '1' } },
+      files: {},
+    });
+  });
+
   it('takes a secret file and a plain variable apart, and a removed name given the other way', () => {
     expect(settings({ ...minimal, env_vars: 'DB=1', secrets: '/etc/db/DB=db:1' }).spec.envVars).toEqual({
       DB: '1',

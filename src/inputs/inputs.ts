@@ -521,24 +521,24 @@ function flagsImage(r: Reader, spec: ServiceSpec | undefined): ImageSource | und
   return { kind: 'prebuilt', ref };
 }
 
-/** The typed inputs' service settings, and the env var names they give (for the kinds check). */
 /**
  * The inputs and `flags` give the target container's variables in one command (deploy-cloudrun passes
  * the inputs as flags before `flags`): a name given as a plain variable by one and a secret by the
  * other is refused, as gcloud refuses it. The target's names from `flags` are the unscoped ones and
- * its --container's.
+ * its --container's. Returns the target's names, each with the input or flag that gave it.
  */
-function checkTargetEnvKinds(
+function targetEnvOrigins(
   inputs: EnvOrigins,
   fromFlags: Record<string, EnvOrigins>,
   spec: ServiceSpec,
-): void {
+): EnvOrigins {
   const scoped = Object.keys(fromFlags).some((name) => name !== '');
   const target = scoped ? targetName(spec) : undefined;
   const scope = target !== undefined ? fromFlags[target] : undefined;
-  joinEnvOrigins([inputs, fromFlags[''] ?? noOrigins(), ...(scope ? [scope] : [])]);
+  return joinEnvOrigins([inputs, fromFlags[''] ?? noOrigins(), ...(scope ? [scope] : [])]);
 }
 
+/** The typed inputs' service settings, and the env var names they give (for the kinds check). */
 function typedSpec(r: Reader): { spec: ServiceSpec; env: EnvOrigins } {
   const spec: ServiceSpec = {};
   const env = noOrigins();
@@ -1333,11 +1333,12 @@ export function readSettings(read: InputReader): Settings {
     secrets:
       r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
   };
+  let targetEnv: EnvOrigins | undefined;
   const spec = r.attempt(() => {
     const { spec: inputs, env } = typedSpec(r);
     const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : undefined;
     const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
-    if (flagsRead) checkTargetEnvKinds(env, flagsRead.env, merged);
+    targetEnv = targetEnvOrigins(env, flagsRead?.env ?? {}, merged);
     checkGpuInputs(merged);
     return merged;
   });
@@ -1420,6 +1421,15 @@ export function readSettings(read: InputReader): Settings {
     previewSecrets: r.map('preview_secrets', parseSecrets),
     isolated: false,
   } as const;
+  // A fork's run gets `preview_secrets` in place of `secrets`, beside the same plain variables.
+  const plainEnv = targetEnv?.plain;
+  const previewEnv = settings.previewSecrets?.env;
+  if (plainEnv && previewEnv)
+    r.attempt(() => {
+      const preview = noOrigins();
+      noteEnvNames(preview, 'secret', Object.keys(previewEnv), '`preview_secrets`');
+      joinEnvOrigins([{ plain: plainEnv, secret: {} }, preview]);
+    });
   r.throwProblems();
   // With no problem recorded, every attempt above returned its value.
   return {
