@@ -125,7 +125,7 @@ export const BUILD_SWITCHES: Record<string, (build: BuildFlags) => void> = {
 
 /**
  * gcloud's mutually exclusive build groups (deploy.py's build flag groups), checked with gcloud's
- * other groups by flags.ts's checkExclusive: only update and remove go together.
+ * other groups by flags.ts's checkExclusive (exclusive.ts): only update and remove go together.
  */
 export const BUILD_EXCLUSIVE: string[][][] = [
   [

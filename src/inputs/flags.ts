@@ -22,6 +22,7 @@ import {
 } from './fields.js';
 import { parseProbe } from './probes.js';
 import { noOrigins, noteEnvNames, type EnvOrigins } from './env-kinds.js';
+import { refuseExclusive, type ExclusiveGroup } from './exclusive.js';
 import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
 import {
   BUILD_EXCLUSIVE,
@@ -405,15 +406,6 @@ const isKnownFlag = (word: string): boolean =>
   word === '--container';
 
 /**
- * One of gcloud's mutually exclusive groups: at most one alternative of it per command (or per
- * --container), an alternative being flags that may go together; `fix` when keeping one needs more.
- */
-interface ExclusiveGroup {
-  of: string[][];
-  fix?: string;
-}
-
-/**
  * gcloud's mutually exclusive groups, all checked here: the list quartets
  * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), --labels
  * (an alias of --update-labels), the Direct VPC groups and the build groups.
@@ -441,16 +433,7 @@ const EXCLUSIVE: ExclusiveGroup[] = [
  * flags), each flag named by `source` (default: as itself, in `flags`).
  */
 export function checkExclusive(given: string[], source = (flag: string): string => flag): void {
-  for (const { of, fix } of EXCLUSIVE) {
-    const present = of.filter((alternative) => alternative.some((flag) => given.includes(flag)));
-    if (present.length > 1) {
-      const named = present.flatMap((alternative) => alternative.filter((flag) => given.includes(flag)));
-      throw new RunwayError(
-        `\`flags\` gives ${named.map(source).join(' and ')}: gcloud takes at most one of ${of.map((a) => a.join(' with ')).join(', ')}.`,
-        fix ?? 'Keep one of them (each deploy may use another).',
-      );
-    }
-  }
+  refuseExclusive(EXCLUSIVE, given, 'flags', 'Keep one of them (each deploy may use another).', source);
 }
 
 /** The words of each command part: before the first --container, then each container's. */

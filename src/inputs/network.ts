@@ -3,6 +3,7 @@
 // groups, command_lib/run/flags.py AddVpcNetworkGroupFlagsForUpdate: --clear-network goes with none
 // of the others, and --network-tags not with --clear-network-tags) are NETWORK_EXCLUSIVE, checked
 // with gcloud's other groups before any flag is read. Planning is deploy/network.ts's.
+import type { ExclusiveGroup } from './exclusive.js';
 import { gcloudList } from './gcloud-lists.js';
 import type { DirectVpcFlags, ServiceSpec } from './spec.js';
 
@@ -10,7 +11,7 @@ const CLEAR_NETWORK_FIX =
   'Remove --clear-network to set the network, or the other flag to disconnect the service from its network.';
 
 /** gcloud's exclusive Direct VPC groups, pair by pair, so the message names the pair at fault. */
-export const NETWORK_EXCLUSIVE: Array<{ of: string[][]; fix?: string }> = [
+export const NETWORK_EXCLUSIVE: ExclusiveGroup[] = [
   ...['--network', '--subnet', '--network-tags', '--clear-network-tags'].map((flag) => ({
     of: [['--clear-network'], [flag]],
     fix: CLEAR_NETWORK_FIX,
