@@ -31088,6 +31088,10 @@ function withoutOutputFields(service) {
 __name(withoutOutputFields, "withoutOutputFields");
 
 // src/deploy/job-plan.ts
+function secretsStrategy2(changes) {
+  return changes.fromFile ? changes.secretsUpdateStrategy : "overwrite";
+}
+__name(secretsStrategy2, "secretsStrategy");
 function mergeLabels(live, labels) {
   return { ...live ?? {}, ...labels };
 }
@@ -31096,7 +31100,7 @@ function taskContainer(live, changes) {
   const container = planContainer(live, {
     ...changes,
     // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
-    secretsUpdateStrategy: "overwrite"
+    secretsUpdateStrategy: secretsStrategy2(changes)
   });
   if (container.resources) {
     const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
@@ -31113,7 +31117,7 @@ function planTaskTemplate(live, changes) {
   const template = { ...live ?? {}, containers: [container, ...liveContainers.slice(1)] };
   const volumes2 = planVolumes(live?.volumes, container, {
     ...changes,
-    secretsUpdateStrategy: "overwrite"
+    secretsUpdateStrategy: secretsStrategy2(changes)
   });
   if (volumes2.length) template.volumes = volumes2;
   else delete template.volumes;
@@ -31128,7 +31132,17 @@ function planTaskTemplate(live, changes) {
   return template;
 }
 __name(planTaskTemplate, "planTaskTemplate");
-function planJob(live, changes) {
+function replacement2(live, file, changes) {
+  const start = structuredClone(file);
+  const vpcAccess = start.template.template.vpcAccess;
+  if (vpcAccess?.connector && !vpcAccess.connector.includes("/"))
+    vpcAccess.connector = `projects/${changes.project}/locations/${changes.region}/connectors/${vpcAccess.connector}`;
+  if (live?.etag) start.etag = live.etag;
+  return start;
+}
+__name(replacement2, "replacement");
+function planJob(liveJob, changes) {
+  const live = changes.fromFile ? replacement2(liveJob, changes.fromFile, changes) : liveJob;
   const liveTemplate = live?.template;
   const template = {
     ...liveTemplate ?? {},
@@ -34640,17 +34654,18 @@ var import_yaml3 = __toESM(require_dist2(), 1);
 import { readFileSync as readFileSync4 } from "node:fs";
 var KNATIVE_API_VERSION = "serving.knative.dev/v1";
 var INPUT2 = "metadata";
+var FILE_KINDS = {
+  Service: { api: KNATIVE_API_VERSION, command: "gcloud run services replace", noun: "service" },
+  Job: { api: "run.googleapis.com/v1", command: "gcloud run jobs replace", noun: "job" }
+};
+var fileAccepted = /* @__PURE__ */ __name((kind) => `a Knative ${kind} (${FILE_KINDS[kind].api}) as \`${FILE_KINDS[kind].command}\` takes it`, "fileAccepted");
 var ServiceYamlError = class extends InputError {
   static {
     __name(this, "ServiceYamlError");
   }
   field;
   constructor(path4, field, problem, accepted) {
-    super(
-      INPUT2,
-      path4,
-      accepted ?? "a Knative Service (serving.knative.dev/v1) as `gcloud run services replace` takes it"
-    );
+    super(INPUT2, path4, accepted ?? fileAccepted("Service"));
     this.message = `Input '${INPUT2}' (${JSON.stringify(path4)}): ${field}: ${problem}`;
     this.field = field;
   }
@@ -34659,7 +34674,7 @@ function keyed(field, key) {
   return `${field}[${JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}\u2026` : key)}]`;
 }
 __name(keyed, "keyed");
-function readServiceYaml(path4, workspaceDir) {
+function readYamlFile(path4, workspaceDir) {
   const real = resolveInputPath(INPUT2, path4, "file", workspaceDir);
   let text3;
   try {
@@ -34678,9 +34693,9 @@ function readServiceYaml(path4, workspaceDir) {
     const where = err instanceof import_yaml3.YAMLError ? `line ${err.linePos?.[0]?.line ?? "?"}: ${err.code}` : "unparsable";
     throw new ServiceYamlError(path4, "(file)", `not YAML (${where}).`);
   }
-  return serviceFromKnative(doc, path4);
+  return doc;
 }
-__name(readServiceYaml, "readServiceYaml");
+__name(readYamlFile, "readYamlFile");
 function serviceFromKnative(doc, path4) {
   return new Reader(path4).document(doc);
 }
@@ -34703,7 +34718,10 @@ var DROPPED_TEMPLATE_ANNOTATIONS = /* @__PURE__ */ new Set([
   "run.googleapis.com/client-version"
 ]);
 var LOCATION_LABEL = "cloud.googleapis.com/location";
-var DROPPED_TEMPLATE_LABELS = /* @__PURE__ */ new Set(["run.googleapis.com/startupProbeType", "client.knative.dev/nonce"]);
+var DROPPED_TEMPLATE_LABELS = /* @__PURE__ */ new Set([
+  "run.googleapis.com/startupProbeType",
+  "client.knative.dev/nonce"
+]);
 var SYSTEM_PREFIX = /^(run\.googleapis\.com|cloud\.googleapis\.com|serving\.knative\.dev|autoscaling\.knative\.dev)\//;
 var INGRESS2 = {
   all: "INGRESS_TRAFFIC_ALL",
@@ -34807,15 +34825,17 @@ function compact(value) {
 }
 __name(compact, "compact");
 var Reader = class {
-  constructor(path4) {
+  constructor(path4, kind = "Service") {
     this.path = path4;
+    this.kind = kind;
   }
   path;
+  kind;
   static {
     __name(this, "Reader");
   }
   fail(field, problem, accepted) {
-    return new ServiceYamlError(this.path, field, problem, accepted);
+    return new ServiceYamlError(this.path, field, problem, accepted ?? fileAccepted(this.kind));
   }
   map(value, field, allowed) {
     if (value === void 0 || value === null) return {};
@@ -34825,7 +34845,7 @@ var Reader = class {
         throw this.fail(
           field ? `${field}.${key}` : key,
           `not a field Runway can deploy (it knows ${allowed.join(", ")} here).`,
-          "the fields Cloud Run takes in a Knative Service; remove the field, or deploy it with `gcloud run services replace`"
+          `the fields Cloud Run takes in a Knative ${this.kind}; remove the field, or deploy it with \`${FILE_KINDS[this.kind].command}\``
         );
     return value;
   }
@@ -34868,12 +34888,6 @@ var Reader = class {
   document(doc) {
     if (!isMap(doc)) throw this.fail("(file)", "expected a Knative Service: a YAML mapping.");
     const top = this.map(doc, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
-    if (top.kind === "Job")
-      throw this.fail(
-        "kind",
-        "Job: Runway deploys jobs from inputs, not from a YAML.",
-        "a Service; for a job, `job: NAME` with its settings as inputs"
-      );
     if (top.kind !== "Service") throw this.fail("kind", `expected Service, got ${JSON.stringify(top.kind)}.`);
     if (top.apiVersion !== KNATIVE_API_VERSION)
       throw this.fail(
@@ -34906,6 +34920,7 @@ var Reader = class {
     service.template = template.template;
     this.traffic(spec.traffic);
     return {
+      kind: "Service",
       path: this.path,
       name,
       service: compact(service),
@@ -34938,7 +34953,7 @@ var Reader = class {
         throw this.fail(
           at,
           "a Cloud Run annotation Runway cannot deploy.",
-          "the annotations Cloud Run documents for services; remove it, or set its setting with an input"
+          `the annotations Cloud Run documents for ${FILE_KINDS[this.kind].noun}s; remove it, or set its setting with an input`
         );
       plain[key] = v;
     }
@@ -35222,9 +35237,8 @@ var Reader = class {
     };
   }
 };
-function fileSecretRefs(file) {
+function fileSecretRefs(template) {
   const refs = { env: {}, files: {} };
-  const template = file.service.template;
   for (const c of template.containers ?? [])
     for (const e of c.env ?? []) {
       const ref = e.valueSource?.secretKeyRef;
@@ -35247,8 +35261,8 @@ async function checkFileNamespace(file, project, projectNumber, warn) {
   const refuse2 = /* @__PURE__ */ __name(() => new ServiceYamlError(
     file.path,
     "metadata.namespace",
-    `the file is a service of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
-    "the project ID or number the service is deployed to, or no namespace"
+    `the file is a ${FILE_KINDS[file.kind].noun} of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
+    `the project ID or number the ${FILE_KINDS[file.kind].noun} is deployed to, or no namespace`
   ), "refuse");
   if (!/^\d+$/.test(namespace)) throw refuse2();
   let number;
@@ -35263,6 +35277,148 @@ async function checkFileNamespace(file, project, projectNumber, warn) {
   if (number !== namespace) throw refuse2();
 }
 __name(checkFileNamespace, "checkFileNamespace");
+
+// src/inputs/job-yaml.ts
+var JOB_API_VERSION = FILE_KINDS.Job.api;
+var JOB_ANNOTATIONS = {
+  "run.googleapis.com/client-name": [["client"], text],
+  "run.googleapis.com/client-version": [["clientVersion"], text],
+  "run.googleapis.com/launch-stage": [["launchStage"], text]
+};
+var OUTPUT_ANNOTATIONS2 = /* @__PURE__ */ new Set([
+  "serving.knative.dev/creator",
+  "serving.knative.dev/lastModifier",
+  "run.googleapis.com/creator",
+  "run.googleapis.com/lastModifier",
+  "run.googleapis.com/operation-id",
+  "run.googleapis.com/satisfiesPzs"
+]);
+var OUTPUT_LABELS = ["run.googleapis.com/satisfiesPzs"];
+var TASK_ANNOTATIONS = {
+  "run.googleapis.com/execution-environment": [["executionEnvironment"], choice(EXECUTION_ENVIRONMENT2)],
+  "run.googleapis.com/vpc-access-connector": [["vpcAccess", "connector"], text],
+  "run.googleapis.com/vpc-access-egress": [["vpcAccess", "egress"], choice(VPC_EGRESS)],
+  "run.googleapis.com/network-interfaces": [["vpcAccess", "networkInterfaces"], jsonList],
+  "run.googleapis.com/encryption-key": [["encryptionKey"], text]
+};
+var SERVICE_CONTAINER_FIELDS = ["ports", "livenessProbe", "startupProbe", "readinessProbe"];
+function jobFromKnative(doc, path4) {
+  const r = new Reader(path4, "Job");
+  if (!isMap(doc)) throw r.fail("(file)", "expected a Cloud Run Job: a YAML mapping.");
+  const top = r.map(doc, "", ["apiVersion", "kind", "metadata", "spec", "status"]);
+  if (top.kind !== "Job") throw r.fail("kind", `expected Job, got ${JSON.stringify(top.kind)}.`);
+  if (top.apiVersion !== JOB_API_VERSION)
+    throw r.fail("apiVersion", `expected ${JOB_API_VERSION}, got ${JSON.stringify(top.apiVersion)}.`);
+  const meta = r.map(top.metadata, "metadata", [
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    ...OUTPUT_METADATA
+  ]);
+  const name = r.string(meta.name, "metadata.name");
+  if (!name) throw r.fail("metadata.name", "missing: the job needs a name.");
+  const namespace = meta.namespace === void 0 ? void 0 : String(meta.namespace);
+  const job = {};
+  const labels = r.stringMap(meta.labels, "metadata.labels");
+  const location = labels[LOCATION_LABEL];
+  delete labels[LOCATION_LABEL];
+  for (const key of OUTPUT_LABELS) delete labels[key];
+  job.labels = r.plainLabels(labels, "metadata.labels");
+  job.annotations = r.annotations(meta.annotations, "metadata.annotations", (key, value, field) => {
+    if (OUTPUT_ANNOTATIONS2.has(key)) return true;
+    const mapping = JOB_ANNOTATIONS[key];
+    if (mapping) setPath(job, mapping[0], mapping[1](r, value, field));
+    return Boolean(mapping);
+  });
+  const spec = r.map(top.spec, "spec", ["template"]);
+  if (spec.template === void 0 || spec.template === null)
+    throw r.fail("spec.template", "missing: the job needs its execution template.");
+  job.template = executionTemplate(r, spec.template);
+  return { kind: "Job", path: path4, name, job: compact(job), location, namespace };
+}
+__name(jobFromKnative, "jobFromKnative");
+function executionTemplate(r, value) {
+  const t = r.map(value, "spec.template", ["metadata", "spec"]);
+  const meta = r.map(t.metadata, "spec.template.metadata", ["labels", "annotations"]);
+  const spec = r.map(t.spec, "spec.template.spec", ["parallelism", "taskCount", "template"]);
+  const labels = r.stringMap(meta.labels, "spec.template.metadata.labels");
+  for (const key of DROPPED_TEMPLATE_LABELS) delete labels[key];
+  const task = taskTemplate(r, spec.template);
+  let cloudSql = [];
+  const annotations = r.annotations(meta.annotations, "spec.template.metadata.annotations", (key, v, at) => {
+    const mapping = TASK_ANNOTATIONS[key];
+    if (mapping) setPath(task, mapping[0], mapping[1](r, v, at));
+    else if (key === CLOUD_SQL)
+      cloudSql = v.split(",").map((s) => s.trim()).filter(Boolean);
+    else return DROPPED_TEMPLATE_ANNOTATIONS.has(key);
+    return true;
+  });
+  if (cloudSql.length) {
+    task.volumes = [
+      ...task.volumes,
+      { name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: cloudSql } }
+    ];
+    const first = task.containers[0];
+    first.volumeMounts = [
+      ...first.volumeMounts ?? [],
+      { name: CLOUD_SQL_VOLUME, mountPath: "/cloudsql" }
+    ];
+  }
+  return {
+    labels: r.plainLabels(labels, "spec.template.metadata.labels"),
+    annotations,
+    taskCount: r.integer(spec.taskCount, "spec.template.spec.taskCount"),
+    parallelism: r.integer(spec.parallelism, "spec.template.spec.parallelism"),
+    template: task
+  };
+}
+__name(executionTemplate, "executionTemplate");
+function taskTemplate(r, value) {
+  const at = "spec.template.spec.template";
+  const t = r.map(value, at, ["spec"]);
+  const spec = r.map(t.spec, `${at}.spec`, [
+    "containers",
+    "volumes",
+    "maxRetries",
+    "timeoutSeconds",
+    "serviceAccountName"
+  ]);
+  const containers = r.list(spec.containers, `${at}.spec.containers`).map((c, i) => {
+    const field = `${at}.spec.containers[${i}]`;
+    for (const key of SERVICE_CONTAINER_FIELDS)
+      if (isMap(c) && c[key] !== void 0 && c[key] !== null)
+        throw r.fail(
+          `${field}.${key}`,
+          `a service's setting: a job's task runs to its end and takes no ${key === "ports" ? "requests" : "probes"}.`,
+          `the file without \`${key}\``
+        );
+    const container = r.container(c, field);
+    delete container.ports;
+    delete container.livenessProbe;
+    delete container.startupProbe;
+    delete container.readinessProbe;
+    return container;
+  });
+  if (!containers.length)
+    throw r.fail(`${at}.spec.containers`, "missing: a task runs at least one container.");
+  const timeoutField = `${at}.spec.timeoutSeconds`;
+  const quoted = typeof spec.timeoutSeconds === "string" && /^\d{1,7}$/.test(spec.timeoutSeconds);
+  const timeout = r.integer(quoted ? Number(spec.timeoutSeconds) : spec.timeoutSeconds, timeoutField);
+  return {
+    containers,
+    volumes: r.list(spec.volumes, `${at}.spec.volumes`).map((v, i) => r.volume(v, `${at}.spec.volumes[${i}]`)),
+    maxRetries: r.integer(spec.maxRetries, `${at}.spec.maxRetries`),
+    timeout: timeout === void 0 ? void 0 : `${timeout}s`,
+    serviceAccount: r.string(spec.serviceAccountName, `${at}.spec.serviceAccountName`)
+  };
+}
+__name(taskTemplate, "taskTemplate");
+function readMetadataFile(path4, workspaceDir) {
+  const doc = readYamlFile(path4, workspaceDir);
+  return isMap(doc) && doc.kind === "Job" ? jobFromKnative(doc, path4) : serviceFromKnative(doc, path4);
+}
+__name(readMetadataFile, "readMetadataFile");
 
 // src/common/webhooks.ts
 import { createHmac, randomUUID as randomUUID3 } from "node:crypto";
@@ -36284,11 +36440,11 @@ function typedJobFlags(r) {
   return flags;
 }
 __name(typedJobFlags, "typedJobFlags");
-function jobSettings(name, flags) {
+function jobSettings(name, flags, file) {
   const { executeNow, wait, ...spec } = flags;
   if (spec.taskTimeoutSeconds !== void 0 && (spec.taskTimeoutSeconds < 1 || spec.taskTimeoutSeconds > 7 * 86400))
     throw new InputError("task_timeout", `${spec.taskTimeoutSeconds}s`, "a task time limit from 1s to 168h");
-  return { name, spec, execute: wait ? "wait" : executeNow ? "start" : "none" };
+  return { name, spec, execute: wait ? "wait" : executeNow ? "start" : "none", file };
 }
 __name(jobSettings, "jobSettings");
 function releaseSettings(r, job, purpose) {
@@ -36344,6 +36500,10 @@ __name(refuseDeployCloudrunOnly, "refuseDeployCloudrunOnly");
 function fileImage(r, file, spec) {
   if (!file || ["image", "context", "source"].some((name) => r.optional(name) !== void 0))
     return void 0;
+  if (file.kind === "Job") {
+    const first = file.job.template.template.containers?.[0];
+    return first ? { kind: "prebuilt", ref: notAnOption("image", first.image) } : void 0;
+  }
   const containers = file.service.template.containers ?? [];
   const named = spec?.container ? containers.find((c) => c.name === spec.container) : void 0;
   const target = named ?? containers.find((c) => c.ports?.length) ?? containers[0];
@@ -36371,6 +36531,7 @@ function fileSuffix(file, given) {
 }
 __name(fileSuffix, "fileSuffix");
 function checkFilePlace(file, regions, projectId) {
+  const noun = FILE_KINDS[file.kind].noun;
   if (file.location !== void 0 && !REGION.test(file.location))
     throw new ServiceYamlError(
       file.path,
@@ -36382,7 +36543,7 @@ function checkFilePlace(file, regions, projectId) {
     throw new ServiceYamlError(
       file.path,
       'metadata.labels["cloud.googleapis.com/location"]',
-      `the file is a service of ${file.location}, and \`region\` is ${regions.join(", ")}.`,
+      `the file is a ${noun} of ${file.location}, and \`region\` is ${regions.join(", ")}.`,
       `\`region: ${file.location}\`, or the file without the label to deploy it to \`region\``
     );
   const namespace = file.namespace;
@@ -36390,38 +36551,63 @@ function checkFilePlace(file, regions, projectId) {
     throw new ServiceYamlError(
       file.path,
       "metadata.namespace",
-      `the file is a service of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
-      "the project ID or number the service is deployed to, or no namespace"
+      `the file is a ${noun} of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
+      `the project ID or number the ${noun} is deployed to, or no namespace`
     );
 }
 __name(checkFilePlace, "checkFilePlace");
-function checkFileBeside(r) {
+function checkFileBeside(r, file) {
   const metadata = r.optional("metadata");
-  if (r.optional("job") !== void 0)
-    throw new InputError(
-      "metadata",
-      metadata,
-      "nothing beside `job`: Runway reads a Service file, not a Job"
-    );
+  const noun = FILE_KINDS[file.kind].noun;
   for (const name of ["preview", "cleanup"])
     if (r.optional(name)?.toLowerCase() === "true")
       throw new InputError(
         "metadata",
         metadata,
-        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole service`
+        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole ${noun}`
       );
+  const job = r.optional("job");
+  if (file.kind === "Service" && job !== void 0)
+    throw new InputError(
+      "job",
+      job,
+      "nothing beside a Service file in `metadata`: a job is deployed from a Job file (`kind: Job`) or from inputs"
+    );
+  for (const name of file.kind === "Job" ? ["job", "service"] : ["service"]) {
+    const value = r.optional(name);
+    if (value !== void 0 && value !== file.name)
+      throw new InputError(
+        name,
+        value,
+        `the ${noun} the \`metadata\` file names (${JSON.stringify(file.name)}), or no \`${name}\`: the file names the ${noun}`
+      );
+  }
+  return true;
 }
 __name(checkFileBeside, "checkFileBeside");
+function fileJobName(file) {
+  if (!JOB_NAME.test(file.name))
+    throw new ServiceYamlError(
+      file.path,
+      "metadata.name",
+      "not a Cloud Run job name.",
+      "lowercase letters, digits and hyphens, starting with a letter, at most 63 characters"
+    );
+  return file.name;
+}
+__name(fileJobName, "fileJobName");
 function readSettings(read) {
   const r = new Reader2(read);
   r.attempt(() => refuseDeployCloudrunOnly(r));
   const fromFile = r.optional("metadata") !== void 0;
-  if (fromFile) r.attempt(() => checkFileBeside(r));
-  const serviceYaml = r.map("metadata", (_n, v) => readServiceYaml(v));
-  const job = r.attempt(() => jobName2(r));
-  checkJobOnly(r, job !== void 0 || r.optional("job") !== void 0);
+  const file = r.map("metadata", (_n, v) => readMetadataFile(v));
+  const fileBeside = file && r.attempt(() => checkFileBeside(r, file));
+  const serviceYaml = file?.kind === "Service" ? file : void 0;
+  const jobYaml = file?.kind === "Job" ? file : void 0;
+  const job = fromFile ? jobYaml && fileBeside !== void 0 ? r.attempt(() => fileJobName(jobYaml)) : void 0 : r.attempt(() => jobName2(r));
+  const jobTarget = fromFile ? jobYaml !== void 0 : r.optional("job") !== void 0;
+  checkJobOnly(r, job !== void 0 || jobTarget);
   const flagsRaw = r.optional("flags");
-  const jobTarget = r.optional("job") !== void 0;
   const fromFlags = r.attempt(
     () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
   );
@@ -36434,16 +36620,10 @@ function readSettings(read) {
   r.supply("project_id", "--project", deployFlags.project);
   const service = r.attempt(() => {
     if (job !== void 0) return job;
-    if (r.optional("job") !== void 0) return void 0;
+    if (jobTarget) return void 0;
     const value = r.optional("service");
     if (fromFile) {
-      if (!serviceYaml) return void 0;
-      if (value !== void 0 && value !== serviceYaml.name)
-        throw new InputError(
-          "service",
-          value,
-          `the service the \`metadata\` file names (${JSON.stringify(serviceYaml.name)}), or no \`service\`: the file names the service`
-        );
+      if (!serviceYaml || fileBeside === void 0) return void 0;
       if (!SERVICE_NAME.test(serviceYaml.name))
         throw new ServiceYamlError(
           serviceYaml.path,
@@ -36517,7 +36697,7 @@ function readSettings(read) {
     return merged;
   });
   const jobFlags = jobTarget ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES)) : void 0;
-  const jobResult = job !== void 0 && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : void 0;
+  const jobResult = job !== void 0 && jobFlags ? r.attempt(() => jobSettings(job, jobFlags, jobYaml)) : void 0;
   const trafficFlagsRead = jobTarget ? void 0 : r.map("update_traffic_flags", (_n, v) => parseTrafficFlags(v));
   const partial = trafficFlagsRead?.toRevisions !== void 0 || trafficFlagsRead?.toTags !== void 0;
   const revisionTraffic = r.map("revision_traffic", (n, v) => parseTrafficSplit(n, v, partial));
@@ -36553,12 +36733,9 @@ function readSettings(read) {
     )
   );
   const regions = r.attempt(() => parseRegions(r.raw("region")));
-  if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
+  if (file) r.attempt(() => checkFilePlace(file, regions, projectId));
   const image = purpose === void 0 || purpose === "cleanup" ? void 0 : r.attempt(
-    () => withBuildFlags(
-      flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r),
-      fromFlags?.build
-    )
+    () => withBuildFlags(flagsImage(r, spec) ?? fileImage(r, file, spec) ?? imageSource(r), fromFlags?.build)
   );
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? "deploy"));
@@ -39469,7 +39646,8 @@ function jobChanges(settings, job, ref, image, sha) {
     jobSpec: job.spec,
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
-    labels: { ...settings.skipDefaultLabels ? {} : defaultLabels(sha), ...settings.spec.labels ?? {} }
+    labels: { ...settings.skipDefaultLabels ? {} : defaultLabels(sha), ...settings.spec.labels ?? {} },
+    fromFile: job.file?.job
   };
 }
 __name(jobChanges, "jobChanges");
@@ -39803,7 +39981,7 @@ async function deployJob(settings, job, credentials, project, image, built, gith
 }
 __name(deployJob, "deployJob");
 function withFileSettings(settings) {
-  const file = settings.serviceYaml;
+  const file = settings.serviceYaml?.service.template ?? settings.job?.file?.job.template.template;
   const scoped = Object.entries(settings.spec.containers ?? {}).flatMap(([name, c]) => {
     if (!c.secrets) return [];
     const inContainer = /* @__PURE__ */ __name((refs) => Object.fromEntries(Object.entries(refs).map(([k, ref]) => [`${k} in container ${name}`, ref])), "inContainer");
@@ -39816,7 +39994,7 @@ function withFileSettings(settings) {
     (all, refs) => ({ env: { ...all.env, ...refs.env }, files: { ...all.files, ...refs.files } }),
     own
   );
-  const account = settings.spec.runtimeServiceAccount ?? file?.service.template.serviceAccount;
+  const account = settings.spec.runtimeServiceAccount ?? file?.serviceAccount;
   return {
     ...settings,
     spec: {
@@ -39850,8 +40028,11 @@ async function run() {
       if (read.job)
         info2(`job ${read.job.name} in ${read.regions.join(", ")}; execute: ${read.job.execute}`);
       else info2(`service ${read.service} in ${read.regions.join(", ")}; ${mode}`);
-      if (read.serviceYaml)
-        info2(`from ${read.serviceYaml.path}: the deploy replaces the service with it, inputs on top`);
+      const file = read.serviceYaml ?? read.job?.file;
+      if (file)
+        info2(
+          `from ${file.path}: the deploy replaces the ${file.kind === "Job" ? "job" : "service"} with it, inputs on top`
+        );
       if (isolation)
         info2(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? "only preview_secrets" : "no secrets"}`
@@ -39876,9 +40057,10 @@ async function run() {
       () => group("Preflight", async () => {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
-        if (parsed.serviceYaml)
+        const file = parsed.serviceYaml ?? parsed.job?.file;
+        if (file)
           await checkFileNamespace(
-            parsed.serviceYaml,
+            file,
             resolvedProject,
             () => new ProjectsClient(credentials.accessToken).projectNumber(resolvedProject),
             (message) => warning(message)

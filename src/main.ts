@@ -196,10 +196,10 @@ async function deployJob(
 
 /**
  * The settings preflight checks: with a `metadata` file, its runtime account (unless an input sets
- * one) and its secrets beside the inputs', since the revision runs as the file says.
+ * one) and its secrets beside the inputs', since the revision (or the job's tasks) runs as the file says.
  */
 function withFileSettings(settings: Settings): Settings {
-  const file = settings.serviceYaml;
+  const file = settings.serviceYaml?.service.template ?? settings.job?.file?.job.template.template;
   // A sidecar's secrets (`--container NAME --set-secrets`) are read as the revision's account too.
   const scoped = Object.entries(settings.spec.containers ?? {}).flatMap(([name, c]) => {
     if (!c.secrets) return [];
@@ -214,7 +214,7 @@ function withFileSettings(settings: Settings): Settings {
     (all, refs) => ({ env: { ...all.env, ...refs.env }, files: { ...all.files, ...refs.files } }),
     own,
   );
-  const account = settings.spec.runtimeServiceAccount ?? file?.service.template.serviceAccount;
+  const account = settings.spec.runtimeServiceAccount ?? file?.serviceAccount;
   return {
     ...settings,
     spec: {
@@ -252,8 +252,11 @@ export async function run(): Promise<void> {
       if (read.job)
         log.info(`job ${read.job.name} in ${read.regions.join(', ')}; execute: ${read.job.execute}`);
       else log.info(`service ${read.service} in ${read.regions.join(', ')}; ${mode}`);
-      if (read.serviceYaml)
-        log.info(`from ${read.serviceYaml.path}: the deploy replaces the service with it, inputs on top`);
+      const file = read.serviceYaml ?? read.job?.file;
+      if (file)
+        log.info(
+          `from ${file.path}: the deploy replaces the ${file.kind === 'Job' ? 'job' : 'service'} with it, inputs on top`,
+        );
       if (isolation)
         log.info(
           `fork code: runs as ${isolation.serviceAccount} with ${isolation.secrets ? 'only preview_secrets' : 'no secrets'}`,
@@ -282,9 +285,10 @@ export async function run(): Promise<void> {
         await checkJobPermissions(parsed, credentials, resolvedProject);
         // A job is not health-checked: it needs no ID token, nor the service reads that prove one.
         if (!parsed.job) await checkIdTokens(parsed, credentials, resolvedProject);
-        if (parsed.serviceYaml)
+        const file = parsed.serviceYaml ?? parsed.job?.file;
+        if (file)
           await checkFileNamespace(
-            parsed.serviceYaml,
+            file,
             resolvedProject,
             () => new ProjectsClient(credentials.accessToken).projectNumber(resolvedProject),
             (message) => core.warning(message),

@@ -1,5 +1,9 @@
 // End to end: `job: NAME` through the bundled action against the emulator's Cloud Run jobs, whose
 // tasks run as real containers. Each test asserts what the emulator ran, not only what the action said.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { admin, env } from '../helpers/emulator.js';
 import { authInputs, errorOf, expectSuccess, runAction } from '../helpers/action.js';
 import { pushJobImage } from '../helpers/images.js';
@@ -53,6 +57,79 @@ describe('deploying a Cloud Run job', () => {
     const lines = (execution?.output as Json[]).map((o) => o.text as string);
     expect(lines.join('\n')).toContain('hello from task 0');
     expect(lines.join('\n')).toContain('hello from task 1');
+  });
+
+  it('deploys a job from its Job file (`metadata`), the inputs on top, and runs it', async () => {
+    const image = await pushJobImage('e2e-job-file');
+    const file = (container: Record<string, unknown>): string => {
+      const path = join(mkdtempSync(join(tmpdir(), 'runway-job-')), 'job.yaml');
+      writeFileSync(
+        path,
+        stringify({
+          apiVersion: 'run.googleapis.com/v1',
+          kind: 'Job',
+          metadata: { name: 'e2e-job-file', labels: { team: 'data' } },
+          spec: {
+            template: {
+              metadata: { annotations: { 'run.googleapis.com/execution-environment': 'gen2' } },
+              spec: {
+                taskCount: 2,
+                template: {
+                  spec: {
+                    containers: [
+                      {
+                        image,
+                        args: [
+                          'echo "$GREETING from task $CLOUD_RUN_TASK_INDEX of $CLOUD_RUN_TASK_COUNT mode=$MODE"',
+                        ],
+                        env: [{ name: 'MODE', value: 'file' }],
+                        ...container,
+                      },
+                    ],
+                    maxRetries: 0,
+                  },
+                },
+              },
+            },
+          },
+        }),
+      );
+      return path;
+    };
+    const run = await runAction({
+      ...authInputs(),
+      metadata: file({}),
+      env_vars: 'GREETING=hello',
+      labels: 'tier=batch',
+      wait: 'true',
+    });
+    expectSuccess(run);
+    expect(run.stdout).toContain('the deploy replaces the job with it, inputs on top');
+    expect(run.outputs.job).toMatch(/\/locations\/us-central1\/jobs\/e2e-job-file$/);
+    expect([run.outputs.tasks_succeeded, run.outputs.tasks_failed]).toEqual(['2', '0']);
+    const job = await jobState('e2e-job-file');
+    expect(job?.labels).toMatchObject({ team: 'data', tier: 'batch', 'managed-by': 'github-actions' });
+    expect(job?.template).toMatchObject({
+      taskCount: 2,
+      template: { executionEnvironment: 'EXECUTION_ENVIRONMENT_GEN2', maxRetries: 0 },
+    });
+    const execution = (job?.executions as Json[]).find((e) => e.name.endsWith(run.outputs.execution!));
+    expect((execution?.output as Json[]).map((o) => o.text as string).sort()).toEqual([
+      'hello from task 0 of 2 mode=file',
+      'hello from task 1 of 2 mode=file',
+    ]);
+
+    // A field Runway cannot deploy is refused by name before any change.
+    const refused = await runAction({
+      ...authInputs(),
+      metadata: file({ ports: [{ containerPort: 8080 }] }),
+      wait: 'true',
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(errorOf(refused)).toContain(
+      "spec.template.spec.template.spec.containers[0].ports: a service's setting: a job's task runs to its end and takes no requests.",
+    );
+    expect(await jobState('e2e-job-file')).toMatchObject({ generation: job?.generation });
   });
 
   it('fails the step when a task fails, naming the execution and the failed task count', async () => {

@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   statSync,
   symlinkSync,
@@ -82,10 +83,25 @@ export function installedGcloud(): InstalledGcloud {
   // @actions/tool-cache: TOOL/VERSION/ARCH is the tool, and ARCH.complete marks it installed.
   const versionDir = join(toolCache, 'gcloud', version);
   mkdirSync(versionDir, { recursive: true });
-  symlinkSync(sdkRoot, join(versionDir, arch()));
+  linkGcloud(sdkRoot, join(versionDir, arch()));
   writeFileSync(join(versionDir, `${arch()}.complete`), '');
   installed = { version, sdkRoot, toolCache };
   return installed;
+}
+
+/**
+ * The SDK at `path`: a link to sdkRoot, or, while the suite serves gcloud from a forked interpreter
+ * (RUNWAY_GCLOUD_FORK_BIN, setup/global-setup.ts), a folder of links to sdkRoot's parts whose
+ * bin/gcloud goes through it, as every other gcloud call of the suite does.
+ */
+function linkGcloud(sdkRoot: string, path: string): void {
+  const fork = process.env.RUNWAY_GCLOUD_FORK_BIN;
+  if (!fork) return symlinkSync(sdkRoot, path);
+  mkdirSync(join(path, 'bin'), { recursive: true });
+  for (const entry of readdirSync(sdkRoot))
+    if (entry !== 'bin') symlinkSync(join(sdkRoot, entry), join(path, entry));
+  for (const entry of readdirSync(join(sdkRoot, 'bin')))
+    symlinkSync(join(entry === 'gcloud' ? fork : join(sdkRoot, 'bin'), entry), join(path, 'bin', entry));
 }
 
 /** The runner's INPUT_* for every input the peer's action.yml declares with a default. */

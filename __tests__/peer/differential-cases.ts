@@ -42,8 +42,8 @@ export interface Case {
   /** A Cloud Run job case: each step is given `job` (not `service`); {jobimage} is a busybox `sh -c` image. */
   job?: true;
   /**
-   * A Knative Service YAML (`metadata`): written for each side with the side's service as its name,
-   * placeholders filled; {servicefile} is its path.
+   * A Knative Service YAML (`metadata`), or with `job` a Cloud Run Job YAML: written for each side
+   * with the side's service (or job) as its name, placeholders filled; {servicefile} is its path.
    */
   file?: Record<string, unknown>;
 }
@@ -66,6 +66,35 @@ const serviceFile = (
     template: {
       metadata: { annotations: { 'autoscaling.knative.dev/maxScale': '3', ...annotations } },
       spec: { containerConcurrency: 25, timeoutSeconds: 90, containers },
+    },
+  },
+});
+
+/** A Job file (`kind: Job`) of two tasks, as `gcloud run jobs replace` takes it. */
+const jobFile = (): Record<string, unknown> => ({
+  apiVersion: 'run.googleapis.com/v1',
+  kind: 'Job',
+  metadata: { labels: { team: 'data' } },
+  spec: {
+    template: {
+      metadata: { annotations: { 'run.googleapis.com/execution-environment': 'gen2' } },
+      spec: {
+        taskCount: 2,
+        parallelism: 1,
+        template: {
+          spec: {
+            containers: [
+              {
+                image: '{jobimage}',
+                args: ['echo task $CLOUD_RUN_TASK_INDEX mode=$MODE'],
+                env: [{ name: 'MODE', value: 'file' }],
+              },
+            ],
+            maxRetries: 0,
+            timeoutSeconds: 120,
+          },
+        },
+      },
     },
   },
 });
@@ -580,6 +609,15 @@ export const CASES: Case[] = [
     ),
     steps: [{ metadata: '{servicefile}', image: '{image2}', env_vars: 'ADDED=1' }],
     differs: { id: 'metadata-inputs-on-top', in: ['containers'] },
+  },
+  { name: 'metadata: a job YAML', job: true, file: jobFile(), steps: [{ metadata: '{servicefile}' }] },
+  {
+    // deploy-cloudrun's `gcloud run jobs replace` drops the inputs, `wait` too: its job never runs.
+    name: 'metadata: a job YAML with env_vars and wait',
+    job: true,
+    file: jobFile(),
+    steps: [{ metadata: '{servicefile}', env_vars: 'ADDED=1', wait: 'true' }],
+    differs: { id: 'metadata-inputs-on-top', in: ['env', 'execution'] },
   },
 ];
 

@@ -1,6 +1,6 @@
-// Pure pieces of the emulator: the startup probe budget a revision gets, and which request an
-// injected fault applies to.
-import { startupProbe, withTemplateDefaults } from '../../emulator/run/model.js';
+// Pure pieces of the emulator: the startup probe budget a revision gets, how a liveness probe is
+// run, and which request an injected fault applies to.
+import { livenessProbe, startupProbe, withTemplateDefaults } from '../../emulator/run/model.js';
 import { Traffic } from '../../emulator/http.js';
 
 describe('startup probe budget', () => {
@@ -17,6 +17,45 @@ describe('startup probe budget', () => {
       budgetSeconds: 35,
     });
     expect(startupProbe({ periodSeconds: 240, failureThreshold: 10 }, 20).budgetSeconds).toBe(240);
+  });
+});
+
+describe('liveness probe', () => {
+  it("takes the proto's defaults, the action's path, port and headers, and is none without an action", () => {
+    expect(livenessProbe({ httpGet: {} })).toEqual({
+      action: 'http',
+      httpPath: '/',
+      initialDelayMs: 0,
+      periodMs: 10_000,
+      timeoutMs: 1000,
+      failureThreshold: 3,
+    });
+    expect(
+      livenessProbe({
+        httpGet: { path: '/live', port: 9000, httpHeaders: [{ name: 'X-Probe', value: 'yes' }] },
+        initialDelaySeconds: 2,
+        periodSeconds: 1,
+        timeoutSeconds: 1,
+        failureThreshold: 1,
+      }),
+    ).toEqual({
+      action: 'http',
+      httpPath: '/live',
+      httpHeaders: { 'X-Probe': 'yes' },
+      port: 9000,
+      initialDelayMs: 2000,
+      periodMs: 1000,
+      timeoutMs: 1000,
+      failureThreshold: 1,
+    });
+    expect(livenessProbe({ tcpSocket: { port: 9999 }, failureThreshold: 2 })).toMatchObject({
+      action: 'tcp',
+      port: 9999,
+      failureThreshold: 2,
+    });
+    expect(livenessProbe({ grpc: { port: 50051 } })).toMatchObject({ action: 'grpc', port: 50051 });
+    expect(livenessProbe({ periodSeconds: 5 })).toBeUndefined();
+    expect(livenessProbe(undefined)).toBeUndefined();
   });
 });
 

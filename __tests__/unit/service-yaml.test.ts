@@ -11,12 +11,8 @@ import { planService } from '../../src/deploy/plan.js';
 import { serviceSettings, settingsRestore } from '../../src/deploy/service-settings.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import { readSettings, type Settings } from '../../src/inputs/inputs.js';
-import {
-  checkFileNamespace,
-  readServiceYaml,
-  serviceFromKnative,
-  ServiceYamlError,
-} from '../../src/inputs/service-yaml.js';
+import { checkFileNamespace, serviceFromKnative, ServiceYamlError } from '../../src/inputs/service-yaml.js';
+import { readMetadataFile } from '../../src/inputs/job-yaml.js';
 import { PLANNED_IMAGE, serviceChanges } from '../helpers/service-changes.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -229,18 +225,18 @@ describe('a Knative Service YAML, read as the v2 service it describes', () => {
     writeFileSync(join(workspace, 'deploy', 'service.yaml'), stringify(exported()));
     writeFileSync(join(outside, 'service.yaml'), stringify(exported()));
     symlinkSync(join(outside, 'service.yaml'), join(workspace, 'deploy', 'linked.yaml'));
-    expect(readServiceYaml('deploy/service.yaml', workspace).name).toBe('hello');
-    expect(() => readServiceYaml('deploy/linked.yaml', workspace)).toThrow(
+    expect(readMetadataFile('deploy/service.yaml', workspace).name).toBe('hello');
+    expect(() => readMetadataFile('deploy/linked.yaml', workspace)).toThrow(
       /Input 'metadata' is invalid: got "deploy\/linked.yaml"/,
     );
     writeFileSync(join(workspace, 'bad.yaml'), 'kind: Service\n  spec: [\n');
-    expect(() => readServiceYaml('bad.yaml', workspace)).toThrow(/\(file\): not YAML \(line \d+/);
+    expect(() => readMetadataFile('bad.yaml', workspace)).toThrow(/\(file\): not YAML \(line \d+/);
   });
 });
 
 describe('a file Runway cannot deploy as it means is refused, naming the field', () => {
   const cases: Array<[string, (doc: Json) => unknown, string, RegExp?]> = [
-    ['a job', (d) => ({ ...d, kind: 'Job' }), 'kind', /`job: NAME`/],
+    ['a job, read as a service', (d) => ({ ...d, kind: 'Job' }), 'kind', /expected Service, got "Job"/],
     ['another kind', (d) => ({ ...d, kind: 'Deployment' }), 'kind'],
     ['another API', (d) => ({ ...d, apiVersion: 'apps/v1' }), 'apiVersion'],
     ['no name', (d) => (delete d.metadata.name, d), 'metadata.name'],
@@ -459,7 +455,9 @@ describe('the `metadata` input, read with the others', () => {
     );
     expect(fails({ metadata: 'service.yaml', project_id: 'other-project' })).toContain('metadata.namespace');
     expect(fails({ metadata: 'service.yaml', suffix: 'v8' })).toContain("Input 'suffix' is invalid");
-    expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain('nothing beside `job`');
+    expect(fails({ metadata: 'service.yaml', job: 'nightly' })).toContain(
+      'nothing beside a Service file in `metadata`',
+    );
     expect(fails({ metadata: 'service.yaml', preview: 'True' })).toContain('nothing with `preview: true`');
   });
 

@@ -1,12 +1,12 @@
 // Cloud Logging's entries, as the emulator keeps them: any source appends LogEntry-shaped records
-// (a revision's container output today, a job's tasks through the same `append`), and entries.list
-// reads them back (../apis/logging.ts). Container output becomes entries as Cloud Run makes them:
-// one entry per line, on the run.googleapis.com/stdout or /stderr log of the project, a line that
-// is a JSON object as jsonPayload with its own `severity` (and `message`) honoured, any other line
-// as textPayload. Plain lines carry no severity of their own, so they are DEFAULT on both streams:
-// "Logs to standard output or standard error do not have an associated log level"
-// (https://cloud.google.com/functions/docs/monitoring/logging, Cloud Run functions, which run on
-// Cloud Run) and the special JSON fields
+// (a revision's container output and Cloud Run's system lines about it, a job's tasks through the
+// same `append`), and entries.list reads them back (../apis/logging.ts). Container output becomes
+// entries as Cloud Run makes them: one entry per line, on the run.googleapis.com/stdout or /stderr
+// log of the project, a line that is a JSON object as jsonPayload with its own `severity` (and
+// `message`) honoured, any other line as textPayload. Plain lines carry no severity of their own,
+// so they are DEFAULT on both streams: "Logs to standard output or standard error do not have an
+// associated log level" (https://cloud.google.com/functions/docs/monitoring/logging, Cloud Run
+// functions, which run on Cloud Run) and the special JSON fields
 // (https://cloud.google.com/logging/docs/structured-logging#structured_logging_special_fields).
 import { randomBytes } from 'node:crypto';
 
@@ -103,6 +103,28 @@ export function containerEntry(
     ...base,
     severity: rank === undefined ? 'DEFAULT' : SEVERITIES[rank / 100]!,
     jsonPayload: payload,
+  };
+}
+
+/**
+ * What Cloud Run itself says about an instance (a probe that failed, say) on the revision's
+ * run.googleapis.com/varlog/system log, as observed: the text as textPayload, with the instance
+ * and container as labels (1Password/scim-examples#309 shows a startup probe's entry).
+ */
+export function systemEntry(
+  project: string,
+  resource: MonitoredResource,
+  severity: Severity,
+  text: string,
+  labels: Record<string, string>,
+): NewLogEntry {
+  return {
+    logName: logName(project, 'run.googleapis.com/varlog/system'),
+    resource,
+    timestamp: new Date().toISOString(),
+    severity,
+    ...(Object.keys(labels).length ? { labels } : {}),
+    textPayload: text,
   };
 }
 

@@ -11,9 +11,15 @@ import { schemaRoutes, type ApiRequest, type OperationFault, type Route } from '
 import { checkPolicyEtag, describePrincipal, type Binding, type Principal } from '../iam.js';
 import { revisionEnvironment } from './environment.js';
 import { validateTemplateRules } from './template-rules.js';
-import { LaunchFailure, type Backend, type ContainerLaunch, type Infrastructure } from './infrastructure.js';
+import {
+  LaunchFailure,
+  type Backend,
+  type ContainerLaunch,
+  type Infrastructure,
+  type LivenessFailure,
+} from './infrastructure.js';
 import { invokerGate } from './invoker.js';
-import { containerEntry } from '../logging/store.js';
+import { containerEntry, systemEntry } from '../logging/store.js';
 import {
   LATEST,
   REVISION,
@@ -21,6 +27,7 @@ import {
   compact,
   decodeEnums,
   ingressIndex,
+  livenessProbe,
   paginate,
   readTraffic,
   revisionName,
@@ -73,6 +80,23 @@ const BASE = String.raw`^\/v2\/projects\/(?<project>[^/]+)\/locations\/(?<locati
 const newEtag = (): string => `"${createHash('sha256').update(randomUUID()).digest('base64').slice(0, 27)}"`;
 /** IAM policy etags are bytes, so base64 in JSON. */
 const newPolicyEtag = (): string => createHash('sha256').update(randomUUID()).digest('base64').slice(0, 12);
+
+/**
+ * Cloud Run's system line when a liveness probe shuts an instance down, as observed: "LIVENESS
+ * HTTP probe failed 3 times consecutively for container "agent" on port 8080 path "/livez" …
+ * The instance has been shut down." The TCP and gRPC forms and the last sentence for a probe that
+ * could not connect are the startup probe's observed ones ("STARTUP TCP probe failed 1 time
+ * consecutively…", "Connection failed with status ERROR_CONNECTION_FAILED."), UNCONFIRMED for
+ * liveness, as is the wording for a container without a name.
+ */
+function livenessFailedText(failure: LivenessFailure): string {
+  const { probe, failures } = failure;
+  const container = failure.container ? `container "${failure.container}"` : 'the container';
+  const path = probe.action === 'http' ? ` path "${probe.httpPath ?? '/'}"` : '';
+  const connection =
+    failure.cause === 'connection' ? ' Connection failed with status ERROR_CONNECTION_FAILED.' : '';
+  return `LIVENESS ${probe.action.toUpperCase()} probe failed ${failures} time${failures === 1 ? '' : 's'} consecutively for ${container} on port ${failure.port}${path}. The instance has been shut down.${connection}`;
+}
 
 /** The longest a `:wait` holds the connection, whatever timeout it asks for. */
 const MAX_WAIT_SECONDS = 120;
@@ -376,6 +400,7 @@ export class CloudRun {
           command: c.command as string[] | undefined,
           args: c.args as string[] | undefined,
           startup,
+          liveness: livenessProbe(c.livenessProbe),
           dependsOn: ((c.dependsOn as unknown[] | undefined) ?? []).map(String),
         };
       });
@@ -392,7 +417,8 @@ export class CloudRun {
           configuration_name: record.id,
         },
       };
-      const instanceId = createHash('sha256').update(randomUUID()).digest('hex');
+      const newInstanceId = (): string => createHash('sha256').update(randomUUID()).digest('hex');
+      let instanceId = newInstanceId();
       const running = await this.runtime.launch({
         revision: rev.name,
         service: record.id,
@@ -408,6 +434,24 @@ export class CloudRun {
               ...(containers.length > 1 && container ? { container_name: container } : {}),
             }),
           ),
+        events: {
+          livenessFailed: (failure) =>
+            logs.append(
+              systemEntry(record.project, resource, 'ERROR', livenessFailedText(failure), {
+                instanceId,
+                ...(failure.container ? { container_name: failure.container } : {}),
+              }),
+            ),
+          // A new instance takes the old one's place: its lines carry its own id.
+          replacing: () => {
+            instanceId = newInstanceId();
+          },
+          replaced: (started) => {
+            rev.containers = started;
+            const ingress = started[prepared.ingress];
+            if (ingress) rev.containerId = ingress.id;
+          },
+        },
       });
       rev.instanceId = running.id;
       rev.containers = running.containers;

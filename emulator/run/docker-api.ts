@@ -159,6 +159,8 @@ export interface ContainerState {
   exitCode: number;
   /** The container's address on Docker's bridge network ('' when it has none, e.g. it joined another's). */
   ip: string;
+  /** Its main process as the host sees it (0 when it is not running). */
+  pid: number;
 }
 
 export const dockerApi = {
@@ -221,13 +223,13 @@ export const dockerApi = {
 
   async state(id: string): Promise<ContainerState> {
     const c = await call<{
-      State: { Running: boolean; ExitCode: number };
+      State: { Running: boolean; ExitCode: number; Pid?: number };
       NetworkSettings?: { IPAddress?: string; Networks?: Record<string, { IPAddress?: string }> | null };
     }>('GET', `/containers/${encodeURIComponent(id)}/json`);
     const network = c.NetworkSettings;
     const ip =
       network?.IPAddress || Object.values(network?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || '';
-    return { running: c.State.Running, exitCode: c.State.ExitCode, ip };
+    return { running: c.State.Running, exitCode: c.State.ExitCode, ip, pid: c.State.Pid ?? 0 };
   },
 
   /** The last lines a container wrote, stdout and stderr together. */
@@ -313,9 +315,10 @@ export const dockerApi = {
     return answer.StatusCode;
   },
 
-  /** Sends SIGKILL (`docker kill`); a container that already stopped is not an error. */
-  async kill(id: string): Promise<void> {
-    await call('POST', `/containers/${encodeURIComponent(id)}/kill`).catch((err: unknown) => {
+  /** Sends SIGKILL, or `signal` (`docker kill -s`); a container that already stopped is not an error. */
+  async kill(id: string, signal?: string): Promise<void> {
+    const query = signal ? `?signal=${encodeURIComponent(signal)}` : '';
+    await call('POST', `/containers/${encodeURIComponent(id)}/kill${query}`).catch((err: unknown) => {
       if (!(err instanceof DockerApiError && (err.status === 404 || err.status === 409))) throw err;
     });
   },

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { OutputLine } from '../logging/store.js';
 export type { OutputLine };
-import type { StartupProbe } from './model.js';
+import type { LivenessProbe, StartupProbe } from './model.js';
 
 /** One container of a revision, ready to start: everything resolved (secrets read, env built). */
 export interface ContainerLaunch {
@@ -26,6 +26,8 @@ export interface ContainerLaunch {
    * runs.
    */
   startup: StartupProbe | undefined;
+  /** Checked while the instance runs, once every container has started; absent: never checked. */
+  liveness?: LivenessProbe | undefined;
   /** Names of the containers that must have started (passed their startup probes) before this one starts. */
   dependsOn: string[];
 }
@@ -48,6 +50,34 @@ export interface RevisionLaunch {
    * has none); a runtime whose apps write nothing never calls it.
    */
   output?: (container: string, line: OutputLine) => void;
+  /** What happens to the instance once it runs (a runtime that runs no liveness probes never calls it). */
+  events?: InstanceEvents;
+}
+
+/** A liveness probe that failed `failureThreshold` times in a row. */
+export interface LivenessFailure {
+  /** The container's name ('' when it has none). */
+  container: string;
+  probe: LivenessProbe;
+  /** The port it checked. */
+  port: number;
+  /** The consecutive failures that ended it. */
+  failures: number;
+  /** How the last check failed: no connection, no answer in time, or an answer outside 200–399. */
+  cause: 'connection' | 'timeout' | 'status';
+}
+
+/**
+ * A running instance's life after its start, as Cloud Run lives it: a container whose liveness
+ * probe fails shuts the instance down, and a new one starts in its place.
+ */
+export interface InstanceEvents {
+  /** The instance is being shut down for this failure. */
+  livenessFailed(failure: LivenessFailure): void;
+  /** A new instance starts in its place: its containers' output comes next. */
+  replacing(): void;
+  /** Every container of the new instance has started, in template order. */
+  replaced(containers: Array<{ name: string; id: string }>): void;
 }
 
 /** A socket address a revision's ingress port answers on. */

@@ -235,6 +235,50 @@ export function startupProbe(probe: unknown, defaultSeconds: number): StartupPro
   };
 }
 
+/** How a running container's liveness is checked, and when it counts as dead. */
+export interface LivenessProbe {
+  /** The probe's action; gRPC is checked as startup probes check it: something listens on the port. */
+  action: 'http' | 'tcp' | 'grpc';
+  /** For HTTP: the path GET asks for, and the headers it sends. */
+  httpPath?: string;
+  httpHeaders?: Record<string, string>;
+  /** The port the probe names, if it names one (else the container's port). */
+  port?: number;
+  initialDelayMs: number;
+  periodMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+}
+
+/**
+ * A template's liveness probe as the runtime runs it, with the proto's defaults (initialDelaySeconds
+ * 0, timeoutSeconds 1, periodSeconds 10, failureThreshold 3); none when the probe names no action.
+ */
+export function livenessProbe(probe: unknown): LivenessProbe | undefined {
+  const p = (probe ?? undefined) as Json | undefined;
+  const httpGet = p?.httpGet as Json | undefined;
+  const action = (httpGet ?? p?.tcpSocket ?? p?.grpc) as Json | undefined;
+  if (!p || !action) return undefined;
+  const number = (v: unknown, fallback: number, least: number): number => {
+    const n = Number(v);
+    return Number.isFinite(n) && n >= least ? n : fallback;
+  };
+  const port = Number(action.port);
+  const headers = ((httpGet?.httpHeaders as Json[] | undefined) ?? []).filter((h) => h && h.name);
+  return {
+    action: httpGet ? 'http' : p.grpc ? 'grpc' : 'tcp',
+    ...(httpGet ? { httpPath: String(httpGet.path || '/') } : {}),
+    ...(headers.length
+      ? { httpHeaders: Object.fromEntries(headers.map((h) => [String(h.name), String(h.value ?? '')])) }
+      : {}),
+    ...(Number.isInteger(port) && port > 0 ? { port } : {}),
+    initialDelayMs: number(p.initialDelaySeconds, 0, 0) * 1000,
+    periodMs: number(p.periodSeconds, 10, 1) * 1000,
+    timeoutMs: number(p.timeoutSeconds, 1, 1) * 1000,
+    failureThreshold: number(p.failureThreshold, 3, 1),
+  };
+}
+
 /** Duration "300s" → seconds. */
 export function seconds(duration: unknown, fallback: number): number {
   const m = /^(\d+(?:\.\d+)?)s$/.exec(String(duration ?? ''));

@@ -4,20 +4,25 @@
 // network namespace (sidecars reach each other on localhost), held by a small "pause" container
 // built FROM scratch with the machine's static busybox (Docker Hub is out of reach); containers
 // start in dependsOn order, each once the ones it depends on have passed their startup probes.
+// Once started, an instance's liveness probes run; one that keeps failing shuts the instance down
+// and starts a new one in its namespace.
 // Traffic goes straight to the namespace's address on Docker's bridge, with no published port.
 // The Docker Engine API does the work (docker-api.ts); only the pause image, built once, goes
 // through the CLI.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
   LaunchFailure,
   type Address,
   type ContainerLaunch,
+  type LivenessFailure,
   type RevisionLaunch,
   type RevisionRuntime,
   type RunningRevision,
@@ -25,7 +30,7 @@ import {
   type TaskOutcome,
   type TaskRuntime,
 } from './infrastructure.js';
-import { startOrder } from './model.js';
+import { startOrder, type LivenessProbe } from './model.js';
 import { dockerApi, type ContainerSpec, type ContainerState } from './docker-api.js';
 
 export { LaunchFailure, type FailureKind } from './infrastructure.js';
@@ -57,6 +62,78 @@ async function docker(args: string[], options: { env?: NodeJS.ProcessEnv } = {})
     maxBuffer: 16 * 1024 * 1024,
   });
   return stdout.trim();
+}
+
+/**
+ * One HTTP liveness check: a GET answered 200–399 within `timeoutMs` (redirects not followed), or
+ * how it failed. node:http on a connection of its own rather than fetch: no pooled socket outlives
+ * the check, and it costs less CPU (2.5 ms against 3.7 ms a check, measured on this machine).
+ */
+function httpAlive(
+  { host, port }: Address,
+  path: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<LivenessFailure['cause'] | undefined> {
+  return new Promise((resolve) => {
+    let verdict: LivenessFailure['cause'] | undefined | null = null;
+    const done = (v: LivenessFailure['cause'] | undefined): void => {
+      if (verdict !== null) return;
+      verdict = v;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(v);
+    };
+    const req = http.get({ host, port, path, headers, agent: false, signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      res.once('end', () => done(status >= 200 && status < 400 ? undefined : 'status'));
+      res.once('error', () => done('connection'));
+    });
+    req.once('error', () => done('connection'));
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    timer.unref();
+  });
+}
+
+/** Whether a TCP connection to the address opens within `timeoutMs`. */
+function connects({ host, port }: Address, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.setTimeout(timeoutMs, () => done(false));
+  });
+}
+
+/**
+ * Whether the host's process `pid` catches or ignores SIGTERM (/proc/PID/status, SigCgt and
+ * SigIgn; SIGTERM is signal 15, bit 14). When that cannot be read it counts as kept running.
+ */
+async function keepsRunningOnSigterm(pid: number): Promise<boolean> {
+  if (!pid) return true;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const mask = (field: string): bigint | undefined => {
+    const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1];
+    return hex ? BigInt(`0x${hex}`) : undefined;
+  };
+  const caught = mask('SigCgt');
+  const ignored = mask('SigIgn');
+  if (caught === undefined || ignored === undefined) return true;
+  return ((caught | ignored) & (1n << 14n)) !== 0n;
+}
+
+/** An in-memory (emptyDir) volume's directory under an instance's root, made writable by anyone. */
+async function volumeDir(root: string, volume: string): Promise<string> {
+  const path = join(root, 'volumes', volume);
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o777);
+  return path;
 }
 
 /**
@@ -112,17 +189,36 @@ const FOLLOW_GRACE_MS = 2000;
 /** How long a container without a startup probe must keep running before it counts as started. */
 const RUNS_FOR_MS = 500;
 
+/** Cloud Run's time between SIGTERM and SIGKILL when it shuts an instance down. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Liveness restarts closer together than this count as a crash loop, and back off. */
+const CRASH_LOOP_WINDOW_MS = 10 * 60_000;
+const BACKOFF_MS = 10_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What one started revision is made of, so it can all go at once. */
 interface Instance {
   /** The network namespace it runs in, given back to the pool when it goes. */
   network: Network;
+  /** Where its secret files and shared volumes are on the host. */
+  root: string;
   containers: string[];
   /** Host directories (secret files, shared volumes) removed with it. */
   dirs: string[];
   /** Its containers' output streams, each ending when its container stops or goes. */
   followers: Array<Promise<void>>;
+  /** Each container's spec, in template order, made at its first start. */
+  specs: Array<ContainerSpec | undefined>;
+  /** Aborted when it goes: its liveness probes stop, and a restart under way gives up. */
+  halt: AbortController;
+  /** A liveness restart under way; what it started is in `containers` once it settles. */
+  restarting?: Promise<void> | undefined;
+  /** Liveness restarts in a row, each within CRASH_LOOP_WINDOW_MS of the last, and the last's time. */
+  restarts: number;
+  lastRestart: number;
 }
 
 /** A pause container holding a network namespace, and its address on Docker's bridge. */
@@ -194,6 +290,8 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
   }
 
   async shutdown(): Promise<void> {
+    for (const instance of this.instances.values()) instance.halt.abort();
+    await Promise.all([...this.instances.values()].map((i) => i.restarting));
     this.networks.clear();
     await ContainerRuntime.removeOwn();
     await Promise.all(
@@ -270,10 +368,7 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
       binds.push(`${hostPath}:${path}:ro`);
     }
     for (const [path, volume] of Object.entries(c.sharedDirs)) {
-      const hostPath = join(root, 'volumes', volume);
-      await mkdir(hostPath, { recursive: true });
-      await chmod(hostPath, 0o777);
-      binds.push(`${hostPath}:${path}`);
+      binds.push(`${await volumeDir(root, volume)}:${path}`);
     }
     // As `docker run --entrypoint E IMAGE ARGS…`: the command's first word replaces the image's
     // entrypoint, the rest and the args replace its CMD.
@@ -354,20 +449,59 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
       await rm(root, { recursive: true, force: true });
       throw err;
     });
-    const pauseId = network.id;
     const instanceId = `${launch.revision}/${++this.launched}`;
-    const instance: Instance = { network, containers: [], dirs: [root], followers: [] };
-    this.instances.set(instanceId, instance);
-    const at = (port: number): Address => ({ host: network.ip, port });
-    /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
-    const listening = async (port: number): Promise<boolean> => {
-      const table = await dockerApi.exec(pauseId, [BUSYBOX, 'netstat', '-ltn']).catch(() => '');
-      // Proto Recv-Q Send-Q Local-Address Foreign-Address State
-      return table.split('\n').some((line) => (line.trim().split(/\s+/)[3] ?? '').endsWith(`:${port}`));
+    const instance: Instance = {
+      network,
+      root,
+      containers: [],
+      dirs: [root],
+      followers: [],
+      specs: [],
+      halt: new AbortController(),
+      restarts: 0,
+      lastRestart: 0,
     };
+    this.instances.set(instanceId, instance);
+    const { ids, failure } = await this.startContainers(launch, instance);
+    if (failure) {
+      await this.failed(launch, ids[failure.container] ?? network.id, failure.error);
+      await this.remove(instanceId);
+      throw failure.error;
+    }
+    this.watch(instance, launch);
+    const ingress = launch.containers[launch.ingress]!;
+    return {
+      id: instanceId,
+      address: { host: network.ip, port: launch.port },
+      imageDigest: await ContainerRuntime.digestOf(ingress.image, launch.registryHost),
+      containers: launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })),
+    };
+  }
 
+  /** Whether something listens on the port in the instance's network namespace (a TCP probe). */
+  private async listening(network: Network, port: number): Promise<boolean> {
+    const table = await dockerApi.exec(network.id, [BUSYBOX, 'netstat', '-ltn']).catch(() => '');
+    // Proto Recv-Q Send-Q Local-Address Foreign-Address State
+    return table.split('\n').some((line) => (line.trim().split(/\s+/)[3] ?? '').endsWith(`:${port}`));
+  }
+
+  /**
+   * Runs the instance's containers in its namespace, in dependsOn order, each once the ones it
+   * depends on have started; the first failure stops the rest. Each container's spec is made once
+   * (its secret files written then): a new instance in the same place runs the same.
+   */
+  private async startContainers(
+    launch: RevisionLaunch,
+    instance: Instance,
+  ): Promise<{
+    ids: Array<string | undefined>;
+    failure?: { error: LaunchFailure; container: number } | undefined;
+  }> {
+    const { network } = instance;
+    const pauseId = network.id;
+    const at = (port: number): Address => ({ host: network.ip, port });
     const ids: Array<string | undefined> = launch.containers.map(() => undefined);
-    let failure: { error: unknown; container: number } | undefined;
+    let failure: { error: LaunchFailure; container: number } | undefined;
     const started = new Map<number, Promise<void>>();
     const names = launch.containers.map((c) => ({ name: c.name, dependsOn: c.dependsOn }));
     for (const i of startOrder(names)) {
@@ -379,13 +513,14 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
           await Promise.all(deps);
           if (failure) throw failure.error;
           try {
-            const id = await dockerApi
-              .run(await this.spec(launch, c, i, root, { networkMode: `container:${pauseId}` }))
-              .catch((err: unknown) => {
-                throw new LaunchFailure('exited', messageOf(err), {
-                  container: i,
-                });
+            const spec = (instance.specs[i] ??= await this.spec(launch, c, i, instance.root, {
+              networkMode: `container:${pauseId}`,
+            }));
+            const id = await dockerApi.run(spec).catch((err: unknown) => {
+              throw new LaunchFailure('exited', messageOf(err), {
+                container: i,
               });
+            });
             ids[i] = id;
             instance.containers.push(id);
             const { output } = launch;
@@ -396,9 +531,10 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
                 address: at(port),
                 // Cloud Run's default check of the ingress port, as a lone container gets it; a
                 // configured TCP probe only needs a listener (sidecars need not speak HTTP).
-                listening: async () => (c.startup!.configured ? listening(port) : answers(at(port))),
+                listening: async () =>
+                  c.startup!.configured ? this.listening(network, port) : answers(at(port)),
                 also: pauseId,
-                stop: () => failure !== undefined,
+                stop: () => failure !== undefined || instance.halt.signal.aborted,
               });
             } else {
               // No probe: it has started once it runs, and a container that exits at once must
@@ -434,18 +570,155 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
         }
       }
     }
-    if (failure) {
-      await this.failed(launch, ids[failure.container] ?? pauseId, failure.error);
-      await this.remove(instanceId);
-      throw failure.error;
+    return { ids, failure };
+  }
+
+  /**
+   * Runs the liveness probes of the instance's containers until one fails `failureThreshold` times
+   * in a row (then the instance restarts) or the instance goes. Each container's checks start
+   * `initialDelaySeconds` after every container has started and repeat every `periodSeconds` on
+   * an unreferenced timer: nothing busy-waits, and no probe keeps the emulator alive.
+   */
+  private watch(instance: Instance, launch: RevisionLaunch): void {
+    const probed = launch.containers.flatMap((c, i) => (c.liveness ? [{ c, i, probe: c.liveness }] : []));
+    if (probed.length === 0 || instance.halt.signal.aborted) return;
+    const round = new AbortController();
+    const signal = AbortSignal.any([instance.halt.signal, round.signal]);
+    for (const { c, i, probe } of probed) {
+      const port = probe.port ?? (i === launch.ingress ? launch.port : 8080);
+      void this.probeUntilDead(instance.network, probe, port, signal).then((dead) => {
+        if (!dead || signal.aborted) return;
+        round.abort();
+        this.restart(instance, launch, { container: c.name, probe, port, ...dead });
+      });
     }
-    const ingress = launch.containers[launch.ingress]!;
-    return {
-      id: instanceId,
-      address: at(launch.port),
-      imageDigest: await ContainerRuntime.digestOf(ingress.image, launch.registryHost),
-      containers: launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })),
-    };
+  }
+
+  /** Probes until `failureThreshold` checks in a row fail (how the last failed), or the signal aborts. */
+  private async probeUntilDead(
+    network: Network,
+    probe: LivenessProbe,
+    port: number,
+    signal: AbortSignal,
+  ): Promise<Pick<LivenessFailure, 'failures' | 'cause'> | undefined> {
+    let failures = 0;
+    let next = Date.now() + probe.initialDelayMs;
+    for (;;) {
+      await delay(Math.max(0, next - Date.now()), undefined, { signal, ref: false }).catch(() => undefined);
+      if (signal.aborted) return undefined;
+      next = Date.now() + probe.periodMs;
+      const cause = await this.livenessCheck(network, probe, port, signal).catch(() => 'connection' as const);
+      if (signal.aborted) return undefined;
+      if (!cause) failures = 0;
+      else if (++failures >= probe.failureThreshold) return { failures, cause };
+    }
+  }
+
+  /**
+   * One liveness check within `timeoutSeconds`; how it failed, or undefined when the container is
+   * alive. HTTP: a GET answered 200–399, redirects not followed. TCP and gRPC: a connection to the
+   * port, or (a sidecar's listener on localhost) a listener in the namespace, as startup checks.
+   */
+  private async livenessCheck(
+    network: Network,
+    probe: LivenessProbe,
+    port: number,
+    signal: AbortSignal,
+  ): Promise<LivenessFailure['cause'] | undefined> {
+    if (probe.action === 'http') {
+      const path = probe.httpPath ?? '/';
+      return httpAlive(
+        { host: network.ip, port },
+        path.startsWith('/') ? path : `/${path}`,
+        probe.httpHeaders ?? {},
+        probe.timeoutMs,
+        signal,
+      );
+    }
+    if (await connects({ host: network.ip, port }, probe.timeoutMs)) return undefined;
+    return (await this.listening(network, port)) ? undefined : 'connection';
+  }
+
+  /**
+   * Replaces an instance whose liveness probe failed, as Cloud Run does: the failure logged, every
+   * container shut down (SIGTERM, then SIGKILL), and a new instance started in the same place (the
+   * same namespace and address, so routes stay), in-memory volumes empty again. Cloud Run limits
+   * the restarts of a crash loop (how is UNCONFIRMED): here, as Kubernetes backs off, a restart
+   * within ten minutes of the last one waits 10 s, doubling up to 5 min; so does a new instance that
+   * fails to start before the next try.
+   */
+  private restart(instance: Instance, launch: RevisionLaunch, failure: LivenessFailure): void {
+    const { signal } = instance.halt;
+    launch.events?.livenessFailed(failure);
+    const soon = Date.now() - instance.lastRestart < CRASH_LOOP_WINDOW_MS;
+    instance.restarts = soon ? instance.restarts + 1 : 0;
+    instance.restarting = (async () => {
+      await this.shutDown(instance, signal);
+      while (!signal.aborted) {
+        if (instance.restarts > 0) {
+          const wait = Math.min(BACKOFF_MS * 2 ** (instance.restarts - 1), MAX_BACKOFF_MS);
+          await delay(wait, undefined, { signal, ref: false }).catch(() => undefined);
+          if (signal.aborted) return;
+        }
+        instance.lastRestart = Date.now();
+        await this.freshVolumes(instance, launch);
+        launch.events?.replacing();
+        const { ids, failure: broken } = await this.startContainers(launch, instance);
+        if (signal.aborted) return;
+        if (!broken) {
+          launch.events?.replaced(launch.containers.map((c, i) => ({ name: c.name, id: ids[i]! })));
+          this.watch(instance, launch);
+          return;
+        }
+        await this.failed(launch, ids[broken.container] ?? instance.network.id, broken.error);
+        await this.shutDown(instance, signal);
+        instance.restarts += 1;
+      }
+    })()
+      .catch((err: unknown) =>
+        console.error(`emulator: revision ${launch.revision} could not restart: ${messageOf(err)}`),
+      )
+      .finally(() => {
+        instance.restarting = undefined;
+      });
+  }
+
+  /** Stops and removes the instance's containers (its namespace stays) and lets their output drain. */
+  private async shutDown(instance: Instance, signal: AbortSignal): Promise<void> {
+    const ids = [...instance.containers];
+    await Promise.all(ids.map((id) => this.terminate(id, signal)));
+    await dockerApi.remove(ids);
+    instance.containers = instance.containers.filter((id) => !ids.includes(id));
+    const followers = instance.followers.splice(0);
+    await Promise.race([Promise.all(followers), delay(FOLLOW_GRACE_MS, undefined, { ref: false })]);
+  }
+
+  /**
+   * SIGTERM, then SIGKILL once Cloud Run's 10 s have passed, or at once when the signal aborts. On
+   * Cloud Run a process without a SIGTERM handler dies of it at once; in Docker the container's
+   * PID 1 is shielded from signals it does not handle, so it gets SIGKILL at once instead of
+   * waiting out the grace for nothing.
+   */
+  private async terminate(id: string, signal: AbortSignal): Promise<void> {
+    const state = await dockerApi.state(id).catch(() => undefined);
+    if (!state?.running) return;
+    const graced = await keepsRunningOnSigterm(state.pid);
+    await dockerApi.kill(id, 'SIGTERM');
+    if (graced) {
+      await Promise.race([
+        dockerApi.wait(id).catch(() => undefined),
+        delay(SHUTDOWN_GRACE_MS, undefined, { signal, ref: false }).catch(() => undefined),
+      ]);
+    }
+    await dockerApi.kill(id);
+  }
+
+  /** Empties the instance's in-memory volumes: a new instance's start empty, as on Cloud Run. */
+  private async freshVolumes(instance: Instance, launch: RevisionLaunch): Promise<void> {
+    const volumes = new Set(launch.containers.flatMap((c) => Object.values(c.sharedDirs)));
+    if (volumes.size === 0) return;
+    await rm(join(instance.root, 'volumes'), { recursive: true, force: true });
+    for (const volume of volumes) await volumeDir(instance.root, volume);
   }
 
   /** The port a container's probe checks: the probe's own, else the ingress port (8080 for a sidecar). */
@@ -578,6 +851,9 @@ export class ContainerRuntime implements RevisionRuntime, TaskRuntime {
     const instance = this.instances.get(id);
     if (!instance) return;
     this.instances.delete(id);
+    instance.halt.abort();
+    // A restart under way stops at its next step; nothing it started may outlive the instance.
+    await instance.restarting;
     const removed = await dockerApi.remove(instance.containers).then(
       () => true,
       () => false,

@@ -55,6 +55,9 @@ const CLOUD_SQL = 'run.googleapis.com/cloudsql-instances';
 const VPC_CONNECTOR = 'run.googleapis.com/vpc-access-connector';
 const VPC_EGRESS = 'run.googleapis.com/vpc-access-egress';
 const EXECUTION_ENVIRONMENT = 'run.googleapis.com/execution-environment';
+/** Direct VPC egress: gcloud's JSON list of v2 NetworkInterfaces (`--network`, `--subnet`). */
+const NETWORK_INTERFACES = 'run.googleapis.com/network-interfaces';
+const ENCRYPTION_KEY = 'run.googleapis.com/encryption-key';
 const EGRESS: Record<string, string> = {
   'all-traffic': 'ALL_TRAFFIC',
   'private-ranges-only': 'PRIVATE_RANGES_ONLY',
@@ -120,7 +123,17 @@ export function jobSpecFromV1(body: Json): Json {
       if (!EGRESS[value])
         throw badField(field, `'${value}' is not one of ${Object.keys(EGRESS).join(', ')}.`);
       task.vpcAccess = { ...obj(task.vpcAccess), egress: EGRESS[value] };
-    } else if (key === EXECUTION_ENVIRONMENT) {
+    } else if (key === NETWORK_INTERFACES) {
+      let interfaces: unknown;
+      try {
+        interfaces = JSON.parse(value);
+      } catch {
+        interfaces = undefined;
+      }
+      if (!Array.isArray(interfaces)) throw badField(field, 'expected a JSON list.');
+      task.vpcAccess = { ...obj(task.vpcAccess), networkInterfaces: interfaces };
+    } else if (key === ENCRYPTION_KEY) task.encryptionKey = value;
+    else if (key === EXECUTION_ENVIRONMENT) {
       if (!ENVIRONMENT[value])
         throw badField(field, `'${value}' is not one of ${Object.keys(ENVIRONMENT).join(', ')}.`);
       task.executionEnvironment = ENVIRONMENT[value];
@@ -161,9 +174,12 @@ function templateAnnotations(template: Json): Json {
   );
   const key = (map: Record<string, string>, value: unknown): string | undefined =>
     Object.keys(map).find((k) => map[k] === value);
+  const interfaces = list(vpc.networkInterfaces);
   return {
     ...obj(template.annotations),
     [VPC_CONNECTOR]: vpc.connector,
+    [NETWORK_INTERFACES]: interfaces.length ? JSON.stringify(interfaces) : undefined,
+    [ENCRYPTION_KEY]: task.encryptionKey,
     [VPC_EGRESS]: key(EGRESS, vpc.egress),
     [EXECUTION_ENVIRONMENT]: key(ENVIRONMENT, task.executionEnvironment),
     [CLOUD_SQL]: instances.length ? instances.join(',') : undefined,

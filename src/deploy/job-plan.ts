@@ -2,6 +2,8 @@
 // `gcloud run jobs deploy` would leave it. Unset settings leave the live job alone, except secrets:
 // deploy-cloudrun's job path turns --update-secrets into --set-secrets, so they replace. Its
 // `--labels` is gcloud's alias of --update-labels: labels merge, as the differential measured.
+// With a `metadata` Job file the file takes the live job's place (as `gcloud run jobs replace`),
+// and the settings apply on top of it; there `secrets_update_strategy` holds, so the file's stay.
 import type { Container, Job, TaskTemplate } from '../gcp/run-types.js';
 import type { KeyValues } from '../inputs/kv.js';
 import type { JobSpec } from '../inputs/spec.js';
@@ -18,6 +20,13 @@ export interface JobChanges extends ContainerChanges {
   jobSpec: JobSpec;
   /** Labels set on the job and its executions (defaults already merged in), over the live ones. */
   labels: KeyValues;
+  /** `metadata` with a Job file: the job it describes, which replaces the live one. */
+  fromFile?: Job | undefined;
+}
+
+/** How the settings' secrets meet the container's: a file's are kept unless the strategy says. */
+function secretsStrategy(changes: JobChanges): JobChanges['secretsUpdateStrategy'] {
+  return changes.fromFile ? changes.secretsUpdateStrategy : 'overwrite';
 }
 
 function mergeLabels(live: Record<string, string> | undefined, labels: KeyValues): Record<string, string> {
@@ -29,7 +38,7 @@ function taskContainer(live: Container | undefined, changes: JobChanges): Contai
   const container = planContainer(live, {
     ...changes,
     // deploy-cloudrun turns the job path's --update-secrets into --set-secrets: secrets replace.
-    secretsUpdateStrategy: 'overwrite',
+    secretsUpdateStrategy: secretsStrategy(changes),
   });
   if (container.resources) {
     const { cpuIdle: _idle, startupCpuBoost: _boost, ...resources } = container.resources;
@@ -46,7 +55,7 @@ function planTaskTemplate(live: TaskTemplate | undefined, changes: JobChanges): 
   const template: TaskTemplate = { ...(live ?? {}), containers: [container, ...liveContainers.slice(1)] };
   const volumes = planVolumes(live?.volumes, container, {
     ...changes,
-    secretsUpdateStrategy: 'overwrite',
+    secretsUpdateStrategy: secretsStrategy(changes),
   });
   if (volumes.length) template.volumes = volumes;
   else delete template.volumes;
@@ -61,7 +70,21 @@ function planTaskTemplate(live: TaskTemplate | undefined, changes: JobChanges): 
   return template;
 }
 
-export function planJob(live: Job | undefined, changes: JobChanges): Job {
+/**
+ * The job a Job file describes, as the start of a replace: of the live job only its etag is kept
+ * (it guards the update); a connector the file names alone is the one in the region deployed to.
+ */
+function replacement(live: Job | undefined, file: Job, changes: JobChanges): Job {
+  const start = structuredClone(file);
+  const vpcAccess = start.template.template.vpcAccess;
+  if (vpcAccess?.connector && !vpcAccess.connector.includes('/'))
+    vpcAccess.connector = `projects/${changes.project}/locations/${changes.region}/connectors/${vpcAccess.connector}`;
+  if (live?.etag) start.etag = live.etag;
+  return start;
+}
+
+export function planJob(liveJob: Job | undefined, changes: JobChanges): Job {
+  const live = changes.fromFile ? replacement(liveJob, changes.fromFile, changes) : liveJob;
   const liveTemplate = live?.template;
   const template = {
     ...(liveTemplate ?? {}),

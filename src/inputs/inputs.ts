@@ -44,7 +44,14 @@ import {
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import type { BuildFlags } from './build-flags.js';
 import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
-import { readServiceYaml, ServiceYamlError, type FileTraffic, type ServiceYaml } from './service-yaml.js';
+import {
+  FILE_KINDS,
+  ServiceYamlError,
+  type FileTraffic,
+  type MetadataFile,
+  type ServiceYaml,
+} from './service-yaml.js';
+import { readMetadataFile, type JobYaml } from './job-yaml.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
 import { isProbePath, parseExpectedStatus, type HealthCheck } from '../common/health.js';
@@ -97,6 +104,8 @@ export interface JobSettings {
   spec: JobSpec;
   /** `wait` (or --wait): execute and wait; `execute` (or --execute-now): start and return. */
   execute: JobExecute;
+  /** `metadata` with a Job file: the job the deploy starts from (it replaces the live job). */
+  file: JobYaml | undefined;
 }
 
 /** `release_command`: run once as the job SERVICE-release, before the new revision is created. */
@@ -1077,7 +1086,7 @@ function typedJobFlags(r: Reader): JobFlags {
   return flags;
 }
 
-function jobSettings(name: string, flags: JobFlags): JobSettings {
+function jobSettings(name: string, flags: JobFlags, file: JobYaml | undefined): JobSettings {
   const { executeNow, wait, ...spec } = flags;
   if (
     spec.taskTimeoutSeconds !== undefined &&
@@ -1085,7 +1094,7 @@ function jobSettings(name: string, flags: JobFlags): JobSettings {
   )
     throw new InputError('task_timeout', `${spec.taskTimeoutSeconds}s`, 'a task time limit from 1s to 168h');
   // gcloud: --wait executes the job (it implies --execute-now).
-  return { name, spec, execute: wait ? 'wait' : executeNow ? 'start' : 'none' };
+  return { name, spec, execute: wait ? 'wait' : executeNow ? 'start' : 'none', file };
 }
 
 function releaseSettings(r: Reader, job: boolean, purpose: Purpose | undefined): ReleaseSettings | undefined {
@@ -1150,11 +1159,16 @@ function refuseDeployCloudrunOnly(r: Reader): void {
  */
 function fileImage(
   r: Reader,
-  file: ServiceYaml | undefined,
+  file: ServiceYaml | JobYaml | undefined,
   spec: ServiceSpec | undefined,
 ): ImageSource | undefined {
   if (!file || ['image', 'context', 'source'].some((name) => r.optional(name) !== undefined))
     return undefined;
+  // A job deploy changes its first container (job-plan.ts): the file's is the image it keeps.
+  if (file.kind === 'Job') {
+    const first = file.job.template.template.containers?.[0];
+    return first ? { kind: 'prebuilt', ref: notAnOption('image', first.image)! } : undefined;
+  }
   const containers = file.service.template.containers ?? [];
   const named = spec?.container ? containers.find((c) => c.name === spec.container) : undefined;
   const target = named ?? containers.find((c) => c.ports?.length) ?? containers[0];
@@ -1185,10 +1199,11 @@ function fileSuffix(file: ServiceYaml, given: string | undefined): string | unde
 
 /** What a `metadata` file says of where it goes, against `region` and `project_id`. */
 function checkFilePlace(
-  file: ServiceYaml,
+  file: MetadataFile,
   regions: string[] | undefined,
   projectId: string | undefined,
 ): void {
+  const noun = FILE_KINDS[file.kind].noun;
   if (file.location !== undefined && !REGION.test(file.location))
     throw new ServiceYamlError(
       file.path,
@@ -1200,7 +1215,7 @@ function checkFilePlace(
     throw new ServiceYamlError(
       file.path,
       'metadata.labels["cloud.googleapis.com/location"]',
-      `the file is a service of ${file.location}, and \`region\` is ${regions.join(', ')}.`,
+      `the file is a ${noun} of ${file.location}, and \`region\` is ${regions.join(', ')}.`,
       `\`region: ${file.location}\`, or the file without the label to deploy it to \`region\``,
     );
   const namespace = file.namespace;
@@ -1208,39 +1223,74 @@ function checkFilePlace(
     throw new ServiceYamlError(
       file.path,
       'metadata.namespace',
-      `the file is a service of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
-      'the project ID or number the service is deployed to, or no namespace',
+      `the file is a ${noun} of project ${JSON.stringify(namespace)}, and \`project_id\` is ${projectId}.`,
+      `the project ID or number the ${noun} is deployed to, or no namespace`,
     );
 }
 
-/** `metadata` with the inputs that decide what a run deploys otherwise. */
-function checkFileBeside(r: Reader): void {
+/**
+ * `metadata` with the inputs that decide what a run deploys otherwise. A file names what it
+ * deploys: `service` (for a Job file too, as deploy-cloudrun compares it) or `job` may repeat its
+ * name, nothing else; a Service file is no job, nor a Job file a service.
+ */
+function checkFileBeside(r: Reader, file: ServiceYaml | JobYaml): true {
   const metadata = r.optional('metadata')!;
-  if (r.optional('job') !== undefined)
-    throw new InputError(
-      'metadata',
-      metadata,
-      'nothing beside `job`: Runway reads a Service file, not a Job',
-    );
+  const noun = FILE_KINDS[file.kind].noun;
   for (const name of ['preview', 'cleanup'])
     if (r.optional(name)?.toLowerCase() === 'true')
       throw new InputError(
         'metadata',
         metadata,
-        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole service`,
+        `nothing with \`${name}: true\`: a preview changes one revision, and a file replaces the whole ${noun}`,
       );
+  const job = r.optional('job');
+  if (file.kind === 'Service' && job !== undefined)
+    throw new InputError(
+      'job',
+      job,
+      'nothing beside a Service file in `metadata`: a job is deployed from a Job file (`kind: Job`) or from inputs',
+    );
+  for (const name of file.kind === 'Job' ? ['job', 'service'] : ['service']) {
+    const value = r.optional(name);
+    if (value !== undefined && value !== file.name)
+      throw new InputError(
+        name,
+        value,
+        `the ${noun} the \`metadata\` file names (${JSON.stringify(file.name)}), or no \`${name}\`: the file names the ${noun}`,
+      );
+  }
+  return true;
+}
+
+/** A Job file's name, as `job` would be checked. */
+function fileJobName(file: JobYaml): string {
+  if (!JOB_NAME.test(file.name))
+    throw new ServiceYamlError(
+      file.path,
+      'metadata.name',
+      'not a Cloud Run job name.',
+      'lowercase letters, digits and hyphens, starting with a letter, at most 63 characters',
+    );
+  return file.name;
 }
 
 export function readSettings(read: InputReader): Settings {
   const r = new Reader(read);
   r.attempt(() => refuseDeployCloudrunOnly(r));
   const fromFile = r.optional('metadata') !== undefined;
-  if (fromFile) r.attempt(() => checkFileBeside(r));
-  const serviceYaml = r.map('metadata', (_n, v) => readServiceYaml(v));
-  const job = r.attempt(() => jobName(r));
-  checkJobOnly(r, job !== undefined || r.optional('job') !== undefined);
+  const file = r.map('metadata', (_n, v) => readMetadataFile(v));
+  const fileBeside = file && r.attempt(() => checkFileBeside(r, file));
+  const serviceYaml = file?.kind === 'Service' ? file : undefined;
+  const jobYaml = file?.kind === 'Job' ? file : undefined;
+  // A Job file names the job, as `job` would; `service` beside it was checked against the file.
+  const job = fromFile
+    ? jobYaml && fileBeside !== undefined
+      ? r.attempt(() => fileJobName(jobYaml))
+      : undefined
+    : r.attempt(() => jobName(r));
+  const jobTarget = fromFile ? jobYaml !== undefined : r.optional('job') !== undefined;
+  checkJobOnly(r, job !== undefined || jobTarget);
   const flagsRaw = r.optional('flags');
-  const jobTarget = r.optional('job') !== undefined;
   const flagsRead = r.attempt(() =>
     flagsRaw ? parseFlagsWithOrigins(flagsRaw, jobTarget ? 'job' : 'service') : undefined,
   );
@@ -1254,16 +1304,11 @@ export function readSettings(read: InputReader): Settings {
   r.supply('project_id', '--project', deployFlags.project);
   const service = r.attempt(() => {
     if (job !== undefined) return job;
-    if (r.optional('job') !== undefined) return undefined;
+    if (jobTarget) return undefined;
     const value = r.optional('service');
     if (fromFile) {
-      if (!serviceYaml) return undefined;
-      if (value !== undefined && value !== serviceYaml.name)
-        throw new InputError(
-          'service',
-          value,
-          `the service the \`metadata\` file names (${JSON.stringify(serviceYaml.name)}), or no \`service\`: the file names the service`,
-        );
+      // checkFileBeside said what is wrong with `service` beside the file.
+      if (!serviceYaml || fileBeside === undefined) return undefined;
       if (!SERVICE_NAME.test(serviceYaml.name))
         throw new ServiceYamlError(
           serviceYaml.path,
@@ -1345,7 +1390,8 @@ export function readSettings(read: InputReader): Settings {
   const jobFlags = jobTarget
     ? r.attempt(() => mergeSpecs(typedJobFlags(r), fromFlags?.job ?? {}, JOB_INPUT_NAMES))
     : undefined;
-  const jobResult = job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags)) : undefined;
+  const jobResult =
+    job !== undefined && jobFlags ? r.attempt(() => jobSettings(job, jobFlags, jobYaml)) : undefined;
   const trafficFlagsRead = jobTarget
     ? undefined
     : r.map('update_traffic_flags', (_n, v) => parseTrafficFlags(v));
@@ -1393,15 +1439,12 @@ export function readSettings(read: InputReader): Settings {
               ),
         );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
-  if (serviceYaml) r.attempt(() => checkFilePlace(serviceYaml, regions, projectId));
+  if (file) r.attempt(() => checkFilePlace(file, regions, projectId));
   const image =
     purpose === undefined || purpose === 'cleanup'
       ? undefined
       : r.attempt(() =>
-          withBuildFlags(
-            flagsImage(r, spec) ?? fileImage(r, serviceYaml, spec) ?? imageSource(r),
-            fromFlags?.build,
-          ),
+          withBuildFlags(flagsImage(r, spec) ?? fileImage(r, file, spec) ?? imageSource(r), fromFlags?.build),
         );
   const release = r.attempt(() => releaseSettings(r, jobTarget, purpose));
   const progressiveSettings = r.attempt(() => progressive(r, traffic, purpose ?? 'deploy'));

@@ -4,36 +4,53 @@
 // system annotations in v1 now have a corresponding field in v2", v2 reference); this module does
 // that reading here, with no I/O beyond the file. What v2 cannot hold, or Runway cannot deploy as
 // the file means it, is refused with the field at fault: nothing in the file is ignored silently,
-// except what a read from Cloud Run carries and a write ignores (status, uid, creator, …).
+// except what a read from Cloud Run carries and a write ignores (status, uid, creator, …). The
+// reader of fields, containers and volumes here also reads Job files (job-yaml.ts).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InputError } from '../errors.js';
-import type { Service } from '../gcp/run-types.js';
+import type { Container, Service, Volume } from '../gcp/run-types.js';
 import { resolveInputPath } from './paths.js';
 import type { SecretRefs } from './spec.js';
 
 export const KNATIVE_API_VERSION = 'serving.knative.dev/v1';
 const INPUT = 'metadata';
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-/** A service file, read. */
-export interface ServiceYaml {
+/** What every `metadata` file says of itself and of where it goes. */
+export interface MetadataFile {
+  kind: FileKind;
   /** The path as the input gave it. */
   path: string;
   /** metadata.name */
   name: string;
-  /** The whole v2 service the file describes: a deploy starts from it, not from the live service. */
-  service: Service;
-  /** spec.template.metadata.name: the revision's name, when the file gives one. */
-  revision: string | undefined;
   /** The region label a file exported from Cloud Run carries (cloud.googleapis.com/location). */
   location: string | undefined;
   /** metadata.namespace: the project, by ID or number, when the file says. */
   namespace: string | undefined;
+}
+
+/** A service file, read. */
+export interface ServiceYaml extends MetadataFile {
+  kind: 'Service';
+  /** The whole v2 service the file describes: a deploy starts from it, not from the live service. */
+  service: Service;
+  /** spec.template.metadata.name: the revision's name, when the file gives one. */
+  revision: string | undefined;
   /** spec.traffic, when it says more than "all of it to the latest revision". */
   traffic: FileTraffic | undefined;
 }
+
+/** What a `metadata` file may describe, with its API and the gcloud command deploy-cloudrun runs. */
+export type FileKind = 'Service' | 'Job';
+export const FILE_KINDS: Record<FileKind, { api: string; command: string; noun: string }> = {
+  Service: { api: KNATIVE_API_VERSION, command: 'gcloud run services replace', noun: 'service' },
+  Job: { api: 'run.googleapis.com/v1', command: 'gcloud run jobs replace', noun: 'job' },
+};
+
+const fileAccepted = (kind: FileKind): string =>
+  `a Knative ${kind} (${FILE_KINDS[kind].api}) as \`${FILE_KINDS[kind].command}\` takes it`;
 
 /**
  * A file's spec.traffic as Runway moves traffic: `revision_traffic`'s split and the tags the service
@@ -53,11 +70,7 @@ const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export class ServiceYamlError extends InputError {
   readonly field: string;
   constructor(path: string, field: string, problem: string, accepted?: string) {
-    super(
-      INPUT,
-      path,
-      accepted ?? 'a Knative Service (serving.knative.dev/v1) as `gcloud run services replace` takes it',
-    );
+    super(INPUT, path, accepted ?? fileAccepted('Service'));
     this.message = `Input '${INPUT}' (${JSON.stringify(path)}): ${field}: ${problem}`;
     this.field = field;
   }
@@ -68,8 +81,8 @@ function keyed(field: string, key: string): string {
   return `${field}[${JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)}]`;
 }
 
-/** Reads the file at `path` (resolved inside the workspace, through symlinks) into its v2 service. */
-export function readServiceYaml(path: string, workspaceDir?: string): ServiceYaml {
+/** Reads the file at `path` (resolved inside the workspace, through symlinks) as YAML. */
+export function readYamlFile(path: string, workspaceDir?: string): unknown {
   const real = resolveInputPath(INPUT, path, 'file', workspaceDir);
   let text: string;
   try {
@@ -89,7 +102,7 @@ export function readServiceYaml(path: string, workspaceDir?: string): ServiceYam
       err instanceof YAMLError ? `line ${err.linePos?.[0]?.line ?? '?'}: ${err.code}` : 'unparsable';
     throw new ServiceYamlError(path, '(file)', `not YAML (${where}).`);
   }
-  return serviceFromKnative(doc, path);
+  return doc;
 }
 
 /** A parsed Knative Service document as the v2 service Cloud Run makes of it. */
@@ -99,10 +112,10 @@ export function serviceFromKnative(doc: unknown, path: string): ServiceYaml {
 
 // ---- what a value must be ----------------------------------------------------------------------
 
-const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isMap = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Output-only metadata a read from Cloud Run carries and a write ignores. */
-const OUTPUT_METADATA = ['uid', 'selfLink', 'resourceVersion', 'generation', 'creationTimestamp'];
+export const OUTPUT_METADATA = ['uid', 'selfLink', 'resourceVersion', 'generation', 'creationTimestamp'];
 
 /** Service annotations a read from Cloud Run carries (the server's own) and a write ignores. */
 const OUTPUT_ANNOTATIONS = new Set([
@@ -117,14 +130,17 @@ const OUTPUT_ANNOTATIONS = new Set([
   'run.googleapis.com/build-id',
 ]);
 /** Revision annotations gcloud writes that v2 keeps on the service only, not per revision. */
-const DROPPED_TEMPLATE_ANNOTATIONS = new Set([
+export const DROPPED_TEMPLATE_ANNOTATIONS = new Set([
   'run.googleapis.com/client-name',
   'run.googleapis.com/client-version',
 ]);
-const LOCATION_LABEL = 'cloud.googleapis.com/location';
+export const LOCATION_LABEL = 'cloud.googleapis.com/location';
 /** Labels Cloud Run sets on what it answers, and gcloud's per-deploy nonce (every deploy makes a revision). */
-const DROPPED_TEMPLATE_LABELS = new Set(['run.googleapis.com/startupProbeType', 'client.knative.dev/nonce']);
-const SYSTEM_PREFIX =
+export const DROPPED_TEMPLATE_LABELS = new Set([
+  'run.googleapis.com/startupProbeType',
+  'client.knative.dev/nonce',
+]);
+export const SYSTEM_PREFIX =
   /^(run\.googleapis\.com|cloud\.googleapis\.com|serving\.knative\.dev|autoscaling\.knative\.dev)\//;
 
 const INGRESS: Record<string, string> = {
@@ -133,23 +149,23 @@ const INGRESS: Record<string, string> = {
   'internal-and-cloud-load-balancing': 'INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER',
   none: 'INGRESS_TRAFFIC_NONE',
 };
-const EXECUTION_ENVIRONMENT: Record<string, string> = {
+export const EXECUTION_ENVIRONMENT: Record<string, string> = {
   gen1: 'EXECUTION_ENVIRONMENT_GEN1',
   gen2: 'EXECUTION_ENVIRONMENT_GEN2',
 };
-const VPC_EGRESS: Record<string, string> = {
+export const VPC_EGRESS: Record<string, string> = {
   'all-traffic': 'ALL_TRAFFIC',
   'private-ranges-only': 'PRIVATE_RANGES_ONLY',
 };
 /** v1's CSI driver for a Cloud Storage volume (v2's `gcs`), as gcloud writes it. */
 const GCS_DRIVER = 'gcsfuse.run.googleapis.com';
 const ACCELERATOR_SELECTOR = 'run.googleapis.com/accelerator';
-const CLOUD_SQL_VOLUME = 'cloudsql';
+export const CLOUD_SQL_VOLUME = 'cloudsql';
 
-type Decode = (reader: Reader, value: string, field: string) => unknown;
+export type Decode = (reader: Reader, value: string, field: string) => unknown;
 
-const text: Decode = (_r, v) => v;
-const flag: Decode = (r, v, field) => {
+export const text: Decode = (_r, v) => v;
+export const flag: Decode = (r, v, field) => {
   const lower = v.toLowerCase();
   if (lower !== 'true' && lower !== 'false') throw r.fail(field, `expected 'true' or 'false'.`);
   return lower === 'true';
@@ -158,7 +174,7 @@ const count: Decode = (r, v, field) => {
   if (!/^\d{1,6}$/.test(v)) throw r.fail(field, 'expected a whole number.');
   return Number(v);
 };
-const jsonList: Decode = (r, v, field) => {
+export const jsonList: Decode = (r, v, field) => {
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);
@@ -168,7 +184,7 @@ const jsonList: Decode = (r, v, field) => {
   if (!Array.isArray(parsed)) throw r.fail(field, 'expected a JSON list.');
   return parsed;
 };
-const choice =
+export const choice =
   (values: Record<string, string>): Decode =>
   (r, v, field) => {
     const found = values[v];
@@ -177,7 +193,7 @@ const choice =
   };
 
 /** Annotation → the v2 field (a path in the service or the template) it stands for. */
-type Mapping = [path: string[], decode: Decode];
+export type Mapping = [path: string[], decode: Decode];
 
 const SERVICE_ANNOTATIONS: Record<string, Mapping> = {
   'run.googleapis.com/ingress': [['ingress'], choice(INGRESS)],
@@ -215,10 +231,10 @@ const TEMPLATE_ANNOTATIONS: Record<string, Mapping> = {
 /** Revision-wide annotations that are every container's resources fields in v2. */
 const CPU_THROTTLING = 'run.googleapis.com/cpu-throttling';
 const STARTUP_CPU_BOOST = 'run.googleapis.com/startup-cpu-boost';
-const CLOUD_SQL = 'run.googleapis.com/cloudsql-instances';
+export const CLOUD_SQL = 'run.googleapis.com/cloudsql-instances';
 const CONTAINER_DEPENDENCIES = 'run.googleapis.com/container-dependencies';
 
-function setPath(target: Json, path: string[], value: unknown): void {
+export function setPath(target: Json, path: string[], value: unknown): void {
   let at = target;
   for (const key of path.slice(0, -1)) {
     if (!isMap(at[key])) at[key] = {};
@@ -228,7 +244,7 @@ function setPath(target: Json, path: string[], value: unknown): void {
 }
 
 /** Drops what is empty, as proto3 JSON does: gcloud's files hold `requests: {}` and `name: ''`. */
-function compact<T>(value: T): T {
+export function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(compact) as T;
   if (!isMap(value)) return value;
   const out: Json = {};
@@ -243,11 +259,14 @@ function compact<T>(value: T): T {
 }
 
 /** Reads the document field by field, each error naming its field. */
-class Reader {
-  constructor(private readonly path: string) {}
+export class Reader {
+  constructor(
+    readonly path: string,
+    readonly kind: FileKind = 'Service',
+  ) {}
 
   fail(field: string, problem: string, accepted?: string): ServiceYamlError {
-    return new ServiceYamlError(this.path, field, problem, accepted);
+    return new ServiceYamlError(this.path, field, problem, accepted ?? fileAccepted(this.kind));
   }
 
   map(value: unknown, field: string, allowed: readonly string[]): Json {
@@ -258,7 +277,7 @@ class Reader {
         throw this.fail(
           field ? `${field}.${key}` : key,
           `not a field Runway can deploy (it knows ${allowed.join(', ')} here).`,
-          'the fields Cloud Run takes in a Knative Service; remove the field, or deploy it with `gcloud run services replace`',
+          `the fields Cloud Run takes in a Knative ${this.kind}; remove the field, or deploy it with \`${FILE_KINDS[this.kind].command}\``,
         );
     return value;
   }
@@ -308,12 +327,6 @@ class Reader {
   document(doc: unknown): ServiceYaml {
     if (!isMap(doc)) throw this.fail('(file)', 'expected a Knative Service: a YAML mapping.');
     const top = this.map(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-    if (top.kind === 'Job')
-      throw this.fail(
-        'kind',
-        'Job: Runway deploys jobs from inputs, not from a YAML.',
-        'a Service; for a job, `job: NAME` with its settings as inputs',
-      );
     if (top.kind !== 'Service') throw this.fail('kind', `expected Service, got ${JSON.stringify(top.kind)}.`);
     if (top.apiVersion !== KNATIVE_API_VERSION)
       throw this.fail(
@@ -346,6 +359,7 @@ class Reader {
     service.template = template.template;
     const traffic = this.traffic(spec.traffic, template.revision);
     return {
+      kind: 'Service',
       path: this.path,
       name,
       service: compact(service) as unknown as Service,
@@ -385,7 +399,7 @@ class Reader {
         throw this.fail(
           at,
           'a Cloud Run annotation Runway cannot deploy.',
-          'the annotations Cloud Run documents for services; remove it, or set its setting with an input',
+          `the annotations Cloud Run documents for ${FILE_KINDS[this.kind].noun}s; remove it, or set its setting with an input`,
         );
       plain[key] = v;
     }
@@ -732,12 +746,11 @@ class Reader {
 }
 
 /**
- * The secrets the file's containers read, keyed as the inputs' are (variable name, file path), so
- * preflight checks them before any change as it checks `secrets`.
+ * The secrets a file's containers read (its revision's or its tasks'), keyed as the inputs' are
+ * (variable name, file path), so preflight checks them before any change as it checks `secrets`.
  */
-export function fileSecretRefs(file: ServiceYaml): SecretRefs {
+export function fileSecretRefs(template: { containers?: Container[]; volumes?: Volume[] }): SecretRefs {
   const refs: SecretRefs = { env: {}, files: {} };
-  const template = file.service.template;
   for (const c of template.containers ?? [])
     for (const e of c.env ?? []) {
       const ref = e.valueSource?.secretKeyRef;
@@ -760,7 +773,7 @@ export function fileSecretRefs(file: ServiceYaml): SecretRefs {
  * to `warn`, since the file then names a project Runway cannot tell apart.
  */
 export async function checkFileNamespace(
-  file: ServiceYaml,
+  file: MetadataFile,
   project: string,
   projectNumber: () => Promise<string>,
   warn: (message: string) => void,
@@ -771,8 +784,8 @@ export async function checkFileNamespace(
     new ServiceYamlError(
       file.path,
       'metadata.namespace',
-      `the file is a service of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
-      'the project ID or number the service is deployed to, or no namespace',
+      `the file is a ${FILE_KINDS[file.kind].noun} of project ${JSON.stringify(namespace)}, and the deploy goes to ${project}.`,
+      `the project ID or number the ${FILE_KINDS[file.kind].noun} is deployed to, or no namespace`,
     );
   if (!/^\d+$/.test(namespace)) throw refuse();
   let number: string;

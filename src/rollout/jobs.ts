@@ -61,6 +61,7 @@ export function jobChanges(
     envVarsUpdateStrategy: settings.envVarsUpdateStrategy,
     secretsUpdateStrategy: settings.secretsUpdateStrategy,
     labels: { ...(settings.skipDefaultLabels ? {} : defaultLabels(sha)), ...(settings.spec.labels ?? {}) },
+    fromFile: job.file?.job,
   };
 }
 
