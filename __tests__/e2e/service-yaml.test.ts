@@ -1,7 +1,8 @@
 // End to end, deploy-cloudrun's `metadata`: a Knative Service YAML the bundled action deploys
 // against the emulator with real containers, replacing the service as `gcloud run services replace`
-// does, with the inputs applied on top; a sidecar service from its file; and a deploy from a file
-// that fails verification, after which the revision the last good run deployed serves again.
+// does, with the inputs applied on top; a sidecar service from its file; a file's traffic split and
+// tags; and a deploy from a file that fails verification, after which the revision the last good run
+// deployed serves again (and the split and tags it left).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,56 @@ describe('a service deployed from its YAML', () => {
       'spec.template.metadata.annotations["autoscaling.knative.dev/target"]: a Cloud Run annotation Runway cannot deploy.',
     );
     expect(await getService('e2e-yaml-refused')).toBeUndefined();
+  });
+
+  it("moves the file's split and tags once the new revision is healthy, and puts both back when it is not", async () => {
+    const named = (image: string, traffic?: Json[]): Json => {
+      const doc = appFile(image);
+      doc.metadata.name = 'e2e-yaml-split';
+      if (traffic) doc.spec.traffic = traffic;
+      return doc;
+    };
+    const tagsOf = (service: Json): Json =>
+      Object.fromEntries(
+        ((service.trafficStatuses ?? []) as Json[]).filter((t) => t.tag).map((t) => [t.tag, t.revision]),
+      );
+    const first = await deployFile(serviceFile(named(stable)));
+    expectSuccess(first);
+    const one = first.outputs.revision!;
+
+    const split = await deployFile(
+      serviceFile(
+        named(next, [
+          { revisionName: one, percent: 70, tag: 'stable' },
+          { latestRevision: true, percent: 30, tag: 'canary' },
+        ]),
+      ),
+    );
+    expectSuccess(split);
+    const two = split.outputs.revision!;
+    let service = (await getService('e2e-yaml-split')) as Json;
+    expect(servingSplit(service as never)).toEqual({ [one]: 70, [two]: 30 });
+    expect(tagsOf(service)).toEqual({ stable: one, canary: two });
+    expect(new Set((await sample(split.outputs.url!, 20)).keys())).toEqual(
+      new Set(['200 stable', '200 next']),
+    );
+
+    // A file whose new revision fails its check: the split and the tags are as the last run left them.
+    const bad = await deployFile(
+      serviceFile(
+        named(broken, [
+          { revisionName: one, percent: 50 },
+          { latestRevision: true, percent: 50, tag: 'canary' },
+        ]),
+      ),
+      { health_check_path: '/health' },
+    );
+    expect(bad.exitCode).toBe(1);
+    expect(errorOf(bad)).toMatch(/failed its health check/);
+    service = (await getService('e2e-yaml-split')) as Json;
+    expect(servingSplit(service as never)).toEqual({ [one]: 70, [two]: 30 });
+    expect(tagsOf(service)).toEqual({ stable: one, canary: two });
+    expect(candidateTags(service as never)).toEqual([]);
   });
 
   it("checks the file's secrets before anything changes, as the inputs'", async () => {

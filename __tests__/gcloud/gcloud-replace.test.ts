@@ -18,8 +18,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const suite = gcloudSuite('gcloud run services replace differential');
 
-const file = (name: string, image: string): string => {
-  const doc = {
+const file = (name: string, image: string, split?: { revision: string; traffic: Json[] }): string => {
+  const doc: Json = {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
     metadata: {
@@ -61,6 +61,10 @@ const file = (name: string, image: string): string => {
       traffic: [{ latestRevision: true, percent: 100 }],
     },
   };
+  if (split) {
+    doc.spec.template.metadata.name = split.revision;
+    doc.spec.traffic = split.traffic;
+  }
   const path = join(mkdtempSync(join(tmpdir(), 'runway-replace-')), 'service.yaml');
   writeFileSync(path, stringify(doc));
   return path;
@@ -111,6 +115,59 @@ suite('gcloud run services replace and Runway’s metadata, side by side', () =>
     expect(comparable(ours)).toEqual(comparable(theirs));
     expect(await answer(ours.uri as string)).toBe('200 same file');
     expect(await answer(theirs.uri as string)).toBe('200 same file');
+  });
+
+  it('move traffic as the file’s spec.traffic says: a revision by name, the latest one, and tags', async () => {
+    const image = await pushTestImage('gc-replace-split', 'split file');
+    const first = (name: string): string => file(name, image, { revision: `${name}-one`, traffic: [] });
+    const second = (name: string): string =>
+      file(name, image, {
+        revision: `${name}-two`,
+        traffic: [
+          { revisionName: `${name}-one`, percent: 60, tag: 'old' },
+          { latestRevision: true, percent: 40, tag: 'new' },
+          { revisionName: `${name}-one`, tag: 'again' },
+        ],
+      });
+    const replace = async (path: string): Promise<void> => {
+      const run = await gcloud(['run', 'services', 'replace', path, '--region=us-central1', '--quiet']);
+      expect(run.stderr).toContain('New configuration has been applied');
+    };
+    const deploy = async (path: string): Promise<void> =>
+      expectSuccess(
+        await runAction({
+          ...authInputs(),
+          metadata: path,
+          skip_default_labels: 'true',
+          health_check_timeout: '20s',
+          health_check_successes: '2',
+        }),
+      );
+    await replace(first('gc-split-gcloud'));
+    await replace(second('gc-split-gcloud'));
+    await deploy(first('gc-split-runway'));
+    await deploy(second('gc-split-runway'));
+    // Per revision (named after its service), its share and its tags: Runway names the new revision
+    // where gcloud leaves LATEST, and keeps a tag on an entry of its own.
+    const traffic = async (name: string): Promise<Json> => {
+      const service = (await getService(name)) as Json;
+      const latest = String(service.latestReadyRevision).split('/').pop();
+      const out: Json = {};
+      for (const t of service.trafficStatuses as Json[]) {
+        const revision = String(t.type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' ? latest : t.revision);
+        const entry = (out[revision.slice(name.length + 1)] ??= { percent: 0, tags: [] });
+        entry.percent += t.percent ?? 0;
+        if (t.tag) entry.tags.push(t.tag);
+      }
+      for (const entry of Object.values(out)) entry.tags.sort();
+      return out;
+    };
+    const theirs = await traffic('gc-split-gcloud');
+    expect(theirs).toEqual({
+      one: { percent: 60, tags: ['again', 'old'] },
+      two: { percent: 40, tags: ['new'] },
+    });
+    expect(await traffic('gc-split-runway')).toEqual(theirs);
   });
 });
 

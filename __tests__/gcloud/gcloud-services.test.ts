@@ -1,7 +1,12 @@
 // Conformance with the real client, continued from gcloud.test.ts (split so that Jest's workers run
 // the two side by side): the installed gcloud, configured only by the emulator's env file, refuses
 // a secret its runtime account may not read, updates a service created through v2 (one resource,
-// two views), and deploys and updates a service with a sidecar through --container flags.
+// two views), and deploys and updates a service with a sidecar through --container flags; beside
+// Runway, it refuses a name given as a plain and a secret variable alike, and nests flags files alike.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deployImage, errorOf, expectSuccess } from '../helpers/action.js';
 import { env } from '../helpers/emulator.js';
 import { buildTestImage, pushImage } from '../helpers/images.js';
 import { answer, containerEnv, getService, patchService } from '../helpers/cloudrun.js';
@@ -151,5 +156,79 @@ suite('gcloud against the emulator: secrets refused, v2 round trips, sidecars', 
     expect(await containerEnv(updated.status.url as string)).toMatchObject({ COLOR: 'green', PORT: '8080' });
     expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
     await gcloud(['run', 'services', 'delete', 'gc-sidecars', '--quiet']);
+  });
+});
+
+suite('gcloud and Runway side by side on the same flags', () => {
+  it('refuse a name given as a plain and as a secret variable in one command, and change nothing', async () => {
+    const image = await pushWithGcloudToken('gc-app-kinds', 'gcloud kinds');
+    const theirs = await gcloud([
+      'run',
+      'deploy',
+      'gc-kinds',
+      `--image=${image}`,
+      '--update-env-vars=DB=plain-value',
+      '--update-secrets=DB=greeting:latest',
+      '--quiet',
+    ]);
+    expect(theirs.code).not.toBe(0);
+    const said =
+      'Cannot update environment variable [DB] to the given type because it has already been set with a different type';
+    expect(theirs.stderr).toContain(said);
+    const ours = await deployImage('rw-kinds', image, {
+      env_vars: 'DB=plain-value',
+      flags: '--update-secrets=DB=greeting:latest',
+    });
+    expect(ours.exitCode).toBe(1);
+    expect(errorOf(ours)).toContain(
+      '`env_vars` gives "DB" as a plain environment variable, and `flags` (--update-secrets) as a secret',
+    );
+    expect(errorOf(ours)).toContain(said);
+    expect(ours.stdout).not.toContain('plain-value');
+    expect(await getService('gc-kinds')).toBeUndefined();
+    expect(await getService('rw-kinds')).toBeUndefined();
+  });
+
+  it('read a --flags-file inside a flags file in its place, and refuse one that names itself', async () => {
+    const image = await pushWithGcloudToken('gc-app-nested', 'gcloud nested');
+    const dir = mkdtempSync(join(tmpdir(), 'runway-nested-flags-'));
+    const inner = join(dir, 'inner.yaml');
+    const outer = join(dir, 'outer.yaml');
+    writeFileSync(inner, '--description: from the inner file\n--update-env-vars: {NESTED: "1"}\n');
+    writeFileSync(outer, `--concurrency: 7\n--flags-file: [${inner}]\n--description: from the outer file\n`);
+    const theirs = await gcloud([
+      'run',
+      'deploy',
+      'gc-nested',
+      `--image=${image}`,
+      `--flags-file=${outer}`,
+      '--allow-unauthenticated',
+      '--quiet',
+    ]);
+    expect(theirs.code).toBe(0);
+    expectSuccess(await deployImage('rw-nested', image, { flags: `--flags-file=${outer}` }));
+    const shape = async (name: string): Promise<Json> => {
+      const service = (await getService(name)) as Json;
+      return {
+        description: service.description,
+        concurrency: service.template.maxInstanceRequestConcurrency,
+        env: (service.template.containers as Json[])[0]!.env,
+      };
+    };
+    const gcloudMade = await shape('gc-nested');
+    expect(gcloudMade).toEqual({
+      description: 'from the outer file',
+      concurrency: 7,
+      env: [{ name: 'NESTED', value: '1' }],
+    });
+    expect(await shape('rw-nested')).toEqual(gcloudMade);
+
+    writeFileSync(inner, `--flags-file: ${outer}\n`);
+    const cycle = await gcloud(['run', 'deploy', 'gc-nested', `--image=${image}`, `--flags-file=${outer}`]);
+    expect(cycle.code).not.toBe(0);
+    expect(cycle.stderr).toContain('--flags-file recursive reference');
+    const ours = await deployImage('rw-nested', image, { flags: `--flags-file=${outer}` });
+    expect(ours.exitCode).toBe(1);
+    expect(errorOf(ours)).toContain('which gcloud refuses ("--flags-file recursive reference")');
   });
 });

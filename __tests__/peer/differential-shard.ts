@@ -48,11 +48,8 @@ async function revisionsOf(service: string, region: string): Promise<Json[]> {
   );
 }
 
-/**
- * What one container gets of its env and the template's volumes: plain and secret env vars, secret
- * files (by path; volume names are each action's own), and its other mounts (by path).
- */
-function contentsOf(container: Json, volumes: Json[]): Json {
+/** A container's env split into plain variables (name → value) and secret ones (name → SECRET:VERSION). */
+function envOf(container: Json): { env: Json; secretEnv: Json } {
   const env: Json = {};
   const secretEnv: Json = {};
   for (const e of (container.env as Json[] | undefined) ?? []) {
@@ -60,6 +57,15 @@ function contentsOf(container: Json, volumes: Json[]): Json {
     if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
     else env[e.name] = e.value ?? '';
   }
+  return { env, secretEnv };
+}
+
+/**
+ * What one container gets of its env and the template's volumes: plain and secret env vars, secret
+ * files (by path; volume names are each action's own), and its other mounts (by path).
+ */
+function contentsOf(container: Json, volumes: Json[]): Json {
+  const { env, secretEnv } = envOf(container);
   const secretFiles: Json = {};
   const otherMounts: Json = {};
   for (const mount of (container.volumeMounts as Json[] | undefined) ?? []) {
@@ -99,13 +105,7 @@ async function shapeOf(service: string, region: string): Promise<Record<Aspect, 
   const container = (template.containers as Json[])[0]!;
   const volumes = (template.volumes as Json[] | undefined) ?? [];
 
-  const env: Json = {};
-  const secretEnv: Json = {};
-  for (const e of (container.env as Json[] | undefined) ?? []) {
-    const ref = e.valueSource?.secretKeyRef;
-    if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
-    else env[e.name] = e.value ?? '';
-  }
+  const { env, secretEnv } = envOf(container);
   const secretFiles: Json = {};
   const cloudsql: string[] = [];
   // Volumes other than secrets and Cloud SQL (compared as such above), by name, and their mounts by path.
@@ -191,13 +191,7 @@ async function jobShapeOf(job: string, region: string): Promise<Record<Aspect, u
   const execution = j.template as Json;
   const task = execution.template as Json;
   const container = (task.containers as Json[])[0]!;
-  const env: Json = {};
-  const secretEnv: Json = {};
-  for (const e of (container.env as Json[] | undefined) ?? []) {
-    const ref = e.valueSource?.secretKeyRef;
-    if (ref) secretEnv[e.name] = `${ref.secret}:${ref.version ?? 'latest'}`;
-    else env[e.name] = e.value ?? '';
-  }
+  const { env, secretEnv } = envOf(container);
   // An execution started without waiting (--execute-now) may still run when the action returns:
   // compare how each ended, waiting (bounded) for those still going.
   let record: Json | undefined;

@@ -208,3 +208,121 @@ describe('flags that stand for an input, beside that input', () => {
     });
   });
 });
+
+describe('a name given as a plain and as a secret variable in one command', () => {
+  // gcloud applies the plain variables, then the secret ones, and refuses a name the other kind
+  // holds; deploy-cloudrun's inputs are flags of the same command.
+  const gcloudSays = 'Cannot update environment variable [DB] to the given type';
+  it.each([
+    [{ env_vars: 'DB=plain-value' }, { secrets: 'DB=db:1' }, '`env_vars`', '`secrets`'],
+    [{ env_vars_file: 'DB: plain-value\n' }, { secrets: 'DB=db:1' }, '`env_vars_file`', '`secrets`'],
+    [
+      { env_vars: 'DB=plain-value' },
+      { flags: '--update-secrets DB=db:1' },
+      '`env_vars`',
+      '`flags` (--update-secrets)',
+    ],
+    [
+      { flags: '--update-env-vars DB=plain-value' },
+      { secrets: 'DB=db:1' },
+      '`flags` (--update-env-vars)',
+      '`secrets`',
+    ],
+    [
+      { env_vars: 'DB=plain-value', env_vars_update_strategy: 'overwrite' },
+      { flags: '--update-secrets DB=db:1' },
+      '`env_vars`',
+      '`flags` (--update-secrets)',
+    ],
+  ])(
+    'refuses %j beside %j, naming both and the name, never the value',
+    (plain, secret, plainName, secretName) => {
+      const inputs: Record<string, string> = { ...minimal, ...plain, ...secret };
+      if (inputs.env_vars_file) inputs.env_vars_file = file('kinds.yaml', inputs.env_vars_file);
+      const message = refusal(() => settings(inputs));
+      expect(message).toContain(
+        `${plainName} gives "DB" as a plain environment variable, and ${secretName} as a secret`,
+      );
+      expect(message).toContain(gcloudSays);
+      expect(message).toMatch(/Fix: Give DB one way/);
+      expect(message).not.toContain('plain-value');
+    },
+  );
+
+  it.each([
+    ['--update-env-vars DB=plain-value --update-secrets DB=db:1', '--update-env-vars', '--update-secrets'],
+    ['--set-secrets DB=db:1 --set-env-vars DB=plain-value', '--set-env-vars', '--set-secrets'],
+    [
+      `--env-vars-file ${file('plain.yaml', 'DB: plain-value\n')} --update-secrets DB=db:1`,
+      '--env-vars-file',
+      '--update-secrets',
+    ],
+  ])('refuses it within `flags`: %s', (flags, plainFlag, secretFlag) => {
+    const message = refusal(() => parseFlags(flags));
+    expect(message).toContain(
+      `\`flags\` (${plainFlag}) gives "DB" as a plain environment variable, and \`flags\` (${secretFlag}) as a secret`,
+    );
+    expect(message).not.toContain('plain-value');
+  });
+
+  it('checks each container of `flags` on its own, and the target container with the inputs', () => {
+    expect(
+      parseFlags('--container a --port 8080 --update-env-vars DB=1 --container b --update-secrets DB=db:1')
+        .containers,
+    ).toEqual({
+      a: { port: 8080, envVars: { DB: '1' } },
+      b: { secrets: { env: { DB: { secret: 'db', version: '1' } }, files: {} } },
+    });
+    expect(
+      refusal(() => parseFlags('--container b --update-secrets DB=db:1 --update-env-vars DB=1')),
+    ).toContain(
+      '`flags` (--update-env-vars after --container b) gives "DB" as a plain environment variable, and `flags` (--update-secrets after --container b) as a secret',
+    );
+    expect(
+      refusal(() =>
+        settings({
+          service: 'hello',
+          env_vars: 'DB=1',
+          flags: '--container app --port 8080 --image x:1 --update-secrets DB=db:1',
+        }),
+      ),
+    ).toContain(
+      '`env_vars` gives "DB" as a plain environment variable, and `flags` (--update-secrets after --container app) as a secret',
+    );
+    // A sidecar's secret beside the target's plain variable of the same name is no clash.
+    expect(
+      settings({
+        service: 'hello',
+        env_vars: 'DB=1',
+        flags:
+          '--container app --port 8080 --image x:1 --container side --image y:1 --update-secrets DB=db:1',
+      }).spec.envVars,
+    ).toEqual({ DB: '1' });
+  });
+
+  it('refuses `preview_secrets` naming a plain variable: a fork’s run gets them in place of `secrets`', () => {
+    const message = refusal(() =>
+      settings({ ...minimal, env_vars: 'DB=plain-value', preview_secrets: 'DB=preview-db:1' }),
+    );
+    expect(message).toContain(
+      '`env_vars` gives "DB" as a plain environment variable, and `preview_secrets` as a secret',
+    );
+    expect(message).not.toContain('plain-value');
+    // `secrets` and `preview_secrets` name the same variable: one replaces the other in a fork's run.
+    expect(
+      settings({ ...minimal, secrets: 'DB=db:1', preview_secrets: 'DB=preview-db:1' }).previewSecrets,
+    ).toEqual({
+      env: { DB: { secret: 'preview-db', version: '1' } },
+      files: {},
+    });
+  });
+
+  it('takes a secret file and a plain variable apart, and a removed name given the other way', () => {
+    expect(settings({ ...minimal, env_vars: 'DB=1', secrets: '/etc/db/DB=db:1' }).spec.envVars).toEqual({
+      DB: '1',
+    });
+    expect(
+      settings({ ...minimal, secrets: 'DB=db:1', flags: '--remove-env-vars DB' }).spec.removeEnvVars,
+    ).toEqual(['DB']);
+  });
+});

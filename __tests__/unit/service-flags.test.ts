@@ -1,7 +1,7 @@
 // gcloud run deploy's service-wide flags in `flags` (access, audiences, description, affinity,
 // service minimum, Binary Authorization, CMEK, remove/clear), each against the spec it must produce,
 // then what the planner makes of them; and the flags Runway refuses, with why.
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../../src/inputs/flags.js';
@@ -9,7 +9,7 @@ import { planService, type ServiceChanges } from '../../src/deploy/plan.js';
 import type { Service } from '../../src/gcp/run-types.js';
 import type { ListChange, ServiceSpec } from '../../src/inputs/spec.js';
 import { serviceChanges } from '../helpers/service-changes.js';
-import { RunwayError } from '../../src/errors.js';
+import { describeError, RunwayError } from '../../src/errors.js';
 
 describe('service flags: each flag and the spec it produces', () => {
   const rows: Array<[string, ServiceSpec]> = [
@@ -73,6 +73,99 @@ describe('service flags: each flag and the spec it produces', () => {
       else process.env.GITHUB_WORKSPACE = old;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('a --flags-file inside a flags file', () => {
+    let dir: string;
+    let old: string | undefined;
+    const write = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const described = (run: () => unknown): string => {
+      try {
+        run();
+      } catch (err) {
+        return describeError(err);
+      }
+      return 'accepted';
+    };
+    beforeEach(() => {
+      dir = realpathSync(mkdtempSync(join(tmpdir(), 'flags-file-nested-')));
+      mkdirSync(join(dir, 'sub'));
+      old = process.env.GITHUB_WORKSPACE;
+      process.env.GITHUB_WORKSPACE = dir;
+    });
+    afterEach(() => {
+      if (old === undefined) delete process.env.GITHUB_WORKSPACE;
+      else process.env.GITHUB_WORKSPACE = old;
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('stands for its files in its place, a path or a list of paths, read from the workspace as gcloud reads them from its working directory', () => {
+      write('more.yaml', '--description: from more\n--session-affinity: null\n');
+      write('sub/more.yaml', '--description: from sub\n');
+      write('last.yaml', '--min: 2\n');
+      write('sub/outer.yaml', '--cpu: 2\n--flags-file: [more.yaml, last.yaml]\n--memory: 1Gi\n');
+      expect(parseFlags('--flags-file sub/outer.yaml --min 3')).toEqual({
+        cpu: '2',
+        description: 'from more',
+        sessionAffinity: true,
+        serviceMinInstances: 3,
+        memory: '1Gi',
+      });
+      // Left to right: what comes after a nested file wins over it.
+      write('sub/later.yaml', '- --flags-file: more.yaml\n- --description: after\n');
+      expect(parseFlags('--flags-file=sub/later.yaml').description).toBe('after');
+      // The same file twice, not inside itself, is no cycle.
+      write('twice.yaml', '- --flags-file: last.yaml\n- --flags-file: last.yaml\n');
+      expect(parseFlags('--flags-file twice.yaml')).toEqual({ serviceMinInstances: 2 });
+    });
+
+    it('refuses a file that leads back to itself, as gcloud refuses a recursive reference, however it is spelled', () => {
+      write('self.yaml', '--flags-file: self.yaml\n');
+      expect(described(() => parseFlags('--flags-file self.yaml'))).toMatch(
+        /`flags` \(--flags-file\): self\.yaml → self\.yaml leads back to a file it is reading, which gcloud refuses \("--flags-file recursive reference"\)\..*Fix: Remove the --flags-file that leads back to self\.yaml/s,
+      );
+      write('a.yaml', '--cpu: 1\n--flags-file: sub/b.yaml\n');
+      write('sub/b.yaml', '--flags-file: ./sub/../a.yaml\n');
+      expect(described(() => parseFlags('--flags-file a.yaml'))).toMatch(
+        /a\.yaml → sub\/b\.yaml → \.\/sub\/\.\.\/a\.yaml leads back to a file it is reading/,
+      );
+      symlinkSync(join(dir, 'a.yaml'), join(dir, 'link.yaml'));
+      write('sub/b.yaml', '--flags-file: link.yaml\n');
+      expect(described(() => parseFlags('--flags-file a.yaml'))).toMatch(/recursive reference/);
+    });
+
+    it('keeps nested files in the workspace, through links, as the outer one', () => {
+      const outside = realpathSync(mkdtempSync(join(tmpdir(), 'flags-file-outside-')));
+      try {
+        writeFileSync(join(outside, 'secret.yaml'), '--description: outside\n');
+        symlinkSync(join(outside, 'secret.yaml'), join(dir, 'escape.yaml'));
+        write('outer.yaml', '--flags-file: escape.yaml\n');
+        expect(described(() => parseFlags('--flags-file outer.yaml'))).toMatch(
+          /Input 'flags \(--flags-file\)' is invalid: got "escape\.yaml".*inside the workspace/s,
+        );
+        write('outer.yaml', '--flags-file: ../x.yaml\n');
+        expect(described(() => parseFlags('--flags-file outer.yaml'))).toMatch(/got "\.\.\/x\.yaml"/);
+        write('outer.yaml', '--flags-file: {a: 1}\n');
+        expect(described(() => parseFlags('--flags-file outer.yaml'))).toMatch(/a list of paths/);
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a --flags-file without a path, and an expansion of more than 100 files', () => {
+      expect(described(() => parseFlags('--cpu 1 --flags-file'))).toMatch(/--flags-file PATH/);
+      write('leaf.yaml', '--session-affinity: null\n');
+      for (let i = 0; i < 7; i++)
+        write(
+          `level${i}.yaml`,
+          `--flags-file: [${i ? `level${i - 1}.yaml` : 'leaf.yaml'}, ${i ? `level${i - 1}.yaml` : 'leaf.yaml'}]\n`,
+        );
+      expect(described(() => parseFlags('--flags-file level6.yaml'))).toMatch(/more than 100 flags files/);
+    });
   });
 
   const refused: Array<[string, RegExp]> = [

@@ -349,21 +349,51 @@ describe('a file Runway cannot deploy as it means is refused, naming the field',
       'spec.template.metadata.annotations["run.googleapis.com/container-dependencies"]',
     ],
     [
-      'a traffic split',
+      'a traffic target naming a revision and the latest one',
+      (d) => ((d.spec.traffic = [{ latestRevision: true, revisionName: 'hello-v6', percent: 100 }]), d),
+      'spec.traffic[0]',
+      /one of them in each traffic target/,
+    ],
+    [
+      'a traffic target naming no revision',
+      (d) => ((d.spec.traffic = [{ percent: 100, tag: 'x' }]), d),
+      'spec.traffic[0]',
+      /revisionName: REVISION, or latestRevision: true/,
+    ],
+    [
+      'a traffic target of a configuration (Knative’s, not Cloud Run’s)',
+      (d) => ((d.spec.traffic = [{ configurationName: 'hello', percent: 100 }]), d),
+      'spec.traffic[0].configurationName',
+    ],
+    [
+      'a split that does not add up to 100',
       (d) => (
         (d.spec.traffic = [
           { revisionName: 'hello-v6', percent: 50 },
-          { latestRevision: true, percent: 50 },
+          { latestRevision: true, percent: 40 },
         ]),
         d
       ),
       'spec.traffic',
-      /revision_traffic/,
+      /add up to 90, and Cloud Run takes a split of 100/,
     ],
     [
-      'a tagged latest revision',
-      (d) => ((d.spec.traffic = [{ latestRevision: true, percent: 100, tag: 'x' }]), d),
-      'spec.traffic',
+      'a tag given twice',
+      (d) => (
+        (d.spec.traffic = [
+          { latestRevision: true, percent: 100, tag: 'x' },
+          { revisionName: 'hello-v6', tag: 'x' },
+        ]),
+        d
+      ),
+      'spec.traffic[1].tag',
+      /x is given to two targets/,
+    ],
+    [
+      'a tag Cloud Run refuses',
+      (d) => ((d.spec.traffic = [{ latestRevision: true, percent: 100, tag: 'Blue_1' }]), d),
+      'spec.traffic[0].tag',
+      /lowercase letters, digits and hyphens/,
     ],
     ['a list, not a service', () => [exported()], '(file)'],
   ];
@@ -429,6 +459,99 @@ describe('the `metadata` input, read with the others', () => {
       'nothing beside a Service file in `metadata`',
     );
     expect(fails({ metadata: 'service.yaml', preview: 'True' })).toContain('nothing with `preview: true`');
+  });
+
+  describe("spec.traffic, as Runway's split and tags", () => {
+    const withTraffic = (traffic: Json[]): void => {
+      const doc = exported();
+      doc.spec.traffic = traffic;
+      writeFileSync(join(workspace, 'service.yaml'), stringify(doc));
+    };
+    const traffic = (read1: Settings): Json => ({
+      revisionTraffic: read1.revisionTraffic,
+      tagTraffic: read1.tagTraffic,
+      trafficTags: read1.trafficTags,
+    });
+
+    it('leaves all of it to the latest revision without tags as any deploy does', () => {
+      for (const all of [[], [{ latestRevision: true }], [{ latestRevision: true, percent: 100 }]]) {
+        withTraffic(all);
+        expect(traffic(settings({ metadata: 'service.yaml' }))).toEqual({
+          revisionTraffic: undefined,
+          tagTraffic: undefined,
+          trafficTags: undefined,
+        });
+      }
+      // Beside it, the inputs say where the traffic goes, as before.
+      expect(settings({ metadata: 'service.yaml', revision_traffic: 'LATEST=100' }).revisionTraffic).toEqual({
+        LATEST: 100,
+      });
+    });
+
+    it('a split by revision and latest, with tags: the new revision by name, the file’s tags the only ones', () => {
+      withTraffic([
+        { revisionName: 'hello-00006-abc', percent: 60, tag: 'stable' },
+        { latestRevision: true, percent: 30, tag: 'canary' },
+        // The revision the file itself names is the new one.
+        { revisionName: 'hello-v7', percent: 10 },
+        { revisionName: 'hello-00005-xyz', tag: 'old' },
+        { revisionName: 'hello-00006-abc', percent: 0, url: 'https://stable---hello-abc-uc.a.run.app' },
+      ]);
+      expect(traffic(settings({ metadata: 'service.yaml' }))).toEqual({
+        revisionTraffic: { 'hello-00006-abc': 60, LATEST: 40 },
+        tagTraffic: undefined,
+        trafficTags: {
+          clear: true,
+          update: { stable: 'hello-00006-abc', canary: 'LATEST', old: 'hello-00005-xyz' },
+          remove: [],
+        },
+      });
+      // `tag`, on top of the file, stays on the new revision.
+      expect(settings({ metadata: 'service.yaml', tag: 'pr-7' }).trafficTags?.update).toEqual({
+        stable: 'hello-00006-abc',
+        canary: 'LATEST',
+        old: 'hello-00005-xyz',
+        'pr-7': 'LATEST',
+      });
+      expect(settings({ metadata: 'service.yaml', tag: 'canary' }).trafficTags?.update.canary).toBe('LATEST');
+    });
+
+    it('tags alone: all to the new revision, the tags moved as the file says', () => {
+      withTraffic([
+        { latestRevision: true, percent: 100, tag: 'current' },
+        { revisionName: 'hello-00006-abc', tag: 'previous' },
+      ]);
+      expect(traffic(settings({ metadata: 'service.yaml' }))).toEqual({
+        revisionTraffic: { LATEST: 100 },
+        tagTraffic: undefined,
+        trafficTags: { clear: true, update: { current: 'LATEST', previous: 'hello-00006-abc' }, remove: [] },
+      });
+    });
+
+    it('refuses what cannot be honoured beside it, naming both', () => {
+      withTraffic([
+        { revisionName: 'hello-00006-abc', percent: 50, tag: 'stable' },
+        { latestRevision: true, percent: 50 },
+      ]);
+      for (const [input, value] of [
+        ['revision_traffic', 'LATEST=100'],
+        ['tag_traffic', 'stable=100'],
+        ['update_traffic_flags', '--to-latest'],
+        ['traffic_steps', '10,50'],
+        ['no_traffic', 'true'],
+        ['traffic', 'immediate'],
+      ] as const)
+        expect(fails({ metadata: 'service.yaml', [input]: value })).toMatch(
+          new RegExp(`spec\\.traffic and '${input}' both say where the traffic goes.*Fix: Keep one`, 's'),
+        );
+      expect(fails({ metadata: 'service.yaml', tag: 'stable' })).toMatch(
+        /gives the tag stable to hello-00006-abc, and input 'tag' gives it to the new revision/,
+      );
+      withTraffic([
+        { latestRevision: true, percent: 100, tag: 'a-very-long-tag-that-leaves-no-room-at-all-x' },
+      ]);
+      expect(fails({ metadata: 'service.yaml' })).toMatch(/longer than this service's name leaves room for/);
+    });
   });
 
   it('quotes what the file says in its errors, never passing it on raw', () => {

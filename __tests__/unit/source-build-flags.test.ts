@@ -83,18 +83,23 @@ describe('gcloud build flags in `flags`', () => {
     expect(refusal(() => parseFlags('--build-worker-pool=pool'))).toMatch(/workerPools\/POOL/);
     expect(refusal(() => parseFlags('--set-build-env-vars=X_GOOGLE_A=1'))).toMatch(/X_GOOGLE_/);
     // The mutually exclusive groups; only update and remove go together.
-    expect(refusal(() => parseFlags('--set-build-env-vars=A=1 --update-build-env-vars=B=2'))).toMatch(
-      /gcloud takes one of --clear-build-env-vars/,
+    // They are checked with gcloud's other exclusive groups, in the same words.
+    expect(refusal(() => parseFlags('--set-build-env-vars=A=1 --update-build-env-vars=B=2'))).toContain(
+      '`flags` gives --set-build-env-vars and --update-build-env-vars: gcloud takes at most one of --clear-build-env-vars, --set-build-env-vars, --build-env-vars-file, --update-build-env-vars with --remove-build-env-vars.',
     );
     expect(refusal(() => parseFlags('--clear-build-env-vars --remove-build-env-vars=A'))).toMatch(
-      /gcloud takes one of/,
+      /gives --clear-build-env-vars and --remove-build-env-vars: gcloud takes at most one of/,
     );
     expect(refusal(() => parseFlags(`--build-service-account=${SA} --clear-build-service-account`))).toMatch(
-      /gcloud takes one of --build-service-account, --clear-build-service-account/,
+      /gcloud takes at most one of --build-service-account, --clear-build-service-account\..*Keep one of them/s,
     );
     expect(refusal(() => parseFlags(`--build-worker-pool=${POOL} --clear-build-worker-pool`))).toMatch(
-      /gcloud takes one of --build-worker-pool/,
+      /gcloud takes at most one of --build-worker-pool, --clear-build-worker-pool/,
     );
+    expect(parseFlags('--update-build-env-vars=A=1 --remove-build-env-vars=B').build?.env).toEqual({
+      update: { A: '1' },
+      remove: ['B'],
+    });
     // `gcloud run jobs deploy` has no build flags.
     expect(refusal(() => parseFlags(`--build-service-account=${SA}`, 'job'))).toMatch(
       /gcloud run jobs deploy` has no such flag/,

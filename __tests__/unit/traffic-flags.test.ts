@@ -84,8 +84,11 @@ describe("parseTrafficFlags (deploy-cloudrun's update_traffic_flags, without gcl
   it.each([
     ['--to-latest --to-revisions=LATEST=100', '--to-latest and --to-revisions'],
     ['--to-revisions=LATEST=100 --to-tags=a=100', '--to-revisions and --to-tags'],
-    ['--set-tags=a=LATEST --update-tags=b=LATEST', '--set-tags and --update-tags/--remove-tags'],
-    ['--clear-tags --remove-tags=a', '--clear-tags and --update-tags/--remove-tags'],
+    [
+      '--set-tags=a=LATEST --update-tags=b=LATEST',
+      '--set-tags and --update-tags: gcloud takes at most one of --clear-tags, --set-tags, --update-tags with --remove-tags.',
+    ],
+    ['--clear-tags --remove-tags=a', '--clear-tags and --remove-tags'],
     ['--clear-tags --set-tags=a=LATEST', '--clear-tags and --set-tags'],
   ])('refuses %s, as gcloud refuses two flags of one group', (raw, named) => {
     expect(message(() => parseTrafficFlags(raw))).toContain(`update_traffic_flags\` gives ${named}`);

@@ -216,13 +216,26 @@ describe('Direct VPC flags', () => {
   });
 
   it.each([
-    ['--clear-network --network n'],
-    ['--subnet s --clear-network'],
-    ['--network-tags a --clear-network-tags'],
-    ['--clear-network-tags --network-tags a'],
-    ['--clear-network --clear-network-tags'],
-  ])('refuses %s, as gcloud refuses flags of exclusive groups', (flags) => {
-    expect(() => parseFlags(flags)).toThrow(/at most one of them/);
+    [
+      '--clear-network --network n',
+      /gives --clear-network and --network: gcloud takes at most one of --clear-network, --network\..*Remove --clear-network to set the network/s,
+    ],
+    ['--subnet s --clear-network', /gives --clear-network and --subnet: gcloud takes at most one of/],
+    [
+      '--network-tags a --clear-network-tags',
+      /gives --network-tags and --clear-network-tags: gcloud takes at most one of --network-tags, --clear-network-tags\..*Keep one of them/s,
+    ],
+    ['--clear-network-tags --network-tags a', /gives --network-tags and --clear-network-tags/],
+    ['--clear-network --clear-network-tags', /gives --clear-network and --clear-network-tags/],
+    ['--network-tags a --clear-network', /gives --clear-network and --network-tags/],
+  ])('refuses %s, as gcloud refuses flags of exclusive groups', (flags, message) => {
+    let described = '';
+    try {
+      parseFlags(flags);
+    } catch (err) {
+      described = describeError(err);
+    }
+    expect(described).toMatch(message);
   });
 
   it.each<[string, string, Service, unknown]>([

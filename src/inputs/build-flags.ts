@@ -4,7 +4,7 @@
 // recorded of its last one, is `resolveBuild`, pure, as gcloud's _BuildFromSource resolves them.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { InputError, RunwayError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { parseKeyValueList, parseList } from './fields.js';
 import type { KeyValues } from './kv.js';
 import { resolveInputPath } from './paths.js';
@@ -123,37 +123,20 @@ export const BUILD_SWITCHES: Record<string, (build: BuildFlags) => void> = {
   '--clear-build-env-vars': (b) => (env(b).clear = true),
 };
 
-/** gcloud's mutually exclusive build groups: one choice of each per command. */
-const BUILD_MUTEX: Array<{ choices: string[][]; of: string }> = [
-  {
-    choices: [
-      ['--clear-build-env-vars'],
-      ['--set-build-env-vars'],
-      ['--build-env-vars-file'],
-      ['--update-build-env-vars', '--remove-build-env-vars'],
-    ],
-    of: '--clear-build-env-vars, --set-build-env-vars, --build-env-vars-file, or --update-build-env-vars with --remove-build-env-vars',
-  },
-  {
-    choices: [['--build-service-account'], ['--clear-build-service-account']],
-    of: '--build-service-account, --clear-build-service-account',
-  },
-  {
-    choices: [['--build-worker-pool'], ['--clear-build-worker-pool']],
-    of: '--build-worker-pool, --clear-build-worker-pool',
-  },
+/**
+ * gcloud's mutually exclusive build groups (deploy.py's build flag groups), checked with gcloud's
+ * other groups by flags.ts's checkExclusive (exclusive.ts): only update and remove go together.
+ */
+export const BUILD_EXCLUSIVE: string[][][] = [
+  [
+    ['--clear-build-env-vars'],
+    ['--set-build-env-vars'],
+    ['--build-env-vars-file'],
+    ['--update-build-env-vars', '--remove-build-env-vars'],
+  ],
+  [['--build-service-account'], ['--clear-build-service-account']],
+  [['--build-worker-pool'], ['--clear-build-worker-pool']],
 ];
-
-export function checkBuildMutex(words: string[]): void {
-  for (const { choices, of } of BUILD_MUTEX) {
-    const used = choices.filter((choice) => choice.some((flag) => words.includes(flag)));
-    if (used.length > 1)
-      throw new RunwayError(
-        `\`flags\` gives ${used.map((c) => c.filter((f) => words.includes(f)).join(' and ')).join(' and ')}: gcloud takes one of ${of}.`,
-        'Keep one of them (each deploy may use another).',
-      );
-  }
-}
 
 /** What the service recorded of its last build on Google (v2's Service.buildConfig). */
 export interface RecordedBuild {

@@ -21,18 +21,27 @@ import {
   parseSecrets,
 } from './fields.js';
 import { parseProbe } from './probes.js';
+import { noOrigins, noteEnvNames, type EnvOrigins } from './env-kinds.js';
+import { refuseExclusive, type ExclusiveGroup } from './exclusive.js';
 import { envVarsFileFlag, flagsFileWords } from './flags-file.js';
 import {
+  BUILD_EXCLUSIVE,
   BUILD_FLAGS,
   BUILD_SWITCHES,
   BUILD_VALUED,
-  checkBuildMutex,
   type BuildFlags,
 } from './build-flags.js';
 import type { KeyValues } from './kv.js';
 import type { ContainerSpec, DeployFlags, JobFlags, SecretRefs, ServiceSpec } from './spec.js';
 import { setGpu, setGpuType, setGpuZonalRedundancy } from './gpu.js';
-import { clearNetwork, clearNetworkTags, setNetwork, setNetworkTags, setSubnet } from './network.js';
+import {
+  NETWORK_EXCLUSIVE,
+  clearNetwork,
+  clearNetworkTags,
+  setNetwork,
+  setNetworkTags,
+  setSubnet,
+} from './network.js';
 import {
   addVolume,
   addVolumeMount,
@@ -360,8 +369,15 @@ function flagWords(raw: string): string[] {
     return m ? [m[1]!, m[2]!] : [word];
   });
   // --flags-file stands for the flags in its file, in its place (gcloud's left-to-right precedence).
+  if (split[split.length - 1] === '--flags-file')
+    throw new InputError('flags (--flags-file)', '--flags-file', '--flags-file PATH (a YAML file of flags)');
+  const files = { read: 0 };
   return split.flatMap((word, i) =>
-    word === '--flags-file' ? [] : split[i - 1] === '--flags-file' ? flagsFileWords(word) : [word],
+    word === '--flags-file'
+      ? []
+      : split[i - 1] === '--flags-file'
+        ? flagsFileWords(word, { stack: [], files })
+        : [word],
   );
 }
 
@@ -390,18 +406,26 @@ const isKnownFlag = (word: string): boolean =>
   word === '--container';
 
 /**
- * gcloud's mutually exclusive groups: at most one alternative of each per command (or per
- * --container), an alternative being flags that may go together. The list quartets
- * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), and
- * --labels, which is an alias of --update-labels.
+ * gcloud's mutually exclusive groups, all checked here: the list quartets
+ * (repeated.AddPrimitiveArgs), the env and secret groups (--remove- goes with --update-), --labels
+ * (an alias of --update-labels), the Direct VPC groups and the build groups.
  */
-const EXCLUSIVE: string[][][] = [
-  ...['custom-audiences', 'cloudsql-instances'].map((list) =>
-    ['set', 'add', 'remove', 'clear'].map((verb) => [`--${verb}-${list}`]),
-  ),
-  [['--clear-env-vars'], ['--env-vars-file'], ['--set-env-vars'], ['--remove-env-vars', '--update-env-vars']],
-  [['--clear-secrets'], ['--set-secrets'], ['--remove-secrets', '--update-secrets']],
-  [['--labels'], ['--update-labels']],
+const EXCLUSIVE: ExclusiveGroup[] = [
+  ...['custom-audiences', 'cloudsql-instances'].map((list) => ({
+    of: ['set', 'add', 'remove', 'clear'].map((verb) => [`--${verb}-${list}`]),
+  })),
+  {
+    of: [
+      ['--clear-env-vars'],
+      ['--env-vars-file'],
+      ['--set-env-vars'],
+      ['--remove-env-vars', '--update-env-vars'],
+    ],
+  },
+  { of: [['--clear-secrets'], ['--set-secrets'], ['--remove-secrets', '--update-secrets']] },
+  { of: [['--labels'], ['--update-labels']] },
+  ...NETWORK_EXCLUSIVE,
+  ...BUILD_EXCLUSIVE.map((of) => ({ of })),
 ];
 
 /**
@@ -409,16 +433,7 @@ const EXCLUSIVE: string[][][] = [
  * flags), each flag named by `source` (default: as itself, in `flags`).
  */
 export function checkExclusive(given: string[], source = (flag: string): string => flag): void {
-  for (const group of EXCLUSIVE) {
-    const present = group.filter((alternative) => alternative.some((flag) => given.includes(flag)));
-    if (present.length > 1) {
-      const named = present.flatMap((alternative) => alternative.filter((flag) => given.includes(flag)));
-      throw new RunwayError(
-        `\`flags\` gives ${named.map(source).join(' and ')}: gcloud takes at most one of ${group.map((a) => a.join(' with ')).join(', ')}.`,
-        'Keep one of them (each deploy may use another).',
-      );
-    }
-  }
+  refuseExclusive(EXCLUSIVE, given, 'flags', 'Keep one of them (each deploy may use another).', source);
 }
 
 /** The words of each command part: before the first --container, then each container's. */
@@ -467,14 +482,48 @@ function valueOf(words: string[], i: number): string {
   return value;
 }
 
+/** The env and secret flags, by the kind of variable they give. */
+const ENV_FLAG_KINDS: Record<string, keyof EnvOrigins> = {
+  '--set-env-vars': 'plain',
+  '--update-env-vars': 'plain',
+  '--env-vars-file': 'plain',
+  '--set-secrets': 'secret',
+  '--update-secrets': 'secret',
+};
+
+/** What `flags` sets, and the env var names it gives each container ('' unscoped), by flag. */
+export interface FlagsWithOrigins {
+  flags: ParsedFlags;
+  env: Record<string, EnvOrigins>;
+}
+
 export function parseFlags(raw: string, target: FlagsTarget = 'service'): ParsedFlags {
+  return parseFlagsWithOrigins(raw, target).flags;
+}
+
+/** Notes the names an env or secret flag gave `container` (every name it holds: the first source stays). */
+function noteEnvFlag(
+  env: Record<string, EnvOrigins>,
+  scopeName: string,
+  container: ContainerSpec,
+  flag: string,
+): void {
+  const kind = ENV_FLAG_KINDS[flag];
+  if (!kind) return;
+  const names = Object.keys((kind === 'plain' ? container.envVars : container.secrets?.env) ?? {});
+  const source = `\`flags\` (${flag}${scopeName ? ` after --container ${scopeName}` : ''})`;
+  noteEnvNames((env[scopeName] ??= noOrigins()), kind, names, source);
+}
+
+export function parseFlagsWithOrigins(raw: string, target: FlagsTarget = 'service'): FlagsWithOrigins {
   const spec: ParsedFlags = {};
+  const env: Record<string, EnvOrigins> = {};
+  let scopeName = '';
   const words = flagWords(raw);
   // As gcloud's container_parser: the flags after `--container NAME` are that container's, and once
   // any --container is given, no per-container flag may stand outside one.
   const scoped = words.includes('--container');
   for (const segment of scopeSegments(words)) checkExclusive(segment);
-  checkBuildMutex(words);
   let scope: ContainerSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const flag = words[i]!;
@@ -486,6 +535,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
         throw new InputError(name, container, 'a container name: lowercase letters, digits and hyphens');
       spec.containers ??= {};
       scope = spec.containers[container] ??= {};
+      scopeName = container;
       continue;
     }
     if (scope) {
@@ -495,9 +545,10 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
           'Put the flags that apply to the whole service before the first --container, as gcloud requires.',
         );
       if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, scope, words, i);
-      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])
+      else if (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag]) {
         (CONTAINER_VALUED[flag] ?? SCOPED_VALUED[flag])!(scope, valueOf(words, i++), name);
-      else
+        noteEnvFlag(env, scopeName, scope, flag);
+      } else
         throw new RunwayError(
           `The flag ${flag} in \`flags\` is not supported after --container yet.`,
           'Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input.',
@@ -512,8 +563,10 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
     if (SWITCHES[flag]) i = readSwitch(SWITCHES, spec, words, i);
     else if (CONTAINER_SWITCHES[flag]) i = readSwitch(CONTAINER_SWITCHES, spec, words, i);
     else if (VALUED[flag]) VALUED[flag](spec, valueOf(words, i++), name);
-    else if (CONTAINER_VALUED[flag]) CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
-    else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag]((spec.deploy ??= {}), valueOf(words, i++));
+    else if (CONTAINER_VALUED[flag]) {
+      CONTAINER_VALUED[flag](spec, valueOf(words, i++), name);
+      noteEnvFlag(env, '', spec, flag);
+    } else if (DEPLOY_VALUED[flag]) DEPLOY_VALUED[flag]((spec.deploy ??= {}), valueOf(words, i++));
     else if (USE_INSTEAD[flag]) {
       throw new RunwayError(
         `The flag ${flag} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
@@ -531,7 +584,7 @@ export function parseFlags(raw: string, target: FlagsTarget = 'service'): Parsed
       );
     }
   }
-  return spec;
+  return { flags: spec, env };
 }
 
 /** The job, build and deploy settings `flags` gave, apart from the service settings. */

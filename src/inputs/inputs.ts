@@ -21,7 +21,14 @@ import {
   parseMemory,
   parseSecrets,
 } from './fields.js';
-import { commandWords, joinEnvAndSecrets, mergeSpecs, parseFlags, splitJobFlags } from './flags.js';
+import {
+  commandWords,
+  joinEnvAndSecrets,
+  mergeSpecs,
+  parseFlagsWithOrigins,
+  splitJobFlags,
+} from './flags.js';
+import { joinEnvOrigins, noOrigins, noteEnvNames, type EnvOrigins } from './env-kinds.js';
 import { targetName } from './container-target.js';
 import { checkGpuInputs } from './gpu.js';
 import { KeyValueSyntaxError, parseKeyValues, type KeyValues } from './kv.js';
@@ -37,7 +44,13 @@ import {
 import { checkDefaultDockerfile, resolveInputPath } from './paths.js';
 import type { BuildFlags } from './build-flags.js';
 import { foldTrafficFlags, parseTrafficFlags, type TagChanges, type TrafficFlags } from './traffic-flags.js';
-import { FILE_KINDS, ServiceYamlError, type MetadataFile, type ServiceYaml } from './service-yaml.js';
+import {
+  FILE_KINDS,
+  ServiceYamlError,
+  type FileTraffic,
+  type MetadataFile,
+  type ServiceYaml,
+} from './service-yaml.js';
 import { readMetadataFile, type JobYaml } from './job-yaml.js';
 import { MAX_TAG_AND_SERVICE } from '../gcp/run-types.js';
 import { isAllowedWebhookUrl, type WebhookSettings } from '../common/webhooks.js';
@@ -517,8 +530,27 @@ function flagsImage(r: Reader, spec: ServiceSpec | undefined): ImageSource | und
   return { kind: 'prebuilt', ref };
 }
 
-function typedSpec(r: Reader): ServiceSpec {
+/**
+ * The inputs and `flags` give the target container's variables in one command (deploy-cloudrun passes
+ * the inputs as flags before `flags`): a name given as a plain variable by one and a secret by the
+ * other is refused, as gcloud refuses it. The target's names from `flags` are the unscoped ones and
+ * its --container's. Returns the target's names, each with the input or flag that gave it.
+ */
+function targetEnvOrigins(
+  inputs: EnvOrigins,
+  fromFlags: Record<string, EnvOrigins>,
+  spec: ServiceSpec,
+): EnvOrigins {
+  const scoped = Object.keys(fromFlags).some((name) => name !== '');
+  const target = scoped ? targetName(spec) : undefined;
+  const scope = target !== undefined ? fromFlags[target] : undefined;
+  return joinEnvOrigins([inputs, fromFlags[''] ?? noOrigins(), ...(scope ? [scope] : [])]);
+}
+
+/** The typed inputs' service settings, and the env var names they give (for the kinds check). */
+function typedSpec(r: Reader): { spec: ServiceSpec; env: EnvOrigins } {
   const spec: ServiceSpec = {};
+  const env = noOrigins();
   const set = <K extends keyof ServiceSpec>(key: K, value: ServiceSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
   };
@@ -539,6 +571,9 @@ function typedSpec(r: Reader): ServiceSpec {
   if (inlineVars) checkEnvVars('env_vars', inlineVars);
   if (fileVars || inlineVars) spec.envVars = { ...(fileVars ?? {}), ...(inlineVars ?? {}) };
   set('secrets', r.map('secrets', parseSecrets));
+  noteEnvNames(env, 'plain', Object.keys(inlineVars ?? {}), '`env_vars`');
+  noteEnvNames(env, 'plain', Object.keys(fileVars ?? {}), '`env_vars_file`');
+  noteEnvNames(env, 'secret', Object.keys(spec.secrets?.env ?? {}), '`secrets`');
   set(
     'labels',
     r.map('labels', (n, v) => checkLabels(n, parseKeyValueList(n, v))),
@@ -604,7 +639,7 @@ function typedSpec(r: Reader): ServiceSpec {
       `at most max_instances (${spec.maxInstances})`,
     );
   }
-  return spec;
+  return { spec, env };
 }
 
 function cpuBelowOne(cpu: string): boolean {
@@ -788,6 +823,53 @@ function trafficFlags(
         `tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters beside this service's name (Cloud Run allows ${MAX_TAG_AND_SERVICE} for both)`,
       );
   return folded;
+}
+
+/**
+ * A `metadata` file's spec.traffic (a split, or tags) as Runway moves traffic: the split of
+ * `revision_traffic` and the tags of `update_traffic_flags: --set-tags`, moved after the verified
+ * deploy, LATEST being the new revision by name. Tags the file leaves out go, as `gcloud run services
+ * replace` drops them; the `tag` input, on top of the file, stays on the new revision. An input that
+ * also says where the traffic goes is refused beside it.
+ */
+function fileTraffic(
+  r: Reader,
+  file: ServiceYaml,
+  split: FileTraffic,
+  traffic: TrafficMode,
+  tag: string | undefined,
+  serviceLength: number,
+): ReturnType<typeof foldTrafficFlags> {
+  const where = `Input 'metadata' (${JSON.stringify(file.path)}): spec.traffic`;
+  const other =
+    ['revision_traffic', 'tag_traffic', 'update_traffic_flags', 'traffic_steps'].find((n) => r.optional(n)) ??
+    (traffic === 'verified' ? undefined : r.optional('no_traffic') !== undefined ? 'no_traffic' : 'traffic');
+  if (other)
+    throw new RunwayError(
+      `${where} and '${other}' both say where the traffic goes: the file's split and tags move it after the verified deploy${other === 'no_traffic' || other === 'traffic' ? `, and \`${other}\` asks for ${traffic === 'none' ? 'none to move' : 'all of it at once'}` : ''}.`,
+      `Keep one: remove spec.traffic from the file (\`${other}\` then decides), or remove \`${other}\`.`,
+    );
+  const update = { ...split.tags };
+  if (tag !== undefined) {
+    const named = update[tag];
+    if (named !== undefined && named !== 'LATEST')
+      throw new RunwayError(
+        `${where} gives the tag ${tag} to ${named}, and input 'tag' gives it to the new revision.`,
+        'Use another `tag`, or give the tag to `latestRevision: true` in the file.',
+      );
+    update[tag] = 'LATEST';
+  }
+  for (const name of Object.keys(update))
+    if (name.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new RunwayError(
+        `${where} gives the tag ${name}, longer than this service's name leaves room for (Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together).`,
+        `Use tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters.`,
+      );
+  return {
+    revisionTraffic: split.split,
+    tagTraffic: undefined,
+    tags: { clear: true, update, remove: [] },
+  };
 }
 
 function trafficMode(r: Reader): TrafficMode {
@@ -1209,9 +1291,10 @@ export function readSettings(read: InputReader): Settings {
   const jobTarget = fromFile ? jobYaml !== undefined : r.optional('job') !== undefined;
   checkJobOnly(r, job !== undefined || jobTarget);
   const flagsRaw = r.optional('flags');
-  const fromFlags = r.attempt(() =>
-    flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? 'job' : 'service')) : undefined,
+  const flagsRead = r.attempt(() =>
+    flagsRaw ? parseFlagsWithOrigins(flagsRaw, jobTarget ? 'job' : 'service') : undefined,
   );
+  const fromFlags = flagsRead ? splitJobFlags(flagsRead.flags) : undefined;
   const deployFlags = fromFlags?.deploy ?? {};
   r.supply('image', '--image', deployFlags.image);
   r.supply('tag', '--tag', deployFlags.tag);
@@ -1295,10 +1378,12 @@ export function readSettings(read: InputReader): Settings {
     secrets:
       r.map('secrets_update_strategy', (n, v) => parseEnum(n, v, ['merge', 'overwrite'] as const)) ?? 'merge',
   };
+  let targetEnv: EnvOrigins | undefined;
   const spec = r.attempt(() => {
-    const inputs = typedSpec(r);
+    const { spec: inputs, env } = typedSpec(r);
     const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : undefined;
     const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
+    targetEnv = targetEnvOrigins(env, flagsRead?.env ?? {}, merged);
     checkGpuInputs(merged);
     return merged;
   });
@@ -1341,15 +1426,17 @@ export function readSettings(read: InputReader): Settings {
     jobTarget || (purpose !== 'deploy' && purpose !== 'cleanup')
       ? undefined
       : r.attempt(() =>
-          trafficFlags(
-            r,
-            purpose,
-            traffic,
-            trafficFlagsRead,
-            revisionTraffic,
-            tagTraffic,
-            service?.length ?? 1,
-          ),
+          serviceYaml?.traffic
+            ? fileTraffic(r, serviceYaml, serviceYaml.traffic, traffic, tag, service?.length ?? 1)
+            : trafficFlags(
+                r,
+                purpose,
+                traffic,
+                trafficFlagsRead,
+                revisionTraffic,
+                tagTraffic,
+                service?.length ?? 1,
+              ),
         );
   const regions = r.attempt(() => parseRegions(r.raw('region')));
   if (file) r.attempt(() => checkFilePlace(file, regions, projectId));
@@ -1377,6 +1464,15 @@ export function readSettings(read: InputReader): Settings {
     previewSecrets: r.map('preview_secrets', parseSecrets),
     isolated: false,
   } as const;
+  // A fork's run gets `preview_secrets` in place of `secrets`, beside the same plain variables.
+  const plainEnv = targetEnv?.plain;
+  const previewEnv = settings.previewSecrets?.env;
+  if (plainEnv && previewEnv)
+    r.attempt(() => {
+      const preview = noOrigins();
+      noteEnvNames(preview, 'secret', Object.keys(previewEnv), '`preview_secrets`');
+      joinEnvOrigins([{ plain: plainEnv, secret: {} }, preview]);
+    });
   r.throwProblems();
   // With no problem recorded, every attempt above returned its value.
   return {

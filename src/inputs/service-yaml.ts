@@ -38,6 +38,8 @@ export interface ServiceYaml extends MetadataFile {
   service: Service;
   /** spec.template.metadata.name: the revision's name, when the file gives one. */
   revision: string | undefined;
+  /** spec.traffic, when it says more than "all of it to the latest revision". */
+  traffic: FileTraffic | undefined;
 }
 
 /** What a `metadata` file may describe, with its API and the gcloud command deploy-cloudrun runs. */
@@ -49,6 +51,20 @@ export const FILE_KINDS: Record<FileKind, { api: string; command: string; noun: 
 
 const fileAccepted = (kind: FileKind): string =>
   `a Knative ${kind} (${FILE_KINDS[kind].api}) as \`${FILE_KINDS[kind].command}\` takes it`;
+
+/**
+ * A file's spec.traffic as Runway moves traffic: `revision_traffic`'s split and the tags the service
+ * keeps, LATEST being the new revision (by name, once verified), as in those inputs.
+ */
+export interface FileTraffic {
+  /** Revision name or LATEST → percent, the targets with a share; they add up to 100. */
+  split: Record<string, number>;
+  /** Tag → revision name or LATEST: every tag the service has afterwards, as replace leaves them. */
+  tags: Record<string, string>;
+}
+
+/** Cloud Run's tags: lowercase letters, digits and hyphens, starting with a letter. */
+const TAG = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A field of the file Runway cannot read or deploy: names the input, the file and the field. */
 export class ServiceYamlError extends InputError {
@@ -341,7 +357,7 @@ export class Reader {
     const spec = this.map(top.spec, 'spec', ['template', 'traffic']);
     const template = this.template(spec.template);
     service.template = template.template;
-    this.traffic(spec.traffic);
+    const traffic = this.traffic(spec.traffic, template.revision);
     return {
       kind: 'Service',
       path: this.path,
@@ -350,6 +366,7 @@ export class Reader {
       revision: template.revision,
       location,
       namespace,
+      traffic,
     };
   }
 
@@ -389,21 +406,60 @@ export class Reader {
     return plain;
   }
 
-  traffic(value: unknown): void {
+  /**
+   * spec.traffic as `gcloud run services replace` leaves it: each target's share (percent, 0 when
+   * left out; a lone target without one takes all), to a revision by name or to the latest one (the
+   * revision the file itself names is the new one), and its tag. All to the latest without tags is
+   * what any deploy does: undefined.
+   */
+  traffic(value: unknown, revision: string | undefined): FileTraffic | undefined {
     const targets = this.list(value, 'spec.traffic');
-    const onlyLatest =
-      targets.length === 0 ||
-      (targets.length === 1 &&
-        isMap(targets[0]) &&
-        targets[0].latestRevision === true &&
-        (targets[0].percent === 100 || targets[0].percent === undefined) &&
-        Object.keys(targets[0]).every((k) => k === 'latestRevision' || k === 'percent'));
-    if (!onlyLatest)
+    const split: Record<string, number> = {};
+    const tags: Record<string, string> = {};
+    targets.forEach((item, i) => {
+      const field = `spec.traffic[${i}]`;
+      // `url` is Cloud Run's output in an exported file; a write ignores it.
+      const target = this.map(item, field, ['revisionName', 'latestRevision', 'percent', 'tag', 'url']);
+      const latest = this.boolean(target.latestRevision, `${field}.latestRevision`) ?? false;
+      const name = this.string(target.revisionName, `${field}.revisionName`);
+      if (latest && name)
+        throw this.fail(
+          field,
+          'both revisionName and latestRevision: true, which Cloud Run refuses.',
+          'one of them in each traffic target',
+        );
+      if (!latest && !name)
+        throw this.fail(
+          field,
+          'neither revisionName nor latestRevision: true, so the target names no revision.',
+          'revisionName: REVISION, or latestRevision: true (the new revision)',
+        );
+      const to = latest || name === revision ? 'LATEST' : name!;
+      const percent = this.integer(target.percent, `${field}.percent`) ?? (targets.length === 1 ? 100 : 0);
+      if (percent > 100) throw this.fail(`${field}.percent`, 'more than 100.', 'a percentage from 0 to 100');
+      if (percent) split[to] = (split[to] ?? 0) + percent;
+      const tag = this.string(target.tag, `${field}.tag`);
+      if (tag === undefined) return;
+      if (!TAG.test(tag))
+        throw this.fail(
+          `${field}.tag`,
+          'not a tag Cloud Run takes.',
+          'lowercase letters, digits and hyphens, starting with a letter',
+        );
+      if (Object.hasOwn(tags, tag))
+        throw this.fail(`${field}.tag`, `${tag} is given to two targets; Cloud Run takes each tag once.`);
+      tags[tag] = to;
+    });
+    if (!targets.length) return undefined;
+    const total = Object.values(split).reduce((a, b) => a + b, 0);
+    if (total !== 100)
       throw this.fail(
         'spec.traffic',
-        'a split Runway does not take from the file: it moves traffic to the new revision once verified.',
-        'no spec.traffic, or `- latestRevision: true` with `percent: 100`; split traffic with `revision_traffic` or `tag_traffic`, tag with `tag`',
+        `its percentages add up to ${total}, and Cloud Run takes a split of 100.`,
+        'traffic targets whose percentages add up to 100',
       );
+    if (split.LATEST === 100 && !Object.keys(tags).length) return undefined;
+    return { split, tags };
   }
 
   template(value: unknown): { template: Json; revision: string | undefined } {

@@ -5,6 +5,7 @@
 // its repeated-flag merging) and folded into the split and the tag changes the rollout applies.
 import { parseFlags as splitFlags } from '@google-github-actions/actions-utils';
 import { InputError, RunwayError } from '../errors.js';
+import { refuseExclusive, type ExclusiveGroup } from './exclusive.js';
 
 const INPUT = 'update_traffic_flags';
 
@@ -45,10 +46,10 @@ const USE_INSTEAD: Record<string, string> = {
   '--format': 'nothing: Runway reads the result itself (see its outputs)',
 };
 
-/** gcloud's two groups of which at most one flag may be given (--update-tags and --remove-tags go together). */
-const EXCLUSIVE: Array<Array<Valued | (typeof SWITCHES)[number] | '--update-tags/--remove-tags'>> = [
-  ['--to-latest', '--to-revisions', '--to-tags'],
-  ['--clear-tags', '--set-tags', '--update-tags/--remove-tags'],
+/** gcloud's two exclusive groups of update-traffic (--update-tags and --remove-tags go together). */
+const EXCLUSIVE: ExclusiveGroup[] = [
+  { of: [['--to-latest'], ['--to-revisions'], ['--to-tags']] },
+  { of: [['--clear-tags'], ['--set-tags'], ['--update-tags', '--remove-tags']] },
 ];
 
 /** The words of the input, split as deploy-cloudrun splits them, `--flag=value` as two. */
@@ -133,18 +134,7 @@ export function parseTrafficFlags(raw: string): TrafficFlags {
       `Remove it from \`${INPUT}\`${word.startsWith('--') ? '' : ' (a value belongs after its flag, as --to-revisions=REVISION=PERCENT)'}.`,
     );
   }
-  for (const group of EXCLUSIVE) {
-    const present = group.filter((f) =>
-      f === '--update-tags/--remove-tags'
-        ? given.has('--update-tags') || given.has('--remove-tags')
-        : given.has(f),
-    );
-    if (present.length > 1)
-      throw new RunwayError(
-        `\`${INPUT}\` gives ${present.join(' and ')}: gcloud takes at most one of ${group.join(', ')}.`,
-        `Keep one of them in \`${INPUT}\`.`,
-      );
-  }
+  refuseExclusive(EXCLUSIVE, [...given], INPUT, `Keep one of them in \`${INPUT}\`.`);
   // Repeated flags merge, as gcloud's UpdateAction merges them: a key given again is refused
   // (within one value, the later pair wins, as its ArgDict reads it).
   const dict = <V>(
