@@ -11711,9 +11711,9 @@ var require_dist = __commonJS({
           /***/
           ((__unused_webpack_module, exports2) => {
             Object.defineProperty(exports2, "__esModule", { value: true });
-            exports2.parseFlags = parseFlags2;
+            exports2.parseFlags = parseFlags;
             exports2.readUntil = readUntil;
-            function parseFlags2(input) {
+            function parseFlags(input) {
               const result = [];
               let current = "";
               let expectingArg = false;
@@ -11776,7 +11776,7 @@ var require_dist = __commonJS({
               }
               return result;
             }
-            __name(parseFlags2, "parseFlags");
+            __name(parseFlags, "parseFlags");
             function readUntil(input, ch) {
               let escaped = false;
               let result = "";
@@ -33442,6 +33442,45 @@ function parseProbe(name, raw, kind) {
 }
 __name(parseProbe, "parseProbe");
 
+// src/inputs/env-kinds.ts
+var noOrigins = /* @__PURE__ */ __name(() => ({ plain: {}, secret: {} }), "noOrigins");
+function noteEnvNames(origins, kind, names, source) {
+  for (const name of names) {
+    origins[kind][name] ??= source;
+    const plain = origins.plain[name];
+    const secret = origins.secret[name];
+    if (plain !== void 0 && secret !== void 0)
+      throw new RunwayError(
+        `${plain} gives ${JSON.stringify(name)} as a plain environment variable, and ${secret} as a secret: gcloud refuses a name given both ways in one command ("Cannot update environment variable [${name}] to the given type because it has already been set with a different type").`,
+        `Give ${name} one way: remove it from ${plain} to make it a secret, or from ${secret} to keep it plain.`
+      );
+  }
+}
+__name(noteEnvNames, "noteEnvNames");
+function joinEnvOrigins(parts) {
+  const joined = noOrigins();
+  for (const part of parts)
+    for (const kind of ["plain", "secret"])
+      for (const [name, source] of Object.entries(part[kind])) noteEnvNames(joined, kind, [name], source);
+  return joined;
+}
+__name(joinEnvOrigins, "joinEnvOrigins");
+
+// src/inputs/exclusive.ts
+function refuseExclusive(groups, given, input, fix, source = (flag2) => flag2) {
+  for (const group2 of groups) {
+    const present = group2.of.filter((alternative) => alternative.some((flag2) => given.includes(flag2)));
+    if (present.length > 1) {
+      const named = present.flatMap((alternative) => alternative.filter((flag2) => given.includes(flag2)));
+      throw new RunwayError(
+        `\`${input}\` gives ${named.map(source).join(" and ")}: gcloud takes at most one of ${group2.of.map((a) => a.join(" with ")).join(", ")}.`,
+        group2.fix ?? fix
+      );
+    }
+  }
+}
+__name(refuseExclusive, "refuseExclusive");
+
 // src/inputs/flags-file.ts
 var import_yaml = __toESM(require_dist2(), 1);
 import { readFileSync as readFileSync2 } from "node:fs";
@@ -33519,8 +33558,26 @@ function valueWord(value) {
   return String(value);
 }
 __name(valueWord, "valueWord");
-function flagsFileWords(path4) {
+var MAX_FILES = 100;
+function nestedPaths(path4, value) {
+  const paths = Array.isArray(value) ? value : [value];
+  if (!paths.length || paths.some((p) => typeof p !== "string" || p === ""))
+    throw new InputError(NAME, path4, "`--flags-file: PATH` (or a list of paths) inside a flags file");
+  return paths;
+}
+__name(nestedPaths, "nestedPaths");
+function flagsFileWords(path4, expansion = { stack: [], files: { read: 0 } }) {
   const real = resolveInputPath(NAME, path4, "file");
+  if (expansion.stack.some((file) => file.real === real))
+    throw new RunwayError(
+      `\`flags\` (--flags-file): ${[...expansion.stack.map((f) => f.named), path4].join(" \u2192 ")} leads back to a file it is reading, which gcloud refuses ("--flags-file recursive reference").`,
+      `Remove the --flags-file that leads back to ${path4}.`
+    );
+  if (++expansion.files.read > MAX_FILES)
+    throw new RunwayError(
+      `\`flags\` (--flags-file) reads more than ${MAX_FILES} flags files, counting each file every time a --flags-file names it.`,
+      "Name each flags file once, or put the flags in fewer files."
+    );
   let data;
   try {
     data = (0, import_yaml.parse)(readFileSync2(real, "utf8"));
@@ -33539,9 +33596,10 @@ function flagsFileWords(path4) {
     for (const [flag2, value] of Object.entries(group2)) {
       if (!flag2.startsWith("--"))
         throw new InputError(NAME, path4, `flags spelled as on the command line (--name), not ${flag2}`);
-      if (flag2 === "--flags-file")
-        throw new InputError(NAME, path4, "flags, without another --flags-file inside");
-      if (value === null || value === true) words2.push(flag2);
+      if (flag2 === "--flags-file") {
+        const within = { stack: [...expansion.stack, { real, named: path4 }], files: expansion.files };
+        for (const nested of nestedPaths(path4, value)) words2.push(...flagsFileWords(nested, within));
+      } else if (value === null || value === true) words2.push(flag2);
       else if (value === false) words2.push(flag2.replace(/^--/, "--no-"));
       else words2.push(flag2, valueWord(value));
     }
@@ -33662,36 +33720,16 @@ var BUILD_SWITCHES = {
   "--clear-build-worker-pool": /* @__PURE__ */ __name((b) => b.workerPool = null, "--clear-build-worker-pool"),
   "--clear-build-env-vars": /* @__PURE__ */ __name((b) => env(b).clear = true, "--clear-build-env-vars")
 };
-var BUILD_MUTEX = [
-  {
-    choices: [
-      ["--clear-build-env-vars"],
-      ["--set-build-env-vars"],
-      ["--build-env-vars-file"],
-      ["--update-build-env-vars", "--remove-build-env-vars"]
-    ],
-    of: "--clear-build-env-vars, --set-build-env-vars, --build-env-vars-file, or --update-build-env-vars with --remove-build-env-vars"
-  },
-  {
-    choices: [["--build-service-account"], ["--clear-build-service-account"]],
-    of: "--build-service-account, --clear-build-service-account"
-  },
-  {
-    choices: [["--build-worker-pool"], ["--clear-build-worker-pool"]],
-    of: "--build-worker-pool, --clear-build-worker-pool"
-  }
+var BUILD_EXCLUSIVE = [
+  [
+    ["--clear-build-env-vars"],
+    ["--set-build-env-vars"],
+    ["--build-env-vars-file"],
+    ["--update-build-env-vars", "--remove-build-env-vars"]
+  ],
+  [["--build-service-account"], ["--clear-build-service-account"]],
+  [["--build-worker-pool"], ["--clear-build-worker-pool"]]
 ];
-function checkBuildMutex(words2) {
-  for (const { choices, of } of BUILD_MUTEX) {
-    const used = choices.filter((choice2) => choice2.some((flag2) => words2.includes(flag2)));
-    if (used.length > 1)
-      throw new RunwayError(
-        `\`flags\` gives ${used.map((c) => c.filter((f) => words2.includes(f)).join(" and ")).join(" and ")}: gcloud takes one of ${of}.`,
-        "Keep one of them (each deploy may use another)."
-      );
-  }
-}
-__name(checkBuildMutex, "checkBuildMutex");
 function applyBuildEnv(old, flags) {
   if (!flags) return old;
   if (flags.clear) return {};
@@ -33752,52 +33790,37 @@ function gcloudDict(name, raw, requiredKeys = []) {
 __name(gcloudDict, "gcloudDict");
 
 // src/inputs/network.ts
-function exclusive(a, b) {
-  return new RunwayError(
-    `\`flags\` has both ${a} and ${b}: at most one of them may be given (as gcloud says).`,
-    a === "--clear-network" || b === "--clear-network" ? "Remove --clear-network to set the network, or the other flag to disconnect the service from its network." : "Keep one of them."
-  );
-}
-__name(exclusive, "exclusive");
+var CLEAR_NETWORK_FIX = "Remove --clear-network to set the network, or the other flag to disconnect the service from its network.";
+var NETWORK_EXCLUSIVE = [
+  ...["--network", "--subnet", "--network-tags", "--clear-network-tags"].map((flag2) => ({
+    of: [["--clear-network"], [flag2]],
+    fix: CLEAR_NETWORK_FIX
+  })),
+  { of: [["--network-tags"], ["--clear-network-tags"]] }
+];
 function directVpc(spec) {
   return spec.directVpc ??= {};
 }
 __name(directVpc, "directVpc");
-function setting(spec, flag2) {
-  const vpc = directVpc(spec);
-  if (vpc.clear) throw exclusive("--clear-network", flag2);
-  return vpc;
-}
-__name(setting, "setting");
 function setNetwork(spec, raw) {
-  setting(spec, "--network").network = raw;
+  directVpc(spec).network = raw;
 }
 __name(setNetwork, "setNetwork");
 function setSubnet(spec, raw) {
-  setting(spec, "--subnet").subnet = raw;
+  directVpc(spec).subnet = raw;
 }
 __name(setSubnet, "setSubnet");
 function setNetworkTags(spec, raw, name) {
-  const vpc = setting(spec, "--network-tags");
-  if (vpc.tags?.length === 0) throw exclusive("--network-tags", "--clear-network-tags");
+  const vpc = directVpc(spec);
   vpc.tags = [...vpc.tags ?? [], ...gcloudList(name, raw)];
 }
 __name(setNetworkTags, "setNetworkTags");
 function clearNetworkTags(spec) {
-  const vpc = setting(spec, "--clear-network-tags");
-  if (vpc.tags?.length) throw exclusive("--network-tags", "--clear-network-tags");
-  vpc.tags = [];
+  directVpc(spec).tags = [];
 }
 __name(clearNetworkTags, "clearNetworkTags");
 function clearNetwork(spec) {
-  const vpc = directVpc(spec);
-  const other = ["network", "subnet", "tags"].find((k) => vpc[k] !== void 0);
-  if (other)
-    throw exclusive(
-      "--clear-network",
-      other === "tags" ? "--network-tags" : `--${other === "subnet" ? "subnet" : "network"}`
-    );
-  vpc.clear = true;
+  directVpc(spec).clear = true;
 }
 __name(clearNetwork, "clearNetwork");
 
@@ -34174,8 +34197,11 @@ function flagWords(raw) {
     const m = /^(--[^=]+)=([\s\S]*)$/.exec(word);
     return m ? [m[1], m[2]] : [word];
   });
+  if (split2[split2.length - 1] === "--flags-file")
+    throw new InputError("flags (--flags-file)", "--flags-file", "--flags-file PATH (a YAML file of flags)");
+  const files = { read: 0 };
   return split2.flatMap(
-    (word, i) => word === "--flags-file" ? [] : split2[i - 1] === "--flags-file" ? flagsFileWords(word) : [word]
+    (word, i) => word === "--flags-file" ? [] : split2[i - 1] === "--flags-file" ? flagsFileWords(word, { stack: [], files }) : [word]
   );
 }
 __name(flagWords, "flagWords");
@@ -34193,24 +34219,24 @@ function commandWords(name, raw) {
 __name(commandWords, "commandWords");
 var isKnownFlag = /* @__PURE__ */ __name((word) => word in VALUED || word in DEPLOY_VALUED || word in SWITCHES || word in USE_INSTEAD || isContainerFlag(word) || word === "--container", "isKnownFlag");
 var EXCLUSIVE = [
-  ...["custom-audiences", "cloudsql-instances"].map(
-    (list2) => ["set", "add", "remove", "clear"].map((verb) => [`--${verb}-${list2}`])
-  ),
-  [["--clear-env-vars"], ["--env-vars-file"], ["--set-env-vars"], ["--remove-env-vars", "--update-env-vars"]],
-  [["--clear-secrets"], ["--set-secrets"], ["--remove-secrets", "--update-secrets"]],
-  [["--labels"], ["--update-labels"]]
+  ...["custom-audiences", "cloudsql-instances"].map((list2) => ({
+    of: ["set", "add", "remove", "clear"].map((verb) => [`--${verb}-${list2}`])
+  })),
+  {
+    of: [
+      ["--clear-env-vars"],
+      ["--env-vars-file"],
+      ["--set-env-vars"],
+      ["--remove-env-vars", "--update-env-vars"]
+    ]
+  },
+  { of: [["--clear-secrets"], ["--set-secrets"], ["--remove-secrets", "--update-secrets"]] },
+  { of: [["--labels"], ["--update-labels"]] },
+  ...NETWORK_EXCLUSIVE,
+  ...BUILD_EXCLUSIVE.map((of) => ({ of }))
 ];
 function checkExclusive(given, source = (flag2) => flag2) {
-  for (const group2 of EXCLUSIVE) {
-    const present = group2.filter((alternative) => alternative.some((flag2) => given.includes(flag2)));
-    if (present.length > 1) {
-      const named = present.flatMap((alternative) => alternative.filter((flag2) => given.includes(flag2)));
-      throw new RunwayError(
-        `\`flags\` gives ${named.map(source).join(" and ")}: gcloud takes at most one of ${group2.map((a) => a.join(" with ")).join(", ")}.`,
-        "Keep one of them (each deploy may use another)."
-      );
-    }
-  }
+  refuseExclusive(EXCLUSIVE, given, "flags", "Keep one of them (each deploy may use another).", source);
 }
 __name(checkExclusive, "checkExclusive");
 function scopeSegments(words2) {
@@ -34250,12 +34276,28 @@ function valueOf(words2, i) {
   return value;
 }
 __name(valueOf, "valueOf");
-function parseFlags(raw, target = "service") {
+var ENV_FLAG_KINDS = {
+  "--set-env-vars": "plain",
+  "--update-env-vars": "plain",
+  "--env-vars-file": "plain",
+  "--set-secrets": "secret",
+  "--update-secrets": "secret"
+};
+function noteEnvFlag(env2, scopeName, container, flag2) {
+  const kind = ENV_FLAG_KINDS[flag2];
+  if (!kind) return;
+  const names = Object.keys((kind === "plain" ? container.envVars : container.secrets?.env) ?? {});
+  const source = `\`flags\` (${flag2}${scopeName ? ` after --container ${scopeName}` : ""})`;
+  noteEnvNames(env2[scopeName] ??= noOrigins(), kind, names, source);
+}
+__name(noteEnvFlag, "noteEnvFlag");
+function parseFlagsWithOrigins(raw, target = "service") {
   const spec = {};
+  const env2 = {};
+  let scopeName = "";
   const words2 = flagWords(raw);
   const scoped = words2.includes("--container");
   for (const segment of scopeSegments(words2)) checkExclusive(segment);
-  checkBuildMutex(words2);
   let scope;
   for (let i = 0; i < words2.length; i++) {
     const flag2 = words2[i];
@@ -34267,6 +34309,7 @@ function parseFlags(raw, target = "service") {
         throw new InputError(name, container, "a container name: lowercase letters, digits and hyphens");
       spec.containers ??= {};
       scope = spec.containers[container] ??= {};
+      scopeName = container;
       continue;
     }
     if (scope) {
@@ -34276,9 +34319,10 @@ function parseFlags(raw, target = "service") {
           "Put the flags that apply to the whole service before the first --container, as gcloud requires."
         );
       if (CONTAINER_SWITCHES[flag2]) i = readSwitch(CONTAINER_SWITCHES, scope, words2, i);
-      else if (CONTAINER_VALUED[flag2] ?? SCOPED_VALUED[flag2])
+      else if (CONTAINER_VALUED[flag2] ?? SCOPED_VALUED[flag2]) {
         (CONTAINER_VALUED[flag2] ?? SCOPED_VALUED[flag2])(scope, valueOf(words2, i++), name);
-      else
+        noteEnvFlag(env2, scopeName, scope, flag2);
+      } else
         throw new RunwayError(
           `The flag ${flag2} in \`flags\` is not supported after --container yet.`,
           "Set it on the container in the Cloud Run service, or give it before any --container for the target container through its typed input."
@@ -34293,8 +34337,10 @@ function parseFlags(raw, target = "service") {
     if (SWITCHES[flag2]) i = readSwitch(SWITCHES, spec, words2, i);
     else if (CONTAINER_SWITCHES[flag2]) i = readSwitch(CONTAINER_SWITCHES, spec, words2, i);
     else if (VALUED[flag2]) VALUED[flag2](spec, valueOf(words2, i++), name);
-    else if (CONTAINER_VALUED[flag2]) CONTAINER_VALUED[flag2](spec, valueOf(words2, i++), name);
-    else if (DEPLOY_VALUED[flag2]) DEPLOY_VALUED[flag2](spec.deploy ??= {}, valueOf(words2, i++));
+    else if (CONTAINER_VALUED[flag2]) {
+      CONTAINER_VALUED[flag2](spec, valueOf(words2, i++), name);
+      noteEnvFlag(env2, "", spec, flag2);
+    } else if (DEPLOY_VALUED[flag2]) DEPLOY_VALUED[flag2](spec.deploy ??= {}, valueOf(words2, i++));
     else if (USE_INSTEAD[flag2]) {
       throw new RunwayError(
         `The flag ${flag2} in \`flags\` is not passed to gcloud (Runway has no gcloud).`,
@@ -34312,9 +34358,9 @@ function parseFlags(raw, target = "service") {
       );
     }
   }
-  return spec;
+  return { flags: spec, env: env2 };
 }
-__name(parseFlags, "parseFlags");
+__name(parseFlagsWithOrigins, "parseFlagsWithOrigins");
 function splitJobFlags(flags) {
   const { tasks, parallelism, maxRetries, taskTimeoutSeconds, executeNow, wait, build, deploy, ...spec } = flags;
   const job = {};
@@ -34472,8 +34518,8 @@ var USE_INSTEAD2 = {
   "--format": "nothing: Runway reads the result itself (see its outputs)"
 };
 var EXCLUSIVE2 = [
-  ["--to-latest", "--to-revisions", "--to-tags"],
-  ["--clear-tags", "--set-tags", "--update-tags/--remove-tags"]
+  { of: [["--to-latest"], ["--to-revisions"], ["--to-tags"]] },
+  { of: [["--clear-tags"], ["--set-tags"], ["--update-tags", "--remove-tags"]] }
 ];
 function words(raw) {
   let split2;
@@ -34553,16 +34599,7 @@ function parseTrafficFlags(raw) {
       `Remove it from \`${INPUT}\`${word.startsWith("--") ? "" : " (a value belongs after its flag, as --to-revisions=REVISION=PERCENT)"}.`
     );
   }
-  for (const group2 of EXCLUSIVE2) {
-    const present = group2.filter(
-      (f) => f === "--update-tags/--remove-tags" ? given.has("--update-tags") || given.has("--remove-tags") : given.has(f)
-    );
-    if (present.length > 1)
-      throw new RunwayError(
-        `\`${INPUT}\` gives ${present.join(" and ")}: gcloud takes at most one of ${group2.join(", ")}.`,
-        `Keep one of them in \`${INPUT}\`.`
-      );
-  }
+  refuseExclusive(EXCLUSIVE2, [...given], INPUT, `Keep one of them in \`${INPUT}\`.`);
   const dict = /* @__PURE__ */ __name((flag2, read) => {
     const all = values[flag2];
     if (!all) return void 0;
@@ -34659,6 +34696,7 @@ var FILE_KINDS = {
   Job: { api: "run.googleapis.com/v1", command: "gcloud run jobs replace", noun: "job" }
 };
 var fileAccepted = /* @__PURE__ */ __name((kind) => `a Knative ${kind} (${FILE_KINDS[kind].api}) as \`${FILE_KINDS[kind].command}\` takes it`, "fileAccepted");
+var TAG2 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 var ServiceYamlError = class extends InputError {
   static {
     __name(this, "ServiceYamlError");
@@ -34918,7 +34956,7 @@ var Reader = class {
     const spec = this.map(top.spec, "spec", ["template", "traffic"]);
     const template = this.template(spec.template);
     service.template = template.template;
-    this.traffic(spec.traffic);
+    const traffic = this.traffic(spec.traffic, template.revision);
     return {
       kind: "Service",
       path: this.path,
@@ -34926,7 +34964,8 @@ var Reader = class {
       service: compact(service),
       revision: template.revision,
       location,
-      namespace
+      namespace,
+      traffic
     };
   }
   /** v2 labels take no prefixed keys (`a/b`): such a label has nowhere to go. */
@@ -34959,15 +34998,59 @@ var Reader = class {
     }
     return plain;
   }
-  traffic(value) {
+  /**
+   * spec.traffic as `gcloud run services replace` leaves it: each target's share (percent, 0 when
+   * left out; a lone target without one takes all), to a revision by name or to the latest one (the
+   * revision the file itself names is the new one), and its tag. All to the latest without tags is
+   * what any deploy does: undefined.
+   */
+  traffic(value, revision) {
     const targets = this.list(value, "spec.traffic");
-    const onlyLatest = targets.length === 0 || targets.length === 1 && isMap(targets[0]) && targets[0].latestRevision === true && (targets[0].percent === 100 || targets[0].percent === void 0) && Object.keys(targets[0]).every((k) => k === "latestRevision" || k === "percent");
-    if (!onlyLatest)
+    const split2 = {};
+    const tags = {};
+    targets.forEach((item, i) => {
+      const field = `spec.traffic[${i}]`;
+      const target = this.map(item, field, ["revisionName", "latestRevision", "percent", "tag", "url"]);
+      const latest = this.boolean(target.latestRevision, `${field}.latestRevision`) ?? false;
+      const name = this.string(target.revisionName, `${field}.revisionName`);
+      if (latest && name)
+        throw this.fail(
+          field,
+          "both revisionName and latestRevision: true, which Cloud Run refuses.",
+          "one of them in each traffic target"
+        );
+      if (!latest && !name)
+        throw this.fail(
+          field,
+          "neither revisionName nor latestRevision: true, so the target names no revision.",
+          "revisionName: REVISION, or latestRevision: true (the new revision)"
+        );
+      const to = latest || name === revision ? "LATEST" : name;
+      const percent2 = this.integer(target.percent, `${field}.percent`) ?? (targets.length === 1 ? 100 : 0);
+      if (percent2 > 100) throw this.fail(`${field}.percent`, "more than 100.", "a percentage from 0 to 100");
+      if (percent2) split2[to] = (split2[to] ?? 0) + percent2;
+      const tag = this.string(target.tag, `${field}.tag`);
+      if (tag === void 0) return;
+      if (!TAG2.test(tag))
+        throw this.fail(
+          `${field}.tag`,
+          "not a tag Cloud Run takes.",
+          "lowercase letters, digits and hyphens, starting with a letter"
+        );
+      if (Object.hasOwn(tags, tag))
+        throw this.fail(`${field}.tag`, `${tag} is given to two targets; Cloud Run takes each tag once.`);
+      tags[tag] = to;
+    });
+    if (!targets.length) return void 0;
+    const total = Object.values(split2).reduce((a, b) => a + b, 0);
+    if (total !== 100)
       throw this.fail(
         "spec.traffic",
-        "a split Runway does not take from the file: it moves traffic to the new revision once verified.",
-        "no spec.traffic, or `- latestRevision: true` with `percent: 100`; split traffic with `revision_traffic` or `tag_traffic`, tag with `tag`"
+        `its percentages add up to ${total}, and Cloud Run takes a split of 100.`,
+        "traffic targets whose percentages add up to 100"
       );
+    if (split2.LATEST === 100 && !Object.keys(tags).length) return void 0;
+    return { split: split2, tags };
   }
   template(value) {
     const t = this.map(value, "spec.template", ["metadata", "spec"]);
@@ -35716,7 +35799,7 @@ var WIF_PROVIDER = /^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^
 var SERVICE_ACCOUNT2 = /^[^@\s]+@[^@\s]+\.gserviceaccount\.com$/;
 var PROJECT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 var SUFFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var TAG2 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+var TAG3 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 var Reader2 = class {
   constructor(read) {
     this.read = read;
@@ -36022,8 +36105,16 @@ function flagsImage(r, spec) {
   return { kind: "prebuilt", ref };
 }
 __name(flagsImage, "flagsImage");
+function targetEnvOrigins(inputs, fromFlags, spec) {
+  const scoped = Object.keys(fromFlags).some((name) => name !== "");
+  const target = scoped ? targetName(spec) : void 0;
+  const scope = target !== void 0 ? fromFlags[target] : void 0;
+  return joinEnvOrigins([inputs, fromFlags[""] ?? noOrigins(), ...scope ? [scope] : []]);
+}
+__name(targetEnvOrigins, "targetEnvOrigins");
 function typedSpec(r) {
   const spec = {};
+  const env2 = noOrigins();
   const set = /* @__PURE__ */ __name((key, value) => {
     if (value !== void 0) spec[key] = value;
   }, "set");
@@ -36041,6 +36132,9 @@ function typedSpec(r) {
   if (inlineVars) checkEnvVars("env_vars", inlineVars);
   if (fileVars || inlineVars) spec.envVars = { ...fileVars ?? {}, ...inlineVars ?? {} };
   set("secrets", r.map("secrets", parseSecrets));
+  noteEnvNames(env2, "plain", Object.keys(inlineVars ?? {}), "`env_vars`");
+  noteEnvNames(env2, "plain", Object.keys(fileVars ?? {}), "`env_vars_file`");
+  noteEnvNames(env2, "secret", Object.keys(spec.secrets?.env ?? {}), "`secrets`");
   set(
     "labels",
     r.map("labels", (n, v) => checkLabels(n, parseKeyValueList(n, v)))
@@ -36101,7 +36195,7 @@ function typedSpec(r) {
       `at most max_instances (${spec.maxInstances})`
     );
   }
-  return spec;
+  return { spec, env: env2 };
 }
 __name(typedSpec, "typedSpec");
 function cpuBelowOne(cpu) {
@@ -36245,6 +36339,37 @@ function trafficFlags(r, purpose, traffic, parsed, revisionTraffic, tagTraffic, 
   return folded;
 }
 __name(trafficFlags, "trafficFlags");
+function fileTraffic(r, file, split2, traffic, tag, serviceLength) {
+  const where = `Input 'metadata' (${JSON.stringify(file.path)}): spec.traffic`;
+  const other = ["revision_traffic", "tag_traffic", "update_traffic_flags", "traffic_steps"].find((n) => r.optional(n)) ?? (traffic === "verified" ? void 0 : r.optional("no_traffic") !== void 0 ? "no_traffic" : "traffic");
+  if (other)
+    throw new RunwayError(
+      `${where} and '${other}' both say where the traffic goes: the file's split and tags move it after the verified deploy${other === "no_traffic" || other === "traffic" ? `, and \`${other}\` asks for ${traffic === "none" ? "none to move" : "all of it at once"}` : ""}.`,
+      `Keep one: remove spec.traffic from the file (\`${other}\` then decides), or remove \`${other}\`.`
+    );
+  const update = { ...split2.tags };
+  if (tag !== void 0) {
+    const named = update[tag];
+    if (named !== void 0 && named !== "LATEST")
+      throw new RunwayError(
+        `${where} gives the tag ${tag} to ${named}, and input 'tag' gives it to the new revision.`,
+        "Use another `tag`, or give the tag to `latestRevision: true` in the file."
+      );
+    update[tag] = "LATEST";
+  }
+  for (const name of Object.keys(update))
+    if (name.length + serviceLength > MAX_TAG_AND_SERVICE)
+      throw new RunwayError(
+        `${where} gives the tag ${name}, longer than this service's name leaves room for (Cloud Run allows ${MAX_TAG_AND_SERVICE} characters for a tag and the service name together).`,
+        `Use tags of at most ${MAX_TAG_AND_SERVICE - serviceLength} characters.`
+      );
+  return {
+    revisionTraffic: split2.split,
+    tagTraffic: void 0,
+    tags: { clear: true, update, remove: [] }
+  };
+}
+__name(fileTraffic, "fileTraffic");
 function trafficMode(r) {
   const mode = r.map("traffic", (n, v) => parseEnum(n, v, ["verified", "immediate", "none"]));
   const noTraffic = r.map("no_traffic", parseBool);
@@ -36608,9 +36733,10 @@ function readSettings(read) {
   const jobTarget = fromFile ? jobYaml !== void 0 : r.optional("job") !== void 0;
   checkJobOnly(r, job !== void 0 || jobTarget);
   const flagsRaw = r.optional("flags");
-  const fromFlags = r.attempt(
-    () => flagsRaw ? splitJobFlags(parseFlags(flagsRaw, jobTarget ? "job" : "service")) : void 0
+  const flagsRead = r.attempt(
+    () => flagsRaw ? parseFlagsWithOrigins(flagsRaw, jobTarget ? "job" : "service") : void 0
   );
+  const fromFlags = flagsRead ? splitJobFlags(flagsRead.flags) : void 0;
   const deployFlags = fromFlags?.deploy ?? {};
   r.supply("image", "--image", deployFlags.image);
   r.supply("tag", "--tag", deployFlags.tag);
@@ -36677,7 +36803,7 @@ function readSettings(read) {
   });
   const suffix = serviceYaml ? r.attempt(() => fileSuffix(serviceYaml, suffixInput)) : suffixInput;
   const tag = r.map("tag", (n, v) => {
-    if (!TAG2.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
+    if (!TAG3.test(v) || v.length + serviceLength > MAX_TAG_AND_SERVICE)
       throw new InputError(
         n,
         v,
@@ -36689,10 +36815,12 @@ function readSettings(read) {
     env: r.map("env_vars_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge",
     secrets: r.map("secrets_update_strategy", (n, v) => parseEnum(n, v, ["merge", "overwrite"])) ?? "merge"
   };
+  let targetEnv;
   const spec = r.attempt(() => {
-    const inputs = typedSpec(r);
+    const { spec: inputs, env: env2 } = typedSpec(r);
     const joined = fromFlags ? joinEnvAndSecrets(inputs, fromFlags.spec, strategies) : void 0;
     const merged = joined ? mergeSpecs(joined.typed, joined.fromFlags, SPEC_INPUT_NAMES) : inputs;
+    targetEnv = targetEnvOrigins(env2, flagsRead?.env ?? {}, merged);
     checkGpuInputs(merged);
     return merged;
   });
@@ -36722,7 +36850,7 @@ function readSettings(read) {
     });
   }
   const folded = jobTarget || purpose !== "deploy" && purpose !== "cleanup" ? void 0 : r.attempt(
-    () => trafficFlags(
+    () => serviceYaml?.traffic ? fileTraffic(r, serviceYaml, serviceYaml.traffic, traffic, tag, service?.length ?? 1) : trafficFlags(
       r,
       purpose,
       traffic,
@@ -36755,6 +36883,14 @@ function readSettings(read) {
     previewSecrets: r.map("preview_secrets", parseSecrets),
     isolated: false
   };
+  const plainEnv = targetEnv?.plain;
+  const previewEnv = settings.previewSecrets?.env;
+  if (plainEnv && previewEnv)
+    r.attempt(() => {
+      const preview = noOrigins();
+      noteEnvNames(preview, "secret", Object.keys(previewEnv), "`preview_secrets`");
+      joinEnvOrigins([{ plain: plainEnv, secret: {} }, preview]);
+    });
   r.throwProblems();
   return {
     ...settings,
