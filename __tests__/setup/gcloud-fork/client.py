@@ -24,9 +24,9 @@ def main():
   env = dict(os.environ)
   env.setdefault('CLOUDSDK_ENCODING', env.get('PYTHONIOENCODING') or 'UTF-8')
   env['PYTHONIOENCODING'] = env['CLOUDSDK_ENCODING']
-  env.setdefault('CLOUDSDK_PYTHON', sys.executable)
-  env.setdefault('CLOUDSDK_GSUTIL_PYTHON', env['CLOUDSDK_PYTHON'])
-  env.setdefault('CLOUDSDK_BQ_PYTHON', env['CLOUDSDK_PYTHON'])
+  python = env.get('CLOUDSDK_PYTHON') or sys.executable
+  env.setdefault('CLOUDSDK_GSUTIL_PYTHON', python)
+  env.setdefault('CLOUDSDK_BQ_PYTHON', python)
   env.setdefault('CLOUDSDK_PYTHON_ARGS', '-S')
   env['CLOUDSDK_ROOT_DIR'] = os.path.dirname(os.path.dirname(os.path.realpath(REAL_GCLOUD)))
   header = json.dumps({'argv': ARGS, 'env': env, 'cwd': os.getcwd()}).encode() + b'\n'
