@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { jobSpecFromV1 } from '../../emulator/run/v1-jobs.js';
 import { KNATIVE_LABELS } from '../../emulator/run/render.js';
-import { describeError } from '../../src/errors.js';
 import { Deadline } from '../../src/common/deadline.js';
 import { deployJobRegion, type JobApi } from '../../src/deploy/job.js';
 import { planJob } from '../../src/deploy/job-plan.js';
 import type { Job } from '../../src/gcp/run-types.js';
-import { readSettings, type Settings } from '../../src/inputs/inputs.js';
+import { readSettings } from '../../src/inputs/inputs.js';
+import { metadataWorkspace } from '../helpers/metadata-workspace.js';
 import { jobFromKnative, readMetadataFile } from '../../src/inputs/job-yaml.js';
 import { checkFileNamespace, ServiceYamlError } from '../../src/inputs/service-yaml.js';
 import { jobChanges } from '../../src/rollout/jobs.js';
@@ -345,27 +345,7 @@ describe('a Job file Runway cannot deploy as it means is refused, naming the fie
 });
 
 describe('the `metadata` input with a Job file, read with the others', () => {
-  let workspace: string;
-  const saved = process.env.GITHUB_WORKSPACE;
-  beforeEach(() => {
-    workspace = mkdtempSync(join(tmpdir(), 'runway-ws-'));
-    writeFileSync(join(workspace, 'job.yaml'), stringify(exported()));
-    process.env.GITHUB_WORKSPACE = workspace;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.GITHUB_WORKSPACE;
-    else process.env.GITHUB_WORKSPACE = saved;
-  });
-  const settings = (inputs: Record<string, string>): Settings =>
-    readSettings((name) => inputs[name] ?? (name === 'region' ? 'us-central1' : ''));
-  const fails = (inputs: Record<string, string>): string => {
-    try {
-      settings(inputs);
-    } catch (err) {
-      return describeError(err);
-    }
-    throw new Error('accepted');
-  };
+  const { write, settings, fails } = metadataWorkspace('job.yaml', exported);
 
   it('deploys the job the file names, its image, and executes it as `wait` says', () => {
     const read1 = settings({ metadata: 'job.yaml', wait: 'true' });
@@ -407,7 +387,7 @@ describe('the `metadata` input with a Job file, read with the others', () => {
   it('refuses a name that is no job name, quoted', () => {
     const doc = exported();
     doc.metadata.name = 'Bad Name\n<img>';
-    writeFileSync(join(workspace, 'job.yaml'), stringify(doc));
+    write(doc);
     const message = fails({ metadata: 'job.yaml' });
     expect(message).toContain('metadata.name: not a Cloud Run job name');
     expect(message).not.toMatch(/\n<img>/);

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { specFromKnative } from '../../emulator/run/knative.js';
-import { describeError } from '../../src/errors.js';
 import { planService } from '../../src/deploy/plan.js';
 import { serviceSettings, settingsRestore } from '../../src/deploy/service-settings.js';
 import type { Service } from '../../src/gcp/run-types.js';
-import { readSettings, type Settings } from '../../src/inputs/inputs.js';
+import type { Settings } from '../../src/inputs/inputs.js';
+import { metadataWorkspace } from '../helpers/metadata-workspace.js';
 import { checkFileNamespace, serviceFromKnative, ServiceYamlError } from '../../src/inputs/service-yaml.js';
 import { readMetadataFile } from '../../src/inputs/job-yaml.js';
 import { PLANNED_IMAGE, serviceChanges } from '../helpers/service-changes.js';
@@ -411,27 +411,7 @@ describe('a file Runway cannot deploy as it means is refused, naming the field',
 });
 
 describe('the `metadata` input, read with the others', () => {
-  let workspace: string;
-  const saved = process.env.GITHUB_WORKSPACE;
-  beforeEach(() => {
-    workspace = mkdtempSync(join(tmpdir(), 'runway-ws-'));
-    writeFileSync(join(workspace, 'service.yaml'), stringify(exported()));
-    process.env.GITHUB_WORKSPACE = workspace;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.GITHUB_WORKSPACE;
-    else process.env.GITHUB_WORKSPACE = saved;
-  });
-  const settings = (inputs: Record<string, string>): Settings =>
-    readSettings((name) => inputs[name] ?? (name === 'region' ? 'us-central1' : ''));
-  const fails = (inputs: Record<string, string>): string => {
-    try {
-      settings(inputs);
-    } catch (err) {
-      return describeError(err);
-    }
-    throw new Error('accepted');
-  };
+  const { write, settings, fails } = metadataWorkspace('service.yaml', exported);
 
   it('names the service, the revision suffix and the image from the file', () => {
     const read1 = settings({ metadata: 'service.yaml' });
@@ -465,7 +445,7 @@ describe('the `metadata` input, read with the others', () => {
     const withTraffic = (traffic: Json[]): void => {
       const doc = exported();
       doc.spec.traffic = traffic;
-      writeFileSync(join(workspace, 'service.yaml'), stringify(doc));
+      write(doc);
     };
     const traffic = (read1: Settings): Json => ({
       revisionTraffic: read1.revisionTraffic,
@@ -558,7 +538,7 @@ describe('the `metadata` input, read with the others', () => {
     const doc = exported();
     doc.metadata.labels['cloud.googleapis.com/location'] = 'x\n# <b>pwned</b>';
     doc.metadata.name = 'Bad Name\n<img>';
-    writeFileSync(join(workspace, 'service.yaml'), stringify(doc));
+    write(doc);
     const message = fails({ metadata: 'service.yaml', service: 'hello' });
     expect(message).toContain('"x\\n# <b>pwned</b>" is not a Cloud Run region');
     expect(message).toContain('file names ("Bad Name\\n<img>")');
