@@ -36,13 +36,20 @@ fi
 # The Debian docker-registry package starts its own htpasswd-protected service; Runway runs its own.
 systemctl disable --now docker-registry >/dev/null 2>&1 || true
 
-if ! docker info >/dev/null 2>&1; then
+# Bounded: a dockerd that runs but no longer answers (Docker 20.10's network controller can wedge
+# after many containers are removed at once) would otherwise hang the run here with no word.
+docker_answers() { timeout 30 docker info >/dev/null 2>&1; }
+if ! docker_answers; then
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    log "the Docker engine is running but does not answer 'docker info' within 30 s; restart it (stop dockerd, then run this again) and see /var/log/runway-dockerd.log"
+    exit 1
+  fi
   log "starting the Docker engine"
   mkdir -p /var/log
   nohup dockerd --storage-driver=vfs >/var/log/runway-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && break
+    docker_answers && break
     sleep 1
   done
-  docker info >/dev/null 2>&1 || { log "the Docker engine did not start; see /var/log/runway-dockerd.log"; tail -20 /var/log/runway-dockerd.log; exit 1; }
+  docker_answers || { log "the Docker engine did not start; see /var/log/runway-dockerd.log"; tail -20 /var/log/runway-dockerd.log; exit 1; }
 fi
