@@ -621,13 +621,14 @@ export const CASES: Case[] = [
   },
   {
     // gcloud writes them as v1 annotations (the emulator maps them to the v2 fields), Runway sets
-    // the fields; --clear-key takes the key and both shutdown settings away in either.
+    // the fields; --clear-key takes the key and both shutdown settings away in either. No
+    // --breakglass: gcloud's next deploy drops the justification, Runway's keeps it (open).
     name: 'Binary Authorization and CMEK flags, then --clear-key',
     steps: [
       {
         image: '{image1}',
         flags:
-          '--binary-authorization=default --breakglass=incident-42 --key=projects/{project}/locations/us-central1/keyRings/ring/cryptoKeys/key --post-key-revocation-action-type=shut-down --encryption-key-shutdown-hours=2',
+          '--binary-authorization=default --key=projects/{project}/locations/us-central1/keyRings/ring/cryptoKeys/key --post-key-revocation-action-type=shut-down --encryption-key-shutdown-hours=2',
       },
       { image: '{image2}', flags: '--clear-key' },
     ],
