@@ -1,8 +1,9 @@
 // Conformance with the real client, continued from gcloud.test.ts (split so that Jest's workers run
 // the two side by side): the installed gcloud, configured only by the emulator's env file, refuses
 // a secret its runtime account may not read, updates a service created through v2 (one resource,
-// two views), and deploys and updates a service with a sidecar through --container flags; beside
-// Runway, it refuses a name given as a plain and a secret variable alike, and nests flags files alike.
+// two views), deploys and updates a service with a sidecar through --container flags, and deploys
+// with the Binary Authorization and CMEK flags as Runway does from the same `flags`; beside Runway,
+// it refuses a name given as a plain and a secret variable alike, and nests flags files alike.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +157,73 @@ suite('gcloud against the emulator: secrets refused, v2 round trips, sidecars', 
     expect(await containerEnv(updated.status.url as string)).toMatchObject({ COLOR: 'green', PORT: '8080' });
     expect(await answer(url, '/startup.txt')).toBe('200 gcloud sidecar');
     await gcloud(['run', 'services', 'delete', 'gc-sidecars', '--quiet']);
+  });
+
+  it('deploys with --binary-authorization, --breakglass, --key and the key shutdown flags as Runway does from the same flags', async () => {
+    // gcloud writes them as v1 annotations (binary-authorization and -breakglass on the service,
+    // encryption-key, post-key-revocation-action-type and encryption-key-shutdown-hours on the
+    // revision template); Runway sets the v2 fields. The two must land on the same service.
+    const image = await pushWithGcloudToken('gc-app-one', 'gcloud one');
+    const key = `projects/${project()}/locations/us-central1/keyRings/ring/cryptoKeys/key`;
+    const flags = [
+      '--binary-authorization=default',
+      '--breakglass=incident 42',
+      `--key=${key}`,
+      '--post-key-revocation-action-type=shut-down',
+      '--encryption-key-shutdown-hours=2',
+    ];
+    const theirs = await gcloudJson<Json>(['run', 'deploy', 'gc-cmek', `--image=${image}`, ...flags]);
+    expect(theirs.metadata.annotations).toMatchObject({
+      'run.googleapis.com/binary-authorization': 'default',
+      'run.googleapis.com/binary-authorization-breakglass': 'incident 42',
+    });
+    const run = await deployImage('gc-cmek-runway', image, {
+      flags: flags.map((f) => (f.includes(' ') ? `"${f}"` : f)).join(' '),
+    });
+    expectSuccess(run);
+
+    const fields = (s: Json): Json => ({
+      binaryAuthorization: s.binaryAuthorization,
+      encryptionKey: s.template.encryptionKey,
+      encryptionKeyRevocationAction: s.template.encryptionKeyRevocationAction,
+      encryptionKeyShutdownDuration: s.template.encryptionKeyShutdownDuration,
+    });
+    const expected = {
+      binaryAuthorization: { useDefault: true, breakglassJustification: 'incident 42' },
+      encryptionKey: key,
+      encryptionKeyRevocationAction: 'SHUTDOWN',
+      encryptionKeyShutdownDuration: '7200s',
+    };
+    expect(fields((await getService('gc-cmek'))!)).toEqual(expected);
+    expect(fields((await getService('gc-cmek-runway'))!)).toEqual(expected);
+
+    // And what Runway set reads back through v1 as gcloud wrote it.
+    const described = await gcloudJson<Json>(['run', 'services', 'describe', 'gc-cmek-runway']);
+    expect(described.metadata.annotations).toMatchObject({
+      'run.googleapis.com/binary-authorization': 'default',
+      'run.googleapis.com/binary-authorization-breakglass': 'incident 42',
+    });
+    expect(described.spec.template.metadata.annotations).toMatchObject({
+      'run.googleapis.com/encryption-key': key,
+      'run.googleapis.com/post-key-revocation-action-type': 'shut-down',
+      'run.googleapis.com/encryption-key-shutdown-hours': '2',
+    });
+
+    // --clear-key takes the key and both shutdown settings away, in either tool.
+    const cleared = await gcloud(['run', 'deploy', 'gc-cmek', `--image=${image}`, '--clear-key', '--quiet']);
+    expect(cleared.code).toBe(0);
+    expectSuccess(await deployImage('gc-cmek-runway', image, { flags: '--clear-key' }));
+    // Not binaryAuthorization: here gcloud's second deploy lost the breakglass justification and
+    // Runway's kept it (gcloud's help says the next deploy clears it); which is Cloud Run's is open.
+    const none = {
+      encryptionKey: undefined,
+      encryptionKeyRevocationAction: undefined,
+      encryptionKeyShutdownDuration: undefined,
+    };
+    expect(fields((await getService('gc-cmek'))!)).toMatchObject(none);
+    expect(fields((await getService('gc-cmek-runway'))!)).toMatchObject(none);
+    await gcloud(['run', 'services', 'delete', 'gc-cmek', '--quiet']);
+    await gcloud(['run', 'services', 'delete', 'gc-cmek-runway', '--quiet']);
   });
 });
 

@@ -619,6 +619,20 @@ export const CASES: Case[] = [
     steps: [{ metadata: '{servicefile}', env_vars: 'ADDED=1', wait: 'true' }],
     differs: { id: 'metadata-inputs-on-top', in: ['env', 'execution'] },
   },
+  {
+    // gcloud writes them as v1 annotations (the emulator maps them to the v2 fields), Runway sets
+    // the fields; --clear-key takes the key and both shutdown settings away in either. No
+    // --breakglass: gcloud's next deploy drops the justification, Runway's keeps it (open).
+    name: 'Binary Authorization and CMEK flags, then --clear-key',
+    steps: [
+      {
+        image: '{image1}',
+        flags:
+          '--binary-authorization=default --key=projects/{project}/locations/us-central1/keyRings/ring/cryptoKeys/key --post-key-revocation-action-type=shut-down --encryption-key-shutdown-hours=2',
+      },
+      { image: '{image2}', flags: '--clear-key' },
+    ],
+  },
 ];
 
 /** The ids of docs/migrating.md's "differences" table (between its markers), first column in backticks. */

@@ -2,6 +2,10 @@
 // the proxy's view of regional hosts, and IAM Credentials' whole-second timestamps.
 import { knativeSpec, labelSelector, specFromKnative } from '../../emulator/run/knative.js';
 import { withTemplateDefaults } from '../../emulator/run/model.js';
+import { jobSpecFromV1 } from '../../emulator/run/v1-jobs.js';
+import { applyServiceFlags, applyTemplateFlags } from '../../src/deploy/service-flags.js';
+import type { Service } from '../../src/gcp/run-types.js';
+import { parseFlags } from '../../src/inputs/flags.js';
 import { absoluteTarget, regionOfHost, splitRegionalHost } from '../../emulator/proxy.js';
 import { rfc3339Seconds } from '../../emulator/apis/iamcredentials.js';
 
@@ -174,6 +178,97 @@ describe('the Knative view of a service', () => {
     );
     expect(view.spec.template.spec.volumes).toBeUndefined();
     expect(view.spec.template.spec.containers[0].volumeMounts).toBeUndefined();
+  });
+});
+
+describe('Binary Authorization and CMEK in the Knative view', () => {
+  const key = 'projects/p/locations/us-central1/keyRings/r/cryptoKeys/k';
+  const flags = `--binary-authorization=default --breakglass="incident 42" --key=${key} --post-key-revocation-action-type=shut-down --encryption-key-shutdown-hours=2`;
+  /** The annotations gcloud 528 writes for those flags (seen with --log-http). */
+  const annotated = (): Json => {
+    const b = gcloudBody();
+    Object.assign(b.metadata.annotations, {
+      'run.googleapis.com/binary-authorization': 'default',
+      'run.googleapis.com/binary-authorization-breakglass': 'incident 42',
+    });
+    Object.assign(b.spec.template.metadata.annotations, {
+      'run.googleapis.com/encryption-key': key,
+      'run.googleapis.com/encryption-key-shutdown-hours': '2',
+      'run.googleapis.com/post-key-revocation-action-type': 'shut-down',
+    });
+    return b;
+  };
+
+  it('reads gcloud’s annotations as the v2 fields Runway sets from the same flags, and shows them back', () => {
+    const spec = specFromKnative(annotated()) as Json;
+    const runway: Service = { template: { containers: [] } } as unknown as Service;
+    const parsed = parseFlags(flags);
+    applyServiceFlags(runway, parsed);
+    applyTemplateFlags(runway.template!, parsed);
+    expect(spec.binaryAuthorization).toEqual(runway.binaryAuthorization);
+    expect(spec.binaryAuthorization).toEqual({ useDefault: true, breakglassJustification: 'incident 42' });
+    const cmek = (t: Json): Json => ({
+      encryptionKey: t.encryptionKey,
+      encryptionKeyRevocationAction: t.encryptionKeyRevocationAction,
+      encryptionKeyShutdownDuration: t.encryptionKeyShutdownDuration,
+    });
+    expect(cmek(spec.template as Json)).toEqual(cmek(runway.template as Json));
+    expect(cmek(spec.template as Json)).toEqual({
+      encryptionKey: key,
+      encryptionKeyRevocationAction: 'SHUTDOWN',
+      encryptionKeyShutdownDuration: '7200s',
+    });
+    const view = knativeSpec(spec) as Json;
+    expect(view.annotations).toMatchObject(annotated().metadata.annotations);
+    expect(view.spec.template.metadata.annotations).toMatchObject({
+      'run.googleapis.com/encryption-key': key,
+      'run.googleapis.com/encryption-key-shutdown-hours': '2',
+      'run.googleapis.com/post-key-revocation-action-type': 'shut-down',
+    });
+  });
+
+  it('takes a named policy, and refuses values Cloud Run does not know, naming the annotation', () => {
+    const policy = 'projects/p/platforms/cloudrun/policies/strict';
+    const named = annotated();
+    named.metadata.annotations['run.googleapis.com/binary-authorization'] = policy;
+    const spec = specFromKnative(named) as Json;
+    expect(spec.binaryAuthorization).toEqual({ policy, breakglassJustification: 'incident 42' });
+    expect((knativeSpec(spec) as Json).annotations['run.googleapis.com/binary-authorization']).toBe(policy);
+    const bad = (where: 'service' | 'template', name: string, value: string): Json => {
+      const b = annotated();
+      const target = where === 'service' ? b.metadata : b.spec.template.metadata;
+      target.annotations[`run.googleapis.com/${name}`] = value;
+      return b;
+    };
+    expect(() => specFromKnative(bad('service', 'binary-authorization', ''))).toThrow(
+      "metadata.annotations[run.googleapis.com/binary-authorization]: expected 'default' or the name",
+    );
+    expect(() => specFromKnative(bad('template', 'post-key-revocation-action-type', 'never'))).toThrow(
+      "'never' is not one of prevent-new, shut-down",
+    );
+    expect(() => specFromKnative(bad('template', 'encryption-key-shutdown-hours', 'two'))).toThrow(
+      "spec.template.metadata.annotations[run.googleapis.com/encryption-key-shutdown-hours]: expected a whole number of hours, got 'two'",
+    );
+  });
+
+  it('reads a job’s binary-authorization annotations as v2’s Job.binaryAuthorization', () => {
+    // gcloud run jobs deploy writes them on the job; a job's task takes the key alone.
+    const job = (annotations: Json): Json => ({
+      apiVersion: 'run.googleapis.com/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', annotations },
+      spec: { template: { spec: { template: { spec: { containers: [{ image: 'r/job:v1' }] } } } } },
+    });
+    const spec = jobSpecFromV1(
+      job({
+        'run.googleapis.com/binary-authorization-breakglass': 'incident 42',
+        'run.googleapis.com/binary-authorization': 'default',
+      }),
+    ) as Json;
+    expect(spec.binaryAuthorization).toEqual({ useDefault: true, breakglassJustification: 'incident 42' });
+    expect(() => jobSpecFromV1(job({ 'run.googleapis.com/binary-authorization': '' }))).toThrow(
+      'metadata.annotations[run.googleapis.com/binary-authorization]',
+    );
   });
 });
 

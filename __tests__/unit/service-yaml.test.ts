@@ -172,6 +172,32 @@ describe('a Knative Service YAML, read as the v2 service it describes', () => {
       },
     ],
     [
+      'Binary Authorization and CMEK annotations, as gcloud run deploy writes them',
+      {
+        apiVersion: 'serving.knative.dev/v1',
+        kind: 'Service',
+        metadata: {
+          name: 'cmek',
+          annotations: {
+            'run.googleapis.com/binary-authorization-breakglass': 'incident 42',
+            'run.googleapis.com/binary-authorization': 'default',
+          },
+        },
+        spec: {
+          template: {
+            metadata: {
+              annotations: {
+                'run.googleapis.com/encryption-key': 'projects/p/locations/l/keyRings/r/cryptoKeys/k',
+                'run.googleapis.com/post-key-revocation-action-type': 'prevent-new',
+                'run.googleapis.com/encryption-key-shutdown-hours': '3',
+              },
+            },
+            spec: { containers: [{ image: 'r/app:1' }] },
+          },
+        },
+      },
+    ],
+    [
       'secret files, NFS and Cloud Storage volumes and probes',
       {
         apiVersion: 'serving.knative.dev/v1',

@@ -103,6 +103,30 @@ function choice(values: Record<string, string>): Codec {
   };
 }
 
+/** v1's binary-authorization: `default` is v2's useDefault, anything else the policy's name. */
+export const BINARY_AUTHORIZATION: Codec = {
+  toV2: (v, field) => {
+    if (v === '') throw badField(field, "expected 'default' or the name of a Binary Authorization policy.");
+    return v === 'default' ? { useDefault: true } : { policy: v };
+  },
+  toV1: (v) => {
+    const b = obj(v);
+    if (b.useDefault === true) return 'default';
+    return typeof b.policy === 'string' && b.policy !== '' ? b.policy : undefined;
+  },
+};
+export const BINARY_AUTHORIZATION_ANNOTATION = 'run.googleapis.com/binary-authorization';
+export const BREAKGLASS_ANNOTATION = 'run.googleapis.com/binary-authorization-breakglass';
+
+/** gcloud's --encryption-key-shutdown-hours, a whole number of hours: v2's Duration. */
+const hours: Codec = {
+  toV2: (v, field) => {
+    if (!/^\d+$/.test(v)) throw badField(field, `expected a whole number of hours, got '${v}'.`);
+    return `${Number(v) * 3600}s`;
+  },
+  toV1: (v) => (v === undefined ? undefined : String(seconds(v, 0) / 3600)),
+};
+
 type Mapping = [annotation: string, path: string[], codec: Codec];
 
 const INGRESS = choice({
@@ -122,6 +146,8 @@ const SERVICE_ANNOTATIONS: Mapping[] = [
   ['run.googleapis.com/default-url-disabled', ['defaultUriDisabled'], flag],
   ['run.googleapis.com/iap-enabled', ['iapEnabled'], flag],
   ['run.googleapis.com/custom-audiences', ['customAudiences'], jsonList],
+  [BINARY_AUTHORIZATION_ANNOTATION, ['binaryAuthorization'], BINARY_AUTHORIZATION],
+  [BREAKGLASS_ANNOTATION, ['binaryAuthorization', 'breakglassJustification'], text],
   ['run.googleapis.com/minScale', ['scaling', 'minInstanceCount'], count],
   ['run.googleapis.com/maxScale', ['scaling', 'maxInstanceCount'], count],
   ['run.googleapis.com/manualInstanceCount', ['scaling', 'manualInstanceCount'], count],
@@ -158,6 +184,12 @@ const TEMPLATE_ANNOTATIONS: Mapping[] = [
   ['run.googleapis.com/network-interfaces', ['vpcAccess', 'networkInterfaces'], jsonList],
   ['run.googleapis.com/sessionAffinity', ['sessionAffinity'], flag],
   ['run.googleapis.com/encryption-key', ['encryptionKey'], text],
+  [
+    'run.googleapis.com/post-key-revocation-action-type',
+    ['encryptionKeyRevocationAction'],
+    choice({ 'prevent-new': 'PREVENT_NEW', 'shut-down': 'SHUTDOWN' }),
+  ],
+  ['run.googleapis.com/encryption-key-shutdown-hours', ['encryptionKeyShutdownDuration'], hours],
   ['run.googleapis.com/gpu-zonal-redundancy-disabled', ['gpuZonalRedundancyDisabled'], flag],
 ];
 
@@ -204,7 +236,10 @@ function setPath(target: Json, path: string[], value: unknown): void {
     at[key] = obj(at[key]);
     at = at[key] as Json;
   }
-  at[path.at(-1)!] = value;
+  const last = path.at(-1)!;
+  // Two annotations may fill one v2 message (binary-authorization and its breakglass).
+  const merge = value && typeof value === 'object' && !Array.isArray(value) && at[last];
+  at[last] = merge ? { ...obj(at[last]), ...(value as Json) } : value;
 }
 
 function getPath(source: Json, path: string[]): unknown {

@@ -19,7 +19,16 @@ import {
   type JobRecord,
   type TaskRecord,
 } from './jobs.js';
-import { containerToV1, containerToV2, labelSelector, volumeToV1, volumeToV2 } from './knative.js';
+import {
+  BINARY_AUTHORIZATION,
+  BINARY_AUTHORIZATION_ANNOTATION,
+  BREAKGLASS_ANNOTATION,
+  containerToV1,
+  containerToV2,
+  labelSelector,
+  volumeToV1,
+  volumeToV2,
+} from './knative.js';
 import { compact, paginate, seconds, validateLocation, type Json } from './model.js';
 import type { Condition } from './records.js';
 import { KNATIVE_LABELS } from './render.js';
@@ -91,6 +100,13 @@ export function jobSpecFromV1(body: Json): Json {
     const value = String(raw);
     const field = JOB_ANNOTATIONS.find(([a]) => a === key)?.[1];
     if (field) out[field] = value;
+    else if (key === BINARY_AUTHORIZATION_ANNOTATION)
+      out.binaryAuthorization = {
+        ...obj(out.binaryAuthorization),
+        ...(BINARY_AUTHORIZATION.toV2(value, `metadata.annotations[${key}]`) as Json),
+      };
+    else if (key === BREAKGLASS_ANNOTATION)
+      out.binaryAuthorization = { ...obj(out.binaryAuthorization), breakglassJustification: value };
     else if (OUTPUT_ANNOTATIONS.has(key)) continue;
     else if (isReserved(key))
       throw badField(`metadata.annotations[${key}]`, 'unknown or unsupported system annotation.');
@@ -223,6 +239,9 @@ export function jobToV1(run: CloudRun, job: JobRecord, scope: Scope): Json {
   const template = obj(job.spec.template);
   const annotations: Json = { ...obj(v2.annotations) };
   for (const [annotation, field] of JOB_ANNOTATIONS) annotations[annotation] = v2[field];
+  annotations[BINARY_AUTHORIZATION_ANNOTATION] = BINARY_AUTHORIZATION.toV1(v2.binaryAuthorization);
+  const breakglass = obj(v2.binaryAuthorization).breakglassJustification;
+  annotations[BREAKGLASS_ANNOTATION] = typeof breakglass === 'string' && breakglass ? breakglass : undefined;
   const latest = obj(v2.latestCreatedExecution);
   return compact({
     apiVersion: JOBS_API_VERSION,

@@ -192,6 +192,17 @@ export const choice =
     return found;
   };
 
+/** gcloud's --binary-authorization: `default` is useDefault, anything else a policy's name. */
+const binaryAuthorization: Decode = (r, v, field) => {
+  if (v === '') throw r.fail(field, "expected 'default' or the name of a Binary Authorization policy.");
+  return v === 'default' ? { useDefault: true } : { policy: v };
+};
+/** gcloud's --encryption-key-shutdown-hours: whole hours, v2's Duration. */
+const hours: Decode = (r, v, field) => {
+  if (!/^\d{1,6}$/.test(v)) throw r.fail(field, 'expected a whole number of hours.');
+  return `${Number(v) * 3600}s`;
+};
+
 /** Annotation → the v2 field (a path in the service or the template) it stands for. */
 export type Mapping = [path: string[], decode: Decode];
 
@@ -205,6 +216,11 @@ const SERVICE_ANNOTATIONS: Record<string, Mapping> = {
   'run.googleapis.com/default-url-disabled': [['defaultUriDisabled'], flag],
   'run.googleapis.com/iap-enabled': [['iapEnabled'], flag],
   'run.googleapis.com/custom-audiences': [['customAudiences'], jsonList],
+  'run.googleapis.com/binary-authorization': [['binaryAuthorization'], binaryAuthorization],
+  'run.googleapis.com/binary-authorization-breakglass': [
+    ['binaryAuthorization', 'breakglassJustification'],
+    text,
+  ],
   'run.googleapis.com/minScale': [['scaling', 'minInstanceCount'], count],
   'run.googleapis.com/maxScale': [['scaling', 'maxInstanceCount'], count],
   'run.googleapis.com/manualInstanceCount': [['scaling', 'manualInstanceCount'], count],
@@ -226,6 +242,11 @@ const TEMPLATE_ANNOTATIONS: Record<string, Mapping> = {
   'run.googleapis.com/network-interfaces': [['vpcAccess', 'networkInterfaces'], jsonList],
   'run.googleapis.com/sessionAffinity': [['sessionAffinity'], flag],
   'run.googleapis.com/encryption-key': [['encryptionKey'], text],
+  'run.googleapis.com/post-key-revocation-action-type': [
+    ['encryptionKeyRevocationAction'],
+    choice({ 'prevent-new': 'PREVENT_NEW', 'shut-down': 'SHUTDOWN' }),
+  ],
+  'run.googleapis.com/encryption-key-shutdown-hours': [['encryptionKeyShutdownDuration'], hours],
   'run.googleapis.com/gpu-zonal-redundancy-disabled': [['gpuZonalRedundancyDisabled'], flag],
 };
 /** Revision-wide annotations that are every container's resources fields in v2. */
@@ -240,7 +261,9 @@ export function setPath(target: Json, path: string[], value: unknown): void {
     if (!isMap(at[key])) at[key] = {};
     at = at[key] as Json;
   }
-  at[path.at(-1)!] = value;
+  const last = path.at(-1)!;
+  // Two annotations may fill one v2 message (binary-authorization and its breakglass).
+  at[last] = isMap(value) && isMap(at[last]) ? { ...at[last], ...value } : value;
 }
 
 /** Drops what is empty, as proto3 JSON does: gcloud's files hold `requests: {}` and `name: ''`. */
