@@ -34803,6 +34803,14 @@ var choice = /* @__PURE__ */ __name((values) => (r, v, field) => {
   if (!found) throw r.fail(field, `expected one of ${Object.keys(values).join(", ")}.`);
   return found;
 }, "choice");
+var binaryAuthorization = /* @__PURE__ */ __name((r, v, field) => {
+  if (v === "") throw r.fail(field, "expected 'default' or the name of a Binary Authorization policy.");
+  return v === "default" ? { useDefault: true } : { policy: v };
+}, "binaryAuthorization");
+var hours = /* @__PURE__ */ __name((r, v, field) => {
+  if (!/^\d{1,6}$/.test(v)) throw r.fail(field, "expected a whole number of hours.");
+  return `${Number(v) * 3600}s`;
+}, "hours");
 var SERVICE_ANNOTATIONS = {
   "run.googleapis.com/ingress": [["ingress"], choice(INGRESS2)],
   "run.googleapis.com/description": [["description"], text],
@@ -34813,6 +34821,11 @@ var SERVICE_ANNOTATIONS = {
   "run.googleapis.com/default-url-disabled": [["defaultUriDisabled"], flag],
   "run.googleapis.com/iap-enabled": [["iapEnabled"], flag],
   "run.googleapis.com/custom-audiences": [["customAudiences"], jsonList],
+  "run.googleapis.com/binary-authorization": [["binaryAuthorization"], binaryAuthorization],
+  "run.googleapis.com/binary-authorization-breakglass": [
+    ["binaryAuthorization", "breakglassJustification"],
+    text
+  ],
   "run.googleapis.com/minScale": [["scaling", "minInstanceCount"], count],
   "run.googleapis.com/maxScale": [["scaling", "maxInstanceCount"], count],
   "run.googleapis.com/manualInstanceCount": [["scaling", "manualInstanceCount"], count],
@@ -34833,6 +34846,11 @@ var TEMPLATE_ANNOTATIONS = {
   "run.googleapis.com/network-interfaces": [["vpcAccess", "networkInterfaces"], jsonList],
   "run.googleapis.com/sessionAffinity": [["sessionAffinity"], flag],
   "run.googleapis.com/encryption-key": [["encryptionKey"], text],
+  "run.googleapis.com/post-key-revocation-action-type": [
+    ["encryptionKeyRevocationAction"],
+    choice({ "prevent-new": "PREVENT_NEW", "shut-down": "SHUTDOWN" })
+  ],
+  "run.googleapis.com/encryption-key-shutdown-hours": [["encryptionKeyShutdownDuration"], hours],
   "run.googleapis.com/gpu-zonal-redundancy-disabled": [["gpuZonalRedundancyDisabled"], flag]
 };
 var CPU_THROTTLING = "run.googleapis.com/cpu-throttling";
@@ -34845,7 +34863,8 @@ function setPath(target, path4, value) {
     if (!isMap(at[key])) at[key] = {};
     at = at[key];
   }
-  at[path4.at(-1)] = value;
+  const last = path4.at(-1);
+  at[last] = isMap(value) && isMap(at[last]) ? { ...at[last], ...value } : value;
 }
 __name(setPath, "setPath");
 function compact(value) {
