@@ -4,7 +4,10 @@
 // deployer, through real Workload Identity (GitHub OIDC token → STS → impersonation), with nothing
 // granted beyond what the set-up granted. Then each role the set-up grants is removed in turn, and
 // the run must fail before any change, naming that role; all but the optional
-// roles/secretmanager.viewer, without which it deploys with a warning.
+// roles/secretmanager.viewer, without which it deploys with a warning. The optional block for
+// `source` deploys is run too, in the same shell's variables: the Quick start with `source` instead of
+// `context` builds on Google and deploys; without one of its deployer roles it stops in preflight,
+// without the build account's roles/run.builder the build fails; each naming the role.
 //
 // What the test changes in the README's text, and why: GitHub's OIDC issuer becomes the emulator's
 // stand-in for it, the example repository (my-org/my-repo) the one the emulator's OIDC tokens name,
@@ -41,6 +44,18 @@ function setupBlock(): string {
   return m[1]!;
 }
 
+/** The optional block for `source` deploys: the bash block whose first line says so. */
+function sourceBlock(): string {
+  const m = /```bash\n(# Runway set-up for source deploys \(optional\)\n[\s\S]*?)```/.exec(
+    section('One-time set-up'),
+  );
+  if (!m)
+    throw new Error(
+      'the One-time set-up section has no ```bash block starting "# Runway set-up for source deploys"',
+    );
+  return m[1]!;
+}
+
 /** The Quick start's Runway step inputs, as the YAML gives them. */
 function quickStartInputs(): Record<string, string> {
   const m = /```yaml\n([\s\S]*?)```/.exec(section('Quick start'));
@@ -73,10 +88,18 @@ function setupScript(): string {
     .replaceAll(exampleRepo, env('GITHUB_REPOSITORY'));
 }
 
-/** Runs the set-up as the owner: bash with the emulator's env file sourced, stopping at the first failure. */
-async function runSetup(): Promise<{ code: number; output: string }> {
+/** The `source` block "after the one above in the same shell": the set-up's variables, then the block. */
+function sourceScript(): string {
+  const variables = setupScript()
+    .split('\n')
+    .filter((line) => /^[A-Z_]+=/.test(line));
+  return `${variables.join('\n')}\n${sourceBlock()}`;
+}
+
+/** Runs a script as the owner: bash with the emulator's env file sourced, stopping at the first failure. */
+async function runSetup(body = setupScript()): Promise<{ code: number; output: string }> {
   const file = process.env.RUNWAY_EMULATOR_ENV_FILE!;
-  const script = `set -a; . "$0"; set +a; export CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE="$RUNWAY_EMULATOR_OWNER_CREDENTIALS"; set -euo pipefail\n${setupScript()}`;
+  const script = `set -a; . "$0"; set +a; export CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE="$RUNWAY_EMULATOR_OWNER_CREDENTIALS"; set -euo pipefail\n${body}`;
   const child = spawn('bash', ['-c', script, file], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -116,15 +139,30 @@ async function uploads(): Promise<unknown[]> {
   );
 }
 
+/** The Quick start with `source` (a directory with a Dockerfile) in place of `context`. */
+function sourceInputs(body: string): Record<string, string> {
+  const { context: _context, ...rest } = stepInputs(body);
+  return { ...rest, source: appContext(body) };
+}
+
+/** Cloud Storage and Cloud Build requests: what a source deploy uploads and submits. */
+async function sourceCalls(): Promise<number> {
+  return (await admin.requests()).filter((r) => r.api === 'storage' || r.api === 'cloudbuild').length;
+}
+
 const installed = findGcloud();
 const suite = installed ? describe : describe.skip;
 
 suite("the README's one-time set-up and Quick start", () => {
   const deployerMember = `serviceAccount:${deployer}`;
+  const builder = `${projectNumber}-compute@developer.gserviceaccount.com`;
   beforeAll(async () => {
-    // An empty project the owner may do anything in: the set-up starts from there.
+    // An empty project the owner may do anything in: the set-up starts from there. It has the
+    // Compute Engine default account Cloud Run builds run as, with no roles: Google no longer grants
+    // it Editor in new organisations, so the source block's run.builder is what it holds.
     await admin.seed({
       projects: [{ projectId, projectNumber }],
+      serviceAccounts: [builder],
       bindings: [
         {
           resource: `projects/${projectId}`,
@@ -297,4 +335,87 @@ suite("the README's one-time set-up and Quick start", () => {
     expect(run.stdout).toMatch(/::warning::Could not check secret .*roles\/secretmanager\.viewer/);
     expect(await revisionsOf(service)).toHaveLength(before.length + 1);
   });
+
+  it('runs the optional block for source deploys with the installed gcloud, after the set-up', async () => {
+    expect(sourceBlock()).toContain(`BUILDER="$PROJECT_NUMBER-compute@developer.gserviceaccount.com"`);
+    const run = await runSetup(sourceScript());
+    if (run.code !== 0) throw new Error(`the source block failed (${run.code}):\n${run.output}`);
+  }, 180_000);
+
+  it('then the Quick start with `source` builds on Google and deploys, with nothing beyond the two blocks', async () => {
+    const before = await revisionsOf(service);
+    const run = await runAction(sourceInputs('built on Google from the README'));
+    if (run.exitCode !== 0) throw new Error(`action failed (${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
+    expect(run.stdout).toContain(`may build from source as ${builder}`);
+    expect(run.outputs.healthy).toBe('true');
+    expect(run.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await revisionsOf(service)).toHaveLength(before.length + 1);
+  }, 300_000);
+
+  const sourceVariants: Array<{ role: string; resource: () => string; member: () => string }> = [
+    {
+      role: 'roles/run.sourceDeveloper',
+      resource: () => `projects/${projectId}`,
+      member: () => deployerMember,
+    },
+    {
+      role: 'roles/serviceusage.serviceUsageConsumer',
+      resource: () => `projects/${projectId}`,
+      member: () => deployerMember,
+    },
+    {
+      role: 'roles/iam.serviceAccountUser',
+      resource: () => `projects/${projectId}/serviceAccounts/${builder}`,
+      member: () => deployerMember,
+    },
+  ];
+
+  // The deployer's roles are checked in preflight: nothing is uploaded, built or deployed.
+  it.each(sourceVariants.map((v) => [v.role, v] as const))(
+    'with source, without %s, stops in preflight naming the role, before any upload',
+    async (role, v) => {
+      const grant = { resource: v.resource(), role, members: [v.member()] };
+      const before = await revisionsOf(service);
+      const calls = await sourceCalls();
+      await admin.seed({ revoke: [grant] });
+      let run: ActionRun;
+      try {
+        run = await runAction(sourceInputs(`source without ${role}`));
+      } finally {
+        await admin.seed({ bindings: [grant] });
+      }
+      expect(run.exitCode).not.toBe(0);
+      expect(errorOf(run)).toContain(role);
+      expect(errorOf(run)).toContain('Nothing was uploaded or deployed');
+      expect(await sourceCalls()).toBe(calls);
+      expect(await revisionsOf(service)).toEqual(before);
+    },
+    120_000,
+  );
+
+  // The build account's role is not the deployer's to test (IAM answers for the caller only): the
+  // build fails fetching the source, and Runway names the role and the account, deploying nothing.
+  it('with source, without roles/run.builder for the build account, fails naming the role, deploying nothing', async () => {
+    const grant = {
+      resource: `projects/${projectId}`,
+      role: 'roles/run.builder',
+      members: [`serviceAccount:${builder}`],
+    };
+    const before = await revisionsOf(service);
+    const stored = (await uploads()).length;
+    await admin.seed({ revoke: [grant] });
+    let run: ActionRun;
+    try {
+      run = await runAction(sourceInputs('source without roles/run.builder'));
+    } finally {
+      await admin.seed({ bindings: [grant] });
+    }
+    expect(run.exitCode).not.toBe(0);
+    expect(errorOf(run)).toContain(
+      `gcloud projects add-iam-policy-binding ${projectId} --role=roles/run.builder --member=serviceAccount:${builder}`,
+    );
+    expect(errorOf(run)).toContain('Nothing was deployed');
+    expect(await revisionsOf(service)).toEqual(before);
+    expect((await uploads()).length).toBe(stored);
+  }, 300_000);
 });

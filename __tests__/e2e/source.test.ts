@@ -64,6 +64,7 @@ beforeAll(async () => {
     'roles/run.admin',
     'roles/artifactregistry.writer',
     'roles/run.sourceDeveloper',
+    'roles/serviceusage.serviceUsageConsumer',
     'roles/logging.viewer',
   ]);
   await admin.seed({

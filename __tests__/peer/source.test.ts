@@ -30,6 +30,11 @@ suite('source: deploy-cloudrun and Runway on the same directory', () => {
         },
         {
           resource: `projects/${project}`,
+          role: 'roles/serviceusage.serviceUsageConsumer',
+          members: [`serviceAccount:${deployer}`],
+        },
+        {
+          resource: `projects/${project}`,
           role: 'roles/run.builder',
           members: [`serviceAccount:${compute}`],
         },

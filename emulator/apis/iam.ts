@@ -54,7 +54,10 @@ function account(
 ): { caller: Principal; email: string; resource: string; projectId: string } {
   const caller = requireCaller(ctx, req);
   const email = req.params.email!;
-  const owner = /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
+  // As in testIamPermissions: a user-managed account's project ID, or the default compute account's number.
+  const owner =
+    /^[^@]+@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1] ??
+    /^(\d+)-compute@developer\.gserviceaccount\.com$/.exec(email)?.[1];
   const projectId = ctx.world.projectId(owner ?? req.params.project!) ?? owner ?? req.params.project!;
   const resource = `projects/${projectId}/serviceAccounts/${email}`;
   if (!ctx.world.allowed(caller, permission, resource))

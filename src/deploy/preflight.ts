@@ -407,6 +407,9 @@ export const SOURCE_DEPLOY_PERMISSIONS = [
   'storage.objects.create',
 ];
 
+/** Using the project's enabled services (roles/serviceusage.serviceUsageConsumer), which Cloud Run's "Deploy from source" roles list for the deployer. */
+const SERVICE_USAGE_USE = 'serviceusage.services.use';
+
 /**
  * `source`: before anything is packed or uploaded, the deployer's project permissions for a build
  * on Google, and `actAs` on the account the build runs as (the project's default compute account).
@@ -419,12 +422,19 @@ export async function checkSourceDeploy(
   buildServiceAccount: string,
   identity: string,
 ): Promise<void> {
-  const granted = new Set(await projects.testIamPermissions(project, SOURCE_DEPLOY_PERMISSIONS));
+  const granted = new Set(
+    await projects.testIamPermissions(project, [...SOURCE_DEPLOY_PERMISSIONS, SERVICE_USAGE_USE]),
+  );
   const missing = SOURCE_DEPLOY_PERMISSIONS.filter((p) => !granted.has(p));
   if (missing.length)
     throw new RunwayError(
       `${identity} may not build from source in project ${project}: it lacks ${missing.join(', ')} (roles/run.sourceDeveloper holds them).`,
       `Grant roles/run.sourceDeveloper to the deployer:\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.sourceDeveloper --member=${iamMember(identity)}\nNothing was uploaded or deployed.`,
+    );
+  if (!granted.has(SERVICE_USAGE_USE))
+    throw new RunwayError(
+      `${identity} may not build from source in project ${project}: it lacks ${SERVICE_USAGE_USE} (roles/serviceusage.serviceUsageConsumer holds it), which Cloud Run's deploy from source asks of the deployer.`,
+      `Grant roles/serviceusage.serviceUsageConsumer to the deployer:\n  gcloud projects add-iam-policy-binding ${project} --role=roles/serviceusage.serviceUsageConsumer --member=${iamMember(identity)}\nNothing was uploaded or deployed.`,
     );
   const acting = await iam.testServiceAccountPermissions(buildServiceAccount, ['iam.serviceAccounts.actAs']);
   if (!acting.includes('iam.serviceAccounts.actAs'))

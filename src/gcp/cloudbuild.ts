@@ -10,6 +10,8 @@ export interface Build {
   status?: string;
   statusDetail?: string;
   logUrl?: string;
+  /** projects/PROJECT/serviceAccounts/EMAIL: the account the build runs as. */
+  serviceAccount?: string;
   failureInfo?: { type?: string; detail?: string };
   results?: { images?: Array<{ name?: string; digest?: string }> };
 }

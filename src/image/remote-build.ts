@@ -245,7 +245,9 @@ export async function buildOnGoogle(deps: RemoteBuildDeps, request: RemoteBuildR
     const said = Untrusted.of(build.statusDetail ?? op.error?.message ?? 'no detail').oneLine();
     throw new RunwayError(
       `The build on Google failed (build ${Untrusted.of(build.id ?? '?').oneLine()}, ${Untrusted.of(build.status ?? 'unknown').oneLine()}): ${said}. Its log: ${logUrl}`,
-      `Fix the build (its log says why), or build on the runner with \`context\`. Nothing was deployed.`,
+      sourceUnreadable(build)
+        ? `The build's service account may not read the uploaded source: grant it roles/run.builder:\n  gcloud projects add-iam-policy-binding ${project} --role=roles/run.builder --member=serviceAccount:${Untrusted.of(build.serviceAccount!.replace(/^projects\/[^/]+\/serviceAccounts\//, '')).oneLine()}\nNothing was deployed.`
+        : `Fix the build (its log says why), or build on the runner with \`context\`. Nothing was deployed.`,
     );
   }
   const image = build.results?.images?.find((i) => i.name === request.imageUri) ?? build.results?.images?.[0];
@@ -257,4 +259,16 @@ export async function buildOnGoogle(deps: RemoteBuildDeps, request: RemoteBuildR
     );
   log.info(`built ${request.imageUri}@${digest} (log ${logUrl})`);
   return digest;
+}
+
+/**
+ * A build that failed fetching its source for want of storage.objects.get: its account lacks
+ * roles/run.builder, which the deployer cannot test before the build (IAM answers only for the caller).
+ */
+function sourceUnreadable(build: Build): boolean {
+  return (
+    build.failureInfo?.type === 'FETCH_SOURCE_FAILED' &&
+    /storage\.objects\.get/.test(build.failureInfo.detail ?? '') &&
+    typeof build.serviceAccount === 'string'
+  );
 }
