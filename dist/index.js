@@ -31633,14 +31633,24 @@ var SOURCE_DEPLOY_PERMISSIONS = [
   "storage.buckets.list",
   "storage.objects.create"
 ];
+var SERVICE_USAGE_USE = "serviceusage.services.use";
 async function checkSourceDeploy(projects, iam, project, buildServiceAccount, identity) {
-  const granted = new Set(await projects.testIamPermissions(project, SOURCE_DEPLOY_PERMISSIONS));
+  const granted = new Set(
+    await projects.testIamPermissions(project, [...SOURCE_DEPLOY_PERMISSIONS, SERVICE_USAGE_USE])
+  );
   const missing = SOURCE_DEPLOY_PERMISSIONS.filter((p) => !granted.has(p));
   if (missing.length)
     throw new RunwayError(
       `${identity} may not build from source in project ${project}: it lacks ${missing.join(", ")} (roles/run.sourceDeveloper holds them).`,
       `Grant roles/run.sourceDeveloper to the deployer:
   gcloud projects add-iam-policy-binding ${project} --role=roles/run.sourceDeveloper --member=${iamMember(identity)}
+Nothing was uploaded or deployed.`
+    );
+  if (!granted.has(SERVICE_USAGE_USE))
+    throw new RunwayError(
+      `${identity} may not build from source in project ${project}: it lacks ${SERVICE_USAGE_USE} (roles/serviceusage.serviceUsageConsumer holds it), which Cloud Run's deploy from source asks of the deployer.`,
+      `Grant roles/serviceusage.serviceUsageConsumer to the deployer:
+  gcloud projects add-iam-policy-binding ${project} --role=roles/serviceusage.serviceUsageConsumer --member=${iamMember(identity)}
 Nothing was uploaded or deployed.`
     );
   const acting = await iam.testServiceAccountPermissions(buildServiceAccount, ["iam.serviceAccounts.actAs"]);
@@ -32686,7 +32696,9 @@ async function buildOnGoogle(deps, request) {
     const said = Untrusted.of(build.statusDetail ?? op.error?.message ?? "no detail").oneLine();
     throw new RunwayError(
       `The build on Google failed (build ${Untrusted.of(build.id ?? "?").oneLine()}, ${Untrusted.of(build.status ?? "unknown").oneLine()}): ${said}. Its log: ${logUrl}`,
-      `Fix the build (its log says why), or build on the runner with \`context\`. Nothing was deployed.`
+      sourceUnreadable(build) ? `The build's service account may not read the uploaded source: grant it roles/run.builder:
+  gcloud projects add-iam-policy-binding ${project} --role=roles/run.builder --member=serviceAccount:${Untrusted.of(build.serviceAccount.replace(/^projects\/[^/]+\/serviceAccounts\//, "")).oneLine()}
+Nothing was deployed.` : `Fix the build (its log says why), or build on the runner with \`context\`. Nothing was deployed.`
     );
   }
   const image = build.results?.images?.find((i) => i.name === request.imageUri) ?? build.results?.images?.[0];
@@ -32700,6 +32712,10 @@ async function buildOnGoogle(deps, request) {
   return digest;
 }
 __name(buildOnGoogle, "buildOnGoogle");
+function sourceUnreadable(build) {
+  return build.failureInfo?.type === "FETCH_SOURCE_FAILED" && /storage\.objects\.get/.test(build.failureInfo.detail ?? "") && typeof build.serviceAccount === "string";
+}
+__name(sourceUnreadable, "sourceUnreadable");
 
 // src/image/source-archive.ts
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, existsSync as existsSync2 } from "node:fs";
