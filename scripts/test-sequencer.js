@@ -63,18 +63,6 @@ const MEASURED = {
   '__tests__/emulator/registry.test.ts': 32,
   '__tests__/emulator/sidecars.test.ts': 32,
   '__tests__/unit/rollout.test.ts': 31,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
-  unit: 0,
 };
 
 /** Seconds for a file neither cached nor measured, by project. */
