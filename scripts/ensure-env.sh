@@ -46,7 +46,8 @@ if ! docker_answers; then
   fi
   log "starting the Docker engine"
   mkdir -p /var/log
-  nohup dockerd --storage-driver=vfs >/var/log/runway-dockerd.log 2>&1 &
+  # A session of its own: a Ctrl-C (or a kill of the run's process group) stops the run, not the engine.
+  nohup setsid dockerd --storage-driver=vfs >/var/log/runway-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
     docker_answers && break
     sleep 1
